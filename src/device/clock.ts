@@ -1,0 +1,108 @@
+// Time as the board sees it. Leases, sensor waits and subscriptions all go through a Clock so
+// that tests drive them with ManualClock instead of sleeping.
+
+export interface Timer {
+  readonly id: number;
+}
+
+export interface Clock {
+  /** Monotonic milliseconds since the board started. */
+  now(): number;
+  setTimer(ms: number, fn: () => void): Timer;
+  clearTimer(timer: Timer): void;
+  sleep(ms: number): Promise<void>;
+}
+
+export class SystemClock implements Clock {
+  private readonly origin = performance.now();
+  private readonly handles = new Map<number, NodeJS.Timeout>();
+  private nextId = 1;
+
+  now(): number {
+    return performance.now() - this.origin;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const id = this.nextId++;
+    const handle = setTimeout(() => {
+      this.handles.delete(id);
+      fn();
+    }, Math.max(0, ms));
+    this.handles.set(id, handle);
+    return { id };
+  }
+
+  clearTimer(timer: Timer): void {
+    const handle = this.handles.get(timer.id);
+    if (handle !== undefined) {
+      clearTimeout(handle);
+      this.handles.delete(timer.id);
+    }
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimer(ms, resolve));
+  }
+}
+
+interface Pending {
+  id: number;
+  due: number;
+  fn: () => void;
+}
+
+/** A clock that moves only when told to; timers fire in deadline order during advance(). */
+export class ManualClock implements Clock {
+  private time = 0;
+  private nextId = 1;
+  private pending: Pending[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const id = this.nextId++;
+    this.pending.push({ id, due: this.time + Math.max(0, ms), fn });
+    return { id };
+  }
+
+  clearTimer(timer: Timer): void {
+    this.pending = this.pending.filter((p) => p.id !== timer.id);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimer(ms, resolve));
+  }
+
+  /** Timers not yet fired. */
+  get pendingTimers(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Moves time forward by `ms`, firing each due timer at its own deadline. Awaits a macrotask
+   * after each one so that promise chains it started (a sensor read, a socket write) settle.
+   */
+  async advance(ms: number): Promise<void> {
+    const target = this.time + ms;
+    for (;;) {
+      const next = this.earliestDue(target);
+      if (next === undefined) break;
+      this.pending = this.pending.filter((p) => p !== next);
+      this.time = next.due;
+      next.fn();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.time = target;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private earliestDue(limit: number): Pending | undefined {
+    let best: Pending | undefined;
+    for (const p of this.pending) {
+      if (p.due <= limit && (best === undefined || p.due < best.due || (p.due === best.due && p.id < best.id))) best = p;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,208 @@
+// The board config file (JSON or YAML), validated once at start with path-prefixed messages
+// (STYLE.md: validate config once, at the edge). Counterpart of the PyMoDAQ bench's config.py.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';
+import { SENSOR_DRIVERS } from './drivers/sensors/index.js';
+
+const address = z.preprocess(
+  (v) => (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v.trim()) ? Number.parseInt(v.trim().slice(2), 16) : v),
+  z.number({ error: 'expected an I2C address such as 0x38' }).int().min(0x03, { error: 'expected 0x03–0x77' }).max(0x77, { error: 'expected 0x03–0x77' }),
+);
+
+const pinNumber = z.number({ error: 'expected a pin number' }).int({ error: 'expected a whole pin number' }).min(0, { error: 'expected a pin number ≥ 0' }).max(255, { error: 'expected a pin number ≤ 255' });
+const level = z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' });
+const leaseSeconds = z.number({ error: 'expected a number of seconds' }).positive({ error: 'expected a number of seconds > 0' });
+const label = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1–64 letters, digits, _ . or -' });
+
+const pinSchema = z.strictObject({
+  pin: pinNumber,
+  name: label.optional(),
+  mode: z.enum(['input', 'output'], { error: 'expected "input" or "output"' }),
+  pull: z.enum(['up', 'down', 'none']).default('none'),
+  value: level.optional(),
+  safe_value: level.optional(),
+  max_lease_s: leaseSeconds.optional(),
+});
+
+const sensorSchema = z.strictObject({
+  name: label,
+  driver: z.string().refine((d) => Object.hasOwn(SENSOR_DRIVERS, d), {
+    error: `expected one of ${Object.keys(SENSOR_DRIVERS).join(', ')}`,
+  }),
+  bus: z.number().int().min(0).optional(),
+  address: address.optional(),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const actuatorSchema = z.strictObject({
+  name: label,
+  driver: z.string().refine((d) => Object.hasOwn(ACTUATOR_DRIVERS, d), {
+    error: `expected one of ${Object.keys(ACTUATOR_DRIVERS).join(', ')}`,
+  }),
+  pin: pinNumber,
+  safe_value: z.number().min(0).max(1).default(0),
+  max_lease_s: leaseSeconds.optional(),
+  units: z.string().optional(),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const busSchema = z.strictObject({
+  bus: z.number().int().min(0),
+  sda: pinNumber.optional(),
+  scl: pinNumber.optional(),
+  freq: z.number().int().positive().default(400_000),
+});
+
+const tokenSchema = z.strictObject({
+  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }),
+  scope: z.enum(['read', 'actuate', 'admin']),
+});
+
+export const boardConfigSchema = z
+  .strictObject({
+    name: label.default('tether-board'),
+    board: z.string().default('Tether simulated board'),
+    listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(12345) }).prefault({}),
+    tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+    auth: z.strictObject({ tokens: z.array(tokenSchema).min(1) }).optional(),
+    max_lease_s: leaseSeconds.default(3600),
+    max_frame_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    gpio: z.strictObject({ pin_count: z.number().int().min(1).max(256).default(30) }).prefault({}),
+    adc: z.strictObject({ pins: z.array(pinNumber).default([26, 27, 28]), vref: z.number().positive().default(3.3) }).prefault({}),
+    i2c: z.array(busSchema).default([]),
+    pins: z.array(pinSchema).default([]),
+    sensors: z.array(sensorSchema).default([]),
+    actuators: z.array(actuatorSchema).default([]),
+    sim: z
+      .strictObject({
+        seed: z.number().int().default(1),
+        pir: z.array(z.strictObject({ pin: pinNumber, mean_interval_s: z.number().positive().default(20), hold_s: z.number().positive().default(3) })).default([]),
+        /** I2C addresses to leave empty, to try what a missing chip looks like. */
+        absent: z.array(z.strictObject({ bus: z.number().int().min(0), address })).default([]),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => crossCheck(cfg, ctx));
+
+export type BoardConfig = z.output<typeof boardConfigSchema>;
+export type SensorConfig = BoardConfig['sensors'][number];
+export type ActuatorConfig = BoardConfig['actuators'][number];
+export type PinConfig = BoardConfig['pins'][number];
+
+/** Checks that need the whole file: unique names, pins used once, sensors on declared buses. */
+function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
+  const c = cfg as unknown as BoardConfig;
+  const owner = new Map<number, string>();
+  const claim = (pin: number, who: string, path: (string | number)[]) => {
+    if (pin >= c.gpio.pin_count) {
+      ctx.addIssue({ code: 'custom', path, message: `pin ${pin} does not exist: gpio.pin_count is ${c.gpio.pin_count}` });
+      return;
+    }
+    const prev = owner.get(pin);
+    if (prev !== undefined) ctx.addIssue({ code: 'custom', path, message: `pin ${pin} is already used by ${prev}` });
+    else owner.set(pin, who);
+  };
+  c.i2c.forEach((b, i) => {
+    if (b.sda !== undefined) claim(b.sda, `i2c[${i}].sda`, ['i2c', i, 'sda']);
+    if (b.scl !== undefined) claim(b.scl, `i2c[${i}].scl`, ['i2c', i, 'scl']);
+  });
+  c.pins.forEach((p, i) => claim(p.pin, `pins[${i}]`, ['pins', i, 'pin']));
+  c.actuators.forEach((a, i) => claim(a.pin, `actuators[${i}] (${a.name})`, ['actuators', i, 'pin']));
+  c.sim.pir.forEach((p, i) => {
+    if (!c.pins.some((q) => q.pin === p.pin && q.mode === 'input')) {
+      ctx.addIssue({ code: 'custom', path: ['sim', 'pir', i, 'pin'], message: `pin ${p.pin} must also be listed in pins with mode "input"` });
+    }
+  });
+  const names = new Set<string>();
+  const unique = (name: string | undefined, path: (string | number)[]) => {
+    if (name === undefined) return;
+    if (names.has(name)) ctx.addIssue({ code: 'custom', path, message: `the name "${name}" is used twice` });
+    names.add(name);
+  };
+  c.pins.forEach((p, i) => unique(p.name, ['pins', i, 'name']));
+  c.actuators.forEach((a, i) => unique(a.name, ['actuators', i, 'name']));
+  c.sensors.forEach((s, i) => unique(s.name, ['sensors', i, 'name']));
+  const buses = new Set(c.i2c.map((b) => b.bus));
+  c.sensors.forEach((s, i) => {
+    const driver = SENSOR_DRIVERS[s.driver];
+    if (driver === undefined) return;
+    if (driver.bus === 'i2c') {
+      const bus = s.bus ?? 0;
+      if (!buses.has(bus)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'bus'], message: `I2C bus ${bus} is not declared in i2c` });
+      const addr = s.address ?? driver.addresses[0];
+      if (addr !== undefined && !driver.addresses.includes(addr)) {
+        ctx.addIssue({ code: 'custom', path: ['sensors', i, 'address'], message: `${s.driver} answers only at ${driver.addresses.map(hex).join(', ')}` });
+      }
+    }
+    const opts = driver.optionsSchema.safeParse(s.options);
+    if (!opts.success) {
+      for (const issue of opts.error.issues) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'options', ...issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k))], message: issue.message });
+    }
+  });
+  c.actuators.forEach((a, i) => {
+    const driver = ACTUATOR_DRIVERS[a.driver];
+    if (driver === undefined) return;
+    if (a.driver === 'digital' && a.safe_value !== 0 && a.safe_value !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['actuators', i, 'safe_value'], message: 'a digital actuator takes 0 or 1' });
+    }
+    const opts = driver.optionsSchema.safeParse(a.options);
+    if (!opts.success) {
+      for (const issue of opts.error.issues) ctx.addIssue({ code: 'custom', path: ['actuators', i, 'options', ...issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k))], message: issue.message });
+    }
+  });
+}
+
+export function hex(n: number): string {
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`${source}: the board config is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Validates a parsed config object; the result is frozen. */
+export function parseBoardConfig(value: unknown, source = 'config'): Readonly<BoardConfig> {
+  const result = boardConfigSchema.safeParse(value ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    throw new ConfigError(source, problems);
+  }
+  return deepFreeze(result.data);
+}
+
+export async function loadBoardConfig(file: string): Promise<Readonly<BoardConfig>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  let value: unknown;
+  try {
+    value = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(file, [`cannot parse the file: ${(err as Error).message}`]);
+  }
+  return parseBoardConfig(value, file);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`), '');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,78 @@
+// The hardware abstraction (ARCHITECTURE.md: device runtime). Backends implement these
+// interfaces; drivers and the board use nothing else, so the same driver runs over a
+// simulated chip in tests and over a real bus on a Pi.
+
+export type Level = 0 | 1;
+export type Pull = 'up' | 'down' | 'none';
+export type Edge = 'rising' | 'falling' | 'both';
+
+export interface Gpio {
+  /** Whether this pin exists on the board. */
+  has(pin: number): boolean;
+  setupInput(pin: number, pull: Pull): void;
+  setupOutput(pin: number, level: Level): void;
+  read(pin: number): Level;
+  write(pin: number, level: Level): void;
+  /** Calls back on every level change of an input pin; returns the function that stops it. */
+  watch(pin: number, onChange: (level: Level) => void): () => void;
+  /** Returns the pin to a high-impedance, unused state. */
+  release(pin: number): void;
+}
+
+export interface Pwm {
+  /** Starts or updates PWM on a pin. `duty` is 0..1. */
+  set(pin: number, freq: number, duty: number): void;
+  stop(pin: number): void;
+}
+
+export interface Adc {
+  /** Pins that can be read by the ADC. */
+  readonly pins: readonly number[];
+  /** Reference voltage: a raw reading of 65535 means this many volts. */
+  readonly vref: number;
+  /** A 16-bit reading (0..65535), scaled as MicroPython's ADC.read_u16(). */
+  readU16(pin: number): number;
+  /** The chip's internal temperature channel, if the board has one (RP2040 ADC 4). */
+  readInternalTempU16?(): number;
+}
+
+/** Thrown by a bus when a transfer fails; drivers turn it into a sensor_error. */
+export class BusError extends Error {
+  readonly address: number;
+  readonly bus: number;
+  constructor(bus: number, address: number, message: string) {
+    super(message);
+    this.name = 'BusError';
+    this.bus = bus;
+    this.address = address;
+  }
+}
+
+export interface I2cBus {
+  readonly id: number;
+  /** Addresses that acknowledge, ascending. */
+  scan(): Promise<number[]>;
+  write(address: number, data: Uint8Array): Promise<void>;
+  read(address: number, length: number): Promise<Uint8Array>;
+}
+
+export interface MemoryInfo {
+  free: number;
+  alloc: number;
+}
+
+export interface Hardware {
+  /** Backend name, e.g. "sim" or "linux". */
+  readonly platform: string;
+  /** Board model, e.g. "Tether simulated board". */
+  readonly board: string;
+  readonly gpio: Gpio;
+  readonly pwm: Pwm;
+  readonly adc: Adc;
+  /** The I2C bus with this id, or undefined when the board has none by that id. */
+  i2c(bus: number): I2cBus | undefined;
+  readonly i2cBuses: readonly number[];
+  memory(): MemoryInfo;
+  /** Stops any background activity the backend runs (simulated sensors, watchers). */
+  close(): void;
+}
