@@ -126,6 +126,7 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   c.actuators.forEach((a, i) => unique(a.name, ['actuators', i, 'name']));
   c.sensors.forEach((s, i) => unique(s.name, ['sensors', i, 'name']));
   const buses = new Set(c.i2c.map((b) => b.bus));
+  const addressUser = new Map<string, string>();
   c.sensors.forEach((s, i) => {
     const driver = SENSOR_DRIVERS[s.driver];
     if (driver === undefined) return;
@@ -133,6 +134,10 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
       const bus = s.bus ?? 0;
       if (!buses.has(bus)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'bus'], message: `I2C bus ${bus} is not declared in i2c` });
       const addr = s.address ?? driver.addresses[0];
+      const key = `${bus}/${addr}`;
+      const prev = addressUser.get(key);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'address'], message: `address ${hex(addr ?? 0)} on bus ${bus} is already used by ${prev}` });
+      else addressUser.set(key, `sensors[${i}] (${s.name})`);
       if (addr !== undefined && !driver.addresses.includes(addr)) {
         ctx.addIssue({ code: 'custom', path: ['sensors', i, 'address'], message: `${s.driver} answers only at ${driver.addresses.map(hex).join(', ')}` });
       }

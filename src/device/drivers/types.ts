@@ -66,11 +66,11 @@ export interface ActuatorDriver<O = unknown> {
   create(ctx: ActuatorContext<O>): Actuator;
 }
 
-/** Widens a typed driver to the registry's element type. */
+/** Widens a typed driver to the registry's element type; the options schema keeps them in step. */
 export function defineSensor<O>(driver: SensorDriver<O>): SensorDriver {
-  return driver as unknown as SensorDriver;
+  return driver;
 }
 
 export function defineActuator<O>(driver: ActuatorDriver<O>): ActuatorDriver {
-  return driver as unknown as ActuatorDriver;
+  return driver;
 }

@@ -1,0 +1,83 @@
+// Wires the layers: transport → session → dispatcher → board → hardware.
+import { Board } from './board.js';
+import { SystemClock, type Clock } from './clock.js';
+import type { BoardConfig } from './config.js';
+import { Dispatcher } from './dispatcher.js';
+import type { Hardware } from './hal/types.js';
+import { silentLogger, type Logger } from './logger.js';
+import { Session } from './session.js';
+import { listen } from './transport/tcp.js';
+
+export interface StartOptions {
+  config: Readonly<BoardConfig>;
+  hardware: Hardware;
+  clock?: Clock;
+  logger?: Logger;
+  /** Overrides config.listen.host. */
+  host?: string;
+  /** Overrides config.listen.port; 0 picks a free port. */
+  port?: number;
+  maxConnections?: number;
+}
+
+export interface RunningDevice {
+  readonly board: Board;
+  readonly host: string;
+  readonly port: number;
+  readonly secure: boolean;
+  close(): Promise<void>;
+}
+
+export async function startDevice(options: StartOptions): Promise<RunningDevice> {
+  const { config, hardware } = options;
+  const clock = options.clock ?? new SystemClock();
+  const logger = options.logger ?? silentLogger;
+  const board = new Board(config, hardware, clock, logger);
+  await board.start();
+  const dispatcher = new Dispatcher(board, logger);
+  const sessions = new Set<Session>();
+  let listener;
+  try {
+    listener = await listen(
+      {
+        host: options.host ?? config.listen.host,
+        port: options.port ?? config.listen.port,
+        tls: config.tls,
+        maxConnections: options.maxConnections ?? 64,
+        logger,
+      },
+      (conn) => {
+        const session = new Session(conn, dispatcher, board, { maxFrameBytes: config.max_frame_bytes });
+        sessions.add(session);
+        return {
+          receive: (chunk) => session.receive(chunk),
+          drained: () => session.drained(),
+          close: () => {
+            sessions.delete(session);
+            session.close();
+          },
+        };
+      },
+    );
+  } catch (err) {
+    board.close();
+    throw err;
+  }
+  const running = listener;
+  board.onReset(() => {
+    for (const session of sessions) session.close();
+    running.dropAll();
+  });
+  return {
+    board,
+    host: running.host,
+    port: running.port,
+    secure: running.secure,
+    close: async () => {
+      for (const session of sessions) session.close();
+      await running.close();
+      board.close();
+      hardware.close();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+// One client connection: framing, in-order replies, subscriptions, events and backpressure
+// (protocol.md §2, §3.4, §7).
+import type { Scope } from '../protocol/actions.js';
+import { decodeFrame, errorReply, type JsonObject } from '../protocol/codec.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { BoardEvent } from '../protocol/events.js';
+import { encodeFrame, LineDecoder, type FrameSink } from '../protocol/framing.js';
+import type { Board } from './board.js';
+import type { Dispatcher, SessionContext } from './dispatcher.js';
+
+/** The byte pipe under a session; TCP and TLS sockets are adapted to it in transport/. */
+export interface Connection {
+  /** Returns false when the outgoing buffer is over its high-water mark. */
+  write(data: string): boolean;
+  /** Bytes written but not yet handed to the kernel. */
+  readonly bufferedBytes: number;
+  pauseInput(): void;
+  resumeInput(): void;
+  /** Ends the connection after what was written is sent. */
+  end(): void;
+}
+
+export interface SessionOptions {
+  maxFrameBytes: number;
+  /** Above this many buffered outgoing bytes, edge and reading events are dropped and counted. */
+  eventHighWaterBytes?: number;
+  /** Above this many received, unanswered frames, the session stops reading from the socket. */
+  maxBacklogFrames?: number;
+}
+
+const DROPPABLE = new Set(['edge', 'reading', 'sensor_error']);
+
+type Item = Buffer | { oversize: number };
+
+export class Session implements SessionContext {
+  private readonly decoder: LineDecoder;
+  private readonly sink: FrameSink;
+  private readonly eventHighWater: number;
+  private readonly maxBacklog: number;
+  private backlog: Item[] = [];
+  private head = 0;
+  private waiting = false;
+  private out = '';
+  private inputPaused = false;
+  private waitingForDrain = false;
+  private seq = 0;
+  private dropped = 0;
+  private nextSub = 1;
+  private readonly subs = new Map<number, () => void>();
+  private readonly stopBoardEvents: () => void;
+  private closed = false;
+  scope: Scope | null;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly dispatcher: Dispatcher,
+    private readonly board: Board,
+    options: SessionOptions,
+  ) {
+    this.decoder = new LineDecoder(options.maxFrameBytes);
+    this.eventHighWater = options.eventHighWaterBytes ?? 256 * 1024;
+    this.maxBacklog = options.maxBacklogFrames ?? 1024;
+    this.scope = dispatcher.initialScope;
+    this.sink = {
+      frame: (bytes) => this.backlog.push(bytes),
+      oversize: (limit) => this.backlog.push({ oversize: limit }),
+    };
+    this.stopBoardEvents = board.onEvent((event) => this.emit(event));
+  }
+
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    this.decoder.push(chunk, this.sink);
+    this.pump();
+  }
+
+  /** Called by the transport when the socket can take more. */
+  drained(): void {
+    this.waitingForDrain = false;
+    this.updateInput();
+  }
+
+  private pump(): void {
+    while (!this.waiting && this.head < this.backlog.length && !this.closed) {
+      const item = this.backlog[this.head++] as Item;
+      const reply = this.process(item);
+      if (reply instanceof Promise) {
+        this.waiting = true;
+        reply.then(
+          (r) => this.resume(r),
+          (err: unknown) => this.resume(errorReply(undefined, { code: 'internal', message: String(err) })),
+        );
+        break;
+      }
+      this.out += encodeFrame(reply);
+    }
+    if (this.head === this.backlog.length) {
+      this.backlog = [];
+      this.head = 0;
+    }
+    this.flush();
+    this.updateInput();
+  }
+
+  private resume(reply: JsonObject): void {
+    this.waiting = false;
+    if (this.closed) return;
+    this.out += encodeFrame(reply);
+    this.pump();
+  }
+
+  private process(item: Item): JsonObject | Promise<JsonObject> {
+    if (!Buffer.isBuffer(item)) {
+      return errorReply(undefined, new ProtocolError('frame_too_large', `the frame is longer than ${item.oversize} bytes; it was discarded up to its newline`).toWire());
+    }
+    const decoded = decodeFrame(item);
+    if (!decoded.ok) return errorReply(undefined, decoded.error.toWire());
+    return this.dispatcher.handle(decoded.message, this);
+  }
+
+  private flush(): void {
+    if (this.out === '') return;
+    const data = this.out;
+    this.out = '';
+    if (!this.conn.write(data)) this.waitingForDrain = true;
+  }
+
+  /** Reading stops while the peer does not read its replies or too many requests wait. */
+  private updateInput(): void {
+    const shouldPause = this.waitingForDrain || this.backlog.length - this.head > this.maxBacklog;
+    if (shouldPause !== this.inputPaused) {
+      this.inputPaused = shouldPause;
+      if (shouldPause) this.conn.pauseInput();
+      else this.conn.resumeInput();
+    }
+  }
+
+  // --- SessionContext ---------------------------------------------------------------------
+
+  grant(scope: Scope): void {
+    this.scope = scope;
+  }
+
+  addSubscription(stop: () => void): number {
+    const id = this.nextSub++;
+    this.subs.set(id, stop);
+    return id;
+  }
+
+  removeSubscription(id: number): boolean {
+    const stop = this.subs.get(id);
+    if (stop === undefined) return false;
+    stop();
+    this.subs.delete(id);
+    return true;
+  }
+
+  emit(event: BoardEvent): void {
+    if (this.closed) return;
+    if (DROPPABLE.has(event.event) && this.conn.bufferedBytes > this.eventHighWater) {
+      this.dropped++;
+      return;
+    }
+    let data = '';
+    if (this.dropped > 0) {
+      data += encodeFrame(this.stamp({ event: 'events_dropped', count: this.dropped }));
+      this.dropped = 0;
+    }
+    data += encodeFrame(this.stamp(event));
+    if (this.out !== '') {
+      // Emitted while a batch of replies is being built: keep those replies ahead of it.
+      this.out += data;
+      return;
+    }
+    if (!this.conn.write(data)) {
+      this.waitingForDrain = true;
+      this.updateInput();
+    }
+  }
+
+  private stamp(event: BoardEvent): JsonObject {
+    const { event: name, ...fields } = event;
+    return { event: name, seq: ++this.seq, ts: Math.round(this.board.clock.now()), ...fields };
+  }
+
+  /** Stops this connection's subscriptions; leases stay, since the board owns them. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of this.subs.values()) stop();
+    this.subs.clear();
+    this.stopBoardEvents();
+  }
+}

@@ -1,0 +1,20 @@
+// Starts a simulated board in this process on a loopback port, with a clock the test moves.
+import { ManualClock } from '../../src/device/clock.js';
+import { parseBoardConfig } from '../../src/device/config.js';
+import { startDevice, type RunningDevice } from '../../src/device/runtime.js';
+import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';
+
+export interface SimDevice {
+  device: RunningDevice;
+  hardware: SimHardware;
+  clock: ManualClock;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startSimDevice(rawConfig: unknown, clock: ManualClock = new ManualClock()): Promise<SimDevice> {
+  const config = parseBoardConfig(rawConfig);
+  const hardware = createSimHardware(config, clock);
+  const device = await startDevice({ config, hardware, clock, host: '127.0.0.1', port: 0 });
+  return { device, hardware, clock, port: device.port, close: () => device.close() };
+}
