@@ -15,6 +15,20 @@ export interface SimDevice {
 export async function startSimDevice(rawConfig: unknown, clock: ManualClock = new ManualClock()): Promise<SimDevice> {
   const config = parseBoardConfig(rawConfig);
   const hardware = createSimHardware(config, clock);
-  const device = await startDevice({ config, hardware, clock, host: '127.0.0.1', port: 0 });
+  const device = await whileAdvancing(clock, startDevice({ config, hardware, clock, host: '127.0.0.1', port: 0 }));
   return { device, hardware, clock, port: device.port, close: () => device.close() };
+}
+
+/** Moves the clock in small steps until the promise settles (sensor probes sleep on it at start). */
+async function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const tracked = promise.finally(() => {
+    settled = true;
+  });
+  tracked.catch(() => undefined);
+  for (let step = 0; step < 1000 && !settled; step++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!settled) await clock.advance(10);
+  }
+  return tracked;
 }
