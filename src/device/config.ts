@@ -138,7 +138,8 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
       const prev = addressUser.get(key);
       if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'address'], message: `address ${hex(addr ?? 0)} on bus ${bus} is already used by ${prev}` });
       else addressUser.set(key, `sensors[${i}] (${s.name})`);
-      if (addr !== undefined && !driver.addresses.includes(addr)) {
+      // Out-of-range addresses were already reported by the field schema.
+      if (addr !== undefined && addr >= 0x03 && addr <= 0x77 && !driver.addresses.includes(addr)) {
         ctx.addIssue({ code: 'custom', path: ['sensors', i, 'address'], message: `${s.driver} answers only at ${driver.addresses.map(hex).join(', ')}` });
       }
     }

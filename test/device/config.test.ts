@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadBoardConfig, parseBoardConfig } from '../../src/device/config.js';
+import { DEMO_BOARD_CONFIG } from '../../src/device/demo-board.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+function problems(raw: unknown): string[] {
+  try {
+    parseBoardConfig(raw);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems;
+  }
+  assert.fail('the config was accepted');
+}
+
+test('an empty config gets sensible defaults and is frozen', () => {
+  const c = parseBoardConfig({});
+  assert.equal(c.listen.port, 12345);
+  assert.equal(c.max_lease_s, 3600);
+  assert.equal(c.max_frame_bytes, 65536);
+  assert.deepEqual(c.adc.pins, [26, 27, 28]);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.adc.pins));
+});
+
+test('the demo board and the example bench are valid', async () => {
+  assert.equal(parseBoardConfig(DEMO_BOARD_CONFIG).sensors.length, 6);
+  const bench = await loadBoardConfig(join(ROOT, 'examples', 'bench.yaml'));
+  assert.equal(bench.sensors.find((s) => s.name === 't_emc')?.address, 0x4c, 'YAML hex addresses');
+});
+
+test('messages carry the path of the bad value', () => {
+  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'aht10', address: '0x99' }], i2c: [{ bus: 0 }] }), ['sensors[0].address: expected 0x03–0x77']);
+  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'bme999' }] }), ['sensors[0].driver: expected one of aht10, tmp102, emc2101, pt100_ads1115, chip_temp']);
+  assert.deepEqual(problems({ pins: [{ pin: 2, mode: 'output', colour: 'red' }] }).length, 1);
+  assert.match(problems({ listen: { port: 70000 } })[0] ?? '', /^listen\.port: /);
+});
+
+test('cross checks: pins used twice, names reused, undeclared buses, wrong addresses, shared addresses', () => {
+  assert.deepEqual(problems({ pins: [{ pin: 2, mode: 'output' }], actuators: [{ name: 'fan', driver: 'pwm', pin: 2 }] }), ['actuators[0].pin: pin 2 is already used by pins[0]']);
+  assert.deepEqual(problems({ i2c: [{ bus: 0, sda: 4, scl: 5 }], pins: [{ pin: 5, mode: 'input' }] }), ['pins[0].pin: pin 5 is already used by i2c[0].scl']);
+  assert.deepEqual(problems({ pins: [{ pin: 40, mode: 'input' }] }), ['pins[0].pin: pin 40 does not exist: gpio.pin_count is 30']);
+  assert.deepEqual(problems({ pins: [{ pin: 1, name: 'x', mode: 'input' }, { pin: 2, name: 'x', mode: 'input' }] }), ['pins[1].name: the name "x" is used twice']);
+  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'tmp102', bus: 1 }] }), ['sensors[0].bus: I2C bus 1 is not declared in i2c']);
+  assert.deepEqual(problems({ i2c: [{ bus: 0 }], sensors: [{ name: 'a', driver: 'aht10', address: 0x48 }] }), ['sensors[0].address: aht10 answers only at 0x38, 0x39']);
+  assert.deepEqual(problems({ i2c: [{ bus: 0 }], sensors: [{ name: 'a', driver: 'tmp102' }, { name: 'b', driver: 'pt100_ads1115' }] }), ['sensors[1].address: address 0x48 on bus 0 is already used by sensors[0] (a)']);
+  assert.deepEqual(problems({ sim: { pir: [{ pin: 9 }] } }), ['sim.pir[0].pin: pin 9 must also be listed in pins with mode "input"']);
+});
+
+test('driver options are checked with their path', () => {
+  const p = problems({ i2c: [{ bus: 0 }], sensors: [{ name: 'pt', driver: 'pt100_ads1115', options: { channel: 9 } }] });
+  assert.equal(p.length, 1);
+  assert.match(p[0] ?? '', /^sensors\[0\]\.options\.channel: /);
+});
+
+test('a file that cannot be read or parsed says so with its name', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tether-config-'));
+  await assert.rejects(loadBoardConfig(join(dir, 'missing.yaml')), /missing\.yaml: the board config is not valid:\n {2}- cannot read the file \(ENOENT\)/);
+  const bad = join(dir, 'bad.json');
+  await writeFile(bad, '{ "name": ');
+  await assert.rejects(loadBoardConfig(bad), /bad\.json: .*cannot parse the file/s);
+  const yaml = join(dir, 'board.yml');
+  await writeFile(yaml, 'name: shed\nmax_lease_s: -1\n');
+  await assert.rejects(loadBoardConfig(yaml), /board\.yml: .*max_lease_s: expected a number of seconds > 0/s);
+});
