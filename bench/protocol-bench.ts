@@ -18,8 +18,11 @@ interface Server {
 
 function startServer(args: string[]): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    // stderr is kept and shown only if the server fails to start, so it cannot hold the bench's pipes open.
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (out += d));
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => {
       out += d;

@@ -44,6 +44,9 @@ export class Board {
   private readonly sensors = new Map<string, SensorEntry>();
   private readonly listeners = new Set<BoardListener>();
   private readonly resetListeners = new Set<() => void>();
+  /** Stop functions of the edge watchers on each input, ended when the pin is set up again. */
+  private readonly watchers = new Map<number, Set<() => void>>();
+  private bootAt: number;
   private readonly leases: LeaseTable;
   private bootId = randomUUID();
   private sleepUntil = 0;
@@ -55,6 +58,7 @@ export class Board {
     this.clock = clock;
     this.logger = logger;
     this.leases = new LeaseTable(clock, (lease) => this.expire(lease));
+    this.bootAt = clock.now();
     for (const bus of config.i2c) {
       if (bus.sda !== undefined) this.reserved.set(bus.sda, `SDA of I2C bus ${bus.bus}`);
       if (bus.scl !== undefined) this.reserved.set(bus.scl, `SCL of I2C bus ${bus.bus}`);
@@ -85,6 +89,11 @@ export class Board {
 
   get id(): string {
     return this.bootId;
+  }
+
+  /** Milliseconds since the board started or last reset; events carry it as `ts`. */
+  uptimeMs(): number {
+    return this.clock.now() - this.bootAt;
   }
 
   onEvent(listener: BoardListener): () => void {
@@ -119,10 +128,13 @@ export class Board {
     if (args.pull !== undefined && args.pull !== 'none') {
       throw new ProtocolError('bad_field', 'pull: only an input takes a pull; drop it or use mode "input"');
     }
+    // An output starts at its safe value: anything else would hold it off-safe with no lease.
+    if (args.value !== undefined && args.safe_value !== undefined && args.value !== args.safe_value) {
+      throw new ProtocolError('bad_field', `value: ${args.value} differs from safe_value ${args.safe_value}; an output starts at its safe value, so set it up at ${args.safe_value} and then write_pin ${args.value} with a timeout`);
+    }
     const safe = args.safe_value ?? args.value ?? 0;
-    const initial = args.value ?? safe;
     this.releaseSlot(previous);
-    this.setupOutput({ pin, name: previous?.name, fixed: false, driver: 'digital', options: {}, safeValue: safe, initial, maxLeaseS: this.maxLeaseFor(pin) });
+    this.setupOutput({ pin, name: previous?.name, fixed: false, driver: 'digital', options: {}, safeValue: safe, maxLeaseS: this.maxLeaseFor(pin) });
   }
 
   readPin(pin: number): Level {
@@ -140,46 +152,55 @@ export class Board {
       throw new ProtocolError('pin_conflict', `pin ${pin} is an input; set it up with mode "output" before writing to it`);
     }
     if (slot.mode === 'pwm') {
-      throw new ProtocolError('pin_conflict', `pin ${pin} is a PWM output; use the pwm action, or setup_pin to make it digital again`);
+      throw new ProtocolError('pin_conflict', `pin ${pin} is a PWM output; use the pwm action${slot.fixed ? '' : ', or setup_pin to make it digital again'}`);
     }
     return this.drive(slot, value, timeoutS, () => slot.actuator.apply(value));
   }
 
   pwm(pin: number, freq: number, duty: number, timeoutS: number | undefined): LeaseView | null {
     this.checkConfigurable(pin);
-    let slot = this.pins.get(pin);
+    const slot = this.pins.get(pin);
     if (slot?.mode === 'input') {
       throw new ProtocolError('pin_conflict', `pin ${pin} is an input; pwm needs a free pin, an output without a lease, or a PWM actuator`);
     }
     if (slot?.mode === 'output') {
       if (slot.fixed) throw new ProtocolError('pin_conflict', `pin ${pin} is the digital actuator "${slot.name ?? pin}"; use write_pin`);
       this.checkNoLease(slot);
+    }
+    // A digital output turned to PWM keeps its safe level (as duty 0 or 1), name and maximum lease.
+    const safeValue = slot?.safeValue ?? 0;
+    const maxLeaseS = slot?.maxLeaseS ?? this.maxLeaseFor(pin);
+    this.checkLease(pin, duty, safeValue, maxLeaseS, timeoutS);
+    let out = slot?.mode === 'pwm' ? slot : undefined;
+    if (out === undefined) {
       this.releaseSlot(slot);
-      slot = undefined;
+      out = this.setupOutput({ pin, name: slot?.name, fixed: false, driver: 'pwm', options: { freq }, safeValue, maxLeaseS });
     }
-    if (slot === undefined) {
-      slot = this.setupOutput({ pin, name: undefined, fixed: false, driver: 'pwm', options: { freq }, safeValue: 0, initial: 0, maxLeaseS: this.config.max_lease_s });
-    }
-    const out = slot;
-    return this.drive(out, duty, timeoutS, () => applyPwm(out.actuator, duty, freq));
+    const target = out;
+    return this.drive(target, duty, timeoutS, () => applyPwm(target.actuator, duty, freq));
   }
 
   /** A write under lease (protocol.md §4): the safe value ends the lease, anything else needs one. */
   private drive(slot: OutputSlot, value: number, timeoutS: number | undefined, apply: () => void): LeaseView | null {
-    if (value === slot.safeValue) {
+    this.checkLease(slot.pin, value, slot.safeValue, slot.maxLeaseS, timeoutS);
+    apply();
+    if (value === slot.safeValue || timeoutS === undefined) {
       this.leases.end(slot.pin);
-      apply();
       return null;
     }
-    if (timeoutS === undefined) {
-      throw new ProtocolError('missing_field', `timeout: required to write ${value} to pin ${slot.pin} (its safe value is ${slot.safeValue}); the board restores the safe value when the timeout ends`);
-    }
-    if (timeoutS > slot.maxLeaseS) {
-      throw new ProtocolError('lease_too_long', `timeout: ${timeoutS} s is longer than pin ${slot.pin}'s maximum lease of ${slot.maxLeaseS} s; renew a shorter lease before it ends instead`);
-    }
-    apply();
     const lease = this.leases.grant(slot.pin, value, timeoutS * 1000);
     return this.leaseView(slot, lease);
+  }
+
+  /** Throws unless the write may go ahead: the safe value needs no lease, anything else one within the maximum. */
+  private checkLease(pin: number, value: number, safeValue: number, maxLeaseS: number, timeoutS: number | undefined): void {
+    if (value === safeValue) return;
+    if (timeoutS === undefined) {
+      throw new ProtocolError('missing_field', `timeout: required to write ${value} to pin ${pin} (its safe value is ${safeValue}); the board restores the safe value when the timeout ends`);
+    }
+    if (timeoutS > maxLeaseS) {
+      throw new ProtocolError('lease_too_long', `timeout: ${timeoutS} s is longer than pin ${pin}'s maximum lease of ${maxLeaseS} s; renew a shorter lease before it ends instead`);
+    }
   }
 
   private expire(lease: Lease): void {
@@ -234,13 +255,12 @@ export class Board {
   }
 
   /** Every output goes through an actuator driver, so leases and active-low work the same for all. */
-  private setupOutput(o: { pin: number; name: string | undefined; fixed: boolean; driver: 'digital' | 'pwm'; options: Record<string, unknown>; safeValue: number; initial: number; maxLeaseS: number }): OutputSlot {
+  private setupOutput(o: { pin: number; name: string | undefined; fixed: boolean; driver: 'digital' | 'pwm'; options: Record<string, unknown>; safeValue: number; maxLeaseS: number }): OutputSlot {
     const driver = ACTUATOR_DRIVERS[o.driver];
     if (driver === undefined) throw new Error(`actuator driver "${o.driver}" is missing from the registry`);
     const options = driver.optionsSchema.parse(o.options);
     const actuator = driver.create({ pin: o.pin, gpio: this.hardware.gpio, pwm: this.hardware.pwm, options });
     actuator.init(o.safeValue);
-    if (o.initial !== o.safeValue) actuator.apply(o.initial);
     const slot: OutputSlot = {
       pin: o.pin,
       name: o.name,
@@ -257,6 +277,8 @@ export class Board {
 
   private releaseSlot(slot: PinSlot | undefined): void {
     if (slot === undefined) return;
+    // A pin subscription ends when its pin is set up again: it watched the pin as it was.
+    for (const stop of [...(this.watchers.get(slot.pin) ?? [])]) stop();
     this.leases.end(slot.pin);
     if (slot.mode === 'pwm') this.hardware.pwm.stop(slot.pin);
     this.pins.delete(slot.pin);
@@ -267,7 +289,7 @@ export class Board {
     for (const a of this.config.actuators) {
       const maxLeaseS = Math.min(a.max_lease_s ?? this.config.max_lease_s, this.config.max_lease_s);
       const driver = a.driver === 'pwm' ? 'pwm' : 'digital';
-      this.setupOutput({ pin: a.pin, name: a.name, fixed: true, driver, options: a.options, safeValue: a.safe_value, initial: a.safe_value, maxLeaseS });
+      this.setupOutput({ pin: a.pin, name: a.name, fixed: true, driver, options: a.options, safeValue: a.safe_value, maxLeaseS });
     }
   }
 
@@ -282,8 +304,7 @@ export class Board {
       this.setupInput(p.pin, p.pull, p.name);
       return;
     }
-    const safe = p.safe_value ?? p.value ?? 0;
-    this.setupOutput({ pin: p.pin, name: p.name, fixed: false, driver: 'digital', options: {}, safeValue: safe, initial: p.value ?? safe, maxLeaseS: this.maxLeaseFor(p.pin) });
+    this.setupOutput({ pin: p.pin, name: p.name, fixed: false, driver: 'digital', options: {}, safeValue: p.safe_value ?? p.value ?? 0, maxLeaseS: this.maxLeaseFor(p.pin) });
   }
 
   // --- ADC, I2C, sensors ------------------------------------------------------------------
@@ -358,9 +379,20 @@ export class Board {
     if (slot.mode !== 'input') {
       throw new ProtocolError('pin_conflict', `pin ${pin} is an output; edges can be watched only on an input`);
     }
-    return this.hardware.gpio.watch(pin, (level) => {
+    const stopWatch = this.hardware.gpio.watch(pin, (level) => {
       if (edge === 'both' || (edge === 'rising') === (level === 1)) onEdge(level);
     });
+    const set = this.watchers.get(pin) ?? new Set<() => void>();
+    this.watchers.set(pin, set);
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      set.delete(stop);
+      stopWatch();
+    };
+    set.add(stop);
+    return stop;
   }
 
   /** Reads a sensor every intervalMs; a read that is still running when the next is due is skipped. */
@@ -412,7 +444,7 @@ export class Board {
         };
       });
     const leases = this.leases.all().map((l) => ({ pin: l.pin, value: l.value, expires_in_s: this.leases.secondsLeft(l) }));
-    return { pins, leases, sensors: this.sensorNames(), boot_id: this.bootId, uptime_s: round(this.clock.now() / 1000, 3) };
+    return { pins, leases, sensors: this.sensorNames(), boot_id: this.bootId, uptime_s: round(this.uptimeMs() / 1000, 3) };
   }
 
   info(): Record<string, unknown> {
@@ -425,7 +457,7 @@ export class Board {
       protocol: PROTOCOL_VERSION,
       runtime: `node ${process.versions.node}`,
       boot_id: this.bootId,
-      uptime_s: round(this.clock.now() / 1000, 3),
+      uptime_s: round(this.uptimeMs() / 1000, 3),
       mem_free: mem.free,
       mem_alloc: mem.alloc,
       capabilities: this.capabilities(),
@@ -469,7 +501,9 @@ export class Board {
     }
     this.pins.clear();
     this.applyConfigPins();
+    for (const set of this.watchers.values()) for (const stop of [...set]) stop();
     this.bootId = randomUUID();
+    this.bootAt = this.clock.now();
     this.sleepUntil = 0;
     this.logger.info(`board reset (boot ${this.bootId})`);
     for (const listener of [...this.resetListeners]) listener();

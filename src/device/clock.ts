@@ -24,11 +24,24 @@ export class SystemClock implements Clock {
 
   setTimer(ms: number, fn: () => void): Timer {
     const id = this.nextId++;
-    const handle = setTimeout(() => {
-      this.handles.delete(id);
-      fn();
-    }, Math.max(0, ms));
-    this.handles.set(id, handle);
+    const due = this.now() + Math.max(0, ms);
+    // Node's timers count whole milliseconds on a coarser clock and can fire a fraction early;
+    // a sensor's "wait 20 ms" must never be 19.6, so an early timer is re-armed for the rest.
+    const arm = (delay: number) => {
+      this.handles.set(
+        id,
+        setTimeout(() => {
+          const left = due - this.now();
+          if (left > 0) {
+            arm(Math.ceil(left));
+            return;
+          }
+          this.handles.delete(id);
+          fn();
+        }, delay),
+      );
+    };
+    arm(Math.max(0, ms));
     return { id };
   }
 

@@ -80,7 +80,7 @@ export const boardConfigSchema = z
       .strictObject({
         seed: z.number().int().default(1),
         pir: z.array(z.strictObject({ pin: pinNumber, mean_interval_s: z.number().positive().default(20), hold_s: z.number().positive().default(3) })).default([]),
-        /** I2C addresses to leave empty, to try what a missing chip looks like. */
+        /** I2C addresses to leave empty, to see what a missing chip looks like: the board refuses to start, naming it. */
         absent: z.array(z.strictObject({ bus: z.number().int().min(0), address })).default([]),
       })
       .prefault({}),
@@ -111,6 +111,15 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   });
   c.pins.forEach((p, i) => claim(p.pin, `pins[${i}]`, ['pins', i, 'pin']));
   c.actuators.forEach((a, i) => claim(a.pin, `actuators[${i}] (${a.name})`, ['actuators', i, 'pin']));
+  c.pins.forEach((p, i) => {
+    if (p.mode === 'input' && (p.value !== undefined || p.safe_value !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['pins', i, 'value'], message: 'only an output takes value or safe_value' });
+    }
+    if (p.mode === 'output' && p.pull !== 'none') ctx.addIssue({ code: 'custom', path: ['pins', i, 'pull'], message: 'only an input takes a pull' });
+    if (p.value !== undefined && p.safe_value !== undefined && p.value !== p.safe_value) {
+      ctx.addIssue({ code: 'custom', path: ['pins', i, 'value'], message: 'an output starts at its safe value: give value or safe_value, or make them equal' });
+    }
+  });
   c.sim.pir.forEach((p, i) => {
     if (!c.pins.some((q) => q.pin === p.pin && q.mode === 'input')) {
       ctx.addIssue({ code: 'custom', path: ['sim', 'pir', i, 'pin'], message: `pin ${p.pin} must also be listed in pins with mode "input"` });

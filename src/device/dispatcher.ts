@@ -66,8 +66,11 @@ const HANDLERS: { [A in Routed]: Handler<A> } = {
 };
 
 function subscribe(board: Board, args: ActionArgs<'subscribe'>, ctx: SessionContext): Results {
-  if ((args.pin === undefined) === (args.sensor === undefined)) {
-    throw new ProtocolError('missing_field', 'pin or sensor: give exactly one, e.g. {"pin": 5, "edge": "both"} or {"sensor": "air", "interval_ms": 1000}');
+  if (args.pin !== undefined && args.sensor !== undefined) {
+    throw new ProtocolError('bad_field', 'pin and sensor: give one of them per subscription, not both');
+  }
+  if (args.pin === undefined && args.sensor === undefined) {
+    throw new ProtocolError('missing_field', 'pin or sensor: give one, e.g. {"pin": 5, "edge": "both"} or {"sensor": "air", "interval_ms": 1000}');
   }
   if (args.pin !== undefined) {
     if (args.interval_ms !== undefined) throw new ProtocolError('bad_field', 'interval_ms: only a sensor subscription takes an interval');
@@ -113,7 +116,8 @@ export class Dispatcher {
     }
     try {
       const parsed = parseRequest(request);
-      if (parsed.action === 'auth') return okReply(request, { scope: this.authenticate(parsed.args.token, ctx) });
+      // The token is not echoed: replies end up in logs and terminals.
+      if (parsed.action === 'auth') return okReply(request, { token: '***', scope: this.authenticate(parsed.args.token, ctx) });
       const needed = ACTION_SCOPES[parsed.action];
       if (ctx.scope === null ? needed !== null : !scopeAllows(ctx.scope, needed)) {
         throw new ProtocolError(

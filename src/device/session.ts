@@ -180,7 +180,7 @@ export class Session implements SessionContext {
 
   private stamp(event: BoardEvent): JsonObject {
     const { event: name, ...fields } = event;
-    return { event: name, seq: ++this.seq, ts: Math.round(this.board.clock.now()), ...fields };
+    return { event: name, seq: ++this.seq, ts: Math.round(this.board.uptimeMs()), ...fields };
   }
 
   /** Stops this connection's subscriptions; leases stay, since the board owns them. */

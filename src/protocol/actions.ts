@@ -38,7 +38,7 @@ export const ACTION_SCHEMAS = {
     sensor: name.optional(),
     interval_ms: integer(50, 86_400_000).optional(),
   }),
-  unsubscribe: z.object({ sub: integer(1, 2 ** 31) }),
+  unsubscribe: z.object({ sub: integer(1, 2 ** 31 - 1) }),
   get_state: empty,
   reset: empty,
   sleep: z.object({ deep: flag.optional(), time_ms: integer(1, 86_400_000) }),

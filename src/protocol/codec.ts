@@ -29,7 +29,10 @@ export function decodeFrame(bytes: Buffer): Decoded {
 
 /** A reply echoes every request field, then adds the results and `ok` (protocol.md §3.2). */
 export function okReply(request: JsonObject | undefined, results: JsonObject | undefined): JsonObject {
-  return { ...request, ...results, ok: true };
+  const reply: JsonObject = { ...request, ...results, ok: true };
+  // `error` in a reply means failure; an echoed request field must not say otherwise.
+  if (request !== undefined && Object.hasOwn(request, 'error')) delete reply['error'];
+  return reply;
 }
 
 export function errorReply(request: JsonObject | undefined, error: WireError): JsonObject {

@@ -315,11 +315,6 @@ void describe('createSimHardware', () => {
       hw.close();
     }
   });
-
-  void test('two sensors of different drivers at one address are refused', () => {
-    const clash = { ...config, sensors: [{ name: 'a', driver: 'tmp102', address: 0x48, options: {} }, { name: 'b', driver: 'pt100_ads1115', address: 0x48, options: {} }] };
-    assert.throws(() => createSimHardware(clash, new ManualClock()), /sensors a \(tmp102\) and b \(pt100_ads1115\) are both at 0x48 on I2C bus 0/);
-  });
 });
 
 void describe('PIR', () => {

@@ -47,11 +47,6 @@ export function createSimHardware(config: Readonly<BoardConfig>, clock: Clock): 
     const bus = buses.get(busId);
     if (address === undefined || bus === undefined) throw new Error(`sensor ${sensor.name}: I2C bus ${busId} is not declared in i2c`);
     const key = slot(busId, address);
-    const present = chips.get(key);
-    if (present !== undefined) {
-      if (present.driver === driver.id) continue; // two sensors reading one chip
-      throw new Error(`sensors ${present.sensor} (${present.driver}) and ${sensor.name} (${driver.id}) are both at ${hex(address)} on I2C bus ${busId}; give one of them another address`);
-    }
     if (absent.has(key)) continue;
     const factory = SIM_CHIPS[driver.id];
     if (factory === undefined) throw new Error(`sensor ${sensor.name}: the simulator has no ${driver.id} chip`);

@@ -1,0 +1,76 @@
+// Board rules that have no wire format of their own: what a refused write leaves behind,
+// what a pin keeps when its mode changes, and what a reset restarts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Board } from '../../src/device/board.js';
+import { ManualClock } from '../../src/device/clock.js';
+import { parseBoardConfig } from '../../src/device/config.js';
+import { silentLogger } from '../../src/device/logger.js';
+import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+
+async function board(raw: unknown) {
+  const clock = new ManualClock();
+  const config = parseBoardConfig(raw);
+  const hardware = createSimHardware(config, clock);
+  const b = new Board(config, hardware, clock, silentLogger);
+  await b.start();
+  return { b, clock, hardware };
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return 'accepted';
+  } catch (err) {
+    return err instanceof ProtocolError ? err.code : String(err);
+  }
+}
+
+test('pwm on a configured output keeps its maximum lease, safe level and name', async () => {
+  const { b, hardware } = await board({ max_lease_s: 100, pins: [{ pin: 9, name: 'lamp', mode: 'output', safe_value: 1, max_lease_s: 10 }] });
+  assert.equal(code(() => b.pwm(9, 500, 0.5, 50)), 'lease_too_long');
+  assert.equal(hardware.pwm.channel(9), undefined, 'a refused pwm leaves the pin digital');
+  assert.equal(b.readPin(9), 1);
+  assert.deepEqual(b.pwm(9, 500, 0.5, 5), { value: 0.5, safe_value: 1, expires_in_s: 5 });
+  const pin = (b.state()['pins'] as Array<Record<string, unknown>>).find((p) => p['pin'] === 9);
+  assert.equal(pin?.['name'], 'lamp');
+  assert.equal(pin?.['mode'], 'pwm');
+});
+
+test('a pwm write without a timeout is refused before the pin changes', async () => {
+  const { b, hardware } = await board({});
+  assert.equal(code(() => b.pwm(7, 1000, 0.3, undefined)), 'missing_field');
+  assert.equal(hardware.pwm.channel(7), undefined);
+  assert.equal(code(() => b.readPin(7)), 'pin_not_setup');
+});
+
+test('setting a watched input up again ends the pin subscription', async () => {
+  const { b, hardware } = await board({ pins: [{ pin: 6, mode: 'input' }] });
+  const seen: number[] = [];
+  b.watchPin(6, 'both', (level) => seen.push(level));
+  hardware.gpio.drive(6, 1);
+  b.setupPin({ pin: 6, mode: 'output' });
+  assert.equal(hardware.gpio.watcherCount(6), 0);
+  b.writePin(6, 1, 1);
+  assert.deepEqual(seen, [1]);
+});
+
+test('a reset restarts the uptime and gives a new boot id', async () => {
+  const { b, clock } = await board({});
+  await clock.advance(5000);
+  const before = b.state();
+  assert.equal(before['uptime_s'], 5);
+  b.reset();
+  const after = b.state();
+  assert.equal(after['uptime_s'], 0);
+  assert.notEqual(after['boot_id'], before['boot_id']);
+});
+
+test('closing the board puts every leased output back to its safe value', async () => {
+  const { b, hardware } = await board({ actuators: [{ name: 'relay', driver: 'digital', pin: 15, options: { active_low: true } }] });
+  b.writePin(15, 1, 60);
+  assert.equal(hardware.gpio.level(15), 0);
+  b.close();
+  assert.equal(hardware.gpio.level(15), 1);
+});
