@@ -1,0 +1,103 @@
+// `tether device`: run a board on this machine (simulated with --sim) and serve protocol v1.
+import { Option, type Command } from 'commander';
+import { parseListenPort } from './arguments.js';
+import { createConsoleLogger } from './console-logger.js';
+import { CliFailure } from './connection-options.js';
+import { EXIT_USAGE, type CliContext } from './context.js';
+
+interface DeviceFlags {
+  config?: string;
+  sim?: boolean;
+  host?: string;
+  port?: number;
+  verbose?: boolean;
+}
+
+const EXAMPLES = `
+Prints one line "… listening on HOST:PORT, …" on stdout once it accepts
+connections; logs go to stderr. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+
+Examples:
+  $ tether device --sim
+  tether device "demo" (sim) listening on 127.0.0.1:12345, plain TCP
+  $ tether device --sim --host 0.0.0.0 --port 0      any free port, all interfaces
+  $ tether device --config bench.yaml --sim           your board, simulated chips
+  $ tether device --config board.yaml                 real pins (needs a hardware backend)`;
+
+export function registerDevice(program: Command, ctx: CliContext): void {
+  program
+    .command('device')
+    .description('run a board: serve protocol v1 for a board config, on real or simulated hardware')
+    .option('--config <file>', 'board config (YAML or JSON)')
+    .option('--sim', 'simulated pins and chips; without --config, runs the demo board')
+    .option('--host <host>', 'address to listen on (default: listen.host from the config)')
+    .option('--port <port>', 'TCP port, 0 for any free port (default: listen.port from the config, else 12345)', parseListenPort)
+    .addOption(new Option('--verbose', 'also log debug messages'))
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: DeviceFlags, command: Command) => {
+      if (flags.config === undefined && flags.sim !== true) {
+        command.error('error: say which board to run: --config FILE, or --sim for the simulated demo board', {
+          exitCode: EXIT_USAGE,
+          code: 'tether.usage',
+        });
+      }
+      await runDevice(flags, ctx);
+    });
+}
+
+async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
+  // Loaded on demand so that `tether send` does not load the board, drivers and simulator.
+  const [{ loadBoardConfig, parseBoardConfig }, { DEMO_BOARD_CONFIG }, { openHardware }, { startDevice }, { SystemClock }] = await Promise.all([
+    import('../device/config.js'),
+    import('../device/demo-board.js'),
+    import('../device/backends.js'),
+    import('../device/runtime.js'),
+    import('../device/clock.js'),
+  ]);
+  const sim = flags.sim === true;
+  const logger = createConsoleLogger({ verbose: flags.verbose === true });
+  // ConfigError's message already lists every problem with its path.
+  const config = flags.config !== undefined ? await loadBoardConfig(flags.config) : parseBoardConfig(DEMO_BOARD_CONFIG, 'demo board');
+  const clock = new SystemClock();
+  let hardware;
+  try {
+    hardware = openHardware(config, { sim, clock });
+  } catch (err) {
+    throw new CliFailure(err instanceof Error ? err.message : String(err));
+  }
+  const host = flags.host ?? config.listen.host;
+  const port = flags.port ?? config.listen.port;
+  let device;
+  try {
+    device = await startDevice({ config, hardware, clock, logger, host, port });
+  } catch (err) {
+    hardware.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliFailure(`port ${port} on ${host} is already in use; stop the other program or pick another with --port (0 = any free port)`);
+    if (code === 'EADDRNOTAVAIL') throw new CliFailure(`cannot listen on ${host}: this machine has no such address; try --host 0.0.0.0 or --host 127.0.0.1`);
+    if (code === 'EACCES') throw new CliFailure(`not allowed to listen on ${host}:${port}; ports below 1024 need privileges, pick another with --port`);
+    // A chip that does not answer, a bad TLS key file, …: the message says what to check.
+    throw new CliFailure(`cannot start the board: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const shown = device.host.includes(':') ? `[${device.host}]` : device.host;
+  const kind = sim ? 'sim' : hardware.platform;
+  ctx.out(`tether device ${JSON.stringify(config.name)} (${kind}) listening on ${shown}:${device.port}, ${device.secure ? 'TLS' : 'plain TCP'}`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info(`${signal}: closing connections and putting pins in their safe state (press Ctrl-C again to force)`);
+  const force = () => {
+    logger.warn('forced exit');
+    process.exit(130);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  try {
+    await device.close();
+  } finally {
+    process.off('SIGINT', force);
+    process.off('SIGTERM', force);
+  }
+  logger.info('stopped');
+}
