@@ -1,7 +1,8 @@
 // npm run bench: command latency and throughput of `tether device --sim` over loopback, each
 // measured in the same run as a raw NDJSON echo baseline (a bare Node TCP server), with ratios.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -11,6 +12,25 @@ const WINDOW = 1000;
 const GOAL_P50_RATIO = 1.5;
 const GOAL_PIPELINED = 50_000;
 
+/**
+ * Where each process runs. Left to the scheduler, a server that answers in a few µs is often woken
+ * on the client's own core and one that takes a little longer on the other, which swings a
+ * round trip between ~25 and ~70 µs on a VM; so the bench runs itself on core 0 and both
+ * servers on core 1, like a client and a board on two machines, with the same cost for both.
+ */
+// Once re-run under taskset, availableParallelism() sees only core 0, so the flag carries the answer.
+const PINNED =
+  process.env['TETHER_BENCH_PINNED'] === '1' || (availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+const SERVER_CORE = ['taskset', '-c', '1'];
+
+if (PINNED && process.env['TETHER_BENCH_PINNED'] !== '1') {
+  const self = spawnSync('taskset', ['-c', '0', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, TETHER_BENCH_PINNED: '1' },
+  });
+  process.exit(self.status ?? 1);
+}
+
 interface Server {
   child: ChildProcess;
   port: number;
@@ -19,7 +39,8 @@ interface Server {
 function startServer(args: string[]): Promise<Server> {
   return new Promise((resolve, reject) => {
     // stderr is kept and shown only if the server fails to start, so it cannot hold the bench's pipes open.
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...rest] = PINNED ? [...SERVER_CORE, process.execPath, ...args] : [process.execPath, ...args];
+    const child = spawn(command as string, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (out += d));
@@ -73,23 +94,34 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function roundTrips(port: number, line: string, check: (reply: string) => void): Promise<{ p50: number; p99: number }> {
-  const c = await Lines.open(port);
-  for (let i = 0; i < 500; i++) {
-    c.socket.write(line);
-    check(await c.next());
-  }
-  const samples: number[] = [];
-  for (let i = 0; i < ROUND_TRIPS; i++) {
+/**
+ * Round trips measured in interleaved blocks (baseline, then each Tether command, repeated), so
+ * that a burst of load from elsewhere on the machine falls on all of them alike.
+ */
+async function roundTrips(targets: Array<{ port: number; line: string; check: (reply: string) => void }>): Promise<Array<{ p50: number; p99: number }>> {
+  const conns = await Promise.all(targets.map((t) => Lines.open(t.port)));
+  const samples: number[][] = targets.map(() => []);
+  const once = async (i: number, record: boolean) => {
+    const t = targets[i]!;
+    const c = conns[i]!;
     const t0 = process.hrtime.bigint();
-    c.socket.write(line);
+    c.socket.write(t.line);
     const reply = await c.next();
-    samples.push(Number(process.hrtime.bigint() - t0) / 1000);
-    check(reply);
+    if (record) samples[i]!.push(Number(process.hrtime.bigint() - t0) / 1000);
+    t.check(reply);
+  };
+  for (let i = 0; i < targets.length; i++) for (let k = 0; k < 500; k++) await once(i, false);
+  const BLOCKS = 10;
+  for (let block = 0; block < BLOCKS; block++) {
+    for (let i = 0; i < targets.length; i++) {
+      for (let k = 0; k < ROUND_TRIPS / BLOCKS; k++) await once(i, true);
+    }
   }
-  c.close();
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  for (const c of conns) c.close();
+  return samples.map((s) => {
+    s.sort((a, b) => a - b);
+    return { p50: percentile(s, 50), p99: percentile(s, 99) };
+  });
 }
 
 async function pipelined(port: number, line: string, check: (reply: string) => void): Promise<number> {
@@ -134,10 +166,13 @@ async function main(): Promise<void> {
   try {
     const readPin = '{"action":"read_pin","pin":25,"id":1}\n';
     const ping = '{"action":"ping","id":1}\n';
-    console.log(`tether protocol bench — node ${process.version}, loopback, ${ROUND_TRIPS} round trips, ${PIPELINED} pipelined commands\n`);
-    const base = await roundTrips(echo.port, readPin, isEcho(readPin));
-    const tRead = await roundTrips(device.port, readPin, isOk);
-    const tPing = await roundTrips(device.port, ping, isOk);
+    console.log(`tether protocol bench — node ${process.version}, loopback, ${ROUND_TRIPS} round trips each (interleaved in 10 blocks), ${PIPELINED} pipelined commands`);
+    console.log(PINNED ? 'bench client on CPU 0, echo server and tether device on CPU 1 (taskset)\n' : 'not pinned to CPUs (no taskset or one core): expect more spread between runs\n');
+    const [base, tRead, tPing] = (await roundTrips([
+      { port: echo.port, line: readPin, check: isEcho(readPin) },
+      { port: device.port, line: readPin, check: isOk },
+      { port: device.port, line: ping, check: isOk },
+    ])) as [{ p50: number; p99: number }, { p50: number; p99: number }, { p50: number; p99: number }];
     const baseTput = await pipelined(echo.port, readPin, isEcho(readPin));
     const tTput = await pipelined(device.port, readPin, isOk);
 

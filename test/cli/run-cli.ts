@@ -40,3 +40,36 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<CliResu
     });
   });
 }
+
+export interface Device {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<CliResult>;
+}
+
+/** Starts the demo board on a free port and resolves once it prints its listening line. */
+export async function startDevice(): Promise<Device> {
+  const child = spawn(process.execPath, [BIN, 'device', '--sim', '--host', '127.0.0.1', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = collect(child, 60_000);
+  let seen = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening on" line within 10 s; stdout so far: ${seen}`)), 10_000);
+    child.stdout?.on('data', (chunk: string) => {
+      seen += chunk;
+      const match = /listening on (\S+):(\d+)/.exec(seen);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(Number(match[2]));
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      void exited.then((r) => reject(new Error(`tether device exited early (code ${r.code}); stdout: ${seen}\nstderr: ${r.stderr}`)));
+    });
+  });
+  return { child, port, exited };
+}
