@@ -82,6 +82,14 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
   const shown = device.host.includes(':') ? `[${device.host}]` : device.host;
   const kind = sim ? 'sim' : hardware.platform;
   ctx.out(`tether device ${JSON.stringify(config.name)} (${kind}) listening on ${shown}:${device.port}, ${device.secure ? 'TLS' : 'plain TCP'}`);
+  // The last line of defence for the board's promise: whatever bug brings the process down,
+  // outputs go to their safe values before it exits.
+  const running = device;
+  process.once('uncaughtException', (err) => {
+    logger.error(`crashed: ${err.stack ?? err.message}; putting pins in their safe state and exiting`);
+    running.board.close();
+    process.exit(70);
+  });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

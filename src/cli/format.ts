@@ -3,6 +3,7 @@
 //   write_pin pin=2 value=1 timeout=5 → ok lease: 1 for 5 s
 //   read_pin pin=3 → error pin_not_setup: pin 3 is not set up; …
 import type { JsonObject } from '../protocol/index.js';
+import { isObject } from '../client/reply-fields.js';
 
 export interface Style {
   ok(text: string): string;
@@ -160,6 +161,3 @@ function isFlat(value: unknown): boolean {
   return primitive(value) || (Array.isArray(value) && value.every(primitive));
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -3,7 +3,6 @@
 // slot. Events (lines with `event` and no `ok`) go to events() streams and subscriptions.
 import type { Socket } from 'node:net';
 import {
-  DEFAULT_MAX_FRAME_BYTES,
   LineDecoder,
   decodeFrame,
   encodeFrame,
@@ -34,6 +33,11 @@ import type {
 } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Longest reply line accepted by default. A reply echoes its request (up to the board's 64 KiB
+ * frame limit) and adds results, so it may be longer than any request.
+ */
+export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 /** How long close() waits for the board to close its side before destroying the socket. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -77,7 +81,7 @@ export class BoardClient {
     this.remote = options.remote;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.eventBufferSize = options.eventBufferSize ?? DEFAULT_EVENT_BUFFER;
-    this.decoder = new LineDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.decoder = new LineDecoder(options.maxFrameBytes ?? DEFAULT_MAX_REPLY_BYTES);
     const sink = {
       frame: (bytes: Buffer) => this.onFrame(bytes),
       oversize: (limit: number) => this.onBadLine(`a line longer than ${limit} bytes (raise maxFrameBytes if the board really sends that much)`),
@@ -199,7 +203,13 @@ export class BoardClient {
 
   async getState(): Promise<BoardState> {
     const reply = await this.request({ action: 'get_state' });
-    return { pins: arrayOf(reply, 'pins', isObject, 'objects'), leases: arrayOf(reply, 'leases', isObject, 'objects') };
+    return {
+      pins: arrayOf(reply, 'pins', isObject, 'objects'),
+      leases: arrayOf(reply, 'leases', isObject, 'objects'),
+      sensors: arrayOf(reply, 'sensors', isString, 'sensor names'),
+      bootId: field(reply, 'boot_id', isString, 'a string'),
+      uptimeS: field(reply, 'uptime_s', isNumber, 'a number'),
+    };
   }
 
   async reset(): Promise<void> {
@@ -371,8 +381,8 @@ function preview(bytes: Buffer): string {
 function parseLease(reply: JsonObject): Lease | null {
   const lease = reply['lease'];
   if (lease === null || lease === undefined) return null;
-  if (isObject(lease) && isNumber(lease['value']) && isNumber(lease['expires_in_s'])) {
-    return { value: lease['value'], expiresInS: lease['expires_in_s'] };
+  if (isObject(lease) && isNumber(lease['value']) && isNumber(lease['safe_value']) && isNumber(lease['expires_in_s'])) {
+    return { value: lease['value'], safeValue: lease['safe_value'], expiresInS: lease['expires_in_s'] };
   }
-  return field(reply, 'lease', (_v): _v is never => false, '{value, expires_in_s} or null');
+  return field(reply, 'lease', (_v): _v is never => false, '{value, safe_value, expires_in_s} or null');
 }

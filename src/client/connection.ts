@@ -1,5 +1,5 @@
 // Opening a connection: TCP or TLS, a bounded connect time, and the optional auth handshake
-// (protocol.md §4). Every failure here is a TetherError('connection_failed') naming host:port.
+// (protocol.md §8). Every failure here is a TetherError('connection_failed') naming host:port.
 import net from 'node:net';
 import tls from 'node:tls';
 import { BoardClient, DEFAULT_TIMEOUT_MS } from './board-client.js';
@@ -16,7 +16,7 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Sent with an auth request right after connecting; connect fails if the board refuses it. */
   token?: string;
-  /** Longest line accepted from the board (default 64 KiB, as the protocol's default). */
+  /** Longest line accepted from the board (default 1 MiB: a reply echoes a request of up to 64 KiB and adds to it). */
   maxFrameBytes?: number;
   /** Events buffered per events() stream or subscription before the oldest is dropped (default 1000). */
   eventBufferSize?: number;

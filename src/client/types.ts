@@ -11,7 +11,7 @@ export interface SetupPinOptions {
   pin: number;
   mode: PinMode;
   pull?: Pull;
-  /** Initial level of an output. */
+  /** Level of an output at setup, which is also its safe value. */
   value?: Bit;
   /** Level the board returns the pin to when a lease ends or the board resets. */
   safeValue?: Bit;
@@ -34,6 +34,8 @@ export interface PwmOptions {
 /** What the board will hold until the lease expires; null when the pin is at its safe value. */
 export interface Lease {
   value: number;
+  /** What the board restores when the lease ends. */
+  safeValue: number;
   expiresInS: number;
 }
 
@@ -68,6 +70,10 @@ export interface SensorReading {
 export interface BoardState {
   pins: JsonObject[];
   leases: JsonObject[];
+  sensors: string[];
+  /** Changes at every start and reset of the board. */
+  bootId: string;
+  uptimeS: number;
 }
 
 export interface SleepOptions {

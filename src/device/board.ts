@@ -5,7 +5,8 @@ import { ProtocolError } from '../protocol/errors.js';
 import type { BoardEvent } from '../protocol/events.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Clock } from './clock.js';
-import { hex, type BoardConfig, type PinConfig, type SensorConfig } from './config.js';
+import type { BoardConfig, PinConfig, SensorConfig } from './config.js';
+import { hex } from './hex.js';
 import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';
 import { isPwmActuator } from './drivers/actuators/pwm.js';
 import { SENSOR_DRIVERS } from './drivers/sensors/index.js';
@@ -19,8 +20,11 @@ export interface SensorEntry {
   readonly config: SensorConfig;
   readonly driver: SensorDriver;
   readonly sensor: Sensor;
-  /** Reads of one sensor are serialised: a chip answers one conversation at a time. */
-  queue: Promise<unknown>;
+  /**
+   * The read in progress. A chip answers one conversation at a time, so a request or a
+   * subscription that comes while one runs shares its result instead of queueing another.
+   */
+  inflight: Promise<Values> | undefined;
 }
 
 export interface LeaseView {
@@ -44,8 +48,8 @@ export class Board {
   private readonly sensors = new Map<string, SensorEntry>();
   private readonly listeners = new Set<BoardListener>();
   private readonly resetListeners = new Set<() => void>();
-  /** Stop functions of the edge watchers on each input, ended when the pin is set up again. */
-  private readonly watchers = new Map<number, Set<() => void>>();
+  /** One hardware watcher per watched input, fanned out to every pin subscription on it. */
+  private readonly edgeWatchers = new Map<number, { stop: () => void; listeners: Set<(level: Level) => void> }>();
   private bootAt: number;
   private readonly leases: LeaseTable;
   private bootId = randomUUID();
@@ -83,7 +87,7 @@ export class Board {
       } catch (err) {
         throw new Error(`sensors[${index}] (${sc.name}): ${this.describeSensorFailure(sc, driver, err)}`, { cause: err });
       }
-      this.sensors.set(sc.name, { config: sc, driver, sensor, queue: Promise.resolve() });
+      this.sensors.set(sc.name, { config: sc, driver, sensor, inflight: undefined });
     }
   }
 
@@ -206,8 +210,7 @@ export class Board {
   private expire(lease: Lease): void {
     const slot = this.pins.get(lease.pin);
     if (slot === undefined || slot.mode === 'input') return;
-    if (slot.mode === 'pwm') applyPwm(slot.actuator, slot.safeValue);
-    else slot.actuator.apply(slot.safeValue);
+    restoreSafe(slot);
     this.logger.info(`lease on pin ${lease.pin}${slot.name ? ` (${slot.name})` : ''} ended: restored ${slot.safeValue}`);
     this.emit({ event: 'lease_expired', pin: lease.pin, ...(slot.name ? { name: slot.name } : {}), value: slot.safeValue, held: lease.value });
   }
@@ -277,8 +280,7 @@ export class Board {
 
   private releaseSlot(slot: PinSlot | undefined): void {
     if (slot === undefined) return;
-    // A pin subscription ends when its pin is set up again: it watched the pin as it was.
-    for (const stop of [...(this.watchers.get(slot.pin) ?? [])]) stop();
+    this.unwatch(slot.pin);
     this.leases.end(slot.pin);
     if (slot.mode === 'pwm') this.hardware.pwm.stop(slot.pin);
     this.pins.delete(slot.pin);
@@ -355,10 +357,8 @@ export class Board {
       const known = this.sensorNames();
       throw new ProtocolError('bad_field', `name: no sensor named ${JSON.stringify(name)}; this board has ${known.length ? known.join(', ') : 'no sensors'}`);
     }
-    const read = entry.queue.then(() => entry.sensor.read());
-    entry.queue = read.catch(() => undefined);
     try {
-      const values = await read;
+      const values = await (entry.inflight ?? startRead(entry));
       return { values, units: entry.driver.quantities };
     } catch (err) {
       throw new ProtocolError('sensor_error', `${name}: ${this.describeSensorFailure(entry.config, entry.driver, err)}`);
@@ -379,20 +379,33 @@ export class Board {
     if (slot.mode !== 'input') {
       throw new ProtocolError('pin_conflict', `pin ${pin} is an output; edges can be watched only on an input`);
     }
-    const stopWatch = this.hardware.gpio.watch(pin, (level) => {
+    let watcher = this.edgeWatchers.get(pin);
+    if (watcher === undefined) {
+      const listeners = new Set<(level: Level) => void>();
+      const stop = this.hardware.gpio.watch(pin, (level) => {
+        for (const listener of [...listeners]) listener(level);
+      });
+      watcher = { stop, listeners };
+      this.edgeWatchers.set(pin, watcher);
+    }
+    const own = watcher;
+    const listener = (level: Level) => {
       if (edge === 'both' || (edge === 'rising') === (level === 1)) onEdge(level);
-    });
-    const set = this.watchers.get(pin) ?? new Set<() => void>();
-    this.watchers.set(pin, set);
-    let stopped = false;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      set.delete(stop);
-      stopWatch();
     };
-    set.add(stop);
-    return stop;
+    own.listeners.add(listener);
+    return () => {
+      own.listeners.delete(listener);
+      if (own.listeners.size === 0 && this.edgeWatchers.get(pin) === own) this.unwatch(pin);
+    };
+  }
+
+  /** Ends every pin subscription on a pin: it watched the pin as it was set up. */
+  private unwatch(pin: number): void {
+    const watcher = this.edgeWatchers.get(pin);
+    if (watcher === undefined) return;
+    this.edgeWatchers.delete(pin);
+    watcher.listeners.clear();
+    watcher.stop();
   }
 
   /** Reads a sensor every intervalMs; a read that is still running when the next is due is skipped. */
@@ -494,14 +507,14 @@ export class Board {
 
   /** Back to power-on state: leases end, outputs go to their safe values, a new boot id. */
   reset(): void {
-    this.leases.clear();
+    this.restoreAllSafe();
     for (const slot of [...this.pins.values()]) {
       if (slot.mode === 'pwm') this.hardware.pwm.stop(slot.pin);
       this.hardware.gpio.release(slot.pin);
     }
     this.pins.clear();
     this.applyConfigPins();
-    for (const set of this.watchers.values()) for (const stop of [...set]) stop();
+    for (const pin of [...this.edgeWatchers.keys()]) this.unwatch(pin);
     this.bootId = randomUUID();
     this.bootAt = this.clock.now();
     this.sleepUntil = 0;
@@ -512,21 +525,35 @@ export class Board {
   /** Stops timers; outputs go to their safe values as the process leaves. */
   close(): void {
     if (this.resetTimer !== undefined) this.clock.clearTimer(this.resetTimer);
-    for (const lease of this.leases.all()) {
-      const slot = this.pins.get(lease.pin);
-      if (slot !== undefined && slot.mode !== 'input') {
-        if (slot.mode === 'pwm') applyPwm(slot.actuator, slot.safeValue);
-        else slot.actuator.apply(slot.safeValue);
-      }
-    }
-    this.leases.clear();
+    this.restoreAllSafe();
     this.listeners.clear();
     this.resetListeners.clear();
+  }
+
+  /** Ends every lease and puts every output at its safe value, without events. */
+  private restoreAllSafe(): void {
+    this.leases.clear();
+    for (const slot of this.pins.values()) if (slot.mode !== 'input') restoreSafe(slot);
   }
 
   private emit(event: BoardEvent): void {
     for (const listener of [...this.listeners]) listener(event);
   }
+}
+
+function startRead(entry: SensorEntry): Promise<Values> {
+  const read = entry.sensor.read();
+  entry.inflight = read;
+  const done = () => {
+    if (entry.inflight === read) entry.inflight = undefined;
+  };
+  read.then(done, done);
+  return read;
+}
+
+function restoreSafe(slot: OutputSlot): void {
+  if (slot.mode === 'pwm') applyPwm(slot.actuator, slot.safeValue);
+  else slot.actuator.apply(slot.safeValue);
 }
 
 function applyPwm(actuator: Actuator, duty: number, freq?: number): void {

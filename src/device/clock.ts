@@ -13,6 +13,8 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export class SystemClock implements Clock {
   private readonly origin = performance.now();
   private readonly handles = new Map<number, NodeJS.Timeout>();
@@ -28,6 +30,8 @@ export class SystemClock implements Clock {
     // Node's timers count whole milliseconds on a coarser clock and can fire a fraction early;
     // a sensor's "wait 20 ms" must never be 19.6, so an early timer is re-armed for the rest.
     const arm = (delay: number) => {
+      // setTimeout takes at most 2^31 - 1 ms (24.8 days); a longer lease waits in steps.
+      delay = Math.min(delay, MAX_TIMEOUT_MS);
       this.handles.set(
         id,
         setTimeout(() => {

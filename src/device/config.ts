@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';
 import { SENSOR_DRIVERS } from './drivers/sensors/index.js';
+import { hex } from './hex.js';
 
 const address = z.preprocess(
   (v) => (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v.trim()) ? Number.parseInt(v.trim().slice(2), 16) : v),
@@ -170,9 +171,6 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   });
 }
 
-export function hex(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
-}
 
 export class ConfigError extends Error {
   readonly problems: string[];

@@ -15,8 +15,11 @@ export interface SessionContext {
   /** The token scope this connection holds; null before auth on a board that needs tokens. */
   readonly scope: Scope | null;
   grant(scope: Scope): void;
-  /** Registers a subscription's stop function; returns its id. */
-  addSubscription(stop: () => void): number;
+  /**
+   * Starts a subscription under a new id, if the connection may have another: `start` gets the
+   * id and returns the function that stops it. Throws limit_exceeded otherwise.
+   */
+  addSubscription(start: (id: number) => () => void): number;
   removeSubscription(id: number): boolean;
   emit(event: BoardEvent): void;
 }
@@ -76,21 +79,20 @@ function subscribe(board: Board, args: ActionArgs<'subscribe'>, ctx: SessionCont
     if (args.interval_ms !== undefined) throw new ProtocolError('bad_field', 'interval_ms: only a sensor subscription takes an interval');
     const pin = args.pin;
     const edge = args.edge ?? 'both';
-    let id = 0;
-    const stop = board.watchPin(pin, edge, (value) => ctx.emit({ event: 'edge', sub: id, pin, value }));
-    id = ctx.addSubscription(stop);
+    const id = ctx.addSubscription((sub) => board.watchPin(pin, edge, (value) => ctx.emit({ event: 'edge', sub, pin, value })));
     return { sub: id, pin, edge };
   }
   const sensor = args.sensor as string;
   if (args.edge !== undefined) throw new ProtocolError('bad_field', 'edge: only a pin subscription takes an edge');
   if (args.interval_ms === undefined) throw new ProtocolError('missing_field', 'interval_ms: required for a sensor subscription (at least 50)');
-  let id = 0;
-  const stop = board.pollSensor(sensor, args.interval_ms, (result) => {
-    if (result instanceof ProtocolError) ctx.emit({ event: 'sensor_error', sub: id, sensor, error: result.toWire() });
-    else ctx.emit({ event: 'reading', sub: id, sensor, values: result.values, units: result.units });
-  });
-  id = ctx.addSubscription(stop);
-  return { sub: id, sensor, interval_ms: args.interval_ms };
+  const interval = args.interval_ms;
+  const id = ctx.addSubscription((sub) =>
+    board.pollSensor(sensor, interval, (result) => {
+      if (result instanceof ProtocolError) ctx.emit({ event: 'sensor_error', sub, sensor, error: result.toWire() });
+      else ctx.emit({ event: 'reading', sub, sensor, values: result.values, units: result.units });
+    }),
+  );
+  return { sub: id, sensor, interval_ms: interval };
 }
 
 export class Dispatcher {
@@ -114,10 +116,11 @@ export class Dispatcher {
     if (wake !== 0) {
       return this.board.clock.sleep(wake - this.board.clock.now()).then(() => this.handle(request, ctx));
     }
+    // The token is never echoed, accepted or not: replies end up in logs and terminals.
+    const echo = request['action'] === 'auth' && Object.hasOwn(request, 'token') ? { ...request, token: '***' } : request;
     try {
       const parsed = parseRequest(request);
-      // The token is not echoed: replies end up in logs and terminals.
-      if (parsed.action === 'auth') return okReply(request, { token: '***', scope: this.authenticate(parsed.args.token, ctx) });
+      if (parsed.action === 'auth') return okReply(echo, { scope: this.authenticate(parsed.args.token, ctx) });
       const needed = ACTION_SCOPES[parsed.action];
       if (ctx.scope === null ? needed !== null : !scopeAllows(ctx.scope, needed)) {
         throw new ProtocolError(
@@ -131,13 +134,13 @@ export class Dispatcher {
       const results = handler(this.board, parsed.args, ctx);
       if (results instanceof Promise) {
         return results.then(
-          (r) => okReply(request, r),
-          (err: unknown) => errorReply(request, this.toWireError(err, parsed.action)),
+          (r) => okReply(echo, r),
+          (err: unknown) => errorReply(echo, this.toWireError(err, parsed.action)),
         );
       }
-      return okReply(request, results);
+      return okReply(echo, results);
     } catch (err) {
-      return errorReply(request, this.toWireError(err, typeof request['action'] === 'string' ? request['action'] : '?'));
+      return errorReply(echo, this.toWireError(err, typeof request['action'] === 'string' ? request['action'] : '?'));
     }
   }
 

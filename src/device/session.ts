@@ -18,6 +18,8 @@ export interface Connection {
   resumeInput(): void;
   /** Ends the connection after what was written is sent. */
   end(): void;
+  /** Drops the connection at once, with whatever is still buffered. */
+  destroy(): void;
 }
 
 export interface SessionOptions {
@@ -26,17 +28,34 @@ export interface SessionOptions {
   eventHighWaterBytes?: number;
   /** Above this many received, unanswered frames, the session stops reading from the socket. */
   maxBacklogFrames?: number;
+  /** A peer that lets this many bytes of events pile up unread is disconnected (protocol.md §7). */
+  eventHardLimitBytes?: number;
+  /** Subscriptions one connection may hold at once (protocol.md §5.14). */
+  maxSubscriptions?: number;
 }
+
+export const MAX_SUBSCRIPTIONS = 32;
 
 const DROPPABLE = new Set(['edge', 'reading', 'sensor_error']);
 
 type Item = Buffer | { oversize: number };
+
+/** A reply that cannot be serialised (it should not happen: decoding bounds the nesting) costs its echo, not the process. */
+function safeEncode(reply: JsonObject): string {
+  try {
+    return encodeFrame(reply);
+  } catch (err) {
+    return encodeFrame(errorReply(undefined, { code: 'internal', message: `the reply could not be encoded (${String(err)}); please report it` }));
+  }
+}
 
 export class Session implements SessionContext {
   private readonly decoder: LineDecoder;
   private readonly sink: FrameSink;
   private readonly eventHighWater: number;
   private readonly maxBacklog: number;
+  private readonly eventHardLimit: number;
+  private readonly maxSubscriptions: number;
   private backlog: Item[] = [];
   private head = 0;
   private waiting = false;
@@ -60,6 +79,8 @@ export class Session implements SessionContext {
     this.decoder = new LineDecoder(options.maxFrameBytes);
     this.eventHighWater = options.eventHighWaterBytes ?? 256 * 1024;
     this.maxBacklog = options.maxBacklogFrames ?? 1024;
+    this.eventHardLimit = options.eventHardLimitBytes ?? 4 * 1024 * 1024;
+    this.maxSubscriptions = options.maxSubscriptions ?? MAX_SUBSCRIPTIONS;
     this.scope = dispatcher.initialScope;
     this.sink = {
       frame: (bytes) => this.backlog.push(bytes),
@@ -92,7 +113,7 @@ export class Session implements SessionContext {
         );
         break;
       }
-      this.out += encodeFrame(reply);
+      this.out += safeEncode(reply);
     }
     if (this.head === this.backlog.length) {
       this.backlog = [];
@@ -105,7 +126,7 @@ export class Session implements SessionContext {
   private resume(reply: JsonObject): void {
     this.waiting = false;
     if (this.closed) return;
-    this.out += encodeFrame(reply);
+    this.out += safeEncode(reply);
     this.pump();
   }
 
@@ -141,9 +162,13 @@ export class Session implements SessionContext {
     this.scope = scope;
   }
 
-  addSubscription(stop: () => void): number {
-    const id = this.nextSub++;
-    this.subs.set(id, stop);
+  addSubscription(start: (id: number) => () => void): number {
+    if (this.subs.size >= this.maxSubscriptions) {
+      throw new ProtocolError('limit_exceeded', `this connection already holds ${this.subs.size} subscriptions, the most it may; unsubscribe one first`);
+    }
+    const id = this.nextSub;
+    this.subs.set(id, start(id));
+    this.nextSub++;
     return id;
   }
 
@@ -157,6 +182,12 @@ export class Session implements SessionContext {
 
   emit(event: BoardEvent): void {
     if (this.closed) return;
+    if (this.conn.bufferedBytes > this.eventHardLimit) {
+      // The peer has stopped reading; holding every event for it would grow without bound.
+      this.close();
+      this.conn.destroy();
+      return;
+    }
     if (DROPPABLE.has(event.event) && this.conn.bufferedBytes > this.eventHighWater) {
       this.dropped++;
       return;

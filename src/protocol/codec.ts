@@ -6,9 +6,42 @@ export type JsonObject = Record<string, unknown>;
 
 export type Decoded = { ok: true; message: JsonObject } | { ok: false; error: ProtocolError };
 
+/**
+ * Deepest nesting of arrays and objects a frame may have (protocol.md §2). JSON.parse takes far
+ * deeper input, but echoing it back would overflow the stack; no request needs more than a few.
+ */
+export const MAX_NESTING = 32;
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Nesting depth of a JSON text, skipping strings; a linear scan over the bytes. */
+function nestingExceeds(bytes: Buffer, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
+
 export function decodeFrame(bytes: Buffer): Decoded {
   if (!isUtf8(bytes)) {
     return { ok: false, error: new ProtocolError('bad_utf8', 'the frame is not valid UTF-8; send JSON text encoded as UTF-8') };
+  }
+  if (nestingExceeds(bytes, MAX_NESTING)) {
+    return { ok: false, error: new ProtocolError('bad_json', `the frame nests arrays or objects deeper than ${MAX_NESTING} levels; send a flat request`) };
   }
   let value: unknown;
   try {

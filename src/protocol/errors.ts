@@ -6,33 +6,33 @@ export interface ErrorSpec {
   readonly summary: string;
   /** HTTP status the hub's API uses when it relays this error. */
   readonly httpStatus: number;
-  /** Whether the connection is closed after this error is sent. */
-  readonly closes: boolean;
 }
 
 export const ERROR_CATALOGUE = {
-  bad_utf8: { summary: 'The frame is not valid UTF-8.', httpStatus: 400, closes: false },
-  bad_json: { summary: 'The frame is not valid JSON.', httpStatus: 400, closes: false },
-  not_an_object: { summary: 'The frame is JSON but not a JSON object.', httpStatus: 400, closes: false },
+  bad_utf8: { summary: 'The frame is not valid UTF-8.', httpStatus: 400 },
+  bad_json: { summary: 'The frame is not valid JSON.', httpStatus: 400 },
+  not_an_object: { summary: 'The frame is JSON but not a JSON object.', httpStatus: 400 },
   frame_too_large: {
     summary: 'The frame is longer than the maximum frame size; its bytes up to the next newline are discarded.',
     httpStatus: 413,
-    closes: false,
   },
-  unknown_action: { summary: 'No action of that name exists on this board.', httpStatus: 400, closes: false },
-  missing_field: { summary: 'A required field is absent.', httpStatus: 400, closes: false },
-  bad_field: { summary: 'A field has the wrong type or is out of range.', httpStatus: 400, closes: false },
-  pin_not_setup: { summary: 'The pin has not been set up with setup_pin (or in the board config).', httpStatus: 409, closes: false },
+  unknown_action: { summary: 'No action of that name exists on this board.', httpStatus: 400 },
+  missing_field: { summary: 'A required field is absent.', httpStatus: 400 },
+  bad_field: { summary: 'A field has the wrong type or is out of range.', httpStatus: 400 },
+  pin_not_setup: { summary: 'The pin has not been set up with setup_pin (or in the board config).', httpStatus: 409 },
   pin_conflict: {
     summary: 'The pin is in a mode or use that forbids the request (an input written to, a reserved bus pin, a pin with an active lease).',
     httpStatus: 409,
-    closes: false,
   },
-  unsupported: { summary: 'The board or its backend cannot do this.', httpStatus: 501, closes: false },
-  sensor_error: { summary: 'The sensor did not answer or answered with bad data.', httpStatus: 502, closes: false },
-  lease_too_long: { summary: "The requested timeout is longer than the pin's maximum lease.", httpStatus: 400, closes: false },
-  unauthorized: { summary: 'The connection has no token, or its token does not allow this action.', httpStatus: 401, closes: false },
-  internal: { summary: 'The board failed in a way that is a bug; the message says where.', httpStatus: 500, closes: false },
+  unsupported: { summary: 'The board or its backend cannot do this.', httpStatus: 501 },
+  sensor_error: { summary: 'The sensor did not answer or answered with bad data.', httpStatus: 502 },
+  lease_too_long: { summary: "The requested timeout is longer than the pin's maximum lease.", httpStatus: 400 },
+  limit_exceeded: {
+    summary: 'A limit of the board was reached (subscriptions per connection); free something first.',
+    httpStatus: 429,
+  },
+  unauthorized: { summary: 'The connection has no token, or its token does not allow this action.', httpStatus: 401 },
+  internal: { summary: 'The board failed in a way that is a bug; the message says where.', httpStatus: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -44,6 +44,8 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<CliResu
 export interface Device {
   child: ChildProcess;
   port: number;
+  /** Everything the device has printed on stdout so far. */
+  stdout(): string;
   exited: Promise<CliResult>;
 }
 
@@ -71,5 +73,5 @@ export async function startDevice(): Promise<Device> {
       void exited.then((r) => reject(new Error(`tether device exited early (code ${r.code}); stdout: ${seen}\nstderr: ${r.stderr}`)));
     });
   });
-  return { child, port, exited };
+  return { child, port, exited, stdout: () => seen };
 }

@@ -60,7 +60,7 @@ void describe('tether send (end to end, fake board)', () => {
     const result = await runCli(['send', '127.0.0.1', String(board.port), '--json', ...PICONET_BATCH]);
     assert.equal(result.code, 0, result.stderr);
     const replies = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(replies[1], { action: 'write_pin', pin: 2, value: 1, timeout: 5, lease: { value: 1, expires_in_s: 5 }, ok: true });
+    assert.deepEqual(replies[1], { action: 'write_pin', pin: 2, value: 1, timeout: 5, lease: { value: 1, safe_value: 0, expires_in_s: 5 }, ok: true });
     assert.equal(replies.length, 4);
   });
 

@@ -151,31 +151,6 @@ for (const transport of transports) {
       await assert.rejects(client.readSensor('nope'), isCode('bad_field'));
     });
 
-    void it('typed helpers send the wire fields and return typed results', async () => {
-      const { client, conn } = await open();
-      assert.equal(typeof (await client.ping()), 'number');
-      assert.deepEqual(await client.getVersion(), { version: '0.1.0', protocol: 1 });
-      assert.deepEqual(await client.getInfo(), { board: 'fake board', mem_free: 1000 });
-      assert.ok((await client.listActions()).includes('write_pin'));
-      await client.setupPin({ pin: 2, mode: 'output', value: 0, safeValue: 0 });
-      assert.deepEqual(await client.writePin(2, 1, { timeout: 5 }), { value: 1, expiresInS: 5 });
-      assert.equal(await client.readPin(2), 1);
-      assert.equal(await client.writePin(2, 0), null);
-      assert.deepEqual(await client.pwm(18, { freq: 25000, duty: 0.5, timeout: 10 }), { value: 0.5, expiresInS: 10 });
-      assert.deepEqual(await client.readAdc(26), { raw: 32768, volts: 1.65 });
-      assert.deepEqual(await client.i2cScan(1), { bus: 1, addresses: [0x38, 0x48] });
-      assert.deepEqual(await client.listSensors(), [{ name: 'air', driver: 'aht10', quantities: { temperature: '°C', humidity: '%' } }]);
-      assert.deepEqual(await client.readSensor('air'), { values: { temperature: 21.5, humidity: 40.25 }, units: { temperature: '°C', humidity: '%' } });
-      assert.deepEqual(await client.getState(), { pins: [{ pin: 2, mode: 'output', value: 0 }], leases: [] });
-      await client.sleep({ deep: true, timeMs: 1500 });
-      await client.reset();
-      const wire = conn.received;
-      assert.deepEqual(wire.find((r) => r['action'] === 'setup_pin'), { action: 'setup_pin', pin: 2, mode: 'output', value: 0, safe_value: 0 });
-      assert.deepEqual(wire.find((r) => r['action'] === 'write_pin'), { action: 'write_pin', pin: 2, value: 1, timeout: 5 });
-      assert.deepEqual(wire.find((r) => r['action'] === 'sleep'), { action: 'sleep', deep: true, time_ms: 1500 });
-      assert.deepEqual(wire.find((r) => r['action'] === 'i2c_scan'), { action: 'i2c_scan', bus: 1 });
-    });
-
     void it('a line that is not a reply is a bad_reply for its request, and later replies stay aligned', async () => {
       board.handler = (request, conn) => {
         if (request['id'] === 'garbage') conn.write('this is not json\n');

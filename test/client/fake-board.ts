@@ -2,6 +2,7 @@
 // port 0, that reads protocol lines and answers through a handler the test can replace.
 // The default handler gives canned replies; tests inject faults (delays, split writes,
 // garbage lines, closes) by setting `board.handler`.
+// Reply shapes are checked against the real runtime in real-board.test.ts; this fake is for faults.
 import net from 'node:net';
 import tls from 'node:tls';
 import { ACTION_NAMES, LineDecoder, encodeFrame, type JsonObject } from '../../src/protocol/index.js';
@@ -155,10 +156,10 @@ export function reply(request: JsonObject, conn: FakeConnection): JsonObject {
       if (state === undefined) return notSetUp();
       state.value = Number(request['value']);
       const timeout = request['timeout'];
-      return ok(request, { lease: typeof timeout === 'number' ? { value: state.value, expires_in_s: timeout } : null });
+      return ok(request, { lease: typeof timeout === 'number' && state.value !== 0 ? { value: state.value, safe_value: 0, expires_in_s: timeout } : null });
     }
     case 'pwm':
-      return ok(request, { lease: { value: request['duty'], expires_in_s: request['timeout'] } });
+      return ok(request, { lease: { value: request['duty'], safe_value: 0, expires_in_s: request['timeout'] } });
     case 'read_adc':
       return ok(request, { raw: 32768, volts: 1.65 });
     case 'i2c_scan':

@@ -74,3 +74,40 @@ test('closing the board puts every leased output back to its safe value', async 
   b.close();
   assert.equal(hardware.gpio.level(15), 1);
 });
+
+test('a reset puts a leased output back to its safe value before releasing it', async () => {
+  const { b, hardware } = await board({});
+  b.setupPin({ pin: 2, mode: 'output', safe_value: 1 });
+  b.writePin(2, 0, 600);
+  assert.equal(hardware.gpio.level(2), 0);
+  const events: string[] = [];
+  const gpio = hardware.gpio;
+  const write = gpio.write.bind(gpio);
+  const release = gpio.release.bind(gpio);
+  gpio.write = (pin, level) => {
+    events.push(`write ${pin}=${level}`);
+    write(pin, level);
+  };
+  gpio.release = (pin) => {
+    events.push(`release ${pin}`);
+    release(pin);
+  };
+  b.reset();
+  assert.deepEqual(events, ['write 2=1', 'release 2']);
+});
+
+test('reads of one sensor that overlap share one conversation with the chip', async () => {
+  const { b, clock, hardware } = await board({ i2c: [{ bus: 0 }], sensors: [{ name: 't', driver: 'tmp102' }] });
+  const bus = hardware.buses.get(0);
+  assert.ok(bus);
+  let transfers = 0;
+  bus.onTransfer = () => void transfers++;
+  const reads = Array.from({ length: 20 }, () => b.readSensor('t'));
+  await clock.advance(100);
+  const results = await Promise.all(reads);
+  assert.equal(new Set(results.map((r) => JSON.stringify(r))).size, 1);
+  const perRead = transfers;
+  transfers = 0;
+  await b.readSensor('t');
+  assert.equal(perRead, transfers, 'twenty overlapping reads cost the bus what one does');
+});

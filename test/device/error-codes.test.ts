@@ -45,6 +45,13 @@ const PRODUCERS: Record<ErrorCode, Producer> = {
     return reply;
   },
   lease_too_long: (c) => c.request({ action: 'write_pin', pin: 15, value: 1, timeout: 3601 }),
+  limit_exceeded: async (c) => {
+    const subs: number[] = [];
+    for (let i = 0; i < 32; i++) subs.push((await c.request({ action: 'subscribe', pin: 22 }))['sub'] as number);
+    const refused = await c.request({ action: 'subscribe', pin: 22 });
+    for (const sub of subs) await c.request({ action: 'unsubscribe', sub });
+    return refused;
+  },
   unauthorized: async (_c, g) => {
     assert.equal((await g.request({ action: 'auth', token: TOKEN }))['scope'], 'read');
     return g.request({ action: 'write_pin', pin: 15, value: 1, timeout: 1 });

@@ -24,7 +24,11 @@ class FakeConnection implements Connection {
   resumeInput(): void {
     this.paused = false;
   }
+  destroyed = false;
   end(): void {}
+  destroy(): void {
+    this.destroyed = true;
+  }
   lines(): Array<Record<string, unknown>> {
     return this.written
       .join('')
@@ -34,7 +38,7 @@ class FakeConnection implements Connection {
   }
 }
 
-async function setup(options: { eventHighWaterBytes?: number; maxBacklogFrames?: number } = {}) {
+async function setup(options: { eventHighWaterBytes?: number; maxBacklogFrames?: number; eventHardLimitBytes?: number; maxSubscriptions?: number } = {}) {
   const clock = new ManualClock();
   const config = parseBoardConfig({ pins: [{ pin: 6, mode: 'input' }] });
   const hardware = createSimHardware(config, clock);
@@ -108,4 +112,32 @@ test('closing a session stops its subscriptions but leaves its leases running', 
   await clock.advance(2000);
   assert.equal(board.readPin(2), 0);
   assert.equal(conn.lines().filter((l) => l['event'] !== undefined).length, 0, 'a closed session hears nothing');
+});
+
+test('a peer that lets events pile up past the hard limit is disconnected', async () => {
+  const { conn, session, clock } = await setup({ eventHighWaterBytes: 100, eventHardLimitBytes: 1000 });
+  session.receive(Buffer.from('{"action":"setup_pin","pin":2,"mode":"output"}\n{"action":"write_pin","pin":2,"value":1,"timeout":1}\n'));
+  conn.bufferedBytes = 1001;
+  await clock.advance(1000);
+  assert.equal(conn.destroyed, true);
+  assert.equal(conn.lines().filter((l) => l['event'] !== undefined).length, 0);
+});
+
+test('a connection holds at most maxSubscriptions; unsubscribing makes room', async () => {
+  const { conn, session } = await setup({ maxSubscriptions: 2 });
+  session.receive(Buffer.from('{"action":"subscribe","pin":6}\n'.repeat(3) + '{"action":"unsubscribe","sub":1}\n{"action":"subscribe","pin":6}\n'));
+  assert.deepEqual(
+    conn.lines().map((l) => l['sub'] ?? (l['error'] as { code: string }).code),
+    [1, 2, 'limit_exceeded', 1, 3],
+  );
+});
+
+test('many pin subscriptions share one hardware watcher', async () => {
+  const { conn, session, hardware } = await setup();
+  session.receive(Buffer.from('{"action":"subscribe","pin":6}\n'.repeat(5)));
+  assert.equal(hardware.gpio.watcherCount(6), 1);
+  hardware.gpio.drive(6, 1);
+  assert.deepEqual(conn.lines().filter((l) => l['event'] === 'edge').map((e) => e['sub']), [1, 2, 3, 4, 5]);
+  session.close();
+  assert.equal(hardware.gpio.watcherCount(6), 0);
 });

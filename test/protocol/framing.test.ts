@@ -85,6 +85,11 @@ describe('codec and request validation', () => {
     assert.equal(code(Buffer.from('[]')), 'not_an_object');
     assert.equal(code(Buffer.from('"x"')), 'not_an_object');
     assert.equal(code(Buffer.from('{"action":"ping"}')), 'ok');
+    const deep = (n: number) => Buffer.from(`{"action":"ping","x":${'['.repeat(n)}${']'.repeat(n)}}`);
+    assert.equal(code(deep(31)), 'ok', '32 levels with the outer object');
+    assert.equal(code(deep(32)), 'bad_json');
+    assert.equal(code(deep(100_000)), 'bad_json');
+    assert.equal(code(Buffer.from(`{"s":"${'['.repeat(100)}\\"${'{'.repeat(100)}"}`)), 'ok', 'brackets inside strings do not count');
   });
 
   test('replies echo the request, results win over echoed fields, ok comes last', () => {

@@ -78,14 +78,22 @@ function mutated(rand: () => number): Buffer {
   return out;
 }
 
+/** Thousands of nested arrays fit in a frame; echoing them must not exhaust the board's stack. */
+function deeplyNested(rand: () => number): Buffer {
+  const depth = 1 + Math.floor(rand() * 15_000);
+  const [open, close] = rand() < 0.5 ? ['[', ']'] : ['{"a":', '}'];
+  return Buffer.from(`{"action":"ping","x":${open.repeat(depth)}${close.repeat(depth)}}`);
+}
+
 function frame(rand: () => number): Buffer {
   const r = rand();
   let bytes: Buffer;
   if (r < 0.45) bytes = structured(rand);
   else if (r < 0.9) bytes = mutated(rand);
   else if (r < 0.95) bytes = Buffer.from(JSON.stringify(pick(rand, WEIRD)) ?? 'undefined');
-  else if (r < 0.98) bytes = Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)));
-  else bytes = Buffer.alloc(300 + Math.floor(rand() * 600), 'a'); // over the vector board's 256-byte frame limit
+  else if (r < 0.97) bytes = Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)));
+  else if (r < 0.985) bytes = deeplyNested(rand);
+  else bytes = Buffer.alloc(FRAME_LIMIT + 1 + Math.floor(rand() * 4000), 'a');
   // A newline inside would split the frame in two; the count below wants one frame per line.
   for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) bytes[i] = 0x20;
   return bytes;
@@ -97,8 +105,9 @@ function isBlank(bytes: Buffer): boolean {
   return body.every((b) => b === 0x20 || b === 0x09 || b === 0x0d);
 }
 
-const board: unknown = JSON.parse(readFileSync(join(VECTOR_DIR, 'board.json'), 'utf8'));
-const sim = await startSimDevice(board);
+const FRAME_LIMIT = 80_000;
+const board = JSON.parse(readFileSync(join(VECTOR_DIR, 'board.json'), 'utf8')) as Record<string, unknown>;
+const sim = await startSimDevice({ ...board, max_frame_bytes: FRAME_LIMIT });
 after(() => sim.close());
 
 test(`fuzz: ${FRAMES} frames get one well-formed reply each and the board still works`, { timeout: 120_000 }, async () => {

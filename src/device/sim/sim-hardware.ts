@@ -2,7 +2,8 @@
 // chip for every I2C sensor in the config, and PIR inputs. Used only when the user asks for
 // the simulator; nothing elsewhere falls back to it.
 import type { Clock } from '../clock.js';
-import { hex, type BoardConfig } from '../config.js';
+import type { BoardConfig } from '../config.js';
+import { hex } from '../hex.js';
 import { SENSOR_DRIVERS } from '../drivers/sensors/index.js';
 import type { Hardware, MemoryInfo } from '../hal/types.js';
 import { SIM_CHIPS } from './chips/index.js';

@@ -113,5 +113,6 @@ function socketConnection(socket: net.Socket): Connection {
     pauseInput: () => socket.pause(),
     resumeInput: () => socket.resume(),
     end: () => socket.end(),
+    destroy: () => socket.destroy(),
   };
 }

@@ -1,5 +1,6 @@
 // AHT10 temperature + humidity (sensors.md §AHT10, from the Aosong AHT10 datasheet).
 import { z } from 'zod';
+import { hex } from '../../hex.js';
 import { defineSensor, SensorFault } from '../types.js';
 
 const CMD_SOFT_RESET = 0xba;
@@ -66,8 +67,4 @@ export function decodeAht10(b: Uint8Array): { temperature: number; humidity: num
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
 }

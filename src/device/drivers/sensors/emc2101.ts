@@ -1,6 +1,7 @@
 // Microchip EMC2101 fan controller: internal and external-diode temperatures (sensors.md
 // §EMC2101; EMC2101 datasheet, register set).
 import { z } from 'zod';
+import { hex } from '../../hex.js';
 import { defineSensor, SensorFault } from '../types.js';
 
 const REG_INTERNAL = 0x00;
@@ -56,8 +57,4 @@ export const emc2101 = defineSensor({
 
 function int8(b: number): number {
   return b & 0x80 ? b - 0x100 : b;
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
 }

@@ -1,6 +1,7 @@
 // TI TMP102 temperature (sensors.md §TMP102; TMP102 datasheet, temperature and configuration
 // register tables).
 import { z } from 'zod';
+import { hex } from '../../hex.js';
 import { defineSensor, SensorFault } from '../types.js';
 
 const REG_TEMPERATURE = 0x00;
@@ -47,8 +48,4 @@ export function decodeTmp102(b: Uint8Array, extended: boolean): number {
   let raw = word >> (16 - bits);
   if (raw & (1 << (bits - 1))) raw -= 1 << bits;
   return raw * 0.0625;
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
 }
