@@ -1,0 +1,3 @@
+export * from './messages.js';
+export * from './reliable.js';
+export * from './seq.js';

@@ -1,0 +1,107 @@
+// Link messages: what a board and a hub say to each other in hub mode (protocol.md §10).
+// They travel in the same frames as protocol v1 and are told apart by their `link` field.
+import { z } from 'zod';
+import type { JsonObject } from '../codec.js';
+import { ProtocolError } from '../errors.js';
+import { isSeq } from './seq.js';
+
+export const LINK_VERSION = 1;
+
+/** Keepalive bounds the hub chooses within (protocol.md §10.3). */
+export const KEEPALIVE_MS = { min: 200, default: 1000, max: 60_000 } as const;
+/** Silence that declares an outage, as a multiple of the keepalive interval. */
+export const OUTAGE_FACTOR = 3.5;
+
+const seq = z.custom<number>(isSeq, { error: 'expected a sequence number, an integer from 0 to 2^32 - 1' });
+const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1–64 letters, digits, _ . or -' });
+
+export const helloSchema = z.object({
+  link: z.literal('hello'),
+  protocol: z.number().int(),
+  device_id: id,
+  token: z.string().min(1).max(256),
+  /** Changes at every start of the board; a new one tells the hub the board lost its link state. */
+  boot_id: z.string().min(1).max(64),
+  firmware: z.string().max(64).default(''),
+  capabilities: z.array(z.string().max(32)).max(64).default([]),
+  /** What the board received from the hub so far: the hub's stream id and its last number delivered. */
+  rx: z.object({ stream: z.string().max(64).nullable(), last: seq }).default({ stream: null, last: 0 }),
+  /** The keepalive interval the board would like; the hub decides. */
+  keepalive_ms: z.number().int().positive().optional(),
+});
+
+export const welcomeSchema = z.object({
+  link: z.literal('welcome'),
+  protocol: z.number().int(),
+  session: z.string(),
+  keepalive_ms: z.number().int().min(KEEPALIVE_MS.min).max(KEEPALIVE_MS.max),
+  outage_ms: z.number().int().positive(),
+  /** The hub's stream to this board; a different one than the board knows starts its inbox over. */
+  stream: z.string().min(1).max(64),
+  /** The last board message the hub committed, in the board's current boot. */
+  ack: seq,
+});
+
+export const rejectSchema = z.object({
+  link: z.literal('reject'),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+export const msgSchema = z.object({
+  link: z.literal('msg'),
+  seq,
+  /** A piggybacked cumulative acknowledgement of the other direction. */
+  ack: seq.optional(),
+  body: z.record(z.string(), z.unknown()),
+});
+
+export const ackSchema = z.object({ link: z.literal('ack'), ack: seq });
+export const pingSchema = z.object({ link: z.literal('ping') });
+export const closeSchema = z.object({ link: z.literal('close'), reason: z.enum(['replaced', 'shutdown', 'reset']) });
+
+export type Hello = z.output<typeof helloSchema>;
+export type Welcome = z.output<typeof welcomeSchema>;
+export type Reject = z.output<typeof rejectSchema>;
+export type LinkMsg = z.output<typeof msgSchema>;
+export type LinkAck = z.output<typeof ackSchema>;
+export type LinkPing = z.output<typeof pingSchema>;
+export type LinkClose = z.output<typeof closeSchema>;
+export type LinkMessage = Hello | Welcome | Reject | LinkMsg | LinkAck | LinkPing | LinkClose;
+
+const SCHEMAS = new Map<string, z.ZodType<LinkMessage>>([
+  ['hello', helloSchema],
+  ['welcome', welcomeSchema],
+  ['reject', rejectSchema],
+  ['msg', msgSchema],
+  ['ack', ackSchema],
+  ['ping', pingSchema],
+  ['close', closeSchema],
+]);
+
+export function isLinkMessage(message: JsonObject): boolean {
+  return typeof message['link'] === 'string';
+}
+
+/** Validates a decoded frame as a link message; throws a ProtocolError naming the field. */
+export function parseLinkMessage(message: JsonObject): LinkMessage {
+  const kind = message['link'];
+  const schema = typeof kind === 'string' ? SCHEMAS.get(kind) : undefined;
+  if (schema === undefined) {
+    throw new ProtocolError('unknown_action', `link: expected one of ${[...SCHEMAS.keys()].join(', ')}, got ${JSON.stringify(kind)}`);
+  }
+  const result = schema.safeParse(message);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.map(String).join('.') ?? 'link';
+    const top = issue?.path[0];
+    const missing = typeof top === 'string' && !Object.hasOwn(message, top);
+    throw new ProtocolError(missing ? 'missing_field' : 'bad_field', `${path}: ${missing ? 'required' : (issue?.message ?? 'invalid')}`);
+  }
+  return result.data;
+}
+
+/** The keepalive interval the hub grants for a board's wish, and the silence that means an outage. */
+export function negotiateKeepalive(wish: number | undefined, hubDefault: number = KEEPALIVE_MS.default): { keepalive_ms: number; outage_ms: number } {
+  const keepalive = Math.min(KEEPALIVE_MS.max, Math.max(KEEPALIVE_MS.min, Math.round(wish ?? hubDefault)));
+  return { keepalive_ms: keepalive, outage_ms: Math.round(keepalive * OUTAGE_FACTOR) };
+}

@@ -1,0 +1,137 @@
+// Exactly-once, in-order delivery over a link that breaks (protocol.md §10.4). Pure state, no
+// I/O: the link endpoint feeds it what it sends, receives and commits, on either side.
+import { seqDelta, seqNext } from './seq.js';
+
+export interface Outgoing<T> {
+  readonly seq: number;
+  readonly body: T;
+}
+
+export interface OutboxOptions {
+  /** Messages held at most: queued plus sent-but-unacknowledged. */
+  capacity: number;
+  /** Messages sent and not yet acknowledged at most; the rest wait (flow control). */
+  window: number;
+}
+
+export class OutboxFull extends Error {
+  constructor(capacity: number) {
+    super(`the outbox holds ${capacity} messages already and none of them may be dropped`);
+    this.name = 'OutboxFull';
+  }
+}
+
+/**
+ * Messages waiting to be sent, and those sent until the peer acknowledges them. A number is
+ * given only when a message is first sent, so dropping a queued one never leaves a gap.
+ */
+export class Outbox<T> {
+  private queued: Array<{ body: T; droppable: boolean }> = [];
+  private inflight: Array<Outgoing<T>> = [];
+  private lastSeq: number;
+  private droppedCount = 0;
+
+  constructor(
+    private readonly options: OutboxOptions,
+    /** The last number used in this stream (0 for a new stream). */
+    lastSeq = 0,
+  ) {
+    this.lastSeq = lastSeq;
+  }
+
+  get size(): number {
+    return this.queued.length + this.inflight.length;
+  }
+
+  /** Droppable messages evicted because the outbox was full, since the last take. */
+  takeDropped(): number {
+    const n = this.droppedCount;
+    this.droppedCount = 0;
+    return n;
+  }
+
+  /**
+   * Queues a message. When full, the oldest queued droppable message (a reading) makes room;
+   * if there is none, OutboxFull is thrown and nothing changes.
+   */
+  push(body: T, droppable = false): void {
+    if (this.size >= this.options.capacity) {
+      const victim = this.queued.findIndex((m) => m.droppable);
+      if (victim === -1) throw new OutboxFull(this.options.capacity);
+      this.queued.splice(victim, 1);
+      this.droppedCount++;
+    }
+    this.queued.push({ body, droppable });
+  }
+
+  /** Numbers and returns the queued messages the window lets out now. */
+  sendable(): Array<Outgoing<T>> {
+    const out: Array<Outgoing<T>> = [];
+    while (this.queued.length > 0 && this.inflight.length < this.options.window) {
+      const next = this.queued.shift() as { body: T };
+      this.lastSeq = seqNext(this.lastSeq);
+      const msg = { seq: this.lastSeq, body: next.body };
+      this.inflight.push(msg);
+      out.push(msg);
+    }
+    return out;
+  }
+
+  /** Everything sent and not acknowledged, oldest first: what a new connection sends again. */
+  unacknowledged(): ReadonlyArray<Outgoing<T>> {
+    return this.inflight;
+  }
+
+  /** A cumulative acknowledgement: every message up to `seq` arrived. Returns how many it freed. */
+  ack(seq: number): number {
+    let freed = 0;
+    while (this.inflight.length > 0 && seqDelta((this.inflight[0] as Outgoing<T>).seq, seq) >= 0) {
+      this.inflight.shift();
+      freed++;
+    }
+    return freed;
+  }
+
+  /** Drops everything and starts a new stream at 1 (the peer restarted and lost its state). */
+  restart(): Array<T> {
+    const lost = [...this.inflight.map((m) => m.body), ...this.queued.map((m) => m.body)];
+    this.inflight = [];
+    this.queued = [];
+    this.lastSeq = 0;
+    return lost;
+  }
+}
+
+export type Arrival = 'deliver' | 'duplicate' | 'gap';
+
+/** The receiving side of a stream: delivers each number once, in order. */
+export class Inbox {
+  /** The last number delivered; the sender resumes after the last one acknowledged. */
+  private last: number;
+
+  constructor(lastDelivered = 0) {
+    this.last = lastDelivered;
+  }
+
+  get lastDelivered(): number {
+    return this.last;
+  }
+
+  /**
+   * Classifies an arriving number: the next one is delivered (and counted), an old one is a
+   * duplicate to acknowledge again, and a later one means something was skipped: it is
+   * refused, and the acknowledgement sent back makes the sender resend from the gap.
+   */
+  accept(seq: number): Arrival {
+    const d = seqDelta(this.last, seq);
+    if (d === 1) {
+      this.last = seq;
+      return 'deliver';
+    }
+    return d <= 0 ? 'duplicate' : 'gap';
+  }
+
+  restart(): void {
+    this.last = 0;
+  }
+}
