@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/errors.js';
+import { Backoff } from '../../src/protocol/link/backoff.js';
 import { negotiateKeepalive, parseLinkMessage } from '../../src/protocol/link/messages.js';
 
 function code(message: Record<string, unknown>): string {
@@ -31,4 +32,13 @@ test('the hub bounds the keepalive a board asks for; an outage is 3.5 intervals 
   assert.deepEqual(negotiateKeepalive(undefined), { keepalive_ms: 1000, outage_ms: 3500 });
   assert.deepEqual(negotiateKeepalive(10), { keepalive_ms: 200, outage_ms: 700 });
   assert.deepEqual(negotiateKeepalive(1e9), { keepalive_ms: 60_000, outage_ms: 210_000 });
+});
+
+test('backoff: full jitter under a ceiling that doubles to the maximum and resets after a welcome', () => {
+  const top = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999 });
+  assert.deepEqual(Array.from({ length: 6 }, () => top.next()), [99, 199, 399, 799, 999, 999]);
+  top.reset();
+  assert.equal(top.next(), 99);
+  const low = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
+  assert.equal(low.next(), 0, 'a first retry may be immediate');
 });

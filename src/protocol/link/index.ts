@@ -1,3 +1,4 @@
 export * from './messages.js';
 export * from './reliable.js';
 export * from './seq.js';
+export * from './backoff.js';
