@@ -52,7 +52,7 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
     import('../device/demo-board.js'),
     import('../device/backends.js'),
     import('../device/runtime.js'),
-    import('../device/clock.js'),
+    import('../common/clock.js'),
   ]);
   const sim = flags.sim === true;
   const logger = createConsoleLogger({ verbose: flags.verbose === true });

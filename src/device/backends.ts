@@ -1,5 +1,5 @@
 // Chooses the hardware backend for a board config.
-import type { Clock } from './clock.js';
+import type { Clock } from '../common/clock.js';
 import type { BoardConfig } from './config.js';
 import type { Hardware } from './hal/types.js';
 import { createSimHardware } from './sim/sim-hardware.js';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ProtocolError } from '../protocol/errors.js';
 import type { BoardEvent } from '../protocol/events.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../common/clock.js';
 import type { BoardConfig, PinConfig, SensorConfig } from './config.js';
 import { hex } from './hex.js';
 import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';

@@ -1,5 +1,5 @@
 // Actuator leases (protocol.md §4): the board, not the client, ends every write.
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../common/clock.js';
 
 export interface Lease {
   readonly pin: number;

@@ -1,6 +1,6 @@
 // Wires the layers: transport → session → dispatcher → board → hardware.
 import { Board } from './board.js';
-import { SystemClock, type Clock } from './clock.js';
+import { SystemClock, type Clock } from '../common/clock.js';
 import type { BoardConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { Hardware } from './hal/types.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Board } from '../../src/device/board.js';
-import { ManualClock } from '../../src/device/clock.js';
+import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { silentLogger } from '../../src/device/logger.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';

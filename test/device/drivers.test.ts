@@ -2,7 +2,7 @@
 // simulated GPIO and PWM. Time is a ManualClock throughout.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/device/clock.js';
+import { ManualClock } from '../../src/common/clock.js';
 import { ACTUATOR_DRIVERS } from '../../src/device/drivers/actuators/index.js';
 import { digital } from '../../src/device/drivers/actuators/digital.js';
 import { isPwmActuator, pwm } from '../../src/device/drivers/actuators/pwm.js';

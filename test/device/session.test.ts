@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Board } from '../../src/device/board.js';
-import { ManualClock } from '../../src/device/clock.js';
+import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { Dispatcher } from '../../src/device/dispatcher.js';
 import { silentLogger } from '../../src/device/logger.js';

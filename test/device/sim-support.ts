@@ -1,5 +1,5 @@
 // Shared helpers for the driver and simulator tests.
-import { ManualClock } from '../../src/device/clock.js';
+import { ManualClock } from '../../src/common/clock.js';
 import type { Sensor, SensorDriver } from '../../src/device/drivers/types.js';
 import type { Adc } from '../../src/device/hal/types.js';
 import { SimEnvironment } from '../../src/device/sim/environment.js';

@@ -1,7 +1,7 @@
 // The simulated backend: environment, GPIO, PWM, ADC, I2C buses, PIR and createSimHardware.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/device/clock.js';
+import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { SENSOR_DRIVERS } from '../../src/device/drivers/sensors/index.js';
 import type { SensorDriver } from '../../src/device/drivers/types.js';

@@ -1,5 +1,5 @@
 // Starts a simulated board in this process on a loopback port, with a clock the test moves.
-import { ManualClock } from '../../src/device/clock.js';
+import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { startDevice, type RunningDevice } from '../../src/device/runtime.js';
 import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';

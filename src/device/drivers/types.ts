@@ -1,7 +1,7 @@
 // Driver definitions (STYLE.md: registries for drivers). One file per driver exports one of
 // these; drivers/sensors/index.ts and drivers/actuators/index.ts list them.
 import type { z } from 'zod';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../common/clock.js';
 import type { Adc, Gpio, I2cBus, Pwm } from '../hal/types.js';
 
 /** A sensor reading: quantity name → value in the unit the driver declares. */

@@ -1,7 +1,7 @@
 // The simulated world the sim chips measure: slowly varying, seeded signals over clock time.
 // A signal is a pure function of (seed, key, time), so the same seed and the same clock time
 // give the same values however often, and in whatever order, they are read.
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../common/clock.js';
 
 interface Wave {
   periodMs: number;

@@ -1,6 +1,6 @@
 // Simulated PIR motion sensors (sensors.md §PIR): each pin goes high for hold_s at seeded
 // random moments, mean_interval_s apart on average, timed by the board's clock.
-import type { Clock, Timer } from '../clock.js';
+import type { Clock, Timer } from '../../common/clock.js';
 import type { SimGpio } from './sim-gpio.js';
 
 export interface PirSpec {

@@ -1,7 +1,7 @@
 // The simulated board behind `tether device --sim`: GPIO, PWM, ADC, I2C buses with a simulated
 // chip for every I2C sensor in the config, and PIR inputs. Used only when the user asks for
 // the simulator; nothing elsewhere falls back to it.
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../common/clock.js';
 import type { BoardConfig } from '../config.js';
 import { hex } from '../hex.js';
 import { SENSOR_DRIVERS } from '../drivers/sensors/index.js';

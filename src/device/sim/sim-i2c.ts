@@ -1,6 +1,6 @@
 // A simulated I2C bus. Chips answer the same register bytes as the real parts, so the
 // drivers under test are the ones that run on /dev/i2c.
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../common/clock.js';
 import { hex } from '../hex.js';
 import { BusError, type I2cBus } from '../hal/types.js';
 import type { SimEnvironment } from './environment.js';

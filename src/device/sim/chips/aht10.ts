@@ -1,6 +1,6 @@
 // A simulated AHT10 (sensors.md §AHT10): soft reset, calibrate, trigger, busy for 75 ms, then
 // the 6 status + data bytes.
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../../common/clock.js';
 import type { SimEnvironment } from '../environment.js';
 import type { SimChipContext, SimI2cChip } from '../sim-i2c.js';
 

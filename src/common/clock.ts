@@ -1,4 +1,4 @@
-// Time as the board sees it. Leases, sensor waits and subscriptions all go through a Clock so
+// Time as the board (and later the hub) sees it. Leases, sensor waits, keepalives and
 // that tests drive them with ManualClock instead of sleeping.
 
 export interface Timer {
