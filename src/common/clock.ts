@@ -1,5 +1,5 @@
 // Time as the board (and later the hub) sees it. Leases, sensor waits, keepalives and
-// that tests drive them with ManualClock instead of sleeping.
+// subscriptions all go through a Clock so that tests drive them with ManualClock.
 
 export interface Timer {
   readonly id: number;
