@@ -131,6 +131,11 @@ export class Inbox {
     return d <= 0 ? 'duplicate' : 'gap';
   }
 
+  /** Forgets deliveries after `seq` (they were not committed): the sender will resend them. */
+  rewind(seq: number): void {
+    if (seqDelta(seq, this.last) > 0) this.last = seq;
+  }
+
   restart(): void {
     this.last = 0;
   }

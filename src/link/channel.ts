@@ -1,0 +1,196 @@
+// One link connection after its handshake (protocol.md §10.2–§10.4): must-arrive messages out
+// of an Outbox and into an Inbound, cumulative acks sent only for what was committed, pings only
+// when idle, and an outage declared after silence. The streams outlive the channel: the next
+// connection gets a new channel over the same streams and resends from the peer's ack.
+import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../common/clock.js';
+import { decodeFrame, type JsonObject } from '../protocol/codec.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { encodeFrame, LineDecoder } from '../protocol/framing.js';
+import { parseLinkMessage, type LinkClose } from '../protocol/link/messages.js';
+import type { Outbox } from '../protocol/link/reliable.js';
+import type { Inbound } from './inbound.js';
+
+export interface LinkStreams {
+  readonly outbox: Outbox<JsonObject>;
+  readonly inbound: Inbound;
+}
+
+export type CloseReason = 'outage' | 'peer_closed' | 'protocol_error' | 'local' | LinkClose['reason'];
+
+export interface ChannelHandlers {
+  /**
+   * A must-arrive message, in order and once. Its acknowledgement waits for the returned promise
+   * (the hub commits readings first); the next message is not delivered before it settles.
+   */
+  deliver(body: JsonObject): void | Promise<void>;
+  closed(reason: CloseReason, detail: string): void;
+}
+
+export interface ChannelOptions {
+  keepaliveMs: number;
+  outageMs: number;
+  clock: Clock;
+  maxFrameBytes?: number;
+}
+
+export class LinkChannel {
+  private readonly decoder: LineDecoder;
+  private lastSent: number;
+  private lastReceived: number;
+  private tick: Timer | undefined;
+  private ackedToPeer: number;
+  private ackTimer: Timer | undefined;
+  private open = true;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly streams: LinkStreams,
+    private readonly options: ChannelOptions,
+    private readonly handlers: ChannelHandlers,
+  ) {
+    this.decoder = new LineDecoder(options.maxFrameBytes ?? 1024 * 1024);
+    this.lastSent = this.lastReceived = options.clock.now();
+    this.ackedToPeer = streams.inbound.committed;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('close', () => this.shut('peer_closed', 'the connection closed'));
+    socket.on('error', (err) => this.shut('peer_closed', err.message));
+  }
+
+  /**
+   * Begins after the handshake: `peerAck` is what the peer says it committed (the welcome's
+   * `ack`, or the hello's `rx.last`, each taken after Inbound.settle()); everything after it is
+   * sent again, then what waited.
+   */
+  start(peerAck: number): void {
+    this.streams.outbox.ack(peerAck);
+    for (const msg of this.streams.outbox.unacknowledged()) this.writeMsg(msg.seq, msg.body);
+    this.flush();
+    const period = Math.max(10, Math.floor(Math.min(this.options.keepaliveMs, this.options.outageMs) / 4));
+    const onTick = () => {
+      if (!this.open) return;
+      const now = this.options.clock.now();
+      if (now - this.lastReceived >= this.options.outageMs) {
+        this.shut('outage', `nothing received for ${Math.round(now - this.lastReceived)} ms`);
+        return;
+      }
+      if (now - this.lastSent >= this.options.keepaliveMs) this.write({ link: 'ping' });
+      this.tick = this.options.clock.setTimer(period, onTick);
+    };
+    this.tick = this.options.clock.setTimer(period, onTick);
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Queues a must-arrive message and sends it when the window allows. */
+  send(body: JsonObject, droppable = false): void {
+    this.streams.outbox.push(body, droppable);
+    if (this.open) this.flush();
+  }
+
+  close(reason: LinkClose['reason'] | 'local' = 'local'): void {
+    if (!this.open) return;
+    if (reason !== 'local') this.write({ link: 'close', reason });
+    this.socket.end();
+    this.shut(reason, 'closed by this side');
+  }
+
+  private flush(): void {
+    for (const msg of this.streams.outbox.sendable()) this.writeMsg(msg.seq, msg.body);
+  }
+
+  private writeMsg(seq: number, body: JsonObject): void {
+    // Every msg carries the latest committed ack for the other direction, so a busy link needs no ack frames.
+    this.ackedToPeer = this.streams.inbound.committed;
+    this.write({ link: 'msg', seq, ack: this.ackedToPeer, body });
+  }
+
+  private write(message: object): void {
+    if (!this.open || !this.socket.writable) return;
+    this.socket.write(encodeFrame(message));
+    this.lastSent = this.options.clock.now();
+  }
+
+  private receive(chunk: Buffer): void {
+    this.lastReceived = this.options.clock.now();
+    this.decoder.push(chunk, {
+      frame: (bytes) => this.onFrame(bytes),
+      oversize: (limit) => this.fail(`a frame longer than ${limit} bytes`),
+    });
+  }
+
+  private onFrame(bytes: Buffer): void {
+    if (!this.open) return;
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) return this.fail(decoded.error.message);
+    let message;
+    try {
+      message = parseLinkMessage(decoded.message);
+    } catch (err) {
+      return this.fail(err instanceof ProtocolError ? err.message : String(err));
+    }
+    switch (message.link) {
+      case 'msg':
+        if (message.ack !== undefined) this.onAck(message.ack);
+        return this.onMsg(message.seq, message.body);
+      case 'ack':
+        return this.onAck(message.ack);
+      case 'ping':
+        return;
+      case 'close':
+        this.socket.end();
+        return this.shut(message.reason, 'closed by the peer');
+      case 'hello':
+      case 'welcome':
+      case 'reject':
+        return this.fail(`a ${message.link} after the handshake`);
+    }
+  }
+
+  private onAck(seq: number): void {
+    if (this.streams.outbox.ack(seq) > 0) this.flush();
+  }
+
+  private onMsg(seq: number, body: JsonObject): void {
+    const arrival = this.streams.inbound.receive(
+      seq,
+      body,
+      (b) => this.handlers.deliver(b),
+      () => this.scheduleAck(false),
+      (err) => this.fail(`delivering message ${seq} failed: ${String(err)}`),
+    );
+    // One TCP connection never skips; the next connection resends from our last ack.
+    if (arrival === 'gap') this.fail(`message ${seq} arrived after ${this.streams.inbound.inbox.lastDelivered}`);
+    else if (arrival === 'duplicate') this.scheduleAck(true);
+  }
+
+  /** Acks go out on the next turn, so a burst of messages gets one. */
+  private scheduleAck(force: boolean): void {
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = this.options.clock.setTimer(0, () => {
+      this.ackTimer = undefined;
+      const committed = this.streams.inbound.committed;
+      if (force || committed !== this.ackedToPeer) {
+        this.ackedToPeer = committed;
+        this.write({ link: 'ack', ack: committed });
+      }
+    });
+  }
+
+  private fail(detail: string): void {
+    this.socket.destroy();
+    this.shut('protocol_error', detail);
+  }
+
+  private shut(reason: CloseReason, detail: string): void {
+    if (!this.open) return;
+    this.open = false;
+    if (this.tick !== undefined) this.options.clock.clearTimer(this.tick);
+    if (this.ackTimer !== undefined) this.options.clock.clearTimer(this.ackTimer);
+    if (reason === 'outage') this.socket.destroy();
+    this.handlers.closed(reason, detail);
+  }
+}
