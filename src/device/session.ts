@@ -7,6 +7,7 @@ import type { BoardEvent } from '../protocol/events.js';
 import { encodeFrame, LineDecoder, type FrameSink } from '../protocol/framing.js';
 import type { Board } from './board.js';
 import type { Dispatcher, SessionContext } from './dispatcher.js';
+import { Subscriptions } from './subscriptions.js';
 
 /** The byte pipe under a session; TCP and TLS sockets are adapted to it in transport/. */
 export interface Connection {
@@ -34,8 +35,6 @@ export interface SessionOptions {
   maxSubscriptions?: number;
 }
 
-export const MAX_SUBSCRIPTIONS = 32;
-
 const DROPPABLE = new Set(['edge', 'reading', 'sensor_error']);
 
 type Item = Buffer | { oversize: number };
@@ -55,7 +54,6 @@ export class Session implements SessionContext {
   private readonly eventHighWater: number;
   private readonly maxBacklog: number;
   private readonly eventHardLimit: number;
-  private readonly maxSubscriptions: number;
   private backlog: Item[] = [];
   private head = 0;
   private waiting = false;
@@ -64,8 +62,7 @@ export class Session implements SessionContext {
   private waitingForDrain = false;
   private seq = 0;
   private dropped = 0;
-  private nextSub = 1;
-  private readonly subs = new Map<number, () => void>();
+  private readonly subs: Subscriptions;
   private readonly stopBoardEvents: () => void;
   private closed = false;
   scope: Scope | null;
@@ -80,7 +77,7 @@ export class Session implements SessionContext {
     this.eventHighWater = options.eventHighWaterBytes ?? 256 * 1024;
     this.maxBacklog = options.maxBacklogFrames ?? 1024;
     this.eventHardLimit = options.eventHardLimitBytes ?? 4 * 1024 * 1024;
-    this.maxSubscriptions = options.maxSubscriptions ?? MAX_SUBSCRIPTIONS;
+    this.subs = new Subscriptions(options.maxSubscriptions);
     this.scope = dispatcher.initialScope;
     this.sink = {
       frame: (bytes) => this.backlog.push(bytes),
@@ -163,21 +160,11 @@ export class Session implements SessionContext {
   }
 
   addSubscription(start: (id: number) => () => void): number {
-    if (this.subs.size >= this.maxSubscriptions) {
-      throw new ProtocolError('limit_exceeded', `this connection already holds ${this.subs.size} subscriptions, the most it may; unsubscribe one first`);
-    }
-    const id = this.nextSub;
-    this.subs.set(id, start(id));
-    this.nextSub++;
-    return id;
+    return this.subs.add(start);
   }
 
   removeSubscription(id: number): boolean {
-    const stop = this.subs.get(id);
-    if (stop === undefined) return false;
-    stop();
-    this.subs.delete(id);
-    return true;
+    return this.subs.remove(id);
   }
 
   emit(event: BoardEvent): void {
@@ -218,7 +205,6 @@ export class Session implements SessionContext {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const stop of this.subs.values()) stop();
     this.subs.clear();
     this.stopBoardEvents();
   }

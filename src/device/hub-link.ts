@@ -1,0 +1,227 @@
+// Hub mode (protocol.md §10): the board dials the hub and keeps the link up. Commands from the
+// hub go through the same dispatcher as direct connections; replies and events go back as
+// must-arrive messages, readings may be dropped oldest-first when the outbox is full.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Clock, Timer } from '../common/clock.js';
+import { LinkChannel, type CloseReason } from '../link/channel.js';
+import { readFirstMessage } from '../link/handshake.js';
+import { Inbound } from '../link/inbound.js';
+import type { Scope } from '../protocol/actions.js';
+import type { JsonObject } from '../protocol/codec.js';
+import type { BoardEvent } from '../protocol/events.js';
+import { encodeFrame } from '../protocol/framing.js';
+import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
+import { LINK_VERSION, type Welcome } from '../protocol/link/messages.js';
+import { Outbox } from '../protocol/link/reliable.js';
+import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
+import type { Board } from './board.js';
+import type { Dispatcher, SessionContext } from './dispatcher.js';
+import type { Logger } from './logger.js';
+import { Subscriptions } from './subscriptions.js';
+
+export interface HubLinkOptions {
+  board: Board;
+  dispatcher: Dispatcher;
+  host: string;
+  port: number;
+  deviceId: string;
+  token: string;
+  clock: Clock;
+  logger: Logger;
+  tls?: boolean | tls.ConnectionOptions;
+  /** The keepalive interval to ask the hub for. */
+  keepaliveMs?: number;
+  /** Messages kept for the hub during an outage (readings give way first). */
+  outboxCapacity?: number;
+  handshakeTimeoutMs?: number;
+  random?: () => number;
+}
+
+export type HubLinkState = 'connecting' | 'up' | 'down' | 'stopped';
+
+const DROPPABLE = new Set(['reading', 'edge', 'sensor_error']);
+
+export class HubLink implements SessionContext {
+  readonly scope: Scope = 'admin'; // the hub proved itself with the board's token at the link level
+  private outbox: Outbox<JsonObject>;
+  private inbound = new Inbound();
+  private hubStream: string | null = null;
+  private readonly backoff: Backoff;
+  private channel: LinkChannel | undefined;
+  private socket: net.Socket | undefined;
+  private stopped = false;
+  private retryTimer: Timer | undefined;
+  private wake: (() => void) | undefined;
+  private readonly subs = new Subscriptions();
+  private readonly listeners = new Set<(state: HubLinkState) => void>();
+  private readonly stopBoardEvents: () => void;
+  private readonly stopResets: () => void;
+  private loop: Promise<void> = Promise.resolve();
+  state: HubLinkState = 'down';
+
+  constructor(private readonly options: HubLinkOptions) {
+    this.outbox = new Outbox({ capacity: options.outboxCapacity ?? 2000, window: 64 });
+    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, random: options.random ?? Math.random });
+    this.stopBoardEvents = options.board.onEvent((event) => this.emit(event));
+    // A reset is a new boot: the link state is gone, as it would be on a real board.
+    this.stopResets = options.board.onReset(() => {
+      this.outbox.restart();
+      this.inbound.restart();
+      this.hubStream = null;
+      this.channel?.close('reset');
+    });
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  onState(listener: (state: HubLinkState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer !== undefined) this.options.clock.clearTimer(this.retryTimer);
+    this.wake?.();
+    this.channel?.close('shutdown');
+    this.socket?.destroy();
+    this.subs.clear();
+    this.stopBoardEvents();
+    this.stopResets();
+    await this.loop;
+    this.setState('stopped');
+  }
+
+  // --- SessionContext: what the dispatcher may do to the hub's "connection" ---------------
+
+  grant(): void {}
+
+  addSubscription(start: (id: number) => () => void): number {
+    return this.subs.add(start);
+  }
+
+  removeSubscription(id: number): boolean {
+    return this.subs.remove(id);
+  }
+
+  emit(event: BoardEvent): void {
+    const { event: name, ...fields } = event;
+    const body: JsonObject = { event: name, ts: Math.round(this.options.board.uptimeMs()), boot_id: this.options.board.id, ...fields };
+    this.queue(body, DROPPABLE.has(name));
+  }
+
+  // --- the dial loop ----------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.setState('connecting');
+      let reason: string;
+      try {
+        reason = await this.connectOnce();
+      } catch (err) {
+        reason = err instanceof Error ? err.message : String(err);
+      }
+      if (this.stopped) break;
+      this.setState('down');
+      const wait = this.backoff.next();
+      this.options.logger.warn(`hub ${this.options.host}:${this.options.port}: ${reason}; trying again in ${wait} ms`);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.retryTimer = this.options.clock.setTimer(wait, resolve);
+      });
+    }
+  }
+
+  /** One connection: dial, hello, welcome, then the channel until it closes. Resolves with why it ended. */
+  private async connectOnce(): Promise<string> {
+    const socket = await this.dial();
+    this.socket = socket;
+    await this.inbound.settle();
+    const { board } = this.options;
+    socket.write(
+      encodeFrame({
+        link: 'hello',
+        protocol: LINK_VERSION,
+        device_id: this.options.deviceId,
+        token: this.options.token,
+        boot_id: board.id,
+        firmware: `tether-node ${TETHER_VERSION} (protocol ${PROTOCOL_VERSION})`,
+        capabilities: board.capabilities(),
+        rx: { stream: this.hubStream, last: this.inbound.committed },
+        ...(this.options.keepaliveMs !== undefined ? { keepalive_ms: this.options.keepaliveMs } : {}),
+      }),
+    );
+    const welcome = await this.readWelcome(socket);
+    if (welcome.stream !== this.hubStream) {
+      this.inbound.restart();
+      this.hubStream = welcome.stream;
+    }
+    const closed = new Promise<{ reason: CloseReason; detail: string }>((resolve) => {
+      this.channel = new LinkChannel(
+        socket,
+        { outbox: this.outbox, inbound: this.inbound },
+        { keepaliveMs: welcome.keepalive_ms, outageMs: welcome.outage_ms, clock: this.options.clock },
+        { deliver: (body) => this.execute(body), closed: (reason, detail) => resolve({ reason, detail }) },
+      );
+    });
+    socket.resume(); // paused while the handshake was read
+    this.channel?.start(welcome.ack);
+    this.backoff.reset();
+    this.setState('up');
+    this.options.logger.info(`linked to hub ${this.options.host}:${this.options.port} (session ${welcome.session})`);
+    // Reconciliation: the hub learns what the board really has, leases with time left.
+    this.queue({ event: 'state', ts: Math.round(board.uptimeMs()), ...board.state() }, false);
+    const end = await closed;
+    this.channel = undefined;
+    socket.destroy();
+    return `link closed (${end.reason}: ${end.detail})`;
+  }
+
+  private dial(): Promise<net.Socket> {
+    const { host, port } = this.options;
+    return new Promise((resolve, reject) => {
+      const secure = this.options.tls;
+      const socket: net.Socket =
+        secure === undefined || secure === false
+          ? net.connect({ host, port }, () => resolve(socket))
+          : tls.connect({ host, port, ...(secure === true ? {} : secure) }, () => resolve(socket));
+      socket.once('error', (err: Error) => reject(new Error(`cannot reach the hub: ${err.message}`)));
+    });
+  }
+
+  /** The first frame must be a welcome or a reject. */
+  private async readWelcome(socket: net.Socket): Promise<Welcome> {
+    const message = await readFirstMessage(socket, this.options.clock, this.options.handshakeTimeoutMs ?? 5000, 'welcome');
+    if (message.link === 'welcome') return message;
+    socket.destroy();
+    if (message.link === 'reject') throw new Error(`the hub refused the link: ${message.error.code}: ${message.error.message}`);
+    throw new Error(`the hub sent ${message.link} before a welcome`);
+  }
+
+  /** A command from the hub: run it like a request on a connection and send the reply back. */
+  private async execute(body: JsonObject): Promise<void> {
+    const reply = await this.options.dispatcher.handle(body, this);
+    this.queue(reply, false);
+  }
+
+  private queue(body: JsonObject, droppable: boolean): void {
+    try {
+      if (this.channel?.isOpen) this.channel.send(body, droppable);
+      else this.outbox.push(body, droppable);
+      // Store-and-forward is bounded: say how many readings gave way (protocol.md §10.4).
+      const dropped = this.outbox.takeDropped();
+      if (dropped > 0) this.queue({ event: 'events_dropped', ts: Math.round(this.options.board.uptimeMs()), count: dropped }, false);
+    } catch (err) {
+      this.options.logger.error(`hub link: ${err instanceof Error ? err.message : String(err)}; the message is lost`);
+    }
+  }
+
+  private setState(state: HubLinkState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const listener of [...this.listeners]) listener(state);
+  }
+}

@@ -1,0 +1,120 @@
+// A minimal hub for the device's hub-mode tests: accepts hellos with one token, keeps one
+// board's streams across connections (as the real hub will, minus storage), lets the newest
+// connection win, and records what the board delivered.
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { SystemClock } from '../../src/common/clock.js';
+import { LinkChannel } from '../../src/link/channel.js';
+import { readFirstMessage } from '../../src/link/handshake.js';
+import { Inbound } from '../../src/link/inbound.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+import { negotiateKeepalive } from '../../src/protocol/link/messages.js';
+import { Outbox } from '../../src/protocol/link/reliable.js';
+
+export class FakeHub {
+  readonly received: JsonObject[] = [];
+  welcomes = 0;
+  rejects = 0;
+  private channel: LinkChannel | undefined;
+  private outbox = new Outbox<JsonObject>({ capacity: 10_000, window: 64 });
+  private inbound = new Inbound();
+  private stream = randomUUID();
+  private boot: string | undefined;
+  private readonly clock = new SystemClock();
+  private waiters: Array<() => void> = [];
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly token: string,
+    private readonly keepaliveMs: number,
+  ) {}
+
+  static async start(token: string, keepaliveMs = 200): Promise<FakeHub> {
+    const server = net.createServer();
+    const hub = new FakeHub(server, token, keepaliveMs);
+    server.on('connection', (socket: net.Socket) => void hub.accept(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return hub;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get linked(): boolean {
+    return this.channel?.isOpen === true;
+  }
+
+  /** A command for the board; it is delivered once, whenever the board is linked. */
+  send(body: JsonObject): void {
+    if (this.channel?.isOpen) this.channel.send(body);
+    else this.outbox.push(body);
+  }
+
+  /** Resolves with the first delivered body that matches, waiting up to timeoutMs. */
+  async waitFor(match: (body: JsonObject) => boolean, timeoutMs = 5000): Promise<JsonObject> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`nothing matching arrived within ${timeoutMs} ms; got ${JSON.stringify(this.received).slice(0, 500)}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 20);
+      });
+    }
+  }
+
+  /** Drops the current connection (the board should find out and come back). */
+  kick(): void {
+    this.channel?.close('local');
+  }
+
+  async close(): Promise<void> {
+    this.channel?.close('shutdown');
+    await new Promise((r) => this.server.close(r));
+  }
+
+  private async accept(socket: net.Socket): Promise<void> {
+    socket.on('error', () => undefined);
+    let hello;
+    try {
+      hello = await readFirstMessage(socket, this.clock, 5000, 'hello');
+    } catch {
+      return;
+    }
+    if (hello.link !== 'hello' || hello.token !== this.token) {
+      this.rejects++;
+      socket.end(encodeFrame({ link: 'reject', error: { code: 'unauthorized', message: 'unknown device or wrong token' } }));
+      return;
+    }
+    this.channel?.close('replaced');
+    if (hello.boot_id !== this.boot) {
+      // A new boot: the board lost its link state, so both streams start over.
+      this.boot = hello.boot_id;
+      this.inbound.restart();
+      this.outbox.restart();
+      this.stream = randomUUID();
+    }
+    await this.inbound.settle();
+    const timing = negotiateKeepalive(hello.keepalive_ms, this.keepaliveMs);
+    socket.write(encodeFrame({ link: 'welcome', protocol: 1, session: randomUUID(), ...timing, stream: this.stream, ack: this.inbound.committed }));
+    this.welcomes++;
+    const channel = new LinkChannel(
+      socket,
+      { outbox: this.outbox, inbound: this.inbound },
+      { keepaliveMs: timing.keepalive_ms, outageMs: timing.outage_ms, clock: this.clock },
+      {
+        deliver: (body) => {
+          this.received.push(body);
+          for (const w of this.waiters.splice(0)) w();
+        },
+        closed: () => undefined,
+      },
+    );
+    this.channel = channel;
+    socket.resume();
+    channel.start(hello.rx.stream === this.stream ? hello.rx.last : 0);
+  }
+}
