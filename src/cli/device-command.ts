@@ -1,5 +1,5 @@
 // `tether device`: run a board on this machine (simulated with --sim) and serve protocol v1.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
 import { createConsoleLogger } from './console-logger.js';
 import { CliFailure } from './connection-options.js';
@@ -11,6 +11,9 @@ interface DeviceFlags {
   host?: string;
   port?: number;
   verbose?: boolean;
+  hub?: { host: string; port: number };
+  id?: string;
+  token?: string;
 }
 
 const EXAMPLES = `
@@ -22,7 +25,9 @@ Examples:
   tether device "demo" (sim) listening on 127.0.0.1:12345, plain TCP
   $ tether device --sim --host 0.0.0.0 --port 0      any free port, all interfaces
   $ tether device --config bench.yaml --sim           your board, simulated chips
-  $ tether device --config board.yaml                 real pins (needs a hardware backend)`;
+  $ tether device --config board.yaml                 real pins (needs a hardware backend)
+  $ TETHER_DEVICE_TOKEN=… tether device --sim --hub hub.local:12346 --id shed
+                                                      hub mode: also dial the hub and stay linked`;
 
 export function registerDevice(program: Command, ctx: CliContext): void {
   program
@@ -32,6 +37,9 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--sim', 'simulated pins and chips; without --config, runs the demo board')
     .option('--host <host>', 'address to listen on (default: listen.host from the config)')
     .option('--port <port>', 'TCP port, 0 for any free port (default: listen.port from the config, else 12345)', parseListenPort)
+    .option('--hub <host:port>', 'hub mode: also dial this hub and keep the link up', parseHubAddress)
+    .option('--id <id>', "this board's device id at the hub (default: the config's name)")
+    .addOption(new Option('--token <token>', "this board's token at the hub").env('TETHER_DEVICE_TOKEN'))
     .addOption(new Option('--verbose', 'also log debug messages'))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: DeviceFlags, command: Command) => {
@@ -40,6 +48,9 @@ export function registerDevice(program: Command, ctx: CliContext): void {
           exitCode: EXIT_USAGE,
           code: 'tether.usage',
         });
+      }
+      if (flags.hub !== undefined && !flags.token) {
+        command.error('error: --hub needs the board\'s token: --token T, or TETHER_DEVICE_TOKEN', { exitCode: EXIT_USAGE, code: 'tether.usage' });
       }
       await runDevice(flags, ctx);
     });
@@ -69,7 +80,8 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
   const port = flags.port ?? config.listen.port;
   let device;
   try {
-    device = await startDevice({ config, hardware, clock, logger, host, port });
+    const hub = flags.hub === undefined ? undefined : { ...flags.hub, deviceId: flags.id ?? config.name, token: flags.token ?? '' };
+    device = await startDevice({ config, hardware, clock, logger, host, port, ...(hub ? { hub } : {}) });
   } catch (err) {
     hardware.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -108,4 +120,13 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
     process.off('SIGTERM', force);
   }
   logger.info('stopped');
+}
+
+function parseHubAddress(value: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) {
+    throw new InvalidArgumentError('expected HOST:PORT, e.g. hub.local:12346');
+  }
+  return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
 }

@@ -1,8 +1,10 @@
-// Wires the layers: transport → session → dispatcher → board → hardware.
+// Wires the layers: transport → session → dispatcher → board → hardware, and in hub mode the
+// link to the hub beside the transport.
 import { Board } from './board.js';
 import { SystemClock, type Clock } from '../common/clock.js';
 import type { BoardConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
+import { HubLink, type HubLinkOptions } from './hub-link.js';
 import type { Hardware } from './hal/types.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Session } from './session.js';
@@ -18,6 +20,8 @@ export interface StartOptions {
   /** Overrides config.listen.port; 0 picks a free port. */
   port?: number;
   maxConnections?: number;
+  /** Hub mode (protocol.md §10): also dial this hub and keep the link up. */
+  hub?: { host: string; port: number; deviceId: string; token: string; tls?: HubLinkOptions['tls'] };
 }
 
 export interface RunningDevice {
@@ -25,6 +29,8 @@ export interface RunningDevice {
   readonly host: string;
   readonly port: number;
   readonly secure: boolean;
+  /** The link to the hub, in hub mode. */
+  readonly hubLink: HubLink | undefined;
   close(): Promise<void>;
 }
 
@@ -68,12 +74,16 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
     for (const session of sessions) session.close();
     running.dropAll();
   });
+  const hubLink = options.hub === undefined ? undefined : new HubLink({ ...options.hub, board, dispatcher, clock, logger });
+  hubLink?.start();
   return {
     board,
     host: running.host,
     port: running.port,
     secure: running.secure,
+    hubLink,
     close: async () => {
+      await hubLink?.close();
       for (const session of sessions) session.close();
       await running.close();
       board.close();

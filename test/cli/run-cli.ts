@@ -50,8 +50,8 @@ export interface Device {
 }
 
 /** Starts the demo board on a free port and resolves once it prints its listening line. */
-export async function startDevice(): Promise<Device> {
-  const child = spawn(process.execPath, [BIN, 'device', '--sim', '--host', '127.0.0.1', '--port', '0'], {
+export async function startDevice(extraArgs: readonly string[] = []): Promise<Device> {
+  const child = spawn(process.execPath, [BIN, 'device', '--sim', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
