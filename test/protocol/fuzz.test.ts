@@ -7,21 +7,11 @@ import { after, test } from 'node:test';
 import { LineClient } from '../support/line-client.js';
 import { startSimDevice } from '../support/sim-device.js';
 import { VECTOR_DIR } from '../support/vectors.js';
+import { prng } from '../support/prng.js';
 
 const FRAMES = 12_000;
 const BATCH = 400;
 
-/** Small seeded PRNG (mulberry32) so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // reset and sleep are left out on purpose: they make the board stop answering for a while.
 const SEEDS: object[] = [

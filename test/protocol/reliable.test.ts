@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Inbox, Outbox, OutboxFull } from '../../src/protocol/link/reliable.js';
 import { SEQ_MODULUS, seqDelta, seqNext } from '../../src/protocol/link/seq.js';
+import { prng } from '../support/prng.js';
 
 describe('sequence numbers', () => {
   test('wrap at 2^32 and compare across the wrap', () => {
@@ -71,17 +72,6 @@ describe('Inbox', () => {
   });
 });
 
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('exactly once and in order through 200 broken connections, starting near the wrap', () => {
   const rand = prng(7);

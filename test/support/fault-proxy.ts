@@ -3,6 +3,7 @@
 // outage and framing tests run over real sockets. Random choices come from a seeded PRNG, so a
 // run with the same seed makes the same choices.
 import net from 'node:net';
+import { prng } from './prng.js';
 
 /** Where the proxy forwards each accepted connection. */
 export interface FaultProxyTarget {
@@ -44,17 +45,6 @@ interface Pending {
   due: number;
 }
 
-/** mulberry32: a tiny, good-enough seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cuts data into 2–4 pieces at random byte positions (1-byte chunks stay whole). */
 function cut(data: Buffer, random: () => number): Buffer[] {
@@ -350,7 +340,7 @@ export class FaultProxy {
       : net.connect({ host: this.target.host, port: this.target.port, allowHalfOpen: true });
     // One PRNG per connection and direction, so timing between lanes cannot change the choices.
     const random = (dir: Direction): (() => number) =>
-      mulberry32(Math.imul(this.seed, 0x9e3779b1) ^ (index * 2 + (dir === 'up' ? 0 : 1)));
+      prng(Math.imul(this.seed, 0x9e3779b1) ^ (index * 2 + (dir === 'up' ? 0 : 1)));
     const pair = new Pair(this.shared, random, client, target, (p) => this.pairs.delete(p));
     this.pairs.add(pair);
   }
