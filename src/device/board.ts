@@ -347,9 +347,6 @@ export class Board {
     return [...this.sensors.keys()];
   }
 
-  hasSensor(name: string): boolean {
-    return this.sensors.has(name);
-  }
 
   async readSensor(name: string): Promise<{ values: Values; units: Readonly<Record<string, string>> }> {
     const entry = this.sensors.get(name);

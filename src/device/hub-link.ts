@@ -9,7 +9,7 @@ import { readFirstMessage } from '../link/handshake.js';
 import { Inbound } from '../link/inbound.js';
 import type { Scope } from '../protocol/actions.js';
 import type { JsonObject } from '../protocol/codec.js';
-import type { BoardEvent } from '../protocol/events.js';
+import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { LINK_VERSION, type Welcome } from '../protocol/link/messages.js';
@@ -40,7 +40,6 @@ export interface HubLinkOptions {
 
 export type HubLinkState = 'connecting' | 'up' | 'down' | 'stopped';
 
-const DROPPABLE = new Set(['reading', 'edge', 'sensor_error']);
 
 export class HubLink implements SessionContext {
   readonly scope: Scope = 'admin'; // the hub proved itself with the board's token at the link level
@@ -110,7 +109,7 @@ export class HubLink implements SessionContext {
   emit(event: BoardEvent): void {
     const { event: name, ...fields } = event;
     const body: JsonObject = { event: name, ts: Math.round(this.options.board.uptimeMs()), boot_id: this.options.board.id, ...fields };
-    this.queue(body, DROPPABLE.has(name));
+    this.queue(body, isDroppableEvent(name));
   }
 
   // --- the dial loop ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import type { Scope } from '../protocol/actions.js';
 import { decodeFrame, errorReply, type JsonObject } from '../protocol/codec.js';
 import { ProtocolError } from '../protocol/errors.js';
-import type { BoardEvent } from '../protocol/events.js';
+import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { encodeFrame, LineDecoder, type FrameSink } from '../protocol/framing.js';
 import type { Board } from './board.js';
 import type { Dispatcher, SessionContext } from './dispatcher.js';
@@ -35,7 +35,6 @@ export interface SessionOptions {
   maxSubscriptions?: number;
 }
 
-const DROPPABLE = new Set(['edge', 'reading', 'sensor_error']);
 
 type Item = Buffer | { oversize: number };
 
@@ -175,7 +174,7 @@ export class Session implements SessionContext {
       this.conn.destroy();
       return;
     }
-    if (DROPPABLE.has(event.event) && this.conn.bufferedBytes > this.eventHighWater) {
+    if (isDroppableEvent(event.event) && this.conn.bufferedBytes > this.eventHighWater) {
       this.dropped++;
       return;
     }

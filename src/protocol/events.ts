@@ -7,3 +7,11 @@ export interface BoardEvent {
   event: EventName;
   [field: string]: unknown;
 }
+
+/**
+ * Events a board may drop, counting them, for a client that does not keep up (protocol.md §7,
+ * §10.4); lease expiries and replies are never dropped.
+ */
+export function isDroppableEvent(name: string): boolean {
+  return name === 'edge' || name === 'reading' || name === 'sensor_error';
+}

@@ -78,10 +78,6 @@ const SCHEMAS = new Map<string, z.ZodType<LinkMessage>>([
   ['close', closeSchema],
 ]);
 
-export function isLinkMessage(message: JsonObject): boolean {
-  return typeof message['link'] === 'string';
-}
-
 /** Validates a decoded frame as a link message; throws a ProtocolError naming the field. */
 export function parseLinkMessage(message: JsonObject): LinkMessage {
   const kind = message['link'];
