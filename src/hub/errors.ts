@@ -1,0 +1,40 @@
+// The hub's own error codes, beside the protocol's (protocol.md §6) that it relays from boards.
+// docs/api.md lists the same codes; test/hub/error-docs.test.ts fails when the two differ.
+import { ERROR_CATALOGUE, type ErrorSpec } from '../protocol/errors.js';
+
+export const HUB_ERROR_CATALOGUE = {
+  not_found: { summary: 'No board (or other resource) of that id is registered; list them with GET /api/devices.', httpStatus: 404 },
+  device_offline: { summary: 'The board is registered but not linked now; commands are never queued for later.', httpStatus: 409 },
+  timeout: { summary: 'The board did not answer in time; the command may still run when the link comes back.', httpStatus: 504 },
+  conflict: { summary: 'The resource exists already (a device id registered twice).', httpStatus: 409 },
+  bad_request: { summary: 'The request body or query does not match the API; the message names the field.', httpStatus: 400 },
+  unauthenticated: { summary: 'The API call has no bearer token or an unknown one; the token is in <data>/api-token.', httpStatus: 401 },
+  shutting_down: { summary: 'The hub is stopping; try again when it is back.', httpStatus: 503 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type HubErrorCode = keyof typeof HUB_ERROR_CATALOGUE;
+
+export class HubError extends Error {
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+
+  get httpStatus(): number {
+    return HUB_ERROR_CATALOGUE[this.code].httpStatus;
+  }
+
+  toWire(): { code: string; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** The HTTP status for any code the API may answer with: the hub's own or a board's. */
+export function httpStatusOf(code: string): number {
+  if (Object.hasOwn(HUB_ERROR_CATALOGUE, code)) return HUB_ERROR_CATALOGUE[code as HubErrorCode].httpStatus;
+  if (Object.hasOwn(ERROR_CATALOGUE, code)) return ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].httpStatus;
+  return 500;
+}

@@ -1,0 +1,103 @@
+// The hub's shared vocabulary: what its parts (link server, store, rules, API) pass to each
+// other. Nothing here does I/O.
+import type { JsonObject } from '../protocol/codec.js';
+
+/** A registered board as the registry and the API show it. */
+export interface DeviceView {
+  id: string;
+  name: string;
+  online: boolean;
+  firmware: string;
+  capabilities: string[];
+  /** The board's current boot id (null before its first link). */
+  bootId: string | null;
+  /** Wall-clock ms (Date.now()) of the first and the latest link activity; null when never seen. */
+  firstSeen: number | null;
+  lastSeen: number | null;
+  /** Where the hub dials it (pull mode), or null for a board that dials in. */
+  address: string | null;
+}
+
+/** One reading as stored: a single number of one sensor at one wall-clock time. */
+export interface Reading {
+  device: string;
+  sensor: string;
+  /** The key in the reading's `values`, e.g. "temperature". */
+  quantity: string;
+  /** Wall-clock ms (the board's own timestamp mapped onto the hub's clock). */
+  ts: number;
+  value: number;
+  unit: string | null;
+}
+
+export interface ReadingsQuery {
+  device: string;
+  sensor?: string;
+  quantity?: string;
+  /** Wall-clock ms, inclusive from, exclusive to. */
+  from: number;
+  to: number;
+  /** Downsampling bucket; absent or 0 means raw points. */
+  bucketMs?: number;
+  /** At most this many rows (raw) or buckets. */
+  limit?: number;
+}
+
+/** A bucket of downsampled readings, or a raw point (min = max = avg, count 1). */
+export interface ReadingBucket {
+  sensor: string;
+  quantity: string;
+  /** Start of the bucket (or the point's ts). */
+  ts: number;
+  min: number;
+  max: number;
+  avg: number;
+  count: number;
+}
+
+/** A stored event: something a board said (lease_expired, edge, …) or the hub noticed. */
+export interface StoredEvent {
+  id: number;
+  device: string;
+  ts: number;
+  /** The event name: a board event (`lease_expired`, `edge`, …) or a hub one (`online`, `offline`, `rule_fired`, `command_reply`). */
+  type: string;
+  data: JsonObject;
+}
+
+export interface EventsQuery {
+  device?: string;
+  type?: string;
+  /** Only events with a larger id (for paging forward). */
+  afterId?: number;
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+/** What the hub tells live listeners (WebSocket, rules, dashboard). */
+export type HubUpdate =
+  | { type: 'device'; device: DeviceView }
+  | { type: 'state'; device: string; state: JsonObject }
+  | { type: 'reading'; device: string; sensor: string; ts: number; values: Record<string, number>; units: Record<string, string> }
+  | { type: 'event'; device: string; event: StoredEvent };
+
+/** A rule as the API lists it. */
+export interface RuleView {
+  name: string;
+  kind: 'rule' | 'binding';
+  description: string;
+  lastFired: number | null;
+  fired: number;
+  lastError: string | null;
+}
+
+/** What rules and the API may ask of the hub: a command to a board, answered by its reply. */
+export interface CommandSender {
+  /**
+   * Sends a protocol v1 request (without `id`; the hub numbers it) to a board and resolves with
+   * the board's reply, `error` included when the board refused. Rejects with a HubError when the
+   * board is unknown (`not_found`), offline (`device_offline`) or does not answer in time (`timeout`).
+   */
+  command(deviceId: string, request: JsonObject, options?: { timeoutMs?: number }): Promise<JsonObject>;
+}
