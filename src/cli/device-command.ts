@@ -4,6 +4,7 @@ import { parseListenPort } from './arguments.js';
 import { createConsoleLogger } from './console-logger.js';
 import { CliFailure } from './connection-options.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
+import { listenFailure, runUntilSignal } from './until-signal.js';
 
 interface DeviceFlags {
   config?: string;
@@ -84,10 +85,8 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
     device = await startDevice({ config, hardware, clock, logger, host, port, ...(hub ? { hub } : {}) });
   } catch (err) {
     hardware.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new CliFailure(`port ${port} on ${host} is already in use; stop the other program or pick another with --port (0 = any free port)`);
-    if (code === 'EADDRNOTAVAIL') throw new CliFailure(`cannot listen on ${host}: this machine has no such address; try --host 0.0.0.0 or --host 127.0.0.1`);
-    if (code === 'EACCES') throw new CliFailure(`not allowed to listen on ${host}:${port}; ports below 1024 need privileges, pick another with --port`);
+    const listen = listenFailure(err, host, port, '--port');
+    if (listen !== undefined) throw new CliFailure(listen);
     // A chip that does not answer, a bad TLS key file, …: the message says what to check.
     throw new CliFailure(`cannot start the board: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -102,24 +101,7 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
     running.board.close();
     process.exit(70);
   });
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  logger.info(`${signal}: closing connections and putting pins in their safe state (press Ctrl-C again to force)`);
-  const force = () => {
-    logger.warn('forced exit');
-    process.exit(130);
-  };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
-  try {
-    await device.close();
-  } finally {
-    process.off('SIGINT', force);
-    process.off('SIGTERM', force);
-  }
-  logger.info('stopped');
+  await runUntilSignal(logger, 'closing connections and putting pins in their safe state', () => device.close());
 }
 
 function parseHubAddress(value: string): { host: string; port: number } {

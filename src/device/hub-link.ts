@@ -13,7 +13,7 @@ import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { LINK_VERSION, type Welcome } from '../protocol/link/messages.js';
-import { Outbox } from '../protocol/link/reliable.js';
+import { Outbox, type Outgoing } from '../protocol/link/reliable.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Board } from './board.js';
 import type { Dispatcher, SessionContext } from './dispatcher.js';
@@ -32,6 +32,8 @@ export interface HubLinkOptions {
   tls?: boolean | tls.ConnectionOptions;
   /** The keepalive interval to ask the hub for. */
   keepaliveMs?: number;
+  /** Told about each message the hub acknowledged (committed), oldest first. */
+  onAcked?: (body: JsonObject) => void;
   /** Messages kept for the hub during an outage (readings give way first). */
   outboxCapacity?: number;
   handshakeTimeoutMs?: number;
@@ -60,7 +62,12 @@ export class HubLink implements SessionContext {
   state: HubLinkState = 'down';
 
   constructor(private readonly options: HubLinkOptions) {
-    this.outbox = new Outbox({ capacity: options.outboxCapacity ?? 2000, window: 64 });
+    const onAcked = options.onAcked;
+    this.outbox = new Outbox<JsonObject>({
+      capacity: options.outboxCapacity ?? 2000,
+      window: 64,
+      ...(onAcked ? { onAcked: (acked: ReadonlyArray<Outgoing<JsonObject>>) => acked.forEach((m) => onAcked(m.body)) } : {}),
+    });
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, random: options.random ?? Math.random });
     this.stopBoardEvents = options.board.onEvent((event) => this.emit(event));
     // A reset is a new boot: the link state is gone, as it would be on a real board.
@@ -122,6 +129,7 @@ export class HubLink implements SessionContext {
         reason = await this.connectOnce();
       } catch (err) {
         reason = err instanceof Error ? err.message : String(err);
+        this.socket?.destroy();
       }
       if (this.stopped) break;
       this.setState('down');
@@ -150,6 +158,7 @@ export class HubLink implements SessionContext {
         firmware: `tether-node ${TETHER_VERSION} (protocol ${PROTOCOL_VERSION})`,
         capabilities: board.capabilities(),
         rx: { stream: this.hubStream, last: this.inbound.committed },
+        uptime_ms: Math.round(board.uptimeMs()),
         ...(this.options.keepaliveMs !== undefined ? { keepalive_ms: this.options.keepaliveMs } : {}),
       }),
     );

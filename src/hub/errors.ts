@@ -5,6 +5,7 @@ import { ERROR_CATALOGUE, type ErrorSpec } from '../protocol/errors.js';
 export const HUB_ERROR_CATALOGUE = {
   not_found: { summary: 'No board (or other resource) of that id is registered; list them with GET /api/devices.', httpStatus: 404 },
   device_offline: { summary: 'The board is registered but not linked now; commands are never queued for later.', httpStatus: 409 },
+  board_restarted: { summary: 'The board restarted before the command reached it; it was not sent to the new boot (stale commands are never replayed).', httpStatus: 409 },
   timeout: { summary: 'The board did not answer in time; the command may still run when the link comes back.', httpStatus: 504 },
   conflict: { summary: 'The resource exists already (a device id registered twice).', httpStatus: 409 },
   bad_request: { summary: 'The request body or query does not match the API; the message names the field.', httpStatus: 400 },

@@ -23,7 +23,7 @@ export interface ChannelHandlers {
    * A must-arrive message, in order and once. Its acknowledgement waits for the returned promise
    * (the hub commits readings first); the next message is not delivered before it settles.
    */
-  deliver(body: JsonObject): void | Promise<void>;
+  deliver(body: JsonObject, seq: number): void | Promise<void>;
   closed(reason: CloseReason, detail: string): void;
 }
 
@@ -158,7 +158,7 @@ export class LinkChannel {
     const arrival = this.streams.inbound.receive(
       seq,
       body,
-      (b) => this.handlers.deliver(b),
+      (b, s) => this.handlers.deliver(b, s),
       () => this.scheduleAck(false),
       (err) => this.fail(`delivering message ${seq} failed: ${String(err)}`),
     );

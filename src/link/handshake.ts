@@ -3,12 +3,15 @@
 import type { Socket } from 'node:net';
 import type { Clock } from '../common/clock.js';
 import { decodeFrame } from '../protocol/codec.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { LineDecoder } from '../protocol/framing.js';
 import { parseLinkMessage, type LinkMessage } from '../protocol/link/messages.js';
 
 /**
  * Resolves with the first frame as a link message and leaves the socket paused, with any later
- * bytes unshifted; rejects (and destroys the socket) on a bad frame, a close or a timeout.
+ * bytes unshifted. Rejects with a ProtocolError for a frame that is not a valid link message
+ * (the socket is left open so the caller can say why) and with an Error, the socket destroyed,
+ * on a close, a timeout or an oversize frame.
  */
 export function readFirstMessage(socket: Socket, clock: Clock, timeoutMs: number, what: string): Promise<LinkMessage> {
   return new Promise((resolve, reject) => {
@@ -21,7 +24,8 @@ export function readFirstMessage(socket: Socket, clock: Clock, timeoutMs: number
       socket.off('data', onData);
       socket.off('close', onClose);
       if (result instanceof Error) {
-        socket.destroy();
+        if (result instanceof ProtocolError) socket.pause();
+        else socket.destroy();
         reject(result);
         return;
       }
@@ -36,7 +40,7 @@ export function readFirstMessage(socket: Socket, clock: Clock, timeoutMs: number
       decoder.push(nl === -1 ? chunk : chunk.subarray(0, nl + 1), {
         frame: (bytes) => {
           const decoded = decodeFrame(bytes);
-          if (!decoded.ok) return finish(new Error(`${decoded.error.code}: ${decoded.error.message}`));
+          if (!decoded.ok) return finish(decoded.error);
           try {
             finish(parseLinkMessage(decoded.message), nl === -1 ? undefined : chunk.subarray(nl + 1));
           } catch (err) {

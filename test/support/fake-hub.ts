@@ -82,6 +82,7 @@ export class FakeHub {
     try {
       hello = await readFirstMessage(socket, this.clock, 5000, 'hello');
     } catch {
+      socket.destroy();
       return;
     }
     if (hello.link !== 'hello' || hello.token !== this.token) {

@@ -26,6 +26,8 @@ export const helloSchema = z.object({
   capabilities: z.array(z.string().max(32)).max(64).default([]),
   /** What the board received from the hub so far: the hub's stream id and its last number delivered. */
   rx: z.object({ stream: z.string().max(64).nullable(), last: seq }).default({ stream: null, last: 0 }),
+  /** The board's monotonic uptime now: the hub maps the board's `ts` values onto its wall clock with it. */
+  uptime_ms: z.number().nonnegative().optional(),
   /** The keepalive interval the board would like; the hub decides. */
   keepalive_ms: z.number().int().positive().optional(),
 });

@@ -12,6 +12,8 @@ export interface OutboxOptions {
   capacity: number;
   /** Messages sent and not yet acknowledged at most; the rest wait (flow control). */
   window: number;
+  /** Told about the messages an acknowledgement freed, oldest first (the hub deletes them from disk). */
+  onAcked?: (acked: ReadonlyArray<Outgoing<T>>) => void;
 }
 
 export class OutboxFull extends Error {
@@ -35,8 +37,14 @@ export class Outbox<T> {
     private readonly options: OutboxOptions,
     /** The last number used in this stream (0 for a new stream). */
     lastSeq = 0,
+    /**
+     * Messages numbered and sent before a restart of this side (the hub keeps them on disk),
+     * oldest first: they are unacknowledged again and go out first on the next connection.
+     */
+    restored: ReadonlyArray<Outgoing<T>> = [],
   ) {
-    this.lastSeq = lastSeq;
+    this.lastSeq = restored.length > 0 ? (restored[restored.length - 1] as Outgoing<T>).seq : lastSeq;
+    this.inflight = [...restored];
   }
 
   get size(): number {
@@ -85,9 +93,10 @@ export class Outbox<T> {
   /** A cumulative acknowledgement: every message up to `seq` arrived. Returns how many it freed. */
   ack(seq: number): number {
     let freed = 0;
-    while (this.inflight.length > 0 && seqDelta((this.inflight[0] as Outgoing<T>).seq, seq) >= 0) {
-      this.inflight.shift();
-      freed++;
+    while (freed < this.inflight.length && seqDelta((this.inflight[freed] as Outgoing<T>).seq, seq) >= 0) freed++;
+    if (freed > 0) {
+      const acked = this.inflight.splice(0, freed);
+      this.options.onAcked?.(acked);
     }
     return freed;
   }
