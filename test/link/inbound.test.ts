@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Inbound } from '../../src/link/inbound.js';
 
+const never = (what: unknown) => assert.fail(`unexpected: ${String(what)}`);
+
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
@@ -23,8 +25,8 @@ describe('Inbound', () => {
       started.push(seq);
       return gates[seq - 1]?.promise;
     };
-    inbound.receive(1, {}, deliver, () => undefined, assert.fail);
-    inbound.receive(2, {}, deliver, () => undefined, assert.fail);
+    inbound.receive(1, {}, deliver, () => undefined, never);
+    inbound.receive(2, {}, deliver, () => undefined, never);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(started, [1]);
     gates[0]?.resolve();
@@ -44,7 +46,7 @@ describe('Inbound', () => {
       started.push(seq);
       return gates[seq - 1]?.promise;
     };
-    for (const seq of [1, 2, 3]) inbound.receive(seq, {}, deliver, (s) => committed.push(s), assert.fail);
+    for (const seq of [1, 2, 3]) inbound.receive(seq, {}, deliver, (s) => committed.push(s), never);
     assert.deepEqual(started, [1, 2, 3]);
     gates[2]?.resolve(); // the last one finishes first …
     gates[1]?.resolve();
@@ -60,7 +62,7 @@ describe('Inbound', () => {
     const inbound = new Inbound(0, { pipelined: true });
     const failures: unknown[] = [];
     const committed: number[] = [];
-    inbound.receive(1, {}, () => undefined, (s) => committed.push(s), assert.fail);
+    inbound.receive(1, {}, () => undefined, (s) => committed.push(s), never);
     inbound.receive(2, {}, () => Promise.reject(new Error('disk full')), (s) => committed.push(s), (e) => failures.push(e));
     inbound.receive(3, {}, () => undefined, (s) => committed.push(s), (e) => failures.push(e));
     await inbound.settle();
@@ -75,7 +77,7 @@ describe('Inbound', () => {
     const failures: unknown[] = [];
     inbound.receive(1, {}, () => {
       throw new Error('bad row');
-    }, assert.fail, (e) => failures.push(e));
+    }, never, (e) => failures.push(e));
     await inbound.settle();
     assert.equal(failures.length, 1);
     assert.equal(inbound.committed, 0);

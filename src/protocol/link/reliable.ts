@@ -7,7 +7,7 @@ export interface Outgoing<T> {
   readonly body: T;
 }
 
-export interface OutboxOptions {
+export interface OutboxOptions<T = unknown> {
   /** Messages held at most: queued plus sent-but-unacknowledged. */
   capacity: number;
   /** Messages sent and not yet acknowledged at most; the rest wait (flow control). */
@@ -34,7 +34,7 @@ export class Outbox<T> {
   private droppedCount = 0;
 
   constructor(
-    private readonly options: OutboxOptions,
+    private readonly options: OutboxOptions<T>,
     /** The last number used in this stream (0 for a new stream). */
     lastSeq = 0,
     /**
