@@ -7,6 +7,7 @@ import { markCommandGroups } from './command-words.js';
 import { CliFailure, VALUE_OPTIONS } from './connection-options.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processContext, type CliContext } from './context.js';
 import { registerDevice } from './device-command.js';
+import { registerHub } from './hub-command.js';
 import { registerSend } from './send-command.js';
 import { registerWatch } from './watch-command.js';
 
@@ -21,6 +22,8 @@ export function buildProgram(ctx: CliContext): Command {
       'after',
       `
 Examples:
+  $ tether demo                                           a hub with simulated boards and a rule
+  $ tether hub                                            run the hub; boards dial in
   $ tether device --sim                                   run the simulated demo board
   $ tether send 127.0.0.1 12345 -c action=read_pin pin=25  one request, one reply
   $ tether watch 127.0.0.1 12345 --pin 22                  print edges on pin 22`,
@@ -28,6 +31,7 @@ Examples:
   registerSend(program, ctx);
   registerWatch(program, ctx);
   registerDevice(program, ctx);
+  registerHub(program, ctx);
   return program;
 }
 
@@ -47,8 +51,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       // --help and --version exit 0; everything else commander raises is a usage error.
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    // ConfigError comes from the lazily loaded device layer, so it is recognised by name.
-    if (err instanceof TetherError || err instanceof CliFailure || (err instanceof Error && err.name === 'ConfigError')) {
+    // ConfigError and HubConfigError come from lazily loaded layers, so they are recognised by name.
+    if (err instanceof TetherError || err instanceof CliFailure || (err instanceof Error && (err.name === 'ConfigError' || err.name === 'HubConfigError'))) {
       ctx.err(err.message);
       return EXIT_FAILED;
     }

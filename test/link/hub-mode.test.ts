@@ -2,16 +2,10 @@
 // the hub being down at start, and fault injection: outages in the middle.
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { Board } from '../../src/device/board.js';
-import { SystemClock } from '../../src/common/clock.js';
-import { parseBoardConfig } from '../../src/device/config.js';
-import { Dispatcher } from '../../src/device/dispatcher.js';
-import { HubLink } from '../../src/device/hub-link.js';
-import { silentLogger } from '../../src/device/logger.js';
-import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { FaultProxy } from '../support/fault-proxy.js';
+import { startLinkedBoard } from '../support/linked-board.js';
 
 const TOKEN = 'board-token-0123456789';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -20,19 +14,9 @@ afterEach(async () => {
 });
 
 async function boardLinkedTo(port: number, keepaliveMs = 200) {
-  const clock = new SystemClock();
-  const config = parseBoardConfig({ name: 'shed', pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }] });
-  const hardware = createSimHardware(config, clock);
-  const board = new Board(config, hardware, clock, silentLogger);
-  await board.start();
-  const link = new HubLink({ board, dispatcher: new Dispatcher(board, silentLogger), host: '127.0.0.1', port, deviceId: 'shed', token: TOKEN, clock, logger: silentLogger, keepaliveMs, random: () => 0.5 });
-  link.start();
-  cleanups.push(async () => {
-    await link.close();
-    board.close();
-    hardware.close();
-  });
-  return { board, link, hardware };
+  const linked = await startLinkedBoard({ port, token: TOKEN, keepaliveMs });
+  cleanups.push(() => linked.close());
+  return linked;
 }
 
 async function hubAndProxy() {

@@ -1,0 +1,242 @@
+// The OpenAPI 3.1 document of the API, built from the same route definitions the server
+// registers (route-spec.ts), plus hand-written schemas of the bodies the hub answers with.
+import { ERROR_CODES } from '../../protocol/errors.js';
+import { HUB_ERROR_CATALOGUE, type HubErrorCode } from '../errors.js';
+import type { ApiRoute, JsonSchema, ParamsSchema } from './route-spec.js';
+
+export const OPENAPI_PATH = '/api/openapi.json';
+
+const HUB_CODES = Object.keys(HUB_ERROR_CATALOGUE) as HubErrorCode[];
+
+const nullable = (type: string): JsonSchema => ({ type: [type, 'null'] });
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+const ERROR_DETAIL: JsonSchema = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: {
+      type: 'string',
+      enum: [...HUB_CODES, ...ERROR_CODES],
+      description: "The hub's own codes (docs/api.md) or a board's, relayed (protocol.md §6). Act on the code, never on the message.",
+    },
+    message: { type: 'string', description: 'What went wrong and what to do next, for people.' },
+  },
+};
+
+const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
+  Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorDetail') } },
+  ErrorDetail: ERROR_DETAIL,
+  DeviceView: {
+    type: 'object',
+    required: ['id', 'name', 'online', 'firmware', 'capabilities', 'bootId', 'firstSeen', 'lastSeen', 'address'],
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      online: { type: 'boolean' },
+      firmware: { type: 'string' },
+      capabilities: { type: 'array', items: { type: 'string' } },
+      bootId: { ...nullable('string'), description: "The board's current boot id; null before its first link." },
+      firstSeen: { ...nullable('integer'), description: 'Wall-clock ms of the first link activity.' },
+      lastSeen: { ...nullable('integer'), description: 'Wall-clock ms of the latest link activity.' },
+      address: { ...nullable('string'), description: 'Where the hub dials the board, or null for a board that dials in.' },
+    },
+  },
+  DeviceState: {
+    type: ['object', 'null'],
+    description: "The board's last `state` event (protocol.md §10.4): pins, leases, sensors, boot_id, uptime_s. Null before one arrived.",
+    additionalProperties: true,
+  },
+  SensorSummary: {
+    type: 'object',
+    required: ['sensor', 'quantity', 'unit', 'lastTs', 'lastValue'],
+    properties: {
+      sensor: { type: 'string' },
+      quantity: { type: 'string' },
+      unit: nullable('string'),
+      lastTs: { type: 'integer', description: 'Wall-clock ms of the latest reading.' },
+      lastValue: { type: 'number' },
+    },
+  },
+  ReadingBucket: {
+    type: 'object',
+    description: 'A bucket of readings, or a raw point (min = max = avg, count 1).',
+    required: ['sensor', 'quantity', 'ts', 'min', 'max', 'avg', 'count'],
+    properties: {
+      sensor: { type: 'string' },
+      quantity: { type: 'string' },
+      ts: { type: 'integer', description: "Wall-clock ms: the bucket's start, or the point's time." },
+      min: { type: 'number' },
+      max: { type: 'number' },
+      avg: { type: 'number' },
+      count: { type: 'integer', minimum: 1 },
+    },
+  },
+  StoredEvent: {
+    type: 'object',
+    required: ['id', 'device', 'ts', 'type', 'data'],
+    properties: {
+      id: { type: 'integer', description: 'Increasing; pass the last one seen as after_id to page forward.' },
+      device: { type: 'string' },
+      ts: { type: 'integer', description: 'Wall-clock ms.' },
+      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, command_reply).' },
+      data: { type: 'object', additionalProperties: true },
+    },
+  },
+  RuleView: {
+    type: 'object',
+    required: ['name', 'kind', 'description', 'lastFired', 'fired', 'lastError'],
+    properties: {
+      name: { type: 'string' },
+      kind: { enum: ['rule', 'binding'] },
+      description: { type: 'string' },
+      lastFired: nullable('integer'),
+      fired: { type: 'integer', minimum: 0 },
+      lastError: nullable('string'),
+    },
+  },
+  CommandReply: {
+    type: 'object',
+    description: "The board's reply (protocol.md §3.2): the request's fields echoed, the results, and `ok`; `error` when it failed.",
+    required: ['ok'],
+    properties: { ok: { type: 'boolean' }, error: ref('ErrorDetail') },
+    additionalProperties: true,
+  },
+  HubUpdate: {
+    oneOf: [
+      { type: 'object', required: ['type', 'device'], properties: { type: { const: 'device' }, device: ref('DeviceView') } },
+      {
+        type: 'object',
+        required: ['type', 'device', 'state'],
+        properties: { type: { const: 'state' }, device: { type: 'string' }, state: { type: 'object', additionalProperties: true } },
+      },
+      {
+        type: 'object',
+        required: ['type', 'device', 'sensor', 'ts', 'values', 'units'],
+        properties: {
+          type: { const: 'reading' },
+          device: { type: 'string' },
+          sensor: { type: 'string' },
+          ts: { type: 'integer' },
+          values: { type: 'object', additionalProperties: { type: 'number' } },
+          units: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+      { type: 'object', required: ['type', 'device', 'event'], properties: { type: { const: 'event' }, device: { type: 'string' }, event: ref('StoredEvent') } },
+    ],
+  },
+  StreamMessage: {
+    oneOf: [
+      { type: 'object', required: ['type', 'version'], properties: { type: { const: 'hello' }, version: { type: 'string' } } },
+      {
+        type: 'object',
+        description: 'How many reading updates were dropped because the client fell behind; sent before the next message.',
+        required: ['type', 'count'],
+        properties: { type: { const: 'readings_dropped' }, count: { type: 'integer', minimum: 1 } },
+      },
+      ref('HubUpdate'),
+    ],
+  },
+};
+
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: "The token in <data>/api-token, made on the hub's first start." },
+  queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token; only GET /api/stream takes it here.' },
+  subprotocolToken: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Sec-WebSocket-Protocol',
+    description: 'The same token as the subprotocol bearer.<token>; only GET /api/stream takes it here.',
+  },
+};
+
+/** `/api/devices/:id` → `/api/devices/{id}` */
+export function openApiPath(fastifyUrl: string): string {
+  return fastifyUrl.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function parameters(schema: ParamsSchema | undefined, where: 'path' | 'query'): JsonSchema[] {
+  if (schema === undefined) return [];
+  return Object.entries(schema.properties).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (schema.required ?? []).includes(name),
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    schema: property,
+  }));
+}
+
+function errorResponses(route: ApiRoute): Record<string, JsonSchema> {
+  const codes: HubErrorCode[] = [];
+  if (route.params !== undefined || route.querystring !== undefined || route.body !== undefined) codes.push('bad_request');
+  if (route.auth) codes.push('unauthenticated');
+  codes.push(...(route.errors ?? []));
+  const byStatus = new Map<number, HubErrorCode[]>();
+  for (const code of codes) {
+    const status = HUB_ERROR_CATALOGUE[code].httpStatus;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, group] of byStatus) {
+    responses[String(status)] = { description: group.map((c) => `${c}: ${HUB_ERROR_CATALOGUE[c].summary}`).join(' '), content: json(ref('Error')) };
+  }
+  responses.default = route.relaysBoardErrors
+    ? { description: "The board's failure reply, with the HTTP status of its error code (protocol.md §6); or `internal`.", content: json(ref('CommandReply')) }
+    : { description: '`internal`: the hub failed; its log says why.', content: json(ref('Error')) };
+  return responses;
+}
+
+function json(schema: JsonSchema): JsonSchema {
+  return { 'application/json': { schema } };
+}
+
+function operation(route: ApiRoute): JsonSchema {
+  const websocket = 'websocket' in route;
+  const { status, description, schema } = route.response;
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.description !== undefined ? { description: route.description } : {}),
+    ...(route.auth ? {} : { security: [] }),
+    ...(websocket ? { security: [{ bearer: [] }, { queryToken: [] }, { subprotocolToken: [] }], 'x-websocket': true } : {}),
+    parameters: [...parameters(route.params, 'path'), ...parameters(route.querystring, 'query')],
+    ...(route.body !== undefined ? { requestBody: { required: true, description: route.body.description, content: json(route.body.schema) } } : {}),
+    responses: {
+      [String(status)]: websocket ? { description } : { description, content: json(schema) },
+      ...errorResponses(route),
+    },
+  };
+}
+
+export function buildOpenApi(routes: readonly ApiRoute[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const route of routes) {
+    const path = (paths[openApiPath(route.url)] ??= {});
+    path[route.method.toLowerCase()] = operation(route);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tether hub API',
+      version,
+      description: 'Boards dial the hub; this API lists them, relays commands to them and streams what they report. See docs/api.md.',
+    },
+    security: [{ bearer: [] }],
+    paths,
+    components: { securitySchemes: SECURITY_SCHEMES, schemas: SCHEMAS },
+  };
+}
+
+/** GET /api/openapi.json, built once, on first request, when every route is registered. */
+export function openApiRoute(routes: () => readonly ApiRoute[], version: string): ApiRoute {
+  let document: Record<string, unknown> | undefined;
+  return {
+    method: 'GET',
+    url: OPENAPI_PATH,
+    operationId: 'getOpenApi',
+    summary: 'This document. It needs no token, so that tools can read it first.',
+    auth: false,
+    response: { status: 200, description: 'An OpenAPI 3.1 document.', schema: { type: 'object' } },
+    handle: () => (document ??= buildOpenApi(routes(), version)),
+  };
+}

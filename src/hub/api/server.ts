@@ -1,0 +1,107 @@
+// buildApi: the hub's REST + WebSocket API as a Fastify instance, not yet listening (the hub
+// calls listen; tests call inject). Every route comes from an ApiRoute, so that the OpenAPI
+// document lists exactly what is served.
+import websocketPlugin from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { TETHER_VERSION } from '../../protocol/version.js';
+import { HubError } from '../errors.js';
+import { chooseSubprotocol, requireToken } from './auth.js';
+import type { HubFacade } from './facade.js';
+import { BODY_LIMIT_BYTES, errorHandler, sendError } from './http-errors.js';
+import { openApiRoute } from './openapi.js';
+import type { ApiContext, ApiLogger, ApiRoute } from './route-spec.js';
+import { deviceRoutes } from './routes-devices.js';
+import { hubRoutes } from './routes-hub.js';
+import { telemetryRoutes } from './routes-telemetry.js';
+import { STREAM_PING_MS, STREAM_SOCKET_OPTIONS, streamRoutes } from './stream.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The definition the route was registered from (see register below). */
+    apiRoute?: ApiRoute;
+  }
+}
+
+export interface BuildApiOptions {
+  facade: HubFacade;
+  /** The bearer token every route but /api/openapi.json requires (see ensureApiToken). */
+  apiToken: string;
+  logger?: ApiLogger;
+  /** Reported by /api/health, the stream's hello and the OpenAPI document. */
+  version?: string;
+  /** Wall-clock ms (default Date.now); the default time ranges end at it. */
+  now?: () => number;
+  /** How often the stream pings each client, and drops one that did not answer the last ping. */
+  streamPingMs?: number;
+}
+
+export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
+  if (options.apiToken === '') throw new Error('buildApi: the API token is empty');
+  const ctx: ApiContext = {
+    facade: options.facade,
+    version: options.version ?? TETHER_VERSION,
+    logger: options.logger ?? { warn() {}, error() {} },
+    now: options.now ?? Date.now,
+    streamPingMs: options.streamPingMs ?? STREAM_PING_MS,
+  };
+
+  const app = Fastify({
+    // Fastify's logger would write request URLs, and a stream URL may carry the token.
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    exposeHeadRoutes: false,
+    // Its 503 has Fastify's body, not ours; the onRequest hook below answers shutting_down.
+    return503OnClosing: false,
+    // An unknown query parameter is a typo to report (bucket for bucket_ms), not one to drop.
+    ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors: (err, _request, reply) => void sendError(reply, 'bad_request', `URL: ${err.message}`),
+  });
+  // Fastify would hand a text/plain body to the handler as a string; say what is wrong instead.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(errorHandler(ctx.logger));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    return sendError(reply, 'not_found', `no route ${request.method} ${path}; GET /api/openapi.json lists them`);
+  });
+
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(closing ? new HubError('shutting_down', 'the hub is stopping; try again when it is back') : undefined);
+  });
+
+  const registered: ApiRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const spec = route.config?.apiRoute;
+    if (spec === undefined) throw new Error(`${String(route.method)} ${route.url}: register API routes as ApiRoutes so that the OpenAPI document lists them`);
+    registered.push(spec);
+  });
+
+  await app.register(websocketPlugin, { options: { ...STREAM_SOCKET_OPTIONS, handleProtocols: chooseSubprotocol } });
+
+  const routes = [...deviceRoutes(ctx), ...telemetryRoutes(ctx), ...hubRoutes(ctx), ...streamRoutes(ctx), openApiRoute(() => registered, ctx.version)];
+  for (const route of routes) register(app, route, options.apiToken);
+  return app;
+}
+
+function register(app: FastifyInstance, route: ApiRoute, apiToken: string): void {
+  const websocket = 'websocket' in route;
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema: {
+      ...(route.params !== undefined ? { params: route.params } : {}),
+      ...(route.querystring !== undefined ? { querystring: route.querystring } : {}),
+    },
+    config: { apiRoute: route },
+    ...(route.auth ? { onRequest: requireToken(apiToken, websocket) } : {}),
+    ...(websocket ? { handler: notUpgraded, wsHandler: route.websocket } : { handler: route.handle }),
+  });
+}
+
+function notUpgraded(request: FastifyRequest, _reply: FastifyReply): Promise<never> {
+  return Promise.reject(new HubError('bad_request', `${request.routeOptions.url ?? 'this route'} is a WebSocket; connect with a WebSocket client (Upgrade: websocket)`));
+}

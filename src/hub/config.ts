@@ -1,0 +1,276 @@
+// The hub config file (JSON or YAML): where the hub keeps its data and listens, which boards it
+// dials, how often it asks for readings, and its rules. Validated once at start with
+// path-prefixed messages, defaults filled in, the result frozen (STYLE.md: validate config once,
+// at the edge) — the habits of src/device/config.ts, which the hub may not import.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+// protocol.md §10.1: the hello's device_id; rule names take the same characters.
+const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const deviceId = z.string({ error: 'expected a device id' }).regex(DEVICE_ID, { error: 'expected a device id: 1–64 letters, digits, _ . or -' });
+const ruleName = z.string({ error: 'expected a name' }).regex(DEVICE_ID, { error: 'expected 1–64 letters, digits, _ . or -' });
+const pinNumber = z.number({ error: 'expected a pin number' }).int({ error: 'expected a whole pin number' }).min(0, { error: 'expected a pin number ≥ 0' }).max(255, { error: 'expected a pin number ≤ 255' });
+const port = z.number({ error: 'expected a TCP port' }).int({ error: 'expected a TCP port' }).min(0, { error: 'expected 0–65535' }).max(65535, { error: 'expected 0–65535' });
+const milliseconds = (min: number, max: number) =>
+  z.number({ error: 'expected a number of milliseconds' }).int({ error: 'expected whole milliseconds' }).min(min, { error: `expected ${min}–${max} ms` }).max(max, { error: `expected ${min}–${max} ms` });
+// protocol.md §4: a lease is a number of seconds > 0; the board caps it with its max_lease_s.
+const leaseSeconds = z.number({ error: 'expected a number of seconds' }).positive({ error: 'expected a number of seconds > 0' });
+const level = z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' });
+const edge = z.enum(['rising', 'falling', 'both'], { error: 'expected "rising", "falling" or "both"' });
+// protocol.md §5.14: a subscription's interval_ms is 50–86 400 000.
+const readingInterval = milliseconds(50, 86_400_000);
+
+// "host:port" or "[v6]:port"; the port is required because a board's listen.port is its own choice.
+const hostPort = z.string({ error: 'expected host:port' }).refine((s) => parseHostPort(s) !== null, { error: 'expected host:port, such as 192.168.1.20:12345 or [fe80::1]:12345' });
+
+const target = { device: deviceId, pin: pinNumber };
+
+const COMPARISONS = ['above', 'below', 'equals'] as const;
+
+const readingCondition = z
+  .strictObject({
+    device: deviceId,
+    sensor: z.string({ error: 'expected a sensor name' }).min(1, { error: 'expected a sensor name' }).max(64, { error: 'expected at most 64 characters' }),
+    /** The key in the reading's `values` (protocol.md §7), e.g. "temperature". */
+    quantity: z.string({ error: 'expected a quantity such as "temperature"' }).min(1, { error: 'expected a quantity such as "temperature"' }),
+    above: z.number().optional(),
+    below: z.number().optional(),
+    equals: z.number().optional(),
+  })
+  .superRefine((c, ctx) => {
+    const given = COMPARISONS.filter((k) => c[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of above, below or equals${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}` });
+  });
+
+const inputCondition = z.strictObject({ ...target, edge });
+
+const action = z
+  .strictObject({
+    ...target,
+    value: level.optional(),
+    duty: z.number({ error: 'expected a duty cycle from 0 to 1' }).min(0, { error: 'expected a duty cycle from 0 to 1' }).max(1, { error: 'expected a duty cycle from 0 to 1' }).optional(),
+    /** protocol.md §5.9: pwm needs a frequency; without one the hub uses the pin's current one from the board's state. */
+    freq: z.number({ error: 'expected a frequency in Hz' }).int({ error: 'expected whole Hz' }).min(1, { error: 'expected 1–40000000 Hz' }).max(40_000_000, { error: 'expected 1–40000000 Hz' }).optional(),
+    toggle: z.literal(true, { error: 'expected true (leave it out for a fixed value)' }).optional(),
+    lease_s: leaseSeconds,
+  })
+  .superRefine((a, ctx) => {
+    const given = (['value', 'duty', 'toggle'] as const).filter((k) => a[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of value, duty or toggle${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}` });
+    if (a.freq !== undefined && a.duty === undefined) ctx.addIssue({ code: 'custom', path: ['freq'], message: 'freq goes with duty (a PWM write)' });
+  });
+
+const ruleSchema = z.strictObject({
+  name: ruleName,
+  description: z.string().optional(),
+  // An object with `pin` is an input condition, any other a reading condition.
+  when: eitherByKey('pin', inputCondition, readingCondition),
+  then: action,
+});
+
+const bindingSchema = z.strictObject({
+  name: ruleName,
+  description: z.string().optional(),
+  from: z.strictObject(target),
+  to: z.strictObject({ ...target, invert: z.boolean().default(false), lease_s: leaseSeconds }),
+});
+
+const pulledDeviceSchema = z.strictObject({
+  id: deviceId,
+  address: hostPort,
+  /** The board's direct-mode token (board config auth.tokens), when it asks for one. */
+  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  tls: z.boolean().default(false),
+});
+
+const hubConfigFields = z.strictObject({
+  /** The folder of the store and the API token; relative to the working directory. */
+  data: z.string({ error: 'expected a folder' }).min(1, { error: 'expected a folder' }).default('./tether-data'),
+  /** Readings older than this are deleted; 0 keeps them forever. */
+  retention_days: z.number({ error: 'expected a number of days' }).int({ error: 'expected whole days' }).min(0, { error: 'expected a number of days ≥ 0' }).default(30),
+  link: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(7341), keepalive_ms: milliseconds(200, 60_000).default(1000) }).prefault({}),
+  http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7340) }).prefault({}),
+  telemetry: z
+    .strictObject({
+      interval_ms: readingInterval.default(5000),
+      // Keys are checked in crossCheck: zod reports a bad record key without its reason.
+      devices: z.record(z.string(), z.strictObject({ interval_ms: readingInterval })).default({}),
+    })
+    .prefault({}),
+  devices: z.array(pulledDeviceSchema).default([]),
+  rules: z.array(ruleSchema).default([]),
+  bindings: z.array(bindingSchema).default([]),
+});
+
+// The cross checks read values as valid, so they wait until every field is (a lease of 0 is one
+// problem, not also a lease too short for its readings).
+export const hubConfigSchema = hubConfigFields.superRefine((cfg, ctx) => crossCheck(cfg, ctx), { when: (payload) => payload.issues.length === 0 });
+
+export type HubConfig = z.output<typeof hubConfigFields>;
+export type RuleConfig = HubConfig['rules'][number];
+export type BindingConfig = HubConfig['bindings'][number];
+export type ReadingCondition = z.output<typeof readingCondition>;
+export type InputCondition = z.output<typeof inputCondition>;
+export type RuleAction = RuleConfig['then'];
+export type PulledDeviceConfig = HubConfig['devices'][number];
+export type Edge = InputCondition['edge'];
+/** What the rules engine needs of the config. */
+export type RulesConfig = { readonly rules: readonly RuleConfig[]; readonly bindings: readonly BindingConfig[] };
+
+export function isInputCondition(when: RuleConfig['when']): when is InputCondition {
+  return 'pin' in when;
+}
+
+/** The reading interval the hub uses for one board (telemetry.devices overrides interval_ms). */
+export function readingIntervalMs(cfg: Pick<HubConfig, 'telemetry'>, device: string): number {
+  return (Object.hasOwn(cfg.telemetry.devices, device) ? cfg.telemetry.devices[device]?.interval_ms : undefined) ?? cfg.telemetry.interval_ms;
+}
+
+type PinRef = { device: string; pin: number };
+const pinKey = (t: PinRef) => `${t.device}/${t.pin}`;
+
+/** Checks that need the whole file: unique names and ids, pins used one way, leases that outlast a reading. */
+function crossCheck(c: HubConfig, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  for (const key of Object.keys(c.telemetry.devices)) {
+    if (!DEVICE_ID.test(key)) issue(['telemetry', 'devices', key], 'expected a device id: 1–64 letters, digits, _ . or -');
+  }
+  const ids = new Set<string>();
+  c.devices.forEach((d, i) => {
+    if (ids.has(d.id)) issue(['devices', i, 'id'], `the device "${d.id}" is listed twice`);
+    ids.add(d.id);
+  });
+
+  const names = new Set<string>();
+  const unique = (name: string, path: (string | number)[]) => {
+    if (names.has(name)) issue(path, `the name "${name}" is used twice (rules and bindings share names)`);
+    names.add(name);
+  };
+  c.rules.forEach((r, i) => unique(r.name, ['rules', i, 'name']));
+  c.bindings.forEach((b, i) => unique(b.name, ['bindings', i, 'name']));
+
+  // A pin is read or written, never both; and one writer per output, or two rules would undo
+  // each other's leases (protocol.md §4 rule 3: a write replaces the pin's lease).
+  const readers = new Map<string, string>();
+  const writers = new Map<string, string>();
+  const reads = (t: PinRef, who: string, path: (string | number)[]) => {
+    const writer = writers.get(pinKey(t));
+    if (writer !== undefined) issue(path, `pin ${t.pin} of ${t.device} is an output of ${writer}; a pin is either an input or an output`);
+    if (!readers.has(pinKey(t))) readers.set(pinKey(t), who);
+  };
+  const writes = (t: PinRef, who: string, path: (string | number)[]) => {
+    const reader = readers.get(pinKey(t));
+    if (reader !== undefined) issue(path, `pin ${t.pin} of ${t.device} is an input of ${reader}; a pin is either an input or an output`);
+    const writer = writers.get(pinKey(t));
+    if (writer !== undefined) issue(path, `pin ${t.pin} of ${t.device} is already driven by ${writer}; two rules on one output would undo each other's leases`);
+    else writers.set(pinKey(t), who);
+  };
+  c.rules.forEach((r, i) => {
+    const who = `rules[${i}] (${r.name})`;
+    if (isInputCondition(r.when)) reads(r.when, who, ['rules', i, 'when']);
+    writes(r.then, who, ['rules', i, 'then']);
+    if (r.then.toggle === true && !isInputCondition(r.when)) {
+      issue(['rules', i, 'then', 'toggle'], 'toggle needs a when on an input pin (device, pin, edge): a reading has no press to toggle on');
+    }
+    if (!isInputCondition(r.when)) {
+      // Reading rules renew their lease on each reading (docs/hub-config.md): one late reading must not let it lapse.
+      const interval = readingIntervalMs(c, r.when.device);
+      if (r.then.lease_s * 1000 < 2 * interval) {
+        issue(['rules', i, 'then', 'lease_s'], `${r.then.lease_s} s would lapse between readings of ${r.when.device} (every ${interval} ms, see telemetry); give at least ${(2 * interval) / 1000} s`);
+      }
+    }
+  });
+  c.bindings.forEach((b, i) => {
+    const who = `bindings[${i}] (${b.name})`;
+    reads(b.from, who, ['bindings', i, 'from']);
+    writes(b.to, who, ['bindings', i, 'to']);
+  });
+}
+
+export class HubConfigError extends Error {
+  readonly problems: string[];
+  constructor(
+    readonly source: string,
+    problems: string[],
+  ) {
+    super(`${source}: the hub config is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'HubConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates a hub config: an object, or the text of a file (YAML, which also reads JSON).
+ * Nothing (undefined, null, an empty text) is the config with every default. The result is frozen.
+ */
+export function parseHubConfig(input: unknown, source = 'hub config'): Readonly<HubConfig> {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = parseYaml(input);
+    } catch (err) {
+      throw new HubConfigError(source, [`cannot parse the file: ${(err as Error).message}`]);
+    }
+  }
+  const result = hubConfigSchema.safeParse(value ?? {});
+  if (!result.success) throw new HubConfigError(source, result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  return deepFreeze(result.data);
+}
+
+/** Reads a hub config file (`.json` as JSON, anything else as YAML); without a file, every default. */
+export async function loadHubConfig(file?: string): Promise<Readonly<HubConfig>> {
+  if (file === undefined) return parseHubConfig(undefined, 'defaults');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new HubConfigError(file, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  if (extname(file).toLowerCase() !== '.json') return parseHubConfig(text, file);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new HubConfigError(file, [`cannot parse the file: ${(err as Error).message}`]);
+  }
+  return parseHubConfig(value, file);
+}
+
+/** Splits "host:port" or "[v6]:port"; null when it is neither. */
+export function parseHostPort(address: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(address.trim());
+  const port = Number(m?.[3]);
+  if (m === null || !(port >= 1 && port <= 65535)) return null;
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/**
+ * One of two object schemas, chosen by whether the object has `key`. A zod union would answer a
+ * typo in either form with a bare "Invalid input"; this names the field of the form meant.
+ */
+function eitherByKey<A extends z.ZodType, B extends z.ZodType>(key: string, withKey: A, withoutKey: B) {
+  return z.unknown().transform((value, ctx): z.output<A> | z.output<B> => {
+    const schema = typeof value === 'object' && value !== null && Object.hasOwn(value, key) ? withKey : withoutKey;
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const i of result.error.issues) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+    return z.NEVER;
+  });
+}
+
+// formatPath and deepFreeze are the board config's (src/device/config.ts keeps them private, and
+// the hub may not import the device); the same output keeps messages alike for the user.
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`), '');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

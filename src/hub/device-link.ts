@@ -1,0 +1,350 @@
+// One registered board as the hub holds it (protocol.md §10): its two streams (restored from
+// the store at start), the connection it is linked over now, the commands waiting for replies,
+// and what it last reported. The newest connection replaces the older one at once.
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../common/clock.js';
+import type { Logger } from '../device/logger.js';
+import { LinkChannel } from '../link/channel.js';
+import { Inbound } from '../link/inbound.js';
+import type { JsonObject } from '../protocol/codec.js';
+import { encodeFrame } from '../protocol/framing.js';
+import { LINK_VERSION, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
+import { HubError } from './errors.js';
+import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
+import { readingRows } from './readings.js';
+import type { HubUpdate, Reading, StoredEvent } from './types.js';
+
+export interface LinkState {
+  bootId: string | null;
+  bootEpoch: number | null;
+  rxCommitted: number;
+  txStream: string;
+  txLast: number;
+  subscribedBoot: string | null;
+}
+
+/** What a device link needs of the store. */
+export interface DeviceLinkStore extends OutboxStore {
+  getLinkState(id: string): LinkState;
+  /**
+   * Writes the whole link state: only at a handshake, when nothing is being committed. At other
+   * times rx_committed moves with each ingest commit and tx_last with each outboxAdd, so a
+   * save from memory could put them back.
+   */
+  saveLinkState(id: string, state: LinkState): void;
+  setSubscribedBoot(id: string, boot: string): void;
+  outboxPending(id: string): Array<{ seq: number; body: JsonObject }>;
+  outboxClear(id: string): void;
+  markLinked(id: string, info: { firmware: string; capabilities: string[]; bootId: string; now: number }): void;
+  markOffline(id: string, now: number): void;
+  commit(batch: { readings: Reading[]; events: Array<Omit<StoredEvent, 'id'>>; linkStates: Array<{ device: string; rxCommitted: number }> }): StoredEvent[];
+}
+
+/** Where delivered board messages go: resolved once they are committed (then they may be acked). */
+export interface IngestSink {
+  add(item: { device: string; seq: number; readings?: Reading[]; events?: Array<Omit<StoredEvent, 'id'>> }): Promise<void>;
+}
+
+export interface DeviceLinkDeps {
+  store: DeviceLinkStore;
+  ingest: IngestSink;
+  clock: Clock;
+  logger: Logger;
+  publish(update: HubUpdate): void;
+  /** Hub-side events (online, offline, command replies nobody waits for), stored and published. */
+  record(device: string, type: string, data: JsonObject): void;
+  wallNow(): number;
+  keepaliveMs: number;
+  /** How often the hub has the board report each sensor. */
+  telemetryIntervalMs(device: string): number;
+  /** Reports the link state change to the registry view (online, firmware, …). */
+  linkChanged(device: string): void;
+  /** A unique prefix for the ids of this hub process's commands. */
+  commandPrefix: string;
+}
+
+interface Pending {
+  resolve(reply: JsonObject): void;
+  reject(err: HubError): void;
+  timer: Timer;
+  /** The caller's own id, put back into the reply. */
+  callerId: unknown;
+  internal: boolean;
+}
+
+const OUTBOX = { capacity: 10_000, window: 64 } as const;
+/** Replies after which the hub asks for the board's state again, so its view shows the change. */
+const CHANGES_STATE = new Set(['write_pin', 'pwm', 'setup_pin', 'reset']);
+
+export class DeviceLink {
+  private state: LinkState;
+  private outbox: PersistentOutbox;
+  private inbound: Inbound;
+  private channel: LinkChannel | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private nextCommand = 1;
+  private reported: JsonObject | null = null;
+  private attachQueue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly deps: DeviceLinkDeps,
+  ) {
+    this.state = deps.store.getLinkState(id);
+    const restored = deps.store.outboxPending(id);
+    this.outbox = new PersistentOutbox(deps.store, id, OUTBOX, this.state.txLast, restored);
+    this.inbound = new Inbound(this.state.rxCommitted, { pipelined: true });
+  }
+
+  get online(): boolean {
+    return this.channel?.isOpen === true;
+  }
+
+  get bootId(): string | null {
+    return this.state.bootId;
+  }
+
+  /** The board's state as it last reported it (the `state` event or a get_state reply). */
+  get lastState(): JsonObject | null {
+    return this.reported;
+  }
+
+  /**
+   * Takes over a new, authenticated connection (its hello already read, the socket paused):
+   * the older connection is closed at once (§10.1) and the streams resume from what each side
+   * committed. Attaches run one after another.
+   */
+  attach(socket: Socket, hello: Hello): Promise<void> {
+    const run = this.attachQueue.then(() => this.attachNow(socket, hello));
+    this.attachQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends a request and resolves with the board's reply (its own `id` put back). */
+  command(request: JsonObject, options: { timeoutMs?: number; internal?: boolean } = {}): Promise<JsonObject> {
+    if (this.closed) return Promise.reject(new HubError('shutting_down', 'the hub is stopping'));
+    if (!this.online) {
+      return Promise.reject(new HubError('device_offline', `${this.id} is not linked to the hub now; commands are not kept for later — try again when it is online`));
+    }
+    const id = `${this.deps.commandPrefix}${this.nextCommand++}`;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    return new Promise((resolve, reject) => {
+      const timer = this.deps.clock.setTimer(timeoutMs, () => {
+        this.pending.delete(id);
+        reject(new HubError('timeout', `${this.id} did not answer within ${timeoutMs} ms; the command stays queued for the board and its reply goes to the events log`));
+      });
+      this.pending.set(id, { resolve, reject, timer, callerId: request['id'], internal: options.internal === true });
+      this.send({ ...request, id });
+    });
+  }
+
+  /** Sends a must-arrive message without waiting for a reply (tests and bulk tools). */
+  send(body: JsonObject): void {
+    if (this.channel?.isOpen) this.channel.send(body);
+    else this.outbox.push(body);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.channel?.close('shutdown');
+    this.failPending(new HubError('shutting_down', 'the hub stopped before the board answered'));
+  }
+
+  private async attachNow(socket: Socket, hello: Hello): Promise<void> {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.channel?.close('replaced');
+    const { store, clock } = this.deps;
+    const newBoot = hello.boot_id !== this.state.bootId;
+    if (newBoot) {
+      // The board lost its link state (§10.4): both streams start over, and what it never got
+      // fails back instead of reaching a board that has moved on.
+      await this.inbound.settle();
+      this.inbound.restart();
+      this.state = { ...this.state, bootId: hello.boot_id, bootEpoch: null, rxCommitted: 0 };
+      this.restartOutbound('board_restarted', `${this.id} restarted before the command reached it`);
+    } else if (hello.rx.stream !== this.state.txStream) {
+      // The board does not know this stream (it never got our welcome): start ours over.
+      this.restartOutbound('board_restarted', `${this.id} lost the hub's stream before the command reached it`);
+    }
+    if (hello.uptime_ms !== undefined) this.state.bootEpoch = this.deps.wallNow() - hello.uptime_ms;
+    await this.inbound.settle();
+    if (this.closed || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.state.rxCommitted = this.inbound.committed;
+    this.state.txLast = this.outbox.lastAssigned;
+    store.saveLinkState(this.id, this.state);
+
+    const timing = negotiateKeepalive(hello.keepalive_ms, this.deps.keepaliveMs);
+    socket.write(
+      encodeFrame({ link: 'welcome', protocol: LINK_VERSION, session: randomUUID(), ...timing, stream: this.state.txStream, ack: this.inbound.committed }),
+    );
+    const channel = new LinkChannel(
+      socket,
+      { outbox: this.outbox, inbound: this.inbound },
+      { keepaliveMs: timing.keepalive_ms, outageMs: timing.outage_ms, clock },
+      {
+        deliver: (body, seq) => this.deliver(body, seq),
+        closed: (reason, detail) => this.onClosed(channel, `${reason}: ${detail}`),
+      },
+    );
+    this.channel = channel;
+    store.markLinked(this.id, { firmware: hello.firmware, capabilities: hello.capabilities, bootId: hello.boot_id, now: this.deps.wallNow() });
+    socket.resume();
+    channel.start(hello.rx.stream === this.state.txStream ? hello.rx.last : 0);
+    this.deps.logger.info(`${this.id}: linked${newBoot ? ` (boot ${hello.boot_id})` : ''}`);
+    this.deps.record(this.id, 'online', { boot_id: hello.boot_id, new_boot: newBoot, firmware: hello.firmware });
+    this.deps.linkChanged(this.id);
+    if (this.state.subscribedBoot !== hello.boot_id) void this.setUpReports(hello.boot_id);
+  }
+
+  private restartOutbound(code: 'board_restarted', message: string): void {
+    const lost = this.outbox.restart();
+    this.deps.store.outboxClear(this.id);
+    this.state = { ...this.state, txStream: randomUUID(), txLast: 0 };
+    for (const body of lost) {
+      const waiting = typeof body['id'] === 'string' ? this.pending.get(body['id']) : undefined;
+      if (waiting === undefined) continue;
+      this.pending.delete(body['id'] as string);
+      this.deps.clock.clearTimer(waiting.timer);
+      waiting.reject(new HubError(code, message));
+    }
+  }
+
+  private onClosed(channel: LinkChannel, why: string): void {
+    if (this.channel !== channel) return; // replaced: the newer connection is the board now
+    this.channel = undefined;
+    this.deps.store.markOffline(this.id, this.deps.wallNow());
+    this.deps.logger.info(`${this.id}: link down (${why})`);
+    this.deps.record(this.id, 'offline', { reason: why });
+    this.deps.linkChanged(this.id);
+  }
+
+  /** A board message, in order and once; the returned promise is its commit (§10.4: ack means committed). */
+  private deliver(body: JsonObject, seq: number): Promise<void> {
+    const name = body['event'];
+    if (typeof name !== 'string') return this.onReply(body, seq);
+    const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
+    switch (name) {
+      case 'reading': {
+        const rows = readingRows(this.id, body, ts);
+        const committed = this.deps.ingest.add({ device: this.id, seq, readings: rows });
+        void committed.then(() => this.publishReading(body, ts), () => undefined);
+        return committed;
+      }
+      case 'state': {
+        const state = omit(body, 'event', 'ts');
+        this.reported = state;
+        this.deps.publish({ type: 'state', device: this.id, state });
+        return this.deps.ingest.add({ device: this.id, seq });
+      }
+      default: {
+        if (name === 'edge') this.applyEdge(body);
+        if (name === 'lease_expired') void this.refreshState();
+        const data = omit(body, 'event', 'ts');
+        return this.deps.ingest.add({ device: this.id, seq, events: [{ device: this.id, ts, type: name, data }] });
+      }
+    }
+  }
+
+  private onReply(reply: JsonObject, seq: number): Promise<void> {
+    const id = reply['id'];
+    const waiting = typeof id === 'string' ? this.pending.get(id) : undefined;
+    if (waiting !== undefined) {
+      this.pending.delete(id as string);
+      this.deps.clock.clearTimer(waiting.timer);
+      const rest = omit(reply, 'id');
+      waiting.resolve(waiting.callerId === undefined ? rest : { ...rest, id: waiting.callerId });
+      if (!waiting.internal && CHANGES_STATE.has(String(reply['action'])) && reply['ok'] === true) void this.refreshState();
+      return this.deps.ingest.add({ device: this.id, seq });
+    }
+    // Nobody waits (it timed out, or the hub restarted since): the reply goes to the events log.
+    return this.deps.ingest.add({ device: this.id, seq, events: [{ device: this.id, ts: this.deps.wallNow(), type: 'command_reply', data: reply }] });
+  }
+
+  /** The board's uptime `ts` on the hub's wall clock: readings sent after an outage keep their time. */
+  private wallTime(ts: number): number {
+    const now = this.deps.wallNow();
+    // Without the hello's uptime, the smallest lag seen so far is the best guess of the boot time.
+    if (this.state.bootEpoch === null || now - ts < this.state.bootEpoch) this.state.bootEpoch = now - ts;
+    return Math.round(this.state.bootEpoch + ts);
+  }
+
+  private publishReading(body: JsonObject, ts: number): void {
+    const values = (body['values'] ?? {}) as Record<string, number>;
+    const units = (body['units'] ?? {}) as Record<string, string>;
+    this.deps.publish({ type: 'reading', device: this.id, sensor: String(body['sensor']), ts, values, units });
+  }
+
+  private applyEdge(body: JsonObject): void {
+    const pins = this.reported?.['pins'];
+    if (!Array.isArray(pins)) return;
+    const slot = (pins as JsonObject[]).find((p) => p['pin'] === body['pin']);
+    if (slot === undefined) return;
+    slot['value'] = body['value'];
+    this.deps.publish({ type: 'state', device: this.id, state: this.reported as JsonObject });
+  }
+
+  /** Asks the board for its state after something changed it (a write, a lease that ended). */
+  private async refreshState(): Promise<void> {
+    try {
+      const reply = await this.command({ action: 'get_state' }, { internal: true });
+      if (reply['ok'] !== true) return;
+      const state = omit(reply, 'ok', 'action');
+      this.reported = state;
+      this.deps.publish({ type: 'state', device: this.id, state });
+    } catch {
+      // Offline or slow: the state event after the next welcome brings it.
+    }
+  }
+
+  /**
+   * Once per boot of the board, subscribe to every sensor and every input pin so readings and
+   * edges flow without anyone asking. The board keeps the subscriptions across link outages
+   * (they belong to its hub link, not a connection), so a reconnect needs none of this.
+   */
+  private async setUpReports(boot: string): Promise<void> {
+    try {
+      const state = await this.command({ action: 'get_state' }, { internal: true });
+      const interval = this.deps.telemetryIntervalMs(this.id);
+      const sensors = Array.isArray(state['sensors']) ? (state['sensors'] as unknown[]).filter((s): s is string => typeof s === 'string') : [];
+      const inputs = Array.isArray(state['pins'])
+        ? (state['pins'] as JsonObject[]).filter((p) => p['mode'] === 'input').map((p) => p['pin'] as number)
+        : [];
+      const requests: JsonObject[] = [
+        ...sensors.map((sensor) => ({ action: 'subscribe', sensor, interval_ms: interval })),
+        ...inputs.map((pin) => ({ action: 'subscribe', pin, edge: 'both' })),
+      ];
+      const replies = await Promise.all(requests.map((r) => this.command(r, { internal: true })));
+      const refused = replies.filter((r) => r['ok'] !== true);
+      for (const r of refused) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);
+      if (this.state.bootId === boot) {
+        this.state.subscribedBoot = boot;
+        this.deps.store.setSubscribedBoot(this.id, boot);
+      }
+    } catch (err) {
+      // The next welcome tries again (subscribedBoot is still not this boot).
+      this.deps.logger.warn(`${this.id}: could not set up reports: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private failPending(err: HubError): void {
+    for (const [id, waiting] of this.pending) {
+      this.pending.delete(id);
+      this.deps.clock.clearTimer(waiting.timer);
+      waiting.reject(err);
+    }
+  }
+}
+
+function omit(body: JsonObject, ...keys: string[]): JsonObject {
+  const copy = { ...body };
+  for (const key of keys) delete copy[key];
+  return copy;
+}

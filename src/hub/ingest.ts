@@ -1,0 +1,127 @@
+// Batches what boards deliver so that many readings share one transaction: one commit per
+// message would cap the hub at a few thousand readings a second. A board's message counts as
+// committed, and may be acknowledged, only once the transaction holding it has committed.
+import type { Clock, Timer } from '../common/clock.js';
+import { HubError } from './errors.js';
+import type { CommitBatch, HubStore, NewEvent } from './store/store.js';
+import type { Reading, StoredEvent } from './types.js';
+
+export interface IngestItem {
+  device: string;
+  /** The board's message number; the last one per device in a batch becomes its rxCommitted. */
+  seq: number;
+  readings?: Reading[];
+  events?: NewEvent[];
+}
+
+export interface IngestOptions {
+  clock: Clock;
+  /** Commit as soon as this many rows (readings and events) wait. */
+  maxRows?: number;
+  /** Commit at the latest this long after the first item waiting. */
+  maxDelayMs?: number;
+  /**
+   * Called with the stored events (ids included) after each commit that had any, once the
+   * batch's items have resolved. It should not throw: an exception is rethrown uncaught.
+   */
+  onCommitted?: (events: StoredEvent[]) => void;
+}
+
+interface Waiting {
+  item: IngestItem;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class IngestQueue {
+  private readonly maxRows: number;
+  private readonly maxDelayMs: number;
+  private waiting: Waiting[] = [];
+  private rows = 0;
+  private timer: Timer | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: Pick<HubStore, 'commit'>,
+    private readonly options: IngestOptions,
+  ) {
+    this.maxRows = options.maxRows ?? 2000;
+    this.maxDelayMs = options.maxDelayMs ?? 10;
+  }
+
+  /** Resolves once the item is committed; rejects with the commit's error if that failed. */
+  add(item: IngestItem): Promise<void> {
+    if (this.closed) return Promise.reject(new HubError('shutting_down', 'the ingest queue is closed'));
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ item, resolve, reject }));
+    this.rows += (item.readings?.length ?? 0) + (item.events?.length ?? 0);
+    // A failed commit needs no handling here: it rejected `done` and its batch-mates.
+    if (this.rows >= this.maxRows) {
+      this.commitWaiting();
+    } else if (this.timer === undefined) {
+      this.timer = this.options.clock.setTimer(this.maxDelayMs, () => {
+        this.timer = undefined;
+        this.commitWaiting();
+      });
+    }
+    return done;
+  }
+
+  /** Commits what waits now; rejects if that commit failed (its items reject as well). */
+  flush(): Promise<void> {
+    const failure = this.commitWaiting();
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure.error);
+  }
+
+  /** Commits what waits and refuses anything added later. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.flush();
+  }
+
+  /** Commits every waiting item; a failure rejects them all and is returned, never thrown. */
+  private commitWaiting(): { error: Error } | undefined {
+    if (this.timer !== undefined) {
+      this.options.clock.clearTimer(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.waiting;
+    if (batch.length === 0) return undefined;
+    this.waiting = [];
+    this.rows = 0;
+    let events: StoredEvent[];
+    try {
+      events = this.store.commit(toCommit(batch.map((w) => w.item)));
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const w of batch) w.reject(error);
+      return { error };
+    }
+    for (const w of batch) w.resolve();
+    if (events.length > 0) this.notify(events);
+    return undefined;
+  }
+
+  private notify(events: StoredEvent[]): void {
+    try {
+      this.options.onCommitted?.(events);
+    } catch (err) {
+      // The items did commit, so their promises must not carry a listener's bug; and a bug it
+      // is, so it is not swallowed either.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+function toCommit(items: readonly IngestItem[]): CommitBatch {
+  const readings: Reading[] = [];
+  const events: NewEvent[] = [];
+  const rx = new Map<string, number>();
+  for (const item of items) {
+    if (item.readings) for (const r of item.readings) readings.push(r);
+    if (item.events) for (const e of item.events) events.push(e);
+    rx.set(item.device, item.seq);
+  }
+  return { readings, events, linkStates: [...rx].map(([device, rxCommitted]) => ({ device, rxCommitted })) };
+}

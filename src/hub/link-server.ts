@@ -1,0 +1,94 @@
+// Where boards dial in (protocol.md §10.1): read the hello, check the protocol version and the
+// board's token, answer with a coded reject or hand the connection to the board's DeviceLink.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../device/logger.js';
+import { readFirstMessage } from '../link/handshake.js';
+import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
+import { encodeFrame } from '../protocol/framing.js';
+import { LINK_VERSION, type Hello } from '../protocol/link/messages.js';
+
+export interface LinkServerOptions {
+  host: string;
+  port: number;
+  tls?: tls.TlsOptions;
+  clock: Clock;
+  logger: Logger;
+  /** True when `token` is the registered token of `deviceId`. */
+  verify(deviceId: string, token: string): boolean;
+  /** Takes an authenticated connection, paused just after its hello. */
+  attach(socket: net.Socket, hello: Hello): Promise<void>;
+  handshakeTimeoutMs?: number;
+  /** Connections still in their handshake at most: a flood of silent sockets cannot starve boards. */
+  maxHandshakes?: number;
+}
+
+export interface LinkServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startLinkServer(options: LinkServerOptions): Promise<LinkServer> {
+  const sockets = new Set<net.Socket>();
+  let handshakes = 0;
+  const maxHandshakes = options.maxHandshakes ?? 1024;
+  const onSocket = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined); // a reset board; the channel or the handshake reports it
+    socket.setKeepAlive(true, 30_000);
+    if (handshakes >= maxHandshakes) {
+      socket.destroy();
+      return;
+    }
+    handshakes++;
+    void handshake(socket, options).finally(() => handshakes--);
+  };
+  const server = options.tls === undefined ? net.createServer(onSocket) : tls.createServer(options.tls, onSocket);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+  return {
+    host: address.address,
+    port: address.port,
+    close: async () => {
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await done;
+    },
+  };
+}
+
+async function handshake(socket: net.Socket, options: LinkServerOptions): Promise<void> {
+  const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  let hello: Hello;
+  try {
+    const first = await readFirstMessage(socket, options.clock, options.handshakeTimeoutMs ?? 10_000, 'hello');
+    if (first.link !== 'hello') return reject(socket, 'bad_field', `link: the first message must be a hello, not ${first.link}`);
+    hello = first;
+  } catch (err) {
+    // A malformed hello gets its coded reason; a silent or closed socket is just gone.
+    if (err instanceof ProtocolError && !socket.destroyed) return reject(socket, err.code, err.message);
+    options.logger.debug(`link ${peer}: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  if (hello.protocol !== LINK_VERSION) {
+    return reject(socket, 'unsupported', `this hub speaks link protocol ${LINK_VERSION}, the board sent ${hello.protocol}`);
+  }
+  if (!options.verify(hello.device_id, hello.token)) {
+    options.logger.warn(`link ${peer}: refused ${JSON.stringify(hello.device_id)}: unknown device or wrong token`);
+    return reject(socket, 'unauthorized', 'unknown device or wrong token; register the board with `tether hub add-device ID` and give it the printed token');
+  }
+  await options.attach(socket, hello);
+}
+
+function reject(socket: net.Socket, code: ErrorCode, message: string): void {
+  socket.end(encodeFrame({ link: 'reject', error: { code, message } }));
+}

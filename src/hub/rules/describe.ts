@@ -1,0 +1,24 @@
+// The short sentence the API shows for a rule that has no description of its own.
+import { isInputCondition, type BindingConfig, type Edge, type RuleAction, type RuleConfig } from '../config.js';
+
+const EDGE_VERB: Record<Edge, string> = { rising: 'rises', falling: 'falls', both: 'changes' };
+
+export function describeRule(rule: RuleConfig): string {
+  if (rule.description !== undefined) return rule.description;
+  const w = rule.when;
+  if (isInputCondition(w)) return `When pin ${w.pin} of ${w.device} ${EDGE_VERB[w.edge]}, ${describeAction(rule.then)} for ${rule.then.lease_s} s.`;
+  const [op, threshold] = w.above !== undefined ? ['above', w.above] : w.below !== undefined ? ['below', w.below] : ['equal to', w.equals];
+  return `While ${w.quantity} of ${w.sensor} on ${w.device} is ${op} ${threshold}, ${describeAction(rule.then)} (lease ${rule.then.lease_s} s, renewed).`;
+}
+
+export function describeBinding(b: BindingConfig): string {
+  if (b.description !== undefined) return b.description;
+  return `Pin ${b.to.pin} of ${b.to.device} follows ${b.to.invert ? 'the inverse of ' : ''}pin ${b.from.pin} of ${b.from.device} (lease ${b.to.lease_s} s, renewed).`;
+}
+
+function describeAction(a: RuleAction): string {
+  const pin = `pin ${a.pin} of ${a.device}`;
+  if (a.toggle === true) return `toggle ${pin}`;
+  if (a.duty !== undefined) return `run ${pin} at duty ${a.duty}`;
+  return `set ${pin} to ${a.value}`;
+}

@@ -1,0 +1,135 @@
+// The registry of boards: who may link (by token hash) and what the hub last knew of each.
+import type Database from 'better-sqlite3';
+import { HubError } from '../errors.js';
+import type { DeviceView } from '../types.js';
+import { hashToken, newToken, tokenMatches } from './tokens.js';
+
+const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+// An unknown id is checked against this so that verifyToken takes as long for it as for a
+// known one, and its timing does not tell which ids are registered.
+const NO_DEVICE_HASH = hashToken(newToken());
+
+export interface LinkedInfo {
+  firmware: string;
+  capabilities: string[];
+  bootId: string;
+  /** Wall-clock ms. */
+  now: number;
+}
+
+interface DeviceRow {
+  id: string;
+  name: string;
+  firmware: string;
+  capabilities: string;
+  boot_id: string | null;
+  first_seen: number | null;
+  last_seen: number | null;
+  online: number;
+  address: string | null;
+}
+
+const COLUMNS = 'id, name, firmware, capabilities, boot_id, first_seen, last_seen, online, address';
+
+function statements(db: Database.Database) {
+  return {
+    insert: db.prepare<{ id: string; name: string; hash: string; address: string | null }>(
+      'INSERT INTO devices (id, name, token_hash, address) VALUES (@id, @name, @hash, @address)',
+    ),
+    setHash: db.prepare<[string, string]>('UPDATE devices SET token_hash = ? WHERE id = ?'),
+    hashOf: db.prepare<[string], { token_hash: string }>('SELECT token_hash FROM devices WHERE id = ?'),
+    get: db.prepare<[string], DeviceRow>(`SELECT ${COLUMNS} FROM devices WHERE id = ?`),
+    list: db.prepare<[], DeviceRow>(`SELECT ${COLUMNS} FROM devices ORDER BY id`),
+    remove: db.prepare<[string]>('DELETE FROM devices WHERE id = ?'),
+    linked: db.prepare<{ id: string; firmware: string; capabilities: string; bootId: string; now: number }>(
+      `UPDATE devices SET online = 1, firmware = @firmware, capabilities = @capabilities, boot_id = @bootId,
+         last_seen = @now, first_seen = coalesce(first_seen, @now) WHERE id = @id`,
+    ),
+    offline: db.prepare<[number, string]>('UPDATE devices SET online = 0, last_seen = ? WHERE id = ?'),
+    touch: db.prepare<[number, string]>('UPDATE devices SET last_seen = ? WHERE id = ?'),
+    allOffline: db.prepare<[]>('UPDATE devices SET online = 0 WHERE online = 1'),
+  };
+}
+
+export class DeviceRegistry {
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(db: Database.Database) {
+    this.sql = statements(db);
+  }
+
+  add(id: string, options: { name?: string; address?: string } = {}): { token: string } {
+    if (!DEVICE_ID.test(id)) throw new HubError('bad_request', `device id ${JSON.stringify(id)}: expected 1–64 letters, digits, _ . or -`);
+    if (this.sql.hashOf.get(id) !== undefined) {
+      throw new HubError('conflict', `device ${id} is registered already; to give it a new token, use tether hub add-device --rotate`);
+    }
+    const token = newToken();
+    this.sql.insert.run({ id, name: options.name ?? id, hash: hashToken(token), address: options.address ?? null });
+    return { token };
+  }
+
+  /** A new token for a registered board; the old one stops working at once. */
+  rotateToken(id: string): string {
+    const token = newToken();
+    if (this.sql.setHash.run(hashToken(token), id).changes === 0) throw notFound(id);
+    return token;
+  }
+
+  /** Forgets the board; its readings and events stay until retention removes them. */
+  remove(id: string): boolean {
+    return this.sql.remove.run(id).changes > 0;
+  }
+
+  verifyToken(id: string, token: string): boolean {
+    const row = this.sql.hashOf.get(id);
+    const matches = tokenMatches(token, row?.token_hash ?? NO_DEVICE_HASH);
+    return row !== undefined && matches;
+  }
+
+  get(id: string): DeviceView | undefined {
+    const row = this.sql.get.get(id);
+    return row && toView(row);
+  }
+
+  list(): DeviceView[] {
+    return this.sql.list.all().map(toView);
+  }
+
+  /** The board linked (a welcome was sent). Returns false when the id is not registered. */
+  markLinked(id: string, info: LinkedInfo): boolean {
+    const { firmware, bootId, now } = info;
+    return this.sql.linked.run({ id, firmware, capabilities: JSON.stringify(info.capabilities), bootId, now }).changes > 0;
+  }
+
+  markOffline(id: string, now: number): boolean {
+    return this.sql.offline.run(now, id).changes > 0;
+  }
+
+  touch(id: string, now: number): boolean {
+    return this.sql.touch.run(now, id).changes > 0;
+  }
+
+  /** At hub start: no board is linked yet, whatever the last run left behind. */
+  markAllOffline(): number {
+    return this.sql.allOffline.run().changes;
+  }
+}
+
+export function notFound(id: string): HubError {
+  return new HubError('not_found', `no device ${JSON.stringify(id)} is registered`);
+}
+
+function toView(row: DeviceRow): DeviceView {
+  return {
+    id: row.id,
+    name: row.name,
+    online: row.online === 1,
+    firmware: row.firmware,
+    capabilities: JSON.parse(row.capabilities) as string[],
+    bootId: row.boot_id,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    address: row.address,
+  };
+}

@@ -1,0 +1,13 @@
+// How many rows a query may return: a default when the caller names none, and a ceiling so that
+// one request cannot make the hub build a response of any size.
+import { HubError } from '../errors.js';
+
+export function rowLimit(given: number | undefined, defaults: { default: number; max: number }): number {
+  if (given === undefined) return defaults.default;
+  if (!Number.isInteger(given) || given < 1) throw new HubError('bad_request', `limit: expected a whole number ≥ 1, got ${given}`);
+  return Math.min(given, defaults.max);
+}
+
+export function checkTime(field: string, value: number | undefined): void {
+  if (value !== undefined && !Number.isFinite(value)) throw new HubError('bad_request', `${field}: expected wall-clock milliseconds, got ${value}`);
+}

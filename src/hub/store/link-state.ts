@@ -1,0 +1,122 @@
+// What the hub must remember of each board's link across its own restarts (protocol.md §10.4):
+// where both message streams stand, so that nothing is delivered twice or lost.
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { seqDelta } from '../../protocol/link/seq.js';
+import { notFound } from './devices.js';
+
+export interface LinkState {
+  bootId: string | null;
+  /** Wall-clock ms at the board's uptime 0 in that boot. */
+  bootEpoch: number | null;
+  /** The last board message committed. */
+  rxCommitted: number;
+  /** The id of the hub's stream to this board. */
+  txStream: string;
+  /** The last number the hub gave a message to this board. */
+  txLast: number;
+  /** The boot the hub set up subscriptions for. */
+  subscribedBoot: string | null;
+}
+
+interface LinkRow {
+  boot_id: string | null;
+  boot_epoch: number | null;
+  rx_committed: number;
+  tx_stream: string;
+  tx_last: number;
+  subscribed_boot: string | null;
+}
+
+type Bound = LinkRow & { device: string };
+
+function statements(db: Database.Database) {
+  return {
+    get: db.prepare<[string], LinkRow>(
+      'SELECT boot_id, boot_epoch, rx_committed, tx_stream, tx_last, subscribed_boot FROM link_state WHERE device = ?',
+    ),
+    // Rows are made only for a registered board, so that a link or a commit racing
+    // removeDevice leaves no orphan behind.
+    create: db.prepare<Bound>(
+      `INSERT INTO link_state (device, boot_id, boot_epoch, rx_committed, tx_stream, tx_last, subscribed_boot)
+       SELECT @device, @boot_id, @boot_epoch, @rx_committed, @tx_stream, @tx_last, @subscribed_boot
+       WHERE EXISTS (SELECT 1 FROM devices WHERE id = @device)`,
+    ),
+    update: db.prepare<Bound>(
+      `UPDATE link_state SET boot_id = @boot_id, boot_epoch = @boot_epoch, rx_committed = @rx_committed,
+         tx_stream = @tx_stream, tx_last = @tx_last, subscribed_boot = @subscribed_boot WHERE device = @device`,
+    ),
+    setRx: db.prepare<{ device: string; rx: number; stream: string }>(
+      `INSERT INTO link_state (device, rx_committed, tx_stream, tx_last)
+       SELECT @device, @rx, @stream, 0 WHERE EXISTS (SELECT 1 FROM devices WHERE id = @device)
+       ON CONFLICT (device) DO UPDATE SET rx_committed = excluded.rx_committed`,
+    ),
+    remove: db.prepare<[string]>('DELETE FROM link_state WHERE device = ?'),
+  };
+}
+
+export class LinkStates {
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(db: Database.Database) {
+    this.sql = statements(db);
+  }
+
+  /** The board's state; one never linked gets a fresh stream, stored at once. Throws not_found. */
+  get(device: string): LinkState {
+    const row = this.sql.get.get(device);
+    if (row !== undefined) return fromRow(row);
+    const fresh: LinkState = { bootId: null, bootEpoch: null, rxCommitted: 0, txStream: randomUUID(), txLast: 0, subscribedBoot: null };
+    if (this.sql.create.run(toRow(device, fresh)).changes === 0) throw notFound(device);
+    return fresh;
+  }
+
+  /**
+   * Stores the fields given and keeps the others. Returns the state now stored.
+   *
+   * Commits advance rxCommitted while a link may hold a copy of the state read earlier; saving
+   * that copy must not take the commits back, or after a hub crash the board's resent messages
+   * would be stored twice. Within one boot the board's stream only moves forward, so rxCommitted
+   * never goes back unless the boot changes too (a new boot starts at 0).
+   */
+  save(device: string, change: Partial<LinkState>): LinkState {
+    const current = this.get(device);
+    const given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as Partial<LinkState>;
+    const next = { ...current, ...given };
+    if (next.bootId === current.bootId && seqDelta(current.rxCommitted, next.rxCommitted) < 0) next.rxCommitted = current.rxCommitted;
+    this.sql.update.run(toRow(device, next));
+    return next;
+  }
+
+  /** Part of a commit: the board's messages up to `rx` are stored. */
+  setRxCommitted(device: string, rx: number): void {
+    this.sql.setRx.run({ device, rx, stream: randomUUID() });
+  }
+
+  remove(device: string): void {
+    this.sql.remove.run(device);
+  }
+}
+
+function fromRow(row: LinkRow): LinkState {
+  return {
+    bootId: row.boot_id,
+    bootEpoch: row.boot_epoch,
+    rxCommitted: row.rx_committed,
+    txStream: row.tx_stream,
+    txLast: row.tx_last,
+    subscribedBoot: row.subscribed_boot,
+  };
+}
+
+function toRow(device: string, s: LinkState): Bound {
+  return {
+    device,
+    boot_id: s.bootId,
+    boot_epoch: s.bootEpoch,
+    rx_committed: s.rxCommitted,
+    tx_stream: s.txStream,
+    tx_last: s.txLast,
+    subscribed_boot: s.subscribedBoot,
+  };
+}

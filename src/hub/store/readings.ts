@@ -1,0 +1,133 @@
+// Sensor readings: written in the hub's commits, read back raw or downsampled, and aged out.
+// Each (device, sensor, quantity) is a series row; a reading is only (series, ts, value).
+import type Database from 'better-sqlite3';
+import { HubError } from '../errors.js';
+import type { Reading, ReadingBucket, ReadingsQuery } from '../types.js';
+import { checkTime, rowLimit } from './limits.js';
+
+export interface SensorSummary {
+  sensor: string;
+  quantity: string;
+  unit: string | null;
+  lastTs: number;
+  lastValue: number;
+}
+
+const LIMITS = { default: 10_000, max: 100_000 };
+
+interface Filter {
+  device: string;
+  sensor: string | null;
+  quantity: string | null;
+  from: number;
+  to: number;
+  limit: number;
+}
+
+// CROSS JOIN keeps series as the outer loop: its unique index yields (sensor, quantity) in
+// order, and each series' (series, ts) index range yields ts in order, so nothing is sorted.
+const FROM_WHERE = `
+  FROM series s CROSS JOIN readings r ON r.series = s.id
+  WHERE s.device = @device AND (@sensor IS NULL OR s.sensor = @sensor) AND (@quantity IS NULL OR s.quantity = @quantity)
+    AND r.ts >= @from AND r.ts < @to`;
+
+function statements(db: Database.Database) {
+  return {
+    seriesId: db.prepare<[string, string, string], { id: number }>('SELECT id FROM series WHERE device = ? AND sensor = ? AND quantity = ?'),
+    newSeries: db.prepare<[string, string, string, string | null]>('INSERT INTO series (device, sensor, quantity, unit) VALUES (?, ?, ?, ?)'),
+    insert: db.prepare<[number, number, number]>('INSERT INTO readings (series, ts, value) VALUES (?, ?, ?)'),
+    latest: db.prepare<{ id: number; ts: number; value: number; unit: string | null }>(
+      `UPDATE series SET last_ts = @ts, last_value = @value, unit = @unit
+       WHERE id = @id AND (last_ts IS NULL OR last_ts <= @ts)`,
+    ),
+    raw: db.prepare<Filter, { sensor: string; quantity: string; ts: number; value: number }>(
+      `SELECT s.sensor, s.quantity, r.ts, r.value ${FROM_WHERE} ORDER BY s.sensor, s.quantity, r.ts LIMIT @limit`,
+    ),
+    // ((ts % b) + b) % b floors for ts < 0 too, where SQLite's % alone would round toward zero.
+    buckets: db.prepare<Filter & { bucket: number }, Omit<ReadingBucket, 'ts'> & { start: number }>(
+      `SELECT s.sensor, s.quantity, r.ts - ((r.ts % @bucket) + @bucket) % @bucket AS start,
+         min(r.value) AS min, max(r.value) AS max, avg(r.value) AS avg, count(*) AS count
+       ${FROM_WHERE} GROUP BY s.sensor, s.quantity, start ORDER BY s.sensor, s.quantity, start LIMIT @limit`,
+    ),
+    sensors: db.prepare<[string], { sensor: string; quantity: string; unit: string | null; last_ts: number; last_value: number }>(
+      'SELECT sensor, quantity, unit, last_ts, last_value FROM series WHERE device = ? AND last_ts IS NOT NULL ORDER BY sensor, quantity',
+    ),
+    pruneChunk: db.prepare<[number, number]>(
+      'DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)',
+    ),
+  };
+}
+
+export class ReadingStore {
+  private readonly sql: ReturnType<typeof statements>;
+  /** Series ids by seriesKey(): a commit looks each reading's series up here, not in SQL. */
+  private readonly ids = new Map<string, number>();
+
+  constructor(db: Database.Database) {
+    this.sql = statements(db);
+  }
+
+  /** Stores readings; runs inside the caller's transaction. Timestamps are kept to the ms. */
+  insert(readings: readonly Reading[]): void {
+    // Each series' newest reading in the batch, written to its row once rather than per reading.
+    const latest = new Map<number, Reading>();
+    for (const r of readings) {
+      const id = this.seriesOf(r);
+      this.sql.insert.run(id, Math.round(r.ts), r.value);
+      const prev = latest.get(id);
+      if (prev === undefined || prev.ts <= r.ts) latest.set(id, r);
+    }
+    for (const [id, r] of latest) this.sql.latest.run({ id, ts: Math.round(r.ts), value: r.value, unit: r.unit });
+  }
+
+  /** After a rolled-back commit: series it created are gone, and so must their cached ids be. */
+  forgetCachedSeries(): void {
+    this.ids.clear();
+  }
+
+  query(q: ReadingsQuery): ReadingBucket[] {
+    checkTime('from', q.from);
+    checkTime('to', q.to);
+    const bucket = q.bucketMs ?? 0;
+    if (!Number.isInteger(bucket) || bucket < 0) throw new HubError('bad_request', `bucketMs: expected a whole number of ms ≥ 0, got ${bucket}`);
+    const filter: Filter = {
+      device: q.device,
+      sensor: q.sensor ?? null,
+      quantity: q.quantity ?? null,
+      from: q.from,
+      to: q.to,
+      limit: rowLimit(q.limit, LIMITS),
+    };
+    if (bucket > 0) {
+      return this.sql.buckets.all({ ...filter, bucket }).map(({ sensor, quantity, start, min, max, avg, count }) => ({ sensor, quantity, ts: start, min, max, avg, count }));
+    }
+    return this.sql.raw.all(filter).map(({ sensor, quantity, ts, value }) => ({ sensor, quantity, ts, min: value, max: value, avg: value, count: 1 }));
+  }
+
+  sensorsOf(device: string): SensorSummary[] {
+    return this.sql.sensors.all(device).map((s) => ({ sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value }));
+  }
+
+  /**
+   * Deletes up to `limit` readings older than `cutoff`, oldest first, in a transaction of its
+   * own. sensorsOf still shows the latest point of a series whose readings are all gone.
+   */
+  pruneChunk(cutoff: number, limit: number): number {
+    return this.sql.pruneChunk.run(cutoff, limit).changes;
+  }
+
+  private seriesOf(r: Reading): number {
+    const key = seriesKey(r);
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.sql.seriesId.get(r.device, r.sensor, r.quantity)?.id ?? Number(this.sql.newSeries.run(r.device, r.sensor, r.quantity, r.unit).lastInsertRowid);
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+}
+
+/** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */
+function seriesKey(r: Reading): string {
+  return `${r.device.length}:${r.device}${r.sensor.length}:${r.sensor}${r.quantity}`;
+}

@@ -1,0 +1,160 @@
+// The real hub with boards in hub mode: linking and rejects, the newest connection winning,
+// readings into the store, leased commands through the hub, and what a board restart does to
+// commands that had not reached it (protocol.md §10).
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { afterEach, describe, test } from 'node:test';
+import { decodeFrame, type JsonObject } from '../../src/protocol/codec.js';
+import { encodeFrame, LineDecoder } from '../../src/protocol/framing.js';
+import type { HubError } from '../../src/hub/errors.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
+import { eventually, startTestHub } from '../support/test-hub.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const SENSOR_BOARD = {
+  name: 'bench',
+  pins: [
+    { pin: 15, name: 'relay', mode: 'output', value: 0 },
+    { pin: 22, name: 'button', mode: 'input', pull: 'down' },
+  ],
+  sensors: [{ name: 'chip', driver: 'chip_temp' }],
+};
+
+async function hubWith(config: Record<string, unknown> = {}) {
+  const hub = await startTestHub({ config });
+  cleanups.push(() => hub.close());
+  return hub;
+}
+
+async function board(port: number, token: string, id = 'bench', config: unknown = SENSOR_BOARD) {
+  const linked = await startLinkedBoard({ port, token, id, config });
+  cleanups.push(() => linked.close());
+  return linked;
+}
+
+/** A raw link connection: the test speaks the link protocol itself. */
+async function rawLink(port: number) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const frames: JsonObject[] = [];
+  const decoder = new LineDecoder(1 << 20);
+  socket.on('data', (chunk: Buffer) =>
+    decoder.push(chunk, {
+      frame: (bytes) => {
+        const d = decodeFrame(bytes);
+        if (d.ok) frames.push(d.message);
+      },
+      oversize: () => undefined,
+    }),
+  );
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  cleanups.push(() => void socket.destroy());
+  return { socket, frames, closed, send: (m: object) => socket.write(encodeFrame(m)) };
+}
+
+const hello = (id: string, token: string, extra: object = {}) => ({ link: 'hello', protocol: 1, device_id: id, token, boot_id: 'boot-1', ...extra });
+
+describe('hub: linking', () => {
+  test('a registered board links, reports readings into the store and shows online with its state', async () => {
+    const hub = await hubWith({ telemetry: { interval_ms: 100 } });
+    const { token } = hub.store.addDevice('bench', { name: 'Bench' });
+    await board(hub.link.port, token);
+    const view = await eventually(() => hub.facade.devices().find((d) => d.id === 'bench' && d.online), 'online');
+    assert.equal(view.name, 'Bench');
+    assert.match(view.firmware, /^tether-node /);
+    const rows = await eventually(() => {
+      const r = hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 });
+      return r.length >= 3 ? r : undefined;
+    }, 'three chip readings');
+    assert.ok(rows.every((r) => r.quantity === 'temperature' && r.count === 1));
+    // The board's uptime ts became wall-clock time: within the last minute, in order.
+    assert.ok(rows.every((r, i) => r.ts > Date.now() - 60_000 && (i === 0 || r.ts >= (rows[i - 1] as { ts: number }).ts)));
+    const state = await eventually(() => hub.facade.state('bench') ?? undefined, 'state');
+    assert.deepEqual((state['pins'] as JsonObject[]).map((p) => p['name']), ['relay', 'button']);
+  });
+
+  test('a leased command through the hub runs on the board, and the expiry is logged', async () => {
+    const hub = await hubWith();
+    const { token } = hub.store.addDevice('bench');
+    const { hardware } = await board(hub.link.port, token);
+    await eventually(() => (hub.deviceLink('bench')?.online ? true : undefined), 'online');
+    const reply = await hub.facade.command('bench', { action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 'mine' });
+    assert.equal(reply['ok'], true);
+    assert.equal(reply['id'], 'mine', 'the caller gets its own id back');
+    assert.equal(hardware.gpio.level(15), 1);
+    const expired = await eventually(() => hub.facade.events({ device: 'bench', type: 'lease_expired' })[0], 'lease_expired event');
+    assert.equal(expired.data['pin'], 15);
+    assert.equal(hardware.gpio.level(15), 0);
+    const online = hub.facade.events({ device: 'bench', type: 'online' });
+    assert.equal(online.length, 1);
+  });
+
+  test('commands: an unknown board is not_found, an offline one device_offline, at once', async () => {
+    const hub = await hubWith();
+    hub.store.addDevice('sleepy');
+    await assert.rejects(hub.facade.command('ghost', { action: 'ping' }), (e: HubError) => e.code === 'not_found');
+    await assert.rejects(hub.facade.command('sleepy', { action: 'ping' }), (e: HubError) => e.code === 'device_offline');
+  });
+
+  test('hellos are refused with a code: wrong token, unknown device, other protocol, malformed', async () => {
+    const hub = await hubWith();
+    const { token } = hub.store.addDevice('bench');
+    const cases: Array<[object, string]> = [
+      [hello('bench', 'wrong-token'), 'unauthorized'],
+      [hello('nobody', token), 'unauthorized'],
+      [hello('bench', token, { protocol: 99 }), 'unsupported'],
+      [{ link: 'hello', protocol: 1, device_id: 'bench', token }, 'missing_field'],
+      [hello('bad id!', token), 'bad_field'],
+      [{ link: 'ping' }, 'bad_field'],
+    ];
+    for (const [message, code] of cases) {
+      const raw = await rawLink(hub.link.port);
+      raw.send(message);
+      await raw.closed;
+      assert.equal(raw.frames.length, 1, JSON.stringify(message));
+      assert.equal(raw.frames[0]?.['link'], 'reject');
+      assert.equal((raw.frames[0]?.['error'] as JsonObject)['code'], code, JSON.stringify(message));
+    }
+  });
+
+  test('the newest connection for an id wins at once; the older one is told why', async () => {
+    const hub = await hubWith();
+    const { token } = hub.store.addDevice('bench');
+    const first = await rawLink(hub.link.port);
+    first.send(hello('bench', token));
+    await eventually(() => first.frames.find((f) => f['link'] === 'welcome'), 'first welcome');
+    const second = await rawLink(hub.link.port);
+    second.send(hello('bench', token));
+    await eventually(() => second.frames.find((f) => f['link'] === 'welcome'), 'second welcome');
+    await first.closed;
+    assert.deepEqual(first.frames.at(-1), { link: 'close', reason: 'replaced' });
+    assert.equal(hub.deviceLink('bench')?.online, true);
+  });
+});
+
+describe('fault injection: hub and board', () => {
+  test('a board restart: a command that had not reached it fails back with board_restarted and never runs', async () => {
+    const hub = await hubWith();
+    const { token } = hub.store.addDevice('bench');
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
+    cleanups.push(() => proxy.close());
+    const linked = await board(proxy.port, token);
+    await untilLinked(linked.link);
+    await eventually(() => (hub.deviceLink('bench')?.online ? true : undefined), 'online');
+    proxy.blackhole();
+    const command = hub.facade.command('bench', { action: 'write_pin', pin: 15, value: 1, timeout: 30 }, { timeoutMs: 20_000 });
+    command.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    linked.board.reset(); // a new boot, while the command is stuck in the black hole
+    proxy.heal();
+    await assert.rejects(command, (e: HubError) => e.code === 'board_restarted');
+    await eventually(() => (hub.deviceLink('bench')?.bootId === linked.board.id ? true : undefined), 'relinked with the new boot');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(linked.hardware.gpio.level(15), 0, 'the stale command was not replayed');
+  });
+});

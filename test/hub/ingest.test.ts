@@ -1,0 +1,179 @@
+// The ingest queue: many boards' messages share one transaction, and each add() resolves only
+// once the transaction holding it committed.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ManualClock } from '../../src/common/clock.js';
+import { HubError } from '../../src/hub/errors.js';
+import { IngestQueue, type IngestOptions } from '../../src/hub/ingest.js';
+import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
+import type { Reading, StoredEvent } from '../../src/hub/types.js';
+import { SEQ_MODULUS } from '../../src/protocol/link/seq.js';
+
+function readings(device: string, n: number, value = 1): Reading[] {
+  return Array.from({ length: n }, (_, i) => ({ device, sensor: 'air', quantity: 'temperature', ts: 1000 + i, value, unit: '°C' }));
+}
+
+/** A store on ':memory:' that records each commit's batch, and a queue on a manual clock. */
+function setup(options: Partial<IngestOptions> = {}) {
+  const store = HubStore.open(':memory:');
+  store.addDevice('b1');
+  store.addDevice('b2');
+  const commits: CommitBatch[] = [];
+  const commit = store.commit.bind(store);
+  store.commit = (batch) => {
+    commits.push(batch);
+    return commit(batch);
+  };
+  const clock = new ManualClock();
+  const queue = new IngestQueue(store, { clock, ...options });
+  const count = (device: string) => store.queryReadings({ device, from: 0, to: 1e9 }).length;
+  return { store, clock, queue, commits, count };
+}
+
+/** Whether a promise has settled, without waiting for it to. */
+async function state(p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> {
+  let result: 'pending' | 'resolved' | 'rejected' = 'pending';
+  p.then(
+    () => (result = 'resolved'),
+    () => (result = 'rejected'),
+  );
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return result;
+}
+
+describe('IngestQueue', () => {
+  it('commits maxDelayMs after the first item, all waiting items in one transaction', async () => {
+    const { store, clock, queue, commits, count } = setup({ maxDelayMs: 10 });
+    const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });
+    await clock.advance(4);
+    const b = queue.add({ device: 'b2', seq: 7, readings: readings('b2', 2) });
+    const c = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1) });
+    await clock.advance(5);
+    assert.equal(await state(a), 'pending', 'nothing is committed before the delay');
+    assert.equal(count('b1'), 0);
+    await clock.advance(1);
+    assert.deepEqual([await state(a), await state(b), await state(c)], ['resolved', 'resolved', 'resolved']);
+    assert.equal(commits.length, 1);
+    assert.equal(count('b1'), 4);
+    assert.equal(count('b2'), 2);
+    assert.equal(store.getLinkState('b1').rxCommitted, 2);
+    assert.equal(store.getLinkState('b2').rxCommitted, 7);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('commits at once when maxRows rows wait, without waiting for the timer', async () => {
+    const { clock, queue, commits, count } = setup({ maxRows: 5 });
+    const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });
+    assert.equal(commits.length, 0);
+    const b = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1), events: [{ device: 'b1', ts: 1, type: 'edge', data: {} }] });
+    assert.equal(commits.length, 1, 'events count as rows');
+    assert.equal(count('b1'), 4);
+    assert.equal(clock.pendingTimers, 0, 'the delay timer was cancelled');
+    assert.deepEqual([await state(a), await state(b)], ['resolved', 'resolved']);
+
+    const big = queue.add({ device: 'b2', seq: 1, readings: readings('b2', 12) });
+    assert.equal(commits.length, 2, 'one item over maxRows commits alone');
+    assert.equal(await state(big), 'resolved');
+  });
+
+  it('resolves an item only after its transaction committed', async () => {
+    const { store, clock, queue } = setup();
+    let seen = -1;
+    const p = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) }).then(() => {
+      seen = store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).length;
+    });
+    await clock.advance(10);
+    await p;
+    assert.equal(seen, 2);
+  });
+
+  it('commits items in the order they were added; the last seq of a board wins, across the wrap', async () => {
+    const { store, queue, commits } = setup();
+    const adds = [
+      queue.add({ device: 'b1', seq: SEQ_MODULUS - 1, events: [{ device: 'b1', ts: 5, type: 'first', data: {} }] }),
+      queue.add({ device: 'b2', seq: 40, events: [{ device: 'b2', ts: 5, type: 'second', data: {} }] }),
+      queue.add({ device: 'b1', seq: 0, events: [{ device: 'b1', ts: 5, type: 'third', data: {} }] }),
+      queue.add({ device: 'b2', seq: 41 }),
+    ];
+    await queue.flush();
+    await Promise.all(adds);
+    assert.equal(commits.length, 1);
+    assert.deepEqual(
+      store.queryEvents({ afterId: 0 }).map((e) => e.type),
+      ['first', 'second', 'third'],
+    );
+    assert.equal(store.getLinkState('b1').rxCommitted, 0, 'the last one added, not the largest number');
+    assert.equal(store.getLinkState('b2').rxCommitted, 41, 'an item with nothing to store still advances rx');
+  });
+
+  it('keeps batches in order: a later batch commits after an earlier one', async () => {
+    const { store, clock, queue, commits } = setup({ maxDelayMs: 10 });
+    void queue.add({ device: 'b1', seq: 1, events: [{ device: 'b1', ts: 1, type: 'a', data: {} }] });
+    await clock.advance(10);
+    void queue.add({ device: 'b1', seq: 2, events: [{ device: 'b1', ts: 1, type: 'b', data: {} }] });
+    await clock.advance(10);
+    assert.equal(commits.length, 2);
+    assert.deepEqual(store.queryEvents({ afterId: 0 }).map((e) => e.type), ['a', 'b']);
+    assert.equal(store.getLinkState('b1').rxCommitted, 2);
+  });
+
+  it('rejects every item of a batch whose commit failed, and stores none of it', async () => {
+    const { store, clock, queue } = setup();
+    const good = queue.add({ device: 'b2', seq: 5, readings: readings('b2', 2) });
+    const bad = queue.add({ device: 'b1', seq: 9, readings: readings('b1', 1, Number.NaN) });
+    const goodResult = good.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const badResult = bad.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await clock.advance(10);
+    const [goodErr, badErr] = await Promise.all([goodResult, badResult]);
+    assert.ok(goodErr instanceof Error && /NOT NULL/.test(goodErr.message), String(goodErr));
+    assert.equal(badErr, goodErr, 'the same error for all');
+    assert.equal(store.queryReadings({ device: 'b2', from: 0, to: 1e9 }).length, 0);
+    assert.equal(store.getLinkState('b2').rxCommitted, 0);
+
+    await Promise.all([queue.add({ device: 'b2', seq: 5, readings: readings('b2', 2) }), clock.advance(10)]);
+    assert.equal(store.getLinkState('b2').rxCommitted, 5, 'the next batch commits');
+  });
+
+  it('flush commits now and rejects when that commit failed', async () => {
+    const { clock, queue, commits, count } = setup();
+    const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
+    await queue.flush();
+    assert.equal(await state(a), 'resolved');
+    assert.equal(count('b1'), 2);
+    assert.equal(clock.pendingTimers, 0);
+    await queue.flush();
+    assert.equal(commits.length, 1, 'flushing nothing commits nothing');
+
+    const bad = assert.rejects(queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1, Number.NaN) }), /NOT NULL/);
+    await assert.rejects(queue.flush(), /NOT NULL/);
+    await bad;
+  });
+
+  it('close flushes, then refuses new items with shutting_down', async () => {
+    const { clock, queue, count } = setup();
+    const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
+    await queue.close();
+    assert.equal(await state(a), 'resolved');
+    assert.equal(count('b1'), 2);
+    assert.equal(clock.pendingTimers, 0);
+    await assert.rejects(queue.add({ device: 'b1', seq: 2 }), (err: unknown) => err instanceof HubError && err.code === 'shutting_down');
+  });
+
+  it('hands the stored events, ids included, to onCommitted', async () => {
+    const calls: StoredEvent[][] = [];
+    const { clock, queue } = setup({ onCommitted: (events) => calls.push(events) });
+    const a = queue.add({ device: 'b1', seq: 1, events: [{ device: 'b1', ts: 3, type: 'edge', data: { pin: 2 } }] });
+    const b = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1) });
+    await clock.advance(10);
+    await Promise.all([a, b]);
+    assert.deepEqual(calls, [[{ id: 1, device: 'b1', ts: 3, type: 'edge', data: { pin: 2 } }]]);
+    await Promise.all([queue.add({ device: 'b1', seq: 3, readings: readings('b1', 1) }), clock.advance(10)]);
+    assert.equal(calls.length, 1, 'a commit without events calls nothing');
+  });
+});

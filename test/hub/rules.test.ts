@@ -1,0 +1,382 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/common/clock.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
+import { parseHubConfig } from '../../src/hub/config.js';
+import { HubError } from '../../src/hub/errors.js';
+import { RuleEngine } from '../../src/hub/rules.js';
+import type { CommandSender, HubUpdate } from '../../src/hub/types.js';
+
+type Answer = JsonObject | Error;
+
+/** Records every command; answers `{ok: true}` unless told otherwise, at once or when released. */
+class FakeSender implements CommandSender {
+  readonly sent: Array<{ device: string; request: JsonObject }> = [];
+  answer: (device: string, request: JsonObject) => Answer = () => ({ ok: true });
+  /** When true, replies wait for release(). */
+  holdReplies = false;
+  private readonly waiting: Array<() => void> = [];
+
+  command(device: string, request: JsonObject): Promise<JsonObject> {
+    this.sent.push({ device, request });
+    const reply = this.answer(device, request);
+    const settle = (resolve: (r: JsonObject) => void, reject: (e: Error) => void) => (reply instanceof Error ? reject(reply) : resolve({ ...request, ...reply }));
+    return new Promise((resolve, reject) => {
+      if (this.holdReplies) this.waiting.push(() => settle(resolve, reject));
+      else settle(resolve, reject);
+    });
+  }
+
+  /** Answers the oldest command still waiting. */
+  release(): void {
+    const next = this.waiting.shift();
+    assert.ok(next !== undefined, 'no command is waiting');
+    next();
+  }
+
+  requests(): JsonObject[] {
+    return this.sent.map((s) => s.request);
+  }
+}
+
+const logs: string[] = [];
+const logger = { debug() {}, info() {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
+
+function setup(raw: object) {
+  const config = parseHubConfig(raw);
+  const clock = new ManualClock();
+  const sender = new FakeSender();
+  const fired: Array<{ rule: string; device: string; detail: JsonObject }> = [];
+  // Readings and events are stamped with this same wall clock, so none is stale unless a test says so.
+  const wall = () => 1_700_000_000_000 + clock.now();
+  const engine = new RuleEngine(config, { sender, clock, logger, wallClock: wall, onFired: (rule, device, detail) => fired.push({ rule, device, detail }) });
+  const settle = () => clock.advance(0);
+  const reading = (device: string, sensor: string, values: Record<string, number>, ageMs = 0): HubUpdate => ({ type: 'reading', device, sensor, ts: wall() - ageMs, values, units: {} });
+  const event = (device: string, type: string, data: JsonObject): HubUpdate => ({ type: 'event', device, event: { id: 1, device, ts: wall(), type, data } });
+  const edge = (device: string, pin: number, value: number) => event(device, 'edge', { sub: 1, pin, value });
+  const state = (device: string, pins: JsonObject[]): HubUpdate => ({ type: 'state', device, state: { pins, leases: [], sensors: [], boot_id: 'b', uptime_s: 1 } });
+  const online = (id: string, isOnline: boolean): HubUpdate => ({
+    type: 'device',
+    device: { id, name: id, online: isOnline, firmware: 'x', capabilities: [], bootId: null, firstSeen: null, lastSeen: null, address: null },
+  });
+  return { engine, clock, sender, fired, settle, reading, event, edge, state, online };
+}
+
+const tankLed = { name: 'tank-half', when: { device: 'tank', sensor: 'tank', quantity: 'level', above: 50 }, then: { device: 'cab', pin: 11, value: 1, lease_s: 30 } };
+const pumpToggle = { name: 'pump', when: { device: 'cab', pin: 14, edge: 'falling' }, then: { device: 'tank', pin: 15, toggle: true, lease_s: 600 } };
+const buzzer = { name: 'buzzer', from: { device: 'tank', pin: 6 }, to: { device: 'cab', pin: 16, lease_s: 3 } };
+
+test('a reading rule that holds writes its value under a lease; one that does not sends nothing', async () => {
+  const t = setup({ rules: [tankLed] });
+  t.engine.handle(t.reading('tank', 'tank', { level: 40 }));
+  t.engine.handle(t.reading('tank', 'other', { level: 90 }));
+  t.engine.handle(t.reading('tank', 'tank', { volume: 90 }));
+  assert.equal(t.sender.sent.length, 0);
+  t.engine.handle(t.reading('tank', 'tank', { level: 60 }));
+  await t.settle();
+  assert.deepEqual(t.sender.sent, [{ device: 'cab', request: { action: 'write_pin', pin: 11, value: 1, timeout: 30 } }]);
+  const view = t.engine.views()[0];
+  assert.equal(view?.fired, 1);
+  assert.equal(view?.lastFired, 1_700_000_000_000);
+  assert.equal(view?.lastError, null);
+  assert.deepEqual(t.fired, [{ rule: 'tank-half', device: 'cab', detail: { pin: 11, value: 1, lease_s: 30, trigger: { device: 'tank', sensor: 'tank', level: 60 } } }]);
+});
+
+test('below and equals conditions', async () => {
+  const t = setup({
+    rules: [
+      { name: 'low', when: { device: 'tank', sensor: 'tank', quantity: 'level', below: 10 }, then: { device: 'cab', pin: 13, value: 1, lease_s: 30 } },
+      { name: 'exact', when: { device: 'tank', sensor: 'tank', quantity: 'level', equals: 5 }, then: { device: 'cab', pin: 12, value: 1, lease_s: 30 } },
+    ],
+  });
+  t.engine.handle(t.reading('tank', 'tank', { level: 10 }));
+  assert.equal(t.sender.sent.length, 0, '10 is not below 10');
+  t.engine.handle(t.reading('tank', 'tank', { level: 5 }));
+  await t.settle();
+  assert.deepEqual(
+    t.sender.requests().map((r) => r.pin),
+    [13, 12],
+  );
+});
+
+test('a duty rule sends pwm with the configured frequency, else the pin\'s own from the state', async () => {
+  const when = { device: 'tank', sensor: 'air', quantity: 'temperature', above: 30 };
+  const t = setup({
+    rules: [
+      { name: 'fan', when, then: { device: 'cab', pin: 18, duty: 0.5, freq: 25000, lease_s: 30 } },
+      { name: 'vent', when, then: { device: 'cab', pin: 19, duty: 0.25, lease_s: 30 } },
+      { name: 'blind', when, then: { device: 'cab', pin: 20, duty: 1, lease_s: 30 } },
+    ],
+  });
+  t.engine.handle(t.state('cab', [{ pin: 19, mode: 'pwm', freq: 100, duty: 0, safe_value: 0, max_lease_s: 60, lease: null }]));
+  t.engine.handle(t.reading('tank', 'air', { temperature: 31 }));
+  await t.settle();
+  assert.deepEqual(t.sender.requests(), [
+    { action: 'pwm', pin: 18, freq: 25000, duty: 0.5, timeout: 30 },
+    { action: 'pwm', pin: 19, freq: 100, duty: 0.25, timeout: 30 },
+  ]);
+  assert.match(t.engine.views()[2]?.lastError ?? '', /pin 20 of cab: no PWM frequency is known for pin 20 of cab; give then.freq/);
+});
+
+test('while a reading rule keeps holding it renews at most every lease_s / 3', async () => {
+  const t = setup({ rules: [tankLed] });
+  const feed = async (ms: number) => {
+    await t.clock.advance(ms);
+    t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
+    await t.settle();
+  };
+  await feed(0);
+  assert.equal(t.sender.sent.length, 1);
+  await feed(5000);
+  await feed(4999);
+  assert.equal(t.sender.sent.length, 1, 'no renewal before 10 s (30 s / 3)');
+  await feed(1);
+  assert.equal(t.sender.sent.length, 2, 'renewed at 10 s');
+  assert.deepEqual(t.sender.sent[1]?.request, { action: 'write_pin', pin: 11, value: 1, timeout: 30 });
+  assert.equal(t.engine.views()[0]?.fired, 1, 'a renewal is not a new firing');
+});
+
+test('when the condition stops holding, the lease ends now if the board told the safe value', async () => {
+  const t = setup({ rules: [tankLed] });
+  t.engine.handle(t.state('cab', [{ pin: 11, mode: 'output', value: 0, safe_value: 0, max_lease_s: 60, lease: null }]));
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
+  await t.settle();
+  t.engine.handle(t.reading('tank', 'tank', { level: 20 }));
+  await t.settle();
+  assert.deepEqual(t.sender.requests(), [
+    { action: 'write_pin', pin: 11, value: 1, timeout: 30 },
+    { action: 'write_pin', pin: 11, value: 0, timeout: 30 },
+  ]);
+  t.engine.handle(t.reading('tank', 'tank', { level: 20 }));
+  await t.settle();
+  assert.equal(t.sender.sent.length, 2, 'nothing more while it does not hold');
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
+  await t.settle();
+  assert.equal(t.sender.sent.length, 3, 'holding again writes again');
+  assert.equal(t.engine.views()[0]?.fired, 2);
+});
+
+test('the safe value a reply\'s lease names is enough to end the lease early', async () => {
+  const t = setup({ rules: [tankLed] });
+  t.sender.answer = (_d, r) => ({ ok: true, lease: r.value === 1 ? { value: 1, safe_value: 0, expires_in_s: 30 } : null });
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
+  await t.settle();
+  t.engine.handle(t.reading('tank', 'tank', { level: 20 }));
+  await t.settle();
+  assert.deepEqual(
+    t.sender.requests().map((r) => r.value),
+    [1, 0],
+  );
+});
+
+test('when the safe value is unknown, the engine sends nothing and lets the lease lapse', async () => {
+  const t = setup({ rules: [tankLed] });
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
+  await t.settle();
+  t.engine.handle(t.reading('tank', 'tank', { level: 20 }));
+  await t.clock.advance(60_000);
+  assert.equal(t.sender.sent.length, 1);
+  assert.equal(t.clock.pendingTimers, 0, 'no renewal scheduled');
+});
+
+test('a toggle alternates, starting from on when the output is unknown', async () => {
+  const t = setup({ rules: [pumpToggle] });
+  for (let i = 0; i < 3; i++) {
+    t.engine.handle(t.edge('cab', 14, 0));
+    await t.settle();
+    t.engine.handle(t.edge('cab', 14, 1)); // the release: a rising edge, not this rule's
+    await t.settle();
+  }
+  assert.deepEqual(t.sender.sent, [
+    { device: 'tank', request: { action: 'write_pin', pin: 15, value: 1, timeout: 600 } },
+    { device: 'tank', request: { action: 'write_pin', pin: 15, value: 0, timeout: 600 } },
+    { device: 'tank', request: { action: 'write_pin', pin: 15, value: 1, timeout: 600 } },
+  ]);
+  assert.equal(t.engine.views()[0]?.fired, 3);
+});
+
+test('a toggle starts from what the board reports: its state, and a lease that expired', async () => {
+  const t = setup({ rules: [pumpToggle] });
+  t.engine.handle(t.state('tank', [{ pin: 15, mode: 'output', value: 1, safe_value: 0, max_lease_s: 3600, lease: { value: 1, safe_value: 0, expires_in_s: 100 } }]));
+  t.engine.handle(t.edge('cab', 14, 0));
+  await t.settle();
+  assert.equal(t.sender.sent[0]?.request.value, 0, 'on per the state, so off');
+  t.engine.handle(t.edge('cab', 14, 0));
+  await t.settle();
+  assert.equal(t.sender.sent[1]?.request.value, 1);
+  t.engine.handle(t.event('tank', 'lease_expired', { pin: 15, value: 0, held: 1 }));
+  t.engine.handle(t.edge('cab', 14, 0));
+  await t.settle();
+  assert.equal(t.sender.sent[2]?.request.value, 1, 'the lease ended, so the pump is off and a press turns it on');
+});
+
+test('an input rule with a fixed value writes it on every matching edge', async () => {
+  const t = setup({ rules: [{ name: 'light', when: { device: 'cab', pin: 14, edge: 'rising' }, then: { device: 'tank', pin: 2, value: 1, lease_s: 120 } }] });
+  t.engine.handle(t.edge('cab', 14, 0));
+  t.engine.handle(t.edge('cab', 13, 1));
+  t.engine.handle(t.edge('tank', 14, 1));
+  assert.equal(t.sender.sent.length, 0);
+  t.engine.handle(t.edge('cab', 14, 1));
+  await t.settle();
+  t.engine.handle(t.edge('cab', 14, 1));
+  await t.settle();
+  assert.deepEqual(t.sender.requests(), [
+    { action: 'write_pin', pin: 2, value: 1, timeout: 120 },
+    { action: 'write_pin', pin: 2, value: 1, timeout: 120 },
+  ]);
+});
+
+test('a binding follows its input, renews every lease_s / 3, and stops renewing when the source goes offline', async () => {
+  const t = setup({ bindings: [buzzer] });
+  t.engine.handle(t.state('tank', [{ pin: 6, mode: 'input', pull: 'up', value: 1 }]));
+  await t.settle();
+  assert.deepEqual(t.sender.sent, [{ device: 'cab', request: { action: 'write_pin', pin: 16, value: 1, timeout: 3 } }]);
+  await t.clock.advance(1000);
+  assert.equal(t.sender.sent.length, 2, 'renewed after 1 s');
+  await t.clock.advance(2000);
+  assert.equal(t.sender.sent.length, 4);
+  t.engine.handle(t.edge('tank', 6, 0));
+  await t.settle();
+  assert.deepEqual(t.sender.sent[4]?.request, { action: 'write_pin', pin: 16, value: 0, timeout: 3 });
+  t.engine.handle(t.edge('tank', 6, 1));
+  await t.settle();
+  assert.equal(t.sender.sent.length, 6);
+  t.engine.handle(t.online('tank', false));
+  await t.clock.advance(10_000);
+  assert.equal(t.sender.sent.length, 6, 'no renewal once the source is offline');
+  assert.equal(t.engine.views()[0]?.fired, 3, 'the state, then two edges');
+});
+
+test('an inverted binding writes the opposite level and stops renewing at the safe value', async () => {
+  const t = setup({ bindings: [{ ...buzzer, to: { ...buzzer.to, invert: true } }] });
+  t.engine.handle(t.state('cab', [{ pin: 16, mode: 'output', value: 0, safe_value: 0, max_lease_s: 60, lease: null }]));
+  t.engine.handle(t.edge('tank', 6, 0));
+  await t.settle();
+  assert.deepEqual(t.sender.sent[0]?.request, { action: 'write_pin', pin: 16, value: 1, timeout: 3 });
+  t.engine.handle(t.edge('tank', 6, 1));
+  await t.settle();
+  assert.deepEqual(t.sender.sent[1]?.request, { action: 'write_pin', pin: 16, value: 0, timeout: 3 });
+  assert.equal(t.clock.pendingTimers, 0);
+  await t.clock.advance(10_000);
+  assert.equal(t.sender.sent.length, 2, 'the safe value holds no lease, so nothing to renew');
+});
+
+test('one command in flight per output: later wishes wait and only the latest is sent', async () => {
+  const t = setup({ rules: [pumpToggle] });
+  t.sender.holdReplies = true;
+  for (let i = 0; i < 4; i++) t.engine.handle(t.edge('cab', 14, 0));
+  await t.settle();
+  assert.deepEqual(
+    t.sender.requests().map((r) => r.value),
+    [1],
+    'one in flight',
+  );
+  t.sender.release();
+  await t.settle();
+  // Presses 2–4 flipped 1 → 0 → 1 → 0; only the last is sent.
+  assert.deepEqual(
+    t.sender.requests().map((r) => r.value),
+    [1, 0],
+  );
+  t.sender.release();
+  await t.settle();
+  assert.equal(t.sender.sent.length, 2, 'nothing queued is sent twice');
+  assert.equal(t.engine.views()[0]?.fired, 4);
+});
+
+test('command failures are logged and shown in views(), never thrown, and clear on success', async () => {
+  const t = setup({ rules: [tankLed, pumpToggle] });
+  t.sender.answer = (device) => (device === 'cab' ? new HubError('device_offline', 'cab is not linked') : { ok: false, error: { code: 'lease_too_long', message: 'timeout 600 exceeds max_lease_s 60' } });
+  logs.length = 0;
+  assert.doesNotThrow(() => t.engine.handle(t.reading('tank', 'tank', { level: 70 })));
+  assert.doesNotThrow(() => t.engine.handle(t.edge('cab', 14, 0)));
+  await t.settle();
+  const [led, pump] = t.engine.views();
+  assert.equal(led?.lastError, 'pin 11 of cab: device_offline: cab is not linked');
+  assert.equal(pump?.lastError, 'pin 15 of tank: lease_too_long: timeout 600 exceeds max_lease_s 60');
+  assert.equal(logs.length, 2);
+  assert.match(logs[0] ?? '', /rule "tank-half": pin 11 of cab: device_offline/);
+  t.sender.answer = () => ({ ok: true });
+  t.engine.handle(t.edge('cab', 14, 0));
+  await t.settle();
+  assert.equal(t.engine.views()[1]?.lastError, null);
+  assert.equal(t.engine.views()[1]?.fired, 2);
+});
+
+test('a sender that throws, or an onFired that throws, does not escape handle()', async () => {
+  const config = parseHubConfig({ rules: [pumpToggle] });
+  const clock = new ManualClock();
+  const sender: CommandSender = {
+    command() {
+      throw new Error('boom');
+    },
+  };
+  const engine = new RuleEngine(config, {
+    sender,
+    clock,
+    logger,
+    onFired: () => {
+      throw new Error('listener');
+    },
+  });
+  const event: HubUpdate = { type: 'event', device: 'cab', event: { id: 1, device: 'cab', ts: Date.now(), type: 'edge', data: { pin: 14, value: 0 } } };
+  assert.doesNotThrow(() => engine.handle(event));
+  await clock.advance(0);
+  assert.equal(engine.views()[0]?.lastError, 'pin 15 of tank: boom');
+});
+
+test('readings and edges older than the lease are history and do nothing', async () => {
+  const t = setup({ rules: [tankLed, pumpToggle] });
+  const oldPress = t.edge('cab', 14, 0);
+  if (oldPress.type === 'event') oldPress.event.ts -= 600_001;
+  t.engine.handle(oldPress);
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }, 30_001));
+  await t.settle();
+  assert.equal(t.sender.sent.length, 0);
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }, 29_000));
+  await t.settle();
+  assert.deepEqual(
+    t.sender.sent.map((s) => s.device),
+    ['cab'],
+  );
+});
+
+test('watches() lists the edges and sensors each board must report', () => {
+  const t = setup({
+    rules: [
+      tankLed,
+      { ...tankLed, name: 'tank-low', when: { ...tankLed.when, above: undefined, below: 10 }, then: { ...tankLed.then, pin: 13 } },
+      { name: 'air', when: { device: 'tank', sensor: 'air', quantity: 'temperature', above: 30 }, then: { device: 'cab', pin: 18, duty: 1, freq: 100, lease_s: 30 } },
+      pumpToggle,
+      { name: 'light', when: { device: 'tank', pin: 6, edge: 'rising' }, then: { device: 'cab', pin: 2, value: 1, lease_s: 60 } },
+    ],
+    bindings: [buzzer],
+  });
+  assert.deepEqual(t.engine.watches(), [
+    { device: 'tank', pins: [{ pin: 6, edge: 'both' }], sensors: ['tank', 'air'] },
+    { device: 'cab', pins: [{ pin: 14, edge: 'falling' }], sensors: [] },
+  ]);
+});
+
+test('views() describe each rule in words unless the config does', () => {
+  const t = setup({ rules: [tankLed, { ...pumpToggle, description: 'The pump button.' }], bindings: [{ ...buzzer, to: { ...buzzer.to, invert: true } }] });
+  assert.deepEqual(
+    t.engine.views().map((v) => [v.name, v.kind, v.description, v.fired, v.lastFired, v.lastError]),
+    [
+      ['tank-half', 'rule', 'While level of tank on tank is above 50, set pin 11 of cab to 1 (lease 30 s, renewed).', 0, null, null],
+      ['pump', 'rule', 'The pump button.', 0, null, null],
+      ['buzzer', 'binding', 'Pin 16 of cab follows the inverse of pin 6 of tank (lease 3 s, renewed).', 0, null, null],
+    ],
+  );
+});
+
+test('close() stops every renewal', async () => {
+  const t = setup({ bindings: [buzzer] });
+  t.engine.handle(t.edge('tank', 6, 1));
+  await t.settle();
+  assert.equal(t.clock.pendingTimers, 1);
+  t.engine.close();
+  assert.equal(t.clock.pendingTimers, 0);
+  await t.clock.advance(10_000);
+  assert.equal(t.sender.sent.length, 1);
+});

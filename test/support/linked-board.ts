@@ -1,0 +1,75 @@
+// A simulated board in hub mode, in this process, on the real clock: what the hub-mode tests
+// link to a fake or a real hub.
+import { SystemClock } from '../../src/common/clock.js';
+import { Board } from '../../src/device/board.js';
+import { parseBoardConfig } from '../../src/device/config.js';
+import { Dispatcher } from '../../src/device/dispatcher.js';
+import { HubLink } from '../../src/device/hub-link.js';
+import { silentLogger } from '../../src/device/logger.js';
+import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
+
+export interface LinkedBoardOptions {
+  port: number;
+  token: string;
+  id?: string;
+  /** A board config; default: one relay on pin 15. */
+  config?: unknown;
+  keepaliveMs?: number;
+  outboxCapacity?: number;
+  onAcked?: (body: JsonObject) => void;
+}
+
+export interface LinkedBoard {
+  board: Board;
+  link: HubLink;
+  hardware: SimHardware;
+  close(): Promise<void>;
+}
+
+export const RELAY_BOARD = { name: 'shed', pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }] };
+
+export async function startLinkedBoard(options: LinkedBoardOptions): Promise<LinkedBoard> {
+  const clock = new SystemClock();
+  const config = parseBoardConfig(options.config ?? RELAY_BOARD);
+  const hardware = createSimHardware(config, clock);
+  const board = new Board(config, hardware, clock, silentLogger);
+  await board.start();
+  const link = new HubLink({
+    board,
+    dispatcher: new Dispatcher(board, silentLogger),
+    host: '127.0.0.1',
+    port: options.port,
+    deviceId: options.id ?? 'shed',
+    token: options.token,
+    clock,
+    logger: silentLogger,
+    keepaliveMs: options.keepaliveMs ?? 200,
+    random: () => 0.5,
+    ...(options.outboxCapacity !== undefined ? { outboxCapacity: options.outboxCapacity } : {}),
+    ...(options.onAcked !== undefined ? { onAcked: options.onAcked } : {}),
+  });
+  link.start();
+  let closed = false;
+  return {
+    board,
+    link,
+    hardware,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await link.close();
+      board.close();
+      hardware.close();
+    },
+  };
+}
+
+/** Resolves once the link is up (or fails after timeoutMs). */
+export async function untilLinked(link: HubLink, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (link.state !== 'up') {
+    if (Date.now() > deadline) throw new Error(`the board did not link within ${timeoutMs} ms (state ${link.state})`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

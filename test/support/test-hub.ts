@@ -1,0 +1,46 @@
+// A real hub in this process on loopback, with its data in a temp folder, for the hub tests.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../../src/device/logger.js';
+import { parseHubConfig } from '../../src/hub/config.js';
+import { startHub, type Hub } from '../../src/hub/hub.js';
+
+export interface TestHubOptions {
+  /** Reuse a data folder (a hub restart); default: a new temp folder. */
+  data?: string;
+  linkPort?: number;
+  /** More hub config (rules, telemetry, …), merged over the test defaults. */
+  config?: Record<string, unknown>;
+}
+
+export function tempDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'tether-hub-test-'));
+}
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<Hub & { data: string }> {
+  const data = options.data ?? tempDataDir();
+  const config = parseHubConfig(
+    {
+      data,
+      retention_days: 0,
+      link: { host: '127.0.0.1', port: options.linkPort ?? 0, keepalive_ms: 200 },
+      http: { host: '127.0.0.1', port: 0 },
+      ...options.config,
+    },
+    'test hub',
+  );
+  const hub = await startHub({ config, logger: silentLogger });
+  return Object.assign(hub, { data });
+}
+
+/** Polls until `check` returns a value that is not undefined (or throws after timeoutMs). */
+export async function eventually<T>(check: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
