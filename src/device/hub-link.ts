@@ -12,7 +12,7 @@ import type { JsonObject } from '../protocol/codec.js';
 import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
-import { LINK_VERSION, type Welcome } from '../protocol/link/messages.js';
+import { KEEPALIVE_MS, LINK_VERSION, OUTAGE_FACTOR, type Welcome } from '../protocol/link/messages.js';
 import { Outbox, type Outgoing } from '../protocol/link/reliable.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Board } from './board.js';
@@ -202,7 +202,10 @@ export class HubLink implements SessionContext {
 
   /** The first frame must be a welcome or a reject. */
   private async readWelcome(socket: net.Socket): Promise<Welcome> {
-    const message = await readFirstMessage(socket, this.options.clock, this.options.handshakeTimeoutMs ?? 5000, 'welcome');
+    // A welcome that does not come within an outage time will not come: the hello was lost (a
+    // black hole takes the connection and swallows it), so try again rather than wait.
+    const timeout = this.options.handshakeTimeoutMs ?? Math.max(1000, Math.round((this.options.keepaliveMs ?? KEEPALIVE_MS.default) * OUTAGE_FACTOR));
+    const message = await readFirstMessage(socket, this.options.clock, timeout, 'welcome');
     if (message.link === 'welcome') return message;
     socket.destroy();
     if (message.link === 'reject') throw new Error(`the hub refused the link: ${message.error.code}: ${message.error.message}`);
