@@ -6,6 +6,7 @@ import { TETHER_VERSION } from '../protocol/index.js';
 import { markCommandGroups } from './command-words.js';
 import { CliFailure, VALUE_OPTIONS } from './connection-options.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processContext, type CliContext } from './context.js';
+import { registerDemo } from './demo-command.js';
 import { registerDevice } from './device-command.js';
 import { registerHub } from './hub-command.js';
 import { registerSend } from './send-command.js';
@@ -17,6 +18,8 @@ export function buildProgram(ctx: CliContext): Command {
     .version(TETHER_VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
+    // `tether hub add-device ID --data D`: an option after a subcommand is the subcommand's own.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText(
       'after',
@@ -32,6 +35,7 @@ Examples:
   registerWatch(program, ctx);
   registerDevice(program, ctx);
   registerHub(program, ctx);
+  registerDemo(program, ctx);
   return program;
 }
 

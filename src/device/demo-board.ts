@@ -27,3 +27,17 @@ export const DEMO_BOARD_CONFIG = {
   ],
   sim: { seed: 1, pir: [{ pin: 22, mean_interval_s: 20, hold_s: 3 }] },
 } as const;
+
+/** A porch board for `tether demo`: a motion sensor, a lamp and its chip temperature. */
+export const PORCH_BOARD_CONFIG = {
+  name: 'porch',
+  board: 'Tether simulated board (porch)',
+  listen: { host: '127.0.0.1', port: 0 },
+  gpio: { pin_count: 30 },
+  pins: [
+    { pin: 25, name: 'lamp', mode: 'output', value: 0 },
+    { pin: 22, name: 'motion', mode: 'input', pull: 'down' },
+  ],
+  sensors: [{ name: 'chip', driver: 'chip_temp' }],
+  sim: { seed: 3, pir: [{ pin: 22, mean_interval_s: 8, hold_s: 2 }] },
+} as const;

@@ -2,13 +2,12 @@
 // (protocol.md §10.4: ack means committed), and a lease set through the hub still ends on the
 // board when the hub is gone (§4, §10.3).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { HubStore } from '../../src/hub/store/store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
-import { BIN, ROOT } from '../cli/run-cli.js';
+import { spawnHubCli, type HubProcess } from '../support/hub-process.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
 import { eventually, tempDataDir } from '../support/test-hub.js';
 
@@ -17,31 +16,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-interface HubProcess {
-  child: ChildProcess;
-  linkPort: number;
-  httpPort: number;
-  stderr: () => string;
-}
-
-/** Starts `tether hub` as a child process and reads its ports from the banner. */
+/** Starts `tether hub` as a child process with a config file in its data folder. */
 async function spawnHub(data: string, config: object): Promise<HubProcess> {
   const configFile = path.join(data, 'hub.json');
   fs.writeFileSync(configFile, JSON.stringify(config));
-  const child = spawn(process.execPath, [BIN, 'hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanups.push(() => void child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const ports = await eventually(() => {
-    const m = /boards dial [^:]+:(\d+); API on http:\/\/[^:]+:(\d+)\/api/.exec(stdout);
-    return m ? { linkPort: Number(m[1]), httpPort: Number(m[2]) } : undefined;
-  }, `the hub's banner (stderr: ${stderr})`, 15_000);
-  return { child, ...ports, stderr: () => stderr };
+  const hub = await spawnHubCli(['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', '0']);
+  cleanups.push(() => void hub.child.kill('SIGKILL'));
+  return hub;
 }
 
 function register(data: string, id: string): string {
@@ -54,9 +35,8 @@ function register(data: string, id: string): string {
 }
 
 async function kill(hub: HubProcess): Promise<void> {
-  const exited = new Promise((r) => hub.child.once('exit', r));
   hub.child.kill('SIGKILL');
-  await exited;
+  await hub.exited;
 }
 
 const CHIPS = {
@@ -104,6 +84,7 @@ describe('fault injection: the hub killed with SIGKILL', () => {
     cleanups.push(() => linked.close());
     await untilLinked(linked.link);
     const apiToken = fs.readFileSync(path.join(data, 'api-token'), 'utf8').trim();
+    assert.equal(apiToken, hub.apiToken, 'the sign-in link carries the token in the file');
     assert.equal(fs.statSync(path.join(data, 'api-token')).mode & 0o777, 0o600);
     const response = await fetch(`http://127.0.0.1:${hub.httpPort}/api/devices/kiln/commands`, {
       method: 'POST',

@@ -35,10 +35,10 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<Hub & 
 }
 
 /** Polls until `check` returns a value that is not undefined (or throws after timeoutMs). */
-export async function eventually<T>(check: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
