@@ -12,7 +12,7 @@ import { encodeFrame } from '../protocol/framing.js';
 import { LINK_VERSION, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
-import { readingRows } from './readings.js';
+import { BoardReports, omit, reportSubscriptions } from './board-reports.js';
 import type { HubUpdate, Reading, StoredEvent } from './types.js';
 
 export interface LinkState {
@@ -84,7 +84,7 @@ export class DeviceLink {
   private channel: LinkChannel | undefined;
   private readonly pending = new Map<string, Pending>();
   private nextCommand = 1;
-  private reported: JsonObject | null = null;
+  private readonly reports: BoardReports;
   private attachQueue: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -96,6 +96,8 @@ export class DeviceLink {
     const restored = deps.store.outboxPending(id);
     this.outbox = new PersistentOutbox(deps.store, id, OUTBOX, this.state.txLast, restored);
     this.inbound = new Inbound(this.state.rxCommitted, { pipelined: true });
+    this.reports = new BoardReports(id, { ...deps, stateStale: () => void this.refreshState() });
+    this.reports.bootEpoch = this.state.bootEpoch;
   }
 
   get online(): boolean {
@@ -108,7 +110,7 @@ export class DeviceLink {
 
   /** The board's state as it last reported it (the `state` event or a get_state reply). */
   get lastState(): JsonObject | null {
-    return this.reported;
+    return this.reports.state;
   }
 
   /**
@@ -172,6 +174,7 @@ export class DeviceLink {
       this.restartOutbound('board_restarted', `${this.id} lost the hub's stream before the command reached it`);
     }
     if (hello.uptime_ms !== undefined) this.state.bootEpoch = this.deps.wallNow() - hello.uptime_ms;
+    this.reports.bootEpoch = this.state.bootEpoch;
     await this.inbound.settle();
     if (this.closed || socket.destroyed) {
       socket.destroy();
@@ -228,29 +231,7 @@ export class DeviceLink {
 
   /** A board message, in order and once; the returned promise is its commit (§10.4: ack means committed). */
   private deliver(body: JsonObject, seq: number): Promise<void> {
-    const name = body['event'];
-    if (typeof name !== 'string') return this.onReply(body, seq);
-    const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
-    switch (name) {
-      case 'reading': {
-        const rows = readingRows(this.id, body, ts);
-        const committed = this.deps.ingest.add({ device: this.id, seq, readings: rows });
-        void committed.then(() => this.publishReading(body, ts), () => undefined);
-        return committed;
-      }
-      case 'state': {
-        const state = omit(body, 'event', 'ts');
-        this.reported = state;
-        this.deps.publish({ type: 'state', device: this.id, state });
-        return this.deps.ingest.add({ device: this.id, seq });
-      }
-      default: {
-        if (name === 'edge') this.applyEdge(body);
-        if (name === 'lease_expired') void this.refreshState();
-        const data = omit(body, 'event', 'ts');
-        return this.deps.ingest.add({ device: this.id, seq, events: [{ device: this.id, ts, type: name, data }] });
-      }
-    }
+    return typeof body['event'] === 'string' ? this.reports.take(body, seq) : this.onReply(body, seq);
   }
 
   private onReply(reply: JsonObject, seq: number): Promise<void> {
@@ -268,37 +249,12 @@ export class DeviceLink {
     return this.deps.ingest.add({ device: this.id, seq, events: [{ device: this.id, ts: this.deps.wallNow(), type: 'command_reply', data: reply }] });
   }
 
-  /** The board's uptime `ts` on the hub's wall clock: readings sent after an outage keep their time. */
-  private wallTime(ts: number): number {
-    const now = this.deps.wallNow();
-    // Without the hello's uptime, the smallest lag seen so far is the best guess of the boot time.
-    if (this.state.bootEpoch === null || now - ts < this.state.bootEpoch) this.state.bootEpoch = now - ts;
-    return Math.round(this.state.bootEpoch + ts);
-  }
-
-  private publishReading(body: JsonObject, ts: number): void {
-    const values = (body['values'] ?? {}) as Record<string, number>;
-    const units = (body['units'] ?? {}) as Record<string, string>;
-    this.deps.publish({ type: 'reading', device: this.id, sensor: String(body['sensor']), ts, values, units });
-  }
-
-  private applyEdge(body: JsonObject): void {
-    const pins = this.reported?.['pins'];
-    if (!Array.isArray(pins)) return;
-    const slot = (pins as JsonObject[]).find((p) => p['pin'] === body['pin']);
-    if (slot === undefined) return;
-    slot['value'] = body['value'];
-    this.deps.publish({ type: 'state', device: this.id, state: this.reported as JsonObject });
-  }
-
   /** Asks the board for its state after something changed it (a write, a lease that ended). */
   private async refreshState(): Promise<void> {
     try {
       const reply = await this.command({ action: 'get_state' }, { internal: true });
       if (reply['ok'] !== true) return;
-      const state = omit(reply, 'ok', 'action');
-      this.reported = state;
-      this.deps.publish({ type: 'state', device: this.id, state });
+      this.reports.setState(reply);
     } catch {
       // Offline or slow: the state event after the next welcome brings it.
     }
@@ -312,15 +268,7 @@ export class DeviceLink {
   private async setUpReports(boot: string): Promise<void> {
     try {
       const state = await this.command({ action: 'get_state' }, { internal: true });
-      const interval = this.deps.telemetryIntervalMs(this.id);
-      const sensors = Array.isArray(state['sensors']) ? (state['sensors'] as unknown[]).filter((s): s is string => typeof s === 'string') : [];
-      const inputs = Array.isArray(state['pins'])
-        ? (state['pins'] as JsonObject[]).filter((p) => p['mode'] === 'input').map((p) => p['pin'] as number)
-        : [];
-      const requests: JsonObject[] = [
-        ...sensors.map((sensor) => ({ action: 'subscribe', sensor, interval_ms: interval })),
-        ...inputs.map((pin) => ({ action: 'subscribe', pin, edge: 'both' })),
-      ];
+      const requests = reportSubscriptions(state, this.deps.telemetryIntervalMs(this.id));
       const replies = await Promise.all(requests.map((r) => this.command(r, { internal: true })));
       const refused = replies.filter((r) => r['ok'] !== true);
       for (const r of refused) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);
@@ -341,10 +289,4 @@ export class DeviceLink {
       waiting.reject(err);
     }
   }
-}
-
-function omit(body: JsonObject, ...keys: string[]): JsonObject {
-  const copy = { ...body };
-  for (const key of keys) delete copy[key];
-  return copy;
 }

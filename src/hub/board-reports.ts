@@ -1,0 +1,94 @@
+// What a board reports without being asked (protocol.md §7, §10.4), the same whether it dialed
+// the hub (hub mode) or the hub dialed it (pull mode): readings into the store, events into the
+// log, and the hub's view of its state kept current.
+import type { JsonObject } from '../protocol/codec.js';
+import type { IngestSink } from './device-link.js';
+import { readingRows } from './readings.js';
+import type { HubUpdate } from './types.js';
+
+export interface BoardReportsDeps {
+  ingest: IngestSink;
+  publish(update: HubUpdate): void;
+  wallNow(): number;
+  /** Something changed the board's outputs (a lease ended): ask it for its state again. */
+  stateStale(): void;
+}
+
+export class BoardReports {
+  /** Wall-clock ms at the board's uptime 0, for this boot. */
+  bootEpoch: number | null = null;
+  private reported: JsonObject | null = null;
+
+  constructor(
+    private readonly device: string,
+    private readonly deps: BoardReportsDeps,
+  ) {}
+
+  get state(): JsonObject | null {
+    return this.reported;
+  }
+
+  /** The board's state as it reported it (a `state` event or a `get_state` reply). */
+  setState(state: JsonObject): void {
+    this.reported = omit(state, 'event', 'ts', 'ok', 'action', 'id', 'seq');
+    this.deps.publish({ type: 'state', device: this.device, state: this.reported });
+  }
+
+  /** Takes an event; resolves when what it stored committed (the link acknowledges it then). */
+  take(body: JsonObject, seq: number): Promise<void> {
+    const name = String(body['event']);
+    const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
+    const device = this.device;
+    switch (name) {
+      case 'reading': {
+        const committed = this.deps.ingest.add({ device, seq, readings: readingRows(device, body, ts) });
+        void committed.then(() => this.publishReading(body, ts), () => undefined);
+        return committed;
+      }
+      case 'state':
+        this.setState(body);
+        return this.deps.ingest.add({ device, seq });
+      default: {
+        if (name === 'edge') this.applyEdge(body);
+        if (name === 'lease_expired') this.deps.stateStale();
+        return this.deps.ingest.add({ device, seq, events: [{ device, ts, type: name, data: omit(body, 'event', 'ts', 'seq') }] });
+      }
+    }
+  }
+
+  /** The board's uptime `ts` on the hub's wall clock: readings sent after an outage keep their time. */
+  private wallTime(ts: number): number {
+    const now = this.deps.wallNow();
+    // Without a known boot time, the smallest lag seen so far is the best guess of it.
+    if (this.bootEpoch === null || now - ts < this.bootEpoch) this.bootEpoch = now - ts;
+    return Math.round(this.bootEpoch + ts);
+  }
+
+  private publishReading(body: JsonObject, ts: number): void {
+    const values = (body['values'] ?? {}) as Record<string, number>;
+    const units = (body['units'] ?? {}) as Record<string, string>;
+    this.deps.publish({ type: 'reading', device: this.device, sensor: String(body['sensor']), ts, values, units });
+  }
+
+  private applyEdge(body: JsonObject): void {
+    const pins = this.reported?.['pins'];
+    if (!Array.isArray(pins)) return;
+    const slot = (pins as JsonObject[]).find((p) => p['pin'] === body['pin']);
+    if (slot === undefined) return;
+    slot['value'] = body['value'];
+    this.deps.publish({ type: 'state', device: this.device, state: this.reported as JsonObject });
+  }
+}
+
+/** The subscriptions that make a board report everything: each sensor, and each input's edges. */
+export function reportSubscriptions(state: JsonObject, intervalMs: number): JsonObject[] {
+  const sensors = Array.isArray(state['sensors']) ? (state['sensors'] as unknown[]).filter((s): s is string => typeof s === 'string') : [];
+  const inputs = Array.isArray(state['pins']) ? (state['pins'] as JsonObject[]).filter((p) => p['mode'] === 'input').map((p) => p['pin'] as number) : [];
+  return [...sensors.map((sensor) => ({ action: 'subscribe', sensor, interval_ms: intervalMs })), ...inputs.map((pin) => ({ action: 'subscribe', pin, edge: 'both' }))];
+}
+
+export function omit(body: JsonObject, ...keys: string[]): JsonObject {
+  const copy = { ...body };
+  for (const key of keys) delete copy[key];
+  return copy;
+}
