@@ -11,11 +11,12 @@ import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
 import type { HubFacade } from './api/facade.js';
 import { buildApi } from './api/server.js';
-import type { HubConfig } from './config.js';
+import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink } from './device-link.js';
 import { HubError } from './errors.js';
 import { IngestQueue } from './ingest.js';
 import { startLinkServer, type LinkServer } from './link-server.js';
+import { PullLink } from './pull-link.js';
 import { RuleEngine } from './rules.js';
 import { HubStore } from './store/store.js';
 import type { DeviceView, HubUpdate, StoredEvent } from './types.js';
@@ -80,7 +81,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         record,
         wallNow,
         keepaliveMs: config.link.keepalive_ms,
-        telemetryIntervalMs: (device) => config.telemetry.devices?.[device]?.interval_ms ?? config.telemetry.interval_ms,
+        telemetryIntervalMs: (device) => readingIntervalMs(config, device),
         linkChanged: (device) => {
           const view = viewOf(device);
           if (view !== undefined) publish({ type: 'device', device: view });
@@ -91,8 +92,34 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     }
     return link;
   };
+  // Boards the hub dials (pull mode) are registered like the others, with their address.
+  const pulls = new Map<string, PullLink>();
+  for (const target of config.devices) {
+    const address = parseHostPort(target.address);
+    if (address === null) throw new HubError('bad_request', `devices: ${target.id}: address ${JSON.stringify(target.address)} is not HOST:PORT`);
+    if (store.getDevice(target.id) === undefined) store.addDevice(target.id, { address: target.address });
+    pulls.set(
+      target.id,
+      new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, {
+        store,
+        ingest,
+        clock,
+        logger,
+        publish,
+        record,
+        wallNow,
+        keepaliveMs: config.link.keepalive_ms,
+        telemetryIntervalMs: (device) => readingIntervalMs(config, device),
+        linkChanged: (device) => {
+          const view = viewOf(device);
+          if (view !== undefined) publish({ type: 'device', device: view });
+        },
+      }),
+    );
+  }
+  const boardLink = (id: string): Pick<DeviceLink, 'online' | 'lastState' | 'command'> | undefined => pulls.get(id) ?? deviceLink(id);
   const withLiveness = (device: DeviceView): DeviceView => {
-    const online = links.get(device.id)?.online === true;
+    const online = (pulls.get(device.id) ?? links.get(device.id))?.online === true;
     // An online board was heard within its outage time, so "now" is its last-seen time.
     return { ...device, online, lastSeen: online ? wallNow() : device.lastSeen };
   };
@@ -102,7 +129,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   const command: HubFacade['command'] = (deviceId, request, commandOptions) => {
-    const link = deviceLink(deviceId);
+    const link = boardLink(deviceId);
     if (link === undefined) return Promise.reject(new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`));
     return link.command(request, commandOptions);
   };
@@ -119,7 +146,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     command,
     devices: () => store.listDevices().map(withLiveness),
     device: viewOf,
-    state: (id) => links.get(id)?.lastState ?? null,
+    state: (id) => (pulls.get(id) ?? links.get(id))?.lastState ?? null,
     sensors: (id) => store.sensorsOf(id),
     readings: (q) => store.queryReadings(q),
     events: (q) => store.queryEvents(q),
@@ -137,6 +164,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (pruneTimer !== undefined) clock.clearTimer(pruneTimer);
     await api?.close();
     for (const link of links.values()) link.close();
+    await Promise.all([...pulls.values()].map((pull) => pull.close()));
     await linkServer?.close();
     rules.close();
     await ingest.close();
@@ -150,11 +178,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       logger,
       verify: (id, token) => store.verifyToken(id, token),
       attach: async (socket, hello) => {
-        const link = deviceLink(hello.device_id);
+        // A board the hub dials has no business dialing in as well.
+        const link = pulls.has(hello.device_id) ? undefined : deviceLink(hello.device_id);
         if (link === undefined) socket.destroy();
         else await link.attach(socket, hello);
       },
     });
+    for (const pull of pulls.values()) pull.start();
     api = await buildApi({ facade, apiToken: apiToken.token, logger, version: TETHER_VERSION });
     await api.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {

@@ -1,0 +1,189 @@
+// Pull mode: the hub dials a board that only listens (direct mode, protocol.md §1–§9), such as
+// a Pi on a fixed address, and keeps it linked with the same resilience as a board that dials
+// in: reconnect with backoff and jitter, an outage found by unanswered pings, reports
+// subscribed on every connection (direct-mode subscriptions end with their connection).
+// Direct mode has no sequence numbers: a reading sent while the connection broke is lost.
+import { connect, type BoardClient } from '../client/index.js';
+import type { Clock, Timer } from '../common/clock.js';
+import type { Logger } from '../device/logger.js';
+import type { JsonObject } from '../protocol/codec.js';
+import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
+import { OUTAGE_FACTOR } from '../protocol/link/messages.js';
+import { BoardReports, omit, reportSubscriptions } from './board-reports.js';
+import type { DeviceLinkStore, IngestSink } from './device-link.js';
+import { HubError } from './errors.js';
+import type { HubUpdate } from './types.js';
+
+export interface PullTarget {
+  host: string;
+  port: number;
+  token?: string;
+  tls?: boolean;
+}
+
+export interface PullLinkDeps {
+  store: Pick<DeviceLinkStore, 'markLinked' | 'markOffline'>;
+  ingest: IngestSink;
+  clock: Clock;
+  logger: Logger;
+  publish(update: HubUpdate): void;
+  record(device: string, type: string, data: JsonObject): void;
+  wallNow(): number;
+  keepaliveMs: number;
+  telemetryIntervalMs(device: string): number;
+  linkChanged(device: string): void;
+  random?: () => number;
+}
+
+export class PullLink {
+  private client: BoardClient | undefined;
+  private readonly reports: BoardReports;
+  private readonly backoff: Backoff;
+  private boot: string | null = null;
+  private stopped = false;
+  private retry: { timer: Timer; wake: () => void } | undefined;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    private readonly target: PullTarget,
+    private readonly deps: PullLinkDeps,
+  ) {
+    this.reports = new BoardReports(id, { ...deps, stateStale: () => void this.refreshState() });
+    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, random: deps.random ?? Math.random });
+  }
+
+  get online(): boolean {
+    return this.client?.isOpen === true && this.boot !== null;
+  }
+
+  get bootId(): string | null {
+    return this.boot;
+  }
+
+  get lastState(): JsonObject | null {
+    return this.reports.state;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async command(request: JsonObject, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
+    const client = this.client;
+    if (this.stopped) throw new HubError('shutting_down', 'the hub is stopping');
+    if (client === undefined || !this.online) {
+      throw new HubError('device_offline', `${this.id} (${this.target.host}:${this.target.port}) is not connected now; the hub keeps dialing it`);
+    }
+    const callerId = request['id'];
+    let reply: JsonObject;
+    try {
+      [reply] = (await client.send([omit(request, 'id')], { timeoutMs: options.timeoutMs ?? 10_000 })) as [JsonObject];
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // No sequence numbers in direct mode: whether a command lost with its connection ran is unknown.
+      throw new HubError('timeout', `${this.id} did not answer: ${message}`);
+    }
+    if (reply['ok'] === true && ['write_pin', 'pwm', 'setup_pin'].includes(String(reply['action']))) void this.refreshState();
+    return callerId === undefined ? reply : { ...reply, id: callerId };
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.retry !== undefined) {
+      this.deps.clock.clearTimer(this.retry.timer);
+      this.retry.wake();
+    }
+    await this.client?.close();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let why: string;
+      try {
+        why = await this.connectOnce();
+      } catch (err) {
+        why = err instanceof Error ? err.message : String(err);
+      }
+      if (this.stopped) break;
+      const wait = this.backoff.next();
+      this.deps.logger.warn(`${this.id} (${this.target.host}:${this.target.port}): ${why}; dialing again in ${wait} ms`);
+      await new Promise<void>((wake) => {
+        this.retry = { timer: this.deps.clock.setTimer(wait, wake), wake };
+      });
+      this.retry = undefined;
+    }
+  }
+
+  /** One connection, until it breaks; resolves with why it ended. */
+  private async connectOnce(): Promise<string> {
+    const { host, port, token, tls } = this.target;
+    const client = await connect({ host, port, ...(token !== undefined ? { token } : {}), ...(tls === true ? { tls: true } : {}), timeoutMs: 5000 });
+    this.client = client;
+    if (this.stopped) {
+      await client.close();
+      return 'stopped';
+    }
+    const events = client.events();
+    try {
+      const [info, state] = (await client.send([{ action: 'get_info' }, { action: 'get_state' }])) as [JsonObject, JsonObject];
+      if (state['ok'] !== true) throw new Error(`get_state: ${JSON.stringify(state['error'])}`);
+      this.boot = String(state['boot_id']);
+      const uptime = typeof state['uptime_s'] === 'number' ? state['uptime_s'] : 0;
+      this.reports.bootEpoch = this.deps.wallNow() - uptime * 1000;
+      this.reports.setState(state);
+      const text = (value: unknown) => (typeof value === 'string' ? value : '');
+      const firmware = `tether ${text(info['firmware_version'])} (${text(info['runtime'])}, pull)`;
+      this.deps.store.markLinked(this.id, { firmware, capabilities: [], bootId: this.boot, now: this.deps.wallNow() });
+      const subscriptions = reportSubscriptions(state, this.deps.telemetryIntervalMs(this.id));
+      const replies = await client.send(subscriptions);
+      for (const r of replies) if (r['ok'] !== true) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);
+    } catch (err) {
+      events.close();
+      await client.close();
+      throw err;
+    }
+    this.backoff.reset();
+    this.deps.record(this.id, 'online', { boot_id: this.boot, address: `${host}:${port}` });
+    this.deps.linkChanged(this.id);
+    const keepalive = this.keepAlive(client);
+    void (async () => {
+      for await (const event of events) await this.reports.take(event as JsonObject, 0).catch(() => undefined);
+    })();
+    await client.closed;
+    keepalive();
+    events.close();
+    this.deps.store.markOffline(this.id, this.deps.wallNow());
+    this.deps.record(this.id, 'offline', { reason: this.stopped ? 'hub stopping' : 'connection lost' });
+    this.deps.linkChanged(this.id);
+    return 'connection lost';
+  }
+
+  /** Pings when idle; a ping unanswered for the outage time closes the connection. */
+  private keepAlive(client: BoardClient): () => void {
+    const outageMs = Math.round(this.deps.keepaliveMs * OUTAGE_FACTOR);
+    let timer: Timer | undefined;
+    const tick = () => {
+      client
+        .send([{ action: 'ping' }], { timeoutMs: outageMs })
+        .then(() => {
+          if (client.isOpen) timer = this.deps.clock.setTimer(this.deps.keepaliveMs, tick);
+        })
+        .catch(() => void client.close());
+    };
+    timer = this.deps.clock.setTimer(this.deps.keepaliveMs, tick);
+    return () => {
+      if (timer !== undefined) this.deps.clock.clearTimer(timer);
+    };
+  }
+
+  private async refreshState(): Promise<void> {
+    try {
+      const [state] = (await this.client?.send([{ action: 'get_state' }])) ?? [];
+      if (state?.['ok'] === true) this.reports.setState(state);
+    } catch {
+      // The next connection reads the state again.
+    }
+  }
+}
