@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';
 import { SENSOR_DRIVERS } from './drivers/sensors/index.js';
 import { hex } from './hex.js';
+import { deepFreeze, formatPath } from '../common/config-text.js';
 
 const address = z.preprocess(
   (v) => (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v.trim()) ? Number.parseInt(v.trim().slice(2), 16) : v),
@@ -205,17 +206,4 @@ export async function loadBoardConfig(file: string): Promise<Readonly<BoardConfi
     throw new ConfigError(file, [`cannot parse the file: ${(err as Error).message}`]);
   }
   return parseBoardConfig(value, file);
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`), '');
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { deepFreeze, formatPath } from '../common/config-text.js';
 
 // protocol.md §10.1: the hello's device_id; rule names take the same characters.
 const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -258,19 +259,4 @@ function eitherByKey<A extends z.ZodType, B extends z.ZodType>(key: string, with
     for (const i of result.error.issues) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
     return z.NEVER;
   });
-}
-
-// formatPath and deepFreeze are the board config's (src/device/config.ts keeps them private, and
-// the hub may not import the device); the same output keeps messages alike for the user.
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`), '');
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

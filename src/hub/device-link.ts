@@ -12,17 +12,9 @@ import { encodeFrame } from '../protocol/framing.js';
 import { LINK_VERSION, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
+import type { LinkState } from './store/link-state.js';
 import { BoardReports, omit, reportSubscriptions } from './board-reports.js';
 import type { HubUpdate, Reading, StoredEvent } from './types.js';
-
-export interface LinkState {
-  bootId: string | null;
-  bootEpoch: number | null;
-  rxCommitted: number;
-  txStream: string;
-  txLast: number;
-  subscribedBoot: string | null;
-}
 
 /** What a device link needs of the store. */
 export interface DeviceLinkStore extends OutboxStore {
@@ -44,10 +36,12 @@ export interface DeviceLinkStore extends OutboxStore {
 /** Where delivered board messages go: resolved once they are committed (then they may be acked). */
 export interface IngestSink {
   add(item: { device: string; seq: number; readings?: Reading[]; events?: Array<Omit<StoredEvent, 'id'>> }): Promise<void>;
+  /** Takes the device's items again after a failed commit; true when there was one. */
+  resume(device: string): boolean;
 }
 
-export interface DeviceLinkDeps {
-  store: DeviceLinkStore;
+/** What every kind of board link (dialed in, or dialed by the hub) needs from the hub. */
+export interface BoardLinkDeps {
   ingest: IngestSink;
   clock: Clock;
   logger: Logger;
@@ -60,6 +54,10 @@ export interface DeviceLinkDeps {
   telemetryIntervalMs(device: string): number;
   /** Reports the link state change to the registry view (online, firmware, …). */
   linkChanged(device: string): void;
+}
+
+export interface DeviceLinkDeps extends BoardLinkDeps {
+  store: DeviceLinkStore;
   /** A unique prefix for the ids of this hub process's commands. */
   commandPrefix: string;
 }
@@ -159,7 +157,10 @@ export class DeviceLink {
       socket.destroy();
       return;
     }
-    this.channel?.close('replaced');
+    // Cleared first, so the old channel's close is a replacement, not the board going offline.
+    const replaced = this.channel;
+    this.channel = undefined;
+    replaced?.close('replaced');
     const { store, clock } = this.deps;
     const newBoot = hello.boot_id !== this.state.bootId;
     if (newBoot) {
@@ -173,11 +174,17 @@ export class DeviceLink {
       // The board does not know this stream (it never got our welcome): start ours over.
       this.restartOutbound('board_restarted', `${this.id} lost the hub's stream before the command reached it`);
     }
+    await this.inbound.settle();
+    if (this.deps.ingest.resume(this.id) && !newBoot) {
+      // A commit failed: continue from what the store really holds; the board resends the rest.
+      this.inbound = new Inbound(store.getLinkState(this.id).rxCommitted, { pipelined: true });
+    }
     if (hello.uptime_ms !== undefined) this.state.bootEpoch = this.deps.wallNow() - hello.uptime_ms;
     this.reports.bootEpoch = this.state.bootEpoch;
     await this.inbound.settle();
     if (this.closed || socket.destroyed) {
       socket.destroy();
+      if (replaced !== undefined) this.markDown('the new connection closed during its handshake');
       return;
     }
     this.state.rxCommitted = this.inbound.committed;
@@ -223,6 +230,10 @@ export class DeviceLink {
   private onClosed(channel: LinkChannel, why: string): void {
     if (this.channel !== channel) return; // replaced: the newer connection is the board now
     this.channel = undefined;
+    this.markDown(why);
+  }
+
+  private markDown(why: string): void {
     this.deps.store.markOffline(this.id, this.deps.wallNow());
     this.deps.logger.info(`${this.id}: link down (${why})`);
     this.deps.record(this.id, 'offline', { reason: why });

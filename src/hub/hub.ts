@@ -12,7 +12,7 @@ import { ensureApiToken } from './api-token.js';
 import type { HubFacade } from './api/facade.js';
 import { buildApi } from './api/server.js';
 import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
-import { DeviceLink } from './device-link.js';
+import { DeviceLink, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
 import { IngestQueue } from './ingest.js';
 import { startLinkServer, type LinkServer } from './link-server.js';
@@ -66,28 +66,27 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const ingest = new IngestQueue(store, { clock, onCommitted: publishEvents });
   const record = (device: string, type: string, data: JsonObject) => publishEvents(store.commit({ readings: [], events: [{ device, ts: wallNow(), type, data }], linkStates: [] }));
 
+  const linkDeps: BoardLinkDeps = {
+    ingest,
+    clock,
+    logger,
+    publish,
+    record,
+    wallNow,
+    keepaliveMs: config.link.keepalive_ms,
+    telemetryIntervalMs: (device) => readingIntervalMs(config, device),
+    linkChanged: (device) => {
+      const view = viewOf(device);
+      if (view !== undefined) publish({ type: 'device', device: view });
+    },
+  };
   const links = new Map<string, DeviceLink>();
   const commandPrefix = `h${randomBytes(3).toString('hex')}-`;
   const deviceLink = (id: string): DeviceLink | undefined => {
     let link = links.get(id);
     if (link === undefined) {
       if (store.getDevice(id) === undefined) return undefined;
-      link = new DeviceLink(id, {
-        store,
-        ingest,
-        clock,
-        logger,
-        publish,
-        record,
-        wallNow,
-        keepaliveMs: config.link.keepalive_ms,
-        telemetryIntervalMs: (device) => readingIntervalMs(config, device),
-        linkChanged: (device) => {
-          const view = viewOf(device);
-          if (view !== undefined) publish({ type: 'device', device: view });
-        },
-        commandPrefix,
-      });
+      link = new DeviceLink(id, { ...linkDeps, store, commandPrefix });
       links.set(id, link);
     }
     return link;
@@ -100,21 +99,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (store.getDevice(target.id) === undefined) store.addDevice(target.id, { address: target.address });
     pulls.set(
       target.id,
-      new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, {
-        store,
-        ingest,
-        clock,
-        logger,
-        publish,
-        record,
-        wallNow,
-        keepaliveMs: config.link.keepalive_ms,
-        telemetryIntervalMs: (device) => readingIntervalMs(config, device),
-        linkChanged: (device) => {
-          const view = viewOf(device);
-          if (view !== undefined) publish({ type: 'device', device: view });
-        },
-      }),
+      new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, { ...linkDeps, store }),
     );
   }
   const boardLink = (id: string): Pick<DeviceLink, 'online' | 'lastState' | 'command'> | undefined => pulls.get(id) ?? deviceLink(id);

@@ -40,6 +40,12 @@ export class IngestQueue {
   private rows = 0;
   private timer: Timer | undefined;
   private closed = false;
+  /**
+   * Devices whose commit failed. Nothing more of theirs commits until resume(): a later batch
+   * committing while an earlier one failed would leave a hole that the board's resend, from
+   * the last acknowledgement, fills twice (and rx_committed would skip the hole after a restart).
+   */
+  private readonly failed = new Map<string, Error>();
 
   constructor(
     private readonly store: Pick<HubStore, 'commit'>,
@@ -52,6 +58,8 @@ export class IngestQueue {
   /** Resolves once the item is committed; rejects with the commit's error if that failed. */
   add(item: IngestItem): Promise<void> {
     if (this.closed) return Promise.reject(new HubError('shutting_down', 'the ingest queue is closed'));
+    const failure = this.failed.get(item.device);
+    if (failure !== undefined) return Promise.reject(failure);
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ item, resolve, reject }));
     this.rows += (item.readings?.length ?? 0) + (item.events?.length ?? 0);
     // A failed commit needs no handling here: it rejected `done` and its batch-mates.
@@ -64,6 +72,14 @@ export class IngestQueue {
       });
     }
     return done;
+  }
+
+  /**
+   * Takes a device's items again after a failed commit; the caller must restart its stream
+   * from what the store says was committed. Returns whether a failure was cleared.
+   */
+  resume(device: string): boolean {
+    return this.failed.delete(device);
   }
 
   /** Commits what waits now; rejects if that commit failed (its items reject as well). */
@@ -93,7 +109,10 @@ export class IngestQueue {
       events = this.store.commit(toCommit(batch.map((w) => w.item)));
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      for (const w of batch) w.reject(error);
+      for (const w of batch) {
+        this.failed.set(w.item.device, error);
+        w.reject(error);
+      }
       return { error };
     }
     for (const w of batch) w.resolve();

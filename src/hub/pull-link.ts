@@ -4,15 +4,13 @@
 // subscribed on every connection (direct-mode subscriptions end with their connection).
 // Direct mode has no sequence numbers: a reading sent while the connection broke is lost.
 import { connect, type BoardClient } from '../client/index.js';
-import type { Clock, Timer } from '../common/clock.js';
-import type { Logger } from '../device/logger.js';
+import type { Timer } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { OUTAGE_FACTOR } from '../protocol/link/messages.js';
 import { BoardReports, omit, reportSubscriptions } from './board-reports.js';
-import type { DeviceLinkStore, IngestSink } from './device-link.js';
+import type { BoardLinkDeps, DeviceLinkStore } from './device-link.js';
 import { HubError } from './errors.js';
-import type { HubUpdate } from './types.js';
 
 export interface PullTarget {
   host: string;
@@ -21,17 +19,8 @@ export interface PullTarget {
   tls?: boolean;
 }
 
-export interface PullLinkDeps {
+export interface PullLinkDeps extends BoardLinkDeps {
   store: Pick<DeviceLinkStore, 'markLinked' | 'markOffline'>;
-  ingest: IngestSink;
-  clock: Clock;
-  logger: Logger;
-  publish(update: HubUpdate): void;
-  record(device: string, type: string, data: JsonObject): void;
-  wallNow(): number;
-  keepaliveMs: number;
-  telemetryIntervalMs(device: string): number;
-  linkChanged(device: string): void;
   random?: () => number;
 }
 
@@ -121,6 +110,7 @@ export class PullLink {
     const { host, port, token, tls } = this.target;
     const client = await connect({ host, port, ...(token !== undefined ? { token } : {}), ...(tls === true ? { tls: true } : {}), timeoutMs: 5000 });
     this.client = client;
+    this.deps.ingest.resume(this.id); // no stream to restart: direct mode has no numbers
     if (this.stopped) {
       await client.close();
       return 'stopped';

@@ -55,6 +55,16 @@ export interface ReadingBucket {
   count: number;
 }
 
+/** A sensor a board has reported readings for, with its latest value of one quantity. */
+export interface SensorSummary {
+  sensor: string;
+  quantity: string;
+  unit: string | null;
+  /** Wall-clock ms of the latest reading. */
+  lastTs: number;
+  lastValue: number;
+}
+
 /** A stored event: something a board said (lease_expired, edge, …) or the hub noticed. */
 export interface StoredEvent {
   id: number;

@@ -2,13 +2,12 @@
 // readings into the store, leased commands through the hub, and what a board restart does to
 // commands that had not reached it (protocol.md §10).
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
-import { decodeFrame, type JsonObject } from '../../src/protocol/codec.js';
-import { encodeFrame, LineDecoder } from '../../src/protocol/framing.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
 import type { HubError } from '../../src/hub/errors.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
+import { openRawLink } from '../support/raw-link.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -39,22 +38,9 @@ async function board(port: number, token: string, id = 'bench', config: unknown 
 
 /** A raw link connection: the test speaks the link protocol itself. */
 async function rawLink(port: number) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((r) => socket.once('connect', () => r()));
-  const frames: JsonObject[] = [];
-  const decoder = new LineDecoder(1 << 20);
-  socket.on('data', (chunk: Buffer) =>
-    decoder.push(chunk, {
-      frame: (bytes) => {
-        const d = decodeFrame(bytes);
-        if (d.ok) frames.push(d.message);
-      },
-      oversize: () => undefined,
-    }),
-  );
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  cleanups.push(() => void socket.destroy());
-  return { socket, frames, closed, send: (m: object) => socket.write(encodeFrame(m)) };
+  const raw = await openRawLink(port);
+  cleanups.push(() => raw.close());
+  return raw;
 }
 
 const hello = (id: string, token: string, extra: object = {}) => ({ link: 'hello', protocol: 1, device_id: id, token, boot_id: 'boot-1', ...extra });

@@ -136,8 +136,13 @@ describe('IngestQueue', () => {
     assert.equal(store.queryReadings({ device: 'b2', from: 0, to: 1e9 }).length, 0);
     assert.equal(store.getLinkState('b2').rxCommitted, 0);
 
+    // Nothing more of a failed device commits until its link restarts from the store (resume).
+    const refused = await queue.add({ device: 'b2', seq: 6, readings: readings('b2', 2) }).then(() => undefined, (err: unknown) => err);
+    assert.equal(refused, goodErr, 'refused with the failure');
+    assert.equal(queue.resume('b2'), true);
+    assert.equal(queue.resume('b2'), false);
     await Promise.all([queue.add({ device: 'b2', seq: 5, readings: readings('b2', 2) }), clock.advance(10)]);
-    assert.equal(store.getLinkState('b2').rxCommitted, 5, 'the next batch commits');
+    assert.equal(store.getLinkState('b2').rxCommitted, 5, 'after resume the next batch commits');
   });
 
   it('flush commits now and rejects when that commit failed', async () => {

@@ -1,17 +1,7 @@
 // What the HTTP API needs from the hub, and nothing more: the API reads through this and sends
 // commands through it, so it can be tested against a fake and the hub can change behind it.
 import type { JsonObject } from '../../protocol/codec.js';
-import type { CommandSender, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StoredEvent } from '../types.js';
-
-/** A sensor a board has reported readings for, with its latest value of one quantity. */
-export interface SensorSummary {
-  sensor: string;
-  quantity: string;
-  unit: string | null;
-  /** Wall-clock ms of the latest reading. */
-  lastTs: number;
-  lastValue: number;
-}
+import type { CommandSender, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, SensorSummary, StoredEvent } from '../types.js';
 
 export interface HubFacade extends CommandSender {
   devices(): DeviceView[];
@@ -25,3 +15,5 @@ export interface HubFacade extends CommandSender {
   /** Calls the listener with every update until the returned function is called. */
   onUpdate(listener: (u: HubUpdate) => void): () => void;
 }
+
+export type { SensorSummary };

@@ -2,16 +2,8 @@
 // Each (device, sensor, quantity) is a series row; a reading is only (series, ts, value).
 import type Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
-import type { Reading, ReadingBucket, ReadingsQuery } from '../types.js';
+import type { Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../types.js';
 import { checkTime, rowLimit } from './limits.js';
-
-export interface SensorSummary {
-  sensor: string;
-  quantity: string;
-  unit: string | null;
-  lastTs: number;
-  lastValue: number;
-}
 
 const LIMITS = { default: 10_000, max: 100_000 };
 

@@ -8,7 +8,8 @@ import { DeviceRegistry, type LinkedInfo } from './devices.js';
 import { EventStore, type NewEvent } from './events.js';
 import { LinkStates, type LinkState } from './link-state.js';
 import { CommandOutbox, type OutboxEntry } from './outbox.js';
-import { ReadingStore, type SensorSummary } from './readings.js';
+import { ReadingStore } from './readings.js';
+import type { SensorSummary } from '../types.js';
 import { openDatabase } from './schema.js';
 
 export type { LinkedInfo, LinkState, NewEvent, OutboxEntry, SensorSummary };
