@@ -5,14 +5,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock, Timer } from '../common/clock.js';
 import { LinkChannel, type CloseReason } from '../link/channel.js';
-import { readFirstMessage } from '../link/handshake.js';
+import { HandshakeTimeout, readFirstMessage } from '../link/handshake.js';
 import { Inbound } from '../link/inbound.js';
 import type { Scope } from '../protocol/actions.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
-import { KEEPALIVE_MS, LINK_VERSION, OUTAGE_FACTOR, type Welcome } from '../protocol/link/messages.js';
+import { LINK_VERSION, type Welcome } from '../protocol/link/messages.js';
 import { Outbox, type Outgoing } from '../protocol/link/reliable.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Board } from './board.js';
@@ -36,11 +36,15 @@ export interface HubLinkOptions {
   onAcked?: (body: JsonObject) => void;
   /** Messages kept for the hub during an outage (readings give way first). */
   outboxCapacity?: number;
+  /** How long a dial and then a welcome may take each (default 750 ms; protocol.md §10.3). */
   handshakeTimeoutMs?: number;
   random?: () => number;
 }
 
 export type HubLinkState = 'connecting' | 'up' | 'down' | 'stopped';
+
+/** The default time a dial, and then a welcome, may take (protocol.md §10.3). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 750;
 
 
 export class HubLink implements SessionContext {
@@ -125,15 +129,19 @@ export class HubLink implements SessionContext {
     while (!this.stopped) {
       this.setState('connecting');
       let reason: string;
+      let silent = false;
       try {
         reason = await this.connectOnce();
       } catch (err) {
         reason = err instanceof Error ? err.message : String(err);
+        silent = err instanceof HandshakeTimeout;
         this.socket?.destroy();
       }
       if (this.stopped) break;
       this.setState('down');
-      const wait = this.backoff.next();
+      // An attempt that timed out has spaced itself already: the hub is not refusing, the
+      // network is swallowing, and the next try should go out at once when it comes back.
+      const wait = silent ? this.backoff.first() : this.backoff.next();
       this.options.logger.warn(`hub ${this.options.host}:${this.options.port}: ${reason}; trying again in ${wait} ms`);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -188,24 +196,35 @@ export class HubLink implements SessionContext {
     return `link closed (${end.reason}: ${end.detail})`;
   }
 
+  private get handshakeTimeoutMs(): number {
+    return this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  }
+
   private dial(): Promise<net.Socket> {
     const { host, port } = this.options;
     return new Promise((resolve, reject) => {
       const secure = this.options.tls;
+      const connected = () => {
+        this.options.clock.clearTimer(timer);
+        resolve(socket);
+      };
       const socket: net.Socket =
-        secure === undefined || secure === false
-          ? net.connect({ host, port }, () => resolve(socket))
-          : tls.connect({ host, port, ...(secure === true ? {} : secure) }, () => resolve(socket));
-      socket.once('error', (err: Error) => reject(new Error(`cannot reach the hub: ${err.message}`)));
+        secure === undefined || secure === false ? net.connect({ host, port }, connected) : tls.connect({ host, port, ...(secure === true ? {} : secure) }, connected);
+      this.socket = socket;
+      // A SYN lost in a black hole is retried by the kernel for minutes; a LAN hub answers in ms.
+      const timer = this.options.clock.setTimer(this.handshakeTimeoutMs, () => reject(new HandshakeTimeout(`no connection to the hub within ${this.handshakeTimeoutMs} ms`)));
+      socket.once('error', (err: Error) => {
+        this.options.clock.clearTimer(timer);
+        reject(new Error(`cannot reach the hub: ${err.message}`));
+      });
     });
   }
 
   /** The first frame must be a welcome or a reject. */
   private async readWelcome(socket: net.Socket): Promise<Welcome> {
-    // A welcome that does not come within an outage time will not come: the hello was lost (a
-    // black hole takes the connection and swallows it), so try again rather than wait.
-    const timeout = this.options.handshakeTimeoutMs ?? Math.max(1000, Math.round((this.options.keepaliveMs ?? KEEPALIVE_MS.default) * OUTAGE_FACTOR));
-    const message = await readFirstMessage(socket, this.options.clock, timeout, 'welcome');
+    // A hub on the LAN welcomes in milliseconds; a welcome that has not come will not come (a
+    // black hole took the connection and swallowed the hello), so dial again rather than wait.
+    const message = await readFirstMessage(socket, this.options.clock, this.handshakeTimeoutMs, 'welcome');
     if (message.link === 'welcome') return message;
     socket.destroy();
     if (message.link === 'reject') throw new Error(`the hub refused the link: ${message.error.code}: ${message.error.message}`);

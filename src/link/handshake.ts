@@ -7,6 +7,14 @@ import { ProtocolError } from '../protocol/errors.js';
 import { LineDecoder } from '../protocol/framing.js';
 import { parseLinkMessage, type LinkMessage } from '../protocol/link/messages.js';
 
+/** The first frame did not come in time (or the connection did not open in time). */
+export class HandshakeTimeout extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HandshakeTimeout';
+  }
+}
+
 /**
  * Resolves with the first frame as a link message and leaves the socket paused, with any later
  * bytes unshifted. Rejects with a ProtocolError for a frame that is not a valid link message
@@ -33,7 +41,7 @@ export function readFirstMessage(socket: Socket, clock: Clock, timeoutMs: number
       if (rest !== undefined && rest.length > 0) socket.unshift(rest);
       resolve(result);
     };
-    const timer = clock.setTimer(timeoutMs, () => finish(new Error(`no ${what} within ${timeoutMs} ms`)));
+    const timer = clock.setTimer(timeoutMs, () => finish(new HandshakeTimeout(`no ${what} within ${timeoutMs} ms`)));
     const onClose = () => finish(new Error(`the connection closed before the ${what}`));
     const onData = (chunk: Buffer) => {
       const nl = chunk.indexOf(0x0a);

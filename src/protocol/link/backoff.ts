@@ -26,6 +26,11 @@ export class Backoff {
     return wait;
   }
 
+  /** A wait within the first ceiling, leaving the ceiling as it is (after an attempt that timed out). */
+  first(): number {
+    return Math.floor(this.options.random() * this.options.initialMs);
+  }
+
   /** After a welcome: the next outage starts from the first ceiling again. */
   reset(): void {
     this.ceiling = this.options.initialMs;
