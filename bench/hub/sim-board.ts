@@ -2,13 +2,8 @@
 // the HubLink a board runs (src/device/hub-link.ts), with the link's own defaults unless told
 // otherwise (jittered backoff from Math.random, the hub's keepalive, its own welcome timeout) —
 // test/support/linked-board.ts without its test settings (200 ms keepalive, fixed jitter).
-import { SystemClock } from '../../src/common/clock.js';
-import { Board } from '../../src/device/board.js';
-import { parseBoardConfig } from '../../src/device/config.js';
-import { Dispatcher } from '../../src/device/dispatcher.js';
-import { HubLink, type HubLinkState } from '../../src/device/hub-link.js';
-import { silentLogger } from '../../src/device/logger.js';
-import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
+import type { HubLink, HubLinkState } from '../../src/device/hub-link.js';
+import { startLinkedBoard } from '../../test/support/linked-board.js';
 
 /** One relay on pin 15: `read_pin` 15 is the command the bench times. */
 export const RELAY_BOARD = { name: 'bench', pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }] };
@@ -33,30 +28,22 @@ export interface SimBoard {
 }
 
 export async function startSimBoard(options: SimBoardOptions): Promise<SimBoard> {
-  const clock = new SystemClock();
-  const config = parseBoardConfig(RELAY_BOARD);
-  const hardware = createSimHardware(config, clock);
-  const board = new Board(config, hardware, clock, silentLogger);
-  await board.start();
-  const link = new HubLink({
-    board,
-    dispatcher: new Dispatcher(board, silentLogger),
-    host: '127.0.0.1',
+  const linked = await startLinkedBoard({
     port: options.port,
-    deviceId: options.id,
+    id: options.id,
     token: options.token,
-    clock,
-    logger: silentLogger,
-    ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}),
+    config: RELAY_BOARD,
+    keepaliveMs: options.keepaliveMs ?? null,
+    random: Math.random,
     ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
   });
+  const link = linked.link;
   const states: SimBoard['states'] = [];
   const waiters = new Set<() => void>();
   link.onState((state) => {
     states.push({ state, at: performance.now() });
     for (const w of [...waiters]) w();
   });
-  link.start();
   const upAfter = (since: number, timeoutMs = 30_000) =>
     new Promise<number>((resolve, reject) => {
       const check = () => {
@@ -80,10 +67,6 @@ export async function startSimBoard(options: SimBoardOptions): Promise<SimBoard>
     link,
     states,
     upAfter,
-    close: async () => {
-      await link.close();
-      board.close();
-      hardware.close();
-    },
+    close: () => linked.close(),
   };
 }

@@ -15,7 +15,12 @@ export interface LinkedBoardOptions {
   id?: string;
   /** A board config; default: one relay on pin 15. */
   config?: unknown;
-  keepaliveMs?: number;
+  /** The keepalive to ask the hub for (default 200 ms); null asks for none: the hub's default. */
+  keepaliveMs?: number | null;
+  /** HubLink's dial and welcome timeout; default: HubLink's own. */
+  handshakeTimeoutMs?: number;
+  /** The backoff's jitter; default a fixed 0.5, so tests repeat. */
+  random?: () => number;
   outboxCapacity?: number;
   onAcked?: (body: JsonObject) => void;
 }
@@ -44,8 +49,9 @@ export async function startLinkedBoard(options: LinkedBoardOptions): Promise<Lin
     token: options.token,
     clock,
     logger: silentLogger,
-    keepaliveMs: options.keepaliveMs ?? 200,
-    random: () => 0.5,
+    ...(options.keepaliveMs !== null ? { keepaliveMs: options.keepaliveMs ?? 200 } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+    random: options.random ?? (() => 0.5),
     ...(options.outboxCapacity !== undefined ? { outboxCapacity: options.outboxCapacity } : {}),
     ...(options.onAcked !== undefined ? { onAcked: options.onAcked } : {}),
   });
