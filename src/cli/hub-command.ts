@@ -1,5 +1,6 @@
 // `tether hub`: run the hub (boards dial in; REST/WebSocket API; rules), and manage its
 // registry of boards: `tether hub add-device ID` prints the board's token once.
+import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
@@ -96,7 +97,7 @@ async function loadConfig(flags: HubFlags): Promise<HubConfig> {
 
 async function withStore(flags: HubFlags, use: (store: HubStore, config: HubConfig) => void): Promise<void> {
   const config = await loadConfig(flags);
-  const [{ HubStore }, fs] = await Promise.all([import('../hub/store/store.js'), import('node:fs')]);
+  const { HubStore } = await import('../hub/store/store.js');
   fs.mkdirSync(config.data, { recursive: true });
   const store = HubStore.open(path.join(config.data, 'tether.db'));
   try {

@@ -87,6 +87,13 @@ export function reportSubscriptions(state: JsonObject, intervalMs: number): Json
   return [...sensors.map((sensor) => ({ action: 'subscribe', sensor, interval_ms: intervalMs })), ...inputs.map((pin) => ({ action: 'subscribe', pin, edge: 'both' }))];
 }
 
+/** Replies after which the hub asks for the board's state again, so its view shows the change. */
+const CHANGES_STATE = new Set(['write_pin', 'pwm', 'setup_pin', 'reset']);
+
+export function changesState(reply: JsonObject): boolean {
+  return reply['ok'] === true && CHANGES_STATE.has(String(reply['action']));
+}
+
 export function omit(body: JsonObject, ...keys: string[]): JsonObject {
   const copy = { ...body };
   for (const key of keys) delete copy[key];

@@ -13,7 +13,7 @@ import { LINK_VERSION, negotiateKeepalive, type Hello } from '../protocol/link/m
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
 import type { LinkState } from './store/link-state.js';
-import { BoardReports, omit, reportSubscriptions } from './board-reports.js';
+import { BoardReports, changesState, omit, reportSubscriptions } from './board-reports.js';
 import type { HubUpdate, Reading, StoredEvent } from './types.js';
 
 /** What a device link needs of the store. */
@@ -72,8 +72,6 @@ interface Pending {
 }
 
 const OUTBOX = { capacity: 10_000, window: 64 } as const;
-/** Replies after which the hub asks for the board's state again, so its view shows the change. */
-const CHANGES_STATE = new Set(['write_pin', 'pwm', 'setup_pin', 'reset']);
 
 export class DeviceLink {
   private state: LinkState;
@@ -181,7 +179,6 @@ export class DeviceLink {
     }
     if (hello.uptime_ms !== undefined) this.state.bootEpoch = this.deps.wallNow() - hello.uptime_ms;
     this.reports.bootEpoch = this.state.bootEpoch;
-    await this.inbound.settle();
     if (this.closed || socket.destroyed) {
       socket.destroy();
       if (replaced !== undefined) this.markDown('the new connection closed during its handshake');
@@ -218,13 +215,7 @@ export class DeviceLink {
     const lost = this.outbox.restart();
     this.deps.store.outboxClear(this.id);
     this.state = { ...this.state, txStream: randomUUID(), txLast: 0 };
-    for (const body of lost) {
-      const waiting = typeof body['id'] === 'string' ? this.pending.get(body['id']) : undefined;
-      if (waiting === undefined) continue;
-      this.pending.delete(body['id'] as string);
-      this.deps.clock.clearTimer(waiting.timer);
-      waiting.reject(new HubError(code, message));
-    }
+    for (const body of lost) this.takePending(body['id'])?.reject(new HubError(code, message));
   }
 
   private onClosed(channel: LinkChannel, why: string): void {
@@ -246,14 +237,11 @@ export class DeviceLink {
   }
 
   private onReply(reply: JsonObject, seq: number): Promise<void> {
-    const id = reply['id'];
-    const waiting = typeof id === 'string' ? this.pending.get(id) : undefined;
+    const waiting = this.takePending(reply['id']);
     if (waiting !== undefined) {
-      this.pending.delete(id as string);
-      this.deps.clock.clearTimer(waiting.timer);
       const rest = omit(reply, 'id');
       waiting.resolve(waiting.callerId === undefined ? rest : { ...rest, id: waiting.callerId });
-      if (!waiting.internal && CHANGES_STATE.has(String(reply['action'])) && reply['ok'] === true) void this.refreshState();
+      if (!waiting.internal && changesState(reply)) void this.refreshState();
       return this.deps.ingest.add({ device: this.id, seq });
     }
     // Nobody waits (it timed out, or the hub restarted since): the reply goes to the events log.
@@ -293,11 +281,16 @@ export class DeviceLink {
     }
   }
 
+  /** The command waiting under this id, no longer waiting (its timer cleared). */
+  private takePending(id: unknown): Pending | undefined {
+    const waiting = typeof id === 'string' ? this.pending.get(id) : undefined;
+    if (waiting === undefined) return undefined;
+    this.pending.delete(id as string);
+    this.deps.clock.clearTimer(waiting.timer);
+    return waiting;
+  }
+
   private failPending(err: HubError): void {
-    for (const [id, waiting] of this.pending) {
-      this.pending.delete(id);
-      this.deps.clock.clearTimer(waiting.timer);
-      waiting.reject(err);
-    }
+    for (const id of [...this.pending.keys()]) this.takePending(id)?.reject(err);
   }
 }

@@ -8,7 +8,7 @@ import type { Timer } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { OUTAGE_FACTOR } from '../protocol/link/messages.js';
-import { BoardReports, omit, reportSubscriptions } from './board-reports.js';
+import { BoardReports, changesState, omit, reportSubscriptions } from './board-reports.js';
 import type { BoardLinkDeps, DeviceLinkStore } from './device-link.js';
 import { HubError } from './errors.js';
 
@@ -73,7 +73,7 @@ export class PullLink {
       // No sequence numbers in direct mode: whether a command lost with its connection ran is unknown.
       throw new HubError('timeout', `${this.id} did not answer: ${message}`);
     }
-    if (reply['ok'] === true && ['write_pin', 'pwm', 'setup_pin'].includes(String(reply['action']))) void this.refreshState();
+    if (changesState(reply)) void this.refreshState();
     return callerId === undefined ? reply : { ...reply, id: callerId };
   }
 
