@@ -66,6 +66,9 @@ const HANDLERS: { [A in Routed]: Handler<A> } = {
     board.lightSleep(time_ms);
     return { sleep_ms: time_ms };
   },
+  update: () => {
+    throw new ProtocolError('unsupported', 'this runtime is updated with npm, not over the protocol; update is for the MicroPython firmware');
+  },
 };
 
 function subscribe(board: Board, args: ActionArgs<'subscribe'>, ctx: SessionContext): Results {

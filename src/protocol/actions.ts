@@ -42,6 +42,8 @@ export const ACTION_SCHEMAS = {
   get_state: empty,
   reset: empty,
   sleep: z.object({ deep: flag.optional(), time_ms: integer(1, 86_400_000) }),
+  // OTA update of the MicroPython firmware (protocol.md §5.19); each op checks its own fields.
+  update: z.object({ op: oneOf(['status', 'begin', 'chunk', 'commit', 'abort']) }),
 } as const;
 
 export type ActionName = keyof typeof ACTION_SCHEMAS;
@@ -66,6 +68,7 @@ export const ACTION_SCOPES: Readonly<Record<ActionName, Scope | null>> = {
   get_state: 'read',
   reset: 'admin',
   sleep: 'admin',
+  update: 'admin',
 };
 
 /** Other names accepted for an action; the reply echoes the name the client used. */

@@ -1,0 +1,63 @@
+# CPython only: runs the firmware's real modules on loopback for the TypeScript tests, on the
+# machine/network shims. Prints one JSON line {"port", "control"} once it accepts connections.
+#   python3 run_board.py --config board.json [--manual-clock]
+# The control port takes lines "advance <ms>" (answers "ok") for a manual clock.
+import sys
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cpython_compat  # noqa: E402
+
+cpython_compat.install()
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+from tether import config, board as board_mod, dispatcher, server, clock as clock_mod  # noqa: E402
+from tether import boards  # noqa: E402
+from manual_clock import ManualClock  # noqa: E402
+
+
+def arg(name, default=None):
+    if name in sys.argv:
+        i = sys.argv.index(name)
+        return sys.argv[i + 1] if i + 1 < len(sys.argv) else True
+    return default
+
+
+async def control(clock, reader, writer):
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        words = line.decode().split()
+        if words and words[0] == 'advance' and isinstance(clock, ManualClock):
+            clock.advance(int(words[1]))
+            # Let the tasks the timers woke (event writers) run before answering.
+            for _ in range(5):
+                await asyncio.sleep(0)
+            writer.write(b'ok\n')
+        else:
+            writer.write(b'error unknown command\n')
+        await writer.drain()
+
+
+async def main():
+    support = boards.detect()
+    with open(arg('--config')) as fh:
+        raw = json.load(fh)
+    cfg = config.normalize(raw, support, arg('--config'))
+    cfg['listen'] = {'host': '127.0.0.1', 'port': int(arg('--port', 0))}
+    clock = ManualClock() if arg('--manual-clock') else clock_mod.Clock()
+    b = board_mod.Board(cfg, clock, support)
+    await b.start()
+    d = dispatcher.Dispatcher(b)
+    srv = server.Server(b, d, cfg)
+    s = await srv.start()
+    ctl = await asyncio.start_server(lambda r, w: control(clock, r, w), '127.0.0.1', 0)
+    print(json.dumps({'port': s.sockets[0].getsockname()[1], 'control': ctl.sockets[0].getsockname()[1]}), flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == '__main__':
+    asyncio.run(main())

@@ -1,0 +1,305 @@
+# machine for tests: the API of MicroPython's rp2 port (Pico W) over the state in simhw.
+import simhw
+
+PWRON_RESET = 1
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+
+class Pin:
+    IN = simhw.IN
+    OUT = simhw.OUT
+    OPEN_DRAIN = simhw.OPEN_DRAIN
+    ALT = 3
+    PULL_UP = simhw.PULL_UP
+    PULL_DOWN = simhw.PULL_DOWN
+    IRQ_FALLING = simhw.IRQ_FALLING
+    IRQ_RISING = simhw.IRQ_RISING
+
+    def __init__(self, id, mode=-1, pull=-1, value=None, **kw):
+        self._id = simhw.pin_id(id)
+        self.init(mode, pull, value)
+
+    def init(self, mode=-1, pull=-1, value=None, **kw):
+        # -1 leaves a setting as it was (rp2); pull=None removes the pull.
+        if mode not in (-1, None, Pin.IN, Pin.OUT, Pin.OPEN_DRAIN, Pin.ALT):
+            raise ValueError('invalid pin mode: %r' % (mode,))
+        p = simhw._pin(self._id)
+        before = simhw.level(self._id)
+        if value is not None:
+            p[2] = 1 if value else 0
+        if pull != -1:
+            p[1] = pull or None
+        if mode != -1 and mode is not None:
+            p[0] = mode
+            if mode == Pin.ALT:
+                simhw._pwm.pop(self._id, None)
+        simhw.changed(self._id, before)
+
+    def value(self, v=None):
+        if v is None:
+            return simhw.level(self._id)
+        p = simhw._pin(self._id)
+        before = simhw.level(self._id)
+        p[2] = 1 if v else 0
+        simhw.changed(self._id, before)
+        return None
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def high(self):
+        self.value(1)
+
+    def low(self):
+        self.value(0)
+
+    def toggle(self):
+        self.value(0 if simhw._pin(self._id)[2] else 1)
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
+        if handler is None:
+            simhw._irqs.pop(self._id, None)
+        else:
+            simhw._irqs[self._id] = (handler, trigger, self)
+        return _Irq(self._id)
+
+    def __repr__(self):
+        return 'Pin(%s)' % (repr(self._id) if isinstance(self._id, str) else 'GPIO%d' % self._id)
+
+
+class _Irq:
+    def __init__(self, pid):
+        self._id = pid
+
+    def flags(self):
+        return 0
+
+    def trigger(self):
+        irq = simhw._irqs.get(self._id)
+        return 0 if irq is None else irq[1]
+
+
+class Signal:
+    def __init__(self, pin, invert=False):
+        self._pin = pin
+        self._invert = invert
+
+    def value(self, v=None):
+        if v is None:
+            return self._pin.value() ^ (1 if self._invert else 0)
+        self._pin.value((1 if v else 0) ^ (1 if self._invert else 0))
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+
+def _as_pin(pin):
+    return pin if isinstance(pin, Pin) else Pin(pin)
+
+
+class PWM:
+    def __init__(self, pin, freq=None, duty_u16=None, duty_ns=None, invert=False):
+        self._id = _as_pin(pin)._id
+        if self._id == 'LED':
+            raise ValueError('the Pico W LED has no PWM')
+        simhw._pin(self._id)[0] = Pin.ALT
+        state = simhw._pwm.get(self._id)
+        if state is None:
+            state = [1000, 0]
+            simhw._pwm[self._id] = state
+        if freq is not None:
+            self.freq(freq)
+        if duty_u16 is not None:
+            self.duty_u16(duty_u16)
+        if duty_ns is not None:
+            self.duty_ns(duty_ns)
+
+    def _state(self):
+        s = simhw._pwm.get(self._id)
+        if s is None:
+            raise ValueError('PWM on %r was deinitialised' % (self._id,))
+        return s
+
+    def freq(self, f=None):
+        s = self._state()
+        if f is None:
+            return s[0]
+        # rp2: a 16-bit counter and an 8-bit divider on 125 MHz (machine_pwm.c).
+        if f < 8:
+            raise ValueError('freq too small')
+        if f > 62500000:
+            raise ValueError('freq too large')
+        s[0] = int(f)
+
+    def duty_u16(self, d=None):
+        s = self._state()
+        if d is None:
+            return s[1]
+        if not 0 <= d <= 65535:
+            raise ValueError('duty_u16 must be 0..65535')
+        s[1] = int(d)
+
+    def duty_ns(self, ns=None):
+        s = self._state()
+        period_ns = 1000000000 // s[0]
+        if ns is None:
+            return s[1] * period_ns // 65535
+        self.duty_u16(min(65535, ns * 65535 // period_ns))
+
+    def deinit(self):
+        simhw._pwm.pop(self._id, None)
+
+
+class ADC:
+    CORE_TEMP = simhw.TEMP_CHANNEL
+
+    def __init__(self, pin):
+        self._channel = simhw.adc_channel(pin)
+
+    def read_u16(self):
+        return simhw.adc(self._channel)
+
+
+class I2C:
+    def __init__(self, id, scl=None, sda=None, freq=400000, timeout=50000):
+        if id not in (0, 1):
+            raise ValueError('I2C(%r) does not exist' % (id,))
+        self._bus = id
+        self._freq = freq
+
+    def __repr__(self):
+        return 'I2C(%d, freq=%d)' % (self._bus, self._freq)
+
+    def init(self, scl=None, sda=None, freq=400000, timeout=50000):
+        self._freq = freq
+
+    def deinit(self):
+        pass
+
+    def scan(self):
+        return simhw.i2c_addresses(self._bus)
+
+    def writeto(self, addr, buf, stop=True):
+        simhw.i2c_write(self._bus, addr, buf)
+        return len(buf)
+
+    def writevto(self, addr, vector, stop=True):
+        data = b''.join(bytes(b) for b in vector)
+        simhw.i2c_write(self._bus, addr, data)
+        return len(data)
+
+    def readfrom(self, addr, nbytes, stop=True):
+        return simhw.i2c_read(self._bus, addr, nbytes)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        data = simhw.i2c_read(self._bus, addr, len(buf))
+        for i in range(len(buf)):
+            buf[i] = data[i]
+
+    def writeto_mem(self, addr, memaddr, buf, addrsize=8):
+        simhw.i2c_write(self._bus, addr, _mem(memaddr, addrsize) + bytes(buf))
+
+    def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
+        simhw.i2c_write(self._bus, addr, _mem(memaddr, addrsize))
+        return simhw.i2c_read(self._bus, addr, nbytes)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
+        simhw.i2c_write(self._bus, addr, _mem(memaddr, addrsize))
+        self.readfrom_into(addr, buf)
+
+
+def _mem(memaddr, addrsize):
+    n = addrsize // 8
+    return bytes([(memaddr >> (8 * (n - 1 - i))) & 0xFF for i in range(n)])
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        if timeout > 8388:
+            raise ValueError('WDT timeout too long')  # rp2: 24-bit counter at 2 MHz (RP2040-E1)
+        simhw.wdt = {'timeout': timeout, 'feeds': 0}
+
+    def feed(self):
+        simhw.wdt['feeds'] += 1
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, mode=PERIODIC, period=-1, freq=-1, callback=None):
+        self._cb = None
+        self._mode = mode
+        if callback is not None:
+            self.init(mode=mode, period=period, freq=freq, callback=callback)
+
+    def init(self, mode=PERIODIC, period=-1, freq=-1, callback=None):
+        self.deinit()
+        self._mode = mode
+        self._period = period
+        self._cb = callback
+        simhw._timers.append(self)
+
+    def deinit(self):
+        if self in simhw._timers:
+            simhw._timers.remove(self)
+
+
+def unique_id():
+    return b'\xe6\x61\x41\x04\x03\x2f\x4b\x2a'
+
+
+def freq(hz=None):
+    if hz is None:
+        return simhw.cpu_freq
+    simhw.cpu_freq = hz
+
+
+def reset():
+    simhw.record('reset')
+    raise SystemExit('machine.reset')
+
+
+def soft_reset():
+    simhw.record('soft_reset')
+    raise SystemExit('machine.soft_reset')
+
+
+def reset_cause():
+    return simhw.reset_cause
+
+
+def lightsleep(ms=None):
+    simhw.record('lightsleep', ms)
+
+
+def deepsleep(ms=None):
+    simhw.record('deepsleep', ms)
+
+
+def idle():
+    pass
+
+
+def disable_irq():
+    return 0
+
+
+def enable_irq(state=0):
+    pass
+
+
+def bootloader():
+    simhw.record('bootloader')
+    raise SystemExit('machine.bootloader')

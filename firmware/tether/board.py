@@ -1,0 +1,534 @@
+# The board: pins, leases, sensors and edge watches over MicroPython's machine module. The
+# dispatcher calls these methods; nothing here knows about sockets or JSON (docs/protocol.md §4–§5).
+import asyncio
+import gc
+import sys
+from machine import Pin, ADC, I2C
+from tether import VERSION, PROTOCOL
+from tether.errors import ProtoError, SensorFault
+from tether.leases import Leases
+from tether import drivers
+
+_PULLS = {'up': Pin.PULL_UP, 'down': Pin.PULL_DOWN}
+# Set by an IRQ, waited on by the edge task; CPython's shims drive IRQs from the loop itself.
+_Flag = getattr(asyncio, 'ThreadSafeFlag', None) or asyncio.Event
+
+
+def hexa(a):
+    return '0x%02x' % a
+
+
+class Slot:
+    # One set-up pin. mode: 'input', 'output' or 'pwm'; act: the actuator driving an output.
+    def __init__(self, pin, name, mode, fixed=False):
+        self.pin = pin
+        self.name = name
+        self.mode = mode
+        self.fixed = fixed
+        self.pull = 'none'
+        self.hw = None
+        self.act = None
+        self.safe = 0
+        self.max_lease = 0
+        self.active_low = False
+
+
+class SensorEntry:
+    def __init__(self, cfg, mod, sensor):
+        self.cfg = cfg
+        self.mod = mod
+        self.sensor = sensor
+        self.inflight = None  # [event, values, error] of the read in progress
+
+
+def new_boot_id():
+    try:
+        from os import urandom
+        b = urandom(16)
+    except ImportError:
+        from random import getrandbits
+        b = bytes(getrandbits(8) for _ in range(16))
+    h = ''.join('%02x' % x for x in b)
+    return h[:8] + '-' + h[8:12] + '-4' + h[13:16] + '-' + h[16:20] + '-' + h[20:]
+
+
+class Board:
+    def __init__(self, cfg, clock, support):
+        self.cfg = cfg
+        self.clock = clock
+        self.support = support
+        self.pins = {}
+        self.reserved = {}
+        self.sensors = {}
+        self.sensor_names = []
+        self.buses = {}
+        self.adcs = {}
+        self.listeners = []
+        self.reset_listeners = []
+        self.watchers = {}  # pin -> [Pin, last level, [(edge, callback)]]
+        self.leases = Leases(clock, self._expire)
+        self.boot_id = new_boot_id()
+        self.boot_at = clock.now()
+        self.sleep_until = 0
+        self.reset_timer = None
+        self._flag = _Flag()
+        self._ring = bytearray(64)  # (pin, level) pairs written by IRQs, read by the edge task
+        self._head = 0
+        self._tail = 0
+        self.restart = None  # set by the app: what a reset or deep sleep finally does
+        for b in cfg['i2c']:
+            if b.get('sda') is not None:
+                self.reserved[b['sda']] = 'SDA of I2C bus %d' % b['bus']
+            if b.get('scl') is not None:
+                self.reserved[b['scl']] = 'SCL of I2C bus %d' % b['bus']
+
+    async def start(self):
+        # Pins and actuators first, then every sensor is probed; the first that fails stops the start.
+        for b in self.cfg['i2c']:
+            if b.get('sda') is not None:
+                self.buses[b['bus']] = I2C(b['bus'], sda=Pin(b['sda']), scl=Pin(b['scl']), freq=b['freq'])
+            else:
+                self.buses[b['bus']] = I2C(b['bus'], freq=b['freq'])
+        self._apply_config_pins()
+        for i, sc in enumerate(self.cfg['sensors']):
+            mod = drivers.load_sensor(sc['driver'])
+            bus = None
+            addr = None
+            if mod.BUS == 'i2c':
+                bus = self.buses.get(sc.get('bus', 0))
+                if bus is None:
+                    raise ValueError('sensors[%d] (%s): I2C bus %d is not declared in i2c' % (i, sc['name'], sc.get('bus', 0)))
+                addr = sc.get('address') or mod.ADDRESSES[0]
+            entry = SensorEntry(sc, mod, mod.Sensor(bus, addr, sc.get('options') or {}))
+            try:
+                await entry.sensor.init()
+            except Exception as err:
+                raise ValueError('sensors[%d] (%s): %s' % (i, sc['name'], self._fault(entry, err)))
+            self.sensors[sc['name']] = entry
+            self.sensor_names.append(sc['name'])
+        asyncio.create_task(self._edges())
+
+    def uptime_ms(self):
+        return self.clock.now() - self.boot_at
+
+    def emit(self, event):
+        for listener in self.listeners:
+            listener.emit(event)
+
+    # --- pins ---------------------------------------------------------------------------
+
+    def setup_pin(self, pin, mode, pull, value, safe_value):
+        self._configurable(pin)
+        prev = self.pins.get(pin)
+        if prev is not None and prev.fixed:
+            raise ProtoError('pin_conflict', 'pin %d is the actuator "%s" from the board config; write to it with write_pin or pwm' % (pin, prev.name))
+        if prev is not None and prev.mode != 'input':
+            self._no_lease(prev)
+        if mode == 'input':
+            if value is not None or safe_value is not None:
+                raise ProtoError('bad_field', 'value: only an output takes a value or safe_value; drop it or use mode "input"')
+            self._release(prev)
+            self._setup_input(pin, pull or 'none', prev.name if prev else None)
+            return
+        if pull is not None and pull != 'none':
+            raise ProtoError('bad_field', 'pull: only an input takes a pull; drop it or use mode "input"')
+        if value is not None and safe_value is not None and value != safe_value:
+            raise ProtoError('bad_field', 'value: %d differs from safe_value %d; an output starts at its safe value, so set it up at %d and then write_pin %d with a timeout' % (value, safe_value, safe_value, value))
+        safe = safe_value if safe_value is not None else value if value is not None else 0
+        self._release(prev)
+        self._setup_output(pin, prev.name if prev else None, False, 'digital', {}, safe, self._max_lease(pin))
+
+    def read_pin(self, pin):
+        slot = self._slot(pin)
+        if slot.mode == 'input':
+            return slot.hw.value()
+        if slot.mode == 'pwm':
+            raise ProtoError('pin_conflict', 'pin %d is a PWM output; get_state shows its duty' % pin)
+        return 1 if slot.act.current() == 1 else 0
+
+    def write_pin(self, pin, value, timeout):
+        slot = self._slot(pin)
+        if slot.mode == 'input':
+            raise ProtoError('pin_conflict', 'pin %d is an input; set it up with mode "output" before writing to it' % pin)
+        if slot.mode == 'pwm':
+            raise ProtoError('pin_conflict', 'pin %d is a PWM output; use the pwm action' % pin)
+        self._check_lease(pin, value, slot.safe, slot.max_lease, timeout)
+        slot.act.apply(value)
+        return self._lease(slot, value, timeout)
+
+    def pwm(self, pin, freq, duty, timeout):
+        self._configurable(pin)
+        slot = self.pins.get(pin)
+        if slot is not None and slot.mode == 'input':
+            raise ProtoError('pin_conflict', 'pin %d is an input; pwm needs a free pin, an output without a lease, or a PWM actuator' % pin)
+        if slot is not None and slot.mode == 'output':
+            if slot.fixed:
+                raise ProtoError('pin_conflict', 'pin %d is the digital actuator "%s"; use write_pin' % (pin, slot.name))
+            self._no_lease(slot)
+        # A digital output turned to PWM keeps its safe level (as duty 0 or 1), name and maximum lease.
+        safe = slot.safe if slot else 0
+        max_lease = slot.max_lease if slot else self._max_lease(pin)
+        self._check_lease(pin, duty, safe, max_lease, timeout)
+        if slot is None or slot.mode != 'pwm':
+            self._release(slot)
+            slot = self._setup_output(pin, slot.name if slot else None, False, 'pwm', {'freq': freq}, safe, max_lease)
+        slot.act.apply(duty, freq)
+        return self._lease(slot, duty, timeout)
+
+    def _lease(self, slot, value, timeout):
+        if value == slot.safe or timeout is None:
+            self.leases.end(slot.pin)
+            return None
+        lease = self.leases.grant(slot.pin, value, timeout * 1000)
+        return self._lease_view(slot, lease)
+
+    def _lease_view(self, slot, lease):
+        return {'value': lease[0], 'safe_value': slot.safe, 'expires_in_s': self.leases.left_s(lease)}
+
+    def _check_lease(self, pin, value, safe, max_lease, timeout):
+        if value == safe:
+            return
+        if timeout is None:
+            raise ProtoError('missing_field', 'timeout: required to write %s to pin %d (its safe value is %s); the board restores the safe value when the timeout ends' % (value, pin, safe))
+        if timeout > max_lease:
+            raise ProtoError('lease_too_long', "timeout: %s s is longer than pin %d's maximum lease of %s s; renew a shorter lease before it ends instead" % (timeout, pin, max_lease))
+
+    def _expire(self, pin, held):
+        slot = self.pins.get(pin)
+        if slot is None or slot.mode == 'input':
+            return
+        _restore(slot)
+        ev = {'event': 'lease_expired', 'pin': pin, 'value': slot.safe, 'held': held}
+        if slot.name:
+            ev['name'] = slot.name
+        self.emit(ev)
+
+    def _slot(self, pin):
+        self._exists(pin)
+        slot = self.pins.get(pin)
+        if slot is None:
+            role = self.reserved.get(pin)
+            if role:
+                raise ProtoError('pin_conflict', 'pin %d is the %s' % (pin, role))
+            raise ProtoError('pin_not_setup', 'pin %d is not set up; send setup_pin with mode "input" or "output" first' % pin)
+        return slot
+
+    def _exists(self, pin):
+        n = self.cfg['gpio']['pin_count']
+        if pin >= n:
+            raise ProtoError('bad_field', 'pin: %d does not exist on this board (pins 0-%d)' % (pin, n - 1))
+
+    def _configurable(self, pin):
+        self._exists(pin)
+        role = self.reserved.get(pin)
+        if role:
+            raise ProtoError('pin_conflict', 'pin %d is the %s; choose another pin' % (pin, role))
+
+    def _no_lease(self, slot):
+        lease = self.leases.get(slot.pin)
+        if lease is not None:
+            raise ProtoError('pin_conflict', 'pin %d holds a lease (value %s, %s s left); write its safe value %s first' % (slot.pin, lease[0], self.leases.left_s(lease), slot.safe))
+
+    def _setup_input(self, pin, pull, name):
+        slot = Slot(pin, name, 'input')
+        slot.pull = pull
+        slot.hw = Pin(pin, Pin.IN, _PULLS.get(pull))
+        self.pins[pin] = slot
+        return slot
+
+    def _setup_output(self, pin, name, fixed, driver, options, safe, max_lease):
+        slot = Slot(pin, name, 'pwm' if driver == 'pwm' else 'output', fixed)
+        slot.act = drivers.load_actuator(driver).Actuator(pin, options)
+        slot.act.init(safe)
+        slot.safe = safe
+        slot.max_lease = max_lease
+        slot.active_low = options.get('active_low') is True
+        self.pins[pin] = slot
+        return slot
+
+    def _release(self, slot):
+        if slot is None:
+            return
+        self._unwatch(slot.pin)
+        self.leases.end(slot.pin)
+        if slot.act is not None:
+            slot.act.release()
+        del self.pins[slot.pin]
+
+    def _max_lease(self, pin):
+        # A pin's own maximum lease from the config survives any later setup_pin of that pin.
+        top = self.cfg['max_lease_s']
+        for p in self.cfg['pins']:
+            if p['pin'] == pin and p.get('max_lease_s') is not None:
+                return min(p['max_lease_s'], top)
+        return top
+
+    def _apply_config_pins(self):
+        for p in self.cfg['pins']:
+            if p['mode'] == 'input':
+                self._setup_input(p['pin'], p.get('pull', 'none'), p.get('name'))
+            else:
+                safe = p.get('safe_value', p.get('value', 0))
+                self._setup_output(p['pin'], p.get('name'), False, 'digital', {}, safe, self._max_lease(p['pin']))
+        top = self.cfg['max_lease_s']
+        for a in self.cfg['actuators']:
+            ml = min(a.get('max_lease_s') or top, top)
+            self._setup_output(a['pin'], a['name'], True, 'pwm' if a['driver'] == 'pwm' else 'digital', a.get('options') or {}, a.get('safe_value', 0), ml)
+
+    # --- ADC, I2C, sensors ----------------------------------------------------------------
+
+    def read_adc(self, pin):
+        pins = self.cfg['adc']['pins']
+        if pin not in pins:
+            raise ProtoError('bad_field', 'pin: %d has no ADC on this board; ADC pins: %s' % (pin, ', '.join(str(p) for p in pins) or 'none'))
+        slot = self.pins.get(pin)
+        if slot is not None and slot.mode != 'input':
+            raise ProtoError('pin_conflict', 'pin %d is set up as an output; the ADC reads only a free or input pin' % pin)
+        adc = self.adcs.get(pin)
+        if adc is None:
+            adc = self.adcs[pin] = ADC(Pin(pin))
+        raw = adc.read_u16()
+        return {'raw': raw, 'volts': round(raw / 65535 * self.cfg['adc']['vref'], 4)}
+
+    def i2c_scan(self, bus_id):
+        ids = sorted(self.buses)
+        if bus_id is None:
+            if not ids:
+                raise ProtoError('unsupported', 'this board has no I2C bus; declare one under i2c in the board config')
+            bus_id = ids[0]
+        bus = self.buses.get(bus_id)
+        if bus is None:
+            raise ProtoError('bad_field', 'bus: no I2C bus %d on this board; buses: %s' % (bus_id, ', '.join(str(b) for b in ids) or 'none'))
+        return {'bus': bus_id, 'addresses': sorted(bus.scan())}
+
+    def list_sensors(self):
+        out = []
+        for name in self.sensor_names:
+            e = self.sensors[name]
+            d = {'name': name, 'driver': e.cfg['driver'], 'quantities': e.mod.QUANTITIES}
+            if e.mod.BUS == 'i2c':
+                d['bus'] = e.cfg.get('bus', 0)
+                d['address'] = e.cfg.get('address') or e.mod.ADDRESSES[0]
+            out.append(d)
+        return out
+
+    def _entry(self, name, field):
+        e = self.sensors.get(name)
+        if e is None:
+            raise ProtoError('bad_field', '%s: no sensor named "%s"; this board has %s' % (field, name, ', '.join(self.sensor_names) or 'no sensors'))
+        return e
+
+    async def read_sensor(self, name):
+        e = self._entry(name, 'name')
+        try:
+            values = await self._read(e)
+        except Exception as err:
+            raise ProtoError('sensor_error', name + ': ' + self._fault(e, err))
+        return {'values': values, 'units': e.mod.QUANTITIES}
+
+    async def _read(self, e):
+        # A chip holds one conversation at a time: a read that comes while one runs shares it.
+        run = e.inflight
+        if run is not None:
+            await run[0].wait()
+            if run[2] is not None:
+                raise run[2]
+            return run[1]
+        run = e.inflight = [asyncio.Event(), None, None]
+        try:
+            run[1] = await e.sensor.read()
+        except Exception as err:
+            run[2] = err
+            raise
+        finally:
+            e.inflight = None
+            run[0].set()
+        return run[1]
+
+    def _fault(self, e, err):
+        d = e.cfg['driver']
+        if e.mod.BUS == 'i2c':
+            bus = e.cfg.get('bus', 0)
+            addr = e.cfg.get('address') or e.mod.ADDRESSES[0]
+            if isinstance(err, OSError):
+                return '%s: no device answers at %s on I2C bus %d - check the wiring and the pull-ups' % (d, hexa(addr), bus)
+            return '%s at %s on I2C bus %d: %s' % (d, hexa(addr), bus, err)
+        return '%s: %s' % (d, err)
+
+    # --- subscriptions ------------------------------------------------------------------
+
+    def watch_pin(self, pin, edge, cb):
+        slot = self._slot(pin)
+        if slot.mode != 'input':
+            raise ProtoError('pin_conflict', 'pin %d is an output; edges can be watched only on an input' % pin)
+        w = self.watchers.get(pin)
+        if w is None:
+            w = self.watchers[pin] = [slot.hw, slot.hw.value(), []]
+            slot.hw.irq(handler=self._irq, trigger=Pin.IRQ_RISING | Pin.IRQ_FALLING)
+        entry = (edge, cb)
+        w[2].append(entry)
+
+        def stop():
+            if entry in w[2]:
+                w[2].remove(entry)
+            if not w[2] and self.watchers.get(pin) is w:
+                self._unwatch(pin)
+        return stop
+
+    def _irq(self, p):
+        # IRQ context: no allocation, just note which pin and its level for the edge task.
+        for pin, w in self.watchers.items():
+            if w[0] is p:
+                i = self._head
+                self._ring[i] = pin
+                self._ring[i + 1] = p.value()
+                self._head = (i + 2) & 63
+                if self._head == self._tail:  # full: forget the oldest rather than block
+                    self._tail = (self._tail + 2) & 63
+                self._flag.set()
+                return
+
+    async def _edges(self):
+        ring = self._ring
+        while True:
+            await self._flag.wait()
+            self._flag.clear()
+            while self._tail != self._head:
+                pin = ring[self._tail]
+                level = ring[self._tail + 1]
+                self._tail = (self._tail + 2) & 63
+                w = self.watchers.get(pin)
+                if w is None or level == w[1]:
+                    continue
+                w[1] = level
+                for edge, cb in list(w[2]):
+                    if edge == 'both' or (edge == 'rising') == (level == 1):
+                        cb(level)
+
+    def _unwatch(self, pin):
+        w = self.watchers.pop(pin, None)
+        if w is not None:
+            w[2].clear()
+            w[0].irq(handler=None)
+
+    def poll_sensor(self, name, interval, cb):
+        # A read still running when the next is due skips that tick (docs/protocol.md §5.14).
+        self._entry(name, 'sensor')
+        st = [False, False, None]  # stopped, busy, timer
+
+        async def run():
+            try:
+                r = await self.read_sensor(name)
+            except ProtoError as err:
+                r = err
+            st[1] = False
+            if not st[0]:
+                cb(r)
+
+        def tick():
+            if st[0]:
+                return
+            st[2] = self.clock.call_later(interval, tick)
+            if st[1]:
+                return
+            st[1] = True
+            asyncio.create_task(run())
+
+        st[2] = self.clock.call_later(interval, tick)
+
+        def stop():
+            st[0] = True
+            self.clock.cancel(st[2])
+        return stop
+
+    # --- state, info, power -------------------------------------------------------------
+
+    def state(self):
+        pins = []
+        for n in sorted(self.pins):
+            s = self.pins[n]
+            d = {'pin': n, 'mode': s.mode}
+            if s.name:
+                d['name'] = s.name
+            if s.mode == 'input':
+                d['pull'] = s.pull
+                d['value'] = s.hw.value()
+            else:
+                if s.mode == 'pwm':
+                    d['freq'] = s.act.frequency()
+                    d['duty'] = s.act.current()
+                else:
+                    d['value'] = s.act.current()
+                d['safe_value'] = s.safe
+                if s.active_low:
+                    d['active_low'] = True
+                d['max_lease_s'] = s.max_lease
+                lease = self.leases.get(n)
+                d['lease'] = self._lease_view(s, lease) if lease else None
+            pins.append(d)
+        leases = []
+        for n in self.leases.pins():
+            lease = self.leases.get(n)
+            leases.append({'pin': n, 'value': lease[0], 'expires_in_s': self.leases.left_s(lease)})
+        return {'pins': pins, 'leases': leases, 'sensors': list(self.sensor_names), 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000}
+
+    def capabilities(self):
+        caps = ['gpio', 'leases', 'pwm', 'subscribe']
+        if self.cfg['adc']['pins']:
+            caps.append('adc')
+        if self.cfg['i2c']:
+            caps.append('i2c')
+        if self.sensors:
+            caps.append('sensors')
+        if self.cfg.get('tls'):
+            caps.append('tls')
+        if self.cfg.get('auth'):
+            caps.append('auth')
+        caps.append('ota')
+        return caps
+
+    def info(self, net=None):
+        import machine
+        v = sys.implementation.version
+        mpy = '%d.%d.%d' % (v[0], v[1], v[2])
+        info = {
+            'name': self.cfg['name'], 'board': self.cfg['board'], 'platform': self.support.PLATFORM,
+            'firmware_version': VERSION, 'protocol': PROTOCOL, 'runtime': 'micropython ' + mpy,
+            'micropython_version': mpy, 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000,
+            'mem_free': gc.mem_free(), 'mem_alloc': gc.mem_alloc(), 'cpu_freq_hz': machine.freq(),
+            'capabilities': self.capabilities(),
+        }
+        if net is not None:
+            info.update(net.info())
+        return info
+
+    def light_sleep(self, ms):
+        self.sleep_until = self.clock.now() + ms
+
+    def sleeping_ms(self):
+        left = self.sleep_until - self.clock.now()
+        return left if left > 0 else 0
+
+    def schedule_reset(self, ms, then='reset', arg=None):
+        # Like piconetcontrol, the reset comes a moment after the reply has gone out.
+        if self.reset_timer is None:
+            self.reset_timer = self.clock.call_later(ms, lambda: self._reset(then, arg))
+
+    def _reset(self, how, arg):
+        self.safe_all()
+        for listener in list(self.reset_listeners):
+            listener()
+        if self.restart is not None:
+            self.restart(how, arg)
+
+    def safe_all(self):
+        # Ends every lease and puts every output at its safe value, without events.
+        self.leases.clear()
+        for s in self.pins.values():
+            if s.mode != 'input':
+                _restore(s)
+
+
+def _restore(slot):
+    # A PWM actuator keeps its frequency; only the duty goes back.
+    slot.act.apply(slot.safe)

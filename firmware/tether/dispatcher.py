@@ -1,0 +1,244 @@
+# Checks a request and routes it to the board (docs/protocol.md §3.1, §5, §8): arguments first,
+# then the connection's scope, then the action. The same dispatcher serves direct and hub mode.
+import hashlib
+from tether import VERSION, PROTOCOL
+from tether import fields as f
+from tether.errors import ProtoError
+from tether.codec import ok_reply, error_reply
+
+ACTIONS = ('ping', 'get_version', 'get_info', 'list_actions', 'auth', 'setup_pin', 'read_pin',
+           'write_pin', 'pwm', 'read_adc', 'i2c_scan', 'list_sensors', 'read_sensor', 'subscribe',
+           'unsubscribe', 'get_state', 'reset', 'sleep', 'update')
+_RANK = {'read': 0, 'actuate': 1, 'admin': 2}
+_SCOPE = {'get_info': 'read', 'list_actions': 'read', 'read_pin': 'read', 'read_adc': 'read',
+          'i2c_scan': 'read', 'list_sensors': 'read', 'read_sensor': 'read', 'subscribe': 'read',
+          'unsubscribe': 'read', 'get_state': 'read', 'setup_pin': 'actuate', 'write_pin': 'actuate',
+          'pwm': 'actuate', 'reset': 'admin', 'sleep': 'admin', 'update': 'admin'}
+_OPS = ('status', 'begin', 'chunk', 'commit', 'abort')
+RESET_DELAY_MS = 1000
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _same(a, b):
+    # Constant time: timing must not tell how much of a token matched.
+    diff = len(a) ^ len(b)
+    for i in range(min(len(a), len(b))):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+class Dispatcher:
+    def __init__(self, board, updater=None, net=None):
+        self.board = board
+        self.updater = updater
+        self.net = net
+        auth = board.cfg.get('auth')
+        self.tokens = [(_digest(t['token']), t['scope']) for t in auth['tokens']] if auth else []
+
+    def initial_scope(self):
+        return None if self.tokens else 'admin'
+
+    async def handle(self, msg, ctx):
+        wait = self.board.sleeping_ms()
+        while wait:
+            await self.board.clock.sleep(wait)
+            wait = self.board.sleeping_ms()
+        echo = msg
+        if msg.get('action') == 'auth' and 'token' in msg:
+            # The token is never echoed, accepted or not: replies end up in logs and terminals.
+            echo = dict(msg)
+            echo['token'] = '***'
+        try:
+            action = msg.get('action')
+            if action is None:
+                raise ProtoError('missing_field', 'action: required; say what to do, e.g. {"action":"ping"}')
+            if not isinstance(action, str):
+                raise ProtoError('bad_field', 'action: expected a string')
+            name = 'get_info' if action == 'get_resource_info' else action
+            if name not in ACTIONS:
+                raise ProtoError('unknown_action', 'action: no action named "%s"; send {"action":"list_actions"} for the list' % action[:64])
+            args = _parse(name, msg)
+            if name == 'auth':
+                return ok_reply(echo, {'scope': self._auth(args, ctx)})
+            need = _SCOPE.get(name)
+            have = ctx.scope
+            if need is not None and (have is None or _RANK[have] < _RANK[need]):
+                if have is None:
+                    raise ProtoError('unauthorized', '%s needs a token with %s scope; send {"action":"auth","token":"..."} first' % (name, need))
+                raise ProtoError('unauthorized', '%s needs a token with %s scope; this connection holds %s' % (name, need, have))
+            results = self._run(name, args, ctx)
+            if results is not None and hasattr(results, 'send'):
+                results = await results
+            return ok_reply(echo, results)
+        except ProtoError as err:
+            return error_reply(echo, err)
+        except Exception as err:
+            return error_reply(echo, ProtoError('internal', 'internal error in %s: %r; please report it' % (msg.get('action'), err)))
+
+    def _auth(self, token, ctx):
+        if not self.tokens:
+            ctx.scope = 'admin'
+            return 'admin'
+        given = _digest(token)
+        scope = None
+        for digest, s in self.tokens:
+            if _same(digest, given):
+                scope = s
+        if scope is None:
+            raise ProtoError('unauthorized', 'token not accepted; check the token in the board config')
+        ctx.scope = scope
+        return scope
+
+    def _run(self, name, a, ctx):
+        b = self.board
+        if name == 'ping':
+            return None
+        if name == 'get_version':
+            return {'version': VERSION, 'protocol': PROTOCOL}
+        if name == 'get_info':
+            return {'info': b.info(self.net)}
+        if name == 'list_actions':
+            return {'actions': list(ACTIONS)}
+        if name == 'setup_pin':
+            b.setup_pin(*a)
+            return None
+        if name == 'read_pin':
+            return {'value': b.read_pin(a)}
+        if name == 'write_pin':
+            return {'lease': b.write_pin(*a)}
+        if name == 'pwm':
+            return {'lease': b.pwm(*a)}
+        if name == 'read_adc':
+            return b.read_adc(a)
+        if name == 'i2c_scan':
+            return b.i2c_scan(a)
+        if name == 'list_sensors':
+            return {'sensors': b.list_sensors()}
+        if name == 'read_sensor':
+            return b.read_sensor(a)
+        if name == 'subscribe':
+            return _subscribe(b, a, ctx)
+        if name == 'unsubscribe':
+            if not ctx.subs.remove(a):
+                raise ProtoError('bad_field', 'sub: no subscription %d on this connection' % a)
+            return None
+        if name == 'get_state':
+            return b.state()
+        if name == 'reset':
+            b.schedule_reset(RESET_DELAY_MS)
+            return {'reset_in_ms': RESET_DELAY_MS}
+        if name == 'sleep':
+            return _sleep(b, a)
+        return self._update(a, ctx)
+
+    def _update(self, msg, ctx):
+        # OTA is authorised by the board's own secret: an admin token, or the hub link's token.
+        if not self.tokens and not getattr(ctx, 'hub', False):
+            raise ProtoError('unauthorized', 'updates need a token: add an admin token under auth.tokens in config/device.json, or run the board in hub mode')
+        if self.updater is None:
+            raise ProtoError('unsupported', 'this build has no OTA updater; copy the files with mpremote')
+        results = self.updater.handle(msg)
+        if msg.get('op') == 'commit':
+            self.board.schedule_reset(results.get('reset_in_ms', RESET_DELAY_MS))
+        return results
+
+
+def _parse(name, m):
+    # Arguments in schema order: the first failing one is reported (§3.1 step 2).
+    if name == 'auth':
+        return f.text(m, 'token', 0, 4096)
+    if name == 'setup_pin':
+        return (f.integer(m, 'pin', 0, 255), f.choice(m, 'mode', ('input', 'output')),
+                f.choice(m, 'pull', ('up', 'down', 'none'), False), f.bit(m, 'value', False),
+                f.bit(m, 'safe_value', False))
+    if name in ('read_pin', 'read_adc'):
+        return f.integer(m, 'pin', 0, 255)
+    if name == 'write_pin':
+        return f.integer(m, 'pin', 0, 255), f.bit(m, 'value'), f.seconds(m, 'timeout')
+    if name == 'pwm':
+        return (f.integer(m, 'pin', 0, 255), f.integer(m, 'freq', 1, 40000000),
+                f.decimal(m, 'duty', 0, 1, 'a duty cycle from 0 to 1'), f.seconds(m, 'timeout'))
+    if name == 'i2c_scan':
+        return f.integer(m, 'bus', 0, 255, False)
+    if name == 'read_sensor':
+        return f.text(m, 'name')
+    if name == 'subscribe':
+        return (f.integer(m, 'pin', 0, 255, False), f.choice(m, 'edge', ('rising', 'falling', 'both'), False),
+                f.text(m, 'sensor', 1, 64, False), f.integer(m, 'interval_ms', 50, 86400000, False))
+    if name == 'unsubscribe':
+        return f.integer(m, 'sub', 1, 2147483647)
+    if name == 'sleep':
+        deep = f.bit(m, 'deep', False, 'true or false (or 0 or 1)')
+        return deep == 1, f.integer(m, 'time_ms', 1, 86400000)
+    if name == 'update':
+        f.choice(m, 'op', _OPS)
+        return m
+    return None
+
+
+def _subscribe(b, a, ctx):
+    pin, edge, sensor, interval = a
+    if pin is not None and sensor is not None:
+        raise ProtoError('bad_field', 'pin and sensor: give one of them per subscription, not both')
+    if pin is None and sensor is None:
+        raise ProtoError('missing_field', 'pin or sensor: give one, e.g. {"pin": 5, "edge": "both"} or {"sensor": "air", "interval_ms": 1000}')
+    if pin is not None:
+        if interval is not None:
+            raise ProtoError('bad_field', 'interval_ms: only a sensor subscription takes an interval')
+        edge = edge or 'both'
+        sub = ctx.subs.add(lambda i: b.watch_pin(pin, edge, lambda v: ctx.emit({'event': 'edge', 'sub': i, 'pin': pin, 'value': v})))
+        return {'sub': sub, 'pin': pin, 'edge': edge}
+    if edge is not None:
+        raise ProtoError('bad_field', 'edge: only a pin subscription takes an edge')
+    if interval is None:
+        raise ProtoError('missing_field', 'interval_ms: required for a sensor subscription (at least 50)')
+
+    def report(i, r):
+        if isinstance(r, ProtoError):
+            ctx.emit({'event': 'sensor_error', 'sub': i, 'sensor': sensor, 'error': r.wire()})
+        else:
+            ctx.emit({'event': 'reading', 'sub': i, 'sensor': sensor, 'values': r['values'], 'units': r['units']})
+    sub = ctx.subs.add(lambda i: b.poll_sensor(sensor, interval, lambda r: report(i, r)))
+    return {'sub': sub, 'sensor': sensor, 'interval_ms': interval}
+
+
+def _sleep(b, a):
+    deep, ms = a
+    if deep:
+        if not b.cfg.get('deep_sleep'):
+            raise ProtoError('unsupported', 'deep sleep is off on this board: it would drop every connection for up to a day; set "deep_sleep": true in config/device.json to allow it')
+        b.schedule_reset(100, 'deepsleep', ms)
+    else:
+        b.light_sleep(ms)
+    return {'sleep_ms': ms}
+
+
+class Subscriptions:
+    # The subscriptions one client holds (a connection, or the hub link); §5.14.
+    def __init__(self, limit=32):
+        self.limit = limit
+        self.stops = {}
+        self.next = 1
+
+    def add(self, start):
+        if len(self.stops) >= self.limit:
+            raise ProtoError('limit_exceeded', 'this connection already holds %d subscriptions, the most it may; unsubscribe one first' % len(self.stops))
+        i = self.next
+        self.stops[i] = start(i)
+        self.next += 1
+        return i
+
+    def remove(self, i):
+        stop = self.stops.pop(i, None)
+        if stop is None:
+            return False
+        stop()
+        return True
+
+    def clear(self):
+        for stop in self.stops.values():
+            stop()
+        self.stops.clear()

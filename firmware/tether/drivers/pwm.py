@@ -1,0 +1,56 @@
+# A PWM output: dimmer, fan, heater through a MOSFET. The value is the duty cycle 0..1; option
+# freq (Hz, default 1000) holds until a write gives another, as
+# src/device/drivers/actuators/pwm.ts does.
+from machine import Pin, PWM
+from tether.drivers.common import check_options
+
+_INF = float('inf')
+
+
+class Actuator:
+    kind = 'pwm'
+
+    def __init__(self, pin, options):
+        opts = check_options('pwm', options, ('freq',))
+        freq = opts.get('freq', 1000)
+        if isinstance(freq, bool) or not isinstance(freq, (int, float)) or freq != int(freq) or freq < 1:
+            raise ValueError('pwm: options.freq is a whole number of Hz >= 1, not %r' % (freq,))
+        self._id = pin
+        self._pwm = None
+        self._duty = 0
+        self._freq = int(freq)
+
+    def init(self, safe_value):
+        self._set(safe_value, self._freq)
+
+    def apply(self, duty, freq=None):
+        self._set(duty, self._freq if freq is None else freq)
+
+    def current(self):
+        return self._duty
+
+    def frequency(self):
+        return self._freq
+
+    def release(self):
+        if self._pwm is not None:
+            self._pwm.deinit()
+            self._pwm = None
+
+    def _set(self, d, f):
+        # x == x is false for NaN.
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not (d == d and 0 <= d <= 1):
+            raise ValueError('a PWM duty is 0..1, not %r' % (d,))
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not (f == f and 0 < f < _INF):
+            raise ValueError('a PWM frequency is a number of Hz > 0, not %r' % (f,))
+        u16 = int(d * 65535 + 0.5)
+        p = self._pwm
+        if p is None:
+            self._pwm = PWM(Pin(self._id), freq=int(f), duty_u16=u16)
+        else:
+            if f != self._freq:
+                p.freq(int(f))
+            # Set again after a frequency change: some ports rescale the duty with the period.
+            p.duty_u16(u16)
+        self._duty = d
+        self._freq = f

@@ -1,0 +1,316 @@
+# Hub mode (docs/protocol.md §10): the board dials the hub and keeps the link up. Commands from
+# the hub run through the same dispatcher as direct connections, one after another; replies and
+# events go back as numbered must-arrive messages, kept in a bounded RAM queue during outages.
+import asyncio
+import random
+from micropython import const
+from tether import VERSION
+from tether.codec import decode, dumps, encode
+from tether.dispatcher import Subscriptions
+from tether.framing import LineBuffer
+from tether.pipe import Pipe
+from tether.session import readinto
+
+HANDSHAKE_MS = const(750)
+BACKOFF_FIRST = const(100)
+BACKOFF_MAX = const(30000)
+WINDOW = const(16)
+_MOD = 1 << 32
+_DROPPABLE = ('edge', 'reading', 'sensor_error')
+
+
+def seq_delta(a, b):
+    # How far b is ahead of a, in 32-bit serial-number arithmetic (RFC 1982).
+    d = (b - a) % _MOD
+    return d - _MOD if d >= _MOD // 2 else d
+
+
+def _ack(n):
+    return ('{"link":"ack","ack":%d}\n' % n).encode()
+
+
+class Timeout(Exception):
+    pass
+
+
+class Outbox:
+    # Queued messages (not yet numbered) and sent ones until the hub acknowledges them. A number
+    # is given only when a message is first sent, so dropping a queued reading leaves no gap.
+    def __init__(self, capacity, max_bytes):
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.queued = []  # [body bytes, droppable]
+        self.inflight = []  # [seq, body bytes]
+        self.bytes = 0
+        self.last = 0
+        self.dropped = 0
+        self.lost = 0
+
+    def push(self, body, droppable):
+        size = len(body)
+        while len(self.queued) + len(self.inflight) >= self.capacity or self.bytes + size > self.max_bytes:
+            i = 0
+            while i < len(self.queued) and not self.queued[i][1]:
+                i += 1
+            if i == len(self.queued):
+                if droppable or self.bytes + size > 2 * self.max_bytes:
+                    # No reading left to give way; past twice the budget even a reply is lost.
+                    self.lost += 0 if droppable else 1
+                    self.dropped += 1 if droppable else 0
+                    return
+                break
+            self.bytes -= len(self.queued.pop(i)[0])
+            self.dropped += 1
+        self.queued.append([body, droppable])
+        self.bytes += size
+
+    def sendable(self):
+        while self.queued and len(self.inflight) < WINDOW:
+            body = self.queued.pop(0)[0]
+            self.last = (self.last + 1) % _MOD
+            self.inflight.append([self.last, body])
+            yield self.last, body
+
+    def ack(self, n):
+        freed = 0
+        while self.inflight and seq_delta(self.inflight[0][0], n) >= 0:
+            self.bytes -= len(self.inflight.pop(0)[1])
+            freed += 1
+        return freed
+
+    def restart(self):
+        self.queued = []
+        self.inflight = []
+        self.bytes = 0
+        self.last = 0
+
+
+class HubLink:
+    hub = True  # the hub proved itself with the board's token: OTA updates are allowed
+    scope = 'admin'
+
+    def __init__(self, board, dispatcher, cfg, clock):
+        self.board = board
+        self.dispatcher = dispatcher
+        self.cfg = cfg
+        self.clock = clock
+        self.subs = Subscriptions()
+        self.outbox = Outbox(cfg.get('queue', 48), cfg.get('queue_bytes', 8192))
+        self.stream = None  # the hub's stream id to us, and what we delivered and completed of it
+        self.rx_last = 0
+        self.rx_done = 0
+        self.acked = 0
+        self.pipe = None
+        self.up = False
+        self.stopped = False
+        self.ceiling = BACKOFF_FIRST
+        self.commands = []
+        self._work = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.connections = 0
+        self.last_error = None
+        board.listeners.append(self)
+        board.reset_listeners.append(self._reset)
+
+    # --- what the dispatcher and the board see ------------------------------------------
+
+    def emit(self, event):
+        body = dict(event)
+        body['ts'] = self.board.uptime_ms()
+        body['boot_id'] = self.board.boot_id
+        self._queue(body, event['event'] in _DROPPABLE)
+
+    def _queue(self, body, droppable):
+        ob = self.outbox
+        ob.push(dumps(body), droppable)
+        if ob.dropped:
+            # Store-and-forward is bounded: say how many readings gave way (§10.4).
+            n = ob.dropped
+            ob.dropped = 0
+            ob.push(dumps({'event': 'events_dropped', 'ts': self.board.uptime_ms(), 'boot_id': self.board.boot_id, 'count': n}), False)
+        self._flush()
+
+    def _flush(self):
+        if self.up and self.pipe is not None:
+            for n, body in self.outbox.sendable():
+                self._write_msg(n, body)
+
+    def _write_msg(self, n, body):
+        self.acked = self.rx_done
+        self.pipe.send(('{"link":"msg","seq":%d,"ack":%d,"body":' % (n, self.acked)).encode() + body + b'}\n')
+
+    def _reset(self):
+        # A reset is a new boot: the link state goes, as it would on any board that restarts.
+        if self.pipe is not None:
+            self.pipe.send(encode({'link': 'close', 'reason': 'reset'}))
+            self.pipe.close()
+
+    # --- the dial loop ------------------------------------------------------------------
+
+    def start(self):
+        self.task = asyncio.create_task(self.run())
+        self.worker = asyncio.create_task(self._worker())
+
+    async def run(self):
+        while not self.stopped:
+            silent = False
+            try:
+                await self._once()
+                self.last_error = 'link closed'
+            except Timeout as err:
+                silent = True
+                self.last_error = str(err)
+            except Exception as err:
+                self.last_error = repr(err)
+            self.up = False
+            if self.stopped:
+                break
+            # A timed-out attempt went into a black hole: try again soon, without raising the ceiling.
+            if silent:
+                wait = random.getrandbits(16) % BACKOFF_FIRST
+            else:
+                wait = random.getrandbits(16) * self.ceiling // 65536
+                self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
+            await asyncio.sleep_ms(wait)
+
+    async def _once(self):
+        c = self.cfg
+        try:
+            r, w = await asyncio.wait_for(asyncio.open_connection(c['host'], c['port']), HANDSHAKE_MS / 1000)
+        except asyncio.TimeoutError:
+            raise Timeout('no connection to the hub within %d ms' % HANDSHAKE_MS)
+        pipe = Pipe(w)
+        lines = LineBuffer(c.get('max_frame_bytes', 4096))
+        try:
+            # Commands still running finish first, so rx.last names only completed ones.
+            await self._idle.wait()
+            b = self.board
+            hello = {'link': 'hello', 'protocol': 1, 'device_id': c['device_id'], 'token': c['token'],
+                     'boot_id': b.boot_id, 'firmware': 'tether-mpy ' + VERSION, 'capabilities': b.capabilities(),
+                     'rx': {'stream': self.stream, 'last': self.rx_done}, 'uptime_ms': b.uptime_ms()}
+            if c.get('keepalive_ms'):
+                hello['keepalive_ms'] = c['keepalive_ms']
+            pipe.send(encode(hello))
+            try:
+                welcome = await asyncio.wait_for(self._first(r, lines), HANDSHAKE_MS / 1000)
+            except asyncio.TimeoutError:
+                raise Timeout('no welcome from the hub within %d ms' % HANDSHAKE_MS)
+            if welcome.get('link') == 'reject':
+                err = welcome.get('error') or {}
+                raise ValueError('the hub refused the link: %s: %s' % (err.get('code'), err.get('message')))
+            if welcome.get('link') != 'welcome':
+                raise ValueError('the hub sent %s before a welcome' % welcome.get('link'))
+            if welcome['stream'] != self.stream:
+                self.stream = welcome['stream']
+                self.rx_last = self.rx_done = 0
+            self.outbox.ack(welcome['ack'])
+            self.pipe = pipe
+            self.up = True
+            self.ceiling = BACKOFF_FIRST
+            self.connections += 1
+            self.acked = self.rx_done
+            for n, body in self.outbox.inflight:
+                self._write_msg(n, body)
+            # Reconciliation: the hub learns what the board really has, leases with their time left.
+            state = b.state()
+            state['event'] = 'state'
+            state['ts'] = b.uptime_ms()
+            self._queue(state, False)
+            await self._channel(r, pipe, lines, welcome['keepalive_ms'], welcome['outage_ms'])
+        finally:
+            self.up = False
+            self.pipe = None
+            pipe.close()
+
+    async def _first(self, r, lines):
+        while True:
+            n = await readinto(r, lines.space())
+            if not n:
+                raise ValueError('the hub closed the connection during the handshake')
+            for frame in lines.feed(n):
+                if frame is None:
+                    raise ValueError('an oversize frame from the hub')
+                return decode(frame)
+
+    async def _channel(self, r, pipe, lines, keepalive, outage):
+        last = [self.clock.now(), self.clock.now()]  # received, sent
+
+        def sent():
+            last[1] = self.clock.now()
+        pipe.on_sent = sent
+        ticker = asyncio.create_task(self._tick(pipe, last, keepalive, outage))
+        try:
+            while self.up and not pipe.closing:
+                n = await readinto(r, lines.space())
+                if not n:
+                    return
+                last[0] = self.clock.now()
+                for frame in lines.feed(n):
+                    if frame is None:
+                        return
+                    if not self._on_frame(decode(frame), pipe):
+                        return
+        finally:
+            ticker.cancel()
+
+    async def _tick(self, pipe, last, keepalive, outage):
+        # Pings only when idle; silence for outage_ms means the link is gone (§10.3).
+        period = max(10, min(keepalive, outage) // 4)
+        while True:
+            await asyncio.sleep_ms(period)
+            now = self.clock.now()
+            if now - last[0] >= outage:
+                self.up = False
+                pipe.close()
+                return
+            if now - last[1] >= keepalive:
+                pipe.send(b'{"link":"ping"}\n')
+                last[1] = now
+
+    def _on_frame(self, m, pipe):
+        kind = m.get('link')
+        if kind == 'msg':
+            if 'ack' in m and self.outbox.ack(m['ack']):
+                self._flush()
+            d = seq_delta(self.rx_last, m['seq'])
+            if d == 1:
+                self.rx_last = m['seq']
+                self.commands.append((m['seq'], m['body']))
+                self._idle.clear()
+                self._work.set()
+            elif d <= 0:
+                pipe.send(_ack(self.rx_done))
+            else:
+                return False  # a gap: one TCP connection never skips; reconnect and resend
+        elif kind == 'ack':
+            if self.outbox.ack(m['ack']):
+                self._flush()
+        elif kind == 'close':
+            return False
+        elif kind != 'ping':
+            return False
+        return True
+
+    async def _worker(self):
+        # Commands run one after another, on or off the link; each reply goes back as a message.
+        while True:
+            if not self.commands:
+                self._idle.set()
+                self._work.clear()
+                await self._work.wait()
+                continue
+            n, body = self.commands.pop(0)
+            reply = await self.dispatcher.handle(body, self)
+            self.rx_done = n
+            self._queue(reply, False)
+            if self.up and self.pipe is not None and self.acked != self.rx_done:
+                self.acked = self.rx_done
+                self.pipe.send(_ack(self.acked))
+
+    def stop(self):
+        self.stopped = True
+        self.subs.clear()
+        if self.pipe is not None:
+            self.pipe.send(encode({'link': 'close', 'reason': 'shutdown'}))
+            self.pipe.close()

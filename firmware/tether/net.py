@@ -1,0 +1,81 @@
+# WiFi from config/wifi.json: {"ssid", "password", "hostname"?, "country"?, "static"?: {"ip",
+# "netmask", "gateway", "dns"}}. Connects with backoff, forever, and again after a loss, without
+# a reset.
+import asyncio
+import random
+import network
+from micropython import const
+
+CONNECT_MS = const(15000)
+BACKOFF_MAX = const(30000)
+
+
+class Net:
+    def __init__(self, cfg, led):
+        self.cfg = cfg
+        self.led = led
+        self.wlan = network.WLAN(network.STA_IF)
+        self.attempts = 0
+        self.last_error = None
+
+    def up(self):
+        return self.wlan.isconnected()
+
+    async def keep_up(self):
+        ceiling = 1000
+        while True:
+            if self.up():
+                ceiling = 1000
+                await asyncio.sleep_ms(1000)
+                continue
+            self.led.show('connecting')
+            if await self._connect():
+                continue
+            # Full jitter: a house of boards that lost the same access point do not retry in step.
+            await asyncio.sleep_ms(random.getrandbits(16) * ceiling // 65536)
+            ceiling = min(BACKOFF_MAX, ceiling * 2)
+
+    async def _connect(self):
+        c = self.cfg
+        w = self.wlan
+        self.attempts += 1
+        if c.get('hostname'):
+            try:
+                network.hostname(c['hostname'])
+            except (AttributeError, ValueError, OSError):
+                pass
+        w.active(True)
+        static = c.get('static')
+        if static:
+            w.ifconfig((static['ip'], static.get('netmask', '255.255.255.0'), static['gateway'], static.get('dns', static['gateway'])))
+        try:
+            w.disconnect()
+        except OSError:
+            pass
+        w.connect(c['ssid'], c.get('password', ''))
+        waited = 0
+        while waited < CONNECT_MS:
+            if w.isconnected():
+                self.last_error = None
+                return True
+            status = w.status()
+            if status in (getattr(network, 'STAT_WRONG_PASSWORD', -3), getattr(network, 'STAT_NO_AP_FOUND', -2)):
+                self.last_error = 'wrong password' if status == getattr(network, 'STAT_WRONG_PASSWORD', -3) else 'no access point named "%s"' % c['ssid']
+                break
+            await asyncio.sleep_ms(100)
+            waited += 100
+        else:
+            self.last_error = 'no connection within %d s' % (CONNECT_MS // 1000)
+        print('wifi:', self.last_error, '- trying again')
+        return False
+
+    def info(self):
+        w = self.wlan
+        d = {'wifi_connected': w.isconnected()}
+        try:
+            d['ip'] = w.ifconfig()[0]
+            d['mac'] = ':'.join('%02x' % b for b in w.config('mac'))
+            d['rssi'] = w.status('rssi')
+        except (OSError, ValueError, TypeError):
+            pass
+        return d

@@ -1,0 +1,113 @@
+# One client connection in direct mode: framing, replies in order, events, subscriptions and
+# backpressure (docs/protocol.md §2, §3.4, §7). This task reads and answers; a Pipe writes.
+import asyncio
+from micropython import const
+from tether.codec import decode, encode, error_reply
+from tether.errors import ProtoError
+from tether.framing import LineBuffer
+from tether.dispatcher import Subscriptions
+from tether.pipe import Pipe
+
+# RAM, not a desktop's buffers: past EVENT_HIGH unsent bytes, edge/reading events are dropped and
+# counted; past EVENT_LIMIT the peer has stopped reading and is disconnected; past READ_PAUSE the
+# board stops reading requests until the peer reads its replies.
+EVENT_HIGH = const(4096)
+EVENT_LIMIT = const(16384)
+READ_PAUSE = const(8192)
+_DROPPABLE = ('edge', 'reading', 'sensor_error')
+
+
+async def readinto(reader, mv):
+    # MicroPython streams read into a buffer; CPython's StreamReader has no readinto.
+    if hasattr(reader, 'readinto'):
+        return await reader.readinto(mv)
+    data = await reader.read(len(mv))
+    n = len(data)
+    mv[:n] = data
+    return n
+
+
+class Session:
+    def __init__(self, board, dispatcher, reader, writer, max_frame, tls=False):
+        self.board = board
+        self.dispatcher = dispatcher
+        self.r = reader
+        self.w = writer
+        self.tls = tls
+        self.lines = LineBuffer(max_frame)
+        self.scope = dispatcher.initial_scope()
+        self.subs = Subscriptions()
+        self.seq = 0
+        self.dropped = 0
+        self.pipe = None
+        self.closing = False
+
+    async def run(self):
+        self.pipe = Pipe(self.w)
+        self.board.listeners.append(self)
+        first = True
+        try:
+            while not self.closing:
+                space = self.lines.space()
+                n = await readinto(self.r, space)
+                if not n:
+                    break
+                if first and not self.tls and n >= 2 and space[0] == 0x16 and space[1] == 0x03:
+                    # A TLS ClientHello on a plain port: close at once so the client fails fast.
+                    break
+                first = False
+                for frame in self.lines.feed(n):
+                    if frame is None:
+                        reply = error_reply(None, ProtoError('frame_too_large', 'the frame is longer than %d bytes; it was discarded up to its newline' % self.lines.max))
+                    else:
+                        try:
+                            msg = decode(frame)
+                        except ProtoError as err:
+                            reply = error_reply(None, err)
+                        else:
+                            reply = await self.dispatcher.handle(msg, self)
+                    self._send(encode(reply))
+                    if self.closing:
+                        break
+                while self.pipe.pending > READ_PAUSE and not self.closing:
+                    self.pipe.room.clear()
+                    await self.pipe.room.wait()
+        except OSError:
+            pass
+        finally:
+            self.close()
+            await self.pipe.task
+
+    def emit(self, event):
+        if self.closing:
+            return
+        if self.pipe.pending > EVENT_LIMIT:
+            self.close()
+            return
+        if event['event'] in _DROPPABLE and self.pipe.pending > EVENT_HIGH:
+            self.dropped += 1
+            return
+        if self.dropped:
+            self._send(encode(self._stamp({'event': 'events_dropped', 'count': self.dropped})))
+            self.dropped = 0
+        self._send(encode(self._stamp(event)))
+
+    def _stamp(self, event):
+        ev = dict(event)
+        self.seq += 1
+        ev['seq'] = self.seq
+        ev['ts'] = self.board.uptime_ms()
+        return ev
+
+    def _send(self, data):
+        self.pipe.send(data)
+
+    def close(self):
+        # Ends this connection's subscriptions; its leases stay, since the board owns them.
+        if self in self.board.listeners:
+            self.board.listeners.remove(self)
+        if not self.closing:
+            self.closing = True
+            self.subs.clear()
+        if self.pipe is not None:
+            self.pipe.close()
