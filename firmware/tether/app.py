@@ -75,7 +75,7 @@ async def main():
     link = None
     if hub:
         from tether.link import HubLink
-        link = HubLink(board, dispatcher, hub, clock)
+        link = HubLink(board, dispatcher, hub)
         link.start()
     print('tether %s: %s listening on port %d%s' % (VERSION, cfg['name'], cfg['listen']['port'], ', hub ' + hub['host'] if hub else ''))
     await watch(board, net, server, link, updater, led, clock)

@@ -9,16 +9,24 @@ import { createInterface } from 'node:readline';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 export const FIRMWARE_DIR = join(REPO_ROOT, 'firmware');
-const RUN_BOARD = join(FIRMWARE_DIR, 'tests', 'host', 'run_board.py');
+const RUN_BOARD = process.env['TETHER_RUN_BOARD'] ?? join(FIRMWARE_DIR, 'tests', 'host', 'run_board.py');
 
 export interface FirmwareBoard {
+  /** The direct-mode port; null with --no-listen. */
   port: number;
   process: ChildProcess;
   /** Moves the board's manual clock (started with manualClock) and waits until it has. */
   advance(ms: number): Promise<void>;
+  /** The hub link's state and the shims' pin levels, from the board itself. */
+  state(): Promise<FirmwareState>;
   /** What the board printed on stderr so far, for failure messages. */
   stderr(): string;
   close(): Promise<void>;
+}
+
+export interface FirmwareState {
+  link: { up: boolean; connections: number; error: string | null; queued: number; inflight: number } | null;
+  levels: Record<string, number>;
 }
 
 export interface FirmwareBoardOptions {
@@ -62,6 +70,11 @@ export async function startFirmwareBoard(config: unknown, options: FirmwareBoard
       new Promise<void>((resolve, reject) => {
         answers.push((line) => (line === 'ok' ? resolve() : reject(new Error(`advance ${ms}: ${line}`))));
         control.write(`advance ${Math.round(ms)}\n`);
+      }),
+    state: () =>
+      new Promise<FirmwareState>((resolve) => {
+        answers.push((line) => resolve(JSON.parse(line) as FirmwareState));
+        control.write('state\n');
       }),
     close: async () => {
       control.destroy();

@@ -1,7 +1,9 @@
 # CPython only: runs the firmware's real modules on loopback for the TypeScript tests, on the
 # machine/network shims. Prints one JSON line {"port", "control"} once it accepts connections.
-#   python3 run_board.py --config board.json [--manual-clock]
-# The control port takes lines "advance <ms>" (answers "ok") for a manual clock.
+#   python3 run_board.py --config board.json [--manual-clock] [--port P]
+#                        [--hub HOST:PORT --id ID --token T [--keepalive-ms N] [--no-listen]]
+# The control port takes lines "advance <ms>" (answers "ok") for a manual clock, and "state"
+# (answers one JSON line: the hub link's state and the shims' pin levels).
 import sys
 import os
 
@@ -16,6 +18,8 @@ import json  # noqa: E402
 from tether import config, board as board_mod, dispatcher, server, clock as clock_mod  # noqa: E402
 from tether import boards  # noqa: E402
 from manual_clock import ManualClock  # noqa: E402
+import simchips  # noqa: E402
+import simhw  # noqa: E402
 
 
 def arg(name, default=None):
@@ -25,7 +29,7 @@ def arg(name, default=None):
     return default
 
 
-async def control(clock, reader, writer):
+async def control(clock, link, reader, writer):
     while True:
         line = await reader.readline()
         if not line:
@@ -37,6 +41,11 @@ async def control(clock, reader, writer):
             for _ in range(5):
                 await asyncio.sleep(0)
             writer.write(b'ok\n')
+        elif words and words[0] == 'state':
+            st = {'link': None if link is None else {'up': link.up, 'connections': link.connections, 'error': link.last_error,
+                                                     'queued': len(link.outbox.queued), 'inflight': len(link.outbox.inflight)},
+                  'levels': {str(p): simhw.level(p) for p in range(30)}}
+            writer.write(json.dumps(st).encode() + b'\n')
         else:
             writer.write(b'error unknown command\n')
         await writer.drain()
@@ -49,13 +58,28 @@ async def main():
     cfg = config.normalize(raw, support, arg('--config'))
     cfg['listen'] = {'host': '127.0.0.1', 'port': int(arg('--port', 0))}
     clock = ManualClock() if arg('--manual-clock') else clock_mod.Clock()
+    simchips.populate(raw)
     b = board_mod.Board(cfg, clock, support)
     await b.start()
     d = dispatcher.Dispatcher(b)
-    srv = server.Server(b, d, cfg)
-    s = await srv.start()
-    ctl = await asyncio.start_server(lambda r, w: control(clock, r, w), '127.0.0.1', 0)
-    print(json.dumps({'port': s.sockets[0].getsockname()[1], 'control': ctl.sockets[0].getsockname()[1]}), flush=True)
+    port = None
+    if not arg('--no-listen'):
+        srv = server.Server(b, d, cfg)
+        s = await srv.start()
+        port = s.sockets[0].getsockname()[1]
+    link = None
+    if arg('--hub'):
+        from tether.link import HubLink
+        host, hub_port = arg('--hub').rsplit(':', 1)
+        hub = {'host': host, 'port': int(hub_port), 'device_id': arg('--id'), 'token': arg('--token')}
+        if arg('--keepalive-ms'):
+            hub['keepalive_ms'] = int(arg('--keepalive-ms'))
+        link = HubLink(b, d, hub)
+        link.start()
+    ctl = await asyncio.start_server(lambda r, w: control(clock, link, r, w), '127.0.0.1', 0)
+    print(json.dumps({'port': port, 'control': ctl.sockets[0].getsockname()[1]}), flush=True)
+    # The firmware's console messages (print) go to stderr, where the tests collect them.
+    sys.stdout = sys.stderr
     await asyncio.Event().wait()
 
 

@@ -1,0 +1,87 @@
+# Lets the firmware (pure MicroPython) and its unit tests run on CPython 3.11 for fast host
+# testing. install() adds the few MicroPython APIs the firmware uses and nothing more, so code
+# that strays outside MicroPython still fails on the host. Does nothing under MicroPython.
+import sys
+
+_installed = False
+
+# MicroPython's ticks are small ints: on 32-bit boards (RP2040, ESP32) they wrap every 2**30.
+# The same period and formulas as extmod/modtime.c, so code that compares ticks with < or
+# subtracts them directly is as wrong here as on the board.
+TICKS_PERIOD = 1 << 30
+_TICKS_MAX = TICKS_PERIOD - 1
+_TICKS_HALF = TICKS_PERIOD // 2
+
+# A heap the size of a Pico W's free heap. CPython's own memory use says nothing about the
+# board's, so the numbers are fixed: reports stay deterministic and plausible.
+_HEAP_TOTAL = 192 * 1024
+_HEAP_USED = 48 * 1024
+
+
+def install():
+    global _installed
+    if _installed or sys.implementation.name == 'micropython':
+        return
+    _installed = True
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    fw_root = os.path.dirname(os.path.dirname(here))
+    # In front of the standard library: the stand-in `micropython` and the hardware shims
+    # (machine, network, ...) must be what the firmware imports.
+    for p in reversed([os.path.join(here, 'cpython'), os.path.join(fw_root, 'tests', 'shims'), fw_root]):
+        if p in sys.path:
+            sys.path.remove(p)
+        sys.path.insert(0, p)
+    _patch_time()
+    _patch_asyncio()
+    _patch_gc()
+
+
+def _patch_time():
+    import time
+    # Counted from install, like a board counting from boot.
+    t0 = time.monotonic_ns()
+
+    def ticks_ms():
+        return ((time.monotonic_ns() - t0) // 1000000) & _TICKS_MAX
+
+    def ticks_us():
+        return ((time.monotonic_ns() - t0) // 1000) & _TICKS_MAX
+
+    def ticks_diff(end, start):
+        return ((end - start + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+
+    def ticks_add(ticks, delta):
+        # MicroPython refuses a delta that ticks_diff could not give back.
+        if not -_TICKS_HALF < delta < _TICKS_HALF:
+            raise OverflowError('ticks interval overflow')
+        return (ticks + delta) & _TICKS_MAX
+
+    def sleep_ms(ms):
+        time.sleep(max(0, ms) / 1000)
+
+    def sleep_us(us):
+        time.sleep(max(0, us) / 1000000)
+
+    time.ticks_ms = ticks_ms
+    time.ticks_us = ticks_us
+    time.ticks_cpu = ticks_us
+    time.ticks_diff = ticks_diff
+    time.ticks_add = ticks_add
+    time.sleep_ms = sleep_ms
+    time.sleep_us = sleep_us
+
+
+def _patch_asyncio():
+    import asyncio
+
+    def sleep_ms(ms):
+        return asyncio.sleep(max(0, ms) / 1000)
+
+    asyncio.sleep_ms = sleep_ms
+
+
+def _patch_gc():
+    import gc
+    gc.mem_alloc = lambda: _HEAP_USED
+    gc.mem_free = lambda: _HEAP_TOTAL - _HEAP_USED
