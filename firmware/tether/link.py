@@ -110,6 +110,7 @@ class HubLink:
         self._idle.set()
         self.connections = 0
         self.last_error = None
+        self._report = None  # [outbox entry, count] of the events_dropped report still queued
         board.listeners.append(self)
         board.reset_listeners.append(self._reset)
 
@@ -124,12 +125,25 @@ class HubLink:
     def _queue(self, body, droppable):
         ob = self.outbox
         ob.push(dumps(body), droppable)
-        if ob.dropped:
-            # Store-and-forward is bounded: say how many readings gave way (§10.4).
+        while ob.dropped:
+            # Store-and-forward is bounded: say how many readings gave way (§10.4), in one report
+            # while it waits, so that reports do not push out readings themselves.
             n = ob.dropped
             ob.dropped = 0
-            ob.push(dumps({'event': 'events_dropped', 'ts': self.board.uptime_ms(), 'boot_id': self.board.boot_id, 'count': n}), False)
+            r = self._report
+            if r is not None and any(e is r[0] for e in ob.queued):
+                r[1] += n
+                new = self._drop_body(r[1])
+                ob.bytes += len(new) - len(r[0][0])
+                r[0][0] = new
+            else:
+                ob.push(self._drop_body(n), False)
+                if ob.queued:
+                    self._report = [ob.queued[-1], n]
         self._flush()
+
+    def _drop_body(self, n):
+        return dumps({'event': 'events_dropped', 'ts': self.board.uptime_ms(), 'boot_id': self.board.boot_id, 'count': n})
 
     def _flush(self):
         if self.up and self.pipe is not None:

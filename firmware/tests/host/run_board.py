@@ -17,7 +17,7 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 from tether import config, board as board_mod, dispatcher, server, clock as clock_mod  # noqa: E402
 from tether import boards  # noqa: E402
-from manual_clock import ManualClock  # noqa: E402
+from manual_clock import ManualClock  # noqa: E402  (tests/shims)
 import simchips  # noqa: E402
 import simhw  # noqa: E402
 
