@@ -10,6 +10,7 @@ import { registerDemo } from './demo-command.js';
 import { registerDevice } from './device-command.js';
 import { registerHub } from './hub-command.js';
 import { registerSend } from './send-command.js';
+import { registerUpdate } from './update-command.js';
 import { registerWatch } from './watch-command.js';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -36,6 +37,7 @@ Examples:
   registerDevice(program, ctx);
   registerHub(program, ctx);
   registerDemo(program, ctx);
+  registerUpdate(program, ctx);
   return program;
 }
 

@@ -1,0 +1,186 @@
+// npm run bench:firmware — the MicroPython firmware's figures:
+//   1. RAM: gc.mem_alloc() under real MicroPython 1.27 (WebAssembly, 32-bit like the RP2040)
+//      after importing the firmware, and with the board started and the server idle; baseline:
+//      the same interpreter with nothing imported.
+//   2. Flash: the bytes of the files that go on the board.
+//   3. Command round trip over loopback against the firmware under CPython and against the
+//      TypeScript runtime (`tether device --sim`), same run, same board config, with the ratio.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { loadFirmwareMicroPython } from '../test/support/micropython.js';
+import { FIRMWARE_DIR, REPO_ROOT } from '../test/support/firmware-board.js';
+
+const ROUND_TRIPS = Number(process.env['BENCH_ROUND_TRIPS'] ?? 3000);
+const GOAL_IDLE_KB = 48;
+const VECTOR_BOARD = join(REPO_ROOT, 'test', 'vectors', 'board.json');
+
+// As in the protocol bench: the bench on core 0, each server on core 1, one at a time.
+const PINNED = process.env['TETHER_BENCH_PINNED'] === '1' || (availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+if (PINNED && process.env['TETHER_BENCH_PINNED'] !== '1') {
+  const self = spawnSync('taskset', ['-c', '0', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, TETHER_BENCH_PINNED: '1' } });
+  process.exit(self.status ?? 1);
+}
+const onServerCore = (cmd: string[]) => (PINNED ? ['taskset', '-c', '1', ...cmd] : cmd);
+
+// --- 1. RAM -------------------------------------------------------------------------------
+
+/** The board the RAM figure is taken with: pins, an actuator, an I2C sensor, like a real bench. */
+const RAM_BOARD = {
+  name: 'greenhouse',
+  i2c: [{ bus: 0, sda: 4, scl: 5 }],
+  pins: [{ pin: 25, name: 'led', mode: 'output', value: 0 }, { pin: 22, name: 'door', mode: 'input', pull: 'up' }],
+  actuators: [{ name: 'fan', driver: 'pwm', pin: 16, max_lease_s: 600 }],
+  sensors: [{ name: 'air', driver: 'aht10', address: '0x38' }],
+  auth: { tokens: [{ token: 'admin-token-0123456789', scope: 'admin' }] },
+};
+
+/**
+ * The WebAssembly port collects garbage only between calls from JavaScript (it cannot scan the
+ * C stack of a running call), so each figure is taken at the start of a call of its own, after
+ * gc.collect(), and what the steps built lives in globals between calls.
+ */
+async function measureRam(hub: boolean): Promise<{ empty: number; imported: number; idle: number; session: number }> {
+  const fw = await loadFirmwareMicroPython();
+  const figure = async (code: string): Promise<number> => {
+    await fw.runAsync(code);
+    const out = fw.run('import gc\ngc.collect()\nprint(gc.mem_alloc())');
+    return Number(out.trim().split('\n').at(-1));
+  };
+  const empty = await figure('pass');
+  // What main.py imports for this mode (tether/app.py); drivers load when the config names them.
+  const imported = await figure(`
+import json, asyncio, simchips
+from tether import app, config, boards
+from tether.board import Board
+from tether.clock import Clock
+from tether.dispatcher import Dispatcher
+from tether.server import Server
+from tether.session import Session
+from tether.pipe import Pipe
+from tether.led import Led
+from tether.net import Net
+${hub ? 'from tether.link import HubLink' : ''}
+`);
+  const idle = await figure(`
+raw = json.loads(${JSON.stringify(JSON.stringify(RAM_BOARD))})
+simchips.populate(raw)
+support = boards.detect()
+cfg = config.normalize(raw, support)
+del raw
+board = Board(cfg, Clock(), support)
+await board.start()
+led = Led(support.LED)
+led_task = asyncio.create_task(led.run())
+net = Net({'ssid': 'bench', 'password': 'secret'}, led)
+server = Server(board, Dispatcher(board, None, net), cfg)
+${hub ? "link = HubLink(board, server.dispatcher, {'host': '127.0.0.1', 'port': 7341, 'device_id': 'pico', 'token': 'x' * 43})" : ''}
+await asyncio.sleep_ms(20)
+`);
+  // One connected client: its session, line buffer and writer task (this port has no sockets).
+  const session = await figure(`
+class W:
+    def write(self, b): pass
+    async def drain(self): pass
+    def close(self): pass
+    async def wait_closed(self): pass
+s = Session(board, server.dispatcher, None, W(), cfg['max_frame_bytes'])
+s.pipe = Pipe(s.w)
+await asyncio.sleep_ms(20)
+`);
+  return { empty, imported, idle, session };
+}
+
+// --- 2. Flash -----------------------------------------------------------------------------
+
+function flashFiles(): Array<{ path: string; bytes: number }> {
+  const files: Array<{ path: string; bytes: number }> = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (name === '__pycache__' || name === 'tests') continue;
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.py')) files.push({ path: relative(FIRMWARE_DIR, p), bytes: statSync(p).size });
+    }
+  };
+  walk(FIRMWARE_DIR);
+  return files.sort((a, b) => b.bytes - a.bytes);
+}
+
+// --- 3. Round trips -----------------------------------------------------------------------
+
+function started(child: ChildProcess, pattern: RegExp): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    child.stderr?.on('data', (d: Buffer) => (seen += d.toString()));
+    child.once('exit', (code) => reject(new Error(`server exited (${String(code)}): ${seen}`)));
+    lines.on('line', (line) => {
+      const m = pattern.exec(line);
+      if (m?.[1] !== undefined) resolve(Number(m[1]));
+    });
+  });
+}
+
+async function roundTrips(port: number, n: number): Promise<number[]> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.setNoDelay(true);
+  await new Promise((r) => socket.once('connect', r));
+  const lines = createInterface({ input: socket });
+  const iterator = lines[Symbol.asyncIterator]();
+  const times: number[] = [];
+  await (async () => {
+    socket.write('{"action":"setup_pin","pin":2,"mode":"output","value":0}\n');
+    await iterator.next();
+  })();
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    socket.write(`{"action":"read_pin","pin":2,"id":${i}}\n`);
+    const r = await iterator.next();
+    if (r.done === true || !String(r.value).includes('"ok":true')) throw new Error(`bad reply: ${String(r.value)}`);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  socket.destroy();
+  return times.sort((a, b) => a - b);
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function measure(cmd: string[], pattern: RegExp): Promise<number[]> {
+  const [command, ...args] = onServerCore(cmd);
+  const child = spawn(command as string, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const port = await started(child, pattern);
+    await roundTrips(port, 300); // warm-up
+    return await roundTrips(port, ROUND_TRIPS);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+// --- report -------------------------------------------------------------------------------
+
+const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
+console.log(`Tether firmware bench (MicroPython ${'1.27'} WASM for RAM; CPython ${spawnSync('python3', ['--version']).stdout.toString().trim()} for round trips)\n`);
+
+for (const hub of [false, true]) {
+  const ram = await measureRam(hub);
+  console.log(`1${hub ? 'b' : 'a'}. RAM, gc.mem_alloc() under MicroPython 1.27 (WebAssembly, 32-bit), ${hub ? 'direct mode + hub link' : 'direct mode'}:`);
+  console.log(`   empty interpreter (baseline)           ${kb(ram.empty)}`);
+  console.log(`   after importing the firmware           ${kb(ram.imported)}  (+${kb(ram.imported - ram.empty)})`);
+  console.log(`   board started, server idle             ${kb(ram.idle)}  (+${kb(ram.idle - ram.empty)})   goal ≤ ${GOAL_IDLE_KB} KB: ${ram.idle <= GOAL_IDLE_KB * 1024 ? 'met' : 'MISSED'}`);
+  console.log(`   with one client connected              ${kb(ram.session)}  (+${kb(ram.session - ram.idle)} for the session)`);
+}
+
+const files = flashFiles();
+const total = files.reduce((s, f) => s + f.bytes, 0);
+console.log(`\n2. Flash: ${files.length} files, ${kb(total)} (.py source; largest: ${files.slice(0, 4).map((f) => `${f.path} ${kb(f.bytes)}`).join(', ')})`);
+
+const fw = await measure(['python3', join(FIRMWARE_DIR, 'tests', 'host', 'run_board.py'), '--config', VECTOR_BOARD], /"port": (\d+)/);
+const ts = await measure([process.execPath, join(REPO_ROOT, 'bin', 'tether.js'), 'device', '--sim', '--config', VECTOR_BOARD, '--host', '127.0.0.1', '--port', '0'], /listening on \S+:(\d+)/);
+console.log(`\n3. read_pin round trip over loopback, ${ROUND_TRIPS} sequential requests${PINNED ? ' (bench on CPU 0, server on CPU 1)' : ''}:`);
+console.log(`   TypeScript runtime (baseline)   p50 ${pct(ts, 50).toFixed(3)} ms   p99 ${pct(ts, 99).toFixed(3)} ms`);
+console.log(`   firmware under CPython          p50 ${pct(fw, 50).toFixed(3)} ms   p99 ${pct(fw, 99).toFixed(3)} ms   ratio p50 ${(pct(fw, 50) / pct(ts, 50)).toFixed(2)}`);

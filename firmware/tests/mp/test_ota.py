@@ -1,0 +1,736 @@
+# tether.ota: staging, checks, the journal and power cuts at every step, trial, confirm and
+# rollback. Runs under CPython and MicroPython (WebAssembly): plain asserts, a scratch folder
+# under the current directory (MicroPython has no tempfile).
+import binascii
+import hashlib
+import json
+import os
+
+import tether.ota as ota
+from tether.errors import ProtoError
+
+TMP = 'ota_test_tmp'
+
+OLD = {
+    'main.py': b"print('main 0.1.0')\n",
+    'tether/__init__.py': b"VERSION = '0.1.0'\nPROTOCOL = 1\n",
+    'tether/a.py': b'# a, old\n' + b'x = 1\n' * 50,
+    'tether/drivers/d.py': b'# driver, unchanged by the update\n',
+    'lib.json': b'{"kept": true}\n',
+}
+CONFIG = b'{"update": {"health_s": 30}}'
+UPDATE = {
+    'main.py': b"print('main 0.1.1')\n",
+    'tether/__init__.py': b"VERSION = '0.1.1'\nPROTOCOL = 1\n",
+    'tether/a.py': b'# a, new: more than two chunks\n' + b'y = 2  # padding\n' * 150,
+    'tether/new.py': b'NEW = True\n',
+    'tether/extra/deep/x.mpy': b'M\x06\x00\x1f binary \x00\xff',
+    'tether/empty.py': b'',
+}
+
+
+class PowerCut(Exception):
+    pass
+
+
+# --- helpers ---
+
+def _join(a, b):
+    return a + '/' + b if a else b
+
+
+def _isdir(path):
+    try:
+        return os.stat(path)[0] & 0x4000 != 0
+    except OSError:
+        return False
+
+
+def _rm(path):
+    if _isdir(path):
+        for name in os.listdir(path):
+            _rm(_join(path, name))
+        os.rmdir(path)
+    else:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def _write(path, data):
+    parts = path.split('/')
+    for i in range(1, len(parts)):
+        d = '/'.join(parts[:i])
+        if not _isdir(d):
+            os.mkdir(d)
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def _read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def _sha(data):
+    return binascii.hexlify(hashlib.sha256(data).digest()).decode()
+
+
+def _hashes(files):
+    out = {}
+    for path in files:
+        out[path] = _sha(files[path])
+    return out
+
+
+def _tree(root=TMP, prefix=''):
+    # path -> sha256 of every firmware file (the update's own ota/ area left out), plus a
+    # 'dir:' entry for every folder, so that a folder left behind also counts as a difference.
+    out = {}
+    base = _join(root, prefix) if prefix else root
+    for name in os.listdir(base):
+        rel = _join(prefix, name)
+        if rel == 'ota':
+            continue
+        full = _join(root, rel)
+        if _isdir(full):
+            out['dir:' + rel] = True
+            out.update(_tree(root, rel))
+        else:
+            out[rel] = _sha(_read(full))
+    return out
+
+
+def _expected(files):
+    out = {}
+    for path in files:
+        out[path] = _sha(files[path])
+        parts = path.split('/')
+        for i in range(1, len(parts)):
+            out['dir:' + '/'.join(parts[:i])] = True
+    return out
+
+
+def _fresh():
+    _rm(TMP)
+    os.mkdir(TMP)
+    for path in OLD:
+        _write(_join(TMP, path), OLD[path])
+    _write(_join(TMP, 'config/device.json'), CONFIG)
+    ota._checkpoint = None
+
+
+def _old_tree():
+    files = dict(OLD)
+    files['config/device.json'] = CONFIG
+    return _expected(files)
+
+
+def _new_tree():
+    files = dict(OLD)
+    files.update(UPDATE)
+    files['config/device.json'] = CONFIG
+    return _expected(files)
+
+
+def _manifest(files):
+    out = []
+    for path in sorted(files):
+        out.append({'path': path, 'size': len(files[path]), 'sha256': _sha(files[path])})
+    return out
+
+
+def _b64(data):
+    return binascii.b2a_base64(data).decode().strip()
+
+
+def _begin(u, files=UPDATE, version='0.1.1'):
+    return u.handle({'op': 'begin', 'version': version, 'files': _manifest(files)})
+
+
+def _send(u, path, data, start=0, size=None):
+    size = size or u.chunk_bytes
+    offset = start
+    received = start
+    while offset < len(data):
+        piece = data[offset:offset + size]
+        received = u.handle({'op': 'chunk', 'path': path, 'offset': offset, 'data': _b64(piece)})['received']
+        offset += len(piece)
+    return received
+
+
+def _stage_all(u, files=UPDATE, version='0.1.1'):
+    _begin(u, files, version)
+    for path in sorted(files):
+        _send(u, path, files[path])
+
+
+def _update(u, files=UPDATE):
+    _stage_all(u, files)
+    return u.handle({'op': 'commit'})
+
+
+def _error(fn, *args):
+    try:
+        fn(*args)
+    except ProtoError as e:
+        return e
+    raise AssertionError('expected a ProtoError')
+
+
+def _status():
+    return ota.Updater(TMP).handle({'op': 'status'})['update']
+
+
+def _with_cut(k, scenario):
+    # Runs scenario with a power cut at the k-th journal step; True when the cut happened.
+    seen = [0]
+
+    def checkpoint(name):
+        seen[0] += 1
+        if seen[0] == k:
+            raise PowerCut(name)
+
+    ota._checkpoint = checkpoint
+    try:
+        scenario()
+        return False
+    except PowerCut:
+        return True
+    finally:
+        ota._checkpoint = None
+
+
+def _steps(scenario):
+    names = []
+    ota._checkpoint = names.append
+    try:
+        scenario()
+    finally:
+        ota._checkpoint = None
+    return names
+
+
+def _done():
+    ota._checkpoint = None
+    _rm(TMP)
+
+
+# --- tests ---
+
+def test_status_before_any_update():
+    _fresh()
+    try:
+        assert _status() == {'version': '0.1.0', 'previous': None, 'state': 'confirmed', 'boot_count': 0, 'rolled_back_from': None}
+        assert ota.Updater(TMP).boot() == 'version 0.1.0'
+    finally:
+        _done()
+
+
+def test_happy_path_begin_chunk_commit_boot_confirm():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        assert _begin(u) == {'chunk_bytes': 1024}
+        s = _status()
+        assert s['state'] == 'staging'
+        assert s['staging']['version'] == '0.1.1'
+        assert s['staging']['received']['tether/a.py'] == 0
+        assert s['staging']['committed'] is False
+        a = UPDATE['tether/a.py']
+        assert len(a) > 2 * 1024
+        assert u.handle({'op': 'chunk', 'path': 'tether/a.py', 'offset': 0, 'data': _b64(a[:1024])}) == {'received': 1024}
+        assert _status()['staging']['received']['tether/a.py'] == 1024
+        # numeric strings are accepted, as for every integer argument (protocol.md §3.3)
+        assert u.handle({'op': 'chunk', 'path': 'tether/a.py', 'offset': '1024', 'data': _b64(a[1024:2048])}) == {'received': 2048}
+        assert _send(u, 'tether/a.py', a, start=2048) == len(a)
+        for path in sorted(UPDATE):
+            if path != 'tether/a.py' and UPDATE[path]:
+                assert _send(u, path, UPDATE[path]) == len(UPDATE[path])
+        assert u.handle({'op': 'commit'}) == {'reset_in_ms': 1000}
+        assert _status()['staging']['committed'] is True
+        # nothing changed yet: the update is applied by the next boot
+        assert _tree() == _old_tree()
+        note = ota.Updater(TMP).boot()
+        assert 'applied update 0.1.1 (was 0.1.0)' in note, note
+        assert 'boot 1 of 3' in note, note
+        assert _tree() == _new_tree()
+        s = _status()
+        assert s == {'version': '0.1.1', 'previous': '0.1.0', 'state': 'trial', 'boot_count': 1, 'rolled_back_from': None}, s
+        assert ota.Updater(TMP).confirm() is True
+        assert _status() == {'version': '0.1.1', 'previous': '0.1.0', 'state': 'confirmed', 'boot_count': 0, 'rolled_back_from': None}
+        assert not _isdir(TMP + '/ota/prev')
+        assert not _isdir(TMP + '/ota/stage')
+        assert ota.Updater(TMP).confirm() is False
+        assert ota.Updater(TMP).boot() == 'version 0.1.1'
+        assert _tree() == _new_tree()
+    finally:
+        _done()
+
+
+def test_chunk_size_follows_the_frame_limit():
+    _fresh()
+    try:
+        u = ota.Updater(TMP, max_frame_bytes=1024)
+        n = _begin(u)['chunk_bytes']
+        assert n == 468, n
+        assert 4 * ((n + 2) // 3) + 400 <= 1024
+        assert ota.Updater(TMP, max_frame_bytes=65536).chunk_bytes == 1024
+    finally:
+        _done()
+
+
+def test_op_errors():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        e = _error(u.handle, {})
+        assert e.code == 'missing_field' and e.message.startswith('op: '), e.message
+        e = _error(u.handle, {'op': 'upload'})
+        assert e.code == 'bad_field' and e.message.startswith('op: '), e.message
+        e = _error(u.handle, {'op': 'chunk', 'path': 'main.py', 'offset': 0, 'data': ''})
+        assert e.code == 'bad_field'
+        assert e.message == 'op: no update is being staged; send op "begin" first', e.message
+        e = _error(u.handle, {'op': 'commit'})
+        assert e.code == 'bad_field' and 'send op "begin" first' in e.message
+        assert u.handle({'op': 'abort'}) == {}
+    finally:
+        _done()
+
+
+def test_begin_checks_every_field():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        good = _manifest({'tether/x.py': b'x'})[0]
+
+        def begin(files, version='0.1.1'):
+            return _error(u.handle, {'op': 'begin', 'version': version, 'files': files})
+
+        e = _error(u.handle, {'op': 'begin', 'files': [good]})
+        assert (e.code, e.message) == ('missing_field', 'version: required'), e.message
+        assert begin([good], version='').code == 'bad_field'
+        assert begin([good], version='1' * 33).message.startswith('version: ')
+        e = _error(u.handle, {'op': 'begin', 'version': '1'})
+        assert (e.code, e.message) == ('missing_field', 'files: required')
+        assert begin([]).message.startswith('files: ')
+        assert begin('x').message.startswith('files: ')
+        bad_paths = [
+            'config/device.json',
+            'config/tokens.json',
+            '../main.py',
+            'tether/../../x.py',
+            './main.py',
+            '/main.py',
+            'tether//x.py',
+            'tether/x.txt',
+            'tether/x',
+            'tether/bad name.py',
+            'tether/ü.py',
+            'ota/state.json',
+            'boot.py',
+            '',
+            3,
+            None,
+        ]
+        for path in bad_paths:
+            entry = {'path': path, 'size': 1, 'sha256': good['sha256']}
+            e = begin([entry])
+            assert e.code == 'bad_field', path
+            assert e.message.startswith('files[0].path: '), e.message
+        e = begin([good, {'path': 'config/x.json', 'size': 1, 'sha256': good['sha256']}])
+        assert e.message.startswith('files[1].path: ') and 'config/' in e.message, e.message
+        e = begin([good, good])
+        assert 'twice' in e.message
+        e = begin([{'path': 'a.py', 'size': 1, 'sha256': good['sha256']}, {'path': 'a.py/b.py', 'size': 1, 'sha256': good['sha256']}])
+        assert e.code == 'bad_field'
+        e = begin([{'path': 'x.py', 'sha256': good['sha256']}])
+        assert (e.code, e.message) == ('missing_field', 'files[0].size: required')
+        for size in (-1, 'big', 1.5, True, None):
+            e = begin([{'path': 'x.py', 'size': size, 'sha256': good['sha256']}])
+            assert e.code == 'bad_field' and e.message.startswith('files[0].size: '), size
+        for sha in ('ABC', good['sha256'].upper(), good['sha256'][:-1] + 'g', 5):
+            e = begin([{'path': 'x.py', 'size': 1, 'sha256': sha}])
+            assert e.code == 'bad_field' and e.message.startswith('files[0].sha256: '), sha
+        e = begin([{'path': 'x.py', 'size': 1}])
+        assert (e.code, e.message) == ('missing_field', 'files[0].sha256: required')
+        e = begin(['x.py'])
+        assert e.message.startswith('files[0]: ')
+        # nothing was staged by any of these
+        assert _status()['state'] == 'confirmed'
+    finally:
+        _done()
+
+
+def test_begin_in_parts_with_append():
+    # A long list goes in several begin requests that each fit the board's frame limit.
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        manifest = _manifest(UPDATE)
+        e = _error(u.handle, {'op': 'begin', 'version': '0.1.1', 'files': manifest[:2], 'append': True})
+        assert e.code == 'bad_field' and 'send op "begin" first' in e.message, e.message
+        assert u.handle({'op': 'begin', 'version': '0.1.1', 'files': manifest[:2]}) == {'chunk_bytes': 1024}
+        assert u.handle({'op': 'begin', 'version': '0.1.1', 'files': manifest[2:4], 'append': True}) == {'chunk_bytes': 1024}
+        e = _error(u.handle, {'op': 'begin', 'version': '0.1.2', 'files': manifest[4:], 'append': True})
+        assert e.code == 'bad_field' and e.message.startswith('version: the staging area holds version "0.1.1"'), e.message
+        e = _error(u.handle, {'op': 'begin', 'version': '0.1.1', 'files': manifest[1:], 'append': True})
+        assert e.code == 'bad_field' and e.message.startswith('files[0].path: ') and 'twice' in e.message, e.message
+        e = _error(u.handle, {'op': 'begin', 'version': '0.1.1', 'files': manifest[4:], 'append': 'yes'})
+        assert e.code == 'bad_field' and e.message.startswith('append: '), e.message
+        assert u.handle({'op': 'begin', 'version': '0.1.1', 'files': manifest[4:], 'append': 'true'}) == {'chunk_bytes': 1024}
+        entries = [[m['path'], m['size'], m['sha256']] for m in manifest]
+        assert _status()['staging']['manifest'] == ota.manifest_digest(entries)
+        for path in sorted(UPDATE):
+            _send(u, path, UPDATE[path])
+        assert u.handle({'op': 'commit'}) == {'reset_in_ms': 1000}
+        ota.Updater(TMP).boot()
+        assert _tree() == _new_tree()
+    finally:
+        _done()
+
+
+def test_begin_refuses_what_does_not_fit_in_flash():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        u._space = lambda entries: (200 * 1024, 100 * 1024)
+        e = _error(_begin, u)
+        assert e.code == 'limit_exceeded', e.code
+        assert e.message.startswith('files: ') and '100 KiB are free' in e.message, e.message
+        assert _status()['state'] == 'confirmed'
+        # the real estimate: staged files and backups, rounded up to whole blocks
+        need, free = ota.Updater(TMP)._space([[p, len(UPDATE[p]), ''] for p in UPDATE])
+        if free is not None:
+            assert need > sum(len(UPDATE[p]) for p in UPDATE)
+    finally:
+        _done()
+
+
+def test_chunk_checks_path_offset_data_and_size():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _begin(u)
+        data = UPDATE['tether/new.py']
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/other.py', 'offset': 0, 'data': _b64(data)})
+        assert e.code == 'bad_field' and e.message.startswith('path: ') and 'not one of the files' in e.message
+        e = _error(u.handle, {'op': 'chunk', 'offset': 0, 'data': _b64(data)})
+        assert (e.code, e.message) == ('missing_field', 'path: required')
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'data': _b64(data)})
+        assert (e.code, e.message) == ('missing_field', 'offset: required')
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': 0})
+        assert (e.code, e.message) == ('missing_field', 'data: required')
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': 0, 'data': 7})
+        assert e.code == 'bad_field' and e.message.startswith('data: ')
+        for bad in ('@@@@', 'abc', 'YWJj=', 'not base64!'):
+            e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': 0, 'data': bad})
+            assert e.code == 'bad_field' and e.message.startswith('data: '), bad
+        # a wrong offset names the one to resume from
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': 4, 'data': _b64(data)})
+        assert e.code == 'bad_field' and e.message.startswith('offset: 0 bytes of tether/new.py are staged'), e.message
+        assert u.handle({'op': 'chunk', 'path': 'tether/new.py', 'offset': 0, 'data': _b64(data[:4])}) == {'received': 4}
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': 0, 'data': _b64(data[:4])})
+        assert 'starts at offset 4 (got 0)' in e.message, e.message
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': -1, 'data': ''})
+        assert e.code == 'bad_field' and e.message.startswith('offset: ')
+        # past the declared size
+        e = _error(u.handle, {'op': 'chunk', 'path': 'tether/new.py', 'offset': 4, 'data': _b64(data[4:] + b'extra')})
+        assert e.code == 'bad_field' and 'past the declared size' in e.message, e.message
+        assert u.handle({'op': 'chunk', 'path': 'tether/new.py', 'offset': 4, 'data': _b64(data[4:])}) == {'received': len(data)}
+        # a commit with a file short names it and the offset to go on from
+        e = _error(u.handle, {'op': 'commit'})
+        assert e.code == 'bad_field' and e.message.startswith('files: ') and 'from offset 0' in e.message, e.message
+    finally:
+        _done()
+
+
+def test_sha_mismatch_at_commit_discards_that_file():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _begin(u)
+        for path in sorted(UPDATE):
+            data = UPDATE[path]
+            if path == 'tether/new.py':
+                data = b'NEW = Fals\n'
+            _send(u, path, data)
+        e = _error(u.handle, {'op': 'commit'})
+        assert e.code == 'bad_field'
+        assert e.message.startswith('files: tether/new.py does not match its sha256'), e.message
+        s = _status()
+        assert s['state'] == 'staging' and s['staging']['received']['tether/new.py'] == 0
+        assert s['staging']['received']['tether/a.py'] == len(UPDATE['tether/a.py'])
+        _send(u, 'tether/new.py', UPDATE['tether/new.py'])
+        assert u.handle({'op': 'commit'}) == {'reset_in_ms': 1000}
+        ota.Updater(TMP).boot()
+        assert _tree() == _new_tree()
+    finally:
+        _done()
+
+
+def test_version_must_match_the_staged_init():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _stage_all(u, version='0.2.0')
+        e = _error(u.handle, {'op': 'commit'})
+        assert e.code == 'bad_field' and e.message.startswith('version: '), e.message
+        assert _tree() == _old_tree()
+    finally:
+        _done()
+
+
+def test_abort_and_a_second_begin_discard_the_staging_area():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _begin(u)
+        _send(u, 'tether/new.py', UPDATE['tether/new.py'])
+        assert u.handle({'op': 'abort'}) == {}
+        assert _status()['state'] == 'confirmed'
+        assert not _isdir(TMP + '/ota/stage')
+        _begin(u)
+        _send(u, 'tether/new.py', UPDATE['tether/new.py'])
+        _begin(u)
+        assert _status()['staging']['received']['tether/new.py'] == 0
+        e = _error(u.handle, {'op': 'commit'})
+        assert e.code == 'bad_field'
+    finally:
+        _done()
+
+
+def test_committed_update_cannot_be_aborted_or_restarted():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _update(u)
+        for request in ({'op': 'abort'}, {'op': 'begin', 'version': '9', 'files': _manifest(UPDATE)}, {'op': 'commit'}):
+            e = _error(u.handle, request)
+            assert e.code == 'bad_field' and 'committed' in e.message, e.message
+        ota.Updater(TMP).boot()
+        assert _tree() == _new_tree()
+    finally:
+        _done()
+
+
+def test_status_reports_a_resumable_staging_area():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _begin(u)
+        _send(u, 'tether/a.py', UPDATE['tether/a.py'][:2048])
+        s = _status()['staging']
+        entries = [[e['path'], e['size'], e['sha256']] for e in _manifest(UPDATE)]
+        assert s['manifest'] == ota.manifest_digest(entries)
+        assert len(s['manifest']) == 64
+        assert s['received']['tether/a.py'] == 2048
+        # a new Updater (as after a reconnection) resumes from what is staged
+        u2 = ota.Updater(TMP)
+        assert _send(u2, 'tether/a.py', UPDATE['tether/a.py'], start=2048) == len(UPDATE['tether/a.py'])
+    finally:
+        _done()
+
+
+def test_no_new_update_while_one_is_on_trial():
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        ota.Updater(TMP).boot()
+        e = _error(_begin, ota.Updater(TMP))
+        assert e.code == 'bad_field' and 'on trial' in e.message, e.message
+        ota.Updater(TMP).confirm()
+        assert _begin(ota.Updater(TMP)) == {'chunk_bytes': 1024}
+    finally:
+        _done()
+
+
+def test_trial_boots_then_rollback_after_four_boots():
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        notes = []
+        for _ in range(3):
+            notes.append(ota.Updater(TMP).boot())
+            assert _tree() == _new_tree()
+        assert 'boot 3 of 3' in notes[2], notes
+        assert _status()['boot_count'] == 3
+        note = ota.Updater(TMP).boot()
+        assert 'was not confirmed within 3 boots: rolled back to 0.1.0' in note, note
+        assert _tree() == _old_tree()
+        s = _status()
+        assert s == {'version': '0.1.0', 'previous': None, 'state': 'confirmed', 'boot_count': 0, 'rolled_back_from': '0.1.1'}, s
+        assert not _isdir(TMP + '/ota/prev')
+        assert ota.Updater(TMP).boot() == 'version 0.1.0'
+        assert _tree() == _old_tree()
+        # a later update clears rolled_back_from
+        _update(ota.Updater(TMP))
+        ota.Updater(TMP).boot()
+        assert _status()['rolled_back_from'] is None
+    finally:
+        _done()
+
+
+def test_confirm_on_the_last_trial_boot_keeps_the_update():
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        for _ in range(3):
+            ota.Updater(TMP).boot()
+        assert ota.Updater(TMP).confirm() is True
+        assert ota.Updater(TMP).boot() == 'version 0.1.1'
+        assert _tree() == _new_tree()
+    finally:
+        _done()
+
+
+def test_power_cut_at_every_step_of_an_update():
+    _fresh()
+
+    def scenario():
+        u = ota.Updater(TMP)
+        _update(u)
+        ota.Updater(TMP).boot()
+
+    try:
+        names = _steps(scenario)
+        assert 'journal staged' in names and 'journal applying' in names and 'state trial' in names, names
+        assert 'move tether/new.py' in names and 'backup tether/a.py' in names, names
+        old, new = _old_tree(), _new_tree()
+        outcomes = {}
+        for k in range(1, len(names) + 1):
+            _fresh()
+            assert _with_cut(k, scenario), k
+            ota.Updater(TMP).boot()
+            tree = _tree()
+            assert tree == old or tree == new, 'mixed tree after a cut at step %d (%s)' % (k, names[k - 1])
+            s = _status()
+            if tree == new:
+                assert s['version'] == '0.1.1' and s['state'] == 'trial', s
+                outcomes['new'] = outcomes.get('new', 0) + 1
+            else:
+                assert s['version'] == '0.1.0' and s['state'] in ('confirmed', 'staging'), s
+                outcomes['old'] = outcomes.get('old', 0) + 1
+            before = _status()
+            ota.Updater(TMP).boot()
+            assert _tree() == tree, 'a second boot changed the tree after a cut at step %d' % k
+            after = _status()
+            assert after['version'] == before['version'] and after['state'] == before['state'], (before, after)
+            assert not _isdir(TMP + '/ota/stage') or tree == old
+        assert outcomes.get('old') and outcomes.get('new'), outcomes
+    finally:
+        _done()
+
+
+def test_power_cut_at_every_step_of_a_rollback():
+    def prepare():
+        _fresh()
+        _update(ota.Updater(TMP))
+        for _ in range(3):
+            ota.Updater(TMP).boot()
+
+    try:
+        prepare()
+        names = _steps(lambda: ota.Updater(TMP).boot())
+        assert 'journal rolling_back' in names and 'restore tether/a.py' in names and 'remove tether/new.py' in names, names
+        for k in range(1, len(names) + 1):
+            prepare()
+            assert _with_cut(k, lambda: ota.Updater(TMP).boot()), k
+            ota.Updater(TMP).boot()
+            tree = _tree()
+            s = _status()
+            if tree == _new_tree():
+                # cut before the rollback was journaled: the count was not raised, so this
+                # boot was the 4th and rolls back now
+                assert False, 'new tree after a cut at rollback step %d (%s): %s' % (k, names[k - 1], s)
+            assert tree == _old_tree(), 'mixed tree after a cut at rollback step %d (%s)' % (k, names[k - 1])
+            assert s['version'] == '0.1.0' and s['rolled_back_from'] == '0.1.1' and s['state'] == 'confirmed', s
+            ota.Updater(TMP).boot()
+            assert _tree() == tree and _status() == s
+    finally:
+        _done()
+
+
+def test_power_cut_while_confirming():
+    def prepare():
+        _fresh()
+        _update(ota.Updater(TMP))
+        ota.Updater(TMP).boot()
+
+    try:
+        prepare()
+        names = _steps(lambda: ota.Updater(TMP).confirm())
+        assert names, names
+        for k in range(1, len(names) + 1):
+            prepare()
+            assert _with_cut(k, lambda: ota.Updater(TMP).confirm()), k
+            ota.Updater(TMP).boot()
+            assert _tree() == _new_tree()
+            s = _status()
+            assert s['version'] == '0.1.1' and s['state'] in ('trial', 'confirmed'), s
+            ota.Updater(TMP).confirm()
+            assert _status()['state'] == 'confirmed'
+            assert not _isdir(TMP + '/ota/prev')
+    finally:
+        _done()
+
+
+def test_interrupted_json_write_is_recovered_from_its_tmp():
+    # The FAT fallback of a rename removes the old file first: a cut there leaves only x.tmp.
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        journal = TMP + '/ota/journal.json'
+        os.rename(journal, journal + '.tmp')
+        ota.Updater(TMP).boot()
+        assert _tree() == _new_tree()
+        names = os.listdir(TMP + '/ota')
+        assert 'journal.json' not in names and 'journal.json.tmp' not in names, names
+        # a tmp cut while it was being written is not valid JSON and is ignored
+        with open(TMP + '/ota/state.json.tmp', 'w') as f:
+            f.write('{"version": "9.9')
+        assert _status()['version'] == '0.1.1'
+    finally:
+        _done()
+
+
+def test_health_deadline_comes_from_the_config():
+    _fresh()
+    try:
+        assert ota.Updater(TMP).health_deadline_s() == 30
+        for text in ('{"update": {"health_s": 2}}', '{"update": {"health_s": "90"}}', '{"update": 5}', '[]', '{bad', '{"update": {"health_s": true}}'):
+            _write(TMP + '/config/device.json', text.encode())
+            assert ota.Updater(TMP).health_deadline_s() == 60, text
+        _write(TMP + '/config/device.json', b'{"update": {"health_s": 120}}')
+        assert ota.Updater(TMP).health_deadline_s() == 120
+        _rm(TMP + '/config')
+        assert ota.Updater(TMP).health_deadline_s() == 60
+        # no version on trial: no timer (and off a board there is no machine.Timer anyway)
+        assert ota.Updater(TMP).arm_health_timer() is None
+    finally:
+        _done()
+
+
+def test_config_is_never_touched_by_an_update_or_a_rollback():
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        for _ in range(4):
+            ota.Updater(TMP).boot()
+        assert _read(TMP + '/config/device.json') == CONFIG
+    finally:
+        _done()
+
+
+def test_json_files_of_the_state_are_valid_json():
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        ota.Updater(TMP).boot()
+        with open(TMP + '/ota/state.json') as f:
+            state = json.load(f)
+        assert state['state'] == 'trial' and state['added'] == ['tether/empty.py', 'tether/extra/deep/x.mpy', 'tether/new.py'], state
+        assert state['added_dirs'] == ['tether/extra/deep', 'tether/extra'], state
+    finally:
+        _done()

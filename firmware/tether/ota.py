@@ -1,0 +1,830 @@
+# Safe over-the-air update of the firmware: action `update` (admin scope; docs/firmware-update.md).
+#
+# A client stages files under ota/stage (op begin, then chunk), op commit checks every file's size
+# and SHA-256 and writes the journal; the board resets and boot.py calls Updater().boot(), which
+# applies the update through the journal so that a power cut at any step leaves a tree that the
+# next boot completes: exactly the old version or exactly the new one, never a mix.
+#
+#   ota/manifest.json  what begin declared: version and [path, size, sha256] per file
+#   ota/stage/...      the staged files
+#   ota/prev/...       backups of the files an update replaced (kept while it is on trial)
+#   ota/journal.json   step "staged" -> "applying" (apply), or "rolling_back"; gone when done
+#   ota/state.json     version, previous, state ("confirmed" | "trial"), boot_count,
+#                      rolled_back_from, and the file lists a rollback needs
+#
+# A new version runs on trial: every boot counts, the app calls confirm() once it is healthy,
+# and after MAX_TRIAL_BOOTS boots without a confirmation the next boot restores the backups.
+# Every JSON write is atomic (x.tmp, then rename over x) and every step can be repeated.
+# MicroPython and CPython: only os, json, hashlib, binascii; buffers of 512 bytes, reused.
+import binascii
+import hashlib
+import json
+import os
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+MAX_TRIAL_BOOTS = const(3)
+CHUNK_BYTES = const(1024)
+MAX_CHUNK_BYTES = const(4096)
+MAX_FILES = const(128)
+MAX_PATH = const(96)
+HEALTH_S = const(60)
+RESET_IN_MS = const(1000)
+_BUF_BYTES = const(512)
+_DIR = const(0x4000)
+
+OPS = ('status', 'begin', 'chunk', 'commit', 'abort')
+_NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-'
+_HEX = '0123456789abcdef'
+_INIT = 'tether/__init__.py'
+
+# Test hook: when set, called with the name of every journal step; tests raise (or exit) in it
+# to simulate a power cut at that step.
+_checkpoint = None
+_buf = None
+_health_timer = None
+
+
+def _step(name):
+    if _checkpoint is not None:
+        _checkpoint(name)
+
+
+def _buffer():
+    global _buf
+    if _buf is None:
+        _buf = bytearray(_BUF_BYTES)
+    return _buf
+
+
+def _fail(code, message):
+    # Imported here so that boot.py can run this file from ota/prev on its own (see boot.py).
+    from tether.errors import ProtoError
+    return ProtoError(code, message)
+
+
+def _show(value):
+    try:
+        text = json.dumps(value)
+    except Exception:
+        text = '?'
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
+# --- paths and files (no os.path on MicroPython) ---
+
+def _join(a, b):
+    if not a:
+        return b
+    if a[-1] == '/':
+        return a + b
+    return a + '/' + b
+
+
+def _parent(path):
+    i = path.rfind('/')
+    return path[:i] if i > 0 else ''
+
+
+def _size(path):
+    # Size of a file, -1 when it does not exist (or is a directory).
+    try:
+        st = os.stat(path)
+    except OSError:
+        return -1
+    return -1 if st[0] & _DIR else st[6]
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _isdir(path):
+    try:
+        return os.stat(path)[0] & _DIR != 0
+    except OSError:
+        return False
+
+
+def _makedirs(path):
+    if not path or _isdir(path):
+        return
+    _makedirs(_parent(path))
+    try:
+        os.mkdir(path)
+    except OSError:
+        if not _isdir(path):
+            raise
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _rmtree(path):
+    if _isdir(path):
+        for name in os.listdir(path):
+            _rmtree(_join(path, name))
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+    else:
+        _remove(path)
+
+
+def _replace(src, dst):
+    try:
+        os.rename(src, dst)
+    except OSError:
+        # FAT cannot rename over an existing file. Removing dst first opens a window in which
+        # only src exists; every caller recovers from it (a journal replays the move, and
+        # _read_json falls back to x.tmp).
+        if not _exists(src):
+            raise
+        _remove(dst)
+        os.rename(src, dst)
+
+
+def _copy(src, dst, step):
+    tmp = dst + '.tmp'
+    _makedirs(_parent(dst))
+    buf = _buffer()
+    mv = memoryview(buf)
+    with open(src, 'rb') as fi:
+        with open(tmp, 'wb') as fo:
+            while True:
+                n = fi.readinto(buf)
+                if not n:
+                    break
+                fo.write(mv[:n])
+    _step(step + ' (tmp)')
+    _replace(tmp, dst)
+    _step(step)
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    buf = _buffer()
+    mv = memoryview(buf)
+    with open(path, 'rb') as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(mv[:n])
+    return binascii.hexlify(h.digest()).decode()
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        pass
+    # A power cut inside _replace's FAT fallback leaves only x.tmp, complete (it was closed
+    # before the rename); a tmp cut while it was written is not valid JSON and is ignored.
+    tmp = path + '.tmp'
+    try:
+        with open(tmp) as f:
+            value = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not _exists(path):
+        _replace(tmp, path)
+    return value
+
+
+def _write_json(path, value, step):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(value, f)
+    _step(step + ' (tmp)')
+    _replace(tmp, path)
+    _step(step)
+
+
+def _remove_json(path):
+    _remove(path)
+    _remove(path + '.tmp')
+
+
+def read_version(path):
+    # The VERSION = '...' line of a tether/__init__.py, or None.
+    try:
+        with open(path) as f:
+            while True:
+                line = f.readline()
+                if not line:
+                    return None
+                if line.startswith('VERSION'):
+                    rest = line.split('=', 1)[1].strip()
+                    if rest and rest[0] in '\'"':
+                        end = rest.find(rest[0], 1)
+                        if end > 0:
+                            return rest[1:end]
+                    return None
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# --- argument checks (protocol.md §3.1: "<field>: ..." messages) ---
+
+def _required(args, name, label):
+    if name not in args:
+        raise _fail('missing_field', label + ': required')
+    return args[name]
+
+
+def _int(args, name, label, lo, hi):
+    v = _required(args, name, label)
+    n = None
+    if isinstance(v, bool):
+        n = None
+    elif isinstance(v, int):
+        n = v
+    elif isinstance(v, float):
+        try:
+            if v == int(v):
+                n = int(v)
+        except (OverflowError, ValueError):
+            n = None
+    elif isinstance(v, str):
+        try:
+            n = int(v.strip())
+        except ValueError:
+            n = None
+    if n is None or n < lo or n > hi:
+        raise _fail('bad_field', '%s: expected an integer from %d to %d, got %s' % (label, lo, hi, _show(v)))
+    return n
+
+
+def _path_problem(path):
+    if not isinstance(path, str) or not path:
+        return 'expected a path relative to the firmware root such as "tether/session.py", got ' + _show(path)
+    if len(path) > MAX_PATH:
+        return 'longer than %d characters' % MAX_PATH
+    parts = path.split('/')
+    for part in parts:
+        if part == '':
+            return '%s has an empty segment; use "/" only between names, never at the start or the end' % _show(path)
+        if part == '.' or part == '..':
+            return '%s: "." and ".." are not allowed; give the path from the firmware root' % _show(path)
+        for c in part:
+            if c not in _NAME_CHARS:
+                return '%s: names may use only A-Z a-z 0-9 _ . -' % _show(path)
+    if parts[0] == 'config':
+        return "%s is under config/, which holds the board's own settings, certificates and tokens; an update never replaces them" % _show(path)
+    if parts[0] == 'ota':
+        return '%s is under ota/, where the board keeps the update itself' % _show(path)
+    if path == 'boot.py':
+        return 'boot.py runs the update and the rollback, so an update never replaces it; copy it with mpremote if it changed'
+    if not (path.endswith('.py') or path.endswith('.mpy') or path.endswith('.json')):
+        return '%s: only .py, .mpy and .json files can be updated' % _show(path)
+    return None
+
+
+def _base64(data):
+    # binascii is lenient on some ports (the WebAssembly one decodes "@@@@" to b''), so the
+    # length of the result is checked against the length of the text.
+    if isinstance(data, str):
+        try:
+            data = data.encode()
+        except UnicodeError:
+            return None
+    if len(data) % 4:
+        return None
+    try:
+        raw = binascii.a2b_base64(data)
+    except Exception:
+        return None
+    pad = 0
+    if len(data) >= 1 and data[-1] == 61:
+        pad = 2 if len(data) >= 2 and data[-2] == 61 else 1
+    if len(raw) != len(data) // 4 * 3 - pad:
+        return None
+    return raw
+
+
+def manifest_digest(files):
+    # SHA-256 of "path\nsize\nsha256\n" per file, in begin's order: status reports it so that
+    # a client can tell whether the staging area holds its update and resume it.
+    h = hashlib.sha256()
+    for path, size, sha in files:
+        h.update(('%s\n%d\n%s\n' % (path, size, sha)).encode())
+    return binascii.hexlify(h.digest()).decode()
+
+
+def _cancel_health_timer():
+    global _health_timer
+    if _health_timer is not None:
+        try:
+            _health_timer.deinit()
+        except Exception:
+            pass
+        _health_timer = None
+
+
+class Updater:
+    def __init__(self, root='', max_frame_bytes=None):
+        self.root = root
+        ota = _join(root, 'ota')
+        self._stage = _join(ota, 'stage')
+        self._prev = _join(ota, 'prev')
+        self._manifest = _join(ota, 'manifest.json')
+        self._journal = _join(ota, 'journal.json')
+        self._state_path = _join(ota, 'state.json')
+        self._ota = ota
+        chunk = CHUNK_BYTES
+        if max_frame_bytes:
+            # base64 is 4/3 of the bytes; 400 bytes leave room for the rest of the request.
+            chunk = min(chunk, max(48, (int(max_frame_bytes) - 400) // 4 * 3))
+        self.chunk_bytes = chunk
+
+    # --- the protocol action ---
+
+    def handle(self, args):
+        op = _required(args, 'op', 'op')
+        if not isinstance(op, str) or op not in OPS:
+            raise _fail('bad_field', 'op: expected one of "status", "begin", "chunk", "commit", "abort", got ' + _show(op))
+        if op == 'status':
+            return {'update': self.status()}
+        if op == 'begin':
+            return self._begin(args)
+        if op == 'chunk':
+            return self._chunk(args)
+        if op == 'commit':
+            return self._commit()
+        self._abort()
+        return {}
+
+    def status(self):
+        s = self._load_state()
+        out = {
+            'version': self.running_version() or s['version'],
+            'previous': s['previous'],
+            'state': s['state'],
+            'boot_count': s['boot_count'],
+            'rolled_back_from': s['rolled_back_from'],
+        }
+        m = _read_json(self._manifest)
+        if s['state'] != 'trial' and isinstance(m, dict) and isinstance(m.get('files'), list):
+            received = {}
+            for path, size, sha in m['files']:
+                received[path] = max(_size(_join(self._stage, path)), 0)
+            out['state'] = 'staging'
+            out['staging'] = {
+                'version': m['version'],
+                'manifest': manifest_digest(m['files']),
+                'received': received,
+                'committed': _exists(self._journal),
+                'chunk_bytes': self.chunk_bytes,
+            }
+        return out
+
+    def running_version(self):
+        return read_version(_join(self.root, _INIT))
+
+    def _begin(self, args):
+        # "append": true adds more files to the staging area being declared, so that a long
+        # list can be sent in parts that fit the board's frame limit; otherwise a fresh start.
+        version = _required(args, 'version', 'version')
+        if not isinstance(version, str) or not 1 <= len(version) <= 32:
+            raise _fail('bad_field', 'version: expected a string of 1 to 32 characters such as "0.1.1", got ' + _show(version))
+        append = args.get('append', False)
+        if append not in (True, False, 0, 1, 'true', 'false'):
+            raise _fail('bad_field', 'append: expected true or false, got ' + _show(append))
+        append = append in (True, 1, 'true')
+        files = _required(args, 'files', 'files')
+        if not isinstance(files, list) or not files:
+            raise _fail('bad_field', 'files: expected a non-empty list of {"path", "size", "sha256"}, got ' + _show(files))
+        if append:
+            m = self._staging()
+            if m['version'] != version:
+                raise _fail(
+                    'bad_field',
+                    'version: the staging area holds version %s, not %s; send op "begin" without "append" to start afresh'
+                    % (_show(m['version']), _show(version)),
+                )
+            entries = m['files']
+        else:
+            self._refuse_if_busy()
+            entries = []
+        if len(entries) + len(files) > MAX_FILES:
+            raise _fail('bad_field', 'files: at most %d files per update, got %d' % (MAX_FILES, len(entries) + len(files)))
+        seen = set()
+        dirs = set()
+        for e in entries:
+            seen.add(e[0])
+        for i, entry in enumerate(files):
+            label = 'files[%d]' % i
+            if not isinstance(entry, dict):
+                raise _fail('bad_field', '%s: expected {"path", "size", "sha256"}, got %s' % (label, _show(entry)))
+            path = _required(entry, 'path', label + '.path')
+            problem = _path_problem(path)
+            if problem:
+                raise _fail('bad_field', '%s.path: %s' % (label, problem))
+            if path in seen:
+                raise _fail('bad_field', '%s.path: %s is listed twice' % (label, _show(path)))
+            seen.add(path)
+            size = _int(entry, 'size', label + '.size', 0, 16 * 1024 * 1024)
+            sha = _required(entry, 'sha256', label + '.sha256')
+            if not isinstance(sha, str) or len(sha) != 64 or any(c not in _HEX for c in sha):
+                raise _fail('bad_field', '%s.sha256: expected 64 lowercase hex digits, got %s' % (label, _show(sha)))
+            entries.append([path, size, sha])
+        for path in seen:
+            d = _parent(path)
+            while d:
+                dirs.add(d)
+                d = _parent(d)
+        for path in seen:
+            if path in dirs:
+                raise _fail('bad_field', 'files: %s is both a file and a folder of another file' % _show(path))
+        staged = 0
+        if append:
+            for path, size, sha in entries:
+                staged += max(_size(_join(self._stage, path)), 0)
+        else:
+            # A fresh staging area; backups left over from a confirmed update go too.
+            _rmtree(self._stage)
+            _remove_json(self._manifest)
+            _rmtree(self._prev)
+        need, free = self._space(entries)
+        if free is not None and need - staged > free:
+            raise _fail(
+                'limit_exceeded',
+                'files: the update needs about %d KiB of free flash (the staged files plus backups of the ones they replace) '
+                'but %d KiB are free; delete files from the board or update fewer files at a time' % ((need - staged) // 1024 + 1, free // 1024),
+            )
+        _makedirs(self._stage)
+        _write_json(self._manifest, {'version': version, 'files': entries}, 'manifest')
+        return {'chunk_bytes': self.chunk_bytes}
+
+    def _chunk(self, args):
+        m = self._staging()
+        path = _required(args, 'path', 'path')
+        entry = None
+        for e in m['files']:
+            if e[0] == path:
+                entry = e
+                break
+        if entry is None:
+            raise _fail('bad_field', 'path: %s is not one of the files declared by begin' % _show(path))
+        offset = _int(args, 'offset', 'offset', 0, 16 * 1024 * 1024)
+        data = _required(args, 'data', 'data')
+        if not isinstance(data, str):
+            raise _fail('bad_field', 'data: expected the chunk as a base64 string, got ' + _show(data))
+        staged = _join(self._stage, path)
+        have = max(_size(staged), 0)
+        if offset != have:
+            raise _fail(
+                'bad_field',
+                'offset: %d bytes of %s are staged, so its next chunk starts at offset %d (got %d); resume from there'
+                % (have, path, have, offset),
+            )
+        raw = _base64(data)
+        if raw is None:
+            raise _fail('bad_field', 'data: not valid base64 (standard alphabet, padded with "=")')
+        if len(raw) > MAX_CHUNK_BYTES:
+            raise _fail('bad_field', 'data: at most %d bytes per chunk (begin said %d), got %d' % (MAX_CHUNK_BYTES, self.chunk_bytes, len(raw)))
+        if have + len(raw) > entry[1]:
+            raise _fail(
+                'bad_field',
+                'data: %d bytes at offset %d go past the declared size %d of %s' % (len(raw), offset, entry[1], path),
+            )
+        if raw:
+            _makedirs(_parent(staged))
+            with open(staged, 'ab') as f:
+                f.write(raw)
+        return {'received': have + len(raw)}
+
+    def _commit(self):
+        m = self._staging()
+        for path, size, sha in m['files']:
+            staged = _join(self._stage, path)
+            have = _size(staged)
+            if have < 0 and size == 0:
+                _makedirs(_parent(staged))
+                open(staged, 'wb').close()
+                have = 0
+            have = max(have, 0)
+            if have != size:
+                raise _fail(
+                    'bad_field',
+                    'files: %s has %d of its %d bytes staged; send the rest with op "chunk" from offset %d, then commit again'
+                    % (path, have, size, have),
+                )
+            got = _sha256(staged)
+            if got != sha:
+                _remove(staged)
+                raise _fail(
+                    'bad_field',
+                    'files: %s does not match its sha256 (expected %s, got %s); its staged copy was discarded, '
+                    'send it again from offset 0, then commit again' % (path, sha, got),
+                )
+            if path == _INIT:
+                staged_version = read_version(staged)
+                if staged_version != m['version']:
+                    raise _fail(
+                        'bad_field',
+                        'version: begin said %s but the staged tether/__init__.py says VERSION = %s; begin again with matching files'
+                        % (_show(m['version']), _show(staged_version)),
+                    )
+        s = self._load_state()
+        journal = {
+            'step': 'staged',
+            'version': m['version'],
+            'previous': self.running_version() or s['version'],
+            'before': s['previous'],
+            'files': [e[0] for e in m['files']],
+        }
+        _write_json(self._journal, journal, 'journal staged')
+        return {'reset_in_ms': RESET_IN_MS}
+
+    def _abort(self):
+        j = _read_json(self._journal)
+        if isinstance(j, dict):
+            raise _fail(
+                'bad_field',
+                'op: version %s is committed and is applied at the next reset; it can no longer be aborted' % _show(j.get('version')),
+            )
+        _rmtree(self._stage)
+        _remove_json(self._manifest)
+
+    def _refuse_if_busy(self):
+        j = _read_json(self._journal)
+        if isinstance(j, dict):
+            raise _fail(
+                'bad_field',
+                'op: version %s is committed and is applied at the next reset; wait for the board to restart, then check op "status"'
+                % _show(j.get('version')),
+            )
+        s = self._load_state()
+        if s['state'] == 'trial':
+            raise _fail(
+                'bad_field',
+                'op: version %s is on trial (boot %d of %d) and not confirmed yet; wait until op "status" says "confirmed" '
+                '(or that it rolled back), then begin again' % (_show(s['version']), s['boot_count'], MAX_TRIAL_BOOTS),
+            )
+
+    def _staging(self):
+        self._refuse_if_busy()
+        m = _read_json(self._manifest)
+        if not isinstance(m, dict) or not isinstance(m.get('files'), list):
+            raise _fail('bad_field', 'op: no update is being staged; send op "begin" first')
+        return m
+
+    def _space(self, entries):
+        # Bytes needed: each staged file and each backup, rounded up to whole blocks, plus a
+        # few blocks for the journal, the state and directories. None when statvfs is missing.
+        try:
+            st = os.statvfs(self.root or os.getcwd())
+            block = st[1] or st[0]
+            free = block * st[4]
+        except Exception:
+            return 0, None
+        block = block or 4096
+        need = 8 * block
+        for path, size, sha in entries:
+            need += (size + block - 1) // block * block + block
+            current = _size(_join(self.root, path))
+            if current >= 0:
+                need += (current + block - 1) // block * block + block
+        return need, free
+
+    # --- state ---
+
+    def _load_state(self):
+        s = _read_json(self._state_path)
+        if not isinstance(s, dict):
+            s = {}
+        out = {
+            'version': s.get('version') or self.running_version() or 'unknown',
+            'previous': s.get('previous'),
+            'state': 'trial' if s.get('state') == 'trial' else 'confirmed',
+            'boot_count': s.get('boot_count') if isinstance(s.get('boot_count'), int) else 0,
+            'rolled_back_from': s.get('rolled_back_from'),
+        }
+        for key in ('before', 'files', 'added', 'added_dirs'):
+            out[key] = s.get(key)
+        return out
+
+    def _write_state(self, s, step):
+        _makedirs(self._ota)
+        _write_json(self._state_path, s, step)
+
+    # --- boot, confirm, rollback ---
+
+    def boot(self):
+        # Called by boot.py at every start, before anything else. Returns a line for the log.
+        notes = []
+        j = _read_json(self._journal)
+        if isinstance(j, dict):
+            step = j.get('step')
+            if step in ('staged', 'applying'):
+                self._apply(j)
+                notes.append('applied update %s (was %s)' % (j.get('version'), j.get('previous')))
+            elif step == 'rolling_back':
+                self._rollback(j)
+                notes.append('finished rolling back %s to %s' % (j.get('version'), j.get('previous')))
+            else:
+                _remove_json(self._journal)
+        s = self._load_state()
+        if s['state'] == 'trial':
+            count = s['boot_count'] + 1
+            if count > MAX_TRIAL_BOOTS:
+                j = {
+                    'step': 'rolling_back',
+                    'version': s['version'],
+                    'previous': s['previous'],
+                    'before': s['before'],
+                    'files': s['files'] or [],
+                    'added': s['added'] or [],
+                    'added_dirs': s['added_dirs'] or [],
+                }
+                _write_json(self._journal, j, 'journal rolling_back')
+                self._rollback(j)
+                notes.append(
+                    'version %s was not confirmed within %d boots: rolled back to %s' % (s['version'], MAX_TRIAL_BOOTS, s['previous'])
+                )
+            else:
+                s['boot_count'] = count
+                self._write_state(s, 'boot count')
+                notes.append(
+                    'version %s on trial, boot %d of %d: confirm within %s s' % (s['version'], count, MAX_TRIAL_BOOTS, self.health_deadline_s())
+                )
+        elif _exists(self._prev):
+            _rmtree(self._prev)
+        if not notes:
+            notes.append('version %s' % (self.running_version() or s['version']))
+        return '; '.join(notes)
+
+    def _apply(self, j):
+        files = j.get('files') or []
+        if j.get('step') == 'staged':
+            # Back up every file that will be replaced; the live tree does not change in this
+            # phase, so a repeat after a power cut finds the same new files and new folders.
+            added = []
+            added_dirs = []
+            for path in files:
+                live = _join(self.root, path)
+                backup = _join(self._prev, path)
+                if _exists(backup):
+                    continue
+                if _size(live) >= 0:
+                    _copy(live, backup, 'backup ' + path)
+                else:
+                    added.append(path)
+                    d = _parent(path)
+                    while d and not _isdir(_join(self.root, d)):
+                        if d not in added_dirs:
+                            added_dirs.append(d)
+                        d = _parent(d)
+            j = {
+                'step': 'applying',
+                'version': j.get('version'),
+                'previous': j.get('previous'),
+                'before': j.get('before'),
+                'files': files,
+                'added': added,
+                'added_dirs': added_dirs,
+            }
+            _write_json(self._journal, j, 'journal applying')
+        for path in files:
+            staged = _join(self._stage, path)
+            if _size(staged) >= 0:
+                live = _join(self.root, path)
+                _makedirs(_parent(live))
+                _replace(staged, live)
+                _step('move ' + path)
+        s = {
+            'version': j.get('version'),
+            'previous': j.get('previous'),
+            'state': 'trial',
+            'boot_count': 0,
+            'rolled_back_from': None,
+            'before': j.get('before'),
+            'files': files,
+            'added': j.get('added') or [],
+            'added_dirs': j.get('added_dirs') or [],
+        }
+        self._write_state(s, 'state trial')
+        # The manifest goes before the journal, so that no staging area of an applied update
+        # is ever reported (a repeat of this step finds nothing left to move).
+        _remove_json(self._manifest)
+        _rmtree(self._stage)
+        _step('stage removed')
+        _remove_json(self._journal)
+        _step('journal removed')
+
+    def _rollback(self, j):
+        added = j.get('added') or []
+        for path in j.get('files') or []:
+            live = _join(self.root, path)
+            backup = _join(self._prev, path)
+            if _size(backup) >= 0:
+                _replace(backup, live)
+                _step('restore ' + path)
+            elif path in added and _exists(live):
+                _remove(live)
+                _step('remove ' + path)
+        dirs = j.get('added_dirs') or []
+        for d in sorted(dirs, key=len, reverse=True):
+            try:
+                os.rmdir(_join(self.root, d))
+            except OSError:
+                pass
+        s = {
+            'version': j.get('previous'),
+            'previous': j.get('before'),
+            'state': 'confirmed',
+            'boot_count': 0,
+            'rolled_back_from': j.get('version'),
+        }
+        self._write_state(s, 'state rolled back')
+        _remove_json(self._journal)
+        _step('journal removed')
+        _rmtree(self._prev)
+
+    def confirm(self):
+        # The app calls this once it is healthy (network up and serving, or linked to its hub).
+        # Returns True when it confirmed a version on trial.
+        _cancel_health_timer()
+        s = self._load_state()
+        if s['state'] != 'trial':
+            return False
+        self._write_state(
+            {
+                'version': s['version'],
+                'previous': s['previous'],
+                'state': 'confirmed',
+                'boot_count': 0,
+                'rolled_back_from': None,
+            },
+            'state confirmed',
+        )
+        _rmtree(self._prev)
+        _step('backups removed')
+        return True
+
+    def in_trial(self):
+        return self._load_state()['state'] == 'trial'
+
+    def health_deadline_s(self):
+        # Seconds the app has to call confirm() on a trial boot: config/device.json
+        # {"update": {"health_s": N}} (5 to 3600), default 60.
+        try:
+            with open(_join(self.root, 'config/device.json')) as f:
+                value = json.load(f)['update']['health_s']
+            if not isinstance(value, bool) and isinstance(value, (int, float)) and 5 <= value <= 3600:
+                return value
+        except Exception:
+            pass
+        return HEALTH_S
+
+    def arm_health_timer(self):
+        # On a trial boot, a one-shot timer resets the board when confirm() has not been called
+        # by the deadline, even if main.py died at import and left the board at the REPL.
+        # The timer reads the state from flash when it fires rather than being cancelled, since
+        # confirm() runs in the tether.ota that main.py imports afresh, not in this one.
+        # MicroPython only; returns the delay in ms, or None when no timer was armed.
+        global _health_timer
+        import sys
+        if sys.implementation.name != 'micropython' or not self.in_trial():
+            return None
+        try:
+            import machine
+        except ImportError:
+            return None
+        ms = int(self.health_deadline_s() * 1000)
+        _cancel_health_timer()
+
+        def deadline(_timer):
+            try:
+                healthy = not self.in_trial()
+            except Exception:
+                healthy = False
+            if not healthy:
+                print('ota: not confirmed within %d ms; resetting' % ms)
+                machine.reset()
+
+        for timer_id in (-1, 3, 0):
+            try:
+                timer = machine.Timer(timer_id)
+                timer.init(mode=machine.Timer.ONE_SHOT, period=ms, callback=deadline)
+                _health_timer = timer
+                return ms
+            except Exception:
+                pass
+        return None
