@@ -1,6 +1,7 @@
 # Start-up: config, network, board, direct-mode server, hub link, LED, and the health check that
 # confirms an OTA update (tether/ota.py). main.py runs app.main().
 import asyncio
+import sys
 import machine
 from tether import VERSION, boards, config
 from tether.board import Board
@@ -64,12 +65,12 @@ async def main():
         await fail(led, 'cannot start the board: %s' % err)
         return
     board.restart = restart
-    try:
+    frame = cfg['max_frame_bytes']
+
+    def make_updater():
         from tether.ota import Updater
-        updater = Updater()
-    except ImportError:
-        updater = None
-    dispatcher = Dispatcher(board, updater, net)
+        return Updater(max_frame_bytes=frame)
+    dispatcher = Dispatcher(board, make_updater, net)
     server = Server(board, dispatcher, cfg, tls_context(cfg))
     await server.start()
     link = None
@@ -78,21 +79,35 @@ async def main():
         link = HubLink(board, dispatcher, hub)
         link.start()
     print('tether %s: %s listening on port %d%s' % (VERSION, cfg['name'], cfg['listen']['port'], ', hub ' + hub['host'] if hub else ''))
-    await watch(board, net, server, link, updater, led, clock)
+    # The config checker is needed once: give its bytecode back to the heap.
+    del sys.modules['tether.config']
+    await watch(board, net, server, link, led, clock)
 
 
-async def watch(board, net, server, link, updater, led, clock):
+def _on_trial():
+    # Only a board trying out an update needs tether/ota.py resident; a small read tells.
+    try:
+        with open('ota/state.json') as fh:
+            return '"trial"' in fh.read()
+    except OSError:
+        return False
+
+
+async def watch(board, net, server, link, led, clock):
     # Health: network up and server listening, or the hub session up. An update on trial that
     # never gets healthy is reset, and boot.py rolls it back after too many tries.
+    updater = None
+    if _on_trial():
+        from tether.ota import Updater
+        updater = Updater()
     deadline = clock.now() + (updater.health_deadline_s() * 1000 if updater else 0)
-    confirmed = updater is None
     while True:
         online = net is None or net.up()
         healthy = (online and server.srv is not None) or (link is not None and link.up)
-        if not confirmed:
+        if updater is not None:
             if healthy:
                 updater.confirm()
-                confirmed = True
+                updater = None
             elif clock.now() > deadline:
                 print('tether: not healthy within the update health check; resetting')
                 machine.reset()

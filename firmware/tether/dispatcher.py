@@ -31,9 +31,11 @@ def _same(a, b):
 
 
 class Dispatcher:
-    def __init__(self, board, updater=None, net=None):
+    def __init__(self, board, make_updater=None, net=None):
+        # The updater (tether/ota.py, ~15 KB of bytecode) is imported at the first update request.
         self.board = board
-        self.updater = updater
+        self.make_updater = make_updater
+        self.updater = None
         self.net = net
         auth = board.cfg.get('auth')
         self.tokens = [(_digest(t['token']), t['scope']) for t in auth['tokens']] if auth else []
@@ -139,7 +141,9 @@ class Dispatcher:
         if not self.tokens and not getattr(ctx, 'hub', False):
             raise ProtoError('unauthorized', 'updates need a token: add an admin token under auth.tokens in config/device.json, or run the board in hub mode')
         if self.updater is None:
-            raise ProtoError('unsupported', 'this build has no OTA updater; copy the files with mpremote')
+            if self.make_updater is None:
+                raise ProtoError('unsupported', 'this build has no OTA updater; copy the files with mpremote')
+            self.updater = self.make_updater()
         results = self.updater.handle(msg)
         if msg.get('op') == 'commit':
             self.board.schedule_reset(results.get('reset_in_ms', RESET_DELAY_MS))

@@ -1,6 +1,6 @@
 # CPython only: runs the firmware's real modules on loopback for the TypeScript tests, on the
 # machine/network shims. Prints one JSON line {"port", "control"} once it accepts connections.
-#   python3 run_board.py --config board.json [--manual-clock] [--port P]
+#   python3 run_board.py --config board.json [--manual-clock] [--port P] [--root DIR]
 #                        [--hub HOST:PORT --id ID --token T [--keepalive-ms N] [--no-listen]]
 # The control port takes lines "advance <ms>" (answers "ok") for a manual clock, and "state"
 # (answers one JSON line: the hub link's state and the shims' pin levels).
@@ -8,6 +8,7 @@ import sys
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+START_DIR = os.getcwd()
 sys.path.insert(0, HERE)
 import cpython_compat  # noqa: E402
 
@@ -52,8 +53,10 @@ async def control(clock, link, reader, writer):
 
 
 async def main():
+    if arg('--root'):
+        os.chdir(arg('--root'))
     support = boards.detect()
-    with open(arg('--config')) as fh:
+    with open(os.path.join(START_DIR, arg('--config'))) as fh:
         raw = json.load(fh)
     cfg = config.normalize(raw, support, arg('--config'))
     cfg['listen'] = {'host': '127.0.0.1', 'port': int(arg('--port', 0))}
@@ -61,7 +64,15 @@ async def main():
     simchips.populate(raw)
     b = board_mod.Board(cfg, clock, support)
     await b.start()
-    d = dispatcher.Dispatcher(b)
+    # OTA updates act on the firmware tree in the working directory (--root), as on the board;
+    # a reset ends this process (machine.reset), and the test starts the next boot.
+    frame = cfg['max_frame_bytes']
+
+    def make_updater():
+        from tether.ota import Updater
+        return Updater(max_frame_bytes=frame)
+    d = dispatcher.Dispatcher(b, make_updater)
+    b.restart = lambda how, arg: __import__('machine').reset()
     port = None
     if not arg('--no-listen'):
         srv = server.Server(b, d, cfg)
