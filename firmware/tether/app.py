@@ -103,7 +103,7 @@ async def watch(board, net, server, link, led, clock):
     deadline = clock.now() + (updater.health_deadline_s() * 1000 if updater else 0)
     while True:
         online = net is None or net.up()
-        healthy = (online and server.srv is not None) or (link is not None and link.up)
+        healthy = (online and server is not None and server.srv is not None) or (link is not None and link.up)
         if updater is not None:
             if healthy:
                 updater.confirm()
@@ -112,5 +112,5 @@ async def watch(board, net, server, link, led, clock):
                 print('tether: not healthy within the update health check; resetting')
                 machine.reset()
         if online:
-            led.show('active' if server.sessions else 'idle')
+            led.show('active' if server is not None and server.sessions else 'idle')
         await asyncio.sleep_ms(500)

@@ -13,10 +13,14 @@ sys.path.insert(0, HERE)
 import cpython_compat  # noqa: E402
 
 cpython_compat.install()
+if '--root' in sys.argv:
+    # The firmware tree to run is --root's, as on a board's flash after an update, not the repo's.
+    sys.path.insert(0, os.path.abspath(sys.argv[sys.argv.index('--root') + 1]))
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
-from tether import config, board as board_mod, dispatcher, server, clock as clock_mod  # noqa: E402
+from tether import app, config, board as board_mod, dispatcher, server, clock as clock_mod  # noqa: E402
+from tether.led import Led  # noqa: E402
 from tether import boards  # noqa: E402
 from manual_clock import ManualClock  # noqa: E402  (tests/shims)
 import simchips  # noqa: E402
@@ -74,6 +78,7 @@ async def main():
     d = dispatcher.Dispatcher(b, make_updater)
     b.restart = lambda how, arg: __import__('machine').reset()
     port = None
+    srv = None
     if not arg('--no-listen'):
         srv = server.Server(b, d, cfg)
         s = await srv.start()
@@ -87,6 +92,8 @@ async def main():
             hub['keepalive_ms'] = int(arg('--keepalive-ms'))
         link = HubLink(b, d, hub)
         link.start()
+    # As on the board: confirm an update on trial once healthy, reset if it never gets there.
+    asyncio.create_task(app.watch(b, None, srv, link, Led(None), clock_mod.Clock()))
     ctl = await asyncio.start_server(lambda r, w: control(clock, link, r, w), '127.0.0.1', 0)
     print(json.dumps({'port': port, 'control': ctl.sockets[0].getsockname()[1]}), flush=True)
     # The firmware's console messages (print) go to stderr, where the tests collect them.

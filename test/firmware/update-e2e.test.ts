@@ -1,0 +1,220 @@
+// `tether update` end to end against the real firmware under CPython: a board whose flash is a
+// temp copy of firmware/, powered on again and again by firmware/tests/host/boot_loop.py
+// (boot.py, then run_board.py, and again after every reset). Directly, with a broken release
+// that the board rolls back, and through the real hub.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, afterEach, describe, test } from 'node:test';
+import { collectFirmware } from '../../src/cli/update-files.js';
+import { connect } from '../../src/client/index.js';
+import type { JsonObject } from '../../src/protocol/index.js';
+import { runCli, type CliResult } from '../cli/run-cli.js';
+import { FIRMWARE_DIR } from '../support/firmware-board.js';
+import { eventually, startTestHub } from '../support/test-hub.js';
+
+const BOOT_LOOP = join(FIRMWARE_DIR, 'tests', 'host', 'boot_loop.py');
+const ADMIN = 'admin-token-0123456789abcdef';
+/** health_s 5 is the least tether/ota.py takes: a broken release costs 3 boots of 5 s. */
+const HUB_CONFIG = {
+  name: 'e2e',
+  board: 'update e2e board',
+  pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
+  update: { health_s: 5 },
+};
+/** Direct mode: updates need an admin token. */
+const CONFIG = { ...HUB_CONFIG, auth: { tokens: [{ token: ADMIN, scope: 'admin' }] } };
+
+const scratch = mkdtempSync(join(tmpdir(), 'tether-update-e2e-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** firmware/ without tests/, __pycache__ and the board's own config/ and ota/, with edits. */
+function firmwareCopy(name: string, edit: (dir: string) => void = () => {}): string {
+  const dir = join(scratch, name);
+  const skipped = new Set(['tests', 'config', 'ota'].map((d) => join(FIRMWARE_DIR, d)));
+  cpSync(FIRMWARE_DIR, dir, { recursive: true, filter: (src) => basename(src) !== '__pycache__' && !skipped.has(src) });
+  edit(dir);
+  return dir;
+}
+
+function release(name: string, version: string, edit: (dir: string) => void): string {
+  return firmwareCopy(name, (dir) => {
+    const init = join(dir, 'tether', '__init__.py');
+    writeFileSync(init, readFileSync(init, 'utf8').replace(/^VERSION = '[^']*'/m, `VERSION = '${version}'`));
+    edit(dir);
+  });
+}
+
+const NEW = release('new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
+const BROKEN = release('broken', '0.1.1', (dir) => {
+  const app = join(dir, 'tether', 'app.py');
+  writeFileSync(app, `raise RuntimeError('0.1.1 is broken')\n${readFileSync(app, 'utf8')}`);
+});
+
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** Every file `tether update` sends from `release` has the same content on the board's flash. */
+async function assertFlashHolds(flash: string, releaseDir: string, why: string): Promise<void> {
+  const { files } = await collectFirmware(releaseDir);
+  assert.ok(files.length > 20);
+  const differ = files.filter((f) => sha256(join(flash, f.path)) !== sha256(join(releaseDir, f.path))).map((f) => f.path);
+  assert.deepEqual(differ, [], `${why}: files on the flash that differ from ${relative(scratch, releaseDir)}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Board {
+  flash: string;
+  /** The JSON port line of every start so far. */
+  boots: Array<{ port: number | null; control: number }>;
+  stderr(): string;
+  /** Waits for the n-th start (1-based). */
+  boot(n: number, timeoutMs?: number): Promise<void>;
+}
+
+/** A board whose flash is a fresh copy of firmware/ with `config`, powered by boot_loop.py. */
+async function startBoard(name: string, config: unknown, args: string[]): Promise<Board> {
+  const flash = firmwareCopy(name);
+  mkdirSync(join(flash, 'config'));
+  writeFileSync(join(flash, 'config', 'device.json'), JSON.stringify(config));
+  const child: ChildProcess = spawn('python3', [BOOT_LOOP, '--root', flash, '--config', join(flash, 'config', 'device.json'), ...args], {
+    // boot_loop.py stops when its stdin closes, even if this process dies without cleaning up.
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const boots: Board['boots'] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => boots.push(JSON.parse(line) as Board['boots'][number]));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    // Its children end with it (boot_loop.py sets PR_SET_PDEATHSIG).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const board: Board = {
+    flash,
+    boots,
+    stderr: () => err,
+    boot: async (n, timeoutMs = 10_000) => {
+      const started = () => {
+        if (boots.length >= n) return true;
+        if (child.exitCode !== null) throw new Error(`boot_loop exited with ${child.exitCode} before start ${n}`);
+        return undefined;
+      };
+      await eventually(started, `start ${n} of the board`, timeoutMs).catch((e: Error) => {
+        throw new Error(`${e.message}\n--- board stderr ---\n${err}`, { cause: e });
+      });
+    },
+  };
+  await board.boot(1);
+  return board;
+}
+
+/** Runs `check`; a failure carries the CLI's output and the board's console. */
+async function withContext(board: Board, cli: CliResult | undefined, check: () => Promise<void> | void): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    const output = cli === undefined ? '' : `\n--- tether (exit ${String(cli.code)}) stdout ---\n${cli.stdout}\n--- tether stderr ---\n${cli.stderr}`;
+    throw new Error(`${(err as Error).message}${output}\n--- board stderr ---\n${board.stderr()}`, { cause: err });
+  }
+}
+
+async function request(port: number, body: JsonObject): Promise<JsonObject> {
+  const client = await connect({ host: '127.0.0.1', port, token: ADMIN });
+  try {
+    return await client.request(body);
+  } finally {
+    await client.close();
+  }
+}
+
+describe('tether update against the firmware under CPython, across real resets', () => {
+  test('directly: 0.1.0 → 0.1.1, progress shown, the flash holds the release, get_version says 0.1.1', async () => {
+    const port = await freePort();
+    const board = await startBoard('direct', CONFIG, ['--port', String(port)]);
+    const cli = await runCli(['update', '127.0.0.1', String(port), '--firmware', NEW, '--token', ADMIN, '--wait', '20'], { timeoutMs: 40_000 });
+    await withContext(board, cli, async () => {
+      assert.equal(cli.code, 0);
+      assert.match(cli.stdout, /^version 0\.1\.0 → 0\.1\.1$/m);
+      assert.match(cli.stderr, /runs 0\.1\.0; sending 0\.1\.1: \d+ files/);
+      assert.match(cli.stderr, /sent 100% /);
+      assert.match(cli.stderr, /the board checked every file; it resets in 1000 ms and applies 0\.1\.1/);
+      assert.equal(board.boots.length, 2, 'one reset');
+      assert.equal(board.boots[1]?.port, port);
+      assert.equal((await request(port, { action: 'get_version' }))['version'], '0.1.1');
+      assert.deepEqual(await request(port, { action: 'update', op: 'status' }), {
+        action: 'update',
+        op: 'status',
+        update: { version: '0.1.1', previous: '0.1.0', state: 'confirmed', boot_count: 0, rolled_back_from: null },
+        ok: true,
+      });
+      await assertFlashHolds(board.flash, NEW, 'after the update');
+      assert.match(board.stderr(), /ota: applied update 0\.1\.1 \(was 0\.1\.0\); version 0\.1\.1 on trial, boot 1 of 3/);
+    });
+  });
+
+  test('a release that fails at import: 3 trial boots, the board rolls back to 0.1.0 and tether update fails', async () => {
+    const port = await freePort();
+    const board = await startBoard('rollback', CONFIG, ['--port', String(port)]);
+    const cli = await runCli(['update', '127.0.0.1', String(port), '--firmware', BROKEN, '--token', ADMIN, '--wait', '40'], { timeoutMs: 50_000 });
+    await withContext(board, cli, async () => {
+      assert.equal(cli.code, 1);
+      assert.match(cli.stderr, /127\.0\.0\.1:\d+ rolled back to 0\.1\.0: version 0\.1\.1 did not confirm that it was healthy .* within 3 boots/);
+      assert.doesNotMatch(cli.stdout, /→/);
+      assert.equal((await request(port, { action: 'get_version' }))['version'], '0.1.0');
+      const status = (await request(port, { action: 'update', op: 'status' }))['update'] as JsonObject;
+      assert.equal(status['rolled_back_from'], '0.1.1');
+      assert.equal(status['version'], '0.1.0');
+      assert.equal(status['state'], 'confirmed');
+      assert.equal(board.stderr().match(/RuntimeError: 0\.1\.1 is broken/g)?.length, 3, 'three trial boots that fail at import');
+      assert.match(board.stderr(), /ota: version 0\.1\.1 was not confirmed within 3 boots: rolled back to 0\.1\.0/);
+      await assertFlashHolds(board.flash, firmwareCopy('original'), 'after the rollback');
+    });
+  });
+
+  test('through the hub: 0.1.0 → 0.1.1, and the hub sees tether-mpy 0.1.1 after the reset', async () => {
+    const hub = await startTestHub({ data: join(scratch, 'hub') });
+    cleanups.push(() => hub.close());
+    const { token } = hub.store.addDevice('pico');
+    const board = await startBoard('hub', HUB_CONFIG, ['--hub', `127.0.0.1:${hub.link.port}`, '--id', 'pico', '--token', token, '--keepalive-ms', '200', '--no-listen']);
+    const base = `http://127.0.0.1:${hub.http.port}`;
+    const firmware = async (): Promise<unknown> => {
+      const answer = (await (await fetch(`${base}/api/devices/pico`, { headers: { authorization: `Bearer ${hub.apiToken.token}` } })).json()) as { device?: JsonObject };
+      return answer.device?.['online'] === true ? answer.device['firmware'] : undefined;
+    };
+    await withContext(board, undefined, async () => assert.equal(await eventually(firmware, 'the board online at the hub', 10_000), 'tether-mpy 0.1.0'));
+    const cli = await runCli(['update', '--device', 'pico', '--firmware', NEW, '--hub', base, '--api-token', hub.apiToken.token, '--wait', '20'], { timeoutMs: 40_000 });
+    await withContext(board, cli, async () => {
+      assert.equal(cli.code, 0);
+      assert.match(cli.stdout, /^version 0\.1\.0 → 0\.1\.1$/m);
+      assert.match(cli.stderr, /board pico \(via http:\/\/127\.0\.0\.1:\d+\) runs 0\.1\.0; sending 0\.1\.1/);
+      assert.match(cli.stderr, /sent 100% /);
+      assert.equal(board.boots.length, 2, 'one reset');
+      assert.equal(await eventually(async () => ((await firmware()) === 'tether-mpy 0.1.1' ? true : undefined), 'the hub shows tether-mpy 0.1.1', 5000), true);
+      await assertFlashHolds(board.flash, NEW, 'after the update');
+    });
+  });
+});
