@@ -1,5 +1,5 @@
 # Runs first at every start, before main.py: finishes an interrupted firmware update, counts a
-# trial boot, or rolls a failed update back (tether/ota.py, docs/firmware-update.md). Nothing
+# trial boot, or rolls a failed update back (tether/ota.py, docs/firmware.md). Nothing
 # here may stop the board from booting, so every failure is printed and passed over.
 
 

@@ -1,4 +1,4 @@
-# Safe over-the-air update of the firmware: action `update` (admin scope; docs/firmware-update.md).
+# Safe over-the-air update of the firmware: action `update` (admin scope; docs/firmware.md).
 #
 # A client stages files under ota/stage (op begin, then chunk), op commit checks every file's size
 # and SHA-256 and writes the journal; the board resets and boot.py calls Updater().boot(), which

@@ -1,6 +1,6 @@
 // `tether update HOST [PORT] --firmware DIR` and `tether update --device ID --hub URL --firmware DIR`:
 // a safe firmware update of a MicroPython board through the `update` action (admin scope; the
-// board side is firmware/tether/ota.py, the steps are in docs/firmware-update.md). The files go
+// board side is firmware/tether/ota.py, the steps are in docs/firmware.md). The files go
 // in chunks, the board checks every file's SHA-256, applies them through a journal at its next
 // start and keeps the new version only once it confirms it is healthy; else it rolls back.
 import { readFile } from 'node:fs/promises';
