@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { manifestDigest } from '../../src/cli/update-files.js';
+import { FIRMWARE_DIR } from '../support/micropython.js';
 
-const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
-const FIRMWARE = join(REPO_ROOT, 'firmware');
+const FIRMWARE = FIRMWARE_DIR;
 const SIM = join(FIRMWARE, 'tests', 'host', 'ota_boot_sim.py');
 const CUT_EXIT = 86;
 

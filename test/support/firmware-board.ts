@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
-export const FIRMWARE_DIR = join(REPO_ROOT, 'firmware');
+import { FIRMWARE_DIR } from './micropython.js';
+
+export { FIRMWARE_DIR, REPO_ROOT } from './micropython.js';
 const RUN_BOARD = process.env['TETHER_RUN_BOARD'] ?? join(FIRMWARE_DIR, 'tests', 'host', 'run_board.py');
 
 export interface FirmwareBoard {

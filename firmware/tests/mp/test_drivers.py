@@ -335,8 +335,9 @@ def test_board_detection_and_esp32_chip_temperature():
     b = boards.detect()
     assert b.PLATFORM == 'rp2' and b.PIN_COUNT == 30 and b.LED == 'LED', 'the shims model a Pico W'
     simhw.reset()
-    b.led(True)
-    assert simhw.level('LED') == 1
+    from tether.led import Led
+    Led(b.LED).pin.value(1)
+    assert simhw.level('LED') == 1, 'the LED pin of the board module drives the LED'
     from tether.boards import esp32 as e32
 
     class FakeEsp32:

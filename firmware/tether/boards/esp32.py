@@ -11,7 +11,6 @@ VREF = 3.3
 # GPIO21/22: the DevKit's customary I2C pins (the Arduino core's defaults).
 DEFAULT_I2C = {'bus': 0, 'sda': 21, 'scl': 22}
 
-_led = None
 
 
 def chip_temp_c():
@@ -25,11 +24,3 @@ def chip_temp_c():
     if t < -60 or t > 150:
         raise SensorFault('the internal sensor reads %.1f °C, which cannot be right' % t)
     return t
-
-
-def led(on):
-    global _led
-    if _led is None:
-        from machine import Pin
-        _led = Pin(LED, Pin.OUT)
-    _led.value(1 if on else 0)

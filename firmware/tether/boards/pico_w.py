@@ -11,7 +11,6 @@ VREF = 3.3
 DEFAULT_I2C = {'bus': 0, 'sda': 4, 'scl': 5}
 
 _adc = None
-_led = None
 
 
 def chip_temp_c():
@@ -26,11 +25,3 @@ def chip_temp_c():
     if t < -60 or t > 150:
         raise SensorFault('the internal channel reads %d (%.1f °C), which cannot be right; check adc.vref in the config' % (raw, t))
     return t
-
-
-def led(on):
-    global _led
-    if _led is None:
-        from machine import Pin
-        _led = Pin(LED, Pin.OUT)
-    _led.value(1 if on else 0)
