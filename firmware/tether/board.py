@@ -3,7 +3,7 @@
 import asyncio
 import gc
 import sys
-from machine import Pin, ADC, I2C
+from machine import Pin, ADC, I2C, freq
 from tether import VERSION, PROTOCOL
 from tether.errors import ProtoError, SensorFault
 from tether.leases import Leases
@@ -12,10 +12,6 @@ from tether import drivers
 _PULLS = {'up': Pin.PULL_UP, 'down': Pin.PULL_DOWN}
 # Set by an IRQ, waited on by the edge task; CPython's shims drive IRQs from the loop itself.
 _Flag = getattr(asyncio, 'ThreadSafeFlag', None) or asyncio.Event
-
-
-def hexa(a):
-    return '0x%02x' % a
 
 
 class Slot:
@@ -34,10 +30,11 @@ class Slot:
 
 
 class SensorEntry:
-    def __init__(self, cfg, mod, sensor):
+    def __init__(self, cfg, mod, sensor, address):
         self.cfg = cfg
         self.mod = mod
         self.sensor = sensor
+        self.address = address  # the I2C address in use (the driver's default when not configured)
         self.inflight = None  # [event, values, error] of the read in progress
 
 
@@ -99,7 +96,7 @@ class Board:
                 if bus is None:
                     raise ValueError('sensors[%d] (%s): I2C bus %d is not declared in i2c' % (i, sc['name'], sc.get('bus', 0)))
                 addr = sc.get('address') or mod.ADDRESSES[0]
-            entry = SensorEntry(sc, mod, mod.Sensor(bus, addr, sc.get('options') or {}))
+            entry = SensorEntry(sc, mod, mod.Sensor(bus, addr, sc.get('options') or {}), addr)
             try:
                 await entry.sensor.init()
             except Exception as err:
@@ -308,7 +305,7 @@ class Board:
             d = {'name': name, 'driver': e.cfg['driver'], 'quantities': e.mod.QUANTITIES}
             if e.mod.BUS == 'i2c':
                 d['bus'] = e.cfg.get('bus', 0)
-                d['address'] = e.cfg.get('address') or e.mod.ADDRESSES[0]
+                d['address'] = e.address
             out.append(d)
         return out
 
@@ -349,10 +346,9 @@ class Board:
         d = e.cfg['driver']
         if e.mod.BUS == 'i2c':
             bus = e.cfg.get('bus', 0)
-            addr = e.cfg.get('address') or e.mod.ADDRESSES[0]
             if isinstance(err, OSError):
-                return '%s: no device answers at %s on I2C bus %d - check the wiring and the pull-ups' % (d, hexa(addr), bus)
-            return '%s at %s on I2C bus %d: %s' % (d, hexa(addr), bus, err)
+                return '%s: no device answers at 0x%02x on I2C bus %d - check the wiring and the pull-ups' % (d, e.address, bus)
+            return '%s at 0x%02x on I2C bus %d: %s' % (d, e.address, bus, err)
         return '%s: %s' % (d, err)
 
     # --- subscriptions ------------------------------------------------------------------
@@ -488,14 +484,13 @@ class Board:
         return caps
 
     def info(self, net=None):
-        import machine
         v = sys.implementation.version
         mpy = '%d.%d.%d' % (v[0], v[1], v[2])
         info = {
             'name': self.cfg['name'], 'board': self.cfg['board'], 'platform': self.support.PLATFORM,
             'firmware_version': VERSION, 'protocol': PROTOCOL, 'runtime': 'micropython ' + mpy,
             'micropython_version': mpy, 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000,
-            'mem_free': gc.mem_free(), 'mem_alloc': gc.mem_alloc(), 'cpu_freq_hz': machine.freq(),
+            'mem_free': gc.mem_free(), 'mem_alloc': gc.mem_alloc(), 'cpu_freq_hz': freq(),
             'capabilities': self.capabilities(),
         }
         if net is not None:

@@ -1,5 +1,6 @@
 # Argument checks for the action schemas (docs/protocol.md §3.1, §3.3). Numbers also come as
 # numeric strings (piconetcontrol's CLI sends every value as a string); 0/1 also as booleans.
+import json
 from tether.errors import ProtoError
 
 _MISSING = object()
@@ -7,7 +8,6 @@ _MISSING = object()
 
 def describe(v):
     try:
-        import json
         t = json.dumps(v)
     except Exception:
         t = str(v)

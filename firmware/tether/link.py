@@ -10,14 +10,13 @@ from tether.codec import decode, dumps, encode
 from tether.dispatcher import Subscriptions
 from tether.framing import LineBuffer
 from tether.pipe import Pipe
-from tether.session import readinto
+from tether.session import DROPPABLE, readinto
 
 HANDSHAKE_MS = const(750)
 BACKOFF_FIRST = const(100)
 BACKOFF_MAX = const(30000)
 WINDOW = const(16)
 _MOD = 1 << 32
-_DROPPABLE = ('edge', 'reading', 'sensor_error')
 
 
 def seq_delta(a, b):
@@ -120,7 +119,7 @@ class HubLink:
         body = dict(event)
         body['ts'] = self.board.uptime_ms()
         body['boot_id'] = self.board.boot_id
-        self._queue(body, event['event'] in _DROPPABLE)
+        self._queue(body, event['event'] in DROPPABLE)
 
     def _queue(self, body, droppable):
         ob = self.outbox
@@ -156,8 +155,11 @@ class HubLink:
 
     def _reset(self):
         # A reset is a new boot: the link state goes, as it would on any board that restarts.
+        self._close('reset')
+
+    def _close(self, reason):
         if self.pipe is not None:
-            self.pipe.send(encode({'link': 'close', 'reason': 'reset'}))
+            self.pipe.send(encode({'link': 'close', 'reason': reason}))
             self.pipe.close()
 
     # --- the dial loop ------------------------------------------------------------------
@@ -339,6 +341,4 @@ class HubLink:
     def stop(self):
         self.stopped = True
         self.subs.clear()
-        if self.pipe is not None:
-            self.pipe.send(encode({'link': 'close', 'reason': 'shutdown'}))
-            self.pipe.close()
+        self._close('shutdown')

@@ -14,7 +14,8 @@ from tether.pipe import Pipe
 EVENT_HIGH = const(4096)
 EVENT_LIMIT = const(16384)
 READ_PAUSE = const(8192)
-_DROPPABLE = ('edge', 'reading', 'sensor_error')
+# Events a board may drop, counting them, for a client that does not keep up (§7, §10.4).
+DROPPABLE = ('edge', 'reading', 'sensor_error')
 
 
 async def readinto(reader, mv):
@@ -66,7 +67,7 @@ class Session:
                             reply = error_reply(None, err)
                         else:
                             reply = await self.dispatcher.handle(msg, self)
-                    self._send(encode(reply))
+                    self.pipe.send(encode(reply))
                     if self.closing:
                         break
                 while self.pipe.pending > READ_PAUSE and not self.closing:
@@ -84,13 +85,13 @@ class Session:
         if self.pipe.pending > EVENT_LIMIT:
             self.close()
             return
-        if event['event'] in _DROPPABLE and self.pipe.pending > EVENT_HIGH:
+        if event['event'] in DROPPABLE and self.pipe.pending > EVENT_HIGH:
             self.dropped += 1
             return
         if self.dropped:
-            self._send(encode(self._stamp({'event': 'events_dropped', 'count': self.dropped})))
+            self.pipe.send(encode(self._stamp({'event': 'events_dropped', 'count': self.dropped})))
             self.dropped = 0
-        self._send(encode(self._stamp(event)))
+        self.pipe.send(encode(self._stamp(event)))
 
     def _stamp(self, event):
         ev = dict(event)
@@ -98,9 +99,6 @@ class Session:
         ev['seq'] = self.seq
         ev['ts'] = self.board.uptime_ms()
         return ev
-
-    def _send(self, data):
-        self.pipe.send(data)
 
     def close(self):
         # Ends this connection's subscriptions; its leases stay, since the board owns them.

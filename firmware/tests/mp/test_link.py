@@ -34,7 +34,7 @@ def test_outbox_numbers_on_send_and_frees_on_ack():
     ob = Outbox(100, 10000)
     ob.last = 0xFFFFFFFE
     for i in range(3):
-        ob.push(b'm%d' % i if hasattr(b'', '__mod__') else ('m%d' % i).encode(), False)
+        ob.push(('m%d' % i).encode(), False)
     sent = list(ob.sendable())
     assert [n for n, _ in sent] == [0xFFFFFFFF, 0, 1], sent
     assert ob.ack(0) == 2, 'a cumulative ack across the wrap'

@@ -547,11 +547,4 @@ _wifi = {}
 _STA_DEFAULTS = {'active': False, 'status': STAT_IDLE, 'ssid': None, 'key': None, 'pending': None,
                  'hostname': 'PicoW', 'static': None, 'pm': 0xA11142}
 _sta = {}
-_manual = False
-_now = 0
-transfers = None
-reset_cause = 1
-wdt = None
-cpu_freq = 125000000
-country = 'XX'
-reset()
+reset()  # also sets the scalar state (_manual, _now, transfers, reset_cause, wdt, cpu_freq, country)
