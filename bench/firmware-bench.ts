@@ -47,7 +47,10 @@ async function measureRam(hub: boolean): Promise<{ empty: number; platform: numb
   const fw = await loadFirmwareMicroPython();
   const figure = async (code: string): Promise<number> => {
     await fw.runAsync(code);
-    const out = fw.run('import gc\ngc.collect()\nprint(gc.mem_alloc())');
+    // A collection in a call of its own first: the stack of the call that ran the step may
+    // still hold stale pointers into what the step let go of (the collector is conservative).
+    fw.run('import gc\ngc.collect()');
+    const out = fw.run('gc.collect()\nprint(gc.mem_alloc())');
     return Number(out.trim().split('\n').at(-1));
   };
   const empty = await figure('pass');
@@ -55,34 +58,32 @@ async function measureRam(hub: boolean): Promise<{ empty: number; platform: numb
   // their simulated chips), asyncio (with the submodules it loads on first use) and json are
   // frozen or C.
   const platform = await figure('import json, asyncio, machine, network, simhw, simchips\nasyncio.Event, asyncio.wait_for');
-  // What main.py imports for this mode (tether/app.py); drivers load when the config names them.
+  // What main.py imports before the start (app, and tether/start.py with everything it builds
+  // from); drivers load when the config names them, the hub link only with config/hub.json.
   const imported = await figure(`
 import sys
-from tether import app, config, boards
-from tether.board import Board
-from tether.clock import Clock
-from tether.dispatcher import Dispatcher
-from tether.server import Server
+from tether import app, start, boards
 from tether.session import Session
 from tether.pipe import Pipe
-from tether.led import Led
 from tether.net import Net
 ${hub ? 'from tether.link import HubLink' : ''}
 `);
+  // As start.run() with these config files, except that this port has no sockets: the server is
+  // built but does not listen, and the hub link keeps retrying an unreachable hub.
   const idle = await figure(`
 raw = json.loads(${JSON.stringify(JSON.stringify(RAM_BOARD))})
 simchips.populate(raw)
 support = boards.detect()
-cfg = config.normalize(raw, support)
-del raw, config
-del sys.modules['tether.config']  # as app.main() does once the config is checked
-board = Board(cfg, Clock(), support)
-await board.start()
-led = Led(support.LED)
+cfg = start.config.normalize(raw, support)
+del raw
+clock = app.Clock()
+led = app.Led(support.LED)
 led_task = asyncio.create_task(led.run())
 net = Net({'ssid': 'bench', 'password': 'secret'}, led)
-server = Server(board, Dispatcher(board, None, net), cfg)
-${hub ? "link = HubLink(board, server.dispatcher, {'host': '127.0.0.1', 'port': 7341, 'device_id': 'pico', 'token': 'x' * 43})" : ''}
+hub = ${hub ? "{'host': '127.0.0.1', 'port': 7341, 'device_id': 'pico', 'token': 'x' * 43}" : 'None'}
+board, server, link = await start.build(cfg, clock, support, net, hub, False)
+start.unload()
+del start
 await asyncio.sleep_ms(20)
 `);
   // One connected client: its session, line buffer and writer task (this port has no sockets).
@@ -181,6 +182,9 @@ for (const hub of [false, true]) {
   console.log(`   board started, server idle             ${kb(ram.idle)}  firmware's own ${kb(own(ram.idle))}   goal ≤ ${GOAL_IDLE_KB} KB: ${own(ram.idle) <= GOAL_IDLE_KB * 1024 ? 'met' : 'MISSED'}`);
   console.log(`   with one client connected              ${kb(ram.session)}  (+${kb(ram.session - ram.idle)} for the session)`);
 }
+
+// `npm run bench:firmware -- --ram`: the RAM figures alone, for a quick look while trimming.
+if (process.argv.includes('--ram')) process.exit(0);
 
 const files = flashFiles();
 const total = files.reduce((s, f) => s + f.bytes, 0);

@@ -31,10 +31,11 @@ def _same(a, b):
 
 
 class Dispatcher:
-    def __init__(self, board, make_updater=None, net=None):
-        # The updater (tether/ota.py, ~15 KB of bytecode) is imported at the first update request.
+    def __init__(self, board, net=None, ota=False):
+        # ota: whether this build takes updates; the updater (tether/ota.py, ~15 KB of bytecode)
+        # is imported at the first update request.
         self.board = board
-        self.make_updater = make_updater
+        self.ota = ota
         self.updater = None
         self.net = net
         auth = board.cfg.get('auth')
@@ -141,9 +142,10 @@ class Dispatcher:
         if not self.tokens and not getattr(ctx, 'hub', False):
             raise ProtoError('unauthorized', 'updates need a token: add an admin token under auth.tokens in config/device.json, or run the board in hub mode')
         if self.updater is None:
-            if self.make_updater is None:
+            if not self.ota:
                 raise ProtoError('unsupported', 'this build has no OTA updater; copy the files with mpremote')
-            self.updater = self.make_updater()
+            from tether.ota import Updater
+            self.updater = Updater(max_frame_bytes=self.board.cfg['max_frame_bytes'])
         results = self.updater.handle(msg)
         if msg.get('op') == 'commit':
             self.board.schedule_reset(results.get('reset_in_ms', RESET_DELAY_MS))

@@ -35,6 +35,7 @@ def install():
     _patch_time()
     _patch_asyncio()
     _patch_gc()
+    _patch_ssl()
 
 
 def _patch_time():
@@ -85,3 +86,31 @@ def _patch_gc():
     import gc
     gc.mem_alloc = lambda: _HEAP_USED
     gc.mem_free = lambda: _HEAP_TOTAL - _HEAP_USED
+
+
+def _patch_ssl():
+    # MicroPython's SSLContext.load_cert_chain takes the certificate and key themselves (DER
+    # bytes, as tether/start.py reads them from config/*.der); CPython's takes file names.
+    import os
+    import ssl
+    import tempfile
+    import base64
+    original = ssl.SSLContext.load_cert_chain
+
+    def pem_file(der, label):
+        body = base64.encodebytes(der).decode()
+        fh = tempfile.NamedTemporaryFile('w', suffix='.pem', delete=False)
+        fh.write('-----BEGIN %s-----\n%s-----END %s-----\n' % (label, body, label))
+        fh.close()
+        return fh.name
+
+    def load_cert_chain(self, certfile, keyfile=None, password=None):
+        if not isinstance(certfile, bytes):
+            return original(self, certfile, keyfile, password)
+        files = [pem_file(certfile, 'CERTIFICATE'), pem_file(keyfile, 'PRIVATE KEY')]  # key: PKCS#8
+        try:
+            return original(self, files[0], files[1], password)
+        finally:
+            for name in files:
+                os.unlink(name)
+    ssl.SSLContext.load_cert_chain = load_cert_chain

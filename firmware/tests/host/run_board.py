@@ -19,7 +19,7 @@ if '--root' in sys.argv:
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
-from tether import app, config, board as board_mod, dispatcher, server, clock as clock_mod  # noqa: E402
+from tether import app, config, start, clock as clock_mod  # noqa: E402
 from tether.led import Led  # noqa: E402
 from tether import boards  # noqa: E402
 from manual_clock import ManualClock  # noqa: E402  (tests/shims)
@@ -66,32 +66,17 @@ async def main():
     cfg['listen'] = {'host': '127.0.0.1', 'port': int(arg('--port', 0))}
     clock = ManualClock() if arg('--manual-clock') else clock_mod.Clock()
     simchips.populate(raw)
-    b = board_mod.Board(cfg, clock, support)
-    await b.start()
-    # OTA updates act on the firmware tree in the working directory (--root), as on the board;
-    # a reset ends this process (machine.reset), and the test starts the next boot.
-    frame = cfg['max_frame_bytes']
-
-    def make_updater():
-        from tether.ota import Updater
-        return Updater(max_frame_bytes=frame)
-    d = dispatcher.Dispatcher(b, make_updater)
-    b.restart = lambda how, arg: __import__('machine').reset()
-    port = None
-    srv = None
-    if not arg('--no-listen'):
-        srv = server.Server(b, d, cfg)
-        s = await srv.start()
-        port = s.sockets[0].getsockname()[1]
-    link = None
+    hub = None
     if arg('--hub'):
-        from tether.link import HubLink
         host, hub_port = arg('--hub').rsplit(':', 1)
         hub = {'host': host, 'port': int(hub_port), 'device_id': arg('--id'), 'token': arg('--token')}
         if arg('--keepalive-ms'):
             hub['keepalive_ms'] = int(arg('--keepalive-ms'))
-        link = HubLink(b, d, hub)
-        link.start()
+    # OTA updates act on the firmware tree in the working directory (--root), as on the board;
+    # a reset ends this process (machine.reset), and the test starts the next boot.
+    b, srv, link = await start.build(cfg, clock, support, None, hub, not arg('--no-listen'), start.tls_context(cfg))
+    b.restart = app.restart
+    port = srv.srv.sockets[0].getsockname()[1] if srv.srv else None
     # As on the board: confirm an update on trial once healthy, reset if it never gets there.
     asyncio.create_task(app.watch(b, None, srv, link, Led(None), clock_mod.Clock()))
     ctl = await asyncio.start_server(lambda r, w: control(clock, link, r, w), '127.0.0.1', 0)
