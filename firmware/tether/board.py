@@ -3,9 +3,9 @@
 import asyncio
 import gc
 import sys
-from machine import Pin, ADC, I2C, freq
+from machine import Pin, ADC, freq
 from tether import VERSION, PROTOCOL
-from tether.errors import ProtoError, SensorFault
+from tether.errors import ProtoError, SensorFault, text
 from tether.leases import Leases
 from tether import drivers
 
@@ -38,17 +38,6 @@ class SensorEntry:
         self.inflight = None  # [event, values, error] of the read in progress
 
 
-def new_boot_id():
-    try:
-        from os import urandom
-        b = urandom(16)
-    except ImportError:
-        from random import getrandbits
-        b = bytes(getrandbits(8) for _ in range(16))
-    h = ''.join('%02x' % x for x in b)
-    return h[:8] + '-' + h[8:12] + '-4' + h[13:16] + '-' + h[16:20] + '-' + h[20:]
-
-
 class Board:
     def __init__(self, cfg, clock, support):
         self.cfg = cfg
@@ -64,7 +53,7 @@ class Board:
         self.reset_listeners = []
         self.watchers = {}  # pin -> [Pin, last level, [(edge, callback)]]
         self.leases = Leases(clock, self._expire)
-        self.boot_id = new_boot_id()
+        self.boot_id = None  # set by tether/start.py
         self.boot_at = clock.now()
         self.sleep_until = 0
         self.reset_timer = None
@@ -79,30 +68,8 @@ class Board:
             if b.get('scl') is not None:
                 self.reserved[b['scl']] = 'SCL of I2C bus %d' % b['bus']
 
-    async def start(self):
-        # Pins and actuators first, then every sensor is probed; the first that fails stops the start.
-        for b in self.cfg['i2c']:
-            if b.get('sda') is not None:
-                self.buses[b['bus']] = I2C(b['bus'], sda=Pin(b['sda']), scl=Pin(b['scl']), freq=b['freq'])
-            else:
-                self.buses[b['bus']] = I2C(b['bus'], freq=b['freq'])
-        self._apply_config_pins()
-        for i, sc in enumerate(self.cfg['sensors']):
-            mod = drivers.load_sensor(sc['driver'])
-            bus = None
-            addr = None
-            if mod.BUS == 'i2c':
-                bus = self.buses.get(sc.get('bus', 0))
-                if bus is None:
-                    raise ValueError('sensors[%d] (%s): I2C bus %d is not declared in i2c' % (i, sc['name'], sc.get('bus', 0)))
-                addr = sc.get('address') or mod.ADDRESSES[0]
-            entry = SensorEntry(sc, mod, mod.Sensor(bus, addr, sc.get('options') or {}), addr)
-            try:
-                await entry.sensor.init()
-            except Exception as err:
-                raise ValueError('sensors[%d] (%s): %s' % (i, sc['name'], self._fault(entry, err)))
-            self.sensors[sc['name']] = entry
-            self.sensor_names.append(sc['name'])
+    def run(self):
+        # Once set up (tether/start.py): edges from the IRQ ring go out from a task of their own.
         asyncio.create_task(self._edges())
 
     def uptime_ms(self):
@@ -118,19 +85,19 @@ class Board:
         self._configurable(pin)
         prev = self.pins.get(pin)
         if prev is not None and prev.fixed:
-            raise ProtoError('pin_conflict', 'pin %d is the actuator "%s" from the board config; write to it with write_pin or pwm' % (pin, prev.name))
+            raise ProtoError('pin_conflict', 'pin_is_actuator', pin, prev.name)
         if prev is not None and prev.mode != 'input':
             self._no_lease(prev)
         if mode == 'input':
             if value is not None or safe_value is not None:
-                raise ProtoError('bad_field', 'value: only an output takes a value or safe_value; drop it or use mode "input"')
+                raise ProtoError('bad_field', 'input_value')
             self._release(prev)
             self._setup_input(pin, pull or 'none', prev.name if prev else None)
             return
         if pull is not None and pull != 'none':
-            raise ProtoError('bad_field', 'pull: only an input takes a pull; drop it or use mode "input"')
+            raise ProtoError('bad_field', 'output_pull')
         if value is not None and safe_value is not None and value != safe_value:
-            raise ProtoError('bad_field', 'value: %d differs from safe_value %d; an output starts at its safe value, so set it up at %d and then write_pin %d with a timeout' % (value, safe_value, safe_value, value))
+            raise ProtoError('bad_field', 'value_not_safe', value, safe_value, safe_value, value)
         safe = safe_value if safe_value is not None else value if value is not None else 0
         self._release(prev)
         self._setup_output(pin, prev.name if prev else None, False, 'digital', {}, safe, self._max_lease(pin))
@@ -140,15 +107,15 @@ class Board:
         if slot.mode == 'input':
             return slot.hw.value()
         if slot.mode == 'pwm':
-            raise ProtoError('pin_conflict', 'pin %d is a PWM output; get_state shows its duty' % pin)
+            raise ProtoError('pin_conflict', 'read_pwm_pin', pin)
         return 1 if slot.act.current() == 1 else 0
 
     def write_pin(self, pin, value, timeout):
         slot = self._slot(pin)
         if slot.mode == 'input':
-            raise ProtoError('pin_conflict', 'pin %d is an input; set it up with mode "output" before writing to it' % pin)
+            raise ProtoError('pin_conflict', 'write_input_pin', pin)
         if slot.mode == 'pwm':
-            raise ProtoError('pin_conflict', 'pin %d is a PWM output; use the pwm action' % pin)
+            raise ProtoError('pin_conflict', 'write_pwm_pin', pin)
         self._check_lease(pin, value, slot.safe, slot.max_lease, timeout)
         slot.act.apply(value)
         return self._lease(slot, value, timeout)
@@ -157,10 +124,10 @@ class Board:
         self._configurable(pin)
         slot = self.pins.get(pin)
         if slot is not None and slot.mode == 'input':
-            raise ProtoError('pin_conflict', 'pin %d is an input; pwm needs a free pin, an output without a lease, or a PWM actuator' % pin)
+            raise ProtoError('pin_conflict', 'pwm_input_pin', pin)
         if slot is not None and slot.mode == 'output':
             if slot.fixed:
-                raise ProtoError('pin_conflict', 'pin %d is the digital actuator "%s"; use write_pin' % (pin, slot.name))
+                raise ProtoError('pin_conflict', 'pwm_digital_actuator', pin, slot.name)
             self._no_lease(slot)
         # A digital output turned to PWM keeps its safe level (as duty 0 or 1), name and maximum lease.
         safe = slot.safe if slot else 0
@@ -186,9 +153,9 @@ class Board:
         if value == safe:
             return
         if timeout is None:
-            raise ProtoError('missing_field', 'timeout: required to write %s to pin %d (its safe value is %s); the board restores the safe value when the timeout ends' % (value, pin, safe))
+            raise ProtoError('missing_field', 'lease_needs_timeout', value, pin, safe)
         if timeout > max_lease:
-            raise ProtoError('lease_too_long', "timeout: %s s is longer than pin %d's maximum lease of %s s; renew a shorter lease before it ends instead" % (timeout, pin, max_lease))
+            raise ProtoError('lease_too_long', 'lease_too_long', timeout, pin, max_lease)
 
     def _expire(self, pin, held):
         slot = self.pins.get(pin)
@@ -206,25 +173,25 @@ class Board:
         if slot is None:
             role = self.reserved.get(pin)
             if role:
-                raise ProtoError('pin_conflict', 'pin %d is the %s' % (pin, role))
-            raise ProtoError('pin_not_setup', 'pin %d is not set up; send setup_pin with mode "input" or "output" first' % pin)
+                raise ProtoError('pin_conflict', 'pin_reserved', pin, role)
+            raise ProtoError('pin_not_setup', 'pin_not_setup', pin)
         return slot
 
     def _exists(self, pin):
         n = self.cfg['gpio']['pin_count']
         if pin >= n:
-            raise ProtoError('bad_field', 'pin: %d does not exist on this board (pins 0-%d)' % (pin, n - 1))
+            raise ProtoError('bad_field', 'no_such_pin', pin, n - 1)
 
     def _configurable(self, pin):
         self._exists(pin)
         role = self.reserved.get(pin)
         if role:
-            raise ProtoError('pin_conflict', 'pin %d is the %s; choose another pin' % (pin, role))
+            raise ProtoError('pin_conflict', 'pin_reserved_choose', pin, role)
 
     def _no_lease(self, slot):
         lease = self.leases.get(slot.pin)
         if lease is not None:
-            raise ProtoError('pin_conflict', 'pin %d holds a lease (value %s, %s s left); write its safe value %s first' % (slot.pin, lease[0], self.leases.left_s(lease), slot.safe))
+            raise ProtoError('pin_conflict', 'pin_holds_lease', slot.pin, lease[0], self.leases.left_s(lease), slot.safe)
 
     def _setup_input(self, pin, pull, name):
         slot = Slot(pin, name, 'input')
@@ -260,27 +227,15 @@ class Board:
                 return min(p['max_lease_s'], top)
         return top
 
-    def _apply_config_pins(self):
-        for p in self.cfg['pins']:
-            if p['mode'] == 'input':
-                self._setup_input(p['pin'], p.get('pull', 'none'), p.get('name'))
-            else:
-                safe = p.get('safe_value', p.get('value', 0))
-                self._setup_output(p['pin'], p.get('name'), False, 'digital', {}, safe, self._max_lease(p['pin']))
-        top = self.cfg['max_lease_s']
-        for a in self.cfg['actuators']:
-            ml = min(a.get('max_lease_s') or top, top)
-            self._setup_output(a['pin'], a['name'], True, 'pwm' if a['driver'] == 'pwm' else 'digital', a.get('options') or {}, a.get('safe_value', 0), ml)
-
     # --- ADC, I2C, sensors ----------------------------------------------------------------
 
     def read_adc(self, pin):
         pins = self.cfg['adc']['pins']
         if pin not in pins:
-            raise ProtoError('bad_field', 'pin: %d has no ADC on this board; ADC pins: %s' % (pin, ', '.join(str(p) for p in pins) or 'none'))
+            raise ProtoError('bad_field', 'no_adc', pin, ', '.join(str(p) for p in pins) or 'none')
         slot = self.pins.get(pin)
         if slot is not None and slot.mode != 'input':
-            raise ProtoError('pin_conflict', 'pin %d is set up as an output; the ADC reads only a free or input pin' % pin)
+            raise ProtoError('pin_conflict', 'adc_on_output', pin)
         adc = self.adcs.get(pin)
         if adc is None:
             adc = self.adcs[pin] = ADC(Pin(pin))
@@ -291,11 +246,11 @@ class Board:
         ids = sorted(self.buses)
         if bus_id is None:
             if not ids:
-                raise ProtoError('unsupported', 'this board has no I2C bus; declare one under i2c in the board config')
+                raise ProtoError('unsupported', 'no_i2c')
             bus_id = ids[0]
         bus = self.buses.get(bus_id)
         if bus is None:
-            raise ProtoError('bad_field', 'bus: no I2C bus %d on this board; buses: %s' % (bus_id, ', '.join(str(b) for b in ids) or 'none'))
+            raise ProtoError('bad_field', 'no_such_bus', bus_id, ', '.join(str(b) for b in ids) or 'none')
         return {'bus': bus_id, 'addresses': sorted(bus.scan())}
 
     def list_sensors(self):
@@ -312,7 +267,7 @@ class Board:
     def _entry(self, name, field):
         e = self.sensors.get(name)
         if e is None:
-            raise ProtoError('bad_field', '%s: no sensor named "%s"; this board has %s' % (field, name, ', '.join(self.sensor_names) or 'no sensors'))
+            raise ProtoError('bad_field', 'no_such_sensor', field, name, ', '.join(self.sensor_names) or 'no sensors')
         return e
 
     async def read_sensor(self, name):
@@ -320,7 +275,7 @@ class Board:
         try:
             values = await self._read(e)
         except Exception as err:
-            raise ProtoError('sensor_error', name + ': ' + self._fault(e, err))
+            raise ProtoError('sensor_error', 'sensor_fault', name, self._fault(e, err))
         return {'values': values, 'units': e.mod.QUANTITIES}
 
     async def _read(self, e):
@@ -347,8 +302,8 @@ class Board:
         if e.mod.BUS == 'i2c':
             bus = e.cfg.get('bus', 0)
             if isinstance(err, OSError):
-                return '%s: no device answers at 0x%02x on I2C bus %d - check the wiring and the pull-ups' % (d, e.address, bus)
-            return '%s at 0x%02x on I2C bus %d: %s' % (d, e.address, bus, err)
+                return text('i2c_no_answer', (d, e.address, bus))
+            return text('i2c_fault', (d, e.address, bus, err))
         return '%s: %s' % (d, err)
 
     # --- subscriptions ------------------------------------------------------------------
@@ -356,7 +311,7 @@ class Board:
     def watch_pin(self, pin, edge, cb):
         slot = self._slot(pin)
         if slot.mode != 'input':
-            raise ProtoError('pin_conflict', 'pin %d is an output; edges can be watched only on an input' % pin)
+            raise ProtoError('pin_conflict', 'watch_output_pin', pin)
         w = self.watchers.get(pin)
         if w is None:
             w = self.watchers[pin] = [slot.hw, slot.hw.value(), []]

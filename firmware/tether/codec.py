@@ -11,16 +11,16 @@ def decode(frame):
     try:
         text = str(frame, 'utf-8')
     except UnicodeError:
-        raise ProtoError('bad_utf8', 'the frame is not valid UTF-8; send JSON text encoded as UTF-8')
+        raise ProtoError('bad_utf8', 'not_utf8')
     if _too_deep(text):
-        raise ProtoError('bad_json', 'the frame nests arrays or objects deeper than 32 levels; send a flat request')
+        raise ProtoError('bad_json', 'too_deep')
     try:
         value = json.loads(text)
     except ValueError:
-        raise ProtoError('bad_json', 'the frame is not valid JSON; send one JSON object per line')
+        raise ProtoError('bad_json', 'not_json')
     if not isinstance(value, dict):
         kind = 'null' if value is None else 'an array' if isinstance(value, list) else 'a ' + _kind(value)
-        raise ProtoError('not_an_object', 'the frame is ' + kind + '; each line must be one JSON object such as {"action":"ping"}')
+        raise ProtoError('not_an_object', 'not_object', kind)
     if 'e' in text or 'E' in text or 'N' in text:
         # 1e400 parses to inf, which JSON cannot carry back: echo it as null, as JavaScript does.
         _finite(value)

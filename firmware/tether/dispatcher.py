@@ -57,12 +57,12 @@ class Dispatcher:
         try:
             action = msg.get('action')
             if action is None:
-                raise ProtoError('missing_field', 'action: required; say what to do, e.g. {"action":"ping"}')
+                raise ProtoError('missing_field', 'no_action')
             if not isinstance(action, str):
-                raise ProtoError('bad_field', 'action: expected a string')
+                raise ProtoError('bad_field', 'action_not_text')
             name = 'get_info' if action == 'get_resource_info' else action
             if name not in ACTIONS:
-                raise ProtoError('unknown_action', 'action: no action named "%s"; send {"action":"list_actions"} for the list' % action[:64])
+                raise ProtoError('unknown_action', 'unknown_action', action[:64])
             args = _parse(name, msg)
             if name == 'auth':
                 return ok_reply(echo, {'scope': self._auth(args, ctx)})
@@ -70,8 +70,8 @@ class Dispatcher:
             have = ctx.scope
             if need is not None and (have is None or _RANK[have] < _RANK[need]):
                 if have is None:
-                    raise ProtoError('unauthorized', '%s needs a token with %s scope; send {"action":"auth","token":"..."} first' % (name, need))
-                raise ProtoError('unauthorized', '%s needs a token with %s scope; this connection holds %s' % (name, need, have))
+                    raise ProtoError('unauthorized', 'needs_auth', name, need)
+                raise ProtoError('unauthorized', 'needs_scope', name, need, have)
             results = self._run(name, args, ctx)
             if results is not None and hasattr(results, 'send'):
                 results = await results
@@ -79,7 +79,7 @@ class Dispatcher:
         except ProtoError as err:
             return error_reply(echo, err)
         except Exception as err:
-            return error_reply(echo, ProtoError('internal', 'internal error in %s: %r; please report it' % (msg.get('action'), err)))
+            return error_reply(echo, ProtoError('internal', 'internal', msg.get('action'), err))
 
     def _auth(self, token, ctx):
         if not self.tokens:
@@ -91,7 +91,7 @@ class Dispatcher:
             if _same(digest, given):
                 scope = s
         if scope is None:
-            raise ProtoError('unauthorized', 'token not accepted; check the token in the board config')
+            raise ProtoError('unauthorized', 'bad_token')
         ctx.scope = scope
         return scope
 
@@ -126,7 +126,7 @@ class Dispatcher:
             return _subscribe(b, a, ctx)
         if name == 'unsubscribe':
             if not ctx.subs.remove(a):
-                raise ProtoError('bad_field', 'sub: no subscription %d on this connection' % a)
+                raise ProtoError('bad_field', 'no_such_sub', a)
             return None
         if name == 'get_state':
             return b.state()
@@ -140,10 +140,10 @@ class Dispatcher:
     def _update(self, msg, ctx):
         # OTA is authorised by the board's own secret: an admin token, or the hub link's token.
         if not self.tokens and not getattr(ctx, 'hub', False):
-            raise ProtoError('unauthorized', 'updates need a token: add an admin token under auth.tokens in config/device.json, or run the board in hub mode')
+            raise ProtoError('unauthorized', 'update_needs_token')
         if self.updater is None:
             if not self.ota:
-                raise ProtoError('unsupported', 'this build has no OTA updater; copy the files with mpremote')
+                raise ProtoError('unsupported', 'no_updater')
             from tether.ota import Updater
             self.updater = Updater(max_frame_bytes=self.board.cfg['max_frame_bytes'])
         results = self.updater.handle(msg)
@@ -188,19 +188,19 @@ def _parse(name, m):
 def _subscribe(b, a, ctx):
     pin, edge, sensor, interval = a
     if pin is not None and sensor is not None:
-        raise ProtoError('bad_field', 'pin and sensor: give one of them per subscription, not both')
+        raise ProtoError('bad_field', 'sub_pin_and_sensor')
     if pin is None and sensor is None:
-        raise ProtoError('missing_field', 'pin or sensor: give one, e.g. {"pin": 5, "edge": "both"} or {"sensor": "air", "interval_ms": 1000}')
+        raise ProtoError('missing_field', 'sub_needs_target')
     if pin is not None:
         if interval is not None:
-            raise ProtoError('bad_field', 'interval_ms: only a sensor subscription takes an interval')
+            raise ProtoError('bad_field', 'sub_pin_interval')
         edge = edge or 'both'
         sub = ctx.subs.add(lambda i: b.watch_pin(pin, edge, lambda v: ctx.emit({'event': 'edge', 'sub': i, 'pin': pin, 'value': v})))
         return {'sub': sub, 'pin': pin, 'edge': edge}
     if edge is not None:
-        raise ProtoError('bad_field', 'edge: only a pin subscription takes an edge')
+        raise ProtoError('bad_field', 'sub_sensor_edge')
     if interval is None:
-        raise ProtoError('missing_field', 'interval_ms: required for a sensor subscription (at least 50)')
+        raise ProtoError('missing_field', 'sub_needs_interval')
 
     def report(i, r):
         if isinstance(r, ProtoError):
@@ -215,7 +215,7 @@ def _sleep(b, a):
     deep, ms = a
     if deep:
         if not b.cfg.get('deep_sleep'):
-            raise ProtoError('unsupported', 'deep sleep is off on this board: it would drop every connection for up to a day; set "deep_sleep": true in config/device.json to allow it')
+            raise ProtoError('unsupported', 'deep_sleep_off')
         b.schedule_reset(100, 'deepsleep', ms)
     else:
         b.light_sleep(ms)
@@ -231,7 +231,7 @@ class Subscriptions:
 
     def add(self, start):
         if len(self.stops) >= self.limit:
-            raise ProtoError('limit_exceeded', 'this connection already holds %d subscriptions, the most it may; unsubscribe one first' % len(self.stops))
+            raise ProtoError('limit_exceeded', 'too_many_subs', len(self.stops))
         i = self.next
         self.stops[i] = start(i)
         self.next += 1

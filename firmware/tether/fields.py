@@ -15,14 +15,14 @@ def describe(v):
 
 
 def bad(name, what, v):
-    return ProtoError('bad_field', name + ': expected ' + what + ', got ' + describe(v))
+    return ProtoError('bad_field', 'expected', name, what, describe(v))
 
 
 def get(msg, name, required=True):
     # The value, or _MISSING for an absent optional field; an absent required one is missing_field.
     v = msg.get(name, _MISSING)
     if v is _MISSING and required:
-        raise ProtoError('missing_field', name + ': required')
+        raise ProtoError('missing_field', 'required', name)
     return v
 
 

@@ -59,7 +59,7 @@ class Session:
                 first = False
                 for frame in self.lines.feed(n):
                     if frame is None:
-                        reply = error_reply(None, ProtoError('frame_too_large', 'the frame is longer than %d bytes; it was discarded up to its newline' % self.lines.max))
+                        reply = error_reply(None, ProtoError('frame_too_large', 'frame_too_large', self.lines.max))
                     else:
                         try:
                             msg = decode(frame)

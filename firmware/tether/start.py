@@ -4,7 +4,9 @@
 import asyncio
 import sys
 from tether import VERSION, config
-from tether.board import Board
+from machine import Pin, I2C
+from tether import drivers
+from tether.board import Board, SensorEntry
 from tether.dispatcher import Dispatcher
 from tether.server import Server
 
@@ -32,7 +34,7 @@ async def run(support, led, clock):
 
 async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
     board = Board(cfg, clock, support)
-    await board.start()
+    await start_board(board)
     # Nothing built here may keep a function of this module: that would keep it all in RAM.
     dispatcher = Dispatcher(board, net, True)
     server = Server(board, dispatcher, cfg, ssl)
@@ -44,6 +46,57 @@ async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
         link = HubLink(board, dispatcher, hub)
         link.start()
     return board, server, link
+
+
+async def start_board(board):
+    # The buses, the config's pins and actuators, then every sensor is probed; the first that
+    # fails stops the start.
+    cfg = board.cfg
+    board.boot_id = new_boot_id()
+    for b in cfg['i2c']:
+        if b.get('sda') is not None:
+            board.buses[b['bus']] = I2C(b['bus'], sda=Pin(b['sda']), scl=Pin(b['scl']), freq=b['freq'])
+        else:
+            board.buses[b['bus']] = I2C(b['bus'], freq=b['freq'])
+    for p in cfg['pins']:
+        if p['mode'] == 'input':
+            board._setup_input(p['pin'], p.get('pull', 'none'), p.get('name'))
+        else:
+            safe = p.get('safe_value', p.get('value', 0))
+            board._setup_output(p['pin'], p.get('name'), False, 'digital', {}, safe, board._max_lease(p['pin']))
+    top = cfg['max_lease_s']
+    for a in cfg['actuators']:
+        ml = min(a.get('max_lease_s') or top, top)
+        board._setup_output(a['pin'], a['name'], True, 'pwm' if a['driver'] == 'pwm' else 'digital', a.get('options') or {}, a.get('safe_value', 0), ml)
+    for i, sc in enumerate(cfg['sensors']):
+        mod = drivers.load_sensor(sc['driver'])
+        bus = None
+        addr = None
+        if mod.BUS == 'i2c':
+            bus = board.buses.get(sc.get('bus', 0))
+            if bus is None:
+                raise ValueError('sensors[%d] (%s): I2C bus %d is not declared in i2c' % (i, sc['name'], sc.get('bus', 0)))
+            addr = sc.get('address') or mod.ADDRESSES[0]
+        entry = SensorEntry(sc, mod, mod.Sensor(bus, addr, sc.get('options') or {}), addr)
+        try:
+            await entry.sensor.init()
+        except Exception as err:
+            raise ValueError('sensors[%d] (%s): %s' % (i, sc['name'], board._fault(entry, err)))
+        board.sensors[sc['name']] = entry
+        board.sensor_names.append(sc['name'])
+    board.run()
+
+
+def new_boot_id():
+    # A random UUID (version 4): the hub tells a reboot from a reconnect by it.
+    try:
+        from os import urandom
+        b = urandom(16)
+    except ImportError:
+        from random import getrandbits
+        b = bytes(getrandbits(8) for _ in range(16))
+    h = ''.join('%02x' % x for x in b)
+    return h[:8] + '-' + h[8:12] + '-4' + h[13:16] + '-' + h[16:20] + '-' + h[20:]
 
 
 def tls_context(cfg):

@@ -6,10 +6,11 @@ import simhw
 from manual_clock import ManualClock
 from tether import config
 from tether.board import Board
+from tether.start import start_board
 from tether.boards import pico_w
 from tether.codec import decode, encode
 from tether.dispatcher import Dispatcher, Subscriptions
-from tether.errors import ProtoError
+from tether.errors import ProtoError, text
 from tether.framing import LineBuffer
 
 
@@ -57,6 +58,17 @@ def test_decode_errors_have_their_codes():
             assert err.code == code, '%r gave %s, not %s' % (raw, err.code, code)
 
 
+def test_messages_are_read_from_the_catalog_on_flash_when_reported():
+    err = ProtoError('bad_field', 'no_such_pin', 40, 29)
+    assert err.code == 'bad_field'
+    assert err.wire() == {'code': 'bad_field', 'message': 'pin: 40 does not exist on this board (pins 0-29)'}, err.wire()
+    # Quotes come back unescaped; a text with a space is the message itself.
+    assert text('pin_is_actuator', (5, 'fan')) == 'pin 5 is the actuator "fan" from the board config; write to it with write_pin or pwm'
+    assert ProtoError('internal', 'staging failed: %s', 'disk full').message == 'staging failed: disk full'
+    # A key the catalog lacks (a partial update) still says what happened.
+    assert text('no_such_key', (1, 'x')) == "no_such_key 1 'x'", text('no_such_key', (1, 'x'))
+
+
 def test_decode_keeps_brackets_in_strings_and_echoes_inf_as_null():
     m = decode(memoryview(('{"s":"' + '[' * 50 + '","n":1e400}').encode()))
     assert m['s'] == '[' * 50
@@ -85,7 +97,7 @@ class Client:
 
 async def test_dispatcher_checks_arguments_in_order_and_coerces_strings():
     b, d, clock = board_and_dispatcher()
-    await b.start()
+    await start_board(b)
     c = Client(d)
     b.listeners.append(c)
     r = await d.handle({'action': 'setup_pin', 'pin': '2', 'mode': 'output', 'value': 'false'}, c)
@@ -104,7 +116,7 @@ async def test_dispatcher_checks_arguments_in_order_and_coerces_strings():
 
 async def test_lease_expires_to_the_safe_value_on_the_board_clock():
     b, d, clock = board_and_dispatcher()
-    await b.start()
+    await start_board(b)
     c = Client(d)
     b.listeners.append(c)
     await d.handle({'action': 'setup_pin', 'pin': 2, 'mode': 'output', 'safe_value': 1}, c)
@@ -120,7 +132,7 @@ async def test_lease_expires_to_the_safe_value_on_the_board_clock():
 
 async def test_a_new_write_replaces_the_lease():
     b, d, clock = board_and_dispatcher()
-    await b.start()
+    await start_board(b)
     c = Client(d)
     b.listeners.append(c)
     await d.handle({'action': 'write_pin', 'pin': 25, 'value': 1, 'timeout': 1}, c)
@@ -136,7 +148,7 @@ async def test_a_new_write_replaces_the_lease():
 
 async def test_auth_scopes_and_the_token_is_never_echoed():
     b, d, clock = board_and_dispatcher({'auth': {'tokens': [{'token': 'read-token-0123456789', 'scope': 'read'}]}})
-    await b.start()
+    await start_board(b)
     c = Client(d)
     r = await d.handle({'action': 'get_state'}, c)
     assert r['error']['code'] == 'unauthorized'
@@ -150,14 +162,14 @@ async def test_auth_scopes_and_the_token_is_never_echoed():
 
 async def test_update_needs_the_boards_own_token():
     b, d, clock = board_and_dispatcher()
-    await b.start()
+    await start_board(b)
     r = await d.handle({'action': 'update', 'op': 'status'}, Client(d))
     assert r['error']['code'] == 'unauthorized', 'a board without tokens takes no updates in direct mode'
 
 
 async def test_edges_reach_a_pin_subscription_through_the_irq_ring():
     b, d, clock = board_and_dispatcher()
-    await b.start()
+    await start_board(b)
     c = Client(d)
     await d.handle({'action': 'setup_pin', 'pin': 6, 'mode': 'input', 'pull': 'down'}, c)
     r = await d.handle({'action': 'subscribe', 'pin': 6, 'edge': 'rising'}, c)

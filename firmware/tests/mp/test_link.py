@@ -6,6 +6,7 @@ import simhw
 from manual_clock import ManualClock
 from tether import config
 from tether.board import Board
+from tether.start import start_board
 from tether.boards import pico_w
 from tether.dispatcher import Dispatcher
 from tether.link import HubLink, Outbox, seq_delta
@@ -69,7 +70,7 @@ def linked():
 
 async def test_hub_messages_run_once_in_order_and_are_acknowledged():
     b, link = linked()
-    await b.start()
+    await start_board(b)
     link.worker = asyncio.create_task(link._worker())
     pipe = Pipe()
     link.pipe = pipe
@@ -92,7 +93,7 @@ async def test_hub_messages_run_once_in_order_and_are_acknowledged():
 
 async def test_events_in_hub_mode_carry_boot_id_and_no_seq():
     b, link = linked()
-    await b.start()
+    await start_board(b)
     pipe = Pipe()
     link.pipe = pipe
     link.up = True
