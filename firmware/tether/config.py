@@ -45,7 +45,9 @@ def normalize(raw, support=None, source='config'):
     listen = raw.get('listen', {})
     c['listen'] = {'host': listen.get('host', '0.0.0.0'), 'port': listen.get('port', 12345)}
     need(_int(c['listen']['port'], 0, 65535), 'listen.port', 'expected 0-65535')
-    c['tls'] = raw.get('tls')
+    c['tls'] = t = raw.get('tls')
+    need(t in (None, False, True) or isinstance(t, dict) and all(k in ('cert', 'key') and isinstance(v, str) for k, v in t.items()),
+         'tls', 'expected true (config/cert.der and config/key.der) or {"cert": path, "key": path}')
     auth = raw.get('auth')
     if auth is not None:
         tokens = auth.get('tokens') if isinstance(auth, dict) else None

@@ -106,12 +106,16 @@ def tls_context(cfg):
         return None
     import ssl
     t = t if isinstance(t, dict) else {}
-    with open(t.get('cert', 'config/cert.der'), 'rb') as fh:
-        cert = fh.read()
-    with open(t.get('key', 'config/key.der'), 'rb') as fh:
-        key = fh.read()
+    der = []
+    for what in ('cert', 'key'):
+        path = t.get(what, 'config/%s.der' % what)
+        try:
+            with open(path, 'rb') as fh:
+                der.append(fh.read())
+        except OSError:
+            raise ValueError('tls: cannot read %s; put the %s there in DER form (docs/firmware.md, TLS)' % (path, 'certificate' if what == 'cert' else 'private key'))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
+    ctx.load_cert_chain(der[0], der[1])
     return ctx
 
 

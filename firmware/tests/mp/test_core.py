@@ -183,12 +183,14 @@ async def test_edges_reach_a_pin_subscription_through_the_irq_ring():
 
 def test_config_reports_every_problem_with_its_path():
     try:
-        config.normalize({'pins': [{'pin': 99, 'mode': 'sideways'}], 'bogus': 1}, pico_w)
+        config.normalize({'pins': [{'pin': 99, 'mode': 'sideways'}], 'bogus': 1, 'tls': {'cert': 1}}, pico_w)
         assert False, 'accepted'
     except config.ConfigError as err:
-        text = str(err)
-        for part in ('bogus: unknown key', 'pins[0].mode', 'pin 99 does not exist'):
-            assert part in text, text
+        message = str(err)
+        for part in ('bogus: unknown key', 'pins[0].mode', 'pin 99 does not exist', 'tls: expected true'):
+            assert part in message, message
+    for tls in (True, {'cert': 'c.der'}, {'cert': 'c.der', 'key': 'k.der'}):
+        assert config.normalize({'tls': tls}, pico_w)['tls'] == tls
 
 
 def test_json_round_trip_of_a_reply_is_compact():
