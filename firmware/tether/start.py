@@ -3,9 +3,8 @@
 # to the heap; tests/host/run_board.py builds through build() with its own config and clock.
 import asyncio
 import sys
-from tether import VERSION, config
 from machine import Pin, I2C
-from tether import drivers
+from tether import VERSION, config, drivers
 from tether.board import Board, SensorEntry
 from tether.dispatcher import Dispatcher
 from tether.server import Server
