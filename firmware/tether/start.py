@@ -49,7 +49,8 @@ async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
 
 async def start_board(board):
     # The buses, the config's pins and actuators, then every sensor is probed; the first that
-    # fails stops the start.
+    # fails stops the start. The board's own setup helpers do the work: only this walk over the
+    # config lives here, where its bytecode is freed once the board runs.
     cfg = board.cfg
     board.boot_id = new_boot_id()
     for b in cfg['i2c']:

@@ -3,7 +3,7 @@
 // listening; and the console line that says why when it cannot start. Under CPython on the shims
 // (firmware/tests/host/run_main.py).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { connect } from '../../src/client/index.js';
-import { FIRMWARE_DIR } from '../support/micropython.js';
+import { FIRMWARE_DIR, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
 const RUN_MAIN = join(FIRMWARE_DIR, 'tests', 'host', 'run_main.py');
-const skip = spawnSync('python3', ['--version']).status === 0 ? false : 'python3 is not installed';
+const skip = SKIP_WITHOUT_PYTHON3;
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -6,10 +6,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { FIRMWARE_DIR } from '../support/micropython.js';
+import { FIRMWARE_DIR, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
 const CHECK = join(FIRMWARE_DIR, 'tests', 'host', 'check_messages.py');
-const skip = spawnSync('python3', ['--version']).status === 0 ? false : 'python3 is not installed';
+const skip = SKIP_WITHOUT_PYTHON3;
 
 function problems(root?: string): string[] {
   const r = spawnSync('python3', [CHECK, ...(root === undefined ? [] : [root])], { encoding: 'utf8' });

@@ -10,14 +10,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { manifestDigest } from '../../src/cli/update-files.js';
-import { FIRMWARE_DIR } from '../support/micropython.js';
+import { FIRMWARE_DIR, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
 const FIRMWARE = FIRMWARE_DIR;
 const SIM = join(FIRMWARE, 'tests', 'host', 'ota_boot_sim.py');
 const CUT_EXIT = 86;
 
-const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-const skip = python.status === 0 ? false : 'python3 is not installed';
+const skip = SKIP_WITHOUT_PYTHON3;
 
 const HEALTHY_MAIN = `import tether
 from tether import util

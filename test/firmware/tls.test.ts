@@ -2,7 +2,6 @@
 // (tether/start.py tls_context, which hands DER bytes to SSLContext.load_cert_chain as
 // MicroPython's ssl takes them) under CPython, driven by the TypeScript client.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,8 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import { loadTestCert } from '../client/tls-cert.js';
 import { startFirmwareBoard, type FirmwareBoard } from '../support/firmware-board.js';
+import { SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
-const skip = spawnSync('python3', ['--version']).status === 0 ? false : 'python3 is not installed';
+const skip = SKIP_WITHOUT_PYTHON3;
 
 describe('firmware direct mode over TLS', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tether-fw-tls-'));

@@ -2,12 +2,10 @@
 // MicroPython stand-ins of firmware/tests/host/cpython_compat.py: quicker tracebacks, and a
 // check that the tests do not depend on one interpreter. One process per module.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { firmwareTestModules, mapLimit, runFirmwareTestsUnderCPython } from '../support/micropython.js';
+import { firmwareTestModules, mapLimit, runFirmwareTestsUnderCPython, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
-const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-const skip = python.status === 0 ? false : 'python3 is not installed';
+const skip = SKIP_WITHOUT_PYTHON3;
 
 const modules = firmwareTestModules();
 const results = skip === false ? await mapLimit(modules, (m) => runFirmwareTestsUnderCPython([m])) : [];

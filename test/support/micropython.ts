@@ -8,7 +8,7 @@
 //   loop that makes garbage without awaiting grows the heap until it returns.
 // - A synchronous Python loop blocks its thread, so the unit tests run in a worker thread that
 //   a time limit can end.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, sep } from 'node:path';
@@ -21,6 +21,9 @@ const RUNNER = join(FIRMWARE_DIR, 'tests', 'runner.py');
 // Typed as string so TypeScript does not look for declarations the package does not ship.
 const MICROPYTHON_PACKAGE: string = '@micropython/micropython-webassembly-pyscript';
 const DEFAULT_HEAPSIZE = 192 * 1024;
+
+/** The `skip` option of the tests that run the firmware under CPython: false, or why not. */
+export const SKIP_WITHOUT_PYTHON3: false | string = spawnSync('python3', ['--version']).status === 0 ? false : 'python3 is not installed';
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 /** The parts of the Emscripten FS used here. */
