@@ -471,6 +471,7 @@ export class Board {
       mem_free: mem.free,
       mem_alloc: mem.alloc,
       capabilities: this.capabilities(),
+      ...(this.hardware.signal !== undefined ? { rssi: this.hardware.signal() } : {}),
     };
   }
 

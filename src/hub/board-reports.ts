@@ -87,6 +87,13 @@ export function reportSubscriptions(state: JsonObject, intervalMs: number): Json
   return [...sensors.map((sensor) => ({ action: 'subscribe', sensor, interval_ms: intervalMs })), ...inputs.map((pin) => ({ action: 'subscribe', pin, edge: 'both' }))];
 }
 
+/** The WiFi signal strength (dBm) in a get_info reply; undefined for a board without WiFi (or one that does not say). */
+export function signalOf(reply: JsonObject): number | undefined {
+  const info = reply['info'];
+  const rssi = typeof info === 'object' && info !== null && !Array.isArray(info) ? (info as JsonObject)['rssi'] : undefined;
+  return typeof rssi === 'number' && Number.isFinite(rssi) ? rssi : undefined;
+}
+
 /** Replies after which the hub asks for the board's state again, so its view shows the change. */
 const CHANGES_STATE = new Set(['write_pin', 'pwm', 'setup_pin', 'reset']);
 

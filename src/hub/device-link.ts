@@ -13,7 +13,7 @@ import { LINK_VERSION, negotiateKeepalive, type Hello } from '../protocol/link/m
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
 import type { LinkState } from './store/link-state.js';
-import { BoardReports, changesState, omit, reportSubscriptions } from './board-reports.js';
+import { BoardReports, changesState, omit, reportSubscriptions, signalOf } from './board-reports.js';
 import type { HubUpdate, Reading, StoredEvent } from './types.js';
 
 /** What a device link needs of the store. */
@@ -30,6 +30,7 @@ export interface DeviceLinkStore extends OutboxStore {
   outboxClear(id: string): void;
   markLinked(id: string, info: { firmware: string; capabilities: string[]; bootId: string; now: number }): void;
   markOffline(id: string, now: number): void;
+  setSignal(id: string, rssi: number): boolean;
   commit(batch: { readings: Reading[]; events: Array<Omit<StoredEvent, 'id'>>; linkStates: Array<{ device: string; rxCommitted: number }> }): StoredEvent[];
 }
 
@@ -72,6 +73,13 @@ interface Pending {
 }
 
 const OUTBOX = { capacity: 10_000, window: 64 } as const;
+
+/**
+ * Marks the ids of the hub's own requests (get_state, get_info, subscribe). A reply to one that
+ * nobody waits for any more (the hub restarted meanwhile) is dropped, not logged as a user's
+ * command_reply: it answers a question the hub no longer has.
+ */
+const INTERNAL_ID_SUFFIX = '.hub';
 
 export class DeviceLink {
   private state: LinkState;
@@ -126,7 +134,7 @@ export class DeviceLink {
     if (!this.online) {
       return Promise.reject(new HubError('device_offline', `${this.id} is not linked to the hub now; commands are not kept for later — try again when it is online`));
     }
-    const id = `${this.deps.commandPrefix}${this.nextCommand++}`;
+    const id = `${this.deps.commandPrefix}${this.nextCommand++}${options.internal === true ? INTERNAL_ID_SUFFIX : ''}`;
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       const timer = this.deps.clock.setTimer(timeoutMs, () => {
@@ -209,6 +217,17 @@ export class DeviceLink {
     this.deps.record(this.id, 'online', { boot_id: hello.boot_id, new_boot: newBoot, firmware: hello.firmware });
     this.deps.linkChanged(this.id);
     if (this.state.subscribedBoot !== hello.boot_id) void this.setUpReports(hello.boot_id);
+    void this.askSignal();
+  }
+
+  /** Asked at every link, not once per boot: a board that lost its link has often moved or lost signal. */
+  private async askSignal(): Promise<void> {
+    try {
+      const rssi = signalOf(await this.command({ action: 'get_info' }, { internal: true }));
+      if (rssi !== undefined && this.deps.store.setSignal(this.id, rssi)) this.deps.linkChanged(this.id);
+    } catch {
+      // Offline again, or slow: the next link asks again.
+    }
   }
 
   private restartOutbound(code: 'board_restarted', message: string): void {
@@ -244,6 +263,7 @@ export class DeviceLink {
       if (!waiting.internal && changesState(reply)) void this.refreshState();
       return this.deps.ingest.add({ device: this.id, seq });
     }
+    if (typeof reply['id'] === 'string' && reply['id'].endsWith(INTERNAL_ID_SUFFIX)) return this.deps.ingest.add({ device: this.id, seq });
     // Nobody waits (it timed out, or the hub restarted since): the reply goes to the events log.
     return this.deps.ingest.add({ device: this.id, seq, events: [{ device: this.id, ts: this.deps.wallNow(), type: 'command_reply', data: reply }] });
   }

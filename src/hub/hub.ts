@@ -133,6 +133,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     device: viewOf,
     state: (id) => (pulls.get(id) ?? links.get(id))?.lastState ?? null,
     sensors: (id) => store.sensorsOf(id),
+    latestSensors: () => store.latestSensors(),
     readings: (q) => store.queryReadings(q),
     events: (q) => store.queryEvents(q),
     rules: () => rules.views(),

@@ -8,7 +8,7 @@ import type { Timer } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { OUTAGE_FACTOR } from '../protocol/link/messages.js';
-import { BoardReports, changesState, omit, reportSubscriptions } from './board-reports.js';
+import { BoardReports, changesState, omit, reportSubscriptions, signalOf } from './board-reports.js';
 import type { BoardLinkDeps, DeviceLinkStore } from './device-link.js';
 import { HubError } from './errors.js';
 
@@ -20,7 +20,7 @@ export interface PullTarget {
 }
 
 export interface PullLinkDeps extends BoardLinkDeps {
-  store: Pick<DeviceLinkStore, 'markLinked' | 'markOffline'>;
+  store: Pick<DeviceLinkStore, 'markLinked' | 'markOffline' | 'setSignal'>;
   random?: () => number;
 }
 
@@ -126,6 +126,8 @@ export class PullLink {
       const text = (value: unknown) => (typeof value === 'string' ? value : '');
       const firmware = `tether ${text(info['firmware_version'])} (${text(info['runtime'])}, pull)`;
       this.deps.store.markLinked(this.id, { firmware, capabilities: [], bootId: this.boot, now: this.deps.wallNow() });
+      const rssi = signalOf(info);
+      if (rssi !== undefined) this.deps.store.setSignal(this.id, rssi);
       const subscriptions = reportSubscriptions(state, this.deps.telemetryIntervalMs(this.id));
       const replies = await client.send(subscriptions);
       for (const r of replies) if (r['ok'] !== true) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);

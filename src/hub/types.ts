@@ -16,6 +16,8 @@ export interface DeviceView {
   lastSeen: number | null;
   /** Where the hub dials it (pull mode), or null for a board that dials in. */
   address: string | null;
+  /** WiFi signal strength in dBm as the board last reported it (get_info `rssi`), or null when it never did. */
+  rssi: number | null;
 }
 
 /** One reading as stored: a single number of one sensor at one wall-clock time. */
@@ -63,6 +65,11 @@ export interface SensorSummary {
   /** Wall-clock ms of the latest reading. */
   lastTs: number;
   lastValue: number;
+}
+
+/** A SensorSummary with the board it belongs to, for lists of every board. */
+export interface DeviceSensorSummary extends SensorSummary {
+  device: string;
 }
 
 /** A stored event: something a board said (lease_expired, edge, …) or the hub noticed. */

@@ -10,14 +10,14 @@ import type { HubFacade, SensorSummary } from '../../src/hub/api/facade.js';
 import { buildApi } from '../../src/hub/api/server.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
-import type { DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StoredEvent } from '../../src/hub/types.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const VERSION = '9.9.9-test';
 
 function deviceView(id: string, online: boolean): DeviceView {
-  return { id, name: id, online, firmware: 'tether 0.1.0', capabilities: ['gpio'], bootId: online ? 'b1' : null, firstSeen: 1, lastSeen: 2, address: null };
+  return { id, name: id, online, firmware: 'tether 0.1.0', capabilities: ['gpio'], bootId: online ? 'b1' : null, firstSeen: 1, lastSeen: 2, address: null, rssi: online ? -58 : null };
 }
 
 class FakeHub implements HubFacade {
@@ -40,6 +40,9 @@ class FakeHub implements HubFacade {
   }
   sensors(id: string): SensorSummary[] {
     return id === 'pico-1' ? [{ sensor: 'air', quantity: 'temperature', unit: '°C', lastTs: NOW - 1000, lastValue: 21.5 }] : [];
+  }
+  latestSensors(): DeviceSensorSummary[] {
+    return this.list.flatMap((d) => this.sensors(d.id).map((s) => ({ device: d.id, ...s })));
   }
   readings(q: ReadingsQuery): ReadingBucket[] {
     this.readingsQueries.push(q);
@@ -104,6 +107,7 @@ const EXPECTED_ROUTES = [
   'GET /api/devices/{id}/readings',
   'GET /api/devices/{id}/events',
   'GET /api/events',
+  'GET /api/sensors',
   'GET /api/rules',
   'GET /api/health',
   'GET /api/stream',
@@ -211,6 +215,20 @@ void describe('hub API: devices, health, rules', () => {
         ['esp-2', false],
       ],
     );
+  });
+
+  void it('GET /api/devices shows each board’s signal strength, null for one that never reported it', async () => {
+    const { devices } = (await get('/api/devices')).json<{ devices: DeviceView[] }>();
+    assert.deepEqual(
+      devices.map((d) => d.rssi),
+      [-58, null],
+    );
+  });
+
+  void it('GET /api/sensors answers every board’s latest sensor values with their device', async () => {
+    const res = await get('/api/sensors');
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { sensors: [{ device: 'pico-1', sensor: 'air', quantity: 'temperature', unit: '°C', lastTs: NOW - 1000, lastValue: 21.5 }] });
   });
 
   void it('GET /api/devices/:id answers the device, its state and its sensors; state is null before a report', async () => {

@@ -64,6 +64,15 @@ describe('hub: linking', () => {
     assert.deepEqual((state['pins'] as JsonObject[]).map((p) => p['name']), ['relay', 'button']);
   });
 
+  test('the hub asks a linked board for its signal strength and shows it with the board', async () => {
+    const hub = await hubWith();
+    const { token } = hub.store.addDevice('bench');
+    await board(hub.link.port, token);
+    const view = await eventually(() => hub.facade.devices().find((d) => d.id === 'bench' && d.rssi !== null), 'rssi');
+    // The simulator's radio: whole dBm between -80 and -45.
+    assert.ok(Number.isInteger(view.rssi) && (view.rssi ?? 0) >= -80 && (view.rssi ?? 0) <= -45, String(view.rssi));
+  });
+
   test('a leased command through the hub runs on the board, and the expiry is logged', async () => {
     const hub = await hubWith();
     const { token } = hub.store.addDevice('bench');

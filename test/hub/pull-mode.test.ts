@@ -35,6 +35,7 @@ describe('hub: pull mode', () => {
     const hub = await startTestHub({ config: { telemetry: { interval_ms: 100 }, devices: [{ id: 'pi', address: `127.0.0.1:${device.port}` }] } });
     cleanups.push(() => hub.close());
     await eventually(() => (hub.facade.devices().find((d) => d.id === 'pi')?.online === true ? true : undefined), 'pi online');
+    assert.equal(typeof hub.facade.device('pi')?.rssi, 'number', 'the signal strength from get_info');
     await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
     const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 7 });
     assert.equal(reply['ok'], true);

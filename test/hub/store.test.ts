@@ -115,6 +115,7 @@ describe('registry', () => {
       firstSeen: null,
       lastSeen: null,
       address: 'tcp://10.0.0.5:12345',
+      rssi: null,
     });
     assert.equal(store.getDevice('b2')?.name, 'b2', 'the name defaults to the id');
     assert.equal(store.getDevice('b2')?.address, null);
@@ -123,6 +124,7 @@ describe('registry', () => {
     assert.equal(store.markLinked('b1', { firmware: 'tether-py 0.1', capabilities: ['gpio', 'i2c'], bootId: 'boot-1', now: 1000 }), true);
     assert.equal(store.touch('b1', 1500), true);
     assert.equal(store.markLinked('b1', { firmware: 'tether-py 0.2', capabilities: ['gpio'], bootId: 'boot-2', now: 2000 }), true);
+    assert.equal(store.setSignal('b1', -67), true);
     assert.deepEqual(store.getDevice('b1'), {
       id: 'b1',
       name: 'Greenhouse',
@@ -133,6 +135,7 @@ describe('registry', () => {
       firstSeen: 1000,
       lastSeen: 2000,
       address: 'tcp://10.0.0.5:12345',
+      rssi: -67,
     });
     assert.equal(store.markOffline('b1', 2500), true);
     assert.equal(store.getDevice('b1')?.online, false);
@@ -459,6 +462,22 @@ describe('readings queries', () => {
     ]);
     assert.deepEqual(store.sensorsOf('nobody'), []);
   });
+
+  it('lists every board’s latest points in one query, by device, sensor and quantity', () => {
+    const store = seeded();
+    store.commit(batch({ readings: [reading(1100, 4, { device: 'a0' }), reading(1200, 9, { device: 'zz', sensor: 'soil', quantity: 'moisture', unit: '%' })] }));
+    assert.deepEqual(
+      store.latestSensors().map((s) => `${s.device}/${s.sensor}/${s.quantity}=${s.lastValue}@${s.lastTs}`),
+      [
+        'a0/air/temperature=4@1100',
+        'b1/adc0/voltage=7@1000',
+        'b1/air/humidity=55@1000',
+        'b1/air/temperature=-1@1020',
+        'b2/air/temperature=99@1000',
+        'zz/soil/moisture=9@1200',
+      ],
+    );
+  });
 });
 
 describe('events queries', () => {
@@ -574,9 +593,28 @@ describe('schema', () => {
       HubStore.open(path).close();
       const raw = new Database(path);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(raw.pragma('user_version', { simple: true }), 1);
+      assert.equal(raw.pragma('user_version', { simple: true }), 2);
       assert.equal((raw.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n, 1);
       raw.close();
+    });
+  });
+
+  it("brings a schema-1 database (before rssi) up to date and keeps its boards", () => {
+    withTempDir((dir) => {
+      const path = join(dir, 'hub.db');
+      const store = HubStore.open(path);
+      store.addDevice('b1');
+      store.close();
+      const raw = new Database(path);
+      raw.exec('ALTER TABLE devices DROP COLUMN rssi');
+      raw.pragma('user_version = 1');
+      raw.close();
+      const reopened = HubStore.open(path);
+      assert.equal(reopened.getDevice('b1')?.rssi, null);
+      assert.equal(reopened.setSignal('b1', -61.4), true);
+      assert.equal(reopened.getDevice('b1')?.rssi, -61);
+      assert.equal(reopened.setSignal('nobody', -50), false);
+      reopened.close();
     });
   });
 });

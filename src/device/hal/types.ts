@@ -73,6 +73,8 @@ export interface Hardware {
   i2c(bus: number): I2cBus | undefined;
   readonly i2cBuses: readonly number[];
   memory(): MemoryInfo;
+  /** The WiFi signal strength in dBm, for get_info's `rssi`; absent on a board without WiFi. */
+  signal?(): number;
   /** Stops any background activity the backend runs (simulated sensors, watchers). */
   close(): void;
 }

@@ -61,6 +61,11 @@ export class SimEnvironment {
     return Math.round(this.signal(`light:${key}`, 10_000, 45_000));
   }
 
+  /** A WiFi link's signal strength in dBm, -80 (weak) – -45 (strong), whole numbers as radios report it. */
+  wifiSignal(): number {
+    return Math.round(this.signal('wifi', -80, -45));
+  }
+
   /** A value that wanders smoothly within [min, max], periods 30 s – 10 min. */
   signal(key: string, min: number, max: number): number {
     const s = this.signalFor(key);

@@ -86,6 +86,7 @@ export function createSimHardware(config: Readonly<BoardConfig>, clock: Clock): 
       const m = process.memoryUsage();
       return { free: m.heapTotal - m.heapUsed, alloc: m.heapUsed };
     },
+    signal: () => environment.wifiSignal(),
     close() {
       pir.stop();
     },

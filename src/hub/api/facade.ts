@@ -1,7 +1,7 @@
 // What the HTTP API needs from the hub, and nothing more: the API reads through this and sends
 // commands through it, so it can be tested against a fake and the hub can change behind it.
 import type { JsonObject } from '../../protocol/codec.js';
-import type { CommandSender, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, SensorSummary, StoredEvent } from '../types.js';
+import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, SensorSummary, StoredEvent } from '../types.js';
 
 export interface HubFacade extends CommandSender {
   devices(): DeviceView[];
@@ -9,6 +9,8 @@ export interface HubFacade extends CommandSender {
   /** The board's last reported state (the `state` event fields: pins, leases, sensors, boot_id, uptime_s), or null before one arrived. */
   state(id: string): JsonObject | null;
   sensors(id: string): SensorSummary[];
+  /** Every board's sensors with their latest value. */
+  latestSensors(): DeviceSensorSummary[];
   readings(q: ReadingsQuery): ReadingBucket[];
   events(q: EventsQuery): StoredEvent[];
   rules(): RuleView[];

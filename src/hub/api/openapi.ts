@@ -29,7 +29,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   ErrorDetail: ERROR_DETAIL,
   DeviceView: {
     type: 'object',
-    required: ['id', 'name', 'online', 'firmware', 'capabilities', 'bootId', 'firstSeen', 'lastSeen', 'address'],
+    required: ['id', 'name', 'online', 'firmware', 'capabilities', 'bootId', 'firstSeen', 'lastSeen', 'address', 'rssi'],
     properties: {
       id: { type: 'string' },
       name: { type: 'string' },
@@ -40,6 +40,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       firstSeen: { ...nullable('integer'), description: 'Wall-clock ms of the first link activity.' },
       lastSeen: { ...nullable('integer'), description: 'Wall-clock ms of the latest link activity.' },
       address: { ...nullable('string'), description: 'Where the hub dials the board, or null for a board that dials in.' },
+      rssi: { ...nullable('integer'), description: 'WiFi signal strength in dBm as the board last reported it (get_info rssi, asked at every link); null when it never did.' },
     },
   },
   DeviceState: {
@@ -57,6 +58,10 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       lastTs: { type: 'integer', description: 'Wall-clock ms of the latest reading.' },
       lastValue: { type: 'number' },
     },
+  },
+  DeviceSensorSummary: {
+    description: 'A SensorSummary with the board it belongs to.',
+    allOf: [ref('SensorSummary'), { type: 'object', required: ['device'], properties: { device: { type: 'string' } } }],
   },
   ReadingBucket: {
     type: 'object',

@@ -48,6 +48,15 @@ export function telemetryRoutes({ facade, now }: ApiContext): ApiRoute[] {
   return [
     {
       method: 'GET',
+      url: '/api/sensors',
+      operationId: 'listSensors',
+      summary: "Every board's sensors with their latest value: one call for a whole boards list.",
+      auth: true,
+      response: { status: 200, description: 'The latest point of every series, by device, sensor and quantity.', schema: listOf('sensors', 'DeviceSensorSummary') },
+      handle: () => ({ sensors: facade.latestSensors() }),
+    },
+    {
+      method: 'GET',
       url: '/api/devices/:id/readings',
       operationId: 'getReadings',
       summary: "A board's readings in a time range, raw or downsampled.",

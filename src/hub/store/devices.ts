@@ -28,9 +28,10 @@ interface DeviceRow {
   last_seen: number | null;
   online: number;
   address: string | null;
+  rssi: number | null;
 }
 
-const COLUMNS = 'id, name, firmware, capabilities, boot_id, first_seen, last_seen, online, address';
+const COLUMNS = 'id, name, firmware, capabilities, boot_id, first_seen, last_seen, online, address, rssi';
 
 function statements(db: Database.Database) {
   return {
@@ -47,6 +48,7 @@ function statements(db: Database.Database) {
          last_seen = @now, first_seen = coalesce(first_seen, @now) WHERE id = @id`,
     ),
     offline: db.prepare<[number, string]>('UPDATE devices SET online = 0, last_seen = ? WHERE id = ?'),
+    signal: db.prepare<[number, string]>('UPDATE devices SET rssi = ? WHERE id = ?'),
     touch: db.prepare<[number, string]>('UPDATE devices SET last_seen = ? WHERE id = ?'),
     allOffline: db.prepare<[]>('UPDATE devices SET online = 0 WHERE online = 1'),
   };
@@ -102,6 +104,10 @@ export class DeviceRegistry {
     return this.sql.linked.run({ id, firmware, capabilities: JSON.stringify(info.capabilities), bootId, now }).changes > 0;
   }
 
+  setSignal(id: string, rssi: number): boolean {
+    return this.sql.signal.run(Math.round(rssi), id).changes > 0;
+  }
+
   markOffline(id: string, now: number): boolean {
     return this.sql.offline.run(now, id).changes > 0;
   }
@@ -131,5 +137,6 @@ function toView(row: DeviceRow): DeviceView {
     firstSeen: row.first_seen,
     lastSeen: row.last_seen,
     address: row.address,
+    rssi: row.rssi,
   };
 }

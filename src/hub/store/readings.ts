@@ -2,7 +2,7 @@
 // Each (device, sensor, quantity) is a series row; a reading is only (series, ts, value).
 import type Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
-import type { Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../types.js';
+import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../types.js';
 import { checkTime, rowLimit } from './limits.js';
 
 const LIMITS = { default: 10_000, max: 100_000 };
@@ -41,8 +41,11 @@ function statements(db: Database.Database) {
          min(r.value) AS min, max(r.value) AS max, avg(r.value) AS avg, count(*) AS count
        ${FROM_WHERE} GROUP BY s.sensor, s.quantity, start ORDER BY s.sensor, s.quantity, start LIMIT @limit`,
     ),
-    sensors: db.prepare<[string], { sensor: string; quantity: string; unit: string | null; last_ts: number; last_value: number }>(
-      'SELECT sensor, quantity, unit, last_ts, last_value FROM series WHERE device = ? AND last_ts IS NOT NULL ORDER BY sensor, quantity',
+    sensors: db.prepare<[string], SeriesRow>(
+      'SELECT device, sensor, quantity, unit, last_ts, last_value FROM series WHERE device = ? AND last_ts IS NOT NULL ORDER BY sensor, quantity',
+    ),
+    allSensors: db.prepare<[], SeriesRow>(
+      'SELECT device, sensor, quantity, unit, last_ts, last_value FROM series WHERE last_ts IS NOT NULL ORDER BY device, sensor, quantity',
     ),
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)',
@@ -97,7 +100,12 @@ export class ReadingStore {
   }
 
   sensorsOf(device: string): SensorSummary[] {
-    return this.sql.sensors.all(device).map((s) => ({ sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value }));
+    return this.sql.sensors.all(device).map(({ device: _, ...summary }) => summaryOf(summary));
+  }
+
+  /** The latest value of every series of every board: one query for a whole boards list. */
+  latestOfAll(): DeviceSensorSummary[] {
+    return this.sql.allSensors.all().map((s) => ({ device: s.device, ...summaryOf(s) }));
   }
 
   /**
@@ -117,6 +125,19 @@ export class ReadingStore {
     }
     return id;
   }
+}
+
+interface SeriesRow {
+  device: string;
+  sensor: string;
+  quantity: string;
+  unit: string | null;
+  last_ts: number;
+  last_value: number;
+}
+
+function summaryOf(s: Omit<SeriesRow, 'device'>): SensorSummary {
+  return { sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value };
 }
 
 /** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */

@@ -76,6 +76,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_device ON events (device, id);
   CREATE INDEX events_ts ON events (ts);
   `,
+  // 2: the board's WiFi signal strength, for the dashboard's boards list.
+  `ALTER TABLE devices ADD COLUMN rssi INTEGER;`,
 ];
 
 /** Opens (creating if need be) the database at `path`, a file or ':memory:', at the latest schema. */

@@ -9,7 +9,7 @@ import { EventStore, type NewEvent } from './events.js';
 import { LinkStates, type LinkState } from './link-state.js';
 import { CommandOutbox, type OutboxEntry } from './outbox.js';
 import { ReadingStore } from './readings.js';
-import type { SensorSummary } from '../types.js';
+import type { DeviceSensorSummary, SensorSummary } from '../types.js';
 import { openDatabase } from './schema.js';
 
 export type { LinkedInfo, LinkState, NewEvent, OutboxEntry, SensorSummary };
@@ -108,6 +108,11 @@ export class HubStore {
     return this.devices.markLinked(id, info);
   }
 
+  /** The WiFi signal strength (dBm) the board reported; false when the id is not registered. */
+  setSignal(id: string, rssi: number): boolean {
+    return this.devices.setSignal(id, rssi);
+  }
+
   markOffline(id: string, now: number): boolean {
     return this.devices.markOffline(id, now);
   }
@@ -188,6 +193,11 @@ export class HubStore {
   /** The board's series with their latest point, by sensor and quantity. */
   sensorsOf(device: string): SensorSummary[] {
     return this.readings.sensorsOf(device);
+  }
+
+  /** Every board's series with their latest point, by device, sensor and quantity. */
+  latestSensors(): DeviceSensorSummary[] {
+    return this.readings.latestOfAll();
   }
 
   queryEvents(q: EventsQuery): StoredEvent[] {
