@@ -10,6 +10,7 @@ import type { JsonObject } from '../protocol/codec.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
 import type { HubFacade } from './api/facade.js';
+import { BUILT_DASHBOARD_DIR } from './api/dashboard.js';
 import { buildApi } from './api/server.js';
 import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
@@ -171,7 +172,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
     });
     for (const pull of pulls.values()) pull.start();
-    api = await buildApi({ facade, apiToken: apiToken.token, logger, version: TETHER_VERSION });
+    api = await buildApi({ facade, apiToken: apiToken.token, logger, version: TETHER_VERSION, dashboardDir: BUILT_DASHBOARD_DIR });
     await api.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await close();

@@ -1,6 +1,6 @@
 // The hub's shared vocabulary: what its parts (link server, store, rules, API) pass to each
 // other. Nothing here does I/O.
-import type { JsonObject } from '../protocol/codec.js';
+import type { JsonObject } from '../protocol/json.js';
 
 /** A registered board as the registry and the API show it. */
 export interface DeviceView {

@@ -1,8 +1,9 @@
 // From a frame's bytes to a request object, and from a result to a reply (protocol.md §3).
 import { isUtf8 } from 'node:buffer';
 import { ProtocolError, type WireError } from './errors.js';
+import type { JsonObject } from './json.js';
 
-export type JsonObject = Record<string, unknown>;
+export type { JsonObject };
 
 export type Decoded = { ok: true; message: JsonObject } | { ok: false; error: ProtocolError };
 

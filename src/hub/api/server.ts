@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { TETHER_VERSION } from '../../protocol/version.js';
 import { HubError } from '../errors.js';
 import { chooseSubprotocol, requireToken } from './auth.js';
+import { loadDashboard, registerDashboard } from './dashboard.js';
 import type { HubFacade } from './facade.js';
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from './http-errors.js';
 import { openApiRoute } from './openapi.js';
@@ -19,6 +20,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The definition the route was registered from (see register below). */
     apiRoute?: ApiRoute;
+    /** A file of the web dashboard (dashboard.ts), not an API route. */
+    dashboard?: boolean;
   }
 }
 
@@ -33,6 +36,8 @@ export interface BuildApiOptions {
   now?: () => number;
   /** How often the stream pings each client, and drops one that did not answer the last ping. */
   streamPingMs?: number;
+  /** Serve the web dashboard built into this folder at `/` (see dashboard.ts); none when absent. */
+  dashboardDir?: string;
 }
 
 export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
@@ -75,6 +80,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   const registered: ApiRoute[] = [];
   app.addHook('onRoute', (route) => {
+    if (route.config?.dashboard === true) return;
     const spec = route.config?.apiRoute;
     if (spec === undefined) throw new Error(`${String(route.method)} ${route.url}: register API routes as ApiRoutes so that the OpenAPI document lists them`);
     registered.push(spec);
@@ -84,6 +90,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   const routes = [...deviceRoutes(ctx), ...telemetryRoutes(ctx), ...hubRoutes(ctx), ...streamRoutes(ctx), openApiRoute(() => registered, ctx.version)];
   for (const route of routes) register(app, route, options.apiToken);
+  if (options.dashboardDir !== undefined) registerDashboard(app, loadDashboard(options.dashboardDir));
   return app;
 }
 

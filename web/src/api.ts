@@ -1,0 +1,84 @@
+// The hub's REST API as the dashboard calls it: the token in the Authorization header, and every
+// failure turned into an ApiError with the hub's code (docs/api.md#errors) and its message.
+import type { DeviceSensorSummary, DeviceView, ReadingBucket, RuleView, SensorSummary, StoredEvent } from '../../src/hub/types.js';
+import type { JsonObject } from '../../src/protocol/json.js';
+
+export type { DeviceSensorSummary, DeviceView, JsonObject, ReadingBucket, RuleView, SensorSummary, StoredEvent };
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** The HTTP status, 0 when the hub could not be reached. */
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface DeviceDetail {
+  device: DeviceView;
+  state: JsonObject | null;
+  sensors: SensorSummary[];
+}
+
+export class Api {
+  constructor(readonly token: string) {}
+
+  health(): Promise<{ ok: true; version: string; devices: number; online: number }> {
+    return this.request('GET', '/api/health');
+  }
+
+  async devices(): Promise<DeviceView[]> {
+    return (await this.request<{ devices: DeviceView[] }>('GET', '/api/devices')).devices;
+  }
+
+  async sensors(): Promise<DeviceSensorSummary[]> {
+    return (await this.request<{ sensors: DeviceSensorSummary[] }>('GET', '/api/sensors')).sensors;
+  }
+
+  device(id: string): Promise<DeviceDetail> {
+    return this.request('GET', `/api/devices/${encodeURIComponent(id)}`);
+  }
+
+  async events(id: string, limit: number): Promise<StoredEvent[]> {
+    return (await this.request<{ events: StoredEvent[] }>('GET', `/api/devices/${encodeURIComponent(id)}/events?limit=${limit}`)).events;
+  }
+
+  async readings(id: string, q: { sensor: string; quantity: string; from: number; to: number; bucketMs: number }): Promise<ReadingBucket[]> {
+    const query = new URLSearchParams({ sensor: q.sensor, quantity: q.quantity, from: String(Math.floor(q.from)), to: String(Math.ceil(q.to)), bucket_ms: String(q.bucketMs) });
+    return (await this.request<{ readings: ReadingBucket[] }>('GET', `/api/devices/${encodeURIComponent(id)}/readings?${query}`)).readings;
+  }
+
+  async rules(): Promise<RuleView[]> {
+    return (await this.request<{ rules: RuleView[] }>('GET', '/api/rules')).rules;
+  }
+
+  /** A protocol request to the board; resolves with its success reply, rejects with its refusal. */
+  command(id: string, body: JsonObject): Promise<JsonObject> {
+    return this.request('POST', `/api/devices/${encodeURIComponent(id)}/commands`, body);
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: JsonObject): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    } catch {
+      throw new ApiError('hub_unreachable', `cannot reach the hub at ${location.host}`, 0);
+    }
+    let parsed: unknown;
+    try {
+      parsed = await res.json();
+    } catch {
+      throw new ApiError('bad_reply', `the hub answered ${method} ${path} with HTTP ${res.status} and no JSON`, res.status);
+    }
+    if (res.ok) return parsed as T;
+    const error = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
+    const code = typeof error?.code === 'string' ? error.code : 'internal';
+    const message = typeof error?.message === 'string' ? error.message : `HTTP ${res.status}`;
+    throw new ApiError(code, message, res.status);
+  }
+}

@@ -1,0 +1,33 @@
+// What to do about an error: the hub's message says what went wrong; these say what to try next,
+// by the error's stable code (docs/api.md#error-codes, protocol.md §6).
+import { ApiError } from './api.js';
+
+const NEXT_STEP: Record<string, string> = {
+  unauthenticated: 'Sign in again with the link `tether hub` prints, or with the token in <data>/api-token.',
+  hub_unreachable: 'Check that `tether hub` is running and that this address is the hub’s.',
+  device_offline: 'The board is not linked to the hub now: check its power and WiFi. It shows online again by itself.',
+  timeout: 'The board did not answer in time; the command may still run when its link comes back.',
+  board_restarted: 'The board restarted before the command reached it; look at its pins, then send it again.',
+  not_found: 'The board is not registered with this hub; pick one from the boards list.',
+  shutting_down: 'The hub is stopping; try again when it is back.',
+  lease_too_long: 'Pick a shorter lease: the pin’s longest is max_lease_s in the board config.',
+  pin_conflict: 'The pin is in use in another way (see the message); change the board config or free the pin first.',
+  missing_field: 'The dashboard sent an incomplete command; reload the page and try again.',
+  bad_field: 'A value is out of range for this pin; see the message.',
+  unauthorized: 'The board has tokens of its own: give the hub one that allows this (board config, auth).',
+  busy: 'The board is busy; try again in a moment.',
+  internal: 'Something failed inside the hub or the board; its log has the details.',
+};
+
+export interface ShownError {
+  code: string;
+  message: string;
+  next: string;
+}
+
+export function describeError(err: unknown, what: string): ShownError {
+  if (err instanceof ApiError) {
+    return { code: err.code, message: `${what}: ${err.message}`, next: NEXT_STEP[err.code] ?? 'See docs/api.md#error-codes for this code.' };
+  }
+  return { code: 'internal', message: `${what}: ${err instanceof Error ? err.message : String(err)}`, next: NEXT_STEP['internal'] ?? '' };
+}

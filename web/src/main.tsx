@@ -1,0 +1,181 @@
+// The dashboard: sign-in, then the boards list, one board's page, or the rules, chosen by the
+// address's hash (#/, #/board/ID, #/rules). One live stream feeds every page.
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Api, ApiError } from './api.js';
+import { describeError, type ShownError } from './errors.js';
+import { LiveStream, type LinkStatus } from './live.js';
+import { HubModel } from './model.js';
+import { BoardPage } from './views/board.js';
+import { BoardsPage } from './views/boards.js';
+import { RulesPage } from './views/rules.js';
+import { SignInPage } from './views/signin.js';
+
+const TOKEN_KEY = 'tether.token';
+
+type Route = { page: 'boards' } | { page: 'board'; id: string } | { page: 'rules' };
+
+function routeOf(hash: string): Route {
+  const board = /^#\/board\/(.+)$/.exec(hash);
+  if (board?.[1] !== undefined) return { page: 'board', id: decodeURIComponent(board[1]) };
+  return hash === '#/rules' ? { page: 'rules' } : { page: 'boards' };
+}
+
+/** A token brought by the sign-in link (#token=…), taken out of the address bar and history at once. */
+function tokenFromLink(): string | undefined {
+  const match = /^#token=([^&]+)/.exec(location.hash);
+  if (match?.[1] === undefined) return undefined;
+  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  return decodeURIComponent(match[1]);
+}
+
+interface Session {
+  api: Api;
+  model: HubModel;
+  live: LiveStream;
+}
+
+function App() {
+  const [session, setSession] = useState<Session | undefined>(undefined);
+  const [signInError, setSignInError] = useState<ShownError | undefined>(undefined);
+  const [checking, setChecking] = useState(false);
+  /** Until the first sign-in attempt ends: a remembered token must not flash the sign-in form. */
+  const [starting, setStarting] = useState(true);
+  const [status, setStatus] = useState<LinkStatus>('connecting');
+  const [error, setError] = useState<ShownError | undefined>(undefined);
+  const [route, setRoute] = useState<Route>(routeOf(location.hash));
+
+  useEffect(() => {
+    const onHash = () => setRoute(routeOf(location.hash));
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  const signOut = (why?: ShownError) => {
+    session?.live.stop();
+    localStorage.removeItem(TOKEN_KEY);
+    setSession(undefined);
+    setSignInError(why);
+  };
+
+  const signIn = async (token: string) => {
+    setChecking(true);
+    const api = new Api(token);
+    try {
+      await api.health();
+    } catch (err) {
+      setChecking(false);
+      setStarting(false);
+      if (err instanceof ApiError && err.code === 'unauthenticated') {
+        localStorage.removeItem(TOKEN_KEY);
+        setSignInError(describeError(err, 'signing in'));
+        return;
+      }
+      // The hub is down or restarting: keep the token, and let the stream keep trying.
+      setError(describeError(err, 'reaching the hub'));
+    }
+    setChecking(false);
+    setStarting(false);
+    localStorage.setItem(TOKEN_KEY, token);
+    setSignInError(undefined);
+    const model = new HubModel();
+    const live: LiveStream = new LiveStream(token, {
+      opened: () => {
+        setError(undefined);
+        model.load(api).catch((err: unknown) => setError(describeError(err, 'loading the boards')));
+      },
+      message: (m) => model.apply(m),
+      status: setStatus,
+      refused: () => {
+        // A refused upgrade looks like any dropped socket to a browser; ask the REST API why.
+        api.health().catch((err: unknown) => {
+          if (err instanceof ApiError && err.code === 'unauthenticated') {
+            live.stop();
+            localStorage.removeItem(TOKEN_KEY);
+            setSession(undefined);
+            setSignInError(describeError(err, 'the hub no longer accepts this token'));
+          }
+        });
+      },
+    });
+    setStatus('connecting');
+    setSession({ api, model, live });
+    live.start();
+  };
+
+  useEffect(() => {
+    const token = tokenFromLink() ?? localStorage.getItem(TOKEN_KEY) ?? undefined;
+    if (token !== undefined) void signIn(token);
+    else setStarting(false);
+    // Once, at start: later sign-ins come from the form.
+  }, []);
+
+  if (session === undefined) {
+    if (starting) return <p class="loading">Signing in…</p>;
+    return (
+      <main id="main">
+        <SignInPage error={signInError} busy={checking} onSubmit={(t) => void signIn(t)} />
+      </main>
+    );
+  }
+  const { api, model } = session;
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href="#/">
+          Tether
+        </a>
+        <nav aria-label="Pages">
+          <a href="#/" aria-current={route.page !== 'rules' ? 'page' : undefined}>
+            Boards
+          </a>
+          <a href="#/rules" aria-current={route.page === 'rules' ? 'page' : undefined}>
+            Rules
+          </a>
+        </nav>
+        <span class={`link ${status}`} role="status" data-status={status}>
+          {status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        </span>
+        <button type="button" class="secondary" onClick={() => signOut()}>
+          Sign out
+        </button>
+      </header>
+      {status === 'reconnecting' ? (
+        <p class="banner" role="status">
+          The connection to the hub dropped; reconnecting. What you see may be out of date until it is back.
+        </p>
+      ) : null}
+      {error !== undefined ? (
+        <div class="error banner" role="alert">
+          <p>
+            <code>{error.code}</code> {error.message}
+          </p>
+          <p>{error.next}</p>
+          <button type="button" class="secondary" onClick={() => setError(undefined)}>
+            Dismiss
+          </button>
+        </div>
+      ) : null}
+      <main id="main" tabIndex={-1}>
+        {route.page === 'board' ? (
+          <BoardPage key={route.id} api={api} model={model} id={route.id} onError={setError} />
+        ) : route.page === 'rules' ? (
+          <RulesPage api={api} model={model} onError={setError} />
+        ) : (
+          <BoardsPage model={model} />
+        )}
+      </main>
+    </>
+  );
+}
+
+const root = document.getElementById('app');
+if (root !== null) {
+  root.textContent = '';
+  render(<App />, root);
+}

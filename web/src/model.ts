@@ -1,0 +1,114 @@
+// What the dashboard knows of the hub: every board with its latest sensor values, the boards'
+// reported states, and the events as they come. Loaded from the REST API, then kept current by
+// the live stream; views re-render at most once per animation frame however many updates came.
+import type { HubUpdate } from '../../src/hub/types.js';
+import type { Api, DeviceView, JsonObject, SensorSummary } from './api.js';
+
+/** One line of the boards list. Replaced, never changed, so a row re-renders only when it changed. */
+export interface BoardRow {
+  device: DeviceView;
+  sensors: readonly SensorSummary[];
+}
+
+export interface ReportedState {
+  state: JsonObject;
+  /** performance.now() when it arrived: leases' expires_in_s count from here. */
+  at: number;
+}
+
+export class HubModel {
+  readonly rows = new Map<string, BoardRow>();
+  readonly states = new Map<string, ReportedState>();
+  loaded = false;
+  private readonly listeners = new Set<() => void>();
+  private readonly updateListeners = new Set<(u: HubUpdate) => void>();
+  /** Counts snapshot loads: a view that loaded its own data reloads it when this moves (a reconnect). */
+  generation = 0;
+  private frame: number | undefined;
+  /** Updates that arrived while a snapshot was loading, applied on top of it. */
+  private pending: HubUpdate[] | undefined;
+
+  /** Loads every board and its latest values; updates arriving meanwhile are applied after. */
+  async load(api: Api): Promise<void> {
+    this.pending = [];
+    try {
+      const [devices, sensors] = await Promise.all([api.devices(), api.sensors()]);
+      const byDevice = new Map<string, SensorSummary[]>();
+      for (const { device, ...summary } of sensors) {
+        let list = byDevice.get(device);
+        if (list === undefined) byDevice.set(device, (list = []));
+        list.push(summary);
+      }
+      this.rows.clear();
+      for (const device of devices) this.rows.set(device.id, { device, sensors: byDevice.get(device.id) ?? [] });
+      this.loaded = true;
+      this.generation++;
+      const missed = this.pending;
+      this.pending = undefined;
+      for (const update of missed) this.apply(update);
+      this.changed();
+    } finally {
+      this.pending = undefined;
+    }
+  }
+
+  apply(update: HubUpdate): void {
+    if (this.pending !== undefined) {
+      this.pending.push(update);
+      return;
+    }
+    for (const listener of this.updateListeners) listener(update);
+    switch (update.type) {
+      case 'device': {
+        const row = this.rows.get(update.device.id);
+        this.rows.set(update.device.id, { device: update.device, sensors: row?.sensors ?? [] });
+        break;
+      }
+      case 'reading': {
+        const row = this.rows.get(update.device);
+        if (row === undefined) return;
+        this.rows.set(update.device, { ...row, sensors: withReading(row.sensors, update) });
+        break;
+      }
+      case 'state':
+        this.setState(update.device, update.state);
+        break;
+      case 'event':
+        return;
+    }
+    this.changed();
+  }
+
+  setState(device: string, state: JsonObject): void {
+    this.states.set(device, { state, at: performance.now() });
+    this.changed();
+  }
+
+  /** Calls the listener after changes, once per animation frame at most. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Calls the listener with every update as it is applied (events and readings for logs and charts). */
+  onUpdate(listener: (u: HubUpdate) => void): () => void {
+    this.updateListeners.add(listener);
+    return () => this.updateListeners.delete(listener);
+  }
+
+  private changed(): void {
+    if (this.frame !== undefined) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = undefined;
+      for (const listener of [...this.listeners]) listener();
+    });
+  }
+}
+
+function withReading(sensors: readonly SensorSummary[], r: Extract<HubUpdate, { type: 'reading' }>): SensorSummary[] {
+  const next = sensors.filter((s) => s.sensor !== r.sensor || !(s.quantity in r.values));
+  for (const [quantity, value] of Object.entries(r.values)) {
+    next.push({ sensor: r.sensor, quantity, unit: r.units[quantity] ?? null, lastTs: r.ts, lastValue: value });
+  }
+  return next.sort((a, b) => (a.sensor === b.sensor ? a.quantity.localeCompare(b.quantity) : a.sensor.localeCompare(b.sensor)));
+}

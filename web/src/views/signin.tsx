@@ -1,0 +1,36 @@
+// Signing in: the hub's API token, pasted here or brought by the link `tether hub` prints.
+import { useState } from 'preact/hooks';
+import type { ShownError } from '../errors.js';
+
+export function SignInPage({ error, busy, onSubmit }: { error: ShownError | undefined; busy: boolean; onSubmit: (token: string) => void }) {
+  const [token, setToken] = useState('');
+  return (
+    <section class="signin" aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in to this hub</h1>
+      <p>
+        Open the link <code>tether hub</code> (or <code>tether demo</code>) prints when it starts, or paste the hub’s API token. It is in the file{' '}
+        <code>api-token</code> in the hub’s data folder.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (token.trim() !== '') onSubmit(token.trim());
+        }}
+      >
+        <label for="token">API token</label>
+        <input id="token" name="token" type="password" autocomplete="current-password" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+        <button type="submit" disabled={busy} aria-busy={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+      {error !== undefined ? (
+        <div class="error" role="alert">
+          <p>
+            <code>{error.code}</code> {error.message}
+          </p>
+          <p>{error.next}</p>
+        </div>
+      ) : null}
+    </section>
+  );
+}
