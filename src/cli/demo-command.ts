@@ -10,7 +10,10 @@ import { CliFailure } from './connection-options.js';
 import type { CliContext } from './context.js';
 import { printHubBanner } from './hub-command.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
+import type { Logger } from '../device/logger.js';
 import type { RunningDevice } from '../device/runtime.js';
+import type { HubConfig } from '../hub/config.js';
+import type { Hub } from '../hub/hub.js';
 
 interface DemoFlags {
   httpPort?: number;
@@ -43,7 +46,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .action(async (flags: DemoFlags) => runDemo(flags, ctx));
 }
 
-function demoHubConfig(data: string, flags: DemoFlags): object {
+function demoHubConfig(data: string, flags: { httpPort?: number; linkPort?: number }): object {
   return {
     data,
     link: { host: '127.0.0.1', port: flags.linkPort ?? 7341 },
@@ -65,7 +68,25 @@ function demoHubConfig(data: string, flags: DemoFlags): object {
   };
 }
 
-async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
+export interface DemoOptions {
+  httpPort?: number;
+  linkPort?: number;
+  /** The data folder; a temporary one (removed by close) when absent. */
+  data?: string;
+  logger: Logger;
+}
+
+export interface Demo {
+  hub: Hub;
+  config: HubConfig;
+  /** greenhouse, shed and porch, in that order. */
+  devices: RunningDevice[];
+  /** Stops the boards and the hub, and removes a temporary data folder. */
+  close(): Promise<void>;
+}
+
+/** The demo's hub and its three simulated boards, linked; what `tether demo` runs (and the dashboard tests drive). */
+export async function startDemo(options: DemoOptions): Promise<Demo> {
   const [{ parseHubConfig }, { startHub }, { parseBoardConfig }, demoBoards, { openHardware }, { startDevice }, { SystemClock }] = await Promise.all([
     import('../hub/config.js'),
     import('../hub/hub.js'),
@@ -75,14 +96,14 @@ async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
     import('../device/runtime.js'),
     import('../common/clock.js'),
   ]);
-  const logger = createConsoleLogger({ verbose: flags.verbose === true });
-  const temporary = flags.data === undefined;
-  const data = flags.data !== undefined ? path.resolve(flags.data) : fs.mkdtempSync(path.join(os.tmpdir(), 'tether-demo-'));
-  const config = parseHubConfig(demoHubConfig(data, flags), 'demo hub');
-  let hub;
+  const temporary = options.data === undefined;
+  const data = options.data !== undefined ? path.resolve(options.data) : fs.mkdtempSync(path.join(os.tmpdir(), 'tether-demo-'));
+  const config = parseHubConfig(demoHubConfig(data, options), 'demo hub');
+  let hub: Hub;
   try {
-    hub = await startHub({ config, logger });
+    hub = await startHub({ config, logger: options.logger });
   } catch (err) {
+    if (temporary) fs.rmSync(data, { recursive: true, force: true });
     const which = (err as { port?: number }).port === config.link.port ? '--link-port' : '--http-port';
     throw new CliFailure(listenFailure(err, '127.0.0.1', (err as { port?: number }).port ?? config.http.port, which) ?? `cannot start the demo hub: ${String(err)}`);
   }
@@ -110,6 +131,22 @@ async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
       }),
     );
   }
+  return {
+    hub,
+    config,
+    devices,
+    close: async () => {
+      for (const device of devices) await device.close();
+      await hub.close();
+      if (temporary) fs.rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
+  const logger = createConsoleLogger({ verbose: flags.verbose === true });
+  const demo = await startDemo({ ...flags, logger });
+  const { hub, config, devices } = demo;
   printHubBanner(ctx, hub, config);
   ctx.out(`boards: ${devices.map((d) => `${d.board.config.name} (direct mode on 127.0.0.1:${d.port})`).join(', ')}`);
   ctx.out(`try:    curl -H "Authorization: Bearer ${hub.apiToken.token}" http://127.0.0.1:${hub.http.port}/api/devices`);
@@ -118,8 +155,6 @@ async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
   });
   await runUntilSignal(logger, 'stopping the boards and the hub', async () => {
     stopUpdates();
-    for (const device of devices) await device.close();
-    await hub.close();
-    if (temporary) fs.rmSync(data, { recursive: true, force: true });
+    await demo.close();
   });
 }

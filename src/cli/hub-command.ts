@@ -135,7 +135,7 @@ export function printHubBanner(
 ): void {
   const url = `http://${hostForUrl(hub.http.host)}:${hub.http.port}`;
   ctx.out(`tether hub: boards dial ${hostForUrl(hub.link.host)}:${hub.link.port}; API on ${url}/api (data in ${config.data})`);
-  ctx.out(`sign in: ${url}/#token=${hub.apiToken.token}`);
+  ctx.out(`dashboard: ${url}/#token=${hub.apiToken.token}  (this link signs you in)`);
   if (hub.apiToken.created) ctx.out(`a new API token was written to ${hub.apiToken.path} (mode 600); use it as "Authorization: Bearer <token>"`);
 }
 

@@ -1,0 +1,172 @@
+// The web dashboard in a real browser (Debian's Chromium through playwright-core) against the
+// demo: `tether demo` itself for the sign-in link, and the same demo started in-process
+// (startDemo) where a test needs to stop one of its boards.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { startDemo, type Demo } from '../../src/cli/demo-command.js';
+import { silentLogger } from '../../src/device/logger.js';
+import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
+import { spawnHubCli } from '../support/hub-process.js';
+import { eventually } from '../support/test-hub.js';
+
+const BOARDS = ['greenhouse', 'porch', 'shed'];
+
+async function attributes(locator: Locator, name: string): Promise<string[]> {
+  return Promise.all((await locator.all()).map(async (l) => (await l.getAttribute(name)) ?? ''));
+}
+
+function onlineBoards(page: Page): Promise<string[]> {
+  return attributes(page.locator('tr[data-board][data-online="true"]'), 'data-board');
+}
+
+/** The number of points the chart shows, once it has some. */
+function chartPoints(chart: Locator, timeoutMs: number): Promise<number> {
+  return eventually(async () => {
+    const n = Number((await chart.getAttribute('data-points')) ?? '');
+    return n > 0 ? n : undefined;
+  }, 'chart points', timeoutMs);
+}
+
+describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(() => browser.close());
+
+  test('tether demo: its link signs in, the token leaves the address bar, every board shows online; the hub gone shows reconnecting', async () => {
+    const demo = await spawnHubCli(['demo', '--http-port', '0', '--link-port', '0']);
+    const page = await browser.newPage();
+    try {
+      const link = /dashboard: (\S+)/.exec(demo.stdout())?.[1] ?? assert.fail(`the banner prints the dashboard link:\n${demo.stdout()}`);
+      assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/#token=\S+$/);
+      await page.goto(link);
+      await page.locator('tr[data-board][data-online="true"]').nth(2).waitFor({ timeout: 15_000 });
+      assert.deepEqual((await onlineBoards(page)).sort(), BOARDS);
+      assert.ok(!page.url().includes('token'), `the token left the address bar: ${page.url()}`);
+      await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+      demo.child.kill('SIGINT');
+      assert.equal(await demo.exited, 0);
+      await page.locator('.link[data-status="reconnecting"]').waitFor({ timeout: 10_000 });
+      assert.match(await page.locator('.banner[role="status"]').innerText(), /reconnecting/);
+    } finally {
+      await page.close();
+      if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    }
+  });
+
+  describe('against the demo in this process', () => {
+    let demo: Demo;
+    let page: Page;
+    let base: string;
+    before(async () => {
+      demo = await startDemo({ httpPort: 0, linkPort: 0, logger: silentLogger });
+      base = `http://127.0.0.1:${demo.hub.http.port}/`;
+      page = await browser.newPage();
+    });
+    after(async () => {
+      await page.close();
+      await demo.close();
+    });
+
+    test('a wrong token is refused with its code and what to do; the form then signs in', async () => {
+      await page.goto(`${base}#token=not-the-token`);
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      const text = await alert.innerText();
+      assert.match(text, /unauthenticated/);
+      assert.match(text, /Sign in again with the link `tether hub` prints/);
+      await page.getByLabel('API token').fill(demo.hub.apiToken.token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('tr[data-board][data-online="true"]').nth(2).waitFor({ timeout: 15_000 });
+      assert.deepEqual((await onlineBoards(page)).sort(), BOARDS);
+    });
+
+    test('search and filter narrow the boards list', async () => {
+      await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
+      await page.locator('tr[data-board][data-online="true"]').nth(2).waitFor({ timeout: 15_000 });
+      await page.getByLabel('Search').fill('porch');
+      await page.waitForFunction("document.querySelectorAll('tr[data-board]').length === 1");
+      assert.equal(await page.locator('tr[data-board]').getAttribute('data-board'), 'porch');
+      await page.getByLabel('Search').fill('');
+      await page.getByLabel('Show').selectOption('offline');
+      await page.getByText('No board matches').waitFor();
+      await page.getByLabel('Show').selectOption('all');
+      await page.locator('tr[data-board]').nth(2).waitFor();
+    });
+
+    test('an output switched with a 2 s lease shows on, then back at its safe value by itself; the log says so', async () => {
+      await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
+      await page.getByRole('link', { name: 'greenhouse' }).click();
+      await page.locator('[data-board-page="greenhouse"]').waitFor();
+      const relay = page.locator('li[data-pin="15"]');
+      const value = relay.locator('output.value');
+      await value.filter({ hasText: 'off' }).waitFor({ timeout: 10_000 });
+      await page.getByLabel('Lease for relay (pin 15), seconds').fill('2');
+      const switched = Date.now();
+      await relay.getByRole('button', { name: 'Turn on for 2 s' }).click();
+      await value.filter({ hasText: 'on' }).waitFor({ timeout: 5000 });
+      await relay.getByRole('timer').waitFor();
+      assert.match(await relay.getByRole('timer').innerText(), /Back to off in \d/);
+      // Nobody touches it again: the board ends the lease and the page shows the revert.
+      await value.filter({ hasText: 'off' }).waitFor({ timeout: 10_000 });
+      const reverted = Date.now() - switched;
+      assert.ok(reverted >= 1500, `back off after ${reverted} ms, not before the lease ended`);
+      assert.match(await relay.locator('.reverted').innerText(), /Lease ended at .*put it back to off/);
+      await page.locator('.events li[data-type="lease_expired"]').filter({ hasText: 'pin 15' }).waitFor({ timeout: 5000 });
+    });
+
+    test('a sensor chart has points, and its range can be changed', async () => {
+      await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
+      await page.goto(`${base}#/board/greenhouse`);
+      const chart = page.locator('article[data-sensor="air"][data-quantity="temperature"] .chart');
+      assert.ok((await chartPoints(chart, 15_000)) > 0);
+      assert.equal(await chart.locator('canvas').count(), 1, 'uPlot drew it');
+      await page.getByRole('button', { name: '24 h' }).click();
+      assert.equal(await page.getByRole('button', { name: '24 h' }).getAttribute('aria-pressed'), 'true');
+      await page.locator('article[data-sensor="air"][data-quantity="temperature"] .chart[aria-label*="24 h"]').waitFor();
+      assert.ok((await chartPoints(chart, 10_000)) > 0);
+    });
+
+    test('a refused command shows its code and what to do', async () => {
+      await page.goto(`${base}#/board/greenhouse`);
+      await page.route('**/api/devices/greenhouse/commands', (route) =>
+        route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'device_offline', message: 'greenhouse is not linked to the hub now' } }) }),
+      );
+      try {
+        await page.locator('li[data-pin="15"]').getByRole('button', { name: /Turn on for/ }).click();
+        const alert = page.getByRole('alert');
+        await alert.waitFor();
+        const text = await alert.innerText();
+        assert.match(text, /device_offline/);
+        assert.match(text, /greenhouse is not linked/);
+        assert.match(text, /check its power and WiFi/);
+        await alert.getByRole('button', { name: 'Dismiss' }).click();
+        assert.equal(await page.getByRole('alert').count(), 0);
+      } finally {
+        await page.unroute('**/api/devices/greenhouse/commands');
+      }
+    });
+
+    test('the rules page lists the demo rules with when each last fired', async () => {
+      await page.goto(`${base}#/rules`);
+      await page.locator('tr[data-rule]').nth(2).waitFor({ timeout: 10_000 });
+      const names = await attributes(page.locator('tr[data-rule]'), 'data-rule');
+      assert.deepEqual(names.sort(), ['humid-greenhouse-runs-shed-fan', 'porch-motion-lights-greenhouse', 'porch-motion-on-shed-led']);
+      assert.equal(await page.locator('tr[data-rule] .last-fired').count(), 3);
+    });
+
+    test('a simulated board stopped turns offline in the list, without a reload', async () => {
+      await page.goto(`${base}#/`);
+      await page.locator('tr[data-board="porch"][data-online="true"]').waitFor({ timeout: 10_000 });
+      await page.evaluate('window.notReloaded = true');
+      const porch = demo.devices[2] ?? assert.fail('the porch board');
+      await porch.close();
+      await page.locator('tr[data-board="porch"][data-online="false"]').waitFor({ timeout: 15_000 });
+      assert.equal(await page.evaluate('window.notReloaded'), true, 'the same page, not a reload');
+      assert.deepEqual((await onlineBoards(page)).sort(), ['greenhouse', 'shed']);
+    });
+  });
+});
