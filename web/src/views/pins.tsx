@@ -151,7 +151,7 @@ function OutputControl({ api, device, online, pin, at, revert, onError }: PinsPr
         </label>
       ) : (
         <button type="button" disabled={disabled || !leaseValid} aria-busy={busy} onClick={() => void send(other)}>
-          {`${other === 1 ? 'Turn on' : 'Turn off'} for ${Number.isFinite(leaseS) ? leaseS : '?'} s`}
+          {`${current !== safe ? 'Keep it' : other === 1 ? 'Turn on' : 'Turn off'} ${current !== safe ? `${other === 1 ? 'on' : 'off'} for` : 'for'} ${Number.isFinite(leaseS) ? leaseS : '?'} s`}
         </button>
       )}
       {current !== safe ? (
