@@ -17,12 +17,6 @@ export class ApiError extends Error {
   }
 }
 
-export interface DeviceDetail {
-  device: DeviceView;
-  state: JsonObject | null;
-  sensors: SensorSummary[];
-}
-
 export class Api {
   constructor(readonly token: string) {}
 
@@ -38,8 +32,9 @@ export class Api {
     return (await this.request<{ sensors: DeviceSensorSummary[] }>('GET', '/api/sensors')).sensors;
   }
 
-  device(id: string): Promise<DeviceDetail> {
-    return this.request('GET', `/api/devices/${encodeURIComponent(id)}`);
+  /** The board's last reported state (get_state's fields), or null before it reported one. */
+  async state(id: string): Promise<JsonObject | null> {
+    return (await this.request<{ state: JsonObject | null }>('GET', `/api/devices/${encodeURIComponent(id)}/state`)).state;
   }
 
   async events(id: string, limit: number): Promise<StoredEvent[]> {

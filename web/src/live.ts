@@ -80,7 +80,8 @@ export class LiveStream {
       this.socket = undefined;
       if (this.stopped) return;
       if (!greeted) this.handlers.refused();
-      this.setStatus(this.current === 'connecting' && !greeted ? 'connecting' : 'reconnecting');
+      // Still connecting until a first hello; after one, any drop is a reconnect.
+      if (greeted || this.current !== 'connecting') this.setStatus('reconnecting');
       // Full jitter, so that many open dashboards do not all come back in the same instant.
       const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** this.failures++);
       this.timer = window.setTimeout(() => this.open(), Math.max(250, Math.random() * ceiling));

@@ -100,7 +100,7 @@ export class ReadingStore {
   }
 
   sensorsOf(device: string): SensorSummary[] {
-    return this.sql.sensors.all(device).map(({ device: _, ...summary }) => summaryOf(summary));
+    return this.sql.sensors.all(device).map(summaryOf);
   }
 
   /** The latest value of every series of every board: one query for a whole boards list. */
@@ -136,7 +136,7 @@ interface SeriesRow {
   last_value: number;
 }
 
-function summaryOf(s: Omit<SeriesRow, 'device'>): SensorSummary {
+function summaryOf(s: SeriesRow): SensorSummary {
   return { sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value };
 }
 

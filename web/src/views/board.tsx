@@ -29,11 +29,12 @@ export function BoardPage({ api, model, id, onError }: BoardProps) {
   useEffect(() => {
     let stopped = false;
     setMissing(false);
+    const asked = performance.now();
     api
-      .device(id)
-      .then((detail) => {
-        if (stopped) return;
-        if (detail.state !== null && !model.states.has(id)) model.setState(id, detail.state);
+      .state(id)
+      .then((state) => {
+        // A state the stream brought while this request was out is newer than its answer.
+        if (!stopped && state !== null && (model.states.get(id)?.at ?? -Infinity) < asked) model.setState(id, state);
       })
       .catch((err: unknown) => {
         if (stopped) return;

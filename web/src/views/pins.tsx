@@ -60,6 +60,9 @@ export function PinsSection(props: PinsProps) {
   );
 }
 
+/** An output's level in words: a duty as a percentage, a digital value as on or off. */
+const levelText = (value: number, pwm: boolean) => (pwm ? `${Math.round(value * 100)} %` : value === 0 ? 'off' : 'on');
+
 const pinLabel = (p: PinView) => (p.name !== undefined ? `${p.name} (pin ${p.pin})` : `pin ${p.pin}`);
 
 function PinItem(props: PinsProps & { pin: PinView; at: number; revert: Revert | undefined }) {
@@ -151,24 +154,24 @@ function OutputControl({ api, device, online, pin, at, revert, onError }: PinsPr
         </label>
       ) : (
         <button type="button" disabled={disabled || !leaseValid} aria-busy={busy} onClick={() => void send(other)}>
-          {`${current !== safe ? 'Keep it' : other === 1 ? 'Turn on' : 'Turn off'} ${current !== safe ? `${other === 1 ? 'on' : 'off'} for` : 'for'} ${Number.isFinite(leaseS) ? leaseS : '?'} s`}
+          {`${current !== safe ? `Keep it ${levelText(other, false)}` : other === 1 ? 'Turn on' : 'Turn off'} for ${Number.isFinite(leaseS) ? leaseS : '?'} s`}
         </button>
       )}
       {current !== safe ? (
         <button type="button" class="secondary" disabled={disabled} onClick={() => void send(safe)}>
-          {pwm ? `Back to ${Math.round(safe * 100)} % now` : `${safe === 0 ? 'Turn off' : 'Turn on'} now`}
+          {pwm ? `Back to ${levelText(safe, true)} now` : `Turn ${levelText(safe, false)} now`}
         </button>
       ) : null}
       <p class="small muted" id={`lease-help-${pin.pin}`}>
-        {!leaseValid ? `Pick a lease between 0.5 and ${maxLease} s.` : `The board returns it to ${pwm ? `${Math.round(safe * 100)} %` : safe === 0 ? 'off' : 'on'} by itself when the lease ends (longest ${seconds(maxLease)}).`}
+        {!leaseValid ? `Pick a lease between 0.5 and ${maxLease} s.` : `The board returns it to ${levelText(safe, pwm)} by itself when the lease ends (longest ${seconds(maxLease)}).`}
       </p>
       {pin.lease ? (
         <p class="countdown" role="timer" aria-live="off">
-          {remaining > 0 ? `Back to ${pwm ? `${Math.round(safe * 100)} %` : safe === 0 ? 'off' : 'on'} in ${seconds(remaining)}` : 'Lease ended; waiting for the board to report'}
+          {remaining > 0 ? `Back to ${levelText(safe, pwm)} in ${seconds(remaining)}` : 'Lease ended; waiting for the board to report'}
         </p>
       ) : revert !== undefined ? (
         <p class="reverted" role="status">
-          {`Lease ended at ${clockTime(revert.at)}: the board put it back to ${pwm ? `${Math.round(revert.value * 100)} %` : revert.value === 0 ? 'off' : 'on'}.`}
+          {`Lease ended at ${clockTime(revert.at)}: the board put it back to ${levelText(revert.value, pwm)}.`}
         </p>
       ) : null}
     </div>
