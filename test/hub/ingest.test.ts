@@ -76,15 +76,33 @@ describe('IngestQueue', () => {
     assert.equal(await state(big), 'resolved');
   });
 
-  it('resolves an item only after its transaction committed', async () => {
-    const { store, clock, queue } = setup();
-    let seen = -1;
-    const p = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) }).then(() => {
-      seen = store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).length;
-    });
+  it('resolves an item only through a commit that succeeded: while the store is paused, nothing is acknowledged', async () => {
+    // A paused store refuses every commit, as a locked or full database does. An item resolved
+    // before its commit ran (an ack sent for rows not on disk) shows here as resolved, not rejected.
+    const { store, clock, queue, count } = setup();
+    let paused = true;
+    const commit = store.commit.bind(store);
+    store.commit = (batch) => {
+      if (paused) throw new Error('SQLITE_BUSY: database is locked (paused by the test)');
+      return commit(batch);
+    };
+    const refused = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
+    assert.equal(await state(refused), 'pending', 'nothing is acknowledged before the commit runs');
     await clock.advance(10);
-    await p;
-    assert.equal(seen, 2);
+    assert.equal(await state(refused), 'rejected', 'a batch whose commit failed was never acknowledged');
+    assert.equal(count('b1'), 0);
+    assert.equal(store.getLinkState('b1').rxCommitted, 0);
+
+    paused = false;
+    queue.resume('b1');
+    const again = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
+    await clock.advance(9);
+    assert.equal(await state(again), 'pending', 'not before its commit');
+    assert.equal(count('b1'), 0);
+    await clock.advance(1);
+    assert.equal(await state(again), 'resolved');
+    assert.equal(count('b1'), 2);
+    assert.equal(store.getLinkState('b1').rxCommitted, 1);
   });
 
   it('commits items in the order they were added; the last seq of a board wins, across the wrap', async () => {

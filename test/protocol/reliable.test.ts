@@ -82,7 +82,9 @@ test('exactly once and in order through 200 broken connections, starting near th
   const total = 5000;
   for (let i = 0; i < total; i++) out.push(i);
   let outages = 0;
-  while (delivered.length < total) {
+  // Bounded: a stream that stops making progress must fail here, not spin for ever.
+  const maxConnections = 5000;
+  while (delivered.length < total && outages < maxConnections) {
     // One connection: resend what is unacknowledged, then send new ones; the line drops
     // messages and acks at random and breaks after a random number of frames.
     const wire = [...out.unacknowledged(), ...out.sendable()];
@@ -99,5 +101,6 @@ test('exactly once and in order through 200 broken connections, starting near th
     outages++;
   }
   assert.ok(outages >= 200, `only ${outages} connections`);
+  assert.ok(outages < maxConnections, `${delivered.length} of ${total} delivered after ${outages} connections: the stream stalled`);
   assert.deepEqual(delivered, Array.from({ length: total }, (_, i) => i));
 });
