@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { runCli, startDevice, type Device } from './run-cli.js';
+import { assertLease } from '../support/lease.js';
 
 const TOKEN = 'demo-board-token-0123456789';
 let hub: FakeHub | undefined;
@@ -23,7 +24,7 @@ test('a board started with --hub links, runs a leased command, and ends the leas
   assert.ok(Array.isArray(state['pins']));
   hub.send({ action: 'write_pin', pin: 15, value: 1, timeout: 1, id: 'relay-on' });
   const reply = await hub.waitFor((b) => b['id'] === 'relay-on' && 'ok' in b);
-  assert.deepEqual(reply['lease'], { value: 1, safe_value: 0, expires_in_s: 1 });
+  assertLease(reply['lease'], { value: 1, safe_value: 0, expires_in_s: 1 });
   await hub.close();
   const direct = await connect({ host: '127.0.0.1', port: device.port });
   try {

@@ -6,6 +6,7 @@ import type { JsonObject } from '../../src/protocol/codec.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { startLinkedBoard } from '../support/linked-board.js';
+import { assertLease } from '../support/lease.js';
 
 const TOKEN = 'board-token-0123456789';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -36,7 +37,7 @@ describe('hub mode', () => {
     assert.deepEqual((state['pins'] as JsonObject[]).map((p) => p['name']), ['relay']);
     hub.send({ action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 'w1' });
     const reply = await hub.waitFor(isReply('w1'));
-    assert.deepEqual(reply['lease'], { value: 1, safe_value: 0, expires_in_s: 0.3 });
+    assertLease(reply['lease'], { value: 1, safe_value: 0, expires_in_s: 0.3 }, 0.1);
     assert.equal(hardware.gpio.level(15), 1);
     const expired = await hub.waitFor((b) => b['event'] === 'lease_expired');
     assert.equal(expired['pin'], 15);
