@@ -15,5 +15,9 @@ if (files.length === 0) {
   console.error(`no test files under ${root}${only.length ? ` matching ${only.join(', ')}` : ''}; run npm run build first`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// Each test carries its own timeout (test/meta/timeouts.test.ts checks that); this one bounds a
+// whole file, so that even a synchronous loop that never yields, which no in-process timeout can
+// stop, is killed and named instead of holding the suite.
+const FILE_TIMEOUT_MS = 10 * 60_000;
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

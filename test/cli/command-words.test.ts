@@ -39,7 +39,7 @@ async function parseSend(args: string[]): Promise<{ host: string; port: number; 
   return seen;
 }
 
-void describe('markCommandGroups', () => {
+void describe('markCommandGroups', { timeout: 30_000 }, () => {
   void it('marks the start of each -c group of the send command', () => {
     assert.deepEqual(markCommandGroups(['send', 'h', '1', '-c', 'action=a', 'x=1', '--command', 'action=b'], VALUE_OPTIONS), [
       'send', 'h', '1', '-c', S, 'action=a', 'x=1', '--command', S, 'action=b',
@@ -61,7 +61,7 @@ void describe('markCommandGroups', () => {
   });
 });
 
-void describe('coerceValue', () => {
+void describe('coerceValue', { timeout: 30_000 }, () => {
   void it('turns integers and decimals into numbers, true/false into booleans, the rest into strings', () => {
     assert.equal(coerceValue('2'), 2);
     assert.equal(coerceValue('-1'), -1);
@@ -82,7 +82,7 @@ void describe('coerceValue', () => {
   });
 });
 
-void describe('parseCommandWords', () => {
+void describe('parseCommandWords', { timeout: 30_000 }, () => {
   void it('builds one request from key=value words', () => {
     assert.deepEqual(parseCommandWords(['action=setup_pin', 'pin=2', 'mode=output', 'value=0']), { action: 'setup_pin', pin: 2, mode: 'output', value: 0 });
     assert.deepEqual(parseCommandWords(['action=sleep', 'deep=true', 'time_ms=1500']), { action: 'sleep', deep: true, time_ms: 1500 });
@@ -112,7 +112,7 @@ void describe('parseCommandWords', () => {
   });
 });
 
-void describe('tether send argument parsing (the real program)', () => {
+void describe('tether send argument parsing (the real program)', { timeout: 30_000 }, () => {
   void it('makes two commands of two -c groups', async () => {
     const { host, port, flags } = await parseSend([
       'send', '192.168.1.50', '12345',

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import { runCli, startDevice, type Device } from './run-cli.js';
 
-void describe('tether device --sim (end to end)', () => {
+void describe('tether device --sim (end to end)', { timeout: 30_000 }, () => {
   let device: Device | undefined;
 
   before(async () => {
@@ -86,7 +86,7 @@ void describe('tether device --sim (end to end)', () => {
   });
 });
 
-void describe('tether device (failures)', () => {
+void describe('tether device (failures)', { timeout: 30_000 }, () => {
   let dir = '';
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tether-device-'));

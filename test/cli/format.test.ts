@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PLAIN_STYLE, formatEvent, formatFailure, formatReply, formatValue, styleFor } from '../../src/cli/format.js';
 
-void describe('formatReply', () => {
+void describe('formatReply', { timeout: 30_000 }, () => {
   void it('prints the request, an arrow, and what the reply adds', () => {
     const read = { action: 'read_pin', pin: 2 };
     assert.equal(formatReply(read, { ...read, value: 0, ok: true }), 'read_pin pin=2 → ok value=0');
@@ -54,7 +54,7 @@ void describe('formatReply', () => {
   });
 });
 
-void describe('formatEvent', () => {
+void describe('formatEvent', { timeout: 30_000 }, () => {
   void it('prints the time, the event, its fields and where it came from', () => {
     const at = new Date(2024, 0, 1, 14, 2, 3, 120);
     assert.equal(formatEvent({ event: 'edge', pin: 22, value: 1, sub: 1, seq: 4, ts: 12345 }, at), '14:02:03.120 edge pin=22 value=1 (sub 1, seq 4, board t=12.345 s)');
@@ -65,7 +65,7 @@ void describe('formatEvent', () => {
   });
 });
 
-void describe('styleFor', () => {
+void describe('styleFor', { timeout: 30_000 }, () => {
   void it('uses no colour codes unless stdout is a terminal, and honours NO_COLOR', () => {
     assert.equal(styleFor({ isTTY: false }, {}), PLAIN_STYLE);
     assert.equal(styleFor({ isTTY: true }, { NO_COLOR: '1' }), PLAIN_STYLE);

@@ -17,7 +17,7 @@ after(async () => {
   await hub?.close().catch(() => undefined);
 });
 
-test('a board started with --hub links, runs a leased command, and ends the lease itself when the hub dies', async () => {
+test('a board started with --hub links, runs a leased command, and ends the lease itself when the hub dies', { timeout: 30_000 }, async () => {
   hub = await FakeHub.start(TOKEN);
   device = await startDevice(['--hub', `127.0.0.1:${hub.port}`, '--id', 'demo', '--token', TOKEN]);
   const state = await hub.waitFor((b) => b['event'] === 'state');
@@ -36,7 +36,7 @@ test('a board started with --hub links, runs a leased command, and ends the leas
   }
 });
 
-test('--hub without a token is a usage error', async () => {
+test('--hub without a token is a usage error', { timeout: 30_000 }, async () => {
   const result = await runCli(['device', '--sim', '--hub', '127.0.0.1:1'], { env: { TETHER_DEVICE_TOKEN: '' } });
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /--hub needs the board's token/);

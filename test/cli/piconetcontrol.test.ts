@@ -21,7 +21,7 @@ function pyDumps(cmd: Record<string, unknown>): string {
   return `{${Object.entries(cmd).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')}}`;
 }
 
-test('the piconetcontrol batch gets one correct reply per command, then the client closes', async () => {
+test('the piconetcontrol batch gets one correct reply per command, then the client closes', { timeout: 30_000 }, async () => {
   assert.ok(device);
   const t0 = 1732190000000000000;
   const batch: Array<Record<string, unknown>> = [

@@ -19,7 +19,7 @@ const PICONET_BATCH = [
   '-c', 'action=get_version',
 ];
 
-void describe('tether send (end to end, fake board)', () => {
+void describe('tether send (end to end, fake board)', { timeout: 30_000 }, () => {
   let board: FakeBoard;
 
   beforeEach(async () => {
@@ -91,7 +91,7 @@ void describe('tether send (end to end, fake board)', () => {
   });
 });
 
-void describe('tether send (failures before any reply)', () => {
+void describe('tether send (failures before any reply)', { timeout: 30_000 }, () => {
   void it('exits 1 promptly with a clear message when nothing listens on the port', async () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -141,7 +141,7 @@ void describe('tether send (failures before any reply)', () => {
   });
 });
 
-void describe('tether send over TLS', () => {
+void describe('tether send over TLS', { timeout: 30_000 }, () => {
   let board: FakeBoard;
 
   beforeEach(async () => {

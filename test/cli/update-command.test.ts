@@ -240,7 +240,7 @@ function sentFiles(model: OtaModel): Record<string, string> {
   return Object.fromEntries(((begin?.['files'] ?? []) as { path: string; sha256: string }[]).map((f) => [f.path, f.sha256]));
 }
 
-void describe('tether update (direct, fake board)', () => {
+void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
   let model: OtaModel;
   let board: FakeBoard;
 
@@ -395,7 +395,7 @@ void describe('tether update (direct, fake board)', () => {
   });
 });
 
-void describe('tether update --device --hub (fake hub REST API)', () => {
+void describe('tether update --device --hub (fake hub REST API)', { timeout: 30_000 }, () => {
   const API_TOKEN = 'hub-api-token-0123456789';
   let model: OtaModel;
   let server: http.Server;
@@ -471,7 +471,7 @@ void describe('tether update --device --hub (fake hub REST API)', () => {
   });
 });
 
-void describe('update-files', () => {
+void describe('update-files', { timeout: 30_000 }, () => {
   void test('collectFirmware takes the firmware files, sorted, and the version', async () => {
     const fw = await collectFirmware(firmwareDir());
     assert.equal(fw.version, '0.1.1');

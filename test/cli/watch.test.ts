@@ -20,7 +20,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-void describe('tether watch (end to end, fake board)', () => {
+void describe('tether watch (end to end, fake board)', { timeout: 30_000 }, () => {
   let board: FakeBoard;
 
   beforeEach(async () => {

@@ -51,7 +51,7 @@ async function take(iterator: AsyncIterable<TetherEvent>, n: number): Promise<Te
 }
 
 for (const transport of transports) {
-  void describe(`BoardClient over ${transport.name}`, () => {
+  void describe(`BoardClient over ${transport.name}`, { timeout: 30_000 }, () => {
     let board: FakeBoard;
     let clients: BoardClient[] = [];
 

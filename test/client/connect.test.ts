@@ -26,7 +26,7 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
-void describe('connect (fault injection)', () => {
+void describe('connect (fault injection)', { timeout: 30_000 }, () => {
   void it('a refused connection rejects with connection_failed promptly, naming host:port', async () => {
     const port = await closedPort();
     const started = Date.now();

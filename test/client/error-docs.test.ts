@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { CLIENT_ERROR_CODES } from '../../src/client/index.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
 
-test('docs/client.md names every client error code, and none collides with a protocol code', () => {
+test('docs/client.md names every client error code, and none collides with a protocol code', { timeout: 30_000 }, () => {
   const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'client.md'), 'utf8');
   for (const code of CLIENT_ERROR_CODES) {
     assert.ok(doc.includes(`\`${code}\``), `docs/client.md does not mention \`${code}\``);

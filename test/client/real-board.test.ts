@@ -21,7 +21,7 @@ async function withClock<T>(promise: Promise<T>, ms = 500): Promise<T> {
   return promise;
 }
 
-test('identity helpers', async () => {
+test('identity helpers', { timeout: 30_000 }, async () => {
   assert.equal(typeof (await client.ping()), 'number');
   assert.deepEqual(await client.getVersion(), { version: '0.1.0', protocol: 1 });
   const info = await client.getInfo();
@@ -29,7 +29,7 @@ test('identity helpers', async () => {
   assert.ok((await client.listActions()).includes('write_pin'));
 });
 
-test('pins and leases', async () => {
+test('pins and leases', { timeout: 30_000 }, async () => {
   await client.setupPin({ pin: 2, mode: 'output', value: 0, safeValue: 0 });
   assert.deepEqual(await client.writePin(2, 1, { timeout: 5 }), { value: 1, safeValue: 0, expiresInS: 5 });
   assert.equal(await client.readPin(2), 1);
@@ -42,7 +42,7 @@ test('pins and leases', async () => {
   await assert.rejects(client.writePin(2, 1), (err: unknown) => err instanceof TetherError && err.code === 'missing_field');
 });
 
-test('ADC, I2C and sensors', async () => {
+test('ADC, I2C and sensors', { timeout: 30_000 }, async () => {
   sim.hardware.adc.set(26, 32768);
   assert.deepEqual(await client.readAdc(26), { raw: 32768, volts: 1.65 });
   assert.deepEqual(await client.i2cScan(0), { bus: 0, addresses: [0x38, 0x48, 0x49, 0x4a, 0x4c] });
@@ -52,7 +52,7 @@ test('ADC, I2C and sensors', async () => {
   assert.deepEqual(await withClock(client.readSensor('air')), { values: { temperature: 21.5, humidity: 40.25 }, units: { temperature: '°C', humidity: '%' } });
 });
 
-test('a sensor subscription as an async iterator', async () => {
+test('a sensor subscription as an async iterator', { timeout: 30_000 }, async () => {
   const sub = await client.subscribe({ sensor: 't_heater', intervalMs: 1000 });
   await sim.clock.advance(1100);
   for await (const event of sub) {
@@ -63,7 +63,7 @@ test('a sensor subscription as an async iterator', async () => {
   assert.equal((await client.getState()).leases.length, 1, 'the pwm lease from the earlier test is still there');
 });
 
-test('sleep and reset', async () => {
+test('sleep and reset', { timeout: 30_000 }, async () => {
   await assert.rejects(client.sleep({ deep: true, timeMs: 1500 }), (err: unknown) => err instanceof TetherError && err.code === 'unsupported');
   await client.reset();
   await sim.clock.advance(1000);

@@ -27,7 +27,7 @@ function code(fn: () => unknown): string {
   }
 }
 
-test('pwm on a configured output keeps its maximum lease, safe level and name', async () => {
+test('pwm on a configured output keeps its maximum lease, safe level and name', { timeout: 30_000 }, async () => {
   const { b, hardware } = await board({ max_lease_s: 100, pins: [{ pin: 9, name: 'lamp', mode: 'output', safe_value: 1, max_lease_s: 10 }] });
   assert.equal(code(() => b.pwm(9, 500, 0.5, 50)), 'lease_too_long');
   assert.equal(hardware.pwm.channel(9), undefined, 'a refused pwm leaves the pin digital');
@@ -38,14 +38,14 @@ test('pwm on a configured output keeps its maximum lease, safe level and name', 
   assert.equal(pin?.['mode'], 'pwm');
 });
 
-test('a pwm write without a timeout is refused before the pin changes', async () => {
+test('a pwm write without a timeout is refused before the pin changes', { timeout: 30_000 }, async () => {
   const { b, hardware } = await board({});
   assert.equal(code(() => b.pwm(7, 1000, 0.3, undefined)), 'missing_field');
   assert.equal(hardware.pwm.channel(7), undefined);
   assert.equal(code(() => b.readPin(7)), 'pin_not_setup');
 });
 
-test('setting a watched input up again ends the pin subscription', async () => {
+test('setting a watched input up again ends the pin subscription', { timeout: 30_000 }, async () => {
   const { b, hardware } = await board({ pins: [{ pin: 6, mode: 'input' }] });
   const seen: number[] = [];
   b.watchPin(6, 'both', (level) => seen.push(level));
@@ -56,7 +56,7 @@ test('setting a watched input up again ends the pin subscription', async () => {
   assert.deepEqual(seen, [1]);
 });
 
-test('a reset restarts the uptime and gives a new boot id', async () => {
+test('a reset restarts the uptime and gives a new boot id', { timeout: 30_000 }, async () => {
   const { b, clock } = await board({});
   await clock.advance(5000);
   const before = b.state();
@@ -67,7 +67,7 @@ test('a reset restarts the uptime and gives a new boot id', async () => {
   assert.notEqual(after['boot_id'], before['boot_id']);
 });
 
-test('closing the board puts every leased output back to its safe value', async () => {
+test('closing the board puts every leased output back to its safe value', { timeout: 30_000 }, async () => {
   const { b, hardware } = await board({ actuators: [{ name: 'relay', driver: 'digital', pin: 15, options: { active_low: true } }] });
   b.writePin(15, 1, 60);
   assert.equal(hardware.gpio.level(15), 0);
@@ -75,7 +75,7 @@ test('closing the board puts every leased output back to its safe value', async 
   assert.equal(hardware.gpio.level(15), 1);
 });
 
-test('a reset puts a leased output back to its safe value before releasing it', async () => {
+test('a reset puts a leased output back to its safe value before releasing it', { timeout: 30_000 }, async () => {
   const { b, hardware } = await board({});
   b.setupPin({ pin: 2, mode: 'output', safe_value: 1 });
   b.writePin(2, 0, 600);
@@ -96,7 +96,7 @@ test('a reset puts a leased output back to its safe value before releasing it', 
   assert.deepEqual(events, ['write 2=1', 'release 2']);
 });
 
-test('reads of one sensor that overlap share one conversation with the chip', async () => {
+test('reads of one sensor that overlap share one conversation with the chip', { timeout: 30_000 }, async () => {
   const { b, clock, hardware } = await board({ i2c: [{ bus: 0 }], sensors: [{ name: 't', driver: 'tmp102' }] });
   const bus = hardware.buses.get(0);
   assert.ok(bus);

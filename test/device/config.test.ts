@@ -18,7 +18,7 @@ function problems(raw: unknown): string[] {
   assert.fail('the config was accepted');
 }
 
-test('an empty config gets sensible defaults and is frozen', () => {
+test('an empty config gets sensible defaults and is frozen', { timeout: 30_000 }, () => {
   const c = parseBoardConfig({});
   assert.equal(c.listen.port, 12345);
   assert.equal(c.max_lease_s, 3600);
@@ -27,20 +27,20 @@ test('an empty config gets sensible defaults and is frozen', () => {
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.adc.pins));
 });
 
-test('the demo board and the example bench are valid', async () => {
+test('the demo board and the example bench are valid', { timeout: 30_000 }, async () => {
   assert.equal(parseBoardConfig(DEMO_BOARD_CONFIG).sensors.length, 6);
   const bench = await loadBoardConfig(join(ROOT, 'examples', 'bench.yaml'));
   assert.equal(bench.sensors.find((s) => s.name === 't_emc')?.address, 0x4c, 'YAML hex addresses');
 });
 
-test('messages carry the path of the bad value', () => {
+test('messages carry the path of the bad value', { timeout: 30_000 }, () => {
   assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'aht10', address: '0x99' }], i2c: [{ bus: 0 }] }), ['sensors[0].address: expected 0x03–0x77']);
   assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'bme999' }] }), ['sensors[0].driver: expected one of aht10, tmp102, emc2101, pt100_ads1115, chip_temp']);
   assert.deepEqual(problems({ pins: [{ pin: 2, mode: 'output', colour: 'red' }] }).length, 1);
   assert.match(problems({ listen: { port: 70000 } })[0] ?? '', /^listen\.port: /);
 });
 
-test('cross checks: pins used twice, names reused, undeclared buses, wrong addresses, shared addresses', () => {
+test('cross checks: pins used twice, names reused, undeclared buses, wrong addresses, shared addresses', { timeout: 30_000 }, () => {
   assert.deepEqual(problems({ pins: [{ pin: 2, mode: 'output' }], actuators: [{ name: 'fan', driver: 'pwm', pin: 2 }] }), ['actuators[0].pin: pin 2 is already used by pins[0]']);
   assert.deepEqual(problems({ i2c: [{ bus: 0, sda: 4, scl: 5 }], pins: [{ pin: 5, mode: 'input' }] }), ['pins[0].pin: pin 5 is already used by i2c[0].scl']);
   assert.deepEqual(problems({ pins: [{ pin: 40, mode: 'input' }] }), ['pins[0].pin: pin 40 does not exist: gpio.pin_count is 30']);
@@ -51,13 +51,13 @@ test('cross checks: pins used twice, names reused, undeclared buses, wrong addre
   assert.deepEqual(problems({ sim: { pir: [{ pin: 9 }] } }), ['sim.pir[0].pin: pin 9 must also be listed in pins with mode "input"']);
 });
 
-test('driver options are checked with their path', () => {
+test('driver options are checked with their path', { timeout: 30_000 }, () => {
   const p = problems({ i2c: [{ bus: 0 }], sensors: [{ name: 'pt', driver: 'pt100_ads1115', options: { channel: 9 } }] });
   assert.equal(p.length, 1);
   assert.match(p[0] ?? '', /^sensors\[0\]\.options\.channel: /);
 });
 
-test('a file that cannot be read or parsed says so with its name', async () => {
+test('a file that cannot be read or parsed says so with its name', { timeout: 30_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tether-config-'));
   await assert.rejects(loadBoardConfig(join(dir, 'missing.yaml')), /missing\.yaml: the board config is not valid:\n {2}- cannot read the file \(ENOENT\)/);
   const bad = join(dir, 'bad.json');

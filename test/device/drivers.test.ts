@@ -27,7 +27,7 @@ import { bench, during, noAdc, wire } from './sim-support.js';
 
 const PT100_DEFAULTS = { channel: 0, divider_ohms: 97.7, supply_v: 3.29, counts_per_supply: 26300 };
 
-void describe('registries', () => {
+void describe('registries', { timeout: 30_000 }, () => {
   void test('SENSOR_DRIVERS lists each driver by id, with no prototype keys', () => {
     assert.deepEqual(Object.keys(SENSOR_DRIVERS).sort(), ['aht10', 'chip_temp', 'emc2101', 'pt100_ads1115', 'tmp102']);
     for (const [id, d] of Object.entries(SENSOR_DRIVERS)) assert.equal(d.id, id);
@@ -54,7 +54,7 @@ void describe('registries', () => {
   });
 });
 
-void describe('aht10', () => {
+void describe('aht10', { timeout: 30_000 }, () => {
   void test('init resets, calibrates and checks the calibrated bit; read decodes the pinned values', async () => {
     const b = bench((ctx) => new SimAht10(ctx), 0x38);
     b.chip.set({ temperature: 21.5, humidity: 45.25 });
@@ -141,7 +141,7 @@ void describe('aht10', () => {
   });
 });
 
-void describe('tmp102', () => {
+void describe('tmp102', { timeout: 30_000 }, () => {
   void test('reads the temperature register big-endian and decodes 12-bit values exactly', async () => {
     const b = bench((ctx) => new SimTmp102(ctx), 0x48);
     const sensor = b.sensor(tmp102);
@@ -205,7 +205,7 @@ void describe('tmp102', () => {
   });
 });
 
-void describe('emc2101', () => {
+void describe('emc2101', { timeout: 30_000 }, () => {
   void test('checks the IDs, then decodes internal (1 °C) and external (0.125 °C) temperatures', async () => {
     const b = bench((ctx) => new SimEmc2101(ctx), 0x4c);
     const sensor = b.sensor(emc2101);
@@ -263,7 +263,7 @@ void describe('emc2101', () => {
   });
 });
 
-void describe('pt100_ads1115', () => {
+void describe('pt100_ads1115', { timeout: 30_000 }, () => {
   /** The raw count the seed bench's divider gives at t °C, computed here independently. */
   const rawAt = (t: number, o = PT100_DEFAULTS, gain = 1): number => {
     const r = 100 * (1 + 0.00385 * t);
@@ -350,7 +350,7 @@ void describe('pt100_ads1115', () => {
   });
 });
 
-void describe('chip_temp', () => {
+void describe('chip_temp', { timeout: 30_000 }, () => {
   void test('decodes the RP2040 internal channel within one 12-bit step', async () => {
     const clock = new ManualClock();
     const adc = new SimAdc([26, 27, 28], 3.3, new SimEnvironment(1, clock));
@@ -381,7 +381,7 @@ void describe('chip_temp', () => {
   });
 });
 
-void describe('missing and unplugged chips', () => {
+void describe('missing and unplugged chips', { timeout: 30_000 }, () => {
   void test('a driver on an empty address gets a BusError naming the address and bus', async () => {
     const clock = new ManualClock();
     const bus = new SimI2cBus(0);
@@ -409,7 +409,7 @@ void describe('missing and unplugged chips', () => {
   });
 });
 
-void describe('actuators', () => {
+void describe('actuators', { timeout: 30_000 }, () => {
   void test('digital: logical 1 is on; init puts the pin out at the safe level', () => {
     const gpio = new SimGpio(30);
     const pwmHw = new SimPwm(30);

@@ -71,7 +71,7 @@ const PRODUCERS: Record<ErrorCode, Producer> = {
   },
 };
 
-test('every error code is produced by a real bad input, with a message, and the connection stays usable', async () => {
+test('every error code is produced by a real bad input, with a message, and the connection stays usable', { timeout: 30_000 }, async () => {
   const c = await LineClient.connect(sim.port);
   const g = await LineClient.connect(guarded.port);
   try {
@@ -90,7 +90,7 @@ test('every error code is produced by a real bad input, with a message, and the 
   }
 });
 
-test('an internal error names the action and asks to be reported', async () => {
+test('an internal error names the action and asks to be reported', { timeout: 30_000 }, async () => {
   const c = await LineClient.connect(sim.port);
   const gpio = sim.hardware.gpio;
   const read = gpio.read.bind(gpio);

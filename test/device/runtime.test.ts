@@ -35,7 +35,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-describe('demo board sensors', () => {
+describe('demo board sensors', { timeout: 30_000 }, () => {
   test('list_sensors names every configured sensor with its quantities', async () => {
     const s = await demo();
     const c = await connect(s);
@@ -126,7 +126,7 @@ describe('demo board sensors', () => {
   });
 });
 
-describe('demo board actuators and inputs', () => {
+describe('demo board actuators and inputs', { timeout: 30_000 }, () => {
   test('an active-low relay: logical 1 drives the pin low, and expiry drives it high again', async () => {
     const s = await demo();
     const c = await connect(s);
@@ -187,7 +187,7 @@ describe('demo board actuators and inputs', () => {
   });
 });
 
-describe('board lifecycle', () => {
+describe('board lifecycle', { timeout: 30_000 }, () => {
   test('get_info reports the board, versions, memory and capabilities', async () => {
     const s = await demo();
     const c = await connect(s);
@@ -237,7 +237,7 @@ describe('board lifecycle', () => {
   });
 });
 
-describe('concurrent clients', () => {
+describe('concurrent clients', { timeout: 30_000 }, () => {
   test('eight clients pipelining on their own pins all get their replies in order', async () => {
     const s = await demo();
     const conns = await Promise.all(Array.from({ length: 8 }, () => connect(s)));

@@ -49,14 +49,14 @@ async function setup(options: { eventHighWaterBytes?: number; maxBacklogFrames?:
   return { clock, hardware, board, conn, session };
 }
 
-test('a batch received in one chunk is answered with one write', async () => {
+test('a batch received in one chunk is answered with one write', { timeout: 30_000 }, async () => {
   const { conn, session } = await setup();
   session.receive(Buffer.from('{"action":"ping","id":1}\n{"action":"ping","id":2}\n{"action":"ping","id":3}\n'));
   assert.equal(conn.written.length, 1);
   assert.deepEqual(conn.lines().map((l) => l['id']), [1, 2, 3]);
 });
 
-test('when the socket is full the session stops reading until it drains', async () => {
+test('when the socket is full the session stops reading until it drains', { timeout: 30_000 }, async () => {
   const { conn, session } = await setup();
   conn.full = true;
   session.receive(Buffer.from('{"action":"ping"}\n'));
@@ -66,7 +66,7 @@ test('when the socket is full the session stops reading until it drains', async 
   assert.equal(conn.paused, false);
 });
 
-test('too many unanswered frames behind a slow action pause reading, and order is kept', async () => {
+test('too many unanswered frames behind a slow action pause reading, and order is kept', { timeout: 30_000 }, async () => {
   const { conn, session, clock } = await setup({ maxBacklogFrames: 4 });
   session.receive(Buffer.from('{"action":"sleep","time_ms":1000}\n'));
   session.receive(Buffer.from(Array.from({ length: 10 }, (_, i) => `{"action":"ping","id":${i}}\n`).join('')));
@@ -80,7 +80,7 @@ test('too many unanswered frames behind a slow action pause reading, and order i
   );
 });
 
-test('edge events are dropped while the peer does not read, then counted in events_dropped', async () => {
+test('edge events are dropped while the peer does not read, then counted in events_dropped', { timeout: 30_000 }, async () => {
   const { conn, session, hardware } = await setup({ eventHighWaterBytes: 100 });
   session.receive(Buffer.from('{"action":"subscribe","pin":6}\n'));
   conn.bufferedBytes = 1000;
@@ -94,7 +94,7 @@ test('edge events are dropped while the peer does not read, then counted in even
   assert.equal(events[0]?.['count'], 5);
 });
 
-test('lease expiries are never dropped, even to a peer that does not read', async () => {
+test('lease expiries are never dropped, even to a peer that does not read', { timeout: 30_000 }, async () => {
   const { conn, session, clock } = await setup({ eventHighWaterBytes: 100 });
   session.receive(Buffer.from('{"action":"setup_pin","pin":2,"mode":"output"}\n{"action":"write_pin","pin":2,"value":1,"timeout":1}\n'));
   conn.bufferedBytes = 10_000;
@@ -102,7 +102,7 @@ test('lease expiries are never dropped, even to a peer that does not read', asyn
   assert.equal(conn.lines().at(-1)?.['event'], 'lease_expired');
 });
 
-test('closing a session stops its subscriptions but leaves its leases running', async () => {
+test('closing a session stops its subscriptions but leaves its leases running', { timeout: 30_000 }, async () => {
   const { conn, session, clock, hardware, board } = await setup();
   session.receive(Buffer.from('{"action":"subscribe","pin":6}\n{"action":"setup_pin","pin":2,"mode":"output"}\n{"action":"write_pin","pin":2,"value":1,"timeout":2}\n'));
   assert.equal(hardware.gpio.watcherCount(6), 1);
@@ -114,7 +114,7 @@ test('closing a session stops its subscriptions but leaves its leases running', 
   assert.equal(conn.lines().filter((l) => l['event'] !== undefined).length, 0, 'a closed session hears nothing');
 });
 
-test('a peer that lets events pile up past the hard limit is disconnected', async () => {
+test('a peer that lets events pile up past the hard limit is disconnected', { timeout: 30_000 }, async () => {
   const { conn, session, clock } = await setup({ eventHighWaterBytes: 100, eventHardLimitBytes: 1000 });
   session.receive(Buffer.from('{"action":"setup_pin","pin":2,"mode":"output"}\n{"action":"write_pin","pin":2,"value":1,"timeout":1}\n'));
   conn.bufferedBytes = 1001;
@@ -123,7 +123,7 @@ test('a peer that lets events pile up past the hard limit is disconnected', asyn
   assert.equal(conn.lines().filter((l) => l['event'] !== undefined).length, 0);
 });
 
-test('a connection holds at most maxSubscriptions; unsubscribing makes room', async () => {
+test('a connection holds at most maxSubscriptions; unsubscribing makes room', { timeout: 30_000 }, async () => {
   const { conn, session } = await setup({ maxSubscriptions: 2 });
   session.receive(Buffer.from('{"action":"subscribe","pin":6}\n'.repeat(3) + '{"action":"unsubscribe","sub":1}\n{"action":"subscribe","pin":6}\n'));
   assert.deepEqual(
@@ -132,7 +132,7 @@ test('a connection holds at most maxSubscriptions; unsubscribing makes room', as
   );
 });
 
-test('many pin subscriptions share one hardware watcher', async () => {
+test('many pin subscriptions share one hardware watcher', { timeout: 30_000 }, async () => {
   const { conn, session, hardware } = await setup();
   session.receive(Buffer.from('{"action":"subscribe","pin":6}\n'.repeat(5)));
   assert.equal(hardware.gpio.watcherCount(6), 1);

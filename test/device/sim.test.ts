@@ -25,7 +25,7 @@ function driver(id: string): SensorDriver {
   return d;
 }
 
-void describe('SimEnvironment', () => {
+void describe('SimEnvironment', { timeout: 30_000 }, () => {
   void test('the same seed at the same clock time gives the same values, whatever was read before', async () => {
     const c1 = new ManualClock();
     const c2 = new ManualClock();
@@ -80,7 +80,7 @@ void describe('SimEnvironment', () => {
   });
 });
 
-void describe('SimGpio', () => {
+void describe('SimGpio', { timeout: 30_000 }, () => {
   void test('pins below pin_count exist; others throw RangeError', () => {
     const gpio = new SimGpio(30);
     assert.equal(gpio.has(0), true);
@@ -153,7 +153,7 @@ void describe('SimGpio', () => {
   });
 });
 
-void describe('SimPwm and SimAdc', () => {
+void describe('SimPwm and SimAdc', { timeout: 30_000 }, () => {
   void test('SimPwm records freq and duty per pin and validates them', () => {
     const pwm = new SimPwm(30);
     pwm.set(2, 500, 0.1);
@@ -189,7 +189,7 @@ void describe('SimPwm and SimAdc', () => {
   });
 });
 
-void describe('SimI2cBus', () => {
+void describe('SimI2cBus', { timeout: 30_000 }, () => {
   void test('scan lists attached addresses in order; an address takes one chip', async () => {
     const clock = new ManualClock();
     const environment = new SimEnvironment(1, clock);
@@ -215,7 +215,7 @@ void describe('SimI2cBus', () => {
   });
 });
 
-void describe('createSimHardware', () => {
+void describe('createSimHardware', { timeout: 30_000 }, () => {
   const config = parseBoardConfig({
     board: 'Test bench',
     i2c: [{ bus: 0 }, { bus: 1 }],
@@ -317,7 +317,7 @@ void describe('createSimHardware', () => {
   });
 });
 
-void describe('PIR', () => {
+void describe('PIR', { timeout: 30_000 }, () => {
   async function edges(seed: number, ms: number): Promise<{ times: Array<[number, Level]>; hw: SimHardware; clock: ManualClock }> {
     const config = parseBoardConfig({ pins: [{ pin: 15, mode: 'input' }], sim: { seed, pir: [{ pin: 15, mean_interval_s: 5, hold_s: 2 }] } });
     const clock = new ManualClock();

@@ -34,7 +34,7 @@ function tlsRequest(port: number, line: string): Promise<string> {
   });
 }
 
-test('a TLS board answers a TLS client that verifies its certificate', async () => {
+test('a TLS board answers a TLS client that verifies its certificate', { timeout: 30_000 }, async () => {
   assert.equal(secure.device.secure, true);
   const reply = await tlsRequest(secure.port, '{"action":"get_info","id":1}\n');
   const parsed = JSON.parse(reply) as { ok: boolean; info: { capabilities: string[] } };
@@ -42,12 +42,12 @@ test('a TLS board answers a TLS client that verifies its certificate', async () 
   assert.ok(parsed.info.capabilities.includes('tls'));
 });
 
-test('a plain client on the TLS port is disconnected instead of left waiting', async () => {
+test('a plain client on the TLS port is disconnected instead of left waiting', { timeout: 30_000 }, async () => {
   const c = await LineClient.connect(secure.port);
   await c.write('{"action":"ping"}\n');
   await c.waitClosed(5000);
 });
 
-test('a TLS client on a plain port fails at once instead of hanging', async () => {
+test('a TLS client on a plain port fails at once instead of hanging', { timeout: 30_000 }, async () => {
   await assert.rejects(tlsRequest(plain.port, '{"action":"ping"}\n'));
 });

@@ -59,7 +59,7 @@ async function runThroughHub(hub: Hub, board: FirmwareBoard, vcase: VectorCase):
   }
 }
 
-describe('firmware in hub mode: the shared vectors through the hub', () => {
+describe('firmware in hub mode: the shared vectors through the hub', { timeout: 240_000 }, () => {
   for (const file of loadVectorFiles().filter((f) => f.file === 'actions.json' || f.file === 'leases.json')) {
     for (const vcase of file.cases.filter(throughHub)) {
       test(`${file.file}: ${vcase.name}`, async () => {
@@ -76,7 +76,7 @@ describe('firmware in hub mode: the shared vectors through the hub', () => {
   }
 });
 
-describe('firmware in hub mode: outages', () => {
+describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
   const SENSOR_BOARD = {
     name: 'greenhouse',
     i2c: [{ bus: 0, sda: 4, scl: 5 }],

@@ -17,7 +17,7 @@ function problems(root?: string): string[] {
   return JSON.parse(r.stdout) as string[];
 }
 
-describe('firmware message catalog', { skip }, () => {
+describe('firmware message catalog', { skip, timeout: 30_000 }, () => {
   test('every message the code names is in messages.json with as many placeholders as values, and every entry is used', () => {
     assert.deepEqual(problems(), []);
   });

@@ -149,7 +149,7 @@ function why(run: Run): string {
   return `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
 }
 
-void describe('firmware update across simulated reboots (fault injection)', { skip }, () => {
+void describe('firmware update across simulated reboots (fault injection)', { skip, timeout: 480_000 }, () => {
   const reference = { root: '', update: '' };
   let oldTree: Record<string, string> = {};
   let newTree: Record<string, string> = {};
@@ -264,7 +264,7 @@ void describe('firmware update across simulated reboots (fault injection)', { sk
   });
 });
 
-void test('the CLI and the board compute the same manifest digest (op "status" staging.manifest)', { skip }, () => {
+void test('the CLI and the board compute the same manifest digest (op "status" staging.manifest)', { skip, timeout: 30_000 }, () => {
   const files = [
     { path: 'main.py', size: 12, sha256: 'a'.repeat(64) },
     { path: 'tether/__init__.py', size: 0, sha256: createHash('sha256').digest('hex') },

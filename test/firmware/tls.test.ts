@@ -15,7 +15,7 @@ import { SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
 const skip = SKIP_WITHOUT_PYTHON3;
 
-describe('firmware direct mode over TLS', { skip }, () => {
+describe('firmware direct mode over TLS', { skip, timeout: 30_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tether-fw-tls-'));
   const pem = loadTestCert();
   const tls = { cert: join(dir, 'cert.der'), key: join(dir, 'key.der') };

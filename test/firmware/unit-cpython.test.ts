@@ -10,7 +10,7 @@ const skip = SKIP_WITHOUT_PYTHON3;
 const modules = firmwareTestModules();
 const results = skip === false ? await mapLimit(modules, (m) => runFirmwareTestsUnderCPython([m])) : [];
 
-describe('firmware unit tests under CPython', { skip }, () => {
+describe('firmware unit tests under CPython', { skip, timeout: 30_000 }, () => {
   modules.forEach((module, i) => {
     describe(module, () => {
       for (const r of results[i] ?? []) {

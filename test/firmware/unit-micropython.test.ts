@@ -11,7 +11,7 @@ const PICO_W_FREE_HEAP = 192 * 1024;
 const modules = firmwareTestModules();
 const results = await mapLimit(modules, (m) => runFirmwareTestsUnderMicroPython([m], PICO_W_FREE_HEAP));
 
-describe('firmware unit tests under MicroPython (WebAssembly)', () => {
+describe('firmware unit tests under MicroPython (WebAssembly)', { timeout: 30_000 }, () => {
   modules.forEach((module, i) => {
     describe(module, () => {
       for (const r of results[i] ?? []) {

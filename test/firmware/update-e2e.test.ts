@@ -151,7 +151,7 @@ async function request(port: number, body: JsonObject): Promise<JsonObject> {
   }
 }
 
-describe('tether update against the firmware under CPython, across real resets', () => {
+describe('tether update against the firmware under CPython, across real resets', { timeout: 180_000 }, () => {
   test('directly: 0.1.0 → 0.1.1, progress shown, the flash holds the release, get_version says 0.1.1', async () => {
     const port = await freePort();
     const board = await startBoard('direct', CONFIG, ['--port', String(port)]);

@@ -5,7 +5,7 @@ import { startFirmwareBoard, type FirmwareBoard } from '../support/firmware-boar
 import { loadVectorFiles, runCase } from '../support/vectors.js';
 
 for (const file of loadVectorFiles()) {
-  describe(`firmware vectors: ${file.file} — ${file.description}`, () => {
+  describe(`firmware vectors: ${file.file} — ${file.description}`, { timeout: 150_000 }, () => {
     const running = new Set<FirmwareBoard>();
     after(async () => {
       for (const b of running) await b.close();

@@ -9,7 +9,7 @@ import { API_TOKEN_FILE, ensureApiToken, tokenEquals } from '../../src/hub/api-t
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-api-token-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
-void describe('ensureApiToken', () => {
+void describe('ensureApiToken', { timeout: 30_000 }, () => {
   void it('makes <data>/api-token on first start: 32 random bytes base64url, mode 600, folder created', () => {
     const data = path.join(root, 'first', 'nested');
     const made = ensureApiToken(data);
@@ -40,7 +40,7 @@ void describe('ensureApiToken', () => {
   });
 });
 
-void describe('tokenEquals', () => {
+void describe('tokenEquals', { timeout: 30_000 }, () => {
   void it('is true only for the same token, whatever the lengths', () => {
     assert.equal(tokenEquals('abc', 'abc'), true);
     assert.equal(tokenEquals('abc', 'abd'), false);

@@ -21,7 +21,7 @@ const reading = { device: 'tank', sensor: 'tank', quantity: 'level', above: 50 }
 const led = { device: 'cab', pin: 10, value: 1, lease_s: 30 };
 const button = { device: 'cab', pin: 14, edge: 'falling' };
 
-test('no file at all gives every default, frozen', async () => {
+test('no file at all gives every default, frozen', { timeout: 30_000 }, async () => {
   for (const c of [parseHubConfig(undefined), parseHubConfig(''), parseHubConfig({}), await loadHubConfig()]) {
     assert.equal(c.data, './tether-data');
     assert.equal(c.retention_days, 30);
@@ -33,7 +33,7 @@ test('no file at all gives every default, frozen', async () => {
   }
 });
 
-test('the example parses: tank-level LEDs, the pump toggle, the buzzer binding', async () => {
+test('the example parses: tank-level LEDs, the pump toggle, the buzzer binding', { timeout: 30_000 }, async () => {
   const c = await loadHubConfig(join(ROOT, 'examples', 'hub.yaml'));
   assert.deepEqual(
     c.rules.map((r) => r.name),
@@ -50,7 +50,7 @@ test('the example parses: tank-level LEDs, the pump toggle, the buzzer binding',
   assert.ok(Object.isFrozen(pump.then));
 });
 
-test('text is YAML or JSON; a .json file is read as JSON', async () => {
+test('text is YAML or JSON; a .json file is read as JSON', { timeout: 30_000 }, async () => {
   const text = JSON.stringify({ http: { port: 8080 }, rules: [{ name: 'r', when: reading, then: led }] });
   assert.equal(parseHubConfig(text).http.port, 8080);
   assert.equal(parseHubConfig('http: { port: 8081 }').http.port, 8081);
@@ -63,7 +63,7 @@ test('text is YAML or JSON; a .json file is read as JSON', async () => {
   assert.throws(() => parseHubConfig('a: [', 'x.yaml'), (err: HubConfigError) => err.source === 'x.yaml' && err.problems[0]?.startsWith('cannot parse the file') === true);
 });
 
-test('messages carry the path of the bad value', () => {
+test('messages carry the path of the bad value', { timeout: 30_000 }, () => {
   assert.deepEqual(problems({ rules: [{ name: 'r', when: { ...reading, device: 'no spaces' }, then: led }] }), ['rules[0].when.device: expected a device id: 1–64 letters, digits, _ . or -']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: { ...button, edge: 'up' }, then: led }] }), ['rules[0].when.edge: expected "rising", "falling" or "both"']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: { ...reading, below: 3 }, then: led }] }), ['rules[0].when: give exactly one of above, below or equals (got above and below)']);
@@ -83,7 +83,7 @@ test('messages carry the path of the bad value', () => {
   assert.match(problems({ bogus: 1 })[0] ?? '', /^\(top level\): /);
 });
 
-test('cross checks: names, device ids, toggle, one writer per output, pins one way, leases that outlast a reading', () => {
+test('cross checks: names, device ids, toggle, one writer per output, pins one way, leases that outlast a reading', { timeout: 30_000 }, () => {
   const binding = (name: string, fromPin: number, toPin: number) => ({ name, from: { device: 'tank', pin: fromPin }, to: { device: 'cab', pin: toPin, lease_s: 3 } });
   assert.deepEqual(problems({ rules: [{ name: 'x', when: reading, then: led }], bindings: [binding('x', 6, 16)] }), ['bindings[0].name: the name "x" is used twice (rules and bindings share names)']);
   assert.deepEqual(problems({ rules: [{ name: 'x', when: reading, then: led }, { name: 'x', when: button, then: { ...led, pin: 11 } }] }), ['rules[1].name: the name "x" is used twice (rules and bindings share names)']);
@@ -107,7 +107,7 @@ test('cross checks: names, device ids, toggle, one writer per output, pins one w
   assert.equal(parseHubConfig({ telemetry: { devices: { tank: { interval_ms: 1000 } } }, rules: [{ name: 'r', when: reading, then: { ...led, lease_s: 2 } }] }).rules.length, 1);
 });
 
-test('a binding and a toggle on the same board pins are fine when they do not share a pin', () => {
+test('a binding and a toggle on the same board pins are fine when they do not share a pin', { timeout: 30_000 }, () => {
   const c = parseHubConfig({
     rules: [{ name: 'pump', when: button, then: { device: 'tank', pin: 15, toggle: true, lease_s: 600 } }],
     bindings: [{ name: 'buzzer', from: { device: 'tank', pin: 6 }, to: { device: 'cab', pin: 16, invert: true, lease_s: 6 } }],
@@ -116,7 +116,7 @@ test('a binding and a toggle on the same board pins are fine when they do not sh
   assert.equal(c.rules[0]?.then.toggle, true);
 });
 
-test('host:port addresses', () => {
+test('host:port addresses', { timeout: 30_000 }, () => {
   assert.deepEqual(parseHostPort('192.168.1.20:12345'), { host: '192.168.1.20', port: 12345 });
   assert.deepEqual(parseHostPort('[fe80::1]:80'), { host: 'fe80::1', port: 80 });
   assert.deepEqual(parseHostPort('pi.local:7000'), { host: 'pi.local', port: 7000 });

@@ -46,7 +46,7 @@ const CHIPS = {
   sensors: ['a', 'b', 'c', 'd'].map((s) => ({ name: `chip_${s}`, driver: 'chip_temp' })),
 };
 
-describe('fault injection: the hub killed with SIGKILL', () => {
+describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, () => {
   test('during ingest: every reading the board saw acknowledged is in the store afterwards', async () => {
     const data = tempDataDir();
     const token = register(data, 'kiln');

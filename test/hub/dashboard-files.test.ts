@@ -20,7 +20,7 @@ const facade = new Proxy({} as HubFacade, {
   },
 });
 
-describe('hub: the dashboard files', () => {
+describe('hub: the dashboard files', { timeout: 30_000 }, () => {
   let dir: string;
   let app: FastifyInstance;
   const script = `console.log(${JSON.stringify('x'.repeat(4000))});`;

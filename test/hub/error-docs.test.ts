@@ -26,13 +26,13 @@ function documentedCodes(markdown: string): Map<string, string> {
   return codes;
 }
 
-test('docs/api.md documents exactly the hub error codes, with their HTTP status', () => {
+test('docs/api.md documents exactly the hub error codes, with their HTTP status', { timeout: 30_000 }, () => {
   const documented = documentedCodes(readFileSync(DOC, 'utf8'));
   const codes = Object.keys(HUB_ERROR_CATALOGUE) as HubErrorCode[];
   assert.deepEqual([...documented.keys()].sort(), [...codes].sort());
   for (const code of codes) assert.equal(documented.get(code), String(HUB_ERROR_CATALOGUE[code].httpStatus), `HTTP status of ${code}`);
 });
 
-test('no hub error code is also a board error code, so a client can tell who refused', () => {
+test('no hub error code is also a board error code, so a client can tell who refused', { timeout: 30_000 }, () => {
   for (const code of Object.keys(HUB_ERROR_CATALOGUE)) assert.ok(!(ERROR_CODES as string[]).includes(code), `${code} is also a protocol code`);
 });

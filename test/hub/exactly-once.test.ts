@@ -20,7 +20,7 @@ const RESTART_AT = 12;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('fault injection: exactly once through outages and a hub restart', () => {
+describe('fault injection: exactly once through outages and a hub restart', { timeout: 60_000 }, () => {
   test(`${TOTAL} commands and ${TOTAL} replies through ${ROUNDS - 1} outages and a hub restart: none lost, none doubled, in order`, async () => {
     let hub = await startTestHub();
     const data = hub.data;

@@ -45,7 +45,7 @@ async function rawLink(port: number) {
 
 const hello = (id: string, token: string, extra: object = {}) => ({ link: 'hello', protocol: 1, device_id: id, token, boot_id: 'boot-1', ...extra });
 
-describe('hub: linking', () => {
+describe('hub: linking', { timeout: 30_000 }, () => {
   test('a registered board links, reports readings into the store and shows online with its state', async () => {
     const hub = await hubWith({ telemetry: { interval_ms: 100 } });
     const { token } = hub.store.addDevice('bench', { name: 'Bench' });
@@ -132,7 +132,7 @@ describe('hub: linking', () => {
   });
 });
 
-describe('fault injection: hub and board', () => {
+describe('fault injection: hub and board', { timeout: 30_000 }, () => {
   test('a board restart: a command that had not reached it fails back with board_restarted and never runs', async () => {
     const hub = await hubWith();
     const { token } = hub.store.addDevice('bench');

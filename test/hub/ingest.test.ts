@@ -41,7 +41,7 @@ async function state(p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rej
   return result;
 }
 
-describe('IngestQueue', () => {
+describe('IngestQueue', { timeout: 30_000 }, () => {
   it('commits maxDelayMs after the first item, all waiting items in one transaction', async () => {
     const { store, clock, queue, commits, count } = setup({ maxDelayMs: 10 });
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });

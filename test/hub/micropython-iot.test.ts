@@ -195,7 +195,7 @@ function failCommitsWhen(store: HubStore, fail: (batch: Parameters<HubStore['com
   return seen;
 }
 
-describe('micropython-iot failures (peers.md) do not happen in Tether', () => {
+describe('micropython-iot failures (peers.md) do not happen in Tether', { timeout: 60_000 }, () => {
   // Bug 1: "A lost ack for message id 0 delivers [0, 0, 1] (duplicate)." Its id 0 meant "peer
   // restarted" and cleared the de-duplication table, so a resent first message was new again.
   // Tether says "restarted" with the hello's boot_id, never with a message number.

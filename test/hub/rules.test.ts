@@ -66,7 +66,7 @@ const tankLed = { name: 'tank-half', when: { device: 'tank', sensor: 'tank', qua
 const pumpToggle = { name: 'pump', when: { device: 'cab', pin: 14, edge: 'falling' }, then: { device: 'tank', pin: 15, toggle: true, lease_s: 600 } };
 const buzzer = { name: 'buzzer', from: { device: 'tank', pin: 6 }, to: { device: 'cab', pin: 16, lease_s: 3 } };
 
-test('a reading rule that holds writes its value under a lease; one that does not sends nothing', async () => {
+test('a reading rule that holds writes its value under a lease; one that does not sends nothing', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed] });
   t.engine.handle(t.reading('tank', 'tank', { level: 40 }));
   t.engine.handle(t.reading('tank', 'other', { level: 90 }));
@@ -82,7 +82,7 @@ test('a reading rule that holds writes its value under a lease; one that does no
   assert.deepEqual(t.fired, [{ rule: 'tank-half', device: 'cab', detail: { pin: 11, value: 1, lease_s: 30, trigger: { device: 'tank', sensor: 'tank', level: 60 } } }]);
 });
 
-test('below and equals conditions', async () => {
+test('below and equals conditions', { timeout: 30_000 }, async () => {
   const t = setup({
     rules: [
       { name: 'low', when: { device: 'tank', sensor: 'tank', quantity: 'level', below: 10 }, then: { device: 'cab', pin: 13, value: 1, lease_s: 30 } },
@@ -99,7 +99,7 @@ test('below and equals conditions', async () => {
   );
 });
 
-test('a duty rule sends pwm with the configured frequency, else the pin\'s own from the state', async () => {
+test('a duty rule sends pwm with the configured frequency, else the pin\'s own from the state', { timeout: 30_000 }, async () => {
   const when = { device: 'tank', sensor: 'air', quantity: 'temperature', above: 30 };
   const t = setup({
     rules: [
@@ -118,7 +118,7 @@ test('a duty rule sends pwm with the configured frequency, else the pin\'s own f
   assert.match(t.engine.views()[2]?.lastError ?? '', /pin 20 of cab: no PWM frequency is known for pin 20 of cab; give then.freq/);
 });
 
-test('while a reading rule keeps holding it renews at most every lease_s / 3', async () => {
+test('while a reading rule keeps holding it renews at most every lease_s / 3', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed] });
   const feed = async (ms: number) => {
     await t.clock.advance(ms);
@@ -136,7 +136,7 @@ test('while a reading rule keeps holding it renews at most every lease_s / 3', a
   assert.equal(t.engine.views()[0]?.fired, 1, 'a renewal is not a new firing');
 });
 
-test('when the condition stops holding, the lease ends now if the board told the safe value', async () => {
+test('when the condition stops holding, the lease ends now if the board told the safe value', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed] });
   t.engine.handle(t.state('cab', [{ pin: 11, mode: 'output', value: 0, safe_value: 0, max_lease_s: 60, lease: null }]));
   t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
@@ -156,7 +156,7 @@ test('when the condition stops holding, the lease ends now if the board told the
   assert.equal(t.engine.views()[0]?.fired, 2);
 });
 
-test('the safe value a reply\'s lease names is enough to end the lease early', async () => {
+test('the safe value a reply\'s lease names is enough to end the lease early', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed] });
   t.sender.answer = (_d, r) => ({ ok: true, lease: r.value === 1 ? { value: 1, safe_value: 0, expires_in_s: 30 } : null });
   t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
@@ -169,7 +169,7 @@ test('the safe value a reply\'s lease names is enough to end the lease early', a
   );
 });
 
-test('when the safe value is unknown, the engine sends nothing and lets the lease lapse', async () => {
+test('when the safe value is unknown, the engine sends nothing and lets the lease lapse', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed] });
   t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
   await t.settle();
@@ -179,7 +179,7 @@ test('when the safe value is unknown, the engine sends nothing and lets the leas
   assert.equal(t.clock.pendingTimers, 0, 'no renewal scheduled');
 });
 
-test('a toggle alternates, starting from on when the output is unknown', async () => {
+test('a toggle alternates, starting from on when the output is unknown', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [pumpToggle] });
   for (let i = 0; i < 3; i++) {
     t.engine.handle(t.edge('cab', 14, 0));
@@ -195,7 +195,7 @@ test('a toggle alternates, starting from on when the output is unknown', async (
   assert.equal(t.engine.views()[0]?.fired, 3);
 });
 
-test('a toggle starts from what the board reports: its state, and a lease that expired', async () => {
+test('a toggle starts from what the board reports: its state, and a lease that expired', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [pumpToggle] });
   t.engine.handle(t.state('tank', [{ pin: 15, mode: 'output', value: 1, safe_value: 0, max_lease_s: 3600, lease: { value: 1, safe_value: 0, expires_in_s: 100 } }]));
   t.engine.handle(t.edge('cab', 14, 0));
@@ -210,7 +210,7 @@ test('a toggle starts from what the board reports: its state, and a lease that e
   assert.equal(t.sender.sent[2]?.request.value, 1, 'the lease ended, so the pump is off and a press turns it on');
 });
 
-test('an input rule with a fixed value writes it on every matching edge', async () => {
+test('an input rule with a fixed value writes it on every matching edge', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [{ name: 'light', when: { device: 'cab', pin: 14, edge: 'rising' }, then: { device: 'tank', pin: 2, value: 1, lease_s: 120 } }] });
   t.engine.handle(t.edge('cab', 14, 0));
   t.engine.handle(t.edge('cab', 13, 1));
@@ -226,7 +226,7 @@ test('an input rule with a fixed value writes it on every matching edge', async 
   ]);
 });
 
-test('a binding follows its input, renews every lease_s / 3, and stops renewing when the source goes offline', async () => {
+test('a binding follows its input, renews every lease_s / 3, and stops renewing when the source goes offline', { timeout: 30_000 }, async () => {
   const t = setup({ bindings: [buzzer] });
   t.engine.handle(t.state('tank', [{ pin: 6, mode: 'input', pull: 'up', value: 1 }]));
   await t.settle();
@@ -247,7 +247,7 @@ test('a binding follows its input, renews every lease_s / 3, and stops renewing 
   assert.equal(t.engine.views()[0]?.fired, 3, 'the state, then two edges');
 });
 
-test('an inverted binding writes the opposite level and stops renewing at the safe value', async () => {
+test('an inverted binding writes the opposite level and stops renewing at the safe value', { timeout: 30_000 }, async () => {
   const t = setup({ bindings: [{ ...buzzer, to: { ...buzzer.to, invert: true } }] });
   t.engine.handle(t.state('cab', [{ pin: 16, mode: 'output', value: 0, safe_value: 0, max_lease_s: 60, lease: null }]));
   t.engine.handle(t.edge('tank', 6, 0));
@@ -261,7 +261,7 @@ test('an inverted binding writes the opposite level and stops renewing at the sa
   assert.equal(t.sender.sent.length, 2, 'the safe value holds no lease, so nothing to renew');
 });
 
-test('one command in flight per output: later wishes wait and only the latest is sent', async () => {
+test('one command in flight per output: later wishes wait and only the latest is sent', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [pumpToggle] });
   t.sender.holdReplies = true;
   for (let i = 0; i < 4; i++) t.engine.handle(t.edge('cab', 14, 0));
@@ -284,7 +284,7 @@ test('one command in flight per output: later wishes wait and only the latest is
   assert.equal(t.engine.views()[0]?.fired, 4);
 });
 
-test('command failures are logged and shown in views(), never thrown, and clear on success', async () => {
+test('command failures are logged and shown in views(), never thrown, and clear on success', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed, pumpToggle] });
   t.sender.answer = (device) => (device === 'cab' ? new HubError('device_offline', 'cab is not linked') : { ok: false, error: { code: 'lease_too_long', message: 'timeout 600 exceeds max_lease_s 60' } });
   logs.length = 0;
@@ -303,7 +303,7 @@ test('command failures are logged and shown in views(), never thrown, and clear 
   assert.equal(t.engine.views()[1]?.fired, 2);
 });
 
-test('a sender that throws, or an onFired that throws, does not escape handle()', async () => {
+test('a sender that throws, or an onFired that throws, does not escape handle()', { timeout: 30_000 }, async () => {
   const config = parseHubConfig({ rules: [pumpToggle] });
   const clock = new ManualClock();
   const sender: CommandSender = {
@@ -325,7 +325,7 @@ test('a sender that throws, or an onFired that throws, does not escape handle()'
   assert.equal(engine.views()[0]?.lastError, 'pin 15 of tank: boom');
 });
 
-test('readings and edges older than the lease are history and do nothing', async () => {
+test('readings and edges older than the lease are history and do nothing', { timeout: 30_000 }, async () => {
   const t = setup({ rules: [tankLed, pumpToggle] });
   const oldPress = t.edge('cab', 14, 0);
   if (oldPress.type === 'event') oldPress.event.ts -= 600_001;
@@ -341,7 +341,7 @@ test('readings and edges older than the lease are history and do nothing', async
   );
 });
 
-test('watches() lists the edges and sensors each board must report', () => {
+test('watches() lists the edges and sensors each board must report', { timeout: 30_000 }, () => {
   const t = setup({
     rules: [
       tankLed,
@@ -358,7 +358,7 @@ test('watches() lists the edges and sensors each board must report', () => {
   ]);
 });
 
-test('views() describe each rule in words unless the config does', () => {
+test('views() describe each rule in words unless the config does', { timeout: 30_000 }, () => {
   const t = setup({ rules: [tankLed, { ...pumpToggle, description: 'The pump button.' }], bindings: [{ ...buzzer, to: { ...buzzer.to, invert: true } }] });
   assert.deepEqual(
     t.engine.views().map((v) => [v.name, v.kind, v.description, v.fired, v.lastFired, v.lastError]),
@@ -370,7 +370,7 @@ test('views() describe each rule in words unless the config does', () => {
   );
 });
 
-test('close() stops every renewal', async () => {
+test('close() stops every renewal', { timeout: 30_000 }, async () => {
   const t = setup({ bindings: [buzzer] });
   t.engine.handle(t.edge('tank', 6, 1));
   await t.settle();

@@ -39,7 +39,7 @@ function hubError(code: string, message?: RegExp) {
   return (err: unknown) => err instanceof HubError && err.code === code && (message === undefined || message.test(err.message));
 }
 
-describe('tokens', () => {
+describe('tokens', { timeout: 30_000 }, () => {
   it('are 32 random bytes in base64url and match only their own hash', () => {
     const a = newToken();
     assert.match(a, /^[A-Za-z0-9_-]{43}$/);
@@ -52,7 +52,7 @@ describe('tokens', () => {
   });
 });
 
-describe('registry', () => {
+describe('registry', { timeout: 30_000 }, () => {
   it('stores a token only hashed: the plain token is nowhere in the database files', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
@@ -177,7 +177,7 @@ describe('registry', () => {
   });
 });
 
-describe('link state', () => {
+describe('link state', { timeout: 30_000 }, () => {
   it('starts with a fresh stream, stored on first read, and survives close and open', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
@@ -247,7 +247,7 @@ describe('link state', () => {
   });
 });
 
-describe('command outbox', () => {
+describe('command outbox', { timeout: 30_000 }, () => {
   it('keeps commands in order and drops them by cumulative ack across the 2^32 wrap', () => {
     const store = memoryStore('b1', 'b2');
     const seqs = [SEQ_MODULUS - 2, SEQ_MODULUS - 1, 0, 1, 2];
@@ -289,7 +289,7 @@ describe('command outbox', () => {
   });
 });
 
-describe('commit', () => {
+describe('commit', { timeout: 30_000 }, () => {
   it('stores readings, events and rx state, returning the events with ascending ids', () => {
     const store = memoryStore('b1');
     const events = store.commit(
@@ -356,7 +356,7 @@ describe('commit', () => {
   });
 });
 
-describe('readings queries', () => {
+describe('readings queries', { timeout: 30_000 }, () => {
   function seeded(): HubStore {
     const store = memoryStore('b1', 'b2');
     store.commit(
@@ -480,7 +480,7 @@ describe('readings queries', () => {
   });
 });
 
-describe('events queries', () => {
+describe('events queries', { timeout: 30_000 }, () => {
   function seeded(): HubStore {
     const store = memoryStore('b1', 'b2');
     const events = Array.from({ length: 150 }, (_, i) => ({
@@ -532,7 +532,7 @@ describe('events queries', () => {
   });
 });
 
-describe('prune', () => {
+describe('prune', { timeout: 30_000 }, () => {
   it('deletes readings and events older than the retention, in chunks, and keeps the rest', () => {
     const store = memoryStore('b1');
     const old = Array.from({ length: 12_000 }, (_, i) => reading(i % 1000, i, { sensor: `s${i % 2}` }));
@@ -572,7 +572,7 @@ describe('prune', () => {
   });
 });
 
-describe('schema', () => {
+describe('schema', { timeout: 30_000 }, () => {
   it('refuses a database written by a newer hub', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');

@@ -75,7 +75,7 @@ function countPings(socket: net.Socket): () => number {
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-describe('link channel: keepalive and outage', () => {
+describe('link channel: keepalive and outage', { timeout: 30_000 }, () => {
   test('pings only when nothing else was sent for a keepalive interval', async () => {
     const clock = new ManualClock();
     const l = await listener();
@@ -125,7 +125,7 @@ describe('link channel: keepalive and outage', () => {
   });
 });
 
-describe('fault injection: link channel delivery', () => {
+describe('fault injection: link channel delivery', { timeout: 30_000 }, () => {
   test('1,000 messages each way arrive once and in order through 20+ dropped connections', { timeout: 60_000 }, async () => {
     const clock = new SystemClock();
     const l = await listener();

@@ -29,7 +29,7 @@ async function hubAndProxy() {
 
 const isReply = (id: string) => (b: JsonObject) => b['id'] === id && 'ok' in b;
 
-describe('hub mode', () => {
+describe('hub mode', { timeout: 30_000 }, () => {
   test('the board links, reports its real state, runs a leased command and reports the expiry', async () => {
     const { hub } = await hubAndProxy();
     const { hardware } = await boardLinkedTo(hub.port);
@@ -65,7 +65,7 @@ describe('hub mode', () => {
   });
 });
 
-describe('fault injection: hub mode', () => {
+describe('fault injection: hub mode', { timeout: 30_000 }, () => {
   test('a black hole is found by silence; commands and events sent meanwhile arrive once after it heals', async () => {
     const { hub, proxy } = await hubAndProxy();
     const { link, board } = await boardLinkedTo(proxy.port);

@@ -16,7 +16,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   return { promise, resolve, reject };
 }
 
-describe('Inbound', () => {
+describe('Inbound', { timeout: 30_000 }, () => {
   test('serial: the next delivery starts only after the one before it completed', async () => {
     const inbound = new Inbound();
     const started: number[] = [];

@@ -21,7 +21,7 @@ function documentedCodes(markdown: string): Map<string, string> {
   return codes;
 }
 
-test('docs/protocol.md documents exactly the catalogued error codes, with their HTTP status', () => {
+test('docs/protocol.md documents exactly the catalogued error codes, with their HTTP status', { timeout: 30_000 }, () => {
   const documented = documentedCodes(readFileSync(DOC, 'utf8'));
   assert.deepEqual([...documented.keys()].sort(), [...ERROR_CODES].sort());
   for (const code of ERROR_CODES) {
@@ -29,7 +29,7 @@ test('docs/protocol.md documents exactly the catalogued error codes, with their 
   }
 });
 
-test('the catalogue has the codes the protocol promises and resists prototype names', () => {
+test('the catalogue has the codes the protocol promises and resists prototype names', { timeout: 30_000 }, () => {
   for (const code of ['bad_utf8', 'bad_json', 'not_an_object', 'frame_too_large', 'unknown_action', 'missing_field', 'bad_field', 'pin_not_setup', 'pin_conflict', 'unsupported', 'sensor_error', 'lease_too_long', 'unauthorized', 'internal']) {
     assert.ok(isErrorCode(code), code);
   }

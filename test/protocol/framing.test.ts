@@ -15,7 +15,7 @@ function feed(decoder: LineDecoder, chunks: Buffer[]): Out[] {
   return out;
 }
 
-describe('LineDecoder', () => {
+describe('LineDecoder', { timeout: 30_000 }, () => {
   const text = '{"action":"ping","note":"ünï€😀"}\n{"action":"read_pin","pin":2}\n';
   const bytes = Buffer.from(text);
 
@@ -73,7 +73,7 @@ describe('LineDecoder', () => {
   });
 });
 
-describe('codec and request validation', () => {
+describe('codec and request validation', { timeout: 30_000 }, () => {
   test('decodeFrame tells bad UTF-8, bad JSON and non-objects apart', () => {
     const code = (b: Buffer) => {
       const d = decodeFrame(b);

@@ -6,7 +6,7 @@ import { Inbox, Outbox, OutboxFull } from '../../src/protocol/link/reliable.js';
 import { SEQ_MODULUS, seqDelta, seqNext } from '../../src/protocol/link/seq.js';
 import { prng } from '../support/prng.js';
 
-describe('sequence numbers', () => {
+describe('sequence numbers', { timeout: 30_000 }, () => {
   test('wrap at 2^32 and compare across the wrap', () => {
     assert.equal(seqNext(SEQ_MODULUS - 1), 0);
     assert.equal(seqNext(0), 1);
@@ -17,7 +17,7 @@ describe('sequence numbers', () => {
   });
 });
 
-describe('Outbox', () => {
+describe('Outbox', { timeout: 30_000 }, () => {
   test('numbers messages when they are sent, within the window, and frees them by cumulative ack', () => {
     const out = new Outbox<string>({ capacity: 10, window: 2 });
     for (const m of ['a', 'b', 'c']) out.push(m);
@@ -61,7 +61,7 @@ describe('Outbox', () => {
   });
 });
 
-describe('Inbox', () => {
+describe('Inbox', { timeout: 30_000 }, () => {
   test('delivers the next number once; old ones are duplicates, later ones gaps', () => {
     const inbox = new Inbox();
     assert.equal(inbox.accept(1), 'deliver');
@@ -73,7 +73,7 @@ describe('Inbox', () => {
 });
 
 
-test('exactly once and in order through 200 broken connections, starting near the wrap', () => {
+test('exactly once and in order through 200 broken connections, starting near the wrap', { timeout: 30_000 }, () => {
   const rand = prng(7);
   const start = SEQ_MODULUS - 500;
   const out = new Outbox<number>({ capacity: 100_000, window: 32 }, start);

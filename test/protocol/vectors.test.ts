@@ -4,7 +4,7 @@ import { loadVectorFiles, runCase, type VectorStep } from '../support/vectors.js
 import { startSimDevice, type SimDevice } from '../support/sim-device.js';
 
 for (const file of loadVectorFiles()) {
-  describe(`vectors: ${file.file} — ${file.description}`, () => {
+  describe(`vectors: ${file.file} — ${file.description}`, { timeout: 30_000 }, () => {
     const running = new Set<SimDevice>();
     after(async () => {
       for (const d of running) await d.close();
@@ -32,7 +32,7 @@ function expiredPin(step: VectorStep): number | undefined {
 
 // The event reports the safe value whatever the board applied, so only reading the pin shows
 // that an expiry put it back: a vector that skips the read cannot catch a wrong restore.
-test('every lease expiry in the vectors is followed by a read of that pin', () => {
+test('every lease expiry in the vectors is followed by a read of that pin', { timeout: 60_000 }, () => {
   const missing: string[] = [];
   for (const file of loadVectorFiles()) {
     for (const vcase of file.cases) {

@@ -112,7 +112,7 @@ async function roundTrip(probe: Probe, line: string): Promise<void> {
   assert.equal(got.subarray(before).toString('utf8'), line);
 }
 
-describe('fault injection: FaultProxy', () => {
+describe('fault injection: FaultProxy', { timeout: 30_000 }, () => {
   test('passes a 1 MB payload both ways intact, then passes on the end', async () => {
     const { proxy } = await setup();
     const probe = await Probe.connect(proxy.port);
