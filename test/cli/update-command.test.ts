@@ -7,11 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, afterEach, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { rerunCommand } from '../../src/cli/update-command.js';
 import { FirmwareError, Progress, chunksOf, collectFirmware, manifestDigest, readFirmwareVersion } from '../../src/cli/update-files.js';
 import { FakeBoard, GOOD_TOKEN, fail, ok, type FakeConnection } from '../client/fake-board.js';
+import type { Hub } from '../../src/hub/hub.js';
+import { nearMissTokens } from '../support/near-miss-token.js';
+import { startTestHub } from '../support/test-hub.js';
 import { runCli } from './run-cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tether-update-'));
@@ -253,7 +256,7 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     await board.close();
   });
 
-  void test('sends the firmware files, waits for the restart and the confirmation, and prints the versions', async () => {
+  void test('sends the firmware files, waits for the restart and the confirmation, and prints the versions', { timeout: 60_000 }, async () => {
     const dir = firmwareDir();
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', dir, '--token', GOOD_TOKEN]);
     assert.equal(result.code, 0, result.stderr);
@@ -278,7 +281,7 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.equal(model.state, 'confirmed');
   });
 
-  void test('a long list of files is declared in several begin requests that fit the frame limit', async () => {
+  void test('a long list of files is declared in several begin requests that fit the frame limit', { timeout: 60_000 }, async () => {
     const files: Record<string, Buffer> = { 'tether/__init__.py': Buffer.from("VERSION = '0.1.1'\n") };
     for (let i = 0; i < 40; i++) files[`tether/drivers/driver_number_${String(i).padStart(2, '0')}.py`] = Buffer.from(`N = ${i}\n`);
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(files), '--token', GOOD_TOKEN]);
@@ -296,7 +299,7 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.equal(model.version, '0.1.1');
   });
 
-  void test('a begin request the board finds too long is sent again in smaller parts', async () => {
+  void test('a begin request the board finds too long is sent again in smaller parts', { timeout: 60_000 }, async () => {
     model.frameLimit = 900;
     const files: Record<string, Buffer> = { 'tether/__init__.py': Buffer.from("VERSION = '0.1.1'\n") };
     for (let i = 0; i < 12; i++) files[`tether/m${i}.py`] = Buffer.from(`N = ${i}\n`);
@@ -307,7 +310,7 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.deepEqual(begins.flatMap((b) => (b['files'] as { path: string }[]).map((f) => f.path)), Object.keys(files).sort());
   });
 
-  void test('a dropped connection mid-upload says how to resume, and the same command resumes where it stopped', async () => {
+  void test('a dropped connection mid-upload says how to resume, and the same command resumes where it stopped', { timeout: 60_000 }, async () => {
     const dir = firmwareDir();
     // chunks go in path order: lib/table.json, main.py, tether/__init__.py, then tether/a.py's
     model.dropChunk = 5;
@@ -337,7 +340,7 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.equal(chunks.length, 3 + 1);
   });
 
-  void test('a board that rolls the update back makes the command fail and say why', async () => {
+  void test('a board that rolls the update back makes the command fail and say why', { timeout: 60_000 }, async () => {
     model.outcome = 'rollback';
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(), '--token', GOOD_TOKEN]);
     assert.equal(result.code, 1);
@@ -345,14 +348,14 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.match(result.stderr, /rolled back to 0\.1\.0: version 0\.1\.1 did not confirm that it was healthy .* within 3 boots\. Check what it prints when it starts \(mpremote repl\)/);
   });
 
-  void test('a board still on trial when --wait runs out is reported as such', async () => {
+  void test('a board still on trial when --wait runs out is reported as such', { timeout: 60_000 }, async () => {
     model.trialPolls = Number.POSITIVE_INFINITY;
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(), '--token', GOOD_TOKEN, '--wait', '2']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^tether: version 0\.1\.1 is still on trial after 2 s \(boot 1 of 3\): the board confirms it once it is healthy, or rolls back by itself after 3 boots/m);
   });
 
-  void test('without an admin token the board refuses, and the message says to pass --token', async () => {
+  void test('without an admin token the board refuses, and the message says to pass --token', { timeout: 60_000 }, async () => {
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir()]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /update needs a token with admin scope.*\npass --token with an admin token \(or set TETHER_TOKEN\)/);
@@ -362,14 +365,14 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.match(wrong.stderr, /pass --token with an admin token/);
   });
 
-  void test('a board whose firmware predates OTA updates gets the mpremote advice', async () => {
+  void test('a board whose firmware predates OTA updates gets the mpremote advice', { timeout: 60_000 }, async () => {
     model.knowsUpdate = false;
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(), '--token', GOOD_TOKEN]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /does not know the update action: this board's firmware predates OTA updates; copy the files with mpremote once/);
   });
 
-  void test('--status prints the update state', async () => {
+  void test('--status prints the update state', { timeout: 60_000 }, async () => {
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--status', '--token', GOOD_TOKEN]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'version 0.1.0, confirmed\n');
@@ -380,7 +383,7 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.equal(rolled.stdout, 'version 0.1.0, confirmed (previous 0.0.9); rolled back from 0.1.1\n');
   });
 
-  void test('usage errors exit 2', async () => {
+  void test('usage errors exit 2', { timeout: 60_000 }, async () => {
     for (const args of [
       ['update', '--firmware', 'firmware'],
       ['update', '127.0.0.1'],
@@ -446,7 +449,7 @@ void describe('tether update --device --hub (fake hub REST API)', { timeout: 30_
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  void test('updates the board through POST /api/devices/:id/commands and sees it come back', async () => {
+  void test('updates the board through POST /api/devices/:id/commands and sees it come back', { timeout: 60_000 }, async () => {
     const result = await runCli(['update', '--device', 'tank', '--hub', hubUrl, '--firmware', firmwareDir()], { env: { TETHER_API_TOKEN: API_TOKEN } });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'version 0.1.0 → 0.1.1\n');
@@ -458,21 +461,57 @@ void describe('tether update --device --hub (fake hub REST API)', { timeout: 30_
     assert.equal(model.version, '0.1.1');
   });
 
-  void test('a wrong API token is refused with the place to find the right one', async () => {
+  void test('a wrong API token is refused with the place to find the right one', { timeout: 60_000 }, async () => {
     const result = await runCli(['update', '--device', 'tank', '--hub', hubUrl, '--firmware', firmwareDir(), '--api-token', 'nope']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /the hub refused the API token .*; pass --api-token with the token in <data>\/api-token, or set TETHER_API_TOKEN/);
   });
 
-  void test('an unknown device is a clear failure', async () => {
+  void test('an unknown device is a clear failure', { timeout: 60_000 }, async () => {
     const result = await runCli(['update', '--device', 'pump', '--hub', hubUrl, '--status'], { env: { TETHER_API_TOKEN: API_TOKEN } });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /the hub answered 404 not_found/);
   });
 });
 
-void describe('update-files', { timeout: 30_000 }, () => {
-  void test('collectFirmware takes the firmware files, sorted, and the version', async () => {
+void describe('tether update --device --hub (a real hub checks the API token)', { timeout: 120_000 }, () => {
+  let hub: Hub & { data: string };
+  let hubUrl: string;
+  before(async () => {
+    hub = await startTestHub();
+    hubUrl = `http://127.0.0.1:${hub.http.port}`;
+  }, { timeout: 30_000 });
+  after(async () => {
+    await hub.close();
+    rmSync(hub.data, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  void test('the right token gets through; one as long with a single character changed is refused with where to find the right one', { timeout: 60_000 }, async () => {
+    const status = ['update', '--device', 'tank', '--hub', hubUrl, '--status'];
+    const right = await runCli(status, { env: { TETHER_API_TOKEN: hub.apiToken.token } });
+    assert.equal(right.code, 1);
+    assert.match(right.stderr, /the hub answered 404 not_found/, 'with the real token the hub looked for the board (none is registered)');
+    for (const miss of nearMissTokens(hub.apiToken.token)) {
+      const given: Array<[string, Parameters<typeof runCli>]> = [
+        ['--api-token', [[...status, '--api-token', miss.token]]],
+        ['TETHER_API_TOKEN', [status, { env: { TETHER_API_TOKEN: miss.token } }]],
+      ];
+      for (const [how, args] of given) {
+        const result = await runCli(...args);
+        assert.equal(result.code, 1, `${miss.what} in ${how}: ${result.stderr}`);
+        assert.equal(result.stdout, '');
+        assert.match(
+          result.stderr,
+          /^tether: the hub refused the API token \(the API token is wrong; send Authorization: Bearer <token> with the token in <data>\/api-token\); pass --api-token with the token in <data>\/api-token, or set TETHER_API_TOKEN\n$/,
+          `${miss.what} in ${how}`,
+        );
+      }
+    }
+  });
+});
+
+void describe('update-files', { timeout: 60_000 }, () => {
+  void test('collectFirmware takes the firmware files, sorted, and the version', { timeout: 60_000 }, async () => {
     const fw = await collectFirmware(firmwareDir());
     assert.equal(fw.version, '0.1.1');
     assert.deepEqual(
@@ -484,7 +523,7 @@ void describe('update-files', { timeout: 30_000 }, () => {
     assert.equal(fw.totalBytes, Object.values(SENT).reduce((n, d) => n + d.length, 0));
   });
 
-  void test('collectFirmware refuses a folder without a version or with names the board cannot take', async () => {
+  void test('collectFirmware refuses a folder without a version or with names the board cannot take', { timeout: 60_000 }, async () => {
     await assert.rejects(collectFirmware(firmwareDir({ 'main.py': Buffer.from('') })), (err: unknown) => err instanceof FirmwareError && /tether\/__init__\.py/.test(err.message));
     await assert.rejects(
       collectFirmware(firmwareDir({ 'tether/__init__.py': Buffer.from('PROTOCOL = 1\n') })),
@@ -496,13 +535,13 @@ void describe('update-files', { timeout: 30_000 }, () => {
     );
   });
 
-  void test('readFirmwareVersion reads either quote', () => {
+  void test('readFirmwareVersion reads either quote', { timeout: 60_000 }, () => {
     assert.equal(readFirmwareVersion("VERSION = '0.1.0'\n"), '0.1.0');
     assert.equal(readFirmwareVersion('# x\nVERSION="2.0.0-rc1"  # comment\n'), '2.0.0-rc1');
     assert.equal(readFirmwareVersion('MY_VERSION = "1"\n'), undefined);
   });
 
-  void test('chunksOf cuts from an offset, in base64', () => {
+  void test('chunksOf cuts from an offset, in base64', { timeout: 60_000 }, () => {
     const data = Buffer.from('abcdefghij');
     assert.deepEqual([...chunksOf(data, 0, 4)].map((c) => [c.offset, c.bytes, Buffer.from(c.data, 'base64').toString()]), [
       [0, 4, 'abcd'],
@@ -513,7 +552,7 @@ void describe('update-files', { timeout: 30_000 }, () => {
     assert.deepEqual([...chunksOf(data, 10, 4)], []);
   });
 
-  void test('Progress redraws one line on a terminal and prints a line per 10 % elsewhere', () => {
+  void test('Progress redraws one line on a terminal and prints a line per 10 % elsewhere', { timeout: 60_000 }, () => {
     let tty = '';
     const bar = new Progress({ isTTY: true, write: (s) => (tty += s) }, 2048, 2);
     bar.file(1, 'a.py');
@@ -536,7 +575,7 @@ void describe('update-files', { timeout: 30_000 }, () => {
     );
   });
 
-  void test('the command to resume never shows a token', () => {
+  void test('the command to resume never shows a token', { timeout: 60_000 }, () => {
     assert.equal(
       rerunCommand(['update', 'board.local', '--firmware', 'my firmware', '--token', 'secret', '--api-token=s2']),
       `tether update board.local --firmware 'my firmware' --token "$TETHER_TOKEN" --api-token="$TETHER_API_TOKEN"`,

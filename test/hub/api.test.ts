@@ -11,6 +11,7 @@ import { buildApi } from '../../src/hub/api/server.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
 import type { DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StoredEvent } from '../../src/hub/types.js';
+import { nearMissTokens } from '../support/near-miss-token.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -135,7 +136,7 @@ void describe('hub API: OpenAPI document and authentication', () => {
   });
   after(() => app.close());
 
-  void it('is OpenAPI 3.1 with the bearer scheme and lists exactly the served routes', () => {
+  void it('is OpenAPI 3.1 with the bearer scheme and lists exactly the served routes', { timeout: 30_000 }, () => {
     assert.equal(doc.openapi, '3.1.0');
     assert.equal(doc.components.securitySchemes.bearer?.scheme, 'bearer');
     const listed = operations(doc).map((o) => `${o.method} ${o.path}`);
@@ -146,7 +147,7 @@ void describe('hub API: OpenAPI document and authentication', () => {
     }
   });
 
-  void it("lists every error code in the error schema and documents each route's parameters", () => {
+  void it("lists every error code in the error schema and documents each route's parameters", { timeout: 30_000 }, () => {
     const detail = doc.components.schemas.ErrorDetail as { properties: { code: { enum: string[] } } };
     for (const code of [...Object.keys(HUB_ERROR_CATALOGUE), ...ERROR_CODES]) {
       assert.ok(detail.properties.code.enum.includes(code), code);
@@ -157,7 +158,7 @@ void describe('hub API: OpenAPI document and authentication', () => {
     assert.ok(doc.paths['/api/devices/{id}/commands']?.post?.responses['504'], 'commands documents 504');
   });
 
-  void it('refuses a route registered without an ApiRoute, so the document cannot miss one', async () => {
+  void it('refuses a route registered without an ApiRoute, so the document cannot miss one', { timeout: 30_000 }, async () => {
     const { app: fresh } = await startApi();
     try {
       assert.throws(() => fresh.get('/api/undocumented', () => 'x'), /OpenAPI document/);
@@ -166,21 +167,34 @@ void describe('hub API: OpenAPI document and authentication', () => {
     }
   });
 
-  void it('only openapi.json is open; every other route needs the token (no token, wrong token, wrong scheme)', async () => {
+  void it('only openapi.json is open; every other route needs the token (no token, a wrong one of another or the same length, wrong scheme)', { timeout: 30_000 }, async () => {
     const guarded = operations(doc).filter((o) => !o.open);
     assert.equal(guarded.length, EXPECTED_ROUTES.length - 1);
-    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-token' }, { authorization: `Basic ${TOKEN}` }, { authorization: 'Bearer' }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong-token' },
+      // As long as the token and sharing all but one of its characters: only a full comparison refuses these.
+      ...nearMissTokens(TOKEN).map((miss) => ({ authorization: `Bearer ${miss.token}` })),
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: 'Bearer' },
+    ];
+    const letIn: string[] = [];
     for (const { method, path } of guarded) {
       for (const headers of attempts) {
         const res = await app.inject({ method: method as 'GET' | 'POST', url: concrete(path), headers, ...(method === 'POST' ? { payload: { action: 'ping' } } : {}) });
+        if (res.statusCode !== 401) {
+          letIn.push(`${method} ${path} ${JSON.stringify(headers)}: ${res.statusCode}`);
+          continue;
+        }
         assertError(res, 401, 'unauthenticated', /api-token/);
-        assert.match(String(res.headers['www-authenticate']), /^Bearer\b/, `${method} ${path}`);
+        assert.match(String(res.headers['www-authenticate']), /^Bearer\b/, `${method} ${path} with ${JSON.stringify(headers)}`);
       }
     }
+    assert.deepEqual(letIn, [], 'the hub let these in');
     assert.equal(hub.commands.length, 0, 'no command reached the hub without a token');
   });
 
-  void it('with the token every route answers (the stream asks for a WebSocket)', async () => {
+  void it('with the token every route answers (the stream asks for a WebSocket)', { timeout: 30_000 }, async () => {
     for (const { method, path } of operations(doc)) {
       const res = await app.inject({ method: method as 'GET' | 'POST', url: concrete(path), headers: AUTH, ...(method === 'POST' ? { payload: { action: 'ping' } } : {}) });
       if (path === '/api/stream') assertError(res, 400, 'bad_request', /WebSocket/);
@@ -188,11 +202,11 @@ void describe('hub API: OpenAPI document and authentication', () => {
     }
   });
 
-  void it('REST routes do not take the token from the query string', async () => {
+  void it('REST routes do not take the token from the query string', { timeout: 30_000 }, async () => {
     assertError(await app.inject({ method: 'GET', url: `/api/devices?token=${TOKEN}` }), 401, 'unauthenticated');
   });
 
-  void it('an unknown route is not_found in the error envelope, with or without a token', async () => {
+  void it('an unknown route is not_found in the error envelope, with or without a token', { timeout: 30_000 }, async () => {
     assertError(await app.inject({ method: 'GET', url: '/api/nothing-here', headers: AUTH }), 404, 'not_found', /GET \/api\/nothing-here/);
     assertError(await app.inject({ method: 'DELETE', url: '/api/devices' }), 404, 'not_found');
   });
@@ -204,7 +218,7 @@ void describe('hub API: devices, health, rules', () => {
   after(() => app.close());
   const get = (url: string) => app.inject({ method: 'GET', url, headers: AUTH });
 
-  void it('GET /api/devices lists every board with id and online', async () => {
+  void it('GET /api/devices lists every board with id and online', { timeout: 30_000 }, async () => {
     const res = await get('/api/devices');
     assert.equal(res.statusCode, 200);
     const { devices } = res.json<{ devices: DeviceView[] }>();
@@ -217,7 +231,7 @@ void describe('hub API: devices, health, rules', () => {
     );
   });
 
-  void it('GET /api/devices shows each board’s signal strength, null for one that never reported it', async () => {
+  void it('GET /api/devices shows each board’s signal strength, null for one that never reported it', { timeout: 30_000 }, async () => {
     const { devices } = (await get('/api/devices')).json<{ devices: DeviceView[] }>();
     assert.deepEqual(
       devices.map((d) => d.rssi),
@@ -225,13 +239,13 @@ void describe('hub API: devices, health, rules', () => {
     );
   });
 
-  void it('GET /api/sensors answers every board’s latest sensor values with their device', async () => {
+  void it('GET /api/sensors answers every board’s latest sensor values with their device', { timeout: 30_000 }, async () => {
     const res = await get('/api/sensors');
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), { sensors: [{ device: 'pico-1', sensor: 'air', quantity: 'temperature', unit: '°C', lastTs: NOW - 1000, lastValue: 21.5 }] });
   });
 
-  void it('GET /api/devices/:id answers the device, its state and its sensors; state is null before a report', async () => {
+  void it('GET /api/devices/:id answers the device, its state and its sensors; state is null before a report', { timeout: 30_000 }, async () => {
     const one = (await get('/api/devices/pico-1')).json<{ device: DeviceView; state: JsonObject | null; sensors: SensorSummary[] }>();
     assert.equal(one.device.id, 'pico-1');
     assert.equal(one.state?.boot_id, 'b1');
@@ -243,14 +257,14 @@ void describe('hub API: devices, health, rules', () => {
     assert.equal((await get('/api/devices/pico-1/state')).json<{ state: JsonObject }>().state.uptime_s, 12);
   });
 
-  void it('an unknown device is 404 not_found on every per-device route', async () => {
+  void it('an unknown device is 404 not_found on every per-device route', { timeout: 30_000 }, async () => {
     for (const suffix of ['', '/state', '/readings', '/events']) {
       assertError(await get(`/api/devices/nope${suffix}`), 404, 'not_found', /"nope"/);
     }
     assertError(await app.inject({ method: 'POST', url: '/api/devices/nope/commands', headers: AUTH, payload: { action: 'ping' } }), 404, 'not_found');
   });
 
-  void it('GET /api/health counts boards and online boards; GET /api/rules lists the rules', async () => {
+  void it('GET /api/health counts boards and online boards; GET /api/rules lists the rules', { timeout: 30_000 }, async () => {
     assert.deepEqual((await get('/api/health')).json(), { ok: true, version: VERSION, devices: 2, online: 1 });
     assert.deepEqual(
       (await get('/api/rules')).json<{ rules: RuleView[] }>().rules.map((r) => r.name),
@@ -267,7 +281,7 @@ void describe('hub API: POST /api/devices/:id/commands', () => {
   const post = (payload: InjectOptions['payload'], extra: Partial<InjectOptions> = {}) =>
     app.inject({ method: 'POST', url: '/api/devices/pico-1/commands', headers: AUTH, payload, ...extra });
 
-  void it("relays the request and answers the board's reply with 200, waiting 10 s unless told", async () => {
+  void it("relays the request and answers the board's reply with 200, waiting 10 s unless told", { timeout: 30_000 }, async () => {
     hub.commands.length = 0;
     const res = await post({ action: 'write_pin', pin: 15, value: 1, timeout: 5 });
     assert.equal(res.statusCode, 200);
@@ -277,7 +291,7 @@ void describe('hub API: POST /api/devices/:id/commands', () => {
     assert.equal(hub.commands[1]?.timeoutMs, 2500);
   });
 
-  void it('refuses timeout_ms out of range, naming it', async () => {
+  void it('refuses timeout_ms out of range, naming it', { timeout: 30_000 }, async () => {
     for (const bad of ['0', '60001', 'soon']) {
       const res = await app.inject({ method: 'POST', url: `/api/devices/pico-1/commands?timeout_ms=${bad}`, headers: AUTH, payload: { action: 'ping' } });
       assertError(res, 400, 'bad_request', /timeout_ms/);
@@ -300,14 +314,14 @@ void describe('hub API: POST /api/devices/:id/commands', () => {
     ['text', { payload: 'ping', headers: { ...AUTH, 'content-type': 'text/plain' } }, /Content-Type/],
   ];
   for (const [name, options, message] of badBodies) {
-    void it(`a body that is ${name} is 400 bad_request and reaches no board`, async () => {
+    void it(`a body that is ${name} is 400 bad_request and reaches no board`, { timeout: 30_000 }, async () => {
       hub.commands.length = 0;
       assertError(await post(options.payload, options), 400, 'bad_request', message);
       assert.equal(hub.commands.length, 0);
     });
   }
 
-  void it("a board's error reply is relayed with its code's HTTP status", async () => {
+  void it("a board's error reply is relayed with its code's HTTP status", { timeout: 30_000 }, async () => {
     const cases: Array<[string, number]> = [
       ['pin_conflict', 409],
       ['lease_too_long', 400],
@@ -327,7 +341,7 @@ void describe('hub API: POST /api/devices/:id/commands', () => {
     }
   });
 
-  void it("the hub's own refusals keep their catalogue status; anything else is internal without details", async () => {
+  void it("the hub's own refusals keep their catalogue status; anything else is internal without details", { timeout: 30_000 }, async () => {
     const cases: Array<[Error, number, string]> = [
       [new HubError('device_offline', 'pico-1 is offline'), 409, 'device_offline'],
       [new HubError('timeout', 'no reply in 10000 ms'), 504, 'timeout'],
@@ -357,14 +371,14 @@ void describe('hub API: readings and events queries', () => {
   const get = (url: string) => app.inject({ method: 'GET', url, headers: AUTH });
   const lastReadings = () => hub.readingsQueries.at(-1);
 
-  void it('defaults to the last hour, raw, at most 10000 points', async () => {
+  void it('defaults to the last hour, raw, at most 10000 points', { timeout: 30_000 }, async () => {
     const res = await get('/api/devices/pico-1/readings');
     assert.equal(res.statusCode, 200);
     assert.equal(res.json<{ readings: ReadingBucket[] }>().readings.length, 1);
     assert.deepEqual(lastReadings(), { device: 'pico-1', sensor: undefined, quantity: undefined, from: NOW - 3_600_000, to: NOW, bucketMs: 0, limit: 10_000 });
   });
 
-  void it('takes from/to as milliseconds or ISO-8601, and the filters as given', async () => {
+  void it('takes from/to as milliseconds or ISO-8601, and the filters as given', { timeout: 30_000 }, async () => {
     await get('/api/devices/pico-1/readings?sensor=air&quantity=temperature&from=1714561200000&to=2024-05-01T12:00:00Z&bucket_ms=60000&limit=50');
     assert.deepEqual(lastReadings(), { device: 'pico-1', sensor: 'air', quantity: 'temperature', from: 1714561200000, to: 1714564800000, bucketMs: 60_000, limit: 50 });
     await get('/api/devices/pico-1/readings?from=2024-05-01T13:00:00%2B02:00&to=2024-05-02');
@@ -387,14 +401,14 @@ void describe('hub API: readings and events queries', () => {
     ['bucket=60000', /bucket: unknown/],
   ];
   for (const [query, message] of badQueries) {
-    void it(`readings?${query} is 400 bad_request naming the field`, async () => {
+    void it(`readings?${query} is 400 bad_request naming the field`, { timeout: 30_000 }, async () => {
       const before = hub.readingsQueries.length;
       assertError(await get(`/api/devices/pico-1/readings?${query}`), 400, 'bad_request', message);
       assert.equal(hub.readingsQueries.length, before, 'the store was not asked');
     });
   }
 
-  void it("a device's events and all events pass their filters on", async () => {
+  void it("a device's events and all events pass their filters on", { timeout: 30_000 }, async () => {
     const res = await get('/api/devices/esp-2/events?type=lease_expired&after_id=41&limit=5');
     assert.equal(res.json<{ events: StoredEvent[] }>().events[0]?.id, 7);
     assert.deepEqual(hub.eventsQueries.at(-1), { device: 'esp-2', type: 'lease_expired', afterId: 41, limit: 5, from: undefined, to: undefined });
@@ -404,7 +418,7 @@ void describe('hub API: readings and events queries', () => {
     assert.deepEqual(hub.eventsQueries.at(-1), { device: 'pico-1', type: undefined, afterId: undefined, limit: 100, from: Date.UTC(2024, 4, 1), to: 1714564800000 });
   });
 
-  void it('bad event queries are 400 bad_request naming the field', async () => {
+  void it('bad event queries are 400 bad_request naming the field', { timeout: 30_000 }, async () => {
     assertError(await get('/api/events?after_id=-1'), 400, 'bad_request', /after_id/);
     assertError(await get('/api/events?limit=1001'), 400, 'bad_request', /limit/);
     assertError(await get('/api/devices/pico-1/events?device=esp-2'), 400, 'bad_request', /device: unknown/);
@@ -445,19 +459,49 @@ class StreamClient {
   }
 }
 
-/** Opens a stream; rejects with the HTTP status when the hub refuses the upgrade. */
-function openStream(url: string, options: { headers?: Record<string, string>; protocols?: string[]; autoPong?: boolean } = {}): Promise<StreamClient> {
+interface StreamOptions {
+  headers?: Record<string, string>;
+  protocols?: string[];
+  autoPong?: boolean;
+}
+
+/** Opens a stream; rejects with the HTTP status and the body when the hub refuses the upgrade. */
+function openStream(url: string, options: StreamOptions = {}): Promise<StreamClient> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {}, autoPong: options.autoPong ?? true });
     const client = new StreamClient(ws);
     ws.once('open', () => resolve(client));
     ws.once('unexpected-response', (_req, res) => {
-      reject(new Error(`HTTP ${res.statusCode}`));
-      res.resume();
-      ws.terminate();
+      let body = '';
+      res.setEncoding('utf8').on('data', (s: string) => (body += s));
+      res.once('end', () => {
+        reject(new Error(`HTTP ${res.statusCode} ${body}`));
+        ws.terminate();
+      });
     });
     ws.once('error', reject);
   });
+}
+
+/** How the hub refused this upgrade, or undefined (the stream closed again) if it let it through. */
+async function refusal(url: string, options: StreamOptions): Promise<string | undefined> {
+  let client: StreamClient;
+  try {
+    client = await openStream(url, options);
+  } catch (err) {
+    return String(err);
+  }
+  await client.close();
+  return undefined;
+}
+
+/** The three ways a WebSocket client can present `token`: the header, ?token= and the bearer subprotocol. */
+function streamAuthWays(base: string, token: string): Array<[string, StreamOptions]> {
+  return [
+    [base, { headers: { authorization: `Bearer ${token}` } }],
+    [`${base}?token=${encodeURIComponent(token)}`, {}],
+    [base, { protocols: [`bearer.${token}`] }],
+  ];
 }
 
 /** Waits for a condition; gives up (failing the test, not hanging the run) after about 10 s. */
@@ -479,15 +523,22 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
   });
   after(() => app.close());
 
-  void it('refuses an upgrade without a token or with a wrong one (HTTP 401), and subscribes nobody', async () => {
-    await assert.rejects(openStream(base), /HTTP 401/);
-    await assert.rejects(openStream(`${base}?token=wrong`), /HTTP 401/);
-    await assert.rejects(openStream(base, { protocols: ['bearer.wrong'] }), /HTTP 401/);
-    await assert.rejects(openStream(base, { headers: { authorization: 'Bearer wrong' } }), /HTTP 401/);
+  void it('refuses an upgrade without a token or with a wrong one, of any length and whichever way it comes (HTTP 401 unauthenticated), and subscribes nobody', { timeout: 15_000 }, async () => {
+    assert.match((await refusal(base, {})) ?? 'let in', /^Error: HTTP 401 .*"code":"unauthenticated"/);
+    // A short wrong token, and ones as long as the real one that share all but one character with it.
+    const letIn: string[] = [];
+    for (const wrong of ['wrong', ...nearMissTokens(TOKEN).map((miss) => miss.token)]) {
+      for (const [url, options] of streamAuthWays(base, wrong)) {
+        const refused = await refusal(url, options);
+        if (refused === undefined) letIn.push(`${url} ${JSON.stringify(options)}`);
+        else assert.match(refused, /^Error: HTTP 401 .*"code":"unauthenticated".*the API token is wrong/, `${url} ${JSON.stringify(options)}`);
+      }
+    }
+    assert.deepEqual(letIn, [], 'the hub let these in');
     assert.equal(hub.listeners.size, 0);
   });
 
-  void it('accepts the token as a header, a query parameter or a subprotocol, and says hello first', async () => {
+  void it('accepts the token as a header, a query parameter or a subprotocol, and says hello first', { timeout: 15_000 }, async () => {
     const ways: Array<[string, Parameters<typeof openStream>[1], string]> = [
       [base, { headers: AUTH }, ''],
       [`${base}?token=${TOKEN}`, {}, ''],
@@ -502,7 +553,7 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
     }
   });
 
-  void it('pushes every update after the hello, and unsubscribes when the client goes', async () => {
+  void it('pushes every update after the hello, and unsubscribes when the client goes', { timeout: 15_000 }, async () => {
     const client = await openStream(base, { headers: AUTH });
     await client.next(1);
     // Earlier tests' clients may still be closing on the hub's side.
@@ -520,7 +571,7 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
     await until(() => hub.listeners.size === 0, 'the listener was removed');
   });
 
-  void it('?device= passes only the updates of that board', async () => {
+  void it('?device= passes only the updates of that board', { timeout: 15_000 }, async () => {
     const client = await openStream(`${base}?device=esp-2`, { headers: AUTH });
     await client.next(1);
     hub.emit({ type: 'state', device: 'pico-1', state: { n: 1 } });
@@ -533,7 +584,7 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
     await client.close();
   });
 
-  void it('pings the client, and keeps one that answers', async () => {
+  void it('pings the client, and keeps one that answers', { timeout: 15_000 }, async () => {
     const client = await openStream(base, { headers: AUTH });
     let pings = 0;
     client.ws.on('ping', () => pings++);
@@ -542,7 +593,7 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
     await client.close();
   });
 
-  void it('drops a client that does not answer a ping, and unsubscribes it', async () => {
+  void it('drops a client that does not answer a ping, and unsubscribes it', { timeout: 15_000 }, async () => {
     const client = await openStream(base, { headers: AUTH, autoPong: false });
     await client.next(1);
     await until(() => client.closed !== undefined, 'the silent client was dropped');
@@ -550,7 +601,7 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
     await until(() => hub.listeners.size === 0, 'the listener was removed');
   });
 
-  void it('a plain GET of the stream (no upgrade) is 400 bad_request', async () => {
+  void it('a plain GET of the stream (no upgrade) is 400 bad_request', { timeout: 15_000 }, async () => {
     assertError(await app.inject({ method: 'GET', url: '/api/stream', headers: AUTH }), 400, 'bad_request', /WebSocket/);
   });
 });
