@@ -21,6 +21,51 @@ function onlineBoards(page: Page): Promise<string[]> {
   return attributes(page.locator('tr[data-board][data-online="true"]'), 'data-board');
 }
 
+interface CountdownReading {
+  /** Date.now() when read. */
+  at: number;
+  /** The seconds it showed. */
+  left: number;
+}
+
+/**
+ * Reads a lease countdown every 400 ms until it is gone, and returns the seconds it showed; fails
+ * if it shows anything but "Back to … in N s" or the lease's end, or is still there at `deadline`.
+ */
+async function countdownUntilGone(page: Page, selector: string, deadline: number): Promise<CountdownReading[]> {
+  const shown: CountdownReading[] = [];
+  for (;;) {
+    // Read in the page, in one go: the element may go at any moment, and a locator would wait for it.
+    const text = await page.evaluate<string | null>(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`);
+    if (text === null) return shown;
+    const seconds = /^Back to off in (\d+(?:\.\d+)?) s$/.exec(text)?.[1];
+    if (seconds !== undefined) shown.push({ at: Date.now(), left: Number(seconds) });
+    else assert.match(text, /^Lease ended; waiting for the board to report$/);
+    if (Date.now() > deadline) assert.fail(`the countdown still shows "${text}" long after the lease: ${JSON.stringify(shown)}`);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  }
+}
+
+/**
+ * Asserts readings of a countdown from a lease of `leaseS` seconds: at least two, within the
+ * lease, each lower than the one before, and falling about as fast as the clock (loosely: the
+ * machine may be slow and busy).
+ */
+function assertCountsDown(shown: CountdownReading[], leaseS: number): void {
+  const all = JSON.stringify(shown);
+  assert.ok(shown.length >= 2, `the countdown was read at least twice: ${all}`);
+  assert.ok(shown.every((s) => s.left >= 0 && s.left <= leaseS), `between the lease and 0 s: ${all}`);
+  shown.slice(1).forEach((later, i) => {
+    const before = shown[i] ?? later;
+    assert.ok(later.left < before.left, `the countdown went down between reads ${later.at - before.at} ms apart: ${all}`);
+  });
+  const first = shown[0] ?? assert.fail('a first reading');
+  const last = shown.at(-1) ?? assert.fail('a last reading');
+  const elapsed = (last.at - first.at) / 1000;
+  const fell = first.left - last.left;
+  assert.ok(fell >= elapsed * 0.5 - 0.3 && fell <= elapsed * 1.5 + 0.3, `${fell.toFixed(1)} s off the countdown in ${elapsed.toFixed(1)} s: ${all}`);
+}
+
 /** The number of points the chart shows, once it has some. */
 function chartPoints(chart: Locator, timeoutMs: number): Promise<number> {
   return eventually(async () => {
@@ -101,24 +146,27 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
       await page.locator('tr[data-board]').nth(2).waitFor();
     });
 
-    test('an output switched with a 2 s lease shows on, then back at its safe value by itself; the log says so', { timeout: 60_000 }, async () => {
+    test('an output switched with a 3 s lease shows on and counts down, then back at its safe value by itself; the log says so', { timeout: 60_000 }, async () => {
       await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
       await page.getByRole('link', { name: 'greenhouse' }).click();
       await page.locator('[data-board-page="greenhouse"]').waitFor();
       const relay = page.locator('li[data-pin="15"]');
       const value = relay.locator('output.value');
       await value.filter({ hasText: 'off' }).waitFor({ timeout: 10_000 });
-      await page.getByLabel('Lease for relay (pin 15), seconds').fill('2');
+      await page.getByLabel('Lease for relay (pin 15), seconds').fill('3');
       const switched = Date.now();
-      await relay.getByRole('button', { name: 'Turn on for 2 s' }).click();
+      await relay.getByRole('button', { name: 'Turn on for 3 s' }).click();
       await value.filter({ hasText: 'on' }).waitFor({ timeout: 5000 });
       await relay.getByRole('timer').waitFor();
-      assert.match(await relay.getByRole('timer').innerText(), /Back to off in \d/);
-      // Nobody touches it again: the board ends the lease and the page shows the revert.
+      // Nobody touches it again: the countdown ticks down until the board ends the lease.
+      const shown = await countdownUntilGone(page, 'li[data-pin="15"] [role="timer"]', switched + 20_000);
+      assertCountsDown(shown, 3);
+      // The end: the timer gone, the output off, and the page says the board put it back.
       await value.filter({ hasText: 'off' }).waitFor({ timeout: 10_000 });
       const reverted = Date.now() - switched;
-      assert.ok(reverted >= 1500, `back off after ${reverted} ms, not before the lease ended`);
-      assert.match(await relay.locator('.reverted').innerText(), /Lease ended at .*put it back to off/);
+      assert.ok(reverted >= 2500, `back off after ${reverted} ms, not before the lease ended`);
+      assert.equal(await relay.getByRole('timer').count(), 0, 'no countdown once the lease ended');
+      assert.match(await relay.locator('.reverted').innerText({ timeout: 5000 }), /^Lease ended at \d{1,2}:\d{2}:\d{2}.*: the board put it back to off\.$/);
       await page.locator('.events li[data-type="lease_expired"]').filter({ hasText: 'pin 15' }).waitFor({ timeout: 5000 });
     });
 
