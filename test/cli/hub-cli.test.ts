@@ -6,7 +6,7 @@ import { apiGet, spawnHubCli } from '../support/hub-process.js';
 import { eventually, tempDataDir } from '../support/test-hub.js';
 import { runCli } from './run-cli.js';
 
-describe('tether hub (registry commands)', () => {
+describe('tether hub (registry commands)', { timeout: 30_000 }, () => {
   test('add-device prints a token once; a second add is refused; devices lists it; remove-device removes it', async () => {
     const data = tempDataDir();
     const added = await runCli(['hub', 'add-device', 'shed', '--name', 'Garden shed', '--data', data]);
@@ -36,7 +36,7 @@ describe('tether hub (registry commands)', () => {
   });
 });
 
-describe('tether demo', () => {
+describe('tether demo', { timeout: 30_000 }, () => {
   test('three simulated boards link, readings arrive, a rule fires; Ctrl-C stops it and removes its temp data', async () => {
     const demo = await spawnHubCli(['demo', '--http-port', '0', '--link-port', '0']);
     try {

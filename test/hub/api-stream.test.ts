@@ -22,7 +22,7 @@ const reading = (device: string, n: number): HubUpdate => ({ type: 'reading', de
 const state = (device: string, n: number): HubUpdate => ({ type: 'state', device, state: { n } });
 const event = (device: string, id: number): HubUpdate => ({ type: 'event', device, event: { id, device, ts: id, type: 'lease_expired', data: {} } });
 
-void describe('UpdateStream', () => {
+void describe('UpdateStream', { timeout: 30_000 }, () => {
   void it('sends everything while the client keeps up', () => {
     const socket = new FakeSocket();
     const stream = new UpdateStream(socket, undefined);

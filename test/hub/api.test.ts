@@ -124,7 +124,7 @@ function operations(doc: OpenApiDoc): Array<{ method: string; path: string; open
 /** A concrete URL for a documented path, naming a registered board. */
 const concrete = (path: string) => path.replace('{id}', 'pico-1');
 
-void describe('hub API: OpenAPI document and authentication', () => {
+void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 }, () => {
   let app: FastifyInstance;
   let hub: FakeHub;
   let doc: OpenApiDoc;
@@ -212,7 +212,7 @@ void describe('hub API: OpenAPI document and authentication', () => {
   });
 });
 
-void describe('hub API: devices, health, rules', () => {
+void describe('hub API: devices, health, rules', { timeout: 30_000 }, () => {
   let app: FastifyInstance;
   before(async () => ({ app } = await startApi()));
   after(() => app.close());
@@ -273,7 +273,7 @@ void describe('hub API: devices, health, rules', () => {
   });
 });
 
-void describe('hub API: POST /api/devices/:id/commands', () => {
+void describe('hub API: POST /api/devices/:id/commands', { timeout: 30_000 }, () => {
   let app: FastifyInstance;
   let hub: FakeHub;
   before(async () => ({ app, hub } = await startApi()));
@@ -363,7 +363,7 @@ void describe('hub API: POST /api/devices/:id/commands', () => {
   });
 });
 
-void describe('hub API: readings and events queries', () => {
+void describe('hub API: readings and events queries', { timeout: 30_000 }, () => {
   let app: FastifyInstance;
   let hub: FakeHub;
   before(async () => ({ app, hub } = await startApi()));

@@ -74,7 +74,7 @@ function chartPoints(chart: Locator, timeoutMs: number): Promise<number> {
   }, 'chart points', timeoutMs);
 }
 
-describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
+describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () => {
   let browser: Browser;
   before(async () => {
     browser = await launchChromium();
