@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'firmware/**', 'web/**/vendor/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'firmware/**', 'web/**/vendor/**', '.stryker-tmp/**', '.mutate/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

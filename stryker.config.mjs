@@ -104,7 +104,6 @@ export default {
   buildCommand: 'tsc -p tsconfig.json',
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  timeoutMS: 10_000,
   ignorePatterns: ['dist', 'web', 'docs', 'examples', '.mutate', '.ci', 'reports', '.mutate-summary.txt'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
