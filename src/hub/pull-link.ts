@@ -25,9 +25,13 @@ export interface PullLinkDeps extends BoardLinkDeps {
 }
 
 export class PullLink {
+  /** The connection now, also while its handshake runs. */
   private client: BoardClient | undefined;
+  /** The connection whose link came up and was recorded; undefined from the moment it is lost. */
+  private linked: BoardClient | undefined;
   private readonly reports: BoardReports;
   private readonly backoff: Backoff;
+  /** The boot id of the last link that came up, kept while offline (as a dialing board's is). */
   private boot: string | null = null;
   private stopped = false;
   private retry: { timer: Timer; wake: () => void } | undefined;
@@ -43,7 +47,7 @@ export class PullLink {
   }
 
   get online(): boolean {
-    return this.client?.isOpen === true && this.boot !== null;
+    return this.linked?.isOpen === true;
   }
 
   get bootId(): string | null {
@@ -59,9 +63,9 @@ export class PullLink {
   }
 
   async command(request: JsonObject, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
-    const client = this.client;
+    const client = this.linked;
     if (this.stopped) throw new HubError('shutting_down', 'the hub is stopping');
-    if (client === undefined || !this.online) {
+    if (client?.isOpen !== true) {
       throw new HubError('device_offline', `${this.id} (${this.target.host}:${this.target.port}) is not connected now; the hub keeps dialing it`);
     }
     const callerId = request['id'];
@@ -105,7 +109,11 @@ export class PullLink {
     }
   }
 
-  /** One connection, until it breaks; resolves with why it ended. */
+  /**
+   * One connection, until it breaks; resolves with why it ended. Only a link that came up is
+   * recorded, online then offline: a handshake that fails leaves no trace but the log line, so
+   * the events log never has an online without its offline, nor an offline without its online.
+   */
   private async connectOnce(): Promise<string> {
     const { host, port, token, tls } = this.target;
     const client = await connect({ host, port, ...(token !== undefined ? { token } : {}), ...(tls === true ? { tls: true } : {}), timeoutMs: 5000 });
@@ -116,63 +124,77 @@ export class PullLink {
       return 'stopped';
     }
     const events = client.events();
+    let info: JsonObject;
+    let state: JsonObject;
     try {
-      const [info, state] = (await client.send([{ action: 'get_info' }, { action: 'get_state' }])) as [JsonObject, JsonObject];
+      [info, state] = (await client.send([{ action: 'get_info' }, { action: 'get_state' }])) as [JsonObject, JsonObject];
       if (state['ok'] !== true) throw new Error(`get_state: ${JSON.stringify(state['error'])}`);
-      this.boot = String(state['boot_id']);
-      const uptime = typeof state['uptime_s'] === 'number' ? state['uptime_s'] : 0;
-      this.reports.bootEpoch = this.deps.wallNow() - uptime * 1000;
-      this.reports.setState(state);
-      const text = (value: unknown) => (typeof value === 'string' ? value : '');
-      const firmware = `tether ${text(info['firmware_version'])} (${text(info['runtime'])}, pull)`;
-      this.deps.store.markLinked(this.id, { firmware, capabilities: [], bootId: this.boot, now: this.deps.wallNow() });
-      const rssi = signalOf(info);
-      if (rssi !== undefined) this.deps.store.setSignal(this.id, rssi);
       const subscriptions = reportSubscriptions(state, this.deps.telemetryIntervalMs(this.id));
       const replies = await client.send(subscriptions);
       for (const r of replies) if (r['ok'] !== true) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);
+      if (!client.isOpen) throw new Error('the connection closed during the handshake');
     } catch (err) {
       events.close();
       await client.close();
       throw err;
     }
     this.backoff.reset();
+    this.boot = String(state['boot_id']);
+    const uptime = typeof state['uptime_s'] === 'number' ? state['uptime_s'] : 0;
+    this.reports.bootEpoch = this.deps.wallNow() - uptime * 1000;
+    // Set before the writes below, which run without a turn in between: the first callback is
+    // record()'s publish, after its event is stored, and a listener there finds the board online.
+    this.linked = client;
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const firmware = `tether ${text(info['firmware_version'])} (${text(info['runtime'])}, pull)`;
+    this.deps.store.markLinked(this.id, { firmware, capabilities: [], bootId: this.boot, now: this.deps.wallNow() });
+    const rssi = signalOf(info);
+    if (rssi !== undefined) this.deps.store.setSignal(this.id, rssi);
     this.deps.record(this.id, 'online', { boot_id: this.boot, address: `${host}:${port}` });
     this.deps.linkChanged(this.id);
-    const keepalive = this.keepAlive(client);
+    this.reports.setState(state);
     void (async () => {
       for await (const event of events) await this.reports.take(event as JsonObject, 0).catch(() => undefined);
     })();
-    await client.closed;
-    keepalive();
+    const why = await this.keepAlive(client);
     events.close();
+    this.linked = undefined;
     this.deps.store.markOffline(this.id, this.deps.wallNow());
-    this.deps.record(this.id, 'offline', { reason: this.stopped ? 'hub stopping' : 'connection lost' });
+    this.deps.record(this.id, 'offline', { reason: this.stopped ? 'hub stopping' : why });
     this.deps.linkChanged(this.id);
-    return 'connection lost';
+    return why;
   }
 
-  /** Pings when idle; a ping unanswered for the outage time closes the connection. */
-  private keepAlive(client: BoardClient): () => void {
+  /**
+   * Pings when idle; resolves with why the link is down: the connection closed, or a ping went
+   * unanswered for the outage time (then the close goes on in the background, so the board is
+   * reported offline now, not after the close's grace time).
+   */
+  private keepAlive(client: BoardClient): Promise<string> {
     const outageMs = Math.round(this.deps.keepaliveMs * OUTAGE_FACTOR);
     let timer: Timer | undefined;
-    const tick = () => {
-      client
-        .send([{ action: 'ping' }], { timeoutMs: outageMs })
-        .then(() => {
-          if (client.isOpen) timer = this.deps.clock.setTimer(this.deps.keepaliveMs, tick);
-        })
-        .catch(() => void client.close());
-    };
-    timer = this.deps.clock.setTimer(this.deps.keepaliveMs, tick);
-    return () => {
+    return new Promise<string>((down) => {
+      const tick = () => {
+        client
+          .send([{ action: 'ping' }], { timeoutMs: outageMs })
+          .then(() => {
+            if (client.isOpen) timer = this.deps.clock.setTimer(this.deps.keepaliveMs, tick);
+          })
+          .catch(() => {
+            void client.close();
+            down(`no answer to a ping within ${outageMs} ms`);
+          });
+      };
+      timer = this.deps.clock.setTimer(this.deps.keepaliveMs, tick);
+      void client.closed.then(() => down('connection lost'));
+    }).finally(() => {
       if (timer !== undefined) this.deps.clock.clearTimer(timer);
-    };
+    });
   }
 
   private async refreshState(): Promise<void> {
     try {
-      const [state] = (await this.client?.send([{ action: 'get_state' }])) ?? [];
+      const [state] = (await this.linked?.send([{ action: 'get_state' }])) ?? [];
       if (state?.['ok'] === true) this.reports.setState(state);
     } catch {
       // The next connection reads the state again.

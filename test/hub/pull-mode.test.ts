@@ -1,5 +1,6 @@
 // Pull mode: the hub dials a board that only listens (direct mode) and keeps it linked.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { SystemClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
@@ -7,8 +8,14 @@ import { silentLogger } from '../../src/device/logger.js';
 import { startDevice } from '../../src/device/runtime.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import type { HubError } from '../../src/hub/errors.js';
+import type { Hub } from '../../src/hub/hub.js';
+import { decodeFrame } from '../../src/protocol/codec.js';
+import { encodeFrame, LineDecoder } from '../../src/protocol/framing.js';
 import { FaultProxy } from '../support/fault-proxy.js';
+import { prng } from '../support/prng.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
+
+const TEST = { timeout: 30_000 };
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -29,8 +36,78 @@ async function listeningBoard() {
   return { device, hardware };
 }
 
+/**
+ * A listening board that answers get_info and get_state, then meets what the hub asks next (its
+ * subscriptions) with silence (`stall`) or by dropping the connection (`drop`): a handshake that
+ * breaks after the board has said who it is.
+ */
+async function handshakeBreaker() {
+  const sockets = new Set<net.Socket>();
+  const breaker = { mode: 'stall' as 'stall' | 'drop', states: 0, port: 0, dropAll: () => sockets.forEach((s) => s.destroy()) };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const decoder = new LineDecoder(1 << 16);
+    const answer = (bytes: Buffer) => {
+      const decoded = decodeFrame(bytes);
+      const action = decoded.ok ? decoded.message['action'] : undefined;
+      if (action === 'get_info') socket.write(encodeFrame({ ok: true, action, firmware_version: '0.1.0', runtime: 'test' }));
+      else if (action === 'get_state') {
+        breaker.states++;
+        socket.write(encodeFrame({ ok: true, action, boot_id: 'b1', uptime_s: 1, pins: [], leases: [], sensors: ['chip'] }));
+      } else if (breaker.mode === 'drop') socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk, { frame: answer, oversize: () => socket.destroy() }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  breaker.port = (server.address() as net.AddressInfo).port;
+  cleanups.push(() => {
+    breaker.dropAll();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return breaker;
+}
+
+const LINK_EVENTS = new Set(['online', 'offline']);
+
+/**
+ * Checks at every hub update and every few ms that the board reads online only while the last
+ * online/offline event stored for it is an online, and that those events alternate.
+ */
+function watchLinkEvents(hub: Hub, id: string) {
+  const problems: string[] = [];
+  const online = () => hub.facade.devices().find((d) => d.id === id)?.online === true;
+  const linkEvents = () =>
+    hub.facade
+      .events({ device: id, limit: 1000 })
+      .filter((e) => LINK_EVENTS.has(e.type))
+      .map((e) => e.type)
+      .reverse();
+  const check = (when: string) => {
+    const log = linkEvents();
+    if (online() && log.at(-1) !== 'online') problems.push(`${when}: online, but the link events are [${log.join(', ')}]`);
+    if (log.some((type, i) => type === (i === 0 ? 'offline' : log[i - 1]))) problems.push(`${when}: the link events do not alternate: [${log.join(', ')}]`);
+  };
+  const unsubscribe = hub.facade.onUpdate((u) => check(`at a ${u.type} update`));
+  const poll = setInterval(() => check('polled'), 5);
+  cleanups.push(() => {
+    unsubscribe();
+    clearInterval(poll);
+  });
+  return { online, linkEvents, problems };
+}
+
+/** Polls for ms that the board never reads online (its handshake hangs meanwhile). */
+async function staysOffline(online: () => boolean, ms: number): Promise<void> {
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    assert.equal(online(), false, 'not online while the handshake hangs');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('hub: pull mode', () => {
-  test('the hub dials a listening board: online, readings stored, leased commands run', async () => {
+  test('the hub dials a listening board: online, readings stored, leased commands run', TEST, async () => {
     const { device, hardware } = await listeningBoard();
     const hub = await startTestHub({ config: { telemetry: { interval_ms: 100 }, devices: [{ id: 'pi', address: `127.0.0.1:${device.port}` }] } });
     cleanups.push(() => hub.close());
@@ -45,13 +122,13 @@ describe('hub: pull mode', () => {
     assert.equal(hardware.gpio.level(15), 0);
   });
 
-  test('fault injection: after a dropped connection and a black hole the hub dials again and reports resume', async () => {
+  test('fault injection: after a dropped connection and a black hole the hub dials again and reports resume', TEST, async () => {
     const { device } = await listeningBoard();
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: device.port } });
     cleanups.push(() => proxy.close());
     const hub = await startTestHub({ config: { telemetry: { interval_ms: 100 }, devices: [{ id: 'pi', address: `127.0.0.1:${proxy.port}` }] } });
     cleanups.push(() => hub.close());
-    const online = () => hub.facade.devices().find((d) => d.id === 'pi')?.online === true;
+    const { online, linkEvents, problems } = watchLinkEvents(hub, 'pi');
     await eventually(() => (online() ? true : undefined), 'online');
     const connections = () => hub.facade.events({ device: 'pi', type: 'online' }).length;
     proxy.dropAll();
@@ -60,11 +137,66 @@ describe('hub: pull mode', () => {
     assert.equal(hub.facade.events({ device: 'pi', type: 'offline' }).length, 1);
     proxy.blackhole();
     await eventually(() => (online() ? undefined : true), 'offline: the pings went unanswered');
+    assert.equal(linkEvents().at(-1), 'offline');
+    const links = connections();
+    // The hub dials again into the black hole: TCP connects, the handshake hangs for its 5 s.
+    const dialed = proxy.connections;
+    await eventually(() => (proxy.connections > dialed ? true : undefined), 'dialed again into the black hole');
     await assert.rejects(hub.facade.command('pi', { action: 'ping' }), (e: HubError) => e.code === 'device_offline');
+    await staysOffline(online, 500);
+    assert.equal(connections(), links, 'no link recorded into the black hole');
     proxy.heal();
+    proxy.dropAll(); // ends the hung handshake now rather than at its timeout
     await eventually(() => (online() ? true : undefined), 'online after the black hole', 10_000);
     const before = hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length;
     await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length > before ? true : undefined), 'new readings');
-    assert.ok(hub.facade.events({ device: 'pi', type: 'online' }).length >= 3);
+    assert.ok(connections() >= 3);
+    assert.deepEqual(problems, []);
+  });
+
+  test('a handshake that breaks after get_state answers: never online, nothing recorded, the store not marked linked', TEST, async () => {
+    const breaker = await handshakeBreaker();
+    const hub = await startTestHub({ config: { devices: [{ id: 'pi', address: `127.0.0.1:${breaker.port}` }] } });
+    cleanups.push(() => hub.close());
+    const { online, linkEvents, problems } = watchLinkEvents(hub, 'pi');
+    await eventually(() => (breaker.states >= 1 ? true : undefined), 'get_state answered');
+    // Stalled: the subscriptions go unanswered (for the hub's 5 s request timeout).
+    await staysOffline(online, 300);
+    await assert.rejects(hub.facade.command('pi', { action: 'ping' }), (e: HubError) => e.code === 'device_offline');
+    // Dropped: this connection now, and every next one right after get_state answers.
+    breaker.mode = 'drop';
+    breaker.dropAll();
+    await eventually(() => (breaker.states >= 4 ? true : undefined), 'dialed and dropped three more times', 10_000);
+    assert.deepEqual(linkEvents(), []);
+    const stored = hub.store.getDevice('pi');
+    assert.equal(stored?.online, false, 'the store was not marked linked');
+    assert.equal(stored?.bootId, null);
+    assert.equal(online(), false);
+    assert.deepEqual(problems, []);
+  });
+
+  test('drops at random points of the handshake and the link: online only once recorded, each online paired with an offline', TEST, async () => {
+    const { device } = await listeningBoard();
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: device.port } });
+    cleanups.push(() => proxy.close());
+    // A few ms per chunk stretch the handshake's three round trips, so the drops land inside it too.
+    proxy.setDelay(5, 10);
+    const hub = await startTestHub({ config: { telemetry: { interval_ms: 100 }, devices: [{ id: 'pi', address: `127.0.0.1:${proxy.port}` }] } });
+    cleanups.push(() => hub.close());
+    const { online, linkEvents, problems } = watchLinkEvents(hub, 'pi');
+    const random = prng(7);
+    // Each round starts linked (the backoff back at its first step), so the redials stay quick.
+    for (let round = 1; round <= 8; round++) {
+      await eventually(() => (online() ? true : undefined), `online, round ${round}`);
+      const dialed = proxy.connections;
+      proxy.dropAll();
+      await eventually(() => (proxy.connections > dialed ? true : undefined), `dialed again, round ${round}`);
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 60)));
+      proxy.dropAll();
+    }
+    await eventually(() => (online() ? true : undefined), 'online after the drops');
+    assert.equal(linkEvents().at(-1), 'online');
+    assert.equal(hub.store.getDevice('pi')?.online, true);
+    assert.deepEqual(problems, []);
   });
 });
