@@ -106,7 +106,7 @@ async function staysOffline(online: () => boolean, ms: number): Promise<void> {
   }
 }
 
-describe('hub: pull mode', () => {
+describe('hub: pull mode', { timeout: 120_000 }, () => {
   test('the hub dials a listening board: online, readings stored, leased commands run', TEST, async () => {
     const { device, hardware } = await listeningBoard();
     const hub = await startTestHub({ config: { telemetry: { interval_ms: 100 }, devices: [{ id: 'pi', address: `127.0.0.1:${device.port}` }] } });

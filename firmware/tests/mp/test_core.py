@@ -114,6 +114,39 @@ async def test_dispatcher_checks_arguments_in_order_and_coerces_strings():
     assert r['error']['code'] == 'bad_field', 'a boolean is not a pin number'
 
 
+async def test_a_pins_own_max_lease_only_lowers_the_boards():
+    b, d, clock = board_and_dispatcher({'max_lease_s': 60, 'pins': [
+        {'pin': 14, 'name': 'heater', 'mode': 'output', 'value': 0, 'max_lease_s': 10},
+        {'pin': 15, 'name': 'fan', 'mode': 'output', 'value': 0, 'max_lease_s': 600}]})
+    await start_board(b)
+    c = Client(d)
+    r = await d.handle({'action': 'write_pin', 'pin': 14, 'value': 1, 'timeout': 11}, c)
+    assert r['error']['code'] == 'lease_too_long', r
+    r = await d.handle({'action': 'write_pin', 'pin': 15, 'value': 1, 'timeout': 61}, c)
+    assert r['error']['code'] == 'lease_too_long', 'a pin cannot raise the board maximum: %r' % (r,)
+    r = await d.handle({'action': 'write_pin', 'pin': 15, 'value': 1, 'timeout': 60}, c)
+    assert r['ok'] is True and r['lease']['expires_in_s'] == 60, r
+
+
+async def test_a_pwm_lease_ends_at_the_safe_duty_on_the_pin():
+    b, d, clock = board_and_dispatcher()
+    await start_board(b)
+    c = Client(d)
+    b.listeners.append(c)
+    r = await d.handle({'action': 'pwm', 'pin': 7, 'freq': 1000, 'duty': 0.3, 'timeout': 1}, c)
+    assert r['ok'] is True, r
+    clock.advance(500)
+    r = await d.handle({'action': 'pwm', 'pin': 7, 'freq': 1000, 'duty': 0.7, 'timeout': 1}, c)
+    assert r['ok'] is True, r
+    assert simhw.pwm(7) == (1000, 45875), simhw.pwm(7)  # 0.7 of 65535, rounded half up
+    clock.advance(1000)
+    assert c.events == [{'event': 'lease_expired', 'pin': 7, 'value': 0, 'held': 0.7}], c.events
+    assert simhw.pwm(7) == (1000, 0), 'the pin itself at duty 0: %r' % (simhw.pwm(7),)
+    state = b.state()
+    pin7 = [p for p in state['pins'] if p['pin'] == 7][0]
+    assert pin7['duty'] == 0 and pin7['lease'] is None, 'the safe duty, not the one before the renewal nor 1 - duty: %r' % (pin7,)
+
+
 async def test_lease_expires_to_the_safe_value_on_the_board_clock():
     b, d, clock = board_and_dispatcher()
     await start_board(b)
