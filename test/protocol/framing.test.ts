@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeFrame, okReply, errorReply } from '../../src/protocol/codec.js';
+import { decodeFrame, okReply, errorReply, isEventMessage } from '../../src/protocol/codec.js';
 import { LineDecoder } from '../../src/protocol/framing.js';
 import { parseRequest } from '../../src/protocol/request.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
@@ -70,6 +70,74 @@ describe('LineDecoder', { timeout: 30_000 }, () => {
     chunk.fill(0x20);
     d.push(Buffer.from('1}\n'), { frame: (b) => out.push(b.toString()), oversize: () => undefined });
     assert.deepEqual(out, ['{"a":1}']);
+  });
+});
+
+describe('LineDecoder edges', { timeout: 30_000 }, () => {
+  test('a held partial frame of the limit plus its CR is kept; one byte more is oversize', () => {
+    const limit = 8;
+    const exact = 'x'.repeat(limit);
+    assert.deepEqual(feed(new LineDecoder(limit), [Buffer.from(`${exact}\r`), Buffer.from('\n')]), [exact]);
+    assert.deepEqual(feed(new LineDecoder(limit), [Buffer.from(exact), Buffer.from('\n')]), [exact]);
+    assert.deepEqual(feed(new LineDecoder(limit), [Buffer.from(`${exact}yz`), Buffer.from('\nok\n')]), [{ oversize: limit }, 'ok']);
+  });
+
+  test('chunks that arrive while an oversize frame is discarded are not kept for the next frame', () => {
+    const d = new LineDecoder(8);
+    const out = feed(d, [Buffer.from('a'.repeat(12)), Buffer.from('bbb'), Buffer.from('\n{"a":1}\n')]);
+    assert.deepEqual(out, [{ oversize: 8 }, '{"a":1}']);
+    assert.equal(d.buffered, 0);
+  });
+
+  test('a line of spaces, tabs and stray CRs is blank', () => {
+    assert.deepEqual(feed(new LineDecoder(), [Buffer.from(' \r \t\r\n\r\r\n{"a":1}\n')]), ['{"a":1}']);
+  });
+});
+
+describe('codec messages and replies', { timeout: 30_000 }, () => {
+  const failure = (b: Buffer) => {
+    const d = decodeFrame(b);
+    assert.ok(!d.ok, 'decoded');
+    return { code: d.error.code, message: d.error.message };
+  };
+
+  test('each refusal says what was wrong and what to send', () => {
+    assert.deepEqual(failure(Buffer.from([0xff])), { code: 'bad_utf8', message: 'the frame is not valid UTF-8; send JSON text encoded as UTF-8' });
+    assert.deepEqual(failure(Buffer.from('['.repeat(33))), {
+      code: 'bad_json',
+      message: 'the frame nests arrays or objects deeper than 32 levels; send a flat request',
+    });
+    const bad = failure(Buffer.from('{'));
+    assert.equal(bad.code, 'bad_json');
+    assert.match(bad.message, /^the frame is not valid JSON \(.+\); send one JSON object per line$/);
+    const kinds: Array<[string, string]> = [['null', 'null'], ['[1]', 'an array'], ['3', 'a number'], ['"x"', 'a string'], ['true', 'a boolean']];
+    for (const [text, kind] of kinds) {
+      assert.deepEqual(failure(Buffer.from(text)), {
+        code: 'not_an_object',
+        message: `the frame is ${kind}; each line must be one JSON object such as {"action":"ping"}`,
+      }, text);
+    }
+  });
+
+  test('closing brackets and braces end a level: many shallow siblings are not deep', () => {
+    const siblings = (open: string, close: string) => Buffer.from(`{"a":[${Array.from({ length: 40 }, () => `${open}${close}`).join(',')}]}`);
+    assert.ok(decodeFrame(siblings('[', ']')).ok, 'arrays');
+    assert.ok(decodeFrame(siblings('{', '}')).ok, 'objects');
+  });
+
+  test('okReply drops an echoed error field, and works without a request', () => {
+    assert.deepEqual(okReply({ action: 'ping', error: 'spoof' }, { v: 1 }), { action: 'ping', v: 1, ok: true });
+    assert.deepEqual(okReply(undefined, { v: 1 }), { v: 1, ok: true });
+    assert.deepEqual(okReply(undefined, undefined), { ok: true });
+  });
+
+  test('isEventMessage: a string event and no ok', () => {
+    assert.equal(isEventMessage({ event: 'pin' }), true);
+    assert.equal(isEventMessage({ event: 'pin', ok: true }), false);
+    assert.equal(isEventMessage({ event: 'pin', ok: false }), false);
+    assert.equal(isEventMessage({ event: 1 }), false);
+    assert.equal(isEventMessage({ action: 'ping' }), false);
+    assert.equal(isEventMessage({ ok: true }), false);
   });
 });
 

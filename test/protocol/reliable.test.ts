@@ -104,3 +104,59 @@ test('exactly once and in order through 200 broken connections, starting near th
   assert.ok(outages < maxConnections, `${delivered.length} of ${total} delivered after ${outages} connections: the stream stalled`);
   assert.deepEqual(delivered, Array.from({ length: total }, (_, i) => i));
 });
+
+describe('Outbox and Inbox at the edges', { timeout: 30_000 }, () => {
+  test('OutboxFull names the capacity in its message', () => {
+    const out = new Outbox<string>({ capacity: 1, window: 1 });
+    out.push('a');
+    assert.throws(() => out.push('b'), (err: unknown) => {
+      assert.ok(err instanceof OutboxFull);
+      assert.equal(err.name, 'OutboxFull');
+      assert.equal(err.message, 'the outbox holds 1 messages already and none of them may be dropped');
+      return true;
+    });
+  });
+
+  test('restored messages are unacknowledged again and numbering continues after the last of them', () => {
+    const restored = [{ seq: 7, body: 'a' }, { seq: 8, body: 'b' }];
+    const out = new Outbox<string>({ capacity: 5, window: 5 }, 0, restored);
+    assert.deepEqual(out.unacknowledged(), restored);
+    assert.equal(out.size, 2);
+    out.push('c');
+    assert.deepEqual(out.sendable(), [{ seq: 9, body: 'c' }]);
+    assert.deepEqual(new Outbox<string>({ capacity: 5, window: 5 }).unacknowledged(), [], 'a new outbox has nothing in flight');
+  });
+
+  test('onAcked hears only of acks that free something', () => {
+    const heard: number[][] = [];
+    const out = new Outbox<string>({ capacity: 5, window: 5, onAcked: (acked) => heard.push(acked.map((m) => m.seq)) });
+    out.push('a');
+    out.push('b');
+    out.sendable();
+    assert.equal(out.ack(0), 0);
+    assert.deepEqual(heard, [], 'an ack that frees nothing is not reported');
+    assert.equal(out.ack(2), 2);
+    assert.equal(out.ack(2), 0);
+    assert.deepEqual(heard, [[1, 2]]);
+  });
+
+  test('restart returns the bodies in flight then those queued, and leaves the outbox empty', () => {
+    const out = new Outbox<string>({ capacity: 5, window: 1 });
+    for (const m of ['a', 'b', 'c']) out.push(m);
+    out.sendable();
+    assert.deepEqual(out.restart(), ['a', 'b', 'c']);
+    assert.equal(out.size, 0);
+    assert.deepEqual(out.unacknowledged(), []);
+  });
+
+  test('rewind only moves back; restart starts the inbox over', () => {
+    const inbox = new Inbox(5);
+    inbox.rewind(7);
+    assert.equal(inbox.lastDelivered, 5, 'a rewind ahead of the last delivery is ignored');
+    inbox.rewind(3);
+    assert.equal(inbox.lastDelivered, 3);
+    inbox.restart();
+    assert.equal(inbox.lastDelivered, 0);
+    assert.equal(inbox.accept(1), 'deliver');
+  });
+});
