@@ -1,10 +1,12 @@
 // The session over a fake connection: backpressure, event dropping, order under slow actions.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { Board } from '../../src/device/board.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
-import { Dispatcher } from '../../src/device/dispatcher.js';
+import { Dispatcher, type SessionContext } from '../../src/device/dispatcher.js';
+import { ACTION_SCOPES, type Scope } from '../../src/protocol/actions.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
 import { silentLogger } from '../../src/device/logger.js';
 import { Session, type Connection } from '../../src/device/session.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
@@ -140,4 +142,149 @@ test('many pin subscriptions share one hardware watcher', { timeout: 30_000 }, a
   assert.deepEqual(conn.lines().filter((l) => l['event'] === 'edge').map((e) => e['sub']), [1, 2, 3, 4, 5]);
   session.close();
   assert.equal(hardware.gpio.watcherCount(6), 0);
+});
+
+// The Dispatcher's scope checks, straight: each action against each scope, with the messages that
+// say what to do; the token never echoed; errors that are not protocol errors reported as internal.
+const READ_TOKEN = 'read-token-0123456789';
+const ACTUATE_TOKEN = 'actuate-token-0123456789';
+const ADMIN_TOKEN = 'admin-token-0123456789';
+
+async function dispatcherOn(tokens: boolean) {
+  const clock = new ManualClock();
+  const auth = { tokens: [{ token: READ_TOKEN, scope: 'read' }, { token: ACTUATE_TOKEN, scope: 'actuate' }, { token: ADMIN_TOKEN, scope: 'admin' }] };
+  const config = parseBoardConfig({ pins: [{ pin: 2, mode: 'output' }], ...(tokens ? { auth } : {}) });
+  const board = new Board(config, createSimHardware(config, clock), clock, silentLogger);
+  await board.start();
+  const dispatcher = new Dispatcher(board, silentLogger);
+  const ctx: { scope: Scope | null } & SessionContext = {
+    scope: dispatcher.initialScope,
+    grant(scope) {
+      ctx.scope = scope;
+    },
+    addSubscription: () => 1,
+    removeSubscription: () => true,
+    emit: () => {},
+  };
+  const send = (request: Record<string, unknown>) => dispatcher.handle(request, ctx) as JsonObject;
+  return { clock, board, dispatcher, ctx, send };
+}
+
+const refusal = (action: string, needed: string, held: Scope | null) =>
+  held === null
+    ? `${action} needs a token with ${needed} scope; send {"action":"auth","token":"…"} first`
+    : `${action} needs a token with ${needed} scope; this connection holds ${held}`;
+
+void describe('Dispatcher scope checks', { timeout: 30_000 }, () => {
+  void it('the scope table: auth needs none, reads need read, pins need actuate, reset/sleep/update need admin', () => {
+    assert.equal(ACTION_SCOPES.auth, null);
+    assert.equal(ACTION_SCOPES.ping, null);
+    assert.equal(ACTION_SCOPES.read_pin, 'read');
+    assert.equal(ACTION_SCOPES.write_pin, 'actuate');
+    assert.equal(ACTION_SCOPES.reset, 'admin');
+    assert.equal(ACTION_SCOPES.sleep, 'admin');
+    assert.equal(ACTION_SCOPES.update, 'admin');
+  });
+
+  void it('before auth only the scope-free actions run, and the refusal says to send auth first', async () => {
+    const { ctx, send } = await dispatcherOn(true);
+    assert.equal(ctx.scope, null);
+    assert.deepEqual(send({ action: 'ping', id: 1 }), { action: 'ping', id: 1, ok: true });
+    assert.deepEqual(send({ action: 'read_pin', pin: 2 }), {
+      action: 'read_pin',
+      pin: 2,
+      ok: false,
+      error: { code: 'unauthorized', message: refusal('read_pin', 'read', null) },
+    });
+    assert.deepEqual((send({ action: 'reset' })['error'] as JsonObject)['message'], refusal('reset', 'admin', null));
+  });
+
+  for (const [token, held] of [
+    [READ_TOKEN, 'read'],
+    [ACTUATE_TOKEN, 'actuate'],
+    [ADMIN_TOKEN, 'admin'],
+  ] as const) {
+    void it(`the ${held} token opens exactly the actions its scope allows`, async () => {
+      const { ctx, send } = await dispatcherOn(true);
+      assert.deepEqual(send({ action: 'auth', token, id: 7 }), { action: 'auth', token: '***', id: 7, scope: held, ok: true });
+      assert.equal(ctx.scope, held);
+      const rank = { read: 0, actuate: 1, admin: 2 };
+      const cases: Array<[Record<string, unknown>, Scope]> = [
+        [{ action: 'read_pin', pin: 2 }, 'read'],
+        [{ action: 'get_state' }, 'read'],
+        [{ action: 'write_pin', pin: 2, value: 1, timeout: 5 }, 'actuate'],
+        [{ action: 'reset' }, 'admin'],
+        [{ action: 'update', op: 'status' }, 'admin'],
+        [{ action: 'sleep', time_ms: 10 }, 'admin'],
+      ];
+      for (const [request, needed] of cases) {
+        const reply = send(request);
+        const error = reply['error'] as JsonObject | undefined;
+        if (rank[held] >= rank[needed]) {
+          assert.notEqual(error?.['code'], 'unauthorized', `${held} may ${String(request['action'])}`);
+        } else {
+          assert.deepEqual(error, { code: 'unauthorized', message: refusal(String(request['action']), needed, held) });
+        }
+      }
+    });
+  }
+
+  void it('an admin runs reset and update: the handlers answer, not the scope check', async () => {
+    const { send } = await dispatcherOn(true);
+    send({ action: 'auth', token: ADMIN_TOKEN });
+    assert.deepEqual(send({ action: 'reset' }), { action: 'reset', reset_in_ms: 1000, ok: true });
+    assert.equal((send({ action: 'update', op: 'status' })['error'] as JsonObject)['code'], 'unsupported');
+  });
+
+  void it('a wrong token is refused with what to check, the scope is unchanged, and the token is not echoed', async () => {
+    const { ctx, send } = await dispatcherOn(true);
+    assert.deepEqual(send({ action: 'auth', token: 'not-a-token-0123456789' }), {
+      action: 'auth',
+      token: '***',
+      ok: false,
+      error: { code: 'unauthorized', message: 'token not accepted; check the token in the board config' },
+    });
+    assert.equal(ctx.scope, null);
+  });
+
+  void it('only an auth request with a token gets its token masked; nothing else gains a token field', async () => {
+    const { send } = await dispatcherOn(true);
+    assert.equal(Object.hasOwn(send({ action: 'auth' }), 'token'), false);
+    assert.equal(Object.hasOwn(send({ action: 'ping' }), 'token'), false);
+    assert.equal(send({ action: 'ping', token: 'x' })['token'], 'x');
+  });
+
+  void it('on a board without tokens everything is open, and auth grants admin', async () => {
+    const { ctx, send } = await dispatcherOn(false);
+    assert.equal(ctx.scope, 'admin');
+    ctx.grant('read');
+    assert.deepEqual(send({ action: 'auth', token: 'anything-at-all-here' }), { action: 'auth', token: '***', scope: 'admin', ok: true });
+    assert.equal(ctx.scope, 'admin');
+    assert.deepEqual(send({ action: 'reset' }), { action: 'reset', reset_in_ms: 1000, ok: true });
+  });
+
+  void it('an error that is not a protocol error is answered as internal, naming the action', async () => {
+    const { board, send } = await dispatcherOn(false);
+    board.readPin = () => {
+      throw new Error('boom');
+    };
+    assert.deepEqual(send({ action: 'read_pin', pin: 2 }), {
+      action: 'read_pin',
+      pin: 2,
+      ok: false,
+      error: { code: 'internal', message: 'internal error in read_pin: boom; please report it' },
+    });
+  });
+
+  void it('a request during light sleep is answered when the board wakes, not later', async () => {
+    const { clock, send } = await dispatcherOn(false);
+    await clock.advance(5000);
+    assert.deepEqual(send({ action: 'sleep', time_ms: 1000 }), { action: 'sleep', time_ms: 1000, sleep_ms: 1000, ok: true });
+    let reply: JsonObject | undefined;
+    void (send({ action: 'ping' }) as unknown as Promise<JsonObject>).then((r) => (reply = r));
+    await clock.advance(999);
+    assert.equal(reply, undefined, 'still asleep');
+    await clock.advance(1);
+    assert.deepEqual(reply, { action: 'ping', ok: true });
+  });
 });
