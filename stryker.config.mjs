@@ -59,7 +59,7 @@ export const areas = [
       'src/hub/api/auth.ts',
       'src/hub/api-token.ts',
     ],
-    tests: [test('device/session'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/api-stream')],
+    tests: [test('device/session'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/auth'), test('hub/api-stream')],
   },
   {
     name: 'streams',

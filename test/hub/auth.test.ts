@@ -1,0 +1,108 @@
+// The hub API's token check, on light fake requests: the Authorization forms accepted and refused,
+// the WebSocket-only sources (subprotocol bearer.<token>, ?token=), the refusals that say what to
+// send, and the subprotocol the stream answers with.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { chooseSubprotocol, presentedToken, requireToken } from '../../src/hub/api/auth.js';
+import { HubError } from '../../src/hub/errors.js';
+import { nearMissTokens } from '../support/near-miss-token.js';
+
+const TOKEN = 'hub-token-0123456789abcdef';
+
+function request(headers: Record<string, string>, query?: Record<string, unknown>): FastifyRequest {
+  return { headers, query } as unknown as FastifyRequest;
+}
+
+/** What the hook passes to done(): undefined when the request may go on. */
+function check(req: FastifyRequest, websocket: boolean): Error | undefined {
+  let result: Error | undefined | null = null;
+  requireToken(TOKEN, websocket)(req, {} as FastifyReply, (err?: Error) => {
+    result = err;
+  });
+  assert.notEqual(result, null, 'the hook answered');
+  return result ?? undefined;
+}
+
+const REST_HOW = 'send Authorization: Bearer <token> with the token in <data>/api-token';
+const WS_HOW = 'send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token> with the token in <data>/api-token';
+
+void describe('the Authorization header', { timeout: 30_000 }, () => {
+  void it('accepts Bearer in any case, then spaces or tabs, the token, and trailing spaces or tabs', () => {
+    for (const header of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER ${TOKEN}`, `Bearer   ${TOKEN}`, `Bearer\t${TOKEN}`, `Bearer ${TOKEN} `, `Bearer ${TOKEN}\t\t`]) {
+      assert.equal(presentedToken(request({ authorization: header }), false), TOKEN, JSON.stringify(header));
+      assert.equal(check(request({ authorization: header }), false), undefined, JSON.stringify(header));
+    }
+  });
+
+  void it('refuses anything else as malformed: no scheme, another scheme, junk before or after, no token', () => {
+    for (const header of [TOKEN, `Basic ${TOKEN}`, ` Bearer ${TOKEN}`, `xBearer ${TOKEN}`, `Bearer ${TOKEN} junk`, `Bearer${TOKEN}`, 'Bearer', 'Bearer ', '']) {
+      assert.equal(presentedToken(request({ authorization: header }), false), '', JSON.stringify(header));
+      const err = check(request({ authorization: header }), false);
+      assert.ok(err instanceof HubError, JSON.stringify(header));
+      assert.equal(err.code, 'unauthenticated');
+      assert.equal(err.message, `the Authorization header is not "Bearer <token>"; ${REST_HOW}`);
+    }
+  });
+
+  void it('refuses a wrong token, however near, saying it is wrong', () => {
+    for (const { what, token } of [...nearMissTokens(TOKEN), { what: 'another token', token: 'x' }]) {
+      const err = check(request({ authorization: `Bearer ${token}` }), false);
+      assert.ok(err instanceof HubError, what);
+      assert.equal(err.message, `the API token is wrong; ${REST_HOW}`, what);
+    }
+  });
+
+  void it('wins over the WebSocket sources, even when it is malformed', () => {
+    const req = request({ authorization: 'Basic abc', 'sec-websocket-protocol': `bearer.${TOKEN}` }, { token: TOKEN });
+    assert.equal(presentedToken(req, true), '');
+    assert.equal(check(req, true)?.message, `the Authorization header is not "Bearer <token>"; ${WS_HOW}`);
+  });
+});
+
+void describe('the WebSocket-only sources', { timeout: 30_000 }, () => {
+  void it('REST never takes the token from ?token= or a bearer. subprotocol', () => {
+    const req = request({ 'sec-websocket-protocol': `bearer.${TOKEN}` }, { token: TOKEN });
+    assert.equal(presentedToken(req, false), undefined);
+    const err = check(req, false);
+    assert.ok(err instanceof HubError);
+    assert.equal(err.code, 'unauthenticated');
+    assert.equal(err.message, `no API token; ${REST_HOW}`);
+  });
+
+  void it('the stream takes the subprotocol bearer.<token>, among others and with spaces around it', () => {
+    for (const header of [`bearer.${TOKEN}`, `tether, bearer.${TOKEN}`, `tether,bearer.${TOKEN} ,other`, ` bearer.${TOKEN}`]) {
+      assert.equal(presentedToken(request({ 'sec-websocket-protocol': header }), true), TOKEN, JSON.stringify(header));
+      assert.equal(check(request({ 'sec-websocket-protocol': header }), true), undefined, JSON.stringify(header));
+    }
+  });
+
+  void it('the subprotocol comes before ?token=', () => {
+    assert.equal(presentedToken(request({ 'sec-websocket-protocol': 'tether, bearer.from-protocol' }, { token: 'from-query' }), true), 'from-protocol');
+    assert.equal(presentedToken(request({ 'sec-websocket-protocol': 'tether' }, { token: 'from-query' }), true), 'from-query');
+  });
+
+  void it('the stream takes ?token= only as a string', () => {
+    assert.equal(presentedToken(request({}, { token: TOKEN }), true), TOKEN);
+    assert.equal(check(request({}, { token: TOKEN }), true), undefined);
+    assert.equal(presentedToken(request({}, { token: [TOKEN, TOKEN] }), true), undefined);
+    assert.equal(presentedToken(request({}, { token: 42 }), true), undefined);
+    assert.equal(presentedToken(request({}, {}), true), undefined);
+    assert.equal(presentedToken(request({}), true), undefined, 'a request without a query object');
+  });
+
+  void it('refuses the stream with the three ways to send a token', () => {
+    assert.equal(check(request({}), true)?.message, `no API token; ${WS_HOW}`);
+    assert.equal(check(request({}, { token: 'wrong' }), true)?.message, `the API token is wrong; ${WS_HOW}`);
+  });
+});
+
+void describe('chooseSubprotocol', { timeout: 30_000 }, () => {
+  void it('answers with a real protocol name over the token, with the token when that is all, and with none when none was offered', () => {
+    assert.equal(chooseSubprotocol(new Set([`bearer.${TOKEN}`, 'tether'])), 'tether');
+    assert.equal(chooseSubprotocol(new Set(['tether', `bearer.${TOKEN}`])), 'tether');
+    assert.equal(chooseSubprotocol(new Set([`bearer.${TOKEN}`])), `bearer.${TOKEN}`);
+    assert.equal(chooseSubprotocol(new Set(['x.bearer.', `bearer.${TOKEN}`])), 'x.bearer.');
+    assert.equal(chooseSubprotocol(new Set()), false);
+  });
+});
