@@ -40,6 +40,84 @@ void describe('ensureApiToken', { timeout: 30_000 }, () => {
   });
 });
 
+/** An fs error with its code, as fs throws them. */
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: simulated`), { code });
+}
+
+void describe('ensureApiToken when the file goes wrong', { timeout: 30_000 }, () => {
+  void it('passes on an error other than a missing file, with its code, and makes nothing', () => {
+    const data = path.join(root, 'is-a-folder');
+    fs.mkdirSync(path.join(data, API_TOKEN_FILE), { recursive: true });
+    assert.throws(() => ensureApiToken(data), { code: 'EISDIR' });
+    assert.equal(fs.statSync(path.join(data, API_TOKEN_FILE)).isDirectory(), true);
+  });
+
+  void it('refuses a file of more than one word, with what to do', () => {
+    const data = path.join(root, 'two-words');
+    fs.mkdirSync(data);
+    const file = path.join(data, API_TOKEN_FILE);
+    fs.writeFileSync(file, 'one two\n');
+    assert.throws(() => ensureApiToken(data), { message: `${file} must hold one token on one line; delete the file to have the hub make a new one` });
+  });
+
+  void it('when another hub makes the file between the read and the write, uses its token and leaves its file alone', (t) => {
+    const data = path.join(root, 'race');
+    fs.mkdirSync(data);
+    const file = path.join(data, API_TOKEN_FILE);
+    const real = fs.readFileSync;
+    let reads = 0;
+    t.mock.method(fs, 'readFileSync', (...args: Parameters<typeof fs.readFileSync>) => {
+      if (++reads === 1) {
+        fs.writeFileSync(file, 'their-token\n', { mode: 0o644 });
+        throw errno('ENOENT');
+      }
+      return real(...args);
+    });
+    assert.deepEqual(ensureApiToken(data), { token: 'their-token', created: false, path: file });
+    assert.equal(real(file, 'utf8'), 'their-token\n');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o644 & ~process.umask(), 'their file is not touched');
+  });
+
+  void it('when the other file is gone again by the time it is read, throws the EEXIST rather than inventing a token', (t) => {
+    const data = path.join(root, 'race-gone');
+    fs.mkdirSync(data);
+    const file = path.join(data, API_TOKEN_FILE);
+    t.mock.method(fs, 'readFileSync', () => {
+      if (!fs.existsSync(file)) fs.writeFileSync(file, 'their-token\n');
+      throw errno('ENOENT');
+    });
+    assert.throws(() => ensureApiToken(data), { code: 'EEXIST' });
+  });
+
+  void it('a write that fails for another reason is thrown, even when a token file is there by then', (t) => {
+    const data = path.join(root, 'write-fails');
+    fs.mkdirSync(data);
+    const file = path.join(data, API_TOKEN_FILE);
+    const real = fs.writeFileSync;
+    t.mock.method(fs, 'writeFileSync', () => {
+      real(file, 'their-token\n');
+      throw errno('EIO');
+    });
+    const realRead = fs.readFileSync;
+    let reads = 0;
+    t.mock.method(fs, 'readFileSync', (...args: Parameters<typeof fs.readFileSync>) => {
+      if (++reads === 1) throw errno('ENOENT');
+      return realRead(...args);
+    });
+    assert.throws(() => ensureApiToken(data), { code: 'EIO' });
+  });
+
+  void it('a non-Error thrown by the read is not taken for a missing file', (t) => {
+    const data = path.join(root, 'odd-throw');
+    t.mock.method(fs, 'readFileSync', () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- what is tested
+      throw { code: 'ENOENT' };
+    });
+    assert.throws(() => ensureApiToken(data), (err: unknown) => !(err instanceof Error) && (err as { code: string }).code === 'ENOENT');
+  });
+});
+
 void describe('tokenEquals', { timeout: 30_000 }, () => {
   void it('is true only for the same token, whatever the lengths', () => {
     assert.equal(tokenEquals('abc', 'abc'), true);
