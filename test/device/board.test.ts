@@ -111,3 +111,79 @@ test('reads of one sensor that overlap share one conversation with the chip', { 
   await b.readSensor('t');
   assert.equal(perRead, transfers, 'twenty overlapping reads cost the bus what one does');
 });
+
+/** "code: message" of a refusal, to hold both to their exact words. */
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+    return 'accepted';
+  } catch (err) {
+    return err instanceof ProtocolError ? `${err.code}: ${err.message}` : String(err);
+  }
+}
+
+test('writes under lease: each refusal names its code and says why', { timeout: 30_000 }, async () => {
+  const { b, clock } = await board({
+    max_lease_s: 100,
+    pins: [{ pin: 6, mode: 'input' }, { pin: 2, mode: 'output' }],
+    actuators: [
+      { name: 'relay', driver: 'digital', pin: 15 },
+      { name: 'fan', driver: 'pwm', pin: 8, options: { freq: 1000 } },
+    ],
+  });
+  assert.equal(refusal(() => b.writePin(6, 1, 5)), 'pin_conflict: pin 6 is an input; set it up with mode "output" before writing to it');
+  assert.equal(refusal(() => b.writePin(2, 1, undefined)), 'missing_field: timeout: required to write 1 to pin 2 (its safe value is 0); the board restores the safe value when the timeout ends');
+  assert.equal(refusal(() => b.writePin(2, 1, 101)), "lease_too_long: timeout: 101 s is longer than pin 2's maximum lease of 100 s; renew a shorter lease before it ends instead");
+  assert.deepEqual(b.writePin(2, 1, 100), { value: 1, safe_value: 0, expires_in_s: 100 }, 'a lease of exactly the maximum is allowed');
+  await clock.advance(10_500);
+  assert.equal(refusal(() => b.pwm(2, 500, 0.5, 5)), 'pin_conflict: pin 2 holds a lease (value 1, 89.5 s left); write its safe value 0 first');
+  assert.equal(refusal(() => b.pwm(6, 500, 0.5, 5)), 'pin_conflict: pin 6 is an input; pwm needs a free pin, an output without a lease, or a PWM actuator');
+  assert.equal(refusal(() => b.pwm(15, 500, 0.5, 5)), 'pin_conflict: pin 15 is the digital actuator "relay"; use write_pin');
+  assert.equal(refusal(() => b.pwm(7, 500, 0.5, 101)), "lease_too_long: timeout: 101 s is longer than pin 7's maximum lease of 100 s; renew a shorter lease before it ends instead");
+  assert.equal(refusal(() => b.writePin(8, 1, 5)), 'pin_conflict: pin 8 is a PWM output; use the pwm action');
+  assert.deepEqual(b.pwm(7, 500, 0.5, 5), { value: 0.5, safe_value: 0, expires_in_s: 5 });
+  assert.equal(refusal(() => b.writePin(7, 1, 5)), 'pin_conflict: pin 7 is a PWM output; use the pwm action, or setup_pin to make it digital again');
+  // Once its safe value is written the output holds no lease, and pwm may take it over.
+  assert.equal(b.writePin(2, 0, 5), null);
+  assert.deepEqual(b.pwm(2, 500, 0.5, 5), { value: 0.5, safe_value: 0, expires_in_s: 5 });
+});
+
+test('writing the safe value with a timeout ends the lease and starts none', { timeout: 30_000 }, async () => {
+  const { b, clock, hardware } = await board({ pins: [{ pin: 2, mode: 'output' }] });
+  const events: unknown[] = [];
+  b.onEvent((e) => events.push(e));
+  assert.deepEqual(b.writePin(2, 1, 60), { value: 1, safe_value: 0, expires_in_s: 60 });
+  assert.equal(b.writePin(2, 0, 60), null);
+  assert.equal(hardware.gpio.level(2), 0);
+  await clock.advance(120_000);
+  assert.deepEqual(events, [], 'no lease was left to expire');
+});
+
+test('a PWM actuator driven again stays the actuator, at the duty and frequency of the last write', { timeout: 30_000 }, async () => {
+  const { b, clock, hardware } = await board({ actuators: [{ name: 'fan', driver: 'pwm', pin: 8, safe_value: 0, options: { freq: 1000 } }] });
+  assert.deepEqual(b.pwm(8, 1000, 0.3, 5), { value: 0.3, safe_value: 0, expires_in_s: 5 });
+  assert.deepEqual(hardware.pwm.channel(8), { freq: 1000, duty: 0.3 });
+  await clock.advance(1000);
+  assert.deepEqual(b.pwm(8, 2000, 0.6, 5), { value: 0.6, safe_value: 0, expires_in_s: 5 });
+  assert.deepEqual(hardware.pwm.channel(8), { freq: 2000, duty: 0.6 });
+  assert.equal(refusal(() => b.writePin(8, 1, 5)), 'pin_conflict: pin 8 is a PWM output; use the pwm action', 'still the fixed actuator');
+  await clock.advance(4999);
+  assert.equal(hardware.pwm.channel(8)?.duty, 0.6, 'the renewed lease runs from the second write');
+});
+
+test('a PWM lease that runs out restores the safe duty, not 1 − duty', { timeout: 30_000 }, async () => {
+  const { b, clock, hardware } = await board({ pins: [{ pin: 9, name: 'lamp', mode: 'output', safe_value: 1 }] });
+  const events: unknown[] = [];
+  b.onEvent((e) => events.push(e));
+  b.pwm(9, 500, 0.25, 5);
+  assert.deepEqual(hardware.pwm.channel(9), { freq: 500, duty: 0.25 });
+  await clock.advance(4999);
+  assert.equal(hardware.pwm.channel(9)?.duty, 0.25);
+  await clock.advance(1);
+  assert.deepEqual(hardware.pwm.channel(9), { freq: 500, duty: 1 });
+  assert.deepEqual(events, [{ event: 'lease_expired', pin: 9, name: 'lamp', value: 1, held: 0.25 }]);
+  b.pwm(7, 1000, 0.3, 2);
+  await clock.advance(2000);
+  assert.deepEqual(hardware.pwm.channel(7), { freq: 1000, duty: 0 });
+  assert.deepEqual(events[1], { event: 'lease_expired', pin: 7, value: 0, held: 0.3 });
+});
