@@ -41,7 +41,7 @@ export const areas = [
       between('src/device/board.ts', '  private restoreAllSafe(', '  private emit('),
       between('src/device/board.ts', 'function restoreSafe(', 'function frequencyOf('),
     ],
-    tests: [test('device/board'), test('protocol/vectors'), test('device/session')],
+    tests: [test('device/leases'), test('device/board'), test('protocol/vectors'), test('device/session')],
   },
   {
     name: 'framing',

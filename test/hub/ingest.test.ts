@@ -185,7 +185,20 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     assert.equal(await state(a), 'resolved');
     assert.equal(count('b1'), 2);
     assert.equal(clock.pendingTimers, 0);
-    await assert.rejects(queue.add({ device: 'b1', seq: 2 }), (err: unknown) => err instanceof HubError && err.code === 'shutting_down');
+    await assert.rejects(queue.add({ device: 'b1', seq: 2 }), (err: unknown) => err instanceof HubError && err.code === 'shutting_down' && err.message === 'the ingest queue is closed');
+  });
+
+  it('an item that fills the batch commits at once, with no timer of its own to clear', async () => {
+    const { clock, queue, count } = setup({ maxRows: 3 });
+    // Another timer on the same clock: clearing a timer that was never set would be a bug here.
+    let other = 0;
+    clock.setTimer(1000, () => other++);
+    const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });
+    assert.equal(await state(a), 'resolved');
+    assert.equal(count('b1'), 3);
+    await queue.flush();
+    await clock.advance(1000);
+    assert.equal(other, 1);
   });
 
   it('hands the stored events, ids included, to onCommitted', async () => {

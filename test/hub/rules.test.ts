@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/common/clock.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { parseHubConfig } from '../../src/hub/config.js';
 import { HubError } from '../../src/hub/errors.js';
 import { RuleEngine } from '../../src/hub/rules.js';
+import { BoardPins } from '../../src/hub/rules/board-pins.js';
+import { LeasedOutput } from '../../src/hub/rules/leased-output.js';
 import type { CommandSender, HubUpdate } from '../../src/hub/types.js';
 
 type Answer = JsonObject | Error;
@@ -379,4 +381,122 @@ test('close() stops every renewal', { timeout: 30_000 }, async () => {
   assert.equal(t.clock.pendingTimers, 0);
   await t.clock.advance(10_000);
   assert.equal(t.sender.sent.length, 1);
+});
+
+describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
+  function output(leaseS = 30, sender: CommandSender = new FakeSender()) {
+    const clock = new ManualClock();
+    const pins = new BoardPins();
+    const settled: Array<string | null> = [];
+    const out = new LeasedOutput({ device: 'cab', pin: 11, pwm: false, leaseS }, { sender, clock, pins, settled: (e) => settled.push(e) });
+    return { out, clock, pins, settled, sender };
+  }
+  const write = (value: number) => ({ action: 'write_pin', pin: 11, value, timeout: 30 });
+
+  test('renew() sends the same value again only once lease_s / 3 has passed since it went out', async () => {
+    const sender = new FakeSender();
+    const { out, clock } = output(30, sender);
+    await clock.advance(50_000);
+    out.renew(1);
+    await clock.advance(0);
+    assert.deepEqual(sender.requests(), [write(1)]);
+    await clock.advance(9_999);
+    out.renew(1);
+    await clock.advance(0);
+    assert.equal(sender.sent.length, 1, 'sent 9.999 s ago: still fresh');
+    out.renew(0);
+    await clock.advance(0);
+    assert.deepEqual(sender.requests(), [write(1), write(0)], 'another value is never fresh');
+    await clock.advance(10_000);
+    out.renew(0);
+    await clock.advance(0);
+    assert.deepEqual(sender.requests(), [write(1), write(0), write(0)]);
+  });
+
+  test('renew() of the value in flight still replaces a different wish waiting behind it', async () => {
+    const sender = new FakeSender();
+    sender.holdReplies = true;
+    const { out, clock } = output(30, sender);
+    out.write(1);
+    out.write(0);
+    assert.equal(out.pending(), 0);
+    out.renew(1);
+    assert.equal(out.pending(), 1, 'the latest wish is 1 again');
+    sender.release();
+    await clock.advance(0);
+    assert.deepEqual(sender.requests(), [write(1), write(1)]);
+  });
+
+  test('keepRenewing stops, without sending, once the board names the value as the safe one', async () => {
+    const sender = new FakeSender();
+    const { out, clock, pins } = output(30, sender);
+    out.write(1);
+    out.keepRenewing(1);
+    await clock.advance(10_000);
+    assert.deepEqual(sender.requests(), [write(1), write(1)]);
+    pins.noteExpired('cab', 11, 1);
+    await clock.advance(60_000);
+    assert.equal(sender.sent.length, 2);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  test('release() writes the safe value only when it is known and something else was sent', async () => {
+    const sender = new FakeSender();
+    const { out, clock, pins } = output(30, sender);
+    out.release();
+    pins.noteExpired('cab', 11, 0);
+    out.release();
+    await clock.advance(0);
+    assert.deepEqual(sender.requests(), [], 'nothing was sent, so there is nothing to end');
+    const unknown = output(30, sender);
+    unknown.out.write(1);
+    await unknown.clock.advance(0);
+    unknown.out.release();
+    await unknown.clock.advance(0);
+    assert.deepEqual(sender.requests(), [write(1)], 'the safe value is unknown: the lease lapses on the board');
+    out.write(1);
+    await clock.advance(0);
+    out.release();
+    await clock.advance(0);
+    assert.deepEqual(sender.requests(), [write(1), write(1), write(0)]);
+  });
+
+  test('after close() nothing more is sent: neither a new write nor the one waiting', async () => {
+    const sender = new FakeSender();
+    sender.holdReplies = true;
+    const { out, clock } = output(30, sender);
+    out.write(1);
+    out.write(0);
+    out.close();
+    out.write(1);
+    assert.equal(out.pending(), 1, 'only the command already under way');
+    sender.release();
+    await clock.advance(60_000);
+    assert.deepEqual(sender.requests(), [write(1)]);
+  });
+
+  test('what settled() is told: null when taken, else the refusal or failure in words; a refusal notes no write', async () => {
+    const sender = new FakeSender();
+    const { out, clock, pins, settled } = output(30, sender);
+    const answers: Answer[] = [
+      { ok: true, error: null },
+      { ok: false, error: { code: 'lease_too_long', message: 'too long' } },
+      { ok: false, error: { code: 'busy' } },
+      { ok: false, error: 'nope' },
+      new Error('boom'),
+    ];
+    sender.answer = () => answers.shift() ?? { ok: true };
+    for (const value of [1, 0, 1, 0, 1]) {
+      out.write(value);
+      await clock.advance(0);
+    }
+    assert.deepEqual(settled, [null, 'lease_too_long: too long', 'busy: ', '"nope"', 'boom']);
+    assert.equal(pins.value('cab', 11), 1, 'only the first write was taken');
+    // A link that rejects with no reason at all, as only a bug would.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    const silent = output(30, { command: () => Promise.reject(undefined) });
+    silent.out.write(1);
+    await silent.clock.advance(0);
+    assert.deepEqual(silent.settled, ['the command failed']);
+  });
 });
