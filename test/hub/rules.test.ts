@@ -413,12 +413,18 @@ describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
     assert.deepEqual(sender.requests(), [write(1), write(0), write(0)]);
   });
 
-  test('renew() of the value in flight still replaces a different wish waiting behind it', async () => {
+  /** 1 sent and its reply held back, 0 waiting behind it. */
+  function zeroWaitingBehindOne() {
     const sender = new FakeSender();
     sender.holdReplies = true;
-    const { out, clock } = output(30, sender);
-    out.write(1);
-    out.write(0);
+    const o = output(30, sender);
+    o.out.write(1);
+    o.out.write(0);
+    return { ...o, sender };
+  }
+
+  test('renew() of the value in flight still replaces a different wish waiting behind it', async () => {
+    const { out, clock, sender } = zeroWaitingBehindOne();
     assert.equal(out.pending(), 0);
     out.renew(1);
     assert.equal(out.pending(), 1, 'the latest wish is 1 again');
@@ -462,11 +468,7 @@ describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
   });
 
   test('after close() nothing more is sent: neither a new write nor the one waiting', async () => {
-    const sender = new FakeSender();
-    sender.holdReplies = true;
-    const { out, clock } = output(30, sender);
-    out.write(1);
-    out.write(0);
+    const { out, clock, sender } = zeroWaitingBehindOne();
     out.close();
     out.write(1);
     assert.equal(out.pending(), 1, 'only the command already under way');
