@@ -449,6 +449,7 @@ describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
   test('release() writes the safe value only when it is known and something else was sent', async () => {
     const sender = new FakeSender();
     const { out, clock, pins } = output(30, sender);
+    clock.setTimer(1e9, () => undefined); // another timer on the clock: release() has none of its own to clear
     out.release();
     pins.noteExpired('cab', 11, 0);
     out.release();
@@ -465,6 +466,9 @@ describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
     out.release();
     await clock.advance(0);
     assert.deepEqual(sender.requests(), [write(1), write(1), write(0)]);
+    out.release();
+    await clock.advance(0);
+    assert.equal(sender.sent.length, 3, 'the safe value was the last sent: nothing more to end');
   });
 
   test('after close() nothing more is sent: neither a new write nor the one waiting', async () => {
@@ -475,6 +479,11 @@ describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
     sender.release();
     await clock.advance(60_000);
     assert.deepEqual(sender.requests(), [write(1)]);
+    const idle = output(30, sender);
+    idle.out.close();
+    idle.out.write(1);
+    await idle.clock.advance(0);
+    assert.equal(sender.sent.length, 1, 'closed with nothing in flight: the write is dropped');
   });
 
   test('what settled() is told: null when taken, else the refusal or failure in words; a refusal notes no write', async () => {
