@@ -5,15 +5,15 @@ import { test } from 'node:test';
 import { Board } from '../../src/device/board.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
-import { silentLogger } from '../../src/device/logger.js';
+import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 
-async function board(raw: unknown) {
+async function board(raw: unknown, logger: Logger = silentLogger) {
   const clock = new ManualClock();
   const config = parseBoardConfig(raw);
   const hardware = createSimHardware(config, clock);
-  const b = new Board(config, hardware, clock, silentLogger);
+  const b = new Board(config, hardware, clock, logger);
   await b.start();
   return { b, clock, hardware };
 }
@@ -186,4 +186,18 @@ test('a PWM lease that runs out restores the safe duty, not 1 − duty', { timeo
   await clock.advance(2000);
   assert.deepEqual(hardware.pwm.channel(7), { freq: 1000, duty: 0 });
   assert.deepEqual(events[1], { event: 'lease_expired', pin: 7, value: 0, held: 0.3 });
+});
+
+// The board's own log is where a user reading a service's journal learns that a lease ended.
+test('an ended lease is logged with the pin, its name and the value restored', { timeout: 30_000 }, async () => {
+  const lines: string[] = [];
+  const logger: Logger = { ...silentLogger, info: (m) => void lines.push(m) };
+  const { b, clock } = await board({ name: 't', pins: [{ pin: 25, name: 'led', mode: 'output', value: 0 }, { pin: 2, mode: 'output', safe_value: 1 }] }, logger);
+  b.writePin(25, 1, 1);
+  b.writePin(2, 0, 2);
+  await clock.advance(2000);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('lease')),
+    ['lease on pin 25 (led) ended: restored 0', 'lease on pin 2 ended: restored 1'],
+  );
 });
