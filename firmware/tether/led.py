@@ -1,4 +1,4 @@
-# The status LED (seed 000's patterns, plus one for errors). Durations in ms, alternating on and
+# The status LED (blink patterns for each link state, plus one for errors). Durations in ms, alternating on and
 # off, starting with on; the pattern repeats.
 import asyncio
 from machine import Pin

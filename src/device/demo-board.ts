@@ -1,5 +1,5 @@
 // The ready-made board `tether device --sim` starts with when no config is given: the
-// PyMoDAQ thermal bench (seed 004) plus the piconetcontrol LED pin and a PIR input.
+// PyMoDAQ thermal bench plus the piconetcontrol LED pin and a PIR input.
 export const DEMO_BOARD_CONFIG = {
   name: 'demo',
   board: 'Tether simulated board (demo bench)',
