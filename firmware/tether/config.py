@@ -3,7 +3,7 @@
 import json
 
 _TOP = ('name', 'board', 'listen', 'tls', 'auth', 'max_lease_s', 'max_frame_bytes', 'gpio', 'adc',
-        'i2c', 'pins', 'sensors', 'actuators', 'sim', 'deep_sleep', 'max_connections', 'update')
+        'i2c', 'pins', 'sensors', 'actuators', 'sim', 'backend', 'deep_sleep', 'max_connections', 'update')
 
 
 class ConfigError(Exception):

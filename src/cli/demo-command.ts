@@ -92,7 +92,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     import('../hub/hub.js'),
     import('../device/config.js'),
     import('../device/demo-board.js'),
-    import('../device/backends.js'),
+    import('../device/backends/index.js'),
     import('../device/runtime.js'),
     import('../common/clock.js'),
   ]);
@@ -118,7 +118,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     // The registry keeps only hashes, so each demo run gives its boards fresh tokens.
     const token = hub.store.getDevice(id) === undefined ? hub.store.addDevice(id, { name: id }).token : hub.store.rotateToken(id);
     const boardConfig = parseBoardConfig(raw, `demo board ${id}`);
-    const hardware = openHardware(boardConfig, { sim: true, clock });
+    const hardware = await openHardware(boardConfig, { sim: true, clock, source: `demo board ${id}` });
     devices.push(
       await startDevice({
         config: boardConfig,

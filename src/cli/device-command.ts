@@ -62,7 +62,7 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
   const [{ loadBoardConfig, parseBoardConfig }, { DEMO_BOARD_CONFIG }, { openHardware }, { startDevice }, { SystemClock }] = await Promise.all([
     import('../device/config.js'),
     import('../device/demo-board.js'),
-    import('../device/backends.js'),
+    import('../device/backends/index.js'),
     import('../device/runtime.js'),
     import('../common/clock.js'),
   ]);
@@ -73,7 +73,7 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
   const clock = new SystemClock();
   let hardware;
   try {
-    hardware = openHardware(config, { sim, clock });
+    hardware = await openHardware(config, { sim, clock, source: flags.config ?? 'demo board' });
   } catch (err) {
     throw new CliFailure(err instanceof Error ? err.message : String(err));
   }

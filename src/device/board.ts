@@ -81,7 +81,7 @@ export class Board {
       }
       const address = driver.bus === 'i2c' ? (sc.address ?? driver.addresses[0]) : undefined;
       const options = driver.optionsSchema.parse(sc.options);
-      const sensor = driver.create({ bus, address, adc: this.hardware.adc, clock: this.clock, options });
+      const sensor = driver.create({ bus, address, adc: this.hardware.adc, hardware: this.hardware, clock: this.clock, options });
       try {
         await sensor.init();
       } catch (err) {

@@ -24,6 +24,8 @@ const pinSchema = z.strictObject({
   name: label.optional(),
   mode: z.enum(['input', 'output'], { error: 'expected "input" or "output"' }),
   pull: z.enum(['up', 'down', 'none']).default('none'),
+  /** An input ignores changes shorter than this (a bouncing switch). */
+  debounce_ms: z.number({ error: 'expected a number of milliseconds' }).min(0).max(1000, { error: 'expected at most 1000 ms' }).optional(),
   value: level.optional(),
   safe_value: level.optional(),
   max_lease_s: leaseSeconds.optional(),
@@ -58,6 +60,29 @@ const busSchema = z.strictObject({
   freq: z.number().int().positive().default(400_000),
 });
 
+export const BACKEND_KINDS = ['linux', 'sim'] as const;
+
+/**
+ * What only one hardware backend needs. `backend: linux` is short for `backend: { kind: linux }`;
+ * `tether device --sim` runs the simulator whatever `kind` says.
+ */
+const backendSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { kind: v } : v),
+  z.strictObject({
+    kind: z.enum(BACKEND_KINDS, { error: `expected ${BACKEND_KINDS.map((k) => `"${k}"`).join(' or ')}` }).default('linux'),
+    /** Linux: the GPIO chip whose line offsets are the config's pin numbers: "auto" (the Raspberry Pi's main chip), a name (gpiochip4), a path or a label. */
+    gpio_chip: z.string().min(1).default('auto'),
+    /** Linux: pins taken by line name, on whichever chip has the line (for boards whose numbers are not offsets on one chip). */
+    lines: z.record(z.string().regex(/^\d{1,3}$/, { error: 'expected a pin number' }), z.string().min(1)).default({}),
+    /** Linux: hardware PWM channels, beyond or instead of the Raspberry Pi's map (GPIO 12, 13, 18, 19). */
+    pwm: z.array(z.strictObject({ pin: pinNumber, chip: z.number().int().min(0), channel: z.number().int().min(0) })).default([]),
+    /** Linux: pins that run PWM in software, for slow loads (a heater at 100 Hz). */
+    software_pwm: z.array(pinNumber).default([]),
+    /** Linux: the WiFi interface whose signal get_info reports (default: the first in /proc/net/wireless). */
+    wifi: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: 'expected an interface name such as wlan0' }).optional(),
+  }),
+);
+
 const tokenSchema = z.strictObject({
   token: z.string().min(16, { error: 'expected a token of at least 16 characters' }),
   scope: z.enum(['read', 'actuate', 'admin']),
@@ -78,6 +103,7 @@ export const boardConfigSchema = z
     pins: z.array(pinSchema).default([]),
     sensors: z.array(sensorSchema).default([]),
     actuators: z.array(actuatorSchema).default([]),
+    backend: backendSchema.prefault({}),
     sim: z
       .strictObject({
         seed: z.number().int().default(1),
@@ -118,6 +144,7 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: ['pins', i, 'value'], message: 'only an output takes value or safe_value' });
     }
     if (p.mode === 'output' && p.pull !== 'none') ctx.addIssue({ code: 'custom', path: ['pins', i, 'pull'], message: 'only an input takes a pull' });
+    if (p.mode === 'output' && p.debounce_ms !== undefined) ctx.addIssue({ code: 'custom', path: ['pins', i, 'debounce_ms'], message: 'only an input takes a debounce' });
     if (p.value !== undefined && p.safe_value !== undefined && p.value !== p.safe_value) {
       ctx.addIssue({ code: 'custom', path: ['pins', i, 'value'], message: 'an output starts at its safe value: give value or safe_value, or make them equal' });
     }
@@ -127,6 +154,17 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: ['sim', 'pir', i, 'pin'], message: `pin ${p.pin} must also be listed in pins with mode "input"` });
     }
   });
+  const pwmPins = new Set<number>();
+  c.backend.pwm.forEach((p, i) => {
+    if (pwmPins.has(p.pin)) ctx.addIssue({ code: 'custom', path: ['backend', 'pwm', i, 'pin'], message: `pin ${p.pin} is listed twice` });
+    pwmPins.add(p.pin);
+  });
+  c.backend.software_pwm.forEach((pin, i) => {
+    if (pwmPins.has(pin)) ctx.addIssue({ code: 'custom', path: ['backend', 'software_pwm', i], message: `pin ${pin} is also a hardware PWM channel in backend.pwm; choose one` });
+  });
+  for (const key of Object.keys(c.backend.lines)) {
+    if (Number(key) >= c.gpio.pin_count) ctx.addIssue({ code: 'custom', path: ['backend', 'lines', key], message: `pin ${key} does not exist: gpio.pin_count is ${c.gpio.pin_count}` });
+  }
   const names = new Set<string>();
   const unique = (name: string | undefined, path: (string | number)[]) => {
     if (name === undefined) return;

@@ -354,7 +354,7 @@ void describe('chip_temp', { timeout: 30_000 }, () => {
   void test('decodes the RP2040 internal channel within one 12-bit step', async () => {
     const clock = new ManualClock();
     const adc = new SimAdc([26, 27, 28], 3.3, new SimEnvironment(1, clock));
-    const sensor = chipTemp.create({ bus: undefined, address: undefined, adc, clock, options: {} });
+    const sensor = chipTemp.create({ bus: undefined, address: undefined, adc, hardware: {}, clock, options: {} });
     await sensor.init();
     for (const t of [27, 35.5, -10, 70]) {
       adc.setChipTemperature(t);
@@ -367,7 +367,7 @@ void describe('chip_temp', { timeout: 30_000 }, () => {
   });
 
   void test('an ADC without an internal channel fails init with a clear Error', async () => {
-    const sensor = chipTemp.create({ bus: undefined, address: undefined, adc: noAdc, clock: new ManualClock(), options: {} });
+    const sensor = chipTemp.create({ bus: undefined, address: undefined, adc: noAdc, hardware: {}, clock: new ManualClock(), options: {} });
     await assert.rejects(sensor.init(), /no internal temperature channel/);
     await assert.rejects(sensor.read(), /no internal temperature channel/);
     const simNoChannel = new SimAdc([26], 3.3, new SimEnvironment(1, new ManualClock()), { internalChannel: false });
@@ -376,7 +376,7 @@ void describe('chip_temp', { timeout: 30_000 }, () => {
 
   void test('a reading no RP2040 gives is a SensorFault', async () => {
     const adc = { pins: [], vref: 3.3, readU16: () => 0, readInternalTempU16: () => 0 };
-    const sensor = chipTemp.create({ bus: undefined, address: undefined, adc, clock: new ManualClock(), options: {} });
+    const sensor = chipTemp.create({ bus: undefined, address: undefined, adc, hardware: {}, clock: new ManualClock(), options: {} });
     await assert.rejects(sensor.read(), SensorFault);
   });
 });
@@ -385,7 +385,7 @@ void describe('missing and unplugged chips', { timeout: 30_000 }, () => {
   void test('a driver on an empty address gets a BusError naming the address and bus', async () => {
     const clock = new ManualClock();
     const bus = new SimI2cBus(0);
-    const sensor = aht10.create({ bus, address: 0x38, adc: noAdc, clock, options: {} });
+    const sensor = aht10.create({ bus, address: 0x38, adc: noAdc, hardware: {}, clock, options: {} });
     await assert.rejects(during(clock, sensor.init()), (err: unknown) => {
       assert.ok(err instanceof BusError);
       assert.equal(err.message, 'no device answers at 0x38 on I2C bus 0 — check the wiring and the pull-ups');

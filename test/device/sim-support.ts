@@ -59,7 +59,7 @@ export function bench<C extends SimI2cChip>(make: (ctx: SimChipContext) => C, ad
     bus,
     chip,
     transfers,
-    sensor: (driver, opts = {}) => driver.create({ bus, address, adc: noAdc, clock, options: driver.optionsSchema.parse(opts) }),
+    sensor: (driver, opts = {}) => driver.create({ bus, address, adc: noAdc, hardware: {}, clock, options: driver.optionsSchema.parse(opts) }),
   };
 }
 

@@ -275,7 +275,7 @@ void describe('createSimHardware', { timeout: 30_000 }, () => {
       hw.adc.setChipTemperature(27);
       const make = (id: string, bus: number, address: number | undefined, options: Record<string, unknown> = {}) => {
         const d = driver(id);
-        return d.create({ bus: hw.i2c(bus), address, adc: hw.adc, clock, options: d.optionsSchema.parse(options) });
+        return d.create({ bus: hw.i2c(bus), address, adc: hw.adc, hardware: {}, clock, options: d.optionsSchema.parse(options) });
       };
       const air = make('aht10', 0, 0x38);
       await during(clock, air.init());
@@ -304,7 +304,7 @@ void describe('createSimHardware', { timeout: 30_000 }, () => {
       const chip = hw.chip(0, 0x38, SimAht10);
       const expected = chip.values(); // latched when the measurement is triggered, now
       assert.deepEqual(expected, { temperature: hw.environment.temperature('i2c0:0x38'), humidity: hw.environment.humidity('i2c0:0x38') });
-      const air = driver('aht10').create({ bus: hw.i2c(0), address: 0x38, adc: noAdc, clock, options: {} });
+      const air = driver('aht10').create({ bus: hw.i2c(0), address: 0x38, adc: noAdc, hardware: {}, clock, options: {} });
       await during(clock, air.init());
       const before = chip.values();
       const v = await during(clock, air.read());

@@ -2,7 +2,7 @@
 // these; drivers/sensors/index.ts and drivers/actuators/index.ts list them.
 import type { z } from 'zod';
 import type { Clock } from '../../common/clock.js';
-import type { Adc, Gpio, I2cBus, Pwm } from '../hal/types.js';
+import type { Adc, Gpio, Hardware, I2cBus, Pwm } from '../hal/types.js';
 
 /** A sensor reading: quantity name → value in the unit the driver declares. */
 export type Values = Record<string, number>;
@@ -18,14 +18,22 @@ export interface SensorContext<O> {
   bus: I2cBus | undefined;
   address: number | undefined;
   adc: Adc;
+  /** The backend's 1-Wire, DHT and processor-temperature access, for drivers that need them. */
+  hardware: Pick<Hardware, 'oneWire' | 'dht' | 'cpuTemperature'>;
   clock: Clock;
   options: O;
 }
 
+/**
+ * How a sensor is reached: an I2C bus (with `bus` and `address` in the config), the ADC, a
+ * data pin of its own (1-Wire, DHT; `options.pin`), or the processor itself.
+ */
+export type SensorBus = 'i2c' | 'adc' | 'pin' | 'internal';
+
 export interface SensorDriver<O = unknown> {
   readonly id: string;
   readonly summary: string;
-  readonly bus: 'i2c' | 'adc';
+  readonly bus: SensorBus;
   /** I2C addresses the chip can answer at; the first is the default. */
   readonly addresses: readonly number[];
   /** Quantity name → unit, e.g. { temperature: "°C" }. */
