@@ -82,7 +82,10 @@ function subscribe(board: Board, args: ActionArgs<'subscribe'>, ctx: SessionCont
     if (args.interval_ms !== undefined) throw new ProtocolError('bad_field', 'interval_ms: only a sensor subscription takes an interval');
     const pin = args.pin;
     const edge = args.edge ?? 'both';
-    const id = ctx.addSubscription((sub) => board.watchPin(pin, edge, (value) => ctx.emit({ event: 'edge', sub, pin, value })));
+    // An edge carries the time it happened (the kernel's timestamp on Linux), not when it was sent.
+    const id = ctx.addSubscription((sub) =>
+      board.watchPin(pin, edge, (value, at) => ctx.emit({ event: 'edge', sub, pin, value, ...(at !== undefined ? { ts: Math.round(board.uptimeAt(at)) } : {}) })),
+    );
     return { sub: id, pin, edge };
   }
   const sensor = args.sensor as string;

@@ -6,6 +6,7 @@ import { Board } from '../../src/device/board.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { silentLogger, type Logger } from '../../src/device/logger.js';
+import { PinCapabilityError } from '../../src/device/hal/types.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 
@@ -200,4 +201,55 @@ test('an ended lease is logged with the pin, its name and the value restored', {
     lines.filter((l) => l.startsWith('lease')),
     ['lease on pin 25 (led) ended: restored 0', 'lease on pin 2 ended: restored 1'],
   );
+});
+
+test('the line options of the config reach the backend: an input debounce, an output drive', { timeout: 30_000 }, async () => {
+  const { b, hardware } = await board({
+    pins: [{ pin: 4, mode: 'input', pull: 'up', debounce_ms: 5 }],
+    actuators: [{ name: 'bell', driver: 'digital', pin: 5, options: { drive: 'open_drain' } }],
+  });
+  assert.deepEqual(hardware.gpio.lineOptions(4), { debounceMs: 5, drive: 'push_pull' });
+  assert.equal(hardware.gpio.lineOptions(5).drive, 'open_drain');
+  // setup_pin of the same input again keeps the config's debounce.
+  b.setupPin({ pin: 4, mode: 'input', pull: 'down' });
+  assert.equal(hardware.gpio.lineOptions(4).debounceMs, 5);
+});
+
+test('an edge carries the time the backend says it happened, as uptime', { timeout: 30_000 }, async () => {
+  const { b, clock, hardware } = await board({ pins: [{ pin: 4, mode: 'input' }] });
+  clock.advance(1000);
+  const seen: Array<[number, number | undefined]> = [];
+  // A backend that timestamps edges (the kernel does) calls back with `at`; the simulator does not.
+  const gpio = hardware.gpio;
+  const original = gpio.watch.bind(gpio);
+  let emitWithTime: ((level: 0 | 1, at?: number) => void) | undefined;
+  gpio.watch = (pin, onChange) => {
+    emitWithTime = onChange;
+    return original(pin, onChange);
+  };
+  const stop = b.watchPin(4, 'both', (level, at) => seen.push([level, at === undefined ? undefined : b.uptimeAt(at)]));
+  hardware.gpio.drive(4, 1);
+  emitWithTime?.(0, clock.now() - 250);
+  stop();
+  assert.deepEqual(seen, [
+    [1, undefined],
+    [0, 750],
+  ]);
+});
+
+test('pwm on a pin the backend cannot run PWM on is unsupported, with the backend\'s advice', { timeout: 30_000 }, async () => {
+  const { b, hardware } = await board({});
+  hardware.pwm.set = (pin) => {
+    throw new PinCapabilityError(pin, `pin ${pin} has no PWM here; add it to backend.software_pwm`);
+  };
+  let caught: unknown;
+  try {
+    b.pwm(7, 100, 0.5, 10);
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ProtocolError);
+  assert.equal(caught.code, 'unsupported');
+  assert.match(caught.message, /backend\.software_pwm/);
+  assert.equal(code(() => b.readPin(7)), 'pin_not_setup', 'the refused pin is left free');
 });

@@ -67,3 +67,26 @@ test('a file that cannot be read or parsed says so with its name', { timeout: 30
   await writeFile(yaml, 'name: shed\nmax_lease_s: -1\n');
   await assert.rejects(loadBoardConfig(yaml), /board\.yml: .*max_lease_s: expected a number of seconds > 0/s);
 });
+
+test('backend: linux by default, the shorthand, and what only the Linux backend reads', { timeout: 30_000 }, () => {
+  const c = parseBoardConfig({});
+  assert.deepEqual(c.backend, { kind: 'linux', gpio_chip: 'auto', lines: {}, pwm: [], software_pwm: [] });
+  assert.equal(parseBoardConfig({ backend: 'sim' }).backend.kind, 'sim');
+  const full = parseBoardConfig({ backend: { kind: 'linux', gpio_chip: 'gpiochip4', lines: { '5': 'PIN_29' }, pwm: [{ pin: 18, chip: 2, channel: 2 }], software_pwm: [23], wifi: 'wlan0' } });
+  assert.deepEqual(full.backend.pwm, [{ pin: 18, chip: 2, channel: 2 }]);
+  assert.deepEqual(full.backend.lines, { '5': 'PIN_29' });
+  assert.deepEqual(problems({ backend: 'arduino' }), ['backend.kind: expected "linux" or "sim"']);
+  assert.deepEqual(problems({ backend: { kind: 'linux', pwm: [{ pin: 18, chip: 0, channel: 0 }, { pin: 18, chip: 0, channel: 1 }] } }), ['backend.pwm[1].pin: pin 18 is listed twice']);
+  assert.deepEqual(problems({ backend: { software_pwm: [18], pwm: [{ pin: 18, chip: 0, channel: 0 }] } }), [
+    'backend.software_pwm[0]: pin 18 is also a hardware PWM channel in backend.pwm; choose one',
+  ]);
+  assert.deepEqual(problems({ backend: { lines: { '40': 'GPIO18' } } }), ['backend.lines.40: pin 40 does not exist: gpio.pin_count is 30']);
+  assert.deepEqual(problems({ backend: { wifi: 'wlan0; rm' } }), ['backend.wifi: expected an interface name such as wlan0']);
+  assert.deepEqual(problems({ backend: { bogus: 1 } }), ['backend: Unrecognized key: "bogus"']);
+});
+
+test('only an input takes a debounce, of at most a second', { timeout: 30_000 }, () => {
+  assert.equal(parseBoardConfig({ pins: [{ pin: 4, mode: 'input', debounce_ms: 5 }] }).pins[0]?.debounce_ms, 5);
+  assert.deepEqual(problems({ pins: [{ pin: 4, mode: 'output', debounce_ms: 5 }] }), ['pins[0].debounce_ms: only an input takes a debounce']);
+  assert.deepEqual(problems({ pins: [{ pin: 4, mode: 'input', debounce_ms: 5000 }] }), ['pins[0].debounce_ms: expected at most 1000 ms']);
+});

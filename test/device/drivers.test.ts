@@ -48,7 +48,7 @@ void describe('registries', { timeout: 30_000 }, () => {
     assert.deepEqual(pt100Ads1115.optionsSchema.parse({ channel: 3 }), { ...PT100_DEFAULTS, channel: 3 });
     assert.equal(pt100Ads1115.optionsSchema.safeParse({ channel: 4 }).success, false);
     assert.equal(aht10.optionsSchema.safeParse({ rate: 1 }).success, false);
-    assert.deepEqual(digital.optionsSchema.parse({}), { active_low: false });
+    assert.deepEqual(digital.optionsSchema.parse({}), { active_low: false, drive: 'push_pull' });
     assert.deepEqual(pwm.optionsSchema.parse({}), { freq: 1000 });
     assert.equal(pwm.optionsSchema.safeParse({ freq: 0.5 }).success, false);
   });
@@ -435,7 +435,7 @@ void describe('actuators', { timeout: 30_000 }, () => {
     a.apply(1);
     assert.equal(gpio.level(6), 0);
     assert.equal(a.current(), 1);
-    const b = digital.create({ pin: 7, gpio, pwm: new SimPwm(30), options: { active_low: true } });
+    const b = digital.create({ pin: 7, gpio, pwm: new SimPwm(30), options: { active_low: true, drive: 'push_pull' } });
     b.init(1);
     assert.equal(gpio.level(7), 0);
     assert.equal(b.current(), 1);
@@ -443,7 +443,7 @@ void describe('actuators', { timeout: 30_000 }, () => {
 
   void test('digital rejects values other than 0 and 1 and keeps its state', () => {
     const gpio = new SimGpio(30);
-    const a = digital.create({ pin: 5, gpio, pwm: new SimPwm(30), options: { active_low: false } });
+    const a = digital.create({ pin: 5, gpio, pwm: new SimPwm(30), options: { active_low: false, drive: 'push_pull' } });
     a.init(1);
     assert.throws(() => a.apply(0.5), RangeError);
     assert.equal(a.current(), 1);
@@ -469,6 +469,6 @@ void describe('actuators', { timeout: 30_000 }, () => {
     assert.throws(() => a.apply(0.5, 0), RangeError);
     assert.deepEqual(pwmHw.channel(12), { freq: 25_000, duty: 0.75 });
     assert.equal(a.current(), 0.75);
-    assert.equal(isPwmActuator(digital.create({ pin: 1, gpio: new SimGpio(30), pwm: pwmHw, options: { active_low: false } })), false);
+    assert.equal(isPwmActuator(digital.create({ pin: 1, gpio: new SimGpio(30), pwm: pwmHw, options: { active_low: false, drive: 'push_pull' } })), false);
   });
 });

@@ -55,6 +55,19 @@ export interface Adc {
   readInternalTempU16?(): number;
 }
 
+/**
+ * Thrown by a backend when a pin cannot do what was asked here (PWM on a pin with neither a
+ * hardware channel nor software PWM); the board answers `unsupported` with its message.
+ */
+export class PinCapabilityError extends Error {
+  readonly pin: number;
+  constructor(pin: number, message: string) {
+    super(message);
+    this.name = 'PinCapabilityError';
+    this.pin = pin;
+  }
+}
+
 /** Thrown by a bus when a transfer fails; drivers turn it into a sensor_error. */
 export class BusError extends Error {
   readonly address: number;

@@ -1,6 +1,6 @@
 // Simulated GPIO. Tests play the outside world with drive(); outputs record their level, and
 // level() shows what a multimeter on the pin would read.
-import type { Gpio, Level, Pull } from '../hal/types.js';
+import type { Drive, EdgeListener, Gpio, InputOptions, Level, OutputOptions, Pull } from '../hal/types.js';
 
 export type SimPinMode = 'unused' | 'input' | 'output';
 
@@ -11,6 +11,9 @@ interface PinState {
   /** A level something outside the board drives onto the pin, if any. */
   external: Level | undefined;
   watchers: Set<(level: Level) => void>;
+  /** Kept so tests see what the board asked of the line; the simulator has no bounce to filter. */
+  debounceMs: number | undefined;
+  drive: Drive;
 }
 
 export class SimGpio implements Gpio {
@@ -19,25 +22,27 @@ export class SimGpio implements Gpio {
 
   constructor(pinCount: number) {
     this.pinCount = pinCount;
-    this.pins = Array.from({ length: pinCount }, () => ({ mode: 'unused', pull: 'none', output: 0, external: undefined, watchers: new Set() }));
+    this.pins = Array.from({ length: pinCount }, () => ({ mode: 'unused', pull: 'none', output: 0, external: undefined, watchers: new Set(), debounceMs: undefined, drive: 'push_pull' }));
   }
 
   has(pin: number): boolean {
     return Number.isInteger(pin) && pin >= 0 && pin < this.pinCount;
   }
 
-  setupInput(pin: number, pull: Pull): void {
+  setupInput(pin: number, pull: Pull, options: InputOptions = {}): void {
     this.change(pin, (p) => {
       p.mode = 'input';
       p.pull = pull;
+      p.debounceMs = options.debounceMs;
     });
   }
 
-  setupOutput(pin: number, level: Level): void {
+  setupOutput(pin: number, level: Level, options: OutputOptions = {}): void {
     checkLevel(level);
     this.change(pin, (p) => {
       p.mode = 'output';
       p.output = level;
+      p.drive = options.drive ?? 'push_pull';
     });
   }
 
@@ -56,7 +61,7 @@ export class SimGpio implements Gpio {
     });
   }
 
-  watch(pin: number, onChange: (level: Level) => void): () => void {
+  watch(pin: number, onChange: EdgeListener): () => void {
     const p = this.state(pin);
     const watcher = (level: Level): void => onChange(level);
     p.watchers.add(watcher);
@@ -95,6 +100,12 @@ export class SimGpio implements Gpio {
 
   pull(pin: number): Pull {
     return this.state(pin).pull;
+  }
+
+  /** What the board asked of the line beyond its mode and pull. */
+  lineOptions(pin: number): { debounceMs: number | undefined; drive: Drive } {
+    const p = this.state(pin);
+    return { debounceMs: p.debounceMs, drive: p.drive };
   }
 
   /** Watchers on a pin, to check that they are removed. */

@@ -6,6 +6,8 @@ import { defineActuator, type Actuator } from '../types.js';
 export const digitalOptions = z.strictObject({
   /** The load is on when the pin is low (most relay boards). */
   active_low: z.boolean().default(false),
+  /** open_drain for a line shared with other drivers or pulled up to another voltage. */
+  drive: z.enum(['push_pull', 'open_drain', 'open_source'], { error: 'expected "push_pull", "open_drain" or "open_source"' }).default('push_pull'),
 });
 
 export const digital = defineActuator({
@@ -19,7 +21,7 @@ export const digital = defineActuator({
       kind: 'digital',
       init(safeValue) {
         value = toLevel(safeValue);
-        gpio.setupOutput(pin, physical(value));
+        gpio.setupOutput(pin, physical(value), { drive: options.drive });
       },
       apply(v) {
         const level = toLevel(v);
