@@ -217,7 +217,7 @@ test('the line options of the config reach the backend: an input debounce, an ou
 
 test('an edge carries the time the backend says it happened, as uptime', { timeout: 30_000 }, async () => {
   const { b, clock, hardware } = await board({ pins: [{ pin: 4, mode: 'input' }] });
-  clock.advance(1000);
+  await clock.advance(1000);
   const seen: Array<[number, number | undefined]> = [];
   // A backend that timestamps edges (the kernel does) calls back with `at`; the simulator does not.
   const gpio = hardware.gpio;
