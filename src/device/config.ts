@@ -139,6 +139,11 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   });
   c.pins.forEach((p, i) => claim(p.pin, `pins[${i}]`, ['pins', i, 'pin']));
   c.actuators.forEach((a, i) => claim(a.pin, `actuators[${i}] (${a.name})`, ['actuators', i, 'pin']));
+  // A 1-Wire or DHT sensor owns its data pin (options.pin), which its driver's schema checks.
+  c.sensors.forEach((sc, i) => {
+    const pin = SENSOR_DRIVERS[sc.driver]?.bus === 'pin' ? sc.options['pin'] : undefined;
+    if (typeof pin === 'number' && Number.isInteger(pin) && pin >= 0) claim(pin, `sensors[${i}] (${sc.name})`, ['sensors', i, 'options', 'pin']);
+  });
   c.pins.forEach((p, i) => {
     if (p.mode === 'input' && (p.value !== undefined || p.safe_value !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['pins', i, 'value'], message: 'only an output takes value or safe_value' });
