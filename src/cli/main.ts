@@ -10,6 +10,7 @@ import { registerDemo } from './demo-command.js';
 import { registerDevice } from './device-command.js';
 import { registerHub } from './hub-command.js';
 import { registerSend } from './send-command.js';
+import { registerService } from './service-command.js';
 import { registerUpdate } from './update-command.js';
 import { registerWatch } from './watch-command.js';
 
@@ -30,7 +31,8 @@ Examples:
   $ tether hub                                            run the hub; boards dial in
   $ tether device --sim                                   run the simulated demo board
   $ tether send 127.0.0.1 12345 -c action=read_pin pin=25  one request, one reply
-  $ tether watch 127.0.0.1 12345 --pin 22                  print edges on pin 22`,
+  $ tether watch 127.0.0.1 12345 --pin 22                  print edges on pin 22
+  $ sudo tether service install device --config board.yaml  run a board at boot (systemd)`,
     );
   registerSend(program, ctx);
   registerWatch(program, ctx);
@@ -38,6 +40,7 @@ Examples:
   registerHub(program, ctx);
   registerDemo(program, ctx);
   registerUpdate(program, ctx);
+  registerService(program, ctx);
   return program;
 }
 
