@@ -38,7 +38,9 @@ Examples:
   wrote /etc/systemd/system/tether-device.service: runs tether device as pi with groups gpio, i2c
   …
   tether-device.service is enabled (it starts at boot) and running. Next:
-    journalctl -u tether-device -f        its log, as it comes
+    systemctl status tether-device            is it running?
+    journalctl -u tether-device -f            its log, as it comes
+    sudo tether service uninstall device      stop it and remove the unit
   $ sudo tether service install hub --config hub.yaml --data /var/lib/tether --user tether
   $ sudo tether service install device --config shed.yaml --name tether-shed
   $ tether service install device --config board.yaml --print > tether-device.service`;
@@ -77,7 +79,7 @@ export function registerService(program: Command, ctx: CliContext, host?: () => 
         const plan = await planService({ kind, ...flags }, system);
         for (const note of plan.notes) ctx.err(`warning: ${note}`);
         if (flags.print === true) {
-          process.stdout.write(plan.unit);
+          ctx.out(plan.unit.trimEnd());
           return;
         }
         await installService(plan, system, serviceOutput(ctx));

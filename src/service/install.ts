@@ -24,12 +24,12 @@ export function requireRoot(host: ServiceHost, again: string): void {
 
 export async function installService(plan: ServicePlan, host: ServiceHost, output: ServiceOutput): Promise<void> {
   const unit = plan.unitName;
-  const data = plan.options.data;
-  if (data !== undefined) prepareDataFolder(data, plan, output);
   const replaced = fs.existsSync(plan.unitPath);
   if (replaced && !isOurs(plan.unitPath)) {
     throw new ServiceError(`${plan.unitPath} exists and was not written by tether service install; pick another name with --name, or remove that unit first`);
   }
+  const data = plan.options.data;
+  if (data !== undefined) prepareDataFolder(data, plan, output);
   writeAtomically(plan.unitPath, plan.unit);
   output.out(`${replaced ? 'replaced' : 'wrote'} ${plan.unitPath}: runs ${describeRun(plan)}`);
   const base = unit.slice(0, -'.service'.length);
@@ -37,10 +37,14 @@ export async function installService(plan: ServicePlan, host: ServiceHost, outpu
   for (const args of [['daemon-reload'], ['enable', '--now', unit], ...(replaced ? [['restart', unit]] : [])]) {
     await systemctl(host, args, output, hint);
   }
+  const next: [string, string][] = [
+    [`systemctl status ${base}`, 'is it running?'],
+    [`journalctl -u ${base} -f`, 'its log, as it comes'],
+    [`sudo tether service uninstall ${plan.kind}${base === `tether-${plan.kind}` ? '' : ` --name ${base}`}`, 'stop it and remove the unit'],
+  ];
+  const width = Math.max(...next.map(([command]) => command.length)) + 3;
   output.out(`${unit} is enabled (it starts at boot) and running. Next:`);
-  output.out(`  systemctl status ${base}        is it running?`);
-  output.out(`  journalctl -u ${base} -f        its log, as it comes`);
-  output.out(`  sudo tether service uninstall ${plan.kind}${base === `tether-${plan.kind}` ? '' : ` --name ${base}`}   stop it and remove the unit`);
+  for (const [command, what] of next) output.out(`  ${command.padEnd(width)}${what}`);
 }
 
 export async function uninstallService(kind: string, unitName: string, host: ServiceHost, output: ServiceOutput): Promise<void> {
