@@ -77,6 +77,13 @@ export async function planService(request: ServiceRequest, host: ServiceHost): P
     ...(account !== undefined ? { user: { name: account.name, group: host.groupName(account.gid) ?? String(account.gid) } } : {}),
     supplementaryGroups,
   };
+  if (account !== undefined) {
+    const ownHome = `/home/${account.name}/`;
+    const elsewhere = [...new Set([host.node, host.bin])].filter((p) => (p.startsWith('/home/') || p.startsWith('/root/')) && !p.startsWith(ownHome));
+    if (elsewhere.length > 0) {
+      notes.push(`${elsewhere.join(' and ')} ${elsewhere.length > 1 ? 'are' : 'is'} in another account's home folder, which ${account.name} may not be allowed to read; if the service fails with status=203/EXEC, install Node.js and Tether system-wide (sudo npm install -g tether-hw)`);
+    }
+  }
   const hidden = [...new Set([config, data, host.cwd])].filter((p): p is string => p !== undefined && isPrivateTmp(p));
   if (hidden.length > 0) {
     notes.push(

@@ -262,6 +262,15 @@ void describe('planning a service from the command line', { timeout: 30_000 }, (
     const clean = await planService({ kind: 'device', config: BENCH, user: 'pi' }, fakeHost({ cwd: '/srv/bench' }));
     assert.deepEqual(clean.notes, []);
   });
+
+  test("node or tether in another account's home (nvm) is pointed out; in the service account's own home it is not", async () => {
+    const nvmNode = '/home/pi/.nvm/versions/node/v20.19.0/bin/node';
+    const other = await planService({ kind: 'device', config: BENCH, user: 'tether' }, { ...fakeHost({ cwd: '/srv/bench' }), node: nvmNode });
+    assert.ok(other.notes.some((n) => n.startsWith(`${nvmNode} is in another account's home folder, which tether may not be allowed to read`)), other.notes.join('\n'));
+    assert.match(other.unit, new RegExp(`^ExecStart=${nvmNode.replaceAll('.', '\\.')} `, 'm'));
+    const own = await planService({ kind: 'device', config: BENCH, user: 'pi' }, { ...fakeHost({ cwd: '/srv/bench' }), node: nvmNode });
+    assert.deepEqual(own.notes, []);
+  });
 });
 
 interface Captured {
