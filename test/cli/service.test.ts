@@ -1,7 +1,7 @@
 // `tether service install|uninstall`: the unit as rendered, as systemd-analyze reads it, and the
 // install and removal against a temporary unit folder and a fake systemctl that records its calls.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { registerService } from '../../src/cli/service-command.js';
 import type { Account, ServiceHost } from '../../src/service/host.js';
 import { planService } from '../../src/service/plan.js';
 import { renderUnit, quoteExecWord, quoteListWord, unitFileName, type ServiceUnitOptions } from '../../src/service/systemd-unit.js';
-import { ROOT, runCli } from './run-cli.js';
+import { BIN, collect, ROOT, runCli, type CliResult } from './run-cli.js';
 
 const BENCH = path.join(ROOT, 'examples', 'bench.yaml');
 const HUB_YAML = path.join(ROOT, 'examples', 'hub.yaml');
@@ -462,6 +462,12 @@ void describe('tether service install/uninstall (end to end, a fake systemctl)',
   });
 });
 
+/** runCli, from another folder: relative paths are taken from there. */
+function runCliIn(cwd: string, args: string[]): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', SUDO_USER: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child, 15_000);
+}
+
 /** The complaints systemd-analyze verify makes about this unit file (not about the host's other units). */
 function verifyUnit(file: string): { status: number | null; complaints: string[]; all: string; missing: boolean } {
   const run = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
@@ -473,19 +479,48 @@ function verifyUnit(file: string): { status: number | null; complaints: string[]
   return { status: run.status, complaints, all: run.stderr, missing: false };
 }
 
-void describe('systemd-analyze verify reads the printed units without a complaint', { timeout: 60_000 }, () => {
-  const dir = tempDir('verify');
-  const spaced = path.join(dir, 'my boards');
-  fs.mkdirSync(spaced);
-  fs.copyFileSync(BENCH, path.join(spaced, 'bench 1.yaml'));
+/**
+ * The unit as systemd parsed it: at debug level, verify prints its dump of the loaded unit
+ * ("WorkingDirectory: …", "ReadWritePaths: …", "Command Line: …") on stdout.
+ */
+function parsedUnit(file: string): Map<string, string> {
+  const run = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_LEVEL: 'debug' } });
+  const fields = new Map<string, string>();
+  for (const line of run.stdout.split('\n')) {
+    const m = /^\t+([A-Za-z ]+): (.*)$/.exec(line);
+    if (m !== null && !fields.has(m[1] ?? '')) fields.set(m[1] ?? '', m[2] ?? '');
+  }
+  assert.ok(fields.has('WorkingDirectory'), `systemd-analyze verify printed no dump of ${file} at debug level:\n${run.stdout.slice(0, 2000)}`);
+  return fields;
+}
 
-  for (const [label, unitName, args] of [
-    ['device, a config path with blanks, --user daemon', 'tether-device.service', ['service', 'install', 'device', '--config', path.join(spaced, 'bench 1.yaml'), '--user', 'daemon', '--print']],
-    ['device as root', 'tether-root-device.service', ['service', 'install', 'device', '--config', BENCH, '--print']],
-    ['hub with a data folder with blanks', 'tether-hub.service', ['service', 'install', 'hub', '--config', HUB_YAML, '--data', path.join(spaced, 'hub data'), '--print']],
+void describe('systemd-analyze verify reads the printed units as meant, without a complaint', { timeout: 60_000 }, () => {
+  const dir = tempDir('verify');
+  // Blanks need quoting; unescaped, "%n" would be the unit's name and "$1" a variable.
+  const odd = path.join(dir, 'my boards %n');
+  fs.mkdirSync(odd);
+  fs.copyFileSync(BENCH, path.join(odd, 'bench $1.yaml'));
+  fs.copyFileSync(HUB_YAML, path.join(odd, 'hub.yaml'));
+
+  for (const [label, unitName, cwd, args, expected] of [
+    [
+      'device, run from a folder with blanks and %, a config named with $, --user daemon',
+      'tether-device.service',
+      odd,
+      ['service', 'install', 'device', '--config', 'bench $1.yaml', '--user', 'daemon', '--print'],
+      { WorkingDirectory: odd, User: 'daemon', 'Command Line': `device --config "${odd}/bench \\$\\$1.yaml"` },
+    ],
+    ['device as root', 'tether-root-device.service', ROOT, ['service', 'install', 'device', '--config', BENCH, '--print'], { 'Command Line': `device --config ${BENCH}` }],
+    [
+      'hub with its data folder under a folder with blanks and %',
+      'tether-hub.service',
+      odd,
+      ['service', 'install', 'hub', '--config', 'hub.yaml', '--data', 'hub data', '--print'],
+      { WorkingDirectory: odd, ReadWritePaths: path.join(odd, 'hub data'), 'Command Line': `hub --config "${odd}/hub.yaml" --data "${odd}/hub data"` },
+    ],
   ] as const) {
     test(label, async (t) => {
-      const printed = await runCli([...args], { env: { SUDO_USER: '' } });
+      const printed = await runCliIn(cwd, [...args]);
       assert.equal(printed.code, 0, printed.stderr);
       const file = path.join(dir, unitName);
       fs.writeFileSync(file, `${printed.stdout.trimEnd()}\n`);
@@ -498,6 +533,12 @@ void describe('systemd-analyze verify reads the printed units without a complain
       }
       assert.deepEqual(result.complaints, [], `systemd-analyze verify complained about ${file}:\n${result.all}`);
       assert.equal(result.status, 0, result.all);
+      const parsed = parsedUnit(file);
+      for (const [key, value] of Object.entries(expected)) {
+        // systemd shows the command line re-quoted, and a "$$" (a literal $ at run time) as \$\$.
+        if (key === 'Command Line') assert.ok(parsed.get(key)?.endsWith(` ${value}`), `${key}: ${parsed.get(key)}\nexpected to end with: ${value}`);
+        else assert.equal(parsed.get(key), value, key);
+      }
     });
   }
 
@@ -512,5 +553,9 @@ void describe('systemd-analyze verify reads the printed units without a complain
     assert.notEqual(result.status, 0);
     assert.ok(result.complaints.some((l) => /no-such-node/.test(l)), result.all);
     assert.ok(result.complaints.some((l) => /restart.*sometimes/i.test(l)), result.all);
+    // Unescaped, "%" is a specifier: systemd reads a different path than the one meant.
+    const unescaped = path.join(dir, 'unescaped.service');
+    fs.writeFileSync(unescaped, renderUnit({ ...DEVICE_OPTIONS, workingDirectory: odd }).replace('%%n', '%n'));
+    assert.equal(parsedUnit(unescaped).get('WorkingDirectory'), path.join(dir, 'my boards unescaped.service'));
   });
 });
