@@ -1,10 +1,10 @@
 // `tether service install|uninstall hub|device`: run the hub or a board at boot under systemd,
 // restarted when it stops, with its log in the journal.
-import { Argument, type Command } from 'commander';
+import { Argument, InvalidArgumentError, type Command } from 'commander';
 import { CliFailure } from './connection-options.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
 import type { ServiceHost } from '../service/host.js';
-import type { ServiceKind } from '../service/systemd-unit.js';
+import { unitFileName, type ServiceKind } from '../service/systemd-unit.js';
 
 interface InstallFlags {
   config?: string;
@@ -66,16 +66,16 @@ export function registerService(program: Command, ctx: CliContext, host?: () => 
     .option('--config <file>', 'the hub or board config (a board needs one); checked before anything is written')
     .option('--data <dir>', "hub only: the data folder (default: data from the hub config, else ./tether-data); it is the only folder the hub may write")
     .option('--user <name>', 'the account to run as (default: the user who ran sudo, else root)')
-    .option('--name <unit>', 'the unit name (default tether-hub or tether-device); one per board on the same machine')
+    .option('--name <unit>', 'the unit name (default tether-hub or tether-device); one per board on the same machine', parseUnitName)
     .option('--print', 'print the unit on stdout and change nothing (needs no root)')
     .addHelpText('after', INSTALL_HELP)
     .action(async (kind: ServiceKind, flags: InstallFlags, command: Command) => {
       if (kind === 'device' && flags.config === undefined) usage(command, 'a device service needs its board config: --config FILE');
       if (kind === 'device' && flags.data !== undefined) usage(command, '--data is for a hub service; a board keeps no data folder');
       await withServiceErrors(async () => {
-        const [{ planService }, { installService, requireRoot, shellWord }, , system] = await loadService(host);
+        const [{ planService }, { installService, requireRoot, shellWord }, system] = await loadService(host);
         const again = ['tether service install', kind, ...optionWords(flags, shellWord)].join(' ');
-        if (flags.print !== true) requireRoot(system, again);
+        if (flags.print !== true) requireRoot(system, again, 'or add --print to see the unit without installing it');
         const plan = await planService({ kind, ...flags }, system);
         for (const note of plan.notes) ctx.err(`warning: ${note}`);
         if (flags.print === true) {
@@ -90,11 +90,11 @@ export function registerService(program: Command, ctx: CliContext, host?: () => 
     .command('uninstall')
     .description('stop and disable the service and remove its unit')
     .addArgument(kindArgument())
-    .option('--name <unit>', 'the unit name given to install (default tether-hub or tether-device)')
+    .option('--name <unit>', 'the unit name given to install (default tether-hub or tether-device)', parseUnitName)
     .addHelpText('after', UNINSTALL_HELP)
     .action(async (kind: ServiceKind, flags: { name?: string }) => {
       await withServiceErrors(async () => {
-        const [{ defaultUnitName }, { requireRoot, uninstallService, shellWord }, { unitFileName }, system] = await loadService(host);
+        const [{ defaultUnitName }, { requireRoot, uninstallService, shellWord }, system] = await loadService(host);
         requireRoot(system, ['tether service uninstall', kind, ...(flags.name !== undefined ? ['--name', shellWord(flags.name)] : [])].join(' '));
         await uninstallService(kind, unitFileName(flags.name ?? defaultUnitName(kind)), system, serviceOutput(ctx));
       });
@@ -103,6 +103,15 @@ export function registerService(program: Command, ctx: CliContext, host?: () => 
 
 function serviceOutput(ctx: CliContext) {
   return { out: (line: string) => ctx.out(line), warn: (line: string) => ctx.err(`warning: ${line}`) };
+}
+
+/** A bad --name is a usage error (exit 2), caught before anything is read or written. */
+function parseUnitName(value: string): string {
+  try {
+    return unitFileName(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 function kindArgument(): Argument {
@@ -124,7 +133,7 @@ function optionWords(flags: InstallFlags, quote: (word: string) => string): stri
 
 // The service layer is loaded on demand, like the hub and the board, so `tether send` stays light.
 async function loadService(host: (() => ServiceHost) | undefined) {
-  return Promise.all([import('../service/plan.js'), import('../service/install.js'), import('../service/systemd-unit.js'), loadHost(host)]);
+  return Promise.all([import('../service/plan.js'), import('../service/install.js'), loadHost(host)]);
 }
 
 async function loadHost(host: (() => ServiceHost) | undefined): Promise<ServiceHost> {

@@ -15,10 +15,13 @@ export interface ServiceOutput {
   warn(line: string): void;
 }
 
-/** `again` is the command line to suggest with sudo, e.g. "tether service install device --config board.yaml". */
-export function requireRoot(host: ServiceHost, again: string): void {
+/**
+ * `again` is the command line to suggest with sudo, e.g. "tether service install device --config
+ * board.yaml"; `otherwise` what may be done without root.
+ */
+export function requireRoot(host: ServiceHost, again: string, otherwise?: string): void {
   if (host.uid !== 0) {
-    throw new ServiceError(`writing to ${host.unitDir} and running systemctl need root: run sudo ${again}` + ' (or add --print to see the unit without installing it)');
+    throw new ServiceError(`writing to ${host.unitDir} and running systemctl need root: run sudo ${again}${otherwise !== undefined ? ` (${otherwise})` : ''}`);
   }
 }
 
@@ -57,7 +60,7 @@ export async function uninstallService(kind: string, unitName: string, host: Ser
   fs.rmSync(unitPath);
   output.out(`removed ${unitPath}`);
   await systemctl(host, ['daemon-reload'], output, 'the unit file is gone; systemd forgets it at its next daemon-reload or boot');
-  output.out(`the ${kind} service is stopped and will not start at boot; its config${kind === 'hub' ? ' and data folder stay' : ' stays'} where it was`);
+  output.out(`the ${kind} service is stopped and will not start at boot; ${kind === 'hub' ? 'its config and data folder stay where they are' : 'its config stays where it is'}`);
 }
 
 async function systemctl(host: ServiceHost, args: readonly string[], output: ServiceOutput, hint: string): Promise<void> {

@@ -298,12 +298,12 @@ void describe('tether service (in process, a fake host)', { timeout: 30_000 }, (
     const cap = capture();
     await assert.rejects(runInProcess(['service', 'install', 'device', '--config', BENCH, '--name', 'bench'], host, cap), (err: Error) => {
       assert.ok(err instanceof CliFailure);
-      assert.equal(err.message, `writing to ${unitDir} and running systemctl need root: run sudo tether service install device --config ${BENCH} --name bench (or add --print to see the unit without installing it)`);
+      assert.equal(err.message, `writing to ${unitDir} and running systemctl need root: run sudo tether service install device --config ${BENCH} --name bench.service (or add --print to see the unit without installing it)`);
       return true;
     });
     assert.deepEqual(fs.readdirSync(unitDir), []);
     assert.deepEqual(host.calls, []);
-    await assert.rejects(runInProcess(['service', 'uninstall', 'device'], host, capture()), { message: /need root: run sudo tether service uninstall device / });
+    await assert.rejects(runInProcess(['service', 'uninstall', 'device'], host, capture()), { message: /need root: run sudo tether service uninstall device$/ });
     assert.deepEqual(host.calls, []);
   });
 
@@ -318,11 +318,12 @@ void describe('tether service (in process, a fake host)', { timeout: 30_000 }, (
     assert.deepEqual(rootHost.calls, [['daemon-reload'], ['enable', '--now', 'tether-device.service']]);
   });
 
-  test('usage errors: a device without --config, --data on a device, an unknown kind', async () => {
+  test('usage errors: a device without --config, --data on a device, an unknown kind, a bad unit name', async () => {
     for (const [args, code, message] of [
       [['service', 'install', 'device'], 'tether.usage', /a device service needs its board config: --config FILE/],
       [['service', 'install', 'device', '--config', BENCH, '--data', '/srv/d'], 'tether.usage', /--data is for a hub service/],
       [['service', 'install', 'toaster'], 'commander.invalidArgument', /value 'toaster' is invalid for argument 'kind'. Allowed choices are hub, device/],
+      [['service', 'uninstall', 'device', '--name', '../ssh'], 'commander.invalidArgument', /"\.\.\/ssh" is not a unit name: use letters, digits/],
     ] as const) {
       const cap = capture();
       const host = fakeHost();
