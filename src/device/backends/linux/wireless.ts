@@ -1,0 +1,47 @@
+// WiFi signal strength from /proc/net/wireless (net/wireless/wext-proc.c): two header lines,
+// then one line per wireless interface:
+//   " wlan0: 0000   70.  -40.  -256        0      0      0      0      0        0"
+// The level is printed as a signed number followed by "." when the driver updated it since the
+// last read, or " " when it did not. An interface that is not associated shows zeros.
+import { readFileSync } from 'node:fs';
+import { under, type KernelRoots } from './roots.js';
+
+export interface WirelessLine {
+  iface: string;
+  status: number;
+  link: number;
+  level: number;
+  noise: number;
+}
+
+export function parseProcNetWireless(text: string): WirelessLine[] {
+  const out: WirelessLine[] = [];
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const iface = line.slice(0, colon).trim();
+    const [status, link, level, noise] = line.slice(colon + 1).trim().split(/\s+/);
+    const num = (s: string | undefined): number => Number.parseFloat((s ?? '').replace(/\.$/, ''));
+    if (iface === '' || status === undefined) continue;
+    out.push({ iface, status: Number.parseInt(status, 16), link: num(link), level: num(level), noise: num(noise) });
+  }
+  return out;
+}
+
+/**
+ * The signal in dBm of `iface` (or the first interface listed); undefined when the file, the
+ * interface or a signal is missing. A level ≥ 0 is not dBm: no link, or a driver that reports
+ * only a relative quality.
+ */
+export function wifiSignal(roots: KernelRoots, iface?: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number | undefined {
+  let text: string;
+  try {
+    text = read(under(roots.proc, 'net/wireless'));
+  } catch {
+    return undefined;
+  }
+  const lines = parseProcNetWireless(text);
+  const line = iface === undefined ? lines[0] : lines.find((l) => l.iface === iface);
+  if (line === undefined || !Number.isFinite(line.level) || line.level >= 0) return undefined;
+  return line.level;
+}
