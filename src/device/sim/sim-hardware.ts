@@ -1,5 +1,6 @@
 // The simulated board behind `tether device --sim`: GPIO, PWM, ADC, I2C buses with a simulated
-// chip for every I2C sensor in the config, and PIR inputs. Used only when the user asks for
+// chip for every I2C sensor in the config, DS18B20 and DHT22 sensors on their data pins, and
+// PIR inputs. Used only when the user asks for
 // the simulator; nothing elsewhere falls back to it.
 import type { Clock } from '../../common/clock.js';
 import type { BoardConfig } from '../config.js';
@@ -10,8 +11,10 @@ import { SIM_CHIPS } from './chips/index.js';
 import { SimEnvironment } from './environment.js';
 import { SimPir } from './pir.js';
 import { SimAdc } from './sim-adc.js';
+import { SimDht } from './sim-dht.js';
 import { SimGpio } from './sim-gpio.js';
 import { SimI2cBus, type SimI2cChip } from './sim-i2c.js';
+import { SimOneWire } from './sim-onewire.js';
 import { SimPwm } from './sim-pwm.js';
 
 export interface SimHardware extends Hardware {
@@ -22,6 +25,8 @@ export interface SimHardware extends Hardware {
   readonly buses: ReadonlyMap<number, SimI2cBus>;
   readonly environment: SimEnvironment;
   readonly pir: SimPir;
+  readonly oneWire: SimOneWire;
+  readonly dht: SimDht;
   /** The chip made for a configured sensor, attached or not; undefined for sim.absent addresses. */
   chip(bus: number, address: number): SimI2cChip | undefined;
   /** The same, checked to be of one chip class; throws when it is missing or another kind. */
@@ -39,9 +44,17 @@ export function createSimHardware(config: Readonly<BoardConfig>, clock: Clock): 
   const chips = new Map<string, { chip: SimI2cChip; driver: string; sensor: string }>();
   const slot = (bus: number, address: number): string => `${bus}:${address}`;
   const absent = new Set(config.sim.absent.map((a) => slot(a.bus, a.address)));
+  const oneWire = new SimOneWire(environment, clock);
+  const dht = new SimDht(environment);
   for (const sensor of config.sensors) {
     const driver = SENSOR_DRIVERS[sensor.driver];
     if (driver === undefined) throw new Error(`sensor ${sensor.name}: unknown driver "${sensor.driver}"`);
+    if (driver.id === 'ds18b20' || driver.id === 'dht22') {
+      const { pin, rom } = driver.optionsSchema.parse(sensor.options) as { pin: number; rom?: string };
+      if (driver.id === 'ds18b20') oneWire.attach(pin, rom, sensor.name);
+      else dht.attach(pin);
+      continue;
+    }
     if (driver.bus !== 'i2c') continue;
     const busId = sensor.bus ?? 0;
     const address = sensor.address ?? driver.addresses[0];
@@ -79,6 +92,8 @@ export function createSimHardware(config: Readonly<BoardConfig>, clock: Clock): 
     buses,
     environment,
     pir,
+    oneWire,
+    dht,
     chip,
     i2c: (bus: number) => buses.get(bus),
     i2cBuses: [...buses.keys()].sort((a, b) => a - b),

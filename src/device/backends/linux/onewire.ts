@@ -11,6 +11,7 @@
 // So `pin` is checked against the w1-gpio masters' device-tree GPIOs where sysfs shows them
 // (/sys/bus/platform/drivers/w1-gpio/*/of_node/gpios); with one bus that is a real check, with
 // several the probes of all of them answer on any of their pins.
+import { crc8Maxim, romBytes, romFromParts } from '../../drivers/sensors/onewire-rom.js';
 import { SensorFault } from '../../drivers/types.js';
 import type { OneWire } from '../../hal/types.js';
 import { under, type KernelRoots } from './roots.js';
@@ -139,36 +140,20 @@ export function parseW1Slave(text: string, where: string): number {
   return Number.parseInt(t[1], 10);
 }
 
-/** Dallas/Maxim CRC-8 (x^8 + x^5 + x^4 + 1, bit-reversed 0x8C), as the ROM's last byte holds it. */
-export function crc8Maxim(bytes: ArrayLike<number>): number {
-  let crc = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    let b = bytes[i] ?? 0;
-    for (let bit = 0; bit < 8; bit++) {
-      const mix = (crc ^ b) & 1;
-      crc >>= 1;
-      if (mix) crc ^= 0x8c;
-      b >>= 1;
-    }
-  }
-  return crc;
-}
-
-/** "28-0000075c1a2b" → "282b1a5c07000046": bus order, with the CRC the kernel leaves out. */
+/** "28-0000075c1a2b" → "282b1a5c07000021": bus order, with the CRC the kernel leaves out. */
 export function romFromW1Name(name: string): string {
   const m = /^([0-9a-f]{2})-([0-9a-f]{12})$/i.exec(name);
   if (m?.[1] === undefined || m[2] === undefined) throw new Error(`${JSON.stringify(name)} is not a 1-Wire device name (ff-dddddddddddd)`);
   const serial = m[2].toLowerCase();
-  const bytes = [Number.parseInt(m[1], 16)];
-  for (let i = 10; i >= 0; i -= 2) bytes.push(Number.parseInt(serial.slice(i, i + 2), 16));
-  bytes.push(crc8Maxim(bytes));
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+  const lsbFirst: number[] = [];
+  for (let i = 10; i >= 0; i -= 2) lsbFirst.push(Number.parseInt(serial.slice(i, i + 2), 16));
+  return romFromParts(Number.parseInt(m[1], 16), lsbFirst);
 }
 
-/** "282b1a5c07000046" → "28-0000075c1a2b"; refuses a code that is not a DS18B20's or fails its CRC. */
+/** "282b1a5c07000021" → "28-0000075c1a2b"; refuses a code that is not a DS18B20's or fails its CRC. */
 export function w1NameFromRom(rom: string): string {
-  if (!/^[0-9a-f]{16}$/i.test(rom)) throw new Error(`a ROM code is 16 hex digits (8 bytes in bus order, family 28 first), not ${JSON.stringify(rom)}`);
-  const bytes = (rom.toLowerCase().match(/../g) ?? []).map((h) => Number.parseInt(h, 16));
+  const bytes = romBytes(rom);
+  if (bytes === undefined) throw new Error(`a ROM code is 16 hex digits (8 bytes in bus order, family 28 first), not ${JSON.stringify(rom)}`);
   if (bytes[0] !== DS18B20_FAMILY) throw new Error(`ROM ${rom} has family code ${rom.slice(0, 2)}, not 28: it is not a DS18B20`);
   const crc = crc8Maxim(bytes.slice(0, 7));
   if (bytes[7] !== crc) throw new Error(`ROM ${rom} fails its CRC (the last byte should be ${crc.toString(16).padStart(2, '0')}); copy it again from the scan`);

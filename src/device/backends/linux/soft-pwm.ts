@@ -5,8 +5,13 @@
 import type { Clock, Timer } from '../../../common/clock.js';
 import type { Gpio, Level } from '../../hal/types.js';
 
-/** Above this a timer per edge cannot keep the duty (measured by `npm run bench:soft-pwm`). */
-export const SOFT_PWM_MAX_HZ = 1000;
+/**
+ * Above this a timer per edge cannot keep the duty. Node's timers count whole milliseconds, so
+ * an edge lands up to ~1 ms early or late and a wait under 1 ms takes 1 ms: `npm run
+ * bench:soft-pwm` measured 200 Hz within 1.4 duty points at 25 %, while 500 Hz dropped one
+ * cycle in five and its duty went to 50 %.
+ */
+export const SOFT_PWM_MAX_HZ = 200;
 
 export interface SoftPwmEdge {
   pin: number;

@@ -1,4 +1,6 @@
-// The microcontroller's own temperature sensor (sensors.md §RP2040 on-chip temperature).
+// The processor's own temperature: the RP2040's internal ADC channel (sensors.md §RP2040
+// on-chip temperature), or, on a board whose ADC has none (a Raspberry Pi), the backend's
+// processor temperature (the kernel's CPU thermal zone on Linux).
 import { z } from 'zod';
 import { defineSensor, SensorFault } from '../types.js';
 
@@ -6,15 +8,15 @@ export const chipTempOptions = z.strictObject({});
 
 export const chipTemp = defineSensor({
   id: 'chip_temp',
-  summary: "The microcontroller's internal temperature sensor (RP2040 ADC channel 4)",
-  bus: 'adc',
+  summary: "The processor's internal temperature (RP2040 ADC channel 4, or the CPU thermal zone on Linux)",
+  bus: 'internal',
   addresses: [],
   quantities: { temperature: '°C' },
   optionsSchema: chipTempOptions,
-  create({ adc }) {
+  create({ adc, hardware }) {
     const readRaw = (): number => {
       if (adc.readInternalTempU16 === undefined) {
-        throw new Error("this board's ADC has no internal temperature channel (chip_temp needs an RP2040's ADC 4); remove the chip_temp sensor from the config");
+        throw new Error("this board's ADC has no internal temperature channel (chip_temp needs an RP2040's ADC 4) and the board reports no processor temperature; remove the chip_temp sensor from the config");
       }
       return adc.readInternalTempU16();
     };
@@ -27,9 +29,16 @@ export const chipTemp = defineSensor({
       }
       return { temperature: Math.round(t * 100) / 100 };
     };
+    const cpu = adc.readInternalTempU16 === undefined ? hardware.cpuTemperature : undefined;
+    const read = async (): Promise<{ temperature: number }> => {
+      if (cpu === undefined) return decode(readRaw());
+      const t = await cpu();
+      if (!Number.isFinite(t) || t < -60 || t > 150) throw new SensorFault(`the processor's thermal zone reads ${t} °C, which cannot be right`);
+      return { temperature: Math.round(t * 100) / 100 };
+    };
     return {
-      init: () => Promise.resolve().then(() => void readRaw()),
-      read: () => Promise.resolve().then(() => decode(readRaw())),
+      init: () => read().then(() => undefined),
+      read,
     };
   },
 });
