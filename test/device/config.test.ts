@@ -35,7 +35,7 @@ test('the demo board and the example bench are valid', { timeout: 30_000 }, asyn
 
 test('messages carry the path of the bad value', { timeout: 30_000 }, () => {
   assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'aht10', address: '0x99' }], i2c: [{ bus: 0 }] }), ['sensors[0].address: expected 0x03–0x77']);
-  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'bme999' }] }), ['sensors[0].driver: expected one of aht10, tmp102, emc2101, pt100_ads1115, chip_temp']);
+  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'bme999' }] }), ['sensors[0].driver: expected one of aht10, tmp102, emc2101, pt100_ads1115, chip_temp, ds18b20, dht22']);
   assert.deepEqual(problems({ pins: [{ pin: 2, mode: 'output', colour: 'red' }] }).length, 1);
   assert.match(problems({ listen: { port: 70000 } })[0] ?? '', /^listen\.port: /);
 });

@@ -29,7 +29,7 @@ const PT100_DEFAULTS = { channel: 0, divider_ohms: 97.7, supply_v: 3.29, counts_
 
 void describe('registries', { timeout: 30_000 }, () => {
   void test('SENSOR_DRIVERS lists each driver by id, with no prototype keys', () => {
-    assert.deepEqual(Object.keys(SENSOR_DRIVERS).sort(), ['aht10', 'chip_temp', 'emc2101', 'pt100_ads1115', 'tmp102']);
+    assert.deepEqual(Object.keys(SENSOR_DRIVERS).sort(), ['aht10', 'chip_temp', 'dht22', 'ds18b20', 'emc2101', 'pt100_ads1115', 'tmp102']);
     for (const [id, d] of Object.entries(SENSOR_DRIVERS)) assert.equal(d.id, id);
     assert.equal(Object.getPrototypeOf(SENSOR_DRIVERS), null);
     assert.equal('toString' in SENSOR_DRIVERS, false);

@@ -15,7 +15,7 @@ import { crc8Maxim, romBytes, romFromParts } from '../../drivers/sensors/onewire
 import { SensorFault } from '../../drivers/types.js';
 import type { OneWire } from '../../hal/types.js';
 import { under, type KernelRoots } from './roots.js';
-import { errnoCode, gpioFromOfNode, naturalOrder, nodeReadFile, type ReadFile } from './sysfs-io.js';
+import { errnoCode, gpioFromOfNode, nodeReadFile, type ReadFile } from './sysfs-io.js';
 import { readdir } from 'node:fs/promises';
 
 const DS18B20_FAMILY = 0x28;
@@ -92,7 +92,7 @@ export class LinuxOneWire implements OneWire {
     } catch {
       throw new Error(`no 1-Wire bus: ${this.devices} does not exist; add dtoverlay=w1-gpio,gpiopin=N (N = the data pin's GPIO) to /boot/firmware/config.txt and reboot`);
     }
-    return names.filter((n) => /^28-[0-9a-f]{12}$/.test(n)).sort(naturalOrder);
+    return names.filter((n) => /^28-[0-9a-f]{12}$/.test(n)).sort();
   }
 
   /** Refuses a pin no w1-gpio bus master is on, when sysfs says which GPIOs they use. */

@@ -79,9 +79,13 @@ export class SoftPwm {
     } else if (!wasRunning) {
       this.rise(pin, s, this.clock.now());
     } else {
-      // Still within the running cycle: its remaining edge moves to where the new values put it.
+      // Still within the running cycle: its remaining edge moves to where the new values put
+      // it, and happens now if that is already past.
       this.cancel(s);
-      this.schedule(pin, s, s.level === 1 ? s.cycleStart + this.highMs(s) : s.cycleStart + this.periodMs(s));
+      const due = s.level === 1 ? s.cycleStart + this.highMs(s) : s.cycleStart + this.periodMs(s);
+      if (due > this.clock.now()) this.schedule(pin, s, due);
+      else if (s.level === 1) this.fall(pin, s, due);
+      else this.rise(pin, s, due);
     }
   }
 
