@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ManualClock } from '../../../src/common/clock.js';
 import { boardKind, detectBoardModel } from '../../../src/device/backends/linux/board-model.js';
 import { LinuxPwm } from '../../../src/device/backends/linux/pwm.js';
+import { createSysfsParts } from '../../../src/device/backends/linux/sysfs-parts.js';
+import { parseBoardConfig } from '../../../src/device/config.js';
 import { SimGpio } from '../../../src/device/sim/sim-gpio.js';
 import { fakePwmKernel, PI4_PWM, PI5_FAN_PWM, PI5_PWM, pwmChip, tempRoots, writeTree, type TempRoots } from './fake-sysfs.js';
 
@@ -144,6 +146,34 @@ void describe('detectBoardModel', { timeout: 30_000 }, () => {
       assert.equal(boardKind('Raspberry Pi Zero 2 W Rev 1.0'), 'pi');
       assert.equal(boardKind('Raspberry Pi Compute Module 4 Rev 1.1'), 'pi');
       assert.equal(boardKind('Radxa ROCK 5B'), 'other');
+    } finally {
+      roots.cleanup();
+    }
+  });
+});
+
+void describe('createSysfsParts', { timeout: 30_000 }, () => {
+  test('builds every sysfs part on one set of roots, with the board model from the device tree', async () => {
+    const roots = tempRoots();
+    try {
+      writeTree(join(roots.sys, 'firmware/devicetree/base'), { model: 'Raspberry Pi 5 Model B Rev 1.0\0' });
+      writeTree(join(roots.sys, 'class/thermal/thermal_zone0'), { type: 'cpu-thermal\n', temp: '51000\n' });
+      writeTree(join(roots.proc, 'net'), { wireless: 'h1\nh2\n wlan0: 0000   60.  -52.  -256 0 0 0 0 0 0\n' });
+      const config = parseBoardConfig({ backend: { kind: 'linux', software_pwm: [23], wifi: 'wlan0' } });
+      const clock = new ManualClock();
+      const gpio = new SimGpio(30);
+      const parts = createSysfsParts(config, { roots, gpio, clock });
+      assert.deepEqual(parts.model, { model: 'Raspberry Pi 5 Model B Rev 1.0', kind: 'pi5' });
+      assert.equal(await parts.cpuTemperature(), 51);
+      assert.equal(parts.signal(), -52);
+      assert.deepEqual(parts.pwm.route(23), { kind: 'software' });
+      parts.pwm.set(23, 100, 0.5);
+      assert.equal(clock.pendingTimers, 1);
+      parts.close();
+      assert.equal(clock.pendingTimers, 0);
+      assert.equal(gpio.level(23), 0);
+      await assert.rejects(parts.oneWire.scan(4), /dtoverlay=w1-gpio/);
+      await assert.rejects(parts.dht.read(4), /dtoverlay=dht11,gpiopin=4/);
     } finally {
       roots.cleanup();
     }

@@ -25,9 +25,12 @@ export interface IioDhtOptions {
   retryDelayMs?: number;
 }
 
-interface DhtDevice {
+/** A dht11-driver IIO device, as `tether doctor` lists it. */
+export interface DhtDevice {
   dir: string;
+  /** e.g. "dht11@11" */
   name: string;
+  /** Its GPIO, when the device tree or the name says. */
   pin: number | undefined;
 }
 
@@ -81,7 +84,7 @@ export class IioDht implements DhtSensors {
   private async deviceFor(pin: number): Promise<string> {
     const known = this.byPin.get(pin);
     if (known !== undefined) return known;
-    const devices = await this.devices();
+    const devices = await listDhtDevices(this.roots, this.readFile);
     const match = devices.filter((d) => d.pin === pin);
     const only = match[0];
     if (only !== undefined && match.length === 1) {
@@ -94,35 +97,27 @@ export class IioDht implements DhtSensors {
       `no DHT sensor on GPIO ${pin} under ${under(this.roots.sys, 'bus/iio/devices')} (${devices.length > 0 ? `found ${found}` : 'found none'}); add dtoverlay=dht11,gpiopin=${pin} to /boot/firmware/config.txt and reboot (the kernel's dht11 driver reads DHT22s too)`,
     );
   }
+}
 
-  private async devices(): Promise<DhtDevice[]> {
-    const base = under(this.roots.sys, 'bus/iio/devices');
-    let names: string[];
-    try {
-      names = (await readdir(base)).filter((n) => n.startsWith('iio:device')).sort(naturalOrder);
-    } catch {
-      return [];
-    }
-    const out: DhtDevice[] = [];
-    for (const entry of names) {
-      const dir = under(base, entry);
-      const name = await this.readOptional(under(dir, 'name'));
-      const text = name?.toString('utf8').trim();
-      if (text === undefined || !(text === 'dht11' || text.startsWith('dht11@'))) continue;
-      const fromNode = gpioFromOfNode(await this.readOptional(under(dir, 'of_node/gpios')));
-      const unit = /^dht11@([0-9a-f]+)$/i.exec(text)?.[1];
-      out.push({ dir, name: text, pin: fromNode ?? (unit !== undefined ? Number.parseInt(unit, 16) : undefined) });
-    }
-    return out;
+export async function listDhtDevices(roots: KernelRoots, readFile: ReadFile = nodeReadFile): Promise<DhtDevice[]> {
+  const base = under(roots.sys, 'bus/iio/devices');
+  const readOptional = (path: string) => readFile(path).catch(() => undefined);
+  let names: string[];
+  try {
+    names = (await readdir(base)).filter((n) => n.startsWith('iio:device')).sort(naturalOrder);
+  } catch {
+    return [];
   }
-
-  private async readOptional(path: string): Promise<Buffer | undefined> {
-    try {
-      return await this.readFile(path);
-    } catch {
-      return undefined;
-    }
+  const out: DhtDevice[] = [];
+  for (const entry of names) {
+    const dir = under(base, entry);
+    const name = (await readOptional(under(dir, 'name')))?.toString('utf8').trim();
+    if (name === undefined || !(name === 'dht11' || name.startsWith('dht11@'))) continue;
+    const fromNode = gpioFromOfNode(await readOptional(under(dir, 'of_node/gpios')));
+    const unit = /^dht11@([0-9a-f]+)$/i.exec(name)?.[1];
+    out.push({ dir, name, pin: fromNode ?? (unit !== undefined ? Number.parseInt(unit, 16) : undefined) });
   }
+  return out;
 }
 
 function describeFailure(code: string | undefined, err: unknown): string {

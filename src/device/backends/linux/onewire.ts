@@ -97,33 +97,31 @@ export class LinuxOneWire implements OneWire {
 
   /** Refuses a pin no w1-gpio bus master is on, when sysfs says which GPIOs they use. */
   private async checkPin(pin: number): Promise<void> {
-    const masters = await this.masterGpios();
+    const masters = await w1GpioMasters(this.roots, this.readFile);
     if (masters.length === 0 || masters.includes(pin)) return;
     const list = masters.join(', ');
     throw new Error(
       `the 1-Wire bus is on GPIO ${list} (dtoverlay=w1-gpio,gpiopin=${masters[0]}), not on pin ${pin}: set options.pin to ${list.includes(',') ? `one of ${list}` : list}, or change the line in /boot/firmware/config.txt to dtoverlay=w1-gpio,gpiopin=${pin} and reboot`,
     );
   }
+}
 
-  private async masterGpios(): Promise<number[]> {
-    const dir = under(this.roots.sys, 'bus/platform/drivers/w1-gpio');
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return [];
-    }
-    const pins: number[] = [];
-    for (const name of names) {
-      try {
-        const pin = gpioFromOfNode(await this.readFile(under(dir, name, 'of_node/gpios')));
-        if (pin !== undefined) pins.push(pin);
-      } catch {
-        // bind/unbind/uevent entries, or a device without a device-tree node.
-      }
-    }
-    return pins.sort((a, b) => a - b);
+/** The GPIOs of the w1-gpio bus masters, from their device-tree nodes; [] where sysfs does not say. */
+export async function w1GpioMasters(roots: KernelRoots, readFile: ReadFile = nodeReadFile): Promise<number[]> {
+  const dir = under(roots.sys, 'bus/platform/drivers/w1-gpio');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
   }
+  const pins: number[] = [];
+  for (const name of names) {
+    // bind/unbind/uevent have no of_node; a device without a device-tree node is skipped too.
+    const pin = gpioFromOfNode(await readFile(under(dir, name, 'of_node/gpios')).catch(() => undefined));
+    if (pin !== undefined) pins.push(pin);
+  }
+  return pins.sort((a, b) => a - b);
 }
 
 /** Parses w1_therm's w1_slave: "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES" then "… t=23125". */
