@@ -38,10 +38,12 @@ const PI_CHIP: Readonly<Record<PiKind, { compatible: string; ofName: RegExp; dev
 };
 
 /**
- * The chip number of the header PWM block. Its number differs between boards and kernels
- * (pwmchip0 on a Pi 4; on a Pi 5 often pwmchip2, the fan's block coming first), so it is found
- * by the device-tree node in the chip's device/uevent, or failing that by the platform device's
- * name (fe20c000.pwm, 1f00098000.pwm), which is the node's address.
+ * The chip number of the header PWM block. The number is not fixed (pwmchip0 on a Pi 4; Pi 5
+ * users report pwmchip0 and pwmchip2, the fan's block being one of them, and kernels have
+ * changed how chips are numbered), so the chip is found by the device-tree node in its
+ * device/uevent (OF_FULLNAME, OF_COMPATIBLE_n), or failing that by the platform device's name
+ * (fe20c000.pwm, 1f00098000.pwm), which carries the node's address. Neither was read on a Pi
+ * here: they are how the kernel names platform devices made from device-tree nodes.
  */
 export function findPiPwmChip(chips: readonly PwmChipInfo[], kind: PiKind): PwmChipInfo | undefined {
   const want = PI_CHIP[kind];

@@ -28,6 +28,16 @@ export interface LinuxPwmOptions {
   onSoftError?: SoftPwmOptions['onError'];
 }
 
+/** A pin that cannot run PWM as asked here; the message says which pins can and what to add. */
+export class PwmPinError extends Error {
+  readonly pin: number;
+  constructor(pin: number, message: string) {
+    super(message);
+    this.name = 'PwmPinError';
+    this.pin = pin;
+  }
+}
+
 export type PwmRoute = { kind: 'software' } | ({ kind: 'hardware'; from: 'config' | 'map' } & PwmChannel);
 
 export class LinuxPwm implements Pwm {
@@ -55,13 +65,13 @@ export class LinuxPwm implements Pwm {
     });
   }
 
-  /** How a pin would run PWM; throws naming the pins that can, and the config line to add. */
+  /** How a pin would run PWM; throws a PwmPinError naming the pins that can, and the config line to add. */
   route(pin: number): PwmRoute {
     if (this.softPins.has(pin)) return { kind: 'software' };
     const configured = this.options.backend.pwm.find((p) => p.pin === pin);
     if (configured !== undefined) return { kind: 'hardware', from: 'config', chip: configured.chip, channel: configured.channel };
     const channel = this.kind === 'other' ? undefined : PI_PWM_CHANNELS[this.kind][pin];
-    if (channel === undefined) throw new Error(this.noPwmMessage(pin));
+    if (channel === undefined) throw new PwmPinError(pin, this.noPwmMessage(pin));
     return { kind: 'hardware', from: 'map', chip: this.findPiChip(pin), channel };
   }
 
@@ -76,7 +86,7 @@ export class LinuxPwm implements Pwm {
     const key = `${route.chip}/${route.channel}`;
     const user = this.channelUser.get(key);
     if (user !== undefined && user !== pin) {
-      throw new Error(`GPIO ${pin} and GPIO ${user} share channel ${route.channel} of pwmchip${route.chip}, so they cannot run PWM at once; stop GPIO ${user} first or use the other pin of the pair`);
+      throw new PwmPinError(pin, `GPIO ${pin} and GPIO ${user} share channel ${route.channel} of pwmchip${route.chip}, so they cannot run PWM at once; stop GPIO ${user} first or use the other pin of the pair`);
     }
     this.hard.set(route, freq, duty);
     this.channelUser.set(key, pin);
@@ -84,7 +94,13 @@ export class LinuxPwm implements Pwm {
 
   /** Duty 0 first, then off: software PWM holds the line low, a hardware channel is disabled at duty 0. */
   stop(pin: number): void {
-    const route = this.route(pin);
+    let route: PwmRoute;
+    try {
+      route = this.route(pin);
+    } catch (err) {
+      if (err instanceof PwmPinError) return; // a pin that cannot run PWM is not running it
+      throw err;
+    }
     if (route.kind === 'software') {
       this.soft.stop(pin);
       return;
@@ -114,7 +130,8 @@ export class LinuxPwm implements Pwm {
     if (found === undefined) {
       const board = this.kind === 'pi5' ? 'a Raspberry Pi 5 (the RP1 chip’s PWM0)' : 'a Raspberry Pi (the SoC’s PWM0)';
       const seen = chips.length > 0 ? `the PWM chips here (${chips.map((c) => `pwmchip${c.chip}${c.device ? ` = ${c.device}` : ''}`).join(', ')}) are not it` : 'there is no PWM chip under /sys/class/pwm';
-      throw new Error(
+      throw new PwmPinError(
+        pin,
         `GPIO ${pin} has hardware PWM on ${board}, but ${seen}: ${pwmOverlayAdvice(pin)}; or name the channel in the board config (backend.pwm: [{ pin: ${pin}, chip: N, channel: M }]), or run it in software (backend.software_pwm: [${pin}])`,
       );
     }

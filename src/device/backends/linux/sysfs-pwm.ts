@@ -87,7 +87,7 @@ export class SysfsPwm {
 
   /**
    * Duty 0, then disabled. A disabled BCM2835/BCM2711 channel (Pi 0–4) outputs its silence bit,
-   * which the kernel driver leaves at 0 (BCM2835 ARM Peripherals §9.6, CTL SBIx); what a
+   * which the kernel driver leaves at 0, i.e. low (BCM2835 ARM Peripherals §9, CTL register, SBIx); what a
    * disabled RP1 channel (Pi 5) outputs is not documented in its driver. Writing duty 0 first
    * means the pin is already low when the channel stops, whatever the block does then.
    */
