@@ -6,6 +6,7 @@ import type { Clock } from '../common/clock.js';
 import type { BoardConfig, PinConfig } from './config.js';
 import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';
 import { isPwmActuator } from './drivers/actuators/pwm.js';
+import { SENSOR_DRIVERS } from './drivers/sensors/index.js';
 import type { Actuator } from './drivers/types.js';
 import { PinCapabilityError, type Hardware, type Level, type Pull } from './hal/types.js';
 import { LeaseTable, type Lease } from './leases.js';
@@ -49,6 +50,11 @@ export class BoardPins {
     for (const bus of o.config.i2c) {
       if (bus.sda !== undefined) this.reserved.set(bus.sda, `SDA of I2C bus ${bus.bus}`);
       if (bus.scl !== undefined) this.reserved.set(bus.scl, `SCL of I2C bus ${bus.bus}`);
+    }
+    // A 1-Wire or DHT sensor's data pin belongs to its driver (the kernel's, on Linux).
+    for (const sc of o.config.sensors) {
+      const pin = SENSOR_DRIVERS[sc.driver]?.bus === 'pin' ? sc.options['pin'] : undefined;
+      if (typeof pin === 'number') this.reserved.set(pin, `data pin of the sensor "${sc.name}" (${sc.driver})`);
     }
   }
 

@@ -155,6 +155,7 @@ export class Board {
 
   info(): Record<string, unknown> {
     const mem = this.hardware.memory();
+    const rssi = this.hardware.signal?.();
     return {
       name: this.config.name,
       board: this.hardware.board,
@@ -167,7 +168,7 @@ export class Board {
       mem_free: mem.free,
       mem_alloc: mem.alloc,
       capabilities: this.capabilities(),
-      ...(this.hardware.signal !== undefined ? { rssi: this.hardware.signal() } : {}),
+      ...(rssi !== undefined ? { rssi } : {}),
     };
   }
 

@@ -253,3 +253,10 @@ test('pwm on a pin the backend cannot run PWM on is unsupported, with the backen
   assert.match(caught.message, /backend\.software_pwm/);
   assert.equal(code(() => b.readPin(7)), 'pin_not_setup', 'the refused pin is left free');
 });
+
+test('a 1-Wire or DHT sensor\'s data pin cannot be set up or driven by a client', { timeout: 30_000 }, async () => {
+  const { b } = await board({ sensors: [{ name: 'soil', driver: 'ds18b20', options: { pin: 22 } }] });
+  assert.equal(code(() => b.setupPin({ pin: 22, mode: 'output' })), 'pin_conflict');
+  assert.equal(code(() => b.pwm(22, 100, 0.5, 10)), 'pin_conflict');
+  assert.throws(() => b.readPin(22), /data pin of the sensor "soil" \(ds18b20\)/);
+});

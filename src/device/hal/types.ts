@@ -127,8 +127,8 @@ export interface Hardware {
   /** The processor's own temperature in °C, where it is not read through the ADC (a Pi's thermal zone). */
   cpuTemperature?(): Promise<number>;
   memory(): MemoryInfo;
-  /** The WiFi signal strength in dBm, for get_info's `rssi`; absent on a board without WiFi. */
-  signal?(): number;
+  /** The WiFi signal strength in dBm, for get_info's `rssi`; absent on a board without WiFi, undefined while the link is down. */
+  signal?(): number | undefined;
   /** Stops any background activity the backend runs (simulated sensors, watchers). */
   close(): void;
 }

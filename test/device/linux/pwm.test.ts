@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ManualClock } from '../../../src/common/clock.js';
 import { boardKind, detectBoardModel } from '../../../src/device/backends/linux/board-model.js';
-import { LinuxPwm, PwmPinError } from '../../../src/device/backends/linux/pwm.js';
+import { PinCapabilityError } from '../../../src/device/hal/types.js';
+import { LinuxPwm } from '../../../src/device/backends/linux/pwm.js';
 import { createSysfsParts } from '../../../src/device/backends/linux/sysfs-parts.js';
 import { parseBoardConfig } from '../../../src/device/config.js';
 import { SimGpio } from '../../../src/device/sim/sim-gpio.js';
@@ -63,7 +64,7 @@ void describe('LinuxPwm', { timeout: 30_000 }, () => {
     assert.throws(
       () => pwm.set(23, 100, 0.5),
       (err: Error) =>
-        err instanceof PwmPinError &&
+        err instanceof PinCapabilityError &&
         err.pin === 23 &&
         err.message.startsWith('GPIO 23 cannot run PWM here: hardware PWM pins: 12, 13, 18, 19') &&
         err.message.includes('dtoverlay=pwm-2chan,pin=18,func=2,pin2=19,func2=2') &&
@@ -91,7 +92,7 @@ void describe('LinuxPwm', { timeout: 30_000 }, () => {
     pwmChip(roots, 0, PI4_PWM);
     const { pwm } = open('pi');
     pwm.set(18, 1000, 0.5);
-    assert.throws(() => pwm.set(12, 1000, 0.5), (err: Error) => err instanceof PwmPinError && /GPIO 12 and GPIO 18 share channel 0 of pwmchip0/.test(err.message));
+    assert.throws(() => pwm.set(12, 1000, 0.5), (err: Error) => err instanceof PinCapabilityError && /GPIO 12 and GPIO 18 share channel 0 of pwmchip0/.test(err.message));
     pwm.stop(18);
     assert.doesNotThrow(() => pwm.set(12, 1000, 0.5));
   });

@@ -3,7 +3,7 @@
 // any other pin is refused, naming the pins that can and the config line that adds one.
 import type { Clock } from '../../../common/clock.js';
 import type { BoardConfig } from '../../config.js';
-import type { Gpio, Pwm } from '../../hal/types.js';
+import { PinCapabilityError, type Gpio, type Pwm } from '../../hal/types.js';
 import { detectBoardModel, type BoardKind } from './board-model.js';
 import { findPiPwmChip, PI_PWM_CHANNELS, pwmOverlayAdvice, pwmOverlayLine } from './pi-pwm-map.js';
 import type { KernelRoots } from './roots.js';
@@ -29,14 +29,6 @@ export interface LinuxPwmOptions {
 }
 
 /** A pin that cannot run PWM as asked here; the message says which pins can and what to add. */
-export class PwmPinError extends Error {
-  readonly pin: number;
-  constructor(pin: number, message: string) {
-    super(message);
-    this.name = 'PwmPinError';
-    this.pin = pin;
-  }
-}
 
 export type PwmRoute = { kind: 'software' } | ({ kind: 'hardware'; from: 'config' | 'map' } & PwmChannel);
 
@@ -65,13 +57,13 @@ export class LinuxPwm implements Pwm {
     });
   }
 
-  /** How a pin would run PWM; throws a PwmPinError naming the pins that can, and the config line to add. */
+  /** How a pin would run PWM; throws a PinCapabilityError naming the pins that can, and the config line to add. */
   route(pin: number): PwmRoute {
     if (this.softPins.has(pin)) return { kind: 'software' };
     const configured = this.options.backend.pwm.find((p) => p.pin === pin);
     if (configured !== undefined) return { kind: 'hardware', from: 'config', chip: configured.chip, channel: configured.channel };
     const channel = this.kind === 'other' ? undefined : PI_PWM_CHANNELS[this.kind][pin];
-    if (channel === undefined) throw new PwmPinError(pin, this.noPwmMessage(pin));
+    if (channel === undefined) throw new PinCapabilityError(pin, this.noPwmMessage(pin));
     return { kind: 'hardware', from: 'map', chip: this.findPiChip(pin), channel };
   }
 
@@ -86,7 +78,7 @@ export class LinuxPwm implements Pwm {
     const key = `${route.chip}/${route.channel}`;
     const user = this.channelUser.get(key);
     if (user !== undefined && user !== pin) {
-      throw new PwmPinError(pin, `GPIO ${pin} and GPIO ${user} share channel ${route.channel} of pwmchip${route.chip}, so they cannot run PWM at once; stop GPIO ${user} first or use the other pin of the pair`);
+      throw new PinCapabilityError(pin, `GPIO ${pin} and GPIO ${user} share channel ${route.channel} of pwmchip${route.chip}, so they cannot run PWM at once; stop GPIO ${user} first or use the other pin of the pair`);
     }
     this.hard.set(route, freq, duty);
     this.channelUser.set(key, pin);
@@ -98,7 +90,7 @@ export class LinuxPwm implements Pwm {
     try {
       route = this.route(pin);
     } catch (err) {
-      if (err instanceof PwmPinError) return; // a pin that cannot run PWM is not running it
+      if (err instanceof PinCapabilityError) return; // a pin that cannot run PWM is not running it
       throw err;
     }
     if (route.kind === 'software') {
@@ -130,7 +122,7 @@ export class LinuxPwm implements Pwm {
     if (found === undefined) {
       const board = this.kind === 'pi5' ? 'a Raspberry Pi 5 (the RP1 chip’s PWM0)' : 'a Raspberry Pi (the SoC’s PWM0)';
       const seen = chips.length > 0 ? `the PWM chips here (${chips.map((c) => `pwmchip${c.chip}${c.device ? ` = ${c.device}` : ''}`).join(', ')}) are not it` : 'there is no PWM chip under /sys/class/pwm';
-      throw new PwmPinError(
+      throw new PinCapabilityError(
         pin,
         `GPIO ${pin} has hardware PWM on ${board}, but ${seen}: ${pwmOverlayAdvice(pin)}; or name the channel in the board config (backend.pwm: [{ pin: ${pin}, chip: N, channel: M }]), or run it in software (backend.software_pwm: [${pin}])`,
       );

@@ -3,7 +3,7 @@
 // absolute deadlines so that timer lateness does not add up; a late cycle is dropped, not
 // squeezed. Duty 0 and 1 are steady levels with no timer running.
 import type { Clock, Timer } from '../../../common/clock.js';
-import type { Gpio, Level } from '../../hal/types.js';
+import { PinCapabilityError, type Gpio, type Level } from '../../hal/types.js';
 
 /**
  * Above this a timer per edge cannot keep the duty. Node's timers count whole milliseconds, so
@@ -60,7 +60,7 @@ export class SoftPwm {
   set(pin: number, freq: number, duty: number): void {
     if (!Number.isFinite(freq) || freq <= 0) throw new RangeError(`a PWM frequency is a number of Hz > 0, not ${freq}`);
     if (freq > this.maxHz) {
-      throw new RangeError(`software PWM on GPIO ${pin} runs at most ${this.maxHz} Hz (one timer per edge), not ${freq} Hz; use a hardware PWM pin for a fast load such as a 25 kHz fan`);
+      throw new PinCapabilityError(pin, `software PWM on GPIO ${pin} runs at most ${this.maxHz} Hz (one timer per edge), not ${freq} Hz; use a hardware PWM pin for a fast load such as a 25 kHz fan`);
     }
     if (!Number.isFinite(duty) || duty < 0 || duty > 1) throw new RangeError(`a PWM duty is 0..1, not ${duty}`);
     let s = this.pins.get(pin);
