@@ -59,14 +59,9 @@ function uvWatcher(lib: Libc, errorOf: (syscall: string) => KernelError): FdWatc
   };
 }
 
-const POLLIN = 0x001;
-const POLLERR = 0x008;
-const POLLHUP = 0x010;
-const POLLNVAL = 0x020;
-/** struct pollfd { int fd; short events; short revents; } */
-const POLLFD_SIZE = 8;
-const EFD_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
+/** poll.h and sys/eventfd.h values (the uapi-headers test checks them); struct pollfd is { int fd; short events; short revents; }. */
+export const POLL = Object.freeze({ POLLIN: 0x001, POLLERR: 0x008, POLLHUP: 0x010, POLLNVAL: 0x020, POLLFD_SIZE: 8, EFD_CLOEXEC: 0o2000000, EFD_NONBLOCK: 0o4000 });
+const { POLLIN, POLLERR, POLLHUP, POLLNVAL, POLLFD_SIZE, EFD_CLOEXEC, EFD_NONBLOCK } = POLL;
 
 class ThreadWatcher implements FdWatcher {
   private readonly watched = new Map<number, () => void>();

@@ -181,7 +181,7 @@ export interface DecodedLineRequest extends Required<LineRequest> {
 
 // --- chip and line info ---------------------------------------------------------------------
 
-export function encodeChipInfo(info: ChipInfo, buf = Buffer.alloc(CHIP_INFO.size)): Buffer {
+export function encodeChipInfo(info: ChipInfo, buf: Buffer = Buffer.alloc(CHIP_INFO.size)): Buffer {
   writeCString(buf, CHIP_INFO.name, GPIO_MAX_NAME_SIZE, info.name);
   writeCString(buf, CHIP_INFO.label, GPIO_MAX_NAME_SIZE, info.label);
   buf.writeUInt32LE(info.lines, CHIP_INFO.lines);
@@ -198,12 +198,12 @@ export function decodeChipInfo(buf: Buffer): ChipInfo {
 
 /** The GPIO_V2_GET_LINEINFO_IOCTL argument: zeroed (the kernel checks the padding), offset filled in. */
 export function lineInfoQuery(offset: number): Buffer {
-  const buf = Buffer.alloc(LINE_INFO.size);
+  const buf: Buffer = Buffer.alloc(LINE_INFO.size);
   buf.writeUInt32LE(offset, LINE_INFO.offset);
   return buf;
 }
 
-export function encodeLineInfo(info: LineInfo, buf = Buffer.alloc(LINE_INFO.size)): Buffer {
+export function encodeLineInfo(info: LineInfo, buf: Buffer = Buffer.alloc(LINE_INFO.size)): Buffer {
   if (info.attrs.length > GPIO_V2_LINE_NUM_ATTRS_MAX) throw new RangeError(`a line info holds at most ${GPIO_V2_LINE_NUM_ATTRS_MAX} attributes`);
   buf.fill(0);
   writeCString(buf, LINE_INFO.name, GPIO_MAX_NAME_SIZE, info.name);
@@ -262,7 +262,7 @@ function decodeAttribute(buf: Buffer, at: number): LineAttribute {
   return { id: 'other', raw: id };
 }
 
-export function encodeLineConfig(config: LineConfig, buf = Buffer.alloc(LINE_CONFIG.size), at = 0): Buffer {
+export function encodeLineConfig(config: LineConfig, buf: Buffer = Buffer.alloc(LINE_CONFIG.size), at = 0): Buffer {
   if (config.attrs.length > GPIO_V2_LINE_NUM_ATTRS_MAX) throw new RangeError(`a line config holds at most ${GPIO_V2_LINE_NUM_ATTRS_MAX} attributes`);
   buf.fill(0, at, at + LINE_CONFIG.size);
   buf.writeBigUInt64LE(config.flags, at + LINE_CONFIG.flags);
@@ -306,7 +306,7 @@ export function lineAttribute<K extends LineAttribute['id']>(config: LineConfig,
 
 export function encodeLineRequest(req: LineRequest): Buffer {
   if (req.offsets.length < 1 || req.offsets.length > GPIO_V2_LINES_MAX) throw new RangeError(`a line request takes 1–${GPIO_V2_LINES_MAX} lines`);
-  const buf = Buffer.alloc(LINE_REQUEST.size);
+  const buf: Buffer = Buffer.alloc(LINE_REQUEST.size);
   req.offsets.forEach((offset, i) => buf.writeUInt32LE(offset, LINE_REQUEST.offsets + i * U32));
   writeCString(buf, LINE_REQUEST.consumer, GPIO_MAX_NAME_SIZE, req.consumer);
   encodeLineConfig(req.config, buf, LINE_REQUEST.config);
@@ -341,7 +341,7 @@ export function setRequestFd(buf: Buffer, fd: number): void {
 
 // --- values and events ------------------------------------------------------------------------
 
-export function encodeLineValues(values: LineValues, buf = Buffer.alloc(LINE_VALUES.size)): Buffer {
+export function encodeLineValues(values: LineValues, buf: Buffer = Buffer.alloc(LINE_VALUES.size)): Buffer {
   buf.writeBigUInt64LE(values.bits, LINE_VALUES.bits);
   buf.writeBigUInt64LE(values.mask, LINE_VALUES.mask);
   return buf;
@@ -351,7 +351,7 @@ export function decodeLineValues(buf: Buffer): LineValues {
   return { bits: buf.readBigUInt64LE(LINE_VALUES.bits), mask: buf.readBigUInt64LE(LINE_VALUES.mask) };
 }
 
-export function encodeLineEvent(event: LineEvent, buf = Buffer.alloc(LINE_EVENT.size), at = 0): Buffer {
+export function encodeLineEvent(event: LineEvent, buf: Buffer = Buffer.alloc(LINE_EVENT.size), at = 0): Buffer {
   buf.fill(0, at, at + LINE_EVENT.size);
   buf.writeBigUInt64LE(event.timestampNs, at + LINE_EVENT.timestamp_ns);
   buf.writeUInt32LE(event.id, at + LINE_EVENT.id);

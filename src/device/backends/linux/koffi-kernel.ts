@@ -27,13 +27,9 @@ export interface Libc {
   errno(): number;
 }
 
-// fcntl.h values shared by x86, Arm and RISC-V Linux (the uapi-headers test checks them).
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
-const F_GETFL = 3;
-const F_SETFL = 4;
+/** fcntl.h values shared by x86, Arm and RISC-V Linux (the uapi-headers test checks them). */
+export const FCNTL = Object.freeze({ O_RDONLY: 0, O_RDWR: 2, O_NONBLOCK: 0o4000, O_CLOEXEC: 0o2000000, F_GETFL: 3, F_SETFL: 4 });
+const { O_RDONLY, O_RDWR, O_NONBLOCK, O_CLOEXEC, F_GETFL, F_SETFL } = FCNTL;
 
 export interface KoffiKernelOptions {
   /** How fds are watched; by default "uv" where koffi has it (fd-watch.ts explains both). */
