@@ -23,7 +23,7 @@ export function compileC(t: TestContext, source: string): CProgram | undefined {
   const exe = join(dir, 'probe');
   writeFileSync(src, source);
   const r = spawnSync('gcc', ['-std=gnu11', '-Wall', '-Werror', '-o', exe, src], { encoding: 'utf8' });
-  const missingGcc = r.error?.code === 'ENOENT';
+  const missingGcc = (r.error as { code?: string } | undefined)?.code === 'ENOENT';
   const missingHeader = /fatal error: .*\.h: No such file or directory/.test(r.stderr ?? '');
   if (missingGcc || missingHeader) {
     dispose();
