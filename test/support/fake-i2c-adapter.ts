@@ -35,7 +35,10 @@ export interface MemoryResolver {
 }
 
 export class FakeI2cAdapter {
+  /** Transfers a device took part in to the end. */
   readonly transfers: TransferSeen[] = [];
+  /** Every I2C_RDWR's messages as sent, answered or not (a scan's probes). */
+  readonly attempts: { addr: number; flags: number; len: number }[][] = [];
   readonly nack: 'ENXIO' | 'EREMOTEIO';
   readonly funcs: number;
   /** Makes every transfer fail with this error until cleared (ETIMEDOUT: a device holds SCL low). */
@@ -75,7 +78,8 @@ export class FakeI2cAdapter {
     const array = memory.resolve(data.msgs, data.nmsgs * uapi.i2cMsgLayout(ptr).size);
     const msgs = Array.from({ length: data.nmsgs }, (_, i) => uapi.decodeI2cMsg(array, i, ptr));
     if (msgs.some((m) => m.len > uapi.I2C_MSG_MAX_LEN)) throw KernelError.of('EINVAL', 'ioctl');
-    const buffers = msgs.map((m) => memory.resolve(m.buf, m.len));
+    const buffers = msgs.map((m) => (m.len === 0 ? Buffer.alloc(0) : memory.resolve(m.buf, m.len)));
+    this.attempts.push(msgs.map(({ addr, flags, len }) => ({ addr, flags, len })));
     if (this.failWith !== undefined) throw KernelError.of(this.failWith, 'ioctl');
     const seen: TransferSeen = { messages: [] };
     msgs.forEach((m, i) => {

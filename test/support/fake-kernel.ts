@@ -34,6 +34,8 @@ export class FakeKernel implements Kernel {
   readonly pointerSize: PointerSize;
   /** Every GPIO_V2_LINE_SET_VALUES_IOCTL, in order. */
   readonly writes: SetValuesWrite[] = [];
+  /** Every ioctl with the bytes it was given, before the fake answered. */
+  readonly ioctls: { fd: number; request: number; sent: Buffer }[] = [];
   /** Other names in the dev root, to check that listing picks only what it should. */
   readonly otherDevices = new Set<string>(['null', 'ttyAMA0', 'gpiomem']);
   private readonly offsetNs: bigint;
@@ -105,6 +107,7 @@ export class FakeKernel implements Kernel {
 
   ioctl(fd: number, request: number, arg: Buffer): number {
     const entry = this.entry(fd, 'ioctl');
+    this.ioctls.push({ fd, request, sent: Buffer.from(arg) });
     switch (entry.kind) {
       case 'chip':
         return this.chipIoctl(entry.chip, request, arg);

@@ -42,20 +42,22 @@ function uvPollOf(lib: Libc): UvPoll | undefined {
 function uvWatcher(lib: Libc, errorOf: (syscall: string) => KernelError): FdWatcher {
   const poll = uvPollOf(lib);
   if (poll === undefined) throw new Error('this koffi has no node.poll; use the "thread" fd watcher');
+  const handles = new Set<{ close(): void }>();
   return {
     watch(fd, onReadable) {
       // On POLLERR (the GPIO chip went away) libuv stops the watch; the read that follows
       // gets the kernel's error, so the owner hears of it.
       const handle = poll(fd, { readable: true }, () => onReadable());
       if (handle === null) throw errorOf('epoll_ctl');
-      let stopped = false;
+      handles.add(handle);
       return () => {
-        if (stopped) return;
-        stopped = true;
-        handle.close();
+        if (handles.delete(handle)) handle.close();
       };
     },
-    dispose() {},
+    dispose() {
+      for (const handle of handles) handle.close();
+      handles.clear();
+    },
   };
 }
 
