@@ -15,6 +15,8 @@ export interface FakeI2cAdapterOptions {
   nack?: 'ENXIO' | 'EREMOTEIO';
   /** The I2C_FUNCS answer; default plain I2C plus SMBus quick. */
   funcs?: number;
+  /** Refuse zero-length messages with EOPNOTSUPP, as the i2c core does for adapters with I2C_AQ_NO_ZERO_LEN. */
+  noZeroLength?: boolean;
 }
 
 export interface MessageSeen {
@@ -41,6 +43,7 @@ export class FakeI2cAdapter {
   readonly attempts: { addr: number; flags: number; len: number }[][] = [];
   readonly nack: 'ENXIO' | 'EREMOTEIO';
   readonly funcs: number;
+  readonly noZeroLength: boolean;
   /** Makes every transfer fail with this error until cleared (ETIMEDOUT: a device holds SCL low). */
   failWith: ErrnoCode | undefined;
   private readonly devices = new Map<number, I2cDevice>();
@@ -52,6 +55,7 @@ export class FakeI2cAdapter {
   ) {
     this.nack = options.nack ?? 'EREMOTEIO';
     this.funcs = options.funcs ?? uapi.I2C_FUNC_I2C | uapi.I2C_FUNC_SMBUS_QUICK;
+    this.noZeroLength = options.noZeroLength ?? false;
   }
 
   attach(address: number, device: I2cDevice): void {
@@ -80,6 +84,7 @@ export class FakeI2cAdapter {
     if (msgs.some((m) => m.len > uapi.I2C_MSG_MAX_LEN)) throw KernelError.of('EINVAL', 'ioctl');
     const buffers = msgs.map((m) => (m.len === 0 ? Buffer.alloc(0) : memory.resolve(m.buf, m.len)));
     this.attempts.push(msgs.map(({ addr, flags, len }) => ({ addr, flags, len })));
+    if (this.noZeroLength && msgs.some((m) => m.len === 0)) throw KernelError.of('EOPNOTSUPP', 'ioctl');
     if (this.failWith !== undefined) throw KernelError.of(this.failWith, 'ioctl');
     const seen: TransferSeen = { messages: [] };
     msgs.forEach((m, i) => {
