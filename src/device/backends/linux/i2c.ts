@@ -85,24 +85,24 @@ export class LinuxI2cBus implements I2cBus {
   async scan(): Promise<number[]> {
     await Promise.resolve();
     this.openFor(SCAN_FIRST);
-    const found: number[] = [];
-    let quickWrite = (this.funcs & uapi.I2C_FUNC_SMBUS_QUICK) !== 0;
-    for (let address = SCAN_FIRST; address <= SCAN_LAST; address++) {
-      const useWrite = quickWrite && !readProbeOnly(address);
-      const message: Message = useWrite ? { flags: 0, buf: Buffer.alloc(0) } : { flags: uapi.I2C_M_RD, buf: Buffer.alloc(1) };
+    let emptyWrites = (this.funcs & uapi.I2C_FUNC_SMBUS_QUICK) !== 0;
+    const answers = (address: number): boolean => {
+      const emptyWrite = emptyWrites && !readProbeOnly(address);
       try {
-        this.rdwr([message], address);
-        found.push(address);
+        this.rdwr([emptyWrite ? { flags: 0, buf: Buffer.alloc(0) } : { flags: uapi.I2C_M_RD, buf: Buffer.alloc(1) }], address);
+        return true;
       } catch (err) {
-        if (useWrite && isKernelError(err, 'EOPNOTSUPP')) {
+        if (emptyWrite && isKernelError(err, 'EOPNOTSUPP')) {
           // An adapter that cannot send an empty message says so for every address: read instead.
-          quickWrite = false;
-          address--;
-          continue;
+          emptyWrites = false;
+          return answers(address);
         }
-        if (!isKernelError(err, 'ENXIO', 'EREMOTEIO')) throw this.transferFailure(err, address, 'scanning');
+        if (isKernelError(err, 'ENXIO', 'EREMOTEIO')) return false;
+        throw this.transferFailure(err, address, 'scanning');
       }
-    }
+    };
+    const found: number[] = [];
+    for (let address = SCAN_FIRST; address <= SCAN_LAST; address++) if (answers(address)) found.push(address);
     return found;
   }
 
