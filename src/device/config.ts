@@ -139,11 +139,26 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   });
   c.pins.forEach((p, i) => claim(p.pin, `pins[${i}]`, ['pins', i, 'pin']));
   c.actuators.forEach((a, i) => claim(a.pin, `actuators[${i}] (${a.name})`, ['actuators', i, 'pin']));
-  // A 1-Wire or DHT sensor owns its data pin (options.pin), which its driver's schema checks.
+  // A DHT sensor owns its data pin (options.pin, which its driver's schema checks); DS18B20s
+  // share theirs, a 1-Wire bus, and then each needs its ROM code to say which probe it is.
+  const oneWire = new Map<number, number[]>();
   c.sensors.forEach((sc, i) => {
     const pin = SENSOR_DRIVERS[sc.driver]?.bus === 'pin' ? sc.options['pin'] : undefined;
-    if (typeof pin === 'number' && Number.isInteger(pin) && pin >= 0) claim(pin, `sensors[${i}] (${sc.name})`, ['sensors', i, 'options', 'pin']);
+    if (typeof pin !== 'number' || !Number.isInteger(pin) || pin < 0) return;
+    const path = ['sensors', i, 'options', 'pin'];
+    if (sc.driver !== 'ds18b20') return claim(pin, `sensors[${i}] (${sc.name})`, path);
+    const onBus = oneWire.get(pin);
+    if (onBus === undefined) {
+      oneWire.set(pin, [i]);
+      claim(pin, `the 1-Wire bus of sensors[${i}] (${sc.name})`, path);
+    } else onBus.push(i);
   });
+  for (const [pin, indexes] of oneWire) {
+    if (indexes.length < 2) continue;
+    for (const i of indexes) {
+      if (c.sensors[i]?.options['rom'] === undefined) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'options', 'rom'], message: `${indexes.length} DS18B20s share the 1-Wire bus on pin ${pin}: give each its rom` });
+    }
+  }
   c.pins.forEach((p, i) => {
     if (p.mode === 'input' && (p.value !== undefined || p.safe_value !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['pins', i, 'value'], message: 'only an output takes value or safe_value' });

@@ -90,3 +90,18 @@ test('only an input takes a debounce, of at most a second', { timeout: 30_000 },
   assert.deepEqual(problems({ pins: [{ pin: 4, mode: 'output', debounce_ms: 5 }] }), ['pins[0].debounce_ms: only an input takes a debounce']);
   assert.deepEqual(problems({ pins: [{ pin: 4, mode: 'input', debounce_ms: 5000 }] }), ['pins[0].debounce_ms: expected at most 1000 ms']);
 });
+
+test('a DHT owns its data pin; DS18B20s share a 1-Wire pin, each with its ROM', { timeout: 30_000 }, () => {
+  assert.deepEqual(problems({ pins: [{ pin: 17, mode: 'output' }], sensors: [{ name: 'air', driver: 'dht22', options: { pin: 17 } }] }), ['sensors[0].options.pin: pin 17 is already used by pins[0]']);
+  const shared = { sensors: [
+    { name: 'a', driver: 'ds18b20', options: { pin: 4, rom: '28ff4a1b02170385' } },
+    { name: 'b', driver: 'ds18b20', options: { pin: 4, rom: '28ff4a1b02170386' } },
+  ] };
+  assert.equal(parseBoardConfig(shared).sensors.length, 2);
+  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'ds18b20', options: { pin: 4 } }, { name: 'b', driver: 'ds18b20', options: { pin: 4, rom: '28ff4a1b02170386' } }] }), [
+    'sensors[0].options.rom: 2 DS18B20s share the 1-Wire bus on pin 4: give each its rom',
+  ]);
+  assert.deepEqual(problems({ sensors: [{ name: 'a', driver: 'ds18b20', options: { pin: 4 } }, { name: 'air', driver: 'dht22', options: { pin: 4 } }] }), [
+    'sensors[1].options.pin: pin 4 is already used by the 1-Wire bus of sensors[0] (a)',
+  ]);
+});

@@ -207,7 +207,8 @@ void describe('the firmware docs’ example config on the simulator', { timeout:
   void test('two probes on one pin need options.rom, as on the real bus', async () => {
     const base = JSON.parse(fixture) as { sensors: Array<Record<string, unknown>> };
     base.sensors.push({ name: 'soil2', driver: 'ds18b20', options: { pin: 22 } });
-    await assert.rejects(start(base), /sensors\[1\] \(soil\): ds18b20: 2 DS18B20s answer on pin 22 \(.*\); choose one with options\.rom/);
+    // The config says so before anything starts: a shared 1-Wire bus needs each probe's ROM.
+    await assert.rejects(start(base), /sensors\[1\]\.options\.rom: 2 DS18B20s share the 1-Wire bus on pin 22: give each its rom/);
     base.sensors[1] = { name: 'soil', driver: 'ds18b20', options: { pin: 22, rom: P1 } };
     base.sensors[2] = { name: 'soil2', driver: 'ds18b20', options: { pin: 22, rom: P2 } };
     const { clock, hardware, board } = await start(base);
