@@ -86,6 +86,11 @@ export interface I2cBus {
   scan(): Promise<number[]>;
   write(address: number, data: Uint8Array): Promise<void>;
   read(address: number, length: number): Promise<Uint8Array>;
+  /**
+   * A register read: writes `data` (the register pointer), then reads `length` bytes in one
+   * transaction with a repeated start, so no other master or process can come in between.
+   */
+  writeRead(address: number, data: Uint8Array, length: number): Promise<Uint8Array>;
 }
 
 /**

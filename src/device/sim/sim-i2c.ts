@@ -84,6 +84,19 @@ export class SimI2cBus implements I2cBus {
     });
   }
 
+  writeRead(address: number, data: Uint8Array, length: number): Promise<Uint8Array> {
+    return this.transfer(address, (chip) => {
+      if (!Number.isInteger(length) || length < 1) throw new RangeError(`an I2C read takes a length ≥ 1, not ${length}`);
+      const written = Uint8Array.from(data);
+      chip.write(written);
+      this.onTransfer?.({ op: 'write', address, bytes: written });
+      const bytes = chip.read(length);
+      if (bytes.length !== length) throw new Error(`simulated chip at ${hex(address)} returned ${bytes.length} bytes for a ${length}-byte read`);
+      this.onTransfer?.({ op: 'read', address, bytes: Uint8Array.from(bytes) });
+      return bytes;
+    });
+  }
+
   private transfer<T>(address: number, fn: (chip: SimI2cChip) => T): Promise<T> {
     const chip = this.chips.get(address);
     if (chip === undefined) {

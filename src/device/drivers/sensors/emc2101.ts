@@ -28,8 +28,7 @@ export const emc2101 = defineSensor({
   create({ bus, address = 0x4c }) {
     if (bus === undefined) throw new Error('emc2101 needs an I2C bus');
     const readRegister = async (reg: number): Promise<number> => {
-      await bus.write(address, Uint8Array.of(reg));
-      const [value = 0] = await bus.read(address, 1);
+      const [value = 0] = await bus.writeRead(address, Uint8Array.of(reg), 1);
       return value;
     };
     return {

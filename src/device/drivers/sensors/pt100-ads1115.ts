@@ -40,8 +40,7 @@ export const pt100Ads1115 = defineSensor({
     if (bus === undefined) throw new Error('pt100_ads1115 needs an I2C bus');
     const config = CONFIG_BASE | muxSingleEnded(options.channel);
     const readWord = async (reg: number): Promise<number> => {
-      await bus.write(address, Uint8Array.of(reg));
-      const b = await bus.read(address, 2);
+      const b = await bus.writeRead(address, Uint8Array.of(reg), 2);
       return ((b[0] ?? 0) << 8) | (b[1] ?? 0);
     };
     return {

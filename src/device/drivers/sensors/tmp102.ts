@@ -23,8 +23,7 @@ export const tmp102 = defineSensor({
     let extended = false;
     return {
       async init() {
-        await bus.write(address, Uint8Array.of(REG_CONFIG));
-        const [c1 = 0, c2 = 0] = await bus.read(address, 2);
+        const [c1 = 0, c2 = 0] = await bus.writeRead(address, Uint8Array.of(REG_CONFIG), 2);
         // R1:R0 (byte 1, bits 6:5) read as 11 and byte 2 bits 3:0 as 0 on every TMP102.
         if ((c1 & 0x60) !== 0x60 || (c2 & 0x0f) !== 0) {
           throw new SensorFault(`the configuration register reads ${hex(c1)} ${hex(c2)}, which no TMP102 returns; is another chip (an ADS1115?) at this address?`);
@@ -32,8 +31,7 @@ export const tmp102 = defineSensor({
         extended = (c2 & CONFIG_EM) !== 0;
       },
       async read() {
-        await bus.write(address, Uint8Array.of(REG_TEMPERATURE));
-        const b = await bus.read(address, 2);
+        const b = await bus.writeRead(address, Uint8Array.of(REG_TEMPERATURE), 2);
         return { temperature: decodeTmp102(b, extended) };
       },
     };
