@@ -91,7 +91,8 @@ const tokenSchema = z.strictObject({
 export const boardConfigSchema = z
   .strictObject({
     name: label.default('tether-board'),
-    board: z.string().default('Tether simulated board'),
+    /** The board model for get_info; by default the backend's (the Pi's model from the device tree). */
+    board: z.string().min(1).optional(),
     listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(12345) }).prefault({}),
     tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
     auth: z.strictObject({ tokens: z.array(tokenSchema).min(1) }).optional(),

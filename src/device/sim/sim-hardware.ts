@@ -85,7 +85,7 @@ export function createSimHardware(config: Readonly<BoardConfig>, clock: Clock): 
 
   return {
     platform: 'sim',
-    board: config.board,
+    board: config.board ?? 'Tether simulated board',
     gpio,
     pwm,
     adc,

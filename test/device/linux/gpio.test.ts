@@ -333,6 +333,9 @@ void describe('LinuxGpio: release', { timeout: 30_000 }, () => {
     gpio.setupInput(19, 'up');
     gpio.close();
     assert.equal(kernel.openFdCount, 0);
+    // Closed as the process leaves, an output keeps the (safe) level it was left at.
+    assert.equal(chip.isOutput(18), true);
+    assert.equal(chip.level(18), 1);
   });
 });
 

@@ -9,16 +9,22 @@ const reboot = 'then reboot';
 /** The kernel module that makes /dev/i2c-N exists once the bus is on. */
 export function enableI2c(bus: number): string {
   const param = bus === 1 ? 'dtparam=i2c_arm=on' : bus === 0 ? 'dtparam=i2c_vc=on' : `dtoverlay=i2c${bus}`;
-  const raspiConfig = bus === 1 ? 'run `sudo raspi-config nonint do_i2c 0`, or ' : '';
-  return `${raspiConfig}add the line \`${param}\` to ${BOOT_CONFIG}, ${reboot} (and \`sudo modprobe i2c-dev\` if /dev/i2c-${bus} is still missing)`;
+  const raspiConfig = bus === 1 ? 'turn I2C on with sudo raspi-config nonint do_i2c 0, or ' : '';
+  return `${raspiConfig}add ${param} to ${BOOT_CONFIG} (and i2c-dev to /etc/modules), ${reboot}`;
 }
 
+/** `pin` undefined: the user has not said which GPIO the probes are on. */
 export function enableOneWire(pin: number | undefined): string {
-  return `add the line \`dtoverlay=w1-gpio,gpiopin=${pin ?? 4}\` to ${BOOT_CONFIG} (the probes' data pin), ${reboot}`;
+  return `add dtoverlay=w1-gpio,gpiopin=${pin ?? 'N'}${pin === undefined ? " (N = the data pin's GPIO)" : ''} to ${BOOT_CONFIG} and reboot`;
 }
 
 export function enableDht(pin: number): string {
-  return `add the line \`dtoverlay=dht11,gpiopin=${pin}\` to ${BOOT_CONFIG} (the kernel's dht11 driver also reads a DHT22), ${reboot}`;
+  return `add dtoverlay=dht11,gpiopin=${pin} to ${BOOT_CONFIG} and reboot (the kernel's dht11 driver reads DHT22s too)`;
+}
+
+/** For a node whose group this user is not in. */
+export function joinGroup(group: string): string {
+  return `add your user to the ${group} group (sudo usermod -aG ${group} $USER), then log out and in again`;
 }
 
 /** Which group the Raspberry Pi OS udev rules give each kind of node. */
@@ -37,7 +43,7 @@ const UDEV: Record<NodeKind, string> = {
 export function grantAccess(kind: NodeKind, path: string, group: string | undefined): string {
   const wanted = kind === 'i2c' ? 'i2c' : 'gpio';
   if (group !== undefined && group !== 'root') {
-    return `${path} belongs to the group ${group}: run \`sudo usermod -aG ${group} $USER\`, then log out and in again (a service gets it with SupplementaryGroups=${group})`;
+    return `${path} belongs to the group ${group}: ${joinGroup(group)} (a service gets it with SupplementaryGroups=${group})`;
   }
   return (
     `${path} is for root only: add the line \`${UDEV[kind]}\` to /etc/udev/rules.d/60-tether.rules, ` +

@@ -1,6 +1,7 @@
 // The GPIO chips under the dev root: what they are, what each line is doing (for `tether
 // doctor`), which one is the Raspberry Pi's header, and where a named line is. The board
 // config's pin numbers are line offsets on that main chip, plus backend.lines by name.
+import { joinGroup } from './advice.js';
 import { join } from 'node:path';
 import { decodeChipInfo, decodeLineInfo, GPIO_GET_CHIPINFO_IOCTL, GPIO_V2_GET_LINEINFO_IOCTL, LineFlag, lineInfoQuery, CHIP_INFO } from './gpio-uapi.js';
 import { isKernelError, type Kernel } from './kernel.js';
@@ -62,7 +63,7 @@ const CHIP_NAME = /^gpiochip(\d+)$/;
 /** Why a GPIO device file could not be opened, and what to do about it. */
 export function openFailure(err: unknown, path: string, context: string): Error {
   if (isKernelError(err, 'EACCES', 'EPERM')) {
-    return new GpioSetupError(`cannot open ${path}${context}: permission denied — add your user to the gpio group (sudo usermod -aG gpio $USER), then log out and in again`);
+    return new GpioSetupError(`cannot open ${path}${context}: permission denied — ${joinGroup('gpio')}`);
   }
   if (isKernelError(err, 'ENOENT', 'ENODEV')) {
     return new GpioSetupError(`${path} does not exist${context}: check backend.gpio_chip; gpiodetect lists the chips this kernel has`);

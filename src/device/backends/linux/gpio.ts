@@ -136,9 +136,18 @@ export class LinuxGpio implements Gpio {
     this.kernel.close(s.fd);
   }
 
-  /** Releases every pin and closes the chips. */
+  /**
+   * Closes every line and the chips as the process leaves. Unlike release(), an output is not
+   * made an input first: the board has just put it at its safe level, and where the kernel
+   * keeps a closed line as it was (the Pi 5, Raspberry Pi kernels that persist outputs) it
+   * stays there instead of floating.
+   */
   close(): void {
-    for (const pin of [...this.states.keys()]) this.release(pin);
+    for (const s of this.states.values()) {
+      this.unwatch(s);
+      this.kernel.close(s.fd);
+    }
+    this.states.clear();
     for (const fd of this.chipFds.values()) this.kernel.close(fd);
     this.chipFds.clear();
   }

@@ -4,6 +4,7 @@
 //
 // The ioctl runs on the main thread: a 6-byte read at 100 kHz holds it about 0.7 ms, and a
 // bus a device holds low holds it until the adapter's timeout.
+import { enableI2c, joinGroup } from './advice.js';
 import { hex } from '../../hex.js';
 import { BusError, type I2cBus } from '../../hal/types.js';
 import * as uapi from './i2c-uapi.js';
@@ -163,14 +164,10 @@ export class LinuxI2cBus implements I2cBus {
 
   private openFailure(err: unknown): string {
     if (isKernelError(err, 'ENOENT', 'ENODEV')) {
-      const enable =
-        this.id === 1
-          ? 'turn I2C on with sudo raspi-config nonint do_i2c 0, or add dtparam=i2c_arm=on to /boot/firmware/config.txt (and i2c-dev to /etc/modules)'
-          : `turn the bus on with its dtoverlay in /boot/firmware/config.txt (and i2c-dev in /etc/modules)`;
-      return `${this.path} does not exist: I2C bus ${this.id} is not enabled — ${enable}, then reboot`;
+      return `${this.path} does not exist: I2C bus ${this.id} is not enabled — ${enableI2c(this.id)}`;
     }
     if (isKernelError(err, 'EACCES', 'EPERM')) {
-      return `cannot open ${this.path}: permission denied — add your user to the i2c group (sudo usermod -aG i2c $USER), then log out and in again`;
+      return `cannot open ${this.path}: permission denied — ${joinGroup('i2c')}`;
     }
     return `cannot open ${this.path} (I2C bus ${this.id}): ${err instanceof Error ? err.message : String(err)}`;
   }

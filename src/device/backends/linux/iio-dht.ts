@@ -7,6 +7,7 @@
 // Which device is on which GPIO: the device-tree node's `gpios` (of_node/gpios), or else the
 // node's unit address in `name`: the overlay sets the node's reg to the GPIO, so GPIO 4 is
 // "dht11@4" and GPIO 17 "dht11@11" (hexadecimal). Older overlays left every node at "dht11@0".
+import { BOOT_CONFIG, enableDht } from './advice.js';
 import type { Clock } from '../../../common/clock.js';
 import { SensorFault } from '../../drivers/types.js';
 import type { DhtSensors } from '../../hal/types.js';
@@ -92,9 +93,9 @@ export class IioDht implements DhtSensors {
       return only.dir;
     }
     const found = devices.map((d) => `${d.name}${d.pin !== undefined ? ` on GPIO ${d.pin}` : ''}`).join(', ');
-    if (match.length > 1) throw new Error(`${match.length} DHT devices claim GPIO ${pin} (${found}); remove the duplicate dtoverlay=dht11 line from /boot/firmware/config.txt`);
+    if (match.length > 1) throw new Error(`${match.length} DHT devices claim GPIO ${pin} (${found}); remove the duplicate dtoverlay=dht11 line from ${BOOT_CONFIG}`);
     throw new Error(
-      `no DHT sensor on GPIO ${pin} under ${under(this.roots.sys, 'bus/iio/devices')} (${devices.length > 0 ? `found ${found}` : 'found none'}); add dtoverlay=dht11,gpiopin=${pin} to /boot/firmware/config.txt and reboot (the kernel's dht11 driver reads DHT22s too)`,
+      `no DHT sensor on GPIO ${pin} under ${under(this.roots.sys, 'bus/iio/devices')} (${devices.length > 0 ? `found ${found}` : 'found none'}); ${enableDht(pin)}`,
     );
   }
 }

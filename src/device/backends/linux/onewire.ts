@@ -11,6 +11,7 @@
 // So `pin` is checked against the w1-gpio masters' device-tree GPIOs where sysfs shows them
 // (/sys/bus/platform/drivers/w1-gpio/*/of_node/gpios); with one bus that is a real check, with
 // several the probes of all of them answer on any of their pins.
+import { BOOT_CONFIG, enableOneWire } from './advice.js';
 import { crc8Maxim, romBytes, romFromParts } from '../../drivers/sensors/onewire-rom.js';
 import { SensorFault } from '../../drivers/types.js';
 import type { OneWire } from '../../hal/types.js';
@@ -90,7 +91,7 @@ export class LinuxOneWire implements OneWire {
     try {
       names = await readdir(this.devices);
     } catch {
-      throw new Error(`no 1-Wire bus: ${this.devices} does not exist; add dtoverlay=w1-gpio,gpiopin=N (N = the data pin's GPIO) to /boot/firmware/config.txt and reboot`);
+      throw new Error(`no 1-Wire bus: ${this.devices} does not exist; ${enableOneWire(undefined)}`);
     }
     return names.filter((n) => /^28-[0-9a-f]{12}$/.test(n)).sort();
   }
@@ -101,7 +102,7 @@ export class LinuxOneWire implements OneWire {
     if (masters.length === 0 || masters.includes(pin)) return;
     const list = masters.join(', ');
     throw new Error(
-      `the 1-Wire bus is on GPIO ${list} (dtoverlay=w1-gpio,gpiopin=${masters[0]}), not on pin ${pin}: set options.pin to ${list.includes(',') ? `one of ${list}` : list}, or change the line in /boot/firmware/config.txt to dtoverlay=w1-gpio,gpiopin=${pin} and reboot`,
+      `the 1-Wire bus is on GPIO ${list} (dtoverlay=w1-gpio,gpiopin=${masters[0]}), not on pin ${pin}: set options.pin to ${list.includes(',') ? `one of ${list}` : list}, or change the line in ${BOOT_CONFIG} to dtoverlay=w1-gpio,gpiopin=${pin} and reboot`,
     );
   }
 }
