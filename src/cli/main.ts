@@ -8,6 +8,7 @@ import { CliFailure, VALUE_OPTIONS } from './connection-options.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processContext, type CliContext } from './context.js';
 import { registerDemo } from './demo-command.js';
 import { registerDevice } from './device-command.js';
+import { registerDoctor } from './doctor-command.js';
 import { registerHub } from './hub-command.js';
 import { registerSend } from './send-command.js';
 import { registerService } from './service-command.js';
@@ -37,6 +38,7 @@ Examples:
   registerSend(program, ctx);
   registerWatch(program, ctx);
   registerDevice(program, ctx);
+  registerDoctor(program, ctx);
   registerHub(program, ctx);
   registerDemo(program, ctx);
   registerUpdate(program, ctx);

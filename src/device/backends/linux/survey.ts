@@ -125,7 +125,8 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
           break;
         }
         case 'i2c-device': {
-          if (!o.probe) break;
+          // A bus that is missing or closed to this user is one problem, not one per chip on it.
+          if (!o.probe || findings.some((f) => f.need.kind === 'i2c-bus' && f.need.bus === need.bus && !f.ok)) break;
           let scan = scans.get(need.bus);
           if (scan === undefined) {
             scan = scanBus(buses, o, need.bus);
