@@ -196,7 +196,7 @@ void describe('LinuxI2cBus: errors a user can act on', { timeout: 30_000 }, () =
       err.message,
       '/dev/i2c-1 does not exist: I2C bus 1 is not enabled — turn I2C on with sudo raspi-config nonint do_i2c 0, or add dtparam=i2c_arm=on to /boot/firmware/config.txt (and i2c-dev to /etc/modules), then reboot',
     );
-    assert.throws(() => new LinuxI2cBus({ kernel, bus: 3 }).open(), /\/dev\/i2c-3 does not exist: I2C bus 3 is not enabled — add dtoverlay=i2c3 to /boot/firmware/config.txt \(and i2c-dev to /etc/modules\), then reboot);
+    assert.throws(() => new LinuxI2cBus({ kernel, bus: 3 }).open(), /\/dev\/i2c-3 does not exist: I2C bus 3 is not enabled — add dtoverlay=i2c3 to \/boot\/firmware\/config\.txt \(and i2c-dev to \/etc\/modules\), then reboot/);
   });
 
   void test('a /dev/i2c-1 the user may not open names the i2c group', async () => {
