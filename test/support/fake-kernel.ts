@@ -36,6 +36,8 @@ export class FakeKernel implements Kernel {
   readonly writes: SetValuesWrite[] = [];
   /** Every ioctl with the bytes it was given, before the fake answered. */
   readonly ioctls: { fd: number; request: number; sent: Buffer }[] = [];
+  /** How many times dispose() was called: the backend disposes the kernel it was given when it closes or refuses to start. */
+  disposed = 0;
   /** Other names in the dev root, to check that listing picks only what it should. */
   readonly otherDevices = new Set<string>(['null', 'ttyAMA0', 'gpiomem']);
   private readonly offsetNs: bigint;
@@ -156,6 +158,7 @@ export class FakeKernel implements Kernel {
   }
 
   dispose(): void {
+    this.disposed++;
     this.watchers.clear();
   }
 

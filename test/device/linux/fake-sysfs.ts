@@ -2,7 +2,7 @@
 // written from a nested object, and for PWM a SysfsIo that behaves as the kernel's sysfs code
 // does (export creates pwmM/ a moment later, duty_cycle may never exceed period, udev opens the
 // files to our group after a delay) while recording every write.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { KernelRoots } from '../../../src/device/backends/linux/roots.js';
@@ -38,6 +38,19 @@ export function writeTree(dir: string, tree: Tree): void {
       writeTree(path, value);
     }
   }
+}
+
+/**
+ * A file standing for a device node (gpiochip0, i2c-1) in the prepared dev folder: the fake
+ * kernel answers the ioctls, and the file gives the pre-flight check the mode and owner it
+ * reads with stat. Default rw-rw---- root:root.
+ */
+export function devNode(roots: KernelRoots, name: string, options: { mode?: number; uid?: number; gid?: number } = {}): string {
+  const path = join(roots.dev, name);
+  writeFileSync(path, '');
+  chmodSync(path, options.mode ?? 0o660);
+  chownSync(path, options.uid ?? 0, options.gid ?? 0);
+  return path;
 }
 
 /** A device-tree `gpios` property: phandle, pin, flags as big-endian u32 cells. */

@@ -6,13 +6,14 @@ import type { BoardConfig } from '../../config.js';
 import type { Hardware, I2cBus } from '../../hal/types.js';
 import { BackendUnavailableError, type BackendContext } from '../index.js';
 import { currentIdentity, type Identity } from './access.js';
-import { GpioSetupError, mapPins } from './gpio-chips.js';
+import { mapPins } from './gpio-chips.js';
 import { LinuxGpio } from './gpio.js';
 import { LinuxI2cBus } from './i2c.js';
 import type { Kernel } from './kernel.js';
 import { loadKoffiKernel } from './koffi-kernel.js';
 import { kernelRoots } from './roots.js';
 import { describeProblems, survey } from './survey.js';
+import type { SysfsIo } from './sysfs-io.js';
 import { createSysfsParts } from './sysfs-parts.js';
 
 export interface LinuxDeps {
@@ -20,6 +21,9 @@ export interface LinuxDeps {
   kernel?: Kernel;
   /** Whose permissions the pre-flight checks; default this process's user. */
   identity?: Identity;
+  /** Sysfs access for PWM and the board model, and the wait for an exported PWM channel; tests pass a fake kernel's. */
+  sysfsIo?: SysfsIo;
+  sleepSync?: (ms: number) => void;
 }
 
 /** A Pi has no ADC of its own: an analog input is a chip on the bus (an ADS1115). */
@@ -35,11 +39,24 @@ export async function openLinuxHardware(config: Readonly<BoardConfig>, ctx: Back
   const roots = kernelRoots(ctx.env);
   const kernel = deps.kernel ?? (await loadKoffiKernel());
   const closers: Array<() => void> = [() => kernel.dispose()];
+  let closed = false;
+  // Last opened, first closed, each once; one that fails does not keep the rest (the kernel's
+  // watcher thread above all) from closing.
   const closeAll = () => {
-    for (const close of closers.reverse()) close();
+    if (closed) return;
+    closed = true;
+    const failures: unknown[] = [];
+    for (const close of [...closers].reverse()) {
+      try {
+        close();
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   };
   try {
-    const findings = await survey(config, { kernel, roots, identity: deps.identity ?? currentIdentity(), probe: false });
+    const findings = await survey(config, { kernel, roots, identity: deps.identity ?? currentIdentity(), probe: false, ...(deps.sysfsIo ? { io: deps.sysfsIo } : {}) });
     const problems = findings.filter((f) => !f.ok);
     if (problems.length > 0) throw new BackendUnavailableError(describeProblems(ctx.source, problems));
 
@@ -53,7 +70,7 @@ export async function openLinuxHardware(config: Readonly<BoardConfig>, ctx: Back
       closers.push(() => bus.close());
       buses.set(b.bus, bus);
     }
-    const parts = createSysfsParts(config, { roots, gpio, clock: ctx.clock });
+    const parts = createSysfsParts(config, { roots, gpio, clock: ctx.clock, ...(deps.sysfsIo ? { io: deps.sysfsIo } : {}), ...(deps.sleepSync ? { sleepSync: deps.sleepSync } : {}) });
     closers.push(() => parts.close());
     return {
       platform: 'linux',
@@ -74,9 +91,13 @@ export async function openLinuxHardware(config: Readonly<BoardConfig>, ctx: Back
       close: closeAll,
     };
   } catch (err) {
-    closeAll();
+    try {
+      closeAll();
+    } catch {
+      // The error that stopped the start is the one to show.
+    }
     if (err instanceof BackendUnavailableError) throw err;
-    if (err instanceof GpioSetupError || err instanceof Error) throw new BackendUnavailableError(`${ctx.source}: ${err.message}`);
+    if (err instanceof Error) throw new BackendUnavailableError(`${ctx.source}: ${err.message}`);
     throw err;
   }
 }

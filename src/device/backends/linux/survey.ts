@@ -7,8 +7,8 @@ import type { BoardConfig } from '../../config.js';
 import type { Gpio } from '../../hal/types.js';
 import { PinCapabilityError } from '../../hal/types.js';
 import { hex } from '../../hex.js';
-import { nodeAccess, type Identity } from './access.js';
-import { enableDht, enableI2c, enableOneWire, grantAccess } from './advice.js';
+import { nodeAccess, type Identity, type NodeAccess } from './access.js';
+import { enableDht, enableI2c, enableOneWire, grantAccess, type NodeKind } from './advice.js';
 import { detectBoardModel } from './board-model.js';
 import { mapPins, readLines, type GpioLineInfo, type PinMap } from './gpio-chips.js';
 import { LinuxI2cBus } from './i2c.js';
@@ -18,6 +18,7 @@ import { describeNeed, needsOf, type Need } from './needs.js';
 import { LinuxOneWire } from './onewire.js';
 import { LinuxPwm } from './pwm.js';
 import { under, type KernelRoots } from './roots.js';
+import { naturalOrder, type SysfsIo } from './sysfs-io.js';
 import { findCpuThermalZone } from './thermal.js';
 
 export interface Finding {
@@ -37,6 +38,8 @@ export interface SurveyOptions {
   identity: Identity;
   /** Also ask the chips: probe each I2C address, scan 1-Wire, read the CPU temperature. */
   probe: boolean;
+  /** How sysfs is read (the PWM chips, the board model); tests pass a fake kernel's. */
+  io?: SysfsIo;
 }
 
 /** Routing PWM needs no line; software PWM toggles lines only once it runs. */
@@ -53,18 +56,20 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
     findings.push({ need, what: `${describeNeed(need)} — ${need.who}`, ok, found, advice: ok ? undefined : advice });
 
   let pinMap: PinMap | undefined;
-  let pinMapError: string | undefined;
+  let pinMapError: { found: string; advice: string | undefined } | undefined;
   const lines = new Map<string, GpioLineInfo[]>();
   const needs = needsOf(config);
   if (needs.some((n) => n.kind === 'line')) {
     try {
       pinMap = mapPins(o.kernel, o.roots.dev, { gpioChip: config.backend.gpio_chip, lines: config.backend.lines, pinCount: config.gpio.pin_count });
     } catch (err) {
-      pinMapError = err instanceof Error ? err.message : String(err);
+      // A chip this user may not open: say who may, and how to be let in, rather than the bare EACCES.
+      const locked = lockedChip(o, config.backend.gpio_chip);
+      pinMapError = locked !== undefined ? cannotOpen('gpio', locked, o.identity) : { found: err instanceof Error ? err.message : String(err), advice: undefined };
     }
   }
-  const kind = detectBoardModel(o.roots).kind;
-  const pwm = new LinuxPwm({ roots: o.roots, backend: config.backend, gpio: NO_GPIO, clock: NO_CLOCK, kind });
+  const kind = detectBoardModel(o.roots, o.io).kind;
+  const pwm = new LinuxPwm({ roots: o.roots, backend: config.backend, gpio: NO_GPIO, clock: NO_CLOCK, kind, ...(o.io ? { io: o.io } : {}) });
   const buses = new Map<number, LinuxI2cBus>();
   const scans = new Map<number, Promise<number[] | string>>();
 
@@ -73,7 +78,7 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
       switch (need.kind) {
         case 'line': {
           if (pinMap === undefined) {
-            add(need, false, pinMapError ?? 'no GPIO chip', undefined);
+            add(need, false, pinMapError?.found ?? 'no GPIO chip', pinMapError?.advice);
             break;
           }
           const line = pinMap.pins.get(need.pin);
@@ -83,7 +88,8 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
           }
           const access = nodeAccess(line.chip.path, o.identity);
           if (!access.readable || !access.writable) {
-            add(need, false, `${line.chip.path} (${access.shown ?? 'missing'}) cannot be opened by ${o.identity.name}`, grantAccess('gpio', line.chip.path, access.group));
+            const denied = cannotOpen('gpio', access, o.identity);
+            add(need, false, denied.found, denied.advice);
             break;
           }
           let info = lines.get(line.chip.path);
@@ -120,7 +126,10 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
           const path = under(o.roots.dev, `i2c-${need.bus}`);
           const access = nodeAccess(path, o.identity);
           if (!access.exists) add(need, false, `${path} does not exist`, enableI2c(need.bus));
-          else if (!access.readable || !access.writable) add(need, false, `${path} (${access.shown ?? ''}) cannot be opened by ${o.identity.name}`, grantAccess('i2c', path, access.group));
+          else if (!access.readable || !access.writable) {
+            const denied = cannotOpen('i2c', access, o.identity);
+            add(need, false, denied.found, denied.advice);
+          }
           else add(need, true, `${path} (${access.shown ?? ''})`);
           break;
         }
@@ -178,6 +187,30 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
   return findings;
 }
 
+/** A device node this user may not open, with the way in. */
+function cannotOpen(kind: NodeKind, access: NodeAccess, identity: Identity): { found: string; advice: string } {
+  return { found: `${access.path} (${access.shown ?? 'missing'}) cannot be opened by ${identity.name}`, advice: grantAccess(kind, access.path, access.group) };
+}
+
+/** The GPIO chip node (backend.gpio_chip's, or any when it is found by label) that exists but this user may not open. */
+function lockedChip(o: SurveyOptions, spec: string): NodeAccess | undefined {
+  let paths: string[];
+  if (/^gpiochip\d+$/.test(spec)) paths = [under(o.roots.dev, spec)];
+  else if (spec.startsWith('/')) paths = [spec];
+  else {
+    try {
+      paths = o.kernel
+        .list(o.roots.dev)
+        .filter((n) => /^gpiochip\d+$/.test(n))
+        .sort(naturalOrder)
+        .map((n) => under(o.roots.dev, n));
+    } catch {
+      paths = [];
+    }
+  }
+  return paths.map((p) => nodeAccess(p, o.identity)).find((a) => a.exists && (!a.readable || !a.writable));
+}
+
 /** A scan of one bus (run once, shared by every device on it); a string says why it could not be scanned. */
 async function scanBus(buses: Map<number, LinuxI2cBus>, o: SurveyOptions, bus: number): Promise<number[] | string> {
   let b = buses.get(bus);
@@ -194,6 +227,14 @@ async function scanBus(buses: Map<number, LinuxI2cBus>, o: SurveyOptions, bus: n
 
 /** The start-up message: the config, then each problem with what was looked for and what to do. */
 export function describeProblems(source: string, problems: readonly Finding[]): string {
-  const items = problems.map((f) => `  - ${f.what}: ${f.found}${f.advice ? `\n    → ${f.advice}` : ''}`);
-  return `${source}: this machine does not offer what the board config needs:\n${items.join('\n')}\n(tether doctor --config ${source} shows all it looked at)`;
+  // One item per distinct problem: four pins on a GPIO chip the user may not open have one fix.
+  const items = new Map<string, { whats: string[]; finding: Finding }>();
+  for (const f of problems) {
+    const key = `${f.found}\n${f.advice ?? ''}`;
+    const item = items.get(key);
+    if (item !== undefined) item.whats.push(f.what);
+    else items.set(key, { whats: [f.what], finding: f });
+  }
+  const lines = [...items.values()].map(({ whats, finding: f }) => `  - ${whats.join('; ')}: ${f.found}${f.advice ? `\n    → ${f.advice}` : ''}`);
+  return `${source}: this machine does not offer what the board config needs:\n${lines.join('\n')}\n(tether doctor --config ${source} shows all it looked at)`;
 }

@@ -9,6 +9,7 @@ import { IioDht } from './iio-dht.js';
 import { LinuxOneWire } from './onewire.js';
 import { LinuxPwm } from './pwm.js';
 import type { KernelRoots } from './roots.js';
+import type { SysfsIo } from './sysfs-io.js';
 import { cpuTemperatureReader } from './thermal.js';
 import { wifiSignal } from './wireless.js';
 
@@ -24,10 +25,19 @@ export interface SysfsParts {
   close(): void;
 }
 
-export function createSysfsParts(config: Readonly<BoardConfig>, options: { roots: KernelRoots; gpio: Gpio; clock: Clock }): SysfsParts {
-  const { roots, gpio, clock } = options;
-  const model = detectBoardModel(roots);
-  const pwm = new LinuxPwm({ roots, backend: config.backend, gpio, clock, kind: model.kind });
+export interface SysfsPartsOptions {
+  roots: KernelRoots;
+  gpio: Gpio;
+  clock: Clock;
+  /** PWM's file access and its wait for an exported channel; tests pass a fake kernel's. */
+  io?: SysfsIo;
+  sleepSync?: (ms: number) => void;
+}
+
+export function createSysfsParts(config: Readonly<BoardConfig>, options: SysfsPartsOptions): SysfsParts {
+  const { roots, gpio, clock, io, sleepSync } = options;
+  const model = detectBoardModel(roots, io);
+  const pwm = new LinuxPwm({ roots, backend: config.backend, gpio, clock, kind: model.kind, ...(io ? { io } : {}), ...(sleepSync ? { sleepSync } : {}) });
   return {
     model,
     pwm,
