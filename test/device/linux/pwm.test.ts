@@ -81,7 +81,7 @@ void describe('LinuxPwm', { timeout: 30_000 }, () => {
     assert.throws(
       () => pwm.set(12, 1000, 0.5),
       (err: Error) =>
-        err.message.includes('there is no PWM chip under /sys/class/pwm') &&
+        err.message.includes(`there is no PWM chip under ${join(roots.sys, 'class/pwm')}:`) &&
         err.message.includes('add dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4 to /boot/firmware/config.txt and reboot') &&
         err.message.includes('backend.pwm: [{ pin: 12, chip: N, channel: M }]') &&
         err.message.includes('backend.software_pwm: [12]'),

@@ -6,7 +6,7 @@ import type { BoardConfig } from '../../config.js';
 import { PinCapabilityError, type Gpio, type Pwm } from '../../hal/types.js';
 import { detectBoardModel, type BoardKind } from './board-model.js';
 import { findPiPwmChip, PI_PWM_CHANNELS, pwmOverlayAdvice, pwmOverlayLine } from './pi-pwm-map.js';
-import type { KernelRoots } from './roots.js';
+import { under, type KernelRoots } from './roots.js';
 import { SOFT_PWM_MAX_HZ, SoftPwm, type SoftPwmOptions } from './soft-pwm.js';
 import { nodeSysfsIo, type SysfsIo } from './sysfs-io.js';
 import { listPwmChips, SysfsPwm, type PwmChannel } from './sysfs-pwm.js';
@@ -121,7 +121,7 @@ export class LinuxPwm implements Pwm {
     const found = this.kind === 'other' ? undefined : findPiPwmChip(chips, this.kind);
     if (found === undefined) {
       const board = this.kind === 'pi5' ? 'a Raspberry Pi 5 (the RP1 chip’s PWM0)' : 'a Raspberry Pi (the SoC’s PWM0)';
-      const seen = chips.length > 0 ? `the PWM chips here (${chips.map((c) => `pwmchip${c.chip}${c.device ? ` = ${c.device}` : ''}`).join(', ')}) are not it` : 'there is no PWM chip under /sys/class/pwm';
+      const seen = chips.length > 0 ? `the PWM chips here (${chips.map((c) => `pwmchip${c.chip}${c.device ? ` = ${c.device}` : ''}`).join(', ')}) are not it` : `there is no PWM chip under ${under(this.options.roots.sys, 'class/pwm')}`;
       throw new PinCapabilityError(
         pin,
         `GPIO ${pin} has hardware PWM on ${board}, but ${seen}: ${pwmOverlayAdvice(pin)}; or name the channel in the board config (backend.pwm: [{ pin: ${pin}, chip: N, channel: M }]), or run it in software (backend.software_pwm: [${pin}])`,
