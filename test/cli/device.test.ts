@@ -1,6 +1,6 @@
 // End to end: `tether device --sim` in a child process, driven by `tether send` and by the SDK.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,12 +110,36 @@ void describe('tether device (failures)', { timeout: 30_000 }, () => {
     assert.match(missing.stderr, /missing\.yaml.*ENOENT/s);
   });
 
-  void it('exits 1 and says to use --sim when no real hardware backend fits', async () => {
-    const file = join(dir, 'ok.yaml');
-    writeFileSync(file, 'name: bench\n');
-    const result = await runCli(['device', '--config', file, '--port', '0']);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /--sim/);
+  void it('exits 1 on a machine without the GPIO chip and I2C bus the config needs, naming each with its fix', async () => {
+    // An empty prepared machine: the real kernel seam (koffi) finds no gpiochip and no i2c-1 there.
+    const machine = join(dir, 'bare-machine');
+    const env: NodeJS.ProcessEnv = { TETHER_SYSFS_ROOT: join(machine, 'sys'), TETHER_DEV_ROOT: join(machine, 'dev'), TETHER_PROC_ROOT: join(machine, 'proc') };
+    for (const root of ['sys', 'dev', 'proc']) mkdirSync(join(machine, root), { recursive: true });
+    const file = join(dir, 'door.yaml');
+    writeFileSync(file, 'name: door\ni2c: [{ bus: 1 }]\npins: [{ pin: 17, name: door, mode: input, pull: up }]\nsensors: [{ name: t_in, driver: tmp102, bus: 1, address: 0x48 }]\n');
+    const result = await runCli(['device', '--config', file, '--host', '127.0.0.1', '--port', '0'], { env });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.equal(result.stdout, '', 'it never listened');
+    assert.ok(result.stderr.includes(`${file}: this machine does not offer what the board config needs:`), result.stderr);
+    assert.ok(result.stderr.includes(`pin 17 as an input — pins[0] (door): no GPIO chips in ${join(machine, 'dev')}`), result.stderr);
+    assert.ok(result.stderr.includes(`I2C bus 1 — i2c[0]: ${join(machine, 'dev', 'i2c-1')} does not exist`), result.stderr);
+    assert.ok(result.stderr.includes('dtparam=i2c_arm=on'), result.stderr);
+    assert.ok(result.stderr.includes(`tether doctor --config ${file}`), result.stderr);
+  });
+
+  void it('runs the simulator without --sim when the config says backend: sim', async () => {
+    const file = join(dir, 'sim.yaml');
+    writeFileSync(file, 'name: simulated-bench\nbackend: sim\npins: [{ pin: 17, mode: input }]\n');
+    const device = await startDevice(['--config', file], { sim: false, env: { TETHER_DEV_ROOT: join(dir, 'nowhere') } });
+    try {
+      assert.match(device.stdout(), /^tether device "simulated-bench" \(sim\) listening on 127\.0\.0\.1:\d+, plain TCP\n/);
+      const result = await runCli(['send', '127.0.0.1', String(device.port), '-c', 'action=get_info']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /platform=sim/);
+    } finally {
+      device.child.kill('SIGINT');
+    }
+    assert.equal((await device.exited).code, 0);
   });
 
   void it('exits 2 for a port out of range', async () => {

@@ -49,11 +49,15 @@ export interface Device {
   exited: Promise<CliResult>;
 }
 
-/** Starts the demo board on a free port and resolves once it prints its listening line. */
-export async function startDevice(extraArgs: readonly string[] = []): Promise<Device> {
-  const child = spawn(process.execPath, [BIN, 'device', '--sim', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
+/**
+ * Starts the demo board (or the board of a --config in extraArgs) on a free port and resolves
+ * once it prints its listening line. `sim: false` leaves out --sim, so the config's backend runs.
+ */
+export async function startDevice(extraArgs: readonly string[] = [], options: { sim?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Device> {
+  const sim = options.sim ?? true ? ['--sim'] : [];
+  const child = spawn(process.execPath, [BIN, 'device', ...sim, '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = collect(child, 60_000);
