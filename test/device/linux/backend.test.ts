@@ -240,6 +240,23 @@ void describe('Linux backend: the PyMoDAQ thermal bench on a fake Raspberry Pi 4
     assert.equal(pi.clock.pendingTimers, 0);
   });
 
+  void test('closing the backend while the heater pulses, before the board restored it, leaves its line low with no timer', async () => {
+    const pi = fakePi4(roots);
+    const config = benchConfig();
+    const hardware = await pi.open(config);
+    const board = new Board(config, hardware, pi.clock, silentLogger);
+    await withClock(pi.clock, board.start(), 2000, 10);
+    board.pwm(23, 100, 0.5, 60);
+    await pi.clock.advance(2);
+    assert.equal(pi.chip.level(23), 1);
+    hardware.close();
+    assert.equal(pi.chip.level(23), 0);
+    assert.equal(pi.kernel.openFdCount, 0);
+    const writes = pi.kernel.writes.length;
+    await pi.clock.advance(50);
+    assert.equal(pi.kernel.writes.length, writes, 'software PWM stopped with the backend');
+  });
+
   void test('an edge on a watched input reaches a board subscription with when it happened, debounced by the kernel', async () => {
     const pi = fakePi4(roots);
     const config = benchConfig();
