@@ -1,5 +1,6 @@
 // npm run bench:linux: what the Linux backend adds to an edge, from the moment the kernel has an
-// event to the moment a LinuxGpio.watch listener runs, measured through the fake kernel
+// event to the moment a LinuxGpio.watch listener (and, past the board, a Board.watchPin
+// subscription) runs, measured through the fake kernel
 // (test/support/fake-kernel.ts) against baselines taken in the same run: a bare setImmediate
 // hop (the fake's own "fd is readable" wake-up) and the fake's watch callback reading the raw
 // event without decoding it. The real kernel seam's wake-up (koffi, a FIFO) is measured too.
@@ -11,7 +12,13 @@ import { SystemClock } from '../src/common/clock.js';
 import { mapPins } from '../src/device/backends/linux/gpio-chips.js';
 import * as uapi from '../src/device/backends/linux/gpio-uapi.js';
 import { LinuxGpio } from '../src/device/backends/linux/gpio.js';
+import { openLinuxHardware } from '../src/device/backends/linux/index.js';
 import { loadKoffiKernel } from '../src/device/backends/linux/koffi-kernel.js';
+import { ROOT_VARIABLES } from '../src/device/backends/linux/roots.js';
+import { Board } from '../src/device/board.js';
+import { parseBoardConfig } from '../src/device/config.js';
+import { silentLogger } from '../src/device/logger.js';
+import { devNode, tempRoots } from '../test/device/linux/fake-sysfs.js';
 import { FakeKernel, type FakeGpioChip } from '../test/support/fake-kernel.js';
 
 const EDGES = Number(process.env['BENCH_EDGES'] ?? 5000);
@@ -29,12 +36,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+interface EdgeRig {
+  edge(i: number): void;
+  teardown(): void;
+}
+
 /** Runs `edge(i)` EDGES times, each after the previous one's callback, timing from just before it to `done()`. */
-async function timedEdges(setup: (done: () => void) => { edge(i: number): void; teardown(): void }): Promise<Samples> {
+async function timedEdges(setup: (done: () => void) => EdgeRig | Promise<EdgeRig>): Promise<Samples> {
   const samples: Samples = [];
   let t0 = 0n;
   let resolve: (() => void) | undefined;
-  const rig = setup(() => {
+  const rig = await setup(() => {
     samples.push(Number(process.hrtime.bigint() - t0));
     resolve?.();
   });
@@ -108,6 +120,37 @@ const linuxGpioWatch: Measurement = {
     }),
 };
 
+/**
+ * The whole path a subscriber sees: the backend opened by openLinuxHardware (pre-flight included)
+ * on a prepared dev folder, under a started Board, to a Board.watchPin callback.
+ */
+const boardWatch: Measurement = {
+  name: 'Board.watchPin callback',
+  run: () =>
+    timedEdges(async (done) => {
+      const roots = tempRoots();
+      const clock = new SystemClock();
+      const kernel = new FakeKernel({ clock, devRoot: roots.dev });
+      const chip = kernel.addChip({ name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 });
+      devNode(roots, 'gpiochip0');
+      const config = parseBoardConfig({ name: 'bench', pins: [{ pin: 17, mode: 'input' }] }, 'linux-bench');
+      const env = { [ROOT_VARIABLES.sys]: roots.sys, [ROOT_VARIABLES.dev]: roots.dev, [ROOT_VARIABLES.proc]: roots.proc };
+      const hardware = await openLinuxHardware(config, { clock, source: 'linux-bench', env }, { kernel });
+      const board = new Board(config, hardware, clock, silentLogger);
+      await board.start();
+      const stop = board.watchPin(17, 'both', () => done());
+      return {
+        edge: (i) => chip.drive(17, level(i)),
+        teardown() {
+          stop();
+          board.close();
+          hardware.close();
+          roots.cleanup();
+        },
+      };
+    }),
+};
+
 /** The real seam's wake-up: a byte written to a FIFO until the Kernel.watch callback runs. */
 function koffiFifo(watcher: 'uv' | 'thread'): Measurement {
   return {
@@ -138,7 +181,7 @@ function koffiFifo(watcher: 'uv' | 'thread'): Measurement {
   };
 }
 
-const EDGE_MEASUREMENTS: Measurement[] = [bareHop, fakeWatch, linuxGpioWatch, koffiFifo('uv'), koffiFifo('thread')];
+const EDGE_MEASUREMENTS: Measurement[] = [bareHop, fakeWatch, linuxGpioWatch, boardWatch, koffiFifo('uv'), koffiFifo('thread')];
 
 // --- software PWM -----------------------------------------------------------------------------
 // Software-PWM measurements go in this list (same Measurement shape; their samples are printed
