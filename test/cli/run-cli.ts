@@ -54,7 +54,7 @@ export interface Device {
  * once it prints its listening line. `sim: false` leaves out --sim, so the config's backend runs.
  */
 export async function startDevice(extraArgs: readonly string[] = [], options: { sim?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Device> {
-  const sim = options.sim ?? true ? ['--sim'] : [];
+  const sim = (options.sim ?? true) ? ['--sim'] : [];
   const child = spawn(process.execPath, [BIN, 'device', ...sim, '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
