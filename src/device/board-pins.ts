@@ -128,6 +128,8 @@ export class BoardPins {
     let out = slot?.mode === 'pwm' ? slot : undefined;
     if (out === undefined) {
       this.releaseSlot(slot);
+      // A digital output's line is given back first: held as a GPIO, a pin cannot carry PWM.
+      if (slot?.mode === 'output') this.hardware.gpio.release(pin);
       out = this.setupPwmOutput({ pin, name: slot?.name, fixed: false, driver: 'pwm', options: { freq }, safeValue, maxLeaseS });
     }
     const target = out;

@@ -260,3 +260,12 @@ test('a 1-Wire or DHT sensor\'s data pin cannot be set up or driven by a client'
   assert.equal(code(() => b.pwm(22, 100, 0.5, 10)), 'pin_conflict');
   assert.throws(() => b.readPin(22), /data pin of the sensor "soil" \(ds18b20\)/);
 });
+
+test('a digital output turned to PWM gives its GPIO line back before PWM starts', { timeout: 30_000 }, async () => {
+  const { b, hardware } = await board({});
+  b.setupPin({ pin: 9, mode: 'output' });
+  assert.equal(hardware.gpio.mode(9), 'output');
+  b.pwm(9, 500, 0.5, 5);
+  assert.equal(hardware.gpio.mode(9), 'unused');
+  assert.deepEqual(hardware.pwm.channel(9), { freq: 500, duty: 0.5 });
+});
