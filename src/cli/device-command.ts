@@ -26,14 +26,15 @@ Examples:
   tether device "demo" (sim) listening on 127.0.0.1:12345, plain TCP
   $ tether device --sim --host 0.0.0.0 --port 0      any free port, all interfaces
   $ tether device --config bench.yaml --sim           your board, simulated chips
-  $ tether device --config board.yaml                 real pins (needs a hardware backend)
+  $ tether device --config board.yaml                 real pins: the Linux backend (a Raspberry Pi)
+  $ tether doctor --config board.yaml                 what this machine lacks for it, and the fix
   $ TETHER_DEVICE_TOKEN=… tether device --sim --hub hub.local:12346 --id shed
                                                       hub mode: also dial the hub and stay linked`;
 
 export function registerDevice(program: Command, ctx: CliContext): void {
   program
     .command('device')
-    .description('run a board: serve protocol v1 for a board config, on real or simulated hardware')
+    .description('run a board: serve protocol v1 for a board config, on real (Linux) or simulated hardware')
     .option('--config <file>', 'board config (YAML or JSON)')
     .option('--sim', 'simulated pins and chips; without --config, runs the demo board')
     .option('--host <host>', 'address to listen on (default: listen.host from the config)')

@@ -77,7 +77,8 @@ export async function examine(o: DoctorOptions): Promise<DoctorReport> {
   const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
   const report = (path: string, kind: 'gpio' | 'i2c' | 'pwm'): NodeReport => {
     const a = nodeAccess(path, identity);
-    const usable = a.exists && a.readable && a.writable;
+    // A PWM chip's export file is write-only: writing it is all anyone does with it.
+    const usable = a.exists && a.writable && (kind === 'pwm' || a.readable);
     return { path, access: a.shown, usable, advice: usable || !a.exists ? undefined : grantAccess(kind, path, a.group) };
   };
 

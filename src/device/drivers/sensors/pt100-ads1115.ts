@@ -63,7 +63,7 @@ export const pt100Ads1115 = defineSensor({
   },
 });
 
-/** The seed bench's formulas (sensors.md): counts → volts → ohms → °C (α = 0.00385). */
+/** The PyMoDAQ thermal bench's formulas (sensors.md): counts → volts → ohms → °C (α = 0.00385). */
 export function pt100Temperature(raw: number, o: Omit<Pt100Ads1115Options, 'channel'>): number {
   const v = (raw / o.counts_per_supply) * o.supply_v;
   if (v >= o.supply_v) {
