@@ -2,6 +2,7 @@
 // the hub (hub mode) or the hub dialed it (pull mode): readings into the store, events into the
 // log, and the hub's view of its state kept current.
 import type { JsonObject } from '../protocol/codec.js';
+import { isUptime, MAX_UPTIME_MS } from '../protocol/events.js';
 import type { IngestSink } from './device-link.js';
 import { readingRows } from './readings.js';
 import type { HubUpdate } from './types.js';
@@ -37,8 +38,14 @@ export class BoardReports {
   /** Takes an event; resolves when what it stored committed (the link acknowledges it then). */
   take(body: JsonObject, seq: number): Promise<void> {
     const name = String(body['event']);
-    const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
     const device = this.device;
+    if (body['ts'] !== undefined && !isUptime(body['ts'])) {
+      // Refused on this board's link alone: logged as an event, acknowledged, never stored as a
+      // reading (a time no column holds would fail the commit of every board in its batch).
+      const data = { code: 'bad_field', field: 'ts', event: name, value: JSON.stringify(body['ts']) ?? null, message: `ts must be the board's uptime in ms, 0 to ${MAX_UPTIME_MS}` };
+      return this.deps.ingest.add({ device, seq, events: [{ device, ts: this.deps.wallNow(), type: 'refused', data }] });
+    }
+    const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
     switch (name) {
       case 'reading': {
         const committed = this.deps.ingest.add({ device, seq, readings: readingRows(device, body, ts) });

@@ -94,7 +94,11 @@ export class IngestQueue {
     return this.flush();
   }
 
-  /** Commits every waiting item; a failure rejects them all and is returned, never thrown. */
+  /**
+   * Commits every waiting item; a failure is returned, never thrown. When a batch holding
+   * several boards' items fails, each board's items are committed again on their own, so one
+   * board's bad message fails only that board (a full disk still fails them all).
+   */
   private commitWaiting(): { error: Error } | undefined {
     if (this.timer !== undefined) {
       this.options.clock.clearTimer(this.timer);
@@ -104,20 +108,42 @@ export class IngestQueue {
     if (batch.length === 0) return undefined;
     this.waiting = [];
     this.rows = 0;
-    let events: StoredEvent[];
-    try {
-      events = this.store.commit(toCommit(batch.map((w) => w.item)));
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      for (const w of batch) {
-        this.failed.set(w.item.device, error);
-        w.reject(error);
-      }
+    const error = this.commitGroup(batch);
+    if (error === undefined) return undefined;
+    const byDevice = new Map<string, Waiting[]>();
+    for (const w of batch) byDevice.set(w.item.device, [...(byDevice.get(w.item.device) ?? []), w]);
+    if (byDevice.size === 1) {
+      this.fail(batch, error);
       return { error };
     }
-    for (const w of batch) w.resolve();
+    let first: Error | undefined;
+    for (const group of byDevice.values()) {
+      const groupError = this.commitGroup(group);
+      if (groupError === undefined) continue;
+      this.fail(group, groupError);
+      first ??= groupError;
+    }
+    return first === undefined ? undefined : { error: first };
+  }
+
+  /** One transaction for these items; resolves them when it commits, returns the error when not. */
+  private commitGroup(group: readonly Waiting[]): Error | undefined {
+    let events: StoredEvent[];
+    try {
+      events = this.store.commit(toCommit(group.map((w) => w.item)));
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    for (const w of group) w.resolve();
     if (events.length > 0) this.notify(events);
     return undefined;
+  }
+
+  private fail(group: readonly Waiting[], error: Error): void {
+    for (const w of group) {
+      this.failed.set(w.item.device, error);
+      w.reject(error);
+    }
   }
 
   private notify(events: StoredEvent[]): void {

@@ -153,3 +153,38 @@ describe('fault injection: hub and board', { timeout: 30_000 }, () => {
     assert.equal(linked.hardware.gpio.level(15), 0, 'the stale command was not replayed');
   });
 });
+
+describe('security: one board cannot knock the others offline', { timeout: 30_000 }, () => {
+  test('security: a poisoned timestamp is refused on its sender alone; the other boards keep linking and storing', async () => {
+    const hub = await hubWith({ telemetry: { interval_ms: 100 } });
+    const { token } = hub.store.addDevice('bench');
+    const evil = hub.store.addDevice('evil');
+    await board(hub.link.port, token);
+    await eventually(() => hub.facade.devices().find((d) => d.id === 'bench' && d.online), 'bench online');
+
+    // A hello with an uptime no clock reaches is refused, coded, before it can skew the hub's mapping.
+    const skewed = await rawLink(hub.link.port);
+    skewed.send(hello('evil', evil.token, { uptime_ms: 1e300 }));
+    await skewed.closed;
+    assert.equal((skewed.frames[0]?.['error'] as JsonObject | undefined)?.['code'], 'bad_field', JSON.stringify(skewed.frames));
+
+    const raw = await rawLink(hub.link.port);
+    raw.send(hello('evil', evil.token, { keepalive_ms: 60_000 }));
+    await raw.waitFor((f) => f['link'] === 'welcome', 'welcome');
+    const poisoned = [-1e300, 1e300, -1, 'soon'];
+    poisoned.forEach((ts, i) => raw.send({ link: 'msg', seq: i + 1, body: { event: 'reading', ts, boot_id: 'boot-1', sensor: 'x', values: { n: i }, units: {} } }));
+    raw.send({ link: 'msg', seq: 5, body: { event: 'reading', ts: 1000, boot_id: 'boot-1', sensor: 'x', values: { n: 99 }, units: {} } });
+    // Every message is acknowledged (the board moves on), the poisoned ones as refused events.
+    await raw.waitFor((f) => f['ack'] === 5, 'ack of all five', 5000);
+    assert.equal(raw.isClosed, false, 'the sender stays linked');
+    const refused = hub.facade.events({ device: 'evil', type: 'refused', afterId: 0, limit: 10 });
+    assert.deepEqual(refused.map((e) => e.data['field']), ['ts', 'ts', 'ts', 'ts']);
+    assert.deepEqual(hub.facade.readings({ device: 'evil', sensor: 'x', from: 0, to: Date.now() + 60_000 }).map((r) => r.avg), [99]);
+
+    // The other board was never dropped, and its readings keep committing.
+    const before = hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length;
+    await eventually(() => (hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length > before + 2 ? true : undefined), 'bench keeps storing');
+    const benchEvents = hub.facade.events({ device: 'bench', afterId: 0, limit: 1000 }).map((e) => e.type);
+    assert.ok(!benchEvents.includes('offline'), benchEvents.join(', '));
+  });
+});

@@ -135,32 +135,47 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     assert.equal(store.getLinkState('b1').rxCommitted, 2);
   });
 
-  it('rejects every item of a batch whose commit failed, and stores none of it', async () => {
-    const { store, clock, queue } = setup();
+  it('security: a failed commit holding several boards fails only the board whose message broke it', async () => {
+    const { store, clock, queue, commits } = setup();
     const good = queue.add({ device: 'b2', seq: 5, readings: readings('b2', 2) });
     const bad = queue.add({ device: 'b1', seq: 9, readings: readings('b1', 1, Number.NaN) });
-    const goodResult = good.then(
-      () => undefined,
-      (err: unknown) => err,
-    );
     const badResult = bad.then(
       () => undefined,
       (err: unknown) => err,
     );
     await clock.advance(10);
-    const [goodErr, badErr] = await Promise.all([goodResult, badResult]);
-    assert.ok(goodErr instanceof Error && /NOT NULL/.test(goodErr.message), String(goodErr));
-    assert.equal(badErr, goodErr, 'the same error for all');
-    assert.equal(store.queryReadings({ device: 'b2', from: 0, to: 1e9 }).length, 0);
-    assert.equal(store.getLinkState('b2').rxCommitted, 0);
+    await good;
+    const badErr = await badResult;
+    assert.ok(badErr instanceof Error && /NOT NULL/.test(badErr.message), String(badErr));
+    assert.equal(store.queryReadings({ device: 'b2', from: 0, to: 1e9 }).length, 2, "the other board's readings are stored");
+    assert.equal(store.getLinkState('b2').rxCommitted, 5);
+    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).length, 0);
+    assert.equal(store.getLinkState('b1').rxCommitted, 0);
+    assert.deepEqual(
+      commits.map((c) => c.linkStates.map((l) => l.device)),
+      [['b2', 'b1'], ['b2'], ['b1']],
+      'one transaction for both, then one per board',
+    );
+  });
+
+  it('rejects every item of a failed board, and nothing more of it commits until resume()', async () => {
+    const { store, clock, queue } = setup();
+    const first = queue.add({ device: 'b1', seq: 8, readings: readings('b1', 2) });
+    const bad = queue.add({ device: 'b1', seq: 9, readings: readings('b1', 1, Number.NaN) });
+    const results = Promise.all([first, bad].map((p) => p.then(() => undefined, (err: unknown) => err)));
+    await clock.advance(10);
+    const [firstErr, badErr] = await results;
+    assert.ok(badErr instanceof Error && /NOT NULL/.test(badErr.message), String(badErr));
+    assert.equal(firstErr, badErr, 'the same error for all of its items');
+    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).length, 0);
 
     // Nothing more of a failed device commits until its link restarts from the store (resume).
-    const refused = await queue.add({ device: 'b2', seq: 6, readings: readings('b2', 2) }).then(() => undefined, (err: unknown) => err);
-    assert.equal(refused, goodErr, 'refused with the failure');
-    assert.equal(queue.resume('b2'), true);
-    assert.equal(queue.resume('b2'), false);
-    await Promise.all([queue.add({ device: 'b2', seq: 5, readings: readings('b2', 2) }), clock.advance(10)]);
-    assert.equal(store.getLinkState('b2').rxCommitted, 5, 'after resume the next batch commits');
+    const refused = await queue.add({ device: 'b1', seq: 10, readings: readings('b1', 2) }).then(() => undefined, (err: unknown) => err);
+    assert.equal(refused, badErr, 'refused with the failure');
+    assert.equal(queue.resume('b1'), true);
+    assert.equal(queue.resume('b1'), false);
+    await Promise.all([queue.add({ device: 'b1', seq: 8, readings: readings('b1', 2) }), clock.advance(10)]);
+    assert.equal(store.getLinkState('b1').rxCommitted, 8, 'after resume the next batch commits');
   });
 
   it('flush commits now and rejects when that commit failed', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { JsonObject } from '../codec.js';
 import { ProtocolError } from '../errors.js';
 import { isSeq } from './seq.js';
+import { MAX_UPTIME_MS } from '../events.js';
 
 export const LINK_VERSION = 1;
 
@@ -27,7 +28,7 @@ export const helloSchema = z.object({
   /** What the board received from the hub so far: the hub's stream id and its last number delivered. */
   rx: z.object({ stream: z.string().max(64).nullable(), last: seq }).default({ stream: null, last: 0 }),
   /** The board's monotonic uptime now: the hub maps the board's `ts` values onto its wall clock with it. */
-  uptime_ms: z.number().nonnegative().optional(),
+  uptime_ms: z.number().nonnegative().max(MAX_UPTIME_MS).optional(),
   /** The keepalive interval the board would like; the hub decides. */
   keepalive_ms: z.number().int().positive().optional(),
 });
