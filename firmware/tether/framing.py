@@ -63,3 +63,49 @@ def _blank(buf, start, stop):
             return False
         start += 1
     return True
+
+
+# HTTP's token characters besides letters and digits (RFC 9110 §5.6.2): a method or a header
+# name is made of these. `{`, space and `"` are not, so no JSON frame looks like HTTP.
+_TOKEN_PUNCT = b"!#$%&'*+-.^_`|~"
+
+
+def _token_byte(b):
+    return 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b in _TOKEN_PUNCT
+
+
+def looks_like_http(frame):
+    # An HTTP request line (`POST / HTTP/1.1`, any method) or header line (`Host: x`): a browser
+    # can be made to send either to the board's port (docs/protocol.md §2 rule 7).
+    n = len(frame)
+    i = 0
+    while i < n and _token_byte(frame[i]):
+        i += 1
+    if i == 0 or i == n:
+        return False
+    if frame[i] == 58:  # `Name:` starts a header
+        return True
+    if frame[i] != 32:
+        return False
+    i += 1
+    target = i
+    while i < n and 32 < frame[i] < 127:
+        i += 1
+    if i == target or i == n or frame[i] != 32:
+        return False
+    i += 1
+    if bytes(frame[i:i + 5]) != b'HTTP/':
+        return False
+    i += 5
+    digits = dots = 0
+    while i < n:
+        b = frame[i]
+        if 48 <= b <= 57:
+            digits += 1
+        elif b == 46 and digits and not dots:
+            dots = 1
+            digits = 0
+        else:
+            return False
+        i += 1
+    return digits > 0

@@ -4,7 +4,7 @@ import asyncio
 from micropython import const
 from tether.codec import decode, encode, error_reply
 from tether.errors import ProtoError
-from tether.framing import LineBuffer
+from tether.framing import LineBuffer, looks_like_http
 from tether.dispatcher import Subscriptions
 from tether.pipe import Pipe
 
@@ -42,6 +42,8 @@ class Session:
         self.dropped = 0
         self.pipe = None
         self.closing = False
+        # Until a frame decodes as a JSON object, an HTTP line closes the connection (§2 rule 7).
+        self.accepted = False
 
     async def run(self):
         self.pipe = Pipe(self.w)
@@ -60,12 +62,18 @@ class Session:
                 for frame in self.lines.feed(n):
                     if frame is None:
                         reply = error_reply(None, ProtoError('frame_too_large', 'frame_too_large', self.lines.max))
+                    elif not self.accepted and looks_like_http(frame):
+                        # A web page made a browser send this; its body's JSON lines must not run.
+                        print('tether: closed a connection that sent HTTP, as a web page in a browser would; clients send one JSON request per line')
+                        self.close()
+                        break
                     else:
                         try:
                             msg = decode(frame)
                         except ProtoError as err:
                             reply = error_reply(None, err)
                         else:
+                            self.accepted = True
                             reply = await self.dispatcher.handle(msg, self)
                     self.pipe.send(encode(reply))
                     if self.closing:

@@ -52,8 +52,8 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
         maxConnections: options.maxConnections ?? 64,
         logger,
       },
-      (conn) => {
-        const session = new Session(conn, dispatcher, board, { maxFrameBytes: config.max_frame_bytes });
+      (conn, peer) => {
+        const session = new Session(conn, dispatcher, board, { maxFrameBytes: config.max_frame_bytes, logger, peer });
         sessions.add(session);
         return {
           receive: (chunk) => session.receive(chunk),

@@ -4,9 +4,10 @@ import type { Scope } from '../protocol/actions.js';
 import { decodeFrame, errorReply, type JsonObject } from '../protocol/codec.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
-import { encodeFrame, LineDecoder, type FrameSink } from '../protocol/framing.js';
+import { encodeFrame, LineDecoder, looksLikeHttp, type FrameSink } from '../protocol/framing.js';
 import type { Board } from './board.js';
 import type { Dispatcher, SessionContext } from './dispatcher.js';
+import { silentLogger, type Logger } from './logger.js';
 import { Subscriptions } from './subscriptions.js';
 
 /** The byte pipe under a session; TCP and TLS sockets are adapted to it in transport/. */
@@ -33,6 +34,9 @@ export interface SessionOptions {
   eventHardLimitBytes?: number;
   /** Subscriptions one connection may hold at once (protocol.md §5.14). */
   maxSubscriptions?: number;
+  /** Where a refused connection is reported, naming `peer`. */
+  logger?: Logger;
+  peer?: string;
 }
 
 
@@ -64,6 +68,10 @@ export class Session implements SessionContext {
   private readonly subs: Subscriptions;
   private readonly stopBoardEvents: () => void;
   private closed = false;
+  /** Set by the first frame that decodes as a JSON object; until then HTTP lines close the connection. */
+  private accepted = false;
+  private readonly logger: Logger;
+  private readonly peer: string;
   scope: Scope | null;
 
   constructor(
@@ -77,6 +85,8 @@ export class Session implements SessionContext {
     this.maxBacklog = options.maxBacklogFrames ?? 1024;
     this.eventHardLimit = options.eventHardLimitBytes ?? 4 * 1024 * 1024;
     this.subs = new Subscriptions(options.maxSubscriptions);
+    this.logger = options.logger ?? silentLogger;
+    this.peer = options.peer ?? 'a client';
     this.scope = dispatcher.initialScope;
     this.sink = {
       frame: (bytes) => this.backlog.push(bytes),
@@ -100,6 +110,10 @@ export class Session implements SessionContext {
   private pump(): void {
     while (!this.waiting && this.head < this.backlog.length && !this.closed) {
       const item = this.backlog[this.head++] as Item;
+      if (!this.accepted && Buffer.isBuffer(item) && looksLikeHttp(item)) {
+        this.refuseHttp(item);
+        return;
+      }
       const reply = this.process(item);
       if (reply instanceof Promise) {
         this.waiting = true;
@@ -132,7 +146,24 @@ export class Session implements SessionContext {
     }
     const decoded = decodeFrame(item);
     if (!decoded.ok) return errorReply(undefined, decoded.error.toWire());
+    this.accepted = true;
     return this.dispatcher.handle(decoded.message, this);
+  }
+
+  /**
+   * A web page can make a browser send an HTTP request to a board's port, and a `text/plain`
+   * POST needs no CORS preflight: were its lines read as frames, the JSON lines of its body would
+   * run. So the connection ends here, unanswered (the peer is a browser), with nothing after this
+   * line run (protocol.md §2 rule 7).
+   */
+  private refuseHttp(line: Buffer): void {
+    const shown = JSON.stringify(line.subarray(0, 80).toString('latin1'));
+    this.logger.warn(`closed the connection from ${this.peer}: it sent HTTP (${shown}), as a web page in a browser would; clients send one JSON request per line (docs/protocol.md §2)`);
+    this.flush();
+    this.close();
+    this.backlog = [];
+    this.head = 0;
+    this.conn.end();
   }
 
   private flush(): void {

@@ -97,6 +97,50 @@ function isBlank(line: Buffer, end: number): boolean {
   return true;
 }
 
+// HTTP's token characters (RFC 9110 §5.6.2): what a method or a header name is made of. `{`,
+// space and `"` are not among them, so no JSON frame can look like HTTP.
+const TOKEN_PUNCTUATION = new Set([...Buffer.from("!#$%&'*+-.^_`|~")]);
+
+function isTokenByte(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || TOKEN_PUNCTUATION.has(b);
+}
+
+const HTTP_SLASH = Buffer.from('HTTP/');
+
+/** True for `HTTP/` digits, optionally `.` digits, and nothing else, from `start` to the end. */
+function isHttpVersion(frame: Buffer, start: number): boolean {
+  if (!frame.subarray(start, start + HTTP_SLASH.length).equals(HTTP_SLASH)) return false;
+  let i = start + HTTP_SLASH.length;
+  let digits = 0;
+  let dots = 0;
+  for (; i < frame.length; i++) {
+    const b = frame[i] as number;
+    if (b >= 0x30 && b <= 0x39) digits++;
+    else if (b === 0x2e && digits > 0 && dots === 0) {
+      dots++;
+      digits = 0;
+    } else return false;
+  }
+  return digits > 0;
+}
+
+/**
+ * Whether a frame (without its line ending) is an HTTP request line (`POST / HTTP/1.1`, any
+ * method) or an HTTP header line (`Host: x`). A browser can be made to send either to a board's
+ * port, so a board closes a connection that opens with one (protocol.md §2 rule 7).
+ */
+export function looksLikeHttp(frame: Buffer): boolean {
+  let i = 0;
+  while (i < frame.length && isTokenByte(frame[i] as number)) i++;
+  if (i === 0 || i === frame.length) return false;
+  if (frame[i] === 0x3a) return true; // `Name:` starts a header
+  if (frame[i] !== 0x20) return false;
+  const targetStart = ++i;
+  while (i < frame.length && (frame[i] as number) > 0x20 && frame[i] !== 0x7f) i++;
+  if (i === targetStart || frame[i] !== 0x20) return false;
+  return isHttpVersion(frame, i + 1);
+}
+
 /** One message as it goes on the wire. */
 export function encodeFrame(message: object): string {
   return JSON.stringify(message) + '\n';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeFrame, okReply, errorReply, isEventMessage } from '../../src/protocol/codec.js';
-import { LineDecoder } from '../../src/protocol/framing.js';
+import { LineDecoder, looksLikeHttp } from '../../src/protocol/framing.js';
 import { parseRequest } from '../../src/protocol/request.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 
@@ -193,6 +193,45 @@ describe('codec and request validation', { timeout: 30_000 }, () => {
       assert.ok(err instanceof ProtocolError);
       assert.equal(err.code, 'bad_field');
       assert.match(err.message, /^mode: expected one of input, output, got "sideways"$/);
+    }
+  });
+});
+
+describe('security: looksLikeHttp', { timeout: 30_000 }, () => {
+  const http = (line: string) => looksLikeHttp(Buffer.from(line, 'latin1'));
+
+  test('security: request lines of any method and version, and header lines, look like HTTP', () => {
+    for (const line of ['POST / HTTP/1.1', 'GET /x HTTP/1.0', 'OPTIONS * HTTP/1.1', 'PROPFIND /a?b=c#d HTTP/2', 'M-SEARCH * HTTP/1.1', 'X /%7B HTTP/10.01']) {
+      assert.equal(http(line), true, line);
+    }
+    for (const line of ['Host: x', 'Content-Type: text/plain', 'Origin: http://a', 'User-Agent: Mozilla/5.0', 'x-custom:', "a!#$%&'*+-.^_`|~9:v"]) {
+      assert.equal(http(line), true, line);
+    }
+  });
+
+  test('security: JSON frames, blank-ish and other non-HTTP lines do not', () => {
+    for (const line of [
+      '{"action":"ping"}',
+      ' {"Host: x":1}',
+      '["POST / HTTP/1.1"]',
+      '"Host: x"',
+      '123',
+      'true',
+      'ping',
+      'POST / HTTP/1.1 extra',
+      'POST  / HTTP/1.1',
+      'POST / http/1.1',
+      'POST / HTTP/',
+      'POST / HTTP/1.',
+      'POST / HTTP/1.1.1',
+      'POST /\x01 HTTP/1.1',
+      'POST / HTTP/1.1\r',
+      ': x',
+      'Host : x',
+      '{Host: x}',
+      '',
+    ]) {
+      assert.equal(http(line), false, JSON.stringify(line));
     }
   });
 });
