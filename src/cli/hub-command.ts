@@ -1,6 +1,5 @@
 // `tether hub`: run the hub (boards dial in; REST/WebSocket API; rules), and manage its
 // registry of boards: `tether hub add-device ID` prints the board's token once.
-import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
@@ -98,7 +97,8 @@ async function loadConfig(flags: HubFlags): Promise<HubConfig> {
 async function withStore(flags: HubFlags, use: (store: HubStore, config: HubConfig) => void): Promise<void> {
   const config = await loadConfig(flags);
   const { HubStore } = await import('../hub/store/store.js');
-  fs.mkdirSync(config.data, { recursive: true });
+  const { ensureDataFolder } = await import('../hub/data-folder.js');
+  ensureDataFolder(config.data);
   const store = HubStore.open(path.join(config.data, 'tether.db'));
   try {
     use(store, config);

@@ -17,7 +17,10 @@ export interface ApiToken {
 export function ensureApiToken(dataDir: string): ApiToken {
   const file = path.join(dataDir, API_TOKEN_FILE);
   const existing = readToken(file);
-  if (existing !== undefined) return { token: existing, created: false, path: file };
+  if (existing !== undefined) {
+    narrowToOwner(file);
+    return { token: existing, created: false, path: file };
+  }
 
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');
@@ -35,6 +38,16 @@ export function ensureApiToken(dataDir: string): ApiToken {
   // unusual one (or a file system that ignores it) must not leave the secret readable.
   fs.chmodSync(file, 0o600);
   return { token, created: true, path: file };
+}
+
+/** A token file written by hand (often 0644) is narrowed to 0600 like the one the hub makes. */
+function narrowToOwner(file: string): void {
+  if ((fs.statSync(file).mode & 0o077) === 0) return;
+  try {
+    fs.chmodSync(file, 0o600);
+  } catch (err) {
+    if (!isErrno(err, 'EPERM')) throw err;
+  }
 }
 
 function readToken(file: string): string | undefined {

@@ -1,7 +1,6 @@
 // The hub, put together: the store under the data folder, the link server boards dial, one
 // DeviceLink per registered board, the ingest queue, the rules and the HTTP API.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SystemClock, type Clock, type Timer } from '../common/clock.js';
@@ -9,6 +8,7 @@ import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
+import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
 import { BUILT_DASHBOARD_DIR } from './api/dashboard.js';
 import { buildApi } from './api/server.js';
@@ -46,7 +46,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const { config, logger } = options;
   const clock = options.clock ?? new SystemClock();
   const wallNow = options.wallNow ?? (() => Date.now());
-  fs.mkdirSync(config.data, { recursive: true });
+  ensureDataFolder(config.data, logger);
   const store = HubStore.open(path.join(config.data, 'tether.db'));
   store.markAllOffline(); // nobody is linked to a hub that just started
   const apiToken = ensureApiToken(config.data);

@@ -88,7 +88,7 @@ function prepareDataFolder(data: string, plan: ServicePlan, output: ServiceOutpu
   const account = plan.account;
   const stat = fs.statSync(data, { throwIfNoEntry: false });
   if (stat === undefined) {
-    fs.mkdirSync(data, { recursive: true, mode: 0o750 });
+    fs.mkdirSync(data, { recursive: true, mode: 0o700 });
     if (account !== undefined) fs.chownSync(data, account.uid, account.gid);
     output.out(`made the data folder ${data}${account !== undefined ? ` (owned by ${account.name})` : ''}`);
     return;

@@ -1,5 +1,6 @@
 // The hub database: opening it and bringing its tables up to date. PRAGMA user_version counts
 // the migrations that have run; a shipped migration is never edited, a new one is appended.
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 
 // Tables are STRICT so that a wrong type (a string for a value, 1.5 for a timestamp) fails the
@@ -82,6 +83,7 @@ const MIGRATIONS: readonly string[] = [
 
 /** Opens (creating if need be) the database at `path`, a file or ':memory:', at the latest schema. */
 export function openDatabase(path: string): Database.Database {
+  if (path !== ':memory:') createPrivately(path);
   const db = new Database(path);
   try {
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
@@ -97,6 +99,26 @@ export function openDatabase(path: string): Database.Database {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * The database holds every reading and event, so it is readable only by the hub's user. SQLite
+ * gives the -wal and -shm files it makes later the mode of the database file, so making that
+ * file 0600 first (an empty file is a new database to SQLite) covers all three, without a
+ * process-wide umask. A database from an older hub is narrowed to 0600 too.
+ */
+function createPrivately(file: string): void {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const suffix of ['', '-wal', '-shm']) {
+    const stat = fs.statSync(file + suffix, { throwIfNoEntry: false });
+    if (stat === undefined || (stat.mode & 0o077) === 0) continue;
+    try {
+      fs.chmodSync(file + suffix, 0o600);
+    } catch (err) {
+      // Someone else's file: the hub can still use it, and the data folder warning names it.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
   }
 }
 
