@@ -21,7 +21,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** Nesting depth of a JSON text, skipping strings; a linear scan over the bytes. */
-function nestingExceeds(bytes: Buffer, limit: number): boolean {
+export function nestingExceeds(bytes: Buffer, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {

@@ -3,6 +3,7 @@
 // document lists exactly what is served.
 import websocketPlugin from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { MAX_NESTING, nestingExceeds } from '../../protocol/codec.js';
 import { TETHER_VERSION } from '../../protocol/version.js';
 import { HubError } from '../errors.js';
 import { chooseSubprotocol, requireToken } from './auth.js';
@@ -63,6 +64,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   });
   // Fastify would hand a text/plain body to the handler as a string; say what is wrong instead.
   app.removeContentTypeParser('text/plain');
+  useShallowJsonParser(app);
   app.setErrorHandler(errorHandler(ctx.logger));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
@@ -111,4 +113,25 @@ function register(app: FastifyInstance, route: ApiRoute, apiToken: string): void
 
 function notUpgraded(request: FastifyRequest, _reply: FastifyReply): Promise<never> {
   return Promise.reject(new HubError('bad_request', `${request.routeOptions.url ?? 'this route'} is a WebSocket; connect with a WebSocket client (Upgrade: websocket)`));
+}
+
+/**
+ * A command body is relayed to the board inside a link frame, one level deeper than the body,
+ * and boards refuse frames nested deeper than MAX_NESTING; a body nested thousands deep also
+ * overflowed the stack when the hub serialised it again (a 500). So the API refuses what the
+ * board would, first and with a 400 that says so. Everything else (empty body, bad JSON,
+ * __proto__ keys) stays with Fastify's own parser.
+ */
+export const BODY_MAX_NESTING = MAX_NESTING - 1;
+
+function useShallowJsonParser(app: FastifyInstance): void {
+  const fastifyJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (nestingExceeds(Buffer.from(body as string, 'utf8'), BODY_MAX_NESTING)) {
+      done(new HubError('bad_request', `body: nests arrays or objects deeper than ${BODY_MAX_NESTING} levels; send a flatter request such as {"action":"ping"}`), undefined);
+      return;
+    }
+    void fastifyJson(request, body as string, done);
+  });
 }
