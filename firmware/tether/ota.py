@@ -284,11 +284,13 @@ def _path_problem(path):
         for c in part:
             if c not in _NAME_CHARS:
                 return '%s: names may use only A-Z a-z 0-9 _ . -' % _show(path)
-    if parts[0] == 'config':
+    # FAT, the file system of most boards, ignores case: Boot.py would overwrite boot.py.
+    top = parts[0].lower()
+    if top == 'config':
         return "%s is under config/, which holds the board's own settings, certificates and tokens; an update never replaces them" % _show(path)
-    if parts[0] == 'ota':
+    if top == 'ota':
         return '%s is under ota/, where the board keeps the update itself' % _show(path)
-    if path == 'boot.py':
+    if path.lower() == 'boot.py':
         return 'boot.py runs the update and the rollback, so an update never replaces it; copy it with mpremote if it changed'
     if not (path.endswith('.py') or path.endswith('.mpy') or path.endswith('.json')):
         return '%s: only .py, .mpy and .json files can be updated' % _show(path)
@@ -423,10 +425,11 @@ class Updater:
             entries = []
         if len(entries) + len(files) > MAX_FILES:
             raise _fail('bad_field', 'files: at most %d files per update, got %d' % (MAX_FILES, len(entries) + len(files)))
+        # Keys in lower case: on FAT two paths differing only in case are one file.
         seen = set()
         dirs = set()
         for e in entries:
-            seen.add(e[0])
+            seen.add(e[0].lower())
         for i, entry in enumerate(files):
             label = 'files[%d]' % i
             if not isinstance(entry, dict):
@@ -435,9 +438,9 @@ class Updater:
             problem = _path_problem(path)
             if problem:
                 raise _fail('bad_field', '%s.path: %s' % (label, problem))
-            if path in seen:
-                raise _fail('bad_field', '%s.path: %s is listed twice' % (label, _show(path)))
-            seen.add(path)
+            if path.lower() in seen:
+                raise _fail('bad_field', '%s.path: %s is listed twice (names differing only in case are one file on the board)' % (label, _show(path)))
+            seen.add(path.lower())
             size = _int(entry, 'size', label + '.size', 0, 16 * 1024 * 1024)
             sha = _required(entry, 'sha256', label + '.sha256')
             if not isinstance(sha, str) or len(sha) != 64 or any(c not in _HEX for c in sha):

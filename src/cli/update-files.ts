@@ -29,7 +29,11 @@ export type ManifestEntry = {
   sha256: string;
 };
 
-/** Top-level folders that are never sent: the board's own settings, tests, the board's update area. */
+/**
+ * Top-level folders that are never sent: the board's own settings, tests, the board's update
+ * area. Names are compared in lower case, as the board does: its FAT file system ignores case,
+ * so Config/ is config/ there and Boot.py would overwrite boot.py.
+ */
 const SKIPPED_TOP = new Set(['config', 'tests', 'ota']);
 /** boot.py runs the update and the rollback, so the board refuses to replace it. */
 const SKIPPED_TOP_FILES = new Set(['boot.py']);
@@ -77,12 +81,12 @@ export async function collectFirmware(dir: string): Promise<Firmware> {
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (entry.name.startsWith('.') || entry.name === '__pycache__') continue;
       if (entry.isDirectory()) {
-        if (rel === '' && SKIPPED_TOP.has(entry.name)) continue;
+        if (rel === '' && SKIPPED_TOP.has(entry.name.toLowerCase())) continue;
         await walk(path);
         continue;
       }
       if (!entry.isFile() || !EXTENSIONS.some((ext) => entry.name.endsWith(ext))) continue;
-      if (rel === '' && SKIPPED_TOP_FILES.has(entry.name)) continue;
+      if (rel === '' && SKIPPED_TOP_FILES.has(entry.name.toLowerCase())) continue;
       if (!path.split('/').every((part) => NAME.test(part)) || path.length > MAX_PATH) {
         badNames.push(path);
         continue;
@@ -98,11 +102,33 @@ export async function collectFirmware(dir: string): Promise<Firmware> {
       `the board only takes paths of at most ${MAX_PATH} characters made of A-Z a-z 0-9 _ . - ; rename or remove: ${badNames.join(', ')}`,
     );
   }
+  const clashes = caseClashes(files.map((f) => f.path));
+  if (clashes.length > 0) {
+    throw new FirmwareError(
+      `the board's FAT file system ignores case, so these would be one file there and the last sent would overwrite the others; rename or remove all but one of: ${clashes.join(', ')}`,
+    );
+  }
   if (files.length > MAX_FILES) {
     throw new FirmwareError(`${files.length} files to send, but the board takes at most ${MAX_FILES} per update; remove the ones it does not need`);
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { dir, version, files, totalBytes: files.reduce((sum, f) => sum + f.size, 0) };
+}
+
+/** Paths that name one file on a file system that ignores case (a file also counting as the folder of another). */
+export function caseClashes(paths: readonly string[]): string[] {
+  const byKey = new Map<string, string[]>();
+  const add = (key: string, path: string) => byKey.set(key, [...(byKey.get(key) ?? []), path]);
+  for (const path of paths) add(path.toLowerCase(), path);
+  for (const path of paths) {
+    const parts = path.split('/');
+    for (let n = 1; n < parts.length; n++) {
+      const folder = parts.slice(0, n).join('/').toLowerCase();
+      // A folder only clashes with a file of that name, not with the other files inside it.
+      if (byKey.has(folder) && !byKey.get(folder)?.includes(path)) add(folder, path);
+    }
+  }
+  return [...byKey.values()].filter((group) => group.length > 1).flatMap((group) => [...group].sort());
 }
 
 export function manifestOf(files: readonly FirmwareFile[]): ManifestEntry[] {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { rerunCommand } from '../../src/cli/update-command.js';
-import { FirmwareError, Progress, chunksOf, collectFirmware, manifestDigest, readFirmwareVersion } from '../../src/cli/update-files.js';
+import { FirmwareError, Progress, caseClashes, chunksOf, collectFirmware, manifestDigest, readFirmwareVersion } from '../../src/cli/update-files.js';
 import { FakeBoard, GOOD_TOKEN, fail, ok, type FakeConnection } from '../client/fake-board.js';
 import type { Hub } from '../../src/hub/hub.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
@@ -533,6 +533,37 @@ void describe('update-files', { timeout: 60_000 }, () => {
       collectFirmware(firmwareDir({ 'tether/__init__.py': Buffer.from("VERSION = '1'\n"), 'tether/bad name.py': Buffer.from('') })),
       (err: unknown) => err instanceof FirmwareError && /rename or remove: tether\/bad name\.py/.test(err.message),
     );
+  });
+
+  void test('security: collectFirmware leaves out Boot.py, Config/ and OTA/ like boot.py, config/ and ota/ (the board ignores case)', { timeout: 60_000 }, async () => {
+    const fw = await collectFirmware(
+      firmwareDir({
+        ...SENT,
+        'Boot.py': Buffer.from('# would overwrite boot.py on FAT\n'),
+        'BOOT.PY': Buffer.from('# also boot.py\n'),
+        'Config/device.json': Buffer.from('{}'),
+        'OTA/state.json': Buffer.from('{}'),
+        'Tests/test_x.py': Buffer.from(''),
+      }),
+    );
+    assert.deepEqual(fw.files.map((f) => f.path), Object.keys(SENT).sort());
+  });
+
+  void test('security: collectFirmware refuses two files whose names differ only in case, naming both', { timeout: 60_000 }, async () => {
+    await assert.rejects(
+      collectFirmware(firmwareDir({ ...SENT, 'tether/A.py': Buffer.from('') })),
+      (err: unknown) => err instanceof FirmwareError && /ignores case/.test(err.message) && /tether\/A\.py, tether\/a\.py$/.test(err.message),
+    );
+    await assert.rejects(
+      collectFirmware(firmwareDir({ ...SENT, 'Tether/a.py': Buffer.from('') })),
+      (err: unknown) => err instanceof FirmwareError && /Tether\/a\.py/.test(err.message) && /tether\/a\.py/.test(err.message),
+    );
+  });
+
+  void test('caseClashes finds names and folders that are one on a file system without case, and nothing else', { timeout: 60_000 }, () => {
+    assert.deepEqual(caseClashes(['main.py', 'tether/a.py', 'tether/b.py', 'lib/a.py']), []);
+    assert.deepEqual(caseClashes(['x.py', 'X.py', 'y.py']), ['X.py', 'x.py']);
+    assert.deepEqual(caseClashes(['Lib.py', 'lib.py/b.py', 'lib.py/c.py']), ['Lib.py', 'lib.py/b.py', 'lib.py/c.py']);
   });
 
   void test('readFirmwareVersion reads either quote', { timeout: 60_000 }, () => {

@@ -363,6 +363,41 @@ def test_begin_checks_every_field():
         _done()
 
 
+def test_security_paths_are_compared_without_case():
+    # FAT ignores case: Boot.py is boot.py there, CONFIG/ is config/, and two names differing
+    # only in case are one file that the second would overwrite.
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        good = _manifest({'tether/x.py': b'x'})[0]
+
+        def begin(files, append=False):
+            request = {'op': 'begin', 'version': '0.1.1', 'files': files}
+            if append:
+                request['append'] = True
+            return _error(u.handle, request)
+
+        def entry(path):
+            return {'path': path, 'size': 1, 'sha256': good['sha256']}
+
+        for path in ('Boot.py', 'BOOT.py', 'CONFIG/device.json', 'Config/tokens.json', 'OTA/state.json', 'Ota/x.py'):
+            e = begin([entry(path)])
+            assert e.code == 'bad_field' and e.message.startswith('files[0].path: '), path
+        e = begin([entry('tether/Foo.py'), entry('tether/foo.py')])
+        assert e.code == 'bad_field' and e.message.startswith('files[1].path: ') and 'twice' in e.message, e.message
+        e = begin([entry('Tether/a.py'), entry('tether/A.py')])
+        assert e.code == 'bad_field' and 'twice' in e.message, e.message
+        e = begin([entry('Lib.py'), entry('lib.py/b.py')])
+        assert e.code == 'bad_field' and 'both a file and a folder' in e.message, e.message
+        assert _status()['state'] == 'confirmed'
+        # A name already staged by an earlier begin counts too.
+        assert u.handle({'op': 'begin', 'version': '0.1.1', 'files': [entry('tether/Foo.py')]}) is not None
+        e = begin([entry('tether/foo.py')], append=True)
+        assert e.code == 'bad_field' and 'twice' in e.message, e.message
+    finally:
+        _done()
+
+
 def test_begin_in_parts_with_append():
     # A long list goes in several begin requests that each fit the board's frame limit.
     _fresh()
