@@ -55,9 +55,10 @@ class Dispatcher:
             echo = dict(msg)
             echo['token'] = '***'
         try:
-            action = msg.get('action')
-            if action is None:
+            # {"action": null} names an action of the wrong type: bad_field, as in protocol.md.
+            if 'action' not in msg:
                 raise ProtoError('missing_field', 'no_action')
+            action = msg['action']
             if not isinstance(action, str):
                 raise ProtoError('bad_field', 'action_not_text')
             name = 'get_info' if action == 'get_resource_info' else action
