@@ -8,24 +8,13 @@ import { parseBoardConfig } from '../../src/device/config.js';
 import type { Logger } from '../../src/device/logger.js';
 import { startDevice, type RunningDevice } from '../../src/device/runtime.js';
 import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';
+import { assertClosedUnanswered } from '../support/closed-unanswered.js';
 import { LineClient } from '../support/line-client.js';
 
 const BODY = '{"action":"setup_pin","pin":2,"mode":"output","value":0}\n{"action":"write_pin","pin":2,"value":1,"timeout":5}\n';
 
 function post(headers: string[]): string {
   return ['POST / HTTP/1.1', ...headers, `Content-Length: ${Buffer.byteLength(BODY)}`, '', BODY].join('\r\n');
-}
-
-/** Sends `data` in one write and asserts the board closes the connection without a line. */
-async function assertClosedUnanswered(port: number, data: string): Promise<void> {
-  const client = await LineClient.connect(port);
-  try {
-    await client.write(data);
-    await client.waitClosed(5000);
-    await assert.rejects(client.nextLine(100), /connection closed/, 'the board sent nothing before closing');
-  } finally {
-    client.close();
-  }
 }
 
 describe('security: HTTP on a board port', { timeout: 60_000 }, () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFirmwareBoard, type FirmwareBoard } from '../support/firmware-board.js';
+import { assertClosedUnanswered } from '../support/closed-unanswered.js';
 import { LineClient } from '../support/line-client.js';
 import { runFirmwareTestsUnderMicroPython, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
@@ -20,18 +21,6 @@ describe('security: the firmware over TCP (CPython, machine shims)', { skip: SKI
   });
   after(() => board.close());
 
-  /** Sends `data` in one write and asserts the board closes the connection without a line. */
-  async function assertClosedUnanswered(data: string): Promise<void> {
-    const client = await LineClient.connect(board.port);
-    try {
-      await client.write(data);
-      await client.waitClosed(5000);
-      await assert.rejects(client.nextLine(100), /connection closed/, 'the board sent nothing before closing');
-    } finally {
-      client.close();
-    }
-  }
-
   async function assertPin2Untouched(): Promise<void> {
     assert.equal((await board.state()).levels['2'], 0, 'pin 2 was never driven high');
     const client = await LineClient.connect(board.port);
@@ -45,13 +34,13 @@ describe('security: the firmware over TCP (CPython, machine shims)', { skip: SKI
 
   test('security: a browser-style POST is closed, with one console line, and its body never runs', async () => {
     const before = board.stderr().match(REFUSED)?.length ?? 0;
-    await assertClosedUnanswered(POST);
+    await assertClosedUnanswered(board.port, POST);
     await assertPin2Untouched();
     assert.equal((board.stderr().match(REFUSED)?.length ?? 0) - before, 1, board.stderr());
   });
 
   test('security: a connection that opens with a header line is closed too', async () => {
-    await assertClosedUnanswered(`Origin: http://evil.example\r\nContent-Type: text/plain\r\n\r\n${BODY}`);
+    await assertClosedUnanswered(board.port, `Origin: http://evil.example\r\nContent-Type: text/plain\r\n\r\n${BODY}`);
     await assertPin2Untouched();
   });
 
