@@ -3,10 +3,9 @@
 import { ProtocolError } from '../protocol/errors.js';
 import type { BoardEvent } from '../protocol/events.js';
 import type { Clock } from '../common/clock.js';
-import type { BoardConfig, PinConfig } from './config.js';
+import { dataPinOf, type BoardConfig, type PinConfig } from './config.js';
 import { ACTUATOR_DRIVERS } from './drivers/actuators/index.js';
 import { isPwmActuator } from './drivers/actuators/pwm.js';
-import { SENSOR_DRIVERS } from './drivers/sensors/index.js';
 import type { Actuator } from './drivers/types.js';
 import { PinCapabilityError, type Hardware, type Level, type Pull } from './hal/types.js';
 import { LeaseTable, type Lease } from './leases.js';
@@ -53,8 +52,8 @@ export class BoardPins {
     }
     // A 1-Wire or DHT sensor's data pin belongs to its driver (the kernel's, on Linux).
     for (const sc of o.config.sensors) {
-      const pin = SENSOR_DRIVERS[sc.driver]?.bus === 'pin' ? sc.options['pin'] : undefined;
-      if (typeof pin === 'number') this.reserved.set(pin, `data pin of the sensor "${sc.name}" (${sc.driver})`);
+      const pin = dataPinOf(sc);
+      if (pin !== undefined) this.reserved.set(pin, `data pin of the sensor "${sc.name}" (${sc.driver})`);
     }
   }
 

@@ -144,8 +144,8 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   // share theirs, a 1-Wire bus, and then each needs its ROM code to say which probe it is.
   const oneWire = new Map<number, number[]>();
   c.sensors.forEach((sc, i) => {
-    const pin = SENSOR_DRIVERS[sc.driver]?.bus === 'pin' ? sc.options['pin'] : undefined;
-    if (typeof pin !== 'number' || !Number.isInteger(pin) || pin < 0) return;
+    const pin = dataPinOf(sc);
+    if (pin === undefined) return;
     const path = ['sensors', i, 'options', 'pin'];
     if (sc.driver !== 'ds18b20') return claim(pin, `sensors[${i}] (${sc.name})`, path);
     const onBus = oneWire.get(pin);
@@ -231,6 +231,12 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   });
 }
 
+
+/** The data pin of a sensor on a pin of its own (1-Wire, DHT): its options.pin, when it is a pin number. */
+export function dataPinOf(sc: SensorConfig): number | undefined {
+  const pin = SENSOR_DRIVERS[sc.driver]?.bus === 'pin' ? sc.options['pin'] : undefined;
+  return typeof pin === 'number' && Number.isInteger(pin) && pin >= 0 ? pin : undefined;
+}
 
 export class ConfigError extends Error {
   readonly problems: string[];

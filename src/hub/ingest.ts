@@ -111,7 +111,11 @@ export class IngestQueue {
     const error = this.commitGroup(batch);
     if (error === undefined) return undefined;
     const byDevice = new Map<string, Waiting[]>();
-    for (const w of batch) byDevice.set(w.item.device, [...(byDevice.get(w.item.device) ?? []), w]);
+    for (const w of batch) {
+      const group = byDevice.get(w.item.device);
+      if (group === undefined) byDevice.set(w.item.device, [w]);
+      else group.push(w);
+    }
     if (byDevice.size === 1) {
       this.fail(batch, error);
       return { error };

@@ -2,7 +2,6 @@
 // addresses that answer, PWM chips, 1-Wire probes, DHT devices, the CPU temperature, WiFi) and
 // who may use it, and — given a board config — whether that config can start here, with the
 // line to run or add for each problem (the same survey the backend runs at start).
-import { readdir } from 'node:fs/promises';
 import type { BoardConfig } from '../../config.js';
 import { hex } from '../../hex.js';
 import { groupNames, nodeAccess, type Identity } from './access.js';
@@ -12,13 +11,12 @@ import { findMainChip, listChips, readLines } from './gpio-chips.js';
 import { LinuxI2cBus } from './i2c.js';
 import { listDhtDevices } from './iio-dht.js';
 import type { Kernel } from './kernel.js';
-import { romFromW1Name, w1GpioMasters } from './onewire.js';
+import { romFromW1Name, w1GpioMasters, w1ProbeFolders } from './onewire.js';
 import { under, type KernelRoots } from './roots.js';
 import { survey, type Finding } from './survey.js';
 import { listPwmChips } from './sysfs-pwm.js';
 import { cpuTemperatureReader } from './thermal.js';
-import { parseProcNetWireless } from './wireless.js';
-import { readFileSync } from 'node:fs';
+import { signalOf, wirelessLines } from './wireless.js';
 
 export interface NodeReport {
   readonly path: string;
@@ -140,15 +138,8 @@ export async function examine(o: DoctorOptions): Promise<DoctorReport> {
     return { chip: c.chip, path: c.path, channels: c.npwm, exported: c.exported, device: c.device, usable: node.usable, advice: node.advice };
   });
 
-  const w1Dir = under(roots.sys, 'bus/w1/devices');
-  let w1Names: string[] | undefined;
-  try {
-    w1Names = await readdir(w1Dir);
-  } catch {
-    w1Names = undefined;
-  }
-  const probes = (w1Names ?? []).filter((n) => /^28-[0-9a-f]{12}$/i.test(n)).map(romFromW1Name);
-  const oneWire = { present: w1Names !== undefined, gpios: w1Names === undefined ? [] : await w1GpioMasters(roots), probes };
+  const w1Folders = await w1ProbeFolders(roots);
+  const oneWire = { present: w1Folders !== undefined, gpios: w1Folders === undefined ? [] : await w1GpioMasters(roots), probes: (w1Folders ?? []).map(romFromW1Name) };
 
   const dht = (await listDhtDevices(roots)).map((d) => ({ name: d.name, path: d.dir, gpio: d.pin }));
   let cpuTemperature: number | undefined;
@@ -157,16 +148,11 @@ export async function examine(o: DoctorOptions): Promise<DoctorReport> {
   } catch {
     cpuTemperature = undefined;
   }
-  let wifi: DoctorReport['wifi'] = [];
-  try {
-    wifi = parseProcNetWireless(readFileSync(under(roots.proc, 'net/wireless'), 'utf8')).map((l) => ({ iface: l.iface, dbm: l.level !== undefined && l.level < 0 ? l.level : undefined }));
-  } catch {
-    // No /proc/net/wireless: no WiFi.
-  }
+  const wifi = wirelessLines(roots).map((l) => ({ iface: l.iface, dbm: signalOf(l) }));
 
   let config: DoctorReport['config'];
   if (o.config !== undefined) {
-    const findings = await survey(o.config.value, { kernel, roots, identity, probe: true });
+    const { findings } = await survey(o.config.value, { kernel, roots, identity, probe: true });
     config = { source: o.config.source, canStart: findings.every((f) => f.ok), findings };
   }
   return {

@@ -56,11 +56,11 @@ export async function openLinuxHardware(config: Readonly<BoardConfig>, ctx: Back
     if (failures.length > 0) throw failures[0];
   };
   try {
-    const findings = await survey(config, { kernel, roots, identity: deps.identity ?? currentIdentity(), probe: false, ...(deps.sysfsIo ? { io: deps.sysfsIo } : {}) });
+    const { findings, pinMap } = await survey(config, { kernel, roots, identity: deps.identity ?? currentIdentity(), probe: false, ...(deps.sysfsIo ? { io: deps.sysfsIo } : {}) });
     const problems = findings.filter((f) => !f.ok);
     if (problems.length > 0) throw new BackendUnavailableError(describeProblems(ctx.source, problems));
 
-    const { main, pins } = mapPins(kernel, roots.dev, { gpioChip: config.backend.gpio_chip, lines: config.backend.lines, pinCount: config.gpio.pin_count });
+    const { main, pins } = pinMap ?? mapPins(kernel, roots.dev, { gpioChip: config.backend.gpio_chip, lines: config.backend.lines, pinCount: config.gpio.pin_count });
     const gpio = new LinuxGpio({ kernel, clock: ctx.clock, pins });
     closers.push(() => gpio.close());
     const buses = new Map<number, LinuxI2cBus>();

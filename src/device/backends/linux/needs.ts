@@ -1,7 +1,7 @@
 // What a board config needs from the machine, item by item: the lines, PWM channels, buses,
 // chips and kernel drivers. The Linux backend checks these before it opens anything, and
 // `tether doctor` shows each one with what it found.
-import type { BoardConfig } from '../../config.js';
+import { dataPinOf, type BoardConfig } from '../../config.js';
 import { SENSOR_DRIVERS } from '../../drivers/sensors/index.js';
 import { hex } from '../../hex.js';
 
@@ -34,7 +34,7 @@ export function needsOf(config: Readonly<BoardConfig>): Need[] {
     const driver = SENSOR_DRIVERS[s.driver];
     const who = `sensors[${i}] (${s.name})`;
     if (driver === undefined) return;
-    const pin = typeof s.options['pin'] === 'number' ? s.options['pin'] : undefined;
+    const pin = dataPinOf(s);
     if (driver.bus === 'i2c') {
       needs.push({ kind: 'i2c-device', bus: s.bus ?? 0, address: s.address ?? driver.addresses[0] ?? 0, driver: driver.id, who });
     } else if (driver.id === 'ds18b20') {

@@ -87,13 +87,9 @@ export class LinuxOneWire implements OneWire {
   }
 
   private async probeFolders(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.devices);
-    } catch {
-      throw new Error(`no 1-Wire bus: ${this.devices} does not exist; ${enableOneWire(undefined)}`);
-    }
-    return names.filter((n) => /^28-[0-9a-f]{12}$/.test(n)).sort();
+    const names = await w1ProbeFolders(this.roots);
+    if (names === undefined) throw new Error(`no 1-Wire bus: ${this.devices} does not exist; ${enableOneWire(undefined)}`);
+    return names;
   }
 
   /** Refuses a pin no w1-gpio bus master is on, when sysfs says which GPIOs they use. */
@@ -108,6 +104,15 @@ export class LinuxOneWire implements OneWire {
 }
 
 /** The GPIOs of the w1-gpio bus masters, from their device-tree nodes; [] where sysfs does not say. */
+/** The DS18B20 folders (28-…) under /sys/bus/w1/devices, sorted; undefined when there is no 1-Wire bus. */
+export async function w1ProbeFolders(roots: KernelRoots): Promise<string[] | undefined> {
+  try {
+    return (await readdir(under(roots.sys, 'bus/w1/devices'))).filter((n) => /^28-[0-9a-f]{12}$/.test(n)).sort();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function w1GpioMasters(roots: KernelRoots, readFile: ReadFile = nodeReadFile): Promise<number[]> {
   const dir = under(roots.sys, 'bus/platform/drivers/w1-gpio');
   let names: string[];

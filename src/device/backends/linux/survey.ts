@@ -2,9 +2,7 @@
 // what was looked for, what was found and, when it is missing, the line to run or add. The
 // backend runs it before it opens anything, so one message lists every problem at once;
 // `tether doctor` runs it with `probe` to also ask the chips themselves.
-import type { Clock } from '../../../common/clock.js';
 import type { BoardConfig } from '../../config.js';
-import type { Gpio } from '../../hal/types.js';
 import { PinCapabilityError } from '../../hal/types.js';
 import { hex } from '../../hex.js';
 import { nodeAccess, type Identity, type NodeAccess } from './access.js';
@@ -16,9 +14,9 @@ import { listDhtDevices } from './iio-dht.js';
 import type { Kernel } from './kernel.js';
 import { describeNeed, needsOf, type Need } from './needs.js';
 import { LinuxOneWire } from './onewire.js';
-import { LinuxPwm } from './pwm.js';
+import { PwmRouter } from './pwm-route.js';
 import { under, type KernelRoots } from './roots.js';
-import { naturalOrder, type SysfsIo } from './sysfs-io.js';
+import { naturalOrder, nodeSysfsIo, type SysfsIo } from './sysfs-io.js';
 import { findCpuThermalZone } from './thermal.js';
 
 export interface Finding {
@@ -42,15 +40,13 @@ export interface SurveyOptions {
   io?: SysfsIo;
 }
 
-/** Routing PWM needs no line; software PWM toggles lines only once it runs. */
-const NO_GPIO: Gpio = new Proxy({} as Gpio, {
-  get: () => () => {
-    throw new Error('the survey does not drive pins');
-  },
-});
-const NO_CLOCK: Pick<Clock, 'now' | 'setTimer' | 'clearTimer'> = { now: () => 0, setTimer: () => ({ id: 0 }), clearTimer: () => undefined };
+export interface Survey {
+  readonly findings: Finding[];
+  /** Board pins to GPIO lines, when the config has any line to check; the backend opens these. */
+  readonly pinMap: PinMap | undefined;
+}
 
-export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): Promise<Finding[]> {
+export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): Promise<Survey> {
   const findings: Finding[] = [];
   const add = (need: Need, ok: boolean, found: string, advice?: string) =>
     findings.push({ need, what: `${describeNeed(need)} — ${need.who}`, ok, found, advice: ok ? undefined : advice });
@@ -69,7 +65,7 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
     }
   }
   const kind = detectBoardModel(o.roots, o.io).kind;
-  const pwm = new LinuxPwm({ roots: o.roots, backend: config.backend, gpio: NO_GPIO, clock: NO_CLOCK, kind, ...(o.io ? { io: o.io } : {}) });
+  const pwm = new PwmRouter({ roots: o.roots, backend: config.backend, kind, io: o.io ?? nodeSysfsIo });
   const buses = new Map<number, LinuxI2cBus>();
   const scans = new Map<number, Promise<number[] | string>>();
 
@@ -184,7 +180,7 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
   } finally {
     for (const bus of buses.values()) bus.close();
   }
-  return findings;
+  return { findings, pinMap };
 }
 
 /** A device node this user may not open, with the way in. */

@@ -1,6 +1,7 @@
 // Hardware PWM through the kernel's sysfs interface (Documentation/ABI/testing/sysfs-class-pwm):
 // /sys/class/pwm/pwmchipN/{npwm,export,unexport} and, once a channel is exported,
 // pwmchipN/pwmM/{period,duty_cycle,polarity,enable}, times in nanoseconds.
+import { joinGroup } from './advice.js';
 import { under, type KernelRoots } from './roots.js';
 import { errnoCode, nodeSysfsIo, sleepSync, type SysfsIo } from './sysfs-io.js';
 
@@ -27,8 +28,7 @@ export interface SysfsPwmOptions {
 }
 
 /** On Raspberry Pi OS, /etc/udev/rules.d/99-com.rules gives the gpio group /sys/class/pwm. */
-const PERMISSION_HINT =
-  'on Raspberry Pi OS the udev rule in /etc/udev/rules.d/99-com.rules gives the gpio group write access to /sys/class/pwm: add the user running tether to it (sudo usermod -aG gpio $USER, then log in again); elsewhere add a udev rule that does the same';
+const PERMISSION_HINT = `on Raspberry Pi OS the udev rule in /etc/udev/rules.d/99-com.rules gives the gpio group write access to /sys/class/pwm: ${joinGroup('gpio')}; elsewhere add a udev rule that does the same`;
 
 const POLL_MS = 10;
 

@@ -28,20 +28,23 @@ export function parseProcNetWireless(text: string): WirelessLine[] {
   return out;
 }
 
-/**
- * The signal in dBm of `iface` (or the first interface listed); undefined when the file, the
- * interface or a signal is missing. A level ≥ 0 is not dBm: no link, or a driver that reports
- * only a relative quality.
- */
-export function wifiSignal(roots: KernelRoots, iface?: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number | undefined {
-  let text: string;
+/** Every interface in /proc/net/wireless; none when the file is missing (no WiFi). */
+export function wirelessLines(roots: KernelRoots, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): WirelessLine[] {
   try {
-    text = read(under(roots.proc, 'net/wireless'));
+    return parseProcNetWireless(read(under(roots.proc, 'net/wireless')));
   } catch {
-    return undefined;
+    return [];
   }
-  const lines = parseProcNetWireless(text);
+}
+
+/** A line's signal in dBm; undefined when a level ≥ 0 is not dBm: no link, or a driver that reports only a relative quality. */
+export function signalOf(line: WirelessLine): number | undefined {
+  return Number.isFinite(line.level) && line.level < 0 ? line.level : undefined;
+}
+
+/** The signal in dBm of `iface` (or the first interface listed); undefined when the file, the interface or a signal is missing. */
+export function wifiSignal(roots: KernelRoots, iface?: string, read?: (path: string) => string): number | undefined {
+  const lines = wirelessLines(roots, read);
   const line = iface === undefined ? lines[0] : lines.find((l) => l.iface === iface);
-  if (line === undefined || !Number.isFinite(line.level) || line.level >= 0) return undefined;
-  return line.level;
+  return line === undefined ? undefined : signalOf(line);
 }
