@@ -1,0 +1,117 @@
+// Challenge–response authentication and per-frame MACs (protocol.md §8.1 direct mode, §10.5 the
+// hub link). Everything is HMAC-SHA256 over short ASCII texts, so the MicroPython firmware
+// (hashlib.sha256 only) computes exactly the same bytes; test/vectors/crypto.json holds both to it.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Nonces are 16 random bytes as 32 lowercase hex digits. */
+export const NONCE_PATTERN = /^[0-9a-f]{32}$/;
+/** A proof is a whole HMAC-SHA256: 64 lowercase hex digits. */
+export const PROOF_PATTERN = /^[0-9a-f]{64}$/;
+
+/** The labels that keep a proof of one kind from being replayed as another (protocol.md §10.5, §8.1). */
+export const LABELS = {
+  link: { hub: 'tether-link-1 hub', board: 'tether-link-1 board', session: 'tether-link-1 session', toBoard: 'h2b', toHub: 'b2h' },
+  direct: { client: 'tether-auth-1 client', board: 'tether-auth-1 board', session: 'tether-auth-1 session', toBoard: 'c2b', toClient: 'b2c' },
+} as const;
+
+/**
+ * The key both sides hold for one token: SHA-256 of its UTF-8 bytes. The hub stores only this
+ * (it is also the digest boards compare plain `auth` tokens by), never the token itself.
+ */
+export function keyOfToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function newNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function isNonce(value: unknown): value is string {
+  return typeof value === 'string' && NONCE_PATTERN.test(value);
+}
+
+/** SHA-256 of a frame's bytes (without its line ending), as hex: binds a proof to the hello it answers. */
+export function frameDigest(frame: Buffer | string): string {
+  return createHash('sha256').update(frame).digest('hex');
+}
+
+/** HMAC-SHA256 under `key` of the label and the parts joined by single spaces, as hex. */
+export function proof(key: Buffer, label: string, ...parts: string[]): string {
+  return createHmac('sha256', key).update([label, ...parts].join(' '), 'utf8').digest('hex');
+}
+
+/** The 32-byte key of one authenticated connection, from the token's key and both nonces. */
+export function sessionKey(key: Buffer, label: string, first: string, second: string): Buffer {
+  return createHmac('sha256', key).update(`${label} ${first} ${second}`, 'utf8').digest();
+}
+
+/** Compares two hex proofs in constant time (for equal lengths; unequal lengths are simply false). */
+export function proofEquals(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string' || given.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(given, 'utf8'), Buffer.from(expected, 'utf8'));
+}
+
+// --- sealed frames ----------------------------------------------------------------------
+// A sealed line is the frame with a first field {"mac":"<32 hex>", inserted: still one JSON
+// object, readable in a capture, and the MAC covers the frame's exact bytes, so neither side
+// needs a canonical JSON form. The MAC input starts with the direction and the frame's number
+// on this connection, so a frame cannot be reflected, replayed, dropped or reordered unnoticed.
+
+const SEAL_HEAD = Buffer.from('{"mac":"', 'latin1');
+/** MAC length in hex digits: HMAC-SHA256 truncated to 128 bits. */
+export const MAC_HEX = 32;
+/** Bytes a seal adds to a frame: `"mac":"…",` (the frame's own `{` is reused). */
+export const SEAL_OVERHEAD = SEAL_HEAD.length + MAC_HEX + 2 - 1;
+
+function mac(key: Buffer, direction: string, n: number, frame: Buffer): string {
+  return createHmac('sha256', key).update(`${direction} ${n} `, 'latin1').update(frame).digest('hex').slice(0, MAC_HEX);
+}
+
+/** Seals the frames one side sends, numbering them from 0. */
+export class Sealer {
+  private n = 0;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly direction: string,
+  ) {}
+
+  /** The sealed line for one frame (the frame's JSON text, no line ending); the caller adds `\n`. */
+  seal(frame: Buffer | string): Buffer {
+    const bytes = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
+    if (bytes.length < 2 || bytes[0] !== 0x7b || bytes[1] === 0x7d) throw new Error('only a JSON object with at least one field can be sealed');
+    const tag = mac(this.key, this.direction, this.n++, bytes);
+    return Buffer.concat([SEAL_HEAD, Buffer.from(`${tag}",`, 'latin1'), bytes.subarray(1)]);
+  }
+}
+
+/** Why a sealed line was refused: the connection it came on is closed, nothing in it is acted on. */
+export class SealError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SealError';
+  }
+}
+
+/** Checks the frames one side receives, in order, and gives back each frame without its seal. */
+export class Unsealer {
+  private n = 0;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly direction: string,
+  ) {}
+
+  open(line: Buffer): Buffer {
+    const head = SEAL_HEAD.length;
+    if (line.length < head + MAC_HEX + 3 || !line.subarray(0, head).equals(SEAL_HEAD) || line[head + MAC_HEX] !== 0x22 || line[head + MAC_HEX + 1] !== 0x2c) {
+      throw new SealError(`frame ${this.n} is not sealed; after authentication every frame carries a MAC`);
+    }
+    const given = line.subarray(head, head + MAC_HEX).toString('latin1');
+    const frame = Buffer.concat([Buffer.from('{', 'latin1'), line.subarray(head + MAC_HEX + 2)]);
+    const expected = mac(this.key, this.direction, this.n, frame);
+    if (!proofEquals(given, expected)) throw new SealError(`frame ${this.n} failed its MAC: it was altered, injected, replayed or reordered`);
+    this.n++;
+    return frame;
+  }
+}
