@@ -7,6 +7,9 @@ import { mismatch } from './match.js';
 
 export const VECTOR_DIR = join(import.meta.dirname, '..', '..', '..', 'test', 'vectors');
 
+/** The vector board, and the byte vectors of the cryptography (a format of their own, not steps). */
+const NOT_STEP_FILES = new Set(['board.json', 'crypto.json']);
+
 export interface VectorStep {
   client?: string;
   send?: Record<string, unknown>;
@@ -32,7 +35,7 @@ export interface VectorFile {
 export function loadVectorFiles(): VectorFile[] {
   const defaultBoard: unknown = JSON.parse(readFileSync(join(VECTOR_DIR, 'board.json'), 'utf8'));
   return readdirSync(VECTOR_DIR)
-    .filter((f) => f.endsWith('.json') && f !== 'board.json')
+    .filter((f) => f.endsWith('.json') && !NOT_STEP_FILES.has(f))
     .sort()
     .map((file) => {
       const raw = JSON.parse(readFileSync(join(VECTOR_DIR, file), 'utf8')) as Omit<VectorFile, 'file'>;
