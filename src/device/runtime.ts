@@ -50,6 +50,8 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
         port: options.port ?? config.listen.port,
         tls: config.tls,
         maxConnections: options.maxConnections ?? 64,
+        tokens: dispatcher.initialScope === null,
+        clock,
         logger,
       },
       (conn, peer) => {
@@ -61,6 +63,9 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
           close: () => {
             sessions.delete(session);
             session.close();
+          },
+          get unproven() {
+            return session.unproven;
           },
         };
       },

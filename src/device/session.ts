@@ -95,6 +95,11 @@ export class Session implements SessionContext {
     this.stopBoardEvents = board.onEvent((event) => this.emit(event));
   }
 
+  /** Not proven yet (protocol.md §1 fairness): no scope on a board with tokens, no request yet on one without. */
+  get unproven(): boolean {
+    return this.scope === null || !this.accepted;
+  }
+
   receive(chunk: Buffer): void {
     if (this.closed) return;
     this.decoder.push(chunk, this.sink);

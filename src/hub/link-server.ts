@@ -8,6 +8,8 @@ import { readFirstMessage } from '../link/handshake.js';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { LINK_VERSION, type Hello } from '../protocol/link/messages.js';
+import { HandshakeGate } from './handshake-gate.js';
+import { RefusalLimiter, type Refusal } from './refusal-limiter.js';
 
 export interface LinkServerOptions {
   host: string;
@@ -19,9 +21,11 @@ export interface LinkServerOptions {
   verify(deviceId: string, token: string): boolean;
   /** Takes an authenticated connection, paused just after its hello. */
   attach(socket: net.Socket, hello: Hello): Promise<void>;
+  /** The whole handshake's time limit (default 5 s, protocol.md §10.8). */
   handshakeTimeoutMs?: number;
-  /** Connections still in their handshake at most: a flood of silent sockets cannot starve boards. */
+  /** Connections still in their handshake at most (default 256), and per address (default 8): see HandshakeGate. */
   maxHandshakes?: number;
+  maxHandshakesPerAddress?: number;
 }
 
 export interface LinkServer {
@@ -32,19 +36,23 @@ export interface LinkServer {
 
 export async function startLinkServer(options: LinkServerOptions): Promise<LinkServer> {
   const sockets = new Set<net.Socket>();
-  let handshakes = 0;
-  const maxHandshakes = options.maxHandshakes ?? 1024;
+  const gate = new HandshakeGate({ clock: options.clock, logger: options.logger, timeoutMs: options.handshakeTimeoutMs, total: options.maxHandshakes, perAddress: options.maxHandshakesPerAddress });
+  const refusals = new RefusalLimiter({ clock: options.clock, logger: options.logger });
   const onSocket = (socket: net.Socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      gate.release(socket);
+    });
     socket.on('error', () => undefined); // a reset board; the channel or the handshake reports it
     socket.setKeepAlive(true, 30_000);
-    if (handshakes >= maxHandshakes) {
-      socket.destroy();
-      return;
-    }
-    handshakes++;
-    void handshake(socket, options).finally(() => handshakes--);
+    if (!gate.admit(socket)) return;
+    const address = socket.remoteAddress;
+    void handshake(socket, options, refusals)
+      .then((refusal) => {
+        if (refusal !== undefined) refusals.refused(address, refusal);
+      })
+      .finally(() => gate.release(socket));
   };
   const server = options.tls === undefined ? net.createServer(onSocket) : tls.createServer(options.tls, onSocket);
   await new Promise<void>((resolve, reject) => {
@@ -59,6 +67,8 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
     host: address.address,
     port: address.port,
     close: async () => {
+      gate.close();
+      refusals.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await done;
@@ -66,13 +76,16 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
   };
 }
 
-async function handshake(socket: net.Socket, options: LinkServerOptions): Promise<void> {
+/** Resolves with what the hello was refused for, if it was (the caller counts it, §10.8). */
+async function handshake(socket: net.Socket, options: LinkServerOptions, refusals: RefusalLimiter): Promise<Refusal | undefined> {
   const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
   let hello: Hello;
   try {
     const first = await readFirstMessage(socket, options.clock, options.handshakeTimeoutMs ?? 10_000, 'hello');
     if (first.link !== 'hello') return reject(socket, 'bad_field', `link: the first message must be a hello, not ${first.link}`);
     hello = first;
+    const limited = refusals.rejection(socket.remoteAddress);
+    if (limited !== undefined) return reject(socket, limited.code, limited.message);
   } catch (err) {
     // A malformed hello gets its coded reason; a silent or closed socket is just gone.
     if (err instanceof ProtocolError && !socket.destroyed) return reject(socket, err.code, err.message);
@@ -83,12 +96,13 @@ async function handshake(socket: net.Socket, options: LinkServerOptions): Promis
     return reject(socket, 'unsupported', `this hub speaks link protocol ${LINK_VERSION}, the board sent ${hello.protocol}`);
   }
   if (!options.verify(hello.device_id, hello.token)) {
-    options.logger.warn(`link ${peer}: refused ${JSON.stringify(hello.device_id)}: unknown device or wrong token`);
+    options.logger.debug(`link ${peer}: refused ${JSON.stringify(hello.device_id)}: unknown device or wrong token`);
     return reject(socket, 'unauthorized', 'unknown device or wrong token; register the board with `tether hub add-device ID` and give it the printed token');
   }
   await options.attach(socket, hello);
 }
 
-function reject(socket: net.Socket, code: ErrorCode, message: string): void {
+function reject(socket: net.Socket, code: ErrorCode, message: string): Refusal {
   socket.end(encodeFrame({ link: 'reject', error: { code, message } }));
+  return { code, message };
 }

@@ -43,20 +43,29 @@ export function readFirstMessage(socket: Socket, clock: Clock, timeoutMs: number
     };
     const timer = clock.setTimer(timeoutMs, () => finish(new HandshakeTimeout(`no ${what} within ${timeoutMs} ms`)));
     const onClose = () => finish(new Error(`the connection closed before the ${what}`));
+    let first = true;
     const onData = (chunk: Buffer) => {
-      const nl = chunk.indexOf(0x0a);
-      decoder.push(nl === -1 ? chunk : chunk.subarray(0, nl + 1), {
-        frame: (bytes) => {
-          const decoded = decodeFrame(bytes);
-          if (!decoded.ok) return finish(decoded.error);
-          try {
-            finish(parseLinkMessage(decoded.message), nl === -1 ? undefined : chunk.subarray(nl + 1));
-          } catch (err) {
-            finish(err instanceof Error ? err : new Error(String(err)));
-          }
-        },
-        oversize: (limit) => finish(new Error(`the ${what} is longer than ${limit} bytes`)),
-      });
+      // A TLS ClientHello on a plain port is never a frame: close now, not at the timeout.
+      if (first && chunk[0] === 0x16 && chunk[1] === 0x03) return finish(new Error(`TLS instead of a ${what}: this port speaks plain TCP`));
+      first = false;
+      // Line by line, so a blank line before the frame (skipped by the decoder) keeps what follows.
+      for (let start = 0; !done && start < chunk.length; ) {
+        const nl = chunk.indexOf(0x0a, start);
+        const end = nl === -1 ? chunk.length : nl + 1;
+        decoder.push(chunk.subarray(start, end), {
+          frame: (bytes) => {
+            const decoded = decodeFrame(bytes);
+            if (!decoded.ok) return finish(decoded.error);
+            try {
+              finish(parseLinkMessage(decoded.message), chunk.subarray(end));
+            } catch (err) {
+              finish(err instanceof Error ? err : new Error(String(err)));
+            }
+          },
+          oversize: (limit) => finish(new Error(`the ${what} is longer than ${limit} bytes`)),
+        });
+        start = end;
+      }
     };
     socket.on('data', onData);
     socket.on('close', onClose);

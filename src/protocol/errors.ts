@@ -32,12 +32,22 @@ export const ERROR_CATALOGUE = {
     httpStatus: 429,
   },
   unauthorized: { summary: 'The connection has no token, or its token does not allow this action.', httpStatus: 401 },
+  rate_limited: {
+    summary: 'The hub refused too many hellos or proofs from this address lately; the message says when to try again.',
+    httpStatus: 429,
+  },
   internal: { summary: 'The board failed in a way that is a bug; the message says where.', httpStatus: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+/** Codes only the hub sends, in a link `reject` (protocol.md §10.1, §10.8); a board never does. */
+export const LINK_ONLY_CODES = ['rate_limited'] as const satisfies readonly ErrorCode[];
+
+/** The codes a board may send. */
+export type BoardErrorCode = Exclude<ErrorCode, (typeof LINK_ONLY_CODES)[number]>;
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);

@@ -3,15 +3,20 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../logger.js';
 import type { Connection } from '../session.js';
+import { Admission } from './admission.js';
 
 export interface ListenOptions {
   host: string;
   port: number;
   tls?: { cert: string; key: string } | undefined;
-  /** Connections beyond this are closed at once. */
-  maxConnections?: number;
+  /** At most this many connections; a newcomer beyond closes the oldest unproven one, or is closed at once (protocol.md §1). */
+  maxConnections: number;
+  /** Whether the board has tokens (then a connection proves itself by authenticating). */
+  tokens: boolean;
+  clock: Clock;
   logger: Logger;
 }
 
@@ -19,6 +24,8 @@ export interface ConnectionHandler {
   receive(chunk: Buffer): void;
   drained(): void;
   close(): void;
+  /** Not proven yet (protocol.md §1): no scope on a board with tokens, no request yet on one without. */
+  readonly unproven: boolean;
 }
 
 export interface Listener {
@@ -35,10 +42,19 @@ const KEEPALIVE_MS = 30_000;
 
 export async function listen(options: ListenOptions, accept: (conn: Connection, peer: string) => ConnectionHandler): Promise<Listener> {
   const sockets = new Set<net.Socket>();
+  const admission = new Admission(options);
   const onSocket = (socket: net.Socket) => {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    if (options.maxConnections !== undefined && sockets.size >= options.maxConnections) {
-      options.logger.warn(`refused ${peer}: already ${sockets.size} connections`);
+    const admittee = {
+      peer,
+      /** Set once admitted; until then the connection has proven nothing. */
+      handler: undefined as ConnectionHandler | undefined,
+      get unproven(): boolean {
+        return this.handler?.unproven ?? true;
+      },
+      close: () => socket.destroy(),
+    };
+    if (!admission.admit(admittee)) {
       socket.destroy();
       return;
     }
@@ -46,6 +62,7 @@ export async function listen(options: ListenOptions, accept: (conn: Connection, 
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
     const handler = accept(socketConnection(socket), peer);
+    admittee.handler = handler;
     options.logger.debug(`connection from ${peer}`);
     let first = !options.tls;
     socket.on('data', (chunk: Buffer) => {
@@ -64,6 +81,7 @@ export async function listen(options: ListenOptions, accept: (conn: Connection, 
     socket.on('error', (err) => options.logger.debug(`connection ${peer}: ${err.message}`));
     socket.on('close', () => {
       sockets.delete(socket);
+      admission.release(admittee);
       handler.close();
       options.logger.debug(`connection from ${peer} closed`);
     });
@@ -98,6 +116,7 @@ export async function listen(options: ListenOptions, accept: (conn: Connection, 
     },
     close: () =>
       new Promise<void>((resolve) => {
+        admission.close();
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
