@@ -45,6 +45,10 @@ class Session:
         # Until a frame decodes as a JSON object, an HTTP line closes the connection (§2 rule 7).
         self.accepted = False
 
+    def unproven(self):
+        # Fairness (§1): no scope yet on a board with tokens, no request yet on one without.
+        return self.scope is None or not self.accepted
+
     async def run(self):
         self.pipe = Pipe(self.w)
         self.board.listeners.append(self)
