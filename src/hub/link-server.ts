@@ -45,12 +45,13 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
       gate.release(socket);
     });
     socket.on('error', () => undefined); // a reset board; the channel or the handshake reports it
-    socket.setKeepAlive(true, 30_000);
     if (!gate.admit(socket)) return;
     const address = socket.remoteAddress;
     void handshake(socket, options, refusals)
       .then((refusal) => {
         if (refusal !== undefined) refusals.refused(address, refusal);
+        // Only a board that got through needs TCP keepalive: a flood is spared the system calls.
+        else if (!socket.destroyed) socket.setKeepAlive(true, 30_000);
       })
       .finally(() => gate.release(socket));
   };
