@@ -58,7 +58,10 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
   const server = options.tls === undefined ? net.createServer(onSocket) : tls.createServer(options.tls, onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    // A long accept queue (the kernel caps it at net.core.somaxconn): while an attacker re-opens
+    // silent connections as fast as the hub closes them, a board's dial waits its turn in the
+    // queue instead of being dropped (Node's default of 511 overflows; npm run bench:flood).
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });
