@@ -36,7 +36,7 @@ export class HandshakeGate {
     this.timeoutMs = options.timeoutMs ?? HANDSHAKE_LIMITS.timeoutMs;
     this.tally = new LogTally(options.clock, (address, count, last) =>
       options.logger.warn(
-        `link: closed ${count} connection${count === 1 ? '' : 's'} from ${address} in the last minute before a handshake (last: ${last}); a board that shows here should check its link settings, anything else is not a board (docs/hub.md, fairness)`,
+        `link: closed ${count} connection${count === 1 ? '' : 's'} from ${address} in the last minute before a handshake (last: ${last}); if ${address} is one of your boards, check its hub address and port, otherwise something there holds connections open without speaking (docs/hub.md, fairness)`,
       ),
     );
   }
