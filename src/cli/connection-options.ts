@@ -9,6 +9,7 @@ export interface ConnectionFlags {
   tls?: boolean;
   ca?: string;
   insecure?: boolean;
+  plainAuth?: boolean;
   token?: string;
   timeout: number;
 }
@@ -21,6 +22,7 @@ export function addConnectionOptions(command: Command): Command {
     .option('--tls', "use TLS; the board's certificate is verified as Node verifies any server")
     .option('--ca <file>', "trust this CA or self-signed board certificate (PEM file); implies --tls")
     .option('--insecure', 'use TLS without verifying the certificate (trusted networks only); implies --tls')
+    .option('--plain-auth', 'send the token in clear (auth {token}), for boards that do not know challenge and response; trusted networks only')
     .addOption(new Option('--token <token>', 'auth token, sent before anything else').env('TETHER_TOKEN'))
     .option('--timeout <ms>', 'how long to wait for the connection and for each reply', parseMilliseconds, DEFAULT_TIMEOUT_MS);
 }
@@ -55,6 +57,7 @@ export async function toConnectOptions(
     host,
     port,
     tls,
+    ...(flags.plainAuth === true ? { auth: 'plain' as const } : {}),
     timeoutMs: flags.timeout,
     connectTimeoutMs: flags.timeout,
     ...(flags.token === undefined || flags.token === '' ? {} : { token: flags.token }),

@@ -1,5 +1,6 @@
 // `tether demo`: a hub with three simulated boards dialing in, readings arriving and rules
 // firing — everything Tether does, on this machine, with no hardware and no other service.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,7 +118,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   for (const { id, raw } of boards) {
     // The registry keeps only hashes, so each demo run gives its boards fresh tokens.
     const token = hub.store.getDevice(id) === undefined ? hub.store.addDevice(id, { name: id }).token : hub.store.rotateToken(id);
-    const boardConfig = parseBoardConfig(raw, `demo board ${id}`);
+    // Direct mode too takes a token, random, never shown nor stored: another user of this
+    // machine drives the demo boards through the hub's API (which needs its API token) or not at all.
+    const direct = { tokens: [{ token: randomBytes(24).toString('base64url'), scope: 'admin' }] };
+    const boardConfig = parseBoardConfig({ ...raw, auth: direct }, `demo board ${id}`);
     const hardware = await openHardware(boardConfig, { sim: true, clock, source: `demo board ${id}` });
     devices.push(
       await startDevice({
@@ -148,7 +152,7 @@ async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
   const demo = await startDemo({ ...flags, logger });
   const { hub, config, devices } = demo;
   printHubBanner(ctx, hub, config);
-  ctx.out(`boards: ${devices.map((d) => `${d.board.config.name} (direct mode on 127.0.0.1:${d.port})`).join(', ')}`);
+  ctx.out(`boards: ${devices.map((d) => `${d.board.config.name} (127.0.0.1:${d.port})`).join(', ')}; their direct mode takes only tokens this run keeps in memory: drive them through the API`);
   ctx.out(`try:    curl -H "Authorization: Bearer ${hub.apiToken.token}" http://127.0.0.1:${hub.http.port}/api/devices`);
   const stopUpdates = hub.facade.onUpdate((update) => {
     if (update.type === 'event' && update.event.type === 'rule_fired') ctx.out(`rule ${String(update.event.data['rule'])} fired on ${update.device}`);

@@ -10,6 +10,7 @@ import {
   type JsonObject,
   type Scope,
 } from '../protocol/index.js';
+import { isNonce, keyOfToken, LABELS, newNonce, proof, proofEquals, SealError, Sealer, sessionKey, Unsealer } from '../protocol/auth.js';
 import { TetherError } from './errors.js';
 import { DEFAULT_EVENT_BUFFER } from './event-queue.js';
 import { arrayOf, field, isBit, isNumber, isObject, isString, recordOf } from './reply-fields.js';
@@ -74,6 +75,12 @@ export class BoardClient {
   private readonly subscriptions = new Map<number, Subscription>();
   private state: 'open' | 'closing' | 'closed' = 'open';
   private socketError: Error | undefined;
+  /** Set by authenticate(): this client's frames after its auth line are sealed (protocol.md §8.1). */
+  private sealer: Sealer | undefined;
+  /** Set by authenticate(): the board's frames after its auth reply are sealed. */
+  private unsealer: Unsealer | undefined;
+  /** A line failed its seal: nothing more from this connection is read. */
+  private sealBroken = false;
 
   /** Wraps a connected socket; use connect() rather than calling this. */
   constructor(socket: Socket, options: BoardClientOptions) {
@@ -124,7 +131,7 @@ export class BoardClient {
   pipeline(batch: readonly object[], options: RequestOptions = {}): Promise<JsonObject>[] {
     if (batch.length === 0) return [];
     if (this.state !== 'open') throw this.notOpenError(batch[0]);
-    const text = batch.map((message) => encodeFrame(message)).join('');
+    const text = batch.map((message) => this.encode(message)).join('');
     const replies = batch.map((message) => this.enqueue(actionOf(message), options.timeoutMs ?? this.timeoutMs));
     this.socket.write(text);
     return replies;
@@ -144,9 +151,53 @@ export class BoardClient {
     return performance.now() - start;
   }
 
+  /** Plain auth (protocol.md §8): sends the token in clear. connect() uses authenticate() unless told otherwise. */
   async auth(token: string): Promise<Scope> {
-    const reply = await this.request({ action: 'auth', token });
-    return field(reply, 'scope', (v): v is Scope => v === 'read' || v === 'actuate' || v === 'admin', 'read, actuate or admin');
+    return field(await this.request({ action: 'auth', token }), 'scope', isScope, 'read, actuate or admin');
+  }
+
+  /**
+   * Challenge and response (protocol.md §8.1): proves that this client holds `token` without
+   * sending it, checks that the board holds it too, and seals every later frame both ways. The
+   * board's proof is checked before anything else is sent: a board that cannot give it (a
+   * wrong address, or a device posing as the board) gets nothing, and the connection is closed
+   * (`board_unverified`). A board that does not know `challenge` is `challenge_unsupported`.
+   * `newNonce` is for tests that reproduce the protocol's vectors.
+   */
+  async authenticate(token: string, options: { newNonce?: () => string } = {}): Promise<Scope> {
+    const mine = (options.newNonce ?? newNonce)();
+    const challenge = await this.exchange({ action: 'challenge', nonce: mine }, {}, undefined);
+    if (challenge['ok'] !== true) {
+      const refusal = TetherError.fromReply(challenge);
+      if (refusal.code !== 'unknown_action') throw refusal;
+      throw new TetherError(
+        'challenge_unsupported',
+        `${this.remote} does not know the challenge action (firmware older than challenge and response, or another server), so it could only take the token in clear, where anyone on the network can read it. Update the board; or, on a network you trust, pass auth: 'plain' (CLI: --plain-auth)`,
+        { reply: challenge, cause: refusal },
+      );
+    }
+    const theirs = field(challenge, 'nonce', isNonce, '32 lowercase hex digits');
+    const key = keyOfToken(token);
+    const expected = proof(key, LABELS.direct.board, mine, theirs);
+    const sealKey = sessionKey(key, LABELS.direct.session, mine, theirs);
+    let verified = false;
+    const pending = this.exchange({ action: 'auth', proof: proof(key, LABELS.direct.client, mine, theirs), seal: true }, {}, (reply) => {
+      // Runs before the next line is read: every line after this reply is sealed.
+      verified = reply['ok'] === true && proofEquals(reply['board_proof'], expected);
+      if (verified) this.unsealer = new Unsealer(sealKey, LABELS.direct.toClient);
+    });
+    this.sealer = new Sealer(sealKey, LABELS.direct.toBoard);
+    const reply = await pending;
+    if (reply['ok'] !== true) throw TetherError.fromReply(reply);
+    if (!verified) {
+      this.socket.destroy();
+      throw new TetherError(
+        'board_unverified',
+        `${this.remote} could not prove that it knows the token, so it is not the board the token belongs to: check the address (another board, or a device posing as this one, answers there); nothing was sent to it but the proof, which is no use to it`,
+        { reply },
+      );
+    }
+    return field(reply, 'scope', isScope, 'read, actuate or admin');
   }
 
   async getVersion(): Promise<VersionInfo> {
@@ -270,7 +321,7 @@ export class BoardClient {
     if (this.state !== 'open') return Promise.reject(this.notOpenError(message));
     let text: string;
     try {
-      text = encodeFrame(message);
+      text = this.encode(message);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new TypeError(String(err)));
     }
@@ -295,7 +346,30 @@ export class BoardClient {
     });
   }
 
-  private onFrame(bytes: Buffer): void {
+  /** One frame as it goes on the wire: sealed once authenticate() sealed the connection. */
+  private encode(message: object): string {
+    const line = encodeFrame(message);
+    return this.sealer === undefined ? line : `${this.sealer.seal(line.slice(0, -1)).toString('utf8')}\n`;
+  }
+
+  /** A received line without its seal; undefined when it failed, and then the connection is closed. */
+  private unseal(line: Buffer): Buffer | undefined {
+    if (this.unsealer === undefined) return line;
+    try {
+      return this.unsealer.open(line);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.socketError ??= new Error(`${err.message}; something on the network path changed or injected a line, so the connection was closed`);
+      this.sealBroken = true;
+      this.socket.destroy();
+      return undefined;
+    }
+  }
+
+  private onFrame(line: Buffer): void {
+    if (this.sealBroken) return;
+    const bytes = this.unseal(line);
+    if (bytes === undefined) return;
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) {
       const code = decoded.error.code;
@@ -366,6 +440,10 @@ export class BoardClient {
     const what = this.state === 'closing' ? 'is closing' : 'is closed';
     return new TetherError('connection_closed', `cannot send ${actionOf(message)}: the connection to ${this.remote} ${what}`);
   }
+}
+
+function isScope(value: unknown): value is Scope {
+  return value === 'read' || value === 'actuate' || value === 'admin';
 }
 
 function actionOf(message: unknown): string {

@@ -1,5 +1,6 @@
-// Opening a connection: TCP or TLS, a bounded connect time, and the optional auth handshake
-// (protocol.md §8). Every failure here is a TetherError('connection_failed') naming host:port.
+// Opening a connection: TCP or TLS, a bounded connect time, and the optional authentication
+// (protocol.md §8, §8.1). Every failure to connect is a TetherError('connection_failed') naming
+// host:port; a failed authentication keeps its own code.
 import net from 'node:net';
 import tls from 'node:tls';
 import { BoardClient, DEFAULT_TIMEOUT_MS } from './board-client.js';
@@ -14,8 +15,21 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Time allowed for TCP connect plus TLS handshake, in ms (default 5000). */
   connectTimeoutMs?: number;
-  /** Sent with an auth request right after connecting; connect fails if the board refuses it. */
+  /**
+   * Proven to the board right after connecting; connect fails if the board refuses it, or (with
+   * the default `auth`) cannot prove that it knows the token too.
+   */
   token?: string;
+  /**
+   * How the token is presented (protocol.md §8). `'challenge'` (the default): challenge and
+   * response: the token never crosses the network, the board proves it knows it too, and every
+   * frame is sealed. `'plain'`: `auth {token}` in clear, for boards that do not know `challenge`
+   * (anyone on the path can read the token). Never chosen behind your back: a board that does
+   * not know `challenge` fails connect with `challenge_unsupported`.
+   */
+  auth?: 'challenge' | 'plain';
+  /** Where challenge nonces come from; for tests that reproduce the protocol's vectors. */
+  newNonce?: () => string;
   /** Longest line accepted from the board (default 1 MiB: a reply echoes a request of up to 64 KiB and adds to it). */
   maxFrameBytes?: number;
   /** Events buffered per events() stream or subscription before the oldest is dropped (default 1000). */
@@ -28,6 +42,9 @@ export async function connect(options: ConnectOptions): Promise<BoardClient> {
   const { host, port } = options;
   if (typeof host !== 'string' || host === '') throw new TypeError('connect: host must be a non-empty string');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`connect: port must be an integer from 1 to 65535, got ${String(port)}`);
+  if (options.auth !== undefined && options.auth !== 'challenge' && options.auth !== 'plain') {
+    throw new TypeError(`connect: auth must be 'challenge' or 'plain', got ${String(options.auth)}`);
+  }
   const remote = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const socket = await openSocket(options, remote);
   const client = new BoardClient(socket, {
@@ -38,7 +55,8 @@ export async function connect(options: ConnectOptions): Promise<BoardClient> {
   });
   if (options.token !== undefined) {
     try {
-      await client.auth(options.token);
+      if (options.auth === 'plain') await client.auth(options.token);
+      else await client.authenticate(options.token, options.newNonce === undefined ? {} : { newNonce: options.newNonce });
     } catch (err) {
       await client.close();
       if (err instanceof TetherError && err.code === 'unauthorized') {

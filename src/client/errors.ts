@@ -7,6 +7,8 @@ export const CLIENT_ERROR_CATALOGUE = {
   connection_failed: 'The TCP or TLS connection could not be opened (refused, unreachable, timed out, certificate rejected).',
   connection_closed: 'The connection closed or failed before the reply arrived.',
   bad_reply: 'The board sent a line that is not a valid reply (not a JSON object, too long, or missing a result field).',
+  board_unverified: 'The board could not prove that it knows the token (protocol.md §8.1): a wrong address, or a device posing as the board. The connection was closed and nothing was sent to it.',
+  challenge_unsupported: "The board does not know the challenge action, so the token could only be sent in clear; update the board, or pass auth: 'plain' (CLI: --plain-auth) on a network you trust.",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CATALOGUE;

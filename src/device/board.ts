@@ -178,7 +178,7 @@ export class Board {
     if (this.hardware.i2cBuses.length > 0) caps.push('i2c');
     if (this.sensors.size > 0) caps.push('sensors');
     if (this.config.tls) caps.push('tls');
-    if (this.config.auth) caps.push('auth');
+    if (typeof this.config.auth === 'object') caps.push('auth');
     return caps;
   }
 

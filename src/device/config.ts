@@ -95,7 +95,12 @@ export const boardConfigSchema = z
     board: z.string().min(1).optional(),
     listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(12345) }).prefault({}),
     tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
-    auth: z.strictObject({ tokens: z.array(tokenSchema).min(1) }).optional(),
+    // Required in effect: a board says who may drive it (checkAuthDeclared, at start).
+    auth: z
+      .union([z.literal('none'), z.strictObject({ tokens: z.array(tokenSchema).min(1, { error: 'expected at least one token (or write auth: none)' }) })], {
+        error: 'expected "none", or tokens: auth: { tokens: [{ token: …, scope: admin }] }',
+      })
+      .optional(),
     max_lease_s: leaseSeconds.default(3600),
     max_frame_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
     gpio: z.strictObject({ pin_count: z.number().int().min(1).max(256).default(30) }).prefault({}),
@@ -247,6 +252,17 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A board with no tokens lets anyone who reaches its port drive it, so that has to be said in
+ * its config (`auth: none`) rather than follow from a forgotten section (protocol.md §8).
+ */
+export function checkAuthDeclared(config: Readonly<BoardConfig>, source: string): void {
+  if (config.auth !== undefined) return;
+  throw new ConfigError(source, [
+    'auth: missing; say who may drive this board: list tokens under auth.tokens (clients then prove they hold one), or write "auth: none" to let any client that reaches its port drive it (docs/board-config.md#auth)',
+  ]);
+}
+
 /** Validates a parsed config object; the result is frozen. */
 export function parseBoardConfig(value: unknown, source = 'config'): Readonly<BoardConfig> {
   const result = boardConfigSchema.safeParse(value ?? {});
@@ -270,5 +286,7 @@ export async function loadBoardConfig(file: string): Promise<Readonly<BoardConfi
   } catch (err) {
     throw new ConfigError(file, [`cannot parse the file: ${(err as Error).message}`]);
   }
-  return parseBoardConfig(value, file);
+  const config = parseBoardConfig(value, file);
+  checkAuthDeclared(config, file);
+  return config;
 }

@@ -4,6 +4,9 @@ export const DEMO_BOARD_CONFIG = {
   name: 'demo',
   board: 'Tether simulated board (demo bench)',
   listen: { host: '127.0.0.1', port: 12345 },
+  // No token, as README's first steps need; it listens on loopback, and the runtime warns when
+  // --host puts it on a network.
+  auth: 'none',
   max_lease_s: 3600,
   gpio: { pin_count: 30 },
   adc: { pins: [26, 27, 28], vref: 3.3 },
@@ -33,6 +36,7 @@ export const PORCH_BOARD_CONFIG = {
   name: 'porch',
   board: 'Tether simulated board (porch)',
   listen: { host: '127.0.0.1', port: 0 },
+  auth: 'none',
   gpio: { pin_count: 30 },
   pins: [
     { pin: 25, name: 'lamp', mode: 'output', value: 0 },

@@ -1,6 +1,7 @@
 // Validates a request and routes it to the board (protocol.md §5). It never touches hardware:
 // everything physical goes through Board.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { keyOfToken, LABELS, newNonce, proof, proofEquals, sessionKey } from '../protocol/auth.js';
 import { ACTION_NAMES, ACTION_SCOPES, scopeAllows, type ActionArgs, type ActionName, type Scope } from '../protocol/actions.js';
 import { errorReply, okReply, type JsonObject } from '../protocol/codec.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -22,6 +23,36 @@ export interface SessionContext {
   addSubscription(start: (id: number) => () => void): number;
   removeSubscription(id: number): boolean;
   emit(event: BoardEvent): void;
+  /**
+   * The connection's challenge–response state (protocol.md §8.1); absent where the connection is
+   * authenticated another way (the hub link, whose frames are sealed by the link itself).
+   */
+  readonly handshake?: Handshake;
+}
+
+/** The nonces of one challenge: the client's and the board's. */
+export interface NoncePair {
+  client: string;
+  board: string;
+}
+
+/** What the dispatcher may do to a direct connection's authentication (protocol.md §8.1). */
+export interface Handshake {
+  /** True once an auth with seal was accepted: every later frame is sealed, both ways. */
+  readonly sealed: boolean;
+  /** Keeps the nonces of a challenge, replacing any earlier pair. */
+  remember(pair: NoncePair): void;
+  /** Gives back the pair and forgets it: each challenge serves one auth. */
+  takePair(): NoncePair | undefined;
+  /** Seals every frame after the reply being built, both ways, with this session key. */
+  sealAfterReply(key: Buffer): void;
+  /** Ends the connection once the reply being built is sent. */
+  closeAfterReply(): void;
+}
+
+export interface DispatcherOptions {
+  /** Where the board's challenge nonces come from (tests pin them to reproduce vectors). */
+  newNonce?: () => string;
 }
 
 type Results = JsonObject | undefined;
@@ -29,7 +60,7 @@ type Handler<A extends ActionName> = (board: Board, args: ActionArgs<A>, ctx: Se
 
 const RESET_DELAY_MS = 1000;
 
-type Routed = Exclude<ActionName, 'auth'>;
+type Routed = Exclude<ActionName, 'auth' | 'challenge'>;
 
 const HANDLERS: { [A in Routed]: Handler<A> } = {
   ping: () => undefined,
@@ -102,18 +133,23 @@ function subscribe(board: Board, args: ActionArgs<'subscribe'>, ctx: SessionCont
 }
 
 export class Dispatcher {
-  private readonly tokenDigests: Array<{ digest: Buffer; scope: Scope }>;
+  /** Each token's key (SHA-256 of it, protocol.md §8.1): plain tokens are compared by it too. */
+  private readonly tokens: Array<{ key: Buffer; scope: Scope }>;
+  private readonly newNonce: () => string;
 
   constructor(
     private readonly board: Board,
     private readonly logger: Logger,
+    options: DispatcherOptions = {},
   ) {
-    this.tokenDigests = (board.config.auth?.tokens ?? []).map((t) => ({ digest: digest(t.token), scope: t.scope }));
+    const auth = board.config.auth;
+    this.tokens = (typeof auth === 'object' ? auth.tokens : []).map((t) => ({ key: keyOfToken(t.token), scope: t.scope }));
+    this.newNonce = options.newNonce ?? newNonce;
   }
 
   /** The scope a new connection starts with: everything when the board has no tokens. */
   get initialScope(): Scope | null {
-    return this.tokenDigests.length === 0 ? 'admin' : null;
+    return this.tokens.length === 0 ? 'admin' : null;
   }
 
   /** Returns the reply, or a promise of it when the action waits on hardware or sleep. */
@@ -122,11 +158,15 @@ export class Dispatcher {
     if (wake !== 0) {
       return this.board.clock.sleep(wake - this.board.clock.now()).then(() => this.handle(request, ctx));
     }
-    // The token is never echoed, accepted or not: replies end up in logs and terminals.
-    const echo = request['action'] === 'auth' && Object.hasOwn(request, 'token') ? { ...request, token: '***' } : request;
+    const isAuth = request['action'] === 'auth';
+    // The token and the proof are never echoed, accepted or not: replies end up in logs and terminals.
+    const echo = isAuth ? masked(request) : request;
+    // Any auth uses up the last challenge's nonces, accepted or not, so a captured proof never works twice.
+    const pair = isAuth ? ctx.handshake?.takePair() : undefined;
     try {
       const parsed = parseRequest(request);
-      if (parsed.action === 'auth') return okReply(echo, { scope: this.authenticate(parsed.args.token, ctx) });
+      if (parsed.action === 'auth') return okReply(echo, this.authenticate(parsed.args, pair, ctx));
+      if (parsed.action === 'challenge') return okReply(echo, this.challenge(parsed.args.nonce, ctx));
       const needed = ACTION_SCOPES[parsed.action];
       if (ctx.scope === null ? needed !== null : !scopeAllows(ctx.scope, needed)) {
         throw new ProtocolError(
@@ -146,22 +186,64 @@ export class Dispatcher {
       }
       return okReply(echo, results);
     } catch (err) {
+      // The client of a failed auth with seal goes on sealing frames that the board cannot open.
+      if (isAuth && request['seal'] === true && ctx.handshake?.sealed === false) ctx.handshake.closeAfterReply();
       return errorReply(echo, this.toWireError(err, typeof request['action'] === 'string' ? request['action'] : '?'));
     }
   }
 
-  private authenticate(token: string, ctx: SessionContext): Scope {
-    if (this.tokenDigests.length === 0) {
+  /** protocol.md §8.1: the board's fresh nonce, remembered with the client's for the next auth. */
+  private challenge(clientNonce: string, ctx: SessionContext): JsonObject {
+    const handshake = ctx.handshake;
+    if (handshake === undefined) throw new ProtocolError('unsupported', 'challenge is for direct connections; this one is authenticated already');
+    if (handshake.sealed) throw resealing('challenge');
+    const board = this.newNonce();
+    handshake.remember({ client: clientNonce, board });
+    return { nonce: board };
+  }
+
+  private authenticate(args: ActionArgs<'auth'>, pair: NoncePair | undefined, ctx: SessionContext): JsonObject {
+    if (ctx.handshake?.sealed === true) throw resealing('auth');
+    if (args.token !== undefined && args.proof !== undefined) {
+      throw new ProtocolError('bad_field', 'token and proof: send one of them, the proof after a challenge (the token never needs to cross the network)');
+    }
+    if (args.proof !== undefined) return this.checkProof(args.proof, args.seal === true, pair, ctx);
+    if (args.seal === true) throw new ProtocolError('bad_field', 'seal: only an auth with a proof can seal the connection; send challenge, then auth with proof and seal');
+    if (args.token === undefined) {
+      throw new ProtocolError('missing_field', 'token: required; send {"action":"auth","token":"…"}, or a challenge and then {"action":"auth","proof":"…"}');
+    }
+    return { scope: this.checkToken(args.token, ctx) };
+  }
+
+  private checkToken(token: string, ctx: SessionContext): Scope {
+    if (this.tokens.length === 0) {
       ctx.grant('admin');
       return 'admin';
     }
-    const given = digest(token);
+    const given = keyOfToken(token);
     // Compare against every token so that timing does not tell which one nearly matched.
     let scope: Scope | undefined;
-    for (const t of this.tokenDigests) if (timingSafeEqual(t.digest, given)) scope = t.scope;
+    for (const t of this.tokens) if (timingSafeEqual(t.key, given)) scope = t.scope;
     if (scope === undefined) throw new ProtocolError('unauthorized', 'token not accepted; check the token in the board config');
     ctx.grant(scope);
     return scope;
+  }
+
+  /** The client's proof against every token's; the reply proves the board knows the token too. */
+  private checkProof(given: string, seal: boolean, pair: NoncePair | undefined, ctx: SessionContext): JsonObject {
+    if (pair === undefined) {
+      throw new ProtocolError('unauthorized', 'no challenge to answer: send {"action":"challenge","nonce":"<32 hex digits>"} first; each challenge serves one auth');
+    }
+    if (this.tokens.length === 0) {
+      throw new ProtocolError('unauthorized', 'this board has no tokens (its config says auth: none), so it cannot prove it knows yours; connect without a token');
+    }
+    const { client, board } = pair;
+    let match: { key: Buffer; scope: Scope } | undefined;
+    for (const t of this.tokens) if (proofEquals(given, proof(t.key, LABELS.direct.client, client, board))) match = t;
+    if (match === undefined) throw new ProtocolError('unauthorized', 'proof not accepted: the token is not one of this board\'s; check the token in the board config');
+    ctx.grant(match.scope);
+    if (seal) ctx.handshake?.sealAfterReply(sessionKey(match.key, LABELS.direct.session, client, board));
+    return { scope: match.scope, board_proof: proof(match.key, LABELS.direct.board, client, board) };
   }
 
   private toWireError(err: unknown, action: string): { code: ProtocolError['code']; message: string } {
@@ -171,6 +253,14 @@ export class Dispatcher {
   }
 }
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+function masked(request: JsonObject): JsonObject {
+  const echo = { ...request };
+  if (Object.hasOwn(echo, 'token')) echo['token'] = '***';
+  if (Object.hasOwn(echo, 'proof')) echo['proof'] = '***';
+  return echo;
+}
+
+/** A sealed connection keeps the seal and the scope it was given for as long as it lasts. */
+function resealing(action: string): ProtocolError {
+  return new ProtocolError('unsupported', `${action}: this connection is sealed and keeps its authentication while it lasts; open a new connection to authenticate again`);
 }

@@ -2,8 +2,8 @@
 // link to the hub beside the transport.
 import { Board } from './board.js';
 import { SystemClock, type Clock } from '../common/clock.js';
-import type { BoardConfig } from './config.js';
-import { Dispatcher } from './dispatcher.js';
+import { checkAuthDeclared, type BoardConfig } from './config.js';
+import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { HubLink, type HubLinkOptions } from './hub-link.js';
 import type { Hardware } from './hal/types.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -22,6 +22,8 @@ export interface StartOptions {
   maxConnections?: number;
   /** Hub mode (protocol.md §10): also dial this hub and keep the link up. */
   hub?: { host: string; port: number; deviceId: string; token: string; tls?: HubLinkOptions['tls'] };
+  /** Where challenge nonces come from (tests pin them to reproduce the vectors). */
+  newNonce?: DispatcherOptions['newNonce'];
 }
 
 export interface RunningDevice {
@@ -38,9 +40,10 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
   const { config, hardware } = options;
   const clock = options.clock ?? new SystemClock();
   const logger = options.logger ?? silentLogger;
+  checkAuthDeclared(config, `board "${config.name}"`);
   const board = new Board(config, hardware, clock, logger);
   await board.start();
-  const dispatcher = new Dispatcher(board, logger);
+  const dispatcher = new Dispatcher(board, logger, options.newNonce === undefined ? {} : { newNonce: options.newNonce });
   const sessions = new Set<Session>();
   let listener;
   try {
@@ -75,6 +78,7 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
     throw err;
   }
   const running = listener;
+  warnIfOpen(config, running.host, running.port, logger);
   board.onReset(() => {
     for (const session of sessions) session.close();
     running.dropAll();
@@ -95,4 +99,14 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
       hardware.close();
     },
   };
+}
+
+/** A board without tokens off loopback can be driven by anyone on its network: say so at start. */
+function warnIfOpen(config: Readonly<BoardConfig>, host: string, port: number, logger: Logger): void {
+  if (config.auth !== 'none' || isLoopback(host)) return;
+  logger.warn(`board "${config.name}" has auth: none and listens on ${host.includes(':') ? `[${host}]` : host}:${port}: any client on its network may drive it; give it tokens (auth.tokens in its config, docs/board-config.md#auth) unless that network is yours alone`);
+}
+
+function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || host === '::ffff:127.0.0.1' || host === 'localhost';
 }

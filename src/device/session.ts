@@ -2,10 +2,12 @@
 // (protocol.md §2, §3.4, §7).
 import type { Scope } from '../protocol/actions.js';
 import { decodeFrame, errorReply, type JsonObject } from '../protocol/codec.js';
+import { SealError } from '../protocol/auth.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { encodeFrame, LineDecoder, looksLikeHttp, type FrameSink } from '../protocol/framing.js';
 import type { Board } from './board.js';
+import { ConnectionSeal } from './connection-seal.js';
 import type { Dispatcher, SessionContext } from './dispatcher.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Subscriptions } from './subscriptions.js';
@@ -73,6 +75,8 @@ export class Session implements SessionContext {
   private readonly logger: Logger;
   private readonly peer: string;
   scope: Scope | null;
+  /** Challenge–response and, after an auth with seal, the seal on every frame (protocol.md §8.1). */
+  readonly handshake = new ConnectionSeal();
 
   constructor(
     private readonly conn: Connection,
@@ -119,7 +123,9 @@ export class Session implements SessionContext {
         this.refuseHttp(item);
         return;
       }
-      const reply = this.process(item);
+      const opened = this.unseal(item);
+      if (opened === undefined) return;
+      const reply = this.process(opened);
       if (reply instanceof Promise) {
         this.waiting = true;
         reply.then(
@@ -128,7 +134,7 @@ export class Session implements SessionContext {
         );
         break;
       }
-      this.out += safeEncode(reply);
+      this.answer(reply);
     }
     if (this.head === this.backlog.length) {
       this.backlog = [];
@@ -141,7 +147,7 @@ export class Session implements SessionContext {
   private resume(reply: JsonObject): void {
     this.waiting = false;
     if (this.closed) return;
-    this.out += safeEncode(reply);
+    this.answer(reply);
     this.pump();
   }
 
@@ -164,6 +170,40 @@ export class Session implements SessionContext {
   private refuseHttp(line: Buffer): void {
     const shown = JSON.stringify(line.subarray(0, 80).toString('latin1'));
     this.logger.warn(`closed the connection from ${this.peer}: it sent HTTP (${shown}), as a web page in a browser would; clients send one JSON request per line (docs/protocol.md §2)`);
+    this.hangUp();
+  }
+
+  // --- sealing (protocol.md §8.1): every frame after an auth with seal, in both directions ---
+
+  /** Queues a reply, sealed when the connection is, and applies what its auth asked for. */
+  private answer(reply: JsonObject): void {
+    this.out += this.handshake.seal(safeEncode(reply));
+    if (this.handshake.replied()) this.hangUp();
+  }
+
+  /**
+   * A received frame without its seal; undefined when it failed the seal, and then the
+   * connection is closed with nothing in it run. An oversize line cannot be checked: it gets
+   * its reply, then the connection closes.
+   */
+  private unseal(item: Item): Item | undefined {
+    if (!this.handshake.sealed) return item;
+    if (!Buffer.isBuffer(item)) {
+      this.handshake.closeAfterReply();
+      return item;
+    }
+    try {
+      return this.handshake.open(item);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.logger.warn(`closed the sealed connection from ${this.peer}: ${err.message}`);
+      this.hangUp();
+      return undefined;
+    }
+  }
+
+  /** Sends what is already queued, then ends the connection; nothing received after this runs. */
+  private hangUp(): void {
     this.flush();
     this.close();
     this.backlog = [];
@@ -216,10 +256,10 @@ export class Session implements SessionContext {
     }
     let data = '';
     if (this.dropped > 0) {
-      data += encodeFrame(this.stamp({ event: 'events_dropped', count: this.dropped }));
+      data += this.handshake.seal(encodeFrame(this.stamp({ event: 'events_dropped', count: this.dropped })));
       this.dropped = 0;
     }
-    data += encodeFrame(this.stamp(event));
+    data += this.handshake.seal(encodeFrame(this.stamp(event)));
     if (this.out !== '') {
       // Emitted while a batch of replies is being built: keep those replies ahead of it.
       this.out += data;

@@ -3,6 +3,8 @@
 // in: reconnect with backoff and jitter, an outage found by unanswered pings, reports
 // subscribed on every connection (direct-mode subscriptions end with their connection).
 // Direct mode has no sequence numbers: a reading sent while the connection broke is lost.
+// With a token, connect() authenticates by challenge and response: the token never crosses
+// the network, the board proves it knows it too, and the connection is sealed (protocol.md §8.1).
 import { connect, type BoardClient } from '../client/index.js';
 import type { Timer } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';

@@ -1,6 +1,7 @@
 // The action catalogue (protocol.md §5): each action's argument schema and the token scope
 // it needs. The board implements the handlers; this file is the contract.
 import { z } from 'zod';
+import { NONCE_PATTERN, PROOF_PATTERN } from './auth.js';
 import { bit, decimal, flag, integer, name, oneOf, pin, seconds } from './fields.js';
 
 export type Scope = 'read' | 'actuate' | 'admin';
@@ -12,7 +13,14 @@ export const ACTION_SCHEMAS = {
   get_version: empty,
   get_info: empty,
   list_actions: empty,
-  auth: z.object({ token: z.string({ error: 'expected the token as a string' }) }),
+  // Either a token (plain, §8) or the proof of a challenge–response (§8.1); the dispatcher
+  // checks which, since "one of two fields" is a rule about the request, not about a field.
+  auth: z.object({
+    token: z.string({ error: 'expected the token as a string' }).optional(),
+    proof: z.string({ error: 'expected the proof as 64 lowercase hex digits' }).regex(PROOF_PATTERN, { error: 'expected the proof as 64 lowercase hex digits' }).optional(),
+    seal: z.boolean({ error: 'expected true or false' }).optional(),
+  }),
+  challenge: z.object({ nonce: z.string({ error: 'expected 32 lowercase hex digits' }).regex(NONCE_PATTERN, { error: 'expected 32 lowercase hex digits (16 random bytes)' }) }),
   setup_pin: z.object({
     pin,
     mode: oneOf(['input', 'output']),
@@ -53,6 +61,7 @@ export const ACTION_SCOPES: Readonly<Record<ActionName, Scope | null>> = {
   ping: null,
   get_version: null,
   auth: null,
+  challenge: null,
   get_info: 'read',
   list_actions: 'read',
   setup_pin: 'actuate',

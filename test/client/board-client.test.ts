@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { connect, TetherError, type BoardClient, type ConnectOptions, type TetherEvent } from '../../src/client/index.js';
 import { encodeFrame, type JsonObject } from '../../src/protocol/index.js';
-import { FakeBoard, GOOD_TOKEN, answer, ok, reply, type FakeConnection } from './fake-board.js';
+import { FakeBoard, GOOD_TOKEN, answer, fail, ok, reply, type FakeConnection } from './fake-board.js';
 import { loadTestCert } from './tls-cert.js';
 
 const cert = loadTestCert();
@@ -277,9 +277,16 @@ for (const transport of transports) {
       assert.deepEqual(await take(late, 1), []);
     });
 
-    void it('sends the token first and fails connect when the board refuses it', async () => {
+    void it('security: proves the token by challenge and response without sending it, seals what follows, and fails connect when the board refuses it', async () => {
       const { client, conn } = await open({ token: GOOD_TOKEN });
-      assert.deepEqual(conn.received[0], { action: 'auth', token: GOOD_TOKEN });
+      assert.equal(conn.received[0]?.['action'], 'challenge');
+      assert.match(String(conn.received[0]?.['nonce']), /^[0-9a-f]{32}$/);
+      assert.deepEqual(Object.keys(conn.received[1] ?? {}).sort(), ['action', 'proof', 'seal']);
+      assert.equal(conn.received[1]?.['seal'], true);
+      assert.equal((await client.getVersion()).protocol, 1);
+      assert.equal(conn.received[2]?.['action'], 'get_version');
+      assert.match(conn.raw.toString('utf8'), /\n\{"mac":"[0-9a-f]{32}","action":"get_version"\}\n$/, 'the request after auth went out sealed');
+      assert.ok(!conn.raw.includes(GOOD_TOKEN), 'the token never crossed the connection');
       assert.equal(client.isOpen, true);
       const next = board.nextConnection();
       await assert.rejects(
@@ -288,6 +295,26 @@ for (const transport of transports) {
       );
       const refused = await next;
       await waitFor(() => refused.socket.closed, 'the refused connection to close');
+    });
+
+    void it("auth: 'plain' sends the token itself, for boards that do not know challenge", async () => {
+      const { client, conn } = await open({ token: GOOD_TOKEN, auth: 'plain' });
+      assert.deepEqual(conn.received[0], { action: 'auth', token: GOOD_TOKEN });
+      await client.ping();
+      assert.deepEqual(conn.received[1], { action: 'ping' });
+    });
+
+    void it('security: a board that does not know challenge fails connect with challenge_unsupported, and the token is never sent', async () => {
+      board.handler = (request, conn) => conn.send(request['action'] === 'challenge' ? fail(request, 'unknown_action', 'action: no action named "challenge"') : reply(request, conn));
+      const next = board.nextConnection();
+      await assert.rejects(
+        connect({ host: '127.0.0.1', port: board.port, token: GOOD_TOKEN, ...(transport.client === undefined ? {} : { tls: transport.client }) }),
+        (err: unknown) => isCode('challenge_unsupported')(err) && /--plain-auth/.test((err as Error).message),
+      );
+      const conn = await next;
+      await waitFor(() => conn.socket.closed, 'the connection to close');
+      assert.deepEqual(conn.received.map((r) => r['action']), ['challenge']);
+      assert.ok(!conn.raw.includes(GOOD_TOKEN));
     });
   });
 }

@@ -3,8 +3,10 @@
 // The default handler gives canned replies; tests inject faults (delays, split writes,
 // garbage lines, closes) by setting `board.handler`.
 // Reply shapes are checked against the real runtime in real-board.test.ts; this fake is for faults.
+// It knows challenge and response with sealing (protocol.md §8.1) for GOOD_TOKEN, as a board does.
 import net from 'node:net';
 import tls from 'node:tls';
+import { keyOfToken, LABELS, newNonce, proof, proofEquals, Sealer, sessionKey, Unsealer } from '../../src/protocol/auth.js';
 import { ACTION_NAMES, LineDecoder, encodeFrame, type JsonObject } from '../../src/protocol/index.js';
 
 export const GOOD_TOKEN = 'fake-board-token-0123456789';
@@ -16,12 +18,26 @@ export class FakeConnection {
   chunks = 0;
   readonly pins = new Map<number, { mode: string; value: number }>();
   nextSub = 1;
+  /** Every byte received, as it came (sealed lines with their seal). */
+  raw = Buffer.alloc(0);
+  /** The nonces of the last challenge, until an auth uses them. */
+  nonces: { client: string; board: string } | undefined;
+  /** Set by an accepted auth with seal: applied once its reply is sent. */
+  sealKey: Buffer | undefined;
+  sealer: Sealer | undefined;
+  unsealer: Unsealer | undefined;
   private seq = 0;
 
   constructor(readonly socket: net.Socket) {}
 
   send(message: object): void {
-    this.socket.write(encodeFrame(message));
+    const line = encodeFrame(message);
+    this.socket.write(this.sealer === undefined ? line : Buffer.concat([this.sealer.seal(line.slice(0, -1)), Buffer.from('\n')]));
+    if (this.sealKey !== undefined) {
+      this.sealer = new Sealer(this.sealKey, LABELS.direct.toClient);
+      this.unsealer = new Unsealer(this.sealKey, LABELS.direct.toBoard);
+      this.sealKey = undefined;
+    }
   }
 
   write(data: string | Buffer): void {
@@ -99,8 +115,16 @@ export class FakeBoard {
     const decoder = new LineDecoder();
     socket.on('data', (chunk: Buffer) => {
       conn.chunks++;
+      conn.raw = Buffer.concat([conn.raw, chunk]);
       decoder.push(chunk, {
-        frame: (bytes) => {
+        frame: (line) => {
+          let bytes: Buffer;
+          try {
+            bytes = conn.unsealer === undefined ? line : conn.unsealer.open(line);
+          } catch {
+            socket.destroy();
+            return;
+          }
           let request: JsonObject;
           try {
             request = JSON.parse(bytes.toString('utf8')) as JsonObject;
@@ -135,8 +159,24 @@ export function reply(request: JsonObject, conn: FakeConnection): JsonObject {
     case 'sleep':
     case 'unsubscribe':
       return ok(request);
-    case 'auth':
-      return request['token'] === GOOD_TOKEN ? ok(request, { scope: 'admin' }) : fail(request, 'unauthorized', 'unknown token');
+    case 'challenge': {
+      const board = newNonce();
+      conn.nonces = { client: String(request['nonce']), board };
+      return ok(request, { nonce: board });
+    }
+    case 'auth': {
+      if (request['proof'] === undefined) {
+        return request['token'] === GOOD_TOKEN ? ok(request, { scope: 'admin' }) : fail(request, 'unauthorized', 'unknown token');
+      }
+      const nonces = conn.nonces;
+      conn.nonces = undefined;
+      const key = keyOfToken(GOOD_TOKEN);
+      if (nonces === undefined || !proofEquals(request['proof'], proof(key, LABELS.direct.client, nonces.client, nonces.board))) {
+        return fail({ ...request, proof: '***' }, 'unauthorized', 'unknown token');
+      }
+      if (request['seal'] === true) conn.sealKey = sessionKey(key, LABELS.direct.session, nonces.client, nonces.board);
+      return ok({ ...request, proof: '***' }, { scope: 'admin', board_proof: proof(key, LABELS.direct.board, nonces.client, nonces.board) });
+    }
     case 'get_version':
       return ok(request, { version: '0.1.0', protocol: 1 });
     case 'get_info':

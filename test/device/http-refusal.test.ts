@@ -24,7 +24,7 @@ describe('security: HTTP on a board port', { timeout: 60_000 }, () => {
   const logger: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
 
   before(async () => {
-    const config = parseBoardConfig({ name: 'http-target', pins: [{ pin: 6, mode: 'input' }] });
+    const config = parseBoardConfig({ name: 'http-target', auth: 'none', pins: [{ pin: 6, mode: 'input' }] });
     const clock = new ManualClock();
     hardware = createSimHardware(config, clock);
     device = await startDevice({ config, hardware, clock, logger, host: '127.0.0.1', port: 0 });

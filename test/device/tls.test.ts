@@ -11,8 +11,8 @@ const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures',
 const cert = join(FIXTURES, 'cert.pem');
 const key = join(FIXTURES, 'key.pem');
 
-const secure = await startSimDevice({ name: 'tls-board', tls: { cert, key } });
-const plain = await startSimDevice({ name: 'plain-board' });
+const secure = await startSimDevice({ name: 'tls-board', auth: 'none', tls: { cert, key } });
+const plain = await startSimDevice({ name: 'plain-board', auth: 'none' });
 after(async () => {
   await secure.close();
   await plain.close();

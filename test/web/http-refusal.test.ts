@@ -26,7 +26,7 @@ describe('security: a web page against a board', { skip: SKIP_WITHOUT_CHROMIUM, 
   const logger: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
 
   before(async () => {
-    const config = parseBoardConfig({ name: 'lan-board', pins: [{ pin: 6, mode: 'input' }] });
+    const config = parseBoardConfig({ name: 'lan-board', auth: 'none', pins: [{ pin: 6, mode: 'input' }] });
     const clock = new ManualClock();
     hardware = createSimHardware(config, clock);
     device = await startDevice({ config, hardware, clock, logger, host: '127.0.0.1', port: 0 });
