@@ -78,7 +78,8 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
     throw err;
   }
   const running = listener;
-  warnIfOpen(config, running.host, running.port, logger);
+  const open = openBoardWarning(config, running.host, running.port);
+  if (open !== undefined) logger.warn(open);
   board.onReset(() => {
     for (const session of sessions) session.close();
     running.dropAll();
@@ -101,10 +102,13 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
   };
 }
 
-/** A board without tokens off loopback can be driven by anyone on its network: say so at start. */
-function warnIfOpen(config: Readonly<BoardConfig>, host: string, port: number, logger: Logger): void {
-  if (config.auth !== 'none' || isLoopback(host)) return;
-  logger.warn(`board "${config.name}" has auth: none and listens on ${host.includes(':') ? `[${host}]` : host}:${port}: any client on its network may drive it; give it tokens (auth.tokens in its config, docs/board-config.md#auth) unless that network is yours alone`);
+/**
+ * What a board without tokens says at start when it listens off loopback, where anyone on its
+ * network may drive it; undefined when it has tokens or only this machine can reach it.
+ */
+export function openBoardWarning(config: Readonly<BoardConfig>, host: string, port: number): string | undefined {
+  if (config.auth !== 'none' || isLoopback(host)) return undefined;
+  return `board "${config.name}" has auth: none and listens on ${host.includes(':') ? `[${host}]` : host}:${port}: any client on its network may drive it; give it tokens (auth.tokens in its config, docs/board-config.md#auth) unless that network is yours alone`;
 }
 
 function isLoopback(host: string): boolean {

@@ -116,7 +116,7 @@ void describe('tether device (failures)', { timeout: 30_000 }, () => {
     const env: NodeJS.ProcessEnv = { TETHER_SYSFS_ROOT: join(machine, 'sys'), TETHER_DEV_ROOT: join(machine, 'dev'), TETHER_PROC_ROOT: join(machine, 'proc') };
     for (const root of ['sys', 'dev', 'proc']) mkdirSync(join(machine, root), { recursive: true });
     const file = join(dir, 'door.yaml');
-    writeFileSync(file, 'name: door\ni2c: [{ bus: 1 }]\npins: [{ pin: 17, name: door, mode: input, pull: up }]\nsensors: [{ name: t_in, driver: tmp102, bus: 1, address: 0x48 }]\n');
+    writeFileSync(file, 'name: door\nauth: none\ni2c: [{ bus: 1 }]\npins: [{ pin: 17, name: door, mode: input, pull: up }]\nsensors: [{ name: t_in, driver: tmp102, bus: 1, address: 0x48 }]\n');
     const result = await runCli(['device', '--config', file, '--host', '127.0.0.1', '--port', '0'], { env });
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.equal(result.stdout, '', 'it never listened');
@@ -129,7 +129,7 @@ void describe('tether device (failures)', { timeout: 30_000 }, () => {
 
   void it('runs the simulator without --sim when the config says backend: sim', async () => {
     const file = join(dir, 'sim.yaml');
-    writeFileSync(file, 'name: simulated-bench\nbackend: sim\npins: [{ pin: 17, mode: input }]\n');
+    writeFileSync(file, 'name: simulated-bench\nauth: none\nbackend: sim\npins: [{ pin: 17, mode: input }]\n');
     const device = await startDevice(['--config', file], { sim: false, env: { TETHER_DEV_ROOT: join(dir, 'nowhere') } });
     try {
       assert.match(device.stdout(), /^tether device "simulated-bench" \(sim\) listening on 127\.0\.0\.1:\d+, plain TCP\n/);

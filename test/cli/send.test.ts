@@ -79,11 +79,18 @@ void describe('tether send (end to end, fake board)', { timeout: 30_000 }, () =>
     assert.ok(Date.now() - started < 5000);
   });
 
-  void it('sends the token from --token or TETHER_TOKEN first, and exits 1 when it is refused', async () => {
+  void it('security: proves the token from --token or TETHER_TOKEN by challenge without sending it, --plain-auth sends it, and exits 1 when it is refused', async () => {
     const next = board.nextConnection();
     const viaEnv = await runCli(['send', '127.0.0.1', String(board.port), '-c', 'action=ping'], { env: { TETHER_TOKEN: GOOD_TOKEN } });
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
-    assert.deepEqual((await next).received, [{ action: 'auth', token: GOOD_TOKEN }, { action: 'ping' }]);
+    const proven = await next;
+    assert.deepEqual(proven.received.map((r) => r['action']), ['challenge', 'auth', 'ping']);
+    assert.equal(proven.received[1]?.['seal'], true);
+    assert.ok(!proven.raw.includes(GOOD_TOKEN), 'the token never crossed the connection');
+    const nextPlain = board.nextConnection();
+    const plain = await runCli(['send', '127.0.0.1', String(board.port), '--plain-auth', '-c', 'action=ping'], { env: { TETHER_TOKEN: GOOD_TOKEN } });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual((await nextPlain).received, [{ action: 'auth', token: GOOD_TOKEN }, { action: 'ping' }]);
     const refused = await runCli(['send', '127.0.0.1', String(board.port), '--token', 'not-the-right-token', '-c', 'action=ping']);
     assert.equal(refused.code, 1);
     assert.equal(refused.stdout, '');

@@ -11,7 +11,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import type { JsonObject } from '../../src/protocol/index.js';
 import { rerunCommand } from '../../src/cli/update-command.js';
 import { FirmwareError, Progress, caseClashes, chunksOf, collectFirmware, manifestDigest, readFirmwareVersion } from '../../src/cli/update-files.js';
-import { FakeBoard, GOOD_TOKEN, fail, ok, type FakeConnection } from '../client/fake-board.js';
+import { FakeBoard, GOOD_TOKEN, fail, ok, reply, type FakeConnection } from '../client/fake-board.js';
 import type { Hub } from '../../src/hub/hub.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 import { startTestHub } from '../support/test-hub.js';
@@ -103,6 +103,13 @@ class OtaModel {
       return { ok: false, error: { code: 'frame_too_large', message: `the frame is longer than ${this.frameLimit} bytes` } };
     }
     const action = request['action'];
+    if (action === 'challenge' || (action === 'auth' && request['proof'] !== undefined)) {
+      // Challenge and response, and the seal, as the fake board does them (protocol.md §8.1);
+      // only a direct connection (a FakeConnection) sends them.
+      const answered = reply(request, session as FakeConnection);
+      if (action === 'auth' && answered['ok'] === true) this.authed.add(session);
+      return answered;
+    }
     if (action === 'auth') {
       if (request['token'] !== GOOD_TOKEN) return fail({ ...request, token: '***' }, 'unauthorized', 'unknown token');
       this.authed.add(session);

@@ -11,7 +11,9 @@ import type { HubError } from '../../src/hub/errors.js';
 import type { Hub } from '../../src/hub/hub.js';
 import { decodeFrame } from '../../src/protocol/codec.js';
 import { encodeFrame, LineDecoder } from '../../src/protocol/framing.js';
+import { newNonce } from '../../src/protocol/auth.js';
 import { FaultProxy } from '../support/fault-proxy.js';
+import { TapProxy } from '../support/tap-proxy.js';
 import { prng } from '../support/prng.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
@@ -22,11 +24,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function listeningBoard() {
+async function listeningBoard(auth: unknown = 'none') {
   const clock = new SystemClock();
   const config = parseBoardConfig({
     name: 'pi',
     listen: { host: '127.0.0.1', port: 0 },
+    auth,
     pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
     sensors: [{ name: 'chip', driver: 'chip_temp' }],
   });
@@ -199,5 +202,71 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     assert.equal(linkEvents().at(-1), 'online');
     assert.equal(hub.store.getDevice('pi')?.online, true);
     assert.deepEqual(problems, []);
+  });
+  test('security: pull mode proves a board token by challenge and response and seals the link; an injected command closes it unrun', TEST, async () => {
+    const token = 'pull-mode-board-token-0123456789';
+    const { device, hardware } = await listeningBoard({ tokens: [{ token, scope: 'admin' }] });
+    const tap = await TapProxy.start(device.port);
+    cleanups.push(() => tap.close());
+    const hub = await startTestHub({ config: { telemetry: { interval_ms: 100 }, devices: [{ id: 'pi', address: `127.0.0.1:${tap.port}`, token }] } });
+    cleanups.push(() => hub.close());
+    const online = () => hub.facade.devices().find((d) => d.id === 'pi')?.online === true;
+    await eventually(() => (online() ? true : undefined), 'pi online');
+    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
+    const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 5 });
+    assert.equal(reply['ok'], true);
+    assert.equal(hardware.gpio.level(15), 1);
+    assert.equal((await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 0 }))['ok'], true);
+
+    const up = tap.lines('up');
+    const down = tap.lines('down');
+    assert.deepEqual(Object.keys(JSON.parse(up[0] ?? '{}') as object), ['action', 'nonce'], 'a challenge first');
+    const auth = JSON.parse(up[1] ?? '{}') as Record<string, unknown>;
+    assert.deepEqual([auth['action'], auth['seal'], typeof auth['proof']], ['auth', true, 'string']);
+    assert.ok(!tap.seen.up.includes(token) && !tap.seen.down.includes(token), 'the token never crossed');
+    const sealed = /^\{"mac":"[0-9a-f]{32}",/;
+    assert.ok(up.length > 4 && up.slice(2).every((l) => sealed.test(l)), 'every hub frame after its auth is sealed');
+    assert.ok(down.length > 4 && down.slice(2).every((l) => sealed.test(l)), 'every board frame after its auth reply is sealed');
+
+    // Someone on the path writes a command of their own: the board closes the link, runs nothing.
+    const links = hub.facade.events({ device: 'pi', type: 'online' }).length;
+    tap.inject('up', '{"action":"write_pin","pin":15,"value":1,"timeout":5}\n');
+    await eventually(() => (hub.facade.events({ device: 'pi', type: 'online' }).length > links && online() ? true : undefined), 'linked again', 10_000);
+    assert.equal(hardware.gpio.level(15), 0, 'the injected write never ran');
+  });
+
+  test('security: pull mode does not link to a device at the address that cannot prove the token, and sends it nothing else', TEST, async () => {
+    const token = 'pull-mode-board-token-0123456789';
+    const actions: unknown[] = [];
+    const sockets = new Set<net.Socket>();
+    const impostor = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      const decoder = new LineDecoder(1 << 16);
+      socket.on('data', (chunk: Buffer) =>
+        decoder.push(chunk, {
+          frame: (bytes) => {
+            const decoded = decodeFrame(bytes);
+            const request = decoded.ok ? decoded.message : {};
+            actions.push(request['action']);
+            if (request['action'] === 'challenge') socket.write(encodeFrame({ ...request, nonce: newNonce(), ok: true }));
+            // Accepts any proof, as a fake would, but can only guess the board's.
+            else if (request['action'] === 'auth') socket.write(encodeFrame({ ...request, proof: '***', scope: 'admin', board_proof: 'ab'.repeat(32), ok: true }));
+          },
+          oversize: () => socket.destroy(),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => impostor.close(() => resolve()));
+    });
+    const hub = await startTestHub({ config: { devices: [{ id: 'pi', address: `127.0.0.1:${(impostor.address() as net.AddressInfo).port}`, token }] } });
+    cleanups.push(() => hub.close());
+    await eventually(() => (actions.filter((a) => a === 'auth').length >= 2 ? true : undefined), 'dialed twice', 10_000);
+    assert.equal(hub.facade.devices().find((d) => d.id === 'pi')?.online, false);
+    assert.deepEqual(hub.facade.events({ device: 'pi', type: 'online' }), []);
+    assert.deepEqual([...new Set(actions)].sort(), ['auth', 'challenge'], 'nothing but challenge and auth reached it');
   });
 });
