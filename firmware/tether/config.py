@@ -49,8 +49,6 @@ def normalize(raw, support=None, source='config'):
     need(t in (None, False, True) or isinstance(t, dict) and all(k in ('cert', 'key') and isinstance(v, str) for k, v in t.items()),
          'tls', 'expected true (config/cert.der and config/key.der) or {"cert": path, "key": path}')
     auth = raw.get('auth')
-    if auth == 'none':  # a board without tokens, said on purpose (protocol.md §8)
-        auth = None
     if auth is not None:
         tokens = auth.get('tokens') if isinstance(auth, dict) else None
         if need(isinstance(tokens, list) and tokens, 'auth.tokens', 'expected at least one token'):
