@@ -33,6 +33,7 @@ export function benchConfig(extra: Record<string, unknown> = {}): Readonly<Board
 export function benchRaw(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
       name: 'thermal-bench',
+      auth: 'none',
       max_lease_s: 3600,
       i2c: [{ bus: 1, sda: 2, scl: 3 }],
       pins: [
