@@ -267,7 +267,9 @@ describe('security: direct-mode challenge and response (protocol.md §8.1)', { t
     ] as const) {
       const received: Record<string, unknown>[] = [];
       let raw = '';
+      const sockets = new Set<net.Socket>();
       const server = net.createServer((socket) => {
+        sockets.add(socket);
         socket.on('error', () => undefined);
         const decoder = new LineDecoder(1 << 16);
         let nonces: [string, string] | undefined;
@@ -299,6 +301,7 @@ describe('security: direct-mode challenge and response (protocol.md §8.1)', { t
         assert.deepEqual(received.map((r) => r['action']), ['challenge', 'auth'], what);
         assert.ok(!raw.includes(TOKEN), `${what}: the token never crossed`);
       } finally {
+        for (const socket of sockets) socket.destroy();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
     }
