@@ -55,11 +55,12 @@ export const areas = [
     mutate: [
       between('src/protocol/actions.ts', 'export const ACTION_SCOPES', '/** Other names accepted'),
       between('src/protocol/actions.ts', 'export function scopeAllows('),
-      between('src/device/dispatcher.ts', 'export class Dispatcher', 'function digest('),
+      between('src/device/dispatcher.ts', 'export class Dispatcher', 'function masked('),
+      'src/device/connection-seal.ts',
       'src/hub/api/auth.ts',
       'src/hub/api-token.ts',
     ],
-    tests: [test('device/session'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/auth'), test('hub/api-stream')],
+    tests: [test('device/session'), test('device/direct-auth'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/auth'), test('hub/api-stream')],
   },
   {
     name: 'streams',
