@@ -165,6 +165,9 @@ export class BoardClient {
    * `newNonce` is for tests that reproduce the protocol's vectors.
    */
   async authenticate(token: string, options: { newNonce?: () => string } = {}): Promise<Scope> {
+    if (this.sealer !== undefined) {
+      throw new TetherError('unsupported', `the connection to ${this.remote} is sealed and keeps its authentication while it lasts; open a new connection to authenticate again`);
+    }
     const mine = (options.newNonce ?? newNonce)();
     const challenge = await this.exchange({ action: 'challenge', nonce: mine }, {}, undefined);
     if (challenge['ok'] !== true) {

@@ -146,6 +146,8 @@ describe('security: direct-mode challenge and response (protocol.md §8.1)', { t
     check.open(Buffer.from(down[2] ?? ''));
     assert.deepEqual(JSON.parse(check.open(Buffer.from(down[3] ?? '')).toString('utf8')), JSON.parse(D.board_to_client[1]?.frame ?? ''));
     assert.equal(up.length, 4);
+    await assert.rejects(client.authenticate(D.token), isCode('unsupported', /sealed/));
+    assert.equal(path.lines('up').length, 4, 'a sealed client does not start another handshake');
   });
 
   test('security: the SDK takes the board side of crypto.json direct as sent and sends its own side byte for byte', async () => {
