@@ -86,11 +86,22 @@ const pulledDeviceSchema = z.strictObject({
   tls: z.boolean().default(false),
 });
 
+const retentionDays = z.number({ error: 'expected a number of days' }).int({ error: 'expected whole days' }).min(0, { error: 'expected a number of days ≥ 0' });
+export const RETENTION_DAYS_DEFAULT = 30;
+
+const retentionSchema = z.strictObject({
+  /** Readings and events older than this are deleted; 0 keeps them whatever their age. */
+  days: retentionDays.optional(),
+  /** The database, WAL included, is kept under this many MB (10^6 bytes) by deleting the oldest readings, then events. */
+  max_mb: z.number({ error: 'expected a number of megabytes' }).min(1, { error: 'expected at least 1 MB' }).optional(),
+});
+
 const hubConfigFields = z.strictObject({
   /** The folder of the store and the API token; relative to the working directory. */
   data: z.string({ error: 'expected a folder' }).min(1, { error: 'expected a folder' }).default('./tether-data'),
-  /** Readings older than this are deleted; 0 keeps them forever. */
-  retention_days: z.number({ error: 'expected a number of days' }).int({ error: 'expected whole days' }).min(0, { error: 'expected a number of days ≥ 0' }).default(30),
+  retention: retentionSchema.prefault({}),
+  /** The name retention.days had before retention had a section; still accepted. */
+  retention_days: retentionDays.optional(),
   link: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(7341), keepalive_ms: milliseconds(200, 60_000).default(1000) }).prefault({}),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7340) }).prefault({}),
   telemetry: z
@@ -106,10 +117,14 @@ const hubConfigFields = z.strictObject({
 });
 
 // The cross checks read values as valid, so they wait until every field is (a lease of 0 is one
-// problem, not also a lease too short for its readings).
-export const hubConfigSchema = hubConfigFields.superRefine((cfg, ctx) => crossCheck(cfg, ctx), { when: (payload) => payload.issues.length === 0 });
+// problem, not also a lease too short for its readings). retention_days is folded into
+// retention.days, so that the rest of the hub knows one name.
+export const hubConfigSchema = hubConfigFields
+  .superRefine((cfg, ctx) => crossCheck(cfg, ctx), { when: (payload) => payload.issues.length === 0 })
+  .transform(({ retention_days: oldName, ...cfg }) => ({ ...cfg, retention: { ...cfg.retention, days: cfg.retention.days ?? oldName ?? RETENTION_DAYS_DEFAULT } }));
 
-export type HubConfig = z.output<typeof hubConfigFields>;
+type CheckedConfig = z.output<typeof hubConfigFields>;
+export type HubConfig = z.output<typeof hubConfigSchema>;
 export type RuleConfig = HubConfig['rules'][number];
 export type BindingConfig = HubConfig['bindings'][number];
 export type ReadingCondition = z.output<typeof readingCondition>;
@@ -133,8 +148,9 @@ type PinRef = { device: string; pin: number };
 const pinKey = (t: PinRef) => `${t.device}/${t.pin}`;
 
 /** Checks that need the whole file: unique names and ids, pins used one way, leases that outlast a reading. */
-function crossCheck(c: HubConfig, ctx: z.RefinementCtx): void {
+function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (c.retention_days !== undefined && c.retention.days !== undefined) issue(['retention_days'], 'give retention.days only: retention_days is its old name');
   for (const key of Object.keys(c.telemetry.devices)) {
     if (!DEVICE_ID.test(key)) issue(['telemetry', 'devices', key], 'expected a device id: 1–64 letters, digits, _ . or -');
   }

@@ -11,6 +11,10 @@ export const HUB_ERROR_CATALOGUE = {
   bad_request: { summary: 'The request body or query does not match the API; the message names the field.', httpStatus: 400 },
   unauthenticated: { summary: 'The API call has no bearer token or an unknown one; the token is in <data>/api-token.', httpStatus: 401 },
   shutting_down: { summary: 'The hub is stopping; try again when it is back.', httpStatus: 503 },
+  storage_full: {
+    summary: "The hub cannot write to its database (disk full, read-only or failing); reads still work, and writes resume by themselves once it can. Free disk space in the hub's data folder.",
+    httpStatus: 507,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type HubErrorCode = keyof typeof HUB_ERROR_CATALOGUE;

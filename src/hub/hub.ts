@@ -3,9 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SystemClock, type Clock, type Timer } from '../common/clock.js';
+import { SystemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
+import { encodeFrame } from '../protocol/framing.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
 import { ensureDataFolder } from './data-folder.js';
@@ -19,14 +20,19 @@ import { IngestQueue } from './ingest.js';
 import { startLinkServer, type LinkServer } from './link-server.js';
 import { PullLink } from './pull-link.js';
 import { RuleEngine } from './rules.js';
+import { Retention } from './store/retention.js';
+import { isStorageFull } from './store/storage-health.js';
+import { watchStorage } from './store/storage-watch.js';
 import { HubStore } from './store/store.js';
-import type { DeviceView, HubUpdate, StoredEvent } from './types.js';
+import type { DeviceView, HubUpdate, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
   config: HubConfig;
   logger: Logger;
   clock?: Clock;
   wallNow?: () => number;
+  /** Opens the store at this path (fault-injection tests cap it); default HubStore.open. */
+  openStore?: (file: string) => HubStore;
 }
 
 export interface Hub {
@@ -40,16 +46,28 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-const HOUR_MS = 3_600_000;
-
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { config, logger } = options;
   const clock = options.clock ?? new SystemClock();
   const wallNow = options.wallNow ?? (() => Date.now());
   ensureDataFolder(config.data, logger);
-  const store = HubStore.open(path.join(config.data, 'tether.db'));
+  const file = path.join(config.data, 'tether.db');
+  const store = options.openStore?.(file) ?? HubStore.open(file, { wallNow });
   store.markAllOffline(); // nobody is linked to a hub that just started
   const apiToken = ensureApiToken(config.data);
+  const pulls = new Map<string, PullLink>();
+  // Probes the store now: a hub started on a full disk refuses links and API writes from the start.
+  const storageWatch = watchStorage(store, {
+    clock,
+    logger,
+    wallNow,
+    // Boards the hub dials have no stream to restart from, so nothing else would take their readings again.
+    recovered: () => {
+      for (const id of pulls.keys()) ingest.resume(id);
+    },
+  });
+  const maxBytes = config.retention.max_mb !== undefined ? Math.round(config.retention.max_mb * 1e6) : null;
+  const retention = new Retention(store, { days: config.retention.days, maxBytes }, { clock, logger, wallNow });
 
   const listeners = new Set<(u: HubUpdate) => void>();
   const publish = (update: HubUpdate) => {
@@ -64,8 +82,20 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const publishEvents = (events: StoredEvent[]) => {
     for (const event of events) publish({ type: 'event', device: event.device, event });
   };
-  const ingest = new IngestQueue(store, { clock, onCommitted: publishEvents });
-  const record = (device: string, type: string, data: JsonObject) => publishEvents(store.commit({ readings: [], events: [{ device, ts: wallNow(), type, data }], linkStates: [] }));
+  const ingest = new IngestQueue(store, { clock, onCommitted: publishEvents, onStored: (rows) => retention.ingested(rows) });
+  // The hub's own events are a log, not something a board waits on: one that cannot be stored is
+  // dropped, and the write that failed must not fail the link or the rule that logged it.
+  const record = (device: string, type: string, data: JsonObject) => {
+    let stored: StoredEvent[];
+    try {
+      stored = store.commit({ readings: [], events: [{ device, ts: wallNow(), type, data }], linkStates: [] });
+    } catch (err) {
+      if (isStorageFull(err)) logger.debug(`${device}: ${type} event not logged: the store is full`);
+      else logger.error(`${device}: cannot log its ${type} event: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    publishEvents(stored);
+  };
 
   const linkDeps: BoardLinkDeps = {
     ingest,
@@ -93,11 +123,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     return link;
   };
   // Boards the hub dials (pull mode) are registered like the others, with their address.
-  const pulls = new Map<string, PullLink>();
   for (const target of config.devices) {
     const address = parseHostPort(target.address);
     if (address === null) throw new HubError('bad_request', `devices: ${target.id}: address ${JSON.stringify(target.address)} is not HOST:PORT`);
-    if (store.getDevice(target.id) === undefined) store.addDevice(target.id, { address: target.address });
+    if (store.getDevice(target.id) === undefined) registerPulled(store, target.id, target.address, logger);
     pulls.set(
       target.id,
       new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, { ...linkDeps, store }),
@@ -115,6 +144,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   const command: HubFacade['command'] = (deviceId, request, commandOptions) => {
+    // Every command is written down before it is sent (docs/hub.md): refused before asking whether the board is online.
+    if (store.health.full) return Promise.reject(store.health.error());
     const link = boardLink(deviceId);
     if (link === undefined) return Promise.reject(new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`));
     return link.command(request, commandOptions);
@@ -128,6 +159,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   listeners.add((update) => rules.handle(update));
 
+  const storage = (): StorageStatus => {
+    const fault = store.health.fault;
+    const size = store.size();
+    return {
+      state: fault === null ? 'ok' : 'full',
+      since: fault?.since ?? null,
+      error: fault === null ? null : `${fault.code}: ${fault.message}`,
+      bytes: size.used + size.wal,
+      maxBytes,
+    };
+  };
+
   const facade: HubFacade = {
     command,
     devices: () => store.listDevices().map(withLiveness),
@@ -138,6 +181,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     readings: (q) => store.queryReadings(q),
     events: (q) => store.queryEvents(q),
     rules: () => rules.views(),
+    storage,
     onUpdate: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -146,9 +190,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   let linkServer: LinkServer | undefined;
   let api: FastifyInstance | undefined;
-  let pruneTimer: Timer | undefined;
   const close = async () => {
-    if (pruneTimer !== undefined) clock.clearTimer(pruneTimer);
+    storageWatch.stop();
+    await retention.stop();
     await api?.close();
     for (const link of links.values()) link.close();
     await Promise.all([...pulls.values()].map((pull) => pull.close()));
@@ -165,10 +209,24 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       logger,
       verify: (id, token) => store.verifyToken(id, token),
       attach: async (socket, hello) => {
-        // A board the hub dials has no business dialing in as well.
-        const link = pulls.has(hello.device_id) ? undefined : deviceLink(hello.device_id);
-        if (link === undefined) socket.destroy();
-        else await link.attach(socket, hello);
+        if (store.health.full) {
+          // The board keeps what it has and dials again after its backoff (protocol.md §10.1).
+          socket.end(encodeFrame({ link: 'reject', error: store.health.error().toWire() }));
+          return;
+        }
+        try {
+          // A board the hub dials has no business dialing in as well.
+          const link = pulls.has(hello.device_id) ? undefined : deviceLink(hello.device_id);
+          if (link === undefined) socket.destroy();
+          else await link.attach(socket, hello);
+        } catch (err) {
+          // A store write of the handshake failed (the disk filled meanwhile): this connection
+          // ends, the board dials again, and its streams resume from what the store holds.
+          socket.destroy();
+          const message = `${hello.device_id}: link handshake failed: ${err instanceof Error ? err.message : String(err)}`;
+          if (isStorageFull(err)) logger.warn(message);
+          else logger.error(message);
+        }
       },
     });
     for (const pull of pulls.values()) pull.start();
@@ -178,15 +236,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     await close();
     throw err;
   }
-  const retentionMs = config.retention_days * 24 * HOUR_MS;
-  if (retentionMs > 0) {
-    const prune = () => {
-      const removed = store.prune(wallNow(), retentionMs);
-      if (removed.readings + removed.events > 0) logger.info(`retention: removed ${removed.readings} readings and ${removed.events} events`);
-      pruneTimer = clock.setTimer(HOUR_MS, prune);
-    };
-    prune();
-  }
+  if (config.retention.days > 0 || maxBytes !== null) retention.start();
   const httpAddress = api.server.address();
   return {
     store,
@@ -197,4 +247,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     deviceLink,
     close,
   };
+}
+
+/** A board the hub dials, registered at its first start; with a full store, at the next start that can. */
+function registerPulled(store: HubStore, id: string, address: string, logger: Logger): void {
+  try {
+    store.addDevice(id, { address });
+  } catch (err) {
+    if (!isStorageFull(err)) throw err;
+    logger.warn(`devices: ${id}: not registered yet, the store is full; the hub dials it anyway and registers it at a start when it can write`);
+  }
 }

@@ -3,6 +3,7 @@
 // committed, and may be acknowledged, only once the transaction holding it has committed.
 import type { Clock, Timer } from '../common/clock.js';
 import { HubError } from './errors.js';
+import { isStorageFull } from './store/storage-health.js';
 import type { CommitBatch, HubStore, NewEvent } from './store/store.js';
 import type { Reading, StoredEvent } from './types.js';
 
@@ -25,6 +26,8 @@ export interface IngestOptions {
    * batch's items have resolved. It should not throw: an exception is rethrown uncaught.
    */
   onCommitted?: (events: StoredEvent[]) => void;
+  /** Called with the number of rows (readings and events) after each commit that stored any. */
+  onStored?: (rows: number) => void;
 }
 
 interface Waiting {
@@ -97,7 +100,7 @@ export class IngestQueue {
   /**
    * Commits every waiting item; a failure is returned, never thrown. When a batch holding
    * several boards' items fails, each board's items are committed again on their own, so one
-   * board's bad message fails only that board (a full disk still fails them all).
+   * board's bad message fails only that board. A full store fails them all without trying.
    */
   private commitWaiting(): { error: Error } | undefined {
     if (this.timer !== undefined) {
@@ -116,7 +119,7 @@ export class IngestQueue {
       if (group === undefined) byDevice.set(w.item.device, [w]);
       else group.push(w);
     }
-    if (byDevice.size === 1) {
+    if (byDevice.size === 1 || isStorageFull(error)) {
       this.fail(batch, error);
       return { error };
     }
@@ -140,6 +143,8 @@ export class IngestQueue {
     }
     for (const w of group) w.resolve();
     if (events.length > 0) this.notify(events);
+    const rows = group.reduce((n, w) => n + (w.item.readings?.length ?? 0) + (w.item.events?.length ?? 0), 0);
+    if (rows > 0) this.options.onStored?.(rows);
     return undefined;
   }
 

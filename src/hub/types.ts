@@ -92,6 +92,20 @@ export interface EventsQuery {
   limit?: number;
 }
 
+/** Whether the hub can store what boards send (docs/hub.md, "When the disk fills"). */
+export interface StorageStatus {
+  /** `full`: a write failed for lack of a writable disk; nothing is stored or acknowledged until one goes through again. */
+  state: 'ok' | 'full';
+  /** Wall-clock ms of the failed write that made it full; null while ok. */
+  since: number | null;
+  /** What that write said, e.g. "SQLITE_FULL: database or disk is full"; null while ok. */
+  error: string | null;
+  /** What the database takes now: its pages in use and its WAL, in bytes. */
+  bytes: number;
+  /** retention.max_mb in bytes; null when the store has no size bound. */
+  maxBytes: number | null;
+}
+
 /** What the hub tells live listeners (WebSocket, rules, dashboard). */
 export type HubUpdate =
   | { type: 'device'; device: DeviceView }

@@ -10,7 +10,7 @@ import type { HubFacade, SensorSummary } from '../../src/hub/api/facade.js';
 import { buildApi } from '../../src/hub/api/server.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
-import type { DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
@@ -55,6 +55,9 @@ class FakeHub implements HubFacade {
   }
   rules(): RuleView[] {
     return [{ name: 'fan', kind: 'rule', description: 'fan on above 25 °C', lastFired: null, fired: 0, lastError: null }];
+  }
+  storage(): StorageStatus {
+    return { state: 'ok', since: null, error: null, bytes: 4096, maxBytes: null };
   }
   command(device: string, request: JsonObject, options?: { timeoutMs?: number }): Promise<JsonObject> {
     this.commands.push({ device, request, timeoutMs: options?.timeoutMs });
@@ -265,7 +268,7 @@ void describe('hub API: devices, health, rules', { timeout: 30_000 }, () => {
   });
 
   void it('GET /api/health counts boards and online boards; GET /api/rules lists the rules', { timeout: 30_000 }, async () => {
-    assert.deepEqual((await get('/api/health')).json(), { ok: true, version: VERSION, devices: 2, online: 1 });
+    assert.deepEqual((await get('/api/health')).json(), { ok: true, version: VERSION, devices: 2, online: 1, storage: { state: 'ok', since: null, error: null, bytes: 4096, maxBytes: null } });
     assert.deepEqual(
       (await get('/api/rules')).json<{ rules: RuleView[] }>().rules.map((r) => r.name),
       ['fan'],

@@ -24,7 +24,7 @@ const button = { device: 'cab', pin: 14, edge: 'falling' };
 test('no file at all gives every default, frozen', { timeout: 30_000 }, async () => {
   for (const c of [parseHubConfig(undefined), parseHubConfig(''), parseHubConfig({}), await loadHubConfig()]) {
     assert.equal(c.data, './tether-data');
-    assert.equal(c.retention_days, 30);
+    assert.deepEqual(c.retention, { days: 30 });
     assert.deepEqual(c.link, { host: '0.0.0.0', port: 7341, keepalive_ms: 1000 });
     assert.deepEqual(c.http, { host: '127.0.0.1', port: 7340 });
     assert.deepEqual(c.telemetry, { interval_ms: 5000, devices: {} });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { HubError } from '../../src/hub/errors.js';
+import { SCHEMA_VERSION } from '../../src/hub/store/schema.js';
 import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
 import { hashToken, newToken, tokenMatches } from '../../src/hub/store/tokens.js';
 import type { Reading } from '../../src/hub/types.js';
@@ -593,7 +594,7 @@ describe('schema', { timeout: 30_000 }, () => {
       HubStore.open(path).close();
       const raw = new Database(path);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(raw.pragma('user_version', { simple: true }), 2);
+      assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.equal((raw.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n, 1);
       raw.close();
     });
@@ -606,7 +607,7 @@ describe('schema', { timeout: 30_000 }, () => {
       store.addDevice('b1');
       store.close();
       const raw = new Database(path);
-      raw.exec('ALTER TABLE devices DROP COLUMN rssi');
+      raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe');
       raw.pragma('user_version = 1');
       raw.close();
       const reopened = HubStore.open(path);

@@ -3,6 +3,7 @@
 // anything unexpected becomes `internal` with the details in the hub's log, never in the reply.
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { HubError, httpStatusOf } from '../errors.js';
+import { storageFaultCode } from '../store/storage-health.js';
 import type { ApiLogger } from './route-spec.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -31,6 +32,12 @@ const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
 export function errorHandler(logger: ApiLogger) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof HubError) return sendError(reply, err.code, err.message);
+    // The store throws storage_full itself; a disk fault that reaches here by another way is no bug of the request's.
+    const storageFault = storageFaultCode(err);
+    if (storageFault !== undefined) {
+      logger.error(`API ${request.method} ${request.routeOptions.url ?? '?'}: the disk refused a write: ${err.message}`);
+      return sendError(reply, 'storage_full', `the hub cannot write to its database (${storageFault}); reads still work: free disk space in the hub's data folder`);
+    }
     if (err.validation) return sendError(reply, 'bad_request', validationMessage(err.validation, err.validationContext));
     const known = FASTIFY_MESSAGES[err.code];
     if (known !== undefined) return sendError(reply, 'bad_request', known);

@@ -123,7 +123,7 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
         },
       }),
       body: { description: 'A protocol request: `action` plus its arguments at the top level.', schema: COMMAND_BODY },
-      errors: ['not_found', 'device_offline', 'board_restarted', 'timeout'],
+      errors: ['not_found', 'device_offline', 'board_restarted', 'timeout', 'storage_full'],
       relaysBoardErrors: true,
       response: { status: 200, description: "The board's success reply.", schema: refSchema('CommandReply') },
       handle: async (request, reply) => {

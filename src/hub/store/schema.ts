@@ -79,7 +79,14 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: the board's WiFi signal strength, for the dashboard's boards list.
   `ALTER TABLE devices ADD COLUMN rssi INTEGER;`,
+  // 3: where HubStore.probe() writes to learn whether a full disk has room again; empty between probes.
+  `CREATE TABLE storage_probe (pad BLOB NOT NULL) STRICT;`,
 ];
+
+export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** The schema version a database is at once migrated: one per migration. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Opens (creating if need be) the database at `path`, a file or ':memory:', at the latest schema. */
 export function openDatabase(path: string): Database.Database {
@@ -94,6 +101,10 @@ export function openDatabase(path: string): Database.Database {
     // dies; only an OS crash or power cut can lose the last commits (the file stays consistent).
     // FULL would fsync every commit and buy nothing against a process crash.
     db.pragma('synchronous = NORMAL');
+    // The WAL grows to about 4 MiB between checkpoints (1,000 pages), more while a reader holds
+    // a checkpoint back; this gives the extra back afterwards, so the WAL stays small beside
+    // retention.max_mb.
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     migrate(db);
     return db;
   } catch (err) {

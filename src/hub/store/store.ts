@@ -1,6 +1,13 @@
 // The hub's embedded database (SQLite through better-sqlite3): the board registry, each link's
 // delivery state, the commands not yet acknowledged, and telemetry. Everything is synchronous:
 // a call returns when its transaction committed.
+//
+// A write the disk refuses (full, read-only, failing) throws storage_full and makes the store
+// `full` (storage-health.ts): later writes are refused at once, without touching the disk, until
+// probe() gets one through. Bookkeeping writes (a board's presence and signal, which commands it
+// acknowledged) do not throw: each is written again at the board's next link, and a full disk
+// must not break a link or kill the hub over them.
+import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { JsonObject } from '../../protocol/codec.js';
 import type { DeviceView, EventsQuery, Reading, ReadingBucket, ReadingsQuery, StoredEvent } from '../types.js';
@@ -11,6 +18,7 @@ import { CommandOutbox, type OutboxEntry } from './outbox.js';
 import { ReadingStore } from './readings.js';
 import type { DeviceSensorSummary, SensorSummary } from '../types.js';
 import { openDatabase } from './schema.js';
+import { isStorageFull, StorageHealth, storageFaultCode } from './storage-health.js';
 
 export type { LinkedInfo, LinkState, NewEvent, OutboxEntry, SensorSummary };
 
@@ -32,6 +40,25 @@ export interface PruneResult {
 /** Rows deleted per transaction when pruning. */
 const PRUNE_CHUNK_ROWS = 5_000;
 
+/**
+ * What probe() writes: more than a few pages, so that it needs pages the database does not
+ * have yet (a disk with room for a page or two is full for a burst of readings).
+ */
+const PROBE_BYTES = 64 * 1024;
+
+export interface StoreOptions {
+  /** Wall-clock ms, for when the store became full (default Date.now). */
+  wallNow?: () => number;
+}
+
+/** What the database takes, in bytes. */
+export interface StoreSize {
+  /** Its pages in use; free pages are left out, as SQLite fills them before it grows the file. */
+  used: number;
+  /** The write-ahead log file. */
+  wal: number;
+}
+
 export class HubStore {
   private readonly devices: DeviceRegistry;
   private readonly links: LinkStates;
@@ -41,8 +68,15 @@ export class HubStore {
   private readonly commitTransaction: (batch: CommitBatch) => StoredEvent[];
   private readonly removeTransaction: (id: string) => boolean;
   private readonly outboxAddTransaction: (id: string, seq: number, body: JsonObject) => void;
+  private readonly probeTransaction: () => void;
+  /** Whether writes go through now; the hub reports it and refuses what it cannot store. */
+  readonly health: StorageHealth;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    options: StoreOptions,
+  ) {
+    this.health = new StorageHealth(options.wallNow);
     this.devices = new DeviceRegistry(db);
     this.links = new LinkStates(db);
     this.outbox = new CommandOutbox(db);
@@ -63,11 +97,23 @@ export class HubStore {
       this.outbox.clear(id);
       return this.devices.remove(id);
     });
+    const clearProbe = db.prepare('DELETE FROM storage_probe');
+    const fillProbe = db.prepare<[number]>('INSERT INTO storage_probe (pad) VALUES (zeroblob(?))');
+    const filled = db.transaction(() => {
+      clearProbe.run();
+      fillProbe.run(PROBE_BYTES);
+    });
+    // Two commits: the first must find room for new pages (and on a real disk, for its WAL
+    // frames); the second gives them back.
+    this.probeTransaction = () => {
+      filled();
+      clearProbe.run();
+    };
   }
 
   /** Opens (creating if need be) the database: a file path, or ':memory:' for tests. */
-  static open(path: string): HubStore {
-    return new HubStore(openDatabase(path));
+  static open(path: string, options: StoreOptions = {}): HubStore {
+    return new HubStore(openDatabase(path), options);
   }
 
   close(): void {
@@ -78,16 +124,16 @@ export class HubStore {
 
   /** Registers a board and returns its token, which is stored only hashed: shown this once. */
   addDevice(id: string, options: { name?: string; address?: string } = {}): { token: string } {
-    return this.devices.add(id, options);
+    return this.write(() => this.devices.add(id, options));
   }
 
   rotateToken(id: string): string {
-    return this.devices.rotateToken(id);
+    return this.write(() => this.devices.rotateToken(id));
   }
 
   /** Forgets the board, its link state and its unsent commands; telemetry ages out as usual. */
   removeDevice(id: string): boolean {
-    return this.removeTransaction(id);
+    return this.write(() => this.removeTransaction(id));
   }
 
   verifyToken(id: string, token: string): boolean {
@@ -103,33 +149,34 @@ export class HubStore {
     return this.devices.list();
   }
 
-  /** Returns false when the id is not registered (the board was removed meanwhile). */
+  /** Returns false when the id is not registered (the board was removed meanwhile) or the store is full. */
   markLinked(id: string, info: LinkedInfo): boolean {
-    return this.devices.markLinked(id, info);
+    return this.bookkeeping(() => this.devices.markLinked(id, info), false);
   }
 
-  /** The WiFi signal strength (dBm) the board reported; false when the id is not registered. */
+  /** The WiFi signal strength (dBm) the board reported; false when the id is not registered or the store is full. */
   setSignal(id: string, rssi: number): boolean {
-    return this.devices.setSignal(id, rssi);
+    return this.bookkeeping(() => this.devices.setSignal(id, rssi), false);
   }
 
   markOffline(id: string, now: number): boolean {
-    return this.devices.markOffline(id, now);
+    return this.bookkeeping(() => this.devices.markOffline(id, now), false);
   }
 
   touch(id: string, now: number): boolean {
-    return this.devices.touch(id, now);
+    return this.bookkeeping(() => this.devices.touch(id, now), false);
   }
 
+  /** At hub start; 0 when the store is full (the API shows liveness from the links, not this flag). */
   markAllOffline(): number {
-    return this.devices.markAllOffline();
+    return this.bookkeeping(() => this.devices.markAllOffline(), 0);
   }
 
   // ── Link state and the command outbox ──
 
-  /** Throws not_found for an unregistered id. */
+  /** Throws not_found for an unregistered id (and storage_full when a first state cannot be stored). */
   getLinkState(id: string): LinkState {
-    return this.links.get(id);
+    return this.attempt(() => this.links.get(id));
   }
 
   /**
@@ -138,7 +185,7 @@ export class HubStore {
    * only together with a new bootId. Throws not_found for an unregistered id.
    */
   saveLinkState(id: string, state: Partial<LinkState>): LinkState {
-    return this.links.save(id, state);
+    return this.write(() => this.links.save(id, state));
   }
 
   /**
@@ -147,17 +194,21 @@ export class HubStore {
    * was acknowledged and deleted (the board would take a reused number for a duplicate).
    */
   outboxAdd(id: string, seq: number, body: JsonObject): void {
-    this.outboxAddTransaction(id, seq, body);
+    this.write(() => this.outboxAddTransaction(id, seq, body));
   }
 
-  /** Records that the hub subscribed the board to its sensors and inputs in this boot. */
+  /** Records that the hub subscribed the board to its sensors and inputs in this boot (if the store is full, the next link subscribes again). */
   setSubscribedBoot(id: string, boot: string): void {
-    this.links.save(id, { subscribedBoot: boot });
+    this.bookkeeping(() => this.links.save(id, { subscribedBoot: boot }), undefined);
   }
 
-  /** Drops the commands up to and including `ack` (serial arithmetic). Returns how many. */
+  /**
+   * Drops the commands up to and including `ack` (serial arithmetic). Returns how many: 0 when the
+   * store is full, and then a later ack drops them (acks are cumulative) or, after a restart, the
+   * board's own ack in its hello does.
+   */
   outboxAck(id: string, ack: number): number {
-    return this.outbox.ack(id, ack);
+    return this.bookkeeping(() => this.outbox.ack(id, ack), 0);
   }
 
   outboxPending(id: string): OutboxEntry[] {
@@ -166,7 +217,7 @@ export class HubStore {
 
   /** The board rebooted: commands not delivered are dropped; the caller fails them back. */
   outboxClear(id: string): number {
-    return this.outbox.clear(id);
+    return this.write(() => this.outbox.clear(id));
   }
 
   // ── Telemetry ──
@@ -177,12 +228,14 @@ export class HubStore {
    * Returns the events with their ids.
    */
   commit(batch: CommitBatch): StoredEvent[] {
-    try {
-      return this.commitTransaction(batch);
-    } catch (err) {
-      this.readings.forgetCachedSeries();
-      throw err;
-    }
+    return this.write(() => {
+      try {
+        return this.commitTransaction(batch);
+      } catch (err) {
+        this.readings.forgetCachedSeries();
+        throw err;
+      }
+    });
   }
 
   /** Raw points, or min/max/avg/count per bucketMs (aligned to its multiples); by sensor, quantity, ts. */
@@ -204,6 +257,81 @@ export class HubStore {
     return this.events.query(q);
   }
 
+  // ── Storage ──
+
+  /**
+   * Writes (and then deletes) a few new pages' worth, even while the store is full: true when
+   * that went through, and the store is writable again.
+   */
+  probe(): boolean {
+    try {
+      this.attempt(this.probeTransaction);
+    } catch (err) {
+      if (isStorageFull(err)) return false;
+      throw err;
+    }
+    this.health.recovered();
+    return true;
+  }
+
+  size(): StoreSize {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = (this.db.pragma('page_count', { simple: true }) as number) - (this.db.pragma('freelist_count', { simple: true }) as number);
+    const wal = this.db.memory ? undefined : fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false });
+    return { used: pages * pageSize, wal: wal?.size ?? 0 };
+  }
+
+  /**
+   * Caps the database at this many pages (PRAGMA max_page_count) for this connection: a write
+   * that needs a page past it fails with SQLITE_FULL, as on a full disk. Fault-injection tests
+   * use it. Returns the cap SQLite took: never below the pages the file has.
+   */
+  capPages(pages: number): number {
+    return this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(pages))}`, { simple: true }) as number;
+  }
+
+  /** The pages the database file has, free ones included. */
+  pageCount(): number {
+    return this.db.pragma('page_count', { simple: true }) as number;
+  }
+
+  /**
+   * Deletes up to maxRows of the oldest readings, or once none are left the oldest events, in
+   * chunks of their own transactions: for retention by size. Registry, link state and the
+   * command outbox are never touched.
+   */
+  pruneOldest(maxRows: number): PruneResult {
+    return this.prune(Number.POSITIVE_INFINITY, 0, { maxRows });
+  }
+
+  /** A write that adds to the store: refused at once while it is full. */
+  private write<T>(fn: () => T): T {
+    if (this.health.full) throw this.health.error();
+    return this.attempt(fn);
+  }
+
+  /** Runs fn; a storage fault makes the store full and is thrown as storage_full. */
+  private attempt<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const code = storageFaultCode(err);
+      if (code === undefined) throw err;
+      this.health.failed(code, (err as Error).message);
+      throw this.health.error();
+    }
+  }
+
+  /** A write worth skipping when the disk is full: `skipped` is returned instead of throwing. */
+  private bookkeeping<T>(fn: () => T, skipped: T): T {
+    try {
+      return this.write(fn);
+    } catch (err) {
+      if (isStorageFull(err)) return skipped;
+      throw err;
+    }
+  }
+
   /**
    * Deletes readings and events older than nowMs - retentionMs, oldest first, a chunk per
    * transaction so that a reader in another process (the CLI) never waits long. The calling
@@ -222,7 +350,8 @@ export class HubStore {
       for (;;) {
         if (budget <= 0) return { ...result, more: true };
         const limit = Math.min(PRUNE_CHUNK_ROWS, budget);
-        const deleted = pruneChunk(limit);
+        // Not refused while the store is full: deleting is what makes room.
+        const deleted = this.attempt(() => pruneChunk(limit));
         result[table] += deleted;
         budget -= deleted;
         if (deleted < limit) break;

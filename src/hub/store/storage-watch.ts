@@ -1,0 +1,71 @@
+// Gets the hub writing again after its disk filled up: while the store is full, a probe write
+// runs on a timer, every second at first and backing off to every few seconds, until one goes
+// through. Says so in the log once when the store fills and once when it recovers.
+import type { Clock, Timer } from '../../common/clock.js';
+import type { Logger } from '../../device/logger.js';
+import type { StorageFault } from './storage-health.js';
+import type { HubStore } from './store.js';
+
+export const PROBE_BACKOFF = { firstMs: 1000, maxMs: 8000 } as const;
+
+export interface StorageWatchDeps {
+  clock: Clock;
+  logger: Logger;
+  wallNow(): number;
+  /** The store is writable again (after having been full). */
+  recovered?(): void;
+}
+
+export interface StorageWatch {
+  stop(): void;
+}
+
+/** Probes the store once now (a hub may start on a full disk), then whenever it is full. */
+export function watchStorage(store: Pick<HubStore, 'health' | 'probe'>, deps: StorageWatchDeps): StorageWatch {
+  const { clock, logger } = deps;
+  let timer: Timer | undefined;
+  let stopped = false;
+
+  const probeLater = (delayMs: number) => {
+    timer = clock.setTimer(delayMs, () => {
+      timer = undefined;
+      if (stopped || probe() || !store.health.full) return;
+      probeLater(Math.min(delayMs * 2, PROBE_BACKOFF.maxMs));
+    });
+  };
+  const probe = (): boolean => {
+    try {
+      return store.probe();
+    } catch (err) {
+      // Not the disk (a bug, or a database gone corrupt): the log says what it is.
+      logger.error(`storage: the probe write failed: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+  };
+  const changed = (fault: StorageFault | null) => {
+    if (fault !== null) {
+      logger.warn(
+        `storage: the hub cannot write to its database (${fault.code}: ${fault.message}). Boards keep their readings until it can (none is acknowledged), ` +
+          'new board links are refused and the API answers writes with 507 storage_full. Free disk space in the data folder, or bound the store with retention.max_mb; ' +
+          'the hub tries again by itself.',
+      );
+      if (timer === undefined && !stopped) probeLater(PROBE_BACKOFF.firstMs);
+      return;
+    }
+    if (timer !== undefined) clock.clearTimer(timer);
+    timer = undefined;
+    logger.info('storage: the hub can write to its database again; boards resume and send what they kept');
+    deps.recovered?.();
+  };
+
+  const unsubscribe = store.health.onChange(changed);
+  probe();
+  return {
+    stop: () => {
+      stopped = true;
+      unsubscribe();
+      if (timer !== undefined) clock.clearTimer(timer);
+      timer = undefined;
+    },
+  };
+}
