@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/device/logger.js';
 import { parseHubConfig } from '../../src/hub/config.js';
-import { startHub, type Hub } from '../../src/hub/hub.js';
+import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
 
 export interface TestHubOptions {
   /** Reuse a data folder (a hub restart); default: a new temp folder. */
@@ -12,6 +12,8 @@ export interface TestHubOptions {
   linkPort?: number;
   /** More hub config (rules, telemetry, …), merged over the test defaults. */
   config?: Record<string, unknown>;
+  /** How the hub opens its store (fault-injection tests cap it). */
+  openStore?: HubOptions['openStore'];
 }
 
 export function tempDataDir(): string {
@@ -30,7 +32,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<Hub & 
     },
     'test hub',
   );
-  const hub = await startHub({ config, logger: silentLogger });
+  const hub = await startHub({ config, logger: silentLogger, ...(options.openStore !== undefined ? { openStore: options.openStore } : {}) });
   return Object.assign(hub, { data });
 }
 

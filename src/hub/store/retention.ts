@@ -6,7 +6,7 @@
 import type { Clock, Timer } from '../../common/clock.js';
 import type { Logger } from '../../device/logger.js';
 import { isStorageFull } from './storage-health.js';
-import type { HubStore, PruneResult } from './store.js';
+import type { HubStore, PruneResult, StoreSize } from './store.js';
 
 export interface RetentionPolicy {
   /** Readings and events older than this go; 0 keeps them whatever their age. */
@@ -43,7 +43,7 @@ export class Retention {
   private stopped = false;
 
   constructor(
-    private readonly store: Pick<HubStore, 'prune' | 'pruneOldest' | 'size'>,
+    private readonly store: Pick<HubStore, 'prune' | 'pruneOldest' | 'size' | 'checkpoint'>,
     private readonly policy: RetentionPolicy,
     private readonly deps: RetentionDeps,
   ) {}
@@ -103,16 +103,20 @@ export class Retention {
   }
 
   private async bySize(maxBytes: number): Promise<void> {
+    const over = (size: StoreSize) => size.used + size.wal > maxBytes;
+    if (!over(this.store.size())) return;
+    // The WAL may be most of the excess: written into the database, it is empty again.
+    this.store.checkpoint();
     const before = this.store.size();
-    if (before.used + before.wal <= maxBytes) return;
-    // The WAL comes back to its own size after the next checkpoint whatever is deleted, so the
-    // goal is for the pages in use. A WAL swollen by a long reader must not cost every reading,
-    // hence the floor at half the bound.
+    if (!over(before)) return;
+    // The goal is for the pages in use. A WAL that a reader in another process keeps from being
+    // emptied must not cost every reading, hence the floor at half the bound.
     const goal = Math.max(SIZE_TARGET * maxBytes - before.wal, maxBytes / 2);
     const removed = await this.inSteps(
       () => this.store.pruneOldest(STEP_ROWS),
       (r) => r.readings + r.events > 0 && this.store.size().used > goal,
     );
+    this.store.checkpoint(); // the deletes went through the WAL
     const after = this.store.size();
     const exhausted = removed.last.readings + removed.last.events === 0;
     const summary = `retention: the store took ${mb(before.used + before.wal)} MB, over retention.max_mb (${mb(maxBytes)} MB); removed the oldest ${removed.readings} readings and ${removed.events} events, it now takes ${mb(after.used + after.wal)} MB`;

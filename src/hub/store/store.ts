@@ -282,6 +282,21 @@ export class HubStore {
   }
 
   /**
+   * Copies the WAL into the database and empties its file, unless another process reads or
+   * writes the database right now: then it does what it can without waiting, and says false.
+   */
+  checkpoint(): boolean {
+    const wait = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [result] = this.attempt(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
+      return result?.busy === 0;
+    } finally {
+      this.db.pragma(`busy_timeout = ${wait}`);
+    }
+  }
+
+  /**
    * Caps the database at this many pages (PRAGMA max_page_count) for this connection: a write
    * that needs a page past it fails with SQLITE_FULL, as on a full disk. Fault-injection tests
    * use it. Returns the cap SQLite took: never below the pages the file has.

@@ -1,0 +1,218 @@
+// Fault injection: the hub's disk fills up. The store is made full for real with SQLite's
+// max_page_count (HubStore.capPages): a write that needs one more page fails with SQLITE_FULL, as
+// on a full disk. The hub must stay up, acknowledge nothing it did not store, refuse links and API
+// writes with storage_full, keep answering reads, and take everything up again by itself once
+// there is room: the readings a board held arrive then, once each.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { HubStore } from '../../src/hub/store/store.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
+import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
+import { helloFrame, openRawLink } from '../support/raw-link.js';
+import { eventually, startTestHub } from '../support/test-hub.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+
+/** Errors that would have crashed a hub process: collected instead, and asserted empty. */
+function watchCrashes(): unknown[] {
+  const seen: unknown[] = [];
+  const onError = (err: unknown) => void seen.push(err);
+  process.on('unhandledRejection', onError);
+  process.on('uncaughtException', onError);
+  cleanups.push(() => {
+    process.off('unhandledRejection', onError);
+    process.off('uncaughtException', onError);
+  });
+  return seen;
+}
+
+const NO_CAP = 1_000_000_000;
+
+/** A board in hub mode whose readings the test numbers: `values.n` is 0, 1, 2, … in the order sent. */
+async function countingBoard(port: number, token: string) {
+  const acked: number[] = [];
+  const onAcked = (body: JsonObject) => {
+    if (body['event'] === 'reading') acked.push((body['values'] as { n: number }).n);
+  };
+  const linked: LinkedBoard = await startLinkedBoard({ port, token, id: 'tank', outboxCapacity: 10_000, onAcked });
+  cleanups.push(() => linked.close());
+  let next = 0;
+  return {
+    linked,
+    acked,
+    get sent() {
+      return next;
+    },
+    send(count: number) {
+      for (let i = 0; i < count; i++) linked.link.emit({ event: 'reading', sensor: 'level', values: { n: next++ }, units: { n: 'count' } });
+    },
+  };
+}
+
+/** The `n` of every stored reading of the counting board, in order. */
+function storedNumbers(hub: TestHub): number[] {
+  return hub.store
+    .queryReadings({ device: 'tank', sensor: 'level', from: 0, to: Date.now() + 3_600_000, limit: 100_000 })
+    .map((r) => r.avg)
+    .sort((a, b) => a - b);
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+async function api(hub: TestHub, method: 'GET' | 'POST', route: string, body?: object): Promise<{ status: number; json: JsonObject }> {
+  const response = await fetch(`http://127.0.0.1:${hub.http.port}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${hub.apiToken.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, json: (await response.json()) as JsonObject };
+}
+
+/** A hello with the board's own token on a raw connection: the hub refuses it with storage_full and closes. */
+async function assertHelloRefused(hub: TestHub, token: string): Promise<void> {
+  const raw = await openRawLink(hub.link.port);
+  cleanups.push(() => raw.close());
+  raw.send(helloFrame('tank', token, { boot_id: 'other-boot' }));
+  const reject = await raw.waitFor((f) => f['link'] === 'reject' || f['link'] === 'welcome', 'the answer to a hello');
+  assert.equal(reject['link'], 'reject');
+  assert.equal((reject['error'] as JsonObject)['code'], 'storage_full');
+  assert.match(String((reject['error'] as JsonObject)['message']), /free disk space/);
+  await raw.closed;
+}
+
+describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
+  test('security: with the store full the hub stays up and acknowledges nothing; writes answer 507 storage_full and reads work; once there is room the readings the board kept arrive, none lost and none twice', async () => {
+    const crashes = watchCrashes();
+    const hub = await startTestHub();
+    cleanups.push(() => hub.close());
+    const { token } = hub.store.addDevice('tank');
+    const board = await countingBoard(hub.link.port, token);
+    await untilLinked(board.linked.link);
+    board.send(20);
+    await eventually(() => (board.acked.length === 20 && storedNumbers(hub).length === 20 ? true : undefined), 'the first 20 readings stored and acknowledged');
+
+    // The disk is full from here: the pages the file has are all the store gets.
+    hub.store.capPages(hub.store.pageCount());
+    await eventually(
+      () => {
+        if (hub.facade.storage().state === 'full') return true;
+        board.send(50);
+        return undefined;
+      },
+      'a reading that does not fit',
+      20_000,
+    );
+    const ackedWhenFull = board.acked.length;
+    const storedWhenFull = storedNumbers(hub);
+    assert.deepEqual(storedWhenFull, range(storedWhenFull.length), 'what was stored is what the board sent, in order');
+    board.send(100);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(board.acked.length, ackedWhenFull, 'nothing is acknowledged while the store is full');
+    assert.deepEqual(storedNumbers(hub), storedWhenFull, 'nothing more is stored');
+    assert.ok(ackedWhenFull <= storedWhenFull.length, 'every acknowledged reading was stored');
+    assert.notEqual(board.linked.link.state, 'up', 'the board is not linked while the hub cannot store');
+
+    // The link server still answers, with a coded refusal the board backs off from.
+    await assertHelloRefused(hub, token);
+
+    const command = await api(hub, 'POST', '/api/devices/tank/commands', { action: 'ping' });
+    assert.equal(command.status, 507);
+    assert.equal((command.json['error'] as JsonObject)['code'], 'storage_full');
+    const readings = await api(hub, 'GET', '/api/devices/tank/readings?sensor=level&from=0&limit=10000');
+    assert.equal(readings.status, 200);
+    assert.equal((readings.json['readings'] as unknown[]).length, storedWhenFull.length);
+    const health = await api(hub, 'GET', '/api/health');
+    assert.equal(health.status, 200);
+    const storage = health.json['storage'] as JsonObject;
+    assert.equal(storage['state'], 'full');
+    assert.match(String(storage['error']), /^SQLITE_FULL: /);
+    assert.ok(typeof storage['since'] === 'number' && storage['since'] <= Date.now() && storage['since'] > Date.now() - 60_000, String(storage['since']));
+    assert.ok(typeof storage['bytes'] === 'number' && storage['bytes'] > 0);
+
+    // Space comes back: nobody tells the hub, it finds out.
+    hub.store.capPages(NO_CAP);
+    await eventually(() => (hub.facade.storage().state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
+    await eventually(() => (board.acked.length === board.sent ? true : undefined), `all ${board.sent} readings acknowledged`, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a reading stored twice would be now
+    assert.deepEqual(storedNumbers(hub), range(board.sent), 'every reading the board sent is stored, once');
+    assert.equal((await api(hub, 'GET', '/api/health')).json['storage'] !== undefined, true);
+    assert.equal(((await api(hub, 'GET', '/api/health')).json['storage'] as JsonObject)['state'], 'ok');
+    assert.equal((await api(hub, 'POST', '/api/devices/tank/commands', { action: 'ping' })).status, 200, 'commands go through again');
+    assert.deepEqual(crashes, []);
+  });
+
+  test('security: a hub restarted on a full store starts, refuses the board cleanly, and takes what the board kept once there is room', async () => {
+    const crashes = watchCrashes();
+    const first = await startTestHub();
+    const { data } = first;
+    const linkPort = first.link.port;
+    const { token } = first.store.addDevice('tank');
+    const board = await countingBoard(linkPort, token);
+    await untilLinked(board.linked.link);
+    board.send(20);
+    await eventually(() => (board.acked.length === 20 ? true : undefined), '20 readings acknowledged');
+    await first.close();
+    board.send(30); // kept by the board while there is no hub
+
+    // The disk filled while the hub was down: no free page in the file, none to add.
+    const db = new Database(path.join(data, 'tether.db'));
+    db.exec('VACUUM');
+    db.close();
+    let store: HubStore | undefined;
+    const hub = await startTestHub({
+      data,
+      linkPort,
+      openStore: (file) => {
+        store = HubStore.open(file);
+        store.capPages(store.pageCount());
+        return store;
+      },
+    });
+    cleanups.push(() => hub.close());
+    assert.equal(hub.facade.storage().state, 'full', 'found full at start');
+    await assertHelloRefused(hub, token);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the board's own hellos, refused too
+    assert.notEqual(board.linked.link.state, 'up');
+    assert.equal(board.acked.length, 20);
+    assert.deepEqual(storedNumbers(hub), range(20), 'reads work');
+
+    (store ?? assert.fail('the hub opened its store through openStore')).capPages(NO_CAP);
+    await eventually(() => (board.acked.length === 50 ? true : undefined), 'the 30 kept readings acknowledged', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(storedNumbers(hub), range(50), 'stored once each');
+    assert.deepEqual(crashes, []);
+  });
+
+  test('security: a store write that fails during a board handshake ends that connection only; the hub stays up and the board links on its next try', async () => {
+    const crashes = watchCrashes();
+    const hub = await startTestHub();
+    cleanups.push(() => hub.close());
+    const { token } = hub.store.addDevice('tank');
+    // The disk refuses the write of the link state once (an I/O error the store did not see coming).
+    const save = hub.store.saveLinkState.bind(hub.store);
+    let failures = 0;
+    hub.store.saveLinkState = (id, state) => {
+      if (failures++ === 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+      return save(id, state);
+    };
+    const raw = await openRawLink(hub.link.port);
+    cleanups.push(() => raw.close());
+    raw.send(helloFrame('tank', token));
+    await raw.closed;
+    assert.deepEqual(raw.frames, [], 'closed without a welcome');
+
+    const board = await countingBoard(hub.link.port, token);
+    await untilLinked(board.linked.link, 10_000);
+    board.send(5);
+    await eventually(() => (board.acked.length === 5 ? true : undefined), 'readings acknowledged after the failed handshake');
+    assert.deepEqual(storedNumbers(hub), range(5));
+    assert.deepEqual(crashes, []);
+  });
+});
