@@ -220,5 +220,31 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       assert.equal(await page.evaluate('window.notReloaded'), true, 'the same page, not a reload');
       assert.deepEqual((await onlineBoards(page)).sort(), ['greenhouse', 'shed']);
     });
+
+    test('security: a full disk on the hub shows a banner that says what to do, and it goes by itself once the hub can write', { timeout: 60_000 }, async () => {
+      const store = demo.hub.store;
+      // The pages the database has are all it gets, and a burst of readings takes what is left.
+      store.capPages(store.pageCount());
+      const burst = Array.from({ length: 1000 }, (_, i) => ({ device: 'greenhouse', sensor: 'burst', quantity: 'n', ts: Date.now() - 60_000 + i, value: i, unit: null }));
+      for (let i = 0; i < 100 && demo.hub.facade.storage().state === 'ok'; i++) {
+        try {
+          store.commit({ readings: burst, events: [], linkStates: [] });
+        } catch {
+          // the burst that did not fit: the store is full now
+        }
+      }
+      assert.equal(demo.hub.facade.storage().state, 'full');
+      await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
+      const banner = page.locator('[data-storage="full"]');
+      await banner.waitFor({ timeout: 15_000 });
+      assert.equal(await banner.getAttribute('role'), 'alert');
+      const text = await banner.innerText();
+      assert.match(text, /storage_full/);
+      assert.match(text, /SQLITE_FULL/);
+      assert.match(text, /Free disk space in the hub’s data folder/);
+      store.capPages(1_000_000_000);
+      await banner.waitFor({ state: 'detached', timeout: 30_000 });
+      assert.equal(demo.hub.facade.storage().state, 'ok');
+    });
   });
 });

@@ -1,9 +1,9 @@
 // The hub's REST API as the dashboard calls it: the token in the Authorization header, and every
 // failure turned into an ApiError with the hub's code (docs/api.md#errors) and its message.
-import type { DeviceSensorSummary, DeviceView, ReadingBucket, RuleView, SensorSummary, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 
-export type { DeviceSensorSummary, DeviceView, JsonObject, ReadingBucket, RuleView, SensorSummary, StoredEvent };
+export type { DeviceSensorSummary, DeviceView, JsonObject, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
 
 export class ApiError extends Error {
   constructor(
@@ -20,7 +20,7 @@ export class ApiError extends Error {
 export class Api {
   constructor(readonly token: string) {}
 
-  health(): Promise<{ ok: true; version: string; devices: number; online: number }> {
+  health(): Promise<{ ok: true; version: string; devices: number; online: number; storage: StorageStatus }> {
     return this.request('GET', '/api/health');
   }
 

@@ -10,6 +10,7 @@ const NEXT_STEP: Record<string, string> = {
   board_restarted: 'The board restarted before the command reached it; look at its pins, then send it again.',
   not_found: 'The board is not registered with this hub; pick one from the boards list.',
   shutting_down: 'The hub is stopping; try again when it is back.',
+  storage_full: 'The hub’s disk is full: free space in its data folder (or set retention.max_mb). It carries on by itself.',
   lease_too_long: 'Pick a shorter lease: the pin’s longest is max_lease_s in the board config.',
   pin_conflict: 'The pin is in use in another way (see the message); change the board config or free the pin first.',
   missing_field: 'The dashboard sent an incomplete command; reload the page and try again.',

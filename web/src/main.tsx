@@ -12,6 +12,7 @@ import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
 import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
+import { StorageBanner } from './views/storage-banner.js';
 
 const TOKEN_KEY = 'tether.token';
 
@@ -150,6 +151,7 @@ function App() {
           The connection to the hub dropped; reconnecting. What you see may be out of date until it is back.
         </p>
       ) : null}
+      <StorageBanner api={api} live={status === 'live'} />
       {error !== undefined ? (
         <div class="error banner" role="alert">
           <p>

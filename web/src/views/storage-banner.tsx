@@ -1,0 +1,33 @@
+// A banner while the hub cannot store what boards send (its disk is full): GET /api/health says
+// so, asked when the page opens, every 10 s, and whenever the live stream comes back.
+import { useEffect, useState } from 'preact/hooks';
+import type { Api, StorageStatus } from '../api.js';
+import { dateTime } from '../format.js';
+
+const CHECK_EVERY_MS = 10_000;
+
+export function StorageBanner({ api, live }: { api: Api; live: boolean }) {
+  const [storage, setStorage] = useState<StorageStatus | undefined>(undefined);
+  useEffect(() => {
+    let stopped = false;
+    // A failed check changes nothing: the hub being unreachable has its own banner.
+    const check = () => void api.health().then((h) => !stopped && setStorage(h.storage), () => undefined);
+    check();
+    const timer = window.setInterval(check, CHECK_EVERY_MS);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+    };
+  }, [api, live]);
+  if (storage?.state !== 'full') return null;
+  return (
+    <div class="error banner" role="alert" data-storage="full">
+      <p>
+        <code>storage_full</code> The hub cannot write to its database{storage.since !== null ? ` since ${dateTime(storage.since)}` : ''}
+        {storage.error !== null ? ` (${storage.error})` : ''}. Boards keep their readings and send them once it can; commands are refused
+        meanwhile.
+      </p>
+      <p>Free disk space in the hub’s data folder, or bound its store with retention.max_mb in the hub config. The hub carries on by itself.</p>
+    </div>
+  );
+}
