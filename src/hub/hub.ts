@@ -22,7 +22,7 @@ import { PullLink } from './pull-link.js';
 import { RuleEngine } from './rules.js';
 import { Retention } from './store/retention.js';
 import { isStorageFull } from './store/storage-health.js';
-import { watchStorage } from './store/storage-watch.js';
+import { openWhenWritable, watchStorage } from './store/storage-watch.js';
 import { HubStore } from './store/store.js';
 import type { DeviceView, HubUpdate, StorageStatus, StoredEvent } from './types.js';
 
@@ -52,7 +52,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const wallNow = options.wallNow ?? (() => Date.now());
   ensureDataFolder(config.data, logger);
   const file = path.join(config.data, 'tether.db');
-  const store = options.openStore?.(file) ?? HubStore.open(file, { wallNow });
+  const store = await openWhenWritable(() => options.openStore?.(file) ?? HubStore.open(file, { wallNow }), { clock, logger });
   store.markAllOffline(); // nobody is linked to a hub that just started
   const apiToken = ensureApiToken(config.data);
   const pulls = new Map<string, PullLink>();

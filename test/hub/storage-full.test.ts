@@ -7,6 +7,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { SystemClock } from '../../src/common/clock.js';
+import { parseBoardConfig } from '../../src/device/config.js';
+import { silentLogger } from '../../src/device/logger.js';
+import { startDevice } from '../../src/device/runtime.js';
+import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
@@ -65,6 +70,20 @@ function storedNumbers(hub: TestHub): number[] {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Fills what room the capped store has left with a burst of readings, until a write fails. */
+function fillUp(hub: TestHub): void {
+  hub.store.capPages(hub.store.pageCount());
+  const burst = Array.from({ length: 1000 }, (_, i) => ({ device: 'burst', sensor: 'burst', quantity: 'n', ts: i, value: i, unit: null }));
+  for (let i = 0; i < 1000 && hub.facade.storage().state === 'ok'; i++) {
+    try {
+      hub.store.commit({ readings: burst, events: [], linkStates: [] });
+    } catch {
+      // the burst that did not fit
+    }
+  }
+  assert.equal(hub.facade.storage().state, 'full');
+}
 
 async function api(hub: TestHub, method: 'GET' | 'POST', route: string, body?: object): Promise<{ status: number; json: JsonObject }> {
   const response = await fetch(`http://127.0.0.1:${hub.http.port}${route}`, {
@@ -214,5 +233,50 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     await eventually(() => (board.acked.length === 5 ? true : undefined), 'readings acknowledged after the failed handshake');
     assert.deepEqual(storedNumbers(hub), range(5));
     assert.deepEqual(crashes, []);
+  });
+
+  test('security: a board the hub dials (pull mode) has its readings stored again once the store has room', async () => {
+    const crashes = watchCrashes();
+    const clock = new SystemClock();
+    const config = parseBoardConfig({ name: 'pi', listen: { host: '127.0.0.1', port: 0 }, sensors: [{ name: 'chip', driver: 'chip_temp' }] });
+    const hardware = createSimHardware(config, clock);
+    const device = await startDevice({ config, hardware, clock, logger: silentLogger, host: '127.0.0.1', port: 0 });
+    cleanups.push(() => device.close());
+    const hub = await startTestHub({ config: { telemetry: { interval_ms: 50 }, devices: [{ id: 'pi', address: `127.0.0.1:${device.port}` }] } });
+    cleanups.push(() => hub.close());
+    const count = (from: number) => hub.store.queryReadings({ device: 'pi', sensor: 'chip', from, to: Date.now() + 60_000 }).length;
+    await eventually(() => (count(0) >= 3 ? true : undefined), 'readings from the pulled board');
+    fillUp(hub);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // readings arrive and cannot be stored
+    hub.store.capPages(NO_CAP);
+    await eventually(() => (hub.facade.storage().state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
+    const recovered = Date.now();
+    await eventually(() => (count(recovered) >= 3 ? true : undefined), 'readings stored again after the store recovered');
+    assert.deepEqual(crashes, []);
+  });
+
+  test('security: a hub whose database cannot even be opened for lack of disk waits for room instead of exiting', async () => {
+    let refusals = 0;
+    const started = Date.now();
+    const hub = await startTestHub({
+      openStore: (file) => {
+        // What SQLite says when a disk with no room left cannot take the WAL's shared-memory file.
+        if (refusals++ === 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_SHMSIZE' });
+        return HubStore.open(file);
+      },
+    });
+    cleanups.push(() => hub.close());
+    assert.equal(refusals, 2, 'opened at the second try');
+    assert.ok(Date.now() - started >= 900, 'after waiting for the disk');
+    assert.equal(hub.facade.storage().state, 'ok');
+    // Anything but the disk is no reason to wait: the start fails at once.
+    await assert.rejects(
+      startTestHub({
+        openStore: () => {
+          throw new Error('the hub database is at schema 99, written by a newer Tether; this one knows up to 3');
+        },
+      }),
+      /schema 99/,
+    );
   });
 });

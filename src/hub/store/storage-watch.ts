@@ -3,7 +3,7 @@
 // through. Says so in the log once when the store fills and once when it recovers.
 import type { Clock, Timer } from '../../common/clock.js';
 import type { Logger } from '../../device/logger.js';
-import type { StorageFault } from './storage-health.js';
+import { storageFaultCode, type StorageFault } from './storage-health.js';
 import type { HubStore } from './store.js';
 
 export const PROBE_BACKOFF = { firstMs: 1000, maxMs: 8000 } as const;
@@ -69,3 +69,32 @@ export function watchStorage(store: Pick<HubStore, 'health' | 'probe'>, deps: St
     },
   };
 }
+
+/**
+ * Opens the store, waiting for the disk when it refuses: on a disk with no room left, SQLite
+ * cannot even create the shared-memory file a WAL database is opened with. The hub then waits
+ * rather than exit (a service manager would only restart it into the same wall); boards keep
+ * their readings meanwhile.
+ */
+export async function openWhenWritable(open: () => HubStore, deps: Pick<StorageWatchDeps, 'clock' | 'logger'>): Promise<HubStore> {
+  let delayMs: number = PROBE_BACKOFF.firstMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const store = open();
+      if (attempt > 1) deps.logger.info('storage: the database opened; the hub starts');
+      return store;
+    } catch (err) {
+      const code = storageFaultCode(err);
+      if (code === undefined) throw err;
+      if (attempt === 1) {
+        deps.logger.warn(
+          `storage: cannot open the hub database (${code}: ${(err as Error).message}): its disk is full or failing. The hub starts once it can; ` +
+            'boards keep their readings meanwhile. Free disk space in the data folder.',
+        );
+      }
+      await deps.clock.sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, PROBE_BACKOFF.maxMs);
+    }
+  }
+}
+
