@@ -158,6 +158,22 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     );
   });
 
+  it('security: a full store fails every board of the batch at once, with none stored, acknowledged or tried again board by board', async () => {
+    const { store, clock, queue, commits, count } = setup({ maxRows: 10_000 });
+    store.capPages(store.pageCount()); // no room for 6,000 readings
+    const results = [
+      queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3000) }),
+      queue.add({ device: 'b2', seq: 1, readings: readings('b2', 3000) }),
+    ].map((p) => p.then(() => undefined, (err: unknown) => err));
+    await clock.advance(10);
+    const [b1, b2] = await Promise.all(results);
+    assert.ok(b1 instanceof HubError && b1.code === 'storage_full', String(b1));
+    assert.equal(b2, b1, 'the same failure for both boards');
+    assert.equal(commits.length, 1, 'one commit: retrying board by board would fail the same way');
+    assert.deepEqual([count('b1'), count('b2')], [0, 0]);
+    assert.deepEqual([store.getLinkState('b1').rxCommitted, store.getLinkState('b2').rxCommitted], [0, 0]);
+  });
+
   it('rejects every item of a failed board, and nothing more of it commits until resume()', async () => {
     const { store, clock, queue } = setup();
     const first = queue.add({ device: 'b1', seq: 8, readings: readings('b1', 2) });

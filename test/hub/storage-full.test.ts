@@ -12,6 +12,8 @@ import { parseBoardConfig } from '../../src/device/config.js';
 import { silentLogger } from '../../src/device/logger.js';
 import { startDevice } from '../../src/device/runtime.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
+import { HubError } from '../../src/hub/errors.js';
+import { storageFaultCode } from '../../src/hub/store/storage-health.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
@@ -280,3 +282,67 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     );
   });
 });
+
+describe('the store on a full disk', { timeout: 30_000 }, () => {
+  const isStorageFull = (err: unknown) => err instanceof HubError && err.code === 'storage_full' && err.httpStatus === 507 && /SQLITE_FULL/.test(err.message);
+  const reading = (i: number) => ({ device: 'b1', sensor: 'air', quantity: 't', ts: i, value: i, unit: null });
+
+  test('security: once a write fails for lack of room, writes are refused at once with storage_full, bookkeeping is skipped, reads work, and a probe that gets through ends it', () => {
+    const store = HubStore.open(':memory:', { wallNow: () => 1234 });
+    cleanups.push(() => store.close());
+    const { token } = store.addDevice('b1');
+    store.capPages(store.pageCount());
+    let failed: unknown;
+    for (let i = 0; failed === undefined && i < 1000; i++) {
+      try {
+        store.commit({ readings: Array.from({ length: 500 }, (_, j) => reading(i * 500 + j)), events: [], linkStates: [] });
+      } catch (err) {
+        failed = err;
+      }
+    }
+    assert.ok(isStorageFull(failed), String(failed));
+    assert.deepEqual(store.health.fault, { code: 'SQLITE_FULL', message: 'database or disk is full', since: 1234 });
+    const stored = store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length;
+
+    // A small write would fit on a page that has room; it is refused all the same, so that what
+    // is stored does not depend on which page has room (and no board is acknowledged at random).
+    assert.throws(() => store.commit({ readings: [reading(1e8)], events: [], linkStates: [] }), isStorageFull);
+    assert.throws(() => store.outboxAdd('b1', 1, { action: 'ping' }), isStorageFull);
+    assert.throws(() => store.addDevice('b2'), isStorageFull);
+    assert.throws(() => store.saveLinkState('b1', { bootId: 'x' }), isStorageFull);
+    assert.equal(store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 }), false, 'bookkeeping is skipped, not thrown');
+    assert.equal(store.markOffline('b1', 5), false);
+    assert.equal(store.setSignal('b1', -50), false);
+    assert.equal(store.outboxAck('b1', 1), 0);
+    assert.equal(store.getDevice('b1')?.bootId, null, 'nothing of it was written');
+    assert.equal(store.verifyToken('b1', token), true, 'reads work');
+    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length, stored);
+
+    assert.equal(store.probe(), false, 'no room for the probe either');
+    assert.equal(store.health.full, true);
+    store.capPages(NO_CAP);
+    assert.equal(store.probe(), true);
+    assert.equal(store.health.fault, null);
+    store.commit({ readings: [reading(1e8)], events: [], linkStates: [] });
+    assert.equal(store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 }), true);
+  });
+
+  test('security: only the disk makes a store full: SQLITE_FULL, SQLITE_IOERR and SQLITE_READONLY (and their extended codes)', () => {
+    const code = (c: string) => storageFaultCode(Object.assign(new Error('x'), { code: c }));
+    assert.deepEqual(
+      ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_SHMSIZE', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED'].map(code),
+      ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_SHMSIZE', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED'],
+    );
+    for (const other of ['SQLITE_BUSY', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_FULLX', 'SQLITE_IOERRX', 'ENOSPC', '']) assert.equal(code(other), undefined, other);
+    assert.equal(storageFaultCode(new Error('database or disk is full')), undefined, 'the code says it, not the message');
+    assert.equal(storageFaultCode(null), undefined);
+
+    // A constraint failure is the data's fault: it fails that write, not the store.
+    const store = HubStore.open(':memory:');
+    cleanups.push(() => store.close());
+    store.addDevice('b1');
+    assert.throws(() => store.commit({ readings: [{ ...reading(1), value: Number.NaN }], events: [], linkStates: [] }), /NOT NULL/);
+    assert.equal(store.health.full, false);
+  });
+});
+
