@@ -53,6 +53,11 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
         // Only a board that got through needs TCP keepalive: a flood is spared the system calls.
         else if (!socket.destroyed) socket.setKeepAlive(true, 30_000);
       })
+      .catch((err: unknown) => {
+        // verify or attach failed (a failing disk, a bug): this connection ends, the hub runs on.
+        socket.destroy();
+        options.logger.error(`link ${address ?? '?'}: handshake failed: ${err instanceof Error ? err.message : String(err)}`);
+      })
       .finally(() => gate.release(socket));
   };
   const server = options.tls === undefined ? net.createServer(onSocket) : tls.createServer(options.tls, onSocket);

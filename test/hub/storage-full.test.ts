@@ -211,7 +211,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     assert.deepEqual(crashes, []);
   });
 
-  test('security: a store write that fails during a board handshake ends that connection only; the hub stays up and the board links on its next try', async () => {
+  test('security: a store write or read that fails during a board handshake ends that connection only; the hub stays up and the board links on its next try', async () => {
     const crashes = watchCrashes();
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
@@ -228,6 +228,18 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     raw.send(helloFrame('tank', token));
     await raw.closed;
     assert.deepEqual(raw.frames, [], 'closed without a welcome');
+
+    // A read the disk fails while the hello is checked: that connection ends too, and only it.
+    const verify = hub.store.verifyToken.bind(hub.store);
+    hub.store.verifyToken = () => {
+      hub.store.verifyToken = verify;
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
+    };
+    const second = await openRawLink(hub.link.port);
+    cleanups.push(() => second.close());
+    second.send(helloFrame('tank', token));
+    await second.closed;
+    assert.deepEqual(second.frames, [], 'closed without a welcome');
 
     const board = await countingBoard(hub.link.port, token);
     await untilLinked(board.linked.link, 10_000);
