@@ -274,6 +274,7 @@ export class HubStore {
     return true;
   }
 
+  /** What the database takes now (retention.max_mb bounds it). */
   size(): StoreSize {
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     const pages = (this.db.pragma('page_count', { simple: true }) as number) - (this.db.pragma('freelist_count', { simple: true }) as number);
@@ -319,7 +320,7 @@ export class HubStore {
     return this.prune(Number.POSITIVE_INFINITY, 0, { maxRows });
   }
 
-  /** A write that adds to the store: refused at once while it is full. */
+  /** A write, refused at once while the store is full: what gets stored must not depend on which page still has room. */
   private write<T>(fn: () => T): T {
     if (this.health.full) throw this.health.error();
     return this.attempt(fn);
