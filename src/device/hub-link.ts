@@ -1,18 +1,24 @@
-// Hub mode (protocol.md §10): the board dials the hub and keeps the link up. Commands from the
-// hub go through the same dispatcher as direct connections; replies and events go back as
-// must-arrive messages, readings may be dropped oldest-first when the outbox is full.
+// Hub mode (protocol.md §10): the board dials the hub and keeps the link up. The hub proves
+// first that it knows the board key, then the board proves it, and every later frame is sealed
+// (§10.5, §10.6), so a fake hub or someone on the path gets neither the token nor a command
+// run. Commands from the hub go through the same dispatcher as direct connections; replies and
+// events go back as must-arrive messages, readings may be dropped oldest-first when the outbox
+// is full.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock, Timer } from '../common/clock.js';
+import { answerChallenge, HubNotProven, LinkRejected } from '../link/authenticate.js';
 import { LinkChannel, type CloseReason } from '../link/channel.js';
 import { HandshakeTimeout, readFirstMessage } from '../link/handshake.js';
 import { Inbound } from '../link/inbound.js';
+import { fingerprintOfDer, normalizeFingerprint } from '../link/tls-pin.js';
 import type { Scope } from '../protocol/actions.js';
+import { keyOfToken, newNonce } from '../protocol/auth.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
-import { encodeFrame } from '../protocol/framing.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
-import { LINK_VERSION, type Welcome } from '../protocol/link/messages.js';
+import type { LinkSeal } from '../protocol/link/link-auth.js';
+import { LINK_VERSION, MAX_FRAME, type Welcome } from '../protocol/link/messages.js';
 import { Outbox, type Outgoing } from '../protocol/link/reliable.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Board } from './board.js';
@@ -26,10 +32,14 @@ export interface HubLinkOptions {
   host: string;
   port: number;
   deviceId: string;
+  /** Never sent: the board proves with its key, the token's SHA-256 (protocol.md §10.5). */
   token: string;
   clock: Clock;
   logger: Logger;
-  tls?: boolean | tls.ConnectionOptions;
+  /** TLS to the hub; `fingerprint` pins its certificate (then no CA is asked). */
+  tls?: boolean | HubTlsOptions;
+  /** The longest frame taken from the hub, sent as the hello's max_frame (default and most: 1 MiB). */
+  maxFrameBytes?: number;
   /** The keepalive interval to ask the hub for. */
   keepaliveMs?: number;
   /** Told about each message the hub acknowledged (committed), oldest first. */
@@ -41,14 +51,33 @@ export interface HubLinkOptions {
   random?: () => number;
 }
 
+export interface HubTlsOptions extends tls.ConnectionOptions {
+  /**
+   * The SHA-256 of the hub certificate's DER bytes (hex, colons allowed; the hub logs it at
+   * start). When set, a hub that presents any other certificate is closed before the hello.
+   */
+  fingerprint?: string;
+}
+
 export type HubLinkState = 'connecting' | 'up' | 'down' | 'stopped';
+
+/** The hub presented a TLS certificate other than the pinned one: the hello was not sent. */
+export class HubCertificateMismatch extends Error {
+  constructor(got: string, pinned: string) {
+    super(`presented a TLS certificate with fingerprint ${got}, not the pinned ${pinned}; nothing was sent to it`);
+    this.name = 'HubCertificateMismatch';
+  }
+}
 
 /** The default time a dial, and then a welcome, may take (protocol.md §10.3). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 750;
 
 
 export class HubLink implements SessionContext {
-  readonly scope: Scope = 'admin'; // the hub proved itself with the board's token at the link level
+  readonly scope: Scope = 'admin'; // the hub proved it knows the board key, and every frame is sealed
+  private readonly key: Buffer;
+  private readonly maxFrameBytes: number;
+  private readonly pinned: string | undefined;
   private outbox: Outbox<JsonObject>;
   private inbound = new Inbound();
   private hubStream: string | null = null;
@@ -66,6 +95,13 @@ export class HubLink implements SessionContext {
   state: HubLinkState = 'down';
 
   constructor(private readonly options: HubLinkOptions) {
+    this.key = keyOfToken(options.token);
+    this.maxFrameBytes = Math.min(MAX_FRAME.max, Math.max(MAX_FRAME.min, options.maxFrameBytes ?? MAX_FRAME.max));
+    const fingerprint = typeof options.tls === 'object' ? options.tls.fingerprint : undefined;
+    this.pinned = fingerprint === undefined ? undefined : normalizeFingerprint(fingerprint);
+    if (fingerprint !== undefined && this.pinned === undefined) {
+      throw new Error(`hub TLS fingerprint ${JSON.stringify(fingerprint)}: expected the SHA-256 of the hub's certificate, 64 hex digits (colons allowed)`);
+    }
     const onAcked = options.onAcked;
     this.outbox = new Outbox<JsonObject>({
       capacity: options.outboxCapacity ?? 2000,
@@ -131,9 +167,9 @@ export class HubLink implements SessionContext {
       let reason: string;
       let silent = false;
       try {
-        reason = await this.connectOnce();
+        reason = `: ${await this.connectOnce()}`;
       } catch (err) {
-        reason = err instanceof Error ? err.message : String(err);
+        reason = describeFailure(err);
         silent = err instanceof HandshakeTimeout;
         this.socket?.destroy();
       }
@@ -142,7 +178,7 @@ export class HubLink implements SessionContext {
       // An attempt that timed out has spaced itself already: the hub is not refusing, the
       // network is swallowing, and the next try should go out at once when it comes back.
       const wait = silent ? this.backoff.first() : this.backoff.next();
-      this.options.logger.warn(`hub ${this.options.host}:${this.options.port}: ${reason}; trying again in ${wait} ms`);
+      this.options.logger.warn(`hub ${this.options.host}:${this.options.port}${reason}; trying again in ${wait} ms`);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.retryTimer = this.options.clock.setTimer(wait, resolve);
@@ -150,27 +186,37 @@ export class HubLink implements SessionContext {
     }
   }
 
-  /** One connection: dial, hello, welcome, then the channel until it closes. Resolves with why it ended. */
+  /**
+   * One connection: dial, hello, the hub's proof checked, the board's sent, the sealed welcome,
+   * then the channel until it closes. Resolves with why it ended. Nothing of the board's link
+   * state changes before a welcome that opened under the seal.
+   */
   private async connectOnce(): Promise<string> {
     const socket = await this.dial();
     this.socket = socket;
     await this.inbound.settle();
     const { board } = this.options;
-    socket.write(
-      encodeFrame({
+    const nonce = newNonce();
+    const hello = Buffer.from(
+      JSON.stringify({
         link: 'hello',
         protocol: LINK_VERSION,
         device_id: this.options.deviceId,
-        token: this.options.token,
+        nonce,
         boot_id: board.id,
         firmware: `tether-node ${TETHER_VERSION} (protocol ${PROTOCOL_VERSION})`,
         capabilities: board.capabilities(),
         rx: { stream: this.hubStream, last: this.inbound.committed },
         uptime_ms: Math.round(board.uptimeMs()),
+        max_frame: this.maxFrameBytes,
         ...(this.options.keepaliveMs !== undefined ? { keepalive_ms: this.options.keepaliveMs } : {}),
       }),
+      'utf8',
     );
-    const welcome = await this.readWelcome(socket);
+    socket.write(Buffer.concat([hello, Buffer.from('\n')]));
+    const timing = { clock: this.options.clock, timeoutMs: this.handshakeTimeoutMs };
+    const seal = await answerChallenge(socket, this.key, nonce, hello, timing);
+    const welcome = await this.readWelcome(socket, seal);
     if (welcome.stream !== this.hubStream) {
       this.inbound.restart();
       this.hubStream = welcome.stream;
@@ -179,7 +225,7 @@ export class HubLink implements SessionContext {
       this.channel = new LinkChannel(
         socket,
         { outbox: this.outbox, inbound: this.inbound },
-        { keepaliveMs: welcome.keepalive_ms, outageMs: welcome.outage_ms, clock: this.options.clock },
+        { keepaliveMs: welcome.keepalive_ms, outageMs: welcome.outage_ms, clock: this.options.clock, maxFrameBytes: this.maxFrameBytes, seal },
         { deliver: (body) => this.execute(body), closed: (reason, detail) => resolve({ reason, detail }) },
       );
     });
@@ -206,10 +252,24 @@ export class HubLink implements SessionContext {
       const secure = this.options.tls;
       const connected = () => {
         this.options.clock.clearTimer(timer);
+        if (this.pinned !== undefined && socket instanceof tls.TLSSocket) {
+          // The pin is the trust: no CA is asked, and a hub with another certificate gets nothing.
+          const got = fingerprintOfDer(socket.getPeerCertificate(true).raw);
+          if (got !== this.pinned) {
+            socket.destroy();
+            reject(new HubCertificateMismatch(got, this.pinned));
+            return;
+          }
+        }
         resolve(socket);
       };
-      const socket: net.Socket =
-        secure === undefined || secure === false ? net.connect({ host, port }, connected) : tls.connect({ host, port, ...(secure === true ? {} : secure) }, connected);
+      let socket: net.Socket;
+      if (secure === undefined || secure === false) socket = net.connect({ host, port }, connected);
+      else {
+        const options: tls.ConnectionOptions = secure === true ? {} : { ...secure };
+        delete (options as HubTlsOptions).fingerprint;
+        socket = tls.connect({ host, port, ...options, ...(this.pinned !== undefined ? { rejectUnauthorized: false } : {}) }, connected);
+      }
       this.socket = socket;
       // A SYN lost in a black hole is retried by the kernel for minutes; a LAN hub answers in ms.
       const timer = this.options.clock.setTimer(this.handshakeTimeoutMs, () => reject(new HandshakeTimeout(`no connection to the hub within ${this.handshakeTimeoutMs} ms`)));
@@ -220,14 +280,14 @@ export class HubLink implements SessionContext {
     });
   }
 
-  /** The first frame must be a welcome or a reject. */
-  private async readWelcome(socket: net.Socket): Promise<Welcome> {
+  /** The first frame after the board's auth must be a sealed welcome, or a reject. */
+  private async readWelcome(socket: net.Socket, seal: LinkSeal): Promise<Welcome> {
     // A hub on the LAN welcomes in milliseconds; a welcome that has not come will not come (a
     // black hole took the connection and swallowed the hello), so dial again rather than wait.
-    const message = await readFirstMessage(socket, this.options.clock, this.handshakeTimeoutMs, 'welcome');
+    const { message } = await readFirstMessage(socket, this.options.clock, this.handshakeTimeoutMs, 'welcome', { unsealer: seal.unsealer });
     if (message.link === 'welcome') return message;
     socket.destroy();
-    if (message.link === 'reject') throw new Error(`the hub refused the link: ${message.error.code}: ${message.error.message}`);
+    if (message.link === 'reject') throw new LinkRejected(message.error);
     throw new Error(`the hub sent ${message.link} before a welcome`);
   }
 
@@ -254,4 +314,15 @@ export class HubLink implements SessionContext {
     this.state = state;
     for (const listener of [...this.listeners]) listener(state);
   }
+}
+
+/**
+ * Why an attempt failed, as the rest of a line that starts with "hub H:P". A hub that did not
+ * prove itself, or presented another certificate, is the subject of the sentence; any other
+ * failure follows a colon.
+ */
+function describeFailure(err: unknown): string {
+  if (err instanceof HubNotProven) return ` ${err.message}: ${err.detail}; nothing from it was run`;
+  if (err instanceof HubCertificateMismatch) return ` ${err.message}`;
+  return `: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -102,7 +102,15 @@ const hubConfigFields = z.strictObject({
   retention: retentionSchema.prefault({}),
   /** The name retention.days had before retention had a section; still accepted. */
   retention_days: retentionDays.optional(),
-  link: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(7341), keepalive_ms: milliseconds(200, 60_000).default(1000) }).prefault({}),
+  link: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(7341),
+      keepalive_ms: milliseconds(200, 60_000).default(1000),
+      /** PEM files: the link port speaks TLS only; boards pin the certificate by fingerprint (protocol.md §10.5). */
+      tls: z.strictObject({ cert: z.string().min(1, { error: 'expected a PEM file' }), key: z.string().min(1, { error: 'expected a PEM file' }) }).optional(),
+    })
+    .prefault({}),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7340) }).prefault({}),
   telemetry: z
     .strictObject({

@@ -8,8 +8,9 @@ import type { Logger } from '../device/logger.js';
 import { LinkChannel } from '../link/channel.js';
 import { Inbound } from '../link/inbound.js';
 import type { JsonObject } from '../protocol/codec.js';
-import { encodeFrame } from '../protocol/framing.js';
-import { LINK_VERSION, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
+import type { SealError } from '../protocol/auth.js';
+import { encodeSealed, sealedMsgBytes, type LinkSeal } from '../protocol/link/link-auth.js';
+import { LINK_VERSION, MAX_FRAME, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
 import type { LinkState } from './store/link-state.js';
@@ -74,6 +75,13 @@ interface Pending {
 
 const OUTBOX = { capacity: 10_000, window: 64 } as const;
 
+function tooLarge(device: string, bytes: number, limit: number): HubError {
+  return new HubError(
+    'frame_too_large',
+    `the command would be a ${bytes}-byte link frame and ${device} takes frames of at most ${limit} bytes (its max_frame); send a shorter request`,
+  );
+}
+
 /**
  * Marks the ids of the hub's own requests (get_state, get_info, subscribe). A reply to one that
  * nobody waits for any more (the hub restarted meanwhile) is dropped, not logged as a user's
@@ -91,6 +99,8 @@ export class DeviceLink {
   private readonly reports: BoardReports;
   private attachQueue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The longest frame the board takes from the hub, from its latest hello (protocol.md §10.7). */
+  private maxFrame: number = MAX_FRAME.default;
 
   constructor(
     readonly id: string,
@@ -118,12 +128,12 @@ export class DeviceLink {
   }
 
   /**
-   * Takes over a new, authenticated connection (its hello already read, the socket paused):
-   * the older connection is closed at once (§10.1) and the streams resume from what each side
-   * committed. Attaches run one after another.
+   * Takes over a new, authenticated connection (its hello and auth already read, the socket
+   * paused) and its seals: the older connection is closed at once (§10.1) and the streams resume
+   * from what each side committed. Attaches run one after another.
    */
-  attach(socket: Socket, hello: Hello): Promise<void> {
-    const run = this.attachQueue.then(() => this.attachNow(socket, hello));
+  attach(socket: Socket, hello: Hello, seal: LinkSeal): Promise<void> {
+    const run = this.attachQueue.then(() => this.attachNow(socket, hello, seal));
     this.attachQueue = run.catch(() => undefined);
     return run;
   }
@@ -135,6 +145,9 @@ export class DeviceLink {
       return Promise.reject(new HubError('device_offline', `${this.id} is not linked to the hub now; commands are not kept for later — try again when it is online`));
     }
     const id = `${this.deps.commandPrefix}${this.nextCommand++}${options.internal === true ? INTERNAL_ID_SUFFIX : ''}`;
+    // Refused before it is stored: a board closes the link on a frame longer than it takes (§10.7).
+    const bytes = sealedMsgBytes({ ...request, id });
+    if (bytes > this.maxFrame) return Promise.reject(tooLarge(this.id, bytes, this.maxFrame));
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       const timer = this.deps.clock.setTimer(timeoutMs, () => {
@@ -158,7 +171,7 @@ export class DeviceLink {
     this.failPending(new HubError('shutting_down', 'the hub stopped before the board answered'));
   }
 
-  private async attachNow(socket: Socket, hello: Hello): Promise<void> {
+  private async attachNow(socket: Socket, hello: Hello, seal: LinkSeal): Promise<void> {
     if (this.closed) {
       socket.destroy();
       return;
@@ -197,16 +210,27 @@ export class DeviceLink {
     store.saveLinkState(this.id, this.state);
 
     const timing = negotiateKeepalive(hello.keepalive_ms, this.deps.keepaliveMs);
+    this.maxFrame = hello.max_frame ?? MAX_FRAME.default;
     socket.write(
-      encodeFrame({ link: 'welcome', protocol: LINK_VERSION, session: randomUUID(), ...timing, stream: this.state.txStream, ack: this.inbound.committed }),
+      encodeSealed(seal.sealer, { link: 'welcome', protocol: LINK_VERSION, session: randomUUID(), ...timing, stream: this.state.txStream, ack: this.inbound.committed }),
     );
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const channel = new LinkChannel(
       socket,
       { outbox: this.outbox, inbound: this.inbound },
-      { keepaliveMs: timing.keepalive_ms, outageMs: timing.outage_ms, clock },
+      {
+        keepaliveMs: timing.keepalive_ms,
+        outageMs: timing.outage_ms,
+        clock,
+        seal,
+        peerLimit: { maxFrameBytes: this.maxFrame, tooLong: (seq, body) => this.dropTooLong(seq, body) },
+      },
       {
         deliver: (body, seq) => this.deliver(body, seq),
-        closed: (reason, detail) => this.onClosed(channel, `${reason}: ${detail}`),
+        closed: (reason, detail, sealFailed) => {
+          if (sealFailed !== undefined) this.sealFailed(peer, sealFailed);
+          this.onClosed(channel, `${reason}: ${detail}`);
+        },
       },
     );
     this.channel = channel;
@@ -228,6 +252,23 @@ export class DeviceLink {
     } catch {
       // Offline again, or slow: the next link asks again.
     }
+  }
+
+  /**
+   * A queued command whose frame is longer than the board now takes (it came back with a lower
+   * max_frame): it fails back once and a ping goes out under its number instead, so the stream
+   * keeps its numbers and the board never sees a frame it would close the link on (§10.7).
+   */
+  private dropTooLong(seq: number, body: JsonObject): JsonObject {
+    const bytes = sealedMsgBytes(body);
+    this.takePending(body['id'])?.reject(tooLarge(this.id, bytes, this.maxFrame));
+    this.deps.logger.warn(`${this.id}: message ${seq} is longer than the ${this.maxFrame} bytes the board takes; it was not sent`);
+    return { action: 'ping', id: `${this.deps.commandPrefix}dropped-${seq}${INTERNAL_ID_SUFFIX}` };
+  }
+
+  /** Someone on the path altered, injected or replayed a frame (protocol.md §10.6). */
+  private sealFailed(peer: string, err: SealError): void {
+    this.deps.logger.warn(`link ${peer} ${this.id}: a frame failed its MAC (${err.message}); the connection is closed and nothing in that frame was run`);
   }
 
   private restartOutbound(code: 'board_restarted', message: string): void {

@@ -19,9 +19,15 @@ export const HUB_ERROR_CATALOGUE = {
 
 export type HubErrorCode = keyof typeof HUB_ERROR_CATALOGUE;
 
+/**
+ * Protocol codes the hub itself answers with, for a board: a command longer than the board's
+ * max_frame is refused at the API exactly as the board would refuse the frame (protocol.md §10.7).
+ */
+export type HubRaisedProtocolCode = 'frame_too_large';
+
 export class HubError extends Error {
   constructor(
-    readonly code: HubErrorCode,
+    readonly code: HubErrorCode | HubRaisedProtocolCode,
     message: string,
   ) {
     super(message);
@@ -29,7 +35,7 @@ export class HubError extends Error {
   }
 
   get httpStatus(): number {
-    return HUB_ERROR_CATALOGUE[this.code].httpStatus;
+    return httpStatusOf(this.code);
   }
 
   toWire(): { code: string; message: string } {

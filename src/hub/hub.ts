@@ -17,7 +17,7 @@ import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
 import { IngestQueue } from './ingest.js';
-import { startLinkServer, type LinkServer } from './link-server.js';
+import { readLinkTls, startLinkServer, type LinkServer } from './link-server.js';
 import { PullLink } from './pull-link.js';
 import { RuleEngine } from './rules.js';
 import { Retention } from './store/retention.js';
@@ -38,7 +38,8 @@ export interface HubOptions {
 export interface Hub {
   readonly store: HubStore;
   readonly facade: HubFacade;
-  readonly link: { host: string; port: number };
+  /** Where boards dial; `fingerprint` is the link's TLS certificate's, when it speaks TLS. */
+  readonly link: { host: string; port: number; fingerprint?: string };
   readonly http: { host: string; port: number };
   readonly apiToken: { token: string; created: boolean; path: string };
   /** The board link for an id (created on first use); undefined when the id is not registered. */
@@ -189,6 +190,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   let linkServer: LinkServer | undefined;
+  let linkTls: ReturnType<typeof readLinkTls> | undefined;
   let api: FastifyInstance | undefined;
   const close = async () => {
     storageWatch.stop();
@@ -202,13 +204,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     store.close();
   };
   try {
+    linkTls = config.link.tls === undefined ? undefined : readLinkTls(config.link.tls);
+    if (linkTls !== undefined) logger.info(`link: TLS; boards pin this hub's certificate with fingerprint ${linkTls.fingerprint}`);
     linkServer = await startLinkServer({
       host: config.link.host,
       port: config.link.port,
+      ...(linkTls !== undefined ? { tls: linkTls.options } : {}),
       clock,
       logger,
-      verify: (id, token) => store.verifyToken(id, token),
-      attach: async (socket, hello) => {
+      keyOf: (id) => store.keyOf(id),
+      attach: async (socket, hello, seal) => {
         if (store.health.full) {
           // The board keeps what it has and dials again after its backoff (protocol.md §10.1).
           socket.end(encodeFrame({ link: 'reject', error: store.health.error().toWire() }));
@@ -218,7 +223,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           // A board the hub dials has no business dialing in as well.
           const link = pulls.has(hello.device_id) ? undefined : deviceLink(hello.device_id);
           if (link === undefined) socket.destroy();
-          else await link.attach(socket, hello);
+          else await link.attach(socket, hello, seal);
         } catch (err) {
           // A store write of the handshake failed (the disk filled meanwhile): this connection
           // ends, the board dials again, and its streams resume from what the store holds.
@@ -241,7 +246,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   return {
     store,
     facade,
-    link: { host: linkServer.host, port: linkServer.port },
+    link: { host: linkServer.host, port: linkServer.port, ...(linkTls !== undefined ? { fingerprint: linkTls.fingerprint } : {}) },
     http: { host: config.http.host, port: typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.http.port },
     apiToken,
     deviceLink,

@@ -1,13 +1,18 @@
-// Where boards dial in (protocol.md §10.1): read the hello, check the protocol version and the
-// board's token, answer with a coded reject or hand the connection to the board's DeviceLink.
+// Where boards dial in (protocol.md §10.1, §10.5): read the hello, prove to the board that the
+// hub knows its key, check the board's proof, and hand the sealed connection to the board's
+// DeviceLink; anything else gets a coded reject.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
+import { BoardNotProven, challengeBoard } from '../link/authenticate.js';
 import { readFirstMessage } from '../link/handshake.js';
+import { fingerprintOfPem } from '../link/tls-pin.js';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/framing.js';
-import { LINK_VERSION, type Hello } from '../protocol/link/messages.js';
+import type { LinkSeal } from '../protocol/link/link-auth.js';
+import type { Hello } from '../protocol/link/messages.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { RefusalLimiter, type Refusal } from './refusal-limiter.js';
 
@@ -17,10 +22,10 @@ export interface LinkServerOptions {
   tls?: tls.TlsOptions;
   clock: Clock;
   logger: Logger;
-  /** True when `token` is the registered token of `deviceId`. */
-  verify(deviceId: string, token: string): boolean;
-  /** Takes an authenticated connection, paused just after its hello. */
-  attach(socket: net.Socket, hello: Hello): Promise<void>;
+  /** The board key of a registered id (SHA-256 of its token, protocol.md §10.5); undefined for an unknown id. */
+  keyOf(deviceId: string): Buffer | undefined;
+  /** Takes an authenticated connection, paused just after the board's `auth`, with its seals. */
+  attach(socket: net.Socket, hello: Hello, seal: LinkSeal): Promise<void>;
   /** The whole handshake's time limit (default 5 s, protocol.md §10.8). */
   handshakeTimeoutMs?: number;
   /** Connections still in their handshake at most (default 256), and per address (default 8): see HandshakeGate. */
@@ -85,30 +90,62 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
   };
 }
 
+/**
+ * The link's TLS from the hub config's `link.tls` PEM files, read once at start, and the
+ * fingerprint boards pin it by (protocol.md §10.5).
+ */
+export function readLinkTls(files: { cert: string; key: string }): { options: tls.TlsOptions; fingerprint: string } {
+  const read = (what: 'cert' | 'key') => {
+    try {
+      return readFileSync(files[what]);
+    } catch (err) {
+      throw new Error(`link.tls.${what}: cannot read ${files[what]} (${err instanceof Error ? err.message : String(err)}); check the path in the hub config`, { cause: err });
+    }
+  };
+  const cert = read('cert');
+  let fingerprint: string;
+  try {
+    fingerprint = fingerprintOfPem(cert);
+  } catch (err) {
+    throw new Error(`link.tls.cert: ${files.cert} is not a PEM certificate (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  return { options: { cert, key: read('key') }, fingerprint };
+}
+
+// One message for an unknown id and a wrong proof: the hub does not say which.
+const UNAUTHORIZED = 'unknown device or wrong token; register the board with `tether hub add-device ID` and give it the printed token';
+
 /** Resolves with what the hello was refused for, if it was (the caller counts it, §10.8). */
 async function handshake(socket: net.Socket, options: LinkServerOptions, refusals: RefusalLimiter): Promise<Refusal | undefined> {
   const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-  let hello: Hello;
+  const timing = { clock: options.clock, timeoutMs: options.handshakeTimeoutMs ?? 10_000 };
+  let hello: Hello | undefined;
+  let seal: LinkSeal;
   try {
-    const first = await readFirstMessage(socket, options.clock, options.handshakeTimeoutMs ?? 10_000, 'hello');
-    if (first.link !== 'hello') return reject(socket, 'bad_field', `link: the first message must be a hello, not ${first.link}`);
-    hello = first;
+    const first = await readFirstMessage(socket, timing.clock, timing.timeoutMs, 'hello');
+    if (first.message.link !== 'hello') return reject(socket, 'bad_field', `link: the first message must be a hello, not ${first.message.link}`);
+    hello = first.message;
     const limited = refusals.rejection(socket.remoteAddress);
     if (limited !== undefined) return reject(socket, limited.code, limited.message);
+    const key = options.keyOf(hello.device_id);
+    if (key === undefined) return refuse(socket, options, peer, hello.device_id, 'unknown device');
+    // The proofs cover the hello's exact bytes, so a hello altered on the way fails them.
+    seal = await challengeBoard(socket, key, hello.nonce, first.bytes, timing);
   } catch (err) {
-    // A malformed hello gets its coded reason; a silent or closed socket is just gone.
+    if (err instanceof BoardNotProven) return refuse(socket, options, peer, hello?.device_id ?? '?', 'wrong board proof');
+    // A malformed frame gets its coded reason; a silent or closed socket is just gone.
     if (err instanceof ProtocolError && !socket.destroyed) return reject(socket, err.code, err.message);
     options.logger.debug(`link ${peer}: ${err instanceof Error ? err.message : String(err)}`);
-    return;
+    return undefined;
   }
-  if (hello.protocol !== LINK_VERSION) {
-    return reject(socket, 'unsupported', `this hub speaks link protocol ${LINK_VERSION}, the board sent ${hello.protocol}`);
-  }
-  if (!options.verify(hello.device_id, hello.token)) {
-    options.logger.debug(`link ${peer}: refused ${JSON.stringify(hello.device_id)}: unknown device or wrong token`);
-    return reject(socket, 'unauthorized', 'unknown device or wrong token; register the board with `tether hub add-device ID` and give it the printed token');
-  }
-  await options.attach(socket, hello);
+  await options.attach(socket, hello, seal);
+  return undefined;
+}
+
+function refuse(socket: net.Socket, options: LinkServerOptions, peer: string, deviceId: string, why: string): Refusal {
+  // Debug only: the refusal limiter logs refusals once a minute per address (§10.8).
+  options.logger.debug(`link ${peer}: refused ${JSON.stringify(deviceId)}: ${why}`);
+  return reject(socket, 'unauthorized', UNAUTHORIZED);
 }
 
 function reject(socket: net.Socket, code: ErrorCode, message: string): Refusal {

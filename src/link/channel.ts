@@ -4,9 +4,11 @@
 // connection gets a new channel over the same streams and resends from the peer's ack.
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../common/clock.js';
+import { SEAL_OVERHEAD, SealError } from '../protocol/auth.js';
 import { decodeFrame, type JsonObject } from '../protocol/codec.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { encodeFrame, LineDecoder } from '../protocol/framing.js';
+import { encodeSealed, type LinkSeal } from '../protocol/link/link-auth.js';
 import { parseLinkMessage, type LinkClose } from '../protocol/link/messages.js';
 import type { Outbox } from '../protocol/link/reliable.js';
 import type { Inbound } from './inbound.js';
@@ -24,7 +26,8 @@ export interface ChannelHandlers {
    * (the hub commits readings first); the next message is not delivered before it settles.
    */
   deliver(body: JsonObject, seq: number): void | Promise<void>;
-  closed(reason: CloseReason, detail: string): void;
+  /** `sealFailed` is set when a frame failed its MAC (protocol.md §10.6): someone on the path. */
+  closed(reason: CloseReason, detail: string, sealFailed?: SealError): void;
 }
 
 export interface ChannelOptions {
@@ -32,6 +35,17 @@ export interface ChannelOptions {
   outageMs: number;
   clock: Clock;
   maxFrameBytes?: number;
+  /**
+   * The connection's seals (protocol.md §10.6): every frame sent is sealed and every frame
+   * received must open, or the connection closes with nothing in that frame acted on.
+   */
+  seal?: LinkSeal;
+  /**
+   * The longest frame the peer takes (its hello's `max_frame`, protocol.md §10.7), sealed and
+   * without its line ending. A message whose frame would be longer is never sent: `tooLong`
+   * gives the body that goes out under its number instead, so the stream keeps its numbers.
+   */
+  peerLimit?: { maxFrameBytes: number; tooLong(seq: number, body: JsonObject): JsonObject };
 }
 
 export class LinkChannel {
@@ -105,12 +119,21 @@ export class LinkChannel {
   private writeMsg(seq: number, body: JsonObject): void {
     // Every msg carries the latest committed ack for the other direction, so a busy link needs no ack frames.
     this.ackedToPeer = this.streams.inbound.committed;
-    this.write({ link: 'msg', seq, ack: this.ackedToPeer, body });
+    const message = { link: 'msg', seq, ack: this.ackedToPeer, body };
+    const limit = this.options.peerLimit;
+    if (limit === undefined || this.frameBytes(message) <= limit.maxFrameBytes) this.write(message);
+    else this.write({ ...message, body: limit.tooLong(seq, body) });
+  }
+
+  /** A frame's length on the wire, without its line ending, before it is sealed (which numbers it). */
+  private frameBytes(message: object): number {
+    return Buffer.byteLength(JSON.stringify(message), 'utf8') + (this.options.seal === undefined ? 0 : SEAL_OVERHEAD);
   }
 
   private write(message: object): void {
     if (!this.open || !this.socket.writable) return;
-    this.socket.write(encodeFrame(message));
+    const seal = this.options.seal;
+    this.socket.write(seal === undefined ? encodeFrame(message) : encodeSealed(seal.sealer, message));
     this.lastSent = this.options.clock.now();
   }
 
@@ -122,8 +145,17 @@ export class LinkChannel {
     });
   }
 
-  private onFrame(bytes: Buffer): void {
+  private onFrame(line: Buffer): void {
     if (!this.open) return;
+    let bytes = line;
+    if (this.options.seal !== undefined) {
+      try {
+        bytes = this.options.seal.unsealer.open(line);
+      } catch (err) {
+        if (!(err instanceof SealError)) throw err;
+        return this.fail(err.message, err);
+      }
+    }
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return this.fail(decoded.error.message);
     let message;
@@ -144,6 +176,8 @@ export class LinkChannel {
         this.socket.end();
         return this.shut(message.reason, 'closed by the peer');
       case 'hello':
+      case 'challenge':
+      case 'auth':
       case 'welcome':
       case 'reject':
         return this.fail(`a ${message.link} after the handshake`);
@@ -180,17 +214,17 @@ export class LinkChannel {
     });
   }
 
-  private fail(detail: string): void {
+  private fail(detail: string, sealFailed?: SealError): void {
     this.socket.destroy();
-    this.shut('protocol_error', detail);
+    this.shut('protocol_error', detail, sealFailed);
   }
 
-  private shut(reason: CloseReason, detail: string): void {
+  private shut(reason: CloseReason, detail: string, sealFailed?: SealError): void {
     if (!this.open) return;
     this.open = false;
     if (this.tick !== undefined) this.options.clock.clearTimer(this.tick);
     if (this.ackTimer !== undefined) this.options.clock.clearTimer(this.ackTimer);
     if (reason === 'outage') this.socket.destroy();
-    this.handlers.closed(reason, detail);
+    this.handlers.closed(reason, detail, sealFailed);
   }
 }

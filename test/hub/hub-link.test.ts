@@ -7,7 +7,9 @@ import type { JsonObject } from '../../src/protocol/codec.js';
 import type { HubError } from '../../src/hub/errors.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
-import { openRawLink } from '../support/raw-link.js';
+import { keyOfToken } from '../../src/protocol/auth.js';
+import { linkProofs } from '../../src/protocol/link/link-auth.js';
+import { helloFrame, openRawLink } from '../support/raw-link.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -43,7 +45,8 @@ async function rawLink(port: number) {
   return raw;
 }
 
-const hello = (id: string, token: string, extra: object = {}) => ({ link: 'hello', protocol: 1, device_id: id, token, boot_id: 'boot-1', ...extra });
+/** A proof as long as the right one and differing in one hex digit, first or last (docs/testing.md: near misses). */
+const nearMissProofs = (proof: string): [string, string] => [`${proof.slice(0, -1)}${proof.endsWith('0') ? '1' : '0'}`, `${proof.startsWith('0') ? '1' : '0'}${proof.slice(1)}`];
 
 describe('hub: linking', { timeout: 30_000 }, () => {
   test('a registered board links, reports readings into the store and shows online with its state', async () => {
@@ -96,36 +99,69 @@ describe('hub: linking', { timeout: 30_000 }, () => {
     await assert.rejects(hub.facade.command('sleepy', { action: 'ping' }), (e: HubError) => e.code === 'device_offline');
   });
 
-  test('hellos are refused with a code: wrong token, unknown device, other protocol, malformed', async () => {
+  test('hellos are refused with a code: unknown device, other protocol, malformed', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('bench');
-    const cases: Array<[object, string]> = [
-      [hello('bench', 'wrong-token'), 'unauthorized'],
-      [hello('nobody', token), 'unauthorized'],
-      [hello('bench', token, { protocol: 99 }), 'unsupported'],
-      [{ link: 'hello', protocol: 1, device_id: 'bench', token }, 'missing_field'],
-      [hello('bad id!', token), 'bad_field'],
+    hub.store.addDevice('bench');
+    const cases: Array<[object, string, RegExp?]> = [
+      [helloFrame('nobody'), 'unauthorized', /unknown device or wrong token/],
+      // A board of link protocol 1 sends its token in the clear: told to update, whatever else it sent.
+      [{ link: 'hello', protocol: 1, device_id: 'bench', token: 'an-old-board-token-0123', boot_id: 'b' }, 'unsupported', /update the board's firmware/],
+      [helloFrame('bench', { protocol: 99 }), 'unsupported', /link protocol 2/],
+      [{ link: 'hello', protocol: 2, device_id: 'bench', boot_id: 'b' }, 'missing_field', /nonce/],
+      [helloFrame('bench', { nonce: 'ABCDEF0123456789ABCDEF0123456789' }), 'bad_field', /nonce/],
+      [helloFrame('bench', { max_frame: 255 }), 'bad_field', /max_frame/],
+      [helloFrame('bench', { max_frame: 1_048_577 }), 'bad_field', /max_frame/],
+      [helloFrame('bad id!'), 'bad_field'],
       [{ link: 'ping' }, 'bad_field'],
     ];
-    for (const [message, code] of cases) {
+    for (const [message, code, text] of cases) {
       const raw = await rawLink(hub.link.port);
       raw.send(message);
       await raw.closed;
       assert.equal(raw.frames.length, 1, JSON.stringify(message));
       assert.equal(raw.frames[0]?.['link'], 'reject');
-      assert.equal((raw.frames[0]?.['error'] as JsonObject)['code'], code, JSON.stringify(message));
+      const error = raw.frames[0]?.['error'] as JsonObject;
+      assert.equal(error['code'], code, JSON.stringify(message));
+      if (text !== undefined) assert.match(String(error['message']), text);
     }
+  });
+
+  test('security: a wrong board proof is refused like an unknown device, and the board is not linked', async () => {
+    const hub = await hubWith();
+    const { token } = hub.store.addDevice('bench');
+    const refusals: string[] = [];
+    for (const wrong of ['last digit', 'first digit', 'no proof'] as const) {
+      const raw = await rawLink(hub.link.port);
+      const hello = helloFrame('bench');
+      const bytes = Buffer.from(JSON.stringify(hello));
+      raw.sendBytes(Buffer.concat([bytes, Buffer.from('\n')]));
+      const challenge = await raw.waitFor((f) => f['link'] === 'challenge', 'challenge');
+      const right = linkProofs(keyOfToken(token), { boardNonce: String(hello['nonce']), hubNonce: String(challenge['nonce']), hello: bytes }).board;
+      const [lastChanged, firstChanged] = nearMissProofs(right);
+      const proof = wrong === 'no proof' ? undefined : wrong === 'last digit' ? lastChanged : firstChanged;
+      raw.send(proof === undefined ? { link: 'auth' } : { link: 'auth', proof });
+      await raw.closed;
+      const answer = raw.frames[1];
+      assert.equal(answer?.['link'], 'reject', JSON.stringify(raw.frames));
+      refusals.push(`${String((answer?.['error'] as JsonObject)['code'])}: ${String((answer?.['error'] as JsonObject)['message'])}`);
+    }
+    const unknown = await rawLink(hub.link.port);
+    unknown.send(helloFrame('nobody'));
+    await unknown.closed;
+    const unknownError = unknown.frames[0]?.['error'] as JsonObject;
+    assert.deepEqual(refusals.slice(0, 2), [`unauthorized: ${String(unknownError['message'])}`, `unauthorized: ${String(unknownError['message'])}`], 'the same answer as an unknown id');
+    assert.match(refusals[2] ?? '', /^missing_field: proof/);
+    assert.equal(hub.deviceLink('bench')?.online, false);
+    assert.deepEqual(hub.facade.events({ device: 'bench', type: 'online' }), []);
   });
 
   test('the newest connection for an id wins at once; the older one is told why', async () => {
     const hub = await hubWith();
     const { token } = hub.store.addDevice('bench');
     const first = await rawLink(hub.link.port);
-    first.send(hello('bench', token));
-    await eventually(() => first.frames.find((f) => f['link'] === 'welcome'), 'first welcome');
+    assert.equal((await first.authenticate('bench', token))['link'], 'welcome');
     const second = await rawLink(hub.link.port);
-    second.send(hello('bench', token));
-    await eventually(() => second.frames.find((f) => f['link'] === 'welcome'), 'second welcome');
+    assert.equal((await second.authenticate('bench', token))['link'], 'welcome');
     await first.closed;
     assert.deepEqual(first.frames.at(-1), { link: 'close', reason: 'replaced' });
     assert.equal(hub.deviceLink('bench')?.online, true);
@@ -164,13 +200,12 @@ describe('security: one board cannot knock the others offline', { timeout: 30_00
 
     // A hello with an uptime no clock reaches is refused, coded, before it can skew the hub's mapping.
     const skewed = await rawLink(hub.link.port);
-    skewed.send(hello('evil', evil.token, { uptime_ms: 1e300 }));
+    skewed.send(helloFrame('evil', { uptime_ms: 1e300 }));
     await skewed.closed;
     assert.equal((skewed.frames[0]?.['error'] as JsonObject | undefined)?.['code'], 'bad_field', JSON.stringify(skewed.frames));
 
     const raw = await rawLink(hub.link.port);
-    raw.send(hello('evil', evil.token, { keepalive_ms: 60_000 }));
-    await raw.waitFor((f) => f['link'] === 'welcome', 'welcome');
+    assert.equal((await raw.authenticate('evil', evil.token, { keepalive_ms: 60_000 }))['link'], 'welcome');
     const poisoned = [-1e300, 1e300, -1, 'soon'];
     poisoned.forEach((ts, i) => raw.send({ link: 'msg', seq: i + 1, body: { event: 'reading', ts, boot_id: 'boot-1', sensor: 'x', values: { n: i }, units: {} } }));
     raw.send({ link: 'msg', seq: 5, body: { event: 'reading', ts: 1000, boot_id: 'boot-1', sensor: 'x', values: { n: 99 }, units: {} } });

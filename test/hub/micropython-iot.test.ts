@@ -3,19 +3,22 @@
 // showing that Tether's link (protocol.md §10) does not have it. They run against the real hub
 // (startTestHub) with real boards in hub mode (startLinkedBoard), or with a raw link where the
 // test needs exact control over frames and acks. Faults come from FaultProxy and from LinkTap
-// below, a proxy that reads the link frames going through it and can lose every acknowledgement
-// and nothing else.
+// below, a proxy that holds the board's key (so it can open and reseal the link's frames, as no
+// one on a real path can), reads the frames going through it and can lose every
+// acknowledgement and nothing else.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import type { Hub } from '../../src/hub/hub.js';
 import type { HubStore } from '../../src/hub/store/store.js';
 import type { HubUpdate, ReadingBucket, StoredEvent } from '../../src/hub/types.js';
+import { keyOfToken } from '../../src/protocol/auth.js';
 import { decodeFrame, type JsonObject } from '../../src/protocol/codec.js';
 import { encodeFrame, LineDecoder } from '../../src/protocol/framing.js';
+import { encodeSealed, linkSeal, type LinkSeal } from '../../src/protocol/link/link-auth.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { startLinkedBoard, untilLinked, type LinkedBoardOptions } from '../support/linked-board.js';
-import { helloFrame, openRawLink, type RawLink } from '../support/raw-link.js';
+import { openRawLink, type RawLink } from '../support/raw-link.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -57,8 +60,7 @@ async function raw(port: number): Promise<RawLink> {
  */
 async function rawLinked(port: number, id: string, token: string, extra: object = {}): Promise<{ link: RawLink; welcome: JsonObject }> {
   const link = await raw(port);
-  link.send(helloFrame(id, token, { uptime_ms: 60_000, keepalive_ms: 60_000, ...extra }));
-  const welcome = await link.waitFor((f) => f['link'] !== undefined, `${id}: the hub's answer to the hello`);
+  const welcome = await link.authenticate(id, token, { uptime_ms: 60_000, keepalive_ms: 60_000, ...extra });
   assert.equal(welcome['link'], 'welcome', JSON.stringify(welcome));
   return { link, welcome };
 }
@@ -101,7 +103,8 @@ const eventsOf = (hub: Hub, device: string, type: string): StoredEvent[] => hub.
  * `eating` is on, loses every acknowledgement in both directions (ack frames, and the ack
  * piggybacked on msg frames) and passes everything else: exactly the loss micropython-iot could
  * not survive. The welcome's `ack` is left alone: it is the handshake, which TCP either delivers
- * or fails with the connection.
+ * or fails with the connection. It holds the board's key: it follows the handshake, opens every
+ * sealed frame and seals what it passes on again, numbered as it sends them (protocol.md §10.6).
  */
 class LinkTap {
   eating = false;
@@ -110,13 +113,18 @@ class LinkTap {
   readonly seen: Array<{ up: boolean; frame: JsonObject }> = [];
   private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
+  private readonly key: Buffer;
 
-  private constructor(private readonly targetPort: number) {
+  private constructor(
+    private readonly targetPort: number,
+    token: string,
+  ) {
+    this.key = keyOfToken(token);
     this.server = net.createServer((client) => this.accept(client));
   }
 
-  static async start(targetPort: number): Promise<LinkTap> {
-    const tap = new LinkTap(targetPort);
+  static async start(targetPort: number, token: string): Promise<LinkTap> {
+    const tap = new LinkTap(targetPort, token);
     await new Promise<void>((r) => tap.server.listen(0, '127.0.0.1', () => r()));
     cleanups.push(() => tap.close());
     return tap;
@@ -139,10 +147,13 @@ class LinkTap {
   private accept(client: net.Socket): void {
     this.connections++;
     const hub = net.connect({ host: '127.0.0.1', port: this.targetPort });
+    // One pair of seals per side of the tap: what it opens from the board it seals for the hub as the board would, and back.
+    const handshake: { boardNonce?: string; toHub?: LinkSeal; toBoard?: LinkSeal } = {};
     for (const [socket, other] of [
       [client, hub],
       [hub, client],
     ] as const) {
+      const up = socket === client;
       this.sockets.add(socket);
       socket.setNoDelay(true);
       socket.on('error', () => socket.destroy());
@@ -153,11 +164,26 @@ class LinkTap {
       const decoder = new LineDecoder(1 << 20);
       socket.on('data', (chunk: Buffer) =>
         decoder.push(chunk, {
-          frame: (bytes) => {
-            const decoded = decodeFrame(bytes);
-            if (decoded.ok) this.seen.push({ up: socket === client, frame: decoded.message });
-            const out = decoded.ok ? this.filter(decoded.message) : undefined;
-            if (out !== undefined && other.writable) other.write(encodeFrame(out));
+          frame: (line) => {
+            // From the board: opened as the hub would, sealed again as the board would; and back.
+            const opener = up ? handshake.toBoard?.unsealer : handshake.toHub?.unsealer;
+            const sealer = up ? handshake.toHub?.sealer : handshake.toBoard?.sealer;
+            const sealed = opener !== undefined && line.subarray(0, 8).toString() === '{"mac":"';
+            const decoded = decodeFrame(sealed ? opener.open(line) : line);
+            if (!decoded.ok) return;
+            const frame = decoded.message;
+            this.seen.push({ up, frame });
+            if (up && frame['link'] === 'hello') handshake.boardNonce = String(frame['nonce']);
+            if (!up && frame['link'] === 'challenge' && handshake.boardNonce !== undefined) {
+              const nonces = { boardNonce: handshake.boardNonce, hubNonce: String(frame['nonce']) };
+              handshake.toHub = linkSeal(this.key, nonces, 'board');
+              handshake.toBoard = linkSeal(this.key, nonces, 'hub');
+            }
+            const out = this.filter(frame);
+            if (out === undefined || !other.writable) return;
+            // The hello, challenge and auth pass as they came: their bytes are what the proofs cover.
+            if (!sealed) other.write(Buffer.concat([line, Buffer.from('\n')]));
+            else if (sealer !== undefined) other.write(encodeSealed(sealer, out));
           },
           oversize: () => undefined,
         }),
@@ -224,7 +250,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
     // A real board: every ack of its first messages (the state after the welcome, its first
     // reading) is lost, then the link drops.
     const { token } = hub.store.addDevice('shed');
-    const tap = await LinkTap.start(hub.link.port);
+    const tap = await LinkTap.start(hub.link.port, token);
     tap.eating = true;
     const acked: JsonObject[] = [];
     const linked = await boardOn(tap.port, token, { onAcked: (body) => acked.push(body) });
@@ -248,7 +274,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
   test('bug 2: a lost ack does not block later writes', async () => {
     const hub = await hubWith();
     const { token } = hub.store.addDevice('shed');
-    const tap = await LinkTap.start(hub.link.port);
+    const tap = await LinkTap.start(hub.link.port, token);
     tap.eating = true; // from the start: not one ack reaches either side
     const acked: JsonObject[] = [];
     const linked = await boardOn(tap.port, token, { onAcked: (body) => acked.push(body) });
@@ -339,7 +365,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
       const { token } = hub.store.addDevice('wide');
       const a = await rawLinked(hub.link.port, 'wide', token);
       const injected = failCommitsWhen(hub.store, (batch) => injected.failures === 0 && batch.readings.length >= 2000);
-      a.link.sendBytes(FAILING_READ);
+      a.link.sendBytes(a.link.sealLines(FAILING_READ));
       await a.link.closed; // the failed commit ends the connection: the board resends from the last ack
       await pause(100);
       assert.equal(injected.failures, 1);
@@ -347,7 +373,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
       const ack = b.welcome['ack'] as number;
       assert.deepEqual(narrowStored(hub, 'wide'), upTo(ack), `stored = acknowledged (welcome ack ${ack})`);
       // The board resends everything after the ack; then each message is stored once.
-      b.link.sendBytes(FAILING_READ.split('\n').slice(ack, 20).map((line) => `${line}\n`).join(''));
+      b.link.sendBytes(b.link.sealLines(FAILING_READ.split('\n').slice(ack, 20).map((line) => `${line}\n`).join('')));
       await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 20, 'everything acknowledged');
       assert.deepEqual(narrowStored(hub, 'wide'), upTo(20), 'each message once');
       assert.equal(readingsOf(hub, 'wide', 'wide').length, 2000);
@@ -363,7 +389,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
       const { token } = first.store.addDevice('wide');
       const a = await rawLinked(first.link.port, 'wide', token);
       const injected = failCommitsWhen(first.store, (batch) => injected.failures === 0 && batch.readings.length >= 2000);
-      a.link.sendBytes(FAILING_READ);
+      a.link.sendBytes(a.link.sealLines(FAILING_READ));
       await a.link.closed;
       await pause(100);
       assert.equal(injected.failures, 1);
@@ -389,7 +415,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
     const { token: rawToken } = hub.store.addDevice('utf8-raw');
     const { link } = await rawLinked(hub.link.port, 'utf8-raw', rawToken);
     const from = link.frames.length;
-    const bytes = Buffer.from(encodeFrame({ link: 'msg', seq: 1, body: { event: 'sensor_error', ts: 5, sensor: 'température', message: text } }));
+    const bytes = link.sealLines(encodeFrame({ link: 'msg', seq: 1, body: { event: 'sensor_error', ts: 5, sensor: 'température', message: text } }));
     assert.ok(Buffer.byteLength(text) > text.length + 10, 'two-, three- and four-byte characters');
     for (let i = 0; i < bytes.length; i++) {
       link.sendBytes(bytes.subarray(i, i + 1));
@@ -429,9 +455,10 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
     assert.equal(eventsOf(hub, 'shed', 'offline').length, 0);
     assert.equal(linked.link.state, 'up');
 
-    // And a frame that really is broken ends the link at once (the board redials), instead of
-    // leaving a dead reader behind a link that still looks alive.
-    link.sendBytes(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]));
+    // And a frame that really is broken (sealed, so that its seal is not what fails) ends the
+    // link at once (the board redials), instead of leaving a dead reader behind a link that
+    // still looks alive.
+    link.sendBytes(link.sealLines(Buffer.from([0x7b, 0x22, 0x78, 0x22, 0x3a, 0xff, 0xfe, 0x7d, 0x0a])));
     await link.closed;
     await eventually(() => eventsOf(hub, 'utf8-raw', 'offline')[0], 'the broken link reported offline');
     assert.match(String(eventsOf(hub, 'utf8-raw', 'offline')[0]?.data['reason']), /^protocol_error/);
@@ -541,7 +568,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
     // A real board asks for what it wants and gets it; the link stays up while idle, each side
     // pinging on the granted interval.
     const { token } = hub.store.addDevice('shed');
-    const tap = await LinkTap.start(hub.link.port);
+    const tap = await LinkTap.start(hub.link.port, token);
     const linked = await boardOn(tap.port, token, { keepaliveMs: 500 });
     await untilLinked(linked.link);
     const hello = tap.seen.find((s) => s.up && s.frame['link'] === 'hello')?.frame;
@@ -565,7 +592,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
     const hub = await hubWith();
     const { token } = hub.store.addDevice('counter');
     const a = await rawLinked(hub.link.port, 'counter', token, { boot_id: 'boot-x' });
-    a.link.sendBytes(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(i + 1, i + 1))).join(''));
+    a.link.sendBytes(a.link.sealLines(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(i + 1, i + 1))).join('')));
     await a.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 300, 'ack 300');
     a.link.close();
     await eventually(() => (hub.deviceLink('counter')?.online === false ? true : undefined), 'offline');
@@ -577,7 +604,7 @@ describe('micropython-iot failures (peers.md) do not happen in Tether', { timeou
     b.link.send(readingMsg(256, 256));
     b.link.send(readingMsg(300, 300));
     await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 300, 're-acknowledged', 5000, from);
-    b.link.sendBytes(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(301 + i, 301 + i))).join(''));
+    b.link.sendBytes(b.link.sealLines(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(301 + i, 301 + i))).join('')));
     await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 600, 'ack 600', 5000, from);
     assertExactlyOnce(readingsOf(hub, 'counter'), 1, 600, '600 messages');
     assert.equal(eventsOf(hub, 'counter', 'online').filter((e) => e.data['new_boot'] === true).length, 1, 'one boot');

@@ -17,6 +17,7 @@ import { storageFaultCode } from '../../src/hub/store/storage-health.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
+import { keyOfToken } from '../../src/protocol/auth.js';
 import { helloFrame, openRawLink } from '../support/raw-link.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
@@ -100,8 +101,8 @@ async function api(hub: TestHub, method: 'GET' | 'POST', route: string, body?: o
 async function assertHelloRefused(hub: TestHub, token: string): Promise<void> {
   const raw = await openRawLink(hub.link.port);
   cleanups.push(() => raw.close());
-  raw.send(helloFrame('tank', token, { boot_id: 'other-boot' }));
-  const reject = await raw.waitFor((f) => f['link'] === 'reject' || f['link'] === 'welcome', 'the answer to a hello');
+  // The hub proves itself and checks the board before it finds it cannot store the link.
+  const reject = await raw.authenticate('tank', token, { boot_id: 'other-boot' });
   assert.equal(reject['link'], 'reject');
   assert.equal((reject['error'] as JsonObject)['code'], 'storage_full');
   assert.match(String((reject['error'] as JsonObject)['message']), /free disk space/);
@@ -225,19 +226,23 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     };
     const raw = await openRawLink(hub.link.port);
     cleanups.push(() => raw.close());
-    raw.send(helloFrame('tank', token));
+    await raw.authenticate('tank', token).catch(() => undefined);
     await raw.closed;
-    assert.deepEqual(raw.frames, [], 'closed without a welcome');
+    assert.deepEqual(
+      raw.frames.map((f) => f['link']),
+      ['challenge'],
+      'closed without a welcome',
+    );
 
     // A read the disk fails while the hello is checked: that connection ends too, and only it.
-    const verify = hub.store.verifyToken.bind(hub.store);
-    hub.store.verifyToken = () => {
-      hub.store.verifyToken = verify;
+    const keyOf = hub.store.keyOf.bind(hub.store);
+    hub.store.keyOf = () => {
+      hub.store.keyOf = keyOf;
       throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
     };
     const second = await openRawLink(hub.link.port);
     cleanups.push(() => second.close());
-    second.send(helloFrame('tank', token));
+    second.send(helloFrame('tank'));
     await second.closed;
     assert.deepEqual(second.frames, [], 'closed without a welcome');
 
@@ -327,7 +332,7 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
     assert.equal(store.setSignal('b1', -50), false);
     assert.equal(store.outboxAck('b1', 1), 0);
     assert.equal(store.getDevice('b1')?.bootId, null, 'nothing of it was written');
-    assert.equal(store.verifyToken('b1', token), true, 'reads work');
+    assert.equal(store.keyOf('b1')?.equals(keyOfToken(token)), true, 'reads work');
     assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length, stored);
 
     assert.equal(store.probe(), false, 'no room for the probe either');

@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import { HubError } from '../../src/hub/errors.js';
 import { SCHEMA_VERSION } from '../../src/hub/store/schema.js';
 import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
-import { hashToken, newToken, tokenMatches } from '../../src/hub/store/tokens.js';
+import { hashToken, keyOfHash, newToken } from '../../src/hub/store/tokens.js';
+import { keyOfToken } from '../../src/protocol/auth.js';
 import type { Reading } from '../../src/hub/types.js';
 import { SEQ_MODULUS } from '../../src/protocol/link/seq.js';
 
@@ -41,15 +42,16 @@ function hubError(code: string, message?: RegExp) {
 }
 
 describe('tokens', { timeout: 30_000 }, () => {
-  it('are 32 random bytes in base64url and match only their own hash', () => {
+  it('are 32 random bytes in base64url, stored as their board key (protocol.md §10.5)', () => {
     const a = newToken();
     assert.match(a, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(Buffer.from(a, 'base64url').length, 32);
     assert.notEqual(newToken(), a);
-    assert.match(hashToken(a), /^[0-9a-f]{64}$/);
-    assert.equal(tokenMatches(a, hashToken(a)), true);
-    assert.equal(tokenMatches(`${a}x`, hashToken(a)), false);
-    assert.equal(tokenMatches(a, 'not hex'), false, 'a malformed hash is a mismatch, not an exception');
+    assert.equal(hashToken(a), keyOfToken(a).toString('hex'), 'the stored hash is the key both sides prove with');
+    assert.deepEqual(keyOfHash(hashToken(a)), keyOfToken(a));
+    assert.equal(keyOfHash('not hex'), undefined, 'a malformed hash is no key, not an exception');
+    assert.equal(keyOfHash(hashToken(a).slice(1)), undefined, 'nor is a short one');
+    assert.equal(keyOfHash(hashToken(a).toUpperCase()), undefined);
   });
 });
 
@@ -68,14 +70,13 @@ describe('registry', { timeout: 30_000 }, () => {
     });
   });
 
-  it('verifies the right token and refuses a wrong one or an unknown device', () => {
+  it('gives the board key of each registered id, and none for an unknown one', () => {
     const store = memoryStore();
     const { token } = store.addDevice('b1');
     const other = store.addDevice('b2').token;
-    assert.equal(store.verifyToken('b1', token), true);
-    assert.equal(store.verifyToken('b1', other), false);
-    assert.equal(store.verifyToken('b1', ''), false);
-    assert.equal(store.verifyToken('nobody', token), false);
+    assert.deepEqual(store.keyOf('b1'), keyOfToken(token));
+    assert.deepEqual(store.keyOf('b2'), keyOfToken(other));
+    assert.equal(store.keyOf('nobody'), undefined);
   });
 
   it('refuses a duplicate id with conflict, naming the way to rotate', () => {
@@ -97,8 +98,8 @@ describe('registry', { timeout: 30_000 }, () => {
     const old = store.addDevice('b1').token;
     const fresh = store.rotateToken('b1');
     assert.notEqual(fresh, old);
-    assert.equal(store.verifyToken('b1', old), false);
-    assert.equal(store.verifyToken('b1', fresh), true);
+    assert.deepEqual(store.keyOf('b1'), keyOfToken(fresh));
+    assert.notDeepEqual(store.keyOf('b1'), keyOfToken(old));
     assert.throws(() => store.rotateToken('nobody'), hubError('not_found'));
   });
 

@@ -44,13 +44,15 @@ describe('hub mode', { timeout: 30_000 }, () => {
     assert.equal(hardware.gpio.level(15), 0);
   });
 
-  test('a wrong token is rejected and the board keeps trying without flooding', async () => {
+  test('a hub registered with another token fails its proof: the board never proves itself and keeps trying without flooding', async () => {
     const hub = await FakeHub.start('another-token-0123456789');
     cleanups.push(() => hub.close());
     const { link } = await boardLinkedTo(hub.port);
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(link.state === 'up', false);
-    assert.ok(hub.rejects >= 2 && hub.rejects <= 12, `${hub.rejects} attempts in 600 ms`);
+    assert.ok(hub.hellos >= 2 && hub.hellos <= 12, `${hub.hellos} attempts in 600 ms`);
+    assert.equal(hub.rejects, 0, 'no board proof ever reached the hub');
+    assert.equal(hub.welcomes, 0);
   });
 
   test('a hub that is down at start: the board links as soon as it is up', async () => {

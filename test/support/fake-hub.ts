@@ -1,20 +1,27 @@
-// A minimal hub for the device's hub-mode tests: accepts hellos with one token, keeps one
-// board's streams across connections (as the real hub will, minus storage), lets the newest
-// connection win, and records what the board delivered.
+// A minimal hub for the device's hub-mode tests: knows one board key (of one token), runs the
+// link's challenge and response as the real hub does (src/link/authenticate.ts), keeps one
+// board's streams across connections (minus storage), lets the newest connection win, and
+// records what the board delivered.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { SystemClock } from '../../src/common/clock.js';
+import { BoardNotProven, challengeBoard } from '../../src/link/authenticate.js';
 import { LinkChannel } from '../../src/link/channel.js';
 import { readFirstMessage } from '../../src/link/handshake.js';
 import { Inbound } from '../../src/link/inbound.js';
+import { keyOfToken } from '../../src/protocol/auth.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
-import { negotiateKeepalive } from '../../src/protocol/link/messages.js';
+import { encodeSealed, type LinkSeal } from '../../src/protocol/link/link-auth.js';
+import { LINK_VERSION, negotiateKeepalive, type Hello } from '../../src/protocol/link/messages.js';
 import { Outbox } from '../../src/protocol/link/reliable.js';
 
 export class FakeHub {
   readonly received: JsonObject[] = [];
   welcomes = 0;
+  /** Hellos read, whatever came of them. */
+  hellos = 0;
+  /** Boards whose proof was wrong (a board that did not trust this hub sends none). */
   rejects = 0;
   private channel: LinkChannel | undefined;
   private outbox = new Outbox<JsonObject>({ capacity: 10_000, window: 64 });
@@ -78,16 +85,19 @@ export class FakeHub {
 
   private async accept(socket: net.Socket): Promise<void> {
     socket.on('error', () => undefined);
-    let hello;
+    let hello: Hello;
+    let seal: LinkSeal;
     try {
-      hello = await readFirstMessage(socket, this.clock, 5000, 'hello');
-    } catch {
-      socket.destroy();
-      return;
-    }
-    if (hello.link !== 'hello' || hello.token !== this.token) {
-      this.rejects++;
-      socket.end(encodeFrame({ link: 'reject', error: { code: 'unauthorized', message: 'unknown device or wrong token' } }));
+      const first = await readFirstMessage(socket, this.clock, 5000, 'hello');
+      if (first.message.link !== 'hello') throw new Error(`a ${first.message.link} before the hello`);
+      hello = first.message;
+      this.hellos++;
+      seal = await challengeBoard(socket, keyOfToken(this.token), hello.nonce, first.bytes, { clock: this.clock, timeoutMs: 5000 });
+    } catch (err) {
+      if (err instanceof BoardNotProven) {
+        this.rejects++;
+        socket.end(encodeFrame({ link: 'reject', error: { code: 'unauthorized', message: 'unknown device or wrong token' } }));
+      } else socket.destroy();
       return;
     }
     this.channel?.close('replaced');
@@ -100,12 +110,12 @@ export class FakeHub {
     }
     await this.inbound.settle();
     const timing = negotiateKeepalive(hello.keepalive_ms, this.keepaliveMs);
-    socket.write(encodeFrame({ link: 'welcome', protocol: 1, session: randomUUID(), ...timing, stream: this.stream, ack: this.inbound.committed }));
+    socket.write(encodeSealed(seal.sealer, { link: 'welcome', protocol: LINK_VERSION, session: randomUUID(), ...timing, stream: this.stream, ack: this.inbound.committed }));
     this.welcomes++;
     const channel = new LinkChannel(
       socket,
       { outbox: this.outbox, inbound: this.inbound },
-      { keepaliveMs: timing.keepalive_ms, outageMs: timing.outage_ms, clock: this.clock },
+      { keepaliveMs: timing.keepalive_ms, outageMs: timing.outage_ms, clock: this.clock, seal },
       {
         deliver: (body) => {
           this.received.push(body);

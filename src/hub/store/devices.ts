@@ -1,14 +1,10 @@
-// The registry of boards: who may link (by token hash) and what the hub last knew of each.
+// The registry of boards: who may link (by board key, the token's hash) and what the hub last knew of each.
 import type Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
 import type { DeviceView } from '../types.js';
-import { hashToken, newToken, tokenMatches } from './tokens.js';
+import { hashToken, keyOfHash, newToken } from './tokens.js';
 
 const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
-// An unknown id is checked against this so that verifyToken takes as long for it as for a
-// known one, and its timing does not tell which ids are registered.
-const NO_DEVICE_HASH = hashToken(newToken());
 
 export interface LinkedInfo {
   firmware: string;
@@ -83,10 +79,10 @@ export class DeviceRegistry {
     return this.sql.remove.run(id).changes > 0;
   }
 
-  verifyToken(id: string, token: string): boolean {
+  /** The board key of a registered id (protocol.md §10.5); undefined for an unknown id. */
+  keyOf(id: string): Buffer | undefined {
     const row = this.sql.hashOf.get(id);
-    const matches = tokenMatches(token, row?.token_hash ?? NO_DEVICE_HASH);
-    return row !== undefined && matches;
+    return row === undefined ? undefined : keyOfHash(row.token_hash);
   }
 
   get(id: string): DeviceView | undefined {

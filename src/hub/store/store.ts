@@ -136,8 +136,9 @@ export class HubStore {
     return this.write(() => this.removeTransaction(id));
   }
 
-  verifyToken(id: string, token: string): boolean {
-    return this.devices.verifyToken(id, token);
+  /** The board key the link checks a board with (the token's SHA-256); undefined for an unknown id. */
+  keyOf(id: string): Buffer | undefined {
+    return this.devices.keyOf(id);
   }
 
   getDevice(id: string): DeviceView | undefined {

@@ -1,20 +1,23 @@
-// Board tokens. The hub keeps only their SHA-256, so a copy of its database does not let anyone
-// link as a board; a token is shown once, when it is made.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// Board tokens. The hub keeps only their SHA-256, which is the board key of the link's
+// challenge and response (protocol.md §10.5): the hub proves itself and checks the board with
+// it, and a token is shown once, when it is made. A copy of the database is enough to pose as
+// the hub or as a board until the token is rotated, but it does not reveal the token itself.
+import { randomBytes } from 'node:crypto';
+import { keyOfToken } from '../../protocol/auth.js';
 
 /** 32 random bytes, base64url: 43 characters that survive a shell, a URL and a YAML file. */
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** What the registry stores for a token: its board key as hex. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return keyOfToken(token).toString('hex');
 }
 
-/** Whether `token` hashes to `hash`, compared in constant time. */
-export function tokenMatches(token: string, hash: string): boolean {
-  const given = Buffer.from(hashToken(token), 'hex');
-  const stored = Buffer.from(hash, 'hex');
-  // A malformed stored hash has another length, and timingSafeEqual throws on that.
-  return given.length === stored.length && timingSafeEqual(given, stored);
+const KEY_HEX = /^[0-9a-f]{64}$/;
+
+/** The board key a stored hash holds; undefined for a malformed one, which no board can match. */
+export function keyOfHash(hash: string): Buffer | undefined {
+  return KEY_HEX.test(hash) ? Buffer.from(hash, 'hex') : undefined;
 }
