@@ -13,19 +13,45 @@ function code(message: Record<string, unknown>): string {
   }
 }
 
+const NONCE = '00112233445566778899aabbccddeeff';
+const PROOF = 'ab'.repeat(32);
+
 test('a minimal hello gets its defaults', { timeout: 30_000 }, () => {
-  const hello = parseLinkMessage({ link: 'hello', protocol: 1, device_id: 'greenhouse-1', token: 't', boot_id: 'b1' });
-  assert.deepEqual(hello, { link: 'hello', protocol: 1, device_id: 'greenhouse-1', token: 't', boot_id: 'b1', firmware: '', capabilities: [], rx: { stream: null, last: 0 } });
+  const hello = parseLinkMessage({ link: 'hello', protocol: 2, device_id: 'greenhouse-1', nonce: NONCE, boot_id: 'b1' });
+  assert.deepEqual(hello, { link: 'hello', protocol: 2, device_id: 'greenhouse-1', nonce: NONCE, boot_id: 'b1', firmware: '', capabilities: [], rx: { stream: null, last: 0 } });
 });
 
 test('bad link messages name the field', { timeout: 30_000 }, () => {
-  assert.equal(code({ link: 'hello', protocol: 1, token: 't', boot_id: 'b' }), 'missing_field: device_id: required');
-  assert.match(code({ link: 'hello', protocol: 1, device_id: 'no spaces', token: 't', boot_id: 'b' }), /^bad_field: device_id: /);
+  assert.equal(code({ link: 'hello', protocol: 2, nonce: NONCE, boot_id: 'b' }), 'missing_field: device_id: required');
+  assert.match(code({ link: 'hello', protocol: 2, device_id: 'no spaces', nonce: NONCE, boot_id: 'b' }), /^bad_field: device_id: /);
+  assert.equal(code({ link: 'hello', protocol: 2, device_id: 'd', boot_id: 'b' }), 'missing_field: nonce: required');
+  for (const nonce of [NONCE.toUpperCase(), NONCE.slice(1), `${NONCE}0`, 17]) {
+    assert.match(code({ link: 'hello', protocol: 2, device_id: 'd', nonce, boot_id: 'b' }), /^bad_field: nonce: /, String(nonce));
+  }
+  assert.equal(code({ link: 'hello', protocol: 2, device_id: 'd', nonce: NONCE, boot_id: 'b', max_frame: 256 }), 'ok');
+  assert.equal(code({ link: 'hello', protocol: 2, device_id: 'd', nonce: NONCE, boot_id: 'b', max_frame: 1_048_576 }), 'ok');
+  for (const maxFrame of [255, 1_048_577, 4096.5, '4096']) {
+    assert.match(code({ link: 'hello', protocol: 2, device_id: 'd', nonce: NONCE, boot_id: 'b', max_frame: maxFrame }), /^bad_field: max_frame/, String(maxFrame));
+  }
+  assert.equal(code({ link: 'challenge', nonce: NONCE, proof: PROOF }), 'ok');
+  assert.match(code({ link: 'challenge', nonce: NONCE, proof: PROOF.slice(2) }), /^bad_field: proof: /);
+  assert.equal(code({ link: 'challenge', proof: PROOF }), 'missing_field: nonce: required');
+  assert.equal(code({ link: 'auth', proof: PROOF }), 'ok');
+  assert.match(code({ link: 'auth', proof: PROOF.toUpperCase() }), /^bad_field: proof: /);
   assert.match(code({ link: 'msg', seq: -1, body: {} }), /^bad_field: seq: expected a sequence number/);
   assert.match(code({ link: 'msg', seq: 2 ** 32, body: {} }), /^bad_field: seq/);
   assert.equal(code({ link: 'msg', seq: 0, body: { action: 'ping' } }), 'ok', '0 is a number after a wrap');
   assert.match(code({ link: 'toString' }), /^unknown_action: /);
   assert.match(code({ link: 'close', reason: 'bored' }), /^bad_field: reason/);
+});
+
+test('a hello of another link protocol is unsupported before its fields are read', { timeout: 30_000 }, () => {
+  // Link protocol 1: the token in the hello, no nonce.
+  assert.match(code({ link: 'hello', protocol: 1, device_id: 'd', token: 'a-board-token-0123456789', boot_id: 'b' }), /^unsupported: .*link protocol 1 .*update the board's firmware/);
+  assert.match(code({ link: 'hello', protocol: 3, device_id: 'd', nonce: NONCE, boot_id: 'b' }), /^unsupported: this hub speaks link protocol 2, the board sent 3/);
+  assert.equal(code({ link: 'hello', device_id: 'd', nonce: NONCE, boot_id: 'b' }), 'missing_field: protocol: required');
+  // A protocol-2 hello carries no token: one that does is not one this hub reads it from.
+  assert.equal(Object.hasOwn(parseLinkMessage({ link: 'hello', protocol: 2, device_id: 'd', nonce: NONCE, boot_id: 'b', token: 'x' }), 'token'), false);
 });
 
 test('the hub bounds the keepalive a board asks for; an outage is 3.5 intervals of silence', { timeout: 30_000 }, () => {

@@ -4,8 +4,8 @@ import { SystemClock } from '../../src/common/clock.js';
 import { Board } from '../../src/device/board.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { Dispatcher } from '../../src/device/dispatcher.js';
-import { HubLink } from '../../src/device/hub-link.js';
-import { silentLogger } from '../../src/device/logger.js';
+import { HubLink, type HubLinkOptions } from '../../src/device/hub-link.js';
+import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 
@@ -23,6 +23,11 @@ export interface LinkedBoardOptions {
   random?: () => number;
   outboxCapacity?: number;
   onAcked?: (body: JsonObject) => void;
+  /** Where the hub link logs (default: nowhere). */
+  logger?: Logger;
+  /** The max_frame the board sends in its hello (default: HubLink's own). */
+  maxFrameBytes?: number;
+  tls?: HubLinkOptions['tls'];
 }
 
 export interface LinkedBoard {
@@ -48,7 +53,9 @@ export async function startLinkedBoard(options: LinkedBoardOptions): Promise<Lin
     deviceId: options.id ?? 'shed',
     token: options.token,
     clock,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
+    ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
     ...(options.keepaliveMs !== null ? { keepaliveMs: options.keepaliveMs ?? 200 } : {}),
     ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
     random: options.random ?? (() => 0.5),

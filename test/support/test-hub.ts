@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../src/device/logger.js';
+import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { parseHubConfig } from '../../src/hub/config.js';
 import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
 
@@ -14,6 +14,8 @@ export interface TestHubOptions {
   config?: Record<string, unknown>;
   /** How the hub opens its store (fault-injection tests cap it). */
   openStore?: HubOptions['openStore'];
+  /** Where the hub logs (default: nowhere). */
+  logger?: Logger;
 }
 
 export function tempDataDir(): string {
@@ -32,7 +34,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<Hub & 
     },
     'test hub',
   );
-  const hub = await startHub({ config, logger: silentLogger, ...(options.openStore !== undefined ? { openStore: options.openStore } : {}) });
+  const hub = await startHub({ config, logger: options.logger ?? silentLogger, ...(options.openStore !== undefined ? { openStore: options.openStore } : {}) });
   return Object.assign(hub, { data });
 }
 
