@@ -1,7 +1,8 @@
 // A swarm of light fake boards in one process: each one a TCP connection to the hub's link port
-// that speaks the link protocol (protocol.md §10) as a board does — a real hello with its own
-// registered token, numbered `msg` frames with piggybacked acks, a reply to every request the
-// hub sends, keepalive pings when idle — but with no board behind it, so that a thousand of them
+// that speaks the link protocol (protocol.md §10) as a board does — a real hello, the challenge
+// and response with its own registered token's key and sealed frames after it (§10.5, §10.6),
+// numbered `msg` frames with piggybacked acks, a reply to every request the hub sends,
+// keepalive pings when idle — but with no board behind it, so that a thousand of them
 // fit on one core beside the bench. Driven by the bench over IPC (serveRpc):
 //
 //   connect {port, boards: [{id, token}], concurrency}   dial every board, resolve when all are welcomed
@@ -12,6 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { keyOfToken, newNonce, proofEquals } from '../../src/protocol/auth.js';
+import { linkProofs, linkSeal, type LinkSeal } from '../../src/protocol/link/link-auth.js';
 import { serveRpc, type ProcessStats } from './common.js';
 
 interface BoardSpec {
@@ -52,6 +55,9 @@ class FakeBoard {
   private notReadings: number[] = [];
   lastSent = 0;
   private welcome: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** This connection's hello and its nonce, which the proofs cover; the seals once both proved. */
+  private hello: { text: string; nonce: string } | undefined;
+  private seal: LinkSeal | undefined;
   private interval: NodeJS.Timeout | undefined;
   private phase: NodeJS.Timeout | undefined;
 
@@ -77,22 +83,24 @@ class FakeBoard {
         },
         reject: fail,
       };
+      this.seal = undefined;
       const socket = net.connect({ host: '127.0.0.1', port }, () => {
         socket.setNoDelay(true);
-        this.write(
-          JSON.stringify({
-            link: 'hello',
-            protocol: 1,
-            device_id: this.spec.id,
-            token: this.spec.token,
-            boot_id: this.boot,
-            firmware: 'bench-swarm 0',
-            capabilities: ['gpio'],
-            rx: { stream: null, last: 0 },
-            uptime_ms: uptime(),
-            keepalive_ms: KEEPALIVE_MS,
-          }) + '\n',
-        );
+        const nonce = newNonce();
+        const text = JSON.stringify({
+          link: 'hello',
+          protocol: 2,
+          device_id: this.spec.id,
+          nonce,
+          boot_id: this.boot,
+          firmware: 'bench-swarm 0',
+          capabilities: ['gpio'],
+          rx: { stream: null, last: 0 },
+          uptime_ms: uptime(),
+          keepalive_ms: KEEPALIVE_MS,
+        });
+        this.hello = { text, nonce };
+        this.write(`${text}\n`);
       });
       this.socket = socket;
       socket.setEncoding('utf8');
@@ -128,7 +136,7 @@ class FakeBoard {
   }
 
   keepalive(now: number): void {
-    if (this.up && now - this.lastSent >= KEEPALIVE_MS) this.write('{"link":"ping"}\n');
+    if (this.up && now - this.lastSent >= KEEPALIVE_MS) this.write(this.sealed('{"link":"ping"}'));
   }
 
   /** Saturation: fills the window with readings, in one write. */
@@ -163,7 +171,13 @@ class FakeBoard {
   private frame(body: string): string {
     this.txSeq++;
     counters.msgsSent++;
-    return `{"link":"msg","seq":${this.txSeq},"ack":${this.rxLast},"body":${body}}\n`;
+    return this.sealed(`{"link":"msg","seq":${this.txSeq},"ack":${this.rxLast},"body":${body}}`);
+  }
+
+  /** A frame as a sealed line: sealed in the order they are written, as the numbering needs. */
+  private sealed(frame: string): string {
+    if (this.seal === undefined) throw new Error(`${this.spec.id}: a frame before the handshake`);
+    return `${this.seal.sealer.seal(frame).toString('utf8')}\n`;
   }
 
   private write(text: string): void {
@@ -187,7 +201,9 @@ class FakeBoard {
   }
 
   private onLine(line: string): void {
-    const m = JSON.parse(line) as { link: string; seq?: number; ack?: number; body?: Record<string, unknown>; error?: unknown };
+    if (this.seal === undefined) return this.onHandshake(line);
+    const text = line.startsWith('{"mac":"') ? this.seal.unsealer.open(Buffer.from(line, 'utf8')).toString('utf8') : line;
+    const m = JSON.parse(text) as { link: string; seq?: number; ack?: number; body?: Record<string, unknown>; error?: unknown };
     switch (m.link) {
       case 'welcome':
         this.peerAck = m.ack ?? 0;
@@ -208,18 +224,37 @@ class FakeBoard {
         const seq = m.seq ?? 0;
         if (seq !== this.rxLast + 1) {
           // A duplicate (or a gap, which one TCP connection never has): ack what was delivered.
-          this.write(`{"link":"ack","ack":${this.rxLast}}\n`);
+          this.write(this.sealed(`{"link":"ack","ack":${this.rxLast}}`));
           return;
         }
         this.rxLast = seq;
         const body = m.body ?? {};
         if (typeof body['action'] === 'string') this.answer(body);
-        else this.write(`{"link":"ack","ack":${this.rxLast}}\n`);
+        else this.write(this.sealed(`{"link":"ack","ack":${this.rxLast}}`));
         return;
       }
       default:
         return; // ping, close (the socket's close follows)
     }
+  }
+
+  /** The hub's challenge: its proof checked, the board's sent, the seals derived (protocol.md §10.5). */
+  private onHandshake(line: string): void {
+    const m = JSON.parse(line) as { link: string; nonce?: string; proof?: string; error?: unknown };
+    if (m.link === 'reject') {
+      this.welcome?.reject(new Error(`${this.spec.id}: rejected: ${JSON.stringify(m.error)}`));
+      return;
+    }
+    if (m.link !== 'challenge' || this.hello === undefined) return;
+    const key = keyOfToken(this.spec.token);
+    const transcript = { boardNonce: this.hello.nonce, hubNonce: String(m.nonce), hello: this.hello.text };
+    const proofs = linkProofs(key, transcript);
+    if (!proofEquals(m.proof, proofs.hub)) {
+      this.welcome?.reject(new Error(`${this.spec.id}: the hub did not prove it knows this board's key`));
+      return;
+    }
+    this.write(`{"link":"auth","proof":"${proofs.board}"}\n`);
+    this.seal = linkSeal(key, transcript, 'board');
   }
 
   /** A reply to a request from the hub: the request's fields, ok, and what get_state returns. */

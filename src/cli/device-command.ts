@@ -5,6 +5,7 @@ import { createConsoleLogger } from './console-logger.js';
 import { CliFailure } from './connection-options.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
+import { normalizeFingerprint } from '../link/tls-pin.js';
 
 interface DeviceFlags {
   config?: string;
@@ -13,6 +14,7 @@ interface DeviceFlags {
   port?: number;
   verbose?: boolean;
   hub?: { host: string; port: number };
+  hubFingerprint?: string;
   id?: string;
   token?: string;
 }
@@ -40,6 +42,7 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'address to listen on (default: listen.host from the config)')
     .option('--port <port>', 'TCP port, 0 for any free port (default: listen.port from the config, else 12345)', parseListenPort)
     .option('--hub <host:port>', 'hub mode: also dial this hub and keep the link up', parseHubAddress)
+    .option('--hub-fingerprint <sha256>', "hub mode over TLS, trusting only the hub certificate of this SHA-256 fingerprint (the hub logs it at start)", parseFingerprint)
     .option('--id <id>', "this board's device id at the hub (default: the config's name)")
     .addOption(new Option('--token <token>', "this board's token at the hub").env('TETHER_DEVICE_TOKEN'))
     .addOption(new Option('--verbose', 'also log debug messages'))
@@ -82,7 +85,8 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
   const port = flags.port ?? config.listen.port;
   let device;
   try {
-    const hub = flags.hub === undefined ? undefined : { ...flags.hub, deviceId: flags.id ?? config.name, token: flags.token ?? '' };
+    const tls = flags.hubFingerprint === undefined ? {} : { tls: { fingerprint: flags.hubFingerprint } };
+    const hub = flags.hub === undefined ? undefined : { ...flags.hub, deviceId: flags.id ?? config.name, token: flags.token ?? '', ...tls };
     device = await startDevice({ config, hardware, clock, logger, host, port, ...(hub ? { hub } : {}) });
   } catch (err) {
     hardware.close();
@@ -103,6 +107,12 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
     process.exit(70);
   });
   await runUntilSignal(logger, 'closing connections and putting pins in their safe state', () => device.close());
+}
+
+function parseFingerprint(value: string): string {
+  const fingerprint = normalizeFingerprint(value);
+  if (fingerprint === undefined) throw new InvalidArgumentError("expected the SHA-256 of the hub's certificate: 64 hex digits, colons allowed");
+  return fingerprint;
 }
 
 function parseHubAddress(value: string): { host: string; port: number } {
