@@ -74,6 +74,8 @@ test('messages carry the path of the bad value', { timeout: 30_000 }, () => {
   assert.deepEqual(problems({ rules: [{ name: 'r', when: reading, then: { ...led, value: 2 } }] }), ['rules[0].then.value: expected 0 or 1']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: reading, then: { ...led, freq: 1000 } }] }), ['rules[0].then.freq: freq goes with duty (a PWM write)']);
   assert.deepEqual(problems({ link: { keepalive_ms: 100 } }), ['link.keepalive_ms: expected 200–60000 ms']);
+  assert.deepEqual(problems({ link: { tls: { cert: 'hub.pem', key: '' } } }), ['link.tls.key: expected a PEM file']);
+  assert.deepEqual(problems({ link: { tls: { cert: 'hub.pem', key: 'hub.key', ca: 'x' } } }).length, 1, 'link.tls takes cert and key only');
   assert.deepEqual(problems({ telemetry: { interval_ms: 10 } }), ['telemetry.interval_ms: expected 50–86400000 ms']);
   assert.deepEqual(problems({ telemetry: { devices: { 'bad id': { interval_ms: 1000 } } } }), ['telemetry.devices.bad id: expected a device id: 1–64 letters, digits, _ . or -']);
   assert.deepEqual(problems({ devices: [{ id: 'pi', address: 'pi.local' }] }), ['devices[0].address: expected host:port, such as 192.168.1.20:12345 or [fe80::1]:12345']);

@@ -3,6 +3,7 @@
 // connection with nothing in it stored, and a command longer than the board takes is refused at
 // the API (413) or, queued before the board lowered its limit, failed back once and never sent.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, test } from 'node:test';
 import type { Logger } from '../../src/device/logger.js';
 import type { HubError } from '../../src/hub/errors.js';
@@ -13,7 +14,7 @@ import { encodeFrame } from '../../src/protocol/framing.js';
 import { LinkRecorder } from '../support/link-recorder.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
 import { openRawLink, type RawLink } from '../support/raw-link.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
+import { eventually, startTestHub, tempDataDir } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -189,5 +190,18 @@ describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () 
     await pause(300);
     assert.ok(!third.frames.some((f) => f['link'] === 'msg' && f['seq'] === seq), JSON.stringify(third.frames));
     assert.ok(!third.frames.some((f) => JSON.stringify(f).includes('wwwwwwwwww')));
+  });
+});
+
+describe('link.tls at hub start', { timeout: 30_000 }, () => {
+  test('a certificate that cannot be read stops the hub with the key and the path', async () => {
+    const missing = `${tempDataDir()}/no-such-cert.pem`;
+    await assert.rejects(
+      startTestHub({ config: { link: { host: '127.0.0.1', port: 0, tls: { cert: missing, key: missing } } } }),
+      (err: Error) => err.message.startsWith(`link.tls.cert: cannot read ${missing}`) && err.message.includes('check the path in the hub config'),
+    );
+    const notPem = `${tempDataDir()}/cert.pem`;
+    writeFileSync(notPem, 'not a certificate');
+    await assert.rejects(startTestHub({ config: { link: { host: '127.0.0.1', port: 0, tls: { cert: notPem, key: notPem } } } }), /link\.tls\.cert: .* is not a PEM certificate/);
   });
 });
