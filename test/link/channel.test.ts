@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { ManualClock, SystemClock, type Clock } from '../../src/common/clock.js';
-import { LinkChannel, type CloseReason, type LinkStreams } from '../../src/link/channel.js';
+import { LinkChannel, type ChannelOptions, type CloseReason, type LinkStreams } from '../../src/link/channel.js';
+import { keyOfToken, SEAL_OVERHEAD, SealError } from '../../src/protocol/auth.js';
+import { linkSeal } from '../../src/protocol/link/link-auth.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { Inbound } from '../../src/link/inbound.js';
 import { Outbox } from '../../src/protocol/link/reliable.js';
@@ -169,5 +171,107 @@ describe('fault injection: link channel delivery', { timeout: 30_000 }, () => {
     assert.deepEqual(gotAtA, expected);
     assert.ok(connections >= 20, `only ${connections} connections`);
     assert.equal(commitFailures, 2, 'the failed commit was delivered again, then committed');
+  });
+});
+
+/** Both seals of one connection, as the handshake derives them. */
+function seals() {
+  const key = keyOfToken('channel-test-token-0123456789');
+  const nonces = { boardNonce: '00112233445566778899aabbccddeeff', hubNonce: 'f0e1d2c3b4a5968778695a4b3c2d1e0f' };
+  return { hub: linkSeal(key, nonces, 'hub'), board: linkSeal(key, nonces, 'board') };
+}
+
+/** A channel with more options, and what it was closed with. */
+function sealedEnd(socket: net.Socket, clock: Clock, extra: Partial<ChannelOptions>) {
+  const got: JsonObject[] = [];
+  let onClosed: (c: { reason: CloseReason; detail: string; sealFailed: SealError | undefined }) => void = () => undefined;
+  const closed = new Promise<{ reason: CloseReason; detail: string; sealFailed: SealError | undefined }>((r) => (onClosed = r));
+  const channel = new LinkChannel(socket, streams(), { keepaliveMs: 1000, outageMs: 3500, clock, ...extra }, {
+    deliver: (body) => void got.push(body),
+    closed: (reason, detail, sealFailed) => onClosed({ reason, detail, sealFailed }),
+  });
+  return { channel, got, closed };
+}
+
+/** Every line a socket receives, raw. */
+function lines(socket: net.Socket): Buffer[] {
+  const seen: Buffer[] = [];
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (let nl = pending.indexOf(0x0a); nl !== -1; nl = pending.indexOf(0x0a)) {
+      seen.push(Buffer.from(pending.subarray(0, nl)));
+      pending = pending.subarray(nl + 1);
+    }
+  });
+  return seen;
+}
+
+describe('link channel: sealed frames (protocol.md §10.6)', { timeout: 30_000 }, () => {
+  test('every frame both ways goes sealed and arrives opened, pings and acks too', async () => {
+    const clock = new ManualClock();
+    const l = await listener();
+    const boardSock = await dial(l.port);
+    const hubSock = await l.accepted();
+    const onWire = lines(boardSock);
+    const { hub, board } = seals();
+    const h = sealedEnd(hubSock, clock, { seal: hub });
+    const b = sealedEnd(boardSock, clock, { seal: board });
+    h.channel.start(0);
+    b.channel.start(0);
+    h.channel.send({ action: 'ping', id: 'h1' });
+    b.channel.send({ event: 'state', ts: 1 });
+    await clock.advance(1000);
+    await settle();
+    assert.deepEqual(b.got, [{ action: 'ping', id: 'h1' }]);
+    assert.deepEqual(h.got, [{ event: 'state', ts: 1 }]);
+    assert.ok(onWire.length >= 2);
+    assert.ok(onWire.every((line) => /^\{"mac":"[0-9a-f]{32}",/.test(line.toString())), onWire.join('\n'));
+    assert.equal(h.channel.isOpen && b.channel.isOpen, true);
+    h.channel.close();
+    b.channel.close();
+  });
+
+  test('a frame injected on the way closes the channel with the SealError, and nothing in it is delivered', async () => {
+    const clock = new ManualClock();
+    const l = await listener();
+    const boardSock = await dial(l.port);
+    const hubSock = await l.accepted();
+    const { board } = seals();
+    const b = sealedEnd(boardSock, clock, { seal: board });
+    b.channel.start(0);
+    hubSock.write('{"link":"msg","seq":1,"body":{"action":"write_pin","pin":2,"value":1}}\n');
+    const closed = await b.closed;
+    assert.equal(closed.reason, 'protocol_error');
+    assert.ok(closed.sealFailed instanceof SealError);
+    assert.match(closed.detail, /^frame 0 is not sealed/);
+    assert.deepEqual(b.got, []);
+    hubSock.destroy();
+  });
+
+  test('a message longer than the peer takes goes out as what tooLong gives, under its own number', async () => {
+    const clock = new ManualClock();
+    const l = await listener();
+    const boardSock = await dial(l.port);
+    const hubSock = await l.accepted();
+    const onWire = lines(boardSock);
+    const { hub, board } = seals();
+    const swapped: number[] = [];
+    const h = sealedEnd(hubSock, clock, { seal: hub, peerLimit: { maxFrameBytes: 300, tooLong: (seq) => (swapped.push(seq), { action: 'ping', id: `dropped-${seq}` }) } });
+    const b = sealedEnd(boardSock, clock, { seal: board });
+    h.channel.start(0);
+    b.channel.start(0);
+    // Sealed, `{"link":"msg","seq":N,"ack":0,"body":{"note":"…"}}` is 41 + 36 + digits of N + the note.
+    const exactly = (n: number) => 'x'.repeat(300 - SEAL_OVERHEAD - `{"link":"msg","seq":${n},"ack":0,"body":{"note":""}}`.length);
+    h.channel.send({ note: exactly(1) });
+    h.channel.send({ note: `${exactly(2)}x` });
+    h.channel.send({ note: 'short' });
+    await settle();
+    assert.deepEqual(swapped, [2], 'one byte over is swapped, exactly the limit is not');
+    assert.deepEqual(b.got, [{ note: exactly(1) }, { action: 'ping', id: 'dropped-2' }, { note: 'short' }]);
+    assert.equal(onWire[0]?.length, 300);
+    assert.ok(onWire.every((line) => line.length <= 300));
+    h.channel.close();
+    b.channel.close();
   });
 });
