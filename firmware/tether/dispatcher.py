@@ -1,7 +1,7 @@
 # Checks a request and routes it to the board (docs/protocol.md §3.1, §5, §8): arguments first,
 # then the connection's scope, then the action. The same dispatcher serves direct and hub mode.
-import hashlib
 from tether import VERSION, PROTOCOL
+from tether.auth import key_of, same
 from tether import fields as f
 from tether.errors import ProtoError
 from tether.codec import ok_reply, error_reply
@@ -18,18 +18,6 @@ _OPS = ('status', 'begin', 'chunk', 'commit', 'abort')
 RESET_DELAY_MS = 1000
 
 
-def _digest(token):
-    return hashlib.sha256(token.encode()).digest()
-
-
-def _same(a, b):
-    # Constant time: timing must not tell how much of a token matched.
-    diff = len(a) ^ len(b)
-    for i in range(min(len(a), len(b))):
-        diff |= a[i] ^ b[i]
-    return diff == 0
-
-
 class Dispatcher:
     def __init__(self, board, net=None, ota=False):
         # ota: whether this build takes updates; the updater (tether/ota.py, ~15 KB of bytecode)
@@ -39,7 +27,7 @@ class Dispatcher:
         self.updater = None
         self.net = net
         auth = board.cfg.get('auth')
-        self.tokens = [(_digest(t['token']), t['scope']) for t in auth['tokens']] if auth else []
+        self.tokens = [(key_of(t['token']), t['scope']) for t in auth['tokens']] if auth else []
 
     def initial_scope(self):
         return None if self.tokens else 'admin'
@@ -86,10 +74,10 @@ class Dispatcher:
         if not self.tokens:
             ctx.scope = 'admin'
             return 'admin'
-        given = _digest(token)
+        given = key_of(token)
         scope = None
         for digest, s in self.tokens:
-            if _same(digest, given):
+            if same(digest, given):
                 scope = s
         if scope is None:
             raise ProtoError('unauthorized', 'bad_token')
