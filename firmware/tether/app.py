@@ -53,6 +53,8 @@ async def watch(board, net, server, link, led, clock):
             elif clock.now() > deadline:
                 print('tether: not healthy within the update health check; resetting')
                 machine.reset()
-        if online:
+        if link is not None and link.bad_hub:
+            led.show('bad_hub')
+        elif online:
             led.show('active' if server.sessions else 'idle')
         await asyncio.sleep_ms(500)

@@ -8,6 +8,9 @@ PATTERNS = {
     'idle': (1500, 1500),                            # listening, nobody connected
     'active': (20, 80),                              # a client is connected
     'error': (600, 300, 600, 1500),                  # 2 long blinks: see the console (config, sensor)
+    # 4 quick blinks, 1 s on: the hub dialled did not prove it knows the board's key (the console
+    # says which hub); a fake hub, or config/hub.json's token is not the hub's.
+    'bad_hub': (100, 100, 100, 100, 100, 100, 100, 100, 1000, 1000),
 }
 
 

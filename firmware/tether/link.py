@@ -1,11 +1,13 @@
-# Hub mode (docs/protocol.md §10): the board dials the hub and keeps the link up. Commands from
-# the hub run through the same dispatcher as direct connections, one after another; replies and
-# events go back as numbered must-arrive messages, kept in a bounded RAM queue during outages.
+# Hub mode (docs/protocol.md §10): the board dials the hub and keeps the link up. The hub proves
+# it knows the board's key before the board proves it in turn, and every frame after that is
+# sealed (§10.5, §10.6); the token itself never leaves the board. Commands from the hub run
+# through the same dispatcher as direct connections, one after another; replies and events go
+# back as numbered must-arrive messages, kept in a bounded RAM queue during outages.
 import asyncio
 import random
 import time
 from micropython import const
-from tether import VERSION
+from tether import VERSION, auth
 from tether.codec import decode, dumps, encode
 from tether.dispatcher import Subscriptions
 from tether.framing import LineBuffer
@@ -31,6 +33,20 @@ def _ack(n):
 
 class Timeout(Exception):
     pass
+
+
+class BadHub(Exception):
+    # The peer did not prove it knows the board's key: a fake hub, or the token in config/hub.json
+    # is not the one the hub registered. Nothing from that connection is obeyed.
+    pass
+
+
+def _refused(m):
+    # A reject is not authenticated: it ends this attempt and changes nothing but the backoff.
+    if m.get('link') == 'reject':
+        err = m.get('error')
+        err = err if isinstance(err, dict) else {}
+        raise ValueError('the hub refused the link: %s: %s' % (err.get('code'), err.get('message')))
 
 
 class Outbox:
@@ -86,13 +102,14 @@ class Outbox:
 
 
 class HubLink:
-    hub = True  # the hub proved itself with the board's token: OTA updates are allowed
+    hub = True  # the hub proved it knows the board's key: OTA updates are allowed
     scope = 'admin'
 
     def __init__(self, board, dispatcher, cfg):
         self.board = board
         self.dispatcher = dispatcher
         self.cfg = cfg
+        self.key = auth.key_of(cfg['token'])
         self.subs = Subscriptions()
         self.outbox = Outbox(cfg.get('queue', 48), cfg.get('queue_bytes', 8192))
         self.stream = None  # the hub's stream id to us, and what we delivered and completed of it
@@ -109,6 +126,7 @@ class HubLink:
         self._idle.set()
         self.connections = 0
         self.last_error = None
+        self.bad_hub = False  # the last hub dialled failed its proof: the LED shows bad_hub
         self._report = None  # [outbox entry, count] of the events_dropped report still queued
         board.listeners.append(self)
         board.reset_listeners.append(self._reset)
@@ -151,7 +169,7 @@ class HubLink:
 
     def _write_msg(self, n, body):
         self.acked = self.rx_done
-        self.pipe.send(('{"link":"msg","seq":%d,"ack":%d,"body":' % (n, self.acked)).encode() + body + b'}\n')
+        self.pipe.send(('{"link":"msg","seq":%d,"ack":%d,"body":' % (n, self.acked)).encode(), body, b'}\n')
 
     def _reset(self):
         # A reset is a new boot: the link state goes, as it would on any board that restarts.
@@ -177,6 +195,13 @@ class HubLink:
             except Timeout as err:
                 silent = True
                 self.last_error = str(err)
+            except BadHub as err:
+                self.bad_hub = True
+                self.last_error = str(err)
+                print(err)
+            except auth.SealError as err:
+                self.last_error = 'hub link: ' + str(err)
+                print(self.last_error + '; reconnecting')
             except Exception as err:
                 self.last_error = repr(err)
             self.up = False
@@ -190,10 +215,13 @@ class HubLink:
                 self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
             await asyncio.sleep_ms(wait)
 
+    def _dial(self):
+        return asyncio.open_connection(self.cfg['host'], self.cfg['port'])
+
     async def _once(self):
         c = self.cfg
         try:
-            r, w = await asyncio.wait_for(asyncio.open_connection(c['host'], c['port']), HANDSHAKE_MS / 1000)
+            r, w = await asyncio.wait_for(self._dial(), HANDSHAKE_MS / 1000)
         except asyncio.TimeoutError:
             raise Timeout('no connection to the hub within %d ms' % HANDSHAKE_MS)
         pipe = Pipe(w)
@@ -202,28 +230,29 @@ class HubLink:
             # Commands still running finish first, so rx.last names only completed ones.
             await self._idle.wait()
             b = self.board
-            hello = {'link': 'hello', 'protocol': 1, 'device_id': c['device_id'], 'token': c['token'],
+            nb = auth.nonce()
+            hello = {'link': 'hello', 'protocol': 2, 'device_id': c['device_id'], 'nonce': nb,
                      'boot_id': b.boot_id, 'firmware': 'tether-mpy ' + VERSION, 'capabilities': b.capabilities(),
-                     'rx': {'stream': self.stream, 'last': self.rx_done}, 'uptime_ms': b.uptime_ms()}
+                     'rx': {'stream': self.stream, 'last': self.rx_done}, 'uptime_ms': b.uptime_ms(), 'max_frame': lines.max}
             if c.get('keepalive_ms'):
                 hello['keepalive_ms'] = c['keepalive_ms']
-            pipe.send(encode(hello))
+            hello = dumps(hello)
+            # Both proofs cover the hello's exact bytes: a hello altered on the way fails them.
+            th = auth.digest_hex(hello)
+            pipe.send(hello, b'\n')
+            del hello
             try:
-                early = await asyncio.wait_for(self._first(r, lines), HANDSHAKE_MS / 1000)
-                welcome = early.pop(0)
+                opener, early = await asyncio.wait_for(self._handshake(r, lines, pipe, nb, th), HANDSHAKE_MS / 1000)
             except asyncio.TimeoutError:
                 raise Timeout('no welcome from the hub within %d ms' % HANDSHAKE_MS)
-            if welcome.get('link') == 'reject':
-                err = welcome.get('error') or {}
-                raise ValueError('the hub refused the link: %s: %s' % (err.get('code'), err.get('message')))
-            if welcome.get('link') != 'welcome':
-                raise ValueError('the hub sent %s before a welcome' % welcome.get('link'))
+            welcome = early.pop(0)
             if welcome['stream'] != self.stream:
                 self.stream = welcome['stream']
                 self.rx_last = self.rx_done = 0
             self.outbox.ack(welcome['ack'])
             self.pipe = pipe
             self.up = True
+            self.bad_hub = False
             self.ceiling = BACKOFF_FIRST
             self.connections += 1
             self.acked = self.rx_done
@@ -237,27 +266,70 @@ class HubLink:
             for m in early:
                 if not self._on_frame(m, pipe):
                     return
-            await self._channel(r, pipe, lines, welcome['keepalive_ms'], welcome['outage_ms'])
+            await self._channel(r, pipe, opener, lines, welcome['keepalive_ms'], welcome['outage_ms'])
         finally:
             self.up = False
             self.pipe = None
             pipe.close()
 
-    async def _first(self, r, lines):
-        # The welcome, and whatever the hub sent right behind it in the same read.
+    async def _handshake(self, r, lines, pipe, nb, th):
+        # The challenge, the board's proof, then the sealed welcome (§10.1, §10.5). Returns the
+        # opener of the hub's frames, and the welcome with whatever came right behind it in the
+        # same read, opened and decoded.
+        opener = None
+        got = None
         while True:
             n = await readinto(r, lines.space())
             if not n:
                 raise ValueError('the hub closed the connection during the handshake')
-            frames = []
             for frame in lines.feed(n):
-                if frame is None:
-                    raise ValueError('an oversize frame from the hub')
-                frames.append(decode(frame))
-            if frames:
-                return frames
+                if got is not None:
+                    if frame is None:
+                        raise ValueError('an oversize frame from the hub')
+                    got.append(decode(opener.open(frame)))
+                elif opener is None:
+                    # Until the hub has proved it knows K nothing may depend on K, and only a
+                    # challenge or a reject is expected.
+                    m = self._challenge_or_reject(frame)
+                    nh = m['nonce']
+                    if not auth.proof_ok(m.get('proof'), auth.proof(self.key, auth.LINK_HUB, nb, nh, th)):
+                        raise self._bad_hub('its proof is wrong' if 'proof' in m else 'its challenge has no proof')
+                    pipe.send(dumps({'link': 'auth', 'proof': auth.proof(self.key, auth.LINK_BOARD, nb, nh, th)}), b'\n')
+                    ks = auth.session_key(self.key, auth.LINK_SESSION, nb, nh)
+                    pipe.sealer = auth.Sealer(ks, 'b2h')
+                    opener = auth.Opener(ks, 'h2b')
+                elif frame is not None and auth.sealed(frame):
+                    m = decode(opener.open(frame))
+                    if m.get('link') != 'welcome':
+                        raise ValueError('the hub sent %s before a welcome' % m.get('link'))
+                    got = [m]
+                else:
+                    # Only a reject may come unsealed now, and it ends this attempt.
+                    m = decode(frame) if frame is not None else {}
+                    _refused(m)
+                    raise ValueError('the hub sent an unsealed frame after the board\'s proof')
+            if got is not None:
+                return opener, got
 
-    async def _channel(self, r, pipe, lines, keepalive, outage):
+    def _challenge_or_reject(self, frame):
+        try:
+            m = decode(frame) if frame is not None else {}
+        except Exception:
+            m = {}
+        _refused(m)
+        if m.get('link') != 'challenge':
+            raise self._bad_hub('it sent %s instead of a challenge' % ('an oversize frame' if frame is None else m.get('link') or 'a frame that is not a link message'))
+        if not auth.is_nonce(m.get('nonce')):
+            raise self._bad_hub('its challenge has no valid nonce')
+        return m
+
+    def _bad_hub(self, why):
+        c = self.cfg
+        return BadHub('hub %s:%d did not prove it knows this board\'s key (%s): a fake hub, or config/hub.json has '
+                      'another token than the hub registered for %s (`tether hub add-device %s --rotate` on the hub '
+                      'gives a new one); closed without obeying it' % (c['host'], c['port'], why, c['device_id'], c['device_id']))
+
+    async def _channel(self, r, pipe, opener, lines, keepalive, outage):
         # Link timing is real time, never the board clock a test may hold still.
         last = [time.ticks_ms(), time.ticks_ms()]  # received, sent
 
@@ -273,8 +345,11 @@ class HubLink:
                 last[0] = time.ticks_ms()
                 for frame in lines.feed(n):
                     if frame is None:
+                        # Longer than the hello's max_frame (§10.7): the hub fails that command.
                         return
-                    if not self._on_frame(decode(frame), pipe):
+                    # A frame that is not sealed, or fails its MAC, ends the connection before
+                    # anything in it runs; the streams resume on the next one (§10.6).
+                    if not self._on_frame(decode(opener.open(frame)), pipe):
                         return
         finally:
             ticker.cancel()

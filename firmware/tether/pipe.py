@@ -13,10 +13,18 @@ class Pipe:
         self.room = asyncio.Event()  # set whenever pending went down
         self.task = asyncio.create_task(self._run())
         self.on_sent = None  # called after each write, e.g. to note the time for keepalives
+        # Once a connection is authenticated with a seal (docs/protocol.md §8.1, §10.6), every
+        # line is sealed here, in the order sent, which is the order of the frame numbers.
+        self.sealer = None
 
-    def send(self, data):
+    def send(self, data, *more):
+        # data and more: one line, in parts so that a large body is not copied to join them.
         if self.closing:
             return
+        if self.sealer is not None:
+            data = self.sealer.line((data,) + more)
+        elif more:
+            data = b''.join((data,) + more)
         self.out.append(data)
         self.pending += len(data)
         self._wake.set()

@@ -1,15 +1,22 @@
-# Hub-mode link logic (docs/protocol.md §10.4) under both interpreters: the bounded outbox,
-# serial-number arithmetic, delivering hub messages once and in order, and acknowledgements.
+# Hub-mode link logic under both interpreters: the handshake where the hub proves itself first
+# and every later frame is sealed (docs/protocol.md §10.1, §10.5, §10.6), against a hub scripted
+# by the test (fake_hub.py); the bounded outbox, serial-number arithmetic, delivering hub
+# messages once and in order, and acknowledgements (§10.4).
 import asyncio
 import json
 import simhw
+from fake_hub import Hub
 from manual_clock import ManualClock
-from tether import config
+from tether import auth, config
 from tether.board import Board
 from tether.start import start_board
 from tether.boards import pico_w
 from tether.dispatcher import Dispatcher
 from tether.link import HubLink, Outbox, seq_delta
+
+TOKEN = 'pico-hub-token-0123456789abcdef'
+# A near miss: as long as the token, one character different.
+NEAR_MISS = 'pico-hub-token-0123456789abcdeF'
 
 
 def test_seq_delta_wraps_at_2_to_the_32():
@@ -56,15 +63,19 @@ class Pipe:
         self.sent = []
         self.closing = False
 
-    def send(self, data):
-        self.sent.append(json.loads(data))
+    def send(self, data, *more):
+        self.sent.append(json.loads(b''.join((data,) + more)))
 
 
-def linked():
+def linked(hub=None, **extra):
     simhw.reset()
     cfg = config.normalize({'pins': [{'pin': 15, 'name': 'relay', 'mode': 'output', 'value': 0}]}, pico_w)
     b = Board(cfg, ManualClock(), pico_w)
-    link = HubLink(b, Dispatcher(b), {'host': '127.0.0.1', 'port': 1, 'device_id': 'pico', 'token': 't'})
+    hub_cfg = {'host': '127.0.0.1', 'port': 7341, 'device_id': 'pico', 'token': TOKEN}
+    hub_cfg.update(extra)
+    link = HubLink(b, Dispatcher(b), hub_cfg)
+    if hub is not None:
+        link._dial = hub.dial
     return b, link
 
 
@@ -113,3 +124,172 @@ def test_while_down_readings_queue_and_overflow_is_reported():
     assert len(reports) == 1, 'one report, counting up while it waits: %s' % bodies
     assert reports[0]['count'] + len(readings) == 6, bodies
     assert readings == sorted(readings) and readings[-1] == 5, 'the newest readings are kept, in order'
+
+
+# --- the handshake and sealed frames, against the scripted hub ------------------------------
+
+async def started(hub, **extra):
+    b, link = linked(hub, **extra)
+    await start_board(b)
+    link.start()
+    return b, link, await hub.accept()
+
+
+def command(seq, **body):
+    body.setdefault('action', 'write_pin')
+    return {'link': 'msg', 'seq': seq, 'ack': 1, 'body': body}
+
+
+WRITE = {'pin': 15, 'value': 1, 'timeout': 5, 'id': 'h1'}
+
+
+async def test_the_hello_carries_a_fresh_nonce_and_max_frame_and_never_the_token():
+    hub = Hub(TOKEN)
+    b, link, conn = await started(hub, max_frame_bytes=2048)
+    hello = await conn.read_hello()
+    assert hello['link'] == 'hello' and hello['protocol'] == 2 and hello['device_id'] == 'pico', hello
+    assert auth.is_nonce(hello['nonce']), hello['nonce']
+    assert hello['max_frame'] == 2048 == link.cfg['max_frame_bytes'], 'the LineBuffer limit the board reads with'
+    assert hello['rx'] == {'stream': None, 'last': 0} and hello['boot_id'] == b.boot_id, hello
+    assert 'token' not in hello and TOKEN.encode() not in conn.hello, conn.hello
+    link.stop()
+
+
+async def test_after_the_hubs_proof_the_board_proves_itself_and_seals_every_frame():
+    hub = Hub(TOKEN)
+    b, link, conn = await started(hub)
+    # check_auth: the board's proof covers both nonces and the hello's exact bytes.
+    await conn.handshake()
+    state = await conn.frame()
+    assert state['link'] == 'msg' and state['seq'] == 1 and state['body']['event'] == 'state', state
+    assert link.up and not link.bad_hub and link.connections == 1
+    conn.send(command(1, **WRITE))
+    reply = await conn.frame()
+    assert reply['seq'] == 2 and reply['ack'] == 1 and reply['body']['id'] == 'h1' and reply['body']['ok'], reply
+    assert simhw.level(15) == 1
+    link.stop()
+    assert await conn.frame() == {'link': 'close', 'reason': 'shutdown'}, 'the close is sealed too'
+
+
+async def _refuses(hub_step, token=TOKEN):
+    # The board must leave the hub at once, send it nothing more and obey nothing it sent.
+    hub = Hub(token)
+    b, link, conn = await started(hub)
+    await conn.read_hello()
+    hub_step(conn)
+    conn.send_json(command(1, **WRITE))
+    assert await conn.closed(), 'the board sent something after the hub failed to prove itself'
+    assert simhw.level(15) == 0, 'a command from a hub that did not prove itself ran'
+    assert link.bad_hub and not link.up
+    assert link.last_error.startswith("hub 127.0.0.1:7341 did not prove it knows this board's key ("), link.last_error
+    assert link.ceiling == 200, 'the backoff ceiling is raised: %d' % link.ceiling
+    return hub, link, conn
+
+
+async def test_security_a_hub_that_cannot_prove_the_key_is_left_before_the_board_proves_anything():
+    await _refuses(lambda c: c.challenge(key=auth.key_of(NEAR_MISS)))
+    await _refuses(lambda c: c.challenge(proof=None))
+    await _refuses(lambda c: c.challenge(proof='0' * 64))
+
+    def over_another_hello(c):
+        # A hello altered on the way (here its uptime): the hub's proof covers what it received.
+        c.th = auth.digest_hex(c.hello.replace(b'"uptime_ms":', b'"uptime_ms":1'))
+        c.challenge()
+    await _refuses(over_another_hello)
+
+    def bad_nonce(c):
+        c.nh = 'F' * 32
+        c.send_json({'link': 'challenge', 'nonce': c.nh, 'proof': auth.proof(c.hub.key, auth.LINK_HUB, c.nb, c.nh, c.th)})
+    await _refuses(bad_nonce)
+    # No challenge at all: a welcome straight away, as a fake hub that skips the proof would.
+    await _refuses(lambda c: c.send_json({'link': 'welcome', 'protocol': 2, 'session': 'x', 'keepalive_ms': 1000,
+                                           'outage_ms': 3500, 'stream': 's1', 'ack': 0}))
+
+
+async def test_after_a_bad_hub_the_board_dials_again_with_a_new_nonce_and_clears_the_pattern():
+    hub, link, first = await _refuses(lambda c: c.challenge(key=auth.key_of(NEAR_MISS)))
+    conn = await hub.accept()
+    await conn.handshake()
+    assert conn.nb != first.nb, 'a new nonce at every hello'
+    await conn.frame()
+    assert link.up and not link.bad_hub
+    link.stop()
+
+
+async def test_a_reject_is_not_a_bad_hub():
+    hub = Hub(TOKEN)
+    b, link, conn = await started(hub)
+    await conn.read_hello()
+    conn.send_json({'link': 'reject', 'error': {'code': 'rate_limited', 'message': 'too many hellos'}})
+    assert await conn.closed()
+    assert not link.bad_hub and 'rate_limited' in link.last_error, link.last_error
+    link.stop()
+
+
+async def _tampered(tamper, why):
+    hub = Hub(TOKEN)
+    b, link, conn = await started(hub)
+    await conn.handshake()
+    await conn.frame()
+    tamper(conn, command(1, **WRITE))
+    assert await conn.frame() is None, 'the board closed the connection'
+    assert simhw.level(15) == 0, 'the %s command ran' % why
+    assert why in link.last_error, link.last_error
+    # The streams resume on the next connection: the command, sent again sealed, runs once.
+    conn = await hub.accept()
+    hello = await conn.handshake(ack=1)
+    assert hello['rx'] == {'stream': 's1', 'last': 0}, 'nothing of the refused frame was delivered: %r' % (hello['rx'],)
+    assert (await conn.frame())['body']['event'] == 'state'
+    conn.send(command(1, **WRITE))
+    reply = await conn.frame()
+    assert reply['body']['id'] == 'h1' and reply['body']['ok'] and simhw.level(15) == 1, reply
+    conn.send(command(1, **WRITE))
+    assert await conn.frame() == {'link': 'ack', 'ack': 1}, 'a duplicate is acknowledged, not run again'
+    link.stop()
+
+
+def _altered(conn, m):
+    line = bytes(conn.sealer.line((json.dumps(m, separators=(',', ':')).encode(), b'\n')))
+    conn.send_raw(line.replace(b'"timeout":5', b'"timeout":9'))
+
+
+async def test_security_an_unsealed_frame_after_the_welcome_closes_the_link_and_runs_nothing():
+    await _tampered(lambda conn, m: conn.send_json(m), 'not sealed')
+
+
+async def test_security_an_altered_frame_closes_the_link_and_runs_nothing():
+    await _tampered(_altered, 'failed its MAC')
+
+
+async def test_security_a_replayed_frame_closes_the_link():
+    hub = Hub(TOKEN)
+    b, link, conn = await started(hub)
+    await conn.handshake()
+    await conn.frame()
+    line = bytes(conn.sealer.line((json.dumps({'link': 'ping'}, separators=(',', ':')).encode(), b'\n')))
+    conn.send_raw(line)
+    conn.send_raw(line)
+    assert await conn.frame() is None and 'failed its MAC' in link.last_error, link.last_error
+    link.stop()
+
+
+async def test_the_led_shows_bad_hub_while_the_last_hub_failed_its_proof():
+    from tether import app
+    from tether.led import Led
+
+    class Server:
+        srv = object()
+        sessions = []
+
+    class Link:
+        bad_hub = True
+        up = False
+    led = Led(None)
+    link = Link()
+    watch = asyncio.create_task(app.watch(None, None, Server(), link, led, ManualClock()))
+    await asyncio.sleep_ms(20)
+    assert led.name == 'bad_hub', led.name
+    link.bad_hub = False
+    await asyncio.sleep_ms(600)
+    assert led.name == 'idle', led.name
+    watch.cancel()
