@@ -5,6 +5,7 @@
 import hashlib
 from binascii import hexlify
 from micropython import const
+from tether.fields import lower_hex
 
 try:
     from os import urandom
@@ -44,12 +45,7 @@ def nonce():
 
 
 def is_nonce(value):
-    if not isinstance(value, str) or len(value) != 32:
-        return False
-    for c in value:
-        if not ('0' <= c <= '9' or 'a' <= c <= 'f'):
-            return False
-    return True
+    return isinstance(value, str) and len(value) == 32 and lower_hex(value)
 
 
 def same(a, b):

@@ -48,10 +48,16 @@ def normalize(raw, support=None, source='config'):
     c['tls'] = t = raw.get('tls')
     need(t in (None, False, True) or isinstance(t, dict) and all(k in ('cert', 'key') and isinstance(v, str) for k, v in t.items()),
          'tls', 'expected true (config/cert.der and config/key.der) or {"cert": path, "key": path}')
+    # Who may drive the board is said on purpose (protocol.md §8): tokens, or "none".
     auth = raw.get('auth')
-    if auth is not None:
+    if auth is None:
+        need(False, 'auth', 'missing; say who may drive this board: list tokens under auth.tokens (clients then prove '
+             'they hold one), or write "auth": "none" to let any client that reaches its port drive it (docs/board-config.md)')
+    elif auth == 'none':
+        auth = None  # after this check, no tokens means "none" was written
+    else:
         tokens = auth.get('tokens') if isinstance(auth, dict) else None
-        if need(isinstance(tokens, list) and tokens, 'auth.tokens', 'expected at least one token'):
+        if need(isinstance(tokens, list) and tokens, 'auth.tokens', 'expected at least one token (or "auth": "none")'):
             for i, t in enumerate(tokens):
                 w = 'auth.tokens[%d]' % i
                 need(isinstance(t, dict) and isinstance(t.get('token'), str) and len(t['token']) >= 16, w + '.token', 'expected a token of at least 16 characters')

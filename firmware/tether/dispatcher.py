@@ -1,12 +1,11 @@
 # Checks a request and routes it to the board (docs/protocol.md §3.1, §5, §8): arguments first,
 # then the connection's scope, then the action. The same dispatcher serves direct and hub mode.
-from tether import VERSION, PROTOCOL
-from tether.auth import key_of, same
+from tether import VERSION, PROTOCOL, auth
 from tether import fields as f
 from tether.errors import ProtoError
 from tether.codec import ok_reply, error_reply
 
-ACTIONS = ('ping', 'get_version', 'get_info', 'list_actions', 'auth', 'setup_pin', 'read_pin',
+ACTIONS = ('ping', 'get_version', 'get_info', 'list_actions', 'auth', 'challenge', 'setup_pin', 'read_pin',
            'write_pin', 'pwm', 'read_adc', 'i2c_scan', 'list_sensors', 'read_sensor', 'subscribe',
            'unsubscribe', 'get_state', 'reset', 'sleep', 'update')
 _RANK = {'read': 0, 'actuate': 1, 'admin': 2}
@@ -26,8 +25,9 @@ class Dispatcher:
         self.ota = ota
         self.updater = None
         self.net = net
-        auth = board.cfg.get('auth')
-        self.tokens = [(key_of(t['token']), t['scope']) for t in auth['tokens']] if auth else []
+        cfg_auth = board.cfg.get('auth')
+        # Each token's key, SHA-256 of it (§8.1): plain tokens are compared by it too.
+        self.tokens = [(auth.key_of(t['token']), t['scope']) for t in cfg_auth['tokens']] if cfg_auth else []
 
     def initial_scope(self):
         return None if self.tokens else 'admin'
@@ -38,10 +38,17 @@ class Dispatcher:
             await self.board.clock.sleep(wait)
             wait = self.board.sleeping_ms()
         echo = msg
-        if msg.get('action') == 'auth' and 'token' in msg:
-            # The token is never echoed, accepted or not: replies end up in logs and terminals.
+        pair = None
+        is_auth = msg.get('action') == 'auth'
+        if is_auth:
+            # The token and the proof are never echoed, accepted or not: replies end up in logs.
             echo = dict(msg)
-            echo['token'] = '***'
+            for k in ('token', 'proof'):
+                if k in echo:
+                    echo[k] = '***'
+            # Any auth uses up the last challenge's nonces, so a captured proof never works twice.
+            pair = getattr(ctx, 'pair', None)
+            ctx.pair = None
         try:
             # {"action": null} names an action of the wrong type: bad_field, as in protocol.md.
             if 'action' not in msg:
@@ -54,7 +61,9 @@ class Dispatcher:
                 raise ProtoError('unknown_action', 'unknown_action', action[:64])
             args = _parse(name, msg)
             if name == 'auth':
-                return ok_reply(echo, {'scope': self._auth(args, ctx)})
+                return ok_reply(echo, self._auth(args, pair, ctx))
+            if name == 'challenge':
+                return ok_reply(echo, self._challenge(args, ctx))
             need = _SCOPE.get(name)
             have = ctx.scope
             if need is not None and (have is None or _RANK[have] < _RANK[need]):
@@ -65,24 +74,72 @@ class Dispatcher:
             if results is not None and hasattr(results, 'send'):
                 results = await results
             return ok_reply(echo, results)
-        except ProtoError as err:
-            return error_reply(echo, err)
         except Exception as err:
-            return error_reply(echo, ProtoError('internal', 'internal', msg.get('action'), err))
+            if not isinstance(err, ProtoError):
+                err = ProtoError('internal', 'internal', msg.get('action'), err)
+            if is_auth and msg.get('seal') is True and not getattr(ctx, 'hub', False) and not _sealed(ctx):
+                # Its client goes on sealing frames the board could not open (§8.1).
+                ctx.close_after = True
+            return error_reply(echo, err)
 
-    def _auth(self, token, ctx):
+    def _challenge(self, nonce, ctx):
+        # §8.1: the board's fresh nonce, kept with the client's for the next auth.
+        if getattr(ctx, 'hub', False):
+            raise ProtoError('unsupported', 'challenge_on_link')
+        if _sealed(ctx):
+            raise ProtoError('bad_request', 'sealed_already', 'challenge')
+        mine = auth.nonce()
+        ctx.pair = (nonce, mine)
+        return {'nonce': mine}
+
+    def _auth(self, args, pair, ctx):
+        token, proof, seal = args
+        if _sealed(ctx):
+            raise ProtoError('bad_request', 'sealed_already', 'auth')
+        if token is not None and proof is not None:
+            raise ProtoError('bad_request', 'token_and_proof')
+        if proof is not None:
+            return self._proof(proof, seal, pair, ctx)
+        if seal:
+            raise ProtoError('bad_field', 'seal_needs_proof')
+        if token is None:
+            raise ProtoError('missing_field', 'auth_needs_token')
+        return {'scope': self._token(token, ctx)}
+
+    def _token(self, token, ctx):
         if not self.tokens:
             ctx.scope = 'admin'
             return 'admin'
-        given = key_of(token)
+        given = auth.key_of(token)
         scope = None
-        for digest, s in self.tokens:
-            if same(digest, given):
+        # Against every token, so that timing does not tell which one nearly matched.
+        for key, s in self.tokens:
+            if auth.same(key, given):
                 scope = s
         if scope is None:
             raise ProtoError('unauthorized', 'bad_token')
         ctx.scope = scope
         return scope
+
+    def _proof(self, proof, seal, pair, ctx):
+        # The client's proof against every token's; the reply proves the board knows it too.
+        if pair is None:
+            raise ProtoError('unauthorized', 'no_challenge')
+        if not self.tokens:
+            raise ProtoError('unauthorized', 'no_tokens_to_prove')
+        nc, nb = pair
+        match = None
+        for key, s in self.tokens:
+            if auth.proof_ok(proof, auth.proof(key, auth.DIRECT_CLIENT, nc, nb)):
+                match = (key, s)
+        if match is None:
+            raise ProtoError('unauthorized', 'bad_proof')
+        key, scope = match
+        ctx.scope = scope
+        if seal:
+            # The reply goes out unsealed; the session seals everything after it.
+            ctx.seal_key = auth.session_key(key, auth.DIRECT_SESSION, nc, nb)
+        return {'scope': scope, 'board_proof': auth.proof(key, auth.DIRECT_BOARD, nc, nb)}
 
     def _run(self, name, a, ctx):
         b = self.board
@@ -144,7 +201,9 @@ class Dispatcher:
 def _parse(name, m):
     # Arguments in schema order: the first failing one is reported (§3.1 step 2).
     if name == 'auth':
-        return f.text(m, 'token', 0, 4096)
+        return f.text(m, 'token', 0, 4096, False), f.hexdigits(m, 'proof', 64, False), f.flag(m, 'seal')
+    if name == 'challenge':
+        return f.hexdigits(m, 'nonce', 32)
     if name == 'setup_pin':
         return (f.integer(m, 'pin', 0, 255), f.choice(m, 'mode', ('input', 'output')),
                 f.choice(m, 'pull', ('up', 'down', 'none'), False), f.bit(m, 'value', False),
@@ -172,6 +231,11 @@ def _parse(name, m):
         f.choice(m, 'op', _OPS)
         return m
     return None
+
+
+def _sealed(ctx):
+    # A sealed connection keeps its seal and scope while it lasts.
+    return getattr(ctx, 'opener', None) is not None or getattr(ctx, 'seal_key', None) is not None
 
 
 def _subscribe(b, a, ctx):

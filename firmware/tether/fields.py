@@ -135,3 +135,30 @@ def text(msg, name, lo=1, hi=64, required=True):
     if not isinstance(v, str) or not lo <= len(v) <= hi:
         raise bad(name, 'a string of %d to %d characters' % (lo, hi), v)
     return v
+
+
+def flag(msg, name):
+    # An optional true or false, nothing else (a switch such as auth's seal).
+    v = get(msg, name, False)
+    if v is _MISSING:
+        return False
+    if v is not True and v is not False:
+        raise bad(name, 'true or false', v)
+    return v
+
+
+def hexdigits(msg, name, n, required=True):
+    # A nonce or a proof: exactly n lowercase hex digits.
+    v = get(msg, name, required)
+    if v is _MISSING:
+        return None
+    if not isinstance(v, str) or len(v) != n or not lower_hex(v):
+        raise bad(name, '%d lowercase hex digits' % n, v)
+    return v
+
+
+def lower_hex(s):
+    for c in s:
+        if not ('0' <= c <= '9' or 'a' <= c <= 'f'):
+            return False
+    return True

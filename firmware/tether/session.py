@@ -2,6 +2,7 @@
 # backpressure (docs/protocol.md §2, §3.4, §7). This task reads and answers; a Pipe writes.
 import asyncio
 from micropython import const
+from tether import auth
 from tether.codec import decode, encode, error_reply
 from tether.errors import ProtoError
 from tether.framing import LineBuffer, looks_like_http
@@ -44,6 +45,13 @@ class Session:
         self.closing = False
         # Until a frame decodes as a JSON object, an HTTP line closes the connection (§2 rule 7).
         self.accepted = False
+        # Challenge and response (§8.1), set by the dispatcher: the nonces of the last challenge,
+        # the session key of an accepted auth with seal until its reply is out, then the opener
+        # of the client's sealed frames (the pipe seals the board's); close once replied.
+        self.pair = None
+        self.seal_key = None
+        self.opener = None
+        self.close_after = False
 
     def unproven(self):
         # Fairness (§1): no scope yet on a board with tokens, no request yet on one without.
@@ -64,6 +72,10 @@ class Session:
                     break
                 first = False
                 for frame in self.lines.feed(n):
+                    if self.opener is not None:
+                        frame = self._open(frame)
+                        if self.closing:
+                            break
                     if frame is None:
                         reply = error_reply(None, ProtoError('frame_too_large', 'frame_too_large', self.lines.max))
                     elif not self.accepted and looks_like_http(frame):
@@ -80,6 +92,7 @@ class Session:
                             self.accepted = True
                             reply = await self.dispatcher.handle(msg, self)
                     self.pipe.send(encode(reply))
+                    self._replied()
                     if self.closing:
                         break
                 while self.pipe.pending > READ_PAUSE and not self.closing:
@@ -90,6 +103,28 @@ class Session:
         finally:
             self.close()
             await self.pipe.task
+
+    def _open(self, frame):
+        # A sealed connection: a frame that fails its seal closes it with nothing in it run. An
+        # oversize line cannot be checked: it gets its reply, then the connection closes.
+        if frame is None:
+            self.close_after = True
+            return None
+        try:
+            return self.opener.open(frame)
+        except auth.SealError as err:
+            print('tether: closed a sealed connection:', err)
+            self.close()
+            return None
+
+    def _replied(self):
+        if self.seal_key is not None:
+            # The auth reply went out unsealed; everything after it, both ways, is sealed.
+            self.pipe.sealer = auth.Sealer(self.seal_key, 'b2c')
+            self.opener = auth.Opener(self.seal_key, 'c2b')
+            self.seal_key = None
+        if self.close_after:
+            self.close()
 
     def emit(self, event):
         if self.closing:

@@ -32,6 +32,9 @@ async def run(support, led, clock):
 
 
 async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
+    if cfg['auth'] is None:
+        print('tether: warning: the board config says "auth": "none": any client on the network may drive this board; '
+              'list tokens under auth.tokens to require one')
     board = Board(cfg, clock, support)
     await start_board(board)
     # Nothing built here may keep a function of this module: that would keep it all in RAM.

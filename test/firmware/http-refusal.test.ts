@@ -17,7 +17,7 @@ describe('security: the firmware over TCP (CPython, machine shims)', { skip: SKI
   let board: FirmwareBoard;
 
   before(async () => {
-    board = await startFirmwareBoard({ name: 'fw-http-target', pins: [{ pin: 6, mode: 'input' }] });
+    board = await startFirmwareBoard({ name: 'fw-http-target', auth: 'none', pins: [{ pin: 6, mode: 'input' }] });
   });
   after(() => board.close());
 

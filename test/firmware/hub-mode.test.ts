@@ -79,6 +79,7 @@ describe('firmware in hub mode: the shared vectors through the hub', { timeout: 
 describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
   const SENSOR_BOARD = {
     name: 'greenhouse',
+    auth: 'none',
     i2c: [{ bus: 0, sda: 4, scl: 5 }],
     pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
     sensors: [{ name: 'air', driver: 'aht10', address: '0x38' }],

@@ -76,6 +76,7 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
       {
         'device.json': {
           name: 'porch',
+          auth: 'none',
           listen: { host: '127.0.0.1', port },
           i2c: [{ bus: 0, sda: 4, scl: 5 }],
           pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
@@ -87,6 +88,8 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
     );
     children.push(board.child);
     await board.line(new RegExp(`^tether \\S+: porch listening on port ${port}$`));
+    // auth: none is a choice the console reminds of at every start.
+    assert.match(await board.line(/"auth": "none"/), /^tether: warning: .*any client on the network may drive this board/);
     const client = await connect({ host: '127.0.0.1', port });
     try {
       const info = await client.getInfo();
@@ -105,7 +108,8 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
     const board = boot({ 'device.json': { pins: [{ pin: 99, mode: 'sideways' }], bogus: 1 } }, roots);
     children.push(board.child);
     assert.equal(await board.line(/^tether: /), 'tether: config/device.json: the board config is not valid:');
-    for (const part of [/^ {2}- bogus: unknown key$/, /^ {2}- pins\[0\]\.mode: /, /^ {2}- pins: pin 99 does not exist/]) {
+    // Without tokens or auth: none the board does not start: who may drive it must be said.
+    for (const part of [/^ {2}- bogus: unknown key$/, /^ {2}- auth: missing; .*"auth": "none"/, /^ {2}- pins\[0\]\.mode: /, /^ {2}- pins: pin 99 does not exist/]) {
       assert.match(await board.line(part), part);
     }
   });
@@ -114,6 +118,7 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
     const board = boot(
       {
         'device.json': {
+          auth: 'none',
           listen: { host: '127.0.0.1', port: await freePort() },
           i2c: [{ bus: 0, sda: 4, scl: 5 }],
           sensors: [{ name: 'air', driver: 'aht10' }],
@@ -124,7 +129,7 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
     );
     children.push(board.child);
     assert.equal(
-      await board.line(/^tether: /),
+      await board.line(/^tether: cannot start/),
       'tether: cannot start: sensors[0] (air): aht10: no device answers at 0x38 on I2C bus 0 - check the wiring and the pull-ups',
     );
   });

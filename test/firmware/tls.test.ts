@@ -25,7 +25,7 @@ describe('firmware direct mode over TLS', { skip, timeout: 30_000 }, () => {
     // The DER forms a board keeps: `openssl x509 -outform der` and `openssl pkey -outform der`.
     writeFileSync(tls.cert, new X509Certificate(pem.cert).raw);
     writeFileSync(tls.key, createPrivateKey(pem.key).export({ format: 'der', type: 'pkcs8' }));
-    board = await startFirmwareBoard({ name: 'tls-board', tls, pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }] });
+    board = await startFirmwareBoard({ name: 'tls-board', auth: 'none', tls, pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }] });
   });
   after(async () => {
     await board.close();
@@ -62,7 +62,7 @@ describe('firmware direct mode over TLS', { skip, timeout: 30_000 }, () => {
   });
 
   test('a missing key file stops the start with a message naming the file', async () => {
-    const started = await startFirmwareBoard({ name: 'no-key', tls: { cert: tls.cert, key: join(dir, 'missing.der') } }).catch((err: unknown) => err as Error);
+    const started = await startFirmwareBoard({ name: 'no-key', auth: 'none', tls: { cert: tls.cert, key: join(dir, 'missing.der') } }).catch((err: unknown) => err as Error);
     if (!(started instanceof Error)) {
       await started.close();
       assert.fail('the board started without its key file');

@@ -24,6 +24,7 @@ const ADMIN = 'admin-token-0123456789abcdef';
 const HUB_CONFIG = {
   name: 'e2e',
   board: 'update e2e board',
+  auth: 'none',
   pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
   update: { health_s: 5 },
 };

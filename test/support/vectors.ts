@@ -40,9 +40,7 @@ export function loadVectorFiles(): VectorFile[] {
     .map((file) => {
       const raw = JSON.parse(readFileSync(join(VECTOR_DIR, file), 'utf8')) as Omit<VectorFile, 'file'>;
       return { file, description: raw.description, board: raw.board ?? defaultBoard, cases: raw.cases };
-    })
-    // crypto.json holds byte-level values, not conversations with a board (test/protocol/crypto-vectors.test.ts).
-    .filter((f) => Array.isArray(f.cases));
+    });
 }
 
 export interface VectorTarget {

@@ -57,6 +57,10 @@ async def control(clock, link, reader, writer):
 
 
 async def main():
+    # The firmware's console messages (print, start-up warnings included) go to stderr, where the
+    # tests collect them; stdout carries only the ports line.
+    ports_out = sys.stdout
+    sys.stdout = sys.stderr
     if arg('--root'):
         os.chdir(arg('--root'))
     support = boards.detect()
@@ -80,9 +84,7 @@ async def main():
     # As on the board: confirm an update on trial once healthy, reset if it never gets there.
     asyncio.create_task(app.watch(b, None, srv, link, Led(None), clock_mod.Clock()))
     ctl = await asyncio.start_server(lambda r, w: control(clock, link, r, w), '127.0.0.1', 0)
-    print(json.dumps({'port': port, 'control': ctl.sockets[0].getsockname()[1]}), flush=True)
-    # The firmware's console messages (print) go to stderr, where the tests collect them.
-    sys.stdout = sys.stderr
+    print(json.dumps({'port': port, 'control': ctl.sockets[0].getsockname()[1]}), file=ports_out, flush=True)
     await asyncio.Event().wait()
 
 

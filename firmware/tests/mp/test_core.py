@@ -79,7 +79,9 @@ def test_decode_keeps_brackets_in_strings_and_echoes_inf_as_null():
 
 def board_and_dispatcher(raw=None):
     simhw.reset()
-    cfg = config.normalize(raw or {'max_lease_s': 60, 'pins': [{'pin': 25, 'name': 'led', 'mode': 'output', 'value': 0}]}, pico_w)
+    raw = raw or {'max_lease_s': 60, 'pins': [{'pin': 25, 'name': 'led', 'mode': 'output', 'value': 0}]}
+    raw.setdefault('auth', 'none')
+    cfg = config.normalize(raw, pico_w)
     clock = ManualClock()
     b = Board(cfg, clock, pico_w)
     return b, Dispatcher(b), clock
@@ -223,7 +225,7 @@ def test_config_reports_every_problem_with_its_path():
         for part in ('bogus: unknown key', 'pins[0].mode', 'pin 99 does not exist', 'tls: expected true'):
             assert part in message, message
     for tls in (True, {'cert': 'c.der'}, {'cert': 'c.der', 'key': 'k.der'}):
-        assert config.normalize({'tls': tls}, pico_w)['tls'] == tls
+        assert config.normalize({'tls': tls, 'auth': 'none'}, pico_w)['tls'] == tls
 
 
 def test_json_round_trip_of_a_reply_is_compact():

@@ -54,7 +54,7 @@ class Writer:
 
 async def session_over(chunks):
     simhw.reset()
-    cfg = config.normalize({'pins': [{'pin': 6, 'mode': 'input'}]}, pico_w)
+    cfg = config.normalize({'pins': [{'pin': 6, 'mode': 'input'}], 'auth': 'none'}, pico_w)
     board = Board(cfg, ManualClock(), pico_w)
     await start_board(board)
     reader = Reader(chunks)

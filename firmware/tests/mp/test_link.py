@@ -69,7 +69,7 @@ class Pipe:
 
 def linked(hub=None, **extra):
     simhw.reset()
-    cfg = config.normalize({'pins': [{'pin': 15, 'name': 'relay', 'mode': 'output', 'value': 0}]}, pico_w)
+    cfg = config.normalize({'pins': [{'pin': 15, 'name': 'relay', 'mode': 'output', 'value': 0}], 'auth': 'none'}, pico_w)
     b = Board(cfg, ManualClock(), pico_w)
     hub_cfg = {'host': '127.0.0.1', 'port': 7341, 'device_id': 'pico', 'token': TOKEN}
     hub_cfg.update(extra)
