@@ -6,7 +6,7 @@
 #   board_us: the board's own work in one handshake (nonce, hello, its digest, checking the hub's
 #     proof, its own proof, the session key, the sealer and opener), per handshake, and
 #     board_alloc_bytes, what that work allocates;
-#   handshake_ms: a whole handshake through HubLink against fake_hub.py in the same interpreter
+#   handshake_us: a whole handshake through HubLink against fake_hub.py in the same interpreter
 #     (the hub's work included), dial to link up, the mean of 10;
 #   alloc_bytes: bytes allocated from the link's creation to link up (the hub's included; this
 #     port collects only when JavaScript calls in, so nothing is freed in between);
@@ -119,5 +119,5 @@ async def main(rounds=200):
         line[41] = 0x2C  # the seal's ',' that opening rewrote to '{'
         o.open(mv)
     open_us = _per(rounds * 5, open_once)
-    print(json.dumps({'board_us': round(board_us), 'board_alloc_bytes': board_alloc, 'handshake_ms': round(ms, 2), 'alloc_bytes': alloc, 'held_bytes': held,
+    print(json.dumps({'board_us': round(board_us), 'board_alloc_bytes': board_alloc, 'handshake_us': round(ms * 1000), 'alloc_bytes': alloc, 'held_bytes': held,
                       'seal_us': round(seal_us), 'open_us': round(open_us), 'frame_bytes': len(frame)}))
