@@ -87,7 +87,7 @@ class Dispatcher:
         if getattr(ctx, 'hub', False):
             raise ProtoError('unsupported', 'challenge_on_link')
         if _sealed(ctx):
-            raise ProtoError('bad_request', 'sealed_already', 'challenge')
+            raise ProtoError('unsupported', 'sealed_already', 'challenge')
         mine = auth.nonce()
         ctx.pair = (nonce, mine)
         return {'nonce': mine}
@@ -95,9 +95,9 @@ class Dispatcher:
     def _auth(self, args, pair, ctx):
         token, proof, seal = args
         if _sealed(ctx):
-            raise ProtoError('bad_request', 'sealed_already', 'auth')
+            raise ProtoError('unsupported', 'sealed_already', 'auth')
         if token is not None and proof is not None:
-            raise ProtoError('bad_request', 'token_and_proof')
+            raise ProtoError('bad_field', 'token_and_proof')
         if proof is not None:
             return self._proof(proof, seal, pair, ctx)
         if seal:

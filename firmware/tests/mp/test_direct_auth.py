@@ -136,7 +136,7 @@ async def test_auth_takes_a_token_or_a_proof_and_only_a_proof_can_seal():
     c = Client(d)
     await d.handle({'action': 'challenge', 'nonce': NC}, c)
     r = await d.handle({'action': 'auth', 'token': TOKEN, 'proof': CLIENT_PROOF}, c)
-    assert r['error']['code'] == 'bad_request' and r['token'] == '***' and r['proof'] == '***', r
+    assert r['error']['code'] == 'bad_field' and r['token'] == '***' and r['proof'] == '***', r
     r = await d.handle({'action': 'auth'}, c)
     assert r['error']['code'] == 'missing_field', r
     for proof in (CLIENT_PROOF.upper(), CLIENT_PROOF[:63], 7):
@@ -251,14 +251,14 @@ async def test_security_a_failed_auth_with_seal_is_answered_then_the_connection_
 
 
 @_fixed_nonce
-async def test_security_challenge_and_auth_on_a_sealed_connection_are_bad_requests_and_the_seal_stays():
+async def test_security_challenge_and_auth_on_a_sealed_connection_are_unsupported_and_the_seal_stays():
     s = _client_sealer()
     again = [bytes(s.line((_line(m)[:-1], b'\n'))) for m in (
         {'action': 'challenge', 'nonce': NC}, {'action': 'auth', 'token': TOKEN}, {'action': 'ping'})]
     lines, writer, _ = await conversation([CHALLENGE + AUTH_SEAL] + again)
     o = _board_opener()
     replies = [json.loads(bytes(o.open(memoryview(bytearray(line))))) for line in lines[2:]]
-    assert [r['error']['code'] for r in replies[:2]] == ['bad_request', 'bad_request'], replies
+    assert [r['error']['code'] for r in replies[:2]] == ['unsupported', 'unsupported'], replies
     assert replies[1]['token'] == '***'
     assert replies[2] == {'action': 'ping', 'ok': True}, 'still sealed, still authenticated'
 
