@@ -126,7 +126,7 @@ async def test_security_an_unauthenticated_connection_is_closed_after_10_s_and_a
 
 
 async def test_security_without_tokens_a_client_that_sent_a_request_stays_and_full_means_refused():
-    server, clock = await board_with({'max_connections': 2})
+    server, clock = await board_with({'auth': 'none', 'max_connections': 2})
     talker = await connect(server)
     silent = await connect(server)
     talker.send(b'{"action":"ping"}\n')
