@@ -10,6 +10,8 @@ export const HUB_ERROR_CATALOGUE = {
   conflict: { summary: 'The resource exists already (a device id registered twice).', httpStatus: 409 },
   bad_request: { summary: 'The request body or query does not match the API; the message names the field.', httpStatus: 400 },
   unauthenticated: { summary: 'The API call has no bearer token or an unknown one; the token is in <data>/api-token.', httpStatus: 401 },
+  forbidden: { summary: 'The token is known but its scope does not cover this route; the message names the scope needed.', httpStatus: 403 },
+  rate_limited: { summary: 'Too many wrong API tokens came from this address; wait for the Retry-After seconds, then use the right token.', httpStatus: 429 },
   shutting_down: { summary: 'The hub is stopping; try again when it is back.', httpStatus: 503 },
   storage_full: {
     summary: "The hub cannot write to its database (disk full, read-only or failing); reads still work, and writes resume by themselves once it can. Free disk space in the hub's data folder.",

@@ -235,7 +235,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
     });
     for (const pull of pulls.values()) pull.start();
-    api = await buildApi({ facade, apiToken: apiToken.token, logger, version: TETHER_VERSION, dashboardDir: BUILT_DASHBOARD_DIR });
+    api = await buildApi({ facade, apiToken: apiToken.token, tokens: store.apiTokens, logger, version: TETHER_VERSION, dashboardDir: BUILT_DASHBOARD_DIR });
     await api.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await close();

@@ -7,7 +7,9 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import WebSocket from 'ws';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import type { HubFacade, SensorSummary } from '../../src/hub/api/facade.js';
+import type { AuthLimits } from '../../src/hub/api/auth-limiter.js';
 import { buildApi } from '../../src/hub/api/server.js';
+import { HubStore } from '../../src/hub/store/store.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
 import type { DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
@@ -73,9 +75,14 @@ class FakeHub implements HubFacade {
   }
 }
 
-async function startApi(streamPingMs?: number): Promise<{ app: FastifyInstance; hub: FakeHub }> {
+async function startApi(options: { streamPingMs?: number; authLimits?: Partial<AuthLimits> } = {}): Promise<{ app: FastifyInstance; hub: FakeHub }> {
   const hub = new FakeHub();
-  const app = await buildApi({ facade: hub, apiToken: TOKEN, version: VERSION, now: () => NOW, ...(streamPingMs ? { streamPingMs } : {}) });
+  const store = HubStore.open(':memory:');
+  const app = await buildApi({ facade: hub, apiToken: TOKEN, tokens: store.apiTokens, version: VERSION, now: () => NOW, ...options });
+  app.addHook('onClose', (_app, done) => {
+    store.close();
+    done();
+  });
   return { app, hub };
 }
 
@@ -114,6 +121,10 @@ const EXPECTED_ROUTES = [
   'GET /api/sensors',
   'GET /api/rules',
   'GET /api/health',
+  'GET /api/whoami',
+  'GET /api/tokens',
+  'POST /api/tokens',
+  'DELETE /api/tokens/{name}',
   'GET /api/stream',
   'GET /api/openapi.json',
 ];
@@ -124,15 +135,26 @@ function operations(doc: OpenApiDoc): Array<{ method: string; path: string; open
   );
 }
 
-/** A concrete URL for a documented path, naming a registered board. */
-const concrete = (path: string) => path.replace('{id}', 'pico-1');
+/** A concrete URL for a documented path, naming a registered board and a token made by the test. */
+const concrete = (path: string) => path.replace('{id}', 'pico-1').replace('{name}', 'doomed');
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+let tokenNumber = 0;
+
+/** A body each POST route accepts. */
+function examplePayload(method: string, path: string): { payload?: JsonObject } {
+  if (method !== 'POST') return {};
+  return { payload: path === '/api/tokens' ? { name: `token-${++tokenNumber}`, scope: 'read' } : { action: 'ping' } };
+}
 
 void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 }, () => {
   let app: FastifyInstance;
   let hub: FakeHub;
   let doc: OpenApiDoc;
   before(async () => {
-    ({ app, hub } = await startApi());
+    // Every route is tried with three wrong tokens here, more than an address may send before it is locked out.
+    ({ app, hub } = await startApi({ authLimits: { maxFailures: 1000 } }));
     const res = await app.inject({ method: 'GET', url: '/api/openapi.json' });
     assert.equal(res.statusCode, 200, 'openapi.json needs no token');
     doc = res.json();
@@ -146,7 +168,7 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     assert.deepEqual([...listed].sort(), [...EXPECTED_ROUTES].sort());
     for (const { method, path } of operations(doc)) {
       const url = path.replace('{id}', 'x');
-      assert.ok(app.hasRoute({ method, url: path.replace('{id}', ':id') }), `${method} ${url} is documented but not served`);
+      assert.ok(app.hasRoute({ method, url: path.replace(/{(\w+)}/g, ':$1') }), `${method} ${url} is documented but not served`);
     }
   });
 
@@ -184,7 +206,7 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     const letIn: string[] = [];
     for (const { method, path } of guarded) {
       for (const headers of attempts) {
-        const res = await app.inject({ method: method as 'GET' | 'POST', url: concrete(path), headers, ...(method === 'POST' ? { payload: { action: 'ping' } } : {}) });
+        const res = await app.inject({ method: method as Method, url: concrete(path), headers, ...examplePayload(method, path) });
         if (res.statusCode !== 401) {
           letIn.push(`${method} ${path} ${JSON.stringify(headers)}: ${res.statusCode}`);
           continue;
@@ -197,11 +219,13 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     assert.equal(hub.commands.length, 0, 'no command reached the hub without a token');
   });
 
-  void it('with the token every route answers (the stream asks for a WebSocket)', { timeout: 30_000 }, async () => {
+  void it('with the admin token every route answers (the stream asks for a WebSocket)', { timeout: 30_000 }, async () => {
+    const made = await app.inject({ method: 'POST', url: '/api/tokens', headers: AUTH, payload: { name: 'doomed', scope: 'read' } });
+    assert.equal(made.statusCode, 201, made.body);
     for (const { method, path } of operations(doc)) {
-      const res = await app.inject({ method: method as 'GET' | 'POST', url: concrete(path), headers: AUTH, ...(method === 'POST' ? { payload: { action: 'ping' } } : {}) });
+      const res = await app.inject({ method: method as Method, url: concrete(path), headers: AUTH, ...examplePayload(method, path) });
       if (path === '/api/stream') assertError(res, 400, 'bad_request', /WebSocket/);
-      else assert.equal(res.statusCode, 200, `${method} ${path}: ${res.body}`);
+      else assert.equal(res.statusCode, method === 'POST' && path === '/api/tokens' ? 201 : 200, `${method} ${path}: ${res.body}`);
     }
   });
 
@@ -520,7 +544,7 @@ void describe('hub API: GET /api/stream', { timeout: 20_000 }, () => {
   let hub: FakeHub;
   let base: string;
   before(async () => {
-    ({ app, hub } = await startApi(40));
+    ({ app, hub } = await startApi({ streamPingMs: 40 }));
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/stream`;
   });

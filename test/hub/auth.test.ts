@@ -4,28 +4,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { chooseSubprotocol, presentedToken, requireToken } from '../../src/hub/api/auth.js';
+import { ADMIN_TOKEN_NAME } from '../../src/hub/api-token.js';
+import { chooseSubprotocol, presentedToken, requireScope, tokenAuthority } from '../../src/hub/api/auth.js';
+import { AuthFailureLimiter } from '../../src/hub/api/auth-limiter.js';
 import { HubError } from '../../src/hub/errors.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 
 const TOKEN = 'hub-token-0123456789abcdef';
 
 function request(headers: Record<string, string>, query?: Record<string, unknown>): FastifyRequest {
-  return { headers, query } as unknown as FastifyRequest;
+  return { headers, query, ip: '127.0.0.1', method: 'GET', url: '/api/devices', routeOptions: { url: '/api/devices' } } as unknown as FastifyRequest;
 }
+
+const NO_STORED_TOKENS = { verify: () => undefined };
 
 /** What the hook passes to done(): undefined when the request may go on. */
 function check(req: FastifyRequest, websocket: boolean): Error | undefined {
   let result: Error | undefined | null = null;
-  requireToken(TOKEN, websocket)(req, {} as FastifyReply, (err?: Error) => {
+  const deps = { authority: tokenAuthority(TOKEN, NO_STORED_TOKENS), limiter: new AuthFailureLimiter(), now: () => 0 };
+  requireScope('read', websocket, deps)(req, { header: () => undefined } as unknown as FastifyReply, (err?: Error) => {
     result = err;
   });
   assert.notEqual(result, null, 'the hook answered');
   return result ?? undefined;
 }
 
-const REST_HOW = 'send Authorization: Bearer <token> with the token in <data>/api-token';
-const WS_HOW = 'send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token> with the token in <data>/api-token';
+const WHERE = 'with the token in <data>/api-token or one from tether hub token create';
+const REST_HOW = `send Authorization: Bearer <token> ${WHERE}`;
+const WS_HOW = `send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token> ${WHERE}`;
 
 void describe('the Authorization header', { timeout: 30_000 }, () => {
   void it('accepts Bearer in any case, then spaces or tabs, the token, and trailing spaces or tabs', () => {
@@ -104,5 +110,15 @@ void describe('chooseSubprotocol', { timeout: 30_000 }, () => {
     assert.equal(chooseSubprotocol(new Set([`bearer.${TOKEN}`])), `bearer.${TOKEN}`);
     assert.equal(chooseSubprotocol(new Set(['x.bearer.', `bearer.${TOKEN}`])), 'x.bearer.');
     assert.equal(chooseSubprotocol(new Set()), false);
+  });
+});
+
+void describe('tokenAuthority', { timeout: 30_000 }, () => {
+  void it('knows the admin token as api-token with the admin scope, a stored one by its entry, and nothing else', () => {
+    const stored = { verify: (t: string) => (t === 'stored-token-0123456789' ? { name: 'tablet', scope: 'read' as const } : undefined) };
+    const authority = tokenAuthority(TOKEN, stored);
+    assert.deepEqual(authority(TOKEN), { name: ADMIN_TOKEN_NAME, scope: 'admin' });
+    assert.deepEqual(authority('stored-token-0123456789'), { name: 'tablet', scope: 'read' });
+    for (const { what, token } of nearMissTokens(TOKEN)) assert.equal(authority(token), undefined, what);
   });
 });

@@ -13,6 +13,9 @@ import { buildApi } from '../../src/hub/api/server.js';
 
 const TOKEN = 'dashboard-test-token-0123456789abcdef';
 
+/** Nothing stored: these routes serve files only. */
+const tokens = { verify: () => undefined, create: () => assert.fail('no token is made'), list: () => [], revoke: () => false };
+
 /** A facade nobody calls: these routes serve files only. */
 const facade = new Proxy({} as HubFacade, {
   get: (_t, name) => () => {
@@ -29,7 +32,7 @@ describe('hub: the dashboard files', { timeout: 30_000 }, () => {
     fs.mkdirSync(path.join(dir, 'assets'));
     fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="/assets/app-ABC.js"></script>');
     fs.writeFileSync(path.join(dir, 'assets', 'app-ABC.js'), script);
-    app = await buildApi({ facade, apiToken: TOKEN, dashboardDir: dir });
+    app = await buildApi({ facade, apiToken: TOKEN, tokens, dashboardDir: dir });
   });
   after(async () => {
     await app.close();
@@ -70,7 +73,7 @@ describe('hub: the dashboard files', { timeout: 30_000 }, () => {
 
   test('a hub whose dashboard was never built says so, and how to build it', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-web-none-'));
-    const bare = await buildApi({ facade, apiToken: TOKEN, dashboardDir: empty });
+    const bare = await buildApi({ facade, apiToken: TOKEN, tokens, dashboardDir: empty });
     try {
       const res = await bare.inject({ method: 'GET', url: '/' });
       assert.equal(res.statusCode, 503);

@@ -1,9 +1,12 @@
 // Bearer-token checks. REST calls carry `Authorization: Bearer <token>`. Browsers cannot set
 // headers on a WebSocket, so the stream also takes `?token=` or the subprotocol `bearer.<token>`;
-// REST routes do not, because a token in a URL ends up in proxy logs and shell history.
+// REST routes do not, because a token in a URL ends up in proxy logs and shell history. Each
+// route needs a scope (route-spec.ts); a known token below it is 403 forbidden, an unknown one
+// 401 unauthenticated, and wrong tokens are rate-limited per address (auth-limiter.ts).
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { tokenEquals } from '../api-token.js';
+import { ADMIN_TOKEN_NAME, scopeCovers, tokenEquals, type ApiIdentity, type ApiScope } from '../api-token.js';
 import { HubError } from '../errors.js';
+import type { AuthFailureLimiter } from './auth-limiter.js';
 
 export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
 
@@ -29,16 +32,79 @@ function subprotocols(header: string | undefined): string[] {
     .filter((p) => p !== '');
 }
 
-/** An onRequest hook that lets a request through only with the API token. */
-export function requireToken(apiToken: string, websocket: boolean) {
-  return (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+/** Who holds a token: the admin token's identity, a stored token's, or undefined. */
+export type TokenAuthority = (token: string) => ApiIdentity | undefined;
+
+/**
+ * The admin token (the file <data>/api-token) and the stored ones. Both are always checked, so
+ * the time taken does not say which kind a token is.
+ */
+export function tokenAuthority(adminToken: string, stored: { verify(token: string): ApiIdentity | undefined }): TokenAuthority {
+  return (token) => {
+    const admin = tokenEquals(token, adminToken);
+    const found = stored.verify(token);
+    return admin ? { name: ADMIN_TOKEN_NAME, scope: 'admin' } : found;
+  };
+}
+
+export interface AuthDeps {
+  authority: TokenAuthority;
+  limiter: AuthFailureLimiter;
+  /** Wall-clock ms. */
+  now: () => number;
+}
+
+const identities = new WeakMap<FastifyRequest, ApiIdentity>();
+
+/** The identity requireScope let through; only for routes that need a token. */
+export function identityOf(request: FastifyRequest): ApiIdentity {
+  const identity = identities.get(request);
+  if (identity === undefined) throw new Error(`${request.routeOptions.url ?? 'this route'}: no identity; the route must need a token`);
+  return identity;
+}
+
+/** Throws forbidden unless the request's token covers `needed`; `what` names what needs it. */
+export function demandScope(request: FastifyRequest, needed: ApiScope, what: string): void {
+  const identity = identityOf(request);
+  if (!scopeCovers(identity.scope, needed)) throw forbidden(identity, needed, what);
+}
+
+function forbidden(identity: ApiIdentity, needed: ApiScope, what: string): HubError {
+  return new HubError(
+    'forbidden',
+    `the token ${JSON.stringify(identity.name)} has the scope ${identity.scope}; ${what} needs ${needed}. An admin makes such a token with: tether hub token create NAME --scope ${needed}`,
+  );
+}
+
+/**
+ * An onRequest hook that lets a request through only with a token whose scope covers `needed`.
+ * An address that sent too many wrong tokens is refused before its token is looked at.
+ */
+export function requireScope(needed: ApiScope, websocket: boolean, deps: AuthDeps) {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const address = request.ip;
+    const locked = deps.limiter.lockedFor(address, deps.now());
+    if (locked > 0) {
+      deps.limiter.refused(address);
+      const seconds = Math.ceil(locked / 1000);
+      reply.header('Retry-After', String(seconds));
+      return done(new HubError('rate_limited', `too many wrong API tokens came from ${address}; try again in ${seconds} s, with the right token`));
+    }
     const token = presentedToken(request, websocket);
-    if (token !== undefined && token !== '' && tokenEquals(token, apiToken)) return done();
-    const how = websocket
-      ? 'send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token>'
-      : 'send Authorization: Bearer <token>';
-    const what = token === undefined ? 'no API token' : token === '' ? 'the Authorization header is not "Bearer <token>"' : 'the API token is wrong';
-    done(new HubError('unauthenticated', `${what}; ${how} with the token in <data>/api-token`));
+    const identity = token === undefined || token === '' ? undefined : deps.authority(token);
+    if (identity === undefined) {
+      if (token !== undefined && token !== '') deps.limiter.failed(address, deps.now());
+      const how = websocket
+        ? 'send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token>'
+        : 'send Authorization: Bearer <token>';
+      const what = token === undefined ? 'no API token' : token === '' ? 'the Authorization header is not "Bearer <token>"' : 'the API token is wrong';
+      return done(new HubError('unauthenticated', `${what}; ${how} with the token in <data>/api-token or one from tether hub token create`));
+    }
+    if (!scopeCovers(identity.scope, needed)) {
+      return done(forbidden(identity, needed, `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}`));
+    }
+    identities.set(request, identity);
+    done();
   };
 }
 

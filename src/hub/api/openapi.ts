@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document of the API, built from the same route definitions the server
 // registers (route-spec.ts), plus hand-written schemas of the bodies the hub answers with.
 import { ERROR_CODES } from '../../protocol/errors.js';
+import { API_SCOPES } from '../api-token.js';
 import { HUB_ERROR_CATALOGUE, type HubErrorCode } from '../errors.js';
 import type { ApiRoute, JsonSchema, ParamsSchema } from './route-spec.js';
 
@@ -100,6 +101,19 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       lastError: nullable('string'),
     },
   },
+  ApiToken: {
+    type: 'object',
+    required: ['name', 'scope', 'createdAt'],
+    properties: {
+      name: { type: 'string' },
+      scope: { enum: [...API_SCOPES] },
+      createdAt: { type: 'integer', description: 'Wall-clock ms.' },
+    },
+  },
+  NewApiToken: {
+    description: 'An ApiToken with the token itself, shown this once: the hub keeps only its SHA-256.',
+    allOf: [ref('ApiToken'), { type: 'object', required: ['token'], properties: { token: { type: 'string' } } }],
+  },
   CommandReply: {
     type: 'object',
     description: "The board's reply (protocol.md §3.2): the request's fields echoed, the results, and `ok`; `error` when it failed.",
@@ -145,7 +159,13 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 };
 
 const SECURITY_SCHEMES = {
-  bearer: { type: 'http', scheme: 'bearer', description: "The token in <data>/api-token, made on the hub's first start." },
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "The admin token in <data>/api-token, made on the hub's first start, or a named token with a scope (read, control, admin) " +
+      'from POST /api/tokens or tether hub token create. Each operation names the scope it needs in x-scope.',
+  },
   queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token; only GET /api/stream takes it here.' },
   subprotocolToken: {
     type: 'apiKey',
@@ -174,7 +194,9 @@ function parameters(schema: ParamsSchema | undefined, where: 'path' | 'query'): 
 function errorResponses(route: ApiRoute): Record<string, JsonSchema> {
   const codes: HubErrorCode[] = [];
   if (route.params !== undefined || route.querystring !== undefined || route.body !== undefined) codes.push('bad_request');
-  if (route.auth) codes.push('unauthenticated');
+  if (route.scope !== null) codes.push('unauthenticated', 'rate_limited');
+  // read is the lowest scope: every known token has it.
+  if (route.scope !== null && route.scope !== 'read') codes.push('forbidden');
   codes.push(...(route.errors ?? []));
   const byStatus = new Map<number, HubErrorCode[]>();
   for (const code of codes) {
@@ -202,7 +224,7 @@ function operation(route: ApiRoute): JsonSchema {
     operationId: route.operationId,
     summary: route.summary,
     ...(route.description !== undefined ? { description: route.description } : {}),
-    ...(route.auth ? {} : { security: [] }),
+    ...(route.scope !== null ? { 'x-scope': route.scope } : { security: [] }),
     ...(websocket ? { security: [{ bearer: [] }, { queryToken: [] }, { subprotocolToken: [] }], 'x-websocket': true } : {}),
     parameters: [...parameters(route.params, 'path'), ...parameters(route.querystring, 'query')],
     ...(route.body !== undefined ? { requestBody: { required: true, description: route.body.description, content: json(route.body.schema) } } : {}),
@@ -240,7 +262,7 @@ export function openApiRoute(routes: () => readonly ApiRoute[], version: string)
     url: OPENAPI_PATH,
     operationId: 'getOpenApi',
     summary: 'This document. It needs no token, so that tools can read it first.',
-    auth: false,
+    scope: null,
     response: { status: 200, description: 'An OpenAPI 3.1 document.', schema: { type: 'object' } },
     handle: () => (document ??= buildOpenApi(routes(), version)),
   };

@@ -3,7 +3,9 @@
 // cannot drift from what the server accepts. server.ts refuses a route registered any other way.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { ApiIdentity, ApiScope } from '../api-token.js';
 import type { HubErrorCode } from '../errors.js';
+import type { ApiTokenView } from '../store/api-tokens.js';
 import type { HubFacade } from './facade.js';
 
 /** A JSON Schema (draft 2020-12, which OpenAPI 3.1 uses too). */
@@ -18,20 +20,23 @@ export interface ParamsSchema {
 }
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** Fastify's form, `/api/devices/:id`. */
   readonly url: string;
   readonly operationId: string;
   readonly summary: string;
   readonly description?: string;
-  /** False only for the OpenAPI document, which tools must read before they have a token. */
-  readonly auth: boolean;
+  /**
+   * The token scope the route needs (api-token.ts: read < control < admin); null only for the
+   * OpenAPI document, which tools must read before they have a token.
+   */
+  readonly scope: ApiScope | null;
   readonly params?: ParamsSchema;
   readonly querystring?: ParamsSchema;
   /** Documented only: the handler checks the body itself (see routes-devices.ts for why). */
   readonly body?: { readonly description: string; readonly schema: JsonSchema };
   readonly response: { readonly status: number; readonly description: string; readonly schema: JsonSchema };
-  /** The hub codes the route may answer with besides bad_request and unauthenticated. */
+  /** The hub codes the route may answer with besides bad_request and those of the token check. */
   readonly errors?: readonly HubErrorCode[];
   /** The route also relays a board's coded failure reply (protocol.md §6). */
   readonly relaysBoardErrors?: boolean;
@@ -49,9 +54,18 @@ export interface ApiLogger {
   error(message: string): void;
 }
 
+/** The named API tokens (store/api-tokens.ts), as the API manages them. */
+export interface ApiTokenRegistry {
+  verify(token: string): ApiIdentity | undefined;
+  create(name: string, scope: ApiScope): { token: string; view: ApiTokenView };
+  list(): ApiTokenView[];
+  revoke(name: string): boolean;
+}
+
 /** What route handlers are built from. */
 export interface ApiContext {
   facade: HubFacade;
+  tokens: ApiTokenRegistry;
   version: string;
   logger: ApiLogger;
   /** Wall-clock ms; the default ranges of queries end now. */

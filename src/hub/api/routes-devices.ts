@@ -1,6 +1,9 @@
 // Boards: what the hub knows of them, and commands relayed to them.
+import { ACTION_SCOPES, resolveAction } from '../../protocol/actions.js';
 import type { JsonObject } from '../../protocol/codec.js';
+import type { ApiScope } from '../api-token.js';
 import { HubError, httpStatusOf } from '../errors.js';
+import { demandScope } from './auth.js';
 import type { DeviceView } from '../types.js';
 import type { HubFacade } from './facade.js';
 import { type ApiContext, type ApiRoute, DEVICE_ID_PARAMS, deviceIdOf, listOf, paramsSchema, refSchema } from './route-spec.js';
@@ -44,6 +47,15 @@ export function commandRequest(body: unknown): JsonObject {
   return request;
 }
 
+/**
+ * The API scope a command needs: control, or admin for what a board keeps for its admin tokens
+ * (reset, sleep, update: protocol.md §8). An unknown action needs control; the board refuses it.
+ */
+export function commandScope(action: string): ApiScope {
+  const known = resolveAction(action);
+  return known !== undefined && ACTION_SCOPES[known] === 'admin' ? 'admin' : 'control';
+}
+
 /** 200 for a success reply; a failure reply gets the HTTP status of the board's error code. */
 export function replyStatus(reply: JsonObject): number {
   const error = reply.error;
@@ -59,7 +71,7 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
       url: '/api/devices',
       operationId: 'listDevices',
       summary: 'Every registered board, online or not.',
-      auth: true,
+      scope: 'read',
       response: { status: 200, description: 'The boards.', schema: listOf('devices', 'DeviceView') },
       handle: () => ({ devices: facade.devices() }),
     },
@@ -68,7 +80,7 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
       url: '/api/devices/:id',
       operationId: 'getDevice',
       summary: "One board, its last reported state and the sensors it has reported.",
-      auth: true,
+      scope: 'read',
       params: DEVICE_ID_PARAMS,
       errors: ['not_found'],
       response: {
@@ -94,7 +106,7 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
       url: '/api/devices/:id/state',
       operationId: 'getDeviceState',
       summary: "The board's last reported state, or null before it reported one.",
-      auth: true,
+      scope: 'read',
       params: DEVICE_ID_PARAMS,
       errors: ['not_found'],
       response: { status: 200, description: 'The state.', schema: { type: 'object', required: ['state'], properties: { state: refSchema('DeviceState') } } },
@@ -110,8 +122,9 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
       summary: 'Sends one protocol request to the board and answers with its reply.',
       description:
         "The body is a protocol v1 request without `id` (protocol.md §3). The answer is the board's reply as it sent it: " +
-        'HTTP 200 when it has no `error`, otherwise the HTTP status of its error code. Nothing is queued: an offline board is `device_offline`.',
-      auth: true,
+        'HTTP 200 when it has no `error`, otherwise the HTTP status of its error code. Nothing is queued: an offline board is `device_offline`. ' +
+        'Needs a control token; the actions a board keeps for admin tokens (reset, sleep, update) need an admin one.',
+      scope: 'control',
       params: DEVICE_ID_PARAMS,
       querystring: paramsSchema({
         timeout_ms: {
@@ -128,6 +141,7 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
       response: { status: 200, description: "The board's success reply.", schema: refSchema('CommandReply') },
       handle: async (request, reply) => {
         const command = commandRequest(request.body);
+        demandScope(request, commandScope(command.action as string), `the action ${JSON.stringify(command.action)}`);
         const { timeout_ms: timeoutMs } = request.query as { timeout_ms: number };
         const answer = await facade.command(deviceIdOf(request), command, { timeoutMs });
         return reply.code(replyStatus(answer)).send(answer);

@@ -1,4 +1,6 @@
-// The hub itself: is it up, and what do its rules do.
+// The hub itself: is it up, what do its rules do, and who is asking.
+import { API_SCOPES } from '../api-token.js';
+import { identityOf } from './auth.js';
 import { type ApiContext, type ApiRoute, listOf } from './route-spec.js';
 
 /** StorageStatus (types.ts): `full` while the hub cannot write, when writes answer 507 storage_full. */
@@ -21,7 +23,7 @@ export function hubRoutes({ facade, version }: ApiContext): ApiRoute[] {
       url: '/api/health',
       operationId: 'getHealth',
       summary: "The hub's version, how many boards are registered and online, and whether it can store what they send.",
-      auth: true,
+      scope: 'read',
       response: {
         status: 200,
         description: 'The hub answers.',
@@ -47,9 +49,32 @@ export function hubRoutes({ facade, version }: ApiContext): ApiRoute[] {
       url: '/api/rules',
       operationId: 'listRules',
       summary: 'The rules and bindings the hub runs, with when each last fired.',
-      auth: true,
+      scope: 'read',
       response: { status: 200, description: 'The rules.', schema: listOf('rules', 'RuleView') },
       handle: () => ({ rules: facade.rules() }),
+    },
+    {
+      method: 'GET',
+      url: '/api/whoami',
+      operationId: 'whoami',
+      summary: "The request's token: its name and scope, so that a client offers only what the token may do.",
+      scope: 'read',
+      response: {
+        status: 200,
+        description: 'The token.',
+        schema: {
+          type: 'object',
+          required: ['name', 'scope'],
+          properties: {
+            name: { type: 'string', description: 'The name it was created with; `api-token` for the admin token in <data>/api-token.' },
+            scope: { enum: [...API_SCOPES] },
+          },
+        },
+      },
+      handle: (request) => {
+        const { name, scope } = identityOf(request);
+        return { name, scope };
+      },
     },
   ];
 }

@@ -6,15 +6,17 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { MAX_NESTING, nestingExceeds } from '../../protocol/codec.js';
 import { TETHER_VERSION } from '../../protocol/version.js';
 import { HubError } from '../errors.js';
-import { chooseSubprotocol, requireToken } from './auth.js';
+import { chooseSubprotocol, requireScope, tokenAuthority, type AuthDeps } from './auth.js';
+import { AuthFailureLimiter, DEFAULT_AUTH_LIMITS, type AuthLimits } from './auth-limiter.js';
 import { loadDashboard, registerDashboard } from './dashboard.js';
 import type { HubFacade } from './facade.js';
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from './http-errors.js';
 import { openApiRoute } from './openapi.js';
-import type { ApiContext, ApiLogger, ApiRoute } from './route-spec.js';
+import type { ApiContext, ApiLogger, ApiRoute, ApiTokenRegistry } from './route-spec.js';
 import { deviceRoutes } from './routes-devices.js';
 import { hubRoutes } from './routes-hub.js';
 import { telemetryRoutes } from './routes-telemetry.js';
+import { tokenRoutes } from './routes-tokens.js';
 import { STREAM_PING_MS, STREAM_SOCKET_OPTIONS, streamRoutes } from './stream.js';
 
 declare module 'fastify' {
@@ -28,8 +30,14 @@ declare module 'fastify' {
 
 export interface BuildApiOptions {
   facade: HubFacade;
-  /** The bearer token every route but /api/openapi.json requires (see ensureApiToken). */
+  /** The admin token (see ensureApiToken): every route but /api/openapi.json takes it. */
   apiToken: string;
+  /** The named tokens with their scopes (HubStore.apiTokens). */
+  tokens: ApiTokenRegistry;
+  /** When wrong tokens lock an address out (default DEFAULT_AUTH_LIMITS). */
+  authLimits?: Partial<AuthLimits>;
+  /** How often wrong tokens are logged, one line per address (default every minute). */
+  authReportMs?: number;
   logger?: ApiLogger;
   /** Reported by /api/health, the stream's hello and the OpenAPI document. */
   version?: string;
@@ -45,6 +53,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   if (options.apiToken === '') throw new Error('buildApi: the API token is empty');
   const ctx: ApiContext = {
     facade: options.facade,
+    tokens: options.tokens,
     version: options.version ?? TETHER_VERSION,
     logger: options.logger ?? { warn() {}, error() {} },
     now: options.now ?? Date.now,
@@ -88,15 +97,41 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     registered.push(spec);
   });
 
+  const auth: AuthDeps = {
+    authority: tokenAuthority(options.apiToken, options.tokens),
+    limiter: new AuthFailureLimiter({ ...DEFAULT_AUTH_LIMITS, ...options.authLimits }),
+    now: ctx.now,
+  };
+  reportAuthFailures(app, auth, options.authReportMs ?? 60_000, ctx.logger);
+
   await app.register(websocketPlugin, { options: { ...STREAM_SOCKET_OPTIONS, handleProtocols: chooseSubprotocol } });
 
-  const routes = [...deviceRoutes(ctx), ...telemetryRoutes(ctx), ...hubRoutes(ctx), ...streamRoutes(ctx), openApiRoute(() => registered, ctx.version)];
-  for (const route of routes) register(app, route, options.apiToken);
+  const routes = [
+    ...deviceRoutes(ctx),
+    ...telemetryRoutes(ctx),
+    ...hubRoutes(ctx),
+    ...tokenRoutes(ctx),
+    ...streamRoutes(ctx),
+    openApiRoute(() => registered, ctx.version),
+  ];
+  for (const route of routes) register(app, route, auth);
   if (options.dashboardDir !== undefined) registerDashboard(app, loadDashboard(options.dashboardDir));
   return app;
 }
 
-function register(app: FastifyInstance, route: ApiRoute, apiToken: string): void {
+/** Logs the wrong tokens of each address once per period, never once per request. */
+function reportAuthFailures(app: FastifyInstance, auth: AuthDeps, periodMs: number, logger: ApiLogger): void {
+  const timer = setInterval(() => {
+    for (const line of auth.limiter.report(auth.now(), periodMs)) logger.warn(line);
+  }, periodMs);
+  timer.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(timer);
+    done();
+  });
+}
+
+function register(app: FastifyInstance, route: ApiRoute, auth: AuthDeps): void {
   const websocket = 'websocket' in route;
   app.route({
     method: route.method,
@@ -106,7 +141,7 @@ function register(app: FastifyInstance, route: ApiRoute, apiToken: string): void
       ...(route.querystring !== undefined ? { querystring: route.querystring } : {}),
     },
     config: { apiRoute: route },
-    ...(route.auth ? { onRequest: requireToken(apiToken, websocket) } : {}),
+    ...(route.scope !== null ? { onRequest: requireScope(route.scope, websocket, auth) } : {}),
     ...(websocket ? { handler: notUpgraded, wsHandler: route.websocket } : { handler: route.handle }),
   });
 }

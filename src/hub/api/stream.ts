@@ -91,7 +91,7 @@ export function streamRoutes(ctx: ApiContext): ApiRoute[] {
         `falls more than ${STREAM_LIMITS.dropReadingsBytes} bytes behind, reading updates are dropped and a ` +
         '`readings_dropped` message with their count precedes the next message; past ' +
         `${STREAM_LIMITS.closeBytes} bytes the hub closes the socket with code ${CLOSE_TOO_SLOW}.`,
-      auth: true,
+      scope: 'read',
       querystring: STREAM_QUERY,
       response: { status: 101, description: 'Switching Protocols; then StreamMessage texts.', schema: refSchema('StreamMessage') },
       websocket: (socket, request) => openStream(ctx, socket, request),

@@ -81,6 +81,15 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE devices ADD COLUMN rssi INTEGER;`,
   // 3: where HubStore.probe() writes to learn whether a full disk has room again; empty between probes.
   `CREATE TABLE storage_probe (pad BLOB NOT NULL) STRICT;`,
+  // 4: named API tokens with a scope (api-tokens.ts); the token itself is never stored.
+  `
+  CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('read', 'control', 'admin')),
+    token_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { JsonObject } from '../../protocol/codec.js';
 import type { DeviceView, EventsQuery, Reading, ReadingBucket, ReadingsQuery, StoredEvent } from '../types.js';
+import { ApiTokens } from './api-tokens.js';
 import { DeviceRegistry, type LinkedInfo } from './devices.js';
 import { EventStore, type NewEvent } from './events.js';
 import { LinkStates, type LinkState } from './link-state.js';
@@ -60,6 +61,8 @@ export interface StoreSize {
 }
 
 export class HubStore {
+  /** Named API tokens with their scopes (the admin token is the file <data>/api-token). */
+  readonly apiTokens: ApiTokens;
   private readonly devices: DeviceRegistry;
   private readonly links: LinkStates;
   private readonly outbox: CommandOutbox;
@@ -78,6 +81,7 @@ export class HubStore {
   ) {
     this.health = new StorageHealth(options.wallNow);
     this.devices = new DeviceRegistry(db);
+    this.apiTokens = new ApiTokens(db);
     this.links = new LinkStates(db);
     this.outbox = new CommandOutbox(db);
     this.readings = new ReadingStore(db);
