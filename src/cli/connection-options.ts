@@ -1,9 +1,11 @@
 // Options shared by the commands that talk to a board (send, watch): TLS, token, timeout.
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { DEFAULT_TIMEOUT_MS, type ConnectOptions } from '../client/index.js';
 import { parseMilliseconds } from './arguments.js';
+import { CliFailure } from './context.js';
+import { BOARD_TOKEN, addTokenOptions, resolveToken } from './token-options.js';
 
 export interface ConnectionFlags {
   tls?: boolean;
@@ -11,28 +13,20 @@ export interface ConnectionFlags {
   insecure?: boolean;
   plainAuth?: boolean;
   token?: string;
+  tokenFile?: string;
   timeout: number;
 }
 
 /** Options that take a value, so that argv pre-scanning skips the value (see markCommandGroups). */
-export const VALUE_OPTIONS: ReadonlySet<string> = new Set(['--ca', '--token', '--timeout']);
+export const VALUE_OPTIONS: ReadonlySet<string> = new Set(['--ca', '--token', '--token-file', '--timeout']);
 
 export function addConnectionOptions(command: Command): Command {
-  return command
+  command
     .option('--tls', "use TLS; the board's certificate is verified as Node verifies any server")
     .option('--ca <file>', "trust this CA or self-signed board certificate (PEM file); implies --tls")
     .option('--insecure', 'use TLS without verifying the certificate (trusted networks only); implies --tls')
-    .option('--plain-auth', 'send the token in clear (auth {token}), for boards that do not know challenge and response; trusted networks only')
-    .addOption(new Option('--token <token>', 'auth token, sent before anything else').env('TETHER_TOKEN'))
-    .option('--timeout <ms>', 'how long to wait for the connection and for each reply', parseMilliseconds, DEFAULT_TIMEOUT_MS);
-}
-
-/** Raised for failures that are not usage errors (exit 1). */
-export class CliFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliFailure';
-  }
+    .option('--plain-auth', 'send the token in clear (auth {token}), for boards that do not know challenge and response; trusted networks only');
+  return addTokenOptions(command, BOARD_TOKEN).option('--timeout <ms>', 'how long to wait for the connection and for each reply', parseMilliseconds, DEFAULT_TIMEOUT_MS);
 }
 
 export async function toConnectOptions(
@@ -53,6 +47,7 @@ export async function toConnectOptions(
     warn("--insecure: the board's TLS certificate is not checked, so anyone on the network path could pose as the board; prefer --ca FILE");
     tls = { ...(typeof tls === 'object' ? tls : {}), rejectUnauthorized: false };
   }
+  const token = resolveToken(flags, BOARD_TOKEN, warn);
   return {
     host,
     port,
@@ -60,6 +55,6 @@ export async function toConnectOptions(
     ...(flags.plainAuth === true ? { auth: 'plain' as const } : {}),
     timeoutMs: flags.timeout,
     connectTimeoutMs: flags.timeout,
-    ...(flags.token === undefined || flags.token === '' ? {} : { token: flags.token }),
+    ...(token === undefined ? {} : { token }),
   };
 }

@@ -5,6 +5,14 @@ export const EXIT_FAILED = 1;
 /** The command line was wrong. */
 export const EXIT_USAGE = 2;
 
+/** Raised for failures that are not usage errors (exit 1). */
+export class CliFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliFailure';
+  }
+}
+
 export interface CliContext {
   /** Writes one line to stdout. */
   out(line: string): void;

@@ -7,8 +7,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
 import { createConsoleLogger } from './console-logger.js';
-import { CliFailure } from './connection-options.js';
-import type { CliContext } from './context.js';
+import { CliFailure, type CliContext } from './context.js';
 import { printHubBanner } from './hub-command.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
 import type { Logger } from '../device/logger.js';
@@ -153,7 +152,7 @@ async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
   const { hub, config, devices } = demo;
   printHubBanner(ctx, hub, config);
   ctx.out(`boards: ${devices.map((d) => `${d.board.config.name} (127.0.0.1:${d.port})`).join(', ')}; their direct mode takes only tokens this run keeps in memory: drive them through the API`);
-  ctx.out(`try:    curl -H "Authorization: Bearer ${hub.apiToken.token}" http://127.0.0.1:${hub.http.port}/api/devices`);
+  ctx.out(`try:    curl -H "Authorization: Bearer $(cat ${hub.apiToken.path})" http://127.0.0.1:${hub.http.port}/api/devices`);
   const stopUpdates = hub.facade.onUpdate((update) => {
     if (update.type === 'event' && update.event.type === 'rule_fired') ctx.out(`rule ${String(update.event.data['rule'])} fired on ${update.device}`);
   });

@@ -2,8 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
 import { createConsoleLogger } from './console-logger.js';
-import { CliFailure } from './connection-options.js';
-import { EXIT_USAGE, type CliContext } from './context.js';
+import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
+import { DEVICE_TOKEN, addTokenOptions, resolveToken } from './token-options.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
 import { normalizeFingerprint } from '../link/tls-pin.js';
 
@@ -17,6 +17,7 @@ interface DeviceFlags {
   hubFingerprint?: string;
   id?: string;
   token?: string;
+  tokenFile?: string;
 }
 
 const EXAMPLES = `
@@ -30,11 +31,13 @@ Examples:
   $ tether device --config bench.yaml --sim           your board, simulated chips
   $ tether device --config board.yaml                 real pins: the Linux backend (a Raspberry Pi)
   $ tether doctor --config board.yaml                 what this machine lacks for it, and the fix
-  $ TETHER_DEVICE_TOKEN=… tether device --sim --hub hub.local:12346 --id shed
-                                                      hub mode: also dial the hub and stay linked`;
+  $ tether device --sim --hub hub.local:7341 --id shed --token-file shed.token
+                                                      hub mode: also dial the hub and stay linked
+                                                      (tether hub add-device shed --out shed.token
+                                                      makes the file; or set TETHER_DEVICE_TOKEN)`;
 
 export function registerDevice(program: Command, ctx: CliContext): void {
-  program
+  const device = program
     .command('device')
     .description('run a board: serve protocol v1 for a board config, on real (Linux) or simulated hardware')
     .option('--config <file>', 'board config (YAML or JSON)')
@@ -43,8 +46,8 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'TCP port, 0 for any free port (default: listen.port from the config, else 12345)', parseListenPort)
     .option('--hub <host:port>', 'hub mode: also dial this hub and keep the link up', parseHubAddress)
     .option('--hub-fingerprint <sha256>', "hub mode over TLS, trusting only the hub certificate of this SHA-256 fingerprint (the hub logs it at start)", parseFingerprint)
-    .option('--id <id>', "this board's device id at the hub (default: the config's name)")
-    .addOption(new Option('--token <token>', "this board's token at the hub").env('TETHER_DEVICE_TOKEN'))
+    .option('--id <id>', "this board's device id at the hub (default: the config's name)");
+  addTokenOptions(device, DEVICE_TOKEN)
     .addOption(new Option('--verbose', 'also log debug messages'))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: DeviceFlags, command: Command) => {
@@ -54,14 +57,15 @@ export function registerDevice(program: Command, ctx: CliContext): void {
           code: 'tether.usage',
         });
       }
-      if (flags.hub !== undefined && !flags.token) {
-        command.error('error: --hub needs the board\'s token: --token T, or TETHER_DEVICE_TOKEN', { exitCode: EXIT_USAGE, code: 'tether.usage' });
+      const token = flags.hub === undefined ? undefined : resolveToken(flags, DEVICE_TOKEN, (m) => ctx.err(`warning: ${m}`));
+      if (flags.hub !== undefined && token === undefined) {
+        command.error("error: --hub needs the board's token: --token-file FILE (a file holding it), or TETHER_DEVICE_TOKEN", { exitCode: EXIT_USAGE, code: 'tether.usage' });
       }
-      await runDevice(flags, ctx);
+      await runDevice(flags, token ?? '', ctx);
     });
 }
 
-async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
+async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Promise<void> {
   // Loaded on demand so that `tether send` does not load the board, drivers and simulator.
   const [{ loadBoardConfig, parseBoardConfig }, { DEMO_BOARD_CONFIG }, { openHardware }, { startDevice }, { SystemClock }] = await Promise.all([
     import('../device/config.js'),
@@ -86,7 +90,7 @@ async function runDevice(flags: DeviceFlags, ctx: CliContext): Promise<void> {
   let device;
   try {
     const tls = flags.hubFingerprint === undefined ? {} : { tls: { fingerprint: flags.hubFingerprint } };
-    const hub = flags.hub === undefined ? undefined : { ...flags.hub, deviceId: flags.id ?? config.name, token: flags.token ?? '', ...tls };
+    const hub = flags.hub === undefined ? undefined : { ...flags.hub, deviceId: flags.id ?? config.name, token, ...tls };
     device = await startDevice({ config, hardware, clock, logger, host, port, ...(hub ? { hub } : {}) });
   } catch (err) {
     hardware.close();

@@ -1,8 +1,7 @@
 // `tether doctor`: what this Linux machine offers a board, and whether a board config can
 // start here. A thin shell over src/device/backends/linux/doctor.ts.
 import type { Command } from 'commander';
-import { CliFailure } from './connection-options.js';
-import { EXIT_FAILED, type CliContext } from './context.js';
+import { CliFailure, EXIT_FAILED, type CliContext } from './context.js';
 import type { DoctorOptions, DoctorReport } from '../device/backends/linux/doctor.js';
 
 interface DoctorFlags {

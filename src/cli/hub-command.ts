@@ -1,12 +1,15 @@
 // `tether hub`: run the hub (boards dial in; REST/WebSocket API; rules), and manage its
-// registry of boards: `tether hub add-device ID` prints the board's token once.
+// registry of boards (`tether hub add-device ID` prints the board's config with its token, once)
+// and its API tokens (`tether hub token …`).
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
+import { boardsReachHubAt, firmwareHubJson, hubArgument } from './board-link-config.js';
 import { createConsoleLogger } from './console-logger.js';
-import { CliFailure } from './connection-options.js';
-import type { CliContext } from './context.js';
+import { CliFailure, type CliContext } from './context.js';
+import { makeSecret } from './token-options.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
+import { ADMIN_TOKEN_NAME, API_SCOPES, API_TOKEN_FILE, type ApiScope } from '../hub/api-token.js';
 import type { HubConfig } from '../hub/config.js';
 import type { HubStore } from '../hub/store/store.js';
 
@@ -20,14 +23,18 @@ interface HubFlags {
 
 const EXAMPLES = `
 Embedded defaults: one process, SQLite under the data folder, no other service.
-Prints the boards' address, the API address and a sign-in link on stdout; logs go to stderr.
+Prints the boards' address and the API address on stdout, and the dashboard's sign-in
+link when it makes the admin token (the first start; later: tether hub token show).
+Logs go to stderr.
 
 Examples:
   $ tether hub                                  boards on :7341, API on 127.0.0.1:7340
   $ tether hub --config hub.yaml                rules, telemetry interval, ports (docs/hub-config.md)
   $ tether hub --data /var/lib/tether --http-port 8080
-  $ tether hub add-device shed --name "Garden shed"
-  $ tether hub devices`;
+  $ tether hub add-device shed --name "Garden shed"   the board's config, with its token
+  $ tether hub devices
+  $ tether hub token show                        the admin token and the sign-in link
+  $ tether hub token create kitchen-tablet --scope read`;
 
 export function registerHub(program: Command, ctx: CliContext): void {
   const hub = program
@@ -45,16 +52,17 @@ export function registerHub(program: Command, ctx: CliContext): void {
     hub
       .command('add-device')
       .argument('<id>', 'the board id: 1–64 of A–Z a–z 0–9 _ . -')
-      .description("register a board and print its token (the hub keeps only the token's hash)")
+      .description("register a board and print what it needs to link: its config/hub.json (firmware) and the tether device command; the token is shown this once (the hub keeps only its hash)")
       .option('--name <name>', 'a name to show (default: the id)')
       .option('--rotate', 'the board exists: give it a new token (the old one stops working)')
-      .addHelpText('after', '\nExample:\n  $ tether hub add-device shed --name "Garden shed"'),
-  ).action(async (id: string, flags: HubFlags & { name?: string; rotate?: boolean }) => {
+      .option('--out <file>', 'also write the token to this new file, readable only by you, for tether device --token-file')
+      .addHelpText('after', '\nExamples:\n  $ tether hub add-device shed --name "Garden shed"\n  $ tether hub add-device pi-garage --out pi-garage.token'),
+  ).action(async (id: string, flags: HubFlags & { name?: string; rotate?: boolean; out?: string }) => {
     await withStore(flags, (store, config) => {
-      const token = flags.rotate === true ? store.rotateToken(id) : store.addDevice(id, { ...(flags.name !== undefined ? { name: flags.name } : {}) }).token;
-      ctx.out(`${flags.rotate === true ? 'new token for' : 'registered'} ${id}; its token (shown once, keep it secret):`);
-      ctx.out(token);
-      ctx.out(`run it with: tether device --sim --hub HUB-ADDRESS:${config.link.port} --id ${id} --token ${token}`);
+      const token = makeSecret(flags.out, () =>
+        flags.rotate === true ? store.rotateToken(id) : store.addDevice(id, { ...(flags.name !== undefined ? { name: flags.name } : {}) }).token,
+      );
+      printBoardLink(ctx, { id, rotated: flags.rotate === true, token, out: flags.out, config });
     });
   });
 
@@ -77,6 +85,78 @@ export function registerHub(program: Command, ctx: CliContext): void {
       }
     });
   });
+
+  registerTokenCommands(hub, ctx);
+}
+
+/** `tether hub add-device`'s answer: what the board needs to link, for each kind of board. */
+function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; token: string; out: string | undefined; config: HubConfig }): void {
+  const at = boardsReachHubAt(a.config.link.host);
+  const link = { host: at.host, port: a.config.link.port, deviceId: a.id, token: a.token };
+  ctx.out(`${a.rotated ? 'new token for' : 'registered'} ${a.id}; its token is in the config below, shown this once (keep it secret; the hub keeps only its hash)`);
+  ctx.out('');
+  ctx.out('Pico W / ESP32 (Tether firmware): save this as config/hub.json on the board:');
+  ctx.out(firmwareHubJson(link));
+  ctx.out('');
+  const file = a.out ?? `${a.id}.token`;
+  ctx.out(
+    a.out !== undefined
+      ? `tether device (Raspberry Pi or other Linux board): the token is in ${a.out} (mode 600); run:`
+      : `tether device (Raspberry Pi or other Linux board): put the token in ${file}, readable only by you (chmod 600), or make it with --out FILE; run:`,
+  );
+  ctx.out(`  tether device --config board.yaml --hub ${hubArgument(at.host, link.port)} --id ${a.id} --token-file ${file}`);
+  if (at.note !== undefined) ctx.out(`note: ${at.note}`);
+  if (link.port === 0) ctx.out('note: link.port is 0, so the hub picks its port at each start; put the port `tether hub` prints in place of 0');
+}
+
+function registerTokenCommands(hub: Command, ctx: CliContext): void {
+  const token = hub.command('token').description("the hub's API tokens: the admin token, and named tokens with a scope (read, control, admin)");
+
+  addStoreOptions(token.command('show').description('print the admin token (<data>/api-token) and the dashboard link that signs in with it')).action(async (flags: HubFlags) => {
+    const config = await loadConfig(flags);
+    const { ensureApiToken } = await import('../hub/api-token.js');
+    const admin = ensureApiToken(config.data);
+    ctx.out(`admin token (${admin.path}${admin.created ? ', just made' : ''}): ${admin.token}`);
+    ctx.out(`dashboard: ${dashboardUrl(config.http)}/#token=${admin.token}  (this link signs you in)`);
+  });
+
+  addStoreOptions(
+    token
+      .command('create')
+      .argument('<name>', 'what the token is for: 1–64 of A–Z a–z 0–9 _ . -, e.g. kitchen-tablet')
+      .description('make a named API token with a scope; it is shown this once (the hub keeps only its hash)')
+      .addOption(new Option('--scope <scope>', 'read: dashboards, graphs, the stream; control: also commands; admin: everything').choices(API_SCOPES).makeOptionMandatory())
+      .option('--out <file>', 'write the token to this new file, readable only by you, instead of printing it')
+      .addHelpText('after', '\nExamples:\n  $ tether hub token create kitchen-tablet --scope read\n  $ tether hub token create greenhouse-script --scope control --out greenhouse-script.token'),
+  ).action(async (name: string, flags: HubFlags & { scope: ApiScope; out?: string }) => {
+    await withStore(flags, (store, config) => {
+      const token = makeSecret(flags.out, () => store.apiTokens.create(name, flags.scope).token);
+      if (flags.out !== undefined) {
+        ctx.out(`made the API token ${name} (scope ${flags.scope}); it is in ${flags.out} (mode 600), and nowhere else`);
+        return;
+      }
+      ctx.out(`made the API token ${name} (scope ${flags.scope}); shown this once, keep it secret (the hub keeps only its hash):`);
+      ctx.out(token);
+      ctx.out(`dashboard: ${dashboardUrl(config.http)}/#token=${token}  (this link signs in with it)`);
+    });
+  });
+
+  addStoreOptions(token.command('list').description('list the API tokens with their scopes (never the tokens themselves)')).action(async (flags: HubFlags) => {
+    await withStore(flags, (store, config) => {
+      ctx.out(`${ADMIN_TOKEN_NAME}\tadmin\t${path.join(config.data, API_TOKEN_FILE)}`);
+      for (const t of store.apiTokens.list()) ctx.out(`${t.name}\t${t.scope}\tmade ${new Date(t.createdAt).toISOString()}`);
+    });
+  });
+
+  addStoreOptions(token.command('revoke').argument('<name>', 'the token name, as tether hub token list shows it').description('revoke a named API token: the hub refuses it from its next request')).action(
+    async (name: string, flags: HubFlags) => {
+      await withStore(flags, (store) => {
+        if (name === ADMIN_TOKEN_NAME) throw new CliFailure(`${ADMIN_TOKEN_NAME} is the admin token file; to change it, stop the hub, delete <data>/${API_TOKEN_FILE} and start the hub again`);
+        if (!store.apiTokens.revoke(name)) throw new CliFailure(`no API token is named ${JSON.stringify(name)}; list them with: tether hub token list`);
+        ctx.out(`revoked ${name}; the hub refuses it from its next request`);
+      });
+    },
+  );
 }
 
 function addStoreOptions(command: Command): Command {
@@ -127,16 +207,28 @@ async function runHub(flags: HubFlags, ctx: CliContext): Promise<void> {
   await runUntilSignal(logger, 'closing board links and the API', () => hub.close());
 }
 
-/** The lines `tether hub` and `tether demo` print once they listen. */
+/**
+ * The lines `tether hub` and `tether demo` print once they listen. The admin token is printed
+ * (in the sign-in link) only when it was just made; later starts say where it is, so that a log
+ * of the hub's output does not hold it.
+ */
 export function printHubBanner(
   ctx: CliContext,
   hub: { link: { host: string; port: number }; http: { host: string; port: number }; apiToken: { token: string; created: boolean; path: string } },
   config: HubConfig,
 ): void {
-  const url = `http://${hostForUrl(hub.http.host)}:${hub.http.port}`;
+  const url = dashboardUrl(hub.http);
   ctx.out(`tether hub: boards dial ${hostForUrl(hub.link.host)}:${hub.link.port}; API on ${url}/api (data in ${config.data})`);
-  ctx.out(`dashboard: ${url}/#token=${hub.apiToken.token}  (this link signs you in)`);
-  if (hub.apiToken.created) ctx.out(`a new API token was written to ${hub.apiToken.path} (mode 600); use it as "Authorization: Bearer <token>"`);
+  if (hub.apiToken.created) {
+    ctx.out(`dashboard: ${url}/#token=${hub.apiToken.token}  (this link signs you in)`);
+    ctx.out(`a new admin API token was written to ${hub.apiToken.path} (mode 600); use it as "Authorization: Bearer <token>"`);
+  } else {
+    ctx.out(`dashboard: ${url}/  (sign in with the admin token in ${hub.apiToken.path}; print the sign-in link with: tether hub token show --data ${config.data})`);
+  }
+}
+
+function dashboardUrl(http: { host: string; port: number }): string {
+  return `http://${hostForUrl(http.host)}:${http.port}`;
 }
 
 function hostForUrl(host: string): string {

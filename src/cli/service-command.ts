@@ -1,8 +1,7 @@
 // `tether service install|uninstall hub|device`: run the hub or a board at boot under systemd,
 // restarted when it stops, with its log in the journal.
 import { Argument, InvalidArgumentError, type Command } from 'commander';
-import { CliFailure } from './connection-options.js';
-import { EXIT_USAGE, type CliContext } from './context.js';
+import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
 import type { ServiceHost } from '../service/host.js';
 import { unitFileName, type ServiceKind } from '../service/systemd-unit.js';
 

@@ -5,11 +5,12 @@
 // start and keeps the new version only once it confirms it is healthy; else it rolls back.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
+import { Argument, InvalidArgumentError, type Command } from 'commander';
 import { CLIENT_ERROR_CODES, connect, TetherError, type BoardClient, type TetherErrorCode, type ConnectOptions, type JsonObject } from '../client/index.js';
 import { parsePort } from './arguments.js';
-import { CliFailure, addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
-import { EXIT_USAGE, type CliContext } from './context.js';
+import { addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
+import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
+import { API_TOKEN, BOARD_TOKEN, addTokenOptions, resolveToken, type TokenSource } from './token-options.js';
 import {
   FirmwareError,
   Progress,
@@ -30,6 +31,7 @@ interface UpdateFlags extends ConnectionFlags {
   device?: string;
   hub?: string;
   apiToken?: string;
+  apiTokenFile?: string;
 }
 
 export const DEFAULT_PORT = 12345;
@@ -57,16 +59,18 @@ If the upload stops half-way, run the same command again: it resumes from the
 bytes the board already has.
 
 Examples:
-  $ tether update 192.168.1.50 --firmware firmware --token $ADMIN_TOKEN
+  $ tether update 192.168.1.50 --firmware firmware --token-file admin.token
   tether: 192.168.1.50:12345 runs 0.1.0; sending 0.1.1: 23 files, 96.4 KiB
   [########################] 100%  96.4 KiB of 96.4 KiB  file 23/23 tether/session.py
   tether: the board checked every file; it resets in 1000 ms and applies 0.1.1
   tether: the board restarted with 0.1.1 on trial (boot 1 of 3); waiting for it to confirm
   version 0.1.0 → 0.1.1
-  $ tether update board.local --firmware firmware --tls --ca board.pem
-  $ tether update 192.168.1.50 --status
-  $ tether update --device tank --hub http://127.0.0.1:7340 --firmware firmware
-      (API token from --api-token or TETHER_API_TOKEN; it is in <data>/api-token)
+  $ TETHER_TOKEN=… tether update board.local --firmware firmware --tls --ca board.pem
+  $ tether update 192.168.1.50 --status --token-file admin.token
+  $ tether update --device tank --hub http://127.0.0.1:7340 --firmware firmware \
+      --api-token-file tether-data/api-token
+      (an admin API token: <data>/api-token, one from tether hub token create
+      NAME --scope admin, or TETHER_API_TOKEN)
 
 Exit status: 0 when the board confirmed the new version, 1 when something
 failed or the board rolled back, 2 when the command line is wrong.`;
@@ -81,8 +85,8 @@ export function registerUpdate(program: Command, ctx: CliContext): void {
     .option('--wait <s>', 'how long to wait for the board to restart and confirm the new version', parseSeconds, DEFAULT_WAIT_S)
     .option('--status', "print the board's update state and exit")
     .option('--device <id>', 'update this board through the hub (with --hub)')
-    .option('--hub <url>', "the hub's HTTP address, e.g. http://127.0.0.1:7340 (with --device)")
-    .addOption(new Option('--api-token <token>', "the hub's API token (<data>/api-token)").env('TETHER_API_TOKEN'));
+    .option('--hub <url>', "the hub's HTTP address, e.g. http://127.0.0.1:7340 (with --device)");
+  addTokenOptions(update, API_TOKEN);
   addConnectionOptions(update).addHelpText('after', EXAMPLES);
   update.action(async (host: string | undefined, port: number | undefined, flags: UpdateFlags, command: Command) => {
     const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'tether.usage' });
@@ -108,7 +112,7 @@ export function registerUpdate(program: Command, ctx: CliContext): void {
     }
     const target: Target =
       hubUrl !== undefined && flags.device !== undefined
-        ? new HubTarget(hubUrl, flags.device, flags.apiToken, flags.timeout)
+        ? new HubTarget(hubUrl, flags.device, resolveToken(flags, API_TOKEN, (m) => ctx.err(`warning: ${m}`)), flags.timeout)
         : new DirectTarget(await toConnectOptions(host ?? '', port ?? DEFAULT_PORT, flags, (m) => ctx.err(`warning: ${m}`)));
     try {
       await target.open();
@@ -146,21 +150,25 @@ function parseHubUrl(text: string): URL | undefined {
   }
 }
 
-/** The command line to run again, tokens left out (they may come from the environment too). */
+/**
+ * The command line to run again. A token given inline is left out, and the line says where to
+ * give it instead, so that the token is neither printed nor put back on a command line.
+ */
 export function rerunCommand(args: readonly string[]): string {
   const out: string[] = [];
+  const left: TokenSource[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
-    if (arg === '--token' || arg === '--api-token') {
-      out.push(arg, arg === '--token' ? '"$TETHER_TOKEN"' : '"$TETHER_API_TOKEN"');
-      i++;
-    } else if (arg.startsWith('--token=') || arg.startsWith('--api-token=')) {
-      out.push(arg.startsWith('--token=') ? '--token="$TETHER_TOKEN"' : '--api-token="$TETHER_API_TOKEN"');
+    const inline = [BOARD_TOKEN, API_TOKEN].find((t) => arg === t.flag || arg.startsWith(`${t.flag}=`));
+    if (inline !== undefined) {
+      if (!left.includes(inline)) left.push(inline);
+      if (arg === inline.flag) i++;
     } else {
       out.push(/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);
     }
   }
-  return ['tether', ...out].join(' ');
+  const line = ['tether', ...out].join(' ');
+  return left.length === 0 ? line : `${line}  (give the token with ${left.map((t) => `${t.fileFlag} FILE or ${t.env}`).join(', and the API token with ')})`;
 }
 
 // --- the board's answers ---
@@ -407,7 +415,7 @@ class HubTarget implements Target {
     const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : 'http_error';
     const message = isRecord(error) && typeof error['message'] === 'string' ? error['message'] : `status ${response.status}`;
     if (code === 'unauthenticated') {
-      throw new HubRequestError(code, response.status, `the hub refused the API token (${message}); pass --api-token with the token in <data>/api-token, or set TETHER_API_TOKEN`);
+      throw new HubRequestError(code, response.status, `the hub refused the API token (${message}); give it with --api-token-file <data>/api-token (or a file holding a token from tether hub token create), or set TETHER_API_TOKEN`);
     }
     throw new HubRequestError(code, response.status, `the hub answered ${response.status} ${code}: ${message}`);
   }
@@ -586,7 +594,7 @@ function explain(err: unknown, target: Target): unknown {
     // The client's own failures (connect, timeout, closed) already say what happened and where.
     if (isClientErrorCode(err.code)) return err;
     if (err.code === 'unauthorized') {
-      return new CliFailure(`${err.message}\npass --token with an admin token (or set TETHER_TOKEN)`);
+      return new CliFailure(`${err.message}\ngive an admin token with --token-file FILE (a file holding it) or TETHER_TOKEN`);
     }
     if (err.code === 'unknown_action') {
       return new CliFailure(

@@ -3,8 +3,8 @@ import { Argument, Option, type Command } from 'commander';
 import { connect, TetherError, type BoardClient, type Edge, type SubscribeOptions } from '../client/index.js';
 import { isErrorCode } from '../protocol/index.js';
 import { parseMilliseconds, parsePin, parsePort } from './arguments.js';
-import { CliFailure, addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
-import { EXIT_FAILED, EXIT_USAGE, type CliContext } from './context.js';
+import { addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
+import { CliFailure, EXIT_FAILED, EXIT_USAGE, type CliContext } from './context.js';
 import { formatEvent, styleFor } from './format.js';
 
 interface WatchFlags extends ConnectionFlags {

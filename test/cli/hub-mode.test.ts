@@ -2,11 +2,14 @@
 // board dials in, takes a leased command, and the lease still ends on the board when the hub
 // is gone.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, test } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { runCli, startDevice, type Device } from './run-cli.js';
 import { assertLease } from '../support/lease.js';
+import { tempDataDir } from '../support/test-hub.js';
 
 const TOKEN = 'demo-board-token-0123456789';
 let hub: FakeHub | undefined;
@@ -17,9 +20,11 @@ after(async () => {
   await hub?.close().catch(() => undefined);
 });
 
-test('a board started with --hub links, runs a leased command, and ends the lease itself when the hub dies', { timeout: 30_000 }, async () => {
+test('a board started with --hub and --token-file links, runs a leased command, and ends the lease itself when the hub dies', { timeout: 30_000 }, async () => {
   hub = await FakeHub.start(TOKEN);
-  device = await startDevice(['--hub', `127.0.0.1:${hub.port}`, '--id', 'demo', '--token', TOKEN]);
+  const tokenFile = path.join(tempDataDir(), 'demo.token');
+  fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  device = await startDevice(['--hub', `127.0.0.1:${hub.port}`, '--id', 'demo', '--token-file', tokenFile]);
   const state = await hub.waitFor((b) => b['event'] === 'state');
   assert.ok(Array.isArray(state['pins']));
   hub.send({ action: 'write_pin', pin: 15, value: 1, timeout: 1, id: 'relay-on' });

@@ -1,7 +1,7 @@
 // End to end: `node bin/tether.js send …` against the fake board, checking stdout, stderr
 // and the exit code.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,59 @@ void describe('tether send (end to end, fake board)', { timeout: 30_000 }, () =>
     const refused = await runCli(['send', '127.0.0.1', String(board.port), '--token', 'not-the-right-token', '-c', 'action=ping']);
     assert.equal(refused.code, 1);
     assert.equal(refused.stdout, '');
-    assert.match(refused.stderr, /^tether: 127\.0\.0\.1:\d+ refused the token: unknown token/);
+    assert.match(refused.stderr, /^tether: 127\.0\.0\.1:\d+ refused the token: unknown token/m);
+  });
+
+  void it('security: --token works but warns that the process list shows it, naming --token-file and TETHER_TOKEN', async () => {
+    const next = board.nextConnection();
+    const result = await runCli(['send', '127.0.0.1', String(board.port), '--token', GOOD_TOKEN, '-c', 'action=ping']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await next).received, [{ action: 'auth', token: GOOD_TOKEN }, { action: 'ping' }]);
+    assert.equal(result.stderr, 'tether: warning: --token shows the token to every user of this machine in the process list; use --token-file FILE or TETHER_TOKEN instead\n');
+    const viaEnv = await runCli(['send', '127.0.0.1', String(board.port), '-c', 'action=ping'], { env: { TETHER_TOKEN: GOOD_TOKEN } });
+    assert.equal(viaEnv.stderr, '', 'no warning for the environment');
+  });
+
+  void it('security: --token-file sends the first line of the file, trimmed, with no warning when only its owner can read it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-token-file-'));
+    try {
+      const file = join(dir, 'board.token');
+      writeFileSync(file, `  ${GOOD_TOKEN}  \nnot the token\n`, { mode: 0o600 });
+      const next = board.nextConnection();
+      const result = await runCli(['send', '127.0.0.1', String(board.port), '--token-file', file, '-c', 'action=ping']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '');
+      assert.deepEqual((await next).received, [{ action: 'auth', token: GOOD_TOKEN }, { action: 'ping' }]);
+      chmodSync(file, 0o644);
+      const open = await runCli(['send', '127.0.0.1', String(board.port), '--token-file', file, '-c', 'action=ping']);
+      assert.equal(open.code, 0, open.stderr);
+      assert.equal(open.stderr, `tether: warning: ${file} can be read by other users; make it private with: chmod 600 ${file}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it('security: a missing, empty or blank-first-line token file is an error naming the file, and nothing is sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-token-file-'));
+    try {
+      const missing = join(dir, 'nope.token');
+      const gone = await runCli(['send', '127.0.0.1', String(board.port), '--token-file', missing, '-c', 'action=ping']);
+      assert.equal(gone.code, 1);
+      assert.equal(gone.stderr, `tether: cannot read the --token-file file ${missing} (it does not exist); give a file whose first line is the token\n`);
+      for (const text of ['', '\n', '   \nsecond-line-token\n']) {
+        const file = join(dir, 'empty.token');
+        writeFileSync(file, text, { mode: 0o600 });
+        const empty = await runCli(['send', '127.0.0.1', String(board.port), '--token-file', file, '-c', 'action=ping']);
+        assert.equal(empty.code, 1, JSON.stringify(text));
+        assert.equal(empty.stderr, `tether: the --token-file file ${file} is empty or its first line is blank; put the token on its first line\n`);
+      }
+      const both = await runCli(['send', '127.0.0.1', String(board.port), '--token-file', missing, '--token', GOOD_TOKEN, '-c', 'action=ping']);
+      assert.equal(both.code, 2, 'a usage error');
+      assert.match(both.stderr, /--token.*cannot be used with.*--token-file/);
+      assert.equal(board.connections.length, 0, 'no connection was made');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Command } from 'commander';
 import type { CliContext } from '../../src/cli/context.js';
-import { CliFailure } from '../../src/cli/connection-options.js';
+import { CliFailure } from '../../src/cli/context.js';
 import { registerService } from '../../src/cli/service-command.js';
 import type { Account, ServiceHost } from '../../src/service/host.js';
 import { planService } from '../../src/service/plan.js';

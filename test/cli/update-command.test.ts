@@ -327,7 +327,10 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.match(first.stderr, /^tether: the upload stopped at tether\/a\.py, offset 1024: /m);
     assert.match(
       first.stderr,
-      new RegExp(`the board keeps what it received; to resume from there, run: tether update 127\\.0\\.0\\.1 ${board.port} --firmware \\S+ --token "\\$TETHER_TOKEN"$`, 'm'),
+      new RegExp(
+        `the board keeps what it received; to resume from there, run: tether update 127\\.0\\.0\\.1 ${board.port} --firmware \\S+  \\(give the token with --token-file FILE or TETHER_TOKEN\\)$`,
+        'm',
+      ),
     );
     assert.doesNotMatch(first.stderr, new RegExp(GOOD_TOKEN));
     const staged = Object.fromEntries([...(model.staging?.data ?? [])].map(([p, d]) => [p, d.length]));
@@ -362,14 +365,14 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.match(result.stderr, /^tether: version 0\.1\.1 is still on trial after 2 s \(boot 1 of 3\): the board confirms it once it is healthy, or rolls back by itself after 3 boots/m);
   });
 
-  void test('without an admin token the board refuses, and the message says to pass --token', { timeout: 60_000 }, async () => {
+  void test('without an admin token the board refuses, and the message says to give one with --token-file or TETHER_TOKEN', { timeout: 60_000 }, async () => {
     const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir()]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /update needs a token with admin scope.*\npass --token with an admin token \(or set TETHER_TOKEN\)/);
-    const wrong = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(), '--token', 'wrong-token-0123456789']);
+    assert.match(result.stderr, /update needs a token with admin scope.*\ngive an admin token with --token-file FILE \(a file holding it\) or TETHER_TOKEN/);
+    const wrong = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir()], { env: { TETHER_TOKEN: 'wrong-token-0123456789' } });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /refused the token/);
-    assert.match(wrong.stderr, /pass --token with an admin token/);
+    assert.match(wrong.stderr, /give an admin token with --token-file FILE/);
   });
 
   void test('a board whose firmware predates OTA updates gets the mpremote advice', { timeout: 60_000 }, async () => {
@@ -469,9 +472,9 @@ void describe('tether update --device --hub (fake hub REST API)', { timeout: 30_
   });
 
   void test('a wrong API token is refused with the place to find the right one', { timeout: 60_000 }, async () => {
-    const result = await runCli(['update', '--device', 'tank', '--hub', hubUrl, '--firmware', firmwareDir(), '--api-token', 'nope']);
+    const result = await runCli(['update', '--device', 'tank', '--hub', hubUrl, '--firmware', firmwareDir()], { env: { TETHER_API_TOKEN: 'nope' } });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /the hub refused the API token .*; pass --api-token with the token in <data>\/api-token, or set TETHER_API_TOKEN/);
+    assert.match(result.stderr, /the hub refused the API token .*; give it with --api-token-file <data>\/api-token \(or a file holding a token from tether hub token create\), or set TETHER_API_TOKEN/);
   });
 
   void test('an unknown device is a clear failure', { timeout: 60_000 }, async () => {
@@ -498,22 +501,34 @@ void describe('tether update --device --hub (a real hub checks the API token)', 
     const right = await runCli(status, { env: { TETHER_API_TOKEN: hub.apiToken.token } });
     assert.equal(right.code, 1);
     assert.match(right.stderr, /the hub answered 404 not_found/, 'with the real token the hub looked for the board (none is registered)');
-    for (const miss of nearMissTokens(hub.apiToken.token)) {
-      const given: Array<[string, Parameters<typeof runCli>]> = [
-        ['--api-token', [[...status, '--api-token', miss.token]]],
-        ['TETHER_API_TOKEN', [status, { env: { TETHER_API_TOKEN: miss.token } }]],
-      ];
-      for (const [how, args] of given) {
-        const result = await runCli(...args);
-        assert.equal(result.code, 1, `${miss.what} in ${how}: ${result.stderr}`);
-        assert.equal(result.stdout, '');
-        assert.match(
-          result.stderr,
-          /^tether: the hub refused the API token \(the API token is wrong; send Authorization: Bearer <token> with the token in <data>\/api-token\); pass --api-token with the token in <data>\/api-token, or set TETHER_API_TOKEN\n$/,
-          `${miss.what} in ${how}`,
-        );
+    const viaFile = await runCli([...status, '--api-token-file', join(hub.data, 'api-token')]);
+    assert.match(viaFile.stderr, /the hub answered 404 not_found/, 'the token file <data>/api-token works as it is');
+    const dir = mkdtempSync(join(tmpdir(), 'tether-api-token-'));
+    try {
+      for (const miss of nearMissTokens(hub.apiToken.token)) {
+        const file = join(dir, 'near-miss.token');
+        writeFileSync(file, `${miss.token}\n`, { mode: 0o600 });
+        const given: Array<[string, Parameters<typeof runCli>]> = [
+          ['--api-token-file', [[...status, '--api-token-file', file]]],
+          ['TETHER_API_TOKEN', [status, { env: { TETHER_API_TOKEN: miss.token } }]],
+        ];
+        for (const [how, args] of given) {
+          const result = await runCli(...args);
+          assert.equal(result.code, 1, `${miss.what} in ${how}: ${result.stderr}`);
+          assert.equal(result.stdout, '');
+          assert.match(
+            result.stderr,
+            /^tether: the hub refused the API token \(the API token is wrong; send Authorization: Bearer <token> with the token in <data>\/api-token or one from tether hub token create\); give it with --api-token-file <data>\/api-token \(or a file holding a token from tether hub token create\), or set TETHER_API_TOKEN\n$/,
+            `${miss.what} in ${how}`,
+          );
+        }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
+    const inline = await runCli([...status, '--api-token', hub.apiToken.token]);
+    assert.match(inline.stderr, /^tether: warning: --api-token shows the token to every user of this machine in the process list; use --api-token-file FILE or TETHER_API_TOKEN instead\n/);
+    assert.match(inline.stderr, /the hub answered 404 not_found/, '--api-token still works');
   });
 });
 
@@ -613,10 +628,12 @@ void describe('update-files', { timeout: 60_000 }, () => {
     );
   });
 
-  void test('the command to resume never shows a token', { timeout: 60_000 }, () => {
+  void test('security: the command to resume never shows a token, nor puts one back on a command line', { timeout: 60_000 }, () => {
     assert.equal(
       rerunCommand(['update', 'board.local', '--firmware', 'my firmware', '--token', 'secret', '--api-token=s2']),
-      `tether update board.local --firmware 'my firmware' --token "$TETHER_TOKEN" --api-token="$TETHER_API_TOKEN"`,
+      `tether update board.local --firmware 'my firmware'  (give the token with --token-file FILE or TETHER_TOKEN, and the API token with --api-token-file FILE or TETHER_API_TOKEN)`,
     );
+    assert.equal(rerunCommand(['update', 'b', '--firmware', 'f', '--token-file', 'admin.token']), 'tether update b --firmware f --token-file admin.token');
+    assert.equal(rerunCommand(['update', 'b', '--token=secret', '--firmware', 'f']), 'tether update b --firmware f  (give the token with --token-file FILE or TETHER_TOKEN)');
   });
 });

@@ -1,6 +1,7 @@
 // `tether hub` or `tether demo` as a child process: the ports and the API token come from the
 // banner it prints once it listens.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { BIN, ROOT } from '../cli/run-cli.js';
 import { eventually } from './test-hub.js';
 
@@ -25,10 +26,15 @@ export async function spawnHubCli(args: readonly string[]): Promise<HubProcess> 
   const banner = await eventually(() => {
     if (child.exitCode !== null) throw new Error(`tether ${args.join(' ')} exited with ${child.exitCode}: ${stderr}`);
     const ports = /boards dial [^:]+:(\d+); API on http:\/\/[^:]+:(\d+)\/api/.exec(stdout);
-    const token = /#token=(\S+)/.exec(stdout);
-    return ports && token ? { linkPort: Number(ports[1]), httpPort: Number(ports[2]), apiToken: token[1] as string } : undefined;
+    // The sign-in link when the token was just made; else the banner names its file.
+    const token = /#token=(\S+)/.exec(stdout)?.[1] ?? fileToken(/sign in with the admin token in (\S+);/.exec(stdout)?.[1]);
+    return ports && token !== undefined ? { linkPort: Number(ports[1]), httpPort: Number(ports[2]), apiToken: token } : undefined;
   }, `the banner of tether ${args.join(' ')}`, 15_000);
   return { child, ...banner, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+function fileToken(file: string | undefined): string | undefined {
+  return file === undefined ? undefined : fs.readFileSync(file, 'utf8').trim();
 }
 
 /** A GET on the hub's API with its token; resolves with the parsed JSON body. */

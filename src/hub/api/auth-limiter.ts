@@ -85,7 +85,7 @@ export class AuthFailureLimiter {
       if (record.wrong > 0 || record.refused > 0) {
         const locked = Math.max(0, record.lockedUntil - now);
         lines.push(
-          `API: ${record.wrong} wrong API token${record.wrong === 1 ? '' : 's'} from ${address} in the last ${Math.round(periodMs / 1000)} s` +
+          `API: ${record.wrong} wrong API token${record.wrong === 1 ? '' : 's'} from ${address} in the last ${duration(periodMs)}` +
             (record.refused > 0 ? `, ${record.refused} request${record.refused === 1 ? '' : 's'} refused while locked out` : '') +
             (locked > 0 ? `; locked out for ${Math.ceil(locked / 1000)} s more (lockout ${record.lockouts})` : ''),
         );
@@ -109,4 +109,8 @@ export class AuthFailureLimiter {
       this.addresses.delete(address);
     }
   }
+}
+
+function duration(ms: number): string {
+  return ms % 60_000 === 0 ? (ms === 60_000 ? 'minute' : `${ms / 60_000} minutes`) : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
