@@ -9,7 +9,8 @@ import { createConsoleLogger } from './console-logger.js';
 import { CliFailure, type CliContext } from './context.js';
 import { makeSecret } from './token-options.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
-import { ADMIN_TOKEN_NAME, API_SCOPES, API_TOKEN_FILE, type ApiScope } from '../hub/api-token.js';
+import { ADMIN_TOKEN_NAME, API_SCOPES, type ApiScope } from '../hub/api-scope.js';
+import { API_TOKEN_FILE } from '../hub/api-token.js';
 import type { HubConfig } from '../hub/config.js';
 import type { HubStore } from '../hub/store/store.js';
 

@@ -1,39 +1,14 @@
 // The hub API's bearer tokens. The admin token is one secret in <data>/api-token, made on the
 // first start, readable only by the hub's user: anyone who can read the file can drive every
 // board, so it is never logged and never compared in a way that leaks how much of a guess was
-// right. Further tokens, each with a scope, are named and kept hashed in the store
-// (store/api-tokens.ts).
+// right. Further tokens, each with a scope (api-scope.ts), are named and kept hashed in the
+// store (store/api-tokens.ts).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 export const API_TOKEN_FILE = 'api-token';
 
-/**
- * What a token may do, each scope including the ones before it: `read` the dashboards, graphs
- * and the stream; `control` boards with commands (and leases); `admin` everything, tokens too.
- */
-export const API_SCOPES = ['read', 'control', 'admin'] as const;
-export type ApiScope = (typeof API_SCOPES)[number];
-
-export function isApiScope(value: unknown): value is ApiScope {
-  return typeof value === 'string' && (API_SCOPES as readonly string[]).includes(value);
-}
-
-/** Whether a token of scope `held` may use what needs `needed`. */
-export function scopeCovers(held: ApiScope, needed: ApiScope): boolean {
-  return API_SCOPES.indexOf(held) >= API_SCOPES.indexOf(needed);
-}
-
-/** Who a request is, once its token is known. */
-export interface ApiIdentity {
-  /** The token's name; ADMIN_TOKEN_NAME for the token in <data>/api-token. */
-  readonly name: string;
-  readonly scope: ApiScope;
-}
-
-/** The name the token in <data>/api-token goes by; no stored token may take it. */
-export const ADMIN_TOKEN_NAME = 'api-token';
 
 export interface ApiToken {
   token: string;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_TOKEN_NAME } from '../../src/hub/api-token.js';
+import { ADMIN_TOKEN_NAME } from '../../src/hub/api-scope.js';
 import { chooseSubprotocol, presentedToken, requireScope, tokenAuthority } from '../../src/hub/api/auth.js';
 import { AuthFailureLimiter } from '../../src/hub/api/auth-limiter.js';
 import { HubError } from '../../src/hub/errors.js';

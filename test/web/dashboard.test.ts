@@ -126,7 +126,7 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       assert.equal(await page.locator('tr[data-board]').count(), 0, 'no board is listed');
       const text = await alert.innerText();
       assert.match(text, /unauthenticated/);
-      assert.match(text, /Sign in again with the link `tether hub` prints/);
+      assert.match(text, /Sign in again with the link `tether hub token show` prints/);
       await page.getByLabel('API token').fill(demo.hub.apiToken.token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('tr[data-board][data-online="true"]').nth(2).waitFor({ timeout: 15_000 });
@@ -208,6 +208,32 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       const names = await attributes(page.locator('tr[data-rule]'), 'data-rule');
       assert.deepEqual(names.sort(), ['humid-greenhouse-runs-shed-fan', 'porch-motion-lights-greenhouse', 'porch-motion-on-shed-led']);
       assert.equal(await page.locator('tr[data-rule] .last-fired').count(), 3);
+    });
+
+    test('security: with a read token the board page shows the outputs with no switch, slider or lease form, and says why', { timeout: 60_000 }, async () => {
+      const viewer = demo.hub.store.apiTokens.create('viewer', 'read').token;
+      // A sign-in link is read when the page loads, so each is opened in a fresh load, not as a hash change.
+      const signInWith = async (token: string) => {
+        await page.goto('about:blank');
+        await page.goto(`${base}#token=${token}`);
+      };
+      try {
+        await signInWith(viewer);
+        await page.locator('.who[data-scope="read"]').filter({ hasText: 'viewer (read)' }).waitFor({ timeout: 15_000 });
+        await page.goto(`${base}#/board/greenhouse`);
+        const relay = page.locator('li[data-pin="15"][data-mode="output"]');
+        await relay.waitFor({ timeout: 10_000 });
+        await page.locator('li.pin[data-mode="pwm"]').first().waitFor();
+        assert.equal(await page.locator('li.pin button').count(), 0, 'no switch');
+        assert.equal(await page.locator('li.pin input').count(), 0, 'no lease field or duty slider');
+        assert.match(await page.locator('[data-read-only]').innerText(), /viewer, which may only read: switching outputs needs a token with the control scope/);
+        assert.match(await relay.locator('output.value').innerText(), /^(on|off)$/, 'the output still shows its state');
+      } finally {
+        await signInWith(demo.hub.apiToken.token);
+        await page.locator('.who[data-scope="admin"]').waitFor({ timeout: 15_000 });
+      }
+      await page.goto(`${base}#/board/greenhouse`);
+      await page.locator('li[data-pin="15"]').getByRole('button', { name: /Turn on for/ }).waitFor({ timeout: 10_000 });
     });
 
     test('a simulated board stopped turns offline in the list, without a reload', { timeout: 60_000 }, async () => {

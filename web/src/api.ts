@@ -1,9 +1,18 @@
 // The hub's REST API as the dashboard calls it: the token in the Authorization header, and every
 // failure turned into an ApiError with the hub's code (docs/api.md#errors) and its message.
+import type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
 import type { DeviceSensorSummary, DeviceView, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 
-export type { DeviceSensorSummary, DeviceView, JsonObject, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
+export type { ApiIdentity, ApiScope, DeviceSensorSummary, DeviceView, JsonObject, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
+
+/**
+ * Whether the dashboard offers the token its switches and command forms: control and admin
+ * tokens. The hub refuses a read token's commands anyway; until whoami answers, nothing is offered.
+ */
+export function mayControl(identity: ApiIdentity | undefined): boolean {
+  return identity?.scope === 'control' || identity?.scope === 'admin';
+}
 
 export class ApiError extends Error {
   constructor(
@@ -22,6 +31,11 @@ export class Api {
 
   health(): Promise<{ ok: true; version: string; devices: number; online: number; storage: StorageStatus }> {
     return this.request('GET', '/api/health');
+  }
+
+  /** The token's name and scope. */
+  whoami(): Promise<ApiIdentity> {
+    return this.request('GET', '/api/whoami');
   }
 
   async devices(): Promise<DeviceView[]> {

@@ -3,7 +3,9 @@
 import { ApiError } from './api.js';
 
 const NEXT_STEP: Record<string, string> = {
-  unauthenticated: 'Sign in again with the link `tether hub` prints, or with the token in <data>/api-token.',
+  unauthenticated: 'Sign in again with the link `tether hub token show` prints, or with the token in <data>/api-token.',
+  forbidden: 'This token’s scope does not allow it; sign in with a token that does (tether hub token create NAME --scope control).',
+  rate_limited: 'Too many wrong tokens came from this address; wait the time the message says, then sign in with the right one.',
   hub_unreachable: 'Check that `tether hub` is running and that this address is the hub’s.',
   device_offline: 'The board is not linked to the hub now: check its power and WiFi. It shows online again by itself.',
   timeout: 'The board did not answer in time; the command may still run when its link comes back.',

@@ -4,7 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Api, ApiError } from './api.js';
+import { Api, ApiError, mayControl, type ApiIdentity } from './api.js';
 import { describeError, type ShownError } from './errors.js';
 import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
@@ -38,6 +38,15 @@ interface Session {
   live: LiveStream;
 }
 
+/** Asks the hub who the token is; undefined when the hub cannot say now (it is tried again at each reconnect). */
+async function identify(api: Api): Promise<ApiIdentity | undefined> {
+  try {
+    return await api.whoami();
+  } catch {
+    return undefined;
+  }
+}
+
 function App() {
   const [session, setSession] = useState<Session | undefined>(undefined);
   const [signInError, setSignInError] = useState<ShownError | undefined>(undefined);
@@ -47,6 +56,8 @@ function App() {
   const [status, setStatus] = useState<LinkStatus>('connecting');
   const [error, setError] = useState<ShownError | undefined>(undefined);
   const [route, setRoute] = useState<Route>(routeOf(location.hash));
+  /** The token's name and scope; until known, the page offers nothing that needs more than read. */
+  const [identity, setIdentity] = useState<ApiIdentity | undefined>(undefined);
 
   useEffect(() => {
     const onHash = () => setRoute(routeOf(location.hash));
@@ -58,14 +69,16 @@ function App() {
     session?.live.stop();
     localStorage.removeItem(TOKEN_KEY);
     setSession(undefined);
+    setIdentity(undefined);
     setSignInError(why);
   };
 
   const signIn = async (token: string) => {
     setChecking(true);
     const api = new Api(token);
+    setIdentity(undefined);
     try {
-      await api.health();
+      setIdentity(await api.whoami());
     } catch (err) {
       setChecking(false);
       setStarting(false);
@@ -85,6 +98,7 @@ function App() {
     const live: LiveStream = new LiveStream(token, {
       opened: () => {
         setError(undefined);
+        void identify(api).then((who) => who !== undefined && setIdentity(who));
         model.load(api).catch((err: unknown) => setError(describeError(err, 'loading the boards')));
       },
       message: (m) => model.apply(m),
@@ -142,6 +156,11 @@ function App() {
         <span class={`link ${status}`} role="status" data-status={status}>
           {status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
         </span>
+        {identity !== undefined ? (
+          <span class="who" data-scope={identity.scope} title={`The token ${identity.name} may ${identity.scope === 'read' ? 'only read' : identity.scope === 'control' ? 'read and switch outputs' : 'do everything'}`}>
+            {identity.name} ({identity.scope})
+          </span>
+        ) : null}
         <button type="button" class="secondary" onClick={() => signOut()}>
           Sign out
         </button>
@@ -165,7 +184,7 @@ function App() {
       ) : null}
       <main id="main" tabIndex={-1}>
         {route.page === 'board' ? (
-          <BoardPage key={route.id} api={api} model={model} id={route.id} onError={setError} />
+          <BoardPage key={route.id} api={api} model={model} id={route.id} mayControl={mayControl(identity)} identity={identity} onError={setError} />
         ) : route.page === 'rules' ? (
           <RulesPage api={api} model={model} onError={setError} />
         ) : (

@@ -4,7 +4,8 @@
 // route needs a scope (route-spec.ts); a known token below it is 403 forbidden, an unknown one
 // 401 unauthenticated, and wrong tokens are rate-limited per address (auth-limiter.ts).
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { ADMIN_TOKEN_NAME, scopeCovers, tokenEquals, type ApiIdentity, type ApiScope } from '../api-token.js';
+import { ADMIN_TOKEN_NAME, scopeCovers, type ApiIdentity, type ApiScope } from '../api-scope.js';
+import { tokenEquals } from '../api-token.js';
 import { HubError } from '../errors.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 

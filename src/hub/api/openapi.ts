@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the API, built from the same route definitions the server
 // registers (route-spec.ts), plus hand-written schemas of the bodies the hub answers with.
 import { ERROR_CODES } from '../../protocol/errors.js';
-import { API_SCOPES } from '../api-token.js';
+import { API_SCOPES } from '../api-scope.js';
 import { HUB_ERROR_CATALOGUE, type HubErrorCode } from '../errors.js';
 import type { ApiRoute, JsonSchema, ParamsSchema } from './route-spec.js';
 

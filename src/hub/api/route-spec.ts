@@ -3,7 +3,7 @@
 // cannot drift from what the server accepts. server.ts refuses a route registered any other way.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { ApiIdentity, ApiScope } from '../api-token.js';
+import type { ApiIdentity, ApiScope } from '../api-scope.js';
 import type { HubErrorCode } from '../errors.js';
 import type { ApiTokenView } from '../store/api-tokens.js';
 import type { HubFacade } from './facade.js';

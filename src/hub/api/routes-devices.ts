@@ -1,7 +1,7 @@
 // Boards: what the hub knows of them, and commands relayed to them.
 import { ACTION_SCOPES, resolveAction } from '../../protocol/actions.js';
 import type { JsonObject } from '../../protocol/codec.js';
-import type { ApiScope } from '../api-token.js';
+import type { ApiScope } from '../api-scope.js';
 import { HubError, httpStatusOf } from '../errors.js';
 import { demandScope } from './auth.js';
 import type { DeviceView } from '../types.js';

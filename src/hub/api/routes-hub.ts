@@ -1,5 +1,5 @@
 // The hub itself: is it up, what do its rules do, and who is asking.
-import { API_SCOPES } from '../api-token.js';
+import { API_SCOPES } from '../api-scope.js';
 import { identityOf } from './auth.js';
 import { type ApiContext, type ApiRoute, listOf } from './route-spec.js';
 

@@ -1,6 +1,6 @@
 // Named API tokens with scopes: made, listed and revoked by an admin, here or with
 // `tether hub token …`. A new token is in the answer to its POST and nowhere else, ever.
-import { API_SCOPES, isApiScope, type ApiScope } from '../api-token.js';
+import { API_SCOPES, isApiScope, type ApiScope } from '../api-scope.js';
 import { HubError } from '../errors.js';
 import { type ApiContext, type ApiRoute, listOf, paramsSchema, refSchema } from './route-spec.js';
 

@@ -3,7 +3,7 @@
 // table is read at every check, so a token revoked by `tether hub token revoke` in another
 // process stops working at the next request.
 import type Database from 'better-sqlite3';
-import { ADMIN_TOKEN_NAME, type ApiIdentity, type ApiScope } from '../api-token.js';
+import { ADMIN_TOKEN_NAME, type ApiIdentity, type ApiScope } from '../api-scope.js';
 import { HubError } from '../errors.js';
 import { hashToken, newToken, tokenMatches } from './tokens.js';
 

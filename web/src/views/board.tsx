@@ -2,7 +2,7 @@
 // its events as a log. The page loads the board's detail and recent events over REST, then
 // follows the live stream; after a reconnect it loads them again.
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, StoredEvent } from '../api.js';
+import type { Api, ApiIdentity, StoredEvent } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
 import { ago, clockTime, eventText, seconds, signalStrength } from '../format.js';
 import { useModel, useNow } from '../hooks.js';
@@ -16,10 +16,13 @@ interface BoardProps {
   api: Api;
   model: HubModel;
   id: string;
+  /** Whether the token may switch outputs (control or admin scope). */
+  mayControl: boolean;
+  identity: ApiIdentity | undefined;
   onError: (e: ShownError) => void;
 }
 
-export function BoardPage({ api, model, id, onError }: BoardProps) {
+export function BoardPage({ api, model, id, mayControl, identity, onError }: BoardProps) {
   useModel(model);
   const now = useNow(10_000);
   const [missing, setMissing] = useState(false);
@@ -110,7 +113,12 @@ export function BoardPage({ api, model, id, onError }: BoardProps) {
       {!device.online ? <p class="notice">This board is offline: its pins show what it last reported, and its controls come back when it does (the hub never queues commands for later).</p> : null}
 
       <h2>Pins</h2>
-      <PinsSection api={api} device={id} online={device.online} reported={reported} reverts={reverts} onError={onError} />
+      {!mayControl && identity !== undefined ? (
+        <p class="notice" data-read-only>
+          Signed in with the token {identity.name}, which may only read: switching outputs needs a token with the control scope.
+        </p>
+      ) : null}
+      <PinsSection api={api} device={id} online={device.online} mayControl={mayControl} reported={reported} reverts={reverts} onError={onError} />
 
       <h2>Sensors</h2>
       <SensorsSection api={api} model={model} device={id} sensors={row.sensors} onError={onError} />

@@ -34,6 +34,8 @@ export interface PinsProps {
   api: Api;
   device: string;
   online: boolean;
+  /** False for a read token: outputs show their state and no controls. */
+  mayControl: boolean;
   reported: ReportedState | undefined;
   reverts: ReadonlyMap<number, Revert>;
   onError: (e: ShownError) => void;
@@ -74,7 +76,13 @@ function PinItem(props: PinsProps & { pin: PinView; at: number; revert: Revert |
         <span class="tag">{pin.mode === 'pwm' ? `PWM ${pin.freq ?? '?'} Hz` : pin.mode}</span>
         <PinValue pin={pin} />
       </div>
-      {pin.mode === 'input' ? <p class="muted small">{pin.pull !== undefined && pin.pull !== 'none' ? `pull-${pin.pull}` : 'no pull'}; updates as its level changes</p> : <OutputControl {...props} />}
+      {pin.mode === 'input' ? (
+        <p class="muted small">{pin.pull !== undefined && pin.pull !== 'none' ? `pull-${pin.pull}` : 'no pull'}; updates as its level changes</p>
+      ) : props.mayControl ? (
+        <OutputControl {...props} />
+      ) : (
+        <OutputReadOnly pin={pin} at={props.at} />
+      )}
     </li>
   );
 }
@@ -87,6 +95,19 @@ function PinValue({ pin }: { pin: PinView }) {
     <output class={`value ${high ? 'high' : 'low'}`} data-value={pin.value}>
       {word}
     </output>
+  );
+}
+
+/** An output as a read token sees it: its lease, if any, and no way to change it. */
+function OutputReadOnly({ pin, at }: { pin: PinView; at: number }) {
+  const pwm = pin.mode === 'pwm';
+  const remaining = pin.lease ? Math.max(0, at + pin.lease.expires_in_s * 1000 - performance.now()) / 1000 : 0;
+  return pin.lease ? (
+    <p class="countdown" role="timer" aria-live="off">
+      {remaining > 0 ? `Back to ${levelText(pin.lease.safe_value, pwm)} in ${seconds(remaining)}` : 'Lease ended; waiting for the board to report'}
+    </p>
+  ) : (
+    <p class="muted small">An output; its safe value is {levelText(pin.safe_value ?? 0, pwm)}.</p>
   );
 }
 

@@ -1,4 +1,4 @@
-// Signing in: the hub's API token, pasted here or brought by the link `tether hub` prints.
+// Signing in: an API token of the hub, pasted here or brought by the link `tether hub token show` prints.
 import { useState } from 'preact/hooks';
 import type { ShownError } from '../errors.js';
 
@@ -8,8 +8,8 @@ export function SignInPage({ error, busy, onSubmit }: { error: ShownError | unde
     <section class="signin" aria-labelledby="signin-title">
       <h1 id="signin-title">Sign in to this hub</h1>
       <p>
-        Open the link <code>tether hub</code> (or <code>tether demo</code>) prints when it starts, or paste the hub’s API token. It is in the file{' '}
-        <code>api-token</code> in the hub’s data folder.
+        Open the link <code>tether hub token show</code> prints (<code>tether hub</code> and <code>tether demo</code> print it when they make the token), or
+        paste an API token: the admin token is the file <code>api-token</code> in the hub’s data folder, and <code>tether hub token create</code> makes others.
       </p>
       <form
         onSubmit={(e) => {
