@@ -58,9 +58,12 @@ export const areas = [
       between('src/device/dispatcher.ts', 'export class Dispatcher', 'function masked('),
       'src/device/connection-seal.ts',
       'src/hub/api/auth.ts',
+      'src/hub/api/auth-limiter.ts',
       'src/hub/api-token.ts',
+      'src/hub/api-scope.ts',
+      'src/hub/store/api-tokens.ts',
     ],
-    tests: [test('device/session'), test('device/direct-auth'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/auth'), test('hub/api-stream')],
+    tests: [test('device/session'), test('device/direct-auth'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/auth'), test('hub/api-stream'), test('hub/api-scopes')],
   },
   {
     name: 'streams',

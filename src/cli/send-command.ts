@@ -26,6 +26,7 @@ Examples:
   write_pin pin=2 value=1 timeout=5 → ok lease: 1 for 5 s
   read_pin pin=2 → ok value=1
   $ tether send board.local 12345 --tls --ca board.pem -c action=read_sensor name=air
+  $ tether send board.local 12345 --token-file board.token -c action=get_state
   $ TETHER_TOKEN=… tether send board.local 12345 --json -c action=get_state
 
 Exit status: 0 when every reply is ok, 1 when any reply is an error or the

@@ -97,6 +97,19 @@ void describe('tether send (end to end, fake board)', { timeout: 30_000 }, () =>
     assert.match(refused.stderr, /^tether: 127\.0\.0\.1:\d+ refused the token: unknown token/m);
   });
 
+});
+
+void describe('tether send: where the token comes from', { timeout: 120_000 }, () => {
+  let board: FakeBoard;
+
+  beforeEach(async () => {
+    board = await FakeBoard.start();
+  });
+
+  afterEach(async () => {
+    await board.close();
+  });
+
   void it('security: --token works but warns that the process list shows it, naming --token-file and TETHER_TOKEN', async () => {
     const next = board.nextConnection();
     const result = await runCli(['send', '127.0.0.1', String(board.port), '--token', GOOD_TOKEN, '-c', 'action=ping']);

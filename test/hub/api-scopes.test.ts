@@ -200,7 +200,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
     }
   });
 
-  it('security: nine wrong tokens a minute apart from the window never lock out', () => {
+  it('security: nine wrong tokens in any minute never lock an address out; ten at once do, and only that address', () => {
     let now = 0;
     const limiter = new AuthFailureLimiter();
     for (let i = 0; i < 30; i++) {

@@ -183,6 +183,20 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     assert.ok(doc.paths['/api/devices/{id}/commands']?.post?.responses['504'], 'commands documents 504');
   });
 
+  void it('security: each operation names the scope it needs: read for reading and the stream, control for commands, admin for tokens', { timeout: 30_000 }, () => {
+    const scopes = Object.fromEntries(
+      Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, (op as { 'x-scope'?: string })['x-scope'] ?? 'none'])),
+    );
+    const expected: Record<string, string> = Object.fromEntries(EXPECTED_ROUTES.map((r) => [r, r.startsWith('GET ') ? 'read' : 'admin']));
+    expected['GET /api/openapi.json'] = 'none';
+    expected['POST /api/devices/{id}/commands'] = 'control';
+    expected['GET /api/tokens'] = 'admin';
+    assert.deepEqual(scopes, expected);
+    assert.ok(doc.paths['/api/devices/{id}/commands']?.post?.responses['403'], 'commands documents forbidden');
+    assert.ok(doc.paths['/api/devices']?.get?.responses['429'], 'every guarded route documents rate_limited');
+    assert.equal(doc.paths['/api/devices']?.get?.responses['403'], undefined, 'a read route cannot be forbidden: every token reads');
+  });
+
   void it('refuses a route registered without an ApiRoute, so the document cannot miss one', { timeout: 30_000 }, async () => {
     const { app: fresh } = await startApi();
     try {
