@@ -32,9 +32,9 @@ Examples:
   $ tether hub                                  boards on :7341, API on 127.0.0.1:7340
   $ tether hub --config hub.yaml                rules, telemetry interval, ports (docs/hub-config.md)
   $ tether hub --data /var/lib/tether --http-port 8080
-  $ tether hub add-device shed --name "Garden shed"   the board's config, with its token
+  $ tether hub add-device shed --name "Garden shed"  the board's config, with its token
   $ tether hub devices
-  $ tether hub token show                        the admin token and the sign-in link
+  $ tether hub token show                       the admin token and the sign-in link
   $ tether hub token create kitchen-tablet --scope read`;
 
 export function registerHub(program: Command, ctx: CliContext): void {

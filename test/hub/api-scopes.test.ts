@@ -161,6 +161,30 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
   });
 });
 
+describe('security: API tokens in the store', { timeout: 30_000 }, () => {
+  it('security: names are 1–64 of letters, digits, _ . and -, unique, and never api-token; each refusal says what to do', () => {
+    const store = HubStore.open(':memory:');
+    try {
+      const tokens = store.apiTokens;
+      for (const name of ['', 'bad name', 'tablet!', 'x'.repeat(65), '../etc']) {
+        assert.throws(() => tokens.create(name, 'read'), { code: 'bad_request', message: `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet` }, JSON.stringify(name));
+      }
+      assert.equal(tokens.create('x'.repeat(64), 'read').view.name.length, 64);
+      assert.throws(() => tokens.create('api-token', 'read'), { code: 'conflict', message: 'api-token is the name of the admin token in <data>/api-token; pick another name' });
+      tokens.create('tablet', 'read', 5);
+      assert.throws(() => tokens.create('tablet', 'admin'), { code: 'conflict', message: 'a token named "tablet" exists; revoke it first, or pick another name' });
+      assert.deepEqual(tokens.list(), [
+        { name: 'tablet', scope: 'read', createdAt: 5 },
+        { name: 'x'.repeat(64), scope: 'read', createdAt: tokens.list()[1]?.createdAt },
+      ]);
+      assert.equal(tokens.revoke('tablet'), true);
+      assert.equal(tokens.revoke('tablet'), false);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 /** A facade the rate-limit tests never reach: refused requests stop at the token check. */
 const facade = { devices: () => [] } as unknown as HubFacade;
 
@@ -192,7 +216,9 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
       assert.equal((await get(TOKEN)).headers['retry-after'], '120', 'the second lockout is twice as long');
       // A missing or malformed token is no guess: it is refused, never counted.
       now += 120_000;
-      for (let i = 0; i < 20; i++) assert.equal((await app.inject({ method: 'GET', url: '/api/devices' })).statusCode, 401);
+      for (const headers of [{}, { authorization: `Basic ${wrong}` }, { authorization: 'Bearer' }]) {
+        for (let i = 0; i < 10; i++) assert.equal((await app.inject({ method: 'GET', url: '/api/devices', headers })).statusCode, 401);
+      }
       assert.equal((await get(TOKEN)).statusCode, 200);
     } finally {
       await app.close();
@@ -240,6 +266,57 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
       await app.close();
       store.close();
     }
+  });
+
+  it('security: a wrong token exactly a window after the first does not count it: nine in the window, no lockout', () => {
+    const limiter = new AuthFailureLimiter();
+    for (let t = 0; t < 9; t++) limiter.failed('192.0.2.3', t);
+    assert.equal(limiter.failed('192.0.2.3', 60_000), 0, 'the wrong token at 0 is a full window old');
+    assert.equal(limiter.failed('192.0.2.3', 60_000), 60_000, 'ten within the window: the lockout');
+  });
+
+  it('security: the report is one line per address with its counts, then nothing until more come; a lockout shows its time left', () => {
+    const limiter = new AuthFailureLimiter();
+    limiter.failed('192.0.2.1', 0);
+    for (let i = 0; i < 10; i++) limiter.failed('192.0.2.2', 1000);
+    for (let i = 0; i < 3; i++) limiter.refused('192.0.2.2');
+    limiter.refused('192.0.2.9'); // never failed: nothing to count
+    assert.deepEqual(limiter.report(4000, 60_000), [
+      'API: 1 wrong API token from 192.0.2.1 in the last minute',
+      'API: 10 wrong API tokens from 192.0.2.2 in the last minute, 3 requests refused while locked out; locked out for 57 s more (lockout 1)',
+    ]);
+    assert.deepEqual(limiter.report(5000, 60_000), [], 'nothing new');
+    limiter.refused('192.0.2.2');
+    assert.deepEqual(limiter.report(6000, 120_000), ['API: 0 wrong API tokens from 192.0.2.2 in the last 2 minutes, 1 request refused while locked out; locked out for 55 s more (lockout 1)']);
+    limiter.failed('192.0.2.1', 7000);
+    assert.deepEqual(limiter.report(7000, 1000), ['API: 1 wrong API token from 192.0.2.1 in the last 1 s']);
+    limiter.failed('192.0.2.1', 8000);
+    assert.deepEqual(limiter.report(8000, 100), ['API: 1 wrong API token from 192.0.2.1 in the last 100 ms']);
+  });
+
+  it('security: an address quiet for an hour is forgotten, and starts again from the first lockout; a locked one is kept', () => {
+    const limits = { maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxLockoutMs: 3_600_000, forgetAfterMs: 3_600_000, maxAddresses: 100 };
+    const limiter = new AuthFailureLimiter(limits);
+    for (let i = 0; i < 10; i++) limiter.failed('a', 0);
+    for (let i = 0; i < 10; i++) limiter.failed('a', 60_000);
+    assert.equal(limiter.lockedFor('a', 60_000), 120_000, 'the second lockout is twice the first');
+    limiter.report(60_000, 60_000);
+    limiter.report(3_660_000, 60_000);
+    assert.equal(limiter.size, 1, 'an hour after its last wrong token, but not longer: kept');
+    let last = 0;
+    for (let i = 0; i < 10; i++) last = limiter.failed('a', 3_660_001);
+    assert.equal(last, 60_000, 'more than an hour quiet: the first lockout again');
+    const other = new AuthFailureLimiter(limits);
+    other.failed('b', 0);
+    other.report(0, 60_000);
+    other.report(3_600_001, 60_000);
+    assert.equal(other.size, 0, 'forgotten');
+    const longLocked = new AuthFailureLimiter({ ...limits, lockoutMs: 7_200_000, maxLockoutMs: 7_200_000 });
+    for (let i = 0; i < 10; i++) longLocked.failed('c', 0);
+    longLocked.report(0, 60_000);
+    longLocked.report(3_600_001, 60_000);
+    assert.equal(longLocked.size, 1, 'still locked out: kept');
+    assert.equal(longLocked.lockedFor('c', 3_600_001), 3_599_999);
   });
 
   it('security: the limiter forgets the address that failed longest ago once it holds its maximum', () => {
