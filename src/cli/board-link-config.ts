@@ -1,7 +1,6 @@
 // What a board needs to link to this hub, as `tether hub add-device` prints it: the hub's
 // address as boards on the LAN reach it, the firmware's config/hub.json, and the command for a
-// board run by `tether device`. The hub's link has no TLS today, so there is no certificate
-// fingerprint to give.
+// board run by `tether device` (with the certificate's fingerprint to pin when the link has TLS).
 import os from 'node:os';
 
 export interface BoardsReachHubAt {

@@ -12,6 +12,7 @@ import { listenFailure, runUntilSignal } from './until-signal.js';
 import { ADMIN_TOKEN_NAME, API_SCOPES, type ApiScope } from '../hub/api-scope.js';
 import { API_TOKEN_FILE } from '../hub/api-token.js';
 import type { HubConfig } from '../hub/config.js';
+import { readLinkTls } from '../hub/link-server.js';
 import type { HubStore } from '../hub/store/store.js';
 
 interface HubFlags {
@@ -105,7 +106,9 @@ function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; toke
       ? `tether device (Raspberry Pi or other Linux board): the token is in ${a.out} (mode 600); run:`
       : `tether device (Raspberry Pi or other Linux board): put the token in ${file}, readable only by you (chmod 600), or make it with --out FILE; run:`,
   );
-  ctx.out(`  tether device --config board.yaml --hub ${hubArgument(at.host, link.port)} --id ${a.id} --token-file ${file}`);
+  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
+  const pin = a.config.link.tls === undefined ? '' : ` --hub-fingerprint ${readLinkTls(a.config.link.tls).fingerprint}`;
+  ctx.out(`  tether device --config board.yaml --hub ${hubArgument(at.host, link.port)}${pin} --id ${a.id} --token-file ${file}`);
   if (at.note !== undefined) ctx.out(`note: ${at.note}`);
   if (link.port === 0) ctx.out('note: link.port is 0, so the hub picks its port at each start; put the port `tether hub` prints in place of 0');
 }

@@ -1,6 +1,7 @@
 // `tether hub add-device / devices / remove-device` and `tether demo` from the command line.
 import { keyOfToken } from '../../src/protocol/auth.js';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -42,6 +43,18 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     const gone = await runCli(['hub', 'remove-device', 'shed', '--data', data]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /no board "shed" is registered/);
+  });
+
+  test('security: with link TLS, add-device gives tether device the fingerprint of the hub certificate to pin', async () => {
+    const data = tempDataDir();
+    const fixtures = path.join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'tls');
+    const config = path.join(data, 'hub.json');
+    fs.writeFileSync(config, JSON.stringify({ data, link: { tls: { cert: path.join(fixtures, 'cert.pem'), key: path.join(fixtures, 'key.pem') } } }));
+    const added = await runCli(['hub', 'add-device', 'shed', '--config', config]);
+    assert.equal(added.code, 0, added.stderr);
+    const expected = new X509Certificate(fs.readFileSync(path.join(fixtures, 'cert.pem'))).fingerprint256;
+    const printed = /--hub-fingerprint (\S+)/.exec(added.stdout)?.[1] ?? assert.fail(`a --hub-fingerprint in:\n${added.stdout}`);
+    assert.equal(printed.replaceAll(':', '').toLowerCase(), expected.replaceAll(':', '').toLowerCase());
   });
 
   test('security: add-device --out writes the token to a new 0600 file for --token-file; an existing file is refused and nothing is registered', async () => {
