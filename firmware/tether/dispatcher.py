@@ -119,6 +119,7 @@ class Dispatcher:
         if scope is None:
             raise ProtoError('unauthorized', 'bad_token')
         ctx.scope = scope
+        ctx.token_key = given
         return scope
 
     def _proof(self, proof, seal, pair, ctx):
@@ -136,6 +137,7 @@ class Dispatcher:
             raise ProtoError('unauthorized', 'bad_proof')
         key, scope = match
         ctx.scope = scope
+        ctx.token_key = key
         if seal:
             # The reply goes out unsealed; the session seals everything after it.
             ctx.seal_key = auth.session_key(key, auth.DIRECT_SESSION, nc, nb)
@@ -192,7 +194,10 @@ class Dispatcher:
                 raise ProtoError('unsupported', 'no_updater')
             from tether.ota import Updater
             self.updater = Updater(max_frame_bytes=self.board.cfg['max_frame_bytes'])
-        results = self.updater.handle(msg)
+        # The update's manifest_mac is made with the key of the token this connection proved, or
+        # over the hub link with the board key (protocol.md §5.19).
+        key = ctx.key if getattr(ctx, 'hub', False) else getattr(ctx, 'token_key', None)
+        results = self.updater.handle(msg, key)
         if msg.get('op') == 'commit':
             self.board.schedule_reset(results.get('reset_in_ms', RESET_DELAY_MS))
         return results

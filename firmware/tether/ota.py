@@ -37,6 +37,7 @@ RESET_IN_MS = const(1000)
 _BUF_BYTES = const(512)
 _DIR = const(0x4000)
 
+UPDATE_LABEL = 'tether-update-1'
 OPS = ('status', 'begin', 'chunk', 'commit', 'abort')
 _NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-'
 _HEX = '0123456789abcdef'
@@ -328,6 +329,13 @@ def manifest_digest(files):
     return binascii.hexlify(h.digest()).decode()
 
 
+def _mac_ok(key, version, manifest, given):
+    # protocol.md §5.19: hex(HMAC-SHA256(K, "tether-update-1 " + version + " " + manifest)).
+    # Imported here, as errors in _fail, so that boot.py can run this file from ota/prev alone.
+    from tether import auth
+    return auth.proof_ok(given, auth.proof(key, UPDATE_LABEL, version, manifest))
+
+
 def _cancel_health_timer():
     global _health_timer
     if _health_timer is not None:
@@ -356,7 +364,9 @@ class Updater:
 
     # --- the protocol action ---
 
-    def handle(self, args):
+    def handle(self, args, key=None):
+        # key: the key (SHA-256) of the admin token the connection authenticated with, or the
+        # board key over the hub link; commit's manifest_mac must be made with it.
         op = _required(args, 'op', 'op')
         if not isinstance(op, str) or op not in OPS:
             raise _fail('bad_field', 'op: expected one of "status", "begin", "chunk", "commit", "abort", got ' + _show(op))
@@ -367,7 +377,7 @@ class Updater:
         if op == 'chunk':
             return self._chunk(args)
         if op == 'commit':
-            return self._commit()
+            return self._commit(args, key)
         self._abort()
         return {}
 
@@ -512,8 +522,19 @@ class Updater:
                 f.write(raw)
         return {'received': have + len(raw)}
 
-    def _commit(self):
+    def _commit(self, args, key):
+        mac = _required(args, 'manifest_mac', 'manifest_mac')
+        if not isinstance(mac, str) or len(mac) != 64 or any(c not in _HEX for c in mac):
+            raise _fail('bad_field', 'manifest_mac: expected 64 lowercase hex digits, got ' + _show(mac))
         m = self._staging()
+        # Before any file is read: a wrong MAC leaves the staging area exactly as it was.
+        if key is None or not _mac_ok(key, m['version'], manifest_digest(m['files']), mac):
+            raise _fail(
+                'unauthorized',
+                'manifest_mac: does not match version %s and the files begin declared under the key of the token this '
+                'connection authenticated with; the list was altered on the way or the MAC was made with another token. '
+                'The staging area is kept; check the token, or begin again' % _show(m['version']),
+            )
         for path, size, sha in m['files']:
             staged = _join(self._stage, path)
             have = _size(staged)

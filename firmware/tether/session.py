@@ -52,6 +52,8 @@ class Session:
         self.seal_key = None
         self.opener = None
         self.close_after = False
+        # The key of the token the last accepted auth matched: update's manifest_mac is made with it.
+        self.token_key = None
 
     def unproven(self):
         # Fairness (§1): no scope yet on a board with tokens, no request yet on one without.

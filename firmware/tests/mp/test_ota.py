@@ -7,6 +7,7 @@ import json
 import os
 
 import tether.ota as ota
+from tether import auth
 from tether.errors import ProtoError
 
 TMP = 'ota_test_tmp'
@@ -27,6 +28,11 @@ UPDATE = {
     'tether/extra/deep/x.mpy': b'M\x06\x00\x1f binary \x00\xff',
     'tether/empty.py': b'',
 }
+
+
+# The key of the admin token a connection authenticated with (protocol.md §8.1: SHA-256 of it).
+KEY = auth.key_of('admin-token-of-the-test-board-01')
+OTHER_KEY = auth.key_of('admin-token-of-another-board-02')
 
 
 class PowerCut(Exception):
@@ -166,9 +172,26 @@ def _stage_all(u, files=UPDATE, version='0.1.1'):
         _send(u, path, files[path])
 
 
+def _mac(version='0.1.1', files=UPDATE, key=KEY):
+    # protocol.md §5.19, with the manifest digest computed here rather than by tether.ota.
+    h = hashlib.sha256()
+    for m in _manifest(files):
+        h.update(('%s\n%d\n%s\n' % (m['path'], m['size'], m['sha256'])).encode())
+    manifest = binascii.hexlify(h.digest()).decode()
+    return auth.proof(key, 'tether-update-1', version, manifest)
+
+
+def _commit_request(version='0.1.1', files=UPDATE, key=KEY):
+    return {'op': 'commit', 'manifest_mac': _mac(version, files, key)}
+
+
+def _commit(u, version='0.1.1', files=UPDATE):
+    return u.handle(_commit_request(version, files), KEY)
+
+
 def _update(u, files=UPDATE):
     _stage_all(u, files)
-    return u.handle({'op': 'commit'})
+    return _commit(u, files=files)
 
 
 def _error(fn, *args):
@@ -248,7 +271,7 @@ def test_happy_path_begin_chunk_commit_boot_confirm():
         for path in sorted(UPDATE):
             if path != 'tether/a.py' and UPDATE[path]:
                 assert _send(u, path, UPDATE[path]) == len(UPDATE[path])
-        assert u.handle({'op': 'commit'}) == {'reset_in_ms': 1000}
+        assert _commit(u) == {'reset_in_ms': 1000}
         assert _status()['staging']['committed'] is True
         # nothing changed yet: the update is applied by the next boot
         assert _tree() == _old_tree()
@@ -292,7 +315,7 @@ def test_op_errors():
         e = _error(u.handle, {'op': 'chunk', 'path': 'main.py', 'offset': 0, 'data': ''})
         assert e.code == 'bad_field'
         assert e.message == 'op: no update is being staged; send op "begin" first', e.message
-        e = _error(u.handle, {'op': 'commit'})
+        e = _error(u.handle, _commit_request(), KEY)
         assert e.code == 'bad_field' and 'send op "begin" first' in e.message
         assert u.handle({'op': 'abort'}) == {}
     finally:
@@ -419,7 +442,7 @@ def test_begin_in_parts_with_append():
         assert _status()['staging']['manifest'] == ota.manifest_digest(entries)
         for path in sorted(UPDATE):
             _send(u, path, UPDATE[path])
-        assert u.handle({'op': 'commit'}) == {'reset_in_ms': 1000}
+        assert _commit(u) == {'reset_in_ms': 1000}
         ota.Updater(TMP).boot()
         assert _tree() == _new_tree()
     finally:
@@ -475,7 +498,7 @@ def test_chunk_checks_path_offset_data_and_size():
         assert e.code == 'bad_field' and 'past the declared size' in e.message, e.message
         assert u.handle({'op': 'chunk', 'path': 'tether/new.py', 'offset': 4, 'data': _b64(data[4:])}) == {'received': len(data)}
         # a commit with a file short names it and the offset to go on from
-        e = _error(u.handle, {'op': 'commit'})
+        e = _error(u.handle, _commit_request(), KEY)
         assert e.code == 'bad_field' and e.message.startswith('files: ') and 'from offset 0' in e.message, e.message
     finally:
         _done()
@@ -491,14 +514,14 @@ def test_sha_mismatch_at_commit_discards_that_file():
             if path == 'tether/new.py':
                 data = b'NEW = Fals\n'
             _send(u, path, data)
-        e = _error(u.handle, {'op': 'commit'})
+        e = _error(u.handle, _commit_request(), KEY)
         assert e.code == 'bad_field'
         assert e.message.startswith('files: tether/new.py does not match its sha256'), e.message
         s = _status()
         assert s['state'] == 'staging' and s['staging']['received']['tether/new.py'] == 0
         assert s['staging']['received']['tether/a.py'] == len(UPDATE['tether/a.py'])
         _send(u, 'tether/new.py', UPDATE['tether/new.py'])
-        assert u.handle({'op': 'commit'}) == {'reset_in_ms': 1000}
+        assert _commit(u) == {'reset_in_ms': 1000}
         ota.Updater(TMP).boot()
         assert _tree() == _new_tree()
     finally:
@@ -510,7 +533,7 @@ def test_version_must_match_the_staged_init():
     try:
         u = ota.Updater(TMP)
         _stage_all(u, version='0.2.0')
-        e = _error(u.handle, {'op': 'commit'})
+        e = _error(u.handle, _commit_request('0.2.0'), KEY)
         assert e.code == 'bad_field' and e.message.startswith('version: '), e.message
         assert _tree() == _old_tree()
     finally:
@@ -530,7 +553,7 @@ def test_abort_and_a_second_begin_discard_the_staging_area():
         _send(u, 'tether/new.py', UPDATE['tether/new.py'])
         _begin(u)
         assert _status()['staging']['received']['tether/new.py'] == 0
-        e = _error(u.handle, {'op': 'commit'})
+        e = _error(u.handle, _commit_request(), KEY)
         assert e.code == 'bad_field'
     finally:
         _done()
@@ -541,8 +564,8 @@ def test_committed_update_cannot_be_aborted_or_restarted():
     try:
         u = ota.Updater(TMP)
         _update(u)
-        for request in ({'op': 'abort'}, {'op': 'begin', 'version': '9', 'files': _manifest(UPDATE)}, {'op': 'commit'}):
-            e = _error(u.handle, request)
+        for request in ({'op': 'abort'}, {'op': 'begin', 'version': '9', 'files': _manifest(UPDATE)}, _commit_request()):
+            e = _error(u.handle, request, KEY)
             assert e.code == 'bad_field' and 'committed' in e.message, e.message
         ota.Updater(TMP).boot()
         assert _tree() == _new_tree()
@@ -769,3 +792,151 @@ def test_json_files_of_the_state_are_valid_json():
         assert state['added_dirs'] == ['tether/extra/deep', 'tether/extra'], state
     finally:
         _done()
+
+
+# --- the manifest is authenticated with a key (protocol.md §5.19) ---
+
+def _staging_view():
+    s = _status()
+    return s['state'], s['staging']['version'], s['staging']['manifest'], s['staging']['received'], s['staging']['committed']
+
+
+def test_security_commit_without_manifest_mac_is_missing_field():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _stage_all(u)
+        before = _staging_view()
+        e = _error(u.handle, {'op': 'commit'}, KEY)
+        assert e.code == 'missing_field' and e.message == 'manifest_mac: required', e.message
+        for bad in (_mac().upper(), _mac()[:63], 12, None):
+            e = _error(u.handle, {'op': 'commit', 'manifest_mac': bad}, KEY)
+            assert e.code == 'bad_field' and e.message.startswith('manifest_mac: '), (bad, e.message)
+        assert _staging_view() == before and not before[4]
+        ota.Updater(TMP).boot()
+        assert _tree() == _old_tree(), 'nothing was applied'
+    finally:
+        _done()
+
+
+def test_security_a_wrong_manifest_mac_applies_nothing_and_keeps_the_staging_area():
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        _stage_all(u)
+        before = _staging_view()
+        wrong = (
+            ('made with another token', _commit_request(key=OTHER_KEY), KEY),
+            ('over another version', _commit_request(version='0.1.2'), KEY),
+            ('over another file list', _commit_request(files={'main.py': UPDATE['main.py']}), KEY),
+            ('on a connection without a key', _commit_request(), None),
+        )
+        for why, request, key in wrong:
+            e = _error(u.handle, request, key)
+            assert e.code == 'unauthorized' and e.message.startswith('manifest_mac: '), (why, e.message)
+            assert _staging_view() == before, why
+        assert 'journal.json' not in os.listdir(TMP + '/ota'), 'nothing was committed'
+        ota.Updater(TMP).boot()
+        assert _tree() == _old_tree(), 'nothing was applied'
+        # The staging area was kept: the right MAC commits it as it is.
+        assert _commit(u) == {'reset_in_ms': 1000}
+        ota.Updater(TMP).boot()
+        assert _tree() == _new_tree()
+    finally:
+        _done()
+
+
+def test_security_a_file_swapped_in_begin_fails_the_mac_of_the_real_list():
+    # Someone on the way replaced a file and its sha256 in begin (and its chunks to match): every
+    # file checks out against the altered list, but the client's MAC is over the list it sent.
+    _fresh()
+    try:
+        u = ota.Updater(TMP)
+        evil = dict(UPDATE)
+        evil['tether/new.py'] = b'import os  # not what the client sent\n'
+        _stage_all(u, evil)
+        e = _error(u.handle, _commit_request(files=UPDATE), KEY)
+        assert e.code == 'unauthorized', e.message
+        assert _status()['staging']['received']['tether/new.py'] == len(evil['tether/new.py']), 'staging kept'
+        ota.Updater(TMP).boot()
+        assert _tree() == _old_tree()
+    finally:
+        _done()
+
+
+# Through the dispatcher: the key is the one of the token the connection authenticated with
+# (plain or by challenge), or over the hub link the board key.
+
+ADMIN_A = 'admin-token-of-the-test-board-01'
+ADMIN_B = 'second-admin-token-of-the-board'
+HUB_TOKEN = 'hub-link-token-of-the-test-board'
+NC = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'
+
+
+class _Client:
+    def __init__(self, d):
+        self.scope = d.initial_scope()
+        self.pair = None
+        self.seal_key = None
+        self.opener = None
+        self.close_after = False
+
+    def emit(self, ev):
+        pass
+
+
+def _board(dispatcher_cls, link_cls):
+    import simhw
+    from manual_clock import ManualClock
+    from tether import config
+    from tether.board import Board
+    from tether.boards import pico_w
+    simhw.reset()
+    tokens = [{'token': ADMIN_A, 'scope': 'admin'}, {'token': ADMIN_B, 'scope': 'admin'}]
+    cfg = config.normalize({'pins': [{'pin': 2, 'mode': 'output', 'value': 0}], 'auth': {'tokens': tokens}}, pico_w)
+    b = Board(cfg, ManualClock(), pico_w)
+    d = dispatcher_cls(b, ota=True)
+    d.updater = ota.Updater(TMP)
+    link = link_cls(b, d, {'host': '127.0.0.1', 'port': 7341, 'device_id': 'pico', 'token': HUB_TOKEN})
+    return b, d, link
+
+
+async def _commit_via(d, ctx, key):
+    return await d.handle({'action': 'update', 'op': 'commit', 'manifest_mac': _mac(key=key)}, ctx)
+
+
+async def test_security_update_mac_uses_the_key_of_the_connection_or_of_the_hub_link():
+    from tether.dispatcher import Dispatcher
+    from tether.link import HubLink
+    from tether.start import start_board
+    cases = ('plain token', 'challenge', 'hub link')
+    for case in cases:
+        _fresh()
+        try:
+            b, d, link = _board(Dispatcher, HubLink)
+            await start_board(b)
+            if case == 'hub link':
+                ctx, right = link, auth.key_of(HUB_TOKEN)
+            else:
+                ctx, right = _Client(d), auth.key_of(ADMIN_B)
+                if case == 'plain token':
+                    r = await d.handle({'action': 'auth', 'token': ADMIN_B}, ctx)
+                else:
+                    nb = (await d.handle({'action': 'challenge', 'nonce': NC}, ctx))['nonce']
+                    r = await d.handle({'action': 'auth', 'proof': auth.proof(right, auth.DIRECT_CLIENT, NC, nb)}, ctx)
+                assert r['ok'] and r['scope'] == 'admin', (case, r)
+            _stage_all(d.updater)
+            # Another admin token of the same board, or its hub key on a direct connection: refused.
+            for other in (auth.key_of(ADMIN_A), auth.key_of(HUB_TOKEN) if case != 'hub link' else OTHER_KEY):
+                r = await _commit_via(d, ctx, other)
+                assert r['error']['code'] == 'unauthorized', (case, r)
+            r = await d.handle({'action': 'update', 'op': 'commit'}, ctx)
+            assert r['error']['code'] == 'missing_field', (case, r)
+            assert b.reset_timer is None and not _status()['staging']['committed'], case
+            r = await _commit_via(d, ctx, right)
+            assert r['ok'] and r['reset_in_ms'] == 1000, (case, r)
+            assert b.reset_timer is not None, 'the board resets to apply it'
+            ota.Updater(TMP).boot()
+            assert _tree() == _new_tree(), case
+        finally:
+            _done()
