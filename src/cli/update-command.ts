@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Argument, InvalidArgumentError, type Command } from 'commander';
 import { CLIENT_ERROR_CODES, connect, TetherError, type BoardClient, type TetherErrorCode, type ConnectOptions, type JsonObject } from '../client/index.js';
+import { keyOfToken, manifestMac } from '../protocol/auth.js';
 import { parsePort } from './arguments.js';
 import { addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
 import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
@@ -256,7 +257,7 @@ class DirectTarget implements Target {
   readonly label: string;
   private client: BoardClient | undefined;
 
-  constructor(private readonly options: ConnectOptions) {
+  constructor(readonly options: ConnectOptions) {
     this.label = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   }
 
@@ -467,7 +468,7 @@ async function runUpdate(target: Target, firmware: Firmware, options: RunOptions
       chunkBytes = await declare(target, firmware.version, manifest);
     }
     await upload(target, firmware, received, chunkBytes, options);
-    const done = await target.request({ action: 'update', op: 'commit' }, COMMIT_TIMEOUT_MS);
+    const done = await target.request(commitRequest(target, firmware.version, digest), COMMIT_TIMEOUT_MS);
     if (typeof done['reset_in_ms'] === 'number') resetInMs = done['reset_in_ms'];
     ctx.err(`the board checked every file; it resets in ${resetInMs} ms and applies ${firmware.version}`);
   }
@@ -475,6 +476,16 @@ async function runUpdate(target: Target, firmware: Firmware, options: RunOptions
   await sleep(resetInMs);
   const final = await waitForConfirmation(target, firmware.version, options);
   ctx.out(`version ${before} → ${final.version}`);
+}
+
+/**
+ * The commit vouches for the update with a MAC of its version and manifest digest (protocol.md
+ * §5.19): made here with the admin token's key on a direct connection; the hub adds its own.
+ */
+function commitRequest(target: Target, version: string, manifest: string): JsonObject {
+  const token = target instanceof DirectTarget ? target.options.token : undefined;
+  const mac = token === undefined ? {} : { manifest_mac: manifestMac(keyOfToken(token), version, manifest) };
+  return { action: 'update', op: 'commit', version, manifest, ...mac };
 }
 
 /**

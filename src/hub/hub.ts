@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { SystemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
+import { keyOfToken } from '../protocol/auth.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
@@ -24,6 +25,7 @@ import { Retention } from './store/retention.js';
 import { isStorageFull } from './store/storage-health.js';
 import { openWhenWritable, watchStorage } from './store/storage-watch.js';
 import { HubStore } from './store/store.js';
+import { withManifestMac } from './update-mac.js';
 import type { DeviceView, HubUpdate, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
@@ -144,12 +146,19 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     return device === undefined ? undefined : withLiveness(device);
   };
 
+  // The key an update's manifest_mac is made with (protocol.md §5.19): a board the hub dials
+  // shares its configured token with it, one that dials in its board key.
+  const boardKey = (id: string): Buffer | undefined => {
+    const pulled = config.devices.find((d) => d.id === id);
+    if (pulled === undefined) return store.keyOf(id);
+    return pulled.token === undefined ? undefined : keyOfToken(pulled.token);
+  };
   const command: HubFacade['command'] = (deviceId, request, commandOptions) => {
     // Every command is written down before it is sent (docs/hub.md): refused before asking whether the board is online.
     if (store.health.full) return Promise.reject(store.health.error());
     const link = boardLink(deviceId);
     if (link === undefined) return Promise.reject(new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`));
-    return link.command(request, commandOptions);
+    return link.command(withManifestMac(request, () => boardKey(deviceId)), commandOptions);
   };
 
   const rules = new RuleEngine(config, {

@@ -40,6 +40,16 @@ export function proof(key: Buffer, label: string, ...parts: string[]): string {
   return createHmac('sha256', key).update([label, ...parts].join(' '), 'utf8').digest('hex');
 }
 
+/**
+ * The MAC an update's `commit` carries (protocol.md §5.19): binds the version and the manifest
+ * digest `begin` declared to the key of an admin token (or the board key over the hub link).
+ */
+export function manifestMac(key: Buffer, version: string, manifest: string): string {
+  return proof(key, UPDATE_LABEL, version, manifest);
+}
+
+const UPDATE_LABEL = 'tether-update-1';
+
 /** The 32-byte key of one authenticated connection, from the token's key and both nonces. */
 export function sessionKey(key: Buffer, label: string, first: string, second: string): Buffer {
   return createHmac('sha256', key).update(`${label} ${first} ${second}`, 'utf8').digest();

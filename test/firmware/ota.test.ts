@@ -41,7 +41,8 @@ const NEW: Record<string, string> = {
 };
 
 const BROKEN_MAIN = "raise RuntimeError('this build is broken')\n";
-const REAL = ['boot.py', 'tether/ota.py', 'tether/errors.py'];
+/** tether/auth.py and fields.py check the commit's manifest_mac. */
+const REAL = ['boot.py', 'tether/ota.py', 'tether/errors.py', 'tether/auth.py', 'tether/fields.py'];
 
 const scratch = mkdtempSync(join(tmpdir(), 'tether-ota-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -18,6 +18,7 @@ import sys
 import traceback
 
 CUT_EXIT = 86
+SIM_TOKEN = 'admin-token-of-the-simulated-board'
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -120,7 +121,13 @@ def update(new_dir):
         for offset in range(0, len(data), chunk):
             piece = binascii.b2a_base64(data[offset:offset + chunk]).decode().strip()
             u.handle({'op': 'chunk', 'path': entry['path'], 'offset': offset, 'data': piece})
-    print(json.dumps(u.handle({'op': 'commit'})))
+    # The client's MAC (protocol.md §5.19) under the key of the admin token it authenticated with.
+    from tether import auth
+    from tether.ota import manifest_digest
+    key = auth.key_of(SIM_TOKEN)
+    manifest = manifest_digest([[e['path'], e['size'], e['sha256']] for e in files])
+    mac = auth.proof(key, 'tether-update-1', version, manifest)
+    print(json.dumps(u.handle({'op': 'commit', 'manifest_mac': mac}, key)))
     return 0
 
 
