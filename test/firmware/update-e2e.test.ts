@@ -218,4 +218,32 @@ describe('tether update against the firmware under CPython, across real resets',
       await assertFlashHolds(board.flash, NEW, 'after the update');
     });
   });
+
+  test('security: through a hub that dials the board (pull mode): the hub makes the manifest_mac with the configured token, and a commit without one is refused', async () => {
+    const port = await freePort();
+    const board = await startBoard('pull', CONFIG, ['--port', String(port)]);
+    const hub = await startTestHub({ data: join(scratch, 'hub-pull'), config: { devices: [{ id: 'pi', address: `127.0.0.1:${port}`, token: ADMIN }] } });
+    cleanups.push(() => hub.close());
+    const base = `http://127.0.0.1:${hub.http.port}`;
+    const headers = { authorization: `Bearer ${hub.apiToken.token}`, 'content-type': 'application/json' };
+    const online = async (): Promise<true | undefined> => {
+      const answer = (await (await fetch(`${base}/api/devices/pi`, { headers })).json()) as { device?: JsonObject };
+      return answer.device?.['online'] === true ? true : undefined;
+    };
+    await withContext(board, undefined, async () => {
+      await eventually(online, 'the board linked to the hub', 10_000);
+      const bare = await fetch(`${base}/api/devices/pi/commands`, { method: 'POST', headers, body: JSON.stringify({ action: 'update', op: 'commit' }) });
+      const error = ((await bare.json()) as { error?: JsonObject }).error;
+      assert.equal(error?.['code'], 'missing_field', 'a commit naming no version and manifest gets no MAC from the hub');
+      assert.match(String(error?.['message']), /^manifest_mac: /);
+    });
+    const cli = await runCli(['update', '--device', 'pi', '--firmware', NEW, '--hub', base, '--api-token', hub.apiToken.token, '--wait', '20'], { timeoutMs: 40_000 });
+    await withContext(board, cli, async () => {
+      assert.equal(cli.code, 0);
+      assert.match(cli.stdout, /^version 0\.1\.0 → 0\.1\.1$/m);
+      assert.equal(board.boots.length, 2, 'one reset');
+      assert.equal((await request(port, { action: 'get_version' }))['version'], '0.1.1');
+      await assertFlashHolds(board.flash, NEW, 'after the update');
+    });
+  });
 });
