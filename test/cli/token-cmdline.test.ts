@@ -80,21 +80,24 @@ describe('security: tokens are absent from /proc/*/cmdline', { skip: SKIP_WITHOU
     fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
     const senders: number[] = [];
     const checked: Array<string | Error> = [];
-    // A board that reads the sender's command line when the token arrives, then answers.
+    // A board that reads the sender's command line while the sender is proving the token (its
+    // challenge is the first line; the token itself never crosses the connection), then answers
+    // as a board without challenge would.
     const board = net.createServer((socket) => {
       let seen = '';
       socket.on('data', (chunk: Buffer) => {
         seen += chunk.toString('utf8');
         if (!seen.includes('\n')) return;
         try {
-          const first = JSON.parse(seen.split('\n')[0] ?? '') as { action?: string; token?: string };
-          assert.deepEqual(first, { action: 'auth', token }, 'the token arrives, first');
+          const first = JSON.parse(seen.split('\n')[0] ?? '') as { action?: string };
+          assert.equal(first.action, 'challenge', 'the token is proved, first');
+          assert.ok(!seen.includes(token), 'the token never crosses the connection');
           assertNoSecretInCommandLines(senders.at(-1) ?? assert.fail('the sender runs'), [token], 'tether send');
           checked.push('auth');
         } catch (err) {
           checked.push(err as Error);
         }
-        socket.end(`${JSON.stringify({ action: 'auth', ok: false, error: { code: 'unauthorized', message: 'checked' } })}\n`);
+        socket.end(`${JSON.stringify({ action: 'challenge', ok: false, error: { code: 'unknown_action', message: 'checked' } })}\n`);
       });
     });
     await new Promise<void>((resolve) => board.listen(0, '127.0.0.1', resolve));
@@ -112,7 +115,7 @@ describe('security: tokens are absent from /proc/*/cmdline', { skip: SKIP_WITHOU
       senders.push(child.pid ?? assert.fail('a pid'));
       const result = await collect(child, 15_000);
       assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stderr, /refused the token: checked/);
+      assert.match(result.stderr, /--plain-auth/);
     }
     assert.deepEqual(checked, ['auth', 'auth'], 'both command lines were read while the token was in use');
   });
