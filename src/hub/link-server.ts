@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import { BoardNotProven, challengeBoard } from '../link/authenticate.js';
-import { readFirstMessage } from '../link/handshake.js';
+import { HandshakeTimeout, readFirstMessage } from '../link/handshake.js';
 import { fingerprintOfPem } from '../link/tls-pin.js';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/framing.js';
@@ -135,6 +135,9 @@ async function handshake(socket: net.Socket, options: LinkServerOptions, refusal
     if (err instanceof BoardNotProven) return refuse(socket, options, peer, hello?.device_id ?? '?', 'wrong board proof');
     // A malformed frame gets its coded reason; a silent or closed socket is just gone.
     if (err instanceof ProtocolError && !socket.destroyed) return reject(socket, err.code, err.message);
+    // A silent or closed socket is just gone; anything else (the store failing behind keyOf) ends
+    // this connection now and is the caller's to log.
+    if (!(err instanceof HandshakeTimeout) && !socket.destroyed && !(err instanceof ProtocolError)) throw err;
     options.logger.debug(`link ${peer}: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
