@@ -9,6 +9,7 @@ import type { BoardEvent } from '../protocol/events.js';
 import { parseRequest } from '../protocol/request.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Board } from './board.js';
+import { GuessLimiter } from './guesses.js';
 import type { Logger } from './logger.js';
 
 /** What a handler may do to the connection it serves. */
@@ -28,6 +29,8 @@ export interface SessionContext {
    * authenticated another way (the hub link, whose frames are sealed by the link itself).
    */
   readonly handshake?: Handshake;
+  /** Who is at the other end, for the log (an address and port); absent on the hub link. */
+  readonly peer?: string;
 }
 
 /** The nonces of one challenge: the client's and the board's. */
@@ -56,6 +59,9 @@ export interface DispatcherOptions {
 }
 
 type Results = JsonObject | undefined;
+type Reply = JsonObject | Promise<JsonObject>;
+/** An auth whose arguments are in order: what is left is checking the token or the proof. */
+type Check = () => JsonObject;
 type Handler<A extends ActionName> = (board: Board, args: ActionArgs<A>, ctx: SessionContext) => Results | Promise<Results>;
 
 const RESET_DELAY_MS = 1000;
@@ -136,6 +142,7 @@ export class Dispatcher {
   /** Each token's key (SHA-256 of it, protocol.md §8.1): plain tokens are compared by it too. */
   private readonly tokens: Array<{ key: Buffer; scope: Scope }>;
   private readonly newNonce: () => string;
+  private readonly guesses: GuessLimiter;
 
   constructor(
     private readonly board: Board,
@@ -145,6 +152,12 @@ export class Dispatcher {
     const auth = board.config.auth;
     this.tokens = (typeof auth === 'object' ? auth.tokens : []).map((t) => ({ key: keyOfToken(t.token), scope: t.scope }));
     this.newNonce = options.newNonce ?? newNonce;
+    this.guesses = new GuessLimiter(board.clock, logger);
+  }
+
+  /** Logs the failed auths not yet logged; called when the board closes. */
+  close(): void {
+    this.guesses.close();
   }
 
   /** The scope a new connection starts with: everything when the board has no tokens. */
@@ -165,7 +178,10 @@ export class Dispatcher {
     const pair = isAuth ? ctx.handshake?.takePair() : undefined;
     try {
       const parsed = parseRequest(request);
-      if (parsed.action === 'auth') return okReply(echo, this.authenticate(parsed.args, pair, ctx));
+      if (parsed.action === 'auth') {
+        const outcome = this.authenticate(parsed.args, pair, ctx);
+        return typeof outcome === 'function' ? this.guess(outcome, request, echo, ctx) : okReply(echo, outcome);
+      }
       if (parsed.action === 'challenge') return okReply(echo, this.challenge(parsed.args.nonce, ctx));
       const needed = ACTION_SCOPES[parsed.action];
       if (ctx.scope === null ? needed !== null : !scopeAllows(ctx.scope, needed)) {
@@ -186,10 +202,36 @@ export class Dispatcher {
       }
       return okReply(echo, results);
     } catch (err) {
-      // The client of a failed auth with seal goes on sealing frames that the board cannot open.
-      if (isAuth && request['seal'] === true && ctx.handshake?.sealed === false) ctx.handshake.closeAfterReply();
+      if (isAuth) return this.refuseAuth(err, request, echo, ctx);
       return errorReply(echo, this.toWireError(err, typeof request['action'] === 'string' ? request['action'] : '?'));
     }
+  }
+
+  /**
+   * protocol.md §8: a connection's guess waits longer after each of its failures, and a wrong one
+   * is answered only when the board-wide rate allows. The session answers in order, so the wait
+   * holds back what the connection sent after it, and nothing else.
+   */
+  private guess(check: Check, request: JsonObject, echo: JsonObject, ctx: SessionContext): Reply {
+    const run = (): Reply => {
+      try {
+        const results = check();
+        this.guesses.succeeded(ctx);
+        return okReply(echo, results);
+      } catch (err) {
+        const reply = this.refuseAuth(err, request, echo, ctx);
+        const wait = this.guesses.failed(ctx, ctx.peer ?? 'the hub link');
+        return wait > 0 ? this.board.clock.sleep(wait).then(() => reply) : reply;
+      }
+    };
+    const delay = this.guesses.delayBefore(ctx);
+    return delay > 0 ? this.board.clock.sleep(delay).then(run) : run();
+  }
+
+  private refuseAuth(err: unknown, request: JsonObject, echo: JsonObject, ctx: SessionContext): JsonObject {
+    // The client of a failed auth with seal goes on sealing frames that the board cannot open.
+    if (request['seal'] === true && ctx.handshake?.sealed === false) ctx.handshake.closeAfterReply();
+    return errorReply(echo, this.toWireError(err, 'auth'));
   }
 
   /** protocol.md §8.1: the board's fresh nonce, remembered with the client's for the next auth. */
@@ -202,24 +244,29 @@ export class Dispatcher {
     return { nonce: board };
   }
 
-  private authenticate(args: ActionArgs<'auth'>, pair: NoncePair | undefined, ctx: SessionContext): JsonObject {
+  /** The reply of an auth that checks nothing, or the check of a token or proof (a guess). */
+  private authenticate(args: ActionArgs<'auth'>, pair: NoncePair | undefined, ctx: SessionContext): JsonObject | Check {
     if (ctx.handshake?.sealed === true) throw resealing('auth');
     if (args.token !== undefined && args.proof !== undefined) {
       throw new ProtocolError('bad_field', 'token and proof: send one of them, the proof after a challenge (the token never needs to cross the network)');
     }
-    if (args.proof !== undefined) return this.checkProof(args.proof, args.seal === true, pair, ctx);
+    if (args.proof !== undefined) {
+      const given = args.proof;
+      return this.proofCheck(pair, (p) => this.checkProof(given, args.seal === true, p, ctx));
+    }
     if (args.seal === true) throw new ProtocolError('bad_field', 'seal: only an auth with a proof can seal the connection; send challenge, then auth with proof and seal');
     if (args.token === undefined) {
       throw new ProtocolError('missing_field', 'token: required; send {"action":"auth","token":"…"}, or a challenge and then {"action":"auth","proof":"…"}');
     }
-    return { scope: this.checkToken(args.token, ctx) };
+    if (this.tokens.length === 0) {
+      ctx.grant('admin');
+      return { scope: 'admin' };
+    }
+    const token = args.token;
+    return () => ({ scope: this.checkToken(token, ctx) });
   }
 
   private checkToken(token: string, ctx: SessionContext): Scope {
-    if (this.tokens.length === 0) {
-      ctx.grant('admin');
-      return 'admin';
-    }
     const given = keyOfToken(token);
     // Compare against every token so that timing does not tell which one nearly matched.
     let scope: Scope | undefined;
@@ -229,14 +276,19 @@ export class Dispatcher {
     return scope;
   }
 
-  /** The client's proof against every token's; the reply proves the board knows the token too. */
-  private checkProof(given: string, seal: boolean, pair: NoncePair | undefined, ctx: SessionContext): JsonObject {
+  /** A proof can only be checked against a challenge and a token; without them nothing is guessed. */
+  private proofCheck(pair: NoncePair | undefined, check: (pair: NoncePair) => JsonObject): Check {
     if (pair === undefined) {
       throw new ProtocolError('unauthorized', 'no challenge to answer: send {"action":"challenge","nonce":"<32 hex digits>"} first; each challenge serves one auth');
     }
     if (this.tokens.length === 0) {
       throw new ProtocolError('unauthorized', 'this board has no tokens (its config says auth: none), so it cannot prove it knows yours; connect without a token');
     }
+    return () => check(pair);
+  }
+
+  /** The client's proof against every token's; the reply proves the board knows the token too. */
+  private checkProof(given: string, seal: boolean, pair: NoncePair, ctx: SessionContext): JsonObject {
     const { client, board } = pair;
     let match: { key: Buffer; scope: Scope } | undefined;
     for (const t of this.tokens) if (proofEquals(given, proof(t.key, LABELS.direct.client, client, board))) match = t;

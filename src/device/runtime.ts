@@ -96,6 +96,7 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
       await hubLink?.close();
       for (const session of sessions) session.close();
       await running.close();
+      dispatcher.close();
       board.close();
       hardware.close();
     },

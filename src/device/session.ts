@@ -73,7 +73,7 @@ export class Session implements SessionContext {
   /** Set by the first frame that decodes as a JSON object; until then HTTP lines close the connection. */
   private accepted = false;
   private readonly logger: Logger;
-  private readonly peer: string;
+  readonly peer: string;
   scope: Scope | null;
   /** Challenge–response and, after an auth with seal, the seal on every frame (protocol.md §8.1). */
   readonly handshake = new ConnectionSeal();
