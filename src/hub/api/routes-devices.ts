@@ -44,6 +44,10 @@ export function commandRequest(body: unknown): JsonObject {
     throw new HubError('bad_request', `body field action: expected a string, got ${request.action === null ? 'null' : typeof request.action}`);
   }
   if (Object.hasOwn(request, 'id')) throw new HubError('bad_request', 'body field id: leave it out; the hub numbers the requests it relays');
+  // Relayed, they would re-authenticate the hub's own link, or break a pull-mode board's sealed connection.
+  if (request.action === 'auth' || request.action === 'challenge') {
+    throw new HubError('bad_request', `body field action: the hub does not relay ${request.action}; it authenticates to the board itself, and your API token is what authorises this request`);
+  }
   return request;
 }
 
