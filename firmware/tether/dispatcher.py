@@ -4,6 +4,7 @@ from tether import VERSION, PROTOCOL, auth
 from tether import fields as f
 from tether.errors import ProtoError
 from tether.codec import ok_reply, error_reply
+from tether.guesses import Guesses
 
 ACTIONS = ('ping', 'get_version', 'get_info', 'list_actions', 'auth', 'challenge', 'setup_pin', 'read_pin',
            'write_pin', 'pwm', 'read_adc', 'i2c_scan', 'list_sensors', 'read_sensor', 'subscribe',
@@ -28,6 +29,7 @@ class Dispatcher:
         cfg_auth = board.cfg.get('auth')
         # Each token's key, SHA-256 of it (§8.1): plain tokens are compared by it too.
         self.tokens = [(auth.key_of(t['token']), t['scope']) for t in cfg_auth['tokens']] if cfg_auth else []
+        self.guesses = Guesses(board.clock)
 
     def initial_scope(self):
         return None if self.tokens else 'admin'
@@ -61,7 +63,10 @@ class Dispatcher:
                 raise ProtoError('unknown_action', 'unknown_action', action[:64])
             args = _parse(name, msg)
             if name == 'auth':
-                return ok_reply(echo, self._auth(args, pair, ctx))
+                out = self._auth(args, pair, ctx)
+                if callable(out):
+                    return ok_reply(echo, await self._guess(out, ctx))
+                return ok_reply(echo, out)
             if name == 'challenge':
                 return ok_reply(echo, self._challenge(args, ctx))
             need = _SCOPE.get(name)
@@ -82,6 +87,24 @@ class Dispatcher:
                 ctx.close_after = True
             return error_reply(echo, err)
 
+    async def _guess(self, check, ctx):
+        # §8: a connection's guess waits longer after each of its failures, and a wrong one is
+        # answered only when the board-wide rate allows. Replies are in order, so the wait holds
+        # back what this connection sent after it, and nothing else.
+        g = self.guesses
+        wait = g.delay(ctx)
+        if wait:
+            await self.board.clock.sleep(wait)
+        try:
+            results = check()
+        except ProtoError:
+            wait = g.failed(ctx)
+            if wait:
+                await self.board.clock.sleep(wait)
+            raise
+        g.succeeded(ctx)
+        return results
+
     def _challenge(self, nonce, ctx):
         # §8.1: the board's fresh nonce, kept with the client's for the next auth.
         if getattr(ctx, 'hub', False):
@@ -93,23 +116,29 @@ class Dispatcher:
         return {'nonce': mine}
 
     def _auth(self, args, pair, ctx):
+        # The reply of an auth that checks nothing, or the check of a token or proof (a guess).
         token, proof, seal = args
         if _sealed(ctx):
             raise ProtoError('unsupported', 'sealed_already', 'auth')
         if token is not None and proof is not None:
             raise ProtoError('bad_field', 'token_and_proof')
         if proof is not None:
-            return self._proof(proof, seal, pair, ctx)
+            # Without a challenge or a token nothing can be checked, so nothing is guessed.
+            if pair is None:
+                raise ProtoError('unauthorized', 'no_challenge')
+            if not self.tokens:
+                raise ProtoError('unauthorized', 'no_tokens_to_prove')
+            return lambda: self._proof(proof, seal, pair, ctx)
         if seal:
             raise ProtoError('bad_field', 'seal_needs_proof')
         if token is None:
             raise ProtoError('missing_field', 'auth_needs_token')
-        return {'scope': self._token(token, ctx)}
-
-    def _token(self, token, ctx):
         if not self.tokens:
             ctx.scope = 'admin'
-            return 'admin'
+            return {'scope': 'admin'}
+        return lambda: {'scope': self._token(token, ctx)}
+
+    def _token(self, token, ctx):
         given = auth.key_of(token)
         scope = None
         # Against every token, so that timing does not tell which one nearly matched.
@@ -124,10 +153,6 @@ class Dispatcher:
 
     def _proof(self, proof, seal, pair, ctx):
         # The client's proof against every token's; the reply proves the board knows it too.
-        if pair is None:
-            raise ProtoError('unauthorized', 'no_challenge')
-        if not self.tokens:
-            raise ProtoError('unauthorized', 'no_tokens_to_prove')
         nc, nb = pair
         match = None
         for key, s in self.tokens:

@@ -189,7 +189,16 @@ async def test_auth_scopes_and_the_token_is_never_echoed():
     assert r['error']['code'] == 'unauthorized'
     r = await d.handle({'action': 'auth', 'token': 'wrong-token-0123456789'}, c)
     assert r['error']['code'] == 'unauthorized' and r['token'] == '***', r
-    r = await d.handle({'action': 'auth', 'token': 'read-token-0123456789'}, c)
+    # After a wrong token the next auth waits 100 ms on the board's clock (protocol.md §8).
+    box = []
+
+    async def right():
+        box.append(await d.handle({'action': 'auth', 'token': 'read-token-0123456789'}, c))
+    task = asyncio.create_task(right())
+    await asyncio.sleep(0)
+    clock.advance(100)
+    await task
+    r = box[0]
     assert r['scope'] == 'read' and r['token'] == '***', r
     r = await d.handle({'action': 'setup_pin', 'pin': 2, 'mode': 'input'}, c)
     assert r['error']['code'] == 'unauthorized'
