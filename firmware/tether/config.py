@@ -22,6 +22,30 @@ def read_json(path, required=True):
         raise ConfigError(path + ': not valid JSON')
 
 
+def hub(raw, source='config/hub.json'):
+    # config/hub.json (hub mode): what the link needs checked before the first dial.
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(source + ': expected a JSON object')
+    if 'fingerprint' in raw:
+        pin = fingerprint(raw['fingerprint'])
+        if pin is None:
+            raise ConfigError(source + ': fingerprint: expected the SHA-256 of the hub\'s TLS certificate, 64 hex digits '
+                              '(colons allowed), as the hub logs it at start ("link: TLS; boards pin ...")')
+        raw = dict(raw)
+        raw['fingerprint'] = pin
+    return raw
+
+
+def fingerprint(text):
+    # As people paste it (AB:CD:... from openssl, or plain hex): 64 lowercase hex digits, or None.
+    if not isinstance(text, str):
+        return None
+    h = text.strip().replace(':', '').lower()
+    return h if len(h) == 64 and all(ch in '0123456789abcdef' for ch in h) else None
+
+
 def load(path='config/device.json', support=None):
     raw = read_json(path, False)
     return normalize(raw if raw is not None else {}, support, path)

@@ -15,7 +15,7 @@ async def run(support, led, clock):
     try:
         cfg = config.load('config/device.json', support)
         wifi = config.read_json('config/wifi.json', False)
-        hub = config.read_json('config/hub.json', False)
+        hub = config.hub(config.read_json('config/hub.json', False))
     except config.ConfigError as err:
         await fail(led, str(err))
     net = None

@@ -1,7 +1,7 @@
 # CPython only: runs the firmware's real modules on loopback for the TypeScript tests, on the
 # machine/network shims. Prints one JSON line {"port", "control"} once it accepts connections.
 #   python3 run_board.py --config board.json [--manual-clock] [--port P] [--root DIR]
-#                        [--hub HOST:PORT --id ID --token T [--keepalive-ms N] [--no-listen]]
+#                        [--hub HOST:PORT --id ID --token T [--keepalive-ms N] [--fingerprint F] [--no-listen]]
 # The control port takes lines "advance <ms>" (answers "ok") for a manual clock, and "state"
 # (answers one JSON line: the hub link's state and the shims' pin levels).
 import sys
@@ -76,6 +76,9 @@ async def main():
         hub = {'host': host, 'port': int(hub_port), 'device_id': arg('--id'), 'token': arg('--token')}
         if arg('--keepalive-ms'):
             hub['keepalive_ms'] = int(arg('--keepalive-ms'))
+        if arg('--fingerprint'):
+            hub['fingerprint'] = arg('--fingerprint')
+        hub = config.hub(hub, 'hub')
     # OTA updates act on the firmware tree in the working directory (--root), as on the board;
     # a reset ends this process (machine.reset), and the test starts the next boot.
     b, srv, link = await start.build(cfg, clock, support, None, hub, not arg('--no-listen'), start.tls_context(cfg))
