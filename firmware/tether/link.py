@@ -65,7 +65,10 @@ async def _peer_der(w):
     except KeyError:
         s = w.s
     if not hasattr(s, 'getpeercert'):
-        raise ValueError('this MicroPython build cannot show a TLS peer certificate, so config/hub.json fingerprint cannot be checked')
+        # Fail closed: a hub whose certificate cannot be checked is not talked to.
+        raise BadHub('this MicroPython build has no getpeercert (mbedTLS without MBEDTLS_SSL_KEEP_PEER_CERTIFICATE), so the '
+                     'hub certificate pinned in config/hub.json cannot be checked; nothing was sent: use a build with it, or '
+                     'remove fingerprint to link without TLS')
     buf = bytearray(1)
     while True:
         der = s.getpeercert(True)
