@@ -1,6 +1,7 @@
 // `tether hub`: run the hub (boards dial in; REST/WebSocket API; rules), and manage its
 // registry of boards (`tether hub add-device ID` prints the board's config with its token, once)
 // and its API tokens (`tether hub token …`).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
@@ -12,6 +13,7 @@ import { listenFailure, runUntilSignal } from './until-signal.js';
 import { ADMIN_TOKEN_NAME, API_SCOPES, type ApiScope } from '../hub/api-scope.js';
 import { API_TOKEN_FILE } from '../hub/api-token.js';
 import type { HubConfig } from '../hub/config.js';
+import { linkCertFiles } from '../hub/link-cert.js';
 import { readLinkTls } from '../hub/link-server.js';
 import type { HubStore } from '../hub/store/store.js';
 
@@ -107,8 +109,11 @@ function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; toke
       : `tether device (Raspberry Pi or other Linux board): put the token in ${file}, readable only by you (chmod 600), or make it with --out FILE; run:`,
   );
   // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
-  const pin = a.config.link.tls === undefined ? '' : ` --hub-fingerprint ${readLinkTls(a.config.link.tls).fingerprint}`;
+  const tlsFiles = a.config.link.tls === 'auto' ? linkCertFiles(a.config.data) : a.config.link.tls;
+  const notMadeYet = a.config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
+  const pin = tlsFiles === undefined ? '' : ` --hub-fingerprint ${notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint}`;
   ctx.out(`  tether device --config board.yaml --hub ${hubArgument(at.host, link.port)}${pin} --id ${a.id} --token-file ${file}`);
+  if (notMadeYet) ctx.out(`note: link.tls is auto and the hub has not made its certificate yet; it makes it at its first start and prints the fingerprint then: put it in place of FINGERPRINT`);
   if (at.note !== undefined) ctx.out(`note: ${at.note}`);
   if (link.port === 0) ctx.out('note: link.port is 0, so the hub picks its port at each start; put the port `tether hub` prints in place of 0');
 }

@@ -96,6 +96,21 @@ const retentionSchema = z.strictObject({
   max_mb: z.number({ error: 'expected a number of megabytes' }).min(1, { error: 'expected at least 1 MB' }).optional(),
 });
 
+const linkTlsFiles = z.strictObject({ cert: z.string().min(1, { error: 'expected a PEM file' }), key: z.string().min(1, { error: 'expected a PEM file' }) });
+// Picked by the value's type, so that a mistake in {cert, key} is reported as itself rather than
+// as "neither auto nor an object".
+const linkTls = z.unknown().transform((value, ctx): 'auto' | z.output<typeof linkTlsFiles> => {
+  if (typeof value !== 'object' || value === null) {
+    if (value === 'auto') return 'auto';
+    ctx.addIssue({ code: 'custom', message: 'expected auto (the hub makes its own certificate) or {cert, key} PEM files' });
+    return z.NEVER;
+  }
+  const result = linkTlsFiles.safeParse(value);
+  if (result.success) return result.data;
+  for (const i of result.error.issues) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  return z.NEVER;
+});
+
 const hubConfigFields = z.strictObject({
   /** The folder of the store and the API token; relative to the working directory. */
   data: z.string({ error: 'expected a folder' }).min(1, { error: 'expected a folder' }).default('./tether-data'),
@@ -107,8 +122,11 @@ const hubConfigFields = z.strictObject({
       host: z.string().default('0.0.0.0'),
       port: port.default(7341),
       keepalive_ms: milliseconds(200, 60_000).default(1000),
-      /** PEM files: the link port speaks TLS only; boards pin the certificate by fingerprint (protocol.md §10.5). */
-      tls: z.strictObject({ cert: z.string().min(1, { error: 'expected a PEM file' }), key: z.string().min(1, { error: 'expected a PEM file' }) }).optional(),
+      /**
+       * The link port speaks TLS only; boards pin the certificate by fingerprint (protocol.md
+       * §10.5). `auto`: the hub makes a self-signed one in the data folder (link-cert.ts).
+       */
+      tls: linkTls.optional(),
     })
     .prefault({}),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7340) }).prefault({}),

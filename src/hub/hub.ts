@@ -18,6 +18,7 @@ import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
 import { IngestQueue } from './ingest.js';
+import { ensureLinkCert, type OpensslOptions } from './link-cert.js';
 import { readLinkTls, startLinkServer, type LinkServer } from './link-server.js';
 import { PullLink } from './pull-link.js';
 import { RuleEngine } from './rules.js';
@@ -35,6 +36,8 @@ export interface HubOptions {
   wallNow?: () => number;
   /** Opens the store at this path (fault-injection tests cap it); default HubStore.open. */
   openStore?: (file: string) => HubStore;
+  /** How `link.tls: auto` runs openssl (tests hide it); default `openssl` on the hub's PATH. */
+  openssl?: OpensslOptions;
 }
 
 export interface Hub {
@@ -213,7 +216,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     store.close();
   };
   try {
-    linkTls = config.link.tls === undefined ? undefined : readLinkTls(config.link.tls);
+    const tlsFiles = config.link.tls === 'auto' ? await ensureLinkCert(config.data, { ...options.openssl, logger }) : config.link.tls;
+    linkTls = tlsFiles === undefined ? undefined : readLinkTls(tlsFiles);
     if (linkTls !== undefined) logger.info(`link: TLS; boards pin this hub's certificate with fingerprint ${linkTls.fingerprint}`);
     linkServer = await startLinkServer({
       host: config.link.host,

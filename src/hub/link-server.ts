@@ -91,8 +91,9 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
 }
 
 /**
- * The link's TLS from the hub config's `link.tls` PEM files, read once at start, and the
- * fingerprint boards pin it by (protocol.md §10.5).
+ * The link's TLS from the hub config's `link.tls` PEM files (or, with `auto`, the ones the hub
+ * made in its data folder), read once at start, and the fingerprint boards pin it by
+ * (protocol.md §10.5).
  */
 export function readLinkTls(files: { cert: string; key: string }): { options: tls.TlsOptions; fingerprint: string } {
   const read = (what: 'cert' | 'key') => {
