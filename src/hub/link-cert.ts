@@ -68,11 +68,12 @@ function runOpenssl(args: string[], options: OpensslOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { ...(options.env !== undefined ? { env: options.env } : {}), timeout: 60_000, windowsHide: true }, (err, _stdout, stderr) => {
       if (err === null) return resolve();
-      const code = (err as NodeJS.ErrnoException).code;
+      const code: unknown = err.code;
       if (code === 'ENOENT') return reject(new Error(`link.tls auto: cannot make the link certificate: the openssl command was not found; ${fix}`, { cause: err }));
       // stderr holds openssl's own reason (and progress dots); its last line says what went wrong.
-      const reason = stderr.trim().split('\n').filter((l) => l.trim() !== '' && !/^[.+*-]+$/.test(l.trim())).at(-1) ?? err.message;
-      reject(new Error(`link.tls auto: cannot make the link certificate: ${command} failed (${reason.trim()}); ${fix}`, { cause: err }));
+      const said = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^[.+*-]+$/.test(l)).at(-1);
+      const reason = said ?? (err.killed ? 'it did not finish within a minute' : typeof code === 'number' ? `exit code ${code}` : err.message);
+      reject(new Error(`link.tls auto: cannot make the link certificate: ${command} failed (${reason}); ${fix}`, { cause: err }));
     });
   });
 }
