@@ -61,7 +61,14 @@ class FakeBoard {
   private interval: NodeJS.Timeout | undefined;
   private phase: NodeJS.Timeout | undefined;
 
-  constructor(readonly spec: BoardSpec) {}
+  /**
+   * Its own loopback source address, as every board on a LAN has its own: the hub bounds
+   * handshakes per address (protocol.md §10.8), and 1,000 boards behind one address would be a flood.
+   */
+  constructor(
+    readonly spec: BoardSpec,
+    private readonly localAddress: string,
+  ) {}
 
   get inflight(): number {
     return this.txSeq - this.peerAck;
@@ -84,7 +91,7 @@ class FakeBoard {
         reject: fail,
       };
       this.seal = undefined;
-      const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      const socket = net.connect({ host: '127.0.0.1', port, localAddress: this.localAddress }, () => {
         socket.setNoDelay(true);
         const nonce = newNonce();
         const text = JSON.stringify({
@@ -298,13 +305,18 @@ function stats(): ProcessStats & { counters: typeof counters; up: number; mode: 
   return { at: performance.now(), cpu: process.cpuUsage(), mem: process.memoryUsage(), counters: { ...counters }, up: boards.filter((b) => b.up).length, mode };
 }
 
+/** 127.1.0.1, 127.1.0.2, …: 250 boards per third octet, all on the loopback interface. */
+function sourceAddress(i: number): string {
+  return `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
 serveRpc({
   connect: async (args) => {
     const port = Number(args['port']);
     const specs = args['boards'] as BoardSpec[];
     const concurrency = Number(args['concurrency'] ?? 100);
     const t0 = performance.now();
-    const fresh = specs.map((s) => new FakeBoard(s));
+    const fresh = specs.map((s, i) => new FakeBoard(s, sourceAddress(boards.length + i)));
     boards.push(...fresh);
     let next = 0;
     const worker = async () => {
