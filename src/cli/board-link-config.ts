@@ -30,6 +30,8 @@ export interface BoardLink {
   port: number;
   deviceId: string;
   token: string;
+  /** The hub certificate's SHA-256 the board pins, when the link has TLS. */
+  fingerprint?: string;
 }
 
 /** The firmware's config/hub.json (docs/firmware.md), on one line as the docs show it. */
@@ -40,6 +42,7 @@ export function firmwareHubJson(link: BoardLink): string {
     ['device_id', link.deviceId],
     ['token', link.token],
   ];
+  if (link.fingerprint !== undefined) fields.push(['fingerprint', link.fingerprint]);
   return `{ ${fields.map(([key, value]) => `"${key}": ${JSON.stringify(value)}`).join(', ')} }`;
 }
 

@@ -96,7 +96,11 @@ export function registerHub(program: Command, ctx: CliContext): void {
 /** `tether hub add-device`'s answer: what the board needs to link, for each kind of board. */
 function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; token: string; out: string | undefined; config: HubConfig }): void {
   const at = boardsReachHubAt(a.config.link.host);
-  const link = { host: at.host, port: a.config.link.port, deviceId: a.id, token: a.token };
+  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
+  const tlsFiles = a.config.link.tls === 'auto' ? linkCertFiles(a.config.data) : a.config.link.tls;
+  const notMadeYet = a.config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
+  const fingerprint = tlsFiles === undefined ? undefined : notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint;
+  const link = { host: at.host, port: a.config.link.port, deviceId: a.id, token: a.token, ...(fingerprint !== undefined ? { fingerprint } : {}) };
   ctx.out(`${a.rotated ? 'new token for' : 'registered'} ${a.id}; its token is in the config below, shown this once (keep it secret; the hub keeps only its hash)`);
   ctx.out('');
   ctx.out('Pico W / ESP32 (Tether firmware): save this as config/hub.json on the board:');
@@ -108,10 +112,7 @@ function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; toke
       ? `tether device (Raspberry Pi or other Linux board): the token is in ${a.out} (mode 600); run:`
       : `tether device (Raspberry Pi or other Linux board): put the token in ${file}, readable only by you (chmod 600), or make it with --out FILE; run:`,
   );
-  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
-  const tlsFiles = a.config.link.tls === 'auto' ? linkCertFiles(a.config.data) : a.config.link.tls;
-  const notMadeYet = a.config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
-  const pin = tlsFiles === undefined ? '' : ` --hub-fingerprint ${notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint}`;
+  const pin = fingerprint === undefined ? '' : ` --hub-fingerprint ${fingerprint}`;
   ctx.out(`  tether device --config board.yaml --hub ${hubArgument(at.host, link.port)}${pin} --id ${a.id} --token-file ${file}`);
   if (notMadeYet) ctx.out(`note: link.tls is auto and the hub has not made its certificate yet; it makes it at its first start and prints the fingerprint then: put it in place of FINGERPRINT`);
   if (at.note !== undefined) ctx.out(`note: ${at.note}`);

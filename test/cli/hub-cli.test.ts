@@ -45,7 +45,7 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     assert.match(gone.stderr, /no board "shed" is registered/);
   });
 
-  test('security: with link TLS, add-device gives tether device the fingerprint of the hub certificate to pin', async () => {
+  test('security: with link TLS, add-device gives the firmware and tether device the fingerprint of the hub certificate to pin', async () => {
     const data = tempDataDir();
     const fixtures = path.join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'tls');
     const config = path.join(data, 'hub.json');
@@ -55,6 +55,8 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     const expected = new X509Certificate(fs.readFileSync(path.join(fixtures, 'cert.pem'))).fingerprint256;
     const printed = /--hub-fingerprint (\S+)/.exec(added.stdout)?.[1] ?? assert.fail(`a --hub-fingerprint in:\n${added.stdout}`);
     assert.equal(printed.replaceAll(':', '').toLowerCase(), expected.replaceAll(':', '').toLowerCase());
+    const json = /^(\{ "host": .*\})$/m.exec(added.stdout)?.[1] ?? assert.fail(`a config/hub.json line:\n${added.stdout}`);
+    assert.equal((JSON.parse(json) as { fingerprint?: string }).fingerprint, printed, 'the firmware pins the same certificate');
   });
 
   test('security: add-device --out writes the token to a new 0600 file for --token-file; an existing file is refused and nothing is registered', async () => {
