@@ -3,8 +3,8 @@
 // gives way to the newcomer, and a handshake that takes over 5 s is closed. So a flood of
 // silent sockets neither starves the boards that dial in nor piles up.
 import type net from 'node:net';
-import type { Clock, Timer } from '../common/clock.js';
-import { ConnectionSlots } from '../common/connection-slots.js';
+import type { Clock } from '../common/clock.js';
+import { TimedSlots } from '../common/connection-slots.js';
 import { LogTally } from '../common/log-tally.js';
 import type { Logger } from '../device/logger.js';
 
@@ -18,21 +18,13 @@ export interface HandshakeGateOptions {
   timeoutMs?: number;
 }
 
-interface Entry {
-  readonly key: string;
-  readonly socket: net.Socket;
-  readonly evictable: boolean;
-  timer: Timer | undefined;
-}
-
 export class HandshakeGate {
-  private readonly slots: ConnectionSlots<Entry>;
-  private readonly entries = new Map<net.Socket, Entry>();
+  private readonly slots: TimedSlots<net.Socket>;
   private readonly tally: LogTally;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: HandshakeGateOptions) {
-    this.slots = new ConnectionSlots({ total: options.total ?? HANDSHAKE_LIMITS.total, perKey: options.perAddress ?? HANDSHAKE_LIMITS.perAddress });
+    this.slots = new TimedSlots({ total: options.total ?? HANDSHAKE_LIMITS.total, perKey: options.perAddress ?? HANDSHAKE_LIMITS.perAddress }, options.clock);
     this.timeoutMs = options.timeoutMs ?? HANDSHAKE_LIMITS.timeoutMs;
     this.tally = new LogTally(options.clock, (address, count, last) =>
       options.logger.warn(
@@ -48,49 +40,37 @@ export class HandshakeGate {
 
   /** Takes a new connection into its handshake; false when it was refused and closed. */
   admit(socket: net.Socket): boolean {
-    const entry: Entry = {
-      key: socket.remoteAddress ?? '?',
-      socket,
-      // Silent so far: nothing read from it. A board sends its hello as soon as it connects.
-      get evictable() {
-        return socket.bytesRead === 0;
-      },
-      timer: undefined,
-    };
-    const result = this.slots.admit(entry);
+    // Silent so far: nothing read from it. A board sends its hello as soon as it connects.
+    const result = this.slots.admit(socket, addressOf(socket), () => socket.bytesRead === 0, this.timeoutMs, () =>
+      this.drop(socket, `no handshake within ${this.timeoutMs} ms`),
+    );
     if (!result.admitted) {
-      this.drop(entry, 'refused: every handshake slot is held by a connection that has sent something');
+      this.drop(socket, 'refused: every handshake slot is held by a connection that has sent something');
       return false;
     }
     if (result.evicted !== undefined) this.drop(result.evicted, 'closed to make room: it had sent nothing');
-    this.entries.set(socket, entry);
-    entry.timer = this.options.clock.setTimer(this.timeoutMs, () => {
-      entry.timer = undefined;
-      this.drop(entry, `no handshake within ${this.timeoutMs} ms`);
-    });
     return true;
   }
 
   /** The handshake is over (the board attached, or it was refused, or it went away). */
   release(socket: net.Socket): void {
-    const entry = this.entries.get(socket);
-    if (entry === undefined) return;
-    this.entries.delete(socket);
-    if (entry.timer !== undefined) this.options.clock.clearTimer(entry.timer);
-    this.slots.release(entry);
+    this.slots.release(socket);
   }
 
   close(): void {
-    for (const entry of this.entries.values()) if (entry.timer !== undefined) this.options.clock.clearTimer(entry.timer);
-    this.entries.clear();
+    this.slots.close();
     this.tally.close();
   }
 
-  private drop(entry: Entry, why: string): void {
-    this.release(entry.socket);
-    const peer = `${entry.key}:${entry.socket.remotePort ?? '?'}`;
-    this.options.logger.debug(`link ${peer}: ${why}`);
-    this.tally.note(entry.key, why);
-    entry.socket.destroy();
+  private drop(socket: net.Socket, why: string): void {
+    this.slots.release(socket);
+    const address = addressOf(socket);
+    this.options.logger.debug(`link ${address}:${socket.remotePort ?? '?'}: ${why}`);
+    this.tally.note(address, why);
+    socket.destroy();
   }
+}
+
+function addressOf(socket: net.Socket): string {
+  return socket.remoteAddress ?? '?';
 }

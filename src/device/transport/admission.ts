@@ -2,8 +2,8 @@
 // not proven itself (no scope on a board with tokens, no request yet on a board without) is
 // closed 10 s after it opened, and gives way to a newcomer when the board is full. So idle or
 // silent strangers never lock the owner out.
-import type { Clock, Timer } from '../../common/clock.js';
-import { ConnectionSlots } from '../../common/connection-slots.js';
+import type { Clock } from '../../common/clock.js';
+import { TimedSlots } from '../../common/connection-slots.js';
 import { LogTally } from '../../common/log-tally.js';
 import type { Logger } from '../logger.js';
 
@@ -28,22 +28,14 @@ export interface AdmissionOptions {
   authTimeoutMs?: number;
 }
 
-interface Entry {
-  readonly key: string;
-  readonly conn: Admittee;
-  timer: Timer | undefined;
-  readonly evictable: boolean;
-}
-
 export class Admission {
-  private readonly slots: ConnectionSlots<Entry>;
-  private readonly entries = new Map<Admittee, Entry>();
+  private readonly slots: TimedSlots<Admittee>;
   private readonly tally: LogTally;
   private readonly timeoutMs: number;
   private readonly failed: string;
 
   constructor(private readonly options: AdmissionOptions) {
-    this.slots = new ConnectionSlots({ total: options.maxConnections });
+    this.slots = new TimedSlots({ total: options.maxConnections }, options.clock);
     this.timeoutMs = options.authTimeoutMs ?? AUTH_TIMEOUT_MS;
     this.failed = options.tokens ? 'had not authenticated' : 'had sent no request';
     const s = this.timeoutMs / 1000;
@@ -61,48 +53,32 @@ export class Admission {
 
   /** Takes a new connection, closing the oldest unproven one if the board is full; false: close the newcomer at once, unanswered. */
   admit(conn: Admittee): boolean {
-    const entry: Entry = {
-      key: '',
-      conn,
-      timer: undefined,
-      get evictable() {
-        return conn.unproven;
-      },
-    };
-    const result = this.slots.admit(entry);
+    const result = this.slots.admit(conn, '', () => conn.unproven, this.timeoutMs, () => {
+      if (conn.unproven) this.drop(conn, `after ${this.timeoutMs / 1000} s`);
+    });
     if (!result.admitted) {
       this.options.logger.debug(`refused ${conn.peer}: all ${this.options.maxConnections} connections are proven`);
       this.tally.note('refused', conn.peer);
       return false;
     }
     if (result.evicted !== undefined) this.drop(result.evicted, `to make room for ${conn.peer}`);
-    this.entries.set(conn, entry);
-    entry.timer = this.options.clock.setTimer(this.timeoutMs, () => {
-      entry.timer = undefined;
-      if (conn.unproven && this.slots.release(entry)) this.drop(entry, `after ${this.timeoutMs / 1000} s`);
-    });
     return true;
   }
 
   /** The connection closed. */
   release(conn: Admittee): void {
-    const entry = this.entries.get(conn);
-    if (entry === undefined) return;
-    this.entries.delete(conn);
-    if (entry.timer !== undefined) this.options.clock.clearTimer(entry.timer);
-    this.slots.release(entry);
+    this.slots.release(conn);
   }
 
   close(): void {
-    for (const entry of this.entries.values()) if (entry.timer !== undefined) this.options.clock.clearTimer(entry.timer);
-    this.entries.clear();
+    this.slots.close();
     this.tally.close();
   }
 
-  private drop(entry: Entry, why: string): void {
-    this.release(entry.conn);
-    this.options.logger.debug(`closed ${entry.conn.peer} ${why}: it ${this.failed}`);
-    this.tally.note('closed', entry.conn.peer);
-    entry.conn.close();
+  private drop(conn: Admittee, why: string): void {
+    this.slots.release(conn);
+    this.options.logger.debug(`closed ${conn.peer} ${why}: it ${this.failed}`);
+    this.tally.note('closed', conn.peer);
+    conn.close();
   }
 }
