@@ -3,32 +3,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BODY_MAX_NESTING } from '../../src/hub/api/server.js';
-import { startLinkedBoard, type LinkedBoard } from '../support/linked-board.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
+import { startHubWithBoard, type HubWithBoard } from '../support/hub-with-board.js';
 
 const DEPTH = 10_000;
-let hub: Awaited<ReturnType<typeof startTestHub>>;
-let board: LinkedBoard;
+let setup: HubWithBoard;
 
 before(async () => {
-  hub = await startTestHub();
-  const { token } = hub.store.addDevice('bench', {});
-  board = await startLinkedBoard({ port: hub.link.port, token, id: 'bench' });
-  await eventually(() => (hub.deviceLink('bench')?.online === true ? true : undefined), 'the board linked');
+  setup = await startHubWithBoard();
 });
-after(async () => {
-  await board.close();
-  await hub.close();
-});
+after(() => setup.close());
 
-async function post(body: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`http://127.0.0.1:${hub.http.port}/api/devices/bench/commands`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${hub.apiToken.token}`, 'content-type': 'application/json' },
-    body,
-  });
-  return { status: response.status, body: await response.json() };
-}
+const post = (body: string) => setup.postCommand(body);
 
 const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const deepObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);

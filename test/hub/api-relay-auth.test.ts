@@ -2,30 +2,18 @@
 // board linked, auth and challenge are refused by the hub and never reach the board.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startLinkedBoard, type LinkedBoard } from '../support/linked-board.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
+import { startHubWithBoard, type HubWithBoard } from '../support/hub-with-board.js';
 
-let hub: Awaited<ReturnType<typeof startTestHub>>;
-let board: LinkedBoard;
+let setup: HubWithBoard;
 
 before(async () => {
-  hub = await startTestHub();
-  const { token } = hub.store.addDevice('bench', {});
-  board = await startLinkedBoard({ port: hub.link.port, token, id: 'bench' });
-  await eventually(() => (hub.deviceLink('bench')?.online === true ? true : undefined), 'the board linked');
+  setup = await startHubWithBoard();
 });
-after(async () => {
-  await board.close();
-  await hub.close();
-});
+after(() => setup.close());
 
 async function post(body: object): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`http://127.0.0.1:${hub.http.port}/api/devices/bench/commands`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${hub.apiToken.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  const answer = await setup.postCommand(JSON.stringify(body));
+  return { status: answer.status, body: answer.body as Record<string, unknown> };
 }
 
 void describe('hub API: authentication actions are not relayed', { timeout: 30_000 }, () => {
