@@ -5,11 +5,12 @@
 import asyncio
 import json
 import simhw
+from fake_connection import FakeConnection
 from manual_clock import ManualClock
 from tether import auth, config
 from tether.board import Board
 from tether.boards import pico_w
-from tether.dispatcher import ACTIONS, Dispatcher, Subscriptions
+from tether.dispatcher import ACTIONS, Dispatcher
 from tether.session import Session
 from tether.start import start_board
 
@@ -39,19 +40,6 @@ def board_cfg():
                              'auth': {'tokens': [{'token': READ_TOKEN, 'scope': 'read'}, {'token': TOKEN, 'scope': 'admin'}]}}, pico_w)
 
 
-class Client:
-    def __init__(self, d):
-        self.scope = d.initial_scope()
-        self.subs = Subscriptions()
-        self.pair = None
-        self.seal_key = None
-        self.opener = None
-        self.close_after = False
-
-    def emit(self, ev):
-        pass
-
-
 async def dispatcher():
     simhw.reset()
     b = Board(board_cfg(), ManualClock(), pico_w)
@@ -79,7 +67,7 @@ def test_challenge_is_listed_and_needs_no_scope():
 
 async def test_a_challenge_gives_a_fresh_nonce_and_checks_the_clients():
     d = await dispatcher()
-    c = Client(d)
+    c = FakeConnection(d)
     r = await d.handle({'action': 'challenge', 'nonce': NC, 'id': 1}, c)
     assert r['ok'] and auth.is_nonce(r['nonce']) and r['nonce'] != NC and r['id'] == 1, r
     assert c.pair == (NC, r['nonce'])
@@ -95,7 +83,7 @@ async def test_a_challenge_gives_a_fresh_nonce_and_checks_the_clients():
 @_fixed_nonce
 async def test_security_a_proof_gives_the_tokens_scope_and_the_board_proves_it_knows_the_token():
     d = await dispatcher()
-    c = Client(d)
+    c = FakeConnection(d)
     await d.handle({'action': 'challenge', 'nonce': NC}, c)
     r = await d.handle({'action': 'auth', 'proof': CLIENT_PROOF, 'id': 'a'}, c)
     assert r == {'action': 'auth', 'proof': '***', 'id': 'a', 'scope': 'admin', 'board_proof': BOARD_PROOF, 'ok': True}, r
@@ -105,7 +93,7 @@ async def test_security_a_proof_gives_the_tokens_scope_and_the_board_proves_it_k
 @_fixed_nonce
 async def test_security_each_challenge_serves_one_auth_accepted_or_not():
     d = await dispatcher()
-    c = Client(d)
+    c = FakeConnection(d)
     r = await d.handle({'action': 'auth', 'proof': CLIENT_PROOF}, c)
     assert r['error']['code'] == 'unauthorized' and 'challenge' in r['error']['message'] and r['proof'] == '***', r
     await d.handle({'action': 'challenge', 'nonce': NC}, c)
@@ -123,7 +111,7 @@ async def test_security_each_challenge_serves_one_auth_accepted_or_not():
 @_fixed_nonce
 async def test_security_a_wrong_proof_leaves_the_scope_as_it_was():
     d = await dispatcher()
-    c = Client(d)
+    c = FakeConnection(d)
     r = await d.handle({'action': 'auth', 'token': READ_TOKEN}, c)
     assert r['scope'] == 'read'
     await d.handle({'action': 'challenge', 'nonce': NC}, c)
@@ -133,7 +121,7 @@ async def test_security_a_wrong_proof_leaves_the_scope_as_it_was():
 
 async def test_auth_takes_a_token_or_a_proof_and_only_a_proof_can_seal():
     d = await dispatcher()
-    c = Client(d)
+    c = FakeConnection(d)
     await d.handle({'action': 'challenge', 'nonce': NC}, c)
     r = await d.handle({'action': 'auth', 'token': TOKEN, 'proof': CLIENT_PROOF}, c)
     assert r['error']['code'] == 'bad_field' and r['token'] == '***' and r['proof'] == '***', r
@@ -153,7 +141,7 @@ async def test_a_board_with_auth_none_cannot_prove_a_token():
     simhw.reset()
     b = Board(config.normalize({'auth': 'none'}, pico_w), ManualClock(), pico_w)
     d = Dispatcher(b)
-    c = Client(d)
+    c = FakeConnection(d)
     assert c.scope == 'admin'
     await d.handle({'action': 'challenge', 'nonce': NC}, c)
     r = await d.handle({'action': 'auth', 'proof': CLIENT_PROOF}, c)

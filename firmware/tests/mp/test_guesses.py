@@ -4,11 +4,12 @@
 # wait, and the failures are printed as one line a minute. Same rule as src/device/guesses.ts.
 import asyncio
 import simhw
+from fake_connection import FakeConnection
 from manual_clock import ManualClock
 from tether import auth, config, guesses
 from tether.board import Board
 from tether.boards import pico_w
-from tether.dispatcher import Dispatcher, Subscriptions
+from tether.dispatcher import Dispatcher
 from tether.start import start_board
 
 TEST_TIMEOUT_MS = 60000
@@ -16,19 +17,12 @@ TOKEN = 'admin-token-for-the-guess-tests'
 NC = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'
 
 
-class Client:
+class Client(FakeConnection):
+    # A connection the board's log can name, as a session's writer does.
     def __init__(self, d, peer=None):
-        self.scope = d.initial_scope()
-        self.subs = Subscriptions()
-        self.pair = None
-        self.seal_key = None
-        self.opener = None
-        self.close_after = False
+        FakeConnection.__init__(self, d)
         if peer is not None:
             self.w = Peer(peer)
-
-    def emit(self, ev):
-        pass
 
 
 class Peer:

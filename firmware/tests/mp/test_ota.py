@@ -7,6 +7,7 @@ import json
 import os
 
 import tether.ota as ota
+from fake_connection import FakeConnection
 from tether import auth
 from tether.errors import ProtoError
 
@@ -873,18 +874,6 @@ HUB_TOKEN = 'hub-link-token-of-the-test-board'
 NC = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'
 
 
-class _Client:
-    def __init__(self, d):
-        self.scope = d.initial_scope()
-        self.pair = None
-        self.seal_key = None
-        self.opener = None
-        self.close_after = False
-
-    def emit(self, ev):
-        pass
-
-
 def _board(dispatcher_cls, link_cls):
     import simhw
     from manual_clock import ManualClock
@@ -918,7 +907,7 @@ async def test_security_update_mac_uses_the_key_of_the_connection_or_of_the_hub_
             if case == 'hub link':
                 ctx, right = link, auth.key_of(HUB_TOKEN)
             else:
-                ctx, right = _Client(d), auth.key_of(ADMIN_B)
+                ctx, right = FakeConnection(d), auth.key_of(ADMIN_B)
                 if case == 'plain token':
                     r = await d.handle({'action': 'auth', 'token': ADMIN_B}, ctx)
                 else:
