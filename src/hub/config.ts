@@ -7,17 +7,9 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepFreeze, formatPath } from '../common/config-text.js';
+import { DEVICE_ID, deviceId, leaseSeconds, milliseconds, pinNumber, port, ruleName } from './config-fields.js';
+import { checkMqtt, mqttSchema } from './mqtt/config.js';
 
-// protocol.md §10.1: the hello's device_id; rule names take the same characters.
-const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const deviceId = z.string({ error: 'expected a device id' }).regex(DEVICE_ID, { error: 'expected a device id: 1–64 letters, digits, _ . or -' });
-const ruleName = z.string({ error: 'expected a name' }).regex(DEVICE_ID, { error: 'expected 1–64 letters, digits, _ . or -' });
-const pinNumber = z.number({ error: 'expected a pin number' }).int({ error: 'expected a whole pin number' }).min(0, { error: 'expected a pin number ≥ 0' }).max(255, { error: 'expected a pin number ≤ 255' });
-const port = z.number({ error: 'expected a TCP port' }).int({ error: 'expected a TCP port' }).min(0, { error: 'expected 0–65535' }).max(65535, { error: 'expected 0–65535' });
-const milliseconds = (min: number, max: number) =>
-  z.number({ error: 'expected a number of milliseconds' }).int({ error: 'expected whole milliseconds' }).min(min, { error: `expected ${min}–${max} ms` }).max(max, { error: `expected ${min}–${max} ms` });
-// protocol.md §4: a lease is a number of seconds > 0; the board caps it with its max_lease_s.
-const leaseSeconds = z.number({ error: 'expected a number of seconds' }).positive({ error: 'expected a number of seconds > 0' });
 const level = z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' });
 const edge = z.enum(['rising', 'falling', 'both'], { error: 'expected "rising", "falling" or "both"' });
 // protocol.md §5.14: a subscription's interval_ms is 50–86 400 000.
@@ -140,6 +132,8 @@ const hubConfigFields = z.strictObject({
   devices: z.array(pulledDeviceSchema).default([]),
   rules: z.array(ruleSchema).default([]),
   bindings: z.array(bindingSchema).default([]),
+  /** The MQTT bridge (mqtt/config.ts); absent: the hub talks to no broker. */
+  mqtt: mqttSchema.optional(),
 });
 
 // The cross checks read values as valid, so they wait until every field is (a lease of 0 is one
@@ -230,6 +224,7 @@ function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
     reads(b.from, who, ['bindings', i, 'from']);
     writes(b.to, who, ['bindings', i, 'to']);
   });
+  if (c.mqtt !== undefined) checkMqtt(c.mqtt, (path, message) => issue(['mqtt', ...path], message));
 }
 
 export class HubConfigError extends Error {

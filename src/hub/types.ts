@@ -132,3 +132,26 @@ export interface CommandSender {
    */
   command(deviceId: string, request: JsonObject, options?: { timeoutMs?: number }): Promise<JsonObject>;
 }
+
+/** The MQTT bridge's connection to its broker, as GET /api/hub and the dashboard show it. */
+export interface MqttStatus {
+  /** `connecting`: the first try or a retry under way; `down`: waiting to try again after `error`. */
+  state: 'connecting' | 'connected' | 'down';
+  /** The broker URL (never with credentials: the config refuses them in a URL). */
+  url: string;
+  /** Wall-clock ms the state began. */
+  since: number;
+  /** Why the last try failed or the connection dropped, e.g. "connection refused: not authorized"; null when none has. */
+  error: string | null;
+  /** Wall-clock ms of the next try while down; null otherwise. */
+  retryAt: number | null;
+}
+
+/** The hub itself, as GET /api/hub shows it. */
+export interface HubInfo {
+  /** The stable id in <data>/hub-id (Home Assistant's unique_ids use it). */
+  id: string;
+  version: string;
+  /** null when the hub config has no mqtt section. */
+  mqtt: MqttStatus | null;
+}

@@ -1,7 +1,7 @@
 // What the rules engine knows of each board's pins: levels, safe values and PWM frequencies,
 // learnt from the board's own reports. The board's word always wins; the hub never guesses a
 // safe value (protocol.md §4 rule 4: expiry restores the safe value, never 1 - value).
-import type { JsonObject } from '../../protocol/codec.js';
+import { isNumber, isObject, type JsonObject } from '../../protocol/json.js';
 
 interface PinFacts {
   /** An input's level, a digital output's value or a PWM output's duty. */
@@ -68,13 +68,7 @@ export class BoardPins {
   }
 }
 
-export function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function isNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
+export { isNumber, isObject } from '../../protocol/json.js';
 
 function numberOr(v: unknown): number | undefined {
   return isNumber(v) ? v : undefined;

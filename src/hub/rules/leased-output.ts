@@ -1,6 +1,6 @@
 // One output a rule drives: every write is a lease (protocol.md §4), at most one command in
 // flight (later wishes wait, and only the latest is kept), renewals rate-limited to one per
-// lease_s / 3 so that the lease is renewed twice before it could lapse.
+// renewal period (a third of the lease unless the owner says) so that it is renewed twice before it could lapse.
 import type { Clock, Timer } from '../../common/clock.js';
 import type { JsonObject } from '../../protocol/codec.js';
 import type { CommandSender } from '../types.js';
@@ -14,6 +14,8 @@ export interface OutputTarget {
   /** For pwm; otherwise the pin's current frequency from the board's state. */
   freq?: number;
   leaseS: number;
+  /** How often keepRenewing renews, in seconds; default a third of the lease, so two renewals can fail before it lapses. */
+  renewS?: number;
 }
 
 export interface OutputDeps {
@@ -38,7 +40,7 @@ export class LeasedOutput {
   ) {}
 
   private get renewMs(): number {
-    return (this.target.leaseS * 1000) / 3;
+    return (this.target.renewS ?? this.target.leaseS / 3) * 1000;
   }
 
   /** The value a command under way (or waiting) will set; undefined when none is. */
