@@ -16,7 +16,7 @@ export class MqttWatch {
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
-      this.seen.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, at: Date.now(), ...(packet.properties !== undefined ? { properties: packet.properties as Record<string, unknown> } : {}) });
+      this.seen.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, at: Date.now(), ...(packet.properties !== undefined ? { properties: packet.properties } : {}) });
     });
   }
 

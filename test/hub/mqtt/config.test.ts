@@ -27,7 +27,7 @@ describe('hub config: mqtt', { timeout: 30_000 }, () => {
       pins: {},
       sensors: {},
     });
-    assert.equal(renewSeconds(c.mqtt!, c.mqtt!.lease_s), 10);
+    assert.equal(renewSeconds(c.mqtt, c.mqtt.lease_s), 10);
     assert.equal(parseHubConfig({}).mqtt, undefined, 'no section, no bridge');
   });
 
