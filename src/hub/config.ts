@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { deepFreeze, formatPath } from '../common/config-text.js';
 import { DEVICE_ID, deviceId, leaseSeconds, milliseconds, pinNumber, port, ruleName } from './config-fields.js';
 import { checkMqtt, mqttSchema } from './mqtt/config.js';
+import { placeholderProblem, placeholdersIn, unknownPlaceholder, withStandIns, type TriggerKind } from './rules/http-template.js';
 
 const level = z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' });
 const edge = z.enum(['rising', 'falling', 'both'], { error: 'expected "rising", "falling" or "both"' });
@@ -33,8 +34,9 @@ const readingCondition = z
     equals: z.number().optional(),
   })
   .superRefine((c, ctx) => {
+    // None at all is for http actions only (fires on every reading); crossCheck sees the action.
     const given = COMPARISONS.filter((k) => c[k] !== undefined);
-    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of above, below or equals${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}` });
+    if (given.length > 1) ctx.addIssue({ code: 'custom', message: `give exactly one of above, below or equals (got ${given.join(' and ')})` });
   });
 
 const inputCondition = z.strictObject({ ...target, edge });
@@ -55,12 +57,57 @@ const action = z
     if (a.freq !== undefined && a.duty === undefined) ctx.addIssue({ code: 'custom', path: ['freq'], message: 'freq goes with duty (a PWM write)' });
   });
 
+// A template (rules/http-template.ts) whose placeholders are all known; which ones fit the rule's
+// condition is checked in crossCheck.
+const template = (what: string) =>
+  z.string({ error: `expected ${what}` }).superRefine((text, ctx) => {
+    for (const name of placeholdersIn(text)) {
+      const problem = unknownPlaceholder(name);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    }
+  });
+
+const httpUrl = template('an http:// or https:// URL').superRefine((url, ctx) => {
+  const parsed = parseUrl(withStandIns(url));
+  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL, such as http://192.168.1.5:8080/json.htm?type=command&param=udevice&idx=12&nvalue=0&svalue={value}' });
+  }
+});
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const httpFields = z
+  .strictObject({
+    url: httpUrl,
+    method: z.enum(['GET', 'POST', 'PUT'], { error: 'expected GET, POST or PUT' }).default('GET'),
+    body: template('the text of the request body').optional(),
+    headers: z.record(z.string().regex(HEADER_NAME, { error: 'expected a header name' }), template('a header value')).default({}),
+    /** Each attempt's limit, from sending to the last byte of the answer's head. */
+    timeout_ms: milliseconds(100, 60_000).default(5000),
+    /** Tries after the first, on a network error, a timeout or a 5xx. */
+    retries: z.number({ error: 'expected a number of retries' }).int({ error: 'expected a whole number of retries' }).min(0, { error: 'expected 0–5 retries' }).max(5, { error: 'expected 0–5 retries' }).default(2),
+    /** At most one request per this many seconds; triggers in between are dropped. */
+    min_interval_s: z.number({ error: 'expected a number of seconds' }).min(0, { error: 'expected a number of seconds ≥ 0' }).default(0),
+  })
+  .superRefine((h, ctx) => {
+    if (h.body !== undefined && h.method === 'GET') ctx.addIssue({ code: 'custom', path: ['body'], message: 'a GET request has no body; give method: POST or PUT' });
+  });
+
+const httpAction = z.strictObject(
+  { http: httpFields },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `an http action takes only "http" (got ${iss.keys.join(', ')} too); a pin action is a rule of its own` : undefined,
+  },
+);
+
 const ruleSchema = z.strictObject({
   name: ruleName,
   description: z.string().optional(),
   // An object with `pin` is an input condition, any other a reading condition.
   when: eitherByKey('pin', inputCondition, readingCondition),
-  then: action,
+  // An object with `http` is a webhook, any other drives a pin.
+  then: eitherByKey('http', httpAction, action),
 });
 
 const bindingSchema = z.strictObject({
@@ -150,6 +197,9 @@ export type BindingConfig = HubConfig['bindings'][number];
 export type ReadingCondition = z.output<typeof readingCondition>;
 export type InputCondition = z.output<typeof inputCondition>;
 export type RuleAction = RuleConfig['then'];
+export type PinAction = z.output<typeof action>;
+export type HttpAction = z.output<typeof httpAction>;
+export type HttpActionConfig = HttpAction['http'];
 export type PulledDeviceConfig = HubConfig['devices'][number];
 export type Edge = InputCondition['edge'];
 /** What the rules engine needs of the config. */
@@ -157,6 +207,15 @@ export type RulesConfig = { readonly rules: readonly RuleConfig[]; readonly bind
 
 export function isInputCondition(when: RuleConfig['when']): when is InputCondition {
   return 'pin' in when;
+}
+
+export function isHttpAction(then: RuleAction): then is HttpAction {
+  return 'http' in then;
+}
+
+/** A reading condition without above, below or equals: an http rule that fires on every reading. */
+export function hasComparison(when: ReadingCondition): boolean {
+  return COMPARISONS.some((k) => when[k] !== undefined);
 }
 
 /** The reading interval the hub uses for one board (telemetry.devices overrides interval_ms). */
@@ -207,11 +266,14 @@ function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
   c.rules.forEach((r, i) => {
     const who = `rules[${i}] (${r.name})`;
     if (isInputCondition(r.when)) reads(r.when, who, ['rules', i, 'when']);
+    // An http action drives no pin, so it writes none.
+    if (isHttpAction(r.then)) return checkHttpTemplates(r.then.http, isInputCondition(r.when) ? 'input' : 'reading', (path, message) => issue(['rules', i, 'then', 'http', ...path], message));
     writes(r.then, who, ['rules', i, 'then']);
     if (r.then.toggle === true && !isInputCondition(r.when)) {
       issue(['rules', i, 'then', 'toggle'], 'toggle needs a when on an input pin (device, pin, edge): a reading has no press to toggle on');
     }
     if (!isInputCondition(r.when)) {
+      if (!hasComparison(r.when)) issue(['rules', i, 'when'], 'give one of above, below or equals (only an http action may act on every reading)');
       // Reading rules renew their lease on each reading (docs/hub-config.md): one late reading must not let it lapse.
       const interval = readingIntervalMs(c, r.when.device);
       if (r.then.lease_s * 1000 < 2 * interval) {
@@ -225,6 +287,17 @@ function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
     writes(b.to, who, ['bindings', i, 'to']);
   });
   if (c.mqtt !== undefined) checkMqtt(c.mqtt, (path, message) => issue(['mqtt', ...path], message));
+}
+
+/** The placeholders an http action's templates use must be ones its trigger fills in. */
+function checkHttpTemplates(h: HttpActionConfig, kind: TriggerKind, issue: (path: (string | number)[], message: string) => void): void {
+  const templates: Array<[(string | number)[], string]> = [[['url'], h.url], ...(h.body !== undefined ? [[['body'], h.body] as [string[], string]] : []), ...Object.entries(h.headers).map(([k, v]): [string[], string] => [['headers', k], v])];
+  for (const [path, text] of templates) {
+    for (const name of placeholdersIn(text)) {
+      const problem = placeholderProblem(name, kind);
+      if (problem !== null) issue(path, problem);
+    }
+  }
 }
 
 export class HubConfigError extends Error {
@@ -274,6 +347,14 @@ export async function loadHubConfig(file?: string): Promise<Readonly<HubConfig>>
     throw new HubConfigError(file, [`cannot parse the file: ${(err as Error).message}`]);
   }
   return parseHubConfig(value, file);
+}
+
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
 }
 
 /** Splits "host:port" or "[v6]:port"; null when it is neither. */

@@ -4,9 +4,11 @@
 // kind of rule acts and why.
 import type { Clock } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
-import { isInputCondition, type Edge, type RulesConfig } from './config.js';
+import { isHttpAction, isInputCondition, type Edge, type RulesConfig } from './config.js';
 import { BoardPins, isNumber } from './rules/board-pins.js';
 import { describeBinding, describeRule } from './rules/describe.js';
+import { HttpCaller, HttpInputRule, HttpReadingRule } from './rules/http-rules.js';
+import type { Fetch } from './rules/http-send.js';
 import { LeasedOutput, type OutputTarget } from './rules/leased-output.js';
 import { RuleRecord, type Logger } from './rules/record.js';
 import { Binding, InputRule, ReadingRule, type RunnerParts } from './rules/runners.js';
@@ -20,6 +22,10 @@ export interface RuleEngineDeps {
   logger: Logger;
   /** Called each time a rule acts; `device` is the board it writes to (for a `rule_fired` event). */
   onFired?: (rule: string, device: string, detail: JsonObject) => void;
+  /** Called when an http rule's request failed after its retries; `device` is the trigger's board (for a `rule_failed` event). */
+  onFailed?: (rule: string, device: string, detail: JsonObject) => void;
+  /** How http rules send (default the global fetch). */
+  fetch?: Fetch;
   /** Wall-clock ms, to compare with the `ts` of readings and events (default Date.now). */
   wallClock?: () => number;
 }
@@ -34,9 +40,9 @@ export interface BoardWatch {
 export class RuleEngine {
   private readonly pins = new BoardPins();
   private readonly records: RuleRecord[] = [];
-  private readonly outputs: LeasedOutput[] = [];
-  private readonly readingRules: ReadingRule[] = [];
-  private readonly inputRules: InputRule[] = [];
+  private readonly outputs: Array<LeasedOutput | HttpCaller> = [];
+  private readonly readingRules: Array<ReadingRule | HttpReadingRule> = [];
+  private readonly inputRules: Array<InputRule | HttpInputRule> = [];
   private readonly bindings: Binding[] = [];
   private readonly wallClock: () => number;
 
@@ -47,6 +53,13 @@ export class RuleEngine {
     this.wallClock = deps.wallClock ?? Date.now;
     for (const rule of config.rules) {
       const { then } = rule;
+      if (isHttpAction(then)) {
+        const caller = new HttpCaller(rule.name, then.http, { fetch: deps.fetch ?? globalThis.fetch, clock: deps.clock, record: this.record(rule.name, 'rule', describeRule(rule)) });
+        this.outputs.push(caller);
+        if (isInputCondition(rule.when)) this.inputRules.push(new HttpInputRule(rule.when, caller));
+        else this.readingRules.push(new HttpReadingRule(rule.when, caller));
+        continue;
+      }
       const parts = this.parts(rule.name, 'rule', describeRule(rule), { device: then.device, pin: then.pin, pwm: then.duty !== undefined, freq: then.freq, leaseS: then.lease_s });
       if (isInputCondition(rule.when)) this.inputRules.push(new InputRule(rule.when, then, parts));
       else this.readingRules.push(new ReadingRule(rule.when, then, parts));
@@ -96,7 +109,7 @@ export class RuleEngine {
     }));
   }
 
-  /** Stops every renewal; commands under way finish, nothing new is sent. */
+  /** Stops every renewal; commands under way finish, http requests under way are aborted, nothing new is sent. */
   close(): void {
     for (const o of this.outputs) o.close();
   }
@@ -115,7 +128,7 @@ export class RuleEngine {
         return;
       case 'reading':
         for (const r of this.readingRules) {
-          if (r.when.device === update.device && r.when.sensor === update.sensor && !this.stale(update.ts, r)) r.onReading(update.values);
+          if (r.when.device === update.device && r.when.sensor === update.sensor && !this.stale(update.ts, r)) r.onReading(update);
         }
         return;
       case 'event':
@@ -130,7 +143,7 @@ export class RuleEngine {
     if (type === 'lease_expired') this.pins.noteExpired(device, pin, value);
     if (type !== 'edge') return;
     this.pins.noteValue(device, pin, value);
-    for (const r of this.inputRules) if (r.when.device === device && r.when.pin === pin && !this.stale(ts, r)) r.onEdge(value);
+    for (const r of this.inputRules) if (r.when.device === device && r.when.pin === pin && !this.stale(ts, r)) r.onEdge(value, ts);
     for (const b of this.bindings) if (b.config.from.device === device && b.config.from.pin === pin && !this.stale(ts, b)) b.follow(value);
   }
 
@@ -138,15 +151,21 @@ export class RuleEngine {
    * A reading or edge whose lease would have ended by now is history (a board's backlog after an
    * outage, protocol.md §10.4): acting on it would hold an output for a condition long gone.
    */
-  private stale(ts: number, runner: { leaseS: number }): boolean {
-    return ts + runner.leaseS * 1000 < this.wallClock();
+  private stale(ts: number, runner: { staleAfterS: number }): boolean {
+    return ts + runner.staleAfterS * 1000 < this.wallClock();
+  }
+
+  private record(name: string, kind: RuleView['kind'], description: string): RuleRecord {
+    const { logger, onFired, onFailed } = this.deps;
+    const record = new RuleRecord(name, kind, description, { logger, wallClock: this.wallClock, onFired, onFailed });
+    this.records.push(record);
+    return record;
   }
 
   private parts(name: string, kind: RuleView['kind'], description: string, target: OutputTarget): RunnerParts {
-    const record = new RuleRecord(name, kind, description, { logger: this.deps.logger, wallClock: this.wallClock, onFired: this.deps.onFired });
+    const record = this.record(name, kind, description);
     const where = `pin ${target.pin} of ${target.device}`;
     const output = new LeasedOutput(target, { sender: this.deps.sender, clock: this.deps.clock, pins: this.pins, settled: (error) => record.settled(where, error) });
-    this.records.push(record);
     this.outputs.push(output);
     return { record, output, pins: this.pins };
   }

@@ -67,7 +67,7 @@ test('messages carry the path of the bad value', { timeout: 30_000 }, () => {
   assert.deepEqual(problems({ rules: [{ name: 'r', when: { ...reading, device: 'no spaces' }, then: led }] }), ['rules[0].when.device: expected a device id: 1–64 letters, digits, _ . or -']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: { ...button, edge: 'up' }, then: led }] }), ['rules[0].when.edge: expected "rising", "falling" or "both"']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: { ...reading, below: 3 }, then: led }] }), ['rules[0].when: give exactly one of above, below or equals (got above and below)']);
-  assert.deepEqual(problems({ rules: [{ name: 'r', when: { device: 'tank', sensor: 'tank', quantity: 'level' }, then: led }] }), ['rules[0].when: give exactly one of above, below or equals']);
+  assert.deepEqual(problems({ rules: [{ name: 'r', when: { device: 'tank', sensor: 'tank', quantity: 'level' }, then: led }] }), ['rules[0].when: give one of above, below or equals (only an http action may act on every reading)']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: reading, then: { ...led, duty: 0.5 } }] }), ['rules[0].then: give exactly one of value, duty or toggle (got value and duty)']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: reading, then: { device: 'cab', pin: 10, value: 1 } }] }), ['rules[0].then.lease_s: expected a number of seconds']);
   assert.deepEqual(problems({ rules: [{ name: 'r', when: reading, then: { ...led, lease_s: 0 } }] }), ['rules[0].then.lease_s: expected a number of seconds > 0']);
@@ -115,7 +115,7 @@ test('a binding and a toggle on the same board pins are fine when they do not sh
     bindings: [{ name: 'buzzer', from: { device: 'tank', pin: 6 }, to: { device: 'cab', pin: 16, invert: true, lease_s: 6 } }],
   });
   assert.equal(c.bindings[0]?.to.invert, true);
-  assert.equal(c.rules[0]?.then.toggle, true);
+  assert.deepEqual(c.rules[0]?.then, { device: 'tank', pin: 15, toggle: true, lease_s: 600 });
 });
 
 test('host:port addresses', { timeout: 30_000 }, () => {

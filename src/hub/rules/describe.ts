@@ -1,14 +1,30 @@
 // The short sentence the API shows for a rule that has no description of its own.
-import { isInputCondition, type BindingConfig, type Edge, type RuleAction, type RuleConfig } from '../config.js';
+import { hasComparison, isHttpAction, isInputCondition, type BindingConfig, type Edge, type HttpAction, type PinAction, type ReadingCondition, type RuleConfig } from '../config.js';
+import { redactUrl } from './http-template.js';
 
 const EDGE_VERB: Record<Edge, string> = { rising: 'rises', falling: 'falls', both: 'changes' };
 
 export function describeRule(rule: RuleConfig): string {
   if (rule.description !== undefined) return rule.description;
   const w = rule.when;
+  if (isHttpAction(rule.then)) {
+    const request = describeRequest(rule.then);
+    if (isInputCondition(w)) return `When pin ${w.pin} of ${w.device} ${EDGE_VERB[w.edge]}, ${request}.`;
+    if (!hasComparison(w)) return `On each reading of ${w.quantity} of ${w.sensor} on ${w.device}, ${request}.`;
+    return `When ${w.quantity} of ${w.sensor} on ${w.device} becomes ${comparison(w)}, ${request}.`;
+  }
   if (isInputCondition(w)) return `When pin ${w.pin} of ${w.device} ${EDGE_VERB[w.edge]}, ${describeAction(rule.then)} for ${rule.then.lease_s} s.`;
+  return `While ${w.quantity} of ${w.sensor} on ${w.device} is ${comparison(w)}, ${describeAction(rule.then)} (lease ${rule.then.lease_s} s, renewed).`;
+}
+
+function comparison(w: ReadingCondition): string {
   const [op, threshold] = w.above !== undefined ? ['above', w.above] : w.below !== undefined ? ['below', w.below] : ['equal to', w.equals];
-  return `While ${w.quantity} of ${w.sensor} on ${w.device} is ${op} ${threshold}, ${describeAction(rule.then)} (lease ${rule.then.lease_s} s, renewed).`;
+  return `${op} ${threshold}`;
+}
+
+function describeRequest({ http }: HttpAction): string {
+  const every = http.min_interval_s > 0 ? ` (at most once per ${http.min_interval_s} s)` : '';
+  return `${http.method} ${redactUrl(http.url)}${every}`;
 }
 
 export function describeBinding(b: BindingConfig): string {
@@ -16,7 +32,7 @@ export function describeBinding(b: BindingConfig): string {
   return `Pin ${b.to.pin} of ${b.to.device} follows ${b.to.invert ? 'the inverse of ' : ''}pin ${b.from.pin} of ${b.from.device} (lease ${b.to.lease_s} s, renewed).`;
 }
 
-function describeAction(a: RuleAction): string {
+function describeAction(a: PinAction): string {
   const pin = `pin ${a.pin} of ${a.device}`;
   if (a.toggle === true) return `toggle ${pin}`;
   if (a.duty !== undefined) return `run ${pin} at duty ${a.duty}`;

@@ -14,6 +14,8 @@ export interface RecordDeps {
   /** Wall-clock ms for lastFired, as the API shows times. */
   wallClock: () => number;
   onFired?: (rule: string, device: string, detail: JsonObject) => void;
+  /** An action that failed for good (an http rule's request after its retries); `detail` has `code` and `message`. */
+  onFailed?: (rule: string, device: string, detail: JsonObject) => void;
 }
 
 export class RuleRecord {
@@ -33,10 +35,21 @@ export class RuleRecord {
     this.fired++;
     this.lastFired = this.deps.wallClock();
     this.deps.logger.debug(`rule "${this.name}" fired: ${device} ${JSON.stringify(detail)}`);
+    this.tell('onFired', device, detail);
+  }
+
+  /** The action failed for good: shown as `code: message` until a later one succeeds, and told to onFailed. */
+  failed(device: string, failure: JsonObject & { code: string; message: string }): void {
+    this.lastError = `${failure.code}: ${failure.message}`;
+    this.deps.logger.warn(`rule "${this.name}": ${this.lastError}`);
+    this.tell('onFailed', device, failure);
+  }
+
+  private tell(listener: 'onFired' | 'onFailed', device: string, detail: JsonObject): void {
     try {
-      this.deps.onFired?.(this.name, device, detail);
+      this.deps[listener]?.(this.name, device, detail);
     } catch (err) {
-      this.deps.logger.error(`rule "${this.name}": the onFired listener threw: ${String(err)}`);
+      this.deps.logger.error(`rule "${this.name}": the ${listener} listener threw: ${String(err)}`);
     }
   }
 

@@ -1,6 +1,7 @@
 // The three kinds of rule, each turning what the hub hears into writes on one LeasedOutput.
 // Why each acts as it does is in docs/hub-config.md ("How rules act").
-import type { BindingConfig, InputCondition, ReadingCondition, RuleAction } from '../config.js';
+import type { BindingConfig, Edge, InputCondition, PinAction, ReadingCondition } from '../config.js';
+import type { HubUpdate } from '../types.js';
 import type { BoardPins } from './board-pins.js';
 import type { LeasedOutput } from './leased-output.js';
 import type { RuleRecord } from './record.js';
@@ -14,13 +15,16 @@ export interface RunnerParts {
 abstract class Runner {
   constructor(protected readonly parts: RunnerParts) {}
 
-  get leaseS(): number {
+  /** A reading or edge older than this is history: a lease granted for it would have ended. */
+  get staleAfterS(): number {
     return this.parts.output.target.leaseS;
   }
 }
 
+export type Reading = Extract<HubUpdate, { type: 'reading' }>;
+
 /** The level or duty a rule's `then` sets (a toggle works its value out per press). */
-function fixedValue(then: RuleAction): number {
+function fixedValue(then: PinAction): number {
   return then.duty ?? then.value ?? 1;
 }
 
@@ -30,13 +34,13 @@ export class ReadingRule extends Runner {
 
   constructor(
     readonly when: ReadingCondition,
-    private readonly then: RuleAction,
+    private readonly then: PinAction,
     parts: RunnerParts,
   ) {
     super(parts);
   }
 
-  onReading(values: Record<string, number>): void {
+  onReading({ values }: Reading): void {
     const v = values[this.when.quantity];
     if (typeof v !== 'number') return;
     const { output, record } = this.parts;
@@ -56,10 +60,16 @@ export class ReadingRule extends Runner {
   }
 }
 
-function holds(w: ReadingCondition, v: number): boolean {
+/** Whether `v` meets the condition's above, below or equals (one is given: hasComparison). */
+export function holds(w: ReadingCondition, v: number): boolean {
   if (w.above !== undefined) return v > w.above;
   if (w.below !== undefined) return v < w.below;
   return v === w.equals;
+}
+
+/** Whether an edge to `level` is one the condition's `edge` asks for. */
+export function edgeMatches(edge: Edge, level: number): boolean {
+  return edge === 'both' || (edge === 'rising' ? level === 1 : level === 0);
 }
 
 /**
@@ -69,14 +79,14 @@ function holds(w: ReadingCondition, v: number): boolean {
 export class InputRule extends Runner {
   constructor(
     readonly when: InputCondition,
-    private readonly then: RuleAction,
+    private readonly then: PinAction,
     parts: RunnerParts,
   ) {
     super(parts);
   }
 
   onEdge(level: number): void {
-    if ((this.when.edge === 'rising' && level !== 1) || (this.when.edge === 'falling' && level !== 0)) return;
+    if (!edgeMatches(this.when.edge, level)) return;
     const { output, record, pins } = this.parts;
     const { device, pin } = this.then;
     // A toggle flips what the output will be once the commands under way land, else what the
