@@ -93,8 +93,22 @@ export class HttpCaller {
     if (renderedBody !== undefined && !Object.keys(sentHeaders).some((h) => h.toLowerCase() === 'content-type')) {
       sentHeaders['content-type'] = /^\s*[[{]/.test(renderedBody) ? 'application/json' : 'text/plain; charset=utf-8';
     }
-    return { url: parts[0]?.text ?? url, method, headers: sentHeaders, ...(renderedBody !== undefined ? { body: renderedBody } : {}), timeoutMs, retries };
+    return { ...withoutUserInfo(parts[0]?.text ?? url, sentHeaders), method, ...(renderedBody !== undefined ? { body: renderedBody } : {}), timeoutMs, retries };
   }
+}
+
+/**
+ * fetch refuses a URL with `user:password@`, which Domoticz setups use for basic
+ * authentication: it becomes the Authorization header, unless the rule gives one itself.
+ */
+function withoutUserInfo(url: string, headers: Record<string, string>): { url: string; headers: Record<string, string> } {
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return { url, headers };
+  const credentials = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  const given = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+  return { url: u.toString(), headers: given ? headers : { ...headers, authorization: `Basic ${credentials}` } };
 }
 
 /**
