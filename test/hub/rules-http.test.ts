@@ -1,7 +1,7 @@
 // The `http` rule action against a real HTTP server on loopback: the exact requests, the
 // throttle, edge-triggered firing, retries, and the coded failures in the events log.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/common/clock.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { HubConfigError, parseHubConfig } from '../../src/hub/config.js';
@@ -48,7 +48,7 @@ const seen = (server: HttpEndpoint, n: number) => eventually(() => (server.reque
 
 void describe('http rule action', { timeout: 60_000 }, () => {
   let server: HttpEndpoint;
-  test('starts a stand-in server', { timeout: 10_000 }, async () => {
+  before(async () => {
     server = await startHttpEndpoint();
   });
   after(() => server.close());
