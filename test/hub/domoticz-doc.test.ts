@@ -11,7 +11,7 @@ import { startHttpEndpoint } from './http-endpoint.js';
 
 const DOC = new URL('../../../docs/domoticz.md', import.meta.url);
 const MARKER = '<!-- tested by test/hub/domoticz-doc.test.ts';
-const DOMOTICZ = 'http://192.168.1.10:8080';
+const DOMOTICZ = 'http://127.0.0.1:8080';
 
 /** The yaml block right after the marker in docs/domoticz.md. */
 function docExample(): string {
