@@ -1,8 +1,8 @@
-// The hub, put together: the store under the data folder, the link server boards dial, one
-// DeviceLink per registered board, the ingest queue, the rules and the HTTP API.
+// The hub's runtime: the core (the store under the data folder, the ingest queue, one link per
+// registered board, the link server boards dial, the storage watch and the facade), then the
+// modules of modules/index.ts on a typed bus: the rules, retention, the HTTP API (module.ts).
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { SystemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
@@ -12,22 +12,23 @@ import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
 import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
-import { BUILT_DASHBOARD_DIR } from './api/dashboard.js';
-import { buildApi } from './api/server.js';
 import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
+import { ensureHubId } from './hub-id.js';
 import { IngestQueue } from './ingest.js';
 import { ensureLinkCert, type OpensslOptions } from './link-cert.js';
 import { readLinkTls, startLinkServer, type LinkServer } from './link-server.js';
+import { HubBus, type HubContext } from './module.js';
+import { hubModules } from './modules/index.js';
+import { ModuleReports, startModules, type StartedModules } from './modules/lifecycle.js';
+import { retentionMaxBytes } from './modules/retention-module.js';
 import { PullLink } from './pull-link.js';
-import { RuleEngine } from './rules.js';
-import { Retention } from './store/retention.js';
 import { isStorageFull } from './store/storage-health.js';
 import { openWhenWritable, watchStorage } from './store/storage-watch.js';
 import { HubStore } from './store/store.js';
 import { withManifestMac } from './update-mac.js';
-import type { DeviceView, HubUpdate, StorageStatus, StoredEvent } from './types.js';
+import type { DeviceView, HubInfo, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
   config: HubConfig;
@@ -41,6 +42,8 @@ export interface HubOptions {
 }
 
 export interface Hub {
+  /** The hub's stable id (<data>/hub-id). */
+  readonly hubId: string;
   readonly store: HubStore;
   readonly facade: HubFacade;
   /** Where boards dial; `fingerprint` is the link's TLS certificate's, when it speaks TLS. */
@@ -61,6 +64,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const store = await openWhenWritable(() => options.openStore?.(file) ?? HubStore.open(file, { wallNow }), { clock, logger });
   store.markAllOffline(); // nobody is linked to a hub that just started
   const apiToken = ensureApiToken(config.data);
+  const hubId = ensureHubId(config.data);
   const pulls = new Map<string, PullLink>();
   // Probes the store now: a hub started on a full disk refuses links and API writes from the start.
   const storageWatch = watchStorage(store, {
@@ -72,23 +76,21 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       for (const id of pulls.keys()) ingest.resume(id);
     },
   });
-  const maxBytes = config.retention.max_mb !== undefined ? Math.round(config.retention.max_mb * 1e6) : null;
-  const retention = new Retention(store, { days: config.retention.days, maxBytes }, { clock, logger, wallNow });
+  const maxBytes = retentionMaxBytes(config.retention);
 
-  const listeners = new Set<(u: HubUpdate) => void>();
-  const publish = (update: HubUpdate) => {
-    for (const listener of [...listeners]) {
-      try {
-        listener(update);
-      } catch (err) {
-        logger.error(`a hub listener failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  };
+  const bus = new HubBus(logger);
+  const publish = bus.publish.bind(bus);
   const publishEvents = (events: StoredEvent[]) => {
     for (const event of events) publish({ type: 'event', device: event.device, event });
   };
-  const ingest = new IngestQueue(store, { clock, onCommitted: publishEvents, onStored: (rows) => retention.ingested(rows) });
+  const storedListeners = new Set<(rows: number) => void>();
+  const ingest = new IngestQueue(store, {
+    clock,
+    onCommitted: publishEvents,
+    onStored: (rows) => {
+      for (const listener of [...storedListeners]) listener(rows);
+    },
+  });
   // The hub's own events are a log, not something a board waits on: one that cannot be stored is
   // dropped, and the write that failed must not fail the link or the rule that logged it.
   const record = (device: string, type: string, data: JsonObject) => {
@@ -164,13 +166,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     return link.command(withManifestMac(request, () => boardKey(deviceId)), commandOptions);
   };
 
-  const rules = new RuleEngine(config, {
-    sender: { command },
-    clock,
-    logger,
-    onFired: (rule, device, detail) => record(device, 'rule_fired', { rule, ...detail }),
-  });
-  listeners.add((update) => rules.handle(update));
+  const reports = new ModuleReports();
 
   const storage = (): StorageStatus => {
     const fault = store.health.fault;
@@ -193,27 +189,43 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     latestSensors: () => store.latestSensors(),
     readings: (q) => store.queryReadings(q),
     events: (q) => store.queryEvents(q),
-    rules: () => rules.views(),
+    rules: () => reports.source('rules')?.() ?? [],
     storage,
-    onUpdate: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    hub: (): HubInfo => ({ id: hubId, version: TETHER_VERSION, mqtt: reports.source('mqtt')?.() ?? null }),
+    onUpdate: (listener) => bus.subscribe(listener),
+  };
+
+  const context: HubContext = {
+    hubId,
+    facade,
+    bus,
+    clock,
+    logger,
+    wallNow,
+    dataDir: config.data,
+    store,
+    onStored: (listener) => {
+      storedListeners.add(listener);
+      return () => storedListeners.delete(listener);
     },
+    recordEvent: record,
+    report: (key, source) => reports.report(key, source),
   };
 
   let linkServer: LinkServer | undefined;
   let linkTls: ReturnType<typeof readLinkTls> | undefined;
-  let api: FastifyInstance | undefined;
-  const close = async () => {
+  let modules: StartedModules | undefined;
+  const closeCore = async () => {
     storageWatch.stop();
-    await retention.stop();
-    await api?.close();
     for (const link of links.values()) link.close();
     await Promise.all([...pulls.values()].map((pull) => pull.close()));
     await linkServer?.close();
-    rules.close();
     await ingest.close();
     store.close();
+  };
+  const close = async () => {
+    await modules?.stop();
+    await closeCore();
   };
   try {
     const tlsFiles = config.link.tls === 'auto' ? await ensureLinkCert(config.data, { ...options.openssl, logger }) : config.link.tls;
@@ -248,19 +260,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
     });
     for (const pull of pulls.values()) pull.start();
-    api = await buildApi({ facade, apiToken: apiToken.token, tokens: store.apiTokens, logger, version: TETHER_VERSION, dashboardDir: BUILT_DASHBOARD_DIR });
-    await api.listen({ host: config.http.host, port: config.http.port });
+    // A module that fails to start has stopped the ones before it (lifecycle.ts); the core follows.
+    modules = await startModules(hubModules(config, { adminToken: apiToken.token, tokens: store.apiTokens }), context);
   } catch (err) {
-    await close();
+    await closeCore();
     throw err;
   }
-  if (config.retention.days > 0 || maxBytes !== null) retention.start();
-  const httpAddress = api.server.address();
   return {
+    hubId,
     store,
     facade,
     link: { host: linkServer.host, port: linkServer.port, ...(linkTls !== undefined ? { fingerprint: linkTls.fingerprint } : {}) },
-    http: { host: config.http.host, port: typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.http.port },
+    http: reports.source('http')?.() ?? { host: config.http.host, port: config.http.port },
     apiToken,
     deviceLink,
     close,

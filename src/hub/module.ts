@@ -1,11 +1,29 @@
 // The shape every hub part beyond the core takes (the API, the rules, retention, the MQTT
-// bridge): a module is started with the hub's public face and stopped before the core closes.
-// A module sees boards only through the facade and the bus, so each can be tested against a
-// fake hub and none reaches into another.
+// bridge): a module is started with the hub's context once the core runs, and stopped before the
+// core closes. The runtime (hub.ts) owns the store, ingest, board links, the link server and the
+// facade; a module reads and commands boards only through the facade and the bus, so each can be
+// tested against a fake hub and none reaches into another. The list of modules is
+// modules/index.ts's hubModules.
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
+import type { JsonObject } from '../protocol/codec.js';
 import type { HubFacade } from './api/facade.js';
-import type { HubUpdate } from './types.js';
+import type { HubStore } from './store/store.js';
+import type { HubUpdate, MqttStatus, RuleView } from './types.js';
+
+/**
+ * What a module may report to the runtime, each key answered by one module at most. The facade
+ * shows them: `rules` in GET /api/rules (none reported: no rules), `mqtt` in GET /api/hub (none:
+ * null); `http` is the Hub's `http`, where the API listens.
+ */
+export interface HubReports {
+  rules: () => RuleView[];
+  mqtt: () => MqttStatus;
+  http: () => { host: string; port: number };
+}
+
+/** The store's upkeep (retention): what it takes on disk, and deleting its oldest rows. */
+export type StoreUpkeep = Pick<HubStore, 'prune' | 'pruneOldest' | 'size' | 'checkpoint'>;
 
 export interface HubContext {
   /** The hub's stable id (hub-id.ts). */
@@ -18,13 +36,30 @@ export interface HubContext {
   readonly wallNow: () => number;
   /** The hub's data folder, for files a module keeps. */
   readonly dataDir: string;
+  readonly store: StoreUpkeep;
+  /** Calls the listener with the number of rows (readings and events) each ingest commit stored, until the returned function is called. */
+  onStored(listener: (rows: number) => void): () => void;
+  /**
+   * Stores a hub event for a board (such as `rule_fired`) and publishes it on the bus. Never
+   * throws: one that cannot be stored (a full disk) is logged and dropped, since the hub's own
+   * events are a log nobody waits on.
+   */
+  recordEvent(device: string, type: string, data: JsonObject): void;
+  /** Makes `source` answer for `key` from now on; throws when another module reports it already. */
+  report<K extends keyof HubReports>(key: K, source: HubReports[K]): void;
 }
 
 export interface HubModule {
   /** Its config section's name, used in log lines. */
   readonly name: string;
+  /**
+   * Called once the core runs, in hubModules' order. Updates published before it are not
+   * replayed: read what the module needs from the facade. A start that rejects must leave nothing
+   * of its own running; startHub then stops the modules started before it, closes the core and
+   * rejects with that error, so it says what failed and what to do next.
+   */
   start(ctx: HubContext): Promise<void>;
-  /** Stops what it started; called once, before the hub's store closes. */
+  /** Stops what it started; called once, in reverse order, before the hub's store closes. */
   stop(): Promise<void>;
 }
 

@@ -65,7 +65,7 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
   });
 
   it('security: a read token reads boards, sensors, events, rules and the stream, and is refused commands and tokens with 403 naming the scope needed', async () => {
-    for (const route of ['/api/health', '/api/devices', '/api/devices/pico', '/api/sensors', '/api/events', '/api/rules']) {
+    for (const route of ['/api/health', '/api/hub', '/api/devices', '/api/devices/pico', '/api/sensors', '/api/events', '/api/rules']) {
       assert.equal((await call(hub, 'GET', route, tokens.read)).status, 200, route);
     }
     assert.equal((await firstStreamMessage(hub, tokens.read) as { type?: string }).type, 'hello', 'the stream lets a read token in');

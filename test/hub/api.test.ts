@@ -12,7 +12,7 @@ import { buildApi } from '../../src/hub/api/server.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
-import type { DeviceSensorSummary, DeviceView, EventsQuery, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
@@ -60,6 +60,9 @@ class FakeHub implements HubFacade {
   }
   storage(): StorageStatus {
     return { state: 'ok', since: null, error: null, bytes: 4096, maxBytes: null };
+  }
+  hub(): HubInfo {
+    return { id: 'a1b2c3d4e5f6', version: VERSION, mqtt: { state: 'down', url: 'mqtt://127.0.0.1:1883', since: NOW - 60_000, error: 'connect ECONNREFUSED 127.0.0.1:1883', retryAt: NOW + 5000 } };
   }
   command(device: string, request: JsonObject, options?: { timeoutMs?: number }): Promise<JsonObject> {
     this.commands.push({ device, request, timeoutMs: options?.timeoutMs });
@@ -121,6 +124,7 @@ const EXPECTED_ROUTES = [
   'GET /api/sensors',
   'GET /api/rules',
   'GET /api/health',
+  'GET /api/hub',
   'GET /api/whoami',
   'GET /api/tokens',
   'POST /api/tokens',
@@ -303,6 +307,16 @@ void describe('hub API: devices, health, rules', { timeout: 30_000 }, () => {
       assertError(await get(`/api/devices/nope${suffix}`), 404, 'not_found', /"nope"/);
     }
     assertError(await app.inject({ method: 'POST', url: '/api/devices/nope/commands', headers: AUTH, payload: { action: 'ping' } }), 404, 'not_found');
+  });
+
+  void it("GET /api/hub answers the hub's id, version and MQTT bridge state as the facade reports them", { timeout: 30_000 }, async () => {
+    const res = await get('/api/hub');
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), {
+      id: 'a1b2c3d4e5f6',
+      version: VERSION,
+      mqtt: { state: 'down', url: 'mqtt://127.0.0.1:1883', since: NOW - 60_000, error: 'connect ECONNREFUSED 127.0.0.1:1883', retryAt: NOW + 5000 },
+    });
   });
 
   void it('GET /api/health counts boards and online boards; GET /api/rules lists the rules', { timeout: 30_000 }, async () => {
