@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/cli/demo-command.js';
+import type { MqttStatus } from '../../src/hub/types.js';
 import { silentLogger } from '../../src/device/logger.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
 import { spawnHubCli } from '../support/hub-process.js';
@@ -245,6 +246,45 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       await page.locator('tr[data-board="porch"][data-online="false"]').waitFor({ timeout: 15_000 });
       assert.equal(await page.evaluate('window.notReloaded'), true, 'the same page, not a reload');
       assert.deepEqual((await onlineBoards(page)).sort(), ['greenhouse', 'shed']);
+    });
+
+    test("the MQTT bridge's state from GET /api/hub: a warning while the broker is unreachable, a status line once connected, nothing without a bridge", { timeout: 60_000 }, async () => {
+      const facade = demo.hub.facade;
+      const real = facade.hub.bind(facade);
+      assert.equal(real().mqtt, null, 'the demo has no mqtt section');
+      // Hours apart, so that the two times cannot be told apart only by chance.
+      const since = Date.now() - 2 * 3_600_000;
+      const retryAt = Date.now() + 3_600_000;
+      let mqtt: MqttStatus = { state: 'down', url: 'mqtt://127.0.0.1:1883', since, error: 'connect ECONNREFUSED 127.0.0.1:1883', retryAt };
+      facade.hub = () => ({ ...real(), mqtt });
+      try {
+        await page.goto('about:blank');
+        await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
+        const down = page.locator('[data-mqtt="down"]');
+        await down.waitFor({ timeout: 15_000 });
+        assert.equal(await down.getAttribute('role'), 'status');
+        const [sinceText, retryText] = await page.evaluate(
+          (times) => times.map((t) => new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })),
+          [since, retryAt],
+        );
+        const text = await down.innerText();
+        assert.ok(text.startsWith(`MQTT broker unreachable since ${sinceText}: connect ECONNREFUSED 127.0.0.1:1883; retrying at ${retryText}.`), text);
+        assert.match(text, /check that the broker runs/);
+        // The page asks again every 10 s: the bridge connected shows without a reload.
+        mqtt = { state: 'connected', url: 'mqtt://127.0.0.1:1883', since: Date.now(), error: null, retryAt: null };
+        const connected = page.locator('[data-mqtt="connected"][role="status"]');
+        await connected.waitFor({ timeout: 15_000 });
+        assert.equal(await connected.innerText(), 'MQTT: connected to mqtt://127.0.0.1:1883');
+        assert.equal(await down.count(), 0);
+      } finally {
+        facade.hub = real;
+      }
+      await page.goto('about:blank');
+      const asked = page.waitForResponse((res) => res.url().endsWith('/api/hub'), { timeout: 15_000 });
+      await page.goto(`${base}#/`);
+      assert.deepEqual(await (await asked).json(), { id: demo.hub.hubId, version: real().version, mqtt: null });
+      await page.locator('tr[data-board]').first().waitFor({ timeout: 15_000 });
+      assert.equal(await page.locator('[data-mqtt]').count(), 0, 'no MQTT line without a bridge');
     });
 
     test('security: a full disk on the hub shows a banner that says what to do, and it goes by itself once the hub can write', { timeout: 60_000 }, async () => {

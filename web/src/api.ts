@@ -1,10 +1,10 @@
 // The hub's REST API as the dashboard calls it: the token in the Authorization header, and every
 // failure turned into an ApiError with the hub's code (docs/api.md#errors) and its message.
 import type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
-import type { DeviceSensorSummary, DeviceView, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, HubInfo, MqttStatus, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 
-export type { ApiIdentity, ApiScope, DeviceSensorSummary, DeviceView, JsonObject, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
+export type { ApiIdentity, ApiScope, DeviceSensorSummary, DeviceView, HubInfo, JsonObject, MqttStatus, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
 
 /**
  * Whether the dashboard offers the token its switches and command forms: control and admin
@@ -31,6 +31,11 @@ export class Api {
 
   health(): Promise<{ ok: true; version: string; devices: number; online: number; storage: StorageStatus }> {
     return this.request('GET', '/api/health');
+  }
+
+  /** The hub's id, version and MQTT bridge (null without one). */
+  hub(): Promise<HubInfo> {
+    return this.request('GET', '/api/hub');
   }
 
   /** The token's name and scope. */

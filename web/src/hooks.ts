@@ -1,6 +1,10 @@
 // Small hooks the views share.
 import { useEffect, useReducer, useState } from 'preact/hooks';
+import type { Api } from './api.js';
 import type { HubModel } from './model.js';
+
+/** How often the hub's own state (its storage, its MQTT bridge) is asked again: the stream does not carry it. */
+const CHECK_EVERY_MS = 10_000;
 
 /** Re-renders the component after the model changed (once per animation frame at most). */
 export function useModel(model: HubModel): void {
@@ -17,4 +21,29 @@ export function useNow(everyMs: number, active = true): number {
     return () => window.clearInterval(timer);
   }, [everyMs, active]);
   return now;
+}
+
+/**
+ * What `ask` last answered: asked at once, every 10 s, and again whenever `live` changes (the
+ * stream came back, so the hub may have changed meanwhile). A failed ask keeps the last answer:
+ * the hub being unreachable has its own banner.
+ */
+export function useHubCheck<T>(api: Api, ask: (api: Api) => Promise<T>, live: boolean): T | undefined {
+  const [answer, setAnswer] = useState<T | undefined>(undefined);
+  useEffect(() => {
+    let stopped = false;
+    const check = () =>
+      void ask(api).then(
+        (value) => !stopped && setAnswer(() => value),
+        () => undefined,
+      );
+    check();
+    const timer = window.setInterval(check, CHECK_EVERY_MS);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+    };
+    // `ask` is a fixed question of each caller; only a new api or a stream that came back asks anew.
+  }, [api, live]);
+  return answer;
 }

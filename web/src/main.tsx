@@ -10,6 +10,7 @@ import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
 import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
+import { MqttStatusLine } from './views/mqtt-status.js';
 import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
 import { StorageBanner } from './views/storage-banner.js';
@@ -171,6 +172,7 @@ function App() {
         </p>
       ) : null}
       <StorageBanner api={api} live={status === 'live'} />
+      <MqttStatusLine api={api} live={status === 'live'} />
       {error !== undefined ? (
         <div class="error banner" role="alert">
           <p>

@@ -1,24 +1,13 @@
 // A banner while the hub cannot store what boards send (its disk is full): GET /api/health says
 // so, asked when the page opens, every 10 s, and whenever the live stream comes back.
-import { useEffect, useState } from 'preact/hooks';
-import type { Api, StorageStatus } from '../api.js';
+import type { Api } from '../api.js';
 import { dateTime } from '../format.js';
+import { useHubCheck } from '../hooks.js';
 
-const CHECK_EVERY_MS = 10_000;
+const askHealth = (api: Api) => api.health();
 
 export function StorageBanner({ api, live }: { api: Api; live: boolean }) {
-  const [storage, setStorage] = useState<StorageStatus | undefined>(undefined);
-  useEffect(() => {
-    let stopped = false;
-    // A failed check changes nothing: the hub being unreachable has its own banner.
-    const check = () => void api.health().then((h) => !stopped && setStorage(h.storage), () => undefined);
-    check();
-    const timer = window.setInterval(check, CHECK_EVERY_MS);
-    return () => {
-      stopped = true;
-      window.clearInterval(timer);
-    };
-  }, [api, live]);
+  const storage = useHubCheck(api, askHealth, live)?.storage;
   if (storage?.state !== 'full') return null;
   return (
     <div class="error banner" role="alert" data-storage="full">
