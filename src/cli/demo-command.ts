@@ -19,6 +19,7 @@ interface DemoFlags {
   httpPort?: number;
   linkPort?: number;
   data?: string;
+  mqtt?: string;
   verbose?: boolean;
 }
 
@@ -32,7 +33,10 @@ a relay, an LED and a motion sensor) and porch (a lamp and a motion sensor). The
 Examples:
   $ tether demo                          API on 127.0.0.1:7340, boards on 127.0.0.1:7341
   $ tether demo --http-port 0 --link-port 0
-  $ tether demo --data ./demo-data       keep the data (default: a temp folder, removed at exit)`;
+  $ tether demo --data ./demo-data       keep the data (default: a temp folder, removed at exit)
+  $ tether demo --mqtt mqtt://127.0.0.1:1883
+                                         also bridge the boards to an MQTT broker: Home Assistant
+                                         discovers them (docs/mqtt.md)`;
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
@@ -41,14 +45,16 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--http-port <port>', 'API port, 0 for any free port (default 7340)', parseListenPort)
     .option('--link-port <port>', 'port the boards dial, 0 for any free port (default 7341)', parseListenPort)
     .option('--data <dir>', 'data folder to keep (default: a temp folder removed at exit)')
+    .option('--mqtt <url>', 'bridge the boards to this MQTT broker (mqtt://host:port), with Home Assistant discovery')
     .addOption(new Option('--verbose', 'also log debug messages'))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: DemoFlags) => runDemo(flags, ctx));
 }
 
-function demoHubConfig(data: string, flags: { httpPort?: number; linkPort?: number }): object {
+function demoHubConfig(data: string, flags: { httpPort?: number; linkPort?: number; mqtt?: string }): object {
   return {
     data,
+    ...(flags.mqtt !== undefined ? { mqtt: { url: flags.mqtt } } : {}),
     link: { host: '127.0.0.1', port: flags.linkPort ?? 7341 },
     http: { host: '127.0.0.1', port: flags.httpPort ?? 7340 },
     telemetry: { interval_ms: 2000 },
@@ -73,6 +79,8 @@ export interface DemoOptions {
   linkPort?: number;
   /** The data folder; a temporary one (removed by close) when absent. */
   data?: string;
+  /** A broker URL: the hub bridges the boards to it (docs/mqtt.md). */
+  mqtt?: string;
   logger: Logger;
 }
 

@@ -229,6 +229,10 @@ export function printHubBanner(
 ): void {
   const url = dashboardUrl(hub.http);
   ctx.out(`tether hub: boards dial ${hostForUrl(hub.link.host)}:${hub.link.port}; API on ${url}/api (data in ${config.data})`);
+  if (config.mqtt !== undefined) {
+    const discovery = config.mqtt.discovery ? `, Home Assistant discovery under ${config.mqtt.discovery_prefix}/` : '';
+    ctx.out(`mqtt: bridging the boards to ${config.mqtt.url} (topics under ${config.mqtt.base_topic}/${discovery}); the hub serves while the broker is away`);
+  }
   if (hub.apiToken.created) {
     ctx.out(`dashboard: ${url}/#token=${hub.apiToken.token}  (this link signs you in)`);
     ctx.out(`a new admin API token was written to ${hub.apiToken.path} (mode 600); use it as "Authorization: Bearer <token>"`);

@@ -195,6 +195,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     onUpdate: (listener) => bus.subscribe(listener),
   };
 
+  const httpAddress = () => reports.source('http')?.() ?? { host: config.http.host, port: config.http.port };
   const context: HubContext = {
     hubId,
     facade,
@@ -210,6 +211,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     },
     recordEvent: record,
     report: (key, source) => reports.report(key, source),
+    httpAddress,
   };
 
   let linkServer: LinkServer | undefined;
@@ -271,7 +273,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     store,
     facade,
     link: { host: linkServer.host, port: linkServer.port, ...(linkTls !== undefined ? { fingerprint: linkTls.fingerprint } : {}) },
-    http: reports.source('http')?.() ?? { host: config.http.host, port: config.http.port },
+    http: httpAddress(),
     apiToken,
     deviceLink,
     close,

@@ -45,6 +45,8 @@ export interface HubContext {
    * events are a log nobody waits on.
    */
   recordEvent(device: string, type: string, data: JsonObject): void;
+  /** Where the HTTP API and dashboard listen (its configured address until the API module listens). */
+  httpAddress(): { host: string; port: number };
   /** Makes `source` answer for `key` from now on; throws when another module reports it already. */
   report<K extends keyof HubReports>(key: K, source: HubReports[K]): void;
 }

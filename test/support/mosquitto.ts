@@ -50,7 +50,9 @@ export class Broker {
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-mosquitto-'));
     const port = options.port ?? (await freePort());
-    const lines = [`listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`, 'log_dest stderr', 'log_type error', 'log_type warning'];
+    // As root, mosquitto would drop to its own user, who cannot read this private folder.
+    const user = process.getuid?.() === 0 ? ['user root'] : [];
+    const lines = [...user, `listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`, 'log_dest stderr', 'log_type error', 'log_type warning'];
     if (options.users !== undefined) {
       const passwords = path.join(dir, 'passwords');
       fs.writeFileSync(passwords, '');

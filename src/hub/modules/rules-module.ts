@@ -17,6 +17,7 @@ export function rulesModule(config: HubConfig): HubModule | null {
         clock,
         logger,
         onFired: (rule, device, detail) => ctx.recordEvent(device, 'rule_fired', { rule, ...detail }),
+        onFailed: (rule, device, detail) => ctx.recordEvent(device, 'rule_failed', { rule, ...detail }),
       });
       engine = rules;
       unsubscribe = ctx.bus.subscribe((update) => rules.handle(update));

@@ -107,13 +107,23 @@ export function expireAfterS(readingIntervalMs: number): number {
   return Math.ceil((3 * readingIntervalMs) / 1000);
 }
 
+/** Whether the bridge shows this board at all (mqtt.boards; never the id `hub`). */
+export function boardExposed(config: Pick<MqttConfig, 'boards'>, board: string): boolean {
+  return board !== HUB_BOARD_ID && (config.boards === 'all' || config.boards.includes(board));
+}
+
+/** Whether the bridge shows this sensor of a shown board (mqtt.sensors … expose). */
+export function sensorExposed(config: Pick<MqttConfig, 'sensors'>, board: string, sensor: string): boolean {
+  return ownEntry(ownEntry(config.sensors, board) ?? {}, sensor)?.expose !== false;
+}
+
 /** Every entity of one board, and what was left out and why. */
 export function entitiesOf(input: EntitiesInput): { entities: Entity[]; refusals: Refusal[] } {
   const { board, config } = input;
   if (board === HUB_BOARD_ID) {
     return { entities: [], refusals: [{ pin: null, message: `board "${HUB_BOARD_ID}" is not bridged to MQTT: its topics would be the hub's own (${input.topics.hubAvailability()}); give the board another id to see it in Home Assistant` }] };
   }
-  if (config.boards !== 'all' && !config.boards.includes(board)) return { entities: [], refusals: [] };
+  if (!boardExposed(config, board)) return { entities: [], refusals: [] };
   const b = new BoardEntities(input);
   for (const pin of input.state.pins) b.addPin(pin);
   for (const spec of input.sensors) b.addSensor(spec);
@@ -192,9 +202,8 @@ class BoardEntities {
   }
 
   addSensor(spec: SensorSpec): void {
-    const settings = ownEntry(this.sensorSettings, spec.name);
-    if (settings !== undefined) this.usedSensorKeys.add(spec.name);
-    if (settings !== undefined && !settings.expose) return;
+    if (ownEntry(this.sensorSettings, spec.name) !== undefined) this.usedSensorKeys.add(spec.name);
+    if (!sensorExposed(this.input.config, this.input.board, spec.name)) return;
     const { topics, board, readingIntervalMs } = this.input;
     for (const [quantity, unit] of Object.entries(spec.quantities)) {
       const objectId = `${spec.name}_${quantity}`;

@@ -1,0 +1,441 @@
+// The MQTT bridge, a hub module (module.ts): it mirrors every exposed board onto the broker —
+// Home Assistant discovery configs, availability, retained states and readings, events — and
+// turns what arrives on command topics into board commands, switches held as leases
+// (holds.ts). It sees the hub only through its public face (facade and bus). docs/mqtt.md is the
+// contract it keeps.
+import type { IPublishPacket } from 'mqtt';
+import { parseBoardInfo, parseBoardState, parseSensorSpecs, type BoardInfo, type BoardState, type SensorSpec } from '../../protocol/replies.js';
+import type { JsonObject } from '../../protocol/json.js';
+import { isObject } from '../../protocol/json.js';
+import { HubError } from '../errors.js';
+import type { HubContext, HubModule } from '../module.js';
+import type { DeviceView, HubUpdate, StoredEvent } from '../types.js';
+import { renewSeconds, type MqttConfig } from './config.js';
+import { BrokerConnection, readCa, readPasswordFile } from './connection.js';
+import { boardExposed, entitiesOf, hubEntities, sensorExposed, type Entity } from './entities.js';
+import { HeldOutputs } from './holds.js';
+import { parseSetPayload, pinStatePayloads } from './payloads.js';
+import { Topics } from './topics.js';
+
+export interface MqttBridgeOptions {
+  /** How often the hub has a board report its sensors (telemetry), for `expire_after`. */
+  readingIntervalMs(board: string): number;
+  /** The dashboard's address for Home Assistant's device links, given where the API listens. */
+  dashboardUrl(http: { host: string; port: number }): string;
+  version: string;
+  /** First and longest wait between broker tries (tests shorten them). */
+  backoff?: { firstMs: number; maxMs: number };
+}
+
+/** Home Assistant's birth message makes the hub publish its configs again, at most this often. */
+const REPUBLISH_MIN_MS = 10_000;
+/** How long after subscribing the retained discovery configs are read back before stale ones are cleared. */
+const STALE_WINDOW_MS = 1500;
+
+interface Mirror {
+  info: BoardInfo | null;
+  sensors: SensorSpec[] | null;
+  state: BoardState | null;
+  /** The boot whose info and sensors these are. */
+  describedBoot: string | null;
+  describing: boolean;
+  /** Discovery topic → entity, as last published. */
+  entities: Map<string, Entity>;
+}
+
+export class MqttBridge implements HubModule {
+  readonly name = 'mqtt';
+  private ctx!: HubContext;
+  private topics!: Topics;
+  private broker: BrokerConnection | undefined;
+  private holds!: HeldOutputs;
+  private readonly mirrors = new Map<string, Mirror>();
+  /** Topic → payload last published in this session: a retained topic is not sent again unchanged. */
+  private readonly sent = new Map<string, string>();
+  private unsubscribe: (() => void) | undefined;
+  private lastRepublish = -Infinity;
+  private republishTimer: ReturnType<HubContext['clock']['setTimer']> | undefined;
+  private staleTimer: ReturnType<HubContext['clock']['setTimer']> | undefined;
+  private readonly seenConfigs = new Set<string>();
+  private readingStale = false;
+  private readonly refused = new Set<string>();
+  /** Set by stop: answers still under way must not reach for a hub that is closing. */
+  private stopped = false;
+  /** board NUL pin → the duty a PWM output last had away from its safe value (ON restores it). */
+  private readonly lastOnDuty = new Map<string, number>();
+
+  constructor(
+    private readonly config: MqttConfig,
+    private readonly options: MqttBridgeOptions,
+  ) {}
+
+  async start(ctx: HubContext): Promise<void> {
+    this.ctx = ctx;
+    const { config } = this;
+    this.topics = new Topics(config.base_topic, config.discovery_prefix, ctx.hubId);
+    this.holds = new HeldOutputs({ sender: ctx.facade, clock: ctx.clock, logger: ctx.logger });
+    const password = config.password_file !== undefined ? await readPasswordFile(config.password_file) : undefined;
+    const ca = config.ca !== undefined ? await readCa(config.ca) : undefined;
+    const broker = new BrokerConnection(
+      {
+        url: config.url,
+        clientId: config.client_id ?? `tether-${ctx.hubId}`,
+        ...(config.username !== undefined ? { username: config.username } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+        will: { topic: this.topics.hubAvailability(), payload: 'offline' },
+        clock: ctx.clock,
+        logger: ctx.logger,
+        wallNow: ctx.wallNow,
+        ...(this.options.backoff !== undefined ? { backoff: this.options.backoff } : {}),
+      },
+      {
+        connected: () => void this.onConnected(),
+        disconnected: () => this.holds.letGoAll(),
+        message: (topic, payload, packet) => this.onMessage(topic, payload, packet),
+      },
+    );
+    this.broker = broker;
+    this.unsubscribe = ctx.bus.subscribe((update) => this.onUpdate(update));
+    ctx.report('mqtt', () => broker.status());
+    for (const view of ctx.facade.devices()) if (view.online) void this.describe(view);
+    broker.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.republishTimer !== undefined) this.ctx.clock.clearTimer(this.republishTimer);
+    if (this.staleTimer !== undefined) this.ctx.clock.clearTimer(this.staleTimer);
+    this.holds.close();
+    await this.broker?.stop({ topic: this.topics.hubAvailability(), payload: 'offline' });
+  }
+
+  // ---- the broker side -------------------------------------------------------------------
+
+  private async onConnected(): Promise<void> {
+    const broker = this.broker;
+    if (broker === undefined || this.stopped) return;
+    this.sent.clear();
+    await broker.subscribe(this.topics.commandSubscriptions(), { rap: true });
+    if (this.stopped) return;
+    if (this.config.discovery) {
+      await broker.subscribe([this.topics.homeAssistantStatus()]);
+      // Read back what configs this hub left on the broker, to clear the ones no longer true.
+      this.seenConfigs.clear();
+      this.readingStale = true;
+      await broker.subscribe([this.topics.discoverySubscription()]);
+      if (this.stopped) return;
+      if (this.staleTimer !== undefined) this.ctx.clock.clearTimer(this.staleTimer);
+      this.staleTimer = this.ctx.clock.setTimer(STALE_WINDOW_MS, () => this.clearStale());
+    }
+    this.publishEverything();
+  }
+
+  private publishEverything(): void {
+    if (this.stopped) return;
+    this.lastRepublish = this.ctx.clock.now();
+    this.retain(this.topics.hubAvailability(), 'online');
+    if (this.config.discovery) for (const e of hubEntities(this.ctx.hubId, this.topics, this.options.version, this.options.dashboardUrl(this.ctx.httpAddress()))) this.retain(e.topic, JSON.stringify(e.config), true);
+    this.publishBoardsOnline();
+    for (const view of this.ctx.facade.devices()) {
+      if (!this.exposed(view.id)) continue;
+      const mirror = this.mirrors.get(view.id);
+      if (mirror !== undefined) this.publishDiscovery(view.id, mirror);
+      this.retain(this.topics.board(view.id).availability, view.online ? 'online' : 'offline');
+      this.publishBoardFacts(view);
+      if (mirror?.state !== null && mirror?.state !== undefined) this.publishPinStates(view.id, mirror);
+      for (const s of this.ctx.facade.sensors(view.id)) if (sensorExposed(this.config, view.id, s.sensor)) this.retain(this.topics.sensor(view.id, s.sensor, s.quantity), String(s.lastValue));
+    }
+  }
+
+  /** Home Assistant came (back): it needs every config again; a burst of births gets one answer. */
+  private republishSoon(): void {
+    if (this.republishTimer !== undefined) return;
+    const wait = Math.max(0, this.lastRepublish + REPUBLISH_MIN_MS - this.ctx.clock.now());
+    this.republishTimer = this.ctx.clock.setTimer(wait, () => {
+      this.republishTimer = undefined;
+      this.sent.clear();
+      this.publishEverything();
+    });
+  }
+
+  private clearStale(): void {
+    this.staleTimer = undefined;
+    if (this.stopped) return;
+    this.readingStale = false;
+    this.broker?.unsubscribe([this.topics.discoverySubscription()]);
+    const known = new Map<string, string>();
+    for (const view of this.ctx.facade.devices()) known.set(this.topics.nodeId(view.id), view.id);
+    const hubNode = this.topics.nodeId('hub');
+    for (const topic of this.seenConfigs) {
+      const parsed = this.topics.parseDiscoveryTopic(topic);
+      if (parsed === null || parsed.nodeId === hubNode) continue;
+      const board = known.get(parsed.nodeId);
+      // A board the hub has not described since it started keeps its configs: they may still be right.
+      const mirror = board !== undefined ? this.mirrors.get(board) : undefined;
+      const gone = board === undefined || !this.exposed(board) || (mirror !== undefined && mirror.entities.size > 0 && !mirror.entities.has(topic));
+      if (gone) {
+        this.ctx.logger.info(`mqtt: clearing ${topic}: its entity is no longer on this hub`);
+        this.retain(topic, '', true);
+      }
+    }
+    this.seenConfigs.clear();
+  }
+
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (this.readingStale && topic.endsWith('/config') && topic.startsWith(`${this.config.discovery_prefix}/`)) {
+      const parsed = this.topics.parseDiscoveryTopic(topic);
+      if (parsed !== null && this.topics.isOurs(parsed.nodeId) && payload.length > 0) this.seenConfigs.add(topic);
+      return;
+    }
+    if (topic === this.topics.homeAssistantStatus()) {
+      if (payload.toString('utf8') === 'online') this.republishSoon();
+      return;
+    }
+    const command = this.topics.parseCommandTopic(topic);
+    if (command === null) return;
+    // An empty message is how a retained one is cleared (ours included): never a command.
+    if (payload.length === 0) return;
+    if (packet.retain) {
+      this.ctx.logger.warn(`mqtt: ignored a retained command on ${topic}: commands are never retained (it would run again at every reconnect); cleared it from the broker`);
+      this.retain(topic, '', true);
+      return;
+    }
+    const text = payload.toString('utf8');
+    switch (command.kind) {
+      case 'command':
+        return void this.relayCommand(command.board, text, packet);
+      case 'reset':
+        if (this.exposed(command.board)) void this.send(command.board, { action: 'reset' }, 'reset');
+        return;
+      case 'pin-set':
+      case 'pin-percentage-set':
+        return this.setPin(command.board, command.pin ?? -1, text, command.kind === 'pin-percentage-set');
+    }
+  }
+
+  private setPin(board: string, pin: number, text: string, percentage: boolean): void {
+    const entity = this.mirrors.get(board)?.entities;
+    const target = entity === undefined ? undefined : [...entity.values()].find((e) => e.pin === pin && e.holdable !== undefined);
+    const holdable = target?.holdable;
+    if (holdable === undefined) {
+      this.ctx.logger.warn(`mqtt: ${board} pin ${pin}: not an output this hub offers over MQTT; the message was ignored`);
+      return;
+    }
+    const lastOnDuty = this.lastOnDuty.get(`${board}\u0000${pin}`);
+    const parsed = parseSetPayload(percentage ? 'fan' : holdable.kind, holdable.pwm, text, {
+      safeValue: this.holds.pins.safeValue(board, pin) ?? 0,
+      ...(lastOnDuty !== undefined ? { lastOnDuty } : {}),
+    });
+    if ('error' in parsed) {
+      this.ctx.logger.warn(`mqtt: ${board} pin ${pin}: ${parsed.error}`);
+      return;
+    }
+    if (!this.ctx.facade.device(board)?.online) {
+      this.ctx.logger.warn(`mqtt: ${board} is not linked to the hub; pin ${pin} was not set`);
+      return;
+    }
+    this.holds.set({ board, pin, pwm: holdable.pwm, leaseS: holdable.leaseS, renewS: renewSeconds(this.config, holdable.leaseS) }, parsed.value);
+  }
+
+  /** `<base>/<board>/command`: any protocol v1 request; the reply (or why there is none) on `…/reply`. */
+  private async relayCommand(board: string, text: string, packet: IPublishPacket): Promise<void> {
+    let request: unknown;
+    try {
+      request = JSON.parse(text);
+    } catch {
+      request = undefined;
+    }
+    let reply: JsonObject;
+    if (!isObject(request)) {
+      reply = { ok: false, error: { code: 'bad_json', message: 'a command is one JSON object, a protocol v1 request such as {"action":"ping"}' } };
+    } else if (!this.exposed(board)) {
+      reply = failure(request, new HubError('not_found', `the hub does not offer a board ${JSON.stringify(board)} over MQTT`));
+    } else {
+      try {
+        reply = await this.ctx.facade.command(board, request);
+      } catch (err) {
+        reply = failure(request, err);
+      }
+    }
+    if (this.stopped) return;
+    const body = JSON.stringify(reply);
+    this.broker?.publish(this.topics.reply(board), body, { qos: 1 });
+    const responseTopic = packet.properties?.responseTopic;
+    if (typeof responseTopic === 'string' && responseTopic !== '') {
+      const correlationData = packet.properties?.correlationData;
+      this.broker?.publish(responseTopic, body, { qos: 1, ...(correlationData !== undefined ? { properties: { correlationData } } : {}) });
+    }
+  }
+
+  private async send(board: string, request: JsonObject, what: string): Promise<void> {
+    try {
+      const reply = await this.ctx.facade.command(board, request);
+      if (reply['ok'] !== true) this.ctx.logger.warn(`mqtt: ${board}: ${what} refused: ${JSON.stringify(reply['error'])}`);
+    } catch (err) {
+      this.ctx.logger.warn(`mqtt: ${board}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  // ---- the hub side ----------------------------------------------------------------------
+
+  private onUpdate(update: HubUpdate): void {
+    switch (update.type) {
+      case 'device':
+        return this.onDevice(update.device);
+      case 'state':
+        return this.onState(update.device, update.state);
+      case 'reading':
+        if (!sensorExposed(this.config, update.device, update.sensor) || !this.exposed(update.device)) return;
+        for (const [quantity, value] of Object.entries(update.values)) this.retain(this.topics.sensor(update.device, update.sensor, quantity), String(value));
+        return;
+      case 'event':
+        return this.onEvent(update.device, update.event);
+    }
+  }
+
+  private onDevice(view: DeviceView): void {
+    if (!view.online) this.holds.letGo(view.id);
+    this.publishBoardsOnline();
+    if (!this.exposed(view.id)) return;
+    this.retain(this.topics.board(view.id).availability, view.online ? 'online' : 'offline');
+    this.publishBoardFacts(view);
+    if (view.online) void this.describe(view);
+  }
+
+  private onState(board: string, body: JsonObject): void {
+    this.holds.pins.applyState(board, body);
+    const mirror = this.mirrorOf(board);
+    const before = mirror.state;
+    mirror.state = parseBoardState(body);
+    if (!this.exposed(board)) return;
+    if (before === null || pinShape(before) !== pinShape(mirror.state)) this.publishDiscovery(board, mirror);
+    this.publishPinStates(board, mirror);
+    if (mirror.state.uptimeS !== null) this.retain(this.topics.uptime(board), String(Math.round(mirror.state.uptimeS)));
+  }
+
+  private onEvent(board: string, event: StoredEvent): void {
+    const { pin, value } = event.data;
+    // The board restored a safe value by itself: the hold is over, and only a new command starts another.
+    if (event.type === 'lease_expired' && typeof pin === 'number') {
+      if (typeof value === 'number') this.holds.pins.noteExpired(board, pin, value);
+      this.holds.letGo(board, pin);
+    }
+    if (!this.exposed(board)) return;
+    this.broker?.publish(this.topics.event(board), JSON.stringify({ type: event.type, ts: event.ts, ...event.data }));
+  }
+
+  /** Asks a board that came online what it is and what it measures (once per boot). */
+  private async describe(view: DeviceView): Promise<void> {
+    const mirror = this.mirrorOf(view.id);
+    if (mirror.describing || (mirror.describedBoot !== null && mirror.describedBoot === view.bootId)) return;
+    mirror.describing = true;
+    try {
+      const [info, sensors] = await Promise.all([this.ctx.facade.command(view.id, { action: 'get_info' }), this.ctx.facade.command(view.id, { action: 'list_sensors' })]);
+      if (this.stopped) return;
+      mirror.info = parseBoardInfo(info);
+      mirror.sensors = sensors['ok'] === true ? parseSensorSpecs(sensors) : [];
+      mirror.describedBoot = view.bootId;
+      mirror.state ??= stateOf(this.ctx.facade.state(view.id));
+      if (this.exposed(view.id)) {
+        this.publishDiscovery(view.id, mirror);
+        if (mirror.info?.uptimeS !== null && mirror.info?.uptimeS !== undefined) this.retain(this.topics.uptime(view.id), String(Math.round(mirror.info.uptimeS)));
+      }
+    } catch (err) {
+      this.ctx.logger.debug(`mqtt: ${view.id}: cannot describe it yet (${err instanceof Error ? err.message : String(err)}); trying at its next link`);
+    } finally {
+      mirror.describing = false;
+    }
+  }
+
+  /** Publishes the board's configs and clears those of entities it no longer has. */
+  private publishDiscovery(board: string, mirror: Mirror): void {
+    if (mirror.state === null || mirror.sensors === null) return;
+    const view = this.ctx.facade.device(board);
+    if (view === undefined) return;
+    const { entities, refusals } = entitiesOf({
+      board,
+      view,
+      info: mirror.info,
+      state: mirror.state,
+      sensors: mirror.sensors,
+      config: this.config,
+      hubId: this.ctx.hubId,
+      topics: this.topics,
+      readingIntervalMs: this.options.readingIntervalMs(board),
+      dashboardUrl: this.options.dashboardUrl(this.ctx.httpAddress()),
+      version: this.options.version,
+    });
+    for (const r of refusals) {
+      const key = `${board}\u0000${r.pin ?? ''}\u0000${r.message}`;
+      if (!this.refused.has(key)) this.ctx.logger.warn(`mqtt: ${r.message}`);
+      this.refused.add(key);
+    }
+    const next = new Map(entities.map((e) => [e.topic, e]));
+    if (this.config.discovery) {
+      for (const topic of mirror.entities.keys()) if (!next.has(topic)) this.retain(topic, '', true);
+      for (const e of entities) this.retain(e.topic, JSON.stringify(e.config), true);
+    }
+    mirror.entities = next;
+    this.publishPinStates(board, mirror);
+  }
+
+  private publishPinStates(board: string, mirror: Mirror): void {
+    if (mirror.state === null) return;
+    const byPin = new Map<number, Entity>();
+    for (const e of mirror.entities.values()) if (e.pin !== undefined) byPin.set(e.pin, e);
+    for (const pin of mirror.state.pins) {
+      const entity = byPin.get(pin.pin);
+      if (entity === undefined) continue;
+      if (pin.mode === 'pwm' && pin.duty !== pin.safeValue) this.lastOnDuty.set(`${board}\u0000${pin.pin}`, pin.duty);
+      for (const out of pinStatePayloads(pin, entity.holdable?.kind)) {
+        this.retain(out.topic === 'percentage' ? this.topics.pinPercentage(board, pin.pin) : this.topics.pinState(board, pin.pin), out.payload);
+      }
+    }
+  }
+
+  private publishBoardFacts(view: DeviceView): void {
+    if (view.rssi !== null) this.retain(this.topics.signal(view.id), String(view.rssi));
+  }
+
+  private publishBoardsOnline(): void {
+    this.retain(this.topics.boardsOnline(), String(this.ctx.facade.devices().filter((d) => d.online).length));
+  }
+
+  private exposed(board: string): boolean {
+    return boardExposed(this.config, board);
+  }
+
+  private mirrorOf(board: string): Mirror {
+    let mirror = this.mirrors.get(board);
+    if (mirror === undefined) {
+      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, entities: new Map() };
+      this.mirrors.set(board, mirror);
+    }
+    return mirror;
+  }
+
+  /** A retained publish, skipped when the topic already holds this payload in this session. */
+  private retain(topic: string, payload: string, reliable = false): void {
+    if (this.broker?.connected !== true) return;
+    if (this.sent.get(topic) === payload) return;
+    this.sent.set(topic, payload);
+    this.broker.publish(topic, payload, { retain: true, qos: reliable ? 1 : 0 });
+  }
+}
+
+/** A reply for a command the hub could not pass on, in the shape of a board's (protocol.md §3.2). */
+function failure(request: JsonObject, err: unknown): JsonObject {
+  const error = err instanceof HubError ? { code: err.code, message: err.message } : { code: 'internal', message: err instanceof Error ? err.message : String(err) };
+  return { ...request, ok: false, error };
+}
+
+function stateOf(body: JsonObject | null): BoardState | null {
+  return body === null ? null : parseBoardState(body);
+}
+
+/** Which pins a board has and how each is set up: a change means other entities. */
+function pinShape(state: BoardState): string {
+  return state.pins.map((p) => `${p.pin}:${p.mode}:${p.name ?? ''}:${'maxLeaseS' in p ? p.maxLeaseS : ''}`).join(',') + `|${state.sensors.join(',')}`;
+}

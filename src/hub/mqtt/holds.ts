@@ -1,0 +1,77 @@
+// Outputs switched on from MQTT: each is a LeasedOutput (the rules' own), written with a lease and
+// renewed while it stays on, the board stays linked and the broker stays connected. Whenever one
+// of those goes, renewing stops and the board's lease ends it (docs/mqtt.md "On and off are
+// leases"); nothing here ever turns an output back on by itself.
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../device/logger.js';
+import { BoardPins } from '../rules/board-pins.js';
+import { LeasedOutput } from '../rules/leased-output.js';
+import type { CommandSender } from '../types.js';
+
+export interface HoldTarget {
+  board: string;
+  pin: number;
+  pwm: boolean;
+  leaseS: number;
+  renewS: number;
+}
+
+export interface HeldOutputsDeps {
+  sender: CommandSender;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class HeldOutputs {
+  /** What the boards last said about their pins (state, write replies, lease_expired). */
+  readonly pins = new BoardPins();
+  private readonly outputs = new Map<string, LeasedOutput>();
+
+  constructor(private readonly deps: HeldOutputsDeps) {}
+
+  /** Sets the output: held and renewed when `value` is not its safe value, written plainly when it is. */
+  set(target: HoldTarget, value: number): void {
+    const output = this.outputOf(target);
+    output.write(value);
+    output.keepRenewing(value);
+  }
+
+  /** Stops renewing one board's outputs (its link went, or it restored a safe value by itself). */
+  letGo(board: string, pin?: number): void {
+    for (const output of this.outputs.values()) {
+      if (output.target.device === board && (pin === undefined || output.target.pin === pin)) output.stopRenewing();
+    }
+  }
+
+  /** Stops renewing every output (the broker went: nobody could turn them off now). */
+  letGoAll(): void {
+    for (const output of this.outputs.values()) output.stopRenewing();
+  }
+
+  close(): void {
+    for (const output of this.outputs.values()) output.close();
+    this.outputs.clear();
+  }
+
+  private outputOf(target: HoldTarget): LeasedOutput {
+    const key = `${target.board}\u0000${target.pin}`;
+    const existing = this.outputs.get(key);
+    // A changed lease or kind (the board's config changed) makes a fresh output.
+    if (existing !== undefined && existing.target.leaseS === target.leaseS && existing.target.pwm === target.pwm && existing.target.renewS === target.renewS) return existing;
+    existing?.close();
+    const where = `pin ${target.pin} of ${target.board}`;
+    const output = new LeasedOutput(
+      { device: target.board, pin: target.pin, pwm: target.pwm, leaseS: target.leaseS, renewS: target.renewS },
+      {
+        sender: this.deps.sender,
+        clock: this.deps.clock,
+        pins: this.pins,
+        settled: (error) => {
+          if (error !== null) this.deps.logger.warn(`mqtt: ${where}: the board did not take the write (${error})`);
+        },
+      },
+    );
+    this.outputs.set(key, output);
+    return output;
+  }
+}

@@ -1,0 +1,250 @@
+// The MQTT bridge against a real broker (Debian's mosquitto): what Home Assistant, Domoticz and
+// Node-RED see and what they can do, through a board's outage, a broker that goes and comes back,
+// and a hub that dies. docs/mqtt.md is the contract.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import type { JsonObject } from '../../../src/protocol/codec.js';
+import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
+import { MqttWatch, retained } from '../../support/mqtt-watch.js';
+import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
+import { HubStore } from '../../../src/hub/store/store.js';
+import { spawnHubCli } from '../../support/hub-process.js';
+import { eventually, startTestHub, tempDataDir } from '../../support/test-hub.js';
+
+type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function broker(options: Parameters<typeof Broker.start>[0] = {}): Promise<Broker> {
+  const b = await Broker.start(options);
+  cleanups.push(() => b.close());
+  return b;
+}
+
+async function hubWith(mqtt: Record<string, unknown>, more: Record<string, unknown> = {}): Promise<TestHub> {
+  const hub = await startTestHub({ config: { telemetry: { interval_ms: 200 }, mqtt, ...more } });
+  // A test may stop its hub itself (a hub that goes away); the cleanup then has nothing to do.
+  const close = hub.close.bind(hub);
+  let closing: Promise<void> | undefined;
+  hub.close = () => (closing ??= close());
+  cleanups.push(() => hub.close());
+  return hub;
+}
+
+async function board(hub: TestHub, id: string, config: unknown = RELAY_BOARD): Promise<LinkedBoard> {
+  const { token } = hub.store.addDevice(id, {});
+  const linked = await startLinkedBoard({ port: hub.link.port, token, id, config });
+  cleanups.push(() => linked.close());
+  await eventually(() => (hub.deviceLink(id)?.online === true ? true : undefined), `${id} linked`);
+  return linked;
+}
+
+async function watch(url: string, topics: string[]): Promise<MqttWatch> {
+  const w = await MqttWatch.connect(url, topics);
+  cleanups.push(() => w.close());
+  return w;
+}
+
+function mqttState(hub: TestHub) {
+  return hub.facade.hub().mqtt;
+}
+
+function relayLevel(linked: LinkedBoard): number | undefined {
+  const pin = (linked.board.state().pins as JsonObject[]).find((p) => p['pin'] === 15);
+  return pin?.['value'] as number | undefined;
+}
+
+const LEASE = { lease_s: 1.5, renew_s: 0.4 };
+
+describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
+  test('a switch turned on from MQTT is held while the hub renews it; off writes the safe value at once', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url, ...LEASE });
+    const linked = await board(hub, 'shed');
+    const w = await watch(b.url, ['tether/shed/pin/15/state']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'ON');
+    // Three leases long: only renewals keep it on.
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.equal(relayLevel(linked), 1, 'the relay stayed on while the hub renewed its lease');
+    await w.publish('tether/shed/pin/15/set', 'OFF');
+    await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off', 1000);
+    const pin = (linked.board.state().pins as JsonObject[]).find((p) => p['pin'] === 15);
+    assert.equal(pin?.['lease'], null, 'the safe value holds no lease');
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 2000, w.seen.findIndex((s) => s.payload === 'ON'));
+  });
+
+  test('a retained command is ignored, and cleared from the broker', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url, ...LEASE });
+    const linked = await board(hub, 'shed');
+    const w = await watch(b.url, ['tether/shed/pin/15/state']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
+    await w.publish('tether/shed/pin/15/set', 'ON', { retain: true });
+    await eventually(async () => ((await retained(b.url, 'tether/shed/pin/15/set', 200)).size === 0 ? true : undefined), 'the retained command cleared');
+    assert.equal(relayLevel(linked), 0, 'the retained ON did not switch the relay');
+  });
+
+  test('command and reply topics relay protocol v1 requests, with the id put back', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url });
+    await board(hub, 'shed');
+    const w = await watch(b.url, ['tether/shed/reply', 'tether/ghost/reply', 'node-red/replies']);
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'the bridge connected');
+    await w.publish('tether/shed/command', JSON.stringify({ id: 7, action: 'read_pin', pin: 15 }));
+    const reply = JSON.parse((await w.waitFor('tether/shed/reply')).payload) as JsonObject;
+    assert.equal(reply['id'], 7);
+    assert.equal(reply['ok'], true);
+    assert.equal(reply['value'], 0);
+    await w.publish('tether/shed/command', 'not json');
+    const bad = JSON.parse((await w.waitFor('tether/shed/reply', (p) => p.includes('bad_json'))).payload) as JsonObject;
+    assert.deepEqual((bad['error'] as JsonObject)['code'], 'bad_json');
+    // MQTT 5 request/response: the reply also goes to the response topic, with the correlation data.
+    await w.publish('tether/shed/command', JSON.stringify({ action: 'ping' }), { properties: { responseTopic: 'node-red/replies', correlationData: Buffer.from('abc') } });
+    const routed = await w.waitFor('node-red/replies');
+    assert.equal((JSON.parse(routed.payload) as JsonObject)['ok'], true);
+    assert.equal(Buffer.from(routed.properties?.['correlationData'] as Buffer).toString('utf8'), 'abc');
+    await w.publish('tether/ghost/command', JSON.stringify({ id: 'x', action: 'ping' }));
+    const unknown = JSON.parse((await w.waitFor('tether/ghost/reply')).payload) as JsonObject;
+    assert.equal(unknown['id'], 'x');
+    assert.equal((unknown['error'] as JsonObject)['code'], 'not_found');
+  });
+
+  test("a board's availability follows its link; the hub's own is online while it runs", async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url });
+    const linked = await board(hub, 'shed');
+    const w = await watch(b.url, ['tether/shed/availability', 'tether/hub/availability']);
+    await w.waitFor('tether/hub/availability', (p) => p === 'online');
+    await w.waitFor('tether/shed/availability', (p) => p === 'online');
+    await linked.close();
+    await w.waitFor('tether/shed/availability', (p) => p === 'offline', 8000);
+    await hub.close();
+    await w.waitFor('tether/hub/availability', (p) => p === 'offline');
+  });
+
+  test('Home Assistant discovery: one device per board, configs retained, re-sent on its birth message', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url });
+    await board(hub, 'shed');
+    const configs = await eventually(async () => {
+      const r = await retained(b.url, 'homeassistant/#', 300);
+      return [...r.keys()].some((t) => t.includes('/switch/')) ? r : undefined;
+    }, 'discovery configs');
+    const node = `${hub.hubId}_shed`;
+    const relay = JSON.parse(configs.get(`homeassistant/switch/${node}/pin_15/config`) ?? '{}') as JsonObject;
+    assert.equal(relay['unique_id'], `tether_${hub.hubId}_shed_pin_15`);
+    assert.equal(relay['command_topic'], 'tether/shed/pin/15/set');
+    assert.equal(relay['state_topic'], 'tether/shed/pin/15/state');
+    assert.deepEqual(
+      (relay['availability'] as JsonObject[]).map((a) => a['topic']),
+      ['tether/hub/availability', 'tether/shed/availability'],
+    );
+    assert.equal(relay['availability_mode'], 'all');
+    assert.deepEqual(((relay['device'] as JsonObject)['identifiers'] as string[])[0], `tether_${hub.hubId}_shed`);
+    assert.ok(configs.has(`homeassistant/button/${node}/reset/config`), 'the reset button');
+    const w = await watch(b.url, ['homeassistant/+/+/+/config']);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = w.seen.length;
+    await w.publish('homeassistant/status', 'online');
+    await w.waitFor(`homeassistant/switch/${node}/pin_15/config`, () => true, 15_000, before);
+  });
+
+  test('configs of boards and pins no longer on the hub are cleared when it connects', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url });
+    await board(hub, 'shed');
+    await eventually(async () => ((await retained(b.url, 'homeassistant/switch/#', 200)).size > 0 ? true : undefined), 'the relay config');
+    await hub.close();
+    // A ghost board and a pin the board no longer has, left retained under this hub's id.
+    const w = await watch(b.url, []);
+    const ghost = `homeassistant/switch/${hub.hubId}_ghost/pin_3/config`;
+    const oldPin = `homeassistant/switch/${hub.hubId}_shed/pin_9/config`;
+    const foreign = 'homeassistant/switch/otherhub_shed/pin_9/config';
+    for (const topic of [ghost, oldPin, foreign]) await w.publish(topic, JSON.stringify({ name: 'x' }), { retain: true });
+    const again = await startTestHub({ data: hub.data, linkPort: hub.link.port, config: { telemetry: { interval_ms: 200 }, mqtt: { url: b.url } } });
+    cleanups.push(() => again.close());
+    await eventually(() => (again.deviceLink('shed')?.online === true ? true : undefined), 'shed linked again', 10_000);
+    const left = await eventually(async () => {
+      const r = await retained(b.url, 'homeassistant/#', 200);
+      return !r.has(ghost) && !r.has(oldPin) ? r : undefined;
+    }, 'the stale configs cleared', 8000);
+    assert.ok(left.has(foreign), "another hub's config is left alone");
+    assert.ok(left.has(`homeassistant/switch/${hub.hubId}_shed/pin_15/config`), 'the real relay stays');
+  });
+
+  test('a broker down at start and restarted later: the hub serves meanwhile and reconnects', async () => {
+    const b = await broker();
+    await b.stop();
+    const hub = await hubWith({ url: b.url });
+    await board(hub, 'shed');
+    const down = await eventually(() => (mqttState(hub)?.state === 'down' ? mqttState(hub) : undefined), 'the bridge down');
+    assert.match(down?.error ?? '', /connection refused/);
+    const health = await fetch(`http://127.0.0.1:${hub.http.port}/api/hub`, { headers: { authorization: `Bearer ${hub.apiToken.token}` } });
+    assert.equal(health.status, 200, 'the hub serves without its broker');
+    assert.equal(((await health.json()) as { mqtt: { state: string } }).mqtt.state, 'down');
+    await b.resume();
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'reconnected', 10_000);
+    const w = await watch(b.url, ['tether/shed/availability']);
+    await w.waitFor('tether/shed/availability', (p) => p === 'online');
+    // A broker restart: the bridge comes back and publishes everything again.
+    await b.kill();
+    await eventually(() => (mqttState(hub)?.state !== 'connected' ? true : undefined), 'the broker gone');
+    await b.resume();
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'reconnected after the restart', 10_000);
+    const after = await watch(b.url, ['tether/hub/availability']);
+    await after.waitFor('tether/hub/availability', (p) => p === 'online');
+  });
+
+  test('a wrong password is shown as such and retried; the hub keeps serving', async () => {
+    const b = await broker({ users: { tether: 'right-password' } });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tether-mqtt-pw-')), 'password');
+    fs.writeFileSync(file, 'wrong-password\n');
+    const hub = await hubWith({ url: b.url, username: 'tether', password_file: file });
+    const down = await eventually(() => (mqttState(hub)?.error?.includes('credentials') === true ? mqttState(hub) : undefined), 'the refusal shown');
+    assert.notEqual(down?.state, 'connected');
+    assert.doesNotMatch(JSON.stringify(down), /wrong-password/, 'the password is never shown');
+    const api = await fetch(`http://127.0.0.1:${hub.http.port}/api/hub`, { headers: { authorization: `Bearer ${hub.apiToken.token}` } });
+    assert.equal(api.status, 200, 'the hub serves while its broker refuses it');
+  });
+
+  test('the hub killed: its will marks everything unavailable, and a switch held from MQTT reverts on the board', async () => {
+    const b = await broker();
+    const data = tempDataDir();
+    const token = register(data, 'shed');
+    const configFile = path.join(data, 'hub.json');
+    fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 200 }, mqtt: { url: b.url, ...LEASE } }));
+    const child = await spawnHubCli(['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', '0']);
+    cleanups.push(() => void child.child.kill('SIGKILL'));
+    const linked = await startLinkedBoard({ port: child.linkPort, token, id: 'shed', config: RELAY_BOARD });
+    cleanups.push(() => linked.close());
+    const w = await watch(b.url, ['tether/hub/availability', 'tether/shed/pin/15/state']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 10_000);
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(relayLevel(linked), 1, 'held past its first lease while the hub renews');
+    const killedAt = Date.now();
+    child.child.kill('SIGKILL');
+    await child.exited;
+    await w.waitFor('tether/hub/availability', (p) => p === 'offline', 5000);
+    await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', 3000);
+    assert.ok(Date.now() - killedAt <= LEASE.lease_s * 1000 + 1000, 'off within the lease (and a little scheduling)');
+  });
+});
+
+function register(data: string, id: string): string {
+  const store = HubStore.open(path.join(data, 'tether.db'));
+  try {
+    return store.addDevice(id).token;
+  } finally {
+    store.close();
+  }
+}
