@@ -77,7 +77,7 @@ export interface StoredEvent {
   id: number;
   device: string;
   ts: number;
-  /** The event name: a board event (`lease_expired`, `edge`, …) or a hub one (`online`, `offline`, `rule_fired`, `command_reply`). */
+  /** The event name: a board event (`lease_expired`, `edge`, …) or a hub one (`online`, `offline`, `rule_fired`, `rule_failed`, `command_reply`). */
   type: string;
   data: JsonObject;
 }

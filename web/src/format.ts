@@ -96,6 +96,8 @@ export function eventText(e: StoredEvent): string {
         .join(', ');
       return `rule ${text(rule)} fired${detail ? ` (${detail})` : ''}`;
     }
+    case 'rule_failed':
+      return `rule ${text(d['rule'])} failed: ${text(d['code'])}: ${text(d['message'])}`;
     case 'edge':
       return `pin ${text(d['pin'])} went ${d['value'] === 1 ? 'high' : 'low'}`;
     case 'command_reply':

@@ -85,7 +85,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       id: { type: 'integer', description: 'Increasing; pass the last one seen as after_id to page forward.' },
       device: { type: 'string' },
       ts: { type: 'integer', description: 'Wall-clock ms.' },
-      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, command_reply).' },
+      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, rule_failed, command_reply).' },
       data: { type: 'object', additionalProperties: true },
     },
   },
