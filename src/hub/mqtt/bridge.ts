@@ -15,7 +15,7 @@ import { BrokerConnection, readCa, readPasswordFile } from './connection.js';
 import { boardExposed, entitiesOf, hubEntities, sensorExposed, type Entity } from './entities.js';
 import { HeldOutputs } from './holds.js';
 import { parseSetPayload, pinStatePayloads } from './payloads.js';
-import { Topics } from './topics.js';
+import { discoverySafe, Topics } from './topics.js';
 
 export interface MqttBridgeOptions {
   /** How often the hub has a board report its sensors (telemetry), for `expire_after`. */
@@ -354,6 +354,13 @@ export class MqttBridge implements HubModule {
     if (mirror.state === null || mirror.sensors === null) return;
     const view = this.ctx.facade.device(board);
     if (view === undefined) return;
+    // Only `.` is not safe in a discovery topic (node ids take letters, digits, _ and -), so
+    // lab.bench would take lab_bench's node id: the board whose id is already safe keeps it.
+    const safe = discoverySafe(board);
+    if (safe !== board && this.ctx.facade.device(safe) !== undefined) {
+      this.warnOnce(board, null, `board ${board} is not offered to Home Assistant: its discovery node id ${this.topics.nodeId(board)} is board ${safe}'s; give one of them another id`);
+      return;
+    }
     const { entities, refusals } = entitiesOf({
       board,
       view,
@@ -367,11 +374,7 @@ export class MqttBridge implements HubModule {
       dashboardUrl: this.options.dashboardUrl(this.ctx.httpAddress()),
       version: this.options.version,
     });
-    for (const r of refusals) {
-      const key = `${board}\u0000${r.pin ?? ''}\u0000${r.message}`;
-      if (!this.refused.has(key)) this.ctx.logger.warn(`mqtt: ${r.message}`);
-      this.refused.add(key);
-    }
+    for (const r of refusals) this.warnOnce(board, r.pin, r.message);
     const next = new Map(entities.map((e) => [e.topic, e]));
     if (this.config.discovery) {
       for (const topic of mirror.entities.keys()) if (!next.has(topic)) this.retain(topic, '', true);
@@ -379,6 +382,13 @@ export class MqttBridge implements HubModule {
     }
     mirror.entities = next;
     this.publishPinStates(board, mirror);
+  }
+
+  /** A refusal is logged once per hub run, not at every state report that rebuilds the entities. */
+  private warnOnce(board: string, pin: number | null, message: string): void {
+    const key = `${board}\u0000${pin ?? ''}\u0000${message}`;
+    if (!this.refused.has(key)) this.ctx.logger.warn(`mqtt: ${message}`);
+    this.refused.add(key);
   }
 
   private publishPinStates(board: string, mirror: Mirror): void {

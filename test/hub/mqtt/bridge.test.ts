@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
+import type { Logger } from '../../../src/device/logger.js';
 import type { JsonObject } from '../../../src/protocol/codec.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
@@ -27,8 +28,8 @@ async function broker(options: Parameters<typeof Broker.start>[0] = {}): Promise
   return b;
 }
 
-async function hubWith(mqtt: Record<string, unknown>, more: Record<string, unknown> = {}): Promise<TestHub> {
-  const hub = await startTestHub({ config: { telemetry: { interval_ms: 200 }, mqtt, ...more } });
+async function hubWith(mqtt: Record<string, unknown>, logger?: Logger): Promise<TestHub> {
+  const hub = await startTestHub({ config: { telemetry: { interval_ms: 200 }, mqtt }, ...(logger !== undefined ? { logger } : {}) });
   // A test may stop its hub itself (a hub that goes away); the cleanup then has nothing to do.
   const close = hub.close.bind(hub);
   let closing: Promise<void> | undefined;
@@ -178,6 +179,32 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     }, 'the stale configs cleared', 8000);
     assert.ok(left.has(foreign), "another hub's config is left alone");
     assert.ok(left.has(`homeassistant/switch/${hub.hubId}_shed/pin_15/config`), 'the real relay stays');
+  });
+
+  test('an output the hub cannot hold for its lease, and a board whose node id another has, are logged and not offered', async () => {
+    const b = await broker();
+    const warnings: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) };
+    const hub = await hubWith({ url: b.url, lease_s: 30 }, logger);
+    const shortLease = { name: 'kiln', pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0, max_lease_s: 10 }, { pin: 16, name: 'lamp', mode: 'output', value: 0 }] };
+    await board(hub, 'kiln', shortLease);
+    await board(hub, 'lab_bench');
+    await board(hub, 'lab.bench');
+    const configs = await eventually(async () => {
+      const r = await retained(b.url, 'homeassistant/#', 300);
+      return r.has(`homeassistant/switch/${hub.hubId}_kiln/pin_16/config`) && r.has(`homeassistant/switch/${hub.hubId}_lab_bench/pin_15/config`) ? r : undefined;
+    }, 'the configs');
+    assert.equal(configs.has(`homeassistant/switch/${hub.hubId}_kiln/pin_15/config`), false, 'the relay allowed only 10 s is not offered');
+    await eventually(() => warnings.find((w) => /relay.*at most 10 s.*lease_s: 10 or less/.test(w)), 'the lease refusal logged');
+    const owner = JSON.parse(configs.get(`homeassistant/switch/${hub.hubId}_lab_bench/pin_15/config`) ?? '{}') as JsonObject;
+    assert.equal(owner['unique_id'], `tether_${hub.hubId}_lab_bench_pin_15`, 'lab_bench keeps its node id');
+    await eventually(() => warnings.find((w) => w.includes('board lab.bench is not offered')), 'the clash logged');
+    // The refused output takes no command either.
+    const kiln = hub.deviceLink('kiln');
+    const w = await watch(b.url, []);
+    await w.publish('tether/kiln/pin/15/set', 'ON');
+    await eventually(() => warnings.find((m) => m.includes('kiln pin 15: not an output this hub offers')), 'the command refused');
+    assert.equal(((kiln?.lastState?.['pins'] as JsonObject[]).find((p) => p['pin'] === 15) ?? {})['value'], 0);
   });
 
   test('a broker down at start and restarted later: the hub serves meanwhile and reconnects', async () => {
