@@ -27,6 +27,8 @@ export interface BrokerOptions {
   /** user → password; when given, anonymous clients are refused. */
   users?: Record<string, string>;
   port?: number;
+  /** PEM files: the listener speaks TLS only (mqtts://). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export class Broker {
@@ -36,10 +38,11 @@ export class Broker {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly tls: boolean,
   ) {}
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   /** What mosquitto wrote to stderr since it last started, for a failing test's message. */
@@ -53,6 +56,7 @@ export class Broker {
     // As root, mosquitto would drop to its own user, who cannot read this private folder.
     const user = process.getuid?.() === 0 ? ['user root'] : [];
     const lines = [...user, `listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`, 'log_dest stderr', 'log_type error', 'log_type warning'];
+    if (options.tls !== undefined) lines.push(`certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`);
     if (options.users !== undefined) {
       const passwords = path.join(dir, 'passwords');
       fs.writeFileSync(passwords, '');
@@ -65,7 +69,7 @@ export class Broker {
       lines.push('allow_anonymous true');
     }
     fs.writeFileSync(path.join(dir, 'mosquitto.conf'), lines.join('\n') + '\n');
-    const broker = new Broker(port, dir);
+    const broker = new Broker(port, dir, options.tls !== undefined);
     await broker.resume();
     return broker;
   }

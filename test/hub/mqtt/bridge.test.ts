@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import type { Logger } from '../../../src/device/logger.js';
 import type { JsonObject } from '../../../src/protocol/codec.js';
+import { loadTestCert } from '../../client/tls-cert.js';
+import { FaultProxy } from '../../support/fault-proxy.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
 import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
@@ -80,6 +82,65 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const pin = (linked.board.state().pins as JsonObject[]).find((p) => p['pin'] === 15);
     assert.equal(pin?.['lease'], null, 'the safe value holds no lease');
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 2000, w.seen.findIndex((s) => s.payload === 'ON'));
+  });
+
+  test('the broker gone: the hub stops renewing, the board reverts by its lease, and the broker shows it when back', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url, ...LEASE });
+    const linked = await board(hub, 'shed');
+    const w = await watch(b.url, ['tether/shed/pin/15/state']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    await w.close();
+    await b.kill();
+    // Nobody could turn it off through the broker now, so the hub lets the lease run out.
+    await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', LEASE.lease_s * 1000 + 2000);
+    await b.resume();
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'reconnected', 10_000);
+    const after = await eventually(async () => ((await retained(b.url, 'tether/shed/pin/15/state', 200)).get('tether/shed/pin/15/state') === 'OFF' ? true : undefined), 'OFF on the broker');
+    assert.equal(after, true);
+    await new Promise((r) => setTimeout(r, LEASE.lease_s * 1000));
+    assert.equal(relayLevel(linked), 0, 'the hub never turns it back on by itself');
+  });
+
+  test("the board's link gone: the hold ends with it, and the relay stays off when the board is back", async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url, ...LEASE });
+    const { token } = hub.store.addDevice('shed', {});
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port }, seed: 3 });
+    cleanups.push(() => proxy.close());
+    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD });
+    cleanups.push(() => linked.close());
+    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'shed linked');
+    const w = await watch(b.url, ['tether/shed/pin/15/state', 'tether/shed/availability']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    // A WiFi outage: nothing gets through either way; the board's own lease turns the relay off.
+    proxy.blackhole();
+    await w.waitFor('tether/shed/availability', (p) => p === 'offline', 8000);
+    await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', LEASE.lease_s * 1000 + 2000);
+    const offAt = w.seen.length;
+    proxy.heal();
+    await w.waitFor('tether/shed/availability', (p) => p === 'online', 10_000, offAt);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 5000);
+    await new Promise((r) => setTimeout(r, LEASE.lease_s * 1000));
+    assert.equal(relayLevel(linked), 0, 'the relay stays off: a new ON is needed');
+    assert.equal(w.latest('tether/shed/pin/15/state'), 'OFF');
+  });
+
+  test('mqtts:// with the CA of the broker; without it the certificate is refused and said so', async () => {
+    const cert = loadTestCert();
+    const keyFile = path.join(path.dirname(cert.certFile), 'key.pem');
+    const b = await broker({ tls: { certFile: cert.certFile, keyFile } });
+    assert.match(b.url, /^mqtts:/);
+    const hub = await hubWith({ url: b.url, ca: cert.certFile });
+    await board(hub, 'shed');
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'connected over TLS', 10_000);
+    const stranger = await hubWith({ url: b.url });
+    const refused = await eventually(() => (mqttState(stranger)?.error !== null && mqttState(stranger)?.error !== undefined ? mqttState(stranger) : undefined), 'the refusal');
+    assert.match(refused?.error ?? '', /certificate/);
   });
 
   test('a retained command is ignored, and cleared from the broker', async () => {
