@@ -59,6 +59,8 @@ export class MqttBridge implements HubModule {
   private readonly seenConfigs = new Set<string>();
   private readingStale = false;
   private readonly refused = new Set<string>();
+  /** The boards linked now, from the bus: counting them from the registry at every link change would read every board each time. */
+  private readonly online = new Set<string>();
   /** Set by stop: answers still under way must not reach for a hub that is closing. */
   private stopped = false;
   /** board NUL pin → the duty a PWM output last had away from its safe value (ON restores it). */
@@ -98,7 +100,11 @@ export class MqttBridge implements HubModule {
     this.broker = broker;
     this.unsubscribe = ctx.bus.subscribe((update) => this.onUpdate(update));
     ctx.report('mqtt', () => broker.status());
-    for (const view of ctx.facade.devices()) if (view.online) void this.describe(view);
+    for (const view of ctx.facade.devices()) {
+      if (!view.online) continue;
+      this.online.add(view.id);
+      void this.describe(view);
+    }
     broker.start();
   }
 
@@ -296,7 +302,11 @@ export class MqttBridge implements HubModule {
   }
 
   private onDevice(view: DeviceView): void {
-    if (!view.online) this.holds.letGo(view.id);
+    if (view.online) this.online.add(view.id);
+    else {
+      this.online.delete(view.id);
+      this.holds.letGo(view.id);
+    }
     this.publishBoardsOnline();
     if (!this.exposed(view.id)) return;
     this.retain(this.topics.board(view.id).availability, view.online ? 'online' : 'offline');
@@ -410,7 +420,7 @@ export class MqttBridge implements HubModule {
   }
 
   private publishBoardsOnline(): void {
-    this.retain(this.topics.boardsOnline(), String(this.ctx.facade.devices().filter((d) => d.online).length));
+    this.retain(this.topics.boardsOnline(), String(this.online.size));
   }
 
   private exposed(board: string): boolean {
