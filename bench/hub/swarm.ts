@@ -6,7 +6,8 @@
 // fit on one core beside the bench. Driven by the bench over IPC (serveRpc):
 //
 //   connect {port, boards: [{id, token}], concurrency}   dial every board, resolve when all are welcomed
-//   readings {}                                          each board sends a reading once a second
+//   readings {changing?}                                 each board sends a reading once a second
+//                                                        (changing: a new temperature each time, not always 21.5)
 //   quiet {}                                             readings stop (keepalives go on)
 //   saturate {window, durationMs}                        readings as fast as the hub acks them
 //   stats {}                                             counters and this process's CPU and memory
@@ -38,6 +39,8 @@ const counters = {
 };
 
 let mode: 'quiet' | 'readings' | 'saturate' = 'quiet';
+/** Whether a reading's value moves from one reading to the next (the MQTT bridge publishes only changes). */
+let changing = false;
 let saturation: { window: number; sendUntil: number; lastAckAt: number; onDrained: (() => void) | undefined } | undefined;
 
 class FakeBoard {
@@ -54,6 +57,8 @@ class FakeBoard {
   /** Numbers of messages that are not readings (the state event, replies), oldest first. */
   private notReadings: number[] = [];
   lastSent = 0;
+  /** Readings this board sent once a second. */
+  private readings = 0;
   private welcome: { resolve: () => void; reject: (err: Error) => void } | undefined;
   /** This connection's hello and its nonce, which the proofs cover; the seals once both proved. */
   private hello: { text: string; nonce: string } | undefined;
@@ -152,7 +157,7 @@ class FakeBoard {
     let out = '';
     const ts = uptime();
     while (this.txSeq - this.peerAck < window) {
-      out += this.frame(reading(ts, this.boot));
+      out += this.frame(reading(ts, this.boot, STEADY));
       counters.readingsSent++;
     }
     if (out !== '') this.write(out);
@@ -165,7 +170,9 @@ class FakeBoard {
       return;
     }
     counters.readingsSent++;
-    this.write(this.frame(reading(uptime(), this.boot)));
+    this.readings++;
+    // 20.0, 20.1, … 29.9 and round again: each reading differs from the board's one before.
+    this.write(this.frame(reading(uptime(), this.boot, changing ? (200 + (this.readings % 100)) / 10 : STEADY)));
   }
 
   private sendOther(body: string): void {
@@ -264,11 +271,27 @@ class FakeBoard {
     this.seal = linkSeal(key, transcript, 'board');
   }
 
-  /** A reply to a request from the hub: the request's fields, ok, and what get_state returns. */
+  /**
+   * A reply to a request from the hub: the request's fields, ok, and what get_state, get_info and
+   * list_sensors return (the MQTT bridge describes each board with the last two). get_info has no
+   * rssi, so the hub stores no signal for these boards.
+   */
   private answer(request: Record<string, unknown>): void {
     counters.commandsAnswered++;
-    const extra = request['action'] === 'get_state' ? { pins: [], leases: [], sensors: [], boot_id: this.boot, uptime_s: uptime() / 1000 } : {};
-    this.sendOther(JSON.stringify({ ...request, ...extra, ok: true }));
+    this.sendOther(JSON.stringify({ ...request, ...this.replyFields(request['action']), ok: true }));
+  }
+
+  private replyFields(action: unknown): Record<string, unknown> {
+    switch (action) {
+      case 'get_state':
+        return { pins: [], leases: [], sensors: [], boot_id: this.boot, uptime_s: uptime() / 1000 };
+      case 'get_info':
+        return { info: { name: this.spec.id, board: 'bench swarm', platform: 'bench', firmware_version: '0', boot_id: this.boot, uptime_s: uptime() / 1000, capabilities: ['gpio', 'sensors'] } };
+      case 'list_sensors':
+        return { sensors: [{ name: SENSOR, driver: 'bench', quantities: { temperature: '°C' } }] };
+      default:
+        return {};
+    }
   }
 
   private onAck(ack: number): void {
@@ -290,8 +313,11 @@ class FakeBoard {
   }
 }
 
-function reading(ts: number, boot: string): string {
-  return `{"event":"reading","ts":${ts},"boot_id":"${boot}","sub":1,"sensor":"t","values":{"temperature":21.5},"units":{"temperature":"°C"}}`;
+const SENSOR = 't';
+const STEADY = 21.5;
+
+function reading(ts: number, boot: string, temperature: number): string {
+  return `{"event":"reading","ts":${ts},"boot_id":"${boot}","sub":1,"sensor":"${SENSOR}","values":{"temperature":${temperature}},"units":{"temperature":"°C"}}`;
 }
 
 let boards: FakeBoard[] = [];
@@ -328,8 +354,9 @@ serveRpc({
     await Promise.all(Array.from({ length: Math.min(concurrency, fresh.length) }, worker));
     return { ms: performance.now() - t0, up: boards.filter((b) => b.up).length };
   },
-  readings: () => {
+  readings: (args) => {
     mode = 'readings';
+    changing = args['changing'] === true;
     for (const b of boards) b.startReadings();
   },
   quiet: () => {
