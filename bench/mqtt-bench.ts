@@ -229,6 +229,10 @@ interface SwarmStats {
   up: number;
 }
 
+const OFF = 'bridge off (baseline), readings changing';
+const ON_CHANGING = 'bridge on, readings changing';
+const ON_STEADY = 'bridge on, readings steady';
+
 interface Window {
   label: string;
   seconds: number;
@@ -237,6 +241,22 @@ interface Window {
   topics: number | undefined;
   cpu: number;
   loopP99: number;
+}
+
+/** The mean of windows of one kind (the loop's p99: the worst). */
+function averaged(windows: Window[]): Window {
+  const avg = (f: (w: Window) => number) => windows.reduce((sum, w) => sum + f(w), 0) / windows.length;
+  const first = windows[0];
+  if (first === undefined) throw new Error('no window');
+  return {
+    label: first.label,
+    seconds: avg((w) => w.seconds),
+    readingsIn: avg((w) => w.readingsIn),
+    published: first.published === undefined ? undefined : avg((w) => w.published ?? NaN),
+    topics: first.topics === undefined ? undefined : Math.min(...windows.map((w) => w.topics ?? NaN)),
+    cpu: avg((w) => w.cpu),
+    loopP99: Math.max(...windows.map((w) => w.loopP99)),
+  };
 }
 
 /** The hub with BOARDS swarm boards, bridged (a fresh broker) or not; one window per readings mode. */
@@ -345,33 +365,43 @@ async function main(): Promise<void> {
   console.log(`\n3. ${fmtInt(BOARDS)} swarm boards (bench/hub/swarm.ts, own process), one reading a second each; ${S.windowMs / 1000} s windows after ${S.settleMs / 1000} s of readings`);
   console.log('   readings in: acknowledged by the hub (swarm counters); published: live messages at a subscriber of tether/+/sensor/# (own process)');
   console.log('   hub CPU: process.cpuUsage of this process, which runs only the hub then');
-  const off = await swarmRun(false, [{ label: 'bridge off (baseline), readings changing', changing: true }]);
-  console.log(`   without the bridge: ${off.setup}`);
-  const on = await swarmRun(true, [
-    { label: 'bridge on, readings changing', changing: true },
-    { label: 'bridge on, readings steady', changing: false },
-  ]);
-  console.log(`   with the bridge: ${on.setup}`);
-  const base = off.windows[0] as Window;
-  const rows = [['hub', 'readings in/s', 'published/s', 'sensor topics', 'hub CPU (one core)', 'CPU added', 'hub loop p99']];
-  for (const w of [...off.windows, ...on.windows]) {
+  // Hubs one after another in one process drift (heap, JIT, the machine): the order alternates.
+  const order = QUICK ? [false, true] : [false, true, true, false];
+  const all: Window[] = [];
+  for (const bridged of order) {
+    const run = bridged
+      ? await swarmRun(true, [
+          { label: ON_CHANGING, changing: true },
+          { label: ON_STEADY, changing: false },
+        ])
+      : await swarmRun(false, [{ label: OFF, changing: true }]);
+    console.log(`   ${bridged ? 'with' : 'without'} the bridge: ${run.setup}; hub CPU ${run.windows.map((w) => pct(w.cpu)).join(', ')}`);
+    all.push(...run.windows);
+  }
+  const mean = (label: string) => averaged(all.filter((w) => w.label === label));
+  const base = mean(OFF);
+  const added = (w: Window) => `${w.cpu >= base.cpu ? '+' : '−'}${pct(Math.abs(w.cpu - base.cpu))} (${(w.cpu / base.cpu).toFixed(2)} ×)`;
+  const rows = [['hub (mean of its windows)', 'windows', 'readings in/s', 'published/s', 'sensor topics', 'hub CPU (one core)', 'CPU added', 'hub loop p99']];
+  for (const label of [OFF, ON_CHANGING, ON_STEADY]) {
+    const w = mean(label);
     rows.push([
-      w.label,
+      label,
+      String(all.filter((x) => x.label === label).length),
       fmtInt(w.readingsIn),
       w.published === undefined ? '—' : fmtInt(w.published),
       w.topics === undefined ? '—' : fmtInt(w.topics),
       pct(w.cpu),
-      w === base ? '—' : `+${pct(w.cpu - base.cpu)} (${(w.cpu / base.cpu).toFixed(2)} ×)`,
+      label === OFF ? '—' : added(w),
       fmtMs(w.loopP99),
     ]);
   }
   console.log(table(rows));
   console.log('   steady: every board sends 21.5 each time; the bridge publishes a retained topic only when its payload changes');
-  const changing = on.windows[0] as Window;
-  const steady = on.windows[1] as Window;
+  const changing = mean(ON_CHANGING);
+  const steady = mean(ON_STEADY);
   summary.push(
     `3. ${fmtInt(BOARDS)} boards: ${fmtInt(changing.published ?? NaN)} sensor messages/s published for ${fmtInt(changing.readingsIn)} readings/s in; ` +
-      `hub CPU ${pct(changing.cpu)} with the bridge vs ${pct(base.cpu)} without (+${pct(changing.cpu - base.cpu)} of a core; steady readings: ${fmtInt(steady.published ?? NaN)}/s, +${pct(steady.cpu - base.cpu)})`,
+      `hub CPU ${pct(changing.cpu)} of a core with the bridge vs ${pct(base.cpu)} without: ${added(changing)}; steady readings: ${fmtInt(steady.published ?? NaN)}/s published, ${added(steady)}`,
   );
 
   console.log('\nsummary');
