@@ -142,7 +142,7 @@ export class MqttBridge implements HubModule {
     if (this.stopped) return;
     this.lastRepublish = this.ctx.clock.now();
     this.retain(this.topics.hubAvailability(), 'online');
-    if (this.config.discovery) for (const e of hubEntities(this.ctx.hubId, this.topics, this.options.version, this.options.dashboardUrl(this.ctx.httpAddress()))) this.retain(e.topic, JSON.stringify(e.config), true);
+    if (this.config.discovery) for (const e of hubEntities(this.ctx.hubId, this.topics, this.options.version, this.options.dashboardUrl(this.ctx.httpAddress()))) this.retain(e.topic, JSON.stringify(e.config), { reliable: true });
     this.publishBoardsOnline();
     for (const view of this.ctx.facade.devices()) {
       if (!this.exposed(view.id)) continue;
@@ -183,7 +183,7 @@ export class MqttBridge implements HubModule {
       const gone = board === undefined || !this.exposed(board) || (mirror !== undefined && mirror.entities.size > 0 && !mirror.entities.has(topic));
       if (gone) {
         this.ctx.logger.info(`mqtt: clearing ${topic}: its entity is no longer on this hub`);
-        this.retain(topic, '', true);
+        this.retain(topic, '', { reliable: true });
       }
     }
     this.seenConfigs.clear();
@@ -205,7 +205,7 @@ export class MqttBridge implements HubModule {
     if (payload.length === 0) return;
     if (packet.retain) {
       this.ctx.logger.warn(`mqtt: ignored a retained command on ${topic}: commands are never retained (it would run again at every reconnect); cleared it from the broker`);
-      this.retain(topic, '', true);
+      this.retain(topic, '', { reliable: true });
       return;
     }
     const text = payload.toString('utf8');
@@ -294,7 +294,9 @@ export class MqttBridge implements HubModule {
         return this.onState(update.device, update.state);
       case 'reading':
         if (!sensorExposed(this.config, update.device, update.sensor) || !this.exposed(update.device)) return;
-        for (const [quantity, value] of Object.entries(update.values)) this.retain(this.topics.sensor(update.device, update.sensor, quantity), String(value));
+        // Every reading goes out, the same value included: Home Assistant's expire_after counts
+        // the time since the last message, and a steady temperature is still a live sensor.
+        for (const [quantity, value] of Object.entries(update.values)) this.retain(this.topics.sensor(update.device, update.sensor, quantity), String(value), { always: true });
         return;
       case 'event':
         return this.onEvent(update.device, update.event);
@@ -387,8 +389,8 @@ export class MqttBridge implements HubModule {
     for (const r of refusals) this.warnOnce(board, r.pin, r.message);
     const next = new Map(entities.map((e) => [e.topic, e]));
     if (this.config.discovery) {
-      for (const topic of mirror.entities.keys()) if (!next.has(topic)) this.retain(topic, '', true);
-      for (const e of entities) this.retain(e.topic, JSON.stringify(e.config), true);
+      for (const topic of mirror.entities.keys()) if (!next.has(topic)) this.retain(topic, '', { reliable: true });
+      for (const e of entities) this.retain(e.topic, JSON.stringify(e.config), { reliable: true });
     }
     mirror.entities = next;
     this.publishPinStates(board, mirror);
@@ -436,12 +438,12 @@ export class MqttBridge implements HubModule {
     return mirror;
   }
 
-  /** A retained publish, skipped when the topic already holds this payload in this session. */
-  private retain(topic: string, payload: string, reliable = false): void {
+  /** A retained publish, skipped when the topic already holds this payload in this session (unless `always`). */
+  private retain(topic: string, payload: string, options: { reliable?: boolean; always?: boolean } = {}): void {
     if (this.broker?.connected !== true) return;
-    if (this.sent.get(topic) === payload) return;
+    if (options.always !== true && this.sent.get(topic) === payload) return;
     this.sent.set(topic, payload);
-    this.broker.publish(topic, payload, { retain: true, qos: reliable ? 1 : 0 });
+    this.broker.publish(topic, payload, { retain: true, qos: options.reliable === true ? 1 : 0 });
   }
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../../../src/device/logger.js';
 import type { JsonObject } from '../../../src/protocol/codec.js';
 import { loadTestCert } from '../../client/tls-cert.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
+import { openRawLink } from '../../support/raw-link.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
 import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
@@ -141,6 +142,22 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const stranger = await hubWith({ url: b.url });
     const refused = await eventually(() => (mqttState(stranger)?.error !== null && mqttState(stranger)?.error !== undefined ? mqttState(stranger) : undefined), 'the refusal');
     assert.match(refused?.error ?? '', /certificate/);
+  });
+
+  test("every reading is published, the same value again included (Home Assistant's expire_after counts from the last message)", async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url });
+    const { token } = hub.store.addDevice('probe');
+    const w = await watch(b.url, ['tether/probe/sensor/t/temperature']);
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'the bridge connected');
+    const raw = await openRawLink(hub.link.port);
+    cleanups.push(() => void raw.socket.destroy());
+    assert.equal((await raw.authenticate('probe', token, { keepalive_ms: 60_000 }))['link'], 'welcome');
+    const reading = (seq: number) => ({ link: 'msg', seq, body: { event: 'reading', ts: 1000 * seq, sensor: 't', values: { temperature: 21.5 }, units: { temperature: '°C' } } });
+    raw.send(reading(1));
+    await w.waitFor('tether/probe/sensor/t/temperature', (p) => p === '21.5');
+    raw.send(reading(2));
+    await eventually(() => (w.seen.filter((m) => m.topic === 'tether/probe/sensor/t/temperature').length >= 2 ? true : undefined), 'the steady reading published again');
   });
 
   test('a retained command is ignored, and cleared from the broker', async () => {
