@@ -15,7 +15,7 @@ import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
 import type { LinkState } from './store/link-state.js';
 import { BoardReports, changesState, omit, reportSubscriptions, signalOf } from './board-reports.js';
-import type { HubUpdate, Reading, StoredEvent } from './types.js';
+import type { CommandOptions, HubUpdate, Reading, StoredEvent } from './types.js';
 
 /** What a device link needs of the store. */
 export interface DeviceLinkStore extends OutboxStore {
@@ -89,6 +89,9 @@ function tooLarge(device: string, bytes: number, limit: number): HubError {
  */
 const INTERNAL_ID_SUFFIX = '.hub';
 
+/** The field of a queued command's stored body that holds its delivery deadline (wall-clock ms); never sent. */
+const DELIVER_BY = '_hub_deliver_by';
+
 export class DeviceLink {
   private state: LinkState;
   private outbox: PersistentOutbox;
@@ -139,14 +142,16 @@ export class DeviceLink {
   }
 
   /** Sends a request and resolves with the board's reply (its own `id` put back). */
-  command(request: JsonObject, options: { timeoutMs?: number; internal?: boolean } = {}): Promise<JsonObject> {
+  command(request: JsonObject, options: CommandOptions & { internal?: boolean } = {}): Promise<JsonObject> {
     if (this.closed) return Promise.reject(new HubError('shutting_down', 'the hub is stopping'));
     if (!this.online) {
       return Promise.reject(new HubError('device_offline', `${this.id} is not linked to the hub now; commands are not kept for later — try again when it is online`));
     }
     const id = `${this.deps.commandPrefix}${this.nextCommand++}${options.internal === true ? INTERNAL_ID_SUFFIX : ''}`;
+    // The deadline is wall-clock and goes into the stored body, so that it holds across a hub restart too.
+    const body = options.deliverWithinMs !== undefined ? { ...request, id, [DELIVER_BY]: this.deps.wallNow() + options.deliverWithinMs } : { ...request, id };
     // Refused before it is stored: a board closes the link on a frame longer than it takes (§10.7).
-    const bytes = sealedMsgBytes({ ...request, id });
+    const bytes = sealedMsgBytes(body);
     if (bytes > this.maxFrame) return Promise.reject(tooLarge(this.id, bytes, this.maxFrame));
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
@@ -155,7 +160,7 @@ export class DeviceLink {
         reject(new HubError('timeout', `${this.id} did not answer within ${timeoutMs} ms; the command stays queued for the board and its reply goes to the events log`));
       });
       this.pending.set(id, { resolve, reject, timer, callerId: request['id'], internal: options.internal === true });
-      this.send({ ...request, id });
+      this.send(body);
     });
   }
 
@@ -224,6 +229,7 @@ export class DeviceLink {
         clock,
         seal,
         peerLimit: { maxFrameBytes: this.maxFrame, tooLong: (seq, body) => this.dropTooLong(seq, body) },
+        outgoing: (seq, body) => this.onTime(seq, body),
       },
       {
         deliver: (body, seq) => this.deliver(body, seq),
@@ -264,6 +270,19 @@ export class DeviceLink {
     this.takePending(body['id'])?.reject(tooLarge(this.id, bytes, this.maxFrame));
     this.deps.logger.warn(`${this.id}: message ${seq} is longer than the ${this.maxFrame} bytes the board takes; it was not sent`);
     return { action: 'ping', id: `${this.deps.commandPrefix}dropped-${seq}${INTERNAL_ID_SUFFIX}` };
+  }
+
+  /**
+   * A write given a delivery deadline goes out without it while on time; late (it waited through
+   * an outage, or a hub restart), a ping goes out under its number instead and the caller hears
+   * `expired`: a renewal arriving after its lease ended would switch the output on again.
+   */
+  private onTime(seq: number, body: JsonObject): JsonObject {
+    const deadline = body[DELIVER_BY];
+    if (typeof deadline !== 'number') return body;
+    if (this.deps.wallNow() <= deadline) return omit(body, DELIVER_BY);
+    this.takePending(body['id'])?.reject(new HubError('expired', `${this.id}: ${String(body['action'])} on pin ${String(body['pin'])} could not be delivered in time and was dropped; the board's lease decides the pin`));
+    return { action: 'ping', id: `${this.deps.commandPrefix}expired-${seq}${INTERNAL_ID_SUFFIX}` };
   }
 
   /** Someone on the path altered, injected or replayed a frame (protocol.md §10.6). */

@@ -7,6 +7,10 @@ export const HUB_ERROR_CATALOGUE = {
   device_offline: { summary: 'The board is registered but not linked now; commands are never queued for later.', httpStatus: 409 },
   board_restarted: { summary: 'The board restarted before the command reached it; it was not sent to the new boot (stale commands are never replayed).', httpStatus: 409 },
   timeout: { summary: 'The board did not answer in time; the command may still run when the link comes back.', httpStatus: 504 },
+  expired: {
+    summary: 'A lease write that could not reach the board in time was dropped, so that it cannot switch an output on late; send it again if it is still wanted.',
+    httpStatus: 504,
+  },
   conflict: { summary: 'The resource exists already (a device id registered twice).', httpStatus: 409 },
   bad_request: { summary: 'The request body or query does not match the API; the message names the field.', httpStatus: 400 },
   unauthenticated: { summary: 'The API call has no bearer token or an unknown one; the token is in <data>/api-token.', httpStatus: 401 },

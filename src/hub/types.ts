@@ -123,6 +123,17 @@ export interface RuleView {
   lastError: string | null;
 }
 
+export interface CommandOptions {
+  /** How long to wait for the reply (default 10 s). */
+  timeoutMs?: number;
+  /**
+   * A lease write (a renewal above all) that must reach the board within this many ms or not at
+   * all: queued through a link outage and sent later, it would switch the output on again after
+   * its lease ended (docs/hub.md, "Leases held by the hub"). Late, it fails with `expired`.
+   */
+  deliverWithinMs?: number;
+}
+
 /** What rules and the API may ask of the hub: a command to a board, answered by its reply. */
 export interface CommandSender {
   /**
@@ -130,7 +141,7 @@ export interface CommandSender {
    * the board's reply, `error` included when the board refused. Rejects with a HubError when the
    * board is unknown (`not_found`), offline (`device_offline`) or does not answer in time (`timeout`).
    */
-  command(deviceId: string, request: JsonObject, options?: { timeoutMs?: number }): Promise<JsonObject>;
+  command(deviceId: string, request: JsonObject, options?: CommandOptions): Promise<JsonObject>;
 }
 
 /** The MQTT bridge's connection to its broker, as GET /api/hub and the dashboard show it. */

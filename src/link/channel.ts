@@ -46,6 +46,12 @@ export interface ChannelOptions {
    * gives the body that goes out under its number instead, so the stream keeps its numbers.
    */
   peerLimit?: { maxFrameBytes: number; tooLong(seq: number, body: JsonObject): JsonObject };
+  /**
+   * The body that goes out for a queued message, each time it is written (the first time or
+   * again after a reconnect): the owner may strip what only it needs, or send another body under
+   * the same number (a write that must not arrive late, protocol.md §4).
+   */
+  outgoing?(seq: number, body: JsonObject): JsonObject;
 }
 
 export class LinkChannel {
@@ -116,7 +122,8 @@ export class LinkChannel {
     for (const msg of this.streams.outbox.sendable()) this.writeMsg(msg.seq, msg.body);
   }
 
-  private writeMsg(seq: number, body: JsonObject): void {
+  private writeMsg(seq: number, queued: JsonObject): void {
+    const body = this.options.outgoing?.(seq, queued) ?? queued;
     // Every msg carries the latest committed ack for the other direction, so a busy link needs no ack frames.
     this.ackedToPeer = this.streams.inbound.committed;
     const message = { link: 'msg', seq, ack: this.ackedToPeer, body };

@@ -31,6 +31,8 @@ export interface MqttBridgeOptions {
 const REPUBLISH_MIN_MS = 10_000;
 /** How long after subscribing the retained discovery configs are read back before stale ones are cleared. */
 const STALE_WINDOW_MS = 1500;
+/** How long after a board failed to answer get_info or list_sensors the bridge asks again. */
+const DESCRIBE_RETRY_MS = 30_000;
 
 interface Mirror {
   info: BoardInfo | null;
@@ -39,6 +41,8 @@ interface Mirror {
   /** The boot whose info and sensors these are. */
   describedBoot: string | null;
   describing: boolean;
+  /** Clock ms before which a failed description is not tried again. */
+  retryDescribeAt: number;
   /** Discovery topic → entity, as last published. */
   entities: Map<string, Entity>;
 }
@@ -57,6 +61,8 @@ export class MqttBridge implements HubModule {
   private republishTimer: ReturnType<HubContext['clock']['setTimer']> | undefined;
   private staleTimer: ReturnType<HubContext['clock']['setTimer']> | undefined;
   private readonly seenConfigs = new Set<string>();
+  /** Board → configs read back from the broker before the board was described: cleared then unless it still has them. */
+  private readonly undecided = new Map<string, Set<string>>();
   private readingStale = false;
   private readonly refused = new Set<string>();
   /** The boards linked now, from the bus: counting them from the registry at every link change would read every board each time. */
@@ -76,7 +82,8 @@ export class MqttBridge implements HubModule {
     const { config } = this;
     this.topics = new Topics(config.base_topic, config.discovery_prefix, ctx.hubId);
     this.holds = new HeldOutputs({ sender: ctx.facade, clock: ctx.clock, logger: ctx.logger });
-    const password = config.password_file !== undefined ? await readPasswordFile(config.password_file) : undefined;
+    const passwordFile = config.password_file;
+    const password = passwordFile !== undefined ? await readPasswordFile(passwordFile) : undefined;
     const ca = config.ca !== undefined ? await readCa(config.ca) : undefined;
     const broker = new BrokerConnection(
       {
@@ -84,6 +91,7 @@ export class MqttBridge implements HubModule {
         clientId: config.client_id ?? `tether-${ctx.hubId}`,
         ...(config.username !== undefined ? { username: config.username } : {}),
         ...(password !== undefined ? { password } : {}),
+        ...(passwordFile !== undefined ? { rereadPassword: () => readPasswordFile(passwordFile) } : {}),
         ...(ca !== undefined ? { ca } : {}),
         will: { topic: this.topics.hubAvailability(), payload: 'offline' },
         clock: ctx.clock,
@@ -92,7 +100,9 @@ export class MqttBridge implements HubModule {
         ...(this.options.backoff !== undefined ? { backoff: this.options.backoff } : {}),
       },
       {
-        connected: () => void this.onConnected(),
+        connected: () => {
+          this.onConnected().catch((err: unknown) => this.ctx.logger.error(`mqtt: setting up the session failed: ${err instanceof Error ? err.message : String(err)}`));
+        },
         disconnected: () => this.holds.letGoAll(),
         message: (topic, payload, packet) => this.onMessage(topic, payload, packet),
       },
@@ -129,11 +139,12 @@ export class MqttBridge implements HubModule {
       await broker.subscribe([this.topics.homeAssistantStatus()]);
       // Read back what configs this hub left on the broker, to clear the ones no longer true.
       this.seenConfigs.clear();
+      this.undecided.clear();
       this.readingStale = true;
       await broker.subscribe([this.topics.discoverySubscription()]);
       if (this.stopped) return;
       if (this.staleTimer !== undefined) this.ctx.clock.clearTimer(this.staleTimer);
-      this.staleTimer = this.ctx.clock.setTimer(STALE_WINDOW_MS, () => this.clearStale());
+      this.staleTimer = this.ctx.clock.setTimer(STALE_WINDOW_MS, () => this.safely('clearing stale configs', () => this.clearStale()));
     }
     this.publishEverything();
   }
@@ -162,7 +173,7 @@ export class MqttBridge implements HubModule {
     this.republishTimer = this.ctx.clock.setTimer(wait, () => {
       this.republishTimer = undefined;
       this.sent.clear();
-      this.publishEverything();
+      this.safely('publishing everything again', () => this.publishEverything());
     });
   }
 
@@ -178,15 +189,23 @@ export class MqttBridge implements HubModule {
       const parsed = this.topics.parseDiscoveryTopic(topic);
       if (parsed === null || parsed.nodeId === hubNode) continue;
       const board = known.get(parsed.nodeId);
-      // A board the hub has not described since it started keeps its configs: they may still be right.
       const mirror = board !== undefined ? this.mirrors.get(board) : undefined;
-      const gone = board === undefined || !this.exposed(board) || (mirror !== undefined && mirror.entities.size > 0 && !mirror.entities.has(topic));
-      if (gone) {
-        this.ctx.logger.info(`mqtt: clearing ${topic}: its entity is no longer on this hub`);
-        this.retain(topic, '', { reliable: true });
+      if (board === undefined || !this.exposed(board)) this.clearConfig(topic);
+      else if (mirror !== undefined && mirror.entities.size > 0) {
+        if (!mirror.entities.has(topic)) this.clearConfig(topic);
+      } else {
+        // Not described yet (offline, or still answering): its first description decides.
+        let left = this.undecided.get(board);
+        if (left === undefined) this.undecided.set(board, (left = new Set()));
+        left.add(topic);
       }
     }
     this.seenConfigs.clear();
+  }
+
+  private clearConfig(topic: string): void {
+    this.ctx.logger.info(`mqtt: clearing ${topic}: its entity is no longer on this hub`);
+    this.retain(topic, '', { reliable: true });
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -229,9 +248,15 @@ export class MqttBridge implements HubModule {
       this.ctx.logger.warn(`mqtt: ${board} pin ${pin}: not an output this hub offers over MQTT; the message was ignored`);
       return;
     }
+    // The safe value the entity was built from: OFF must never guess it (a relay whose safe value is on).
+    const reported = this.mirrors.get(board)?.state?.pins.find((p) => p.pin === pin);
+    if (reported === undefined || reported.mode === 'input') {
+      this.ctx.logger.warn(`mqtt: ${board} pin ${pin}: the board has not reported this output's state yet; the message was ignored`);
+      return;
+    }
     const lastOnDuty = this.lastOnDuty.get(`${board}\u0000${pin}`);
     const parsed = parseSetPayload(percentage ? 'fan' : holdable.kind, holdable.pwm, text, {
-      safeValue: this.holds.pins.safeValue(board, pin) ?? 0,
+      safeValue: reported.safeValue,
       ...(lastOnDuty !== undefined ? { lastOnDuty } : {}),
     });
     if ('error' in parsed) {
@@ -269,7 +294,11 @@ export class MqttBridge implements HubModule {
     const body = JSON.stringify(reply);
     this.broker?.publish(this.topics.reply(board), body, { qos: 1 });
     const responseTopic = packet.properties?.responseTopic;
-    if (typeof responseTopic === 'string' && responseTopic !== '') {
+    if (typeof responseTopic === 'string' && responseTopic !== '' && this.ownsTopic(responseTopic)) {
+      // The reply repeats the request: sent to one of the bridge's own topics, it would be a
+      // command published with the hub's rights by a client the broker's ACLs may not allow it.
+      this.ctx.logger.warn(`mqtt: ${board}: a command asked for its reply on ${responseTopic}, one of the bridge's own topics; it went only to ${this.topics.reply(board)}`);
+    } else if (typeof responseTopic === 'string' && responseTopic !== '') {
       const correlationData = packet.properties?.correlationData;
       this.broker?.publish(responseTopic, body, { qos: 1, ...(correlationData !== undefined ? { properties: { correlationData } } : {}) });
     }
@@ -321,6 +350,11 @@ export class MqttBridge implements HubModule {
     const mirror = this.mirrorOf(board);
     const before = mirror.state;
     mirror.state = parseBoardState(body);
+    this.holds.noteState(board, mirror.state);
+    if (mirror.describedBoot !== mirror.state.bootId && !mirror.describing) {
+      const view = this.ctx.facade.device(board);
+      if (view?.online === true) void this.describe(view);
+    }
     if (!this.exposed(board)) return;
     if (before === null || pinShape(before) !== pinShape(mirror.state)) this.publishDiscovery(board, mirror);
     this.publishPinStates(board, mirror);
@@ -342,6 +376,7 @@ export class MqttBridge implements HubModule {
   private async describe(view: DeviceView): Promise<void> {
     const mirror = this.mirrorOf(view.id);
     if (mirror.describing || (mirror.describedBoot !== null && mirror.describedBoot === view.bootId)) return;
+    if (this.ctx.clock.now() < mirror.retryDescribeAt) return;
     mirror.describing = true;
     try {
       const [info, sensors] = await Promise.all([this.ctx.facade.command(view.id, { action: 'get_info' }), this.ctx.facade.command(view.id, { action: 'list_sensors' })]);
@@ -349,16 +384,25 @@ export class MqttBridge implements HubModule {
       mirror.info = parseBoardInfo(info);
       mirror.sensors = sensors['ok'] === true ? parseSensorSpecs(sensors) : [];
       mirror.describedBoot = view.bootId;
-      mirror.state ??= stateOf(this.ctx.facade.state(view.id));
+      const state = this.ctx.facade.state(view.id);
+      if (mirror.state === null && state !== null) {
+        mirror.state = parseBoardState(state);
+        this.holds.pins.applyState(view.id, state);
+      }
       if (this.exposed(view.id)) {
         this.publishDiscovery(view.id, mirror);
         if (mirror.info?.uptimeS !== null && mirror.info?.uptimeS !== undefined) this.retain(this.topics.uptime(view.id), String(Math.round(mirror.info.uptimeS)));
       }
     } catch (err) {
-      this.ctx.logger.debug(`mqtt: ${view.id}: cannot describe it yet (${err instanceof Error ? err.message : String(err)}); trying at its next link`);
+      // A slow board (a hub restart with every board relinking at once): the next state report tries again, not sooner than this.
+      mirror.retryDescribeAt = this.ctx.clock.now() + DESCRIBE_RETRY_MS;
+      this.ctx.logger.debug(`mqtt: ${view.id}: cannot describe it yet (${err instanceof Error ? err.message : String(err)}); trying again at a later state report`);
     } finally {
       mirror.describing = false;
     }
+    // It restarted while it was being described: describe the new boot.
+    const now = this.ctx.facade.device(view.id);
+    if (!this.stopped && now?.online === true && now.bootId !== mirror.describedBoot && mirror.retryDescribeAt <= this.ctx.clock.now()) void this.describe(now);
   }
 
   /** Publishes the board's configs and clears those of entities it no longer has. */
@@ -390,6 +434,8 @@ export class MqttBridge implements HubModule {
     const next = new Map(entities.map((e) => [e.topic, e]));
     if (this.config.discovery) {
       for (const topic of mirror.entities.keys()) if (!next.has(topic)) this.retain(topic, '', { reliable: true });
+      for (const topic of this.undecided.get(board) ?? []) if (!next.has(topic)) this.clearConfig(topic);
+      this.undecided.delete(board);
       for (const e of entities) this.retain(e.topic, JSON.stringify(e.config), { reliable: true });
     }
     mirror.entities = next;
@@ -425,6 +471,20 @@ export class MqttBridge implements HubModule {
     this.retain(this.topics.boardsOnline(), String(this.online.size));
   }
 
+  /** A timer's work: a fault is logged, never thrown into the hub's event loop. */
+  private safely(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.ctx.logger.error(`mqtt: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Whether a topic is under the bridge's base topic or discovery prefix. */
+  private ownsTopic(topic: string): boolean {
+    return [this.config.base_topic, this.config.discovery_prefix].some((root) => topic === root || topic.startsWith(`${root}/`));
+  }
+
   private exposed(board: string): boolean {
     return boardExposed(this.config, board);
   }
@@ -432,7 +492,7 @@ export class MqttBridge implements HubModule {
   private mirrorOf(board: string): Mirror {
     let mirror = this.mirrors.get(board);
     if (mirror === undefined) {
-      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, entities: new Map() };
+      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, retryDescribeAt: 0, entities: new Map() };
       this.mirrors.set(board, mirror);
     }
     return mirror;
@@ -451,10 +511,6 @@ export class MqttBridge implements HubModule {
 function failure(request: JsonObject, err: unknown): JsonObject {
   const error = err instanceof HubError ? { code: err.code, message: err.message } : { code: 'internal', message: err instanceof Error ? err.message : String(err) };
   return { ...request, ok: false, error };
-}
-
-function stateOf(body: JsonObject | null): BoardState | null {
-  return body === null ? null : parseBoardState(body);
 }
 
 /** Which pins a board has and how each is set up: a change means other entities. */

@@ -82,12 +82,13 @@ export function checkMqtt(cfg: MqttConfig, issue: (path: (string | number)[], me
   for (const key of [...Object.keys(cfg.pins), ...Object.keys(cfg.sensors)]) {
     if (!DEVICE_ID.test(key)) issue([Object.hasOwn(cfg.pins, key) ? 'pins' : 'sensors', key], 'expected a device id: 1–64 letters, digits, _ . or -');
   }
-  const tooShort = (leaseS: number) => cfg.renew_s !== undefined && leaseS <= cfg.renew_s;
-  if (tooShort(cfg.lease_s)) issue(['lease_s'], `a lease of ${cfg.lease_s} s would lapse before its renewal every ${cfg.renew_s} s; make renew_s at most a third of lease_s`);
+  // At most half the lease: one renewal may be late or lost and the next still lands before it ends.
+  const tooShort = (leaseS: number) => cfg.renew_s !== undefined && cfg.renew_s > leaseS / 2;
+  if (tooShort(cfg.lease_s)) issue(['lease_s'], `a lease of ${cfg.lease_s} s renewed every ${cfg.renew_s} s would lapse after one late renewal; make renew_s at most half of lease_s (a third, the default, is better)`);
   for (const [board, pins] of Object.entries(cfg.pins)) {
     for (const [pin, settings] of Object.entries(pins)) {
       if (settings.lease_s !== undefined && tooShort(settings.lease_s)) {
-        issue(['pins', board, pin, 'lease_s'], `a lease of ${settings.lease_s} s would lapse before its renewal every ${cfg.renew_s} s (mqtt.renew_s)`);
+        issue(['pins', board, pin, 'lease_s'], `a lease of ${settings.lease_s} s renewed every ${cfg.renew_s} s (mqtt.renew_s) would lapse after one late renewal; give at least ${2 * (cfg.renew_s ?? 0)} s`);
       }
     }
   }

@@ -13,6 +13,8 @@ export interface BrokerOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** Reads the password again before each retry, so that a corrected password file needs no hub restart. */
+  rereadPassword?: () => Promise<string>;
   /** PEM text of the CA for mqtts:// */
   ca?: string;
   /** The hub's will: published retained by the broker when the hub dies without saying goodbye. */
@@ -159,8 +161,22 @@ export class BrokerConnection {
       this.retryTimer = undefined;
       if (this.stopped) return;
       this.current = { ...this.current, state: 'connecting', retryAt: null };
-      this.client?.reconnect();
+      void this.retry();
     });
+  }
+
+  private async retry(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    if (this.options.rereadPassword !== undefined) {
+      try {
+        client.options.password = await this.options.rereadPassword();
+      } catch (err) {
+        // Kept as it was: the file is being rewritten, or went; the error says which.
+        this.noteError(err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (!this.stopped) client.reconnect();
   }
 }
 

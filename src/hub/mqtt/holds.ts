@@ -6,7 +6,11 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../device/logger.js';
 import { BoardPins } from '../rules/board-pins.js';
 import { LeasedOutput } from '../rules/leased-output.js';
+import type { BoardState } from '../../protocol/replies.js';
 import type { CommandSender } from '../types.js';
+
+/** A PWM peripheral reports the duty it could set, which may differ from the one asked in the last digits. */
+const DUTY_TOLERANCE = 0.002;
 
 export interface HoldTarget {
   board: string;
@@ -40,6 +44,23 @@ export class HeldOutputs {
   letGo(board: string, pin?: number): void {
     for (const output of this.outputs.values()) {
       if (output.target.device === board && (pin === undefined || output.target.pin === pin)) output.stopRenewing();
+    }
+  }
+
+  /**
+   * A state the board reported: an output it shows at another value than the one held, with no
+   * write of ours under way, was set by someone else (the dashboard, a rule, a script). The last
+   * writer wins; renewing ours would switch it back behind their back.
+   */
+  noteState(board: string, state: BoardState): void {
+    for (const output of this.outputs.values()) {
+      const held = output.holding();
+      if (output.target.device !== board || held === undefined || output.pending() !== undefined) continue;
+      const pin = state.pins.find((p) => p.pin === output.target.pin);
+      const reported = pin?.mode === 'pwm' ? pin.duty : pin?.mode === 'output' ? pin.value : undefined;
+      if (reported === undefined || Math.abs(reported - held) <= DUTY_TOLERANCE) continue;
+      output.stopRenewing();
+      this.deps.logger.info(`mqtt: pin ${output.target.pin} of ${board} was set to ${reported} by another writer; the hub stops holding it at ${held}`);
     }
   }
 

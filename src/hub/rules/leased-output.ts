@@ -32,6 +32,7 @@ export class LeasedOutput {
   private inFlight = false;
   private queued: number | undefined;
   private renewTimer: Timer | undefined;
+  private renewing: number | undefined;
   private closed = false;
 
   constructor(
@@ -65,8 +66,10 @@ export class LeasedOutput {
   keepRenewing(value: number): void {
     this.stopRenewing();
     if (this.closed || this.isSafe(value)) return;
+    this.renewing = value;
     this.renewTimer = this.deps.clock.setTimer(this.renewMs, () => {
       this.renewTimer = undefined;
+      this.renewing = undefined;
       if (this.isSafe(value)) return;
       this.renew(value);
       this.keepRenewing(value);
@@ -76,6 +79,12 @@ export class LeasedOutput {
   stopRenewing(): void {
     if (this.renewTimer !== undefined) this.deps.clock.clearTimer(this.renewTimer);
     this.renewTimer = undefined;
+    this.renewing = undefined;
+  }
+
+  /** The value keepRenewing holds the pin at; undefined when it holds none. */
+  holding(): number | undefined {
+    return this.renewing;
   }
 
   /**
@@ -108,7 +117,8 @@ export class LeasedOutput {
     this.sentAt = this.deps.clock.now();
     let reply: Promise<JsonObject>;
     try {
-      reply = this.deps.sender.command(device, this.request(value));
+      // Late, a write would switch the pin on after its lease ended: it must land before the next renewal is due.
+      reply = this.deps.sender.command(device, this.request(value), { deliverWithinMs: this.renewMs });
     } catch (err) {
       reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

@@ -125,9 +125,15 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const offAt = w.seen.length;
     proxy.heal();
     await w.waitFor('tether/shed/availability', (p) => p === 'online', 10_000, offAt);
+    // Renewals the hub queued before it saw the outage must not land now: sampled through a whole lease.
+    const samples: number[] = [];
+    const until = Date.now() + LEASE.lease_s * 1000 + 500;
+    while (Date.now() < until) {
+      samples.push(relayLevel(linked) ?? -1);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual([...new Set(samples)], [0], 'the relay stays off after the link is back: a new ON is needed');
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 5000, offAt);
-    await new Promise((r) => setTimeout(r, LEASE.lease_s * 1000));
-    assert.equal(relayLevel(linked), 0, 'the relay stays off: a new ON is needed');
     assert.equal(w.latest('tether/shed/pin/15/state'), 'OFF', JSON.stringify(w.seen.map((x) => [x.topic.slice(11), x.payload, x.at % 100000])));
   });
 
@@ -160,6 +166,22 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     await eventually(() => (w.seen.filter((m) => m.topic === 'tether/probe/sensor/t/temperature').length >= 2 ? true : undefined), 'the steady reading published again');
   });
 
+  test('a held output set by another writer is left to them: the hub stops renewing it', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url, ...LEASE });
+    const linked = await board(hub, 'shed');
+    const w = await watch(b.url, ['tether/shed/pin/15/state']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    // The dashboard (or a script) switches it off through the API.
+    const reply = await hub.facade.command('shed', { action: 'write_pin', pin: 15, value: 0 });
+    assert.equal(reply['ok'], true);
+    await new Promise((r) => setTimeout(r, LEASE.lease_s * 1000 + 500));
+    assert.equal(relayLevel(linked), 0, 'the hub did not switch it back on');
+    assert.equal(w.latest('tether/shed/pin/15/state'), 'OFF');
+  });
+
   test('a retained command is ignored, and cleared from the broker', async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url, ...LEASE });
@@ -188,6 +210,12 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     // MQTT 5 request/response: the reply also goes to the response topic, with the correlation data.
     await w.publish('tether/shed/command', JSON.stringify({ action: 'ping' }), { properties: { responseTopic: 'node-red/replies', correlationData: Buffer.from('abc') } });
     const routed = await w.waitFor('node-red/replies');
+    // A response topic among the bridge's own would be a command sent with the hub's rights.
+    const sneaky = await watch(b.url, ['tether/ghost/command']);
+    await w.publish('tether/shed/command', JSON.stringify({ id: 'sneaky', action: 'ping' }), { properties: { responseTopic: 'tether/ghost/command' } });
+    await w.waitFor('tether/shed/reply', (p) => p.includes('"sneaky"'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(sneaky.seen.length, 0, 'nothing published on the bridge\'s own command topic');
     assert.equal((JSON.parse(routed.payload) as JsonObject)['ok'], true);
     assert.equal(Buffer.from(routed.properties?.['correlationData'] as Buffer).toString('utf8'), 'abc');
     await w.publish('tether/ghost/command', JSON.stringify({ id: 'x', action: 'ping' }));
@@ -236,12 +264,15 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     await w.waitFor(`homeassistant/switch/${node}/pin_15/config`, () => true, 15_000, before);
   });
 
-  test('configs of boards and pins no longer on the hub are cleared when it connects', async () => {
+  test('configs of boards and pins no longer on the hub are cleared when it connects, or when the board is back', async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url });
-    await board(hub, 'shed');
+    const { token } = hub.store.addDevice('shed', {});
+    const shed = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: RELAY_BOARD });
+    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'shed linked');
     await eventually(async () => ((await retained(b.url, 'homeassistant/switch/#', 200)).size > 0 ? true : undefined), 'the relay config');
     await hub.close();
+    await shed.close();
     // A ghost board and a pin the board no longer has, left retained under this hub's id.
     const w = await watch(b.url, []);
     const ghost = `homeassistant/switch/${hub.hubId}_ghost/pin_3/config`;
@@ -250,11 +281,16 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     for (const topic of [ghost, oldPin, foreign]) await w.publish(topic, JSON.stringify({ name: 'x' }), { retain: true });
     const again = await startTestHub({ data: hub.data, linkPort: hub.link.port, config: { telemetry: { interval_ms: 200 }, mqtt: { url: b.url } } });
     cleanups.push(() => again.close());
-    await eventually(() => (again.deviceLink('shed')?.online === true ? true : undefined), 'shed linked again', 10_000);
+    // The ghost goes at once; shed's configs wait for shed, which is not back yet.
+    await eventually(async () => (!(await retained(b.url, 'homeassistant/#', 200)).has(ghost) ? true : undefined), 'the ghost cleared', 8000);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok((await retained(b.url, 'homeassistant/#', 200)).has(oldPin), "an offline board's configs are kept until it says what it has");
+    const back = await startLinkedBoard({ port: again.link.port, token, id: 'shed', config: RELAY_BOARD });
+    cleanups.push(() => back.close());
     const left = await eventually(async () => {
       const r = await retained(b.url, 'homeassistant/#', 200);
-      return !r.has(ghost) && !r.has(oldPin) ? r : undefined;
-    }, 'the stale configs cleared', 8000);
+      return !r.has(oldPin) ? r : undefined;
+    }, 'the stale pin cleared once shed is back', 10_000);
     assert.ok(left.has(foreign), "another hub's config is left alone");
     assert.ok(left.has(`homeassistant/switch/${hub.hubId}_shed/pin_15/config`), 'the real relay stays');
   });
@@ -316,8 +352,12 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const down = await eventually(() => (mqttState(hub)?.error?.includes('credentials') === true ? mqttState(hub) : undefined), 'the refusal shown');
     assert.notEqual(down?.state, 'connected');
     assert.doesNotMatch(JSON.stringify(down), /wrong-password/, 'the password is never shown');
+    assert.equal(typeof down?.retryAt, 'number', 'a retry is planned');
     const api = await fetch(`http://127.0.0.1:${hub.http.port}/api/hub`, { headers: { authorization: `Bearer ${hub.apiToken.token}` } });
     assert.equal(api.status, 200, 'the hub serves while its broker refuses it');
+    // The password file corrected: the next retry reads it, no restart needed.
+    fs.writeFileSync(file, 'right-password\n');
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'connected with the corrected password', 15_000);
   });
 
   test('the hub killed: its will marks everything unavailable, and a switch held from MQTT reverts on the board', async () => {

@@ -44,12 +44,13 @@ describe('hub config: mqtt', { timeout: 30_000 }, () => {
   });
 
   test('a lease that would lapse before its renewal is refused, globally and per pin', () => {
-    assert.deepEqual(problems({ url: 'mqtt://127.0.0.1', lease_s: 5, renew_s: 5 }), [
-      'mqtt.lease_s: a lease of 5 s would lapse before its renewal every 5 s; make renew_s at most a third of lease_s',
+    assert.deepEqual(problems({ url: 'mqtt://127.0.0.1', lease_s: 5, renew_s: 3 }), [
+      'mqtt.lease_s: a lease of 5 s renewed every 3 s would lapse after one late renewal; make renew_s at most half of lease_s (a third, the default, is better)',
     ]);
-    assert.deepEqual(problems({ url: 'mqtt://127.0.0.1', renew_s: 4, pins: { shed: { relay: { lease_s: 3 } } } }), [
-      'mqtt.pins.shed.relay.lease_s: a lease of 3 s would lapse before its renewal every 4 s (mqtt.renew_s)',
+    assert.deepEqual(problems({ url: 'mqtt://127.0.0.1', renew_s: 4, pins: { shed: { relay: { lease_s: 7 } } } }), [
+      'mqtt.pins.shed.relay.lease_s: a lease of 7 s renewed every 4 s (mqtt.renew_s) would lapse after one late renewal; give at least 8 s',
     ]);
+    assert.equal(parseHubConfig({ mqtt: { url: 'mqtt://127.0.0.1', lease_s: 6, renew_s: 3 } }).mqtt?.renew_s, 3, 'half the lease is the limit');
   });
 
   test('topics without wildcards or empty levels, boards by id, outputs by known kinds', () => {
