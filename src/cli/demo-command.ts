@@ -158,14 +158,20 @@ async function runDemo(flags: DemoFlags, ctx: CliContext): Promise<void> {
   const logger = createConsoleLogger({ verbose: flags.verbose === true });
   const demo = await startDemo({ ...flags, logger });
   const { hub, config, devices } = demo;
-  printHubBanner(ctx, hub, config);
-  ctx.out(`boards: ${devices.map((d) => `${d.board.config.name} (127.0.0.1:${d.port})`).join(', ')}; their direct mode takes only tokens this run keeps in memory: drive them through the API`);
-  ctx.out(`try:    curl -H "Authorization: Bearer $(cat ${hub.apiToken.path})" http://127.0.0.1:${hub.http.port}/api/devices`);
   const stopUpdates = hub.facade.onUpdate((update) => {
     if (update.type === 'event' && update.event.type === 'rule_fired') ctx.out(`rule ${String(update.event.data['rule'])} fired on ${update.device}`);
   });
-  await runUntilSignal(logger, 'stopping the boards and the hub', async () => {
-    stopUpdates();
-    await demo.close();
-  });
+  await runUntilSignal(
+    logger,
+    'stopping the boards and the hub',
+    async () => {
+      stopUpdates();
+      await demo.close();
+    },
+    () => {
+      printHubBanner(ctx, hub, config);
+      ctx.out(`boards: ${devices.map((d) => `${d.board.config.name} (127.0.0.1:${d.port})`).join(', ')}; their direct mode takes only tokens this run keeps in memory: drive them through the API`);
+      ctx.out(`try:    curl -H "Authorization: Bearer $(cat ${hub.apiToken.path})" http://127.0.0.1:${hub.http.port}/api/devices`);
+    },
+  );
 }

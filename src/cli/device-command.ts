@@ -101,7 +101,6 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
   }
   const shown = device.host.includes(':') ? `[${device.host}]` : device.host;
   const kind = sim ? 'sim' : hardware.platform;
-  ctx.out(`tether device ${JSON.stringify(config.name)} (${kind}) listening on ${shown}:${device.port}, ${device.secure ? 'TLS' : 'plain TCP'}`);
   // The last line of defence for the board's promise: whatever bug brings the process down,
   // outputs go to their safe values before it exits.
   const running = device;
@@ -110,7 +109,9 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
     running.board.close();
     process.exit(70);
   });
-  await runUntilSignal(logger, 'closing connections and putting pins in their safe state', () => device.close());
+  await runUntilSignal(logger, 'closing connections and putting pins in their safe state', () => device.close(), () =>
+    ctx.out(`tether device ${JSON.stringify(config.name)} (${kind}) listening on ${shown}:${device.port}, ${device.secure ? 'TLS' : 'plain TCP'}`),
+  );
 }
 
 function parseFingerprint(value: string): string {

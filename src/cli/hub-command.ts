@@ -213,8 +213,7 @@ async function runHub(flags: HubFlags, ctx: CliContext): Promise<void> {
     const listen = listenFailure(err, config.link.host, port, port === config.link.port ? '--link-port' : '--http-port');
     throw new CliFailure(listen ?? `cannot start the hub: ${err instanceof Error ? err.message : String(err)}`);
   }
-  printHubBanner(ctx, hub, config);
-  await runUntilSignal(logger, 'closing board links and the API', () => hub.close());
+  await runUntilSignal(logger, 'closing board links and the API', () => hub.close(), () => printHubBanner(ctx, hub, config));
 }
 
 /**

@@ -2,10 +2,16 @@
 // closes cleanly, a second one forces the exit.
 import type { Logger } from '../device/logger.js';
 
-export async function runUntilSignal(logger: Logger, what: string, close: () => Promise<void>): Promise<void> {
+/**
+ * `announce` prints what the command is serving once the handlers are in place: whoever reads
+ * that line and sends a signal at once (a supervisor, a test) gets a clean stop, never the
+ * default action of a signal that came a moment too early.
+ */
+export async function runUntilSignal(logger: Logger, what: string, close: () => Promise<void>, announce?: () => void): Promise<void> {
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
+    announce?.();
   });
   logger.info(`${signal}: ${what} (press Ctrl-C again to force)`);
   const force = () => {
