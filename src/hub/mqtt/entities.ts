@@ -89,6 +89,42 @@ const QUANTITY_CLASSES: Readonly<Record<string, string>> = {
   weight: 'weight',
 };
 
+// The units Home Assistant takes for each class; a sensor whose unit is not among them is refused
+// whole, so it is shown without a class instead (a battery in volts, a distance in steps).
+const PRESSURE_UNITS = ['Pa', 'hPa', 'kPa', 'bar', 'cbar', 'mbar', 'mmHg', 'inHg', 'psi'];
+const CLASS_UNITS: Readonly<Record<string, readonly string[]>> = {
+  temperature: ['°C', '°F', 'K'],
+  humidity: ['%'],
+  moisture: ['%'],
+  battery: ['%'],
+  pressure: PRESSURE_UNITS,
+  atmospheric_pressure: PRESSURE_UNITS,
+  voltage: ['V', 'mV', 'µV', 'kV', 'MV'],
+  current: ['A', 'mA'],
+  power: ['W', 'kW', 'mW', 'MW', 'GW', 'TW', 'BTU/h'],
+  energy: ['Wh', 'kWh', 'mWh', 'MWh', 'GWh', 'TWh', 'J', 'kJ', 'MJ', 'GJ', 'cal', 'kcal', 'Mcal', 'Gcal'],
+  illuminance: ['lx'],
+  carbon_dioxide: ['ppm'],
+  carbon_monoxide: ['ppm'],
+  pm1: ['µg/m³'],
+  pm25: ['µg/m³'],
+  pm10: ['µg/m³'],
+  volatile_organic_compounds: ['µg/m³', 'mg/m³'],
+  distance: ['km', 'm', 'cm', 'mm', 'mi', 'nmi', 'yd', 'in', 'ft'],
+  frequency: ['Hz', 'kHz', 'MHz', 'GHz'],
+  weight: ['kg', 'g', 'mg', 'µg', 'oz', 'lb', 'st'],
+};
+/** A meter's reading only grows; Home Assistant refuses `measurement` for these. */
+const TOTAL_CLASSES = new Set(['energy']);
+
+/** The device_class a sensor gets: the quantity's, when Home Assistant takes its unit for that class. */
+export function sensorDeviceClass(quantity: string, unit: string): string | undefined {
+  const deviceClass = quantityDeviceClass(quantity);
+  if (deviceClass === undefined) return undefined;
+  const units = CLASS_UNITS[deviceClass];
+  return units === undefined || units.includes(unit) ? deviceClass : undefined;
+}
+
 /** `tether_<hub id>_<board>_<object id>`: stable across restarts, renames and upgrades, and unique per hub. */
 export function uniqueId(hubId: string, board: string, objectId: string): string {
   return `tether_${hubId}_${board}_${objectId}`;
@@ -210,10 +246,10 @@ class BoardEntities {
       const config: Record<string, unknown> = {
         ...this.common('sensor', objectId, `${spec.name} ${quantity.replaceAll('_', ' ')}`),
         state_topic: topics.sensor(board, spec.name, quantity),
-        state_class: 'measurement',
         expire_after: expireAfterS(readingIntervalMs),
       };
-      const deviceClass = quantityDeviceClass(quantity);
+      const deviceClass = sensorDeviceClass(quantity, unit);
+      config['state_class'] = deviceClass !== undefined && TOTAL_CLASSES.has(deviceClass) ? 'total_increasing' : 'measurement';
       if (deviceClass !== undefined) config['device_class'] = deviceClass;
       if (unit !== '') config['unit_of_measurement'] = unit;
       this.push('sensor', objectId, config);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { DEMO_BOARD_CONFIG } from '../../../src/device/demo-board.js';
 import { mqttSchema, type MqttConfig } from '../../../src/hub/mqtt/config.js';
-import { entitiesOf, entitySlug, expireAfterS, hubEntities, quantityDeviceClass, type EntitiesInput, type Entity } from '../../../src/hub/mqtt/entities.js';
+import { entitiesOf, entitySlug, expireAfterS, hubEntities, quantityDeviceClass, sensorDeviceClass, type EntitiesInput, type Entity } from '../../../src/hub/mqtt/entities.js';
 import { Topics } from '../../../src/hub/mqtt/topics.js';
 import { demoSnapshot, porchSnapshot, snapshotOf, type BoardSnapshot } from './demo-boards.js';
 
@@ -181,6 +181,15 @@ describe('the demo board in Home Assistant', { timeout: 60_000 }, () => {
     assert.equal(entity(entitiesOf(inputFor(demo)).entities, 'chip_temperature').config['expire_after'], 15);
   });
 
+  test('a meter is a growing total, and a unit Home Assistant does not take for a class drops the class, not the sensor', () => {
+    const meter = { name: 'meter', driver: 'pulse', quantities: { energy: 'kWh', battery: 'V' } };
+    const { entities } = entitiesOf({ ...inputFor(demo), sensors: [meter] });
+    const energy = entity(entities, 'meter_energy').config;
+    assert.deepEqual([energy['device_class'], energy['state_class'], energy['unit_of_measurement']], ['energy', 'total_increasing', 'kWh']);
+    const battery = entity(entities, 'meter_battery').config;
+    assert.deepEqual([battery['device_class'], battery['state_class'], battery['unit_of_measurement']], [undefined, 'measurement', 'V']);
+  });
+
   test('quantities Home Assistant knows, and ones it does not', () => {
     assert.equal(quantityDeviceClass('temperature'), 'temperature');
     assert.equal(quantityDeviceClass('external_temperature'), 'temperature');
@@ -191,6 +200,12 @@ describe('the demo board in Home Assistant', { timeout: 60_000 }, () => {
     assert.equal(quantityDeviceClass('current'), 'current');
     assert.equal(quantityDeviceClass('power'), 'power');
     assert.equal(quantityDeviceClass('energy'), 'energy');
+    // Home Assistant refuses a class with a unit it does not take for it: the sensor keeps no class.
+    assert.equal(sensorDeviceClass('battery', 'V'), undefined);
+    assert.equal(sensorDeviceClass('battery', '%'), 'battery');
+    assert.equal(sensorDeviceClass('co2', 'ppm'), 'carbon_dioxide');
+    assert.equal(sensorDeviceClass('temperature', '°C'), 'temperature');
+    assert.equal(sensorDeviceClass('level', 'cm'), undefined, 'no class for a quantity Home Assistant has none for');
     assert.equal(quantityDeviceClass('lux'), 'illuminance');
     assert.equal(quantityDeviceClass('illuminance'), 'illuminance');
     assert.equal(quantityDeviceClass('co2'), 'carbon_dioxide');
