@@ -396,7 +396,7 @@ async function main(): Promise<void> {
     ]);
   }
   console.log(table(rows));
-  console.log('   steady: every board sends 21.5 each time; the bridge publishes a retained topic only when its payload changes');
+  console.log("   steady: every board sends 21.5 each time; the bridge publishes every reading, the same value again included (Home Assistant's expire_after counts from the last message)");
   const changing = mean(ON_CHANGING);
   const steady = mean(ON_STEADY);
   summary.push(
