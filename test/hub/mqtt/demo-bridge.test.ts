@@ -10,6 +10,7 @@ import { Topics } from '../../../src/hub/mqtt/topics.js';
 import type { JsonObject } from '../../../src/protocol/codec.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
+import { spawnHubCli } from '../../support/hub-process.js';
 import { eventually } from '../../support/test-hub.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..', '..', '..');
@@ -101,5 +102,29 @@ describe('the demo bridged to mosquitto', { timeout: 90_000, skip: SKIP_WITHOUT_
     assert.equal((pinOf(demo, 0, 18)?.['lease'] as JsonObject | null)?.['value'], 0.6, 'held as a lease');
     await watch.publish(fan, payloadOf('fan-off'));
     await eventually(() => (pinOf(demo, 0, 18)?.['duty'] === 0 ? true : undefined), 'the greenhouse fan off');
+  });
+});
+
+describe('tether demo --mqtt', { timeout: 60_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
+  test('the banner names the broker, the boards appear on it, and Ctrl-C marks the hub offline', async () => {
+    const broker = await Broker.start();
+    try {
+      const demo = await spawnHubCli(['demo', '--http-port', '0', '--link-port', '0', '--mqtt', broker.url]);
+      const watch = await MqttWatch.connect(broker.url, ['tether/hub/availability', 'tether/porch/availability']);
+      try {
+        assert.match(demo.stdout(), new RegExp(`^mqtt: bridging the boards to ${broker.url.replaceAll('.', '\\.')} \\(topics under tether/, Home Assistant discovery under homeassistant/\\)`, 'm'));
+        await watch.waitFor('tether/porch/availability', (p) => p === 'online', 15_000);
+        await watch.waitFor('tether/hub/availability', (p) => p === 'online');
+        const at = watch.seen.length;
+        demo.child.kill('SIGINT');
+        assert.equal(await demo.exited, 0);
+        await watch.waitFor('tether/hub/availability', (p) => p === 'offline', 5000, at);
+      } finally {
+        demo.child.kill('SIGKILL');
+        await watch.close();
+      }
+    } finally {
+      await broker.close();
+    }
   });
 });
