@@ -9,7 +9,7 @@ import { HubStore } from '../../src/hub/store/store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { spawnHubCli, type HubProcess } from '../support/hub-process.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
-import { eventually, tempDataDir } from '../support/test-hub.js';
+import { eventually, registerInStore, tempDataDir } from '../support/test-hub.js';
 import { assertLease } from '../support/lease.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -26,15 +26,6 @@ async function spawnHub(data: string, config: object): Promise<HubProcess> {
   return hub;
 }
 
-function register(data: string, id: string): string {
-  const store = HubStore.open(path.join(data, 'tether.db'));
-  try {
-    return store.addDevice(id).token;
-  } finally {
-    store.close();
-  }
-}
-
 async function kill(hub: HubProcess): Promise<void> {
   hub.child.kill('SIGKILL');
   await hub.exited;
@@ -49,7 +40,7 @@ const CHIPS = {
 describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, () => {
   test('during ingest: every reading the board saw acknowledged is in the store afterwards', async () => {
     const data = tempDataDir();
-    const token = register(data, 'kiln');
+    const token = registerInStore(data, 'kiln');
     const hub = await spawnHub(data, { link: { host: '127.0.0.1', keepalive_ms: 200 }, telemetry: { interval_ms: 50 } });
     const acked: JsonObject[] = [];
     const linked = await startLinkedBoard({ port: hub.linkPort, token, id: 'kiln', config: CHIPS, onAcked: (body) => void (body['event'] === 'reading' && acked.push(body)) });
@@ -79,7 +70,7 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
 
   test('a lease set through the REST API reverts on the board when the hub is killed', async () => {
     const data = tempDataDir();
-    const token = register(data, 'kiln');
+    const token = registerInStore(data, 'kiln');
     const hub = await spawnHub(data, { link: { host: '127.0.0.1', keepalive_ms: 200 } });
     const linked = await startLinkedBoard({ port: hub.linkPort, token, id: 'kiln' });
     cleanups.push(() => linked.close());

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { parseHubConfig } from '../../src/hub/config.js';
 import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
+import { HubStore } from '../../src/hub/store/store.js';
 
 export interface TestHubOptions {
   /** Reuse a data folder (a hub restart); default: a new temp folder. */
@@ -36,6 +37,16 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<Hub & 
   );
   const hub = await startHub({ config, logger: options.logger ?? silentLogger, ...(options.openStore !== undefined ? { openStore: options.openStore } : {}) });
   return Object.assign(hub, { data });
+}
+
+/** Registers a board in the store of a hub that is not running (one a test then starts as a process); its token. */
+export function registerInStore(data: string, id: string): string {
+  const store = HubStore.open(path.join(data, 'tether.db'));
+  try {
+    return store.addDevice(id).token;
+  } finally {
+    store.close();
+  }
 }
 
 /** Polls until `check` returns a value that is not undefined (or throws after timeoutMs). */

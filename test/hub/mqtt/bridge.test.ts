@@ -14,9 +14,8 @@ import { openRawLink } from '../../support/raw-link.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
 import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
-import { HubStore } from '../../../src/hub/store/store.js';
 import { spawnHubCli } from '../../support/hub-process.js';
-import { eventually, startTestHub, tempDataDir } from '../../support/test-hub.js';
+import { eventually, registerInStore, startTestHub, tempDataDir } from '../../support/test-hub.js';
 
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
 
@@ -66,14 +65,21 @@ function relayLevel(linked: LinkedBoard): number | undefined {
 
 const LEASE = { lease_s: 1.5, renew_s: 0.4 };
 
+/** A broker, a hub bridged to it with short leases, board shed linked, and its relay (pin 15) switched ON from MQTT. */
+async function relayHeldFromMqtt(): Promise<{ b: Broker; hub: TestHub; linked: LinkedBoard; w: MqttWatch }> {
+  const b = await broker();
+  const hub = await hubWith({ url: b.url, ...LEASE });
+  const linked = await board(hub, 'shed');
+  const w = await watch(b.url, ['tether/shed/pin/15/state']);
+  await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
+  await w.publish('tether/shed/pin/15/set', 'ON');
+  await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+  return { b, hub, linked, w };
+}
+
 describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
   test('a switch turned on from MQTT is held while the hub renews it; off writes the safe value at once', async () => {
-    const b = await broker();
-    const hub = await hubWith({ url: b.url, ...LEASE });
-    const linked = await board(hub, 'shed');
-    const w = await watch(b.url, ['tether/shed/pin/15/state']);
-    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
-    await w.publish('tether/shed/pin/15/set', 'ON');
+    const { linked, w } = await relayHeldFromMqtt();
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'ON');
     // Three leases long: only renewals keep it on.
     await new Promise((r) => setTimeout(r, 4500));
@@ -86,13 +92,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   });
 
   test('the broker gone: the hub stops renewing, the board reverts by its lease, and the broker shows it when back', async () => {
-    const b = await broker();
-    const hub = await hubWith({ url: b.url, ...LEASE });
-    const linked = await board(hub, 'shed');
-    const w = await watch(b.url, ['tether/shed/pin/15/state']);
-    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
-    await w.publish('tether/shed/pin/15/set', 'ON');
-    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    const { b, hub, linked, w } = await relayHeldFromMqtt();
     await w.close();
     await b.kill();
     // Nobody could turn it off through the broker now, so the hub lets the lease run out.
@@ -167,13 +167,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   });
 
   test('a held output set by another writer is left to them: the hub stops renewing it', async () => {
-    const b = await broker();
-    const hub = await hubWith({ url: b.url, ...LEASE });
-    const linked = await board(hub, 'shed');
-    const w = await watch(b.url, ['tether/shed/pin/15/state']);
-    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
-    await w.publish('tether/shed/pin/15/set', 'ON');
-    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    const { hub, linked, w } = await relayHeldFromMqtt();
     // The dashboard (or a script) switches it off through the API.
     const reply = await hub.facade.command('shed', { action: 'write_pin', pin: 15, value: 0 });
     assert.equal(reply['ok'], true);
@@ -363,7 +357,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   test('the hub killed: its will marks everything unavailable, and a switch held from MQTT reverts on the board', async () => {
     const b = await broker();
     const data = tempDataDir();
-    const token = register(data, 'shed');
+    const token = registerInStore(data, 'shed');
     const configFile = path.join(data, 'hub.json');
     fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 200 }, mqtt: { url: b.url, ...LEASE } }));
     const child = await spawnHubCli(['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', '0']);
@@ -385,11 +379,3 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   });
 });
 
-function register(data: string, id: string): string {
-  const store = HubStore.open(path.join(data, 'tether.db'));
-  try {
-    return store.addDevice(id).token;
-  } finally {
-    store.close();
-  }
-}
