@@ -30,12 +30,19 @@ export class HeldOutputs {
   /** What the boards last said about their pins (state, write replies, lease_expired). */
   readonly pins = new BoardPins();
   private readonly outputs = new Map<string, LeasedOutput>();
+  /**
+   * Outputs a state report has shown at the value held. Only these can be seen changed by
+   * someone else: a report sent before our write landed (an edge elsewhere re-publishes the
+   * last state) shows the old value and says nothing about other writers.
+   */
+  private readonly confirmed = new WeakSet<LeasedOutput>();
 
   constructor(private readonly deps: HeldOutputsDeps) {}
 
   /** Sets the output: held and renewed when `value` is not its safe value, written plainly when it is. */
   set(target: HoldTarget, value: number): void {
     const output = this.outputOf(target);
+    this.confirmed.delete(output);
     output.write(value);
     output.keepRenewing(value);
   }
@@ -58,7 +65,12 @@ export class HeldOutputs {
       if (output.target.device !== board || held === undefined || output.pending() !== undefined) continue;
       const pin = state.pins.find((p) => p.pin === output.target.pin);
       const reported = pin?.mode === 'pwm' ? pin.duty : pin?.mode === 'output' ? pin.value : undefined;
-      if (reported === undefined || Math.abs(reported - held) <= DUTY_TOLERANCE) continue;
+      if (reported === undefined) continue;
+      if (Math.abs(reported - held) <= DUTY_TOLERANCE) {
+        this.confirmed.add(output);
+        continue;
+      }
+      if (!this.confirmed.has(output)) continue;
       output.stopRenewing();
       this.deps.logger.info(`mqtt: pin ${output.target.pin} of ${board} was set to ${reported} by another writer; the hub stops holding it at ${held}`);
     }
