@@ -89,7 +89,11 @@ function tooLarge(device: string, bytes: number, limit: number): HubError {
  */
 const INTERNAL_ID_SUFFIX = '.hub';
 
-/** The field of a queued command's stored body that holds its delivery deadline (wall-clock ms); never sent. */
+/**
+ * Marks a queued command's stored body as one with a delivery deadline; never sent. The deadline
+ * itself is kept in memory, on the hub's monotonic clock: a marked body restored after a hub
+ * restart has nobody holding it any more, so it is late whatever the time.
+ */
 const DELIVER_BY = '_hub_deliver_by';
 
 export class DeviceLink {
@@ -98,6 +102,8 @@ export class DeviceLink {
   private inbound: Inbound;
   private channel: LinkChannel | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** Command id → the clock time after which it is not sent (again): see onTime. */
+  private readonly deadlines = new Map<string, number>();
   private nextCommand = 1;
   private readonly reports: BoardReports;
   private attachQueue: Promise<void> = Promise.resolve();
@@ -148,10 +154,10 @@ export class DeviceLink {
       return Promise.reject(new HubError('device_offline', `${this.id} is not linked to the hub now; commands are not kept for later — try again when it is online`));
     }
     const id = `${this.deps.commandPrefix}${this.nextCommand++}${options.internal === true ? INTERNAL_ID_SUFFIX : ''}`;
-    // The deadline is wall-clock and goes into the stored body, so that it holds across a hub restart too.
-    const body = options.deliverWithinMs !== undefined ? { ...request, id, [DELIVER_BY]: this.deps.wallNow() + options.deliverWithinMs } : { ...request, id };
+    // The marker is the hub's own: a caller's request never sets it.
+    const sent = { ...omit(request, DELIVER_BY), id };
     // Refused before it is stored: a board closes the link on a frame longer than it takes (§10.7).
-    const bytes = sealedMsgBytes(body);
+    const bytes = sealedMsgBytes(sent);
     if (bytes > this.maxFrame) return Promise.reject(tooLarge(this.id, bytes, this.maxFrame));
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
@@ -160,7 +166,9 @@ export class DeviceLink {
         reject(new HubError('timeout', `${this.id} did not answer within ${timeoutMs} ms; the command stays queued for the board and its reply goes to the events log`));
       });
       this.pending.set(id, { resolve, reject, timer, callerId: request['id'], internal: options.internal === true });
-      this.send(body);
+      if (options.deliverWithinMs === undefined) return this.send(sent);
+      this.deadlines.set(id, this.deps.clock.now() + options.deliverWithinMs);
+      this.send({ ...sent, [DELIVER_BY]: true });
     });
   }
 
@@ -278,12 +286,17 @@ export class DeviceLink {
    * `expired`: a renewal arriving after its lease ended would switch the output on again.
    */
   private onTime(seq: number, body: JsonObject): JsonObject {
-    const deadline = body[DELIVER_BY];
-    if (typeof deadline !== 'number') return body;
-    if (this.deps.wallNow() <= deadline) return omit(body, DELIVER_BY);
-    this.takePending(body['id'])?.reject(new HubError('expired', `${this.id}: ${String(body['action'])} on pin ${String(body['pin'])} could not be delivered in time and was dropped; the board's lease decides the pin`));
+    if (body[DELIVER_BY] === undefined) return body;
+    const id = String(body['id']);
+    const deadline = this.deadlines.get(id);
+    if (deadline !== undefined && this.deps.clock.now() <= deadline) return omit(body, DELIVER_BY);
+    this.deadlines.delete(id);
+    this.takePending(id)?.reject(
+      new HubError('expired', `${this.id}: ${String(body['action'])} on pin ${String(body['pin'])} could not go out before its deadline (the link was down or behind), so it was not sent; the board may have had it already, and its lease decides the pin`),
+    );
     return { action: 'ping', id: `${this.deps.commandPrefix}expired-${seq}${INTERNAL_ID_SUFFIX}` };
   }
+
 
   /** Someone on the path altered, injected or replayed a frame (protocol.md §10.6). */
   private sealFailed(peer: string, err: SealError): void {
@@ -294,7 +307,10 @@ export class DeviceLink {
     const lost = this.outbox.restart();
     this.deps.store.outboxClear(this.id);
     this.state = { ...this.state, txStream: randomUUID(), txLast: 0 };
-    for (const body of lost) this.takePending(body['id'])?.reject(new HubError(code, message));
+    for (const body of lost) {
+      this.deadlines.delete(String(body['id']));
+      this.takePending(body['id'])?.reject(new HubError(code, message));
+    }
   }
 
   private onClosed(channel: LinkChannel, why: string): void {
@@ -316,6 +332,7 @@ export class DeviceLink {
   }
 
   private onReply(reply: JsonObject, seq: number): Promise<void> {
+    if (typeof reply['id'] === 'string') this.deadlines.delete(reply['id']);
     const waiting = this.takePending(reply['id']);
     if (waiting !== undefined) {
       const rest = omit(reply, 'id');
@@ -371,6 +388,7 @@ export class DeviceLink {
   }
 
   private failPending(err: HubError): void {
+    this.deadlines.clear();
     for (const id of [...this.pending.keys()]) this.takePending(id)?.reject(err);
   }
 }

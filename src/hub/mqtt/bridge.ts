@@ -4,6 +4,7 @@
 // (holds.ts). It sees the hub only through its public face (facade and bus). docs/mqtt.md is the
 // contract it keeps.
 import type { IPublishPacket } from 'mqtt';
+import type { Timer } from '../../common/clock.js';
 import { parseBoardInfo, parseBoardState, parseSensorSpecs, type BoardInfo, type BoardState, type SensorSpec } from '../../protocol/replies.js';
 import type { JsonObject } from '../../protocol/json.js';
 import { isObject } from '../../protocol/json.js';
@@ -43,6 +44,7 @@ interface Mirror {
   describing: boolean;
   /** Clock ms before which a failed description is not tried again. */
   retryDescribeAt: number;
+  retryTimer: Timer | undefined;
   /** Discovery topic → entity, as last published. */
   entities: Map<string, Entity>;
 }
@@ -58,8 +60,8 @@ export class MqttBridge implements HubModule {
   private readonly sent = new Map<string, string>();
   private unsubscribe: (() => void) | undefined;
   private lastRepublish = -Infinity;
-  private republishTimer: ReturnType<HubContext['clock']['setTimer']> | undefined;
-  private staleTimer: ReturnType<HubContext['clock']['setTimer']> | undefined;
+  private republishTimer: Timer | undefined;
+  private staleTimer: Timer | undefined;
   private readonly seenConfigs = new Set<string>();
   /** Board → configs read back from the broker before the board was described: cleared then unless it still has them. */
   private readonly undecided = new Map<string, Set<string>>();
@@ -123,6 +125,7 @@ export class MqttBridge implements HubModule {
     this.unsubscribe?.();
     if (this.republishTimer !== undefined) this.ctx.clock.clearTimer(this.republishTimer);
     if (this.staleTimer !== undefined) this.ctx.clock.clearTimer(this.staleTimer);
+    for (const mirror of this.mirrors.values()) if (mirror.retryTimer !== undefined) this.ctx.clock.clearTimer(mirror.retryTimer);
     this.holds.close();
     await this.broker?.stop({ topic: this.topics.hubAvailability(), payload: 'offline' });
   }
@@ -294,11 +297,14 @@ export class MqttBridge implements HubModule {
     const body = JSON.stringify(reply);
     this.broker?.publish(this.topics.reply(board), body, { qos: 1 });
     const responseTopic = packet.properties?.responseTopic;
-    if (typeof responseTopic === 'string' && responseTopic !== '' && this.ownsTopic(responseTopic)) {
+    if (typeof responseTopic === 'string' && !isPublishTopic(responseTopic)) {
+      // A wildcard in a topic the hub publishes on is a protocol error: the broker would drop the hub.
+      this.ctx.logger.warn(`mqtt: ${board}: a command asked for its reply on ${JSON.stringify(responseTopic)}, which is not a topic one can publish on; it went only to ${this.topics.reply(board)}`);
+    } else if (typeof responseTopic === 'string' && this.ownsTopic(responseTopic)) {
       // The reply repeats the request: sent to one of the bridge's own topics, it would be a
       // command published with the hub's rights by a client the broker's ACLs may not allow it.
       this.ctx.logger.warn(`mqtt: ${board}: a command asked for its reply on ${responseTopic}, one of the bridge's own topics; it went only to ${this.topics.reply(board)}`);
-    } else if (typeof responseTopic === 'string' && responseTopic !== '') {
+    } else if (typeof responseTopic === 'string') {
       const correlationData = packet.properties?.correlationData;
       this.broker?.publish(responseTopic, body, { qos: 1, ...(correlationData !== undefined ? { properties: { correlationData } } : {}) });
     }
@@ -394,15 +400,27 @@ export class MqttBridge implements HubModule {
         if (mirror.info?.uptimeS !== null && mirror.info?.uptimeS !== undefined) this.retain(this.topics.uptime(view.id), String(Math.round(mirror.info.uptimeS)));
       }
     } catch (err) {
-      // A slow board (a hub restart with every board relinking at once): the next state report tries again, not sooner than this.
-      mirror.retryDescribeAt = this.ctx.clock.now() + DESCRIBE_RETRY_MS;
-      this.ctx.logger.debug(`mqtt: ${view.id}: cannot describe it yet (${err instanceof Error ? err.message : String(err)}); trying again at a later state report`);
+      // A slow board (a hub restart with every board relinking at once): tried again later,
+      // spread out so that a thousand of them do not ask again in the same instant.
+      const wait = Math.round(DESCRIBE_RETRY_MS * (0.5 + Math.random()));
+      mirror.retryDescribeAt = this.ctx.clock.now() + wait;
+      this.scheduleDescribe(view.id, mirror, wait);
+      this.ctx.logger.debug(`mqtt: ${view.id}: cannot describe it yet (${err instanceof Error ? err.message : String(err)}); asking again in ${Math.round(wait / 1000)} s`);
     } finally {
       mirror.describing = false;
     }
     // It restarted while it was being described: describe the new boot.
     const now = this.ctx.facade.device(view.id);
     if (!this.stopped && now?.online === true && now.bootId !== mirror.describedBoot && mirror.retryDescribeAt <= this.ctx.clock.now()) void this.describe(now);
+  }
+
+  private scheduleDescribe(board: string, mirror: Mirror, wait: number): void {
+    if (mirror.retryTimer !== undefined) this.ctx.clock.clearTimer(mirror.retryTimer);
+    mirror.retryTimer = this.ctx.clock.setTimer(wait, () => {
+      mirror.retryTimer = undefined;
+      const view = this.stopped ? undefined : this.ctx.facade.device(board);
+      if (view?.online === true) void this.describe(view);
+    });
   }
 
   /** Publishes the board's configs and clears those of entities it no longer has. */
@@ -492,7 +510,7 @@ export class MqttBridge implements HubModule {
   private mirrorOf(board: string): Mirror {
     let mirror = this.mirrors.get(board);
     if (mirror === undefined) {
-      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, retryDescribeAt: 0, entities: new Map() };
+      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, retryDescribeAt: 0, retryTimer: undefined, entities: new Map() };
       this.mirrors.set(board, mirror);
     }
     return mirror;
@@ -505,6 +523,11 @@ export class MqttBridge implements HubModule {
     this.sent.set(topic, payload);
     this.broker.publish(topic, payload, { retain: true, qos: options.reliable === true ? 1 : 0 });
   }
+}
+
+/** MQTT's rule for a topic name one publishes on: not empty, no wildcard, no NUL, at most 65,535 bytes. */
+function isPublishTopic(topic: string): boolean {
+  return topic !== '' && !topic.includes('+') && !topic.includes('#') && !topic.includes('\u0000') && Buffer.byteLength(topic, 'utf8') <= 65_535;
 }
 
 /** A reply for a command the hub could not pass on, in the shape of a board's (protocol.md §3.2). */

@@ -35,6 +35,7 @@ export interface BrokerEvents {
 }
 
 const BACKOFF = { firstMs: 1000, maxMs: 60_000 };
+const STABLE_SESSION_MS = 30_000;
 
 export class BrokerConnection {
   private client: MqttClient | undefined;
@@ -42,6 +43,7 @@ export class BrokerConnection {
   private attempt = 0;
   private stopped = false;
   private wasConnected = false;
+  private connectedAt = 0;
   private current: MqttStatus;
 
   constructor(
@@ -129,8 +131,8 @@ export class BrokerConnection {
   }
 
   private onConnect(): void {
-    this.attempt = 0;
     this.wasConnected = true;
+    this.connectedAt = this.options.clock.now();
     if (this.current.state !== 'connected') this.options.logger.info(`mqtt: connected to ${this.options.url}`);
     this.current = { state: 'connected', url: this.options.url, since: this.options.wallNow(), error: null, retryAt: null };
     this.events.connected();
@@ -146,6 +148,9 @@ export class BrokerConnection {
     if (this.stopped) return;
     if (this.wasConnected) {
       this.wasConnected = false;
+      // A broker that takes the hub and drops it again at once (a client id taken twice, an ACL)
+      // keeps the delay growing; only a session that lasted starts the next tries from 1 s.
+      if (this.options.clock.now() - this.connectedAt >= STABLE_SESSION_MS) this.attempt = 0;
       if (this.current.error === null) this.current = { ...this.current, error: 'the broker closed the connection' };
       this.options.logger.warn(`mqtt: lost the broker at ${this.options.url} (${this.current.error}); trying again`);
       this.events.disconnected();

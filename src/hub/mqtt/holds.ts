@@ -50,7 +50,7 @@ export class HeldOutputs {
   /** Stops renewing one board's outputs (its link went, or it restored a safe value by itself). */
   letGo(board: string, pin?: number): void {
     for (const output of this.outputs.values()) {
-      if (output.target.device === board && (pin === undefined || output.target.pin === pin)) output.stopRenewing();
+      if (output.target.device === board && (pin === undefined || output.target.pin === pin)) output.letGo();
     }
   }
 
@@ -71,14 +71,14 @@ export class HeldOutputs {
         continue;
       }
       if (!this.confirmed.has(output)) continue;
-      output.stopRenewing();
+      output.letGo();
       this.deps.logger.info(`mqtt: pin ${output.target.pin} of ${board} was set to ${reported} by another writer; the hub stops holding it at ${held}`);
     }
   }
 
   /** Stops renewing every output (the broker went: nobody could turn them off now). */
   letGoAll(): void {
-    for (const output of this.outputs.values()) output.stopRenewing();
+    for (const output of this.outputs.values()) output.letGo();
   }
 
   close(): void {

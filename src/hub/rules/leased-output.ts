@@ -31,6 +31,8 @@ export class LeasedOutput {
   private sentAt = -Infinity;
   private inFlight = false;
   private queued: number | undefined;
+  /** The waiting value is a renewal, not a wish of its own: letGo drops it. */
+  private queuedRenewal = false;
   private renewTimer: Timer | undefined;
   private renewing: number | undefined;
   private closed = false;
@@ -51,15 +53,20 @@ export class LeasedOutput {
 
   /** Sends `value` now, or after the command in flight. */
   write(value: number): void {
+    this.enqueue(value, false);
+  }
+
+  private enqueue(value: number, renewal: boolean): void {
     if (this.closed) return;
-    if (this.inFlight) this.queued = value;
-    else this.send(value);
+    if (!this.inFlight) return this.send(value);
+    this.queued = value;
+    this.queuedRenewal = renewal;
   }
 
   /** Sends `value` unless the same value went out less than lease_s / 3 ago. */
   renew(value: number): void {
     const fresh = this.queued === undefined && this.sentValue === value && this.deps.clock.now() - this.sentAt < this.renewMs;
-    if (!fresh) this.write(value);
+    if (!fresh) this.enqueue(value, this.queued === undefined || this.queuedRenewal);
   }
 
   /** Renews `value` every lease_s / 3 until stopRenewing, release or close, or until the board says it is the safe value. */
@@ -82,6 +89,17 @@ export class LeasedOutput {
     this.renewing = undefined;
   }
 
+  /**
+   * Stops holding the pin without writing anything: no more renewals, and a renewal waiting
+   * behind a write still under way (a link that went silent) is dropped, or it would go out as a
+   * fresh write once that one fails and switch the pin on again. A wish of its own still goes.
+   */
+  letGo(): void {
+    this.stopRenewing();
+    if (this.queuedRenewal) this.queued = undefined;
+    this.queuedRenewal = false;
+  }
+
   /** The value keepRenewing holds the pin at; undefined when it holds none. */
   holding(): number | undefined {
     return this.renewing;
@@ -95,6 +113,7 @@ export class LeasedOutput {
   release(): void {
     this.stopRenewing();
     this.queued = undefined;
+    this.queuedRenewal = false;
     const safe = this.deps.pins.safeValue(this.target.device, this.target.pin);
     if (safe !== undefined && this.sentValue !== undefined && this.sentValue !== safe) this.write(safe);
   }
@@ -108,6 +127,7 @@ export class LeasedOutput {
     this.stopRenewing();
     this.closed = true;
     this.queued = undefined;
+    this.queuedRenewal = false;
   }
 
   private send(value: number): void {
@@ -117,8 +137,10 @@ export class LeasedOutput {
     this.sentAt = this.deps.clock.now();
     let reply: Promise<JsonObject>;
     try {
-      // Late, a write would switch the pin on after its lease ended: it must land before the next renewal is due.
-      reply = this.deps.sender.command(device, this.request(value), { deliverWithinMs: this.renewMs });
+      // Late, a write would switch the pin on after its lease ended: it must land before the next
+      // renewal is due. The safe value holds no lease (§4 rule 1), so a late one does no harm.
+      const options = this.isSafe(value) ? {} : { deliverWithinMs: this.renewMs };
+      reply = this.deps.sender.command(device, this.request(value), options);
     } catch (err) {
       reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -135,6 +157,7 @@ export class LeasedOutput {
         this.inFlight = false;
         const next = this.queued;
         this.queued = undefined;
+        this.queuedRenewal = false;
         if (next !== undefined && !this.closed) this.send(next);
       });
   }

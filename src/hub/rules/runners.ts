@@ -126,6 +126,6 @@ export class Binding extends Runner {
   /** The source went offline: its level is unknown, so stop renewing and let the lease lapse on the board. */
   sourceLost(): void {
     this.level = undefined;
-    this.parts.output.stopRenewing();
+    this.parts.output.letGo();
   }
 }

@@ -204,6 +204,15 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     // MQTT 5 request/response: the reply also goes to the response topic, with the correlation data.
     await w.publish('tether/shed/command', JSON.stringify({ action: 'ping' }), { properties: { responseTopic: 'node-red/replies', correlationData: Buffer.from('abc') } });
     const routed = await w.waitFor('node-red/replies');
+    // A wildcard response topic: publishing there would get the hub disconnected; the reply goes to …/reply only.
+    const session = mqttState(hub);
+    await w.publish('tether/shed/command', JSON.stringify({ id: 'wild', action: 'ping' }), { properties: { responseTopic: 'x/#' } });
+    await w.waitFor('tether/shed/reply', (p) => p.includes('"wild"'));
+    // The hub's own marker in a request is not the caller's to set, and never reaches the board.
+    await w.publish('tether/shed/command', JSON.stringify({ id: 'marker', action: 'read_pin', pin: 15, _hub_deliver_by: true }));
+    const marked = JSON.parse((await w.waitFor('tether/shed/reply', (p) => p.includes('"marker"'))).payload) as JsonObject;
+    assert.equal(marked['ok'], true);
+    assert.equal(Object.hasOwn(marked, '_hub_deliver_by'), false, 'the board never saw it');
     // A response topic among the bridge's own would be a command sent with the hub's rights.
     const sneaky = await watch(b.url, ['tether/ghost/command']);
     await w.publish('tether/shed/command', JSON.stringify({ id: 'sneaky', action: 'ping' }), { properties: { responseTopic: 'tether/ghost/command' } });
@@ -216,6 +225,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const unknown = JSON.parse((await w.waitFor('tether/ghost/reply')).payload) as JsonObject;
     assert.equal(unknown['id'], 'x');
     assert.equal((unknown['error'] as JsonObject)['code'], 'not_found');
+    assert.deepEqual([mqttState(hub)?.state, mqttState(hub)?.since], [session?.state, session?.since], 'the hub stayed connected throughout');
   });
 
   test("a board's availability follows its link; the hub's own is online while it runs", async () => {

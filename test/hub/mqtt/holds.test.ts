@@ -60,6 +60,32 @@ describe('outputs held from MQTT', { timeout: 30_000 }, () => {
     assert.equal(sent.length, before, 'no renewal after another writer set the pin');
   });
 
+  test('OFF, the safe value, carries no deadline: late, it does no harm', async () => {
+    const { clock, sent, holds, target } = setup();
+    holds.set(target, 0);
+    await clock.advance(10);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]?.options?.deliverWithinMs, undefined);
+  });
+
+  test('letting go drops a renewal waiting behind a write stuck in a silent outage', async () => {
+    const clock = new ManualClock();
+    const calls: Array<{ request: JsonObject; fail: (err: Error) => void }> = [];
+    const holds = new HeldOutputs({
+      clock,
+      logger: silentLogger,
+      sender: { command: (_device, request) => new Promise<JsonObject>((_resolve, fail) => void calls.push({ request, fail })) },
+    });
+    holds.pins.applyState('shed', { pins: [{ pin: 15, mode: 'output', value: 0, safe_value: 0 }] });
+    holds.set({ board: 'shed', pin: 15, pwm: false, leaseS: 3, renewS: 1 }, 1);
+    await clock.advance(1100); // the first write never answers; the renewal waits behind it
+    assert.equal(calls.length, 1);
+    holds.letGo('shed'); // the link is seen down
+    calls[0]?.fail(new Error('expired'));
+    await clock.advance(5000);
+    assert.equal(calls.length, 1, 'the waiting renewal was not sent once the stuck write failed');
+  });
+
   test('letGo ends one board\'s holds; letGoAll every hold', async () => {
     const { clock, sent, holds, target } = setup();
     holds.set(target, 1);
