@@ -118,6 +118,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
     await w.publish('tether/shed/pin/15/set', 'ON');
     await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'ON');
     // A WiFi outage: nothing gets through either way; the board's own lease turns the relay off.
     proxy.blackhole();
     await w.waitFor('tether/shed/availability', (p) => p === 'offline', 8000);
