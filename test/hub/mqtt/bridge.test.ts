@@ -11,7 +11,8 @@ import type { JsonObject } from '../../../src/protocol/codec.js';
 import { loadTestCert } from '../../client/tls-cert.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { openRawLink } from '../../support/raw-link.js';
-import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
+import { Broker, freePort, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
+import { HubStore } from '../../../src/hub/store/store.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
 import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
 import { spawnHubCli } from '../../support/hub-process.js';
@@ -390,3 +391,77 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   });
 });
 
+describe('renewals that could not reach the board in time are never delivered late', { timeout: 120_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
+  /** The relay's level every 5 ms for `ms`, as [ms since start, level] at each change. */
+  async function trace(linked: LinkedBoard, ms: number): Promise<Array<[number, number]>> {
+    const out: Array<[number, number]> = [];
+    const start = Date.now();
+    let last = -2;
+    while (Date.now() - start < ms) {
+      const v = relayLevel(linked) ?? -1;
+      if (v !== last) out.push([Date.now() - start, v]);
+      last = v;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return out;
+  }
+
+  test('a link silent for longer than a renewal (keepalive 1 s): the renewals waiting for it are dropped, not sent when it heals', async () => {
+    const b = await broker();
+    const hub = await hubWith({ url: b.url, ...LEASE });
+    const { token } = hub.store.addDevice('shed', {});
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port }, seed: 5 });
+    cleanups.push(() => proxy.close());
+    // A 1 s keepalive: the hub sees the outage only after 3.5 s, and keeps renewing into it meanwhile.
+    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD, keepaliveMs: 1000 });
+    cleanups.push(() => linked.close());
+    const w = await watch(b.url, ['tether/shed/pin/15/state', 'tether/shed/availability']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 10_000);
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    await new Promise((r) => setTimeout(r, 1000));
+    proxy.blackhole();
+    await w.waitFor('tether/shed/availability', (p) => p === 'offline', 8000);
+    await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', 5000);
+    proxy.heal();
+    const seen = await trace(linked, 5000);
+    assert.deepEqual([...new Set(seen.map(([, level]) => level))], [0], `the relay never came back on: ${JSON.stringify(seen)}`);
+  });
+
+  test('the hub killed with renewals in its outbox and started again: they go out as pings', async () => {
+    const b = await broker();
+    const data = tempDataDir();
+    const token = registerInStore(data, 'shed');
+    const linkPort = await freePort();
+    const configFile = path.join(data, 'hub.json');
+    fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 1000 }, mqtt: { url: b.url, ...LEASE } }));
+    const args = ['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', String(linkPort)];
+    const first = await spawnHubCli(args);
+    cleanups.push(() => void first.child.kill('SIGKILL'));
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: linkPort }, seed: 6 });
+    cleanups.push(() => proxy.close());
+    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD, keepaliveMs: 1000 });
+    cleanups.push(() => linked.close());
+    const w = await watch(b.url, ['tether/shed/pin/15/state']);
+    await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 10_000);
+    await w.publish('tether/shed/pin/15/set', 'ON');
+    await eventually(() => (relayLevel(linked) === 1 ? true : undefined), 'the relay on');
+    await new Promise((r) => setTimeout(r, 1000));
+    proxy.blackhole();
+    // Killed before it sees the outage (3.5 s): its unacknowledged renewals stay in the outbox.
+    await new Promise((r) => setTimeout(r, 2500));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', 5000);
+    const store = HubStore.open(path.join(data, 'tether.db'));
+    const queued = store.outboxPending('shed');
+    store.close();
+    assert.ok(queued.some((q) => q.body['action'] === 'write_pin' && q.body['_hub_deliver_by'] === true), `a renewal was waiting in the outbox: ${JSON.stringify(queued)}`);
+    proxy.heal();
+    const second = await spawnHubCli(args);
+    cleanups.push(() => void second.child.kill('SIGKILL'));
+    await eventually(() => (linked.link.state === 'up' ? true : undefined), 'linked to the restarted hub', 10_000);
+    const seen = await trace(linked, 3000);
+    assert.deepEqual([...new Set(seen.map(([, level]) => level))], [0], `the relay never came back on: ${JSON.stringify(seen)}`);
+  });
+});
