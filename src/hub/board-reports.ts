@@ -3,6 +3,7 @@
 // log, and the hub's view of its state kept current.
 import type { JsonObject } from '../protocol/codec.js';
 import { isUptime, MAX_UPTIME_MS } from '../protocol/events.js';
+import { parseBoardInfo, parseBoardState } from '../protocol/replies.js';
 import type { IngestSink } from './device-link.js';
 import { readingRows } from './readings.js';
 import type { HubUpdate } from './types.js';
@@ -88,17 +89,16 @@ export class BoardReports {
 }
 
 /** The subscriptions that make a board report everything: each sensor, and each input's edges. */
-export function reportSubscriptions(state: JsonObject, intervalMs: number): JsonObject[] {
-  const sensors = Array.isArray(state['sensors']) ? (state['sensors'] as unknown[]).filter((s): s is string => typeof s === 'string') : [];
-  const inputs = Array.isArray(state['pins']) ? (state['pins'] as JsonObject[]).filter((p) => p['mode'] === 'input').map((p) => p['pin'] as number) : [];
+export function reportSubscriptions(reply: JsonObject, intervalMs: number): JsonObject[] {
+  const state = parseBoardState(reply);
+  const sensors = state.sensors;
+  const inputs = state.pins.filter((p) => p.mode === 'input').map((p) => p.pin);
   return [...sensors.map((sensor) => ({ action: 'subscribe', sensor, interval_ms: intervalMs })), ...inputs.map((pin) => ({ action: 'subscribe', pin, edge: 'both' }))];
 }
 
 /** The WiFi signal strength (dBm) in a get_info reply; undefined for a board without WiFi (or one that does not say). */
 export function signalOf(reply: JsonObject): number | undefined {
-  const info = reply['info'];
-  const rssi = typeof info === 'object' && info !== null && !Array.isArray(info) ? (info as JsonObject)['rssi'] : undefined;
-  return typeof rssi === 'number' && Number.isFinite(rssi) ? rssi : undefined;
+  return parseBoardInfo(reply)?.rssi ?? undefined;
 }
 
 /** Replies after which the hub asks for the board's state again, so its view shows the change. */

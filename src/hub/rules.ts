@@ -5,7 +5,8 @@
 import type { Clock } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { isHttpAction, isInputCondition, type Edge, type RulesConfig } from './config.js';
-import { BoardPins, isNumber } from './rules/board-pins.js';
+import { isNumber } from '../protocol/json.js';
+import { BoardPins } from './rules/board-pins.js';
 import { describeBinding, describeRule } from './rules/describe.js';
 import { HttpCaller, HttpInputRule, HttpReadingRule } from './rules/http-rules.js';
 import type { Fetch } from './rules/http-send.js';

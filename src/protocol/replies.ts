@@ -121,39 +121,32 @@ function parsePin(item: unknown): PinState | undefined {
   const pin = item['pin'];
   if (!isNumber(pin)) return undefined;
   const base: PinBase = typeof item['name'] === 'string' ? { pin, name: item['name'] } : { pin };
+  const value = item['value'];
+  // A safe value is the board's word, never guessed (protocol.md §4 rule 4): an output without one is skipped.
+  const safeValue = item['safe_value'];
+  const maxLeaseS = numberOr(item['max_lease_s'], Infinity);
   switch (item['mode']) {
     case 'input': {
+      if (!isNumber(value)) return undefined;
       const pull = item['pull'] === 'up' || item['pull'] === 'down' ? item['pull'] : 'none';
-      return { ...base, mode: 'input', pull, value: numberOr(item['value'], 0) };
+      return { ...base, mode: 'input', pull, value };
     }
     case 'output':
-      return {
-        ...base,
-        mode: 'output',
-        value: numberOr(item['value'], 0),
-        safeValue: numberOr(item['safe_value'], 0),
-        activeLow: item['active_low'] === true,
-        maxLeaseS: numberOr(item['max_lease_s'], Infinity),
-        lease: parseLease(item['lease']),
-      };
-    case 'pwm':
-      return {
-        ...base,
-        mode: 'pwm',
-        freq: numberOr(item['freq'], 0),
-        duty: numberOr(item['duty'], 0),
-        safeValue: numberOr(item['safe_value'], 0),
-        maxLeaseS: numberOr(item['max_lease_s'], Infinity),
-        lease: parseLease(item['lease']),
-      };
+      if (!isNumber(value) || !isNumber(safeValue)) return undefined;
+      return { ...base, mode: 'output', value, safeValue, activeLow: item['active_low'] === true, maxLeaseS, lease: parseLease(item['lease']) };
+    case 'pwm': {
+      const duty = item['duty'];
+      if (!isNumber(duty) || !isNumber(safeValue)) return undefined;
+      return { ...base, mode: 'pwm', freq: numberOr(item['freq'], 0), duty, safeValue, maxLeaseS, lease: parseLease(item['lease']) };
+    }
     default:
       return undefined;
   }
 }
 
 function parseLease(v: unknown): LeaseState | null {
-  if (!isObject(v) || !isNumber(v['value'])) return null;
-  return { value: v['value'], safeValue: numberOr(v['safe_value'], 0), expiresInS: numberOr(v['expires_in_s'], 0) };
+  if (!isObject(v) || !isNumber(v['value']) || !isNumber(v['safe_value'])) return null;
+  return { value: v['value'], safeValue: v['safe_value'], expiresInS: numberOr(v['expires_in_s'], 0) };
 }
 
 function arrayOf(v: unknown): unknown[] {

@@ -6,12 +6,12 @@ import asyncio
 import json
 import simhw
 from fake_connection import FakeConnection
+from scripted_session import run_session
 from manual_clock import ManualClock
 from tether import auth, config
 from tether.board import Board
 from tether.boards import pico_w
 from tether.dispatcher import ACTIONS, Dispatcher
-from tether.session import Session
 from tether.start import start_board
 
 # test/vectors/crypto.json, "direct".
@@ -150,47 +150,8 @@ async def test_a_board_with_auth_none_cannot_prove_a_token():
 
 # --- whole connections ------------------------------------------------------------------
 
-class Reader:
-    def __init__(self, chunks):
-        self.chunks = list(chunks)
-
-    async def readinto(self, mv):
-        if not self.chunks:
-            return 0
-        data = self.chunks.pop(0)
-        n = min(len(mv), len(data))
-        mv[:n] = data[:n]
-        if n < len(data):
-            self.chunks.insert(0, data[n:])
-        return n
-
-
-class Writer:
-    def __init__(self):
-        self.data = b''
-        self.closed = False
-
-    def write(self, data):
-        self.data += bytes(data)
-
-    async def drain(self):
-        pass
-
-    def close(self):
-        self.closed = True
-
-    async def wait_closed(self):
-        pass
-
-
 async def conversation(chunks):
-    simhw.reset()
-    b = Board(board_cfg(), ManualClock(), pico_w)
-    await start_board(b)
-    reader = Reader(chunks)
-    writer = Writer()
-    s = Session(b, Dispatcher(b), reader, writer, 1024)
-    await s.run()
+    _, reader, writer = await run_session(board_cfg(), chunks)
     return writer.data.split(b'\n')[:-1], writer, reader
 
 

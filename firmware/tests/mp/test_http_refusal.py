@@ -1,16 +1,11 @@
 # A web page can make a browser POST to the board's port (text/plain needs no CORS preflight).
 # The session closes a connection that speaks HTTP before any of its lines run
 # (docs/protocol.md §2 rule 7): looks_like_http, and a Session over in-memory streams.
-import asyncio
 import simhw
-from manual_clock import ManualClock
+from scripted_session import run_session
 from tether import config
-from tether.board import Board
 from tether.boards import pico_w
-from tether.dispatcher import Dispatcher
 from tether.framing import looks_like_http
-from tether.session import Session
-from tether.start import start_board
 
 BODY = (b'{"action":"setup_pin","pin":2,"mode":"output","value":0}\n'
         b'{"action":"write_pin","pin":2,"value":1,"timeout":5}\n')
@@ -18,50 +13,9 @@ POST = (b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain;charset
         b'Content-Length: %d\r\n\r\n' % len(BODY)) + BODY
 
 
-class Reader:
-    # Hands out the given chunks one read at a time, then end of stream.
-    def __init__(self, chunks):
-        self.chunks = list(chunks)
-
-    async def readinto(self, mv):
-        if not self.chunks:
-            return 0
-        data = self.chunks.pop(0)
-        n = min(len(mv), len(data))
-        mv[:n] = data[:n]
-        if n < len(data):
-            self.chunks.insert(0, data[n:])
-        return n
-
-
-class Writer:
-    def __init__(self):
-        self.data = b''
-        self.closed = False
-
-    def write(self, data):
-        self.data += data
-
-    async def drain(self):
-        pass
-
-    def close(self):
-        self.closed = True
-
-    async def wait_closed(self):
-        pass
-
-
 async def session_over(chunks):
-    simhw.reset()
     cfg = config.normalize({'pins': [{'pin': 6, 'mode': 'input'}], 'auth': 'none'}, pico_w)
-    board = Board(cfg, ManualClock(), pico_w)
-    await start_board(board)
-    reader = Reader(chunks)
-    writer = Writer()
-    s = Session(board, Dispatcher(board), reader, writer, 1024)
-    await s.run()
-    return board, reader, writer
+    return await run_session(cfg, chunks)
 
 
 def test_security_request_and_header_lines_look_like_http():

@@ -42,8 +42,7 @@ interface Mirror {
   /** The boot whose info and sensors these are. */
   describedBoot: string | null;
   describing: boolean;
-  /** Clock ms before which a failed description is not tried again. */
-  retryDescribeAt: number;
+  /** A failed description's next try; none is made before it. */
   retryTimer: Timer | undefined;
   /** Discovery topic → entity, as last published. */
   entities: Map<string, Entity>;
@@ -352,10 +351,10 @@ export class MqttBridge implements HubModule {
   }
 
   private onState(board: string, body: JsonObject): void {
-    this.holds.pins.applyState(board, body);
     const mirror = this.mirrorOf(board);
     const before = mirror.state;
     mirror.state = parseBoardState(body);
+    this.holds.pins.applyBoardState(board, mirror.state);
     this.holds.noteState(board, mirror.state);
     if (mirror.describedBoot !== mirror.state.bootId && !mirror.describing) {
       const view = this.ctx.facade.device(board);
@@ -382,7 +381,7 @@ export class MqttBridge implements HubModule {
   private async describe(view: DeviceView): Promise<void> {
     const mirror = this.mirrorOf(view.id);
     if (mirror.describing || (mirror.describedBoot !== null && mirror.describedBoot === view.bootId)) return;
-    if (this.ctx.clock.now() < mirror.retryDescribeAt) return;
+    if (mirror.retryTimer !== undefined) return;
     mirror.describing = true;
     try {
       const [info, sensors] = await Promise.all([this.ctx.facade.command(view.id, { action: 'get_info' }), this.ctx.facade.command(view.id, { action: 'list_sensors' })]);
@@ -393,7 +392,7 @@ export class MqttBridge implements HubModule {
       const state = this.ctx.facade.state(view.id);
       if (mirror.state === null && state !== null) {
         mirror.state = parseBoardState(state);
-        this.holds.pins.applyState(view.id, state);
+        this.holds.pins.applyBoardState(view.id, mirror.state);
       }
       if (this.exposed(view.id)) {
         this.publishDiscovery(view.id, mirror);
@@ -403,7 +402,6 @@ export class MqttBridge implements HubModule {
       // A slow board (a hub restart with every board relinking at once): tried again later,
       // spread out so that a thousand of them do not ask again in the same instant.
       const wait = Math.round(DESCRIBE_RETRY_MS * (0.5 + Math.random()));
-      mirror.retryDescribeAt = this.ctx.clock.now() + wait;
       this.scheduleDescribe(view.id, mirror, wait);
       this.ctx.logger.debug(`mqtt: ${view.id}: cannot describe it yet (${err instanceof Error ? err.message : String(err)}); asking again in ${Math.round(wait / 1000)} s`);
     } finally {
@@ -411,11 +409,10 @@ export class MqttBridge implements HubModule {
     }
     // It restarted while it was being described: describe the new boot.
     const now = this.ctx.facade.device(view.id);
-    if (!this.stopped && now?.online === true && now.bootId !== mirror.describedBoot && mirror.retryDescribeAt <= this.ctx.clock.now()) void this.describe(now);
+    if (!this.stopped && now?.online === true && now.bootId !== mirror.describedBoot && mirror.retryTimer === undefined) void this.describe(now);
   }
 
   private scheduleDescribe(board: string, mirror: Mirror, wait: number): void {
-    if (mirror.retryTimer !== undefined) this.ctx.clock.clearTimer(mirror.retryTimer);
     mirror.retryTimer = this.ctx.clock.setTimer(wait, () => {
       mirror.retryTimer = undefined;
       const view = this.stopped ? undefined : this.ctx.facade.device(board);
@@ -510,7 +507,7 @@ export class MqttBridge implements HubModule {
   private mirrorOf(board: string): Mirror {
     let mirror = this.mirrors.get(board);
     if (mirror === undefined) {
-      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, retryDescribeAt: 0, retryTimer: undefined, entities: new Map() };
+      mirror = { info: null, sensors: null, state: null, describedBoot: null, describing: false, retryTimer: undefined, entities: new Map() };
       this.mirrors.set(board, mirror);
     }
     return mirror;

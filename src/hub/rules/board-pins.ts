@@ -2,6 +2,7 @@
 // learnt from the board's own reports. The board's word always wins; the hub never guesses a
 // safe value (protocol.md §4 rule 4: expiry restores the safe value, never 1 - value).
 import { isNumber, isObject, type JsonObject } from '../../protocol/json.js';
+import { parseBoardState, type BoardState } from '../../protocol/replies.js';
 
 interface PinFacts {
   /** An input's level, a digital output's value or a PWM output's duty. */
@@ -15,14 +16,14 @@ export class BoardPins {
 
   /** A state report (protocol.md §5.16, §10.4) replaces all the hub believed of that board. */
   applyState(device: string, state: JsonObject): void {
+    this.applyBoardState(device, parseBoardState(state));
+  }
+
+  /** The same, for a state already parsed (the MQTT bridge keeps one per board). */
+  applyBoardState(device: string, state: BoardState): void {
     const pins = new Map<number, PinFacts>();
-    for (const p of Array.isArray(state.pins) ? (state.pins as unknown[]) : []) {
-      if (!isObject(p) || !isNumber(p.pin)) continue;
-      pins.set(p.pin, {
-        value: numberOr(p.mode === 'pwm' ? p.duty : p.value),
-        safeValue: numberOr(p.safe_value),
-        freq: numberOr(p.freq),
-      });
+    for (const p of state.pins) {
+      pins.set(p.pin, p.mode === 'input' ? { value: p.value } : p.mode === 'pwm' ? { value: p.duty, safeValue: p.safeValue, freq: p.freq } : { value: p.value, safeValue: p.safeValue });
     }
     this.boards.set(device, pins);
   }
@@ -68,8 +69,3 @@ export class BoardPins {
   }
 }
 
-export { isNumber, isObject } from '../../protocol/json.js';
-
-function numberOr(v: unknown): number | undefined {
-  return isNumber(v) ? v : undefined;
-}

@@ -4,7 +4,8 @@
 import type { Clock, Timer } from '../../common/clock.js';
 import type { JsonObject } from '../../protocol/codec.js';
 import type { CommandSender } from '../types.js';
-import { isObject, type BoardPins } from './board-pins.js';
+import { isObject } from '../../protocol/json.js';
+import type { BoardPins } from './board-pins.js';
 
 export interface OutputTarget {
   device: string;

@@ -66,6 +66,20 @@ function relayLevel(linked: LinkedBoard): number | undefined {
 
 const LEASE = { lease_s: 1.5, renew_s: 0.4 };
 
+/** The relay's level every 5 ms for `ms`, as [ms since start, level] at each change. */
+async function trace(linked: LinkedBoard, ms: number): Promise<Array<[number, number]>> {
+  const out: Array<[number, number]> = [];
+  const start = Date.now();
+  let last = -2;
+  while (Date.now() - start < ms) {
+    const v = relayLevel(linked) ?? -1;
+    if (v !== last) out.push([Date.now() - start, v]);
+    last = v;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return out;
+}
+
 /** A broker, a hub bridged to it with short leases, board shed linked, and its relay (pin 15) switched ON from MQTT. */
 async function relayHeldFromMqtt(): Promise<{ b: Broker; hub: TestHub; linked: LinkedBoard; w: MqttWatch }> {
   const b = await broker();
@@ -128,12 +142,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     proxy.heal();
     await w.waitFor('tether/shed/availability', (p) => p === 'online', 10_000, offAt);
     // Renewals the hub queued before it saw the outage must not land now: sampled through a whole lease.
-    const samples: number[] = [];
-    const until = Date.now() + LEASE.lease_s * 1000 + 500;
-    while (Date.now() < until) {
-      samples.push(relayLevel(linked) ?? -1);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const samples = (await trace(linked, LEASE.lease_s * 1000 + 500)).map(([, level]) => level);
     assert.deepEqual([...new Set(samples)], [0], 'the relay stays off after the link is back: a new ON is needed');
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 5000, offAt);
     assert.equal(w.latest('tether/shed/pin/15/state'), 'OFF', JSON.stringify(w.seen.map((x) => [x.topic.slice(11), x.payload, x.at % 100000])));
@@ -392,20 +401,6 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
 });
 
 describe('renewals that could not reach the board in time are never delivered late', { timeout: 120_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
-  /** The relay's level every 5 ms for `ms`, as [ms since start, level] at each change. */
-  async function trace(linked: LinkedBoard, ms: number): Promise<Array<[number, number]>> {
-    const out: Array<[number, number]> = [];
-    const start = Date.now();
-    let last = -2;
-    while (Date.now() - start < ms) {
-      const v = relayLevel(linked) ?? -1;
-      if (v !== last) out.push([Date.now() - start, v]);
-      last = v;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return out;
-  }
-
   test('a link silent for longer than a renewal (keepalive 1 s): the renewals waiting for it are dropped, not sent when it heals', async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url, ...LEASE });
