@@ -2,6 +2,7 @@
 // address as boards on the LAN reach it, the firmware's config/hub.json, and the command for a
 // board run by `tether device` (with the certificate's fingerprint to pin when the link has TLS).
 import os from 'node:os';
+import { isLoopbackHost } from '../common/loopback.js';
 
 export interface BoardsReachHubAt {
   host: string;
@@ -15,8 +16,7 @@ export interface BoardsReachHubAt {
  */
 export function boardsReachHubAt(linkHost: string, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): BoardsReachHubAt {
   if (linkHost !== '' && linkHost !== '0.0.0.0' && linkHost !== '::') {
-    const loopback = linkHost === 'localhost' || linkHost.startsWith('127.') || linkHost === '::1';
-    return loopback ? { host: linkHost, note: `the hub's link listens on ${linkHost} only, so only boards on this machine can reach it (link.host in the hub config)` } : { host: linkHost };
+    return isLoopbackHost(linkHost) ? { host: linkHost, note: `the hub's link listens on ${linkHost} only, so only boards on this machine can reach it (link.host in the hub config)` } : { host: linkHost };
   }
   for (const addresses of Object.values(interfaces)) {
     const lan = addresses?.find((a) => a.family === 'IPv4' && !a.internal);

@@ -12,6 +12,7 @@ interface DeviceFlags {
   sim?: boolean;
   host?: string;
   port?: number;
+  pymodaqPort?: number;
   verbose?: boolean;
   hub?: { host: string; port: number };
   hubFingerprint?: string;
@@ -30,6 +31,8 @@ Examples:
   $ tether device --sim --host 0.0.0.0 --port 0      any free port, all interfaces
   $ tether device --config bench.yaml --sim           your board, simulated chips
   $ tether device --config board.yaml                 real pins: the Linux backend (a Raspberry Pi)
+  $ tether device --config examples/bench.yaml --sim  also serves PyMoDAQ's Raspberry plugin on 5555
+  tether device "thermal-bench" (sim) listening on 0.0.0.0:12345, plain TCP; PyMoDAQ (ZeroMQ) on 0.0.0.0:5555
   $ tether doctor --config board.yaml                 what this machine lacks for it, and the fix
   $ tether device --sim --hub hub.local:7341 --id shed --token-file shed.token
                                                       hub mode: also dial the hub and stay linked
@@ -42,8 +45,9 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .description('run a board: serve protocol v1 for a board config, on real (Linux) or simulated hardware')
     .option('--config <file>', 'board config (YAML or JSON)')
     .option('--sim', 'simulated pins and chips; without --config, runs the demo board')
-    .option('--host <host>', 'address to listen on (default: listen.host from the config)')
+    .option('--host <host>', 'address to listen on, for every listener (default: listen.host from the config)')
     .option('--port <port>', 'TCP port, 0 for any free port (default: listen.port from the config, else 12345)', parseListenPort)
+    .option('--pymodaq-port <port>', "PyMoDAQ's ZeroMQ port, 0 for any free port (default: pymodaq.port from the config, else 5555; needs pymodaq: in the config)", parseListenPort)
     .option('--hub <host:port>', 'hub mode: also dial this hub and keep the link up', parseHubAddress)
     .option('--hub-fingerprint <sha256>', "hub mode over TLS, trusting only the hub certificate of this SHA-256 fingerprint (the hub logs it at start)", parseFingerprint)
     .option('--id <id>', "this board's device id at the hub (default: the config's name)");
@@ -85,21 +89,26 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
   } catch (err) {
     throw new CliFailure(err instanceof Error ? err.message : String(err));
   }
+  if (flags.pymodaqPort !== undefined && config.pymodaq === undefined) {
+    throw new CliFailure(`--pymodaq-port: ${flags.config ?? 'the demo board'} has no pymodaq: section; add one to serve PyMoDAQ (docs/pymodaq.md)`);
+  }
   const host = flags.host ?? config.listen.host;
   const port = flags.port ?? config.listen.port;
   let device;
   try {
     const tls = flags.hubFingerprint === undefined ? {} : { tls: { fingerprint: flags.hubFingerprint } };
     const hub = flags.hub === undefined ? undefined : { ...flags.hub, deviceId: flags.id ?? config.name, token, ...tls };
-    device = await startDevice({ config, hardware, clock, logger, host, port, ...(hub ? { hub } : {}) });
+    device = await startDevice({ config, hardware, clock, logger, host, port, ...(flags.pymodaqPort !== undefined ? { pymodaqPort: flags.pymodaqPort } : {}), ...(hub ? { hub } : {}) });
   } catch (err) {
     hardware.close();
+    // The PyMoDAQ listener words its own failures (src/device/transport/zmq.ts), without an errno code.
     const listen = listenFailure(err, host, port, '--port');
     if (listen !== undefined) throw new CliFailure(listen);
     // A chip that does not answer, a bad TLS key file, …: the message says what to check.
     throw new CliFailure(`cannot start the board: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const shown = device.host.includes(':') ? `[${device.host}]` : device.host;
+  const shown = (l: { host: string; port: number }) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+  const listening = device.listeners.map((l) => (l.id === 'tcp' ? `listening on ${shown(l)}, ${l.label}` : `${l.label} on ${shown(l)}`)).join('; ');
   const kind = sim ? 'sim' : hardware.platform;
   // The last line of defence for the board's promise: whatever bug brings the process down,
   // outputs go to their safe values before it exits.
@@ -110,7 +119,7 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
     process.exit(70);
   });
   await runUntilSignal(logger, 'closing connections and putting pins in their safe state', () => device.close(), () =>
-    ctx.out(`tether device ${JSON.stringify(config.name)} (${kind}) listening on ${shown}:${device.port}, ${device.secure ? 'TLS' : 'plain TCP'}`),
+    ctx.out(`tether device ${JSON.stringify(config.name)} (${kind}) ${listening}`),
   );
 }
 

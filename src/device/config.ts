@@ -83,6 +83,18 @@ const backendSchema = z.preprocess(
   }),
 );
 
+/** The PyMoDAQ Raspberry plugin's ZeroMQ server (docs/pymodaq.md): where it listens and how long PyMoDAQ's writes outlive its silence. */
+const pymodaqSchema = z.strictObject({
+  /** By default listen.host. */
+  host: z.string().optional(),
+  port: z.number().int().min(0).max(65535).default(5555),
+  hold_s: leaseSeconds.default(10),
+  /** What any client that reaches the port may do; PyMoDAQ sends no token. */
+  scope: z.enum(['read', 'actuate'], { error: 'expected "read" or "actuate"' }).optional(),
+  /** Sensor name → the address PyMoDAQ reads it at, for sensors whose own address is taken or that have none. */
+  addresses: z.record(z.string(), address).default({}),
+});
+
 const tokenSchema = z.strictObject({
   token: z.string().min(16, { error: 'expected a token of at least 16 characters' }),
   scope: z.enum(['read', 'actuate', 'admin']),
@@ -110,6 +122,7 @@ export const boardConfigSchema = z
     sensors: z.array(sensorSchema).default([]),
     actuators: z.array(actuatorSchema).default([]),
     backend: backendSchema.prefault({}),
+    pymodaq: pymodaqSchema.optional(),
     sim: z
       .strictObject({
         seed: z.number().int().default(1),
@@ -125,6 +138,7 @@ export type BoardConfig = z.output<typeof boardConfigSchema>;
 export type SensorConfig = BoardConfig['sensors'][number];
 export type ActuatorConfig = BoardConfig['actuators'][number];
 export type PinConfig = BoardConfig['pins'][number];
+export type PymodaqConfig = NonNullable<BoardConfig['pymodaq']>;
 
 /** Checks that need the whole file: unique names, pins used once, sensors on declared buses. */
 function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
@@ -223,6 +237,7 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
       for (const issue of opts.error.issues) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'options', ...issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k))], message: issue.message });
     }
   });
+  if (c.pymodaq !== undefined) checkPymodaq(c, c.pymodaq, ctx);
   c.actuators.forEach((a, i) => {
     const driver = ACTUATOR_DRIVERS[a.driver];
     if (driver === undefined) return;
@@ -236,6 +251,55 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   });
 }
 
+/** docs/pymodaq.md: one sensor per address, a hold every actuator allows, a scope said out loud where tokens guard the rest. */
+function checkPymodaq(c: BoardConfig, p: PymodaqConfig, ctx: z.RefinementCtx): void {
+  const names = new Set(c.sensors.map((s) => s.name));
+  for (const name of Object.keys(p.addresses)) {
+    if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['pymodaq', 'addresses', name], message: `no sensor named "${name}"; sensors: ${[...names].join(', ') || 'none'}` });
+  }
+  const seen = new Map<number, string>();
+  for (const { address, sensor, given } of pymodaqAddressEntries(c, p)) {
+    const who = given ? sensor.name : `${sensor.name} (bus ${sensor.bus ?? 0})`;
+    const prev = seen.get(address);
+    if (prev === undefined) {
+      seen.set(address, who);
+      continue;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pymodaq', 'addresses'],
+      message: `${prev} and ${who} would both answer PyMoDAQ at ${hex(address)}, which reads a sensor by its address alone; give one of them another address here, e.g. ${sensor.name}: 0x4D`,
+    });
+  }
+  for (const a of c.actuators) {
+    const max = Math.min(a.max_lease_s ?? c.max_lease_s, c.max_lease_s);
+    if (p.hold_s > max) ctx.addIssue({ code: 'custom', path: ['pymodaq', 'hold_s'], message: `${p.hold_s} s is longer than the actuator "${a.name}" may be held (max_lease_s ${max} s)` });
+  }
+  if (typeof c.auth === 'object' && p.scope === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pymodaq', 'scope'],
+      message: 'required on a board with tokens: PyMoDAQ sends no token, so any client that reaches this port gets this scope; write "read" (readings only) or "actuate"',
+    });
+  }
+  if (p.port !== 0 && p.port === c.listen.port) ctx.addIssue({ code: 'custom', path: ['pymodaq', 'port'], message: `${p.port} is listen.port, where protocol v1 listens; PyMoDAQ's default is 5555` });
+}
+
+/**
+ * The address each sensor answers PyMoDAQ at: the one `pymodaq.addresses` gives it (`given`),
+ * else its own I2C address; a sensor with neither is not served. Duplicates are left in for the
+ * config check to report.
+ */
+export function pymodaqAddressEntries(c: BoardConfig, p: PymodaqConfig): Array<{ address: number; sensor: SensorConfig; given: boolean }> {
+  const entries: Array<{ address: number; sensor: SensorConfig; given: boolean }> = [];
+  for (const sensor of c.sensors) {
+    const given = p.addresses[sensor.name];
+    const driver = SENSOR_DRIVERS[sensor.driver];
+    const address = given ?? (driver?.bus === 'i2c' ? (sensor.address ?? driver.addresses[0]) : undefined);
+    if (address !== undefined) entries.push({ address, sensor, given: given !== undefined });
+  }
+  return entries;
+}
 
 /** The data pin of a sensor on a pin of its own (1-Wire, DHT): its options.pin, when it is a pin number. */
 export function dataPinOf(sc: SensorConfig): number | undefined {
