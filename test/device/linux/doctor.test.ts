@@ -75,6 +75,13 @@ void describe('tether doctor on a fake Raspberry Pi 4', { timeout: 60_000 }, () 
     assert.equal(pi.kernel.openFdCount, 0);
   });
 
+  void test('a bench that serves PyMoDAQ: doctor checks that ZeroMQ loads here', async () => {
+    const pi = healthyPi(roots);
+    const run = await doctor(pi, ['--config', configFile(roots, { pymodaq: { port: 5555 } })]);
+    assert.equal(run.code, 0, run.text);
+    assert.match(run.text, /✓ ZeroMQ \(the zeromq package\), for PyMoDAQ's plugin — pymodaq: libzmq 4\.\d+\.\d+/);
+  });
+
   void test('--json gives the same facts for a script, absent ones as null', async () => {
     const pi = healthyPi(roots);
     const run = await doctor(pi, ['--config', configFile(roots), '--json']);

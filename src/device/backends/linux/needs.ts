@@ -17,7 +17,8 @@ export type Need =
   | (NeedBase & { readonly kind: 'i2c-device'; readonly bus: number; readonly address: number; readonly driver: string })
   | (NeedBase & { readonly kind: 'onewire'; readonly pin: number | undefined; readonly rom: string | undefined })
   | (NeedBase & { readonly kind: 'dht'; readonly pin: number })
-  | (NeedBase & { readonly kind: 'cpu-temperature' });
+  | (NeedBase & { readonly kind: 'cpu-temperature' })
+  | (NeedBase & { readonly kind: 'zeromq' });
 
 export function needsOf(config: Readonly<BoardConfig>): Need[] {
   const needs: Need[] = [];
@@ -45,6 +46,7 @@ export function needsOf(config: Readonly<BoardConfig>): Need[] {
       needs.push({ kind: 'cpu-temperature', who });
     }
   });
+  if (config.pymodaq !== undefined) needs.push({ kind: 'zeromq', who: 'pymodaq' });
   return needs;
 }
 
@@ -65,5 +67,7 @@ export function describeNeed(need: Need): string {
       return `a DHT22 on pin ${need.pin}`;
     case 'cpu-temperature':
       return 'the CPU temperature';
+    case 'zeromq':
+      return "ZeroMQ (the zeromq package), for PyMoDAQ's plugin";
   }
 }

@@ -18,6 +18,7 @@ import { PwmRouter } from './pwm-route.js';
 import { under, type KernelRoots } from './roots.js';
 import { naturalOrder, nodeSysfsIo, type SysfsIo } from './sysfs-io.js';
 import { findCpuThermalZone } from './thermal.js';
+import { loadZeromq } from '../../transport/zeromq-module.js';
 
 export interface Finding {
   readonly need: Need;
@@ -173,6 +174,14 @@ export async function survey(config: Readonly<BoardConfig>, o: SurveyOptions): P
           const zone = await findCpuThermalZone(o.roots);
           if (zone === undefined) add(need, false, `no thermal zone under ${under(o.roots.sys, 'class/thermal')}`, 'this kernel reports no processor temperature: remove the chip_temp sensor');
           else add(need, true, zone);
+          break;
+        }
+        case 'zeromq': {
+          try {
+            add(need, true, `libzmq ${(await loadZeromq()).version}`);
+          } catch (err) {
+            add(need, false, 'the zeromq package does not load here', err instanceof Error ? err.message : String(err));
+          }
           break;
         }
       }
