@@ -84,6 +84,12 @@ export const areas = [
     tests: [test('hub/rules')],
   },
   {
+    name: 'pymodaq',
+    promise: "PyMoDAQ's writes are held while PyMoDAQ talks, and end at the safe value when it goes quiet or another writer takes the pin",
+    mutate: ['src/device/pymodaq/holds.ts'],
+    tests: [test('device/pymodaq-server')],
+  },
+  {
     name: 'retention',
     promise: 'readings and events older than retention_days are removed, and only those',
     mutate: [between('src/hub/store/store.ts', '   * Deletes readings and events older than', undefined)],
