@@ -82,15 +82,15 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
   const logger = createConsoleLogger({ verbose: flags.verbose === true });
   // ConfigError's message already lists every problem with its path.
   const config = flags.config !== undefined ? await loadBoardConfig(flags.config) : parseBoardConfig(DEMO_BOARD_CONFIG, 'demo board');
+  if (flags.pymodaqPort !== undefined && config.pymodaq === undefined) {
+    throw new CliFailure(`--pymodaq-port: ${flags.config ?? 'the demo board'} has no pymodaq: section; add one to serve PyMoDAQ (docs/pymodaq.md)`);
+  }
   const clock = new SystemClock();
   let hardware;
   try {
     hardware = await openHardware(config, { sim, clock, source: flags.config ?? 'demo board' });
   } catch (err) {
     throw new CliFailure(err instanceof Error ? err.message : String(err));
-  }
-  if (flags.pymodaqPort !== undefined && config.pymodaq === undefined) {
-    throw new CliFailure(`--pymodaq-port: ${flags.config ?? 'the demo board'} has no pymodaq: section; add one to serve PyMoDAQ (docs/pymodaq.md)`);
   }
   const host = flags.host ?? config.listen.host;
   const port = flags.port ?? config.listen.port;

@@ -99,6 +99,13 @@ void describe('tether device (failures)', { timeout: 30_000 }, () => {
     assert.match(result.stderr, /--config FILE, or --sim/);
   });
 
+  void it('refuses --pymodaq-port for a config without pymodaq:, and says what to add', async () => {
+    const result = await runCli(['device', '--sim', '--host', '127.0.0.1', '--port', '0', '--pymodaq-port', '0']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '', 'it never listened');
+    assert.match(result.stderr, /--pymodaq-port: the demo board has no pymodaq: section; add one to serve PyMoDAQ \(docs\/pymodaq\.md\)/);
+  });
+
   void it('exits 1 with a readable message for a bad config file', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'pins:\n  - pin: 300\n    mode: sideways\n');
