@@ -192,9 +192,10 @@ export class PyMoDAQClients {
     return result;
   }
 
-  /** Opens a client (as the plugin does: a DEALER that scans first) and returns its scan reply, if any. */
+  /** Opens a client (a DEALER scans first, as the plugin does, unless `scan` is false) and returns its scan reply, if any. */
   async open(name: string, endpoint: string, options: { kind?: 'dealer' | 'req'; timeoutMs?: number; scan?: boolean } = {}): Promise<{ identity: string; scan?: Reply }> {
-    const result = await this.must({ op: 'open', name, endpoint, kind: options.kind ?? 'dealer', timeout_ms: options.timeoutMs ?? 2000, scan: options.scan ?? false });
+    const kind = options.kind ?? 'dealer';
+    const result = await this.must({ op: 'open', name, endpoint, kind, timeout_ms: options.timeoutMs ?? 2000, scan: options.scan ?? kind === 'dealer' });
     return { identity: result['identity'] as string, ...(result['scan'] !== undefined ? { scan: result['scan'] as unknown as Reply } : {}) };
   }
 

@@ -89,7 +89,7 @@ describe('PyMoDAQ replies on the bench (tether device --sim)', { timeout: 60_000
   });
 
   test('scan: the actuators, then each addressed sensor in address order, with the documented fields in order', async () => {
-    const opened = await clients().py.open('scanner', clients().device.endpoint, { scan: true });
+    const opened = await clients().py.open('scanner', clients().device.endpoint);
     await clients().py.close('scanner');
     assert.ok(opened.scan !== undefined);
     const value = ack(opened.scan, 'scan') as JsonObject;
@@ -151,12 +151,11 @@ describe('PyMoDAQ replies on the bench (tether device --sim)', { timeout: 60_000
     for (const add of ['0x4D', '4d', '0X4d']) await readsAs('t_plate', 'temperature', aqAdd(add), `AQ ${add}`);
   });
 
-  test('AQ by address refused: a number, an address no sensor answers at, no address, a channel the sensor does not measure', async () => {
+  test('AQ by address refused: a number, an address no sensor answers at, a channel the sensor does not measure', async () => {
     refused(await request({ type: 'AQ', register: 'add', add: 0x48 }), 'add as a number');
     refused(await request({ type: 'AQ', register: 'add', add: '0x50' }), 'an address with no sensor');
     refused(await request({ type: 'AQ', register: 'add', add: '0x4e' }), 'an address with no sensor, next to t_plate');
     refused(await request({ type: 'AQ', register: 'add', add: 'zz' }), 'add that is not hex');
-    refused(await request({ type: 'AQ', register: 'add' }), 'no add', 'missing_field');
     refused(await request({ type: 'AQ', register: 'add', add: '0x48', channel: 'hum' }), 'hum on a TMP102');
     refused(await request({ type: 'AQ', register: 'add', add: '0x38', channel: 'pressure' }), 'an unknown channel');
   });
@@ -169,7 +168,6 @@ describe('PyMoDAQ replies on the bench (tether device --sim)', { timeout: 60_000
     assert.equal(await aqPin(23), 0);
     for (const pin of ['18.0', 'abc', true, null, '']) refused(await request({ type: 'AQ', register: 'pin', pin }), `AQ pin ${JSON.stringify(pin)}`);
     refused(await request({ type: 'AQ', register: 'pin', pin: 5 }), 'a pin that is not an actuator');
-    refused(await request({ type: 'AQ', register: 'pin' }), 'no pin', 'missing_field');
   });
 
   test('PI: a float value on a string pin, clamped to 0–255, read back; a lease of hold_s while not the safe value', async () => {
@@ -204,13 +202,12 @@ describe('PyMoDAQ replies on the bench (tether device --sim)', { timeout: 60_000
     assert.equal(ack(await pi('23', 0.0)), 0);
   });
 
-  test('PI refused: a bad pin, a pin that is not an actuator, a register "add", no value; nothing moves', async () => {
+  test('PI refused: a bad pin, a pin that is not an actuator, a register "add", a value that is not a number; nothing moves', async () => {
     assert.equal(ack(await pi('18', 90.0)), 90);
     for (const pin of ['18.0', 'abc', true, null]) refused(await pi(pin, 200.0), `PI pin ${JSON.stringify(pin)}`);
     refused(await pi('5', 1.0), 'a pin that is not an actuator');
     refused(await request({ type: 'PI', register: 'add', add: '0x48', value: 200.0 }), 'PI by address', 'unsupported');
     refused(await request({ type: 'PI', register: 'add', add: '0x48', pin: '18', value: 200.0 }), 'PI by address with a pin', 'unsupported');
-    refused(await request({ type: 'PI', register: 'pin', pin: '18' }), 'PI without a value', 'missing_field');
     refused(await request({ type: 'PI', register: 'pin', pin: '18', value: 'lots' }), 'PI with a value that is not a number');
     assert.equal(await aqPin(18), 90, 'no refused PI moved the fan');
     assert.equal(ack(await pi('18', 0.0)), 0);
@@ -290,7 +287,16 @@ describe('PyMoDAQ replies on the bench (tether device --sim)', { timeout: 60_000
     assert.equal(ack(await pi('18', 0.0)), 0);
   });
 
-  test('refused requests: malformed JSON, JSON that is not an object, no type, an unknown type or register', async () => {
+  test('a required field left out is missing_field, as protocol.md §6 defines it, not a null sent', async () => {
+    refused(await request({}), 'no type', 'missing_field');
+    refused(await request({ type: 'AQ', register: 'add' }), 'AQ without add', 'missing_field');
+    refused(await request({ type: 'AQ', register: 'pin' }), 'AQ without pin', 'missing_field');
+    refused(await request({ type: 'PI', register: 'pin', value: 1.0 }), 'PI without pin', 'missing_field');
+    refused(await request({ type: 'PI', register: 'pin', pin: '18' }), 'PI without value', 'missing_field');
+    assert.equal(await aqPin(18), 0, 'nothing moved');
+  });
+
+  test('refused requests: malformed JSON, JSON that is not an object, an unknown type or register', async () => {
     const { py } = clients();
     const raw = async (text: string): Promise<Reply> => {
       const exchange = await py.exchange(PLUGIN, { text });
@@ -301,7 +307,6 @@ describe('PyMoDAQ replies on the bench (tether device --sim)', { timeout: 60_000
     refused(await raw('{"type": "scan"'), 'truncated JSON', 'bad_json');
     refused(await raw(''), 'an empty frame', 'bad_json');
     for (const text of ['[{"type": "scan"}]', '"scan"', '42', 'null']) refused(await raw(text), text, 'not_an_object');
-    refused(await request({}), 'no type', 'missing_field');
     refused(await request({ type: 'XX' }), 'an unknown type', 'unknown_action');
     refused(await request({ type: 'aq', register: 'pin', pin: 18 }), 'a type in the wrong case', 'unknown_action');
     refused(await request({ type: 'AQ', register: 'reg', add: '0x48' }), 'an unknown register');

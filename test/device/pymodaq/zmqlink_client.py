@@ -10,13 +10,19 @@ channel) then pin components, and moves with a PI carrying a float value and a s
 The tests drive it over stdin/stdout, one JSON command a line in and one JSON result a line out
 (with the command's `id`), so a test can script steps across several clients:
 
-  {"op": "open", "name": "a", "kind": "dealer", "endpoint": "tcp://127.0.0.1:5555", "timeout_ms": 2000, "scan": true}
-  {"op": "request", "name": "a", "body": {...}}          also "text": "..." or "b64": "..." for raw bytes
-  {"op": "scan" | "multi_acquisition" | "pilotage", "name": "a", ...}
+  {"op": "open", "name": "a", "kind": "dealer", "endpoint": "tcp://127.0.0.1:5555", "timeout_ms": 2000}
+      -> {"identity": "...", "scan": {...}}          a DEALER scans on open unless "scan": false
+  {"op": "request", "name": "a", "body": {...}}      also "text": "..." or "b64": "..." (raw bytes)
+      -> {"reply": {...}, "frames": 1, "reconnected": false, "identity": "..."}
+  {"op": "scan"} / {"op": "multi_acquisition", "addresses": ["0x48"], "pins": [18]}
+      / {"op": "pilotage", "pin": 23, "value": 200}  as "request", with the plugin's JSON
   {"op": "send", "name": "a", "frames": ["text", {"b64": "..."}]}   raw frames, no reply awaited
-  {"op": "recv", "name": "a", "timeout_ms": 1000}                   the next raw message, or a timeout
-  {"op": "repeat", "count": 10000, "command": {...}}               a request command, many times
+  {"op": "recv", "name": "a", "timeout_ms": 1000}    the next raw message, or {"timeout": true}
+  {"op": "repeat", "count": 10000, "command": {...}, "expect_shape": "ACK number"}
+      -> {"shapes": {"ACK number": 10000}, "first_other": null, "seconds": 3.2}
   {"op": "close", "name": "a"}   {"op": "sleep", "s": 0.5}
+
+A command that fails answers {"ok": false, "error": "..."}; every answer carries the command's id.
 
 Run with Debian's python3-zmq: /usr/bin/python3 zmqlink_client.py.
 """
@@ -143,7 +149,7 @@ class Driver:
             link = Link(cmd.get("kind", "dealer"), cmd["endpoint"], int(cmd.get("timeout_ms", 2000)))
             self.links[name] = link
             result = {"identity": link.identity}
-            if cmd.get("scan", False):
+            if cmd.get("scan", link.kind == "dealer"):
                 result["scan"], _ = link.request({"type": "scan"})
             return result
         if op in ("request", "scan", "multi_acquisition", "pilotage"):
