@@ -61,7 +61,7 @@ async function start(raw: unknown = benchConfig()): Promise<Running> {
   const clock = new ManualClock();
   const config = parseBoardConfig(raw);
   const logs: string[] = [];
-  const logger: Logger = { ...silentLogger, info: (m) => void logs.push(m), warn: (m) => void logs.push(m) };
+  const logger: Logger = { ...silentLogger, info: (m) => void logs.push(m), warn: (m) => void logs.push(m), error: (m) => void logs.push(`error: ${m}`) };
   const stop = pump(clock);
   let device: RunningDevice;
   try {
@@ -171,6 +171,36 @@ describe('PyMoDAQ server: leases held while PyMoDAQ talks', { timeout: 60_000 },
     await r.clock.advance(1000);
     await viewer.ask({ type: 'scan' });
     assert.equal(heaterLease(r), undefined, 'and nobody renewed it');
+  });
+
+  test('a renewal comes once hold_s/10 has passed since the last, not before', async () => {
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 50 });
+    await r.clock.advance(199);
+    await viewer.ask({ type: 'scan' });
+    assert.equal(heaterLease(r)?.expires_in_s, 1.801, 'not renewed 199 ms after the write');
+    await r.clock.advance(1);
+    await viewer.ask({ type: 'scan' });
+    assert.equal(heaterLease(r)?.expires_in_s, HOLD_S, 'renewed at 200 ms, a tenth of hold_s');
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 0 });
+  });
+
+  test('a write of the same value with another lease is another writer too; a lease ended by a safe write is let go without error', async () => {
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 200 });
+    r.device.board.pwm(23, 100, 200 / 255, 5);
+    await r.clock.advance(300);
+    await viewer.ask({ type: 'scan' });
+    await r.clock.advance(3000);
+    await viewer.ask({ type: 'scan' });
+    assert.equal(heaterLease(r)?.expires_in_s, 1.7, "the other writer's 5 s lease runs down, never renewed to hold_s");
+    await move.ask({ type: 'PI', register: 'pin', pin: 18, value: 90 });
+    r.device.board.pwm(18, 25000, 0, undefined);
+    await r.clock.advance(1000);
+    await viewer.ask({ type: 'scan' });
+    await r.clock.advance(5000);
+    await viewer.ask({ type: 'scan' });
+    assert.deepEqual(r.logs.filter((l) => l.startsWith('error')), []);
+    assert.equal(leaseOf(r, 18).find((l) => l.pin === 18), undefined);
+    assert.deepEqual(await viewer.ask({ type: 'AQ', register: 'pin', pin: 18 }), { state: 'ACK', value: 0 });
   });
 
   test('two clients interleaved each get their own answers in order', async () => {
@@ -301,6 +331,19 @@ describe('PyMoDAQ server: framing', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a request longer than max_frame_bytes ends that connection without a reply; other clients go on', async () => {
+    const big = new Dealer(r.endpoint);
+    const other = new Dealer(r.endpoint);
+    try {
+      await big.socket.send(JSON.stringify({ type: 'scan', pad: 'x'.repeat(70 * 1024) }));
+      assert.equal(await nothingWithin(big.socket, 500), true);
+      assert.equal((await other.ask({ type: 'scan' })).state, 'ACK');
+    } finally {
+      big.close();
+      other.close();
+    }
+  });
+
   test("one peer's replies come back in the order it asked, even when an early request takes longer", async () => {
     const dealer = new Dealer(r.endpoint);
     try {
@@ -334,7 +377,7 @@ describe('PyMoDAQ server: scope and listening', { timeout: 60_000 }, () => {
     }
   });
 
-  test('a busy port is said with what to do, and nothing is left listening', async () => {
+  test('a busy port is said with what to do', async () => {
     const first = await start();
     const port = Number(first.endpoint.split(':').pop());
     const clock = new ManualClock();

@@ -5,7 +5,7 @@
 import type { Clock } from '../../common/clock.js';
 import type { JsonObject } from '../../protocol/codec.js';
 import type { BoardEvent } from '../../protocol/events.js';
-import { parseBoardState } from '../../protocol/replies.js';
+import { parseBoardState, type OutputPinState, type PwmPinState } from '../../protocol/replies.js';
 import type { Logger } from '../logger.js';
 
 export type Dispatch = (request: JsonObject) => Promise<JsonObject>;
@@ -56,11 +56,11 @@ export class PymodaqHolds {
 
   /** Says why an output went back to safe when it was PyMoDAQ's; the board has sent lease_expired. */
   noteEvent(event: BoardEvent): void {
-    if (event.event !== 'lease_expired' || typeof event.pin !== 'number') return;
-    const hold = this.holds.get(event.pin);
+    const pin = event['pin'] as number;
+    const hold = event.event === 'lease_expired' ? this.holds.get(pin) : undefined;
     if (hold === undefined) return;
-    this.holds.delete(event.pin);
-    this.o.logger.info(`PyMoDAQ has been silent for ${this.o.holdS} s: ${hold.name} (pin ${event.pin}) went back to its safe value`);
+    this.holds.delete(pin);
+    this.o.logger.info(`PyMoDAQ has been silent for ${this.o.holdS} s: ${hold.name} (pin ${pin}) went back to its safe value`);
   }
 
   /** PyMoDAQ spoke: renews each lease it holds that is due, unless another writer has taken the pin. */
@@ -74,8 +74,8 @@ export class PymodaqHolds {
       const state = parseBoardState(await this.o.dispatch({ action: 'get_state' }));
       for (const [pin, hold] of due) {
         if (this.holds.get(pin) !== hold) continue;
-        const lease = state.pins.find((p) => p.pin === pin && p.mode !== 'input');
-        const current = lease !== undefined && 'lease' in lease ? lease.lease : null;
+        const output = state.pins.find((p): p is OutputPinState | PwmPinState => p.pin === pin && p.mode !== 'input');
+        const current = output?.lease ?? null;
         const left = hold.deadline - this.o.clock.now();
         if (current === null || current.value !== hold.value || Math.abs(current.expiresInS * 1000 - left) > SAME_LEASE_MS) {
           // Expired, reset, or written by a v1 client, a hub rule or Home Assistant: theirs now.

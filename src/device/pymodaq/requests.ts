@@ -48,6 +48,7 @@ export class PymodaqRequests {
       return refuse('bad_json', `the request is not valid JSON (${err instanceof Error ? err.message : String(err)}); send e.g. {"type": "scan"}`);
     }
     if (!isObject(request)) return refuse('not_an_object', 'the request must be a JSON object, e.g. {"type": "scan"}');
+    if (request['type'] === undefined) return refuse('missing_field', `type: required, one of ${TYPES.join(', ')}`);
     switch (request['type']) {
       case 'scan':
         return ack(this.o.catalog.scan());
@@ -60,7 +61,7 @@ export class PymodaqRequests {
       case 'PI-MULTI':
         return this.multi(request, (c) => this.pilot(c), (r) => r, true);
       default:
-        return refuse('unknown_action', `type ${JSON.stringify(request['type'] ?? null)} is not one of ${TYPES.join(', ')}`);
+        return refuse('unknown_action', `type ${JSON.stringify(request['type'])} is not one of ${TYPES.join(', ')}`);
     }
   }
 
@@ -81,10 +82,12 @@ export class PymodaqRequests {
       const actuator = this.actuatorOf(c['pin']);
       return 'state' in actuator ? actuator : ack(await this.readActuator(actuator.pin));
     }
-    return refuse('bad_field', 'register: expected "add" (a sensor by its I2C address) or "pin" (an actuator by its GPIO pin)');
+    const which = '"add" (a sensor by its I2C address) or "pin" (an actuator by its GPIO pin)';
+    return c['register'] === undefined ? refuse('missing_field', `register: required, ${which}`) : refuse('bad_field', `register: expected ${which}`);
   }
 
   private async readSensor(c: JsonObject): Promise<PymodaqReply> {
+    if (c['add'] === undefined) return refuse('missing_field', 'add: required, the I2C address as a hex string, such as "0x48"');
     const address = pythonHexInt(c['add']);
     if (address === undefined) return refuse('bad_field', `add: expected an I2C address as a hex string, such as "0x48", not ${JSON.stringify(c['add'] ?? null)}`);
     const sensor = this.o.catalog.sensorAt(address);
@@ -112,6 +115,7 @@ export class PymodaqRequests {
     if (c['register'] !== undefined && c['register'] !== 'pin') return refuse('bad_field', 'register: expected "pin" (an actuator by its GPIO pin)');
     const actuator = this.actuatorOf(c['pin']);
     if ('state' in actuator) return actuator;
+    if (c['value'] === undefined) return refuse('missing_field', 'value: required, the value to set, such as 128');
     const value = pythonInt(c['value']);
     if (value === undefined) return refuse('bad_field', `value: expected a number, such as 128, not ${JSON.stringify(c['value'] ?? null)}`);
     if (!this.o.mayWrite) return refuse('unauthorized', "this board's pymodaq.scope is read: PyMoDAQ may read but not write; set pymodaq.scope: actuate in the board config to let it");
@@ -138,6 +142,7 @@ export class PymodaqRequests {
 
   /** The configured actuator on that pin, or the ERROR that says there is none. */
   private actuatorOf(raw: unknown): { pin: number; name: string; kind: 'PWM' | 'DIGITAL'; freq: number } | PymodaqReply {
+    if (raw === undefined) return refuse('missing_field', `pin: required, the actuator's GPIO pin: ${this.o.catalog.describeActuators()}`);
     const pin = pythonInt(raw);
     if (pin === undefined) return refuse('bad_field', `pin: expected a whole number, such as 18 or "18", not ${JSON.stringify(raw ?? null)}`);
     const actuator = this.o.catalog.actuatorAt(pin);
