@@ -49,7 +49,7 @@ export class PymodaqRequests {
     }
     if (!isObject(request)) return refuse('not_an_object', 'the request must be a JSON object, e.g. {"type": "scan"}');
     if (request['type'] === undefined) return refuse('missing_field', `type: required, one of ${TYPES.join(', ')}`);
-    switch (request['type']) {
+    switch (typeof request['type'] === 'string' ? request['type'] : '') {
       case 'scan':
         return ack(this.o.catalog.scan());
       case 'AQ':
