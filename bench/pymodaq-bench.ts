@@ -10,18 +10,20 @@
 //
 // Rows: (1) the 0D viewer's grab, 6 sensors + 2 pins — the AHT10 waits its 80 ms conversion, also
 // under --sim, so this row is the chip's time; (2) the same without the AHT10, 5 sensors + 2 pins,
-// which is the transport and the dispatcher; (3) one AQ of a pin, the smallest request.
+// which is the transport and the dispatcher; (3) one AQ of a pin, the smallest request; (4) the
+// same 80 ms after each reply, which shows what waking from row 1's pause costs by itself.
 //
 //   node dist/bench/pymodaq-bench.js [--quick]
 //   TETHER_PYZMQ_PYTHON: the Python with pyzmq (default /usr/bin/python3, Debian's python3-zmq)
-//   BENCH_PYMODAQ_ROUND_TRIPS (rows 2 and 3, default 5000), BENCH_PYMODAQ_SLOW_ROUND_TRIPS (row 1, 400)
+//   BENCH_PYMODAQ_ROUND_TRIPS (rows 2 and 3, default 5000), BENCH_PYMODAQ_SLOW_ROUND_TRIPS (row 1,
+//   default 400; row 4 runs a quarter of it)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { MachineLoad } from './hub/machine-load.js';
-import { percentile, ROOT, table } from './hub/common.js';
+import { percentile, ROOT, sleep, table } from './hub/common.js';
 
 const argv = process.argv.slice(2);
 for (const a of argv) {
@@ -34,7 +36,9 @@ const QUICK = argv.includes('--quick');
 const PYTHON = process.env['TETHER_PYZMQ_PYTHON'] ?? '/usr/bin/python3';
 const FAST_N = Number(process.env['BENCH_PYMODAQ_ROUND_TRIPS'] ?? (QUICK ? 1000 : 5000));
 const SLOW_N = Number(process.env['BENCH_PYMODAQ_SLOW_ROUND_TRIPS'] ?? (QUICK ? 100 : 400));
+const GAP_N = Math.ceil(SLOW_N / 4);
 const BLOCKS = 10;
+const IDLE_MS = 3000;
 const AHT10_CONVERSION_MS = 80;
 const HELPERS = path.join(ROOT, 'bench', 'pymodaq');
 
@@ -45,6 +49,7 @@ const onCpu = (cpu: number, command: string[]): string[] => (PINNED ? ['taskset'
 const sensor = (add: string) => ({ register: 'add', add });
 const pin = (p: string) => ({ register: 'pin', pin: p });
 const PINS = [pin('18'), pin('23')];
+const PIN_AQ = { type: 'AQ', register: 'pin', pin: '18' };
 const TMP_AND_EMC = ['0x48', '0x49', '0x4A', '0x4B', '0x4C'].map(sensor);
 
 interface Row {
@@ -54,6 +59,8 @@ interface Row {
   warmup: number;
   /** How many values an ACK carries: a list of this length, or one value when undefined. */
   items: number | undefined;
+  /** A pause before each request, outside the timing. */
+  gapMs?: number;
 }
 
 const ROWS: Row[] = [
@@ -71,7 +78,10 @@ const ROWS: Row[] = [
     warmup: 300,
     items: 7,
   },
-  { label: '3. AQ of one pin', request: { type: 'AQ', register: 'pin', pin: '18' }, n: FAST_N, warmup: 300, items: undefined },
+  { label: '3. AQ of one pin', request: PIN_AQ, n: FAST_N, warmup: 300, items: undefined },
+  // Row 1's server sleeps 80 ms before each reply; waking a process that slept costs CPU and time
+  // of its own (protocol v1 too), which this row shows apart from the AHT10's read.
+  { label: `4. AQ of one pin, ${AHT10_CONVERSION_MS} ms after the last reply`, request: PIN_AQ, n: GAP_N, warmup: 5, items: undefined, gapMs: AHT10_CONVERSION_MS },
 ];
 
 /** A child process whose stdout we read line by line. */
@@ -182,7 +192,7 @@ class Client {
   }
 
   async run(name: string, row: Row, n: number): Promise<number[]> {
-    const r = await this.call<RunReply>({ op: 'run', name, request: row.request, n }, 30_000 + n * 2500);
+    const r = await this.call<RunReply>({ op: 'run', name, request: row.request, n, gap_ms: row.gapMs ?? 0 }, 30_000 + n * (2500 + (row.gapMs ?? 0)));
     return r.ms ?? [];
   }
 }
@@ -281,6 +291,14 @@ async function main(): Promise<void> {
 
     for (const row of ROWS) for (const t of targets) await client.run(t.name, row, row.warmup);
 
+    // What each server burns doing nothing (timers, the simulated board), to read row 1's CPU by.
+    const idle = new Map<string, number>();
+    const idle0 = targets.map((t) => cpuNs(t.server.pid));
+    const idleAt = performance.now();
+    await sleep(IDLE_MS);
+    const idleMs = performance.now() - idleAt;
+    targets.forEach((t, i) => idle.set(t.name, (cpuNs(t.server.pid) - (idle0[i] ?? NaN)) / 1e6 / idleMs));
+
     // Interleaved blocks, so that load from elsewhere on the machine falls on every row alike.
     const figures = new Map<string, Figures>();
     const key = (row: Row, t: Target) => `${row.label}|${t.name}`;
@@ -333,6 +351,16 @@ async function main(): Promise<void> {
     console.log(
       `   row 1 waits for the AHT10's ${AHT10_CONVERSION_MS} ms conversion (a timer under --sim), which the baseline does not: ` +
         `tether's p50 is ${fmtMs(grab.p50 - AHT10_CONVERSION_MS)} over ${AHT10_CONVERSION_MS} ms; row 2, the same without the AHT10, takes ${fmtMs(noAht.p50)}`,
+    );
+    const woken = stats(ROWS[3] as Row, tether);
+    console.log(
+      `   tether's CPU in row 1: ${grab.cpuUs.toFixed(0)} µs a grab, which includes waking after the ${AHT10_CONVERSION_MS} ms pause: ` +
+        `a pin AQ ${AHT10_CONVERSION_MS} ms after the last reply (row 4) costs ${woken.cpuUs.toFixed(0)} µs, back to back (row 3) ${stats(ROWS[2] as Row, tether).cpuUs.toFixed(0)} µs`,
+    );
+    const idleShare = (t: Target) => idle.get(t.name) ?? NaN;
+    console.log(
+      `   idle, over ${IDLE_MS / 1000} s before the runs: the baseline used ${(100 * idleShare(base)).toFixed(2)} % of a core, tether ${(100 * idleShare(tether)).toFixed(2)} % ` +
+        `(${((idleShare(tether) * grab.p50) * 1000).toFixed(0)} µs of CPU in a row-1 round trip's ${fmtMs(grab.p50)})`,
     );
     const other = machine.between(from, to);
     if (other !== undefined) {

@@ -6,7 +6,9 @@ Driven by the bench over stdin/stdout, one JSON object a line each way:
   {"op": "open", "name": n, "endpoint": "tcp://127.0.0.1:5555"}  → {"ok": true}
   {"op": "check", "name": n, "request": {...}}                   → {"dealer": reply, "req": reply}
       (the same request once over the DEALER and once over a fresh REQ socket, untimed)
-  {"op": "run", "name": n, "request": {...}, "n": 100}           → {"ms": [round trips], "reply": last}
+  {"op": "run", "name": n, "request": {...}, "n": 100, "gap_ms": 0}
+                                                                 → {"ms": [round trips], "reply": last}
+      (gap_ms: a pause before each request, outside the timing)
 Every reply of a run must be an ACK whose items are values, not ERROR objects; otherwise the
 answer is {"error": "...", "reply": ...} and the bench stops.
 """
@@ -67,12 +69,14 @@ def check(name, request):
     return {"dealer": via_dealer, "req": via_req}
 
 
-def run(name, request, n):
+def run(name, request, n, gap_ms):
     data = json.dumps(request).encode("utf-8")
     sock = dealers[name]
     ms = []
     reply = None
     for _ in range(n):
+        if gap_ms > 0:
+            time.sleep(gap_ms / 1000.0)
         t0 = time.perf_counter()
         sock.send(data)
         raw = receive(sock, 1)
@@ -96,7 +100,7 @@ def main():
             elif op == "check":
                 out = check(command["name"], command["request"])
             elif op == "run":
-                out = run(command["name"], command["request"], command["n"])
+                out = run(command["name"], command["request"], command["n"], command.get("gap_ms", 0))
             else:
                 out = {"error": "unknown op " + op}
         except (TimeoutError, ValueError) as e:
