@@ -234,7 +234,7 @@ function pythonVersions(): string {
 }
 
 function gitCommit(): string {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : 'unknown';
 }
 
