@@ -203,6 +203,17 @@ describe('PyMoDAQ server: leases held while PyMoDAQ talks', { timeout: 60_000 },
     assert.deepEqual(await viewer.ask({ type: 'AQ', register: 'pin', pin: 18 }), { state: 'ACK', value: 0 });
   });
 
+  test('a write of another value that happens to end when PyMoDAQ\'s lease would is still let be', async () => {
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 200 });
+    await r.clock.advance(300);
+    r.device.board.pwm(23, 100, 0.25, 1.7);
+    await r.clock.advance(500);
+    await viewer.ask({ type: 'scan' });
+    assert.deepEqual(await viewer.ask({ type: 'AQ', register: 'pin', pin: 23 }), { state: 'ACK', value: 64 }, 'PyMoDAQ did not write its 200 back');
+    await r.clock.advance(1200);
+    assert.equal(heaterLease(r), undefined);
+  });
+
   test('two clients interleaved each get their own answers in order', async () => {
     // Each sends 20 requests before reading any reply; the two streams run side by side.
     const pipeline = async (d: Dealer, make: (i: number) => unknown) => {
