@@ -94,6 +94,10 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
   }
   const host = flags.host ?? config.listen.host;
   const port = flags.port ?? config.listen.port;
+  const pymodaqPort = flags.pymodaqPort ?? config.pymodaq?.port;
+  if (port !== 0 && port === pymodaqPort) {
+    throw new CliFailure(`port ${port} would serve both protocol v1 and PyMoDAQ; give one of them another (--port, --pymodaq-port, or listen.port and pymodaq.port in the config)`);
+  }
   let device;
   try {
     const tls = flags.hubFingerprint === undefined ? {} : { tls: { fingerprint: flags.hubFingerprint } };

@@ -122,7 +122,8 @@ export const boardConfigSchema = z
     sensors: z.array(sensorSchema).default([]),
     actuators: z.array(actuatorSchema).default([]),
     backend: backendSchema.prefault({}),
-    pymodaq: pymodaqSchema.optional(),
+    // `pymodaq:` alone in YAML is null: the section with its defaults.
+    pymodaq: z.preprocess((v) => (v === null ? {} : v), pymodaqSchema.optional()),
     sim: z
       .strictObject({
         seed: z.number().int().default(1),
@@ -257,8 +258,10 @@ function checkPymodaq(c: BoardConfig, p: PymodaqConfig, ctx: z.RefinementCtx): v
   for (const name of Object.keys(p.addresses)) {
     if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['pymodaq', 'addresses', name], message: `no sensor named "${name}"; sensors: ${[...names].join(', ') || 'none'}` });
   }
+  const entries = pymodaqAddressEntries(c, p);
+  const taken = new Set(entries.map((e) => e.address));
   const seen = new Map<number, string>();
-  for (const { address, sensor, given } of pymodaqAddressEntries(c, p)) {
+  for (const { address, sensor, given } of entries) {
     const who = given ? sensor.name : `${sensor.name} (bus ${sensor.bus ?? 0})`;
     const prev = seen.get(address);
     if (prev === undefined) {
@@ -268,7 +271,7 @@ function checkPymodaq(c: BoardConfig, p: PymodaqConfig, ctx: z.RefinementCtx): v
     ctx.addIssue({
       code: 'custom',
       path: ['pymodaq', 'addresses'],
-      message: `${prev} and ${who} would both answer PyMoDAQ at ${hex(address)}, which reads a sensor by its address alone; give one of them another address here, e.g. ${sensor.name}: 0x4D`,
+      message: `${prev} and ${who} would both answer PyMoDAQ at ${hex(address)}, which reads a sensor by its address alone; give one of them another address here, e.g. ${sensor.name}: ${hex(freeAddressAfter(address, taken))}`,
     });
   }
   for (const a of c.actuators) {
@@ -282,7 +285,18 @@ function checkPymodaq(c: BoardConfig, p: PymodaqConfig, ctx: z.RefinementCtx): v
       message: 'required on a board with tokens: PyMoDAQ sends no token, so any client that reaches this port gets this scope; write "read" (readings only) or "actuate"',
     });
   }
-  if (p.port !== 0 && p.port === c.listen.port) ctx.addIssue({ code: 'custom', path: ['pymodaq', 'port'], message: `${p.port} is listen.port, where protocol v1 listens; PyMoDAQ's default is 5555` });
+  if (p.port !== 0 && p.port === c.listen.port) {
+    ctx.addIssue({ code: 'custom', path: ['pymodaq', 'port'], message: `${p.port} is also listen.port, where protocol v1 listens; give one of them another port (PyMoDAQ's default is 5555, protocol v1's 12345)` });
+  }
+}
+
+/** An address no sensor answers PyMoDAQ at, for the advice: the next one up, wrapping within 0x08–0x77. */
+function freeAddressAfter(address: number, taken: ReadonlySet<number>): number {
+  for (let step = 1; step < 0x70; step++) {
+    const candidate = 0x08 + ((address - 0x08 + step) % 0x70);
+    if (!taken.has(candidate)) return candidate;
+  }
+  return address;
 }
 
 /**

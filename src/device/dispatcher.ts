@@ -143,6 +143,11 @@ export class Dispatcher {
   private readonly tokens: Array<{ key: Buffer; scope: Scope }>;
   private readonly newNonce: () => string;
   private readonly guesses: GuessLimiter;
+  /**
+   * Set as the board stops: a request still on its way (one that waited out a light sleep, or
+   * a transport's queue) must not drive an output after the board has put them all safe.
+   */
+  private closed = false;
 
   constructor(
     private readonly board: Board,
@@ -155,8 +160,9 @@ export class Dispatcher {
     this.guesses = new GuessLimiter(board.clock, logger);
   }
 
-  /** Logs the failed auths not yet logged; called when the board closes. */
+  /** Logs the failed auths not yet logged; called when the board closes. Later requests are refused. */
   close(): void {
+    this.closed = true;
     this.guesses.close();
   }
 
@@ -167,6 +173,7 @@ export class Dispatcher {
 
   /** Returns the reply, or a promise of it when the action waits on hardware or sleep. */
   handle(request: JsonObject, ctx: SessionContext): JsonObject | Promise<JsonObject> {
+    if (this.closed) return errorReply(request['action'] === 'auth' ? masked(request) : request, { code: 'unsupported', message: 'the board is stopping; connect again once it has restarted' });
     const wake = this.board.sleepingUntil;
     if (wake !== 0) {
       return this.board.clock.sleep(wake - this.board.clock.now()).then(() => this.handle(request, ctx));

@@ -125,12 +125,15 @@ describe('the pymodaq: section', { timeout: 30_000 }, () => {
     const c = parseBoardConfig({ pymodaq: {} });
     assert.deepEqual(c.pymodaq, { port: 5555, hold_s: 10, addresses: {} });
     assert.equal(parseBoardConfig({}).pymodaq, undefined, 'no section, no PyMoDAQ server');
+    assert.deepEqual(parseBoardConfig({ pymodaq: null }).pymodaq, { port: 5555, hold_s: 10, addresses: {} }, '`pymodaq:` alone in YAML is null: the defaults');
   });
 
   test('two sensors at one address are refused until addresses tells them apart', () => {
     assert.deepEqual(problems({ ...twoBuses, pymodaq: {} }), [
-      'pymodaq.addresses: t_heater (bus 1) and t_plate (bus 3) would both answer PyMoDAQ at 0x48, which reads a sensor by its address alone; give one of them another address here, e.g. t_plate: 0x4D',
+      'pymodaq.addresses: t_heater (bus 1) and t_plate (bus 3) would both answer PyMoDAQ at 0x48, which reads a sensor by its address alone; give one of them another address here, e.g. t_plate: 0x49',
     ]);
+    const crowded = { ...twoBuses, sensors: [...twoBuses.sensors, { name: 't_sink', driver: 'tmp102', bus: 1, address: 0x49 }] };
+    assert.match(problems({ ...crowded, pymodaq: {} })[0] ?? '', /e\.g\. t_plate: 0x4a$/, 'the address suggested is free');
     const c = parseBoardConfig({ ...twoBuses, pymodaq: { addresses: { t_plate: '0x4D', t_cpu: 0x50 } } });
     assert.ok(c.pymodaq);
     const catalog = new PymodaqCatalog(c, c.pymodaq);
@@ -138,7 +141,7 @@ describe('the pymodaq: section', { timeout: 30_000 }, () => {
     assert.equal(catalog.sensorAt(0x4d)?.name, 't_plate');
     assert.equal(catalog.sensorAt(0x50)?.name, 't_cpu', 'a sensor with no address of its own is served at the one given');
     assert.deepEqual(problems({ ...twoBuses, pymodaq: { addresses: { t_plate: 0x48 } } }), [
-      'pymodaq.addresses: t_heater (bus 1) and t_plate would both answer PyMoDAQ at 0x48, which reads a sensor by its address alone; give one of them another address here, e.g. t_plate: 0x4D',
+      'pymodaq.addresses: t_heater (bus 1) and t_plate would both answer PyMoDAQ at 0x48, which reads a sensor by its address alone; give one of them another address here, e.g. t_plate: 0x49',
     ]);
   });
 
@@ -162,7 +165,7 @@ describe('the pymodaq: section', { timeout: 30_000 }, () => {
   });
 
   test('the PyMoDAQ port is not the protocol port', () => {
-    assert.deepEqual(problems({ listen: { port: 5555 }, pymodaq: {} }), ["pymodaq.port: 5555 is listen.port, where protocol v1 listens; PyMoDAQ's default is 5555"]);
+    assert.deepEqual(problems({ listen: { port: 5555 }, pymodaq: {} }), ["pymodaq.port: 5555 is also listen.port, where protocol v1 listens; give one of them another port (PyMoDAQ's default is 5555, protocol v1's 12345)"]);
   });
 
   test('examples/bench.yaml serves PyMoDAQ on 5555 with the PT-100 at 0x4D, every I2C sensor at its own address', async () => {

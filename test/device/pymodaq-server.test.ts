@@ -4,15 +4,17 @@
 // sockets. The Python clients that behave as the plugin does are in test/device/pymodaq/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import * as zmq from 'zeromq';
 import { ManualClock } from '../../src/common/clock.js';
 import { parseBoardConfig } from '../../src/device/config.js';
 import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { startDevice, type RunningDevice } from '../../src/device/runtime.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
+import { loadZeromq, type ZmqSocket } from '../../src/device/transport/zeromq-module.js';
 import type { BoardEvent } from '../../src/protocol/events.js';
 
 const HOLD_S = 2;
+// Loaded as the board loads it: the package is optional, and its types are not needed to build.
+const zmq = await loadZeromq();
 
 function benchConfig(extra: Record<string, unknown> = {}): unknown {
   return {
@@ -78,7 +80,7 @@ async function start(raw: unknown = benchConfig()): Promise<Running> {
 
 /** A DEALER as PyMoDAQ's ZMQLink opens it: its own identity, bounded waits, no linger. */
 class Dealer {
-  readonly socket: zmq.Dealer;
+  readonly socket: ZmqSocket;
   constructor(endpoint: string, identity = `dealer-${Math.random().toString(16).slice(2)}`) {
     this.socket = new zmq.Dealer({ routingId: identity, receiveTimeout: 2000, linger: 0 });
     this.socket.connect(endpoint);
@@ -96,7 +98,7 @@ class Dealer {
 }
 
 /** Whether the socket gets no message within ms (a dropped request). */
-async function nothingWithin(socket: zmq.Dealer, ms: number): Promise<boolean> {
+async function nothingWithin(socket: ZmqSocket, ms: number): Promise<boolean> {
   socket.receiveTimeout = ms;
   try {
     await socket.receive();
@@ -212,6 +214,35 @@ describe('PyMoDAQ server: leases held while PyMoDAQ talks', { timeout: 60_000 },
     assert.deepEqual(await viewer.ask({ type: 'AQ', register: 'pin', pin: 23 }), { state: 'ACK', value: 64 }, 'PyMoDAQ did not write its 200 back');
     await r.clock.advance(1200);
     assert.equal(heaterLease(r), undefined);
+  });
+
+  test('a PI while renewals are due is what the pin gets: a renewal never writes an older value over it', async () => {
+    await move.ask({ type: 'PI', register: 'pin', pin: 18, value: 200 });
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 200 });
+    await move.ask({ type: 'PI', register: 'pin', pin: 5, value: 1 });
+    await r.clock.advance(1200);
+    assert.deepEqual(await move.ask({ type: 'PI', register: 'pin', pin: 5, value: 0 }), { state: 'ACK', value: 0 });
+    assert.deepEqual(await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 100 }), { state: 'ACK', value: 100 });
+    for (let i = 0; i < 3; i++) {
+      await r.clock.advance(500);
+      await viewer.ask({ type: 'scan' });
+    }
+    assert.equal(leaseOf(r, 5).find((l) => l.pin === 5), undefined, 'the relay stayed off');
+    assert.deepEqual(await viewer.ask({ type: 'AQ', register: 'pin', pin: 23 }), { state: 'ACK', value: 100 });
+    assert.equal(heaterLease(r)?.value, 100 / 255, 'held at the new value');
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 0 });
+    await move.ask({ type: 'PI', register: 'pin', pin: 18, value: 0 });
+  });
+
+  test('a request held up by a light sleep renews from when it arrived, so the write ends hold_s after it', async () => {
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 200 });
+    await r.clock.advance(500);
+    r.device.board.lightSleep(3000);
+    const late = viewer.ask({ type: 'AQ', register: 'pin', pin: 23 });
+    for (let i = 0; i < 30; i++) await r.clock.advance(100);
+    assert.deepEqual(await late, { state: 'ACK', value: 0 }, 'answered at wake: the lease ended during the sleep, 2 s after the PI');
+    assert.equal(heaterLease(r), undefined, 'and the renewal of that request did not turn it back on');
+    assert.equal(r.events.filter((e) => e.event === 'lease_expired' && e['pin'] === 23).length >= 1, true);
   });
 
   test('two clients interleaved each get their own answers in order', async () => {
@@ -366,6 +397,27 @@ describe('PyMoDAQ server: framing', { timeout: 60_000 }, () => {
       assert.deepEqual(replies.map((x) => x.state), ['ACK', 'ERROR', 'ACK', 'ERROR']);
       assert.match(String(replies[1]?.value), /"GET"/);
       assert.match(String(replies[3]?.value), /"nope"/);
+    } finally {
+      dealer.close();
+    }
+  });
+});
+
+describe('PyMoDAQ server: stopping', { timeout: 60_000 }, () => {
+  test('requests still queued when the board stops never drive an output', async () => {
+    const r = await start();
+    const dealer = new Dealer(r.endpoint);
+    try {
+      // Three PT-100 reads wait on the ADS1115's conversion (the clock is still), and a PI waits behind them.
+      for (let i = 0; i < 3; i++) await dealer.socket.send(JSON.stringify({ type: 'AQ', register: 'add', add: '0x4d' }));
+      await dealer.socket.send(JSON.stringify({ type: 'PI', register: 'pin', pin: 23, value: 200 }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await r.close();
+      for (let i = 0; i < 50; i++) await r.clock.advance(10);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const heater = (r.device.board.state()['pins'] as Array<{ pin: number; duty?: number }>).find((p) => p.pin === 23);
+      assert.equal(heater?.duty, 0);
+      assert.equal(heaterLease(r), undefined);
     } finally {
       dealer.close();
     }

@@ -16,7 +16,6 @@ export interface PymodaqRequestsOptions {
   catalog: PymodaqCatalog;
   holds: PymodaqHolds;
   dispatch: Dispatch;
-  holdS: number;
   /** Whether PyMoDAQ may write (pymodaq.scope is actuate). */
   mayWrite: boolean;
 }
@@ -29,18 +28,18 @@ const TYPES = ['scan', 'AQ', 'AQ-MULTI', 'PI', 'PI-MULTI'] as const;
 export class PymodaqRequests {
   constructor(private readonly o: PymodaqRequestsOptions) {}
 
-  /** One request's text → its reply's text. Never throws: a failure is an ERROR reply. */
-  async handle(text: string): Promise<string> {
+  /** One request's text → its reply's text; `arrivedAt` starts a PI's lease. Never throws: a failure is an ERROR reply. */
+  async handle(text: string, arrivedAt: number): Promise<string> {
     let reply: PymodaqReply;
     try {
-      reply = await this.route(text);
+      reply = await this.route(text, arrivedAt);
     } catch (err) {
       reply = refuse('internal', `${err instanceof Error ? err.message : String(err)}; please report it`);
     }
     return JSON.stringify(reply);
   }
 
-  private async route(text: string): Promise<PymodaqReply> {
+  private async route(text: string, arrivedAt: number): Promise<PymodaqReply> {
     let request: unknown;
     try {
       request = JSON.parse(text);
@@ -57,9 +56,9 @@ export class PymodaqRequests {
       case 'AQ-MULTI':
         return this.multi(request, (c) => this.acquire(c), (r) => (r.state === 'ACK' ? r.value : r));
       case 'PI':
-        return this.pilot(request);
+        return this.pilot(request, arrivedAt);
       case 'PI-MULTI':
-        return this.multi(request, (c) => this.pilot(c), (r) => r, true);
+        return this.multi(request, (c) => this.pilot(c, arrivedAt), (r) => r, true);
       default:
         return refuse('unknown_action', `type ${JSON.stringify(request['type'])} is not one of ${TYPES.join(', ')}`);
     }
@@ -67,7 +66,8 @@ export class PymodaqRequests {
 
   /** AQ-MULTI reads every component at once; PI-MULTI writes them in order, as asked. */
   private async multi(request: JsonObject, one: (c: JsonObject) => Promise<PymodaqReply>, item: (r: PymodaqReply) => unknown, inOrder = false): Promise<PymodaqReply> {
-    const components = request['components'] ?? [];
+    const components = request['components'];
+    if (components === undefined) return refuse('missing_field', 'components: required, a list of request bodies without "type"');
     if (!Array.isArray(components)) return refuse('bad_field', 'components: expected a list of request bodies without "type"');
     const run = (c: unknown): Promise<PymodaqReply> => (isObject(c) ? one(c) : Promise.resolve(refuse('not_an_object', 'each component must be a JSON object')));
     const replies: PymodaqReply[] = [];
@@ -110,9 +110,10 @@ export class PymodaqRequests {
     return ack(value);
   }
 
-  private async pilot(c: JsonObject): Promise<PymodaqReply> {
+  private async pilot(c: JsonObject, arrivedAt: number): Promise<PymodaqReply> {
     if (c['register'] === 'add') return refuse('unsupported', 'actuators are driven by their GPIO pin: send "register": "pin" with "pin"');
-    if (c['register'] !== undefined && c['register'] !== 'pin') return refuse('bad_field', 'register: expected "pin" (an actuator by its GPIO pin)');
+    if (c['register'] === undefined) return refuse('missing_field', 'register: required, "pin" (an actuator by its GPIO pin)');
+    if (c['register'] !== 'pin') return refuse('bad_field', 'register: expected "pin" (an actuator by its GPIO pin)');
     const actuator = this.actuatorOf(c['pin']);
     if ('state' in actuator) return actuator;
     if (c['value'] === undefined) return refuse('missing_field', 'value: required, the value to set, such as 128');
@@ -132,11 +133,8 @@ export class PymodaqRequests {
       write = { action: 'write_pin', pin, value: target };
     }
     const safe = state !== undefined && state.mode !== 'input' && state.safeValue === target;
-    if (!safe) write['timeout'] = this.o.holdS;
-    const reply = await this.o.dispatch(write);
+    const reply = await this.o.holds.write(pin, name, write, target, safe, arrivedAt);
     if (reply['ok'] !== true) return refused(reply);
-    if (safe) this.o.holds.release(pin);
-    else this.o.holds.hold(pin, name, write, target);
     return ack(await this.readActuator(pin));
   }
 

@@ -2,6 +2,7 @@
 // dispatcher, with PyMoDAQ's writes held while it keeps talking.
 import { isLoopbackHost } from '../../common/loopback.js';
 import { ProtocolError } from '../../protocol/errors.js';
+import { parseBoardState } from '../../protocol/replies.js';
 import type { JsonObject } from '../../protocol/codec.js';
 import type { SessionContext } from '../dispatcher.js';
 import type { ListenOverrides, RunningTransport, TransportContext } from '../transport/registry.js';
@@ -26,14 +27,14 @@ export async function startPymodaqServer(ctx: TransportContext, overrides: Liste
     emit: () => undefined,
     peer: 'PyMoDAQ',
   };
-  const dispatch = async (request: JsonObject): Promise<JsonObject> => dispatcher.handle(request, session);
-  const holds = new PymodaqHolds({ dispatch, clock, logger, holdS: pymodaq.hold_s });
-  const requests = new PymodaqRequests({ catalog: new PymodaqCatalog(config, pymodaq), holds, dispatch, holdS: pymodaq.hold_s, mayWrite: scope === 'actuate' });
+  const dispatch = (request: JsonObject): JsonObject | Promise<JsonObject> => dispatcher.handle(request, session);
+  const holds = new PymodaqHolds({ dispatch, state: () => parseBoardState(board.state()), wakeAt: () => board.sleepingUntil, clock, logger, holdS: pymodaq.hold_s });
+  const requests = new PymodaqRequests({ catalog: new PymodaqCatalog(config, pymodaq), holds, dispatch, mayWrite: scope === 'actuate' });
   const host = overrides.host ?? pymodaq.host ?? config.listen.host;
-  const listener = await listenZmq({ host, port: overrides.port ?? pymodaq.port, maxMessageBytes: config.max_frame_bytes, logger }, (text) => {
-    // Any request, even one refused, says PyMoDAQ is still there.
-    holds.touch().catch((err: unknown) => logger.error(`renewing PyMoDAQ's leases: ${err instanceof Error ? err.message : String(err)}`));
-    return requests.handle(text);
+  const listener = await listenZmq({ host, port: overrides.port ?? pymodaq.port, maxMessageBytes: config.max_frame_bytes, clock, logger }, (text, _peer, arrivedAt) => {
+    // Any request, even one refused, says PyMoDAQ is still there (as of when it arrived).
+    holds.touch(arrivedAt).catch((err: unknown) => logger.error(`renewing PyMoDAQ's leases: ${err instanceof Error ? err.message : String(err)}`));
+    return requests.handle(text, arrivedAt);
   });
   const stopEvents = board.onEvent((event) => holds.noteEvent(event));
   const warning = openPortWarning(host, listener.port, scope);
@@ -47,7 +48,7 @@ export async function startPymodaqServer(ctx: TransportContext, overrides: Liste
     dropAll: () => holds.clear(),
     close: async () => {
       stopEvents();
-      holds.clear();
+      holds.close();
       await listener.close();
     },
   };

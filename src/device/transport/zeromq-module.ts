@@ -1,14 +1,45 @@
 // The zeromq package, loaded only by a board that serves PyMoDAQ: it is an optional dependency
-// with a native addon, built for some platforms only, and nothing else in Tether needs it.
-import type * as ZeromqModule from 'zeromq';
+// with a native addon, built for some platforms only, and nothing else in Tether needs it. Its
+// types are not imported either: where npm could not install it (32-bit Raspberry Pi OS), the
+// rest of Tether must still compile, so the little of it used here is declared below.
 import { ProtocolError } from '../../protocol/errors.js';
 
-type Zeromq = typeof ZeromqModule;
+export type Frames = Buffer[];
+
+export interface ZmqSocket {
+  bind(address: string): Promise<void>;
+  connect(address: string): void;
+  send(message: string | Buffer | ReadonlyArray<string | Buffer>): Promise<void>;
+  receive(): Promise<Frames>;
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<Frames>;
+  readonly lastEndpoint: string | null;
+  receiveTimeout: number;
+}
+
+export interface ZmqSocketOptions {
+  linger?: number;
+  maxMessageSize?: number;
+  ipv6?: boolean;
+  receiveTimeout?: number;
+  routingId?: string;
+}
+
+export interface Zeromq {
+  /** libzmq's version, e.g. "4.3.5". */
+  readonly version: string;
+  Router: new (options?: ZmqSocketOptions) => ZmqSocket;
+  Dealer: new (options?: ZmqSocketOptions) => ZmqSocket;
+  Request: new (options?: ZmqSocketOptions) => ZmqSocket;
+}
+
+/** Not a literal, so that the compiler does not look for the package's types. */
+const PACKAGE: string = 'zeromq';
 
 let loaded: Promise<Zeromq> | undefined;
 
 export function loadZeromq(): Promise<Zeromq> {
-  loaded ??= import('zeromq').catch((err: unknown) => {
+  loaded ??= (import(PACKAGE) as Promise<Zeromq>).catch((err: unknown) => {
     loaded = undefined;
     throw new ProtocolError('unsupported', zeromqMissing(err, process.platform, process.arch));
   });

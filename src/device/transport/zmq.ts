@@ -2,8 +2,9 @@
 // [identity, body]) and REQ sockets (three, [identity, "", body]). Each message's body is one
 // UTF-8 text request; its reply goes back to the same peer in the same shape. Nothing here knows
 // what the requests mean (ARCHITECTURE.md: transport layer).
+import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../logger.js';
-import { loadZeromq } from './zeromq-module.js';
+import { loadZeromq, type Frames } from './zeromq-module.js';
 
 export interface ZmqListenOptions {
   host: string;
@@ -11,11 +12,15 @@ export interface ZmqListenOptions {
   port: number;
   /** A peer that sends a longer message is disconnected by libzmq. */
   maxMessageBytes: number;
+  clock: Clock;
   logger: Logger;
 }
 
-/** Answers one request; `peer` names the sender for the log. Never rejects. */
-export type ZmqHandler = (request: string, peer: string) => Promise<string>;
+/**
+ * Answers one request; `peer` names the sender for the log, `arrivedAt` is the clock time the
+ * message was read (it may wait behind the same peer's earlier ones). Never rejects.
+ */
+export type ZmqHandler = (request: string, peer: string, arrivedAt: number) => Promise<string>;
 
 export interface ZmqListener {
   readonly host: string;
@@ -53,7 +58,7 @@ export async function listenZmq(options: ZmqListenOptions, handle: ZmqHandler): 
   let sending: Promise<void> = Promise.resolve();
   let closing = false;
 
-  const reply = (frames: Buffer[]): void => {
+  const reply = (frames: Frames): void => {
     sending = sending
       .then(() => (closing ? undefined : socket.send(frames)))
       .catch((err: unknown) => {
@@ -61,7 +66,7 @@ export async function listenZmq(options: ZmqListenOptions, handle: ZmqHandler): 
       });
   };
 
-  const accept = (frames: Buffer[]): void => {
+  const accept = (frames: Frames): void => {
     const identity = frames[0];
     if (identity === undefined) return;
     const peer = `zmq:${identity.toString('hex').slice(0, 8)}`;
@@ -80,10 +85,14 @@ export async function listenZmq(options: ZmqListenOptions, handle: ZmqHandler): 
       return;
     }
     const key = identity.toString('latin1');
+    const arrivedAt = options.clock.now();
     inFlight++;
+    // Once closing, what is still queued is dropped unanswered: the board behind it is stopping.
     const done = (chains.get(key) ?? Promise.resolve())
-      .then(() => handle(text, peer))
-      .then((answer) => reply(delimited ? [identity, Buffer.alloc(0), Buffer.from(answer)] : [identity, Buffer.from(answer)]))
+      .then(() => (closing ? undefined : handle(text, peer, arrivedAt)))
+      .then((answer) => {
+        if (answer !== undefined) reply(delimited ? [identity, Buffer.alloc(0), Buffer.from(answer)] : [identity, Buffer.from(answer)]);
+      })
       .finally(() => {
         inFlight--;
         if (chains.get(key) === done) chains.delete(key);
@@ -104,17 +113,18 @@ export async function listenZmq(options: ZmqListenOptions, handle: ZmqHandler): 
     }
   })();
 
+  let closed: Promise<void> | undefined;
   return {
     host: options.host,
     port,
-    close: async () => {
-      if (closing) return;
-      closing = true;
-      wakeReader?.();
-      socket.close();
-      await reading;
-      await sending;
-    },
+    close: () =>
+      (closed ??= (async () => {
+        closing = true;
+        wakeReader?.();
+        socket.close();
+        await reading;
+        await sending;
+      })()),
   };
 }
 
