@@ -173,6 +173,14 @@ describe('PyMoDAQ server: leases held while PyMoDAQ talks', { timeout: 60_000 },
     await r.clock.advance(1000);
     await viewer.ask({ type: 'scan' });
     assert.equal(heaterLease(r), undefined, 'and nobody renewed it');
+    // Taken over before any renewal noticed: the other writer's lease ending is not PyMoDAQ's silence.
+    const silent = () => r.logs.filter((l) => l.startsWith('PyMoDAQ has been silent')).length;
+    const before = silent();
+    await move.ask({ type: 'PI', register: 'pin', pin: 23, value: 100 });
+    r.device.board.pwm(23, 100, 0.5, 1);
+    await r.clock.advance(1000);
+    assert.equal(heaterLease(r), undefined);
+    assert.equal(silent(), before, 'no "PyMoDAQ has been silent" line for a lease that was not its own');
   });
 
   test('a renewal comes once hold_s/10 has passed since the last, not before', async () => {
@@ -247,6 +255,15 @@ describe('PyMoDAQ server: leases held while PyMoDAQ talks', { timeout: 60_000 },
     assert.equal(heaterLease(r)?.expires_in_s, 1, 'renewed to 400 ms + hold_s = 2,400 ms, not to 2 s after the wake');
     await r.clock.advance(1000);
     assert.equal(heaterLease(r), undefined, 'ended hold_s after the last request arrived');
+  });
+
+  test('a PI that waited longer than hold_s (a light sleep) is refused, not applied', async () => {
+    r.device.board.lightSleep(3000);
+    const late = move.ask({ type: 'PI', register: 'pin', pin: 23, value: 180 });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // read by the server before the clock moves
+    for (let i = 0; i < 31; i++) await r.clock.advance(100);
+    assert.match(String((await late).value), /^limit_exceeded: the request waited longer than pymodaq\.hold_s \(2 s\)/);
+    assert.equal(heaterLease(r), undefined);
   });
 
   test('two clients interleaved each get their own answers in order', async () => {
