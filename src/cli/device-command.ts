@@ -42,7 +42,7 @@ Examples:
 export function registerDevice(program: Command, ctx: CliContext): void {
   const device = program
     .command('device')
-    .description('run a board: serve protocol v1 for a board config, on real (Linux) or simulated hardware')
+    .description("run a board: serve protocol v1 (and PyMoDAQ's plugin, with pymodaq: in the config) for a board config, on real (Linux) or simulated hardware")
     .option('--config <file>', 'board config (YAML or JSON)')
     .option('--sim', 'simulated pins and chips; without --config, runs the demo board')
     .option('--host <host>', 'address to listen on, for every listener (default: listen.host from the config)')
