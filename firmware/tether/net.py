@@ -1,6 +1,6 @@
-# WiFi from config/wifi.json: {"ssid", "password", "hostname"?, "country"?, "static"?: {"ip",
-# "netmask", "gateway", "dns"}}. Connects with backoff, forever, and again after a loss, without
-# a reset.
+# WiFi from config/wifi.json: {"ssid", "password", "hostname"?, "country"?, "power_save"?,
+# "static"?: {"ip", "netmask", "gateway", "dns"}}. Connects with backoff, forever, and again after
+# a loss, without a reset: nothing the WiFi chip raises ends that.
 import asyncio
 import random
 import network
@@ -29,8 +29,14 @@ class Net:
                 await asyncio.sleep_ms(1000)
                 continue
             self.led.show('connecting')
-            if await self._connect():
-                continue
+            try:
+                if await self._connect():
+                    continue
+            except OSError as e:
+                # cyw43's connect() raises when the chip cannot start a join (busy, wedged);
+                # esp32's when the driver refuses. Either is one more failed attempt.
+                self.last_error = 'the WiFi chip refused to connect (OSError %s)' % (e.args[0] if e.args else '?')
+                print('wifi:', self.last_error, '- trying again')
             # Full jitter: a house of boards that lost the same access point do not retry in step.
             await asyncio.sleep_ms(random.getrandbits(16) * ceiling // 65536)
             ceiling = min(BACKOFF_MAX, ceiling * 2)
@@ -44,7 +50,21 @@ class Net:
                 network.hostname(c['hostname'])
             except (AttributeError, ValueError, OSError):
                 pass
+        if c.get('country'):
+            # The chip takes its channels and power limits from the country when the interface
+            # comes up, so it is set before active(True).
+            try:
+                network.country(c['country'])
+            except (AttributeError, ValueError, OSError):
+                pass
         w.active(True)
+        if not c.get('power_save', False):
+            # A board that serves requests answers at once: the default power saving holds
+            # packets for the next beacon, adding latency and losing some.
+            try:
+                w.config(pm=w.PM_NONE)
+            except (AttributeError, ValueError, OSError):
+                pass
         static = c.get('static')
         if static:
             w.ifconfig((static['ip'], static.get('netmask', '255.255.255.0'), static['gateway'], static.get('dns', static['gateway'])))

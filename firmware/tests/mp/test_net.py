@@ -51,6 +51,43 @@ async def test_net_connects_and_comes_back_after_the_access_point_drops_without_
         task.cancel()
 
 
+async def test_net_survives_the_oserror_cyw43_raises_when_a_join_cannot_start():
+    simhw.reset()
+    simhw.wifi(ssid='lab', key='secret123', polls=0)
+    simhw.wifi_join_fails(5, 5)  # -EIO from cyw43_wifi_join, twice
+    net = Net({'ssid': 'lab', 'password': 'secret123'}, Shown())
+    task = asyncio.create_task(net.keep_up())
+    try:
+        await _until(net.up, 6000)
+        assert net.attempts == 3, net.attempts
+        assert not task.done(), 'keep_up is still running'
+    finally:
+        task.cancel()
+
+
+async def test_net_sets_the_country_before_the_interface_comes_up_and_turns_power_saving_off():
+    simhw.reset()
+    simhw.wifi(ssid='lab', key='secret123', polls=0)
+    net = Net({'ssid': 'lab', 'password': 'secret123', 'country': 'DE'}, Shown())
+    task = asyncio.create_task(net.keep_up())
+    try:
+        await _until(net.up, 2000)
+        state = simhw.wifi_state()
+        assert state['country_at_up'] == 'DE', state
+        assert state['pm'] == network.WLAN.PM_NONE, state
+    finally:
+        task.cancel()
+    simhw.reset()
+    simhw.wifi(ssid='lab', key='secret123', polls=0)
+    net = Net({'ssid': 'lab', 'password': 'secret123', 'power_save': True}, Shown())
+    task = asyncio.create_task(net.keep_up())
+    try:
+        await _until(net.up, 2000)
+        assert simhw.wifi_state()['pm'] == network.WLAN.PM_PERFORMANCE, 'power_save: true keeps the chip default'
+    finally:
+        task.cancel()
+
+
 async def test_net_retries_a_wrong_password_until_the_access_point_takes_it():
     simhw.reset()
     simhw.wifi(ssid='lab', key='new-password', polls=0)

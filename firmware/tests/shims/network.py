@@ -28,6 +28,12 @@ class WLAN:
         if on is None:
             return s['active']
         s['active'] = bool(on)
+        if on:
+            # cyw43 hands the chip its country (network.country()) only when the interface comes
+            # up: a country set after active(True) waits for the next time.
+            s['country_at_up'] = simhw.country
+            # Bringing the interface up starts the chip in its default power management.
+            s['pm'] = self.PM_PERFORMANCE
         if not on:
             s['status'] = STAT_IDLE
             s['pending'] = None
@@ -36,6 +42,8 @@ class WLAN:
         s = simhw._sta
         if not s['active']:
             raise OSError(1)  # EPERM: cyw43 refuses to join before active(True)
+        if s['join_errors']:
+            raise OSError(s['join_errors'].pop(0))
         s['ssid'] = ssid
         s['key'] = key
         s['status'] = STAT_CONNECTING

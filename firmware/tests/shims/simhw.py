@@ -486,6 +486,12 @@ def wifi(ssid='tether-lab', key='tether-pass', present=True, rssi=-55, polls=2, 
                   'ip': (ip, netmask, gateway, dns)})
 
 
+def wifi_join_fails(*errnos):
+    # The next connect() calls raise OSError with these errnos, one each: cyw43_wifi_join fails
+    # (the chip busy or wedged, -EIO) and network_cyw43.c raises mp_raise_OSError(-ret).
+    _sta['join_errors'] = list(errnos)
+
+
 def wifi_drop(status=STAT_IDLE):
     # The link goes down (the AP rebooted, the board moved out of range).
     _sta['status'] = status
@@ -545,6 +551,6 @@ _WIFI_DEFAULTS = {'ssid': 'tether-lab', 'key': 'tether-pass', 'present': True, '
                   'ip': ('192.168.4.23', '255.255.255.0', '192.168.4.1', '192.168.4.1')}
 _wifi = {}
 _STA_DEFAULTS = {'active': False, 'status': STAT_IDLE, 'ssid': None, 'key': None, 'pending': None,
-                 'hostname': 'PicoW', 'static': None, 'pm': 0xA11142}
+                 'hostname': 'PicoW', 'static': None, 'pm': 0xA11142, 'country_at_up': None, 'join_errors': []}
 _sta = {}
 reset()  # also sets the scalar state (_manual, _now, transfers, reset_cause, wdt, cpu_freq, country)
