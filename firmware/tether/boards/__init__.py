@@ -13,3 +13,15 @@ def detect():
     else:
         from tether.boards import pico_w as board
     return board
+
+
+def machine_name(default, family, machine=None):
+    # The board as the port names it ("Raspberry Pi Pico with RP2040" -> "Raspberry Pi Pico"):
+    # one module serves a Pico and a Pico W, an ESP32 DevKit and other ESP32 boards, and
+    # get_info must not call a plain Pico a Pico W. A machine not of the family (the shims, the
+    # WebAssembly port) gets the default.
+    if machine is None:
+        machine = getattr(sys.implementation, '_machine', '')
+    if not any(word in machine for word in family):
+        return default
+    return machine.split(' with ')[0].strip() or default

@@ -1,7 +1,8 @@
 # ESP32 DevKit (ESP32-WROOM-32); the S2/S3/C3 variants answer the same calls.
+from tether.boards import machine_name
 from tether.errors import SensorFault
 
-NAME = 'ESP32 DevKit'
+NAME = machine_name('ESP32 DevKit', ('ESP32',))
 PLATFORM = 'esp32'
 PIN_COUNT = 40
 LED = 2

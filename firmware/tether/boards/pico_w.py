@@ -1,7 +1,8 @@
 # Raspberry Pi Pico W (RP2040; a Pico 2 W's RP2350 answers the same calls).
+from tether.boards import machine_name
 from tether.errors import SensorFault
 
-NAME = 'Raspberry Pi Pico W'
+NAME = machine_name('Raspberry Pi Pico W', ('Pico', 'RP2'))
 PLATFORM = 'rp2'
 PIN_COUNT = 30
 LED = 'LED'  # on the CYW43 Wi-Fi chip, not a GPIO of the RP2040
