@@ -47,7 +47,11 @@ _INIT = 'tether/__init__.py'
 # to simulate a power cut at that step.
 _checkpoint = None
 _buf = None
-_health_timer = None
+# Where a trial boot's health timer is kept: in sys.modules, under a name boot.py does not drop.
+# boot.py drops every tether module once it has armed the timer (main.py must import them
+# afresh), and a timer nothing refers to is collected; rp2's Timer has a finaliser that stops it,
+# so the first garbage collection would cancel the reset that rolls a failed version back.
+_HEALTH_KEY = '_ota_health_timer'
 
 
 def _step(name):
@@ -337,13 +341,13 @@ def _mac_ok(key, version, manifest, given):
 
 
 def _cancel_health_timer():
-    global _health_timer
-    if _health_timer is not None:
+    import sys
+    timer = sys.modules.pop(_HEALTH_KEY, None)
+    if timer is not None:
         try:
-            _health_timer.deinit()
+            timer.deinit()
         except Exception:
             pass
-        _health_timer = None
 
 
 class Updater:
@@ -822,10 +826,9 @@ class Updater:
         # by the deadline, even if main.py died at import and left the board at the REPL.
         # The timer reads the state from flash when it fires rather than being cancelled, since
         # confirm() runs in the tether.ota that main.py imports afresh, not in this one.
-        # MicroPython only; returns the delay in ms, or None when no timer was armed.
-        global _health_timer
+        # Returns the delay in ms, or None when no timer was armed (no trial, or no machine.Timer).
         import sys
-        if sys.implementation.name != 'micropython' or not self.in_trial():
+        if not self.in_trial():
             return None
         try:
             import machine
@@ -847,7 +850,7 @@ class Updater:
             try:
                 timer = machine.Timer(timer_id)
                 timer.init(mode=machine.Timer.ONE_SHOT, period=ms, callback=deadline)
-                _health_timer = timer
+                sys.modules[_HEALTH_KEY] = timer
                 return ms
             except Exception:
                 pass

@@ -771,6 +771,45 @@ def test_health_deadline_comes_from_the_config():
         _done()
 
 
+def test_the_health_timer_outlives_the_modules_boot_py_drops_and_a_collection():
+    # boot.py arms the timer, then drops every tether module; rp2's Timer is collected (and
+    # stops) once nothing refers to it. The machine shim's timer list holds it weakly, as the
+    # port's does, under CPython; under MicroPython the shim keeps it, so this checks the wiring.
+    import gc
+    import sys
+    import machine
+    import simhw
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        ota.Updater(TMP).boot()
+        simhw.reset()
+        assert ota.Updater(TMP).arm_health_timer() == 30000, 'armed on a trial boot, with the config deadline'
+        saved = {name: sys.modules.pop(name) for name in list(sys.modules) if name == 'tether' or name.startswith('tether.')}
+        try:
+            gc.collect()
+            gc.collect()
+            assert len(simhw.live_timers()) == 1, 'the health timer was collected with the modules'
+            try:
+                simhw.fire_timers()
+            except SystemExit:
+                pass  # machine.reset() does not return
+            assert simhw.calls == [('reset',)], 'not confirmed by the deadline: the board resets (%r)' % simhw.calls
+        finally:
+            sys.modules.update(saved)
+        # confirm() stops it.
+        simhw.reset()
+        ota.Updater(TMP).arm_health_timer()
+        assert ota.Updater(TMP).confirm() is True
+        gc.collect()
+        simhw.fire_timers()
+        assert simhw.calls == [] and simhw.live_timers() == [], simhw.calls
+        assert machine.Timer is not None
+    finally:
+        sys.modules.pop('_ota_health_timer', None)
+        _done()
+
+
 def test_config_is_never_touched_by_an_update_or_a_rollback():
     _fresh()
     try:

@@ -249,11 +249,10 @@ class Timer:
         self._mode = mode
         self._period = period
         self._cb = callback
-        simhw._timers.append(self)
+        simhw.timer_add(self)
 
     def deinit(self):
-        if self in simhw._timers:
-            simhw._timers.remove(self)
+        simhw.timer_remove(self)
 
 
 def unique_id():

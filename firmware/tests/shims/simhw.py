@@ -528,12 +528,39 @@ def record(*call):
     calls.append(call)
 
 
+def _timer_ref(t):
+    # A port's timer list does not keep a Timer object alive: rp2's Timer has a finaliser, so
+    # one nothing else refers to is collected and stops. Under CPython the list holds weak
+    # references to show that; MicroPython has no weakref, so there it keeps them (the tests
+    # that need the truth run under CPython).
+    try:
+        import weakref
+        return weakref.ref(t)
+    except ImportError:
+        return lambda: t
+
+
+def timer_add(t):
+    _timers.append(_timer_ref(t))
+
+
+def timer_remove(t):
+    for r in list(_timers):
+        if r() is t or r() is None:
+            _timers.remove(r)
+
+
+def live_timers():
+    # The armed timers that still exist (none collected).
+    return [t for t in (r() for r in _timers) if t is not None]
+
+
 def fire_timers():
-    # Runs every machine.Timer callback once (periodic ones stay; one-shots are removed).
-    for t in list(_timers):
+    # Runs every live machine.Timer callback once (periodic ones stay; one-shots are removed).
+    for t in live_timers():
         cb = t._cb
         if t._mode == 0:
-            _timers.remove(t)
+            timer_remove(t)
         if cb is not None:
             cb(t)
 
