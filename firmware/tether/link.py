@@ -336,7 +336,7 @@ class HubLink:
         got = None
         while True:
             n = await readinto(r, lines.space())
-            if not n:
+            if n == 0:
                 raise ValueError('the hub closed the connection during the handshake')
             for frame in lines.feed(n):
                 if got is not None:
@@ -396,7 +396,7 @@ class HubLink:
         try:
             while self.up and not pipe.closing:
                 n = await readinto(r, lines.space())
-                if not n:
+                if n == 0:
                     return
                 last[0] = time.ticks_ms()
                 for frame in lines.feed(n):

@@ -20,9 +20,15 @@ DROPPABLE = ('edge', 'reading', 'sensor_error')
 
 
 async def readinto(reader, mv):
-    # MicroPython streams read into a buffer; CPython's StreamReader has no readinto.
+    # The number of bytes read, 0 only at end of stream. MicroPython streams read into a buffer;
+    # CPython's StreamReader has no readinto. On a TLS socket MicroPython's readinto gives None
+    # while mbedTLS waits for more bytes (every handshake, a record split across TCP segments, a
+    # TLS 1.3 session ticket): that is not the end, so wait again (the stream waits for readable).
     if hasattr(reader, 'readinto'):
-        return await reader.readinto(mv)
+        while True:
+            n = await reader.readinto(mv)
+            if n is not None:
+                return n
     data = await reader.read(len(mv))
     n = len(data)
     mv[:n] = data
@@ -67,7 +73,7 @@ class Session:
             while not self.closing:
                 space = self.lines.space()
                 n = await readinto(self.r, space)
-                if not n:
+                if n == 0:
                     break
                 if first and not self.tls and n >= 2 and space[0] == 0x16 and space[1] == 0x03:
                     # A TLS ClientHello on a plain port: close at once so the client fails fast.
