@@ -5,7 +5,9 @@
 # back as numbered must-arrive messages, kept in a bounded RAM queue during outages.
 import asyncio
 import random
+import sys
 import time
+from errno import EINPROGRESS
 from micropython import const
 from tether import VERSION, auth
 from tether.codec import decode, dumps, encode
@@ -77,6 +79,50 @@ async def _peer_der(w):
         if s.readinto(buf) is not None:
             raise ValueError('the hub closed the connection or spoke first during the TLS handshake')
         await asyncio.sleep_ms(5)
+
+
+class Sockets:
+    # MicroPython's sockets, and its asyncio's wait until a connecting socket is writable
+    # (extmod/asyncio/stream.py does the same). Tests put lwIP's stand-in here (shims/lwip_sim.py).
+    def getaddrinfo(self, host, port):
+        import socket
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+
+    def socket(self, ai):
+        import socket
+        return socket.socket(ai[0], ai[1], ai[2])
+
+    def writable(self, s):
+        from asyncio import core
+        yield core._io_queue.queue_write(s)
+
+    def streams(self, s):
+        st = asyncio.StreamReader(s)
+        return st, st
+
+
+async def connect(net, ai, host, ctx=None):
+    # MicroPython's asyncio.open_connection leaves its socket open when the connect fails or the
+    # dial is cancelled (a timeout), and a Pico W's lwIP has 5 TCP PCBs in all, shared with direct
+    # clients. Here the socket stays ours until streams hold it, and every failure closes it.
+    raw = s = net.socket(ai)
+    try:
+        s.setblocking(False)
+        try:
+            s.connect(ai[-1])
+        except OSError as err:
+            if err.errno != EINPROGRESS:
+                raise
+        if ctx is not None:
+            s = ctx.wrap_socket(s, server_hostname=host, do_handshake_on_connect=False)
+            s.setblocking(False)
+        await net.writable(s)
+        return net.streams(s)
+    except BaseException:
+        s.close()
+        if raw is not s:
+            raw.close()
+        raise
 
 
 class Outbox:
@@ -158,6 +204,10 @@ class HubLink:
         self.last_error = None
         self.bad_hub = False  # the last hub dialled failed its proof: the LED shows bad_hub
         self._report = None  # [outbox entry, count] of the events_dropped report still queued
+        # CPython's open_connection closes its own socket on every failure (host tests only).
+        self.net = Sockets() if sys.implementation.name == 'micropython' else None
+        self.addr = None
+        self.handshake_ms = HANDSHAKE_MS
         board.listeners.append(self)
         board.reset_listeners.append(self._reset)
 
@@ -237,19 +287,36 @@ class HubLink:
             self.up = False
             if self.stopped:
                 break
-            # A timed-out attempt went into a black hole: try again soon, without raising the ceiling.
-            if silent:
-                wait = random.getrandbits(16) % BACKOFF_FIRST
-            else:
-                wait = random.getrandbits(16) * self.ceiling // 65536
-                self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
-            await asyncio.sleep_ms(wait)
+            await asyncio.sleep_ms(self.backoff(silent))
+
+    def backoff(self, silent):
+        # Full jitter under a ceiling that doubles to 30 s, back to 100 ms after a welcome
+        # (protocol.md §10.3). A timed-out attempt went into a black hole: try again within the
+        # first ceiling, without raising it; the timeout itself spaced the attempts.
+        if silent:
+            return random.getrandbits(16) % BACKOFF_FIRST
+        wait = random.getrandbits(16) * self.ceiling // 65536
+        self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
+        return wait
 
     async def _dial(self):
+        # The hub's reader and writer, or Timeout. Tests that script the hub replace this.
+        c = self.cfg
+        limit = TLS_HANDSHAKE_MS if c.get('fingerprint') else self.handshake_ms
+        if self.net is not None:
+            # getaddrinfo blocks the event loop (for a name, until DNS answers): outside the
+            # dial's timer, so a slow lookup is not retried at once, and a failed one backs off.
+            self.addr = self.net.getaddrinfo(c['host'], c['port'])
+        try:
+            return await asyncio.wait_for(self._connect(), limit / 1000)
+        except asyncio.TimeoutError:
+            raise Timeout('no connection to the hub within %d ms' % limit)
+
+    async def _connect(self):
         c = self.cfg
         pin = c.get('fingerprint')
         if not pin:
-            return await asyncio.open_connection(c['host'], c['port'])
+            return await self._open(None)
         # The pin stands in for a certificate authority (protocol.md §10.5): a self-signed hub
         # certificate is fine, and only the one whose SHA-256 is pinned is talked to.
         import ssl
@@ -257,7 +324,7 @@ class HubLink:
         if hasattr(ctx, 'check_hostname'):
             ctx.check_hostname = False  # CPython refuses CERT_NONE while this is on
         ctx.verify_mode = ssl.CERT_NONE
-        r, w = await asyncio.open_connection(c['host'], c['port'], ssl=ctx)
+        r, w = await self._open(ctx)
         try:
             got = auth.digest_hex(await _peer_der(w))
             if not pin_matches(got, pin):
@@ -273,13 +340,15 @@ class HubLink:
             raise
         return r, w
 
+    async def _open(self, ctx):
+        c = self.cfg
+        if self.net is None:
+            return await asyncio.open_connection(c['host'], c['port'], ssl=ctx)
+        return await connect(self.net, self.addr, c['host'], ctx)
+
     async def _once(self):
         c = self.cfg
-        limit = TLS_HANDSHAKE_MS if c.get('fingerprint') else HANDSHAKE_MS
-        try:
-            r, w = await asyncio.wait_for(self._dial(), limit / 1000)
-        except asyncio.TimeoutError:
-            raise Timeout('no connection to the hub within %d ms' % limit)
+        r, w = await self._dial()
         pipe = Pipe(w)
         lines = LineBuffer(c.get('max_frame_bytes', 4096))
         try:
@@ -298,9 +367,9 @@ class HubLink:
             pipe.send(hello, b'\n')
             del hello
             try:
-                opener, early = await asyncio.wait_for(self._handshake(r, lines, pipe, nb, th), HANDSHAKE_MS / 1000)
+                opener, early = await asyncio.wait_for(self._handshake(r, lines, pipe, nb, th), self.handshake_ms / 1000)
             except asyncio.TimeoutError:
-                raise Timeout('no welcome from the hub within %d ms' % HANDSHAKE_MS)
+                raise Timeout('no welcome from the hub within %d ms' % self.handshake_ms)
             welcome = early.pop(0)
             if welcome['stream'] != self.stream:
                 self.stream = welcome['stream']

@@ -1,0 +1,118 @@
+# Dialling the hub on a board's lwIP (shims/lwip_sim.py: 5 TCP PCBs, shared with direct-mode
+# clients): a dial that times out or fails closes its socket, so an unreachable hub never takes
+# the slots direct clients need; the reconnect backoff of protocol.md §10.3.
+import asyncio
+import time
+import simhw
+import lwip_sim
+from fake_hub import Hub
+from manual_clock import ManualClock
+from tether import config
+from tether.board import Board
+from tether.boards import pico_w
+from tether.dispatcher import Dispatcher
+from tether.link import BACKOFF_FIRST, BACKOFF_MAX, HubLink
+
+TOKEN = 'pico-hub-token-0123456789abcdef'
+TEST_TIMEOUT_MS = 15000
+
+
+def _link(stack, host):
+    simhw.reset()
+    cfg = config.normalize({'pins': [{'pin': 15, 'name': 'relay', 'mode': 'output', 'value': 0}], 'auth': 'none'}, pico_w)
+    b = Board(cfg, ManualClock(), pico_w)
+    link = HubLink(b, Dispatcher(b), {'host': host, 'port': 7341, 'device_id': 'pico', 'token': TOKEN})
+    link.net = stack
+    link.handshake_ms = 20  # the dial timer; 750 ms on a board
+    return link
+
+
+async def _dials(stack, n, within_ms=6000):
+    start = time.ticks_ms()
+    while stack.dials < n and time.ticks_diff(time.ticks_ms(), start) < within_ms:
+        await asyncio.sleep_ms(10)
+
+
+class _OnThisStack:
+    # The asyncio.open_connection a dial without the fix would reach, over the same PCB pool.
+    def __init__(self, stack):
+        self.stack = stack
+
+    def __enter__(self):
+        self.saved = asyncio.open_connection
+        asyncio.open_connection = self.stack.open_connection
+
+    def __exit__(self, *exc):
+        asyncio.open_connection = self.saved
+
+
+async def test_timed_out_dials_to_a_black_hole_close_their_sockets():
+    stack = lwip_sim.Stack()
+    link = _link(stack, '10.9.9.9')
+    with _OnThisStack(stack):
+        link.start()
+        await _dials(stack, 8)
+        link.stop()
+    assert stack.dials >= 8, 'the link stopped dialling: %d dials, %s' % (stack.dials, link.last_error)
+    assert stack.exhausted == 0, 'a dial found no free PCB: %s' % link.last_error
+    assert len(stack.open) <= 1, '%d PCBs held by %d dials' % (len(stack.open), stack.dials)
+    assert link.last_error.startswith('no connection to the hub within 20 ms'), link.last_error
+    assert link.ceiling == BACKOFF_FIRST, 'timeouts do not raise the ceiling (protocol.md §10.3)'
+
+
+async def test_a_direct_client_still_connects_while_the_hub_is_unreachable():
+    stack = lwip_sim.Stack()
+    link = _link(stack, '10.9.9.9')
+    clients = [stack.accept() for _ in range(3)]
+    with _OnThisStack(stack):
+        link.start()
+        await _dials(stack, 8)
+        late = stack.accept()
+        link.stop()
+    assert None not in clients and late is not None, 'a direct client found no PCB after %d dials' % stack.dials
+
+
+async def test_a_dial_that_fails_at_once_closes_its_socket_and_backs_off():
+    stack = lwip_sim.Stack()
+    stack.hosts['10.9.9.9'] = 'unroutable'
+    link = _link(stack, '10.9.9.9')
+    with _OnThisStack(stack):
+        link.start()
+        await _dials(stack, 5)
+        link.stop()
+    assert stack.dials >= 5 and not stack.open, '%d PCBs held after %d dials' % (len(stack.open), stack.dials)
+    assert 'EHOSTUNREACH' in link.last_error or '113' in link.last_error, link.last_error
+    assert link.ceiling >= BACKOFF_FIRST << 5, 'the ceiling doubles after each failed dial: %d' % link.ceiling
+
+
+async def test_a_link_that_closes_frees_its_pcb():
+    stack = lwip_sim.Stack()
+    hub = Hub(TOKEN)
+    stack.hosts['10.0.0.2'] = hub
+    link = _link(stack, '10.0.0.2')
+    link.handshake_ms = 2000
+    with _OnThisStack(stack):
+        link.start()
+        conn = await hub.accept()
+        await conn.handshake()
+        state = await conn.frame()
+        assert state['body']['event'] == 'state' and len(stack.open) == 1, (state, stack.open)
+        link.stop()
+        assert await conn.frame() == {'link': 'close', 'reason': 'shutdown'}
+        for _ in range(5):
+            await asyncio.sleep_ms(1)
+    assert not stack.open, 'the closed link still holds its PCB'
+
+
+def test_backoff_is_full_jitter_under_a_doubling_ceiling_capped_at_30_s():
+    link = _link(lwip_sim.Stack(), '10.9.9.9')
+    ceilings = []
+    for _ in range(12):
+        before = link.ceiling
+        wait = link.backoff(False)
+        assert 0 <= wait < before, (wait, before)
+        ceilings.append(link.ceiling)
+    assert ceilings[:3] == [200, 400, 800] and ceilings[-1] == BACKOFF_MAX == 30000, ceilings
+    for _ in range(20):
+        assert 0 <= link.backoff(True) < BACKOFF_FIRST
+    assert link.ceiling == BACKOFF_MAX, 'a timed-out attempt leaves the ceiling as it is'
