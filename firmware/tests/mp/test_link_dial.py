@@ -38,12 +38,16 @@ class _OnThisStack:
     def __init__(self, stack):
         self.stack = stack
 
+    # The WebAssembly port's asyncio has no open_connection (it has no sockets).
     def __enter__(self):
-        self.saved = asyncio.open_connection
+        self.saved = getattr(asyncio, 'open_connection', None)
         asyncio.open_connection = self.stack.open_connection
 
     def __exit__(self, *exc):
-        asyncio.open_connection = self.saved
+        if self.saved is None:
+            delattr(asyncio, 'open_connection')
+        else:
+            asyncio.open_connection = self.saved
 
 
 async def test_timed_out_dials_to_a_black_hole_close_their_sockets():

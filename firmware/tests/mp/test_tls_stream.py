@@ -27,7 +27,9 @@ def _board():
 async def test_the_shim_answers_none_while_a_record_is_incomplete_and_0_only_at_the_end():
     s = TlsStream(ChunkReader([b'abc']), handshake=2)
     buf = bytearray(8)
-    got = [await s.readinto(memoryview(buf)) for _ in range(5)]
+    got = []
+    for _ in range(5):
+        got.append(await s.readinto(memoryview(buf)))
     assert got == [None, None, None, 3, None], got
     assert await s.readinto(memoryview(buf)) == 0, 'close_notify ends the stream'
 
