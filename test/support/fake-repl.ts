@@ -100,12 +100,14 @@ export class FakeBoard {
     setImmediate(() => close?.());
   }
 
-  private out(text: string | Uint8Array): void {
+  private out(text: string | Uint8Array, delivered?: () => void): void {
     const bytes = typeof text === 'string' ? enc.encode(text) : text;
     const listener = this.onData;
     // Asynchronous, as a serial line is: the host must wait for grants rather than see them inline.
     setImmediate(() => {
-      if (!this.closed) listener?.(bytes);
+      if (this.closed) return;
+      delivered?.();
+      listener?.(bytes);
     });
   }
 
@@ -219,9 +221,9 @@ export class FakeBoard {
     this.credit--;
     this.line.push(c);
     if (--this.windowRemain === 0) {
-      this.out('\x01');
+      // The host may use a grant only once it has it: credit grows when the \x01 is delivered.
+      this.out('\x01', () => (this.credit += this.window));
       this.grants++;
-      this.credit += this.window;
       this.windowRemain = this.window;
     }
   }
