@@ -9,7 +9,11 @@ from tether.led import Led
 
 def restart(how, arg):
     if how == 'deepsleep':
-        machine.deepsleep(arg)
+        try:
+            machine.deepsleep(arg)
+        except Exception as e:
+            # A port refusing the length (or the call) must not leave the board up half-reset.
+            print('tether: deep sleep failed (%r); resetting instead' % (e,))
     machine.reset()
 
 
@@ -18,6 +22,7 @@ async def main():
     led = Led(support.LED)
     asyncio.create_task(led.run())
     clock = Clock()
+    asyncio.create_task(clock.run())
     from tether import start
     board, net, server, link = await start.run(support, led, clock)
     start.unload()

@@ -461,10 +461,17 @@ class Board:
 
     def schedule_reset(self, ms, then='reset', arg=None):
         # Like piconetcontrol, the reset comes a moment after the reply has gone out.
+        if then == 'deepsleep':
+            top = getattr(self.support, 'DEEP_SLEEP_MAX_MS', None)
+            if top is not None and arg > top:
+                raise ProtoError('bad_field', 'deep_sleep_too_long', top, top // 60000, arg)
         if self.reset_timer is None:
             self.reset_timer = self.clock.call_later(ms, lambda: self._reset(then, arg))
 
     def _reset(self, how, arg):
+        # Cleared first: if the restart does not happen (it failed, or tests stand in for it), the
+        # next reset or update commit must still reset.
+        self.reset_timer = None
         self.safe_all()
         for listener in list(self.reset_listeners):
             listener()

@@ -3,6 +3,12 @@
 import time
 import asyncio
 
+# MicroPython's ticks_add (which asyncio.sleep_ms uses) refuses 2**29 ms (6.2 days) or more, and
+# ticks_diff can tell apart only gaps shorter than that: waits go in pieces of 2**28 ms, and
+# run() reads the clock every hour so that no gap between two reads comes near it.
+_PIECE_MS = 1 << 28
+_READ_EVERY_MS = 3600 * 1000
+
 
 class Clock:
     def __init__(self):
@@ -10,17 +16,23 @@ class Clock:
         self._ms = 0
 
     def now(self):
-        # ticks_ms wraps (2**30 ms on most ports); accumulating differences never does.
+        # ticks_ms wraps (2**30 ms on most ports); accumulating differences never does, as long
+        # as the clock is read at least every 2**29 ms (run()).
         t = time.ticks_ms()
         self._ms += time.ticks_diff(t, self._last)
         self._last = t
         return self._ms
 
+    async def run(self):
+        while True:
+            await asyncio.sleep_ms(_READ_EVERY_MS)
+            self.now()
+
     def call_later(self, ms, fn):
         # One small task per timer, cancelled outright when the timer is: a lease renewed every
         # second for an hour leaves nothing behind.
         timer = [None, fn]
-        timer[0] = asyncio.create_task(_fire(int(ms + 0.5), timer))
+        timer[0] = asyncio.create_task(self._fire(int(ms + 0.5), timer))
         return timer
 
     def cancel(self, timer):
@@ -29,12 +41,17 @@ class Clock:
             timer[0].cancel()
 
     async def sleep(self, ms):
-        await asyncio.sleep_ms(ms)
+        end = self.now() + ms
+        left = ms
+        while True:
+            await asyncio.sleep_ms(left if left < _PIECE_MS else _PIECE_MS)
+            left = end - self.now()
+            if left <= 0:
+                return
 
-
-async def _fire(ms, timer):
-    await asyncio.sleep_ms(ms)
-    fn = timer[1]
-    if fn is not None:
-        timer[1] = None
-        fn()
+    async def _fire(self, ms, timer):
+        await self.sleep(ms)
+        fn = timer[1]
+        if fn is not None:
+            timer[1] = None
+            fn()

@@ -6,6 +6,10 @@ _TOP = ('name', 'board', 'listen', 'tls', 'auth', 'max_lease_s', 'max_frame_byte
         'i2c', 'pins', 'sensors', 'actuators', 'sim', 'backend', 'deep_sleep', 'max_connections', 'update')
 
 
+# An output held longer than this is a forgotten output; the lease timers themselves take any length.
+MAX_LEASE_S = 30 * 24 * 3600
+
+
 class ConfigError(Exception):
     pass
 
@@ -88,7 +92,8 @@ def normalize(raw, support=None, source='config'):
                 need(isinstance(t, dict) and t.get('scope') in ('read', 'actuate', 'admin'), w + '.scope', 'expected read, actuate or admin')
     c['auth'] = auth
     c['max_lease_s'] = raw.get('max_lease_s', 3600)
-    need(_num(c['max_lease_s']) and c['max_lease_s'] > 0, 'max_lease_s', 'expected a number of seconds > 0')
+    need(_num(c['max_lease_s']) and 0 < c['max_lease_s'] <= MAX_LEASE_S, 'max_lease_s',
+         'expected a number of seconds > 0 and at most %d (30 days)' % MAX_LEASE_S)
     # A microcontroller cannot hold 64 KiB per connection; 2 KiB fits an update chunk.
     c['max_frame_bytes'] = raw.get('max_frame_bytes', 2048)
     need(_int(c['max_frame_bytes'], 256, 65536), 'max_frame_bytes', 'expected 256-65536')

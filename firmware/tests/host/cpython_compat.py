@@ -75,8 +75,12 @@ def _patch_time():
 
 def _patch_asyncio():
     import asyncio
+    import time
 
     def sleep_ms(ms):
+        # As extmod/asyncio/core.py: the wake-up time is ticks_add(ticks_ms(), ms), so a wait of
+        # 2**29 ms or more raises OverflowError at the call, as on the board.
+        time.ticks_add(time.ticks_ms(), max(0, ms))
         return asyncio.sleep(max(0, ms) / 1000)
 
     asyncio.sleep_ms = sleep_ms

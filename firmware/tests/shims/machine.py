@@ -284,6 +284,9 @@ def lightsleep(ms=None):
 
 
 def deepsleep(ms=None):
+    # rp2 (ports/rp2/modmachine.c): the wake-up alarm counts microseconds in 32 bits.
+    if ms is not None and ms >= (1 << 32) // 1000:
+        raise ValueError('sleep too long')
     simhw.record('deepsleep', ms)
 
 

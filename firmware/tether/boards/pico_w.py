@@ -10,6 +10,9 @@ ADC_PINS = (26, 27, 28)
 VREF = 3.3
 # GP4/GP5 are I2C0 on the Pico pinout and what the demo board config uses.
 DEFAULT_I2C = {'bus': 0, 'sda': 4, 'scl': 5}
+# machine.deepsleep raises ValueError('sleep too long') from here on: the rp2 port wakes on a
+# 32-bit microsecond timer alarm (ports/rp2/modmachine.c).
+DEEP_SLEEP_MAX_MS = 4294966
 
 _adc = None
 
