@@ -20,8 +20,30 @@ export class MqttWatch {
     });
   }
 
-  static async connect(url: string, topics: string[] = [], options: { username?: string; password?: string } = {}): Promise<MqttWatch> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...options });
+  /**
+   * Connects within timeoutMs or throws. connectAsync alone can wait forever when, without
+   * reconnects, the connection closes before CONNACK without an error (a broker being restarted),
+   * and a test that polls through it would then hang instead of failing.
+   */
+  static async connect(url: string, topics: string[] = [], options: { username?: string; password?: string } = {}, timeoutMs = 5000): Promise<MqttWatch> {
+    const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: timeoutMs, ...options });
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', done);
+        client.off('close', onClose);
+        if (err === undefined) return resolve();
+        client.end(true);
+        reject(err);
+      };
+      const onConnect = () => done();
+      const onClose = () => done(new Error(`the connection to ${url} closed before the broker's CONNACK`));
+      const timer = setTimeout(() => done(new Error(`no CONNACK from ${url} within ${timeoutMs} ms`)), timeoutMs);
+      client.once('connect', onConnect);
+      client.once('error', done);
+      client.once('close', onClose);
+    });
     const watch = new MqttWatch(client);
     if (topics.length > 0) await client.subscribeAsync(topics, { qos: 1, rap: true });
     return watch;
