@@ -10,30 +10,14 @@ from tether import clock as clock_mod
 from tether.board import Board
 from tether.boards import pico_w
 from tether.clock import Clock
-from tether.dispatcher import Dispatcher, Subscriptions
+from tether.dispatcher import Dispatcher
 from tether.start import start_board
+from test_core import Client
+from test_drivers import _raises
 
 DAY_MS = 24 * 3600 * 1000
 TICKS_HALF = 1 << 29  # the first wait ticks_add refuses
 RP2_DEEP_SLEEP_REFUSED_MS = (1 << 32) // 1000
-
-
-class Client:
-    def __init__(self, d):
-        self.scope = d.initial_scope()
-        self.subs = Subscriptions()
-        self.events = []
-
-    def emit(self, ev):
-        self.events.append(ev)
-
-
-def _raises(exc, fn, *args):
-    try:
-        fn(*args)
-    except exc as e:
-        return e
-    raise AssertionError('expected %s' % exc.__name__)
 
 
 async def _board(clock, raw=None):
