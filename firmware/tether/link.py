@@ -206,7 +206,6 @@ class HubLink:
         self._report = None  # [outbox entry, count] of the events_dropped report still queued
         # CPython's open_connection closes its own socket on every failure (host tests only).
         self.net = Sockets() if sys.implementation.name == 'micropython' else None
-        self.addr = None
         self.handshake_ms = HANDSHAKE_MS
         board.listeners.append(self)
         board.reset_listeners.append(self._reset)
@@ -303,20 +302,19 @@ class HubLink:
         # The hub's reader and writer, or Timeout. Tests that script the hub replace this.
         c = self.cfg
         limit = TLS_HANDSHAKE_MS if c.get('fingerprint') else self.handshake_ms
-        if self.net is not None:
-            # getaddrinfo blocks the event loop (for a name, until DNS answers): outside the
-            # dial's timer, so a slow lookup is not retried at once, and a failed one backs off.
-            self.addr = self.net.getaddrinfo(c['host'], c['port'])
+        # getaddrinfo blocks the event loop (for a name, until DNS answers): outside the dial's
+        # timer, so a slow lookup is not retried at once, and a failed one backs off.
+        addr = None if self.net is None else self.net.getaddrinfo(c['host'], c['port'])
         try:
-            return await asyncio.wait_for(self._connect(), limit / 1000)
+            return await asyncio.wait_for(self._connect(addr), limit / 1000)
         except asyncio.TimeoutError:
             raise Timeout('no connection to the hub within %d ms' % limit)
 
-    async def _connect(self):
+    async def _connect(self, addr):
         c = self.cfg
         pin = c.get('fingerprint')
         if not pin:
-            return await self._open(None)
+            return await self._open(addr, None)
         # The pin stands in for a certificate authority (protocol.md §10.5): a self-signed hub
         # certificate is fine, and only the one whose SHA-256 is pinned is talked to.
         import ssl
@@ -324,7 +322,7 @@ class HubLink:
         if hasattr(ctx, 'check_hostname'):
             ctx.check_hostname = False  # CPython refuses CERT_NONE while this is on
         ctx.verify_mode = ssl.CERT_NONE
-        r, w = await self._open(ctx)
+        r, w = await self._open(addr, ctx)
         try:
             got = auth.digest_hex(await _peer_der(w))
             if not pin_matches(got, pin):
@@ -340,11 +338,11 @@ class HubLink:
             raise
         return r, w
 
-    async def _open(self, ctx):
+    async def _open(self, addr, ctx):
         c = self.cfg
         if self.net is None:
             return await asyncio.open_connection(c['host'], c['port'], ssl=ctx)
-        return await connect(self.net, self.addr, c['host'], ctx)
+        return await connect(self.net, addr, c['host'], ctx)
 
     async def _once(self):
         c = self.cfg

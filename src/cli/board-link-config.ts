@@ -2,7 +2,7 @@
 // address as boards on the LAN reach it, the firmware's config/hub.json, and the command for a
 // board run by `tether device` (with the certificate's fingerprint to pin when the link has TLS).
 import os from 'node:os';
-import { isLoopbackHost } from '../common/loopback.js';
+import { hostPort, isLoopbackHost } from '../common/address.js';
 
 export interface BoardsReachHubAt {
   host: string;
@@ -48,5 +48,5 @@ export function firmwareHubJson(link: BoardLink): string {
 
 /** `HOST:PORT` as --hub takes it, with brackets around an IPv6 address. */
 export function hubArgument(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return hostPort(host, port);
 }

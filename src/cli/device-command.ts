@@ -5,6 +5,7 @@ import { createConsoleLogger } from './console-logger.js';
 import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
 import { DEVICE_TOKEN, addTokenOptions, resolveToken } from './token-options.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
+import { hostPort } from '../common/address.js';
 import { normalizeFingerprint } from '../link/tls-pin.js';
 
 interface DeviceFlags {
@@ -111,8 +112,7 @@ async function runDevice(flags: DeviceFlags, token: string, ctx: CliContext): Pr
     // A chip that does not answer, a bad TLS key file, …: the message says what to check.
     throw new CliFailure(`cannot start the board: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const shown = (l: { host: string; port: number }) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
-  const listening = device.listeners.map((l) => (l.id === 'tcp' ? `listening on ${shown(l)}, ${l.label}` : `${l.label} on ${shown(l)}`)).join('; ');
+  const listening = device.listeners.map((l) => (l.id === 'tcp' ? `listening on ${hostPort(l.host, l.port)}, ${l.label}` : `${l.label} on ${hostPort(l.host, l.port)}`)).join('; ');
   const kind = sim ? 'sim' : hardware.platform;
   // The last line of defence for the board's promise: whatever bug brings the process down,
   // outputs go to their safe values before it exits.

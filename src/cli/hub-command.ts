@@ -10,6 +10,7 @@ import { createConsoleLogger } from './console-logger.js';
 import { CliFailure, type CliContext } from './context.js';
 import { makeSecret } from './token-options.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
+import { bracketHost } from '../common/address.js';
 import { ADMIN_TOKEN_NAME, API_SCOPES, type ApiScope } from '../hub/api-scope.js';
 import { API_TOKEN_FILE } from '../hub/api-token.js';
 import type { HubConfig } from '../hub/config.js';
@@ -246,5 +247,5 @@ function dashboardUrl(http: { host: string; port: number }): string {
 
 function hostForUrl(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
+  return bracketHost(host);
 }

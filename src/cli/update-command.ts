@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Argument, InvalidArgumentError, type Command } from 'commander';
 import { CLIENT_ERROR_CODES, connect, TetherError, type BoardClient, type TetherErrorCode, type ConnectOptions, type JsonObject } from '../client/index.js';
+import { hostPort } from '../common/address.js';
 import { keyOfToken, manifestMac } from '../protocol/auth.js';
 import { parsePort } from './arguments.js';
 import { addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
@@ -258,7 +259,7 @@ class DirectTarget implements Target {
   private client: BoardClient | undefined;
 
   constructor(readonly options: ConnectOptions) {
-    this.label = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+    this.label = hostPort(options.host, options.port);
   }
 
   async open(): Promise<void> {

@@ -3,6 +3,7 @@
 // host:port; a failed authentication keeps its own code.
 import net from 'node:net';
 import tls from 'node:tls';
+import { hostPort } from '../common/address.js';
 import { BoardClient, DEFAULT_TIMEOUT_MS } from './board-client.js';
 import { TetherError } from './errors.js';
 
@@ -45,7 +46,7 @@ export async function connect(options: ConnectOptions): Promise<BoardClient> {
   if (options.auth !== undefined && options.auth !== 'challenge' && options.auth !== 'plain') {
     throw new TypeError(`connect: auth must be 'challenge' or 'plain', got ${String(options.auth)}`);
   }
-  const remote = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const remote = hostPort(host, port);
   const socket = await openSocket(options, remote);
   const client = new BoardClient(socket, {
     remote,

@@ -2,7 +2,7 @@
 // hub mode the link to the hub beside them.
 import { Board } from './board.js';
 import { SystemClock, type Clock } from '../common/clock.js';
-import { isLoopbackHost } from '../common/loopback.js';
+import { hostPort, isLoopbackHost } from '../common/address.js';
 import { checkAuthDeclared, type BoardConfig } from './config.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { HubLink, type HubLinkOptions } from './hub-link.js';
@@ -94,5 +94,5 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
  */
 export function openBoardWarning(config: Readonly<BoardConfig>, host: string, port: number): string | undefined {
   if (config.auth !== 'none' || isLoopbackHost(host)) return undefined;
-  return `board "${config.name}" has auth: none and listens on ${host.includes(':') ? `[${host}]` : host}:${port}: any client on its network may drive it; give it tokens (auth.tokens in its config, docs/board-config.md#auth) unless that network is yours alone`;
+  return `board "${config.name}" has auth: none and listens on ${hostPort(host, port)}: any client on its network may drive it; give it tokens (auth.tokens in its config, docs/board-config.md#auth) unless that network is yours alone`;
 }

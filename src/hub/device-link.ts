@@ -297,7 +297,6 @@ export class DeviceLink {
     return { action: 'ping', id: `${this.deps.commandPrefix}expired-${seq}${INTERNAL_ID_SUFFIX}` };
   }
 
-
   /** Someone on the path altered, injected or replayed a frame (protocol.md §10.6). */
   private sealFailed(peer: string, err: SealError): void {
     this.deps.logger.warn(`link ${peer} ${this.id}: a frame failed its MAC (${err.message}); the connection is closed and nothing in that frame was run`);

@@ -55,7 +55,6 @@ export class PymodaqHolds {
   private queue: Promise<unknown> = Promise.resolve();
   /** The latest arrival a queued renewal will renew for; undefined when none is queued. */
   private renewFor: number | undefined;
-  private closed = false;
 
   constructor(private readonly o: PymodaqHoldsOptions) {
     this.holdMs = o.holdS * 1000;
@@ -69,7 +68,6 @@ export class PymodaqHolds {
   write(pin: number, name: string, write: JsonObject, value: number, safe: boolean, arrivedAt: number): Promise<JsonObject> {
     return this.serial(async () => {
       await this.awake();
-      if (this.closed) return errorReply(write, { code: 'unsupported', message: 'the board is stopping' });
       if (safe) {
         const reply = await this.o.dispatch(write);
         if (reply['ok'] === true) this.holds.delete(pin);
@@ -112,21 +110,15 @@ export class PymodaqHolds {
     this.o.logger.info(`PyMoDAQ has been silent for ${this.o.holdS} s: ${hold.name} (pin ${pin}) went back to its safe value`);
   }
 
-  /** The board reset: its leases are gone, and with them PyMoDAQ's holds. */
+  /** The board reset or stops: its leases are gone, and with them PyMoDAQ's holds. (Once it has stopped, its dispatcher refuses every write.) */
   clear(): void {
-    this.holds.clear();
-  }
-
-  /** No write or renewal from now on. */
-  close(): void {
-    this.closed = true;
     this.holds.clear();
   }
 
   private async renew(at: number): Promise<void> {
     for (const [pin, hold] of [...this.holds]) {
       await this.awake();
-      if (this.closed || this.holds.get(pin) !== hold || at - hold.renewedBy < this.renewEveryMs) continue;
+      if (this.holds.get(pin) !== hold || at - hold.renewedBy < this.renewEveryMs) continue;
       const now = this.o.clock.now();
       const timeoutMs = Math.round(at + this.holdMs - now);
       // The request that would renew it came hold_s ago (it waited): the lease ends as it would have.

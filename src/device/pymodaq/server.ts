@@ -1,6 +1,6 @@
 // The PyMoDAQ server (docs/pymodaq.md): ZeroMQ ROUTER → PyMoDAQ request mapping → the board's
 // dispatcher, with PyMoDAQ's writes held while it keeps talking.
-import { isLoopbackHost } from '../../common/loopback.js';
+import { hostPort, isLoopbackHost } from '../../common/address.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import { parseBoardState } from '../../protocol/replies.js';
 import type { JsonObject } from '../../protocol/codec.js';
@@ -48,7 +48,7 @@ export async function startPymodaqServer(ctx: TransportContext, overrides: Liste
     dropAll: () => holds.clear(),
     close: async () => {
       stopEvents();
-      holds.close();
+      holds.clear();
       await listener.close();
     },
   };
@@ -58,5 +58,5 @@ export async function startPymodaqServer(ctx: TransportContext, overrides: Liste
 function openPortWarning(host: string, port: number, scope: 'read' | 'actuate'): string | undefined {
   if (isLoopbackHost(host)) return undefined;
   const what = scope === 'actuate' ? 'read every sensor and drive every actuator' : 'read every sensor';
-  return `PyMoDAQ (ZeroMQ) on ${host.includes(':') ? `[${host}]` : host}:${port} has no authentication: any client on its network may ${what} (pymodaq.scope ${scope}); docs/pymodaq.md#security`;
+  return `PyMoDAQ (ZeroMQ) on ${hostPort(host, port)} has no authentication: any client on its network may ${what} (pymodaq.scope ${scope}); docs/pymodaq.md#security`;
 }

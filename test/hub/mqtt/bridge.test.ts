@@ -66,6 +66,15 @@ function relayLevel(linked: LinkedBoard): number | undefined {
 
 const LEASE = { lease_s: 1.5, renew_s: 0.4 };
 
+/** Board shed with its relay, linked to the hub's link port through a fault proxy (seeded) that a test can cut. */
+async function relayBoardBehindProxy(linkPort: number, token: string, seed: number, keepaliveMs?: number): Promise<{ proxy: FaultProxy; linked: LinkedBoard }> {
+  const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: linkPort }, seed });
+  cleanups.push(() => proxy.close());
+  const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD, ...(keepaliveMs !== undefined ? { keepaliveMs } : {}) });
+  cleanups.push(() => linked.close());
+  return { proxy, linked };
+}
+
 /** The relay's level every 5 ms for `ms`, as [ms since start, level] at each change. */
 async function trace(linked: LinkedBoard, ms: number): Promise<Array<[number, number]>> {
   const out: Array<[number, number]> = [];
@@ -126,10 +135,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const b = await broker();
     const hub = await hubWith({ url: b.url, ...LEASE });
     const { token } = hub.store.addDevice('shed', {});
-    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port }, seed: 3 });
-    cleanups.push(() => proxy.close());
-    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD });
-    cleanups.push(() => linked.close());
+    const { proxy, linked } = await relayBoardBehindProxy(hub.link.port, token, 3);
     await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'shed linked');
     const w = await watch(b.url, ['tether/shed/pin/15/state', 'tether/shed/availability']);
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
@@ -410,11 +416,8 @@ describe('renewals that could not reach the board in time are never delivered la
     const b = await broker();
     const hub = await hubWith({ url: b.url, ...LEASE });
     const { token } = hub.store.addDevice('shed', {});
-    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port }, seed: 5 });
-    cleanups.push(() => proxy.close());
     // A 1 s keepalive: the hub sees the outage only after 3.5 s, and keeps renewing into it meanwhile.
-    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD, keepaliveMs: 1000 });
-    cleanups.push(() => linked.close());
+    const { proxy, linked } = await relayBoardBehindProxy(hub.link.port, token, 5, 1000);
     const w = await watch(b.url, ['tether/shed/pin/15/state', 'tether/shed/availability']);
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 10_000);
     await w.publish('tether/shed/pin/15/set', 'ON');
@@ -438,10 +441,7 @@ describe('renewals that could not reach the board in time are never delivered la
     const args = ['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', String(linkPort)];
     const first = await spawnHubCli(args);
     cleanups.push(() => void first.child.kill('SIGKILL'));
-    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: linkPort }, seed: 6 });
-    cleanups.push(() => proxy.close());
-    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'shed', config: RELAY_BOARD, keepaliveMs: 1000 });
-    cleanups.push(() => linked.close());
+    const { proxy, linked } = await relayBoardBehindProxy(linkPort, token, 6, 1000);
     const w = await watch(b.url, ['tether/shed/pin/15/state']);
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF', 10_000);
     await w.publish('tether/shed/pin/15/set', 'ON');
