@@ -21,6 +21,8 @@ HANDSHAKE_MS = const(750)
 TLS_HANDSHAKE_MS = const(10000)
 BACKOFF_FIRST = const(100)
 BACKOFF_MAX = const(30000)
+# Timeouts in a row retried at once before they back off like failures (protocol.md §10.3).
+QUICK_TIMEOUTS = const(3)
 WINDOW = const(16)
 _MOD = 1 << 32
 
@@ -196,6 +198,7 @@ class HubLink:
         self.up = False
         self.stopped = False
         self.ceiling = BACKOFF_FIRST
+        self.timeouts = 0  # attempts in a row that timed out
         self.commands = []
         self._work = asyncio.Event()
         self._idle = asyncio.Event()
@@ -290,10 +293,15 @@ class HubLink:
 
     def backoff(self, silent):
         # Full jitter under a ceiling that doubles to 30 s, back to 100 ms after a welcome
-        # (protocol.md §10.3). A timed-out attempt went into a black hole: try again within the
-        # first ceiling, without raising it; the timeout itself spaced the attempts.
+        # (protocol.md §10.3). A timed-out attempt may have lost its hello to a glitch: the first
+        # few in a row try again within the first ceiling, without raising it (the timeout itself
+        # spaced them); a hub black-holed for longer is dialled less and less often.
         if silent:
-            return random.getrandbits(16) % BACKOFF_FIRST
+            if self.timeouts < QUICK_TIMEOUTS:
+                self.timeouts += 1
+                return random.getrandbits(16) % BACKOFF_FIRST
+        else:
+            self.timeouts = 0
         wait = random.getrandbits(16) * self.ceiling // 65536
         self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
         return wait
@@ -377,6 +385,7 @@ class HubLink:
             self.up = True
             self.bad_hub = False
             self.ceiling = BACKOFF_FIRST
+            self.timeouts = 0
             self.connections += 1
             self.acked = self.rx_done
             for n, body in self.outbox.inflight:

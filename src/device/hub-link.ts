@@ -175,9 +175,9 @@ export class HubLink implements SessionContext {
       }
       if (this.stopped) break;
       this.setState('down');
-      // An attempt that timed out has spaced itself already: the hub is not refusing, the
-      // network is swallowing, and the next try should go out at once when it comes back.
-      const wait = silent ? this.backoff.first() : this.backoff.next();
+      // An attempt that timed out has spaced itself already: the network may have swallowed the
+      // hello, and the next try goes out at once, a few times, before backing off (§10.3).
+      const wait = silent ? this.backoff.timedOut() : this.backoff.next();
       this.options.logger.warn(`hub ${this.options.host}:${this.options.port}${reason}; trying again in ${wait} ms`);
       await new Promise<void>((resolve) => {
         this.wake = resolve;

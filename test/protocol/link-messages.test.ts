@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/errors.js';
-import { Backoff } from '../../src/protocol/link/backoff.js';
+import { Backoff, QUICK_TIMEOUTS } from '../../src/protocol/link/backoff.js';
 import { negotiateKeepalive, parseLinkMessage } from '../../src/protocol/link/messages.js';
 
 function code(message: Record<string, unknown>): string {
@@ -67,4 +67,17 @@ test('backoff: full jitter under a ceiling that doubles to the maximum and reset
   assert.equal(top.next(), 99);
   const low = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
   assert.equal(low.next(), 0, 'a first retry may be immediate');
+});
+
+test('backoff: a few timeouts in a row are retried at once, then they back off like failures', { timeout: 30_000 }, () => {
+  const b = new Backoff({ initialMs: 100, maxMs: 30_000, random: () => 0.999 });
+  b.next();
+  b.next();
+  const quick = Array.from({ length: QUICK_TIMEOUTS }, () => b.timedOut());
+  assert.deepEqual(quick, [99, 99, 99], 'quick retries stay under the first ceiling and leave it as it is');
+  assert.deepEqual([b.timedOut(), b.timedOut(), b.timedOut()], [399, 799, 1598], 'a black-holed hub is dialled less and less often');
+  b.reset();
+  assert.deepEqual(Array.from({ length: QUICK_TIMEOUTS + 1 }, () => b.timedOut()), [99, 99, 99, 99], 'a welcome starts the count over');
+  b.next();
+  assert.equal(b.timedOut(), 99, 'a refused attempt in between starts the count over');
 });

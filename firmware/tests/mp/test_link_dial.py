@@ -11,7 +11,7 @@ from tether import config
 from tether.board import Board
 from tether.boards import pico_w
 from tether.dispatcher import Dispatcher
-from tether.link import BACKOFF_FIRST, BACKOFF_MAX, HubLink
+from tether.link import BACKOFF_FIRST, BACKOFF_MAX, QUICK_TIMEOUTS, HubLink
 
 TOKEN = 'pico-hub-token-0123456789abcdef'
 TEST_TIMEOUT_MS = 15000
@@ -61,7 +61,7 @@ async def test_timed_out_dials_to_a_black_hole_close_their_sockets():
     assert stack.exhausted == 0, 'a dial found no free PCB: %s' % link.last_error
     assert len(stack.open) <= 1, '%d PCBs held by %d dials' % (len(stack.open), stack.dials)
     assert link.last_error.startswith('no connection to the hub within 20 ms'), link.last_error
-    assert link.ceiling == BACKOFF_FIRST, 'timeouts do not raise the ceiling (protocol.md §10.3)'
+    assert link.ceiling >= BACKOFF_FIRST << 4, 'past the first few, timeouts back off (protocol.md §10.3): %d' % link.ceiling
 
 
 async def test_a_direct_client_still_connects_while_the_hub_is_unreachable():
@@ -119,5 +119,21 @@ def test_backoff_is_full_jitter_under_a_doubling_ceiling_capped_at_30_s():
         ceilings.append(link.ceiling)
     assert ceilings[:3] == [200, 400, 800] and ceilings[-1] == BACKOFF_MAX == 30000, ceilings
     for _ in range(20):
-        assert 0 <= link.backoff(True) < BACKOFF_FIRST
-    assert link.ceiling == BACKOFF_MAX, 'a timed-out attempt leaves the ceiling as it is'
+        link.backoff(True)
+    assert link.ceiling == BACKOFF_MAX, 'timeouts in a row keep to the ceiling'
+
+
+def test_a_few_timeouts_are_retried_at_once_then_back_off():
+    link = _link(lwip_sim.Stack(), '10.9.9.9')
+    link.backoff(False)
+    link.backoff(False)
+    for _ in range(QUICK_TIMEOUTS):
+        assert 0 <= link.backoff(True) < BACKOFF_FIRST and link.ceiling == 400, 'a quick retry leaves the ceiling as it is'
+    ceilings = []
+    for _ in range(3):
+        link.backoff(True)
+        ceilings.append(link.ceiling)
+    assert ceilings == [800, 1600, 3200], 'a hub black-holed for longer is dialled less and less often: %r' % ceilings
+    link.backoff(False)
+    assert link.timeouts == 0 and link.ceiling == 6400, 'a refused dial starts the count of timeouts over'
+    assert link.backoff(True) < BACKOFF_FIRST and link.ceiling == 6400
