@@ -35,6 +35,15 @@ class Leases:
         ms = round(lease[1] - self.clock.now())
         return (ms if ms > 0 else 0) / 1000
 
+    def ends_within(self, ms):
+        # Whether a lease ends in the next ms: the link starts nothing that holds the event loop
+        # that long (a name lookup, a TLS handshake) while one does.
+        soon = self.clock.now() + ms
+        for pin in self.held:
+            if self.held[pin][1] <= soon:
+                return True
+        return False
+
     def pins(self):
         return sorted(self.held)
 

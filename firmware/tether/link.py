@@ -19,6 +19,10 @@ from tether.session import DROPPABLE, readinto
 HANDSHAKE_MS = const(750)
 # A TLS handshake costs a microcontroller far more than TCP (protocol.md §1 allows 10 s).
 TLS_HANDSHAKE_MS = const(10000)
+# How long a name lookup may hold the loop: lwIP's resolver waits in C, retrying for seconds
+# when the DNS server does not answer. Names are looked up again at most once a minute.
+LOOKUP_MS = const(10000)
+RELOOKUP_MS = const(60000)
 BACKOFF_FIRST = const(100)
 BACKOFF_MAX = const(30000)
 # Timeouts in a row retried at once before they back off like failures (protocol.md §10.3).
@@ -53,6 +57,11 @@ def _refused(m):
         err = m.get('error')
         err = err if isinstance(err, dict) else {}
         raise ValueError('the hub refused the link: %s: %s' % (err.get('code'), err.get('message')))
+
+
+def _literal(host):
+    # An IPv4 or IPv6 address, which getaddrinfo turns into an address without asking DNS.
+    return ':' in host or all(ch in '0123456789.' for ch in host)
 
 
 def pin_matches(got, pinned):
@@ -210,6 +219,8 @@ class HubLink:
         # CPython's open_connection closes its own socket on every failure (host tests only).
         self.net = Sockets() if sys.implementation.name == 'micropython' else None
         self.handshake_ms = HANDSHAKE_MS
+        self.addr = None  # the hub's address as last looked up, and when, on the board's clock
+        self.looked_up = 0
         board.listeners.append(self)
         board.reset_listeners.append(self._reset)
 
@@ -309,14 +320,40 @@ class HubLink:
     async def _dial(self):
         # The hub's reader and writer, or Timeout. Tests that script the hub replace this.
         c = self.cfg
-        limit = TLS_HANDSHAKE_MS if c.get('fingerprint') else self.handshake_ms
-        # getaddrinfo blocks the event loop (for a name, until DNS answers): outside the dial's
-        # timer, so a slow lookup is not retried at once, and a failed one backs off.
-        addr = None if self.net is None else self.net.getaddrinfo(c['host'], c['port'])
+        tls = c.get('fingerprint')
+        limit = TLS_HANDSHAKE_MS if tls else self.handshake_ms
+        addr = None if self.net is None else await self._address()
+        if tls:
+            # mbedTLS computes the handshake's keys without yielding, for seconds on a Pico W.
+            await self._quiet(TLS_HANDSHAKE_MS, 'the TLS handshake')
         try:
             return await asyncio.wait_for(self._connect(addr), limit / 1000)
         except asyncio.TimeoutError:
             raise Timeout('no connection to the hub within %d ms' % limit)
+
+    async def _address(self):
+        # getaddrinfo on a name holds the event loop until DNS answers, and with it the timers
+        # that end leases: a name is looked up at the first dial, again at a later dial at most
+        # once a minute (the hub may have moved), and never while a lease is about to end, when
+        # the last address serves. An IP address needs no lookup and returns at once.
+        c = self.cfg
+        host = c['host']
+        if _literal(host):
+            return self.net.getaddrinfo(host, c['port'])
+        now = self.board.clock.now()
+        if self.addr is None or now - self.looked_up >= RELOOKUP_MS:
+            if self.addr is None or not self.board.leases.ends_within(LOOKUP_MS):
+                await self._quiet(LOOKUP_MS, 'looking up ' + host)
+                self.looked_up = self.board.clock.now()
+                self.addr = self.net.getaddrinfo(host, c['port'])
+        return self.addr
+
+    async def _quiet(self, ms, what):
+        if self.board.leases.ends_within(ms):
+            self.last_error = 'waiting for leases that end within %d ms before %s' % (ms, what)
+            print('hub link:', self.last_error)
+            while self.board.leases.ends_within(ms) and not self.stopped:
+                await asyncio.sleep_ms(100)
 
     async def _connect(self, addr):
         c = self.cfg

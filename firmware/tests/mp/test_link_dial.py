@@ -11,17 +11,19 @@ from tether import config
 from tether.board import Board
 from tether.boards import pico_w
 from tether.dispatcher import Dispatcher
-from tether.link import BACKOFF_FIRST, BACKOFF_MAX, QUICK_TIMEOUTS, HubLink
+from tether.start import start_board
+from tether.link import BACKOFF_FIRST, BACKOFF_MAX, LOOKUP_MS, QUICK_TIMEOUTS, TLS_HANDSHAKE_MS, HubLink
 
 TOKEN = 'pico-hub-token-0123456789abcdef'
 TEST_TIMEOUT_MS = 15000
 
 
-def _link(stack, host):
+def _link(stack, host, **hub):
     simhw.reset()
     cfg = config.normalize({'pins': [{'pin': 15, 'name': 'relay', 'mode': 'output', 'value': 0}], 'auth': 'none'}, pico_w)
     b = Board(cfg, ManualClock(), pico_w)
-    link = HubLink(b, Dispatcher(b), {'host': host, 'port': 7341, 'device_id': 'pico', 'token': TOKEN})
+    hub.update({'host': host, 'port': 7341, 'device_id': 'pico', 'token': TOKEN})
+    link = HubLink(b, Dispatcher(b), hub)
     link.net = stack
     link.handshake_ms = 20  # the dial timer; 750 ms on a board
     return link
@@ -137,3 +139,62 @@ def test_a_few_timeouts_are_retried_at_once_then_back_off():
     link.backoff(False)
     assert link.timeouts == 0 and link.ceiling == 6400, 'a refused dial starts the count of timeouts over'
     assert link.backoff(True) < BACKOFF_FIRST and link.ceiling == 6400
+
+
+async def _until(check, within_ms=3000):
+    start = time.ticks_ms()
+    while not check() and time.ticks_diff(time.ticks_ms(), start) < within_ms:
+        await asyncio.sleep_ms(10)
+
+
+async def test_a_name_is_looked_up_only_when_no_lease_ends_during_the_lookup():
+    # A lookup holds the loop, and the timers that end leases, for as long as DNS takes.
+    stack = lwip_sim.Stack()
+    hub = Hub(TOKEN)
+    stack.hosts['10.0.0.2'] = hub
+    stack.names['hub.home.arpa'] = '10.0.0.2'
+    link = _link(stack, 'hub.home.arpa')
+    link.handshake_ms = 2000
+    b = link.board
+    await start_board(b)
+    b.write_pin(15, 1, 5)
+    during = []
+    stack.on_lookup = lambda host: during.append(b.leases.ends_within(LOOKUP_MS))
+    with _OnThisStack(stack):
+        link.start()
+        await asyncio.sleep_ms(300)
+        assert during == [] and stack.dials == 0, 'looked up while the relay lease ends within the lookup: %r' % during
+        assert 'waiting for leases' in link.last_error, link.last_error
+        b.clock.advance(5000)
+        conn = await hub.accept()
+        await conn.handshake()
+        assert during == [False] and b.read_pin(15) == 0, during
+        # The hub goes; the next dial, within the minute, uses the address already known.
+        b.write_pin(15, 1, 5)
+        conn.close()
+        await _until(lambda: stack.dials >= 2)
+        link.stop()
+    assert stack.dials >= 2 and during == [False], 'a redial looked the name up again at once: %r' % during
+
+
+async def test_a_tls_handshake_starts_only_when_no_lease_ends_during_it():
+    # mbedTLS computes the handshake's keys without yielding to the loop.
+    stack = lwip_sim.Stack()
+    link = _link(stack, '10.0.0.2', fingerprint='ab' * 32)
+    b = link.board
+    during = []
+
+    async def connect(addr):
+        during.append(b.leases.ends_within(TLS_HANDSHAKE_MS))
+        raise OSError(113, 'EHOSTUNREACH')
+
+    link._connect = connect
+    await start_board(b)
+    b.write_pin(15, 1, 8)
+    link.start()
+    await asyncio.sleep_ms(300)
+    assert during == [], 'a TLS dial began while the relay lease ends within it'
+    b.clock.advance(8000)
+    await _until(lambda: during)
+    link.stop()
+    assert during and not any(during), during

@@ -71,6 +71,11 @@ class Stack:
         self.hosts = {}  # host -> 'blackhole' (SYNs unanswered), 'unroutable', or a fake_hub.Hub
         self.dials = 0
         self.exhausted = 0  # socket() calls and accepts refused for want of a PCB
+        # Names DNS knows. A lookup of a name holds the whole event loop in C until DNS answers
+        # (modlwip.c's getaddrinfo polls lwIP, never the asyncio loop); on_lookup(host) runs at
+        # that moment, so a test can see what the board was in the middle of.
+        self.names = {}
+        self.on_lookup = None
 
     def _pcb(self):
         if len(self.open) >= self.pcbs:
@@ -81,6 +86,12 @@ class Stack:
         return s
 
     def getaddrinfo(self, host, port):
+        if not all(ch in '0123456789.' for ch in host):
+            if self.on_lookup is not None:
+                self.on_lookup(host)
+            if host not in self.names:
+                raise _error(-2)  # lwIP's "not found", passed on as OSError(-2)
+            host = self.names[host]
         return (AF_INET, SOCK_STREAM, 0, '', (host, port))
 
     def socket(self, ai):
