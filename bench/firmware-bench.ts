@@ -32,7 +32,7 @@ const onServerCore = (cmd: string[]) => (PINNED ? ['taskset', '-c', '1', ...cmd]
 const RAM_BOARD = {
   name: 'greenhouse',
   i2c: [{ bus: 0, sda: 4, scl: 5 }],
-  pins: [{ pin: 25, name: 'led', mode: 'output', value: 0 }, { pin: 22, name: 'door', mode: 'input', pull: 'up' }],
+  pins: [{ pin: 20, name: 'led', mode: 'output', value: 0 }, { pin: 22, name: 'door', mode: 'input', pull: 'up' }],
   actuators: [{ name: 'fan', driver: 'pwm', pin: 16, max_lease_s: 600 }],
   sensors: [{ name: 'air', driver: 'aht10', address: '0x38' }],
   auth: { tokens: [{ token: 'admin-token-0123456789', scope: 'admin' }] },

@@ -8,6 +8,7 @@ from tether import VERSION, PROTOCOL
 from tether.errors import ProtoError, SensorFault, text
 from tether.leases import Leases
 from tether import drivers
+from tether.boards import check_pwm
 
 _PULLS = {'up': Pin.PULL_UP, 'down': Pin.PULL_DOWN}
 # Set by an IRQ, waited on by the edge task; CPython's shims drive IRQs from the loop itself.
@@ -83,6 +84,7 @@ class Board:
 
     def setup_pin(self, pin, mode, pull, value, safe_value):
         self._configurable(pin)
+        self.support.check_pin(pin, 'in' if mode == 'input' else 'out')
         prev = self.pins.get(pin)
         if prev is not None and prev.fixed:
             raise ProtoError('pin_conflict', 'pin_is_actuator', pin, prev.name)
@@ -121,7 +123,10 @@ class Board:
         return self._lease(slot, value, timeout)
 
     def pwm(self, pin, freq, duty, timeout):
+        # Results: the lease, and the frequency and duty the pin runs at as the port reads them
+        # back (they differ from the request where the hardware rounds them).
         self._configurable(pin)
+        self.support.check_pin(pin, 'pwm')
         slot = self.pins.get(pin)
         if slot is not None and slot.mode == 'input':
             raise ProtoError('pin_conflict', 'pwm_input_pin', pin)
@@ -132,12 +137,18 @@ class Board:
         # A digital output turned to PWM keeps its safe level (as duty 0 or 1), name and maximum lease.
         safe = slot.safe if slot else 0
         max_lease = slot.max_lease if slot else self._max_lease(pin)
+        check_pwm(self.support, pin, freq, [(s.pin, s.act.frequency()) for s in self.pins.values() if s.mode == 'pwm' and s.pin != pin])
         self._check_lease(pin, duty, safe, max_lease, timeout)
-        if slot is None or slot.mode != 'pwm':
-            self._release(slot)
-            slot = self._setup_output(pin, slot.name if slot else None, False, 'pwm', {'freq': freq}, safe, max_lease)
-        slot.act.apply(duty, freq)
-        return self._lease(slot, duty, timeout)
+        try:
+            if slot is None or slot.mode != 'pwm':
+                self._release(slot)
+                slot = self._setup_output(pin, slot.name if slot else None, False, 'pwm', {'freq': freq}, safe, max_lease)
+            slot.act.apply(duty, freq)
+        except RuntimeError as e:
+            # ESP32: "out of PWM timers" (8 frequencies at once) or "out of PWM channels" (16).
+            raise ProtoError('limit_exceeded', 'pwm_busy', pin, e)
+        f, d = slot.act.actual()
+        return {'lease': self._lease(slot, duty, timeout), 'freq': f, 'duty': d}
 
     def _lease(self, slot, value, timeout):
         if value == slot.safe or timeout is None:
@@ -171,6 +182,7 @@ class Board:
         self._exists(pin)
         slot = self.pins.get(pin)
         if slot is None:
+            self.support.check_pin(pin, 'in')
             role = self.reserved.get(pin)
             if role:
                 raise ProtoError('pin_conflict', 'pin_reserved', pin, role)
@@ -218,6 +230,13 @@ class Board:
         if slot.act is not None:
             slot.act.release()
         del self.pins[slot.pin]
+        if slot.mode == 'pwm':
+            # rp2: deinit stops the whole slice, so the other channel's output starts again.
+            ch = self.support.pwm_channel(slot.pin)
+            if ch is not None:
+                for s in self.pins.values():
+                    if s.mode == 'pwm' and self.support.pwm_channel(s.pin) >> 1 == ch >> 1:
+                        s.act.resume()
 
     def _max_lease(self, pin):
         # A pin's own maximum lease from the config survives any later setup_pin of that pin.
@@ -240,6 +259,11 @@ class Board:
         if adc is None:
             adc = self.adcs[pin] = ADC(Pin(pin))
         raw = adc.read_u16()
+        uv = getattr(adc, 'read_uv', None)
+        if uv is not None:
+            # ESP32: the raw reading is far from linear at the port's 11 dB attenuation (it
+            # clips near 3.1 V and starts above 0 V); read_uv applies the chip's calibration.
+            return {'raw': raw, 'volts': round(uv() / 1000000, 4)}
         return {'raw': raw, 'volts': round(raw / 65535 * self.cfg['adc']['vref'], 4)}
 
     def i2c_scan(self, bus_id):
@@ -406,8 +430,7 @@ class Board:
                 d['value'] = s.hw.value()
             else:
                 if s.mode == 'pwm':
-                    d['freq'] = s.act.frequency()
-                    d['duty'] = s.act.current()
+                    d['freq'], d['duty'] = s.act.actual()
                 else:
                     d['value'] = s.act.current()
                 d['safe_value'] = s.safe

@@ -55,7 +55,7 @@ def load(path='config/device.json', support=None):
     return normalize(raw if raw is not None else {}, support, path)
 
 
-def normalize(raw, support=None, source='config'):
+def normalize(raw, support=None, source='config', warn=None):
     problems = []
 
     def need(ok, where, what):
@@ -144,9 +144,17 @@ def normalize(raw, support=None, source='config'):
     for a in c['actuators']:
         _claim(used, a['pin'], 'actuator ' + a['name'], c, need)
     c['update'] = raw.get('update', {})
+    if support is not None:
+        # Pins the board keeps for itself, cannot drive, or shares (tether/boards).
+        from tether.boards import config_pins
+        config_pins.check(support, c, need, warn or _warn)
     if problems:
         raise ConfigError(source + ': the board config is not valid:\n  - ' + '\n  - '.join(problems))
     return c
+
+
+def _warn(text):
+    print('tether: warning: ' + text)
 
 
 def _claim(used, pin, who, c, need):

@@ -186,7 +186,7 @@ class Dispatcher:
         if name == 'write_pin':
             return {'lease': b.write_pin(*a)}
         if name == 'pwm':
-            return {'lease': b.pwm(*a)}
+            return b.pwm(*a)
         if name == 'read_adc':
             return b.read_adc(a)
         if name == 'i2c_scan':

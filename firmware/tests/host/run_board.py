@@ -1,6 +1,6 @@
 # CPython only: runs the firmware's real modules on loopback for the TypeScript tests, on the
 # machine/network shims. Prints one JSON line {"port", "control"} once it accepts connections.
-#   python3 run_board.py --config board.json [--manual-clock] [--port P] [--root DIR]
+#   python3 run_board.py --config board.json [--manual-clock] [--port P] [--root DIR] [--machine NAME]
 #                        [--hub HOST:PORT --id ID --token T [--keepalive-ms N] [--fingerprint F] [--no-listen]]
 # The control port takes lines "advance <ms>" (answers "ok") for a manual clock, and "state"
 # (answers one JSON line: the hub link's state and the shims' pin levels).
@@ -13,6 +13,10 @@ sys.path.insert(0, HERE)
 import cpython_compat  # noqa: E402
 
 cpython_compat.install()
+# The machine the shims pass for (sys.implementation._machine, which tether/boards reads): a plain
+# Pico unless --machine says otherwise, because the shared vectors' board (test/vectors/board.json)
+# drives GP25 as its LED, as a plain Pico does; a Pico W keeps GP25 for its WiFi chip.
+sys.implementation._machine = sys.argv[sys.argv.index('--machine') + 1] if '--machine' in sys.argv else 'Raspberry Pi Pico with RP2040'
 if '--root' in sys.argv:
     # The firmware tree to run is --root's, as on a board's flash after an update, not the repo's.
     sys.path.insert(0, os.path.abspath(sys.argv[sys.argv.index('--root') + 1]))

@@ -79,7 +79,7 @@ def test_decode_keeps_brackets_in_strings_and_echoes_inf_as_null():
 
 def board_and_dispatcher(raw=None):
     simhw.reset()
-    raw = raw or {'max_lease_s': 60, 'pins': [{'pin': 25, 'name': 'led', 'mode': 'output', 'value': 0}]}
+    raw = raw or {'max_lease_s': 60, 'pins': [{'pin': 20, 'name': 'led', 'mode': 'output', 'value': 0}]}
     raw.setdefault('auth', 'none')
     cfg = config.normalize(raw, pico_w)
     clock = ManualClock()
@@ -170,15 +170,15 @@ async def test_a_new_write_replaces_the_lease():
     await start_board(b)
     c = Client(d)
     b.listeners.append(c)
-    await d.handle({'action': 'write_pin', 'pin': 25, 'value': 1, 'timeout': 1}, c)
-    await d.handle({'action': 'write_pin', 'pin': 25, 'value': 1, 'timeout': 3}, c)
+    await d.handle({'action': 'write_pin', 'pin': 20, 'value': 1, 'timeout': 1}, c)
+    await d.handle({'action': 'write_pin', 'pin': 20, 'value': 1, 'timeout': 3}, c)
     clock.advance(2000)
-    assert simhw.level(25) == 1 and not c.events, 'the first deadline is gone'
+    assert simhw.level(20) == 1 and not c.events, 'the first deadline is gone'
     r = await d.handle({'action': 'get_state'}, c)
-    assert r['leases'] == [{'pin': 25, 'value': 1, 'expires_in_s': 1.0}], r['leases']
-    await d.handle({'action': 'write_pin', 'pin': 25, 'value': 0}, c)
+    assert r['leases'] == [{'pin': 20, 'value': 1, 'expires_in_s': 1.0}], r['leases']
+    await d.handle({'action': 'write_pin', 'pin': 20, 'value': 0}, c)
     clock.advance(5000)
-    assert simhw.level(25) == 0 and not c.events, 'the safe value ended the lease without an event'
+    assert simhw.level(20) == 0 and not c.events, 'the safe value ended the lease without an event'
 
 
 async def test_auth_scopes_and_the_token_is_never_echoed():

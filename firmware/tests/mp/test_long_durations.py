@@ -25,7 +25,7 @@ async def _board(clock, raw=None):
     raw = raw or {}
     raw.setdefault('auth', 'none')
     raw.setdefault('max_lease_s', 30 * 86400)
-    raw.setdefault('pins', [{'pin': 25, 'name': 'led', 'mode': 'output', 'value': 0}])
+    raw.setdefault('pins', [{'pin': 20, 'name': 'led', 'mode': 'output', 'value': 0}])
     b = Board(config.normalize(raw, pico_w), clock, pico_w)
     await start_board(b)
     d = Dispatcher(b)
@@ -50,13 +50,13 @@ def test_waits_of_2_to_the_29_ms_are_refused_as_on_the_board():
 async def test_a_seven_day_lease_ends_on_time():
     with VirtualTicks().patch(clock_mod) as vt:
         b, d, c = await _board(Clock())
-        r = await d.handle({'action': 'write_pin', 'pin': 25, 'value': 1, 'timeout': 7 * 86400}, c)
+        r = await d.handle({'action': 'write_pin', 'pin': 20, 'value': 1, 'timeout': 7 * 86400}, c)
         assert r['ok'] is True and r['lease']['expires_in_s'] == 7 * 86400, r
         await vt.advance(7 * DAY_MS - 1)
-        assert simhw.level(25) == 1, 'the output is held until the lease ends'
-        assert b.leases.left_s(b.leases.get(25)) == 0.001, b.state()['leases']
+        assert simhw.level(20) == 1, 'the output is held until the lease ends'
+        assert b.leases.left_s(b.leases.get(20)) == 0.001, b.state()['leases']
         await vt.advance(1)
-        assert simhw.level(25) == 0, 'the 7-day lease did not end: the output stays on'
+        assert simhw.level(20) == 0, 'the 7-day lease did not end: the output stays on'
         assert [e['event'] for e in c.events] == ['lease_expired'], c.events
 
 

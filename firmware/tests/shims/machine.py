@@ -1,5 +1,6 @@
 # machine for tests: the API of MicroPython's rp2 port (Pico W) over the state in simhw.
 import simhw
+import simports
 
 PWRON_RESET = 1
 WDT_RESET = 3
@@ -109,72 +110,55 @@ def _as_pin(pin):
 
 
 class PWM:
-    def __init__(self, pin, freq=None, duty_u16=None, duty_ns=None, invert=False):
-        self._id = _as_pin(pin)._id
-        if self._id == 'LED':
-            raise ValueError('the Pico W LED has no PWM')
-        simhw._pin(self._id)[0] = Pin.ALT
-        state = simhw._pwm.get(self._id)
-        if state is None:
-            state = [1000, 0]
-            simhw._pwm[self._id] = state
-        if freq is not None:
-            self.freq(freq)
-        if duty_u16 is not None:
-            self.duty_u16(duty_u16)
-        if duty_ns is not None:
-            self.duty_ns(duty_ns)
+    # The simulated port's PWM (simports: rp2 slices, or the ESP32's LEDC timers and channels).
+    def __init__(self, pin, freq=-1, duty_u16=-1, duty_ns=-1, invert=-1):
+        pid = _as_pin(pin)._id
+        if simhw.port == 'rp2':
+            self._p = simports.Rp2PWM(pid, freq, duty_u16, duty_ns, invert)
+        else:
+            self._p = simports.Esp32PWM(pid, freq, duty_u16, duty_ns, invert)
 
-    def _state(self):
-        s = simhw._pwm.get(self._id)
-        if s is None:
-            raise ValueError('PWM on %r was deinitialised' % (self._id,))
-        return s
+    def init(self, freq=-1, duty_u16=-1, duty_ns=-1, invert=-1):
+        self._p.init(freq, duty_u16=duty_u16, duty_ns=duty_ns)
 
     def freq(self, f=None):
-        s = self._state()
-        if f is None:
-            return s[0]
-        # rp2: a 16-bit counter and an 8-bit divider on 125 MHz (machine_pwm.c).
-        if f < 8:
-            raise ValueError('freq too small')
-        if f > 62500000:
-            raise ValueError('freq too large')
-        s[0] = int(f)
+        return self._p.freq(f)
 
     def duty_u16(self, d=None):
-        s = self._state()
-        if d is None:
-            return s[1]
-        if not 0 <= d <= 65535:
-            raise ValueError('duty_u16 must be 0..65535')
-        s[1] = int(d)
+        return self._p.duty_u16(d)
 
     def duty_ns(self, ns=None):
-        s = self._state()
-        period_ns = 1000000000 // s[0]
-        if ns is None:
-            return s[1] * period_ns // 65535
-        self.duty_u16(min(65535, ns * 65535 // period_ns))
+        return self._p.duty_ns(ns)
 
     def deinit(self):
-        simhw._pwm.pop(self._id, None)
+        self._p.deinit()
 
 
 class ADC:
     CORE_TEMP = simhw.TEMP_CHANNEL
 
-    def __init__(self, pin):
-        self._channel = simhw.adc_channel(pin)
+    def __init__(self, pin, atten=-1):
+        # rp2: a channel number 0-4 or an ADC pin (GP26-29); esp32: an ADC1/ADC2 pin, read at
+        # 11 dB unless atten says otherwise, with read_uv (calibrated) as well as read_u16.
+        if simhw.port == 'rp2':
+            self._channel = simhw.adc_channel(pin)
+        else:
+            self._pid = simports.esp32_adc_pin(pin)
+            self.read_uv = self._read_uv
 
     def read_u16(self):
-        return simhw.adc(self._channel)
+        if simhw.port == 'rp2':
+            return simhw.adc(self._channel)
+        raw = simports.esp32_raw12(self._pid)
+        return raw * 65535 // 4095
+
+    def _read_uv(self):
+        return simports.esp32_uv(self._pid)
 
 
 class I2C:
     def __init__(self, id, scl=None, sda=None, freq=400000, timeout=50000):
-        if id not in (0, 1):
-            raise ValueError('I2C(%r) does not exist' % (id,))
+        self._live = simports.i2c_pins(id, scl, sda)
         self._bus = id
         self._freq = freq
 
@@ -182,40 +166,44 @@ class I2C:
         return 'I2C(%d, freq=%d)' % (self._bus, self._freq)
 
     def init(self, scl=None, sda=None, freq=400000, timeout=50000):
+        self._live = simports.i2c_pins(self._bus, scl, sda)
         self._freq = freq
 
     def deinit(self):
         pass
 
+    def _wire(self):
+        return self._bus if self._live else -1  # a silent bus: no chip answers
+
     def scan(self):
-        return simhw.i2c_addresses(self._bus)
+        return simhw.i2c_addresses(self._bus) if self._live else []
 
     def writeto(self, addr, buf, stop=True):
-        simhw.i2c_write(self._bus, addr, buf)
+        simhw.i2c_write(self._wire(), addr, buf)
         return len(buf)
 
     def writevto(self, addr, vector, stop=True):
         data = b''.join(bytes(b) for b in vector)
-        simhw.i2c_write(self._bus, addr, data)
+        simhw.i2c_write(self._wire(), addr, data)
         return len(data)
 
     def readfrom(self, addr, nbytes, stop=True):
-        return simhw.i2c_read(self._bus, addr, nbytes)
+        return simhw.i2c_read(self._wire(), addr, nbytes)
 
     def readfrom_into(self, addr, buf, stop=True):
-        data = simhw.i2c_read(self._bus, addr, len(buf))
+        data = simhw.i2c_read(self._wire(), addr, len(buf))
         for i in range(len(buf)):
             buf[i] = data[i]
 
     def writeto_mem(self, addr, memaddr, buf, addrsize=8):
-        simhw.i2c_write(self._bus, addr, _mem(memaddr, addrsize) + bytes(buf))
+        simhw.i2c_write(self._wire(), addr, _mem(memaddr, addrsize) + bytes(buf))
 
     def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
-        simhw.i2c_write(self._bus, addr, _mem(memaddr, addrsize))
-        return simhw.i2c_read(self._bus, addr, nbytes)
+        simhw.i2c_write(self._wire(), addr, _mem(memaddr, addrsize))
+        return simhw.i2c_read(self._wire(), addr, nbytes)
 
     def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
-        simhw.i2c_write(self._bus, addr, _mem(memaddr, addrsize))
+        simhw.i2c_write(self._wire(), addr, _mem(memaddr, addrsize))
         self.readfrom_into(addr, buf)
 
 

@@ -33,7 +33,7 @@ STAT_WRONG_PASSWORD = -3
 
 
 def reset():
-    global _manual, _now, transfers, reset_cause, wdt, cpu_freq, country
+    global _manual, _now, transfers, reset_cause, wdt, cpu_freq, country, port
     _pins.clear()
     _irqs.clear()
     _pwm.clear()
@@ -54,6 +54,7 @@ def reset():
     wdt = None
     cpu_freq = 125000000
     country = 'XX'
+    port = 'rp2'  # simports.use_port('esp32') makes PWM, ADC and I2C the ESP32's
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -95,7 +96,7 @@ def pin_id(pin):
         if pid is None:
             raise TypeError('a pin is an int, a name or a Pin, not %r' % (pin,))
         return pid
-    if not 0 <= pin < PIN_COUNT:
+    if not 0 <= pin < (PIN_COUNT if port == 'rp2' else 40):
         raise ValueError('invalid pin')
     return pin
 
@@ -156,9 +157,10 @@ def changed(pid, before):
 
 
 def pwm(pin):
-    # (freq, duty_u16) of a running PWM output, or None.
-    s = _pwm.get(pin_id(pin))
-    return None if s is None else (s[0], s[1])
+    # (freq as the port reads it back, duty_u16 as last written) of a running PWM output, or
+    # None; simports.wave(pin) gives what the pin really puts out.
+    import simports
+    return simports.view(pin)
 
 
 # --- ADC ----------------------------------------------------------------------------------
@@ -580,4 +582,4 @@ _wifi = {}
 _STA_DEFAULTS = {'active': False, 'status': STAT_IDLE, 'ssid': None, 'key': None, 'pending': None,
                  'hostname': 'PicoW', 'static': None, 'pm': 0xA11142, 'country_at_up': None, 'join_errors': []}
 _sta = {}
-reset()  # also sets the scalar state (_manual, _now, transfers, reset_cause, wdt, cpu_freq, country)
+reset()  # also sets the scalar state (_manual, _now, transfers, reset_cause, wdt, cpu_freq, country, port)

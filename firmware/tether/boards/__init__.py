@@ -25,3 +25,21 @@ def machine_name(default, family, machine=None):
     if not any(word in machine for word in family):
         return default
     return machine.split(' with ')[0].strip() or default
+
+
+def check_pwm(support, pin, freq, others):
+    # A PWM output at freq on pin, beside the PWM outputs others [(pin, freq)]: within the
+    # port's range, and on rp2 on a channel of its own and a slice whose frequency it keeps.
+    from tether.errors import ProtoError
+    lo, hi = support.pwm_range()
+    if not lo <= freq <= hi:
+        raise ProtoError('bad_field', 'pwm_freq_range', freq, pin, lo, hi)
+    ch = support.pwm_channel(pin)
+    if ch is None:
+        return
+    for q, g in others:
+        c = support.pwm_channel(q)
+        if c == ch:
+            raise ProtoError('pin_conflict', 'pwm_same_channel', pin, q, ch >> 1, 'AB'[ch & 1])
+        if c >> 1 == ch >> 1 and g != freq:
+            raise ProtoError('pin_conflict', 'pwm_slice_freq', pin, q, ch >> 1, g, freq, g)

@@ -18,6 +18,7 @@ class Actuator:
         self._id = pin
         self._pwm = None
         self._duty = 0
+        self._u16 = 0
         self._freq = int(freq)
 
     def init(self, safe_value):
@@ -31,6 +32,22 @@ class Actuator:
 
     def frequency(self):
         return self._freq
+
+    def actual(self):
+        # (Hz, duty) as the port reads them back: rp2 and the ESP32's LEDC make the period a whole
+        # number of clock counts, so at high frequencies both differ from what was asked (40 MHz
+        # on a 125 MHz Pico runs at 41.67 MHz, and duty 0.5 at 0.6667).
+        p = self._pwm
+        if p is None:
+            return self._freq, self._duty
+        u = p.duty_u16()
+        # One count off is the read-back's own rounding, not the pin's.
+        return p.freq(), self._duty if abs(u - self._u16) <= 1 else round(u / 65535, 4)
+
+    def resume(self):
+        # rp2: another channel's deinit stopped this output's slice; writing the duty starts it.
+        if self._pwm is not None:
+            self._pwm.duty_u16(self._u16)
 
     def release(self):
         if self._pwm is not None:
@@ -53,4 +70,5 @@ class Actuator:
             # Set again after a frequency change: some ports rescale the duty with the period.
             p.duty_u16(u16)
         self._duty = d
+        self._u16 = u16
         self._freq = f
