@@ -51,6 +51,9 @@ class Actuator:
 
     def release(self):
         if self._pwm is not None:
+            # Low first: rp2's deinit stops the slice where it is, and a partner's resume()
+            # starts it again while this pin is still in its PWM function.
+            self._pwm.duty_u16(0)
             self._pwm.deinit()
             self._pwm = None
 
