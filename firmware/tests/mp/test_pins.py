@@ -62,8 +62,10 @@ async def test_the_pico_ws_wifi_chip_pins_are_refused_with_what_to_use_instead()
 
 
 def test_a_pico_w_config_naming_a_wifi_chip_pin_does_not_start():
-    why, _ = _config_problems({'pins': [{'pin': 25, 'mode': 'output'}], 'actuators': [{'name': 'fan', 'driver': 'pwm', 'pin': 23}]}, pico_w)
+    why, _ = _config_problems({'pins': [{'pin': 25, 'mode': 'output'}], 'actuators': [{'name': 'fan', 'driver': 'pwm', 'pin': 23}],
+                               'adc': {'pins': [26, 29]}}, pico_w)
     assert 'pins[0].pin: pin 25' in why and 'actuators[0].pin: pin 23' in why, why
+    assert 'adc.pins[1]: pin 29' in why and 'adc.pins[0]' not in why, why
 
 
 def test_a_plain_picos_gp25_is_its_led_and_only_warns():

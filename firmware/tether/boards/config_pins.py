@@ -38,6 +38,9 @@ def _check(support, c, need, warn):
         for k in ('sda', 'scl'):
             if b[k] is not None:
                 use('i2c[%d].%s' % (i, k), b[k], 'out', b['bus'], k == 'scl')
+    for i, p in enumerate(c['adc']['pins']):
+        if isinstance(p, int) and not isinstance(p, bool):
+            use('adc.pins[%d]' % i, p, 'in')
     for i, p in enumerate(c['pins']):
         use('pins[%d].pin' % i, p['pin'], 'in' if p.get('mode') == 'input' else 'out')
     for i, a in enumerate(c['actuators']):

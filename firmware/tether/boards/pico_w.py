@@ -52,6 +52,7 @@ def pwm_range():
     f = freq()
     return -(-16 * f // (65534 * 4095)), f // 2
 
+
 _adc = None
 
 
