@@ -4,6 +4,7 @@
 import sys
 
 _installed = False
+_t0 = 0
 
 # MicroPython's ticks are small ints: on 32-bit boards (RP2040, ESP32) they wrap every 2**30.
 # The same period and formulas as extmod/modtime.c, so code that compares ticks with < or
@@ -33,15 +34,17 @@ def install():
             sys.path.remove(p)
         sys.path.insert(0, p)
     _patch_time()
+    _patch_sys()
     _patch_asyncio()
     _patch_gc()
     _patch_ssl()
 
 
 def _patch_time():
+    global _t0
     import time
     # Counted from install, like a board counting from boot.
-    t0 = time.monotonic_ns()
+    t0 = _t0 = time.monotonic_ns()
 
     def ticks_ms():
         return ((time.monotonic_ns() - t0) // 1000000) & _TICKS_MAX
@@ -73,23 +76,53 @@ def _patch_time():
     time.sleep_us = sleep_us
 
 
+def _patch_sys():
+    # main.py prints a crash with MicroPython's sys.print_exception.
+    import traceback
+
+    def print_exception(exc, file=None):
+        traceback.print_exception(exc, file=file or sys.stdout)
+
+    sys.print_exception = print_exception
+
+
 def _patch_asyncio():
     import asyncio
     import time
 
     def sleep_ms(ms):
         # As extmod/asyncio/core.py: the wake-up time is ticks_add(ticks_ms(), ms), so a wait of
-        # 2**29 ms or more raises OverflowError at the call, as on the board.
-        time.ticks_add(time.ticks_ms(), max(0, ms))
-        return asyncio.sleep(max(0, ms) / 1000)
+        # 2**29 ms or more raises OverflowError at the call, as on the board, and the task resumes
+        # once ticks_ms() reaches it: up to 1 ms early, by the part of the current tick already
+        # gone when the wait began (a sleep_ms(20) may last 19.1 ms).
+        ms = max(0, ms)
+        time.ticks_add(time.ticks_ms(), ms)
+        gone = (time.monotonic_ns() - _t0) % 1000000 / 1e9
+        return asyncio.sleep(max(0, ms / 1000 - gone))
 
     asyncio.sleep_ms = sleep_ms
 
 
 def _patch_gc():
+    # mem_free leaves out what the board's allocations since the last collection left behind,
+    # as MicroPython's does: a figure read without gc.collect() first depends on when it is read.
+    # CPython frees by reference counting, so nothing here makes garbage by itself; a test says
+    # how much there is with gc.leave_garbage(n) (host only).
     import gc
-    gc.mem_alloc = lambda: _HEAP_USED
-    gc.mem_free = lambda: _HEAP_TOTAL - _HEAP_USED
+    real_collect = gc.collect
+    garbage = [0]
+
+    def collect(*args):
+        garbage[0] = 0
+        return real_collect(*args)
+
+    def leave_garbage(n):
+        garbage[0] = min(garbage[0] + n, _HEAP_TOTAL - _HEAP_USED)
+
+    gc.collect = collect
+    gc.leave_garbage = leave_garbage
+    gc.mem_alloc = lambda: _HEAP_USED + garbage[0]
+    gc.mem_free = lambda: _HEAP_TOTAL - _HEAP_USED - garbage[0]
 
 
 def _patch_ssl():

@@ -3,6 +3,7 @@
 # Runs under CPython (with the compat layer) and MicroPython.
 import machine
 import network
+import asyncio
 import simhw
 import simchips
 from machine import Pin, PWM, ADC, I2C
@@ -53,38 +54,70 @@ def test_input_reads_its_pull_unless_driven():
     assert simhw.pull(2) is None, 'pull=-1 (omitted) keeps the pull as it was'
 
 
-def test_irq_fires_on_matching_edges_synchronously():
+def test_soft_irq_runs_later_and_its_flags_say_which_edge_fired():
     simhw.reset()
     seen = []
     p = Pin(9, Pin.IN, Pin.PULL_DOWN)
-    p.irq(lambda pin: seen.append(('r', pin.value())), Pin.IRQ_RISING)
+    irq = p.irq(lambda pin: seen.append((pin.irq().flags(), pin.value())), Pin.IRQ_RISING | Pin.IRQ_FALLING)
     simhw.drive(9, 1)
-    assert seen == [('r', 1)], seen
-    simhw.drive(9, 1)
-    assert len(seen) == 1, 'no edge, no IRQ'
+    assert seen == [], 'a soft IRQ is scheduled, not run inside the code that caused the edge'
+    simhw.run_soft_irqs()
+    assert seen == [(Pin.IRQ_RISING, 1)], seen
+    # A pulse over before the handlers run: two interrupts, two handler calls, each reading the
+    # latest flags and the level then.
     simhw.drive(9, 0)
-    assert len(seen) == 1, 'a falling edge does not fire a rising-only IRQ'
-    p.irq(lambda pin: seen.append(pin), Pin.IRQ_RISING | Pin.IRQ_FALLING)
     simhw.drive(9, 1)
     simhw.drive(9, 0)
-    assert seen[1:] == [p, p], 'the handler gets the Pin'
+    simhw.run_soft_irqs()
+    assert seen[1:] == [(Pin.IRQ_FALLING, 0)] * 3, seen
+    # A pulse shorter than the interrupt latency: one interrupt finds both edges latched.
+    simhw.glitch(9)
+    simhw.run_soft_irqs()
+    assert seen[4:] == [(Pin.IRQ_RISING | Pin.IRQ_FALLING, 0)], seen
+    assert irq.trigger() == Pin.IRQ_RISING | Pin.IRQ_FALLING
+    assert p.irq() is not None and len(seen) == 5 and irq.flags() != 0, 'irq() without arguments changes nothing'
+    p.irq(lambda pin: seen.append('r'), Pin.IRQ_RISING)
+    assert irq.flags() == 0, 'setting the IRQ up again clears its flags'
+    simhw.drive(9, 1)
+    simhw.drive(9, 0)
+    simhw.run_soft_irqs()
+    assert seen[5:] == ['r'], 'a falling edge does not fire a rising-only IRQ'
     p.irq(None)
     simhw.drive(9, 1)
-    assert len(seen) == 3, 'irq(None) removes the handler'
+    simhw.run_soft_irqs()
+    assert len(seen) == 6, 'irq(None) removes the handler'
 
 
-def test_irq_on_pull_change_and_on_outputs():
+def test_hard_irq_runs_at_once_and_the_scheduler_holds_eight():
     simhw.reset()
     seen = []
     p = Pin(10, Pin.IN, None)
-    p.irq(lambda pin: seen.append('f'), Pin.IRQ_FALLING)
+    p.irq(lambda pin: seen.append(pin), Pin.IRQ_FALLING, hard=True)
     Pin(10, Pin.IN, Pin.PULL_UP)
     p.init(Pin.IN, Pin.PULL_DOWN)
-    assert seen == ['f'], 'a pull change that moves the level is an edge'
+    assert seen == [p], 'a pull change that moves the level is an edge, and a hard IRQ runs at once'
     o = Pin(11, Pin.OUT, value=0)
-    o.irq(lambda pin: seen.append('o'), Pin.IRQ_RISING)
-    o.on()
-    assert seen == ['f', 'o']
+    o.irq(lambda pin: seen.append('o'))
+    for _ in range(6):
+        o.toggle()
+    o.irq(lambda pin: seen.append('o'))
+    for _ in range(12):
+        o.toggle()
+    simhw.run_soft_irqs()
+    assert seen[1:] == ['o'] * 8, 'at most 8 scheduled callbacks wait; the rest are lost (%d ran)' % (len(seen) - 1)
+
+
+async def test_soft_irqs_run_once_the_caller_yields_to_the_event_loop():
+    simhw.reset()
+    seen = []
+    p = Pin(12, Pin.IN, Pin.PULL_DOWN)
+    p.irq(lambda pin: seen.append(pin.value()))
+    simhw.drive(12, 1)
+    simhw.drive(12, 0)
+    assert seen == []
+    for _ in range(3):
+        await asyncio.sleep_ms(0)
+    assert seen == [0, 0], 'both handlers read the level when they ran: %r' % seen
 
 
 # --- PWM and ADC --------------------------------------------------------------------------
@@ -368,11 +401,11 @@ def test_machine_reset_sleep_wdt_and_ids():
     assert machine.reset_cause() == machine.PWRON_RESET
     simhw.reset_cause = machine.WDT_RESET
     assert machine.reset_cause() == machine.WDT_RESET
-    _raises(ValueError, machine.WDT, timeout=10000)
+    _raises(ValueError, machine.WDT, timeout=8389)
     wdt = machine.WDT(timeout=8000)
     wdt.feed()
     wdt.feed()
-    assert simhw.wdt == {'timeout': 8000, 'feeds': 2}
+    assert simhw.wdt['timeout'] == 8000 and simhw.wdt['feeds'] == 2, simhw.wdt
     assert len(machine.unique_id()) == 8
     assert machine.freq() == 125000000
     fired = []
@@ -387,6 +420,29 @@ def test_machine_reset_sleep_wdt_and_ids():
     assert rp2.country() == 'DE' and network.country() == 'DE'
     simhw.reset()
     assert simhw.calls == [] and simhw.reset_cause == machine.PWRON_RESET
+
+
+def test_wdt_resets_the_board_when_fed_late_and_its_register_stops_it():
+    simhw.reset()
+    simhw.manual_clock()
+    try:
+        wdt = machine.WDT(timeout=1000)
+        simhw.advance(1000)
+        wdt.feed()
+        simhw.advance(1001)
+        simhw.wdt_expired()  # the hardware needs no feed to reset the board
+    except SystemExit as e:
+        assert 'not fed for 1001 ms' in str(e), e
+    else:
+        raise AssertionError('a feed 1001 ms after the last one, timeout 1000 ms: the board had reset')
+    assert simhw.calls == [('wdt_reset', 1001)] and machine.reset_cause() == machine.WDT_RESET, simhw.calls
+    wdt = machine.WDT(timeout=1000)
+    assert machine.mem32[0x40058000] & (1 << 30)
+    machine.mem32[0x40058000] &= ~(1 << 30)
+    simhw.advance(5000)
+    wdt.feed()
+    assert len(simhw.calls) == 1, 'a stopped watchdog resets nothing'
+    simhw.manual_clock(False)
 
 
 def test_populate_puts_a_device_behind_every_configured_sensor():

@@ -65,12 +65,23 @@ class Pin:
     def toggle(self):
         self.value(0 if simhw._pin(self._id)[2] else 1)
 
-    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
+    def irq(self, *args, **kw):
+        # rp2 (machine_pin_irq): with no arguments it only returns the IRQ object; with any, it
+        # reconfigures the IRQ (handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False) and
+        # clears its flags; a handler of None disables it.
+        if args or kw:
+            names = ('handler', 'trigger', 'hard')
+            a = dict(zip(names, args))
+            a.update(kw)
+            self._set_irq(a.get('handler'), a.get('trigger', Pin.IRQ_FALLING | Pin.IRQ_RISING), a.get('hard', False))
+        return _Irq(self._id)
+
+    def _set_irq(self, handler, trigger, hard):
+        simhw._irq_flags.pop(self._id, None)
         if handler is None:
             simhw._irqs.pop(self._id, None)
         else:
-            simhw._irqs[self._id] = (handler, trigger, self)
-        return _Irq(self._id)
+            simhw._irqs[self._id] = (handler, trigger, self, hard)
 
     def __repr__(self):
         return 'Pin(%s)' % (repr(self._id) if isinstance(self._id, str) else 'GPIO%d' % self._id)
@@ -81,7 +92,8 @@ class _Irq:
         self._id = pid
 
     def flags(self):
-        return 0
+        # The edges the last GPIO interrupt of this pin found (simhw.edge), not the level now.
+        return simhw.irq_flags(self._id)
 
     def trigger(self):
         irq = simhw._irqs.get(self._id)
@@ -213,13 +225,42 @@ def _mem(memaddr, addrsize):
 
 
 class WDT:
+    # rp2 (machine_wdt.c): at most 8388 ms; once started only a reset stops it, short of its
+    # control register (mem32 below). Time runs while the event loop is blocked: a feed that comes
+    # later than the timeout finds the board already reset (simhw.wdt_expired).
     def __init__(self, id=0, timeout=5000):
+        if id != 0:
+            raise ValueError("WDT(%d) doesn't exist" % id)
         if timeout > 8388:
-            raise ValueError('WDT timeout too long')  # rp2: 24-bit counter at 2 MHz (RP2040-E1)
-        simhw.wdt = {'timeout': timeout, 'feeds': 0}
+            raise ValueError('timeout exceeds 8388')  # a 24-bit counter ticking at 2 MHz (RP2040-E1)
+        simhw.wdt = {'timeout': timeout, 'feeds': 0, 'fed_at': simhw.now_ms(), 'enabled': True}
 
     def feed(self):
+        simhw.wdt_expired()
         simhw.wdt['feeds'] += 1
+        simhw.wdt['fed_at'] = simhw.now_ms()
+
+
+class _Mem32:
+    # Only the RP2040 watchdog's CTRL register (datasheet §4.7.6): bit 30 enables it.
+    CTRL = 0x40058000
+
+    def __getitem__(self, addr):
+        self._check(addr)
+        on = simhw.wdt is not None and simhw.wdt['enabled']
+        return (1 << 30) if on else 0
+
+    def __setitem__(self, addr, value):
+        self._check(addr)
+        if simhw.wdt is not None:
+            simhw.wdt['enabled'] = bool(value & (1 << 30))
+
+    def _check(self, addr):
+        if addr != self.CTRL:
+            raise AssertionError('the mem32 shim models only the watchdog CTRL register, not 0x%08x' % addr)
+
+
+mem32 = _Mem32()
 
 
 class Timer:

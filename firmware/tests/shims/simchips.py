@@ -39,9 +39,11 @@ class Aht10:
         self._data = bytearray(5)
 
     def _busy(self):
+        # Timed in microseconds: a command 19.7 ms after the soft reset is ignored, as on the
+        # real chip (the datasheet's 20 ms), although ticks_ms may already say 20.
         if self.busy_forever:
             return True
-        return self._busy_at is not None and simhw.since(self._busy_at) < self._busy_ms
+        return self._busy_at is not None and simhw.since_us(self._busy_at) < self._busy_ms * 1000
 
     def _settle(self):
         if self._pending is not None and not self._busy():
@@ -54,7 +56,7 @@ class Aht10:
         if cmd == 0xBA:
             self.calibrated = False
             self._pending = None
-            self._busy_at = simhw.now_ms()
+            self._busy_at = simhw.now_us()
             self._busy_ms = 20
             return
         if self._busy():
@@ -64,7 +66,7 @@ class Aht10:
                 self.calibrated = True
         elif bytes(data) == b'\xac\x33\x00':
             self._pending = (self.temperature, self.humidity)
-            self._busy_at = simhw.now_ms()
+            self._busy_at = simhw.now_us()
             self._busy_ms = self.conversion_ms
 
     def read(self, n):

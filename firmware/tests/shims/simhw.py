@@ -1,14 +1,16 @@
 # The simulated Pico W behind the shims (machine, network, onewire, ds18x20, dht, rp2): what a
 # test sets and inspects. Every piece of state lives here, so reset() gives the next test a
 # fresh board; the shim objects (Pin, I2C, WLAN...) hold only ids into it.
-#   pins   level(pin), mode(pin), pull(pin), drive(pin, level|None) -> IRQs, pwm(pin)
+#   pins   level(pin), mode(pin), pull(pin), drive(pin, level|None) -> IRQs, glitch(pin),
+#          run_soft_irqs(), pwm(pin)
 #   ADC    set_adc(pin_or_channel, raw_u16), set_chip_temp(celsius), adc(channel)
 #   I2C    attach(bus, chip), detach(bus, address), chip(bus, address), transfers = [] to log
 #   1-Wire add_ds18b20(pin, rom|serial, temp_c) -> device, remove_ds18b20(pin, rom), ds18b20_rom()
 #   DHT22  set_dht22(pin, temperature, humidity, fault=None|'timeout'|'checksum'), dht_reads(pin)
 #   WLAN   wifi(ssid=, key=, present=, rssi=, polls=, ip=), wifi_drop(status), wifi_state()
-#   time   manual_clock(), advance(ms), now_ms() (chips' conversion times)
-#   calls  ('reset',), ('lightsleep', ms), ('deepsleep', ms)...; reset_cause, wdt, fire_timers()
+#   time   manual_clock(), advance(ms), advance_us(us), now_ms(), now_us() (chips' timings)
+#   calls  ('reset',), ('lightsleep', ms), ('deepsleep', ms), ('wdt_reset', ms)...; reset_cause,
+#          wdt, wdt_expired(), fire_timers()
 import time
 
 # Pin modes and pulls, with machine.Pin's values (rp2).
@@ -36,6 +38,8 @@ def reset():
     global _manual, _now, transfers, reset_cause, wdt, cpu_freq, country, port
     _pins.clear()
     _irqs.clear()
+    _irq_flags.clear()
+    del _sched[:]
     _pwm.clear()
     _adc.clear()
     _i2c.clear()
@@ -58,11 +62,16 @@ def reset():
 
 
 # --- time ---------------------------------------------------------------------------------
-# Chips with conversion times (AHT10) ask now_ms(). A test that wants exact timings switches to
-# the manual clock and moves it with advance(); otherwise it follows time.ticks_ms().
+# Chips with conversion times (AHT10) ask now_ms() or now_us(). A test that wants exact timings
+# switches to the manual clock (in microseconds, so that a wait can fall short of a whole ms)
+# and moves it with advance(); otherwise it follows time.ticks_ms()/ticks_us().
 
 def now_ms():
-    return _now if _manual else time.ticks_ms()
+    return _now // 1000 if _manual else time.ticks_ms()
+
+
+def now_us():
+    return _now if _manual else time.ticks_us()
 
 
 def manual_clock(on=True):
@@ -72,12 +81,20 @@ def manual_clock(on=True):
 
 
 def advance(ms):
+    advance_us(ms * 1000)
+
+
+def advance_us(us):
     global _now
-    _now += ms
+    _now += int(us)
 
 
 def since(t0):
     return time.ticks_diff(now_ms(), t0)
+
+
+def since_us(t0):
+    return time.ticks_diff(now_us(), t0)
 
 
 # --- pins ---------------------------------------------------------------------------------
@@ -136,24 +153,77 @@ def pull(pin):
 
 
 def drive(pin, level):
-    # The outside world puts a level on a pin (None lets go of it); IRQs on a matching edge run
-    # now, synchronously, as a hard IRQ would interrupt the code under test.
+    # The outside world puts a level on a pin (None lets go of it). An edge that a pin's IRQ
+    # triggers on runs its GPIO interrupt at once; the handler itself runs as rp2 runs it (below).
     pid = pin_id(pin)
     before = _level(pid)
     _pin(pid)[3] = None if level is None else (1 if level else 0)
     changed(pid, before)
 
 
+def glitch(pin):
+    # A pulse shorter than the GPIO interrupt's latency: the level goes over and back before the
+    # interrupt runs, which finds both edges latched (flags() == IRQ_RISING | IRQ_FALLING).
+    edge(pin_id(pin), IRQ_RISING | IRQ_FALLING)
+
+
 def changed(pid, before):
     after = _level(pid)
-    if after == before:
-        return
+    if after != before:
+        edge(pid, IRQ_RISING if after else IRQ_FALLING)
+
+
+# IRQs as rp2 runs them (ports/rp2/machine_pin.c gpio_irq, py/scheduler.c): the GPIO interrupt
+# sets the pin's flags to the edges it found latched, overwriting the last ones, then a hard
+# handler runs at once and a soft one (the default) is scheduled. Scheduled handlers run later,
+# when the VM gets to them (here: once the code under test yields to the event loop, or at
+# run_soft_irqs()), so the level a handler reads is the level then and flags() the latest
+# edge's. At most SCHED_DEPTH wait at once (MICROPY_SCHEDULER_DEPTH on rp2); more are lost.
+SCHED_DEPTH = 8
+
+
+def edge(pid, edges):
     irq = _irqs.get(pid)
-    if irq is None:
+    if irq is None or not edges & irq[1]:
         return
-    handler, trigger, obj = irq
-    if trigger & (IRQ_RISING if after else IRQ_FALLING):
+    handler, trigger, obj, hard = irq
+    _irq_flags[pid] = edges & trigger
+    if hard:
         handler(obj)
+        return
+    if len(_sched) >= SCHED_DEPTH:
+        return
+    _sched.append((handler, obj))
+    if len(_sched) == 1:
+        _run_later()
+
+
+def irq_flags(pid):
+    return _irq_flags.get(pid, 0)
+
+
+def run_soft_irqs():
+    # As mp_sched_run_pending: every handler waiting runs; one that raises is printed.
+    while _sched:
+        handler, obj = _sched.pop(0)
+        try:
+            handler(obj)
+        except Exception as e:
+            print('Uncaught exception in IRQ callback handler:', repr(e))
+
+
+def _run_later():
+    import asyncio
+    import sys
+    if sys.implementation.name == 'micropython':
+        async def run():
+            run_soft_irqs()
+        asyncio.create_task(run())
+        return
+    try:
+        asyncio.get_running_loop().call_soon(run_soft_irqs)
+    except RuntimeError:
+        pass  # no event loop: the test calls run_soft_irqs()
 
 
 def pwm(pin):
@@ -530,6 +600,23 @@ def record(*call):
     calls.append(call)
 
 
+def wdt_expired():
+    # The watchdog resets the board when it is not fed within its timeout. Checked when it is
+    # fed (and by tests): a late feed finds the reset already done, recorded as ('wdt_reset', ms
+    # since the last feed) and raised as SystemExit, as machine.reset() is.
+    global reset_cause
+    w = wdt
+    if w is None or not w['enabled']:
+        return False
+    late = since(w['fed_at'])
+    if late <= w['timeout']:
+        return False
+    w['enabled'] = False
+    reset_cause = 3  # machine.WDT_RESET
+    record('wdt_reset', late)
+    raise SystemExit('machine.WDT: not fed for %d ms (timeout %d ms)' % (late, w['timeout']))
+
+
 def _timer_ref(t):
     # A port's timer list does not keep a Timer object alive: rp2's Timer has a finaliser, so
     # one nothing else refers to is collected and stops. Under CPython the list holds weak
@@ -568,7 +655,9 @@ def fire_timers():
 
 
 _pins = {}
-_irqs = {}
+_irqs = {}  # pin -> (handler, trigger, Pin, hard)
+_irq_flags = {}
+_sched = []
 _pwm = {}
 _adc = {}
 _i2c = {}
