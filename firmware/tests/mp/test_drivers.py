@@ -29,9 +29,12 @@ async def _fails(exc, coro):
 
 class _Clock:
     # Swaps asyncio.sleep_ms for one that moves simhw's manual clock instead of waiting, as
-    # the TS tests' ManualClock does: waits cost nothing and are recorded.
+    # the TS tests' ManualClock does: waits cost nothing and are recorded. Like asyncio's, a wait
+    # ends when the millisecond tick count reaches the one it began in plus ms; the clock starts
+    # 0.3 ms into a tick, so sleep_ms(20) lasts 19.7 ms (as measured on an RP2040).
     def __enter__(self):
         simhw.manual_clock()
+        simhw.advance_us(300)
         self.real = asyncio.sleep_ms
         self.waits = []
         asyncio.sleep_ms = self.sleep
@@ -39,7 +42,7 @@ class _Clock:
 
     async def sleep(self, ms):
         self.waits.append(ms)
-        simhw.advance(ms)
+        simhw.advance_us((simhw.now_ms() + ms) * 1000 - simhw.now_us())
         await self.real(0)
 
     def __exit__(self, *exc):
@@ -110,12 +113,12 @@ async def test_aht10_init_and_read_bytes_and_timing():
         await s.init()
         assert chip.calibrated
         assert _wire() == [('write', b'\xba'), ('write', b'\xe1\x08\x00'), ('read', b'\x08')]
-        assert clock.waits == [20, 50]
+        assert clock.waits == [21, 50], 'the chip ignores commands for 20 ms after the soft reset'
         v = await s.read()
         assert v == {'temperature': 21.5, 'humidity': 45.25}, v
         # 45.25 % -> 0x73D71, 21.5 °C -> 0x5B852
         assert _wire() == [('write', b'\xac\x33\x00'), ('read', b'\x08\x73\xd7\x15\xb8\x52')]
-        assert clock.waits == [20, 50, 80], 'reads 80 ms after the trigger'
+        assert clock.waits == [21, 50, 80], 'reads 80 ms after the trigger'
 
 
 def test_aht10_decode_vectors():

@@ -12,6 +12,7 @@ QUANTITIES = {'temperature': '°C', 'humidity': '%'}
 _RESET = b'\xba'
 _CALIBRATE = b'\xe1\x08\x00'
 _MEASURE = b'\xac\x33\x00'
+_RESET_MS = const(20)
 _BUSY = const(0x80)
 _CALIBRATED = const(0x08)
 # The datasheet asks for >= 75 ms; 80 gives the chip a little slack.
@@ -33,7 +34,9 @@ class Sensor:
     async def init(self):
         i2c = self._i2c
         i2c.writeto(self._addr, _RESET)
-        await asyncio.sleep_ms(20)
+        # The chip ignores commands for 20 ms after a soft reset (datasheet §5.5). asyncio counts
+        # whole ticks, so sleep_ms(20) may resume after 19.x ms: one tick more.
+        await asyncio.sleep_ms(_RESET_MS + 1)
         i2c.writeto(self._addr, _CALIBRATE)
         await asyncio.sleep_ms(50)
         i2c.readfrom_into(self._addr, self._status)
