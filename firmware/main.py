@@ -1,14 +1,20 @@
-# Runs the board (tether/app.py). A crash resets the board, so that a broken update counts as a
-# failed boot and boot.py rolls it back (tether/ota.py).
-import asyncio
-from tether import app
+# Runs the board (tether/app.py). Any failure, the import of the firmware included, is printed and
+# resets the board 5 s later, so that a broken update counts as a failed boot and boot.py rolls it
+# back (tether/ota.py); a board left at the REPL would wait there for ever.
+import sys
+import time
+import machine
 
 try:
+    import asyncio
+    from tether import app
     asyncio.run(app.main())
+except KeyboardInterrupt:
+    # Ctrl-C at the console (mpremote, tether install): the REPL, where nothing feeds the watchdog.
+    if 'app' in globals():
+        app.stop_watchdog()
+    raise
 except Exception as err:
-    import sys
-    import time
-    import machine
     sys.print_exception(err)
     time.sleep(5)
     machine.reset()

@@ -1,20 +1,55 @@
 # The running board: start-up (tether/start.py, unloaded once done), then the health watch that
-# confirms an OTA update (tether/ota.py), for as long as the board runs. main.py runs app.main().
+# confirms an OTA update (tether/ota.py) and feeds the watchdog, for as long as the board runs.
+# main.py runs app.main().
 import asyncio
+import sys
 import machine
 from tether import boards
 from tether.clock import Clock
 from tether.led import Led
 
+# The watch loop's period: the watchdog is fed this often.
+_WATCH_MS = 500
+# [machine.WDT, board support module, Timer feeding it at the REPL] while the watchdog runs.
+_wd = [None, None, None]
+
 
 def restart(how, arg):
     if how == 'deepsleep':
+        # rp2 sleeps with its watchdog still counting (a light sleep, then a reset): stopped first.
+        stop_watchdog()
         try:
             machine.deepsleep(arg)
         except Exception as e:
             # A port refusing the length (or the call) must not leave the board up half-reset.
             print('tether: deep sleep failed (%r); resetting instead' % (e,))
     machine.reset()
+
+
+def start_watchdog(seconds, support):
+    # Resets the board when the event loop stops turning (a task stuck in a loop, a driver that
+    # never returns): watch() feeds it every _WATCH_MS. docs/firmware.md (Watchdog) says why the
+    # default is 8 s.
+    if seconds:
+        _wd[0] = machine.WDT(timeout=int(seconds * 1000))
+        _wd[1] = support
+    return _wd[0]
+
+
+def stop_watchdog():
+    # For a deep sleep, and for the REPL after Ctrl-C (main.py): nothing feeds the watchdog then.
+    # rp2's machine.WDT has no way to stop it, but its control register does (RP2040 datasheet
+    # §4.7.6, CTRL.ENABLE is bit 30; RP2350: the same register at another base). ESP32's cannot
+    # be stopped: a timer feeds it instead (it runs at the REPL, not after a soft reset).
+    wdt = _wd[0]
+    if wdt is None:
+        return
+    if _wd[1] is not None and _wd[1].PLATFORM == 'rp2':
+        base = 0x400d8000 if 'RP2350' in getattr(sys.implementation, '_machine', '') else 0x40058000
+        machine.mem32[base] &= ~(1 << 30)
+    else:
+        _wd[2] = machine.Timer(0, period=1000, callback=lambda t: wdt.feed())
+    _wd[0] = None
 
 
 async def main():
@@ -28,7 +63,8 @@ async def main():
     start.unload()
     del start
     board.restart = restart
-    await watch(board, net, server, link, led, clock)
+    wdt = start_watchdog(board.cfg['watchdog_s'], support)
+    await watch(board, net, server, link, led, clock, wdt)
 
 
 def _on_trial():
@@ -40,7 +76,7 @@ def _on_trial():
         return False
 
 
-async def watch(board, net, server, link, led, clock):
+async def watch(board, net, server, link, led, clock, wdt=None):
     # Health: network up and server listening, or the hub session up. An update on trial that
     # never gets healthy is reset, and boot.py rolls it back after too many tries.
     updater = None
@@ -49,6 +85,8 @@ async def watch(board, net, server, link, led, clock):
         updater = Updater()
     deadline = clock.now() + (updater.health_deadline_s() * 1000 if updater else 0)
     while True:
+        if wdt is not None:
+            wdt.feed()
         online = net is None or net.up()
         healthy = (online and server.srv is not None) or (link is not None and link.up)
         if updater is not None:
@@ -60,6 +98,8 @@ async def watch(board, net, server, link, led, clock):
                 machine.reset()
         if link is not None and link.bad_hub:
             led.show('bad_hub')
+        elif board.sensors_down:
+            led.show('sensor_down')
         elif online:
             led.show('active' if server.sessions else 'idle')
-        await asyncio.sleep_ms(500)
+        await asyncio.sleep_ms(_WATCH_MS)

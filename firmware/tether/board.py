@@ -13,6 +13,12 @@ from tether.boards import check_pwm
 _PULLS = {'up': Pin.PULL_UP, 'down': Pin.PULL_DOWN}
 # Set by an IRQ, waited on by the edge task; CPython's shims drive IRQs from the loop itself.
 _Flag = getattr(asyncio, 'ThreadSafeFlag', None) or asyncio.Event
+# An IRQ ring entry's second byte: the edges rp2's flags() gave, or _LEVEL | the level read.
+_EDGES = Pin.IRQ_RISING | Pin.IRQ_FALLING
+_LEVEL = 0x80
+# Sensors that did not start are tried again 1 s later, then twice as long each time up to 60 s.
+_RETRY_FIRST_MS = 1000
+_RETRY_MAX_MS = 60000
 
 
 class Slot:
@@ -37,6 +43,7 @@ class SensorEntry:
         self.sensor = sensor
         self.address = address  # the I2C address in use (the driver's default when not configured)
         self.inflight = None  # [event, values, error] of the read in progress
+        self.fault = None  # a ProtoError while the sensor has not started (Board.sensor_down)
 
 
 class Board:
@@ -63,6 +70,8 @@ class Board:
         self._head = 0
         self._tail = 0
         self.restart = None  # set by the app: what a reset or deep sleep finally does
+        self.sensors_down = 0  # sensors that have not started; the retry task runs while any
+        self._retry = None
         for b in cfg['i2c']:
             if b.get('sda') is not None:
                 self.reserved[b['sda']] = 'SDA of I2C bus %d' % b['bus']
@@ -285,8 +294,49 @@ class Board:
             if e.mod.BUS == 'i2c':
                 d['bus'] = e.cfg.get('bus', 0)
                 d['address'] = e.address
+            if e.fault is not None:
+                d['fault'] = e.fault.wire()
             out.append(d)
         return out
+
+    def add_sensor(self, entry, err=None):
+        # A sensor whose init failed (err) is kept: the board serves everything else and starts
+        # it later (a DHT22 answers only 1-2 s after power-up; a loose wire may be fixed).
+        name = entry.cfg['name']
+        self.sensors[name] = entry
+        self.sensor_names.append(name)
+        if err is not None:
+            self.sensor_down(entry, err)
+
+    def sensor_down(self, e, err):
+        e.fault = ProtoError('sensor_error', 'sensor_down', e.cfg['name'], self._fault(e, err))
+        self.sensors_down += 1
+        print('tether:', e.fault.message)
+        self.emit({'event': 'sensor_state', 'sensor': e.cfg['name'], 'fault': e.fault.wire()})
+        if self._retry is None:
+            self._retry = asyncio.create_task(self._start_sensors())
+
+    async def _start_sensors(self):
+        # One task for every sensor that has not started: 1 s, then twice as long each round up
+        # to 60 s, until none is left.
+        wait = _RETRY_FIRST_MS
+        while self.sensors_down:
+            await self.clock.sleep(wait)
+            wait = min(wait * 2, _RETRY_MAX_MS)
+            for name in self.sensor_names:
+                e = self.sensors[name]
+                if e.fault is None:
+                    continue
+                try:
+                    await e.sensor.init()
+                except Exception as err:
+                    e.fault = ProtoError('sensor_error', 'sensor_down', name, self._fault(e, err))
+                    continue
+                e.fault = None
+                self.sensors_down -= 1
+                print('tether: sensor %s started' % name)
+                self.emit({'event': 'sensor_state', 'sensor': name, 'fault': None})
+        self._retry = None
 
     def _entry(self, name, field):
         e = self.sensors.get(name)
@@ -296,6 +346,8 @@ class Board:
 
     async def read_sensor(self, name):
         e = self._entry(name, 'name')
+        if e.fault is not None:
+            raise e.fault
         try:
             values = await self._read(e)
         except Exception as err:
@@ -338,9 +390,11 @@ class Board:
             raise ProtoError('pin_conflict', 'watch_output_pin', pin)
         w = self.watchers.get(pin)
         if w is None:
-            w = self.watchers[pin] = [slot.hw, slot.hw.value(), []]
-            slot.hw.irq(handler=self._irq, trigger=Pin.IRQ_RISING | Pin.IRQ_FALLING)
-        entry = (edge, cb)
+            irq = slot.hw.irq(handler=self._irq, trigger=Pin.IRQ_RISING | Pin.IRQ_FALLING)
+            # [Pin, last level reported, [[edge, callback, failed]], the IRQ object when the port
+            # says which edges fired (rp2's flags(); ESP32's IRQ object has none)]
+            w = self.watchers[pin] = [slot.hw, slot.hw.value(), [], irq if hasattr(irq, 'flags') else None]
+        entry = [edge, cb, False]
         w[2].append(entry)
 
         def stop():
@@ -351,12 +405,14 @@ class Board:
         return stop
 
     def _irq(self, p):
-        # IRQ context: no allocation, just note which pin and its level for the edge task.
+        # A soft IRQ: it runs a while after the edge (tens of µs, more while the VM is busy), so
+        # the level now may already be another. rp2 says which edges its interrupt found latched;
+        # the edge task makes the events from that. Without flags(), the level is all there is.
         for pin, w in self.watchers.items():
             if w[0] is p:
                 i = self._head
                 self._ring[i] = pin
-                self._ring[i + 1] = p.value()
+                self._ring[i + 1] = w[3].flags() & _EDGES if w[3] is not None else _LEVEL | p.value()
                 self._head = (i + 2) & 63
                 if self._head == self._tail:  # full: forget the oldest rather than block
                     self._tail = (self._tail + 2) & 63
@@ -369,16 +425,55 @@ class Board:
             await self._flag.wait()
             self._flag.clear()
             while self._tail != self._head:
-                pin = ring[self._tail]
-                level = ring[self._tail + 1]
-                self._tail = (self._tail + 2) & 63
+                t = self._tail
+                pin = ring[t]
+                what = ring[t + 1]
+                self._tail = (t + 2) & 63
                 w = self.watchers.get(pin)
-                if w is None or level == w[1]:
-                    continue
-                w[1] = level
-                for edge, cb in list(w[2]):
-                    if edge == 'both' or (edge == 'rising') == (level == 1):
-                        cb(level)
+                if w is not None:
+                    for level in self._levels(w[1], what, self._later(pin)):
+                        w[1] = level
+                        self._deliver(pin, w[2], level)
+
+    def _later(self, pin):
+        # Whether the ring holds another entry of this pin after the one just taken.
+        i = self._tail
+        while i != self._head:
+            if self._ring[i] == pin:
+                return True
+            i = (i + 2) & 63
+        return False
+
+    def _levels(self, last, what, later):
+        # The levels one IRQ entry stands for, given the last level reported. Each soft IRQ stands
+        # for one GPIO interrupt, but reads the flags of the latest: an entry followed by another
+        # of its pin is one edge away from `last`, whatever its flags say. Both edges at once: a
+        # pulse shorter than the interrupt latency, there and back. A last entry whose edge leads
+        # to the level already reported stands for a pulse whose first edge's IRQ was lost.
+        if what & _LEVEL:
+            level = what & 1
+            return () if level == last else (level,)
+        if what == _EDGES:
+            return (1 - last, last)
+        if later:
+            return (1 - last,)
+        if not what:
+            return ()  # the IRQ was set up again meanwhile: its flags were cleared
+        level = 1 if what & Pin.IRQ_RISING else 0
+        return (level,) if level != last else (1 - level, level)
+
+    def _deliver(self, pin, entries, level):
+        # A failing callback is that subscriber's problem: the others still get the edge, and the
+        # console says it once per subscription.
+        for entry in list(entries):
+            edge = entry[0]
+            if edge == 'both' or (edge == 'rising') == (level == 1):
+                try:
+                    entry[1](level)
+                except Exception as err:
+                    if not entry[2]:
+                        entry[2] = True
+                        print('tether: an edge subscription of pin %d failed (%r); its other edges and the other subscribers still go out' % (pin, err))
 
     def _unwatch(self, pin):
         w = self.watchers.pop(pin, None)
@@ -444,7 +539,10 @@ class Board:
         for n in self.leases.pins():
             lease = self.leases.get(n)
             leases.append({'pin': n, 'value': lease[0], 'expires_in_s': self.leases.left_s(lease)})
-        return {'pins': pins, 'leases': leases, 'sensors': list(self.sensor_names), 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000}
+        st = {'pins': pins, 'leases': leases, 'sensors': list(self.sensor_names), 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000}
+        if self.sensors_down:
+            st['sensor_faults'] = {n: e.fault.wire() for n, e in self.sensors.items() if e.fault is not None}
+        return st
 
     def capabilities(self):
         caps = ['gpio', 'leases', 'pwm', 'subscribe']
@@ -468,9 +566,13 @@ class Board:
             'name': self.cfg['name'], 'board': self.cfg['board'], 'platform': self.support.PLATFORM,
             'firmware_version': VERSION, 'protocol': PROTOCOL, 'runtime': 'micropython ' + mpy,
             'micropython_version': mpy, 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000,
-            'mem_free': gc.mem_free(), 'mem_alloc': gc.mem_alloc(), 'cpu_freq_hz': freq(),
-            'capabilities': self.capabilities(),
+            'cpu_freq_hz': freq(), 'capabilities': self.capabilities(),
         }
+        # Without a collection first, mem_free also leaves out the garbage of the moment, and the
+        # same board would report 26 KB or 150 KB depending on when it was asked.
+        gc.collect()
+        info['mem_free'] = gc.mem_free()
+        info['mem_alloc'] = gc.mem_alloc()
         if net is not None:
             info.update(net.info())
         return info

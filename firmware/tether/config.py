@@ -3,7 +3,8 @@
 import json
 
 _TOP = ('name', 'board', 'listen', 'tls', 'auth', 'max_lease_s', 'max_frame_bytes', 'gpio', 'adc',
-        'i2c', 'pins', 'sensors', 'actuators', 'sim', 'backend', 'deep_sleep', 'max_connections', 'update')
+        'i2c', 'pins', 'sensors', 'actuators', 'sim', 'backend', 'deep_sleep', 'max_connections', 'update',
+        'watchdog_s')
 
 
 # An output held longer than this is a forgotten output; the lease timers themselves take any length.
@@ -100,6 +101,10 @@ def normalize(raw, support=None, source='config', warn=None):
     c['max_connections'] = raw.get('max_connections', 4)
     need(_int(c['max_connections'], 1, 16), 'max_connections', 'expected 1-16')
     c['deep_sleep'] = raw.get('deep_sleep', False) is True
+    # 0 turns the watchdog off; rp2's holds at most 8.388 s (docs/firmware.md, Watchdog).
+    c['watchdog_s'] = raw.get('watchdog_s', 8)
+    need(_int(c['watchdog_s'], 0, 8) and c['watchdog_s'] != 1, 'watchdog_s',
+         'expected 0 (off) or 2-8 seconds: how long the board may stop answering before it resets')
     c['gpio'] = {'pin_count': raw.get('gpio', {}).get('pin_count', support.PIN_COUNT if support else 30)}
     adc = raw.get('adc', {})
     c['adc'] = {'pins': adc.get('pins', list(support.ADC_PINS) if support else [26, 27, 28]), 'vref': adc.get('vref', 3.3)}

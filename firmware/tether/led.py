@@ -7,7 +7,8 @@ PATTERNS = {
     'connecting': (100, 200, 100, 200, 100, 1000),  # 3 blinks of 100 ms, 200 ms apart, 1 s pause
     'idle': (1500, 1500),                            # listening, nobody connected
     'active': (20, 80),                              # a client is connected
-    'error': (600, 300, 600, 1500),                  # 2 long blinks: see the console (config, sensor)
+    'error': (600, 300, 600, 1500),                  # 2 long blinks: the board cannot start; see the console
+    'sensor_down': (600, 300, 100, 300, 100, 1500),  # 1 long, 2 short: a sensor has not started (retried)
     # 4 quick blinks, 1 s on: the hub dialled did not prove it knows the board's key (the console
     # says which hub); a fake hub, or config/hub.json's token is not the hub's.
     'bad_hub': (100, 100, 100, 100, 100, 100, 100, 100, 1000, 1000),

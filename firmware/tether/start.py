@@ -51,9 +51,11 @@ async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
 
 
 async def start_board(board):
-    # The buses, the config's pins and actuators, then every sensor is probed; the first that
-    # fails stops the start. The board's own setup helpers do the work: only this walk over the
-    # config lives here, where its bytecode is freed once the board runs.
+    # The buses, the config's pins and actuators, then every sensor is started. A config the
+    # board cannot follow (an unknown driver, an undeclared bus, bad options) stops the start; a
+    # sensor that does not answer yet does not: the board keeps it as down and starts it later.
+    # The board's own setup helpers do the work: only this walk over the config lives here,
+    # where its bytecode is freed once the board runs.
     cfg = board.cfg
     board.boot_id = new_boot_id()
     for b in cfg['i2c']:
@@ -84,9 +86,9 @@ async def start_board(board):
         try:
             await entry.sensor.init()
         except Exception as err:
-            raise ValueError('sensors[%d] (%s): %s' % (i, sc['name'], board._fault(entry, err)))
-        board.sensors[sc['name']] = entry
-        board.sensor_names.append(sc['name'])
+            board.add_sensor(entry, err)
+            continue
+        board.add_sensor(entry)
     board.run()
 
 

@@ -4,7 +4,7 @@
 // (firmware/tests/host/run_main.py).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,18 @@ interface Booted {
   line(pattern: RegExp): Promise<string>;
 }
 
-function boot(files: Record<string, unknown>, roots: string[]): Booted {
+/** A board's flash with a copy of the firmware (main.py, tether/) whose tether/app.py is `app`. */
+function flashWithApp(app: string, roots: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'tether-main-'));
   roots.push(root);
+  cpSync(join(FIRMWARE_DIR, 'main.py'), join(root, 'main.py'));
+  cpSync(join(FIRMWARE_DIR, 'tether'), join(root, 'tether'), { recursive: true });
+  writeFileSync(join(root, 'tether', 'app.py'), app);
+  return root;
+}
+
+function boot(files: Record<string, unknown>, roots: string[], root = mkdtempSync(join(tmpdir(), 'tether-main-'))): Booted {
+  if (!roots.includes(root)) roots.push(root);
   mkdirSync(join(root, 'config'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(root, 'config', name), JSON.stringify(content));
   const child = spawn('python3', [RUN_MAIN, root], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -114,13 +123,26 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
     }
   });
 
-  test('a sensor that does not answer stops the start, and the console says where to look', async () => {
+  test('a firmware that fails at import prints why, waits and resets (a failed boot for the update rollback)', async () => {
+    const root = flashWithApp("import machine\nraise ImportError('no module named tether.missing')\n", roots);
+    const board = boot({ 'device.json': { auth: 'none' } }, roots, root);
+    children.push(board.child);
+    const started = Date.now();
+    const ended = await board.line(/^run_main: /);
+    assert.equal(ended, "run_main: the board reset: [('reset',)]", 'not left at the REPL');
+    await board.line(/^ImportError: no module named tether\.missing$/);
+    assert.ok(Date.now() - started >= 4_500, 'waits 5 s first, so that the console can be read');
+  });
+
+  test('a sensor that does not answer at start leaves the board serving, the sensor reported as down', async () => {
+    const port = await freePort();
     const board = boot(
       {
         'device.json': {
           auth: 'none',
-          listen: { host: '127.0.0.1', port: await freePort() },
+          listen: { host: '127.0.0.1', port },
           i2c: [{ bus: 0, sda: 4, scl: 5 }],
+          pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
           sensors: [{ name: 'air', driver: 'aht10' }],
           sim: { absent: [{ bus: 0, address: '0x38' }] },
         },
@@ -128,9 +150,23 @@ describe('firmware main.py start-up', { skip, timeout: 30_000 }, () => {
       roots,
     );
     children.push(board.child);
-    assert.equal(
-      await board.line(/^tether: cannot start/),
-      'tether: cannot start: sensors[0] (air): aht10: no device answers at 0x38 on I2C bus 0 - check the wiring and the pull-ups',
-    );
+    const down = 'air: did not start: aht10: no device answers at 0x38 on I2C bus 0 - check the wiring and the pull-ups; the board tries again';
+    assert.ok((await board.line(/^tether: air: did not start/)).startsWith(`tether: ${down}`));
+    await board.line(new RegExp(`listening on port ${port}$`));
+    const client = await connect({ host: '127.0.0.1', port });
+    try {
+      const sensors = await client.request({ action: 'list_sensors' });
+      const air = (sensors['sensors'] as Array<Record<string, unknown>>)[0];
+      assert.equal((air?.['fault'] as Record<string, unknown>)['code'], 'sensor_error', JSON.stringify(sensors));
+      await assert.rejects(client.request({ action: 'read_sensor', name: 'air' }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'sensor_error');
+        assert.match(err.message, /air: did not start: aht10: no device answers at 0x38/);
+        return true;
+      });
+      const wrote = await client.request({ action: 'write_pin', pin: 15, value: 0 });
+      assert.equal(wrote['ok'], true, 'everything else works');
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -4,7 +4,8 @@
 #   python3 run_main.py ROOT
 # The simulated access point is simhw's default ("tether-lab" / "tether-pass"), and the
 # simulated I2C chips are the ones config/device.json names. What the firmware prints (the
-# listening line, or why it cannot start) goes to stdout.
+# listening line, or why it cannot start) goes to stdout, and then how main.py ended: a reset
+# ("run_main: the board reset: [...calls]") or an exception left at the REPL.
 import json
 import os
 import sys
@@ -28,4 +29,12 @@ try:
 except (OSError, ValueError):
     pass  # the firmware reports a missing or broken config itself
 sys.stdout.reconfigure(line_buffering=True)
-import main  # noqa: E402,F401  (runs asyncio.run(app.main()))
+try:
+    import main  # noqa: E402,F401  (runs asyncio.run(app.main()))
+except SystemExit:
+    print('run_main: the board reset: %r' % (simhw.calls,))
+    raise
+except BaseException:
+    # What a board does when main.py lets an exception out: it stays at the REPL.
+    print('run_main: main.py raised; the board stays at the REPL')
+    raise

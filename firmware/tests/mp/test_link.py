@@ -284,9 +284,12 @@ async def test_the_led_shows_bad_hub_while_the_last_hub_failed_its_proof():
     class Link:
         bad_hub = True
         up = False
+
+    class Board:
+        sensors_down = 0
     led = Led(None)
     link = Link()
-    watch = asyncio.create_task(app.watch(None, None, Server(), link, led, ManualClock()))
+    watch = asyncio.create_task(app.watch(Board(), None, Server(), link, led, ManualClock()))
     await asyncio.sleep_ms(20)
     assert led.name == 'bad_hub', led.name
     link.bad_hub = False
