@@ -2,7 +2,6 @@
 # confirms an OTA update (tether/ota.py) and feeds the watchdog, for as long as the board runs.
 # main.py runs app.main().
 import asyncio
-import sys
 import machine
 from tether import boards
 from tether.clock import Clock
@@ -45,6 +44,7 @@ def stop_watchdog():
     if wdt is None:
         return
     if _wd[1] is not None and _wd[1].PLATFORM == 'rp2':
+        import sys
         base = 0x400d8000 if 'RP2350' in getattr(sys.implementation, '_machine', '') else 0x40058000
         machine.mem32[base] &= ~(1 << 30)
     else:

@@ -1,7 +1,7 @@
 // Events a board sends without being asked (protocol.md §7). Each carries `event`, the
 // connection's sequence number `seq`, and the board's uptime in ms `ts`.
 
-export type EventName = 'edge' | 'reading' | 'lease_expired' | 'sensor_error' | 'events_dropped';
+export type EventName = 'edge' | 'reading' | 'lease_expired' | 'sensor_error' | 'sensor_state' | 'events_dropped';
 
 export interface BoardEvent {
   event: EventName;
