@@ -3,6 +3,24 @@
 # here may stop the board from booting, so every failure is printed and passed over.
 
 
+def _ota_pending():
+    # tether/ota.py is ~30 KB of source to compile: a normal start reads one small file instead,
+    # and imports it only for a journal (an update or rollback under way), a version on trial,
+    # or backups left over from a confirmation that a power cut interrupted.
+    import os
+    for path in ('ota/journal.json', 'ota/journal.json.tmp', 'ota/prev'):
+        try:
+            os.stat(path)
+            return True
+        except OSError:
+            pass
+    try:
+        with open('ota/state.json') as f:
+            return '"trial"' in f.read()
+    except OSError:
+        return False
+
+
 def _ota_boot():
     try:
         import tether.ota
@@ -28,13 +46,14 @@ def _ota_boot():
         print('ota: the backup copy failed too:', repr(e))
 
 
-_ota_boot()
-del _ota_boot
-# main.py must import the tether package afresh: the update may have replaced modules that
-# were loaded above.
-import sys
+if _ota_pending():
+    _ota_boot()
+    # main.py must import the tether package afresh: the update may have replaced modules that
+    # were loaded above.
+    import sys
 
-for _name in list(sys.modules):
-    if _name == 'tether' or _name.startswith('tether.'):
-        del sys.modules[_name]
-del _name
+    for _name in list(sys.modules):
+        if _name == 'tether' or _name.startswith('tether.'):
+            del sys.modules[_name]
+    del _name, sys
+del _ota_pending, _ota_boot

@@ -14,7 +14,7 @@ _SCOPE = {'get_info': 'read', 'list_actions': 'read', 'read_pin': 'read', 'read_
           'i2c_scan': 'read', 'list_sensors': 'read', 'read_sensor': 'read', 'subscribe': 'read',
           'unsubscribe': 'read', 'get_state': 'read', 'setup_pin': 'actuate', 'write_pin': 'actuate',
           'pwm': 'actuate', 'reset': 'admin', 'sleep': 'admin', 'update': 'admin'}
-_OPS = ('status', 'begin', 'chunk', 'commit', 'abort')
+_OPS = ('status', 'list', 'begin', 'chunk', 'commit', 'abort', 'clear')
 RESET_DELAY_MS = 1000
 
 
@@ -223,8 +223,9 @@ class Dispatcher:
         # over the hub link with the board key (protocol.md §5.19).
         key = ctx.key if getattr(ctx, 'hub', False) else getattr(ctx, 'token_key', None)
         results = self.updater.handle(msg, key)
-        if msg.get('op') == 'commit':
-            self.board.schedule_reset(results.get('reset_in_ms', RESET_DELAY_MS))
+        # commit resets to apply; clear, when it put old files back, resets to run them.
+        if 'reset_in_ms' in results:
+            self.board.schedule_reset(results['reset_in_ms'])
         return results
 
 

@@ -36,9 +36,11 @@ HEALTH_S = const(60)
 RESET_IN_MS = const(1000)
 _BUF_BYTES = const(512)
 _DIR = const(0x4000)
+_INLINE_BYTES = const(128)
+_EEXIST = const(17)
 
 UPDATE_LABEL = 'tether-update-1'
-OPS = ('status', 'begin', 'chunk', 'commit', 'abort')
+OPS = ('status', 'list', 'begin', 'chunk', 'commit', 'abort', 'clear')
 _NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-'
 _HEX = '0123456789abcdef'
 _INIT = 'tether/__init__.py'
@@ -130,6 +132,17 @@ def _makedirs(path):
             raise
 
 
+def _settle(path):
+    # LittleFS completes a rename that a power cut interrupted only at its first write after a
+    # mount, and until then it can hide the entry after the renamed one (a file, or a whole
+    # folder such as ota/) from stat and listdir. mkdir does that completion before it looks
+    # for the folder, so a mkdir of a folder that exists settles the tree without writing.
+    try:
+        os.mkdir(path)
+    except OSError:
+        pass
+
+
 def _remove(path):
     try:
         os.remove(path)
@@ -152,11 +165,12 @@ def _rmtree(path):
 def _replace(src, dst):
     try:
         os.rename(src, dst)
-    except OSError:
-        # FAT cannot rename over an existing file. Removing dst first opens a window in which
-        # only src exists; every caller recovers from it (a journal replays the move, and
-        # _read_json falls back to x.tmp).
-        if not _exists(src):
+    except OSError as e:
+        # FAT cannot rename over an existing file (EEXIST). Removing dst first opens a window in
+        # which only src exists; every caller recovers from it (a journal replays the move, and
+        # _read_json falls back to x.tmp). Any other error is passed on: on LittleFS a rename
+        # that failed half-way may yet complete, and dst may then be the only copy.
+        if (e.args[0] if e.args else None) != _EEXIST or not _exists(src):
             raise
         _remove(dst)
         os.rename(src, dst)
@@ -193,9 +207,10 @@ def _sha256(path):
 
 
 def _read_json(path):
+    # loads/dumps rather than load/dump: MicroPython's json.load wants a native stream.
     try:
         with open(path) as f:
-            return json.load(f)
+            return json.loads(f.read())
     except (OSError, ValueError):
         pass
     # A power cut inside _replace's FAT fallback leaves only x.tmp, complete (it was closed
@@ -203,7 +218,7 @@ def _read_json(path):
     tmp = path + '.tmp'
     try:
         with open(tmp) as f:
-            value = json.load(f)
+            value = json.loads(f.read())
     except (OSError, ValueError):
         return None
     if not _exists(path):
@@ -214,7 +229,7 @@ def _read_json(path):
 def _write_json(path, value, step):
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
-        json.dump(value, f)
+        f.write(json.dumps(value))
     _step(step + ' (tmp)')
     _replace(tmp, path)
     _step(step)
@@ -324,12 +339,16 @@ def _base64(data):
     return raw
 
 
-def manifest_digest(files):
-    # SHA-256 of "path\nsize\nsha256\n" per file, in begin's order: status reports it so that
-    # a client can tell whether the staging area holds its update and resume it.
+def manifest_digest(files, delete=()):
+    # SHA-256 of "path\nsize\nsha256\n" per file, in begin's order, then "delete path\n" per file
+    # the update removes (no path has a space, so the two kinds of line never read alike): status
+    # reports it so that a client can tell whether the staging area holds its update and resume
+    # it, and commit's MAC covers it, deletions included.
     h = hashlib.sha256()
     for path, size, sha in files:
         h.update(('%s\n%d\n%s\n' % (path, size, sha)).encode())
+    for path in delete:
+        h.update(('delete %s\n' % path).encode())
     return binascii.hexlify(h.digest()).decode()
 
 
@@ -350,6 +369,41 @@ def _cancel_health_timer():
             pass
 
 
+def _entries(items):
+    # [path, size, sha256] per file. A journal or state written by an older tether/ota.py lists
+    # bare paths: size -1 and sha256 None say that nothing is known to check them against.
+    out = []
+    for e in items or ():
+        if isinstance(e, str):
+            out.append([e, -1, None])
+        elif isinstance(e, list) and len(e) == 3:
+            out.append(e)
+    return out
+
+
+def _matches(path, size, sha):
+    # Whether the file at path is the one described, checked by its content: after a cut in the
+    # middle of a rename, LittleFS can hide a file until the next write, so that a file that is
+    # absent or different is never taken for done.
+    n = _size(path)
+    if n < 0:
+        return False
+    if sha is None:
+        return True
+    return n == size and _sha256(path) == sha
+
+
+def _blocks(n, block):
+    # Blocks a file of n bytes takes on LittleFS: none when it is inlined in its folder's
+    # metadata (rp2 inlines up to 512 bytes, esp32 up to 128), whole blocks otherwise.
+    return 0 if n <= _INLINE_BYTES else (n + block - 1) // block
+
+
+class _Unverified(Exception):
+    # A file that neither its place nor its copy holds as described: nothing is deleted then.
+    pass
+
+
 class Updater:
     def __init__(self, root='', max_frame_bytes=None):
         self.root = root
@@ -361,10 +415,13 @@ class Updater:
         self._state_path = _join(ota, 'state.json')
         self._ota = ota
         chunk = CHUNK_BYTES
+        frame = int(max_frame_bytes) if max_frame_bytes else 2048
         if max_frame_bytes:
             # base64 is 4/3 of the bytes; 400 bytes leave room for the rest of the request.
-            chunk = min(chunk, max(48, (int(max_frame_bytes) - 400) // 4 * 3))
+            chunk = min(chunk, max(48, (frame - 400) // 4 * 3))
         self.chunk_bytes = chunk
+        # op "list" fills a reply up to this many bytes of file entries.
+        self._list_bytes = max(200, frame - 400)
 
     # --- the protocol action ---
 
@@ -373,15 +430,19 @@ class Updater:
         # board key over the hub link; commit's manifest_mac must be made with it.
         op = _required(args, 'op', 'op')
         if not isinstance(op, str) or op not in OPS:
-            raise _fail('bad_field', 'op: expected one of "status", "begin", "chunk", "commit", "abort", got ' + _show(op))
+            raise _fail('bad_field', 'op: expected one of %s, got %s' % (', '.join('"%s"' % o for o in OPS), _show(op)))
         if op == 'status':
             return {'update': self.status()}
+        if op == 'list':
+            return self._list(args)
         if op == 'begin':
             return self._begin(args)
         if op == 'chunk':
             return self._chunk(args)
         if op == 'commit':
             return self._commit(args, key)
+        if op == 'clear':
+            return self.clear()
         self._abort()
         return {}
 
@@ -394,6 +455,10 @@ class Updater:
             'boot_count': s['boot_count'],
             'rolled_back_from': s['rolled_back_from'],
         }
+        j = _read_json(self._journal)
+        if isinstance(j, dict) and j.get('step') != 'staged':
+            # boot could not finish applying or rolling back: op "clear" puts the old version back.
+            out['stuck'] = j.get('step')
         m = _read_json(self._manifest)
         if s['state'] != 'trial' and isinstance(m, dict) and isinstance(m.get('files'), list):
             received = {}
@@ -402,7 +467,7 @@ class Updater:
             out['state'] = 'staging'
             out['staging'] = {
                 'version': m['version'],
-                'manifest': manifest_digest(m['files']),
+                'manifest': manifest_digest(m['files'], m.get('delete') or ()),
                 'received': received,
                 'committed': _exists(self._journal),
                 'chunk_bytes': self.chunk_bytes,
@@ -411,6 +476,40 @@ class Updater:
 
     def running_version(self):
         return read_version(_join(self.root, _INIT))
+
+    def _list(self, args):
+        # The board's own firmware files with their size and SHA-256, sorted by path, a reply's
+        # worth at a time: a client sends only what differs. "after": the last path it got.
+        after = args.get('after', '')
+        if not isinstance(after, str) or len(after) > MAX_PATH:
+            raise _fail('bad_field', 'after: expected the last path of the previous reply, got ' + _show(after))
+        paths = []
+        self._walk('', paths)
+        paths.sort()
+        files = []
+        used = 0
+        more = False
+        for path in paths:
+            if path <= after:
+                continue
+            cost = len(path) + 80
+            if files and used + cost > self._list_bytes:
+                more = True
+                break
+            live = _join(self.root, path)
+            files.append([path, _size(live), _sha256(live)])
+            used += cost
+        return {'files': files, 'more': more}
+
+    def _walk(self, rel, out):
+        base = _join(self.root, rel) if rel else (self.root or '.')
+        for name in os.listdir(base):
+            path = _join(rel, name)
+            if _isdir(_join(self.root, path)):
+                if rel or name.lower() not in ('config', 'ota', 'tests'):
+                    self._walk(path, out)
+            elif _path_problem(path) is None:
+                out.append(path)
 
     def _begin(self, args):
         # "append": true adds more files to the staging area being declared, so that a long
@@ -422,8 +521,11 @@ class Updater:
         if append not in (True, False, 0, 1, 'true', 'false'):
             raise _fail('bad_field', 'append: expected true or false, got ' + _show(append))
         append = append in (True, 1, 'true')
+        delete = args.get('delete', [])
+        if not isinstance(delete, list):
+            raise _fail('bad_field', 'delete: expected a list of paths the update removes, got ' + _show(delete))
         files = _required(args, 'files', 'files')
-        if not isinstance(files, list) or not files:
+        if not isinstance(files, list) or not (files or delete or append):
             raise _fail('bad_field', 'files: expected a non-empty list of {"path", "size", "sha256"}, got ' + _show(files))
         if append:
             m = self._staging()
@@ -434,16 +536,20 @@ class Updater:
                     % (_show(m['version']), _show(version)),
                 )
             entries = m['files']
+            removed = m.get('delete') or []
         else:
             self._refuse_if_busy()
             entries = []
-        if len(entries) + len(files) > MAX_FILES:
-            raise _fail('bad_field', 'files: at most %d files per update, got %d' % (MAX_FILES, len(entries) + len(files)))
+            removed = []
+        if len(entries) + len(files) + len(removed) + len(delete) > MAX_FILES:
+            raise _fail('bad_field', 'files: at most %d files per update, got %d' % (MAX_FILES, len(entries) + len(files) + len(removed) + len(delete)))
         # Keys in lower case: on FAT two paths differing only in case are one file.
         seen = set()
         dirs = set()
         for e in entries:
             seen.add(e[0].lower())
+        for p in removed:
+            seen.add(p.lower())
         for i, entry in enumerate(files):
             label = 'files[%d]' % i
             if not isinstance(entry, dict):
@@ -460,6 +566,16 @@ class Updater:
             if not isinstance(sha, str) or len(sha) != 64 or any(c not in _HEX for c in sha):
                 raise _fail('bad_field', '%s.sha256: expected 64 lowercase hex digits, got %s' % (label, _show(sha)))
             entries.append([path, size, sha])
+        for i, path in enumerate(delete):
+            problem = _path_problem(path)
+            if problem:
+                raise _fail('bad_field', 'delete[%d]: %s' % (i, problem))
+            if path.lower() in seen:
+                raise _fail('bad_field', 'delete[%d]: %s is listed twice (names differing only in case are one file on the board)' % (i, _show(path)))
+            if path == _INIT:
+                raise _fail('bad_field', 'delete[%d]: tether/__init__.py holds the version; an update replaces it, never deletes it' % i)
+            seen.add(path.lower())
+            removed.append(path)
         for path in seen:
             d = _parent(path)
             while d:
@@ -468,24 +584,21 @@ class Updater:
         for path in seen:
             if path in dirs:
                 raise _fail('bad_field', 'files: %s is both a file and a folder of another file' % _show(path))
-        staged = 0
-        if append:
-            for path, size, sha in entries:
-                staged += max(_size(_join(self._stage, path)), 0)
-        else:
+        if not append:
             # A fresh staging area; backups left over from a confirmed update go too.
             _rmtree(self._stage)
             _remove_json(self._manifest)
             _rmtree(self._prev)
-        need, free = self._space(entries)
-        if free is not None and need - staged > free:
+        need, free = self._space(entries, removed)
+        if free is not None and need > free:
             raise _fail(
                 'limit_exceeded',
-                'files: the update needs about %d KiB of free flash (the staged files plus backups of the ones they replace) '
-                'but %d KiB are free; delete files from the board or update fewer files at a time' % ((need - staged) // 1024 + 1, free // 1024),
+                'files: the update needs %d KiB of free flash (the %d files it sends, backups of the files it replaces '
+                'or deletes, and its journal) but %d KiB are free; send only the files that changed, delete files '
+                'from the board, or update fewer files at a time' % ((need + 1023) // 1024, len(entries), free // 1024),
             )
         _makedirs(self._stage)
-        _write_json(self._manifest, {'version': version, 'files': entries}, 'manifest')
+        _write_json(self._manifest, {'version': version, 'files': entries, 'delete': removed}, 'manifest')
         return {'chunk_bytes': self.chunk_bytes}
 
     def _chunk(self, args):
@@ -532,7 +645,8 @@ class Updater:
             raise _fail('bad_field', 'manifest_mac: expected 64 lowercase hex digits, got ' + _show(mac))
         m = self._staging()
         # Before any file is read: a wrong MAC leaves the staging area exactly as it was.
-        if key is None or not _mac_ok(key, m['version'], manifest_digest(m['files']), mac):
+        delete = m.get('delete') or []
+        if key is None or not _mac_ok(key, m['version'], manifest_digest(m['files'], delete), mac):
             raise _fail(
                 'unauthorized',
                 'manifest_mac: does not match version %s and the files begin declared under the key of the token this '
@@ -575,9 +689,19 @@ class Updater:
             'version': m['version'],
             'previous': self.running_version() or s['version'],
             'before': s['previous'],
-            'files': [e[0] for e in m['files']],
+            'files': m['files'],
+            'delete': delete,
         }
-        _write_json(self._journal, journal, 'journal staged')
+        try:
+            _write_json(self._journal, journal, 'journal staged')
+        except OSError as e:
+            # Flash full, most likely: without a journal nothing is applied, and the staged
+            # files stay for a commit once there is room.
+            _remove(self._journal + '.tmp')
+            raise _fail(
+                'limit_exceeded',
+                'files: the journal could not be written (%r): the flash is full or failing; free some space and commit again' % e,
+            )
         return {'reset_in_ms': RESET_IN_MS}
 
     def _abort(self):
@@ -585,10 +709,47 @@ class Updater:
         if isinstance(j, dict):
             raise _fail(
                 'bad_field',
-                'op: version %s is committed and is applied at the next reset; it can no longer be aborted' % _show(j.get('version')),
+                'op: version %s is committed and is applied at the next reset; it can no longer be aborted '
+                '(op "clear" drops it, or puts the old version back if it was applied)' % _show(j.get('version')),
             )
         _rmtree(self._stage)
         _remove_json(self._manifest)
+
+    def clear(self):
+        # op "clear": whatever update the board holds goes, and the version that ran before it
+        # stays or comes back. For a board stuck with a journal that boot could not complete, or
+        # a version on trial that an operator gives up on. "reset_in_ms" when files changed.
+        j = _read_json(self._journal)
+        s = self._load_state()
+        if isinstance(j, dict) and j.get('step') == 'staged':
+            # Committed, not applied: the files in place are still the old ones.
+            self._drop(j, 'journal cleared')
+            return {'cleared': 'committed'}
+        if isinstance(j, dict):
+            self._rollback(self._rollback_journal(j))
+            return {'cleared': 'rolled_back', 'reset_in_ms': RESET_IN_MS}
+        if s['state'] == 'trial':
+            self._start_rollback(s)
+            return {'cleared': 'rolled_back', 'reset_in_ms': RESET_IN_MS}
+        if _read_json(self._manifest) is not None or _exists(self._stage):
+            self._abort()
+            return {'cleared': 'staging'}
+        return {'cleared': 'nothing'}
+
+    def _drop(self, j, step):
+        # An update that never touched the files in place: the journal goes first (from then on
+        # the board is simply the old version), then what it staged.
+        _remove_json(self._journal)
+        _step(step)
+        _remove_json(self._manifest)
+        _rmtree(self._stage)
+        _rmtree(self._prev)
+        s = self._load_state()
+        self._write_state(
+            {'version': s['version'], 'previous': s['previous'], 'state': 'confirmed', 'boot_count': 0,
+             'rolled_back_from': j.get('version')},
+            'state dropped',
+        )
 
     def _refuse_if_busy(self):
         j = _read_json(self._journal)
@@ -613,9 +774,12 @@ class Updater:
             raise _fail('bad_field', 'op: no update is being staged; send op "begin" first')
         return m
 
-    def _space(self, entries):
-        # Bytes needed: each staged file and each backup, rounded up to whole blocks, plus a
-        # few blocks for the journal, the state and directories. None when statvfs is missing.
+    def _space(self, entries, delete=()):
+        # Bytes the update still needs, counted as LittleFS counts them: the staged copy of each
+        # file (files already staged count only for what is still to come), a metadata pair (2
+        # blocks) per new folder under ota/, the manifest, the journal (with its .tmp while it
+        # is rewritten) and the trial state, and 2 blocks of slack. The backups cost nothing:
+        # the files they keep are moved to ota/prev, not copied. free is None without statvfs.
         try:
             st = os.statvfs(self.root or os.getcwd())
             block = st[1] or st[0]
@@ -623,13 +787,29 @@ class Updater:
         except Exception:
             return 0, None
         block = block or 4096
-        need = 8 * block
+        need = 2
+        dirs = set()
+        listed = 0
         for path, size, sha in entries:
-            need += (size + block - 1) // block * block + block
-            current = _size(_join(self.root, path))
-            if current >= 0:
-                need += (current + block - 1) // block * block + block
-        return need, free
+            have = max(_size(_join(self._stage, path)), 0)
+            need += _blocks(size, block) - _blocks(have, block)
+            dirs.add(_parent(_join('stage', path)))
+            listed += len(path) + 80
+        for path in [e[0] for e in entries] + list(delete):
+            if _size(_join(self.root, path)) >= 0:
+                dirs.add(_parent(_join('prev', path)))
+                listed += len(path) + 80
+        for d in list(dirs):
+            while d:
+                dirs.add(d)
+                d = _parent(d)
+        for d in dirs:
+            if not _isdir(_join(self._ota, d)):
+                need += 2
+        if not _isdir(self._ota):
+            need += 2
+        need += _blocks(listed, block) + 3 * _blocks(2 * listed, block)
+        return need * block, free
 
     # --- state ---
 
@@ -644,7 +824,7 @@ class Updater:
             'boot_count': s.get('boot_count') if isinstance(s.get('boot_count'), int) else 0,
             'rolled_back_from': s.get('rolled_back_from'),
         }
-        for key in ('before', 'files', 'added', 'added_dirs'):
+        for key in ('before', 'files', 'old', 'added', 'added_dirs', 'delete'):
             out[key] = s.get(key)
         return out
 
@@ -657,62 +837,101 @@ class Updater:
     def boot(self):
         # Called by boot.py at every start, before anything else. Returns a line for the log.
         notes = []
+        _settle(self._ota)
         j = _read_json(self._journal)
         if isinstance(j, dict):
-            step = j.get('step')
-            if step in ('staged', 'applying'):
-                self._apply(j)
-                notes.append('applied update %s (was %s)' % (j.get('version'), j.get('previous')))
-            elif step == 'rolling_back':
-                self._rollback(j)
-                notes.append('finished rolling back %s to %s' % (j.get('version'), j.get('previous')))
-            else:
-                _remove_json(self._journal)
+            notes.append(self._finish(j))
         s = self._load_state()
-        if s['state'] == 'trial':
+        if s['state'] == 'trial' and not _exists(self._journal):
             count = s['boot_count'] + 1
             if count > MAX_TRIAL_BOOTS:
-                j = {
-                    'step': 'rolling_back',
-                    'version': s['version'],
-                    'previous': s['previous'],
-                    'before': s['before'],
-                    'files': s['files'] or [],
-                    'added': s['added'] or [],
-                    'added_dirs': s['added_dirs'] or [],
-                }
-                _write_json(self._journal, j, 'journal rolling_back')
-                self._rollback(j)
-                notes.append(
-                    'version %s was not confirmed within %d boots: rolled back to %s' % (s['version'], MAX_TRIAL_BOOTS, s['previous'])
-                )
+                try:
+                    self._start_rollback(s)
+                    notes.append(
+                        'version %s was not confirmed within %d boots: rolled back to %s' % (s['version'], MAX_TRIAL_BOOTS, s['previous'])
+                    )
+                except Exception as e:
+                    notes.append('version %s was not confirmed within %d boots, and the rollback failed (%r); it is retried at the next start' % (s['version'], MAX_TRIAL_BOOTS, e))
             else:
                 s['boot_count'] = count
-                self._write_state(s, 'boot count')
+                try:
+                    self._write_state(s, 'boot count')
+                except OSError as e:
+                    notes.append('could not count this trial boot (%r)' % e)
                 notes.append(
                     'version %s on trial, boot %d of %d: confirm within %s s' % (s['version'], count, MAX_TRIAL_BOOTS, self.health_deadline_s())
                 )
-        elif _exists(self._prev):
+        elif s['state'] != 'trial' and _exists(self._prev) and not _exists(self._journal):
             _rmtree(self._prev)
         if not notes:
             notes.append('version %s' % (self.running_version() or s['version']))
         return '; '.join(notes)
 
+    def _finish(self, j):
+        # Completes the journal's step, or, when that fails (flash full, a file that does not
+        # check out), goes back to the old version: no step ends in a half-applied tree.
+        step = j.get('step')
+        try:
+            if step in ('staged', 'applying'):
+                self._apply(j)
+                return 'applied update %s (was %s)' % (j.get('version'), j.get('previous'))
+            if step == 'rolling_back':
+                self._rollback(j)
+                return 'finished rolling back %s to %s' % (j.get('version'), j.get('previous'))
+            _remove_json(self._journal)
+            return 'dropped a journal of unknown step %s' % _show(step)
+        except Exception as e:
+            failure = e
+        # Read again: the step may have advanced before the failure.
+        now = _read_json(self._journal)
+        j = now if isinstance(now, dict) else j
+        try:
+            if j.get('step') == 'staged':
+                self._drop(j, 'journal dropped')
+                return 'update %s failed before it changed any file (%r): kept %s' % (j.get('version'), failure, j.get('previous'))
+            self._rollback(self._rollback_journal(j))
+            return 'update %s failed (%r): rolled back to %s' % (j.get('version'), failure, j.get('previous'))
+        except Exception as e:
+            return 'update %s failed (%r) and so did going back (%r); retried at the next start, or send op "clear"' % (j.get('version'), failure, e)
+
+    def _rollback_journal(self, j):
+        # The journal of a rollback from an applying (or rolling_back) journal or a trial state.
+        old = j.get('old')
+        if old is None:
+            # Written by an older tether/ota.py: the files it replaced are those not added.
+            added = j.get('added') or []
+            old = [p for p in j.get('files') or [] if isinstance(p, str) and p not in added]
+        r = {
+            'step': 'rolling_back',
+            'version': j.get('version'),
+            'previous': j.get('previous'),
+            'before': j.get('before'),
+            'old': old,
+            'added': j.get('added') or [],
+            'added_dirs': j.get('added_dirs') or [],
+        }
+        if j.get('step') != 'rolling_back':
+            _write_json(self._journal, r, 'journal rolling_back')
+        return r
+
+    def _start_rollback(self, s):
+        self._rollback(self._rollback_journal(s))
+
     def _apply(self, j):
-        files = j.get('files') or []
+        files = _entries(j.get('files'))
+        delete = j.get('delete') or []
         if j.get('step') == 'staged':
-            # Back up every file that will be replaced; the live tree does not change in this
-            # phase, so a repeat after a power cut finds the same new files and new folders.
+            # Note the hash of every file the update replaces or deletes; nothing changes in
+            # place in this phase, so a repeat after a power cut finds the same files.
+            old = []
             added = []
             added_dirs = []
-            for path in files:
+            for path in [e[0] for e in files] + delete:
                 live = _join(self.root, path)
-                backup = _join(self._prev, path)
-                if _exists(backup):
-                    continue
-                if _size(live) >= 0:
-                    _copy(live, backup, 'backup ' + path)
-                else:
+                n = _size(live)
+                if n >= 0:
+                    old.append([path, n, _sha256(live)])
+                elif path not in delete:
                     added.append(path)
                     d = _parent(path)
                     while d and not _isdir(_join(self.root, d)):
@@ -725,17 +944,35 @@ class Updater:
                 'previous': j.get('previous'),
                 'before': j.get('before'),
                 'files': files,
+                'delete': delete,
+                'old': old,
                 'added': added,
                 'added_dirs': added_dirs,
             }
             _write_json(self._journal, j, 'journal applying')
-        for path in files:
+        old = {}
+        for e in _entries(j.get('old')):
+            old[e[0]] = e
+        for path, size, sha in files:
+            live = _join(self.root, path)
+            if _matches(live, size, sha):
+                continue
             staged = _join(self._stage, path)
-            if _size(staged) >= 0:
-                live = _join(self.root, path)
-                _makedirs(_parent(live))
-                _replace(staged, live)
-                _step('move ' + path)
+            if not _matches(staged, size, sha):
+                raise _Unverified('%s: neither the file in place nor its staged copy is the one the update declared' % path)
+            self._back_up(path, old.get(path))
+            _makedirs(_parent(live))
+            _replace(staged, live)
+            _step('move ' + path)
+        for path in delete:
+            if _exists(_join(self.root, path)):
+                self._back_up(path, old.get(path))
+                _remove(_join(self.root, path))
+        # Every file is checked before anything is deleted: the staging area may hold the only
+        # good copy of a file that a cut hid.
+        for path, size, sha in files:
+            if not _matches(_join(self.root, path), size, sha):
+                raise _Unverified('%s is not the file the update declared' % path)
         s = {
             'version': j.get('version'),
             'previous': j.get('previous'),
@@ -744,6 +981,7 @@ class Updater:
             'rolled_back_from': None,
             'before': j.get('before'),
             'files': files,
+            'old': j.get('old') or [],
             'added': j.get('added') or [],
             'added_dirs': j.get('added_dirs') or [],
         }
@@ -756,15 +994,44 @@ class Updater:
         _remove_json(self._journal)
         _step('journal removed')
 
+    def _back_up(self, path, entry):
+        # The file in place moves to ota/prev (a rename: a backup costs no flash), unless a
+        # checked backup is there already. Only the file the journal noted may move there.
+        if entry is None:
+            return
+        backup = _join(self._prev, path)
+        if _matches(backup, entry[1], entry[2]):
+            return
+        live = _join(self.root, path)
+        if not _matches(live, entry[1], entry[2]):
+            raise _Unverified('%s: neither the file in place nor its backup is the one the update replaces' % path)
+        _makedirs(_parent(backup))
+        _replace(live, backup)
+        _step('backup ' + path)
+
     def _rollback(self, j):
+        old = _entries(j.get('old'))
         added = j.get('added') or []
-        for path in j.get('files') or []:
+        for path, size, sha in old:
             live = _join(self.root, path)
             backup = _join(self._prev, path)
-            if _size(backup) >= 0:
-                _replace(backup, live)
-                _step('restore ' + path)
-            elif path in added and _exists(live):
+            if sha is None:
+                # Nothing to check against (an older journal): a backup still there goes back.
+                if _size(backup) >= 0:
+                    _makedirs(_parent(live))
+                    _replace(backup, live)
+                    _step('restore ' + path)
+                continue
+            if _matches(live, size, sha):
+                continue
+            if not _matches(backup, size, sha):
+                raise _Unverified('%s: neither the file in place nor its backup is the one the update replaced' % path)
+            _makedirs(_parent(live))
+            _replace(backup, live)
+            _step('restore ' + path)
+        for path in added:
+            live = _join(self.root, path)
+            if _exists(live):
                 _remove(live)
                 _step('remove ' + path)
         dirs = j.get('added_dirs') or []
@@ -773,6 +1040,13 @@ class Updater:
                 os.rmdir(_join(self.root, d))
             except OSError:
                 pass
+        # Every file is checked before the backups go.
+        for path, size, sha in old:
+            if not _matches(_join(self.root, path), size, sha):
+                raise _Unverified('%s was not restored' % path)
+        for path in added:
+            if _exists(_join(self.root, path)):
+                raise _Unverified('%s, added by the update, is still there' % path)
         s = {
             'version': j.get('previous'),
             'previous': j.get('before'),
@@ -784,6 +1058,8 @@ class Updater:
         _remove_json(self._journal)
         _step('journal removed')
         _rmtree(self._prev)
+        _remove_json(self._manifest)
+        _rmtree(self._stage)
 
     def confirm(self):
         # The app calls this once it is healthy (network up and serving, or linked to its hub).
@@ -814,7 +1090,7 @@ class Updater:
         # {"update": {"health_s": N}} (5 to 3600), default 60.
         try:
             with open(_join(self.root, 'config/device.json')) as f:
-                value = json.load(f)['update']['health_s']
+                value = json.loads(f.read())['update']['health_s']
             if not isinstance(value, bool) and isinstance(value, (int, float)) and 5 <= value <= 3600:
                 return value
         except Exception:

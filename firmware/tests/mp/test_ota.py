@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 
+import lfs_sim
 import tether.ota as ota
 from fake_connection import FakeConnection
 from tether import auth
@@ -36,7 +37,8 @@ KEY = auth.key_of('admin-token-of-the-test-board-01')
 OTHER_KEY = auth.key_of('admin-token-of-another-board-02')
 
 
-class PowerCut(Exception):
+class PowerCut(BaseException):
+    # Not an Exception: the code under test must not pass over the power going off.
     pass
 
 
@@ -454,15 +456,11 @@ def test_begin_refuses_what_does_not_fit_in_flash():
     _fresh()
     try:
         u = ota.Updater(TMP)
-        u._space = lambda entries: (200 * 1024, 100 * 1024)
+        u._space = lambda entries, delete=(): (200 * 1024, 100 * 1024)
         e = _error(_begin, u)
         assert e.code == 'limit_exceeded', e.code
-        assert e.message.startswith('files: ') and '100 KiB are free' in e.message, e.message
+        assert e.message.startswith('files: ') and 'needs 200 KiB' in e.message and '100 KiB are free' in e.message, e.message
         assert _status()['state'] == 'confirmed'
-        # the real estimate: staged files and backups, rounded up to whole blocks
-        need, free = ota.Updater(TMP)._space([[p, len(UPDATE[p]), ''] for p in UPDATE])
-        if free is not None:
-            assert need > sum(len(UPDATE[p]) for p in UPDATE)
     finally:
         _done()
 
@@ -969,3 +967,377 @@ async def test_security_update_mac_uses_the_key_of_the_connection_or_of_the_hub_
             assert _tree() == _new_tree(), case
         finally:
             _done()
+
+
+# --- on a simulated LittleFS flash (tests/shims/lfs_sim.py): the renames, the space and the
+# power cuts of MicroPython's rp2 and esp32 ports ---
+
+class _OnFlash:
+    # tether.ota's os and open are those of the simulated flash while this is in effect.
+    def __init__(self, fs):
+        self.fs = fs
+
+    def __enter__(self):
+        ota.os = self.fs
+        ota.open = self.fs.open
+        return self.fs
+
+    def __exit__(self, *exc):
+        import builtins
+        ota.os = os
+        ota.open = builtins.open
+        return False
+
+
+def _flash(files=None, size=848 * 1024):
+    fs = lfs_sim.LfsSim(size=size)
+    files = OLD if files is None else files
+    for path in files:
+        fs.put(path, files[path])
+    fs.put('config/device.json', CONFIG)
+    return fs
+
+
+def _flash_tree(fs):
+    # As _tree, of what the flash holds (a move a cut left pending counts as done: the next
+    # write completes it, and only ota/ can hold its source).
+    out = {}
+    for path in fs.files:
+        if not path.startswith('ota/'):
+            out[path] = _sha(fs.files[path])
+    for d in fs.dirs:
+        if d and d != 'ota' and not d.startswith('ota/'):
+            out['dir:' + d] = True
+    return out
+
+
+def _flash_boot(fs):
+    with _OnFlash(fs):
+        return ota.Updater('').boot()
+
+
+def _flash_status(fs):
+    with _OnFlash(fs):
+        return ota.Updater('').handle({'op': 'status'})['update']
+
+
+def _cut_runs(prepare, scenario):
+    # Runs scenario once to count its writes, then again with a power cut at each of them in
+    # turn; yields each surviving flash after the reboot.
+    fs = prepare()
+    fs.writes = 0
+    with _OnFlash(fs):
+        scenario()
+    total = fs.writes
+    assert total > 20, total
+    for k in range(1, total + 1):
+        fs = prepare()
+        fs.writes = 0
+        fs.cut_at = k
+        cut = False
+        try:
+            with _OnFlash(fs):
+                scenario()
+        except lfs_sim.PowerCut:
+            cut = True
+        assert cut, 'no cut at write %d of %d' % (k, total)
+        what = fs.log[-1]
+        fs.reboot()
+        yield k, what, fs
+
+
+def _assert_whole(fs, k, what):
+    tree = _flash_tree(fs)
+    old, new = _old_tree(), _new_tree()
+    s = _flash_status(fs)
+    assert tree == old or tree == new, 'mixed tree after a cut at write %d (%s): %s' % (
+        k, what, [p for p in new if tree.get(p) != new[p] and tree.get(p) != old.get(p)] + [p for p in tree if p not in new and p not in old])
+    if tree == new:
+        assert s['version'] == '0.1.1' and s['state'] == 'trial', (k, what, s)
+    else:
+        assert s['version'] == '0.1.0' and s['state'] != 'trial', (k, what, s)
+    return 'new' if tree == new else 'old'
+
+
+def test_flash_renames_hide_the_next_entry_until_a_write():
+    # The shim itself: a cut between the two commits of a rename across folders.
+    fs = lfs_sim.LfsSim()
+    fs.put('a/x.py', b'x')
+    fs.put('a/y.py', b'y')
+    fs.put('a/z.py', b'z')
+    fs.put('b/keep', b'')
+    fs.cut_at = 2
+    try:
+        fs.rename('a/x.py', 'b/x.py')
+        assert False, 'no cut'
+    except lfs_sim.PowerCut:
+        pass
+    fs.reboot()
+    assert fs.listdir('a') == ['z.py'], fs.listdir('a')
+    assert fs.stat('b/x.py')[6] == 1
+    try:
+        fs.stat('a/y.py')
+        assert False, 'a/y.py is hidden until the next write'
+    except OSError:
+        pass
+    fs.mkdir('c')
+    assert fs.listdir('a') == ['y.py', 'z.py'], fs.listdir('a')
+
+
+def test_flash_power_cut_at_every_write_of_an_update():
+    def scenario():
+        _update(ota.Updater(''))
+        ota.Updater('').boot()
+
+    outcomes = {}
+    for k, what, fs in _cut_runs(_flash, scenario):
+        _flash_boot(fs)
+        outcome = _assert_whole(fs, k, what)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        before = _flash_tree(fs)
+        _flash_boot(fs)
+        assert _flash_tree(fs) == before, 'a second boot changed the tree after a cut at write %d (%s)' % (k, what)
+    assert outcomes.get('old') and outcomes.get('new'), outcomes
+
+
+def test_flash_power_cut_at_every_write_of_a_rollback():
+    def prepare():
+        fs = _flash()
+        with _OnFlash(fs):
+            _update(ota.Updater(''))
+            for _ in range(3):
+                ota.Updater('').boot()
+        return fs
+
+    for k, what, fs in _cut_runs(prepare, lambda: ota.Updater('').boot()):
+        _flash_boot(fs)
+        assert _flash_tree(fs) == _old_tree(), 'mixed tree after a cut at rollback write %d (%s)' % (k, what)
+        s = _flash_status(fs)
+        assert s['version'] == '0.1.0' and s['state'] == 'confirmed' and s['rolled_back_from'] == '0.1.1', (k, what, s)
+        assert 'prev' not in fs.listdir('ota'), (k, what)
+
+
+def test_flash_error_at_any_write_of_the_apply_ends_in_a_whole_version():
+    # A flash error (or a full flash) while boot applies: the board goes back to the old version
+    # (rolled_back_from says which update failed) or has the new one; never a journal left
+    # that every start trips over.
+    def prepare():
+        fs = _flash()
+        with _OnFlash(fs):
+            _update(ota.Updater(''))
+        return fs
+
+    fs = prepare()
+    fs.writes = 0
+    _flash_boot(fs)
+    total = fs.writes
+    failed_back = 0
+    for k in range(1, total + 1):
+        fs = prepare()
+        fs.writes = 0
+        fs.fail_at = k
+        line = _flash_boot(fs)
+        outcome = _assert_whole(fs, k, 'error at write %d' % k)
+        if 'journal.json' in fs.listdir('ota'):
+            # The error hit the removal of the journal itself: the next start finishes.
+            assert outcome == 'new', (k, line)
+            _flash_boot(fs)
+            assert _assert_whole(fs, k, 'the start after an error at write %d' % k) == 'new'
+            assert 'journal.json' not in fs.listdir('ota'), (k, line)
+        if outcome == 'old':
+            failed_back += 1
+            s = _flash_status(fs)
+            assert s['rolled_back_from'] == '0.1.1' and 'failed' in line, (k, line, s)
+    assert failed_back, 'no error made the board go back'
+
+
+def test_flash_full_at_the_start_that_applies_keeps_the_old_version():
+    fs = _flash()
+    with _OnFlash(fs):
+        _update(ota.Updater(''))
+    fs.put('ballast.bin', b'\0' * fs.free_bytes())
+    line = _flash_boot(fs)
+    assert 'failed before it changed any file' in line, line
+    assert _flash_tree(fs) == dict(_old_tree(), **{'ballast.bin': _sha(fs.files['ballast.bin'])})
+    s = _flash_status(fs)
+    assert s['version'] == '0.1.0' and s['state'] == 'confirmed' and s['rolled_back_from'] == '0.1.1', s
+    assert 'stage' not in fs.listdir('ota'), 'the staged files go, to free the flash'
+
+
+def test_clear_drops_or_undoes_any_update():
+    # Committed, not applied: dropped. On trial: rolled back. Stuck with an applying journal
+    # (a start that could not finish): rolled back, and the board resets to run the old files.
+    fs = _flash()
+    with _OnFlash(fs):
+        u = ota.Updater('')
+        assert u.handle({'op': 'clear'}) == {'cleared': 'nothing'}
+        _stage_all(u)
+        assert u.handle({'op': 'clear'}) == {'cleared': 'staging'}
+        _update(u)
+        assert u.handle({'op': 'clear'}) == {'cleared': 'committed'}
+    assert _flash_tree(fs) == _old_tree() and 'journal.json' not in fs.listdir('ota')
+    with _OnFlash(fs):
+        _update(ota.Updater(''))
+        ota.Updater('').boot()
+        assert _status_here()['state'] == 'trial'
+        assert ota.Updater('').handle({'op': 'clear'}) == {'cleared': 'rolled_back', 'reset_in_ms': 1000}
+    assert _flash_tree(fs) == _old_tree()
+    s = _flash_status(fs)
+    assert s['state'] == 'confirmed' and s['rolled_back_from'] == '0.1.1', s
+    # stuck: the start was cut while it moved the files, and main.py runs on the mixed tree
+    fs = _flash()
+    with _OnFlash(fs):
+        _update(ota.Updater(''))
+    with _OnFlash(fs):
+        names = _steps(lambda: ota.Updater('').boot())
+    k = names.index('move tether/a.py') + 1
+    fs = _flash()
+    with _OnFlash(fs):
+        _update(ota.Updater(''))
+        assert _with_cut(k, lambda: ota.Updater('').boot())
+        assert _status_here()['stuck'] == 'applying'
+        assert ota.Updater('').handle({'op': 'clear'})['cleared'] == 'rolled_back'
+    assert _flash_tree(fs) == _old_tree()
+    assert 'stuck' not in _flash_status(fs)
+
+
+def _status_here():
+    return ota.Updater('').handle({'op': 'status'})['update']
+
+
+def test_list_pages_the_boards_files_with_their_hashes():
+    fs = _flash()
+    fs.put('ota/state.json', b'{}')
+    with _OnFlash(fs):
+        got = []
+        after = ''
+        pages = 0
+        while True:
+            r = ota.Updater('', max_frame_bytes=600).handle({'op': 'list', 'after': after})
+            got.extend(r['files'])
+            pages += 1
+            if not r['more']:
+                break
+            after = r['files'][-1][0]
+        e = _error(ota.Updater('').handle, {'op': 'list', 'after': 5})
+        assert e.code == 'bad_field' and e.message.startswith('after: '), e.message
+    assert pages > 1, 'a small frame limit splits the list'
+    want = [[p, len(OLD[p]), _sha(OLD[p])] for p in sorted(OLD)]
+    assert got == want, got
+
+
+def test_an_update_that_deletes_files_and_its_rollback():
+    fs = _flash()
+    files = {'tether/__init__.py': UPDATE['tether/__init__.py']}
+    with _OnFlash(fs):
+        u = ota.Updater('')
+        u.handle({'op': 'begin', 'version': '0.1.1', 'files': _manifest(files), 'delete': ['tether/drivers/d.py']})
+        _send(u, 'tether/__init__.py', files['tether/__init__.py'])
+        # the MAC covers the deletions: one made for the files alone is refused
+        e = _error(u.handle, {'op': 'commit', 'manifest_mac': _mac(files=files)}, KEY)
+        assert e.code == 'unauthorized', e.code
+        h = hashlib.sha256()
+        for m in _manifest(files):
+            h.update(('%s\n%d\n%s\n' % (m['path'], m['size'], m['sha256'])).encode())
+        h.update(b'delete tether/drivers/d.py\n')
+        digest = binascii.hexlify(h.digest()).decode()
+        assert _status_here()['staging']['manifest'] == digest
+        u.handle({'op': 'commit', 'manifest_mac': auth.proof(KEY, 'tether-update-1', '0.1.1', digest)}, KEY)
+        ota.Updater('').boot()
+    assert 'tether/drivers/d.py' not in fs.files and fs.files['tether/__init__.py'] == UPDATE['tether/__init__.py']
+    for _ in range(3):
+        _flash_boot(fs)
+    assert _flash_tree(fs) == _old_tree(), 'the rollback brings the deleted file back'
+
+
+def _firmware_root():
+    f = ota.__file__
+    return f[:f.rfind('/tether/')] if '/tether/' in f else '.'
+
+
+def _todays_firmware():
+    # Every file of the firmware a board holds (what tether update sends, and boot.py).
+    out = {}
+    root = _firmware_root()
+
+    def walk(rel):
+        for name in os.listdir(_join(root, rel) if rel else root):
+            path = _join(rel, name)
+            if _isdir(_join(root, path)):
+                if name not in ('tests', '__pycache__', 'config', 'ota'):
+                    walk(path)
+            elif name.endswith('.py') or name.endswith('.json') or name.endswith('.mpy'):
+                out[path] = _read(_join(root, path))
+    walk('')
+    return out
+
+
+def test_pico_w_flash_takes_a_full_update_and_refuses_one_too_large():
+    # A Pico W: 848 KiB of LittleFS in 4 KiB blocks, holding today's firmware. Every file
+    # changed (a full update) fits and applies without running out of flash; a release with a
+    # file larger than the free space is refused up front, saying what it needs and what is free.
+    tree = _todays_firmware()
+    assert len(tree) > 25 and 'tether/ota.py' in tree, sorted(tree)
+    fs = _flash(tree)
+    free = fs.free_bytes()
+    assert 500 * 1024 < free < 700 * 1024, free
+    release = {}
+    for path in tree:
+        if path != 'boot.py':
+            release[path] = tree[path] + b'\n# 0.1.1\n'
+    release['tether/__init__.py'] = tree['tether/__init__.py'].replace(b"VERSION = '", b"VERSION = '9.")
+    version = ota.read_version(_firmware_root() + '/tether/__init__.py')
+    with _OnFlash(fs):
+        u = ota.Updater('')
+        need, have = u._space([[p, len(release[p]), _sha(release[p])] for p in release])
+        assert need < have, (need, have)
+        _stage_all(u, release, '9.' + version)
+        u.handle({'op': 'commit', 'manifest_mac': _mac('9.' + version, release)}, KEY)
+        line = ota.Updater('').boot()
+    assert 'applied update' in line, line
+    assert fs.files['tether/ota.py'] == release['tether/ota.py']
+    fs = _flash(tree)
+    big = {'tether/__init__.py': release['tether/__init__.py'], 'tether/huge.py': b'#' * (fs.free_bytes() - 8192)}
+    with _OnFlash(fs):
+        e = _error(_begin, ota.Updater(''), big, '9.' + version)
+    assert e.code == 'limit_exceeded', e.code
+    assert ('%d KiB are free' % (fs.free_bytes() // 1024)) in e.message and 'needs ' in e.message, e.message
+    assert 'stage' not in fs.listdir('ota') if 'ota' in fs.dirs else True
+
+
+def test_a_normal_boot_does_not_compile_the_updater():
+    # boot.py reads ota/state.json and imports tether.ota only when there is something to do.
+    import sys
+    saved = {}
+    for name in list(sys.modules):
+        if name == 'tether' or name.startswith('tether.'):
+            saved[name] = sys.modules[name]
+    here = os.getcwd()
+    with open(_firmware_root() + '/boot.py') as f:
+        code = f.read()
+    _fresh()
+    try:
+        _write(TMP + '/ota/state.json', b'{"version": "0.1.0", "state": "confirmed"}')
+        os.chdir(TMP)
+        sys.modules.pop('tether.ota', None)
+        printed = []
+        exec(code, {'__name__': 'boot', 'print': lambda *a: printed.append(a)})
+        # boot.py drops the tether modules it loaded, so what it printed tells too.
+        assert 'tether.ota' not in sys.modules and printed == [], 'a normal start ran tether.ota: %r' % printed
+        os.chdir(here)
+        # an update that a reset interrupted is still applied
+        _update(ota.Updater(TMP))
+        os.chdir(TMP)
+        exec(code, {'__name__': 'boot', 'print': lambda *a: printed.append(a)})
+        os.chdir(here)
+        assert printed and 'applied update 0.1.1' in printed[0][1], printed
+        assert _tree() == _new_tree()
+        assert _status()['state'] == 'trial'
+    finally:
+        os.chdir(here)
+        for name in list(sys.modules):
+            if name == 'tether' or name.startswith('tether.'):
+                del sys.modules[name]
+        sys.modules.update(saved)
+        sys.modules.pop('_ota_health_timer', None)
+        _done()
