@@ -1317,6 +1317,10 @@ def test_a_normal_boot_does_not_compile_the_updater():
         code = f.read()
     _fresh()
     try:
+        # A board imports tether.ota from its own flash (MicroPython resolves the package from
+        # the current folder): the scratch tree gets a copy, left out of the comparisons.
+        with open(ota.__file__) as f:
+            _write(TMP + '/tether/ota.py', f.read().encode())
         _write(TMP + '/ota/state.json', b'{"version": "0.1.0", "state": "confirmed"}')
         os.chdir(TMP)
         sys.modules.pop('tether.ota', None)
@@ -1331,7 +1335,8 @@ def test_a_normal_boot_does_not_compile_the_updater():
         exec(code, {'__name__': 'boot', 'print': lambda *a: printed.append(a)})
         os.chdir(here)
         assert printed and 'applied update 0.1.1' in printed[0][1], printed
-        assert _tree() == _new_tree()
+        tree = _tree()
+        assert tree.pop('tether/ota.py') and tree == _new_tree()
         assert _status()['state'] == 'trial'
     finally:
         os.chdir(here)
