@@ -21,6 +21,7 @@ import {
   formatBytes,
   manifestDigest,
   manifestOf,
+  planUpdate,
   type Firmware,
   type ManifestEntry,
   type ProgressSink,
@@ -30,6 +31,7 @@ interface UpdateFlags extends ConnectionFlags {
   firmware?: string;
   wait: number;
   status?: boolean;
+  abort?: boolean;
   device?: string;
   hub?: string;
   apiToken?: string;
@@ -56,19 +58,24 @@ runs on trial until it is healthy (network up and serving, or linked to its
 hub); after ${TRIAL_BOOTS} boots without that, the board rolls back by itself.
 
 Sent: the .py, .mpy and .json files under DIR, except config/ (the board's own
-settings, certificates and tokens), tests/, boot.py and __pycache__.
+settings, certificates and tokens), tests/, boot.py and __pycache__, and only
+those whose SHA-256 differs from the board's copy; files under tether/ on the
+board that DIR no longer has are deleted (and put back by a rollback).
 If the upload stops half-way, run the same command again: it resumes from the
-bytes the board already has.
+bytes the board already has. --abort discards whatever update the board holds
+(staged, committed, stuck half-applied or on trial) and keeps or puts back the
+version it ran before.
 
 Examples:
   $ tether update 192.168.1.50 --firmware firmware --token-file admin.token
-  tether: 192.168.1.50:12345 runs 0.1.0; sending 0.1.1: 23 files, 96.4 KiB
-  [########################] 100%  96.4 KiB of 96.4 KiB  file 23/23 tether/session.py
+  tether: 192.168.1.50:12345 runs 0.1.0; sending 0.1.1: 3 files, 41.2 KiB (the board has the other 32)
+  [########################] 100%  41.2 KiB of 41.2 KiB  file 3/3 tether/session.py
   tether: the board checked every file; it resets in 1000 ms and applies 0.1.1
   tether: the board restarted with 0.1.1 on trial (boot 1 of 3); waiting for it to confirm
   version 0.1.0 → 0.1.1
   $ TETHER_TOKEN=… tether update board.local --firmware firmware --tls --ca board.pem
   $ tether update 192.168.1.50 --status --token-file admin.token
+  $ tether update 192.168.1.50 --abort --token-file admin.token
   $ tether update --device tank --hub http://127.0.0.1:7340 --firmware firmware \
       --api-token-file tether-data/api-token
       (an admin API token: <data>/api-token, one from tether hub token create
@@ -86,6 +93,7 @@ export function registerUpdate(program: Command, ctx: CliContext): void {
     .option('--firmware <dir>', 'the firmware folder to send (the one with main.py and tether/)')
     .option('--wait <s>', 'how long to wait for the board to restart and confirm the new version', parseSeconds, DEFAULT_WAIT_S)
     .option('--status', "print the board's update state and exit")
+    .option('--abort', 'discard the update the board holds (staged, committed, stuck or on trial); the board keeps or puts back the version it ran before')
     .option('--device <id>', 'update this board through the hub (with --hub)')
     .option('--hub <url>', "the hub's HTTP address, e.g. http://127.0.0.1:7340 (with --device)");
   addTokenOptions(update, API_TOKEN);
@@ -96,14 +104,16 @@ export function registerUpdate(program: Command, ctx: CliContext): void {
     if (viaHub && host !== undefined) usage('give either HOST (direct) or --device and --hub (through the hub), not both');
     if (viaHub && (flags.device === undefined || flags.hub === undefined)) usage('--device and --hub go together, e.g. --device tank --hub http://127.0.0.1:7340');
     if (!viaHub && host === undefined) usage("give the board's address, e.g. tether update 192.168.1.50 --firmware firmware");
-    if (flags.status !== true && flags.firmware === undefined) usage('--firmware DIR is required: the firmware folder, the one with main.py and tether/');
+    if (flags.status === true && flags.abort === true) usage('give --status or --abort, not both');
+    if (flags.abort === true && flags.firmware !== undefined) usage('--abort discards the update on the board; it takes no --firmware');
+    if (flags.status !== true && flags.abort !== true && flags.firmware === undefined) usage('--firmware DIR is required: the firmware folder, the one with main.py and tether/');
     let hubUrl: URL | undefined;
     if (flags.hub !== undefined) {
       hubUrl = parseHubUrl(flags.hub);
       if (hubUrl === undefined) usage(`--hub: expected an http:// or https:// address such as http://127.0.0.1:7340, got "${flags.hub}"`);
     }
     let firmware: Firmware | undefined;
-    if (flags.status !== true && flags.firmware !== undefined) {
+    if (flags.status !== true && flags.abort !== true && flags.firmware !== undefined) {
       try {
         firmware = await collectFirmware(flags.firmware);
       } catch (err) {
@@ -118,6 +128,10 @@ export function registerUpdate(program: Command, ctx: CliContext): void {
         : new DirectTarget(await toConnectOptions(host ?? '', port ?? DEFAULT_PORT, flags, (m) => ctx.err(`warning: ${m}`)));
     try {
       await target.open();
+      if (flags.abort === true) {
+        ctx.out(await abortUpdate(target));
+        return;
+      }
       if (firmware === undefined) {
         ctx.out(describeStatus(await readStatus(target)));
         return;
@@ -181,6 +195,8 @@ export interface UpdateStatus {
   state: string;
   boot_count: number;
   rolled_back_from: string | null;
+  /** The journal step a start could not complete (op "clear" undoes it). */
+  stuck?: string;
   staging?: { version: string; manifest: string; received: Record<string, number>; committed: boolean; chunk_bytes?: number };
 }
 
@@ -201,6 +217,7 @@ function parseStatus(reply: JsonObject): UpdateStatus {
     state: u['state'],
     boot_count: typeof u['boot_count'] === 'number' ? u['boot_count'] : 0,
     rolled_back_from: typeof u['rolled_back_from'] === 'string' ? u['rolled_back_from'] : null,
+    ...(typeof u['stuck'] === 'string' ? { stuck: u['stuck'] } : {}),
   };
   if (isRecord(staging) && typeof staging['version'] === 'string' && typeof staging['manifest'] === 'string' && isRecord(staging['received'])) {
     const received: Record<string, number> = {};
@@ -227,6 +244,7 @@ export function describeStatus(s: UpdateStatus): string {
   if (s.state === 'trial') line = `version ${s.version} on trial: boot ${s.boot_count} of ${TRIAL_BOOTS}, not confirmed yet${previous}`;
   else line = `version ${s.version}, confirmed${previous}`;
   if (s.rolled_back_from !== null) line += `; rolled back from ${s.rolled_back_from}`;
+  if (s.stuck !== undefined) line += `; a start could not finish ${s.stuck === 'rolling_back' ? 'rolling back' : 'applying'} an update: tether update … --abort puts the previous version back`;
   if (s.staging !== undefined) {
     const bytes = Object.values(s.staging.received).reduce((a, b) => a + b, 0);
     line += `; staging ${s.staging.version}: ${formatBytes(bytes)} received${s.staging.committed ? ', committed (applied at the next start)' : ''}`;
@@ -450,9 +468,18 @@ async function runUpdate(target: Target, firmware: Firmware, options: RunOptions
       `${target.label} is still trying version ${status.version} (boot ${status.boot_count} of ${TRIAL_BOOTS}, not confirmed yet); wait until it confirms it or rolls back (tether update … --status), then try again`,
     );
   }
-  const manifest = manifestOf(firmware.files);
-  const digest = manifestDigest(manifest);
-  ctx.err(`${target.label} runs ${before}; sending ${firmware.version}: ${firmware.files.length} files, ${formatBytes(firmware.totalBytes)}`);
+  const board = await listBoardFiles(target);
+  const plan = board === undefined ? { send: firmware.files, delete: [], same: 0 } : planUpdate(firmware, board);
+  if (plan.send.length === 0 && plan.delete.length === 0) {
+    ctx.out(`version ${before}: the board already holds every file of ${firmware.version}; nothing to send`);
+    return;
+  }
+  const sending: Firmware = { ...firmware, files: plan.send, totalBytes: plan.send.reduce((n, f) => n + f.size, 0) };
+  const manifest = manifestOf(sending.files);
+  const digest = manifestDigest(manifest, plan.delete);
+  const kept = plan.same > 0 ? ` (the board has the other ${plan.same})` : '';
+  const deleting = plan.delete.length > 0 ? `; deleting ${plan.delete.join(', ')}` : '';
+  ctx.err(`${target.label} runs ${before}; sending ${firmware.version}: ${sending.files.length} files, ${formatBytes(sending.totalBytes)}${kept}${deleting}`);
   const staging = status.staging !== undefined && status.staging.version === firmware.version && status.staging.manifest === digest ? status.staging : undefined;
   let resetInMs = 1000;
   if (staging?.committed === true) {
@@ -466,9 +493,9 @@ async function runUpdate(target: Target, firmware: Firmware, options: RunOptions
       const have = Object.values(received).reduce((a, b) => a + b, 0);
       ctx.err(`resuming: the board already has ${formatBytes(have)} of this update`);
     } else {
-      chunkBytes = await declare(target, firmware.version, manifest);
+      chunkBytes = await declare(target, firmware.version, manifest, plan.delete);
     }
-    await upload(target, firmware, received, chunkBytes, options);
+    await upload(target, sending, received, chunkBytes, options);
     const done = await target.request(commitRequest(target, firmware.version, digest), COMMIT_TIMEOUT_MS);
     if (typeof done['reset_in_ms'] === 'number') resetInMs = done['reset_in_ms'];
     ctx.err(`the board checked every file; it resets in ${resetInMs} ms and applies ${firmware.version}`);
@@ -477,6 +504,52 @@ async function runUpdate(target: Target, firmware: Firmware, options: RunOptions
   await sleep(resetInMs);
   const final = await waitForConfirmation(target, firmware.version, options);
   ctx.out(`version ${before} → ${final.version}`);
+}
+
+/**
+ * The board's firmware files with their sizes and SHA-256 (op "list", a reply's worth at a time),
+ * or undefined from a firmware that predates op "list": then every file is sent.
+ */
+async function listBoardFiles(target: Target): Promise<ManifestEntry[] | undefined> {
+  const out: ManifestEntry[] = [];
+  let after = '';
+  for (;;) {
+    let reply: JsonObject;
+    try {
+      reply = await target.request({ action: 'update', op: 'list', ...(after === '' ? {} : { after }) }, BEGIN_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof TetherError && err.code === 'bad_field' && err.message.startsWith('op:')) return undefined;
+      throw err;
+    }
+    const files = reply['files'];
+    if (!Array.isArray(files)) throw new TetherError('bad_reply', `the board's answer to op "list" has no files list: ${JSON.stringify(reply)}`, { reply });
+    for (const f of files) {
+      if (!Array.isArray(f) || typeof f[0] !== 'string' || typeof f[1] !== 'number' || typeof f[2] !== 'string') {
+        throw new TetherError('bad_reply', `the board's answer to op "list" has an entry that is not [path, size, sha256]: ${JSON.stringify(f)}`, { reply });
+      }
+      out.push({ path: f[0], size: f[1], sha256: f[2] });
+    }
+    const last = out.at(-1);
+    if (reply['more'] !== true || files.length === 0 || last === undefined) return out;
+    after = last.path;
+  }
+}
+
+/** op "clear": what the board did, as a line for the user. */
+async function abortUpdate(target: Target): Promise<string> {
+  const reply = await target.request({ action: 'update', op: 'clear' }, COMMIT_TIMEOUT_MS);
+  switch (reply['cleared']) {
+    case 'nothing':
+      return `${target.label} holds no update; nothing to abort`;
+    case 'staging':
+      return `${target.label}: discarded the files staged for an update`;
+    case 'committed':
+      return `${target.label}: discarded the committed update before it was applied; the board keeps the version it runs`;
+    case 'rolled_back':
+      return `${target.label}: put the files of the previous version back; it resets in ${typeof reply['reset_in_ms'] === 'number' ? reply['reset_in_ms'] : 1000} ms to run them`;
+    default:
+      throw new TetherError('bad_reply', `the board's answer to op "clear" says cleared ${JSON.stringify(reply['cleared'])}`, { reply });
+  }
 }
 
 /**
@@ -494,11 +567,12 @@ function commitRequest(target: Target, version: string, manifest: string): JsonO
  * default is 2 KiB): the first part starts afresh, the others carry "append": true. A part the
  * board still finds too long is sent again in halves.
  */
-async function declare(target: Target, version: string, manifest: readonly ManifestEntry[]): Promise<number> {
+async function declare(target: Target, version: string, manifest: readonly ManifestEntry[], deleted: readonly string[]): Promise<number> {
   let partBytes = BEGIN_PART_BYTES;
   let chunkBytes = 0;
   let next = 0;
-  while (next < manifest.length) {
+  // The deletions go with the first part; an update of deletions alone is one begin.
+  while (next < manifest.length || (next === 0 && chunkBytes === 0)) {
     const part: ManifestEntry[] = [];
     let bytes = 0;
     for (const entry of manifest.slice(next)) {
@@ -509,7 +583,8 @@ async function declare(target: Target, version: string, manifest: readonly Manif
     }
     let reply: JsonObject;
     try {
-      reply = await target.request({ action: 'update', op: 'begin', version, files: part, ...(next > 0 ? { append: true } : {}) }, BEGIN_TIMEOUT_MS);
+      const first = next === 0 ? (deleted.length > 0 ? { delete: [...deleted] } : {}) : { append: true };
+      reply = await target.request({ action: 'update', op: 'begin', version, files: part, ...first }, BEGIN_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof TetherError && err.code === 'frame_too_large' && part.length > 1) {
         partBytes = Math.floor(partBytes / 2);

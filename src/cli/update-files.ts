@@ -136,13 +136,46 @@ export function manifestOf(files: readonly FirmwareFile[]): ManifestEntry[] {
 }
 
 /**
- * SHA-256 of "path\nsize\nsha256\n" per file in begin's order, as the board reports it in op
- * "status" (`staging.manifest`): equal digests mean the board is staging this very update.
+ * SHA-256 of "path\nsize\nsha256\n" per file in begin's order, then "delete path\n" per file the
+ * update removes, as the board reports it in op "status" (`staging.manifest`): equal digests
+ * mean the board is staging this very update. commit's MAC covers it, deletions included.
  */
-export function manifestDigest(files: readonly ManifestEntry[]): string {
+export function manifestDigest(files: readonly ManifestEntry[], deleted: readonly string[] = []): string {
   const hash = createHash('sha256');
   for (const f of files) hash.update(`${f.path}\n${f.size}\n${f.sha256}\n`);
+  for (const path of deleted) hash.update(`delete ${path}\n`);
   return hash.digest('hex');
+}
+
+/** The folder the release owns on the board: its files that a release no longer has are deleted. */
+export const OWNED_FOLDER = 'tether/';
+
+export interface UpdatePlan {
+  /** The release's files whose size or SHA-256 differs from the board's (or that it lacks). */
+  send: FirmwareFile[];
+  /** Files under tether/ on the board that the release does not have. */
+  delete: string[];
+  /** The release's files the board already holds as they are. */
+  same: number;
+}
+
+/**
+ * What to send, from the board's own list of files (op "list"). Only tether/ is the release's
+ * to prune: other files on the board (main.py aside, the user's own modules) stay. Paths are
+ * compared without case, as the board's FAT file system would.
+ */
+export function planUpdate(firmware: Firmware, board: readonly ManifestEntry[]): UpdatePlan {
+  const onBoard = new Map(board.map((f) => [f.path.toLowerCase(), f]));
+  const inRelease = new Set(firmware.files.map((f) => f.path.toLowerCase()));
+  const send = firmware.files.filter((f) => {
+    const there = onBoard.get(f.path.toLowerCase());
+    return there === undefined || there.path !== f.path || there.size !== f.size || there.sha256 !== f.sha256;
+  });
+  const deleted = board
+    .filter((f) => f.path.startsWith(OWNED_FOLDER) && !inRelease.has(f.path.toLowerCase()))
+    .map((f) => f.path)
+    .sort();
+  return { send, delete: deleted, same: firmware.files.length - send.length };
 }
 
 export interface Chunk {

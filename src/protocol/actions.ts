@@ -51,7 +51,7 @@ export const ACTION_SCHEMAS = {
   reset: empty,
   sleep: z.object({ deep: flag.optional(), time_ms: integer(1, 86_400_000) }),
   // OTA update of the MicroPython firmware (protocol.md §5.19); each op checks its own fields.
-  update: z.object({ op: oneOf(['status', 'begin', 'chunk', 'commit', 'abort']) }),
+  update: z.object({ op: oneOf(['status', 'list', 'begin', 'chunk', 'commit', 'abort', 'clear']) }),
 } as const;
 
 export type ActionName = keyof typeof ACTION_SCHEMAS;

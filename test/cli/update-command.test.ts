@@ -67,6 +67,7 @@ class Drop extends Error {}
 interface Staged {
   version: string;
   files: { path: string; size: number; sha256: string }[];
+  delete: string[];
   data: Map<string, Buffer>;
   committed: boolean;
 }
@@ -92,6 +93,10 @@ class OtaModel {
   chunks = 0;
   /** The firmware's default max_frame_bytes. */
   frameLimit = 2048;
+  /** The files on the board's flash, for op "list"; undefined: a firmware without op "list". */
+  flash: Map<string, Buffer> | undefined;
+  /** Files per op "list" reply. */
+  listPage = 3;
   oversize = 0;
   readonly ops: JsonObject[] = [];
   private readonly authed = new WeakSet<object>();
@@ -134,6 +139,24 @@ class OtaModel {
     switch (request['op']) {
       case 'status':
         return { update: this.status() };
+      case 'list': {
+        if (this.flash === undefined) throw new Refusal('bad_field', 'op: expected one of "status", "begin", "chunk", "commit", "abort"');
+        const after = typeof request['after'] === 'string' ? request['after'] : '';
+        const paths = [...this.flash.keys()].sort().filter((p) => p > after);
+        const page = paths.slice(0, this.listPage);
+        return { files: page.map((p) => [p, this.flash?.get(p)?.length ?? 0, sha256(this.flash?.get(p) ?? Buffer.alloc(0))]), more: paths.length > page.length };
+      }
+      case 'clear': {
+        if (this.state === 'trial') {
+          this.state = 'confirmed';
+          this.rolledBackFrom = this.version;
+          this.version = this.previous ?? this.version;
+          return { cleared: 'rolled_back', reset_in_ms: 100 };
+        }
+        const had = this.staging;
+        this.staging = undefined;
+        return { cleared: had === undefined ? 'nothing' : had.committed ? 'committed' : 'staging' };
+      }
       case 'begin': {
         if (this.state === 'trial') throw new Refusal('bad_field', 'op: version is on trial');
         const files = request['files'] as Staged['files'];
@@ -143,7 +166,8 @@ class OtaModel {
           s.files.push(...files);
           for (const f of files) s.data.set(f.path, Buffer.alloc(0));
         } else {
-          this.staging = { version: String(request['version']), files: [...files], data: new Map(files.map((f) => [f.path, Buffer.alloc(0)])), committed: false };
+          const deleted = Array.isArray(request['delete']) ? (request['delete'] as string[]) : [];
+          this.staging = { version: String(request['version']), files: [...files], delete: deleted, data: new Map(files.map((f) => [f.path, Buffer.alloc(0)])), committed: false };
         }
         return { chunk_bytes: 1024 };
       }
@@ -201,7 +225,7 @@ class OtaModel {
     if (s !== undefined) {
       out['staging'] = {
         version: s.version,
-        manifest: manifestDigest(s.files),
+        manifest: manifestDigest(s.files, s.delete),
         received: Object.fromEntries([...s.data].map(([p, d]) => [p, d.length])),
         committed: s.committed,
         chunk_bytes: 1024,
@@ -217,6 +241,8 @@ class OtaModel {
       const s = this.staging;
       this.staging = undefined;
       if (s !== undefined && this.outcome === 'confirm') {
+        for (const [path, data] of s.data) this.flash?.set(path, data);
+        for (const path of s.delete) this.flash?.delete(path);
         this.previous = this.version;
         this.version = s.version;
         this.state = 'trial';
@@ -279,7 +305,8 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.deepEqual(sentFiles(model), Object.fromEntries(Object.entries(SENT).map(([p, d]) => [p, sha256(d)])));
     assert.deepEqual(Object.keys(sentFiles(model)), Object.keys(SENT).sort());
     const ops = model.ops.map((o) => o['op']);
-    assert.deepEqual(ops.slice(0, 2), ['status', 'begin']);
+    // This board's firmware predates op "list" (bad_field on the op): every file is sent.
+    assert.deepEqual(ops.slice(0, 3), ['status', 'list', 'begin']);
     const expectedChunks = Object.values(SENT).reduce((n, d) => n + Math.ceil(d.length / 1024), 0);
     assert.equal(expectedChunks, 4 + 4);
     assert.equal(ops.filter((o) => o === 'chunk').length, expectedChunks);
@@ -348,6 +375,43 @@ void describe('tether update (direct, fake board)', { timeout: 90_000 }, () => {
     assert.deepEqual(chunks[0], { action: 'update', op: 'chunk', path: 'tether/a.py', offset: 1024, data: A_PY.subarray(1024, 2048).toString('base64') });
     assert.ok(!chunks.some((c) => ['lib/table.json', 'main.py', 'tether/__init__.py'].includes(String(c['path']))));
     assert.equal(chunks.length, 3 + 1);
+  });
+
+  void test("only the files whose SHA-256 differs from the board's are sent, and tether/ files the release dropped are deleted", { timeout: 60_000 }, async () => {
+    const old: Record<string, Buffer> = { ...SENT, 'tether/__init__.py': Buffer.from("VERSION = '0.1.0'\n"), 'tether/a.py': Buffer.from('# old a\n') };
+    model.flash = new Map([...Object.entries(old), ['tether/gone.py', Buffer.from('# dropped by 0.1.1\n')], ['user.py', Buffer.from("# the user's own\n")]]);
+    const result = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(), '--token', GOOD_TOKEN]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(Object.keys(sentFiles(model)), ['tether/__init__.py', 'tether/a.py']);
+    assert.match(result.stderr, /^tether: 127\.0\.0\.1:\d+ runs 0\.1\.0; sending 0\.1\.1: 2 files, [\d.]+ KiB \(the board has the other 4\); deleting tether\/gone\.py$/m);
+    const begin = model.ops.find((o) => o['op'] === 'begin');
+    assert.deepEqual(begin?.['delete'], ['tether/gone.py'], "user.py is not the release's to delete");
+    assert.ok(model.ops.filter((o) => o['op'] === 'list').length >= 3, 'the list is read a page at a time');
+    assert.equal(model.flash.has('tether/gone.py'), false);
+    assert.equal(model.flash.has('user.py'), true);
+    for (const [path, data] of Object.entries(SENT)) assert.equal(sha256(model.flash.get(path) ?? Buffer.alloc(0)), sha256(data), path);
+    // Run again: the board holds every file, so nothing is sent.
+    const opsBefore = model.ops.length;
+    const again = await runCli(['update', '127.0.0.1', String(board.port), '--firmware', firmwareDir(), '--token', GOOD_TOKEN]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'version 0.1.1: the board already holds every file of 0.1.1; nothing to send\n');
+    assert.ok(!model.ops.slice(opsBefore).some((o) => o['op'] === 'begin'));
+  });
+
+  void test("--abort clears the board's update and says what the board did", { timeout: 60_000 }, async () => {
+    const none = await runCli(['update', '127.0.0.1', String(board.port), '--abort', '--token', GOOD_TOKEN]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /holds no update; nothing to abort/);
+    model.version = '0.1.1';
+    model.previous = '0.1.0';
+    model.state = 'trial';
+    const rolled = await runCli(['update', '127.0.0.1', String(board.port), '--abort', '--token', GOOD_TOKEN]);
+    assert.equal(rolled.code, 0, rolled.stderr);
+    assert.match(rolled.stdout, /put the files of the previous version back; it resets in 100 ms to run them/);
+    assert.deepEqual(model.ops.map((o) => o['op']), ['clear', 'clear']);
+    assert.equal(model.version, '0.1.0');
+    const both = await runCli(['update', '127.0.0.1', String(board.port), '--abort', '--status']);
+    assert.equal(both.code, 2);
   });
 
   void test('a board that rolls the update back makes the command fail and say why', { timeout: 60_000 }, async () => {
