@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
@@ -156,11 +156,15 @@ describe('tether update against the firmware under CPython, across real resets',
   test('directly: 0.1.0 → 0.1.1, progress shown, the flash holds the release, get_version says 0.1.1', async () => {
     const port = await freePort();
     const board = await startBoard('direct', CONFIG, ['--port', String(port)]);
+    // A module an earlier release had and 0.1.1 no longer has.
+    writeFileSync(join(board.flash, 'tether', 'obsolete.py'), '# dropped by 0.1.1\n');
     const cli = await runCli(['update', '127.0.0.1', String(port), '--firmware', NEW, '--token', ADMIN, '--wait', '20'], { timeoutMs: 40_000 });
     await withContext(board, cli, async () => {
       assert.equal(cli.code, 0);
       assert.match(cli.stdout, /^version 0\.1\.0 → 0\.1\.1$/m);
-      assert.match(cli.stderr, /runs 0\.1\.0; sending 0\.1\.1: \d+ files/);
+      // Only what differs from the board's files goes: 0.1.1 changed led.py and the version.
+      assert.match(cli.stderr, /runs 0\.1\.0; sending 0\.1\.1: 2 files, [\d.]+ KiB \(the board has the other \d+\); deleting tether\/obsolete\.py$/m);
+      assert.equal(existsSync(join(board.flash, 'tether', 'obsolete.py')), false);
       assert.match(cli.stderr, /sent 100% /);
       assert.match(cli.stderr, /the board checked every file; it resets in 1000 ms and applies 0\.1\.1/);
       assert.equal(board.boots.length, 2, 'one reset');
