@@ -1346,3 +1346,35 @@ def test_a_normal_boot_does_not_compile_the_updater():
         sys.modules.update(saved)
         sys.modules.pop('_ota_health_timer', None)
         _done()
+
+
+def test_a_trial_state_written_by_the_previous_updater_still_rolls_back():
+    # The update that brings this tether/ota.py was applied by the one before it, whose state
+    # lists bare paths (no hashes): the rollback puts back whatever backups are there.
+    _fresh()
+    try:
+        _update(ota.Updater(TMP))
+        ota.Updater(TMP).boot()
+        with open(TMP + '/ota/state.json') as f:
+            s = json.loads(f.read())
+        legacy = {'version': '0.1.1', 'previous': '0.1.0', 'state': 'trial', 'boot_count': 3, 'rolled_back_from': None,
+                  'before': None, 'files': [e[0] for e in s['files']], 'added': s['added'], 'added_dirs': s['added_dirs']}
+        _write(TMP + '/ota/state.json', json.dumps(legacy).encode())
+        line = ota.Updater(TMP).boot()
+        assert 'rolled back to 0.1.0' in line, line
+        assert _tree() == _old_tree()
+    finally:
+        _done()
+
+
+def test_a_commit_whose_journal_does_not_fit_is_limit_exceeded_and_applies_nothing():
+    fs = _flash()
+    with _OnFlash(fs):
+        u = ota.Updater('')
+        _stage_all(u)
+        fs.put('ballast.bin', b'\0' * fs.free_bytes())
+        e = _error(u.handle, _commit_request(), KEY)
+        assert e.code == 'limit_exceeded' and e.message.startswith('files: the journal could not be written'), e.message
+        assert not _status_here()['staging']['committed']
+        ota.Updater('').boot()
+    assert _flash_tree(fs) == dict(_old_tree(), **{'ballast.bin': _sha(fs.files['ballast.bin'])})
