@@ -56,7 +56,7 @@ def step(which, argv):
         except Exception:
             import traceback
             traceback.print_exc()
-            print('main.py failed at import: the board stays at the REPL')
+            print('main.py failed at import: it resets the board in 5 s')
             return IMPORT_FAILED
         return 0
     if which == 'confirm':
@@ -109,9 +109,10 @@ async def one_start(root, argv, children):
     trial, health_s = trial_and_deadline(root)
     if code == IMPORT_FAILED:
         if not trial:
+            # A board would reset every 5 s for ever: nothing rolls back a version not on trial.
             sys.stderr.write('boot_loop: main.py fails and no update is on trial; stopping\n')
             return False
-        await asyncio.sleep(health_s)  # boot.py's health timer resets the board
+        await asyncio.sleep(5)  # main.py prints why, waits 5 s and resets; boot.py counts the try
         return True
     board = await spawn('board', root, argv, stdout=asyncio.subprocess.PIPE)
     children.append(board)
