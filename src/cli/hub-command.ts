@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
-import { boardsReachHubAt, firmwareHubJson, hubArgument } from './board-link-config.js';
+import { boardsReachHubAt, firmwareHubJson, hubArgument, type BoardLink, type BoardsReachHubAt } from './board-link-config.js';
 import { createConsoleLogger } from './console-logger.js';
 import { CliFailure, type CliContext } from './context.js';
 import { makeSecret } from './token-options.js';
@@ -18,7 +18,7 @@ import { linkCertFiles } from '../hub/link-cert.js';
 import { readLinkTls } from '../hub/link-server.js';
 import type { HubStore } from '../hub/store/store.js';
 
-interface HubFlags {
+export interface HubFlags {
   config?: string;
   data?: string;
   httpPort?: number;
@@ -94,14 +94,24 @@ export function registerHub(program: Command, ctx: CliContext): void {
   registerTokenCommands(hub, ctx);
 }
 
+/**
+ * What a board registered as `id` needs to link to this hub (tether hub add-device, tether
+ * install). `notMadeYet`: link.tls is auto and the hub has not made its certificate yet, so the
+ * fingerprint is the placeholder FINGERPRINT.
+ */
+export function boardLinkFor(config: HubConfig, id: string, token: string): { link: BoardLink; at: BoardsReachHubAt; notMadeYet: boolean } {
+  const at = boardsReachHubAt(config.link.host);
+  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
+  const tlsFiles = config.link.tls === 'auto' ? linkCertFiles(config.data) : config.link.tls;
+  const notMadeYet = config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
+  const fingerprint = tlsFiles === undefined ? undefined : notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint;
+  return { link: { host: at.host, port: config.link.port, deviceId: id, token, ...(fingerprint !== undefined ? { fingerprint } : {}) }, at, notMadeYet };
+}
+
 /** `tether hub add-device`'s answer: what the board needs to link, for each kind of board. */
 function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; token: string; out: string | undefined; config: HubConfig }): void {
-  const at = boardsReachHubAt(a.config.link.host);
-  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
-  const tlsFiles = a.config.link.tls === 'auto' ? linkCertFiles(a.config.data) : a.config.link.tls;
-  const notMadeYet = a.config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
-  const fingerprint = tlsFiles === undefined ? undefined : notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint;
-  const link = { host: at.host, port: a.config.link.port, deviceId: a.id, token: a.token, ...(fingerprint !== undefined ? { fingerprint } : {}) };
+  const { link, at, notMadeYet } = boardLinkFor(a.config, a.id, a.token);
+  const fingerprint = link.fingerprint;
   ctx.out(`${a.rotated ? 'new token for' : 'registered'} ${a.id}; its token is in the config below, shown this once (keep it secret; the hub keeps only its hash)`);
   ctx.out('');
   ctx.out('Pico W / ESP32 (Tether firmware): save this as config/hub.json on the board:');
@@ -174,7 +184,7 @@ function addStoreOptions(command: Command): Command {
   return command.option('--config <file>', 'hub config (YAML or JSON)').option('--data <dir>', 'data folder (default: data from the config, else ./tether-data)');
 }
 
-async function loadConfig(flags: HubFlags): Promise<HubConfig> {
+export async function loadConfig(flags: HubFlags): Promise<HubConfig> {
   const { loadHubConfig, parseHubConfig } = await import('../hub/config.js');
   const base = flags.config !== undefined ? await loadHubConfig(flags.config) : parseHubConfig({}, 'defaults');
   return {
@@ -185,14 +195,14 @@ async function loadConfig(flags: HubFlags): Promise<HubConfig> {
   };
 }
 
-async function withStore(flags: HubFlags, use: (store: HubStore, config: HubConfig) => void): Promise<void> {
+export async function withStore<T>(flags: HubFlags, use: (store: HubStore, config: HubConfig) => T): Promise<T> {
   const config = await loadConfig(flags);
   const { HubStore } = await import('../hub/store/store.js');
   const { ensureDataFolder } = await import('../hub/data-folder.js');
   ensureDataFolder(config.data);
   const store = HubStore.open(path.join(config.data, 'tether.db'));
   try {
-    use(store, config);
+    return use(store, config);
   } catch (err) {
     // HubError (conflict, not_found, bad_request) says what to do; show it as a failure, not a crash.
     if (err instanceof Error && err.name === 'HubError') throw new CliFailure(err.message);

@@ -10,6 +10,7 @@ import { registerDemo } from './demo-command.js';
 import { registerDevice } from './device-command.js';
 import { registerDoctor } from './doctor-command.js';
 import { registerHub } from './hub-command.js';
+import { registerInstall } from './install-command.js';
 import { registerSend } from './send-command.js';
 import { registerService } from './service-command.js';
 import { registerUpdate } from './update-command.js';
@@ -33,6 +34,8 @@ Examples:
   $ tether device --sim                                   run the simulated demo board
   $ tether send 127.0.0.1 12345 -c action=read_pin pin=25  one request, one reply
   $ tether watch 127.0.0.1 12345 --pin 22                  print edges on pin 22
+  $ tether install --wifi-ssid lab --wifi-password-file wifi.txt --hub http://127.0.0.1:7340
+                                                          a Pico W on USB: firmware, config, linked
   $ sudo tether service install device --config board.yaml  run a board at boot (systemd)`,
     );
   registerSend(program, ctx);
@@ -42,6 +45,7 @@ Examples:
   registerHub(program, ctx);
   registerDemo(program, ctx);
   registerUpdate(program, ctx);
+  registerInstall(program, ctx);
   registerService(program, ctx);
   return program;
 }

@@ -1,4 +1,4 @@
-// Files on a board through its raw REPL: the sha256 of a file, mkdir -p, and a write that lands
+// Files on a board through its raw REPL: the sha256 of files, a small file's bytes, mkdir -p, and a write that lands
 // whole or not at all (written to `<path>.part`, then renamed). The Python snippets are few and
 // fixed so that a fake board in the tests can recognise them; paths are limited to characters
 // that need no quoting.
@@ -30,16 +30,23 @@ export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The sha256 (hex) of a file on the board, or null when there is no such file. */
-export async function boardSha256(repl: RawRepl, path: string): Promise<string | null> {
+/**
+ * The sha256 (hex) of each file on the board, null where there is none: one command for all of
+ * them, so that checking a whole firmware costs one round trip, not one per file. The board reads
+ * each file in 256-byte pieces, so a file larger than its free RAM is hashed too.
+ */
+export async function boardSha256s(repl: RawRepl, paths: readonly string[]): Promise<Array<string | null>> {
+  if (paths.length === 0) return [];
+  const list = paths.map((p) => `'${boardPath(p)}'`).join(', ');
   const out = await repl.exec(
     [
       'import hashlib, binascii',
-      'try:',
-      ` _f = open('${boardPath(path)}', 'rb')`,
-      'except OSError:',
-      " print('no file')",
-      'else:',
+      `for _p in [${list}]:`,
+      ' try:',
+      "  _f = open(_p, 'rb')",
+      ' except OSError:',
+      "  print('no file')",
+      '  continue',
       ' _h = hashlib.sha256()',
       ' _b = bytearray(256)',
       ' while True:',
@@ -52,10 +59,45 @@ export async function boardSha256(repl: RawRepl, path: string): Promise<string |
       '',
     ].join('\n'),
   );
-  const answer = out.trim();
-  if (answer === 'no file') return null;
-  if (!/^[0-9a-f]{64}$/.test(answer)) throw new ReplError('protocol', `the board answered ${JSON.stringify(answer)} when asked for the hash of ${path}: reset it and try again.`);
-  return answer;
+  const answers = out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (answers.length !== paths.length || answers.some((a) => a !== 'no file' && !/^[0-9a-f]{64}$/.test(a))) {
+    throw new ReplError('protocol', `the board answered ${JSON.stringify(out.slice(0, 200))} when asked for the hashes of ${paths.length} file(s): reset it and try again.`);
+  }
+  return answers.map((a) => (a === 'no file' ? null : a));
+}
+
+/** The sha256 (hex) of a file on the board, or null when there is no such file. */
+export async function boardSha256(repl: RawRepl, path: string): Promise<string | null> {
+  const [hash] = await boardSha256s(repl, [path]);
+  return hash ?? null;
+}
+
+/** A (small) file's bytes from the board, or null when there is no such file. */
+export async function boardReadFile(repl: RawRepl, path: string): Promise<Uint8Array | null> {
+  const out = await repl.exec(
+    [
+      'import binascii',
+      'try:',
+      ` _f = open('${boardPath(path)}', 'rb')`,
+      'except OSError:',
+      " print('no file')",
+      'else:',
+      ' while True:',
+      '  _d = _f.read(192)',
+      '  if not _d:',
+      '   break',
+      '  print(binascii.b2a_base64(_d).decode().strip())',
+      ' _f.close()',
+      " print('end')",
+      '',
+    ].join('\n'),
+  );
+  const lines = out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (lines.length === 1 && lines[0] === 'no file') return null;
+  if (lines.at(-1) !== 'end' || lines.slice(0, -1).some((l) => !/^[A-Za-z0-9+/=]*$/.test(l))) {
+    throw new ReplError('protocol', `the board answered ${JSON.stringify(out.slice(0, 200))} when asked for ${path}: reset it and try again.`);
+  }
+  return new Uint8Array(Buffer.concat(lines.slice(0, -1).map((l) => Buffer.from(l, 'base64'))));
 }
 
 /** mkdir -p on the board (EEXIST, errno 17, is fine). */
@@ -106,6 +148,42 @@ function parentDir(path: string): string | undefined {
   return at > 0 ? path.slice(0, at) : undefined;
 }
 
+export interface SyncPlan {
+  /** Files whose sha256 on the board differs, or that it does not have. */
+  toCopy: BoardFile[];
+  unchanged: BoardFile[];
+}
+
+/** Which files differ from the board's, from one hashing command; nothing is written. */
+export async function planSync(repl: RawRepl, files: readonly BoardFile[]): Promise<SyncPlan> {
+  const onBoard = await boardSha256s(repl, files.map((f) => f.path));
+  const plan: SyncPlan = { toCopy: [], unchanged: [] };
+  files.forEach((file, i) => (onBoard[i] === sha256Hex(file.data) ? plan.unchanged : plan.toCopy).push(file));
+  return plan;
+}
+
+/**
+ * Copies what the plan says differs, and checks each copy by reading its hash back; folders are
+ * made as needed.
+ */
+export async function copyPlanned(repl: RawRepl, plan: SyncPlan, onProgress?: (p: CopyProgress) => void): Promise<void> {
+  const made = new Set<string>();
+  for (const file of plan.toCopy) {
+    const dir = parentDir(file.path.replace(/^\/+/, ''));
+    if (dir !== undefined && !made.has(dir)) {
+      await boardMkdirs(repl, dir);
+      made.add(dir);
+    }
+    await boardWriteFile(repl, file, onProgress);
+    const want = sha256Hex(file.data);
+    const got = await boardSha256(repl, file.path);
+    if (got !== want) {
+      throw new ReplError('verify_failed', `${file.path} reads back with sha256 ${got ?? '(no file)'} instead of ${want}: the board's flash may be full (check with os.statvfs) or failing; run the command again.`);
+    }
+    onProgress?.({ path: file.path, phase: 'copied' });
+  }
+}
+
 /**
  * Puts the files on the board, skipping those whose sha256 already matches, and checks each copy
  * by its hash. A run cut short is finished by running it again.
@@ -115,28 +193,8 @@ export async function syncFiles(
   files: readonly BoardFile[],
   onProgress?: (p: CopyProgress) => void,
 ): Promise<{ copied: string[]; unchanged: string[] }> {
-  const copied: string[] = [];
-  const unchanged: string[] = [];
-  const made = new Set<string>();
-  for (const file of files) {
-    const want = sha256Hex(file.data);
-    if ((await boardSha256(repl, file.path)) === want) {
-      unchanged.push(file.path);
-      onProgress?.({ path: file.path, phase: 'unchanged' });
-      continue;
-    }
-    const dir = parentDir(file.path.replace(/^\/+/, ''));
-    if (dir !== undefined && !made.has(dir)) {
-      await boardMkdirs(repl, dir);
-      made.add(dir);
-    }
-    await boardWriteFile(repl, file, onProgress);
-    const got = await boardSha256(repl, file.path);
-    if (got !== want) {
-      throw new ReplError('verify_failed', `${file.path} reads back with sha256 ${got ?? '(no file)'} instead of ${want}: the board's flash may be full (check with os.statvfs) or failing; run the command again.`);
-    }
-    copied.push(file.path);
-    onProgress?.({ path: file.path, phase: 'copied' });
-  }
-  return { copied, unchanged };
+  const plan = await planSync(repl, files);
+  for (const file of plan.unchanged) onProgress?.({ path: file.path, phase: 'unchanged' });
+  await copyPlanned(repl, plan, onProgress);
+  return { copied: plan.toCopy.map((f) => f.path), unchanged: plan.unchanged.map((f) => f.path) };
 }

@@ -47,7 +47,7 @@ const dec = new TextDecoder();
 const RAW_BANNER = enc.encode('raw REPL; CTRL-B to exit\r\n>');
 const SOFT_REBOOT = enc.encode('soft reboot\r\n');
 const PORT_CLOSED = 'the port closed (board unplugged or reset?): plug it back in and run the command again; files already copied are kept.';
-const FLASH_HINT = 'no MicroPython answered on this port: is it flashed? Flash MicroPython 1.23+ first (docs/firmware.md, "Putting it on a Pico W"), check the port is the board\'s, and close other programs using it (mpremote, Thonny).';
+const FLASH_HINT = 'no MicroPython answered on this port: is it flashed? Flash MicroPython 1.23+ first (docs/install.md, "MicroPython first"), check the port is the board\'s, and close other programs using it (mpremote, Thonny).';
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
@@ -285,6 +285,11 @@ export class RawRepl {
       await this.send(new Uint8Array([CTRL_D]));
       await this.inbox.until(SOFT_REBOOT, this.execTimeoutMs, this.timeout('the restart'));
     }
+  }
+
+  /** What the board printed since the last command or call (its console after a restart), \r\n made \n. */
+  takeConsole(): string {
+    return dec.decode(this.inbox.drain()).replaceAll('\r\n', '\n');
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@ export interface FakeBoardOptions {
   running?: boolean;
   /** What boot.py prints on a soft reset. */
   bootOutput?: string;
+  /** What main.py prints once a soft reset from the friendly REPL starts it. */
+  mainOutput?: string;
 }
 
 const enc = new TextEncoder();
@@ -39,6 +41,8 @@ export class FakeBoard {
   softResets = 0;
   /** The host's bytes, in order, as received. */
   readonly received: number[] = [];
+  /** Called when main.py starts (a soft reset from the friendly REPL), with the board's files. */
+  onMainStart: ((files: ReadonlyMap<string, Uint8Array>) => void) | undefined;
 
   private mode: Mode;
   private line: number[] = [];
@@ -53,7 +57,7 @@ export class FakeBoard {
   private readonly opts: Required<Omit<FakeBoardOptions, 'notMicroPython'>> & Pick<FakeBoardOptions, 'notMicroPython'>;
 
   constructor(options: FakeBoardOptions = {}) {
-    this.opts = { rawPaste: 'offers', stdinBufferMax: 256, running: false, bootOutput: '', ...options };
+    this.opts = { rawPaste: 'offers', stdinBufferMax: 256, running: false, bootOutput: '', mainOutput: '', ...options };
     this.mode = this.opts.running ? 'running' : 'friendly';
   }
 
@@ -144,10 +148,11 @@ export class FakeBoard {
       this.line = [];
       this.out('\r\n>>> ');
     } else if (c === 0x04 && this.line.length === 0) {
-      this.out('\r\nMPY: soft reboot\r\n' + this.opts.bootOutput.replaceAll('\n', '\r\n'));
+      this.out('\r\nMPY: soft reboot\r\n' + (this.opts.bootOutput + this.opts.mainOutput).replaceAll('\n', '\r\n'));
       this.softResets++;
       this.globals.clear();
       this.mode = 'running';
+      this.onMainStart?.(this.files);
     } else if (c === 0x0d) {
       this.line = [];
       this.out('\r\n>>> ');
@@ -246,9 +251,21 @@ export class FakeBoard {
     let m: RegExpMatchArray | null;
     if ((m = /^print\('([^'\\]*)'\)\n?$/.exec(code))) return `${m[1]}\n`;
     if ((m = /^raise (\w+)\('([^'\\]*)'\)\n?$/.exec(code))) throw new PyError(`${m[1]}: ${m[2]}`);
-    if ((m = /^import hashlib, binascii\ntry:\n _f = open\('([^']+)', 'rb'\)\nexcept OSError:\n print\('no file'\)\nelse:\n _h = hashlib\.sha256\(\)\n _b = bytearray\(256\)\n while True:\n {2}_n = _f\.readinto\(_b\)\n {2}if not _n:\n {3}break\n {2}_h\.update\(memoryview\(_b\)\[:_n\]\)\n _f\.close\(\)\n print\(binascii\.hexlify\(_h\.digest\(\)\)\.decode\(\)\)\n$/.exec(code))) {
+    if ((m = /^import hashlib, binascii\nfor _p in \[((?:'[^']+', )*'[^']+')\]:\n try:\n {2}_f = open\(_p, 'rb'\)\n except OSError:\n {2}print\('no file'\)\n {2}continue\n _h = hashlib\.sha256\(\)\n _b = bytearray\(256\)\n while True:\n {2}_n = _f\.readinto\(_b\)\n {2}if not _n:\n {3}break\n {2}_h\.update\(memoryview\(_b\)\[:_n\]\)\n _f\.close\(\)\n print\(binascii\.hexlify\(_h\.digest\(\)\)\.decode\(\)\)\n$/.exec(code))) {
+      return (m[1] ?? '')
+        .split(', ')
+        .map((quoted) => {
+          const data = this.files.get(quoted.slice(1, -1));
+          return data === undefined ? 'no file\n' : `${createHash('sha256').update(data).digest('hex')}\n`;
+        })
+        .join('');
+    }
+    if ((m = /^import binascii\ntry:\n _f = open\('([^']+)', 'rb'\)\nexcept OSError:\n print\('no file'\)\nelse:\n while True:\n {2}_d = _f\.read\(192\)\n {2}if not _d:\n {3}break\n {2}print\(binascii\.b2a_base64\(_d\)\.decode\(\)\.strip\(\)\)\n _f\.close\(\)\n print\('end'\)\n$/.exec(code))) {
       const data = this.files.get(m[1] ?? '');
-      return data === undefined ? 'no file\n' : `${createHash('sha256').update(data).digest('hex')}\n`;
+      if (data === undefined) return 'no file\n';
+      let text = '';
+      for (let i = 0; i < data.length; i += 192) text += `${Buffer.from(data.subarray(i, i + 192)).toString('base64')}\n`;
+      return `${text}end\n`;
     }
     if ((m = /^import os\n_d = ''\nfor _s in '([^']+)'\.split\('\/'\)\[1:\]:\n _d \+= '\/' \+ _s\n try:\n {2}os\.mkdir\(_d\)\n except OSError as _e:\n {2}if _e\.errno != 17:\n {3}raise\n$/.exec(code))) {
       let d = '';
@@ -289,4 +306,39 @@ class PyError extends Error {
   constructor(readonly text: string) {
     super(text);
   }
+}
+
+/**
+ * A serial line at `bytesPerSecond` each way between the host and a board's port: bytes arrive
+ * one after another at that pace (a write resolves once its bytes are on the far side, as
+ * after a drain), the way a USB-serial bridge at a fixed baud rate delivers them.
+ */
+export function pacedPort(port: ReplPort, bytesPerSecond: number): ReplPort {
+  const lanes = { toBoard: 0, toHost: 0 };
+  /** When n more bytes on this lane have arrived (performance.now() time). */
+  const arrival = (lane: keyof typeof lanes, n: number): number => {
+    lanes[lane] = Math.max(performance.now(), lanes[lane]) + (n * 1000) / bytesPerSecond;
+    return lanes[lane];
+  };
+  const until = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+  return {
+    write: async (bytes) => {
+      await until(arrival('toBoard', bytes.length));
+      await port.write(bytes);
+    },
+    listen: (onData, onClose) => {
+      // Deliveries keep their order: each waits for its own slot on the line.
+      let chain = Promise.resolve();
+      port.listen(
+        (bytes) => {
+          const at = arrival('toHost', bytes.length);
+          chain = chain.then(() => until(at)).then(() => onData(bytes));
+        },
+        () => {
+          chain = chain.then(onClose);
+        },
+      );
+    },
+    close: () => port.close(),
+  };
 }
