@@ -3,64 +3,18 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CliFailure, type CliContext } from '../../src/cli/context.js';
-import { runInstall, type InstallFlags, type InstallIo } from '../../src/cli/install-command.js';
+import { CliFailure } from '../../src/cli/context.js';
+import { runInstall, type InstallFlags } from '../../src/cli/install-command.js';
 import { collectFirmware } from '../../src/cli/update-files.js';
 import type { SerialPortInfo } from '../../src/firmware/usb-boards.js';
 import { FakeBoard, type FakeBoardOptions } from '../support/fake-repl.js';
 import { FIRMWARE_DIR } from '../support/micropython.js';
 import { runCli } from '../cli/run-cli.js';
+import { boardIo, capture, PICO, wifiFlags, type Run } from './install-io.js';
 
 const dec = new TextDecoder();
-
-export interface Run {
-  out: string[];
-  err: string[];
-  ctx: CliContext;
-}
-
-export function capture(): Run {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, ctx: { out: (l) => out.push(l), err: (l) => err.push(l), stdoutIsTTY: false, fail: () => undefined } };
-}
-
-const PICO: SerialPortInfo = { path: '/dev/ttyACM0', vendorId: '2E8A', productId: '0005', manufacturer: 'MicroPython', serialNumber: 'e6614c311b7e6f35' };
-
-export function tempDir(dirs: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-install-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** The io of `tether install` wired to a fake board; every open is a fresh connection to it. */
-export function boardIo(board: FakeBoard, dirs: string[], ports: SerialPortInfo[] = [PICO]): InstallIo & { opened: string[]; progressText: () => string } {
-  const opened: string[] = [];
-  let progress = '';
-  return {
-    opened,
-    progressText: () => progress,
-    listPorts: async () => ports,
-    openPort: async (p) => {
-      opened.push(p);
-      board.reconnect();
-      return board.port;
-    },
-    progress: { isTTY: false, write: (text) => void (progress += text) },
-    replOptions: { enterTimeoutMs: 300, plainPieceDelayMs: 0 },
-    pollMs: 50,
-    tokenDir: tempDir(dirs),
-  };
-}
-
-export function wifiFlags(dirs: string[], password = 'tether-pass'): Pick<InstallFlags, 'wifiSsid' | 'wifiPasswordFile' | 'wifiCountry'> {
-  const file = path.join(tempDir(dirs), 'wifi.txt');
-  fs.writeFileSync(file, `${password}\n`);
-  return { wifiSsid: 'tether-lab', wifiPasswordFile: file, wifiCountry: 'DE' };
-}
 
 async function firmwarePaths(): Promise<string[]> {
   const fw = await collectFirmware(FIRMWARE_DIR);
@@ -142,7 +96,7 @@ describe('tether install over a simulated serial port', { timeout: 120_000 }, ()
     const board = new FakeBoard();
     const io = boardIo(board, dirs);
     const wifi = wifiFlags(dirs);
-    const open = io.openPort;
+    const open = io.openPort.bind(io);
     // The cable is pulled 90 kB into the first run's connection.
     io.openPort = async (p) => open(p).then((port) => (board.cutAfterBytes(90_000), port));
     const first = install(board, { name: 'shed', ...wifi }, io);
@@ -199,7 +153,7 @@ describe('tether install over a simulated serial port', { timeout: 120_000 }, ()
     assert.match(changed.run.out[0] ?? '', /^dry run: would copy 1 file\(s\)/);
     assert.ok(changed.run.out.includes('  copy       config/wifi.json (0.1 KiB)') || changed.run.out.some((l) => /^ {2}copy {7}config\/wifi\.json \(\d+ B\)$/.test(l)));
     assert.ok(changed.run.out.includes("  kept       config/device.json (the board's own)"));
-    assert.equal(JSON.parse(dec.decode(board.files.get('/config/wifi.json'))).password, 'tether-pass');
+    assert.equal((JSON.parse(dec.decode(board.files.get('/config/wifi.json'))) as { password: string }).password, 'tether-pass');
   });
 
   test('--list shows the ports that look like a board; without --port one is chosen by USB id, several are refused', async () => {
