@@ -118,14 +118,17 @@ export async function boardMkdirs(repl: RawRepl, dir: string): Promise<void> {
   );
 }
 
+/** Longest command that writes a piece of a file (base64 plus its few bytes of Python). */
+export const WRITE_COMMAND_BYTES = 1024;
+
 /**
- * Bytes of file per command: the command (base64 plus its few bytes of Python) fits in the two
- * windows a board grants at the start of a raw-paste, so it goes out in one write; without
- * raw-paste, 256 bytes of command as mpremote sends.
+ * Bytes of file per command. Each command costs a few round trips (raw-paste request, end,
+ * output), so larger pieces go faster; 1 KiB of command still leaves a small board's heap alone
+ * (the source, its base64 string and the decoded bytes are all it holds at once). Raw-paste
+ * streams it by the board's grants; plain raw mode in 256-byte pieces.
  */
-export function chunkBytes(window: number | undefined): number {
-  const budget = (window === undefined ? 256 : 2 * window) - 'w(a(\'\'))\n'.length;
-  return Math.max(3, Math.floor(budget / 4) * 3);
+export function chunkBytes(): number {
+  return Math.floor((WRITE_COMMAND_BYTES - "w(a(''))\n".length) / 4) * 3;
 }
 
 /** Writes a file through `<path>.part` and a rename, so a cut leaves the old file, never half of the new. */
@@ -135,7 +138,7 @@ export async function boardWriteFile(repl: RawRepl, file: BoardFile, onProgress?
   let done = 0;
   onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
   while (done < file.data.length) {
-    const piece = file.data.subarray(done, done + chunkBytes(repl.window));
+    const piece = file.data.subarray(done, done + chunkBytes());
     await repl.exec(`w(a('${Buffer.from(piece).toString('base64')}'))\n`);
     done += piece.length;
     onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
@@ -163,8 +166,8 @@ export async function planSync(repl: RawRepl, files: readonly BoardFile[]): Prom
 }
 
 /**
- * Copies what the plan says differs, and checks each copy by reading its hash back; folders are
- * made as needed.
+ * Copies what the plan says differs, then checks every copy by reading its hash back (one
+ * command for all); folders are made as needed.
  */
 export async function copyPlanned(repl: RawRepl, plan: SyncPlan, onProgress?: (p: CopyProgress) => void): Promise<void> {
   const made = new Set<string>();
@@ -175,13 +178,15 @@ export async function copyPlanned(repl: RawRepl, plan: SyncPlan, onProgress?: (p
       made.add(dir);
     }
     await boardWriteFile(repl, file, onProgress);
-    const want = sha256Hex(file.data);
-    const got = await boardSha256(repl, file.path);
-    if (got !== want) {
-      throw new ReplError('verify_failed', `${file.path} reads back with sha256 ${got ?? '(no file)'} instead of ${want}: the board's flash may be full (check with os.statvfs) or failing; run the command again.`);
-    }
     onProgress?.({ path: file.path, phase: 'copied' });
   }
+  const got = await boardSha256s(repl, plan.toCopy.map((f) => f.path));
+  plan.toCopy.forEach((file, i) => {
+    const want = sha256Hex(file.data);
+    if (got[i] !== want) {
+      throw new ReplError('verify_failed', `${file.path} reads back with sha256 ${got[i] ?? '(no file)'} instead of ${want}: the board's flash may be full (check with os.statvfs) or failing; run the command again.`);
+    }
+  });
 }
 
 /**

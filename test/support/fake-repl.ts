@@ -310,21 +310,34 @@ class PyError extends Error {
 
 /**
  * A serial line at `bytesPerSecond` each way between the host and a board's port: bytes arrive
- * one after another at that pace (a write resolves once its bytes are on the far side, as
- * after a drain), the way a USB-serial bridge at a fixed baud rate delivers them.
+ * one after another at that pace, in slices of 16 bytes as a UART's FIFO hands them on (so the
+ * board answers the first bytes of a long write while the rest are still on the line), and a
+ * write resolves once its bytes are on the far side, as after a drain.
  */
 export function pacedPort(port: ReplPort, bytesPerSecond: number): ReplPort {
+  const SLICE = 16;
+  // Timers fire a little late; bytes sent within this long after the line went idle continue its
+  // schedule, so that the lateness does not add up over a long transfer.
+  const SLACK_MS = 4;
   const lanes = { toBoard: 0, toHost: 0 };
   /** When n more bytes on this lane have arrived (performance.now() time). */
   const arrival = (lane: keyof typeof lanes, n: number): number => {
-    lanes[lane] = Math.max(performance.now(), lanes[lane]) + (n * 1000) / bytesPerSecond;
+    lanes[lane] = Math.max(performance.now() - SLACK_MS, lanes[lane]) + (n * 1000) / bytesPerSecond;
     return lanes[lane];
   };
   const until = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+  let writing = Promise.resolve();
   return {
-    write: async (bytes) => {
-      await until(arrival('toBoard', bytes.length));
-      await port.write(bytes);
+    write: (bytes) => {
+      const done = writing.then(async () => {
+        for (let i = 0; i < bytes.length; i += SLICE) {
+          const slice = bytes.subarray(i, i + SLICE);
+          await until(arrival('toBoard', slice.length));
+          await port.write(slice);
+        }
+      });
+      writing = done.catch(() => undefined);
+      return done;
     },
     listen: (onData, onClose) => {
       // Deliveries keep their order: each waits for its own slot on the line.
