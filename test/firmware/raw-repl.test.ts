@@ -117,7 +117,7 @@ describe('raw REPL client', { timeout: 30_000 }, () => {
 
   test('a port that closes mid-copy is a port_closed error; the next run copies only what is not yet right', async () => {
     const { repl, board } = await entered();
-    board.cutAfterBytes(3000);
+    board.cutAfterBytes(1900);
     const err = await syncFiles(repl, FILES).catch((e: unknown) => e);
     assert.ok(err instanceof ReplError);
     assert.equal(err.code, 'port_closed');
