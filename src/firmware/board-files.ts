@@ -100,7 +100,10 @@ export async function boardReadFile(repl: RawRepl, path: string): Promise<Uint8A
   return new Uint8Array(Buffer.concat(lines.slice(0, -1).map((l) => Buffer.from(l, 'base64'))));
 }
 
-/** mkdir -p on the board (EEXIST, errno 17, is fine). */
+/**
+ * mkdir -p on the board. What exists is found with os.stat rather than by mkdir's EEXIST, whose
+ * number is not the same on every port (17 on rp2 and esp32, 20 in the WebAssembly port).
+ */
 export async function boardMkdirs(repl: RawRepl, dir: string): Promise<void> {
   await repl.exec(
     [
@@ -109,10 +112,9 @@ export async function boardMkdirs(repl: RawRepl, dir: string): Promise<void> {
       `for _s in '${boardPath(dir)}'.split('/')[1:]:`,
       " _d += '/' + _s",
       ' try:',
+      '  os.stat(_d)',
+      ' except OSError:',
       '  os.mkdir(_d)',
-      ' except OSError as _e:',
-      '  if _e.errno != 17:',
-      '   raise',
       '',
     ].join('\n'),
   );
@@ -128,7 +130,7 @@ export const WRITE_COMMAND_BYTES = 1024;
  * streams it by the board's grants; plain raw mode in 256-byte pieces.
  */
 export function chunkBytes(): number {
-  return Math.floor((WRITE_COMMAND_BYTES - "w(a(''))\n".length) / 4) * 3;
+  return Math.floor((WRITE_COMMAND_BYTES - "w(a(b''))\n".length) / 4) * 3;
 }
 
 /** Writes a file through `<path>.part` and a rename, so a cut leaves the old file, never half of the new. */
@@ -139,7 +141,8 @@ export async function boardWriteFile(repl: RawRepl, file: BoardFile, onProgress?
   onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
   while (done < file.data.length) {
     const piece = file.data.subarray(done, done + chunkBytes());
-    await repl.exec(`w(a('${Buffer.from(piece).toString('base64')}'))\n`);
+    // A bytes literal: micropython-lib's pure-Python binascii (on ports without the C one) takes no str.
+    await repl.exec(`w(a(b'${Buffer.from(piece).toString('base64')}'))\n`);
     done += piece.length;
     onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
   }

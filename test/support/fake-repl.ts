@@ -267,11 +267,11 @@ export class FakeBoard {
       for (let i = 0; i < data.length; i += 192) text += `${Buffer.from(data.subarray(i, i + 192)).toString('base64')}\n`;
       return `${text}end\n`;
     }
-    if ((m = /^import os\n_d = ''\nfor _s in '([^']+)'\.split\('\/'\)\[1:\]:\n _d \+= '\/' \+ _s\n try:\n {2}os\.mkdir\(_d\)\n except OSError as _e:\n {2}if _e\.errno != 17:\n {3}raise\n$/.exec(code))) {
+    if ((m = /^import os\n_d = ''\nfor _s in '([^']+)'\.split\('\/'\)\[1:\]:\n _d \+= '\/' \+ _s\n try:\n {2}os\.stat\(_d\)\n except OSError:\n {2}os\.mkdir\(_d\)\n$/.exec(code))) {
       let d = '';
       for (const s of (m[1] ?? '').split('/').slice(1)) {
         d += '/' + s;
-        if (this.files.has(d)) continue; // EEXIST, which the snippet ignores
+        if (this.files.has(d)) continue; // os.stat finds it: a file in the way fails at open()
         this.dirs.add(d);
       }
       return '';
@@ -283,7 +283,7 @@ export class FakeBoard {
       this.globals.set('f', path);
       return '';
     }
-    if ((m = /^w\(a\('([A-Za-z0-9+/=]*)'\)\)\n$/.exec(code))) {
+    if ((m = /^w\(a\(b'([A-Za-z0-9+/=]*)'\)\)\n$/.exec(code))) {
       const path = this.globals.get('f');
       if (path === undefined) throw new PyError("NameError: name 'w' isn't defined");
       const old = this.files.get(path) ?? new Uint8Array(0);
