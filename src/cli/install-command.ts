@@ -67,13 +67,13 @@ Examples:
   /dev/ttyACM0  2e8a:0005  Raspberry Pi RP2040/RP2350 (Pico, Pico W, Pico 2 W)
   $ tether install --wifi-ssid workshop --wifi-password-file wifi.txt --wifi-country DE \\
       --name greenhouse --hub http://127.0.0.1:7340
+  tether: registered greenhouse at the hub (/home/me/tether-data)
   tether: /dev/ttyACM0: MicroPython raw REPL (raw-paste, window 128 bytes)
-  tether: registered greenhouse at the hub (tether-data)
   tether: [ 3/44] tether/app.py  21.4 of 181.2 KiB, 7.8 KiB/s
   ...
-  tether: copied 44 files (181.2 KiB) in 23.2 s (7.8 KiB/s); 0 unchanged
-  tether: greenhouse restarted; waiting for it to link to the hub
-  greenhouse is online at the hub (tether 0.1.0)
+  tether: copied 44 file(s) (181.2 KiB) in 23.2 s (7.8 KiB/s); 0 unchanged
+  tether: greenhouse restarted; waiting up to 120 s for it to link to the hub
+  greenhouse is online at the hub (tether-mpy 0.1.0)
   $ tether install --port /dev/ttyUSB0 --config board.json --dry-run
 
 Exit status: 0 when the board is installed (and online at the hub with --hub),

@@ -98,5 +98,11 @@ describe('tether install --hub', { skip: SKIP_WITHOUT_PYTHON3, timeout: 120_000 
     assert.match(String(refused), /already_registered: a board tank is registered at the hub already.*--rotate/);
     assert.equal(other.files.size, 0, 'nothing was written to the other board');
     assert.deepEqual(hub.store.keyOf('tank'), keyOfToken(onBoard.token), "the first board's token still works");
+
+    // A board that never links: the wait ends with not_online and what its console printed.
+    const silent = new FakeBoard({ mainOutput: "tether: wifi: 'tether-lab' refused the password (wrong password?)\n" });
+    const late = await runInstall({ ...flags, name: 'pump', wait: 0.5 }, capture().ctx, boardIo(silent, dirs)).catch((e: unknown) => e);
+    assert.match(String(late), /not_online: pump did not link to the hub within 0\.5 s\. Its console said:\n {2}tether: wifi: 'tether-lab' refused the password \(wrong password\?\)\n/);
+    assert.ok(hub.store.keyOf('pump') !== undefined, 'registered before the copy');
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CliFailure } from '../../src/cli/context.js';
 import { runInstall, type InstallFlags } from '../../src/cli/install-command.js';
+import { serialPortMissing } from '../../src/cli/serial-port.js';
 import { collectFirmware } from '../../src/cli/update-files.js';
 import type { SerialPortInfo } from '../../src/firmware/usb-boards.js';
 import { FakeBoard, type FakeBoardOptions } from '../support/fake-repl.js';
@@ -183,6 +184,12 @@ describe('tether install over a simulated serial port', { timeout: 120_000 }, ()
     const given = boardIo(board, dirs, ports);
     await install(board, { name: 'esp', dryRun: true, port: '/dev/ttyS0' }, given).done;
     assert.deepEqual(given.opened, ['/dev/ttyS0'], '--port is used as given, even with several boards attached');
+  });
+
+  test('a missing serialport package says how to install it', () => {
+    const missing = Object.assign(new Error("Cannot find package 'serialport' imported from /x.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    assert.match(serialPortMissing(missing, 'linux', 'x64'), /^serial_missing: .*not installed .*npm install serialport@13/);
+    assert.match(serialPortMissing(new Error('bindings failed'), 'linux', 'arm'), /^serial_missing: the serialport package did not load on linux-arm: bindings failed/);
   });
 
   test('every option is in --help, and a --wifi-ssid without its password file is a usage error', async () => {
