@@ -47,6 +47,10 @@ async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
         from tether.link import HubLink
         link = HubLink(board, dispatcher, hub)
         link.start()
+    if cfg['peers']:
+        # Boards this one follows (tether/peers.py): loaded only when the config names some.
+        from tether import peers
+        board.peers = peers.start(board, cfg['peers'])
     return board, server, link
 
 

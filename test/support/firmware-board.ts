@@ -20,6 +20,8 @@ export interface FirmwareBoard {
   advance(ms: number): Promise<void>;
   /** The hub link's state and the shims' pin levels, from the board itself. */
   state(): Promise<FirmwareState>;
+  /** A control line that answers "ok" (run_board.py): "drive <pin> <level>", "chip_temp <celsius>". */
+  control(line: string): Promise<void>;
   /** What the board printed on stderr so far, for failure messages. */
   stderr(): string;
   close(): Promise<void>;
@@ -28,6 +30,8 @@ export interface FirmwareBoard {
 export interface FirmwareState {
   link: { up: boolean; connections: number; error: string | null; queued: number; inflight: number } | null;
   levels: Record<string, number>;
+  /** Running PWM outputs: pin → duty 0–1. */
+  duty: Record<string, number>;
 }
 
 export interface FirmwareBoardOptions {
@@ -71,6 +75,11 @@ export async function startFirmwareBoard(config: unknown, options: FirmwareBoard
       new Promise<void>((resolve, reject) => {
         answers.push((line) => (line === 'ok' ? resolve() : reject(new Error(`advance ${ms}: ${line}`))));
         control.write(`advance ${Math.round(ms)}\n`);
+      }),
+    control: (line) =>
+      new Promise<void>((resolve, reject) => {
+        answers.push((answer) => (answer === 'ok' ? resolve() : reject(new Error(`${line}: ${answer}`))));
+        control.write(`${line}\n`);
       }),
     state: () =>
       new Promise<FirmwareState>((resolve) => {

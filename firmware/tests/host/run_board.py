@@ -2,8 +2,9 @@
 # machine/network shims. Prints one JSON line {"port", "control"} once it accepts connections.
 #   python3 run_board.py --config board.json [--manual-clock] [--port P] [--root DIR] [--machine NAME]
 #                        [--hub HOST:PORT --id ID --token T [--keepalive-ms N] [--fingerprint F] [--no-listen]]
-# The control port takes lines "advance <ms>" (answers "ok") for a manual clock, and "state"
-# (answers one JSON line: the hub link's state and the shims' pin levels).
+# The control port takes lines "advance <ms>" (answers "ok") for a manual clock, "drive <pin>
+# <level>" and "chip_temp <celsius>" (answer "ok"), and "state" (answers one JSON line: the hub
+# link's state, the shims' pin levels and PWM duties).
 import sys
 import os
 
@@ -50,10 +51,18 @@ async def control(clock, link, reader, writer):
             for _ in range(5):
                 await asyncio.sleep(0)
             writer.write(b'ok\n')
+        elif words and words[0] in ('drive', 'chip_temp'):
+            # Inputs and the chip's temperature as the world sets them (boards following this one).
+            if words[0] == 'drive':
+                simhw.drive(int(words[1]), int(words[2]))
+            else:
+                simhw.set_chip_temp(float(words[1]))
+            writer.write(b'ok\n')
         elif words and words[0] == 'state':
             st = {'link': None if link is None else {'up': link.up, 'connections': link.connections, 'error': link.last_error,
                                                      'queued': len(link.outbox.queued), 'inflight': len(link.outbox.inflight)},
-                  'levels': {str(p): simhw.level(p) for p in range(30)}}
+                  'levels': {str(p): simhw.level(p) for p in range(30)},
+                  'duty': {str(p): simhw.pwm(p)[1] / 65535 for p in range(30) if simhw.pwm(p)}}
             writer.write(json.dumps(st).encode() + b'\n')
         else:
             writer.write(b'error unknown command\n')
