@@ -100,6 +100,38 @@ const tokenSchema = z.strictObject({
   scope: z.enum(['read', 'actuate', 'admin']),
 });
 
+/**
+ * One rule of a peer (docs/board-config.md#peers): what of the followed board to follow (one of
+ * input, output, sensor + quantity), the local output it drives (`to`), and how it maps.
+ */
+const peerRuleSchema = z.strictObject({
+  input: pinNumber.optional(),
+  output: pinNumber.optional(),
+  sensor: label.optional(),
+  quantity: label.optional(),
+  /** An actuator name, or the name or number of an output pin in pins. */
+  to: z.union([label, pinNumber], { error: 'expected an actuator name, or the name or number of an output pin in pins' }),
+  invert: z.boolean({ error: 'expected true or false' }).optional(),
+  range: z.tuple([z.number(), z.number()], { error: 'expected [low, high]: the readings that map to duty[0] and duty[1]' }).optional(),
+  duty: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)], { error: 'expected [low, high], each 0–1' }).optional(),
+  threshold: z.strictObject({ on: z.number(), off: z.number() }, { error: 'expected { on: x, off: y }' }).optional(),
+});
+
+/** A board this one follows in direct mode, without a hub (docs/board-config.md#peers). */
+const peerSchema = z.strictObject({
+  name: label,
+  host: z.string().min(1, { error: 'expected the address of the board to follow' }),
+  port: z.number().int().min(1).max(65535).default(12345),
+  /** The token the followed board requires (read scope is enough), inline or in a file. */
+  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  token_file: z.string().min(1).optional(),
+  /** How long each write to a local output holds without news from the peer. */
+  lease_s: leaseSeconds.default(3),
+  /** How often the peer is asked (pins) and its sensors read. */
+  every_ms: z.number().int().min(50, { error: 'expected 50–86400000 ms' }).max(86_400_000, { error: 'expected 50–86400000 ms' }).default(1000),
+  follow: z.array(peerRuleSchema).min(1, { error: 'expected at least one rule' }),
+});
+
 export const boardConfigSchema = z
   .strictObject({
     name: label.default('tether-board'),
@@ -122,6 +154,7 @@ export const boardConfigSchema = z
     sensors: z.array(sensorSchema).default([]),
     actuators: z.array(actuatorSchema).default([]),
     backend: backendSchema.prefault({}),
+    peers: z.array(peerSchema).default([]),
     // `pymodaq:` alone in YAML is null: the section with its defaults.
     pymodaq: z.preprocess((v) => (v === null ? {} : v), pymodaqSchema.optional()),
     sim: z
@@ -140,6 +173,8 @@ export type SensorConfig = BoardConfig['sensors'][number];
 export type ActuatorConfig = BoardConfig['actuators'][number];
 export type PinConfig = BoardConfig['pins'][number];
 export type PymodaqConfig = NonNullable<BoardConfig['pymodaq']>;
+export type PeerConfig = BoardConfig['peers'][number];
+export type PeerRule = PeerConfig['follow'][number];
 
 /** Checks that need the whole file: unique names, pins used once, sensors on declared buses. */
 function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
@@ -239,6 +274,7 @@ function crossCheck(cfg: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
     }
   });
   if (c.pymodaq !== undefined) checkPymodaq(c, c.pymodaq, ctx);
+  checkPeers(c, ctx);
   c.actuators.forEach((a, i) => {
     const driver = ACTUATOR_DRIVERS[a.driver];
     if (driver === undefined) return;
@@ -288,6 +324,47 @@ function checkPymodaq(c: BoardConfig, p: PymodaqConfig, ctx: z.RefinementCtx): v
   if (p.port !== 0 && p.port === c.listen.port) {
     ctx.addIssue({ code: 'custom', path: ['pymodaq', 'port'], message: `${p.port} is also listen.port, where protocol v1 listens; give one of them another port (PyMoDAQ's default is 5555, protocol v1's 12345)` });
   }
+}
+
+/** docs/board-config.md#peers: each rule follows one thing, maps it in a way its output takes, and each output has one rule. */
+function checkPeers(c: BoardConfig, ctx: z.RefinementCtx): void {
+  const driven = new Map<number, string>();
+  c.peers.forEach((p, i) => {
+    const at = (...rest: (string | number)[]) => ['peers', i, ...rest];
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (p.token !== undefined && p.token_file !== undefined) issue(at('token'), 'give token or token_file, not both');
+    if (p.lease_s > c.max_lease_s) issue(at('lease_s'), `longer than max_lease_s (${c.max_lease_s} s)`);
+    if (p.lease_s * 1000 < 2 * p.every_ms) issue(at('lease_s'), `expected at least two every_ms (${p.every_ms} ms), so that one late answer does not let the output go`);
+    p.follow.forEach((r, j) => {
+      const where = (...rest: string[]) => at('follow', j, ...rest);
+      const kinds = (['input', 'output', 'sensor'] as const).filter((k) => r[k] !== undefined);
+      if (kinds.length !== 1) return issue(where(), 'expected exactly one of input, output or sensor (what to follow)');
+      if (kinds[0] === 'sensor') {
+        if (r.quantity === undefined) issue(where('quantity'), 'expected the quantity to follow, e.g. "temperature"');
+        if (r.invert !== undefined) issue(where('invert'), 'a sensor rule maps with range or threshold');
+        if ((r.range === undefined) === (r.threshold === undefined)) issue(where(), 'expected range (a duty from the reading) or threshold (on/off)');
+        if (r.range !== undefined && r.range[0] === r.range[1]) issue(where('range'), 'expected [low, high] with low ≠ high');
+        if (r.threshold !== undefined && r.threshold.on === r.threshold.off) issue(where('threshold'), 'expected on ≠ off: on above off turns on when high (a fan), on below off when low (a heater)');
+        if (r.duty !== undefined && r.range === undefined) issue(where('duty'), 'only a range rule takes duty');
+      } else if (r.range !== undefined || r.threshold !== undefined || r.duty !== undefined || r.quantity !== undefined) {
+        issue(where(), `an ${kinds[0]} rule copies the level (invert: true inverts it)`);
+      }
+      const out = peerOutput(c, r.to);
+      if (out === undefined) return issue(where('to'), 'expected an actuator name, or the name or number of an output pin in pins');
+      if (r.range !== undefined && !out.pwm) issue(where('to'), 'a range gives a duty: drive a PWM actuator, or use threshold for a digital output');
+      const prev = driven.get(out.pin);
+      if (prev !== undefined) issue(where('to'), `pin ${out.pin} is already driven by ${prev}`);
+      else driven.set(out.pin, `peers[${i}].follow[${j}]`);
+    });
+  });
+}
+
+/** The local output a peer rule drives: an actuator by name or pin, or an output pin by name or number. */
+export function peerOutput(c: Readonly<BoardConfig>, to: string | number): { pin: number; pwm: boolean } | undefined {
+  const a = c.actuators.find((x) => x.name === to || x.pin === to);
+  if (a !== undefined) return { pin: a.pin, pwm: a.driver === 'pwm' };
+  const p = c.pins.find((x) => x.mode === 'output' && (x.name === to || x.pin === to));
+  return p === undefined ? undefined : { pin: p.pin, pwm: false };
 }
 
 /** An address no sensor answers PyMoDAQ at, for the advice: the next one up, wrapping within 0x08–0x77. */

@@ -6,6 +6,7 @@ import { hostPort, isLoopbackHost } from '../common/address.js';
 import { checkAuthDeclared, type BoardConfig } from './config.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { HubLink, type HubLinkOptions } from './hub-link.js';
+import { startPeers, type Peers } from './peers.js';
 import type { Hardware } from './hal/types.js';
 import { silentLogger, type Logger } from './logger.js';
 import { TRANSPORTS, type ListenOverrides, type RunningTransport, type TransportId } from './transport/registry.js';
@@ -71,21 +72,23 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
   });
   const hubLink = options.hub === undefined ? undefined : new HubLink({ ...options.hub, board, dispatcher, clock, logger });
   hubLink?.start();
-  return {
-    board,
-    host: main.host,
-    port: main.port,
-    secure: main.secure,
-    listeners,
-    hubLink,
-    close: async () => {
-      await hubLink?.close();
-      await Promise.all(listeners.map((l) => l.close()));
-      dispatcher.close();
-      board.close();
-      hardware.close();
-    },
+  let peers: Peers | undefined;
+  const close = async () => {
+    await peers?.close();
+    await hubLink?.close();
+    await Promise.all(listeners.map((l) => l.close()));
+    dispatcher.close();
+    board.close();
+    hardware.close();
   };
+  // Boards this one follows (peers.ts); a token file that cannot be read stops the start.
+  try {
+    if (config.peers.length > 0) peers = await startPeers(config, board, clock, logger);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { board, host: main.host, port: main.port, secure: main.secure, listeners, hubLink, close };
 }
 
 /**
