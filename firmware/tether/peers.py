@@ -55,6 +55,7 @@ class Peer:
         self.ceiling = BACKOFF_FIRST
         self.pipe = None
         self.heard = 0
+        self.dial_ms = DIAL_MS
         # CPython's open_connection closes its own socket on every failure (host tests only).
         self.net = Sockets() if sys.implementation.name == 'micropython' else None
 
@@ -89,12 +90,12 @@ class Peer:
         c = self.cfg
         try:
             if self.net is None:
-                return await asyncio.wait_for(asyncio.open_connection(c['host'], c['port']), DIAL_MS / 1000)
+                return await asyncio.wait_for(asyncio.open_connection(c['host'], c['port']), self.dial_ms / 1000)
             # getaddrinfo blocks (for a name, until DNS answers): outside the dial's timer.
             ai = self.net.getaddrinfo(c['host'], c['port'])
-            return await asyncio.wait_for(connect(self.net, ai, c['host']), DIAL_MS / 1000)
+            return await asyncio.wait_for(connect(self.net, ai, c['host']), self.dial_ms / 1000)
         except asyncio.TimeoutError:
-            raise OSError('no connection to %s:%d within %d ms' % (c['host'], c['port'], DIAL_MS))
+            raise OSError('no connection to %s:%d within %d ms' % (c['host'], c['port'], self.dial_ms))
 
     async def _once(self):
         r, w = await self._dial()
