@@ -47,7 +47,7 @@ async def build(cfg, clock, support, net=None, hub=None, listen=True, ssl=None):
         from tether.link import HubLink
         link = HubLink(board, dispatcher, hub)
         link.start()
-    if cfg['peers']:
+    if cfg.get('peers'):
         # Boards this one follows (tether/peers.py): loaded only when the config names some.
         from tether import peers
         board.peers = peers.start(board, cfg['peers'])
@@ -139,7 +139,7 @@ async def fail(led, message):
 def unload():
     # The module table and the package both hold each module.
     import tether
-    for name in ('start', 'config'):
+    for name in ('start', 'config', 'peer_config'):
         sys.modules.pop('tether.' + name, None)
         if name in tether.__dict__:
             delattr(tether, name)
