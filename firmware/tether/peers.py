@@ -137,7 +137,8 @@ class Peer:
             pipe.close()
 
     async def _reply(self, r, lines):
-        # The next reply during authentication (no subscriptions yet, so no events come).
+        # The next reply during authentication. The peer sends nothing unasked before the
+        # subscriptions, so no frame can follow this one in the same read.
         while True:
             n = await readinto(r, lines.space())
             if n == 0:
@@ -195,9 +196,12 @@ class Peer:
             return
         action = m.get('action')
         if not m.get('ok'):
-            if action != 'ping':
-                self.last_error = '%s: %s' % (action, _why(m))
-                print('tether: peer %s: %s' % (self.cfg['name'], self.last_error))
+            # A rule the peer refuses (a sensor it lacks, a pin that is not an input) renews
+            # nothing; the others go on. Said once, not at every poll.
+            why = 'the board refused %s: %s' % (action, _why(m))
+            if why != self.last_error:
+                print('tether: peer %s: %s' % (self.cfg['name'], why))
+            self.last_error = why
             return
         if action == 'subscribe':
             self.subs[m['sub']] = [r for r in self.cfg['follow'] if r['kind'] == 'sensor' and m.get('sensor') == r['sensor']

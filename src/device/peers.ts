@@ -4,7 +4,7 @@
 // or a network that drops, leaves the output at its safe value within lease_s. The firmware's
 // counterpart is firmware/tether/peers.py, with the same config and the same mapping.
 import { readFile } from 'node:fs/promises';
-import { connect, type BoardClient, type Subscription, type TetherEvent } from '../client/index.js';
+import { connect, TetherError, type BoardClient, type Subscription, type TetherEvent } from '../client/index.js';
 import { hostPort } from '../common/address.js';
 import type { Clock } from '../common/clock.js';
 import type { Board } from './board.js';
@@ -153,10 +153,13 @@ class PeerFollower {
       const subs: Array<Promise<void>> = [];
       const inputs = [...new Set(this.rules.flatMap((b) => (b.rule.input === undefined ? [] : [b.rule.input])))];
       const sensors = [...new Set(this.rules.flatMap((b) => (b.rule.sensor === undefined ? [] : [b.rule.sensor])))];
-      for (const pin of inputs) subs.push(this.consume(await client.subscribe({ pin, edge: 'both' }), (b) => b.rule.input === pin, (e) => e['value']));
+      for (const pin of inputs) {
+        const sub = await this.refused(client.subscribe({ pin, edge: 'both' }));
+        if (sub !== undefined) subs.push(this.consume(sub, (b) => b.rule.input === pin, (e) => e['value']));
+      }
       for (const sensor of sensors) {
-        const sub = await client.subscribe({ sensor, intervalMs: p.every_ms });
-        subs.push(this.consume(sub, (b) => b.rule.sensor === sensor, (e, b) => valueOf(e['values'], b.rule.quantity)));
+        const sub = await this.refused(client.subscribe({ sensor, intervalMs: p.every_ms }));
+        if (sub !== undefined) subs.push(this.consume(sub, (b) => b.rule.sensor === sensor, (e, b) => valueOf(e['values'], b.rule.quantity)));
       }
       await this.poll(client);
       await Promise.allSettled(subs);
@@ -172,10 +175,27 @@ class PeerFollower {
     while (!this.closed && client.isOpen) {
       if (pins.length === 0) await client.ping();
       for (const pin of pins) {
-        const value = await client.readPin(pin);
+        const value = await this.refused(client.readPin(pin));
         for (const b of this.rules) if (b.rule.sensor === undefined && (b.rule.input ?? b.rule.output) === pin) this.apply(b, value);
       }
       await Promise.race([this.pause(this.peer.every_ms), client.closed]);
+    }
+  }
+
+  /**
+   * A request the peer refused (a rule naming a sensor it lacks, a pin that is not an input) is
+   * said once and its rules renew nothing, while the other rules go on; a timeout or a closed
+   * connection still ends the connection.
+   */
+  private async refused<T>(request: Promise<T>): Promise<T | undefined> {
+    try {
+      return await request;
+    } catch (err) {
+      if (!(err instanceof TetherError) || err.reply === undefined) throw err;
+      const message = `the board refused ${String(err.reply['action'])}: ${err.code}: ${err.message}`;
+      if (message !== this.lastError) this.logger.warn(`peer ${this.peer.name}: ${message}`);
+      this.lastError = message;
+      return undefined;
     }
   }
 

@@ -157,6 +157,29 @@ describe('a sim board follows a sim board (examples/peers-rgb-*.yaml)', { timeou
     assert.ok(Date.now() - t0 <= 2000 + 6000, `safe ${Date.now() - t0} ms after A closed`);
   });
 
+  test('a rule the peer refuses is said once, and the other rules go on', async () => {
+    const a = await startSim(await loadBoardConfig(exampleFile('peers-rgb-a.yaml')));
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => warnings.push(m) };
+    const config = parseBoardConfig(
+      base(
+        [
+          { sensor: 'no_such_sensor', quantity: 'temperature', to: 'led', threshold: { on: 1, off: 0 } },
+          { input: 14, to: 'red' },
+        ],
+        { port: a.device.port, token: 'rgb-a-read-token-change-me' },
+      ),
+    );
+    const clock = new SystemClock();
+    const hardware = createSimHardware(config, clock);
+    const device = await startDevice({ config, hardware, clock, host: '127.0.0.1', port: 0, logger });
+    cleanups.push(() => device.close());
+    a.hardware.gpio.drive(14, 1);
+    await eventually(() => (duty(hardware, 16) === 1 ? true : undefined), 'red follows button 14 although the other rule was refused', 10_000);
+    assert.equal(warnings.filter((w) => w.includes('refused subscribe')).length, 1, warnings.join('\n'));
+    assert.equal(hardware.gpio.level(25), 0, 'the refused rule drives nothing');
+  });
+
   test('a token file that cannot be read stops the start, naming the field', async () => {
     const config = parseBoardConfig(base([{ input: 14, to: 'led' }], { token_file: join(tmpdir(), 'no-such-dir-tether', 'a.token') }));
     const clock = new SystemClock();

@@ -103,6 +103,8 @@ async def test_reports_drive_local_outputs_with_leases_that_lapse_to_safe():
     p._on({'event': 'reading', 'sub': 2, 'sensor': 'chip', 'values': {'temperature': 30}, 'units': {}, 'seq': 2, 'ts': 0})
     assert simhw.level(25) == 1 and abs(simhw.pwm(16)[1] / 65535 - 0.5) < 0.01, (simhw.level(25), simhw.pwm(16))
     assert b.leases.get(25)[0] == 1 and b.leases.get(16)[0] == 0.5
+    p._on({'action': 'read_pin', 'pin': 99, 'ok': False, 'error': {'code': 'bad_field', 'message': 'no pin 99'}})
+    assert 'refused read_pin: bad_field: no pin 99' in p.last_error, p.last_error
     clock.advance(1500)
     p._on({'action': 'read_pin', 'pin': 14, 'value': 1, 'ok': True})  # the poll renews the led's lease
     p._on({'event': 'sensor_error', 'sub': 2, 'sensor': 'chip', 'error': {'code': 'sensor_error', 'message': 'x'}})
