@@ -143,13 +143,13 @@ describe('a sim board follows a sim board (examples/peers-rgb-*.yaml)', { timeou
     a.hardware.gpio.drive(15, 0);
     await eventually(() => (duty(b.hardware, 18) === 1 ? true : undefined), 'blue while button 15 is low (invert)', 10_000);
     a.device.board.writePin(2, 1, 60);
-    await eventually(() => (b.hardware.gpio.level(25) === 1 ? true : undefined), "B's led follows A's relay", 10_000);
+    await eventually(() => (b.hardware.gpio.level(15) === 1 ? true : undefined), "B's led follows A's relay", 10_000);
     a.hardware.adc.setChipTemperature(36);
     await eventually(() => (b.hardware.gpio.level(3) === 1 ? true : undefined), 'alarm above 35 °C', 10_000);
     const t0 = Date.now();
     await a.close();
     await eventually(
-      () => (duty(b.hardware, 16) === 0 && duty(b.hardware, 17) === 0 && b.hardware.gpio.level(25) === 0 && b.hardware.gpio.level(3) === 0 ? true : undefined),
+      () => (duty(b.hardware, 16) === 0 && duty(b.hardware, 17) === 0 && b.hardware.gpio.level(15) === 0 && b.hardware.gpio.level(3) === 0 ? true : undefined),
       'every followed output back at its safe value',
       10_000,
     );

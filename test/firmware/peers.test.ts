@@ -51,7 +51,7 @@ const near = (x: number | undefined, want: number) => x !== undefined && Math.ab
 async function killAndExpectSafe(kill: () => Promise<void>, b: FirmwareBoard, leaseMs: number): Promise<void> {
   const t0 = Date.now();
   await kill();
-  await until(b, 'every followed output back at its safe value', (s) => s.levels['25'] === 0 && (s.duty['16'] ?? 0) === 0 && (s.duty['17'] ?? 0) === 0);
+  await until(b, 'every followed output back at its safe value', (s) => s.levels['15'] === 0 && (s.duty['16'] ?? 0) === 0 && (s.duty['17'] ?? 0) === 0);
   const took = Date.now() - t0;
   assert.ok(took <= leaseMs + SLACK_MS, `the outputs went safe ${took} ms after the followed board died; the lease is ${leaseMs} ms`);
 }
@@ -78,7 +78,7 @@ describe('firmware board follows a firmware board (examples/firmware/peers-rgb-*
     const owner = await connect({ host: '127.0.0.1', port: a.port, token: ADMIN_TOKEN });
     cleanups.push(() => owner.close());
     await owner.writePin(2, 1, { timeout: 60 });
-    await until(b, 'B\'s led follows A\'s relay', (s) => s.levels['25'] === 1);
+    await until(b, 'B\'s led follows A\'s relay', (s) => s.levels['15'] === 1);
     await owner.close();
     await a.control('drive 14 1');
     await until(b, 'green on before A dies', (s) => near(s.duty['17'], 1));
@@ -116,7 +116,7 @@ describe('firmware board follows a TypeScript board (examples/peers-rgb-a.yaml)'
     hardware.gpio.drive(14, 1);
     await until(b, 'green on with the sim board\'s button 14', (s) => near(s.duty['17'], 1));
     device.board.writePin(2, 1, 60);
-    await until(b, 'B\'s led follows the sim board\'s relay', (s) => s.levels['25'] === 1);
+    await until(b, 'B\'s led follows the sim board\'s relay', (s) => s.levels['15'] === 1);
     await killAndExpectSafe(close, b, 2000);
   });
 });

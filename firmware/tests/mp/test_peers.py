@@ -19,7 +19,7 @@ def _cfg(follow, **peer):
     p = {'name': 'a', 'host': '127.0.0.1', 'follow': follow}
     p.update(peer)
     return {'auth': 'none', 'actuators': [{'name': 'red', 'driver': 'pwm', 'pin': 16}],
-            'pins': [{'pin': 25, 'name': 'led', 'mode': 'output', 'value': 0}], 'peers': [p]}
+            'pins': [{'pin': 15, 'name': 'led', 'mode': 'output', 'value': 0}], 'peers': [p]}
 
 
 def _problems(raw):
@@ -34,7 +34,7 @@ def test_config_normalizes_a_peer_with_its_defaults_and_local_pins():
     c = config.normalize(_cfg([{'input': 14, 'to': 'led'}, {'sensor': 'chip', 'quantity': 'temperature', 'to': 16, 'range': [20, 40]}]), pico_w)
     p = c['peers'][0]
     assert (p['port'], p['lease_s'], p['every_ms'], p['token']) == (12345, 3, 1000, None), p
-    assert [(r['kind'], r['to'], r['pwm']) for r in p['follow']] == [('input', 25, False), ('sensor', 16, True)], p['follow']
+    assert [(r['kind'], r['to'], r['pwm']) for r in p['follow']] == [('input', 15, False), ('sensor', 16, True)], p['follow']
     assert 'peers' not in config.normalize({'auth': 'none'}, pico_w)
 
 
@@ -51,8 +51,8 @@ def test_config_names_the_field_path_of_each_problem():
 
 
 def test_config_refuses_an_output_driven_twice_and_a_lease_over_the_maximum():
-    text = _problems(_cfg([{'input': 14, 'to': 'led'}, {'output': 2, 'to': 25}], lease_s=7200))
-    assert 'peers[0].follow[1].to: pin 25 is already driven by peers[0].follow[0]' in text, text
+    text = _problems(_cfg([{'input': 14, 'to': 'led'}, {'output': 2, 'to': 15}], lease_s=7200))
+    assert 'peers[0].follow[1].to: pin 15 is already driven by peers[0].follow[0]' in text, text
     assert 'peers[0].lease_s: longer than max_lease_s (3600 s)' in text, text
 
 
@@ -101,18 +101,18 @@ async def test_reports_drive_local_outputs_with_leases_that_lapse_to_safe():
     p._on({'action': 'subscribe', 'sensor': 'chip', 'interval_ms': 500, 'sub': 2, 'ok': True})
     p._on({'event': 'edge', 'sub': 1, 'pin': 14, 'value': 1, 'seq': 1, 'ts': 0})
     p._on({'event': 'reading', 'sub': 2, 'sensor': 'chip', 'values': {'temperature': 30}, 'units': {}, 'seq': 2, 'ts': 0})
-    assert simhw.level(25) == 1 and abs(simhw.pwm(16)[1] / 65535 - 0.5) < 0.01, (simhw.level(25), simhw.pwm(16))
-    assert b.leases.get(25)[0] == 1 and b.leases.get(16)[0] == 0.5
+    assert simhw.level(15) == 1 and abs(simhw.pwm(16)[1] / 65535 - 0.5) < 0.01, (simhw.level(15), simhw.pwm(16))
+    assert b.leases.get(15)[0] == 1 and b.leases.get(16)[0] == 0.5
     p._on({'action': 'read_pin', 'pin': 99, 'ok': False, 'error': {'code': 'bad_field', 'message': 'no pin 99'}})
     assert 'refused read_pin: bad_field: no pin 99' in p.last_error, p.last_error
     clock.advance(1500)
     p._on({'action': 'read_pin', 'pin': 14, 'value': 1, 'ok': True})  # the poll renews the led's lease
     p._on({'event': 'sensor_error', 'sub': 2, 'sensor': 'chip', 'error': {'code': 'sensor_error', 'message': 'x'}})
     clock.advance(1000)
-    assert simhw.level(25) == 1, 'a renewed lease holds'
+    assert simhw.level(15) == 1, 'a renewed lease holds'
     assert simhw.pwm(16)[1] == 0, 'a sensor error renews nothing: red back at its safe duty after lease_s'
     clock.advance(1100)
-    assert simhw.level(25) == 0, 'no news from the peer: the led is back at its safe value after lease_s'
+    assert simhw.level(15) == 0, 'no news from the peer: the led is back at its safe value after lease_s'
 
 
 async def test_dials_to_an_unreachable_peer_close_their_sockets_and_back_off():
