@@ -3,11 +3,17 @@
 # here may stop the board from booting, so every failure is printed and passed over.
 
 
-def _ota_pending():
-    # tether/ota.py is ~30 KB of source to compile: a normal start reads one small file instead,
+def _ota_pending(os, open):
+    # tether/ota.py is ~45 KB of source to compile: a normal start reads one small file instead,
     # and imports it only for a journal (an update or rollback under way), a version on trial,
     # or backups left over from a confirmation that a power cut interrupted.
-    import os
+    # First LittleFS finishes a rename a power cut interrupted (tether/ota.py, _settle): until
+    # its first write after a mount it can hide the entry after the renamed one, such as ota/
+    # after main.py moved to ota/prev/. A mkdir of a folder that exists writes nothing.
+    try:
+        os.mkdir('tether')
+    except OSError:
+        pass
     for path in ('ota/journal.json', 'ota/journal.json.tmp', 'ota/prev'):
         try:
             os.stat(path)
@@ -46,7 +52,9 @@ def _ota_boot():
         print('ota: the backup copy failed too:', repr(e))
 
 
-if _ota_pending():
+import os
+
+if _ota_pending(os, open):
     _ota_boot()
     # main.py must import the tether package afresh: the update may have replaced modules that
     # were loaded above.
@@ -56,4 +64,4 @@ if _ota_pending():
         if _name == 'tether' or _name.startswith('tether.'):
             del sys.modules[_name]
     del _name, sys
-del _ota_pending, _ota_boot
+del _ota_pending, _ota_boot, os

@@ -11,8 +11,13 @@ try:
     asyncio.run(app.main())
 except KeyboardInterrupt:
     # Ctrl-C at the console (mpremote, tether install): the REPL, where nothing feeds the watchdog.
-    if 'app' in globals():
-        app.stop_watchdog()
+    # Tools send Ctrl-C twice, and the second may land while the watchdog is being stopped.
+    while 'app' in globals():
+        try:
+            app.stop_watchdog()
+            break
+        except KeyboardInterrupt:
+            pass
     raise
 except Exception as err:
     sys.print_exception(err)

@@ -9,8 +9,11 @@ from tether.led import Led
 
 # The watch loop's period: the watchdog is fed this often.
 _WATCH_MS = 500
-# [machine.WDT, board support module, Timer feeding it at the REPL] while the watchdog runs.
-_wd = [None, None, None]
+# [machine.WDT, board support module, Timer feeding it at the REPL, its timeout in ms] while the
+# watchdog runs.
+_wd = [None, None, None, 0]
+# An ESP32's watchdog, lengthened for a call that holds the loop (hold_watchdog).
+_HOLD_MS = 60000
 
 
 def restart(how, arg):
@@ -30,23 +33,47 @@ def start_watchdog(seconds, support):
     # never returns): watch() feeds it every _WATCH_MS. docs/firmware.md (Watchdog) says why the
     # default is 8 s.
     if seconds:
-        _wd[0] = machine.WDT(timeout=int(seconds * 1000))
+        _wd[3] = int(seconds * 1000)
+        _wd[0] = machine.WDT(timeout=_wd[3])
         _wd[1] = support
     return _wd[0]
 
 
+def _rp2():
+    return _wd[1] is not None and _wd[1].PLATFORM == 'rp2'
+
+
+def _rp2_off():
+    # rp2's machine.WDT has no way to stop it, but its control register does (RP2040 datasheet
+    # §4.7.6, CTRL.ENABLE is bit 30; RP2350: the same register at another base).
+    import sys
+    base = 0x400d8000 if 'RP2350' in getattr(sys.implementation, '_machine', '') else 0x40058000
+    machine.mem32[base] &= ~(1 << 30)
+
+
+def hold_watchdog(on):
+    # Around a call that may hold the event loop longer than the watchdog allows: a name lookup
+    # while DNS does not answer (lwIP waits about 7 s per server, in C). rp2's watchdog (8.388 s
+    # at most) is stopped, an ESP32's lengthened; then armed again as it was, and fed.
+    if _wd[0] is None:
+        return
+    if not on:
+        machine.WDT(timeout=_wd[3]).feed()
+    elif _rp2():
+        _rp2_off()
+    else:
+        machine.WDT(timeout=_HOLD_MS)
+
+
 def stop_watchdog():
     # For a deep sleep, and for the REPL after Ctrl-C (main.py): nothing feeds the watchdog then.
-    # rp2's machine.WDT has no way to stop it, but its control register does (RP2040 datasheet
-    # §4.7.6, CTRL.ENABLE is bit 30; RP2350: the same register at another base). ESP32's cannot
-    # be stopped: a timer feeds it instead (it runs at the REPL, not after a soft reset).
+    # ESP32's cannot be stopped: a timer feeds it instead (it runs at the REPL, not after a soft
+    # reset).
     wdt = _wd[0]
     if wdt is None:
         return
-    if _wd[1] is not None and _wd[1].PLATFORM == 'rp2':
-        import sys
-        base = 0x400d8000 if 'RP2350' in getattr(sys.implementation, '_machine', '') else 0x40058000
-        machine.mem32[base] &= ~(1 << 30)
+    if _rp2():
+        _rp2_off()
     else:
         _wd[2] = machine.Timer(0, period=1000, callback=lambda t: wdt.feed())
     _wd[0] = None
@@ -63,6 +90,7 @@ async def main():
     start.unload()
     del start
     board.restart = restart
+    board.hold_watchdog = hold_watchdog
     wdt = start_watchdog(board.cfg['watchdog_s'], support)
     await watch(board, net, server, link, led, clock, wdt)
 

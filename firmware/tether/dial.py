@@ -4,6 +4,12 @@
 import asyncio
 import random
 from errno import EINPROGRESS
+from micropython import const
+
+# How long a name lookup may hold the loop: lwIP's resolver waits in C, about 7 s for each DNS
+# server that does not answer. Names are looked up again at most once a minute.
+LOOKUP_MS = const(15000)
+RELOOKUP_MS = const(60000)
 
 
 class Sockets:
@@ -48,6 +54,52 @@ async def connect(net, ai, host, ctx=None):
         if raw is not s:
             raw.close()
         raise
+
+
+def _literal(host):
+    # An IPv4 or IPv6 address, which getaddrinfo turns into an address without asking DNS.
+    return ':' in host or all(ch in '0123456789.' for ch in host)
+
+
+async def quiet(board, ms, what, who):
+    # Waits until no lease ends within ms, before something that holds the whole event loop that
+    # long (a name lookup, a TLS handshake) and with it the timers that end leases.
+    if board.leases.ends_within(ms):
+        print('%s: waiting for leases that end within %d ms before %s' % (who, ms, what))
+        while board.leases.ends_within(ms):
+            await asyncio.sleep_ms(100)
+
+
+class Address:
+    # Where a dial goes. A name is looked up at the first dial, again at most once a minute (the
+    # host may have moved), never while a lease is due to end within the lookup (the last address
+    # serves, or the dial waits), and with the watchdog held (app.hold_watchdog), which a DNS
+    # server that does not answer would outlast. An IP address needs no lookup.
+    def __init__(self, net, board, host, port, who):
+        self.net = net
+        self.board = board
+        self.host = host
+        self.port = port
+        self.who = who
+        self.ai = None
+        self.at = 0
+
+    async def get(self):
+        if _literal(self.host):
+            return self.net.getaddrinfo(self.host, self.port)
+        b = self.board
+        if self.ai is None or (b.clock.now() - self.at >= RELOOKUP_MS and not b.leases.ends_within(LOOKUP_MS)):
+            await quiet(b, LOOKUP_MS, 'looking up ' + self.host, self.who)
+            self.at = b.clock.now()
+            hold = getattr(b, 'hold_watchdog', None)
+            if hold:
+                hold(True)
+            try:
+                self.ai = self.net.getaddrinfo(self.host, self.port)
+            finally:
+                if hold:
+                    hold(False)
+        return self.ai
 
 
 def jitter(ceiling):

@@ -10,7 +10,7 @@ import time
 from micropython import const
 from tether import VERSION, auth
 from tether.codec import decode, dumps, encode
-from tether.dial import Sockets, connect
+from tether.dial import Address, Sockets, connect, quiet
 from tether.dispatcher import Subscriptions
 from tether.framing import LineBuffer
 from tether.pipe import Pipe
@@ -19,10 +19,6 @@ from tether.session import DROPPABLE, readinto
 HANDSHAKE_MS = const(750)
 # A TLS handshake costs a microcontroller far more than TCP (protocol.md §1 allows 10 s).
 TLS_HANDSHAKE_MS = const(10000)
-# How long a name lookup may hold the loop: lwIP's resolver waits in C, retrying for seconds
-# when the DNS server does not answer. Names are looked up again at most once a minute.
-LOOKUP_MS = const(10000)
-RELOOKUP_MS = const(60000)
 BACKOFF_FIRST = const(100)
 BACKOFF_MAX = const(30000)
 # Timeouts in a row retried at once before they back off like failures (protocol.md §10.3).
@@ -57,11 +53,6 @@ def _refused(m):
         err = m.get('error')
         err = err if isinstance(err, dict) else {}
         raise ValueError('the hub refused the link: %s: %s' % (err.get('code'), err.get('message')))
-
-
-def _literal(host):
-    # An IPv4 or IPv6 address, which getaddrinfo turns into an address without asking DNS.
-    return ':' in host or all(ch in '0123456789.' for ch in host)
 
 
 def pin_matches(got, pinned):
@@ -175,8 +166,7 @@ class HubLink:
         # CPython's open_connection closes its own socket on every failure (host tests only).
         self.net = Sockets() if sys.implementation.name == 'micropython' else None
         self.handshake_ms = HANDSHAKE_MS
-        self.addr = None  # the hub's address as last looked up, and when, on the board's clock
-        self.looked_up = 0
+        self.addr = None  # the hub's Address, at the first dial
         board.listeners.append(self)
         board.reset_listeners.append(self._reset)
 
@@ -278,38 +268,18 @@ class HubLink:
         c = self.cfg
         tls = c.get('fingerprint')
         limit = TLS_HANDSHAKE_MS if tls else self.handshake_ms
-        addr = None if self.net is None else await self._address()
+        addr = None
+        if self.net is not None:
+            if self.addr is None:
+                self.addr = Address(self.net, self.board, c['host'], c['port'], 'hub link')
+            addr = await self.addr.get()
         if tls:
             # mbedTLS computes the handshake's keys without yielding, for seconds on a Pico W.
-            await self._quiet(TLS_HANDSHAKE_MS, 'the TLS handshake')
+            await quiet(self.board, TLS_HANDSHAKE_MS, 'the TLS handshake', 'hub link')
         try:
             return await asyncio.wait_for(self._connect(addr), limit / 1000)
         except asyncio.TimeoutError:
             raise Timeout('no connection to the hub within %d ms' % limit)
-
-    async def _address(self):
-        # getaddrinfo on a name holds the event loop until DNS answers, and with it the timers
-        # that end leases: a name is looked up at the first dial, again at a later dial at most
-        # once a minute (the hub may have moved), and never while a lease is about to end, when
-        # the last address serves. An IP address needs no lookup and returns at once.
-        c = self.cfg
-        host = c['host']
-        if _literal(host):
-            return self.net.getaddrinfo(host, c['port'])
-        now = self.board.clock.now()
-        if self.addr is None or now - self.looked_up >= RELOOKUP_MS:
-            if self.addr is None or not self.board.leases.ends_within(LOOKUP_MS):
-                await self._quiet(LOOKUP_MS, 'looking up ' + host)
-                self.looked_up = self.board.clock.now()
-                self.addr = self.net.getaddrinfo(host, c['port'])
-        return self.addr
-
-    async def _quiet(self, ms, what):
-        if self.board.leases.ends_within(ms):
-            self.last_error = 'waiting for leases that end within %d ms before %s' % (ms, what)
-            print('hub link:', self.last_error)
-            while self.board.leases.ends_within(ms) and not self.stopped:
-                await asyncio.sleep_ms(100)
 
     async def _connect(self, addr):
         c = self.cfg

@@ -9,7 +9,7 @@ import time
 from micropython import const
 from tether import auth
 from tether.codec import decode, encode
-from tether.dial import Sockets, connect, jitter
+from tether.dial import Address, Sockets, connect, jitter
 from tether.errors import ProtoError
 from tether.framing import LineBuffer
 from tether.pipe import Pipe
@@ -56,6 +56,7 @@ class Peer:
         self.pipe = None
         self.heard = 0
         self.dial_ms = DIAL_MS
+        self.addr = None  # the peer's Address, at the first dial
         # CPython's open_connection closes its own socket on every failure (host tests only).
         self.net = Sockets() if sys.implementation.name == 'micropython' else None
 
@@ -91,8 +92,10 @@ class Peer:
         try:
             if self.net is None:
                 return await asyncio.wait_for(asyncio.open_connection(c['host'], c['port']), self.dial_ms / 1000)
-            # getaddrinfo blocks (for a name, until DNS answers): outside the dial's timer.
-            ai = self.net.getaddrinfo(c['host'], c['port'])
+            if self.addr is None:
+                self.addr = Address(self.net, self.board, c['host'], c['port'], 'peer ' + c['name'])
+            # The lookup (for a name) is outside the dial's timer.
+            ai = await self.addr.get()
             return await asyncio.wait_for(connect(self.net, ai, c['host']), self.dial_ms / 1000)
         except asyncio.TimeoutError:
             raise OSError('no connection to %s:%d within %d ms' % (c['host'], c['port'], self.dial_ms))

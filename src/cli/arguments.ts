@@ -18,6 +18,16 @@ export function parsePin(text: string): number {
   return parseInteger(text, 0, 255, 'a pin number from 0 to 255');
 }
 
+/** A hub's API address: http:// or https://, or undefined for anything else. */
+export function parseHubUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseInteger(text: string, min: number, max: number, what: string): number {
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${what}, got "${text}".`);

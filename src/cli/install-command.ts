@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { keyOfToken } from '../protocol/auth.js';
-import { boardReadFile, copyPlanned, planSync, type BoardFile, type CopyProgress, type SyncPlan } from '../firmware/board-files.js';
+import { boardReadFile, boardRemoveTree, copyPlanned, planSync, type BoardFile, type CopyProgress, type SyncPlan } from '../firmware/board-files.js';
 import { BOARD_ID, defaultDeviceConfig, installOrder, jsonFile, wifiFile } from '../firmware/install-files.js';
 import { RawRepl, ReplError, type RawReplOptions, type ReplPort } from '../firmware/raw-repl.js';
 import { boardCandidates, type SerialPortInfo } from '../firmware/usb-boards.js';
@@ -19,6 +19,7 @@ import { boardLinkFor, loadConfig, withStore } from './hub-command.js';
 import { listSerialPorts, openSerialPort } from './serial-port.js';
 import { API_TOKEN, addTokenOptions, makeSecret, readTokenFile, resolveToken } from './token-options.js';
 import { collectFirmware, formatBytes, FirmwareError, type ProgressSink } from './update-files.js';
+import { parseHubUrl } from './arguments.js';
 
 export interface InstallFlags {
   port?: string;
@@ -126,15 +127,6 @@ function parseSeconds(text: string): number {
   return n;
 }
 
-function parseHubUrl(text: string): URL | undefined {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A failure the user can act on, shown as "code: message". */
 function failure(code: string, message: string): CliFailure {
   return new CliFailure(`${code}: ${message}`);
@@ -166,6 +158,9 @@ export async function runInstall(flags: InstallFlags, ctx: CliContext, io: Insta
       printPlan(ctx, plan, name.kept);
       return;
     }
+    // An update's journal, backups or trial state (ota/) would otherwise go on after the
+    // install: a rollback would put an older version's files back among the installed ones.
+    if (await boardRemoveTree(repl, 'ota')) ctx.err('removed ota/ (an earlier update\'s journal and backups): the board runs the files installed now');
     await copyWithProgress(repl, plan, io.progress, ctx);
     const before = hub !== undefined ? await hub.device(name.name) : undefined;
     await repl.exit({ start: true });

@@ -9,7 +9,7 @@ import { Argument, InvalidArgumentError, type Command } from 'commander';
 import { CLIENT_ERROR_CODES, connect, TetherError, type BoardClient, type TetherErrorCode, type ConnectOptions, type JsonObject } from '../client/index.js';
 import { hostPort } from '../common/address.js';
 import { keyOfToken, manifestMac } from '../protocol/auth.js';
-import { parsePort } from './arguments.js';
+import { parsePort, parseHubUrl } from './arguments.js';
 import { addConnectionOptions, toConnectOptions, type ConnectionFlags } from './connection-options.js';
 import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
 import { API_TOKEN, BOARD_TOKEN, addTokenOptions, resolveToken, type TokenSource } from './token-options.js';
@@ -155,15 +155,6 @@ function parseSeconds(text: string): number {
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new InvalidArgumentError(`expected a number of seconds from 1 to 3600, e.g. 120, got "${text}".`);
   return n;
-}
-
-function parseHubUrl(text: string): URL | undefined {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -120,6 +120,33 @@ export async function boardMkdirs(repl: RawRepl, dir: string): Promise<void> {
   );
 }
 
+/**
+ * rm -r on the board; true when there was something to remove. Walks with os.ilistdir, which
+ * every port has, and tells folders by the stat mode's S_IFDIR bit.
+ */
+export async function boardRemoveTree(repl: RawRepl, path: string): Promise<boolean> {
+  const out = await repl.exec(
+    [
+      'import os',
+      'def _rm(p):',
+      ' try:',
+      '  m = os.stat(p)[0]',
+      ' except OSError:',
+      '  return 0',
+      ' if m & 0x4000:',
+      '  for e in list(os.ilistdir(p)):',
+      "   _rm(p + '/' + e[0])",
+      '  os.rmdir(p)',
+      ' else:',
+      '  os.remove(p)',
+      ' return 1',
+      `print(_rm('${boardPath(path)}'))`,
+      '',
+    ].join('\n'),
+  );
+  return out.trim() === '1';
+}
+
 /** Longest command that writes a piece of a file (base64 plus its few bytes of Python). */
 export const WRITE_COMMAND_BYTES = 1024;
 

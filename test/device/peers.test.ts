@@ -10,9 +10,10 @@ import { parse as parseYaml } from 'yaml';
 import { SystemClock } from '../../src/common/clock.js';
 import { ConfigError, loadBoardConfig, parseBoardConfig, type BoardConfig } from '../../src/device/config.js';
 import { mappedValue } from '../../src/device/peers.js';
-import { startDevice, type RunningDevice } from '../../src/device/runtime.js';
+import { startDevice } from '../../src/device/runtime.js';
 import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';
 import { REPO_ROOT } from '../support/micropython.js';
+import { startRealTimeSim, type RealTimeSim } from '../support/sim-device.js';
 import { eventually } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -112,17 +113,10 @@ describe('peer mapping', { timeout: 10_000 }, () => {
   });
 });
 
-async function startSim(config: Readonly<BoardConfig>): Promise<{ device: RunningDevice; hardware: SimHardware; close: () => Promise<void> }> {
-  const clock = new SystemClock();
-  const hardware = createSimHardware(config, clock);
-  const device = await startDevice({ config, hardware, clock, host: '127.0.0.1', port: 0 });
-  let open = true;
-  const close = async () => {
-    if (open) await device.close();
-    open = false;
-  };
-  cleanups.push(close);
-  return { device, hardware, close };
+async function startSim(config: Readonly<BoardConfig>): Promise<RealTimeSim> {
+  const sim = await startRealTimeSim(config);
+  cleanups.push(sim.close);
+  return sim;
 }
 
 const duty = (hw: SimHardware, pin: number) => hw.pwm.channel(pin)?.duty ?? 0;

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { keyOfToken } from '../../src/protocol/auth.js';
@@ -13,16 +12,9 @@ import { FakeBoard } from '../support/fake-repl.js';
 import { FIRMWARE_DIR, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 import { startTestHub } from '../support/test-hub.js';
 import { boardIo, capture, tempDir, wifiFlags } from './install-io.js';
+import { freePort } from '../support/free-port.js';
 
 const RUN_MAIN = path.join(FIRMWARE_DIR, 'tests', 'host', 'run_main.py');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts the board's files under CPython each time the fake board starts main.py (stopping the last run first). */
 function runsItsFiles(board: FakeBoard, dirs: string[], children: ChildProcess[], console: string[]): void {

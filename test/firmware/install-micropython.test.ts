@@ -5,7 +5,7 @@
 // is done here (plain raw mode), as the WebAssembly port has no serial REPL to drive.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { boardReadFile, boardSha256s, sha256Hex, syncFiles } from '../../src/firmware/board-files.js';
+import { boardReadFile, boardRemoveTree, boardSha256s, sha256Hex, syncFiles } from '../../src/firmware/board-files.js';
 import { RawRepl, type ReplPort } from '../../src/firmware/raw-repl.js';
 import { loadFirmwareMicroPython, type FirmwareMicroPython } from '../support/micropython.js';
 
@@ -75,5 +75,8 @@ describe('the install snippets under MicroPython 1.27 (WebAssembly)', { timeout:
     assert.equal(fw.run("import os\nprint('big.py.part' in os.listdir('/inst/tether/drivers'))\n"), 'False\n', 'no .part file is left');
     const again = await syncFiles(repl, files);
     assert.deepEqual(again.copied, []);
+    assert.equal(await boardRemoveTree(repl, 'inst/tether'), true);
+    assert.equal(fw.run("import os\nprint(sorted(os.listdir('/inst')))\n"), "['config', 'empty.py', 'main.py']\n", 'the folder and all below it are gone');
+    assert.equal(await boardRemoveTree(repl, 'inst/tether'), false, 'nothing left to remove');
   });
 });

@@ -93,6 +93,20 @@ describe('tether install over a simulated serial port', { timeout: 120_000 }, ()
     assert.ok(board.received.length - written < 8000, `the second run sent ${board.received.length - written} bytes: hashes only`);
   });
 
+  test("an earlier update's journal, backups and trial state are removed, so no rollback can undo the install", async () => {
+    const board = new FakeBoard();
+    board.files.set('/ota/state.json', new TextEncoder().encode('{"state": "trial", "version": "0.1.1", "tries": 1}'));
+    board.files.set('/ota/prev/main.py', new TextEncoder().encode("print('0.1.0')\n"));
+    board.files.set('/ota/prev/tether/app.py', new TextEncoder().encode('# 0.1.0\n'));
+    const { run, done } = install(board, { name: 'shed', ...wifiFlags(dirs) });
+    await done;
+    assert.deepEqual([...board.files.keys()].filter((p) => p.startsWith('/ota')), []);
+    assert.ok(run.err.some((l) => l.startsWith('removed ota/')), run.err.join('\n'));
+    const again = install(board, { name: 'shed', ...wifiFlags(dirs) });
+    await again.done;
+    assert.ok(!again.run.err.some((l) => l.startsWith('removed ota/')), 'nothing to remove the second time');
+  });
+
   test('after the port drops mid-copy, the next run copies only what is missing', async () => {
     const board = new FakeBoard();
     const io = boardIo(board, dirs);

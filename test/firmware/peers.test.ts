@@ -8,11 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { connect } from '../../src/client/index.js';
-import { SystemClock } from '../../src/common/clock.js';
 import { loadBoardConfig } from '../../src/device/config.js';
-import { startDevice } from '../../src/device/runtime.js';
-import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import { REPO_ROOT, startFirmwareBoard, type FirmwareBoard } from '../support/firmware-board.js';
+import { startRealTimeSim } from '../support/sim-device.js';
 import { eventually } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -101,14 +99,7 @@ describe('firmware board follows a firmware board (examples/firmware/peers-rgb-*
 describe('firmware board follows a TypeScript board (examples/peers-rgb-a.yaml)', { timeout: 60_000 }, () => {
   test('the sim board\'s button and temperature drive B; closing it leaves B safe within the lease', async () => {
     const config = await loadBoardConfig(join(REPO_ROOT, 'examples', 'peers-rgb-a.yaml'));
-    const clock = new SystemClock();
-    const hardware = createSimHardware(config, clock);
-    const device = await startDevice({ config, hardware, clock, host: '127.0.0.1', port: 0 });
-    let open = true;
-    const close = async () => {
-      if (open) await device.close();
-      open = false;
-    };
+    const { device, hardware, close } = await startRealTimeSim(config);
     cleanups.push(close);
     const b = await startB(device.port);
     hardware.adc.setChipTemperature(25);

@@ -276,6 +276,12 @@ export class FakeBoard {
       }
       return '';
     }
+    if ((m = /^import os\ndef _rm\(p\):\n try:\n {2}m = os\.stat\(p\)\[0\]\n except OSError:\n {2}return 0\n if m & 0x4000:\n {2}for e in list\(os\.ilistdir\(p\)\):\n {3}_rm\(p \+ '\/' \+ e\[0\]\)\n {2}os\.rmdir\(p\)\n else:\n {2}os\.remove\(p\)\n return 1\nprint\(_rm\('([^']+)'\)\)\n$/.exec(code))) {
+      const root = m[1] ?? '';
+      const gone = [...this.files.keys()].filter((p) => p === root || p.startsWith(`${root}/`));
+      for (const p of gone) this.files.delete(p);
+      return `${gone.length > 0 ? 1 : 0}\n`;
+    }
     if ((m = /^import os, binascii\nf = open\('([^']+)', 'wb'\)\nw = f\.write\na = binascii\.a2b_base64\n$/.exec(code))) {
       const path = m[1] ?? '';
       if (!this.dirs.has(path.slice(0, path.lastIndexOf('/')))) throw new PyError('OSError: [Errno 2] ENOENT');

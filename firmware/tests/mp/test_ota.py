@@ -1084,14 +1084,28 @@ def test_flash_renames_hide_the_next_entry_until_a_write():
     assert fs.listdir('a') == ['y.py', 'z.py'], fs.listdir('a')
 
 
+def _boot_gate():
+    # boot.py's check whether tether/ota.py has anything to do, without the boot it guards.
+    with open(_firmware_root() + '/boot.py') as f:
+        src = f.read()
+    scope = {}
+    exec(src[:src.index('\nimport os\n')], scope)
+    return scope['_ota_pending']
+
+
 def test_flash_power_cut_at_every_write_of_an_update():
     def scenario():
         _update(ota.Updater(''))
         ota.Updater('').boot()
 
     outcomes = {}
+    gate = _boot_gate()
     for k, what, fs in _cut_runs(_flash, scenario):
+        pending = gate(fs, fs.open)
+        before = dict(fs.files)
         _flash_boot(fs)
+        assert pending or fs.files == before, (
+            'boot.py saw nothing pending after a cut at write %d (%s), but the update had work left' % (k, what))
         outcome = _assert_whole(fs, k, what)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         before = _flash_tree(fs)
@@ -1280,7 +1294,7 @@ def test_pico_w_flash_takes_a_full_update_and_refuses_one_too_large():
     assert len(tree) > 25 and 'tether/ota.py' in tree, sorted(tree)
     fs = _flash(tree)
     free = fs.free_bytes()
-    assert 500 * 1024 < free < 700 * 1024, free
+    assert 300 * 1024 < free < 848 * 1024, free  # the firmware takes the rest
     release = {}
     for path in tree:
         if path != 'boot.py':

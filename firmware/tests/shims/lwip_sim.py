@@ -8,6 +8,7 @@
 # open_connection, which does what MicroPython's asyncio.open_connection does on this stack,
 # leaving the socket open when the connect raises or the dial is cancelled.
 import asyncio
+import simhw
 
 # MicroPython's errno values (py/mperrno.h), the same on rp2 and esp32.
 ENOMEM = 12
@@ -76,6 +77,7 @@ class Stack:
         # that moment, so a test can see what the board was in the middle of.
         self.names = {}
         self.on_lookup = None
+        self.lookup_ms = 0  # how long a lookup holds the loop, on simhw's manual clock
 
     def _pcb(self):
         if len(self.open) >= self.pcbs:
@@ -89,6 +91,7 @@ class Stack:
         if not all(ch in '0123456789.' for ch in host):
             if self.on_lookup is not None:
                 self.on_lookup(host)
+            simhw.advance(self.lookup_ms)
             if host not in self.names:
                 raise _error(-2)  # lwIP's "not found", passed on as OSError(-2)
             host = self.names[host]

@@ -226,12 +226,14 @@ def _mem(memaddr, addrsize):
 
 class WDT:
     # rp2 (machine_wdt.c): at most 8388 ms; once started only a reset stops it, short of its
-    # control register (mem32 below). Time runs while the event loop is blocked: a feed that comes
-    # later than the timeout finds the board already reset (simhw.wdt_expired).
+    # control register (mem32 below), and a new WDT() enables it again, counting afresh. ESP32:
+    # the task watchdog, any length; a new WDT() sets its timeout anew. Time runs while the event
+    # loop is blocked: a feed later than the timeout finds the board already reset
+    # (simhw.wdt_expired).
     def __init__(self, id=0, timeout=5000):
         if id != 0:
             raise ValueError("WDT(%d) doesn't exist" % id)
-        if timeout > 8388:
+        if simhw.port == 'rp2' and timeout > 8388:
             raise ValueError('timeout exceeds 8388')  # a 24-bit counter ticking at 2 MHz (RP2040-E1)
         simhw.wdt = {'timeout': timeout, 'feeds': 0, 'fed_at': simhw.now_ms(), 'enabled': True}
 
