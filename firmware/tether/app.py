@@ -91,6 +91,9 @@ async def main():
     del start
     board.restart = restart
     board.hold_watchdog = hold_watchdog
+    board.led = led
+    for pin in board.pins:
+        board._take_led(pin)
     wdt = start_watchdog(board.cfg['watchdog_s'], support)
     await watch(board, net, server, link, led, clock, wdt)
 

@@ -61,6 +61,7 @@ class Board:
         self.reset_listeners = []
         self.watchers = {}  # pin -> [Pin, last level, [(edge, callback)]]
         self.leases = Leases(clock, self._expire)
+        self.led = None  # the status Led (tether/app.py), which lets go of its pin when a config takes it
         self.boot_id = None  # set by tether/start.py
         self.boot_at = clock.now()
         self.sleep_until = 0
@@ -214,7 +215,14 @@ class Board:
         if lease is not None:
             raise ProtoError('pin_conflict', 'pin_holds_lease', slot.pin, lease[0], self.leases.left_s(lease), slot.safe)
 
+    def _take_led(self, pin):
+        # A plain Pico's GP25 and an ESP32 DevKit's GPIO2 are the status LED's: a pin set up for
+        # the user stops blinking, or its output would mix with the blinks.
+        if self.led is not None and pin == getattr(self.support, 'LED_GPIO', None):
+            self.led.pin = None
+
     def _setup_input(self, pin, pull, name):
+        self._take_led(pin)
         slot = Slot(pin, name, 'input')
         slot.pull = pull
         slot.hw = Pin(pin, Pin.IN, _PULLS.get(pull))
@@ -222,6 +230,7 @@ class Board:
         return slot
 
     def _setup_output(self, pin, name, fixed, driver, options, safe, max_lease):
+        self._take_led(pin)
         slot = Slot(pin, name, 'pwm' if driver == 'pwm' else 'output', fixed)
         slot.act = drivers.load_actuator(driver).Actuator(pin, options)
         slot.act.init(safe)

@@ -337,3 +337,30 @@ async def test_get_info_reports_mem_free_after_a_collection():
     gc.leave_garbage(30000)
     info = (await d.handle({'action': 'get_info'}, Client(d)))['info']
     assert info['mem_free'] == clean, 'the 30 KB of garbage were collected first: %d, not %d' % (info['mem_free'], clean)
+
+
+# --- the status LED's pin -------------------------------------------------------------------
+
+async def test_a_pin_set_up_on_the_status_leds_gpio_stops_the_blinks():
+    # An ESP32 DevKit blinks its state on GPIO2; a board that drives GPIO2 for its user must not
+    # see the blinks mixed into its output.
+    import simports
+    from tether.boards import esp32
+    simhw.reset()
+    simports.use_port('esp32')
+    try:
+        b = Board(config.normalize({'auth': 'none'}, esp32), ManualClock(), esp32)
+        led = Led(esp32.LED)
+        b.led = led
+        led.show('active')  # 20 ms on, 80 ms off
+        task = asyncio.create_task(led.run())
+        b.setup_pin(2, 'output', None, 1, 1)
+        b.setup_pin(4, 'output', None, 0, 0)
+        levels = set()
+        for _ in range(15):
+            await asyncio.sleep_ms(10)
+            levels.add(simhw.level(2))
+        task.cancel()
+        assert led.pin is None and levels == {1}, 'GPIO2 is the user\'s: %r' % levels
+    finally:
+        simhw.reset()

@@ -6,6 +6,7 @@ NAME = machine_name('ESP32 DevKit', ('ESP32',))
 PLATFORM = 'esp32'
 PIN_COUNT = 40
 LED = 2
+LED_GPIO = LED  # which a config may take (Board._take_led)
 # ADC1 only: ADC2 is unusable while Wi-Fi runs.
 ADC_PINS = (32, 33, 34, 35, 36, 37, 38, 39)
 VREF = 3.3

@@ -18,6 +18,8 @@ DEEP_SLEEP_MAX_MS = 4294966
 # (machine.Pin('LED')), which the status LED blinks.
 WIFI_PINS = b'\x17\x18\x19\x1d'
 WIRELESS = NAME.endswith(' W')
+# The status LED's GPIO, which a config may take (Board._take_led): none on a Pico W.
+LED_GPIO = None if WIRELESS else 25
 
 
 def check_pin(pin, use, wireless=WIRELESS):
