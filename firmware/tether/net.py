@@ -65,6 +65,12 @@ class Net:
                 w.config(pm=w.PM_NONE)
             except (AttributeError, ValueError, OSError):
                 pass
+        try:
+            # An ESP32 retries a failed join by itself, for ever by default, and meanwhile answers
+            # STAT_CONNECTING: one retry, then the reason shows and this loop's backoff decides.
+            w.config(reconnects=1)
+        except (ValueError, OSError, TypeError):
+            pass
         static = c.get('static')
         if static:
             w.ifconfig((static['ip'], static.get('netmask', '255.255.255.0'), static['gateway'], static.get('dns', static['gateway'])))
@@ -79,8 +85,17 @@ class Net:
                 self.last_error = None
                 return True
             status = w.status()
-            if status in (getattr(network, 'STAT_WRONG_PASSWORD', -3), getattr(network, 'STAT_NO_AP_FOUND', -2)):
-                self.last_error = 'wrong password' if status == getattr(network, 'STAT_WRONG_PASSWORD', -3) else 'no access point named "%s"' % c['ssid']
+            if status < network.STAT_IDLE:
+                # A failure, in the port's own numbers: below cyw43's idle 0 (its positive states,
+                # 2 "joined, no address yet" included, are progress), or an ESP32's disconnect
+                # reasons, all below its idle 1000 (15: the WPA handshake timed out, most often a
+                # wrong password).
+                if status == network.STAT_WRONG_PASSWORD:
+                    self.last_error = 'wrong password'
+                elif status == network.STAT_NO_AP_FOUND:
+                    self.last_error = 'no access point named "%s"' % c['ssid']
+                else:
+                    self.last_error = 'the access point refused the connection (status %d; a wrong password?)' % status
                 break
             await asyncio.sleep_ms(100)
             waited += 100

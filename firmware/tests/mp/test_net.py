@@ -120,6 +120,37 @@ async def test_net_names_a_missing_access_point_and_uses_a_static_address():
         task.cancel()
 
 
+async def test_net_reads_an_esp32s_status_codes():
+    # An ESP32 numbers its states 1000/1001/1010 and answers a failed join with ESP-IDF's reason:
+    # a wrong WPA2 password shows only once its driver stops reconnecting by itself.
+    import simports
+    simhw.reset()
+    simports.use_port('esp32')
+    try:
+        assert network.STAT_IDLE == 1000 and network.STAT_NO_AP_FOUND == 201
+        simhw.wifi(ssid='lab', key='right-password', polls=2)
+        net = Net({'ssid': 'lab', 'password': 'wrong-password'}, Shown())
+        task = asyncio.create_task(net.keep_up())
+        try:
+            await _until(lambda: net.last_error is not None, 1000)
+            assert net.last_error.startswith('the access point refused the connection (status 15'), net.last_error
+        finally:
+            task.cancel()
+        simhw.wifi(ssid='lab', key='k', present=False, polls=0)
+        net = Net({'ssid': 'lab', 'password': 'k'}, Shown())
+        task = asyncio.create_task(net.keep_up())
+        try:
+            await _until(lambda: net.last_error is not None, 1000)
+            assert net.last_error == 'no access point named "lab"', net.last_error
+            simhw.wifi(ssid='lab', key='k', polls=1)
+            await _until(net.up, 3000)
+        finally:
+            task.cancel()
+    finally:
+        simhw.reset()
+    assert network.STAT_IDLE == 0, 'back to the Pico W after a reset'
+
+
 class _Enough(Exception):
     pass
 

@@ -11,6 +11,7 @@
 #   time   manual_clock(), advance(ms), advance_us(us), now_ms(), now_us() (chips' timings)
 #   calls  ('reset',), ('lightsleep', ms), ('deepsleep', ms), ('wdt_reset', ms)...; reset_cause,
 #          wdt, wdt_expired(), fire_timers()
+import sys
 import time
 
 # Pin modes and pulls, with machine.Pin's values (rp2).
@@ -58,7 +59,10 @@ def reset():
     wdt = None
     cpu_freq = 125000000
     country = 'XX'
-    port = 'rp2'  # simports.use_port('esp32') makes PWM, ADC and I2C the ESP32's
+    port = 'rp2'  # simports.use_port('esp32') makes PWM, ADC, I2C and WLAN status the ESP32's
+    net = sys.modules.get('network')
+    if net is not None and hasattr(net, 'use_port'):
+        net.use_port('rp2')
 
 
 # --- time ---------------------------------------------------------------------------------

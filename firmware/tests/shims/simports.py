@@ -16,6 +16,8 @@ def use_port(name):
         raise ValueError('no simulated port %r' % (name,))
     simhw.port = name
     simhw.cpu_freq = 125000000 if name == 'rp2' else 160000000
+    import network
+    network.use_port(name)
 
 
 def wave(pin):
