@@ -79,6 +79,8 @@ class PeerFollower {
   private up = false;
   private connections = 0;
   private lastError: string | undefined;
+  /** What this connection has logged already. */
+  private readonly said = new Set<string>();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
@@ -126,18 +128,24 @@ class PeerFollower {
     }
   }
 
-  /** The board's clock, cut short by close(). */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimer(ms, () => {
-        this.wake = undefined;
-        resolve();
-      });
-      this.wake = () => {
-        this.clock.clearTimer(timer);
-        resolve();
-      };
+  /**
+   * The board's clock, cut short by close() or by `until` settling first; either way its timer is
+   * cleared, and it clears only its own wake, never a later pause's.
+   */
+  private async pause(ms: number, until?: Promise<unknown>): Promise<void> {
+    let wake: (() => void) | undefined;
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const slept = new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = this.clock.setTimer(ms, resolve);
     });
+    this.wake = wake;
+    try {
+      await (until === undefined ? slept : Promise.race([slept, until]));
+    } finally {
+      if (timer !== undefined) this.clock.clearTimer(timer);
+      if (this.wake === wake) this.wake = undefined;
+    }
   }
 
   private async once(): Promise<void> {
@@ -150,6 +158,7 @@ class PeerFollower {
       if (this.closed) return;
       this.up = true;
       this.connections++;
+      this.said.clear();
       const subs: Array<Promise<void>> = [];
       const inputs = [...new Set(this.rules.flatMap((b) => (b.rule.input === undefined ? [] : [b.rule.input])))];
       const sensors = [...new Set(this.rules.flatMap((b) => (b.rule.sensor === undefined ? [] : [b.rule.sensor])))];
@@ -178,7 +187,7 @@ class PeerFollower {
         const value = await this.refused(client.readPin(pin));
         for (const b of this.rules) if (b.rule.sensor === undefined && (b.rule.input ?? b.rule.output) === pin) this.apply(b, value);
       }
-      await Promise.race([this.pause(this.peer.every_ms), client.closed]);
+      await this.pause(this.peer.every_ms, client.closed);
     }
   }
 
@@ -192,9 +201,7 @@ class PeerFollower {
       return await request;
     } catch (err) {
       if (!(err instanceof TetherError) || err.reply === undefined) throw err;
-      const message = `the board refused ${String(err.reply['action'])}: ${err.code}: ${err.message}`;
-      if (message !== this.lastError) this.logger.warn(`peer ${this.peer.name}: ${message}`);
-      this.lastError = message;
+      this.say(`the board refused ${String(err.reply['action'])}: ${err.code}: ${err.message}`, '');
       return undefined;
     }
   }
@@ -215,10 +222,15 @@ class PeerFollower {
       if (b.pwm) this.board.pwm(b.pin, frequencyOf(this.board, b.pin), v, this.peer.lease_s);
       else this.board.writePin(b.pin, v === 0 ? 0 : 1, this.peer.lease_s);
     } catch (err) {
-      const message = `pin ${b.pin}: ${err instanceof Error ? err.message : String(err)}`;
-      if (message !== this.lastError) this.logger.warn(`peer ${this.peer.name}: cannot drive ${message}`);
-      this.lastError = message;
+      this.say(`pin ${b.pin}: ${err instanceof Error ? err.message : String(err)}`, 'cannot drive ');
     }
+  }
+
+  /** A rule's problem, logged once per connection however often it recurs (several may alternate). */
+  private say(message: string, prefix: string): void {
+    if (!this.said.has(message)) this.logger.warn(`peer ${this.peer.name}: ${prefix}${message}`);
+    this.said.add(message);
+    this.lastError = message;
   }
 }
 

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { SystemClock } from '../../src/common/clock.js';
+import { ManualClock, SystemClock } from '../../src/common/clock.js';
+import { Board } from '../../src/device/board.js';
 import { ConfigError, loadBoardConfig, parseBoardConfig, type BoardConfig } from '../../src/device/config.js';
-import { mappedValue } from '../../src/device/peers.js';
+import { mappedValue, startPeers } from '../../src/device/peers.js';
 import { startDevice } from '../../src/device/runtime.js';
 import { createSimHardware, type SimHardware } from '../../src/device/sim/sim-hardware.js';
 import { REPO_ROOT } from '../support/micropython.js';
@@ -32,6 +33,8 @@ function problemsOf(raw: unknown): string[] {
   }
   return assert.fail('the config was accepted');
 }
+
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const base = (follow: unknown[], peer: Record<string, unknown> = {}) => ({
   auth: 'none',
@@ -172,6 +175,50 @@ describe('a sim board follows a sim board (examples/peers-rgb-*.yaml)', { timeou
     await eventually(() => (duty(hardware, 16) === 1 ? true : undefined), 'red follows button 14 although the other rule was refused', 10_000);
     assert.equal(warnings.filter((w) => w.includes('refused subscribe')).length, 1, warnings.join('\n'));
     assert.equal(hardware.gpio.level(25), 0, 'the refused rule drives nothing');
+  });
+
+  test('two refused rules are each said once, however they alternate', async () => {
+    const a = await startSim(await loadBoardConfig(exampleFile('peers-rgb-a.yaml')));
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => warnings.push(m) };
+    const config = parseBoardConfig(
+      base(
+        [
+          { input: 20, to: 'led' },
+          { input: 21, to: 'red' },
+        ],
+        { port: a.device.port, token: 'rgb-a-read-token-change-me', every_ms: 50, lease_s: 1 },
+      ),
+    );
+    const clock = new SystemClock();
+    const device = await startDevice({ config, hardware: createSimHardware(config, clock), clock, host: '127.0.0.1', port: 0, logger });
+    cleanups.push(() => device.close());
+    await eventually(() => (warnings.filter((w) => w.includes('refused read_pin')).length >= 2 ? true : undefined), 'both refusals said', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const refusals = warnings.filter((w) => w.includes('refused'));
+    assert.equal(refusals.length, 4, `each refused subscribe and read_pin once over ten polls:\n${refusals.join('\n')}`);
+  });
+
+  test('close() ends the follower at once, also in the backoff after its peer went away', async () => {
+    const a = await startSim(await loadBoardConfig(exampleFile('peers-rgb-a.yaml')));
+    const config = parseBoardConfig(base([{ input: 14, to: 'led' }], { port: a.device.port, token: 'rgb-a-read-token-change-me', every_ms: 1000, lease_s: 2 }));
+    const clock = new ManualClock();
+    const hardware = createSimHardware(config, clock);
+    const board = new Board(config, hardware, clock, quietLogger);
+    await board.start();
+    const peers = await startPeers(config, board, clock, quietLogger);
+    cleanups.push(() => peers.close());
+    await eventually(() => (peers.status()[0]?.up === true ? true : undefined), 'linked to a', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await a.close();
+    // The poll's 1 s pause, then the reconnect backoff, on a clock only this test moves.
+    for (let t = 0; t < 1100; t += 50) {
+      await clock.advance(50);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const closed = await Promise.race([peers.close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 3000, 'still closing after 3 s'))]);
+    assert.equal(closed, 'closed');
+    assert.equal(clock.pendingTimers, 0, 'no timer of the follower is left');
   });
 
   test('a token file that cannot be read stops the start, naming the field', async () => {
