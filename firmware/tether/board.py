@@ -1,11 +1,10 @@
 # The board: pins, leases, sensors and edge watches over MicroPython's machine module. The
 # dispatcher calls these methods; nothing here knows about sockets or JSON (docs/protocol.md §4–§5).
+# The occasional actions (setup_pin, read_adc, i2c_scan, list_sensors, get_info) work on the board
+# from tether/extras.py, which is in RAM only while one runs.
 import asyncio
-import gc
-import sys
-from machine import Pin, ADC, freq
-from tether import VERSION, PROTOCOL
-from tether.errors import ProtoError, SensorFault, text
+from machine import Pin
+from tether.errors import ProtoError, text
 from tether.leases import Leases
 from tether import drivers
 from tether.boards import check_pwm
@@ -91,28 +90,6 @@ class Board:
             listener.emit(event)
 
     # --- pins ---------------------------------------------------------------------------
-
-    def setup_pin(self, pin, mode, pull, value, safe_value):
-        self._configurable(pin)
-        self.support.check_pin(pin, 'in' if mode == 'input' else 'out')
-        prev = self.pins.get(pin)
-        if prev is not None and prev.fixed:
-            raise ProtoError('pin_conflict', 'pin_is_actuator', pin, prev.name)
-        if prev is not None and prev.mode != 'input':
-            self._no_lease(prev)
-        if mode == 'input':
-            if value is not None or safe_value is not None:
-                raise ProtoError('bad_field', 'input_value')
-            self._release(prev)
-            self._setup_input(pin, pull or 'none', prev.name if prev else None)
-            return
-        if pull is not None and pull != 'none':
-            raise ProtoError('bad_field', 'output_pull')
-        if value is not None and safe_value is not None and value != safe_value:
-            raise ProtoError('bad_field', 'value_not_safe', value, safe_value, safe_value, value)
-        safe = safe_value if safe_value is not None else value if value is not None else 0
-        self._release(prev)
-        self._setup_output(pin, prev.name if prev else None, False, 'digital', {}, safe, self._max_lease(pin))
 
     def read_pin(self, pin):
         slot = self._slot(pin)
@@ -264,49 +241,7 @@ class Board:
                 return min(p['max_lease_s'], top)
         return top
 
-    # --- ADC, I2C, sensors ----------------------------------------------------------------
-
-    def read_adc(self, pin):
-        pins = self.cfg['adc']['pins']
-        if pin not in pins:
-            raise ProtoError('bad_field', 'no_adc', pin, ', '.join(str(p) for p in pins) or 'none')
-        slot = self.pins.get(pin)
-        if slot is not None and slot.mode != 'input':
-            raise ProtoError('pin_conflict', 'adc_on_output', pin)
-        adc = self.adcs.get(pin)
-        if adc is None:
-            adc = self.adcs[pin] = ADC(Pin(pin))
-        raw = adc.read_u16()
-        uv = getattr(adc, 'read_uv', None)
-        if uv is not None:
-            # ESP32: the raw reading is far from linear at the port's 11 dB attenuation (it
-            # clips near 3.1 V and starts above 0 V); read_uv applies the chip's calibration.
-            return {'raw': raw, 'volts': round(uv() / 1000000, 4)}
-        return {'raw': raw, 'volts': round(raw / 65535 * self.cfg['adc']['vref'], 4)}
-
-    def i2c_scan(self, bus_id):
-        ids = sorted(self.buses)
-        if bus_id is None:
-            if not ids:
-                raise ProtoError('unsupported', 'no_i2c')
-            bus_id = ids[0]
-        bus = self.buses.get(bus_id)
-        if bus is None:
-            raise ProtoError('bad_field', 'no_such_bus', bus_id, ', '.join(str(b) for b in ids) or 'none')
-        return {'bus': bus_id, 'addresses': sorted(bus.scan())}
-
-    def list_sensors(self):
-        out = []
-        for name in self.sensor_names:
-            e = self.sensors[name]
-            d = {'name': name, 'driver': e.cfg['driver'], 'quantities': e.mod.QUANTITIES}
-            if e.mod.BUS == 'i2c':
-                d['bus'] = e.cfg.get('bus', 0)
-                d['address'] = e.address
-            if e.fault is not None:
-                d['fault'] = e.fault.wire()
-            out.append(d)
-        return out
+    # --- sensors --------------------------------------------------------------------------
 
     def add_sensor(self, entry, err=None):
         # A sensor whose init failed (err) is kept: the board serves everything else and starts
@@ -520,7 +455,7 @@ class Board:
             self.clock.cancel(st[2])
         return stop
 
-    # --- state, info, power -------------------------------------------------------------
+    # --- state, power -------------------------------------------------------------------
 
     def state(self):
         pins = []
@@ -567,24 +502,6 @@ class Board:
             caps.append('auth')
         caps.append('ota')
         return caps
-
-    def info(self, net=None):
-        v = sys.implementation.version
-        mpy = '%d.%d.%d' % (v[0], v[1], v[2])
-        info = {
-            'name': self.cfg['name'], 'board': self.cfg['board'], 'platform': self.support.PLATFORM,
-            'firmware_version': VERSION, 'protocol': PROTOCOL, 'runtime': 'micropython ' + mpy,
-            'micropython_version': mpy, 'boot_id': self.boot_id, 'uptime_s': self.uptime_ms() / 1000,
-            'cpu_freq_hz': freq(), 'capabilities': self.capabilities(),
-        }
-        # Without a collection first, mem_free also leaves out the garbage of the moment, and the
-        # same board would report 26 KB or 150 KB depending on when it was asked.
-        gc.collect()
-        info['mem_free'] = gc.mem_free()
-        info['mem_alloc'] = gc.mem_alloc()
-        if net is not None:
-            info.update(net.info())
-        return info
 
     def light_sleep(self, ms):
         self.sleep_until = self.clock.now() + ms

@@ -1,6 +1,6 @@
 # Checks a request and routes it to the board (docs/protocol.md §3.1, §5, §8): arguments first,
 # then the connection's scope, then the action. The same dispatcher serves direct and hub mode.
-from tether import VERSION, PROTOCOL, auth
+from tether import VERSION, PROTOCOL, auth, drop
 from tether import fields as f
 from tether.errors import ProtoError
 from tether.codec import ok_reply, error_reply
@@ -14,6 +14,9 @@ _SCOPE = {'get_info': 'read', 'list_actions': 'read', 'read_pin': 'read', 'read_
           'i2c_scan': 'read', 'list_sensors': 'read', 'read_sensor': 'read', 'subscribe': 'read',
           'unsubscribe': 'read', 'get_state': 'read', 'setup_pin': 'actuate', 'write_pin': 'actuate',
           'pwm': 'actuate', 'reset': 'admin', 'sleep': 'admin', 'update': 'admin'}
+# Handled by tether/extras.py, in RAM only while one runs.
+_OCCASIONAL = ('auth', 'challenge', 'get_info', 'list_actions', 'setup_pin', 'read_adc', 'i2c_scan',
+               'list_sensors', 'reset', 'sleep')
 _OPS = ('status', 'list', 'begin', 'chunk', 'commit', 'abort', 'clear')
 RESET_DELAY_MS = 1000
 
@@ -61,20 +64,15 @@ class Dispatcher:
             name = 'get_info' if action == 'get_resource_info' else action
             if name not in ACTIONS:
                 raise ProtoError('unknown_action', 'unknown_action', action[:64])
-            args = _parse(name, msg)
-            if name == 'auth':
-                out = self._auth(args, pair, ctx)
+            if name in _OCCASIONAL:
+                from tether import extras
+                drop('extras')
+                out = extras.run(self, name, msg, ctx, pair)
                 if callable(out):
-                    return ok_reply(echo, await self._guess(out, ctx))
+                    out = await self._guess(out, ctx)
                 return ok_reply(echo, out)
-            if name == 'challenge':
-                return ok_reply(echo, self._challenge(args, ctx))
-            need = _SCOPE.get(name)
-            have = ctx.scope
-            if need is not None and (have is None or _RANK[have] < _RANK[need]):
-                if have is None:
-                    raise ProtoError('unauthorized', 'needs_auth', name, need)
-                raise ProtoError('unauthorized', 'needs_scope', name, need, have)
+            args = _parse(name, msg)
+            self.allow(name, ctx)
             results = self._run(name, args, ctx)
             if results is not None and hasattr(results, 'send'):
                 results = await results
@@ -86,6 +84,14 @@ class Dispatcher:
                 # Its client goes on sealing frames the board could not open (§8.1).
                 ctx.close_after = True
             return error_reply(echo, err)
+
+    def allow(self, name, ctx):
+        need = _SCOPE.get(name)
+        have = ctx.scope
+        if need is not None and (have is None or _RANK[have] < _RANK[need]):
+            if have is None:
+                raise ProtoError('unauthorized', 'needs_auth', name, need)
+            raise ProtoError('unauthorized', 'needs_scope', name, need, have)
 
     async def _guess(self, check, ctx):
         # §8: a connection's guess waits longer after each of its failures, and a wrong one is
@@ -105,94 +111,18 @@ class Dispatcher:
         g.succeeded(ctx)
         return results
 
-    def _challenge(self, nonce, ctx):
-        # §8.1: the board's fresh nonce, kept with the client's for the next auth.
-        if getattr(ctx, 'hub', False):
-            raise ProtoError('unsupported', 'challenge_on_link')
-        if _sealed(ctx):
-            raise ProtoError('unsupported', 'sealed_already', 'challenge')
-        mine = auth.nonce()
-        ctx.pair = (nonce, mine)
-        return {'nonce': mine}
-
-    def _auth(self, args, pair, ctx):
-        # The reply of an auth that checks nothing, or the check of a token or proof (a guess).
-        token, proof, seal = args
-        if _sealed(ctx):
-            raise ProtoError('unsupported', 'sealed_already', 'auth')
-        if token is not None and proof is not None:
-            raise ProtoError('bad_field', 'token_and_proof')
-        if proof is not None:
-            # Without a challenge or a token nothing can be checked, so nothing is guessed.
-            if pair is None:
-                raise ProtoError('unauthorized', 'no_challenge')
-            if not self.tokens:
-                raise ProtoError('unauthorized', 'no_tokens_to_prove')
-            return lambda: self._proof(proof, seal, pair, ctx)
-        if seal:
-            raise ProtoError('bad_field', 'seal_needs_proof')
-        if token is None:
-            raise ProtoError('missing_field', 'auth_needs_token')
-        if not self.tokens:
-            ctx.scope = 'admin'
-            return {'scope': 'admin'}
-        return lambda: {'scope': self._token(token, ctx)}
-
-    def _token(self, token, ctx):
-        given = auth.key_of(token)
-        scope = None
-        # Against every token, so that timing does not tell which one nearly matched.
-        for key, s in self.tokens:
-            if auth.same(key, given):
-                scope = s
-        if scope is None:
-            raise ProtoError('unauthorized', 'bad_token')
-        ctx.scope = scope
-        ctx.token_key = given
-        return scope
-
-    def _proof(self, proof, seal, pair, ctx):
-        # The client's proof against every token's; the reply proves the board knows it too.
-        nc, nb = pair
-        match = None
-        for key, s in self.tokens:
-            if auth.proof_ok(proof, auth.proof(key, auth.DIRECT_CLIENT, nc, nb)):
-                match = (key, s)
-        if match is None:
-            raise ProtoError('unauthorized', 'bad_proof')
-        key, scope = match
-        ctx.scope = scope
-        ctx.token_key = key
-        if seal:
-            # The reply goes out unsealed; the session seals everything after it.
-            ctx.seal_key = auth.session_key(key, auth.DIRECT_SESSION, nc, nb)
-        return {'scope': scope, 'board_proof': auth.proof(key, auth.DIRECT_BOARD, nc, nb)}
-
     def _run(self, name, a, ctx):
         b = self.board
         if name == 'ping':
             return None
         if name == 'get_version':
             return {'version': VERSION, 'protocol': PROTOCOL}
-        if name == 'get_info':
-            return {'info': b.info(self.net)}
-        if name == 'list_actions':
-            return {'actions': list(ACTIONS)}
-        if name == 'setup_pin':
-            b.setup_pin(*a)
-            return None
         if name == 'read_pin':
             return {'value': b.read_pin(a)}
         if name == 'write_pin':
             return {'lease': b.write_pin(*a)}
         if name == 'pwm':
             return b.pwm(*a)
-        if name == 'read_adc':
-            return b.read_adc(a)
-        if name == 'i2c_scan':
-            return b.i2c_scan(a)
-        if name == 'list_sensors':
-            return {'sensors': b.list_sensors()}
         if name == 'read_sensor':
             return b.read_sensor(a)
         if name == 'subscribe':
@@ -203,11 +133,6 @@ class Dispatcher:
             return None
         if name == 'get_state':
             return b.state()
-        if name == 'reset':
-            b.schedule_reset(RESET_DELAY_MS)
-            return {'reset_in_ms': RESET_DELAY_MS}
-        if name == 'sleep':
-            return _sleep(b, a)
         return self._update(a, ctx)
 
     def _update(self, msg, ctx):
@@ -231,23 +156,13 @@ class Dispatcher:
 
 def _parse(name, m):
     # Arguments in schema order: the first failing one is reported (§3.1 step 2).
-    if name == 'auth':
-        return f.text(m, 'token', 0, 4096, False), f.hexdigits(m, 'proof', 64, False), f.flag(m, 'seal')
-    if name == 'challenge':
-        return f.hexdigits(m, 'nonce', 32)
-    if name == 'setup_pin':
-        return (f.integer(m, 'pin', 0, 255), f.choice(m, 'mode', ('input', 'output')),
-                f.choice(m, 'pull', ('up', 'down', 'none'), False), f.bit(m, 'value', False),
-                f.bit(m, 'safe_value', False))
-    if name in ('read_pin', 'read_adc'):
+    if name == 'read_pin':
         return f.integer(m, 'pin', 0, 255)
     if name == 'write_pin':
         return f.integer(m, 'pin', 0, 255), f.bit(m, 'value'), f.seconds(m, 'timeout')
     if name == 'pwm':
         return (f.integer(m, 'pin', 0, 255), f.integer(m, 'freq', 1, 40000000),
                 f.decimal(m, 'duty', 0, 1, 'a duty cycle from 0 to 1'), f.seconds(m, 'timeout'))
-    if name == 'i2c_scan':
-        return f.integer(m, 'bus', 0, 255, False)
     if name == 'read_sensor':
         return f.text(m, 'name')
     if name == 'subscribe':
@@ -255,9 +170,6 @@ def _parse(name, m):
                 f.text(m, 'sensor', 1, 64, False), f.integer(m, 'interval_ms', 50, 86400000, False))
     if name == 'unsubscribe':
         return f.integer(m, 'sub', 1, 2147483647)
-    if name == 'sleep':
-        deep = f.bit(m, 'deep', False, 'true or false (or 0 or 1)')
-        return deep == 1, f.integer(m, 'time_ms', 1, 86400000)
     if name == 'update':
         f.choice(m, 'op', _OPS)
         return m
@@ -293,17 +205,6 @@ def _subscribe(b, a, ctx):
             ctx.emit({'event': 'reading', 'sub': i, 'sensor': sensor, 'values': r['values'], 'units': r['units']})
     sub = ctx.subs.add(lambda i: b.poll_sensor(sensor, interval, lambda r: report(i, r)))
     return {'sub': sub, 'sensor': sensor, 'interval_ms': interval}
-
-
-def _sleep(b, a):
-    deep, ms = a
-    if deep:
-        if not b.cfg.get('deep_sleep'):
-            raise ProtoError('unsupported', 'deep_sleep_off')
-        b.schedule_reset(100, 'deepsleep', ms)
-    else:
-        b.light_sleep(ms)
-    return {'sleep_ms': ms}
 
 
 class Subscriptions:

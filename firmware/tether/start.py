@@ -2,9 +2,8 @@
 # link. app.main() unloads this module (and tether.config) afterwards, so its bytecode goes back
 # to the heap; tests/host/run_board.py builds through build() with its own config and clock.
 import asyncio
-import sys
 from machine import Pin, I2C
-from tether import VERSION, config, drivers
+from tether import VERSION, config, drivers, drop
 from tether.board import Board, SensorEntry
 from tether.dispatcher import Dispatcher
 from tether.server import Server
@@ -137,9 +136,5 @@ async def fail(led, message):
 
 
 def unload():
-    # The module table and the package both hold each module.
-    import tether
     for name in ('start', 'config', 'peer_config'):
-        sys.modules.pop('tether.' + name, None)
-        if name in tether.__dict__:
-            delattr(tether, name)
+        drop(name)
