@@ -5,6 +5,10 @@
 //   2. Flash: the bytes of the files that go on the board.
 //   3. Command round trip over loopback against the firmware under CPython and against the
 //      TypeScript runtime (`tether device --sim`), same run, same board config, with the ratio.
+//   4. Soak: 100,000 requests from one client under MicroPython 1.27 (WebAssembly): the heap in
+//      use and its largest free block before and every 20,000 requests, so that a leak or a heap
+//      that splits over days shows up (a TLS handshake needs one block of about 17 KB).
+// Flags: --ram (1 only), --soak (4 only); none: all of them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -15,7 +19,10 @@ import { loadFirmwareMicroPython } from '../test/support/micropython.js';
 import { FIRMWARE_DIR, REPO_ROOT } from '../test/support/firmware-board.js';
 
 const ROUND_TRIPS = Number(process.env['BENCH_ROUND_TRIPS'] ?? 3000);
-const GOAL_IDLE_KB = 48;
+const SOAK_FRAMES = Number(process.env['BENCH_SOAK_FRAMES'] ?? 100_000);
+const GOAL_IDLE_KB = { direct: 44, hub: 48 };
+// What one TLS session (mbedTLS handshake buffers) needs in one piece on a Pico W.
+const TLS_BLOCK_KB = 17;
 const VECTOR_BOARD = join(REPO_ROOT, 'test', 'vectors', 'board.json');
 
 // As in the protocol bench: the bench on core 0, each server on core 1, one at a time.
@@ -167,33 +174,164 @@ async function measure(cmd: string[], pattern: RegExp): Promise<number[]> {
   }
 }
 
+// --- 4. Soak ------------------------------------------------------------------------------
+
+const SOAK_BATCH = 50;
+const SOAK_EVERY = 20_000;
+const SOAK_HEAP = 192 * 1024;
+
+interface HeapFigure {
+  frames: number;
+  used: number;
+  largest: number;
+  total: number;
+}
+
+/**
+ * One client's requests through a real Session (framing, dispatcher, board, pipe), in batches of
+ * SOAK_BATCH. The WebAssembly port collects only when JavaScript calls in, so the session runs as
+ * a task on the port's JavaScript-timer loop and JavaScript hands it each batch with a short
+ * synchronous call: each batch's garbage is collected before the next, as a board's collector
+ * would. (A runPythonAsync per batch would not do: each one leaves ~170 bytes of the port's own
+ * behind.) The port adds heap areas instead of raising MemoryError, so the figure that tells a
+ * split heap is micropython.mem_info()'s largest free block, and "total" says whether it grew.
+ */
+async function soak(frames: number, report: (f: HeapFigure) => void): Promise<{ replies: number; failed: number }> {
+  const fw = await loadFirmwareMicroPython({ heapsize: SOAK_HEAP });
+  await fw.runAsync(`
+import gc, micropython, json, asyncio, simchips
+from tether import app, start, boards
+from tether.session import Session
+raw = json.loads(${JSON.stringify(JSON.stringify(RAM_BOARD))})
+simchips.populate(raw)
+support = boards.detect()
+cfg = start.config.normalize(raw, support)
+del raw
+board, server, link = await start.build(cfg, app.Clock(), support, None, None, False)
+start.unload()
+del start
+# A client's mix: reads, writes and PWM with 5 s leases (each a timer task), state, pings; an AHT10
+# reading (80 ms) every 500th request, get_info (tether/extras.py compiled for it) every 5000th.
+MIX = (b'{"id":%d,"action":"read_pin","pin":20}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":1,"timeout":5}\\n',
+       b'{"id":%d,"action":"get_state"}\\n', b'{"id":%d,"action":"pwm","pin":16,"freq":1000,"duty":0.25,"timeout":5}\\n',
+       b'{"id":%d,"action":"read_pin","pin":22}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":0}\\n',
+       b'{"id":%d,"action":"pwm","pin":16,"freq":2000,"duty":0,"timeout":5}\\n', b'{"id":%d,"action":"ping"}\\n')
+
+
+class Client:
+    def __init__(self):
+        self.i = 0
+        self.left = 0
+        self.idle = False
+        self.replies = 0
+        self.failed = 0
+
+    async def readinto(self, mv):
+        while not self.left:
+            self.idle = True
+            await asyncio.sleep_ms(2)
+        self.idle = False
+        i = self.i
+        if i == 0:
+            f = b'{"action":"auth","token":"${RAM_BOARD.auth.tokens[0]?.token ?? ''}"}\\n'
+        elif i % 5000 == 4999:
+            f = b'{"id":%d,"action":"get_info"}\\n' % i
+        elif i % 500 == 499:
+            f = b'{"id":%d,"action":"read_sensor","name":"air"}\\n' % i
+        else:
+            f = MIX[i % 8] % i
+        self.i = i + 1
+        self.left -= 1
+        mv[:len(f)] = f
+        return len(f)
+
+    def write(self, b):
+        self.replies += b.count(b'\\n')
+        self.failed += b.count(b'"ok":false')
+
+    async def drain(self):
+        pass
+
+    def close(self):
+        pass
+
+    async def wait_closed(self):
+        pass
+
+
+client = Client()
+session = Session(board, server.dispatcher, client, client, cfg['max_frame_bytes'])
+soak_task = asyncio.create_task(session.run())
+await asyncio.sleep_ms(10)
+`);
+  const figure = (n: number): HeapFigure => {
+    fw.run('gc.collect()');
+    const out = fw.run('gc.collect()\nmicropython.mem_info()');
+    const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+    // mem_info counts the largest free block in 16-byte blocks.
+    return { frames: n, used: num(/used: (\d+)/), total: num(/total: (\d+)/), largest: num(/max free sz: (\d+)/) * 16 };
+  };
+  report(figure(0));
+  for (let done = 0; done < frames; ) {
+    const n = Math.min(SOAK_BATCH, frames - done);
+    fw.run(`client.left = ${n}\nclient.idle = False`);
+    while (fw.run('print(client.idle and not client.left)').trim() !== 'True') await new Promise((r) => setTimeout(r, 1));
+    done += n;
+    if (done % SOAK_EVERY === 0 || done === frames) report(figure(done));
+  }
+  const [replies, failed] = fw.run('print(client.replies, client.failed)').trim().split(' ').map(Number);
+  return { replies: replies ?? 0, failed: failed ?? 0 };
+}
+
 // --- report -------------------------------------------------------------------------------
 
 const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
 console.log(`Tether firmware bench (MicroPython ${'1.27'} WASM for RAM; CPython ${spawnSync('python3', ['--version']).stdout.toString().trim()} for round trips)\n`);
 
-for (const hub of [false, true]) {
-  const ram = await measureRam(hub);
-  console.log(`1${hub ? 'b' : 'a'}. RAM, gc.mem_alloc() under MicroPython 1.27 (WebAssembly, 32-bit), ${hub ? 'direct mode + hub link' : 'direct mode'}:`);
-  const own = (x: number) => x - ram.platform;
-  console.log(`   empty interpreter                      ${kb(ram.empty)}`);
-  console.log(`   + platform (asyncio, json, machine/network shims, sim chips): baseline ${kb(ram.platform)}`);
-  console.log(`   after importing the firmware           ${kb(ram.imported)}  firmware's own ${kb(own(ram.imported))}`);
-  console.log(`   board started, server idle             ${kb(ram.idle)}  firmware's own ${kb(own(ram.idle))}   goal ≤ ${GOAL_IDLE_KB} KB: ${own(ram.idle) <= GOAL_IDLE_KB * 1024 ? 'met' : 'MISSED'}`);
-  console.log(`   with one client connected              ${kb(ram.session)}  (+${kb(ram.session - ram.idle)} for the session)`);
+const only = (flag: string) => process.argv.includes(flag);
+const all = !only('--ram') && !only('--soak');
+
+if (all || only('--ram')) {
+  for (const hub of [false, true]) {
+    const ram = await measureRam(hub);
+    console.log(`1${hub ? 'b' : 'a'}. RAM, gc.mem_alloc() under MicroPython 1.27 (WebAssembly, 32-bit), ${hub ? 'direct mode + hub link' : 'direct mode'}:`);
+    const own = (x: number) => x - ram.platform;
+    const goal = GOAL_IDLE_KB[hub ? 'hub' : 'direct'];
+    console.log(`   empty interpreter                      ${kb(ram.empty)}`);
+    console.log(`   + platform (asyncio, json, machine/network shims, sim chips): baseline ${kb(ram.platform)}`);
+    console.log(`   after importing the firmware           ${kb(ram.imported)}  firmware's own ${kb(own(ram.imported))}`);
+    console.log(`   board started, server idle             ${kb(ram.idle)}  firmware's own ${kb(own(ram.idle))}   goal ≤ ${goal} KB: ${own(ram.idle) <= goal * 1024 ? 'met' : 'MISSED'}`);
+    console.log(`   with one client connected              ${kb(ram.session)}  (+${kb(ram.session - ram.idle)} for the session)`);
+  }
 }
 
-// `npm run bench:firmware -- --ram`: the RAM figures alone, for a quick look while trimming.
-if (process.argv.includes('--ram')) process.exit(0);
+if (all) {
+  const files = flashFiles();
+  const total = files.reduce((s, f) => s + f.bytes, 0);
+  console.log(`\n2. Flash: ${files.length} files, ${kb(total)} (.py source and tether/messages.json; largest: ${files.slice(0, 4).map((f) => `${f.path} ${kb(f.bytes)}`).join(', ')})`);
 
-const files = flashFiles();
-const total = files.reduce((s, f) => s + f.bytes, 0);
-console.log(`\n2. Flash: ${files.length} files, ${kb(total)} (.py source and tether/messages.json; largest: ${files.slice(0, 4).map((f) => `${f.path} ${kb(f.bytes)}`).join(', ')})`);
+  const fw = await measure(['python3', join(FIRMWARE_DIR, 'tests', 'host', 'run_board.py'), '--config', VECTOR_BOARD], /"port": (\d+)/);
+  const ts = await measure([process.execPath, join(REPO_ROOT, 'bin', 'tether.js'), 'device', '--sim', '--config', VECTOR_BOARD, '--host', '127.0.0.1', '--port', '0'], /listening on \S+:(\d+)/);
+  console.log(`\n3. read_pin round trip over loopback, ${ROUND_TRIPS} sequential requests${PINNED ? ' (bench on CPU 0, server on CPU 1)' : ''}:`);
+  console.log(`   TypeScript runtime (baseline)   p50 ${pct(ts, 50).toFixed(3)} ms   p99 ${pct(ts, 99).toFixed(3)} ms`);
+  console.log(`   firmware under CPython          p50 ${pct(fw, 50).toFixed(3)} ms   p99 ${pct(fw, 99).toFixed(3)} ms   ratio p50 ${(pct(fw, 50) / pct(ts, 50)).toFixed(2)}`);
+}
 
-const fw = await measure(['python3', join(FIRMWARE_DIR, 'tests', 'host', 'run_board.py'), '--config', VECTOR_BOARD], /"port": (\d+)/);
-const ts = await measure([process.execPath, join(REPO_ROOT, 'bin', 'tether.js'), 'device', '--sim', '--config', VECTOR_BOARD, '--host', '127.0.0.1', '--port', '0'], /listening on \S+:(\d+)/);
-console.log(`\n3. read_pin round trip over loopback, ${ROUND_TRIPS} sequential requests${PINNED ? ' (bench on CPU 0, server on CPU 1)' : ''}:`);
-console.log(`   TypeScript runtime (baseline)   p50 ${pct(ts, 50).toFixed(3)} ms   p99 ${pct(ts, 99).toFixed(3)} ms`);
-console.log(`   firmware under CPython          p50 ${pct(fw, 50).toFixed(3)} ms   p99 ${pct(fw, 99).toFixed(3)} ms   ratio p50 ${(pct(fw, 50) / pct(ts, 50)).toFixed(2)}`);
-// The hub-mode RAM run left a MicroPython link task retrying an unreachable hub on JS timers.
+if (all || only('--soak')) {
+  console.log(`\n4. Soak: ${SOAK_FRAMES} requests from one client, direct mode, MicroPython 1.27 (WebAssembly), first heap area ${kb(SOAK_HEAP)}:`);
+  console.log('   requests    heap used   largest free block   heap areas');
+  const seen: HeapFigure[] = [];
+  const t0 = Date.now();
+  const { replies, failed } = await soak(SOAK_FRAMES, (f) => {
+    seen.push(f);
+    console.log(`   ${String(f.frames).padStart(8)}    ${kb(f.used).padStart(9)}   ${kb(f.largest).padStart(18)}   ${kb(f.total)}`);
+  });
+  const first = seen[0] as HeapFigure;
+  const last = seen.at(-1) as HeapFigure;
+  const smallest = Math.min(...seen.slice(1).map((f) => f.largest));
+  console.log(`   ${replies} replies (${failed} errors) in ${((Date.now() - t0) / 1000).toFixed(1)} s; used after − before: ${(last.used - first.used) / 1024 >= 0 ? '+' : ''}${kb(last.used - first.used)}`);
+  console.log(`   smallest largest-free-block during the soak ${kb(smallest)} (before: ${kb(first.largest)}); a TLS session needs ~${TLS_BLOCK_KB} KB: ${smallest >= TLS_BLOCK_KB * 1024 ? 'met' : 'MISSED'}; heap ${last.total === first.total ? 'never grew' : `grew to ${kb(last.total)}`}`);
+}
+// The hub-mode RAM run left a MicroPython link task retrying an unreachable hub on JS timers;
+// the soak's session task polls on JS timers too.
 process.exit(0);

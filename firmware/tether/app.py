@@ -2,6 +2,7 @@
 # confirms an OTA update (tether/ota.py) and feeds the watchdog, for as long as the board runs.
 # main.py runs app.main().
 import asyncio
+import gc
 import machine
 from tether import boards
 from tether.clock import Clock
@@ -89,6 +90,11 @@ async def main():
     board, net, server, link = await start.run(support, led, clock)
     start.unload()
     del start
+    # A collection each time a quarter of the free heap has been allocated, not only when an
+    # allocation fails: each request's garbage is swept before it spreads over the whole heap and
+    # splits the block a TLS handshake needs (MicroPython's gc.threshold docs; docs/firmware.md, RAM).
+    gc.collect()
+    gc.threshold(gc.mem_free() // 4 + gc.mem_alloc())
     board.restart = restart
     board.hold_watchdog = hold_watchdog
     board.led = led

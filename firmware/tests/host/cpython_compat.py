@@ -119,8 +119,16 @@ def _patch_gc():
     def leave_garbage(n):
         garbage[0] = min(garbage[0] + n, _HEAP_TOTAL - _HEAP_USED)
 
+    def threshold(*amount):
+        # MicroPython's: -1 until set; CPython has no such call.
+        if amount:
+            limit[0] = amount[0]
+        return limit[0]
+
+    limit = [-1]
     gc.collect = collect
     gc.leave_garbage = leave_garbage
+    gc.threshold = threshold
     gc.mem_alloc = lambda: _HEAP_USED + garbage[0]
     gc.mem_free = lambda: _HEAP_TOTAL - _HEAP_USED - garbage[0]
 
