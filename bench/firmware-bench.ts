@@ -211,7 +211,8 @@ board, server, link = await start.build(cfg, app.Clock(), support, None, None, F
 start.unload()
 del start
 # A client's mix: reads, writes and PWM with 5 s leases (each a timer task), state, pings; an AHT10
-# reading (80 ms) every 500th request, get_info (tether/extras.py compiled for it) every 5000th.
+# reading (80 ms) every 500th request, get_info (tether/extras.py compiled for it) every 5000th,
+# halfway between two figures: this port adds a heap area for the compile, and lets it go later.
 MIX = (b'{"id":%d,"action":"read_pin","pin":20}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":1,"timeout":5}\\n',
        b'{"id":%d,"action":"get_state"}\\n', b'{"id":%d,"action":"pwm","pin":16,"freq":1000,"duty":0.25,"timeout":5}\\n',
        b'{"id":%d,"action":"read_pin","pin":22}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":0}\\n',
@@ -234,7 +235,7 @@ class Client:
         i = self.i
         if i == 0:
             f = b'{"action":"auth","token":"${RAM_BOARD.auth.tokens[0]?.token ?? ''}"}\\n'
-        elif i % 5000 == 4999:
+        elif i % 5000 == 2499:
             f = b'{"id":%d,"action":"get_info"}\\n' % i
         elif i % 500 == 499:
             f = b'{"id":%d,"action":"read_sensor","name":"air"}\\n' % i
@@ -329,8 +330,10 @@ if (all || only('--soak')) {
   const first = seen[0] as HeapFigure;
   const last = seen.at(-1) as HeapFigure;
   const smallest = Math.min(...seen.slice(1).map((f) => f.largest));
-  console.log(`   ${replies} replies (${failed} errors) in ${((Date.now() - t0) / 1000).toFixed(1)} s; used after − before: ${(last.used - first.used) / 1024 >= 0 ? '+' : ''}${kb(last.used - first.used)}`);
-  console.log(`   smallest largest-free-block during the soak ${kb(smallest)} (before: ${kb(first.largest)}); a TLS session needs ~${TLS_BLOCK_KB} KB: ${smallest >= TLS_BLOCK_KB * 1024 ? 'met' : 'MISSED'}; heap ${last.total === first.total ? 'never grew' : `grew to ${kb(last.total)}`}`);
+  const grew = seen.find((f) => f.total !== first.total);
+  console.log(`   ${replies} replies (${failed} errors) in ${((Date.now() - t0) / 1000).toFixed(1)} s; used after − before: ${last.used >= first.used ? '+' : '−'}${kb(Math.abs(last.used - first.used))}`);
+  const verdict = grew !== undefined ? `not measured: the heap had grown to ${kb(grew.total)} at ${grew.frames}` : smallest >= TLS_BLOCK_KB * 1024 ? 'met' : 'MISSED';
+  console.log(`   smallest largest-free-block during the soak ${kb(smallest)} (before: ${kb(first.largest)}); a TLS session needs ~${TLS_BLOCK_KB} KB in one block: ${verdict}`);
 }
 // The hub-mode RAM run left a MicroPython link task retrying an unreachable hub on JS timers;
 // the soak's session task polls on JS timers too.
