@@ -353,8 +353,9 @@ async def test_a_pin_set_up_on_the_status_leds_gpio_stops_the_blinks():
         b.led = led
         led.show('active')  # 20 ms on, 80 ms off
         task = asyncio.create_task(led.run())
-        b.setup_pin(2, 'output', None, 1, 1)
-        b.setup_pin(4, 'output', None, 0, 0)
+        from tether import extras  # where setup_pin runs, imported for the request
+        extras.setup_pin(b, 2, 'output', None, 1, 1)
+        extras.setup_pin(b, 4, 'output', None, 0, 0)
         levels = set()
         for _ in range(15):
             await asyncio.sleep_ms(10)
