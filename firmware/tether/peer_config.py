@@ -33,7 +33,7 @@ def check(raw, c, need):
         if need(isinstance(rules, list) and rules, w + '.follow', 'expected at least one rule: {"input": pin, "to": output}, '
                 '{"output": pin, "to": output} or {"sensor": name, "quantity": q, "to": output, "range"|"threshold": ...}'):
             for j, r in enumerate(rules):
-                rule = _rule(r, '%s.follow[%d]' % (w, j), c, need)
+                rule = _rule(r, '%s.follow[%d]' % (w, j), c, need, q['lease_s'])
                 if rule is not None:
                     wr = '%s.follow[%d].to' % (w, j)
                     need(rule['to'] not in driven, wr, 'pin %d is already driven by %s' % (rule['to'], driven.get(rule['to'])))
@@ -67,7 +67,7 @@ def _peer_token(p, w, need):
     return t
 
 
-def _rule(r, w, c, need):
+def _rule(r, w, c, need, lease):
     if not need(isinstance(r, dict), w, 'expected an object'):
         return None
     for k in r:
@@ -102,9 +102,11 @@ def _rule(r, w, c, need):
         ok = need(_int(r[kind], 0, 255), w + '.' + kind, 'expected the followed board\'s pin number')
         need('range' not in r and 'threshold' not in r and 'duty' not in r, w, 'an %s rule copies the level (invert: true inverts it)' % kind)
         need(r.get('invert', False) in (True, False), w + '.invert', 'expected true or false')
-    to, pwm = _output_of(r.get('to'), c)
+    to, pwm, most = _output_of(r.get('to'), c)
     if not need(to is not None, w + '.to', 'expected an actuator name, or the name or number of an output pin in pins'):
         return None
+    need(not _num(lease) or lease <= most, w + '.to', 'its max_lease_s is %s s, shorter than lease_s (%s s): every write would be '
+         'refused; lower lease_s or raise the output\'s max_lease_s' % (most, lease))
     if kind == 'sensor' and rule['range'] is not None:
         need(pwm, w + '.to', 'a range gives a duty: drive a PWM actuator, or use threshold for a digital output')
     rule['to'] = to
@@ -113,14 +115,16 @@ def _rule(r, w, c, need):
 
 
 def _output_of(to, c):
-    # (pin, is PWM) of a local output named by actuator name, pin name or pin number.
+    # (pin, is PWM, its maximum lease) of a local output named by actuator name, pin name or pin
+    # number.
+    top = c['max_lease_s']
     for a in c['actuators']:
         if to == a['name'] or to == a['pin']:
-            return a['pin'], a.get('driver') == 'pwm'
+            return a['pin'], a.get('driver') == 'pwm', min(a.get('max_lease_s') or top, top)
     for p in c['pins']:
         if p.get('mode') == 'output' and (to == p.get('name') or to == p['pin']):
-            return p['pin'], False
-    return None, False
+            return p['pin'], False, min(p.get('max_lease_s') or top, top)
+    return None, False, top
 
 
 def _pair(v):

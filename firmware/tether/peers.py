@@ -52,6 +52,7 @@ class Peer:
         self.stopped = False
         self.connections = 0
         self.last_error = None
+        self.said = []  # what this connection has printed
         self.ceiling = BACKOFF_FIRST
         self.pipe = None
         self.heard = 0
@@ -122,6 +123,7 @@ class Peer:
                     pipe.send(encode({'action': 'subscribe', 'sensor': what, 'interval_ms': self.cfg['every_ms']}))
             self.up = True
             self.connections += 1
+            self.said = []
             self.heard = time.ticks_ms()
             ticker = asyncio.create_task(self._poll(pipe))
             while not pipe.closing:
@@ -201,10 +203,7 @@ class Peer:
         if not m.get('ok'):
             # A rule the peer refuses (a sensor it lacks, a pin that is not an input) renews
             # nothing; the others go on. Said once, not at every poll.
-            why = 'the board refused %s: %s' % (action, _why(m))
-            if why != self.last_error:
-                print('tether: peer %s: %s' % (self.cfg['name'], why))
-            self.last_error = why
+            self._say('the board refused %s: %s' % (action, _why(m)))
             return
         if action == 'subscribe':
             self.subs[m['sub']] = [r for r in self.cfg['follow'] if r['kind'] == 'sensor' and m.get('sensor') == r['sensor']
@@ -227,7 +226,15 @@ class Peer:
             else:
                 b.write_pin(pin, 1 if v else 0, self.cfg['lease_s'])
         except ProtoError as err:
-            self.last_error = 'pin %d: %s: %s' % (pin, err.code, err.message)
+            self._say('cannot drive pin %d: %s: %s' % (pin, err.code, err.message))
+
+    def _say(self, why):
+        # A rule's problem, printed once per connection however often it recurs (several rules'
+        # problems may alternate at every poll).
+        if why not in self.said:
+            self.said.append(why)
+            print('tether: peer %s: %s' % (self.cfg['name'], why))
+        self.last_error = why
 
 
 def _why(m):

@@ -352,6 +352,7 @@ function checkPeers(c: BoardConfig, ctx: z.RefinementCtx): void {
       const out = peerOutput(c, r.to);
       if (out === undefined) return issue(where('to'), 'expected an actuator name, or the name or number of an output pin in pins');
       if (r.range !== undefined && !out.pwm) issue(where('to'), 'a range gives a duty: drive a PWM actuator, or use threshold for a digital output');
+      if (p.lease_s > out.maxLeaseS) issue(where('to'), `its max_lease_s is ${out.maxLeaseS} s, shorter than peers[${i}].lease_s (${p.lease_s} s): every write would be refused; lower lease_s or raise the output's max_lease_s`);
       const prev = driven.get(out.pin);
       if (prev !== undefined) issue(where('to'), `pin ${out.pin} is already driven by ${prev}`);
       else driven.set(out.pin, `peers[${i}].follow[${j}]`);
@@ -360,11 +361,11 @@ function checkPeers(c: BoardConfig, ctx: z.RefinementCtx): void {
 }
 
 /** The local output a peer rule drives: an actuator by name or pin, or an output pin by name or number. */
-export function peerOutput(c: Readonly<BoardConfig>, to: string | number): { pin: number; pwm: boolean } | undefined {
+export function peerOutput(c: Readonly<BoardConfig>, to: string | number): { pin: number; pwm: boolean; maxLeaseS: number } | undefined {
   const a = c.actuators.find((x) => x.name === to || x.pin === to);
-  if (a !== undefined) return { pin: a.pin, pwm: a.driver === 'pwm' };
+  if (a !== undefined) return { pin: a.pin, pwm: a.driver === 'pwm', maxLeaseS: Math.min(a.max_lease_s ?? c.max_lease_s, c.max_lease_s) };
   const p = c.pins.find((x) => x.mode === 'output' && (x.name === to || x.pin === to));
-  return p === undefined ? undefined : { pin: p.pin, pwm: false };
+  return p === undefined ? undefined : { pin: p.pin, pwm: false, maxLeaseS: Math.min(p.max_lease_s ?? c.max_lease_s, c.max_lease_s) };
 }
 
 /** An address no sensor answers PyMoDAQ at, for the advice: the next one up, wrapping within 0x08–0x77. */

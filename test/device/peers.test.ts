@@ -88,6 +88,10 @@ describe('board config: peers', { timeout: 10_000 }, () => {
   test('an output driven twice, a lease over the maximum and two tokens are refused', () => {
     const problems = problemsOf(base([{ input: 14, to: 'led' }, { output: 2, to: 25 }], { lease_s: 7200, token: 'a-read-token-0123456789', token_file: 'a.token' }));
     assert.ok(problems.includes('peers[0].follow[1].to: pin 25 is already driven by peers[0].follow[0]'), problems.join('\n'));
+    const short = base([{ input: 14, to: 'red' }], { lease_s: 3 });
+    short.actuators[0] = { ...short.actuators[0], max_lease_s: 1 } as (typeof short.actuators)[0];
+    const lines = problemsOf(short);
+    assert.ok(lines.includes("peers[0].follow[0].to: its max_lease_s is 1 s, shorter than peers[0].lease_s (3 s): every write would be refused; lower lease_s or raise the output's max_lease_s"), lines.join('\n'));
     assert.ok(problems.includes('peers[0].lease_s: longer than max_lease_s (3600 s)'), problems.join('\n'));
     assert.ok(problems.includes('peers[0].token: give token or token_file, not both'), problems.join('\n'));
   });

@@ -56,6 +56,31 @@ def test_config_refuses_an_output_driven_twice_and_a_lease_over_the_maximum():
     assert 'peers[0].lease_s: longer than max_lease_s (3600 s)' in text, text
 
 
+def test_config_refuses_a_lease_longer_than_the_outputs_own_maximum():
+    raw = _cfg([{'input': 14, 'to': 'red'}], lease_s=3)
+    raw['actuators'][0]['max_lease_s'] = 1
+    text = _problems(raw)
+    assert "peers[0].follow[0].to: its max_lease_s is 1 s, shorter than lease_s (3 s)" in text, text
+
+
+async def test_several_refused_rules_are_each_printed_once():
+    simhw.reset()
+    cfg = config.normalize(_cfg([{'input': 20, 'to': 'led'}, {'input': 21, 'to': 'red'}]), pico_w)
+    b = Board(cfg, ManualClock(), pico_w)
+    await start_board(b)
+    p = peers.Peer(b, cfg['peers'][0])
+    lines = []
+    # The module's own print, ahead of the builtin (MicroPython cannot swap sys.stdout).
+    peers.print = lambda *a: lines.append(' '.join(str(x) for x in a))
+    try:
+        for _ in range(5):
+            for pin in (20, 21):
+                p._on({'action': 'read_pin', 'pin': pin, 'ok': False, 'error': {'code': 'pin_not_setup', 'message': 'pin %d' % pin}})
+    finally:
+        del peers.print
+    assert len(lines) == 2 and all('refused read_pin' in t for t in lines), lines
+
+
 def test_config_reads_the_token_from_a_file_and_says_when_it_cannot():
     with open('peer-test.token', 'w') as fh:
         fh.write('a-read-token-0123456789\n')
