@@ -33,6 +33,8 @@ export interface RawReplOptions {
   execTimeoutMs?: number;
   /** Pause between 256-byte pieces in plain raw mode, as mpremote does, for boards without raw-paste. */
   plainPieceDelayMs?: number;
+  /** How long the board must stay silent after the raw REPL's banner before a command (default 100 ms). */
+  settleMs?: number;
 }
 
 export interface ExecResult {
@@ -93,6 +95,16 @@ class Inbox {
     return this.buf[0];
   }
 
+  /** Drops what comes until the board has been silent for quietMs (at most maxMs in all). */
+  async settle(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    do {
+      this.drain();
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+    } while (this.buf.length > 0 && Date.now() < deadline && !this.closed);
+    this.drain();
+  }
+
   /** Waits until `end(buf)` gives how many bytes to take, then takes them. */
   async take(end: (buf: Uint8Array) => number, timeoutMs: number, onTimeout: (seen: Uint8Array) => ReplError): Promise<Uint8Array> {
     const deadline = Date.now() + timeoutMs;
@@ -134,6 +146,7 @@ export class RawRepl {
   private readonly enterTimeoutMs: number;
   private readonly execTimeoutMs: number;
   private readonly plainPieceDelayMs: number;
+  private readonly settleMs: number;
   /** undefined until the board has been asked; then whether it takes raw-paste. */
   private rawPaste: boolean | undefined;
   /** Raw-paste flow-control window the board announced (bytes), once known. */
@@ -146,6 +159,7 @@ export class RawRepl {
     this.enterTimeoutMs = options.enterTimeoutMs ?? 2000;
     this.execTimeoutMs = options.execTimeoutMs ?? 10_000;
     this.plainPieceDelayMs = options.plainPieceDelayMs ?? 10;
+    this.settleMs = options.settleMs ?? 100;
     port.listen(
       (bytes) => this.inbox.push(bytes),
       () => this.inbox.end(),
@@ -186,6 +200,10 @@ export class RawRepl {
           seen = buf;
           return new ReplError('no_repl', FLASH_HINT);
         });
+        // A board that took the interrupt late (a call that does not see Ctrl-C at once: a name
+        // lookup, a sensor read) answers every \x01 sent meanwhile with a banner of its own: let
+        // those come and go, as mpremote does, before the first command reads an answer.
+        await this.inbox.settle(this.settleMs, this.enterTimeoutMs);
         return;
       } catch (err) {
         if (!(err instanceof ReplError) || err.code !== 'no_repl') throw err;

@@ -31,6 +31,33 @@ describe('raw REPL client', { timeout: 30_000 }, () => {
     assert.deepEqual(board.received, [0x0d, 0x03, 0x03, 0x0d, 0x01]);
   });
 
+  test('a board that takes the interrupt late answers both tries with a banner: the second is let go before the first command', async () => {
+    // main.py is in a call that does not see Ctrl-C at once (a name lookup): everything else sent
+    // meanwhile waits in the board's input buffer, and both tries' Ctrl-A reach it together.
+    const board = new FakeBoard({ running: true });
+    const held: number[] = [];
+    let busy = true;
+    const port = {
+      write: async (bytes: Uint8Array) => {
+        if (busy) {
+          for (const b of bytes) if (b !== 0x03) held.push(b);
+          return;
+        }
+        await board.port.write(bytes);
+      },
+      listen: board.port.listen.bind(board.port),
+      close: board.port.close.bind(board.port),
+    };
+    const repl = new RawRepl(port, { enterTimeoutMs: 300, plainPieceDelayMs: 0 });
+    const entering = repl.enter();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    busy = false;
+    await board.port.write(Uint8Array.from([0x03, ...held]));
+    await entering;
+    assert.equal(await repl.exec("print('hi')"), 'hi\n');
+    assert.equal(repl.usesRawPaste, true, 'raw-paste is still used: the late banner was not taken for a refusal');
+  });
+
   test('exec returns what the code printed', async () => {
     const { repl, board } = await entered();
     assert.equal(await repl.exec("print('hello board')"), 'hello board\n');
