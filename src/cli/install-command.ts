@@ -151,7 +151,7 @@ export async function runInstall(flags: InstallFlags, ctx: CliContext, io: Insta
     await repl.enter();
     const name = await boardConfigFiles(repl, flags, given, io, ctx);
     const files: BoardFile[] = [...name.files, ...(wifi !== undefined ? [wifi] : []), ...firmware];
-    if (hub !== undefined) files.push(await hubFile(repl, hub, name.name, flags, ctx));
+    if (hub !== undefined) files.push(await hubFile(repl, hub, name.name, flags, io, ctx));
     const plan = await planSync(repl, installOrder(files));
     ctx.err(`${portPath}: MicroPython raw REPL (${repl.usesRawPaste === true ? `raw-paste, window ${repl.window ?? 0} bytes` : 'plain raw mode, 256-byte pieces'})`);
     if (flags.dryRun === true) {
@@ -161,7 +161,18 @@ export async function runInstall(flags: InstallFlags, ctx: CliContext, io: Insta
     // An update's journal, backups or trial state (ota/) would otherwise go on after the
     // install: a rollback would put an older version's files back among the installed ones.
     if (await boardRemoveTree(repl, 'ota')) ctx.err('removed ota/ (an earlier update\'s journal and backups): the board runs the files installed now');
+    // Over a running firmware, main.py goes first and comes back last: a copy cut short leaves a
+    // board at the REPL, never one that starts old and new modules together.
+    if (plan.toCopy.some((f) => !f.path.startsWith('config/'))) {
+      const main = plan.unchanged.find((f) => f.path === 'main.py');
+      if (main !== undefined) {
+        plan.unchanged.splice(plan.unchanged.indexOf(main), 1);
+        plan.toCopy.push(main);
+      }
+      await boardRemoveTree(repl, 'main.py');
+    }
     await copyWithProgress(repl, plan, io.progress, ctx);
+    if (hub !== undefined) fs.rmSync(hubTokenFile(io, name.name), { force: true });
     const before = hub !== undefined ? await hub.device(name.name) : undefined;
     await repl.exit({ start: true });
     if (hub === undefined) {
@@ -331,13 +342,20 @@ async function hubAccess(flags: InstallFlags): Promise<HubAccess> {
  * run), else a new registration, as tether hub add-device makes it. An id registered for another
  * token is refused unless --rotate, so that installing never cuts off another board by accident.
  */
-async function hubFile(repl: RawRepl, hub: HubAccess, id: string, flags: InstallFlags, ctx: CliContext): Promise<BoardFile> {
+async function hubFile(repl: RawRepl, hub: HubAccess, id: string, flags: InstallFlags, io: InstallIo, ctx: CliContext): Promise<BoardFile> {
   const onBoard = parseJsonObject(await boardReadFile(repl, 'config/hub.json'));
   const boardToken = onBoard?.['device_id'] === id && typeof onBoard['token'] === 'string' ? onBoard['token'] : undefined;
+  // The token an earlier run registered is kept beside the admin token until the board holds it:
+  // a run cut short after registering (the port dropped) takes it up again instead of finding
+  // the id taken.
+  const keptFile = hubTokenFile(io, id);
+  const kept = fs.existsSync(keptFile) ? readTokenFile(keptFile, 'hub token', (m) => ctx.err(`warning: ${m}`)) : undefined;
   const made = await withStore(hub.flags, (store, config) => {
     const key = store.keyOf(id);
+    const holds = (t: string | undefined): t is string => key !== undefined && t !== undefined && keyOfToken(t).equals(key);
     let token: string;
-    if (key !== undefined && boardToken !== undefined && keyOfToken(boardToken).equals(key)) token = boardToken;
+    if (holds(boardToken)) token = boardToken;
+    else if (holds(kept)) token = kept;
     else if (key !== undefined && flags.rotate !== true) {
       throw failure('already_registered', `a board ${id} is registered at the hub already, and this board does not hold its token: give this one another --name, or add --rotate to give it a new token (the board that has the old one stops linking)`);
     } else if (flags.dryRun === true) token = 'NEW-TOKEN';
@@ -348,11 +366,23 @@ async function hubFile(repl: RawRepl, hub: HubAccess, id: string, flags: Install
       token = store.addDevice(id, { name: id }).token;
       ctx.err(`registered ${id} at the hub (${config.data})`);
     }
+    if (flags.dryRun !== true && token !== boardToken && token !== kept) keepSecret(keptFile, token);
     return { ...boardLinkFor(config, id, token), data: config.data };
   });
   if (made.notMadeYet) throw failure('hub_no_certificate', "the hub's link.tls is auto and it has not made its certificate yet, so the board has no fingerprint to pin: start the hub once (tether hub), then run this again");
   if (made.at.note !== undefined) ctx.err(`note: ${made.at.note}`);
   return { path: 'config/hub.json', data: new TextEncoder().encode(`${firmwareHubJson(made.link)}\n`) };
+}
+
+/** Where a hub token registered by a run waits until the board holds it (the copy completed). */
+function hubTokenFile(io: InstallIo, id: string): string {
+  return path.join(io.tokenDir ?? '.', `${id}.hub-token`);
+}
+
+/** A secret in a file only its owner reads, replacing what the file held. */
+function keepSecret(file: string, secret: string): void {
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
 }
 
 function printPlan(ctx: CliContext, plan: SyncPlan, kept: string[]): void {

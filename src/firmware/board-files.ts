@@ -95,7 +95,8 @@ export async function boardReadFile(repl: RawRepl, path: string): Promise<Uint8A
   const lines = out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   if (lines.length === 1 && lines[0] === 'no file') return null;
   if (lines.at(-1) !== 'end' || lines.slice(0, -1).some((l) => !/^[A-Za-z0-9+/=]*$/.test(l))) {
-    throw new ReplError('protocol', `the board answered ${JSON.stringify(out.slice(0, 200))} when asked for ${path}: reset it and try again.`);
+    // Not the answer itself: for config/hub.json it carries the board's token.
+    throw new ReplError('protocol', `the board's answer to reading ${path} (${out.length} characters) is not what this tool asked for: reset it and try again.`);
   }
   return new Uint8Array(Buffer.concat(lines.slice(0, -1).map((l) => Buffer.from(l, 'base64'))));
 }
@@ -163,17 +164,30 @@ export function chunkBytes(): number {
 /** Writes a file through `<path>.part` and a rename, so a cut leaves the old file, never half of the new. */
 export async function boardWriteFile(repl: RawRepl, file: BoardFile, onProgress?: (p: CopyProgress) => void): Promise<void> {
   const path = boardPath(file.path);
-  await repl.exec(`import os, binascii\nf = open('${path}.part', 'wb')\nw = f.write\na = binascii.a2b_base64\n`);
+  // A write that fails (the flash full) closes and removes the .part file on the board itself.
+  await repl.exec(
+    `import os, binascii\nf = open('${path}.part', 'wb')\na = binascii.a2b_base64\ndef w(b):\n try:\n  f.write(b)\n except OSError:\n  f.close()\n  os.remove('${path}.part')\n  raise\n`,
+  );
   let done = 0;
   onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
-  while (done < file.data.length) {
-    const piece = file.data.subarray(done, done + chunkBytes());
-    // A bytes literal: micropython-lib's pure-Python binascii (on ports without the C one) takes no str.
-    await repl.exec(`w(a(b'${Buffer.from(piece).toString('base64')}'))\n`);
-    done += piece.length;
-    onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
+  try {
+    while (done < file.data.length) {
+      const piece = file.data.subarray(done, done + chunkBytes());
+      // A bytes literal: micropython-lib's pure-Python binascii (on ports without the C one) takes no str.
+      await repl.exec(`w(a(b'${Buffer.from(piece).toString('base64')}'))\n`);
+      done += piece.length;
+      onProgress?.({ path: file.path, phase: 'copying', done, total: file.data.length });
+    }
+    await repl.exec(`f.close()\nos.rename('${path}.part', '${path}')\n`);
+  } catch (err) {
+    if (err instanceof ReplError && err.code === 'traceback' && /ENOSPC|Errno 28\b/.test(err.message)) {
+      throw new ReplError(
+        'board_full',
+        `the board's flash is full at ${file.path} (${done} of ${file.data.length} bytes written; the partial file was removed): remove files you do not need from the board (mpremote ls, mpremote rm) and run the command again; what was copied is kept.`,
+      );
+    }
+    throw err;
   }
-  await repl.exec(`f.close()\nos.rename('${path}.part', '${path}')\n`);
 }
 
 function parentDir(path: string): string | undefined {

@@ -12,7 +12,7 @@ export interface ReplPort {
   close(): Promise<void>;
 }
 
-export type ReplErrorCode = 'no_repl' | 'traceback' | 'timeout' | 'port_closed' | 'protocol' | 'bad_path' | 'verify_failed';
+export type ReplErrorCode = 'no_repl' | 'traceback' | 'timeout' | 'port_closed' | 'protocol' | 'bad_path' | 'verify_failed' | 'board_full';
 
 export class ReplError extends Error {
   override readonly name = 'ReplError';

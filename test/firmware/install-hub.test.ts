@@ -91,6 +91,22 @@ describe('tether install --hub', { skip: SKIP_WITHOUT_PYTHON3, timeout: 120_000 
     assert.equal(other.files.size, 0, 'nothing was written to the other board');
     assert.deepEqual(hub.store.keyOf('tank'), keyOfToken(onBoard.token), "the first board's token still works");
 
+    // A run cut short after the registration: the next run takes the token it registered up again.
+    const cutBoard = new FakeBoard();
+    const cutIo = boardIo(cutBoard, dirs);
+    const open = cutIo.openPort.bind(cutIo);
+    cutIo.openPort = async (p) => open(p).then((port) => (cutBoard.cutWhenWriting('/config/hub.json'), port));
+    const cut = await runInstall({ ...flags, name: 'well', wait: 0.5 }, capture().ctx, cutIo).catch((e: unknown) => e);
+    assert.match(String(cut), /port_closed/);
+    assert.ok(hub.store.keyOf('well') !== undefined && fs.existsSync(path.join(cutIo.tokenDir ?? '', 'well.hub-token')));
+    assert.equal(cutBoard.files.has('/config/hub.json'), false, 'cut before the board got its token');
+    cutIo.openPort = open;
+    const resumed = capture();
+    await runInstall({ ...flags, name: 'well', wait: 0.5 }, resumed.ctx, cutIo).catch((e: unknown) => assert.match(String(e), /not_online/, 'no already_registered'));
+    const wellToken = (JSON.parse(new TextDecoder().decode(cutBoard.files.get('/config/hub.json'))) as { token: string }).token;
+    assert.deepEqual(hub.store.keyOf('well'), keyOfToken(wellToken), 'the board holds the token the cut run registered');
+    assert.equal(fs.existsSync(path.join(cutIo.tokenDir ?? '', 'well.hub-token')), false, 'kept only until the board holds it');
+
     // A board that never links: the wait ends with not_online and what its console printed.
     const silent = new FakeBoard({ mainOutput: "tether: wifi: 'tether-lab' refused the password (wrong password?)\n" });
     const late = await runInstall({ ...flags, name: 'pump', wait: 0.5 }, capture().ctx, boardIo(silent, dirs)).catch((e: unknown) => e);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CliFailure } from '../../src/cli/context.js';
@@ -129,6 +130,36 @@ describe('tether install over a simulated serial port', { timeout: 120_000 }, ()
     assert.equal(Number(m[1]) + Number(m[2]), total - 1, 'every file but the kept device.json was compared');
     assert.ok(Number(m[1]) <= total - landed + 1, `copied ${m[1]} files, at most the ${total - landed} missing and the cut one`);
     for (const p of await firmwarePaths()) assert.equal(sha(board.files.get(`/${p}`)), sha(fs.readFileSync(path.join(FIRMWARE_DIR, p))), p);
+  });
+
+  test('a board whose flash fills up is board_full, with no partial file left on it', async () => {
+    const board = new FakeBoard({ flashBytes: 60_000 });
+    const err = await failureOf(install(board, { name: 'full', ...wifiFlags(dirs) }).done);
+    assert.match(err.message, /^board_full: \/dev\/ttyACM0: the board's flash is full at \S+ \(\d+ of \d+ bytes written; the partial file was removed\): remove files/);
+    assert.deepEqual([...board.files.keys()].filter((p) => p.endsWith('.part')), []);
+    assert.equal(board.files.has('/main.py'), false);
+  });
+
+  test('an upgrade cut short leaves no main.py, so the board never starts old and new modules together', async () => {
+    const board = new FakeBoard();
+    const io = boardIo(board, dirs);
+    const wifi = wifiFlags(dirs);
+    await install(board, { name: 'barn', ...wifi }, io).done;
+    // A newer firmware: every module changed, main.py not.
+    const newer = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-fw-'));
+    dirs.push(newer);
+    fs.cpSync(FIRMWARE_DIR, newer, { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.includes(`${path.sep}tests`) });
+    for (const f of fs.readdirSync(path.join(newer, 'tether'))) {
+      if (f.endsWith('.py')) fs.appendFileSync(path.join(newer, 'tether', f), '# 0.2.0\n');
+    }
+    const open = io.openPort.bind(io);
+    io.openPort = async (p) => open(p).then((port) => (board.cutAfterBytes(30_000), port));
+    await failureOf(install(board, { name: 'barn', firmware: newer, ...wifi }, io).done);
+    assert.equal(board.files.has('/main.py'), false, 'main.py was taken away before the first module was replaced');
+    io.openPort = open;
+    await install(board, { name: 'barn', firmware: newer, ...wifi }, io).done;
+    assert.equal(sha(board.files.get('/main.py')), sha(fs.readFileSync(path.join(newer, 'main.py'))), 'main.py is back once every module is');
+    assert.equal(sha(board.files.get('/tether/app.py')), sha(fs.readFileSync(path.join(newer, 'tether', 'app.py'))));
   });
 
   test("a board that answers R\\x00 to raw-paste gets plain raw mode in paced pieces", async () => {

@@ -19,6 +19,8 @@ export interface FakeBoardOptions {
   bootOutput?: string;
   /** What main.py prints once a soft reset from the friendly REPL starts it. */
   mainOutput?: string;
+  /** The flash's size for files: a write past it raises ENOSPC (default: no limit). */
+  flashBytes?: number;
 }
 
 const enc = new TextEncoder();
@@ -54,7 +56,8 @@ export class FakeBoard {
   private onClose: (() => void) | undefined;
   private closed = false;
   private cutAfter: number | undefined;
-  private readonly opts: Required<Omit<FakeBoardOptions, 'notMicroPython'>> & Pick<FakeBoardOptions, 'notMicroPython'>;
+  private cutAt: string | undefined;
+  private readonly opts: Required<Omit<FakeBoardOptions, 'notMicroPython' | 'flashBytes'>> & Pick<FakeBoardOptions, 'notMicroPython' | 'flashBytes'>;
 
   constructor(options: FakeBoardOptions = {}) {
     this.opts = { rawPaste: 'offers', stdinBufferMax: 256, running: false, bootOutput: '', mainOutput: '', ...options };
@@ -88,10 +91,22 @@ export class FakeBoard {
     this.cutAfter = this.received.length + n;
   }
 
+  private usedBytes(): number {
+    let n = 0;
+    for (const data of this.files.values()) n += data.length;
+    return n;
+  }
+
+  /** Closes the line when the host starts writing this file (e.g. '/config/hub.json'). */
+  cutWhenWriting(path: string): void {
+    this.cutAt = path;
+  }
+
   /** A fresh connection to the same board (same files), in the raw REPL it was left in. */
   reconnect(): void {
     this.closed = false;
     this.cutAfter = undefined;
+    this.cutAt = undefined;
     this.onData = undefined;
     this.line = [];
     if (this.mode === 'paste') this.mode = 'raw';
@@ -282,8 +297,12 @@ export class FakeBoard {
       for (const p of gone) this.files.delete(p);
       return `${gone.length > 0 ? 1 : 0}\n`;
     }
-    if ((m = /^import os, binascii\nf = open\('([^']+)', 'wb'\)\nw = f\.write\na = binascii\.a2b_base64\n$/.exec(code))) {
+    if ((m = /^import os, binascii\nf = open\('([^']+)', 'wb'\)\na = binascii\.a2b_base64\ndef w\(b\):\n try:\n {2}f\.write\(b\)\n except OSError:\n {2}f\.close\(\)\n {2}os\.remove\('([^']+)'\)\n {2}raise\n$/.exec(code)) && m[1] === m[2]) {
       const path = m[1] ?? '';
+      if (this.cutAt !== undefined && path === `${this.cutAt}.part`) {
+        this.cut();
+        return '';
+      }
       if (!this.dirs.has(path.slice(0, path.lastIndexOf('/')))) throw new PyError('OSError: [Errno 2] ENOENT');
       this.files.set(path, new Uint8Array(0));
       this.globals.set('f', path);
@@ -293,7 +312,14 @@ export class FakeBoard {
       const path = this.globals.get('f');
       if (path === undefined) throw new PyError("NameError: name 'w' isn't defined");
       const old = this.files.get(path) ?? new Uint8Array(0);
-      this.files.set(path, new Uint8Array([...old, ...Buffer.from(m[1] ?? '', 'base64')]));
+      const piece = Buffer.from(m[1] ?? '', 'base64');
+      if (this.opts.flashBytes !== undefined && this.usedBytes() + piece.length > this.opts.flashBytes) {
+        // w() on the board: the write raises, the .part file is closed and removed.
+        this.files.delete(path);
+        this.globals.delete('f');
+        throw new PyError('OSError: [Errno 28] ENOSPC');
+      }
+      this.files.set(path, new Uint8Array([...old, ...piece]));
       return '';
     }
     if ((m = /^f\.close\(\)\nos\.rename\('([^']+)', '([^']+)'\)\n$/.exec(code))) {
