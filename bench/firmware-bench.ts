@@ -176,7 +176,15 @@ async function measure(cmd: string[], pattern: RegExp): Promise<number[]> {
 
 // --- 4. Soak ------------------------------------------------------------------------------
 
-const SOAK_BATCH = 50;
+/**
+ * The two clients of the soak: one that waits for each reply before it sends the next request
+ * (most clients, the CLI and SDK calls in turn), and one that pipelines 50 requests, whose
+ * replies the board writes only after it has read them all.
+ */
+const SOAK_CLIENTS = [
+  { batch: 1, what: 'a client that waits for each reply' },
+  { batch: 50, what: 'a client that pipelines 50 requests at a time' },
+] as const;
 const SOAK_EVERY = 20_000;
 const SOAK_HEAP = 192 * 1024;
 
@@ -188,15 +196,15 @@ interface HeapFigure {
 }
 
 /**
- * One client's requests through a real Session (framing, dispatcher, board, pipe), in batches of
- * SOAK_BATCH. The WebAssembly port collects only when JavaScript calls in, so the session runs as
+ * One client's requests through a real Session (framing, dispatcher, board, pipe), `batch` at a
+ * time. The WebAssembly port collects only when JavaScript calls in, so the session runs as
  * a task on the port's JavaScript-timer loop and JavaScript hands it each batch with a short
  * synchronous call: each batch's garbage is collected before the next, as a board's collector
  * would. (A runPythonAsync per batch would not do: each one leaves ~170 bytes of the port's own
  * behind.) The port adds heap areas instead of raising MemoryError, so the figure that tells a
  * split heap is micropython.mem_info()'s largest free block, and "total" says whether it grew.
  */
-async function soak(frames: number, report: (f: HeapFigure) => void): Promise<{ replies: number; failed: number }> {
+async function soak(frames: number, batch: number, report: (f: HeapFigure) => void): Promise<{ replies: number; failed: number }> {
   const fw = await loadFirmwareMicroPython({ heapsize: SOAK_HEAP });
   await fw.runAsync(`
 import gc, micropython, json, asyncio, simchips
@@ -274,7 +282,7 @@ await asyncio.sleep_ms(10)
   };
   report(figure(0));
   for (let done = 0; done < frames; ) {
-    const n = Math.min(SOAK_BATCH, frames - done);
+    const n = Math.min(batch, frames - done);
     fw.run(`client.left = ${n}\nclient.idle = False`);
     while (fw.run('print(client.idle and not client.left)').trim() !== 'True') await new Promise((r) => setTimeout(r, 1));
     done += n;
@@ -318,12 +326,13 @@ if (all) {
   console.log(`   firmware under CPython          p50 ${pct(fw, 50).toFixed(3)} ms   p99 ${pct(fw, 99).toFixed(3)} ms   ratio p50 ${(pct(fw, 50) / pct(ts, 50)).toFixed(2)}`);
 }
 
-if (all || only('--soak')) {
-  console.log(`\n4. Soak: ${SOAK_FRAMES} requests from one client, direct mode, MicroPython 1.27 (WebAssembly), first heap area ${kb(SOAK_HEAP)}:`);
+for (const [n, client] of SOAK_CLIENTS.entries()) {
+  if (!all && !only('--soak')) break;
+  console.log(`\n4${'ab'[n] ?? ''}. Soak: ${SOAK_FRAMES} requests from ${client.what}, direct mode, MicroPython 1.27 (WebAssembly), first heap area ${kb(SOAK_HEAP)}:`);
   console.log('   requests    heap used   largest free block   heap areas');
   const seen: HeapFigure[] = [];
   const t0 = Date.now();
-  const { replies, failed } = await soak(SOAK_FRAMES, (f) => {
+  const { replies, failed } = await soak(SOAK_FRAMES, client.batch, (f) => {
     seen.push(f);
     console.log(`   ${String(f.frames).padStart(8)}    ${kb(f.used).padStart(9)}   ${kb(f.largest).padStart(18)}   ${kb(f.total)}`);
   });
