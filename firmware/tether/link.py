@@ -4,13 +4,12 @@
 # through the same dispatcher as direct connections, one after another; replies and events go
 # back as numbered must-arrive messages, kept in a bounded RAM queue during outages.
 import asyncio
-import random
 import sys
 import time
 from micropython import const
 from tether import VERSION, auth
 from tether.codec import decode, dumps, encode
-from tether.dial import Address, Sockets, connect, quiet
+from tether.dial import Address, Sockets, connect, jitter, quiet
 from tether.dispatcher import Subscriptions
 from tether.framing import LineBuffer
 from tether.pipe import Pipe
@@ -256,10 +255,10 @@ class HubLink:
         if silent:
             if self.timeouts < QUICK_TIMEOUTS:
                 self.timeouts += 1
-                return random.getrandbits(16) % BACKOFF_FIRST
+                return jitter(BACKOFF_FIRST)
         else:
             self.timeouts = 0
-        wait = random.getrandbits(16) * self.ceiling // 65536
+        wait = jitter(self.ceiling)
         self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
         return wait
 

@@ -176,14 +176,15 @@ class Peer:
         # Pins are asked every every_ms (an input's edges come at once besides); a peer silent
         # for two lease lengths is gone without a FIN (power cut), so the connection is dropped.
         c = self.cfg
+        # The requests are the same at every tick: made once per connection.
+        pins = []
+        for rule in c['follow']:
+            if rule['kind'] != 'sensor' and rule['pin'] not in pins:
+                pins.append(rule['pin'])
+        asks = [encode({'action': 'read_pin', 'pin': pin}) for pin in pins] or [b'{"action":"ping"}\n']
         while not pipe.closing:
-            asked = []
-            for rule in c['follow']:
-                if rule['kind'] != 'sensor' and rule['pin'] not in asked:
-                    pipe.send(encode({'action': 'read_pin', 'pin': rule['pin']}))
-                    asked.append(rule['pin'])
-            if not asked:
-                pipe.send(b'{"action":"ping"}\n')
+            for line in asks:
+                pipe.send(line)
             await asyncio.sleep_ms(c['every_ms'])
             if time.ticks_diff(time.ticks_ms(), self.heard) > 2000 * c['lease_s'] + c['every_ms']:
                 self.last_error = 'no answer for %d s' % (2 * c['lease_s'])

@@ -110,6 +110,12 @@ export class BoardPins {
     return this.drive(slot, value, timeoutS, () => slot.actuator.apply(value));
   }
 
+  /** The frequency a PWM output runs at; undefined for any other pin. */
+  pwmFrequency(pin: number): number | undefined {
+    const slot = this.pins.get(pin);
+    return slot?.mode === 'pwm' ? frequencyOf(slot.actuator) : undefined;
+  }
+
   pwm(pin: number, freq: number, duty: number, timeoutS: number | undefined): LeaseView | null {
     this.checkConfigurable(pin);
     const slot = this.pins.get(pin);

@@ -97,6 +97,11 @@ export class Board {
     return this.pins.pwm(pin, freq, duty, timeoutS);
   }
 
+  /** The frequency a PWM output runs at; undefined for any other pin. */
+  pwmFrequency(pin: number): number | undefined {
+    return this.pins.pwmFrequency(pin);
+  }
+
   watchPin(pin: number, edge: Edge, onEdge: EdgeCallback): () => void {
     const slot = this.pins.slot(pin);
     if (slot.mode !== 'input') {

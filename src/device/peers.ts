@@ -219,7 +219,8 @@ class PeerFollower {
     const v = mappedValue(b.rule, value, this.last.get(b.pin));
     this.last.set(b.pin, v);
     try {
-      if (b.pwm) this.board.pwm(b.pin, frequencyOf(this.board, b.pin), v, this.peer.lease_s);
+      // A PWM output keeps the frequency it runs at; only the duty follows the peer.
+      if (b.pwm) this.board.pwm(b.pin, this.board.pwmFrequency(b.pin) ?? 1000, v, this.peer.lease_s);
       else this.board.writePin(b.pin, v === 0 ? 0 : 1, this.peer.lease_s);
     } catch (err) {
       this.say(`pin ${b.pin}: ${err instanceof Error ? err.message : String(err)}`, 'cannot drive ');
@@ -236,12 +237,4 @@ class PeerFollower {
 
 function valueOf(values: unknown, quantity: string | undefined): unknown {
   return typeof values === 'object' && values !== null && quantity !== undefined ? (values as Record<string, unknown>)[quantity] : undefined;
-}
-
-/** A PWM output keeps the frequency it runs at; only the duty follows the peer. */
-function frequencyOf(board: Board, pin: number): number {
-  const rows = board.state()['pins'];
-  const row = Array.isArray(rows) ? (rows as Array<Record<string, unknown>>).find((r) => r['pin'] === pin) : undefined;
-  const freq = row?.['freq'];
-  return typeof freq === 'number' ? freq : 1000;
 }
