@@ -97,9 +97,7 @@ async def main():
     gc.threshold(gc.mem_free() // 4 + gc.mem_alloc())
     board.restart = restart
     board.hold_watchdog = hold_watchdog
-    board.led = led
-    for pin in board.pins:
-        board._take_led(pin)
+    board.use_led(led)
     wdt = start_watchdog(board.cfg['watchdog_s'], support)
     await watch(board, net, server, link, led, clock, wdt)
 

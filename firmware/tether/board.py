@@ -192,6 +192,12 @@ class Board:
         if lease is not None:
             raise ProtoError('pin_conflict', 'pin_holds_lease', slot.pin, lease[0], self.leases.left_s(lease), slot.safe)
 
+    def use_led(self, led):
+        # The status LED, from now on; it lets go at once of a pin the config already took.
+        self.led = led
+        for pin in self.pins:
+            self._take_led(pin)
+
     def _take_led(self, pin):
         # A plain Pico's GP25 and an ESP32 DevKit's GPIO2 are the status LED's: a pin set up for
         # the user stops blinking, or its output would mix with the blinks.
