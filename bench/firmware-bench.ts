@@ -17,12 +17,11 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadFirmwareMicroPython } from '../test/support/micropython.js';
 import { FIRMWARE_DIR, REPO_ROOT } from '../test/support/firmware-board.js';
+import { GREENHOUSE_BOARD, SOAK_HEAP, TLS_BLOCK_KB, soak, type HeapFigure } from '../test/support/firmware-soak.js';
 
 const ROUND_TRIPS = Number(process.env['BENCH_ROUND_TRIPS'] ?? 3000);
 const SOAK_FRAMES = Number(process.env['BENCH_SOAK_FRAMES'] ?? 100_000);
 const GOAL_IDLE_KB = { direct: 44, hub: 48 };
-// What one TLS session (mbedTLS handshake buffers) needs in one piece on a Pico W.
-const TLS_BLOCK_KB = 17;
 const VECTOR_BOARD = join(REPO_ROOT, 'test', 'vectors', 'board.json');
 
 // As in the protocol bench: the bench on core 0, each server on core 1, one at a time.
@@ -35,15 +34,6 @@ const onServerCore = (cmd: string[]) => (PINNED ? ['taskset', '-c', '1', ...cmd]
 
 // --- 1. RAM -------------------------------------------------------------------------------
 
-/** The board the RAM figure is taken with: pins, an actuator, an I2C sensor, like a real bench. */
-const RAM_BOARD = {
-  name: 'greenhouse',
-  i2c: [{ bus: 0, sda: 4, scl: 5 }],
-  pins: [{ pin: 20, name: 'led', mode: 'output', value: 0 }, { pin: 22, name: 'door', mode: 'input', pull: 'up' }],
-  actuators: [{ name: 'fan', driver: 'pwm', pin: 16, max_lease_s: 600 }],
-  sensors: [{ name: 'air', driver: 'aht10', address: '0x38' }],
-  auth: { tokens: [{ token: 'admin-token-0123456789', scope: 'admin' }] },
-};
 
 /**
  * The WebAssembly port collects garbage only between calls from JavaScript (it cannot scan the
@@ -78,7 +68,7 @@ ${hub ? 'from tether.link import HubLink' : ''}
   // As start.run() with these config files, except that this port has no sockets: the server is
   // built but does not listen, and the hub link keeps retrying an unreachable hub.
   const idle = await figure(`
-raw = json.loads(${JSON.stringify(JSON.stringify(RAM_BOARD))})
+raw = json.loads(${JSON.stringify(JSON.stringify(GREENHOUSE_BOARD))})
 simchips.populate(raw)
 support = boards.detect()
 cfg = start.config.normalize(raw, support)
@@ -186,111 +176,6 @@ const SOAK_CLIENTS = [
   { batch: 50, what: 'a client that pipelines 50 requests at a time' },
 ] as const;
 const SOAK_EVERY = 20_000;
-const SOAK_HEAP = 192 * 1024;
-
-interface HeapFigure {
-  frames: number;
-  used: number;
-  largest: number;
-  total: number;
-}
-
-/**
- * One client's requests through a real Session (framing, dispatcher, board, pipe), `batch` at a
- * time. The WebAssembly port collects only when JavaScript calls in, so the session runs as
- * a task on the port's JavaScript-timer loop and JavaScript hands it each batch with a short
- * synchronous call: each batch's garbage is collected before the next, as a board's collector
- * would. (A runPythonAsync per batch would not do: each one leaves ~170 bytes of the port's own
- * behind.) The port adds heap areas instead of raising MemoryError, so the figure that tells a
- * split heap is micropython.mem_info()'s largest free block, and "total" says whether it grew.
- */
-async function soak(frames: number, batch: number, report: (f: HeapFigure) => void): Promise<{ replies: number; failed: number }> {
-  const fw = await loadFirmwareMicroPython({ heapsize: SOAK_HEAP });
-  await fw.runAsync(`
-import gc, micropython, json, asyncio, simchips
-from tether import app, start, boards
-from tether.session import Session
-raw = json.loads(${JSON.stringify(JSON.stringify(RAM_BOARD))})
-simchips.populate(raw)
-support = boards.detect()
-cfg = start.config.normalize(raw, support)
-del raw
-board, server, link = await start.build(cfg, app.Clock(), support, None, None, False)
-start.unload()
-del start
-# A client's mix: reads, writes and PWM with 5 s leases (each a timer task), state, pings; an AHT10
-# reading (80 ms) every 500th request, get_info (tether/extras.py compiled for it) every 5000th,
-# halfway between two figures: this port adds a heap area for the compile, and lets it go later.
-MIX = (b'{"id":%d,"action":"read_pin","pin":20}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":1,"timeout":5}\\n',
-       b'{"id":%d,"action":"get_state"}\\n', b'{"id":%d,"action":"pwm","pin":16,"freq":1000,"duty":0.25,"timeout":5}\\n',
-       b'{"id":%d,"action":"read_pin","pin":22}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":0}\\n',
-       b'{"id":%d,"action":"pwm","pin":16,"freq":2000,"duty":0,"timeout":5}\\n', b'{"id":%d,"action":"ping"}\\n')
-
-
-class Client:
-    def __init__(self):
-        self.i = 0
-        self.left = 0
-        self.idle = False
-        self.replies = 0
-        self.failed = 0
-
-    async def readinto(self, mv):
-        while not self.left:
-            self.idle = True
-            await asyncio.sleep_ms(2)
-        self.idle = False
-        i = self.i
-        if i == 0:
-            f = b'{"action":"auth","token":"${RAM_BOARD.auth.tokens[0]?.token ?? ''}"}\\n'
-        elif i % 5000 == 2499:
-            f = b'{"id":%d,"action":"get_info"}\\n' % i
-        elif i % 500 == 499:
-            f = b'{"id":%d,"action":"read_sensor","name":"air"}\\n' % i
-        else:
-            f = MIX[i % 8] % i
-        self.i = i + 1
-        self.left -= 1
-        mv[:len(f)] = f
-        return len(f)
-
-    def write(self, b):
-        self.replies += b.count(b'\\n')
-        self.failed += b.count(b'"ok":false')
-
-    async def drain(self):
-        pass
-
-    def close(self):
-        pass
-
-    async def wait_closed(self):
-        pass
-
-
-client = Client()
-session = Session(board, server.dispatcher, client, client, cfg['max_frame_bytes'])
-soak_task = asyncio.create_task(session.run())
-await asyncio.sleep_ms(10)
-`);
-  const figure = (n: number): HeapFigure => {
-    fw.run('gc.collect()');
-    const out = fw.run('gc.collect()\nmicropython.mem_info()');
-    const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
-    // mem_info counts the largest free block in 16-byte blocks.
-    return { frames: n, used: num(/used: (\d+)/), total: num(/total: (\d+)/), largest: num(/max free sz: (\d+)/) * 16 };
-  };
-  report(figure(0));
-  for (let done = 0; done < frames; ) {
-    const n = Math.min(batch, frames - done);
-    fw.run(`client.left = ${n}\nclient.idle = False`);
-    while (fw.run('print(client.idle and not client.left)').trim() !== 'True') await new Promise((r) => setTimeout(r, 1));
-    done += n;
-    if (done % SOAK_EVERY === 0 || done === frames) report(figure(done));
-  }
-  const [replies, failed] = fw.run('print(client.replies, client.failed)').trim().split(' ').map(Number);
-  return { replies: replies ?? 0, failed: failed ?? 0 };
-}
 
 // --- report -------------------------------------------------------------------------------
 
@@ -332,7 +217,7 @@ for (const [n, client] of SOAK_CLIENTS.entries()) {
   console.log('   requests    heap used   largest free block   heap areas');
   const seen: HeapFigure[] = [];
   const t0 = Date.now();
-  const { replies, failed } = await soak(SOAK_FRAMES, client.batch, (f) => {
+  const { replies, failed } = await soak(SOAK_FRAMES, client.batch, SOAK_EVERY, (f) => {
     seen.push(f);
     console.log(`   ${String(f.frames).padStart(8)}    ${kb(f.used).padStart(9)}   ${kb(f.largest).padStart(18)}   ${kb(f.total)}`);
   });

@@ -17,6 +17,15 @@ _wd = [None, None, None, 0]
 _HOLD_MS = 60000
 
 
+def collect_every(free):
+    # Bytes allocated between two collections (gc.threshold counts what was allocated since the
+    # last one): a quarter of the free heap, so each request's garbage is swept before it spreads
+    # over the whole heap and the long-lived objects made meanwhile split the block a TLS
+    # handshake needs. Left alone, MicroPython collects only when an allocation fails
+    # (docs/firmware.md, RAM; docs/benchmarks.md, the soak).
+    return free // 4
+
+
 def restart(how, arg):
     if how == 'deepsleep':
         # rp2 sleeps with its watchdog still counting (a light sleep, then a reset): stopped first.
@@ -90,11 +99,8 @@ async def main():
     board, net, server, link = await start.run(support, led, clock)
     start.unload()
     del start
-    # A collection each time a quarter of the free heap has been allocated, not only when an
-    # allocation fails: each request's garbage is swept before it spreads over the whole heap and
-    # splits the block a TLS handshake needs (MicroPython's gc.threshold docs; docs/firmware.md, RAM).
     gc.collect()
-    gc.threshold(gc.mem_free() // 4 + gc.mem_alloc())
+    gc.threshold(collect_every(gc.mem_free()))
     board.restart = restart
     board.hold_watchdog = hold_watchdog
     board.use_led(led)

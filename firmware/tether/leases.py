@@ -1,31 +1,63 @@
 # Actuator leases (docs/protocol.md §4): every write away from the safe value ends by itself.
+#
+# One timer serves every lease: it is armed for the earliest deadline, and a renewal that ends
+# later leaves it as it is (when it fires with nothing due, it is armed for what comes next). A
+# renewal also updates the pin's lease in place. A request then makes nothing that outlives it:
+# a timer task made per write would stay in RAM for the whole lease, placed among that request's
+# garbage, and over days such objects split the block a TLS handshake needs (docs/benchmarks.md,
+# the soak).
 
 
 class Leases:
     def __init__(self, clock, on_expire):
         self.clock = clock
         self.on_expire = on_expire
-        self.held = {}  # pin -> [value, deadline, timer]
+        self.held = {}  # pin -> [value, deadline, order granted]
+        self._n = 0
+        self._timer = None  # the clock's timer, armed for self._at
+        self._at = 0
 
     def grant(self, pin, value, ms):
-        # A write replaces the pin's lease: the old timer is cancelled, the deadline set anew.
-        self.end(pin)
-        lease = [value, self.clock.now() + ms, None]
-        lease[2] = self.clock.call_later(ms, lambda: self._expire(pin, lease))
-        self.held[pin] = lease
+        # A write replaces the pin's lease: its value and deadline are set anew.
+        at = self.clock.now() + ms
+        self._n += 1
+        lease = self.held.get(pin)
+        if lease is None:
+            lease = self.held[pin] = [value, at, self._n]
+        else:
+            lease[0] = value
+            lease[1] = at
+            lease[2] = self._n
+        if self._timer is None or at < self._at:
+            self._arm(at)
         return lease
 
-    def _expire(self, pin, lease):
-        if self.held.get(pin) is lease:
-            del self.held[pin]
-            self.on_expire(pin, lease[0])
+    def _arm(self, at):
+        if self._timer is not None:
+            self.clock.cancel(self._timer)
+        self._at = at
+        self._timer = self.clock.call_later(at - self.clock.now(), self._fire)
+
+    def _fire(self):
+        # Every lease due ends, earliest first (same deadline: first granted first); an
+        # on_expire that grants or ends a lease is seen by the next turn of the loop.
+        self._timer = None
+        while True:
+            now = self.clock.now()
+            due = None
+            for pin in self.held:
+                lease = self.held[pin]
+                if lease[1] <= now and (due is None or (lease[1], lease[2]) < (self.held[due][1], self.held[due][2])):
+                    due = pin
+            if due is None:
+                break
+            self.on_expire(due, self.held.pop(due)[0])
+        if self._timer is None and self.held:
+            self._arm(min(lease[1] for lease in self.held.values()))
 
     def end(self, pin):
-        lease = self.held.pop(pin, None)
-        if lease is None:
-            return False
-        self.clock.cancel(lease[2])
-        return True
+        # The timer stays armed: it finds nothing due when it fires.
+        return self.held.pop(pin, None) is not None
 
     def get(self, pin):
         return self.held.get(pin)
@@ -48,5 +80,7 @@ class Leases:
         return sorted(self.held)
 
     def clear(self):
-        for pin in list(self.held):
-            self.end(pin)
+        self.held.clear()
+        if self._timer is not None:
+            self.clock.cancel(self._timer)
+            self._timer = None
