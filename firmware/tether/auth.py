@@ -6,6 +6,7 @@ import hashlib
 from binascii import hexlify
 from micropython import const
 from tether.fields import lower_hex
+from tether.errors import text
 
 try:
     from os import urandom
@@ -149,7 +150,7 @@ class Opener:
         # The frame is rebuilt in place, over the seal's last byte: no copy of the frame is made.
         # Returns the frame as a memoryview of the same buffer; raises SealError.
         if len(line) < _REST + 1 or bytes(line[0:8]) != _HEAD or line[_REST - 2] != 0x22 or line[_REST - 1] != 0x2C:
-            raise SealError('frame %d is not sealed; after authentication every frame carries a MAC' % self.n)
+            raise SealError(text('frame_unsealed', (self.n,)))
         given = bytes(line[8:_REST - 2])
         line[_REST - 1] = 0x7B  # '{'
         frame = line[_REST - 1:]
@@ -157,7 +158,7 @@ class Opener:
         h.update(('%s %d ' % (self.direction, self.n)).encode())
         h.update(frame)
         if not same(given, hexlify(self.mac.finish(h))[:MAC_HEX]):
-            raise SealError('frame %d failed its MAC: it was altered, injected, replayed or reordered' % self.n)
+            raise SealError(text('frame_bad_mac', (self.n,)))
         self.n += 1
         return frame
 

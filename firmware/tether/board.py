@@ -51,7 +51,7 @@ class Board:
         self.clock = clock
         self.support = support
         self.pins = {}
-        self.reserved = {}
+        self.reserved = {}  # pin -> (line, bus) of a declared I2C bus
         self.sensors = {}
         self.sensor_names = []
         self.buses = {}
@@ -74,9 +74,9 @@ class Board:
         self._retry = None
         for b in cfg['i2c']:
             if b.get('sda') is not None:
-                self.reserved[b['sda']] = 'SDA of I2C bus %d' % b['bus']
+                self.reserved[b['sda']] = ('SDA', b['bus'])
             if b.get('scl') is not None:
-                self.reserved[b['scl']] = 'SCL of I2C bus %d' % b['bus']
+                self.reserved[b['scl']] = ('SCL', b['bus'])
 
     def run(self):
         # Once set up (tether/start.py): edges from the IRQ ring go out from a task of their own.
@@ -172,7 +172,7 @@ class Board:
             self.support.check_pin(pin, 'in')
             role = self.reserved.get(pin)
             if role:
-                raise ProtoError('pin_conflict', 'pin_reserved', pin, role)
+                raise ProtoError('pin_conflict', 'pin_reserved', pin, role[0], role[1])
             raise ProtoError('pin_not_setup', 'pin_not_setup', pin)
         return slot
 
@@ -185,7 +185,7 @@ class Board:
         self._exists(pin)
         role = self.reserved.get(pin)
         if role:
-            raise ProtoError('pin_conflict', 'pin_reserved_choose', pin, role)
+            raise ProtoError('pin_conflict', 'pin_reserved_choose', pin, role[0], role[1])
 
     def _no_lease(self, slot):
         lease = self.leases.get(slot.pin)
@@ -284,7 +284,7 @@ class Board:
                     continue
                 e.fault = None
                 self.sensors_down -= 1
-                print('tether: sensor %s started' % name)
+                print('tether:', text('sensor_started', (name,)))
                 self.emit({'event': 'sensor_state', 'sensor': name, 'fault': None})
         self._retry = None
 
@@ -423,7 +423,7 @@ class Board:
                 except Exception as err:
                     if not entry[2]:
                         entry[2] = True
-                        print('tether: an edge subscription of pin %d failed (%r); its other edges and the other subscribers still go out' % (pin, err))
+                        print('tether:', text('edge_cb_failed', (pin, err)))
 
     def _unwatch(self, pin):
         w = self.watchers.pop(pin, None)

@@ -5,6 +5,7 @@ import asyncio
 import random
 from errno import EINPROGRESS
 from micropython import const
+from tether.errors import text
 
 # How long a name lookup may hold the loop: lwIP's resolver waits in C, about 7 s for each DNS
 # server that does not answer. Names are looked up again at most once a minute.
@@ -65,7 +66,7 @@ async def quiet(board, ms, what, who):
     # Waits until no lease ends within ms, before something that holds the whole event loop that
     # long (a name lookup, a TLS handshake) and with it the timers that end leases.
     if board.leases.ends_within(ms):
-        print('%s: waiting for leases that end within %d ms before %s' % (who, ms, what))
+        print(who + ':', text('quiet_wait', (ms, what)))
         while board.leases.ends_within(ms):
             await asyncio.sleep_ms(100)
 

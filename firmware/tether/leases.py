@@ -2,10 +2,10 @@
 #
 # One timer serves every lease: it is armed for the earliest deadline, and a renewal that ends
 # later leaves it as it is (when it fires with nothing due, it is armed for what comes next). A
-# renewal also updates the pin's lease in place. A request then makes nothing that outlives it:
-# a timer task made per write would stay in RAM for the whole lease, placed among that request's
-# garbage, and over days such objects split the block a TLS handshake needs (docs/benchmarks.md,
-# the soak).
+# pin's lease is one list, made once and updated in place. A request then makes nothing that
+# outlives it: a timer task made per write would stay in RAM for the whole lease, placed among
+# that request's garbage, and over days such objects split the block a TLS handshake needs
+# (docs/benchmarks.md, the soak).
 
 
 class Leases:
@@ -13,6 +13,7 @@ class Leases:
         self.clock = clock
         self.on_expire = on_expire
         self.held = {}  # pin -> [value, deadline, order granted]
+        self._lists = {}  # pin -> its lease list, kept once made and used again by every later lease
         self._n = 0
         self._timer = None  # the clock's timer, armed for self._at
         self._at = 0
@@ -21,13 +22,13 @@ class Leases:
         # A write replaces the pin's lease: its value and deadline are set anew.
         at = self.clock.now() + ms
         self._n += 1
-        lease = self.held.get(pin)
+        lease = self._lists.get(pin)
         if lease is None:
-            lease = self.held[pin] = [value, at, self._n]
-        else:
-            lease[0] = value
-            lease[1] = at
-            lease[2] = self._n
+            lease = self._lists[pin] = [0, 0, 0]
+        lease[0] = value
+        lease[1] = at
+        lease[2] = self._n
+        self.held[pin] = lease
         if self._timer is None or at < self._at:
             self._arm(at)
         return lease

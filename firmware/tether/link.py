@@ -8,6 +8,7 @@ import sys
 import time
 from micropython import const
 from tether import VERSION, auth
+from tether.errors import text
 from tether.codec import decode, dumps, encode
 from tether.dial import Address, Sockets, connect, jitter, quiet
 from tether.dispatcher import Subscriptions
@@ -51,7 +52,7 @@ def _refused(m):
     if m.get('link') == 'reject':
         err = m.get('error')
         err = err if isinstance(err, dict) else {}
-        raise ValueError('the hub refused the link: %s: %s' % (err.get('code'), err.get('message')))
+        raise ValueError(text('hub_refused', (err.get('code'), err.get('message'))))
 
 
 def pin_matches(got, pinned):
@@ -69,16 +70,14 @@ async def _peer_der(w):
         s = w.s
     if not hasattr(s, 'getpeercert'):
         # Fail closed: a hub whose certificate cannot be checked is not talked to.
-        raise BadHub('this MicroPython build has no getpeercert (mbedTLS without MBEDTLS_SSL_KEEP_PEER_CERTIFICATE), so the '
-                     'hub certificate pinned in config/hub.json cannot be checked; nothing was sent: use a build with it, or '
-                     'remove fingerprint to link without TLS')
+        raise BadHub(text('no_getpeercert'))
     buf = bytearray(1)
     while True:
         der = s.getpeercert(True)
         if der:
             return der
         if s.readinto(buf) is not None:
-            raise ValueError('the hub closed the connection or spoke first during the TLS handshake')
+            raise ValueError(text('hub_spoke_in_tls'))
         await asyncio.sleep_ms(5)
 
 
@@ -278,7 +277,7 @@ class HubLink:
         try:
             return await asyncio.wait_for(self._connect(addr), limit / 1000)
         except asyncio.TimeoutError:
-            raise Timeout('no connection to the hub within %d ms' % limit)
+            raise Timeout(text('hub_no_connection', (limit,)))
 
     async def _connect(self, addr):
         c = self.cfg
@@ -296,9 +295,7 @@ class HubLink:
         try:
             got = auth.digest_hex(await _peer_der(w))
             if not pin_matches(got, pin):
-                raise BadHub('hub %s:%d presented a TLS certificate with fingerprint %s, not the pinned %s; closed before the '
-                             'hello: if the hub has a new certificate, put the fingerprint it logs at start in config/hub.json '
-                             '(fingerprint), otherwise something on the network is posing as the hub' % (c['host'], c['port'], got, pin))
+                raise BadHub(text('hub_cert_mismatch', (c['host'], c['port'], got, pin)))
         except BaseException:
             w.close()
             try:
@@ -337,7 +334,7 @@ class HubLink:
             try:
                 opener, early = await asyncio.wait_for(self._handshake(r, lines, pipe, nb, th), self.handshake_ms / 1000)
             except asyncio.TimeoutError:
-                raise Timeout('no welcome from the hub within %d ms' % self.handshake_ms)
+                raise Timeout(text('hub_no_welcome', (self.handshake_ms,)))
             welcome = early.pop(0)
             if welcome['stream'] != self.stream:
                 self.stream = welcome['stream']
@@ -375,11 +372,11 @@ class HubLink:
         while True:
             n = await readinto(r, lines.space())
             if n == 0:
-                raise ValueError('the hub closed the connection during the handshake')
+                raise ValueError(text('hub_closed_handshake'))
             for frame in lines.feed(n):
                 if got is not None:
                     if frame is None:
-                        raise ValueError('an oversize frame from the hub')
+                        raise ValueError(text('hub_oversize'))
                     got.append(decode(opener.open(frame)))
                 elif opener is None:
                     # Until the hub has proved it knows K nothing may depend on K, and only a
@@ -387,7 +384,7 @@ class HubLink:
                     m = self._challenge_or_reject(frame)
                     nh = m['nonce']
                     if not auth.proof_ok(m.get('proof'), auth.proof(self.key, auth.LINK_HUB, nb, nh, th)):
-                        raise self._bad_hub('its proof is wrong' if 'proof' in m else 'its challenge has no proof')
+                        raise self._bad_hub(text('hub_bad_proof') if 'proof' in m else text('hub_no_proof'))
                     pipe.send(dumps({'link': 'auth', 'proof': auth.proof(self.key, auth.LINK_BOARD, nb, nh, th)}), b'\n')
                     ks = auth.session_key(self.key, auth.LINK_SESSION, nb, nh)
                     pipe.sealer = auth.Sealer(ks, 'b2h')
@@ -395,13 +392,13 @@ class HubLink:
                 elif frame is not None and auth.sealed(frame):
                     m = decode(opener.open(frame))
                     if m.get('link') != 'welcome':
-                        raise ValueError('the hub sent %s before a welcome' % m.get('link'))
+                        raise ValueError(text('hub_before_welcome', (m.get('link'),)))
                     got = [m]
                 else:
                     # Only a reject may come unsealed now, and it ends this attempt.
                     m = decode(frame) if frame is not None else {}
                     _refused(m)
-                    raise ValueError('the hub sent an unsealed frame after the board\'s proof')
+                    raise ValueError(text('hub_unsealed'))
             if got is not None:
                 return opener, got
 
@@ -412,16 +409,14 @@ class HubLink:
             m = {}
         _refused(m)
         if m.get('link') != 'challenge':
-            raise self._bad_hub('it sent %s instead of a challenge' % ('an oversize frame' if frame is None else m.get('link') or 'a frame that is not a link message'))
+            raise self._bad_hub(text('hub_not_challenge', (text('hub_oversize') if frame is None else m.get('link') or text('hub_not_link_msg'),)))
         if not auth.is_nonce(m.get('nonce')):
-            raise self._bad_hub('its challenge has no valid nonce')
+            raise self._bad_hub(text('hub_bad_nonce'))
         return m
 
     def _bad_hub(self, why):
         c = self.cfg
-        return BadHub('hub %s:%d did not prove it knows this board\'s key (%s): a fake hub, or config/hub.json has '
-                      'another token than the hub registered for %s (`tether hub add-device %s --rotate` on the hub '
-                      'gives a new one); closed without obeying it' % (c['host'], c['port'], why, c['device_id'], c['device_id']))
+        return BadHub(text('hub_unproven', (c['host'], c['port'], why, c['device_id'], c['device_id'])))
 
     async def _channel(self, r, pipe, opener, lines, keepalive, outage):
         # Link timing is real time, never the board clock a test may hold still.
@@ -501,7 +496,7 @@ class HubLink:
                 self._queue(reply, False)
             except Exception as err:
                 # The dispatcher answers every request itself; this is a bug, not a bad command.
-                print('hub link: command %d failed: %r' % (n, err))
+                print('hub link:', text('link_cmd_failed', (n, err)))
                 self.rx_done = n
             if self.up and self.pipe is not None and self.acked != self.rx_done:
                 self.acked = self.rx_done

@@ -5,9 +5,14 @@ import asyncio
 import random
 import network
 from micropython import const
+from tether.errors import text
 
 CONNECT_MS = const(15000)
 BACKOFF_MAX = const(30000)
+
+
+def _retrying(err):
+    print('wifi:', err, '- trying again')
 
 
 class Net:
@@ -35,8 +40,8 @@ class Net:
             except OSError as e:
                 # cyw43's connect() raises when the chip cannot start a join (busy, wedged);
                 # esp32's when the driver refuses. Either is one more failed attempt.
-                self.last_error = 'the WiFi chip refused to connect (OSError %s)' % (e.args[0] if e.args else '?')
-                print('wifi:', self.last_error, '- trying again')
+                self.last_error = text('wifi_chip_refused', (e.args[0] if e.args else '?',))
+                _retrying(self.last_error)
             # Full jitter: a house of boards that lost the same access point do not retry in step.
             await asyncio.sleep_ms(random.getrandbits(16) * ceiling // 65536)
             ceiling = min(BACKOFF_MAX, ceiling * 2)
@@ -91,17 +96,17 @@ class Net:
                 # reasons, all below its idle 1000 (15: the WPA handshake timed out, most often a
                 # wrong password).
                 if status == network.STAT_WRONG_PASSWORD:
-                    self.last_error = 'wrong password'
+                    self.last_error = text('wifi_password')
                 elif status == network.STAT_NO_AP_FOUND:
-                    self.last_error = 'no access point named "%s"' % c['ssid']
+                    self.last_error = text('wifi_no_ap', (c['ssid'],))
                 else:
-                    self.last_error = 'the access point refused the connection (status %d; a wrong password?)' % status
+                    self.last_error = text('wifi_refused', (status,))
                 break
             await asyncio.sleep_ms(100)
             waited += 100
         else:
-            self.last_error = 'no connection within %d s' % (CONNECT_MS // 1000)
-        print('wifi:', self.last_error, '- trying again')
+            self.last_error = text('wifi_timeout', (CONNECT_MS // 1000,))
+        _retrying(self.last_error)
         return False
 
     def info(self):

@@ -5,6 +5,7 @@
 import asyncio
 from micropython import const
 from tether.session import Session
+from tether.errors import text
 
 AUTH_TIMEOUT_MS = const(10000)
 LOG_EVERY_MS = const(60000)
@@ -63,7 +64,7 @@ class Server:
         self.dropped += 1
         now = self.board.clock.now()
         if self.logged_at is None or now - self.logged_at >= LOG_EVERY_MS:
-            print('tether: closed %d idle connection(s) since the last such line; clients must authenticate (or, without tokens, send a request) within 10 s' % self.dropped)
+            print('tether:', text('idle_closed', (self.dropped,)))
             self.dropped = 0
             self.logged_at = now
 

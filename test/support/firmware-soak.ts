@@ -39,8 +39,10 @@ export interface HeapFigure {
  * tells a split heap is micropython.mem_info()'s largest free block, and "total" says whether it
  * grew.
  */
-export async function soak(frames: number, batch: number, every: number, report: (f: HeapFigure) => void): Promise<{ replies: number; failed: number }> {
+export async function soak(frames: number, batch: number, every: number, report: (f: HeapFigure) => void): Promise<{ replies: number; failed: number; area: number }> {
   const fw = await loadFirmwareMicroPython({ heapsize: SOAK_HEAP });
+  // The first heap area's size as mem_info() counts it: a figure past it means the heap grew.
+  const area = Number(/total: (\d+)/.exec(fw.run('import micropython\nmicropython.mem_info()'))?.[1] ?? NaN);
   await fw.runAsync(`
 import gc, micropython, json, asyncio, simchips
 from tether import app, start, boards
@@ -144,5 +146,5 @@ await asyncio.sleep_ms(10)
   // The session polls its fake socket on JavaScript timers: stopped, and the leases' timers given
   // back, so that nothing keeps the process alive.
   fw.run('soak_task.cancel()\nboard.safe_all()');
-  return { replies: replies ?? 0, failed: failed ?? 0 };
+  return { replies: replies ?? 0, failed: failed ?? 0, area };
 }

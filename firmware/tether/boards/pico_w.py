@@ -68,5 +68,5 @@ def chip_temp_c():
     t = 27 - (raw * VREF / 65535 - 0.706) / 0.001721
     # The RP2040 is specified for -40..85 °C; anything far outside is a bad reading.
     if t < -60 or t > 150:
-        raise SensorFault('the internal channel reads %d (%.1f °C), which cannot be right; check adc.vref in the config' % (raw, t))
+        raise SensorFault(text('chip_temp_wrong', (raw, t)))
     return t

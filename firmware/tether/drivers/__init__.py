@@ -3,6 +3,7 @@
 # registries (src/device/drivers/*/index.ts), plus the 1-Wire and DHT sensors a MicroPython
 # board can read directly.
 import sys
+from tether.errors import text
 
 SENSORS = {
     'aht10': 'aht10',
@@ -19,7 +20,7 @@ ACTUATORS = {'digital': 'digital', 'pwm': 'pwm'}
 def _load(kind, table, driver_id):
     name = table.get(driver_id) if isinstance(driver_id, str) else None
     if name is None:
-        raise ValueError('unknown %s driver %r; expected one of %s' % (kind, driver_id, ', '.join(sorted(table))))
+        raise ValueError(text('unknown_driver', (kind, driver_id, ', '.join(sorted(table)))))
     full = 'tether.drivers.' + name
     __import__(full)
     return sys.modules[full]

@@ -2,7 +2,7 @@
 # retries and rounding as src/device/drivers/sensors/aht10.ts.
 import asyncio
 from micropython import const
-from tether.errors import SensorFault
+from tether.errors import SensorFault, text
 from tether.drivers.common import check_options, round_to, hexb
 
 BUS = 'i2c'
@@ -25,7 +25,7 @@ class Sensor:
     def __init__(self, i2c, address, options):
         check_options('aht10', options)
         if i2c is None:
-            raise ValueError('aht10 needs an I2C bus')
+            raise ValueError(text('aht10_no_bus'))
         self._i2c = i2c
         self._addr = ADDRESSES[0] if address is None else address
         self._buf = bytearray(6)
@@ -42,7 +42,7 @@ class Sensor:
         i2c.readfrom_into(self._addr, self._status)
         status = self._buf[0]
         if not status & _CALIBRATED:
-            raise SensorFault('the chip does not report itself calibrated after the 0xE1 command (status %s); power-cycle it, or check that this is an AHT10' % hexb(status))
+            raise SensorFault(text('aht10_uncalibrated', (hexb(status),)))
 
     async def read(self):
         i2c = self._i2c
@@ -56,7 +56,7 @@ class Sensor:
             i2c.readfrom_into(self._addr, b)
             retry += 1
         if b[0] & _BUSY:
-            raise SensorFault('still busy %d ms after a measurement was triggered; power-cycle the sensor' % (_MEASURE_WAIT_MS + _RETRIES * _RETRY_MS))
+            raise SensorFault(text('aht10_busy', (_MEASURE_WAIT_MS + _RETRIES * _RETRY_MS,)))
         return decode(b)
 
 

@@ -1,6 +1,7 @@
 # Helpers shared by the drivers: option checks (the TS option schemas are strict, so these are
 # too) and the TS drivers' rounding.
 import math
+from tether.errors import text
 
 
 def check_options(driver, given, allowed=()):
@@ -8,20 +9,19 @@ def check_options(driver, given, allowed=()):
     if given is None:
         return {}
     if not isinstance(given, dict):
-        raise ValueError('%s: options must be an object, not %r' % (driver, given))
+        raise ValueError(text('opts_not_object', (driver, given)))
     for key in sorted(given):
         if key not in allowed:
-            takes = ('it takes ' + ', '.join(allowed)) if allowed else 'it takes none'
-            raise ValueError('%s: unknown option "%s"; %s' % (driver, key, takes))
+            raise ValueError(text('opt_unknown', (driver, key, ', '.join(allowed) or 'none')))
     return given
 
 
 def pin_option(driver, opts):
     pin = opts.get('pin')
     if pin is None:
-        raise ValueError('%s: options.pin is required: the GPIO number of the data line' % driver)
+        raise ValueError(text('opt_pin_required', (driver,)))
     if isinstance(pin, bool) or not isinstance(pin, int) or pin < 0:
-        raise ValueError('%s: options.pin must be a GPIO number, not %r' % (driver, pin))
+        raise ValueError(text('opt_pin_type', (driver, pin)))
     return pin
 
 

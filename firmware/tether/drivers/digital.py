@@ -2,6 +2,7 @@
 # inverts the pin, as src/device/drivers/actuators/digital.ts does.
 from machine import Pin
 from tether.drivers.common import check_options
+from tether.errors import text
 
 
 class Actuator:
@@ -11,7 +12,7 @@ class Actuator:
         opts = check_options('digital', options, ('active_low',))
         active_low = opts.get('active_low', False)
         if active_low is not True and active_low is not False:
-            raise ValueError('digital: options.active_low is true or false, not %r' % (active_low,))
+            raise ValueError(text('opt_active_low', (active_low,)))
         self._id = pin
         self._invert = 1 if active_low else 0
         self._pin = None
@@ -26,7 +27,7 @@ class Actuator:
     def apply(self, value):
         v = _level(value)
         if self._pin is None:
-            raise ValueError('digital: init() the output before writing to it')
+            raise ValueError(text('digital_no_init'))
         self._pin.value(v ^ self._invert)
         self._value = v
 
@@ -42,5 +43,5 @@ class Actuator:
 
 def _level(v):
     if v is True or v is False or (v != 0 and v != 1):
-        raise ValueError('a digital output takes 0 or 1, not %r' % (v,))
+        raise ValueError(text('digital_value', (v,)))
     return int(v)

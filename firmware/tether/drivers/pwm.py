@@ -3,6 +3,7 @@
 # src/device/drivers/actuators/pwm.ts does.
 from machine import Pin, PWM
 from tether.drivers.common import check_options
+from tether.errors import text
 
 _INF = float('inf')
 
@@ -14,7 +15,7 @@ class Actuator:
         opts = check_options('pwm', options, ('freq',))
         freq = opts.get('freq', 1000)
         if isinstance(freq, bool) or not isinstance(freq, (int, float)) or freq != int(freq) or freq < 1:
-            raise ValueError('pwm: options.freq is a whole number of Hz >= 1, not %r' % (freq,))
+            raise ValueError(text('opt_pwm_freq', (freq,)))
         self._id = pin
         self._pwm = None
         self._duty = 0
@@ -60,9 +61,9 @@ class Actuator:
     def _set(self, d, f):
         # x == x is false for NaN.
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not (d == d and 0 <= d <= 1):
-            raise ValueError('a PWM duty is 0..1, not %r' % (d,))
+            raise ValueError(text('pwm_duty_value', (d,)))
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not (f == f and 0 < f < _INF):
-            raise ValueError('a PWM frequency is a number of Hz > 0, not %r' % (f,))
+            raise ValueError(text('pwm_freq_value', (f,)))
         u16 = int(d * 65535 + 0.5)
         p = self._pwm
         if p is None:
