@@ -7,13 +7,11 @@ import asyncio
 import sys
 import time
 from micropython import const
-from tether import VERSION, auth
+from tether import auth, drop
 from tether.errors import text
 from tether.codec import decode, dumps, encode
-from tether.dial import Address, Sockets, connect, jitter, quiet
+from tether.dial import Sockets, jitter
 from tether.dispatcher import Subscriptions
-from tether.framing import LineBuffer
-from tether.pipe import Pipe
 from tether.session import DROPPABLE, readinto
 
 HANDSHAKE_MS = const(750)
@@ -45,40 +43,6 @@ class BadHub(Exception):
     # The peer did not prove it knows the board's key: a fake hub, or the token in config/hub.json
     # is not the one the hub registered. Nothing from that connection is obeyed.
     pass
-
-
-def _refused(m):
-    # A reject is not authenticated: it ends this attempt and changes nothing but the backoff.
-    if m.get('link') == 'reject':
-        err = m.get('error')
-        err = err if isinstance(err, dict) else {}
-        raise ValueError(text('hub_refused', (err.get('code'), err.get('message'))))
-
-
-def pin_matches(got, pinned):
-    # got, pinned: 64 lowercase hex digits each (config.fingerprint normalises the pin).
-    return auth.same(got.encode(), pinned.encode())
-
-
-async def _peer_der(w):
-    # The DER bytes of the certificate the hub presented. CPython's stream has finished the
-    # handshake and names its ssl object; MicroPython's keeps the TLS socket as .s and does the
-    # handshake on its first read, so reads drive it (the hub says nothing before the hello).
-    try:
-        s = w.get_extra_info('ssl_object')
-    except KeyError:
-        s = w.s
-    if not hasattr(s, 'getpeercert'):
-        # Fail closed: a hub whose certificate cannot be checked is not talked to.
-        raise BadHub(text('no_getpeercert'))
-    buf = bytearray(1)
-    while True:
-        der = s.getpeercert(True)
-        if der:
-            return der
-        if s.readinto(buf) is not None:
-            raise ValueError(text('hub_spoke_in_tls'))
-        await asyncio.sleep_ms(5)
 
 
 class Outbox:
@@ -261,80 +225,28 @@ class HubLink:
         self.ceiling = min(BACKOFF_MAX, self.ceiling * 2)
         return wait
 
+    async def _opened(self):
+        # Dialling, the hello and the handshake live in tether/link_open.py, in RAM only while a
+        # connection opens: a linked board does not keep their bytecode.
+        from tether import link_open
+        try:
+            return await link_open.open_link(self)
+        finally:
+            drop('link_open')
+
     async def _dial(self):
         # The hub's reader and writer, or Timeout. Tests that script the hub replace this.
-        c = self.cfg
-        tls = c.get('fingerprint')
-        limit = TLS_HANDSHAKE_MS if tls else self.handshake_ms
-        addr = None
-        if self.net is not None:
-            if self.addr is None:
-                self.addr = Address(self.net, self.board, c['host'], c['port'], 'hub link')
-            addr = await self.addr.get()
-        if tls:
-            # mbedTLS computes the handshake's keys without yielding, for seconds on a Pico W.
-            await quiet(self.board, TLS_HANDSHAKE_MS, 'the TLS handshake', 'hub link')
-        try:
-            return await asyncio.wait_for(self._connect(addr), limit / 1000)
-        except asyncio.TimeoutError:
-            raise Timeout(text('hub_no_connection', (limit,)))
+        from tether import link_open
+        return await link_open.dial(self)
 
     async def _connect(self, addr):
-        c = self.cfg
-        pin = c.get('fingerprint')
-        if not pin:
-            return await self._open(addr, None)
-        # The pin stands in for a certificate authority (protocol.md §10.5): a self-signed hub
-        # certificate is fine, and only the one whose SHA-256 is pinned is talked to.
-        import ssl
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if hasattr(ctx, 'check_hostname'):
-            ctx.check_hostname = False  # CPython refuses CERT_NONE while this is on
-        ctx.verify_mode = ssl.CERT_NONE
-        r, w = await self._open(addr, ctx)
-        try:
-            got = auth.digest_hex(await _peer_der(w))
-            if not pin_matches(got, pin):
-                raise BadHub(text('hub_cert_mismatch', (c['host'], c['port'], got, pin)))
-        except BaseException:
-            w.close()
-            try:
-                await w.wait_closed()
-            except Exception:
-                pass
-            raise
-        return r, w
-
-    async def _open(self, addr, ctx):
-        c = self.cfg
-        if self.net is None:
-            return await asyncio.open_connection(c['host'], c['port'], ssl=ctx)
-        return await connect(self.net, addr, c['host'], ctx)
+        from tether import link_open
+        return await link_open.connect_tls(self, addr)
 
     async def _once(self):
-        c = self.cfg
-        r, w = await self._dial()
-        pipe = Pipe(w)
-        lines = LineBuffer(c.get('max_frame_bytes', 4096))
+        r, pipe, lines, opener, early = await self._opened()
+        b = self.board
         try:
-            # Commands still running finish first, so rx.last names only completed ones.
-            await self._idle.wait()
-            b = self.board
-            nb = auth.nonce()
-            hello = {'link': 'hello', 'protocol': 2, 'device_id': c['device_id'], 'nonce': nb,
-                     'boot_id': b.boot_id, 'firmware': 'tether-mpy ' + VERSION, 'capabilities': b.capabilities(),
-                     'rx': {'stream': self.stream, 'last': self.rx_done}, 'uptime_ms': b.uptime_ms(), 'max_frame': lines.max}
-            if c.get('keepalive_ms'):
-                hello['keepalive_ms'] = c['keepalive_ms']
-            hello = dumps(hello)
-            # Both proofs cover the hello's exact bytes: a hello altered on the way fails them.
-            th = auth.digest_hex(hello)
-            pipe.send(hello, b'\n')
-            del hello
-            try:
-                opener, early = await asyncio.wait_for(self._handshake(r, lines, pipe, nb, th), self.handshake_ms / 1000)
-            except asyncio.TimeoutError:
-                raise Timeout(text('hub_no_welcome', (self.handshake_ms,)))
             welcome = early.pop(0)
             if welcome['stream'] != self.stream:
                 self.stream = welcome['stream']
@@ -362,61 +274,6 @@ class HubLink:
             self.up = False
             self.pipe = None
             pipe.close()
-
-    async def _handshake(self, r, lines, pipe, nb, th):
-        # The challenge, the board's proof, then the sealed welcome (§10.1, §10.5). Returns the
-        # opener of the hub's frames, and the welcome with whatever came right behind it in the
-        # same read, opened and decoded.
-        opener = None
-        got = None
-        while True:
-            n = await readinto(r, lines.space())
-            if n == 0:
-                raise ValueError(text('hub_closed_handshake'))
-            for frame in lines.feed(n):
-                if got is not None:
-                    if frame is None:
-                        raise ValueError(text('hub_oversize'))
-                    got.append(decode(opener.open(frame)))
-                elif opener is None:
-                    # Until the hub has proved it knows K nothing may depend on K, and only a
-                    # challenge or a reject is expected.
-                    m = self._challenge_or_reject(frame)
-                    nh = m['nonce']
-                    if not auth.proof_ok(m.get('proof'), auth.proof(self.key, auth.LINK_HUB, nb, nh, th)):
-                        raise self._bad_hub(text('hub_bad_proof') if 'proof' in m else text('hub_no_proof'))
-                    pipe.send(dumps({'link': 'auth', 'proof': auth.proof(self.key, auth.LINK_BOARD, nb, nh, th)}), b'\n')
-                    ks = auth.session_key(self.key, auth.LINK_SESSION, nb, nh)
-                    pipe.sealer = auth.Sealer(ks, 'b2h')
-                    opener = auth.Opener(ks, 'h2b')
-                elif frame is not None and auth.sealed(frame):
-                    m = decode(opener.open(frame))
-                    if m.get('link') != 'welcome':
-                        raise ValueError(text('hub_before_welcome', (m.get('link'),)))
-                    got = [m]
-                else:
-                    # Only a reject may come unsealed now, and it ends this attempt.
-                    m = decode(frame) if frame is not None else {}
-                    _refused(m)
-                    raise ValueError(text('hub_unsealed'))
-            if got is not None:
-                return opener, got
-
-    def _challenge_or_reject(self, frame):
-        try:
-            m = decode(frame) if frame is not None else {}
-        except Exception:
-            m = {}
-        _refused(m)
-        if m.get('link') != 'challenge':
-            raise self._bad_hub(text('hub_not_challenge', (text('hub_oversize') if frame is None else m.get('link') or text('hub_not_link_msg'),)))
-        if not auth.is_nonce(m.get('nonce')):
-            raise self._bad_hub(text('hub_bad_nonce'))
-        return m
-
-    def _bad_hub(self, why):
-        c = self.cfg
-        return BadHub(text('hub_unproven', (c['host'], c['port'], why, c['device_id'], c['device_id'])))
 
     async def _channel(self, r, pipe, opener, lines, keepalive, outage):
         # Link timing is real time, never the board clock a test may hold still.

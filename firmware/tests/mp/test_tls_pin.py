@@ -2,7 +2,7 @@
 # people paste it, and the comparison the link makes. The TLS dial itself runs under CPython
 # against the real hub (test/firmware/hub-tls.test.ts): MicroPython's WebAssembly port has no sockets.
 from tether import auth, config
-from tether.link import pin_matches
+from tether.link_open import pin_matches
 
 DER = b'\x30\x82\x01\x0a not a real certificate, only bytes to hash'
 HEX = auth.digest_hex(DER)
