@@ -40,14 +40,16 @@ const onServerCore = (cmd: string[]) => (PINNED ? ['taskset', '-c', '1', ...cmd]
  * C stack of a running call), so each figure is taken at the start of a call of its own, after
  * gc.collect(), and what the steps built lives in globals between calls.
  */
-async function measureRam(hub: boolean): Promise<{ empty: number; platform: number; imported: number; idle: number; session: number }> {
+async function measureRam(hub: boolean): Promise<{ empty: number; platform: number; imported: number; idle: number; session: number; names: { platform: number; idle: number } }> {
   const fw = await loadFirmwareMicroPython();
+  let interned = 0;
   const figure = async (code: string): Promise<number> => {
     await fw.runAsync(code);
     // A collection in a call of its own first: the stack of the call that ran the step may
     // still hold stale pointers into what the step let go of (the collector is conservative).
     fw.run('import gc\ngc.collect()');
     const out = fw.run('gc.collect()\nprint(gc.mem_alloc())');
+    interned = Number(/n_qstr=(\d+)/.exec(fw.run('import micropython\nmicropython.qstr_info()'))?.[1] ?? NaN);
     return Number(out.trim().split('\n').at(-1));
   };
   const empty = await figure('pass');
@@ -55,6 +57,7 @@ async function measureRam(hub: boolean): Promise<{ empty: number; platform: numb
   // their simulated chips), asyncio (with the submodules it loads on first use) and json are
   // frozen or C.
   const platform = await figure('import json, asyncio, machine, network, simhw, simchips\nasyncio.Event, asyncio.wait_for');
+  const namesPlatform = interned;
   // What main.py imports before the start (app, and tether/start.py with everything it builds
   // from); drivers load when the config names them, the hub link only with config/hub.json.
   const imported = await figure(`
@@ -83,6 +86,7 @@ start.unload()
 del start
 await asyncio.sleep_ms(20)
 `);
+  const namesIdle = interned;
   // One connected client: its session, line buffer and writer task (this port has no sockets).
   const session = await figure(`
 class W:
@@ -94,7 +98,22 @@ s = Session(board, server.dispatcher, None, W(), cfg['max_frame_bytes'])
 s.pipe = Pipe(s.w)
 await asyncio.sleep_ms(20)
 `);
-  return { empty, platform, imported, idle, session };
+  return { empty, platform, imported, idle, session, names: { platform: namesPlatform, idle: namesIdle } };
+}
+
+/**
+ * Bytes of the name tables (qstr pools) MicroPython allocates while names number `from` to `to`
+ * are interned, counting from the first name made at run time: pools of 20, 40, 80 … entries
+ * (py/qstr.c), each a 24-byte header and 7 bytes an entry (pointer, 2-byte hash, length) in
+ * 16-byte heap blocks. A board's built-in names (machine, network, asyncio frozen) are in
+ * flash, so the firmware's names start at 0 there; here the shims' names come first.
+ */
+function nameTables(from: number, to: number): number {
+  let bytes = 0;
+  for (let start = 0, size = 20; start < to; start += size, size *= 2) {
+    if (start >= from) bytes += Math.ceil((24 + 7 * size) / 16) * 16;
+  }
+  return bytes;
 }
 
 // --- 2. Flash -----------------------------------------------------------------------------
@@ -196,6 +215,10 @@ if (all || only('--ram')) {
     console.log(`   after importing the firmware           ${kb(ram.imported)}  firmware's own ${kb(own(ram.imported))}`);
     console.log(`   board started, server idle             ${kb(ram.idle)}  firmware's own ${kb(own(ram.idle))}   goal ≤ ${goal} KB: ${own(ram.idle) <= goal * 1024 ? 'met' : 'MISSED'}`);
     console.log(`   with one client connected              ${kb(ram.session)}  (+${kb(ram.session - ram.idle)} for the session)`);
+    const names = ram.names.idle - ram.names.platform;
+    const board = nameTables(0, names);
+    const here = nameTables(ram.names.platform, ram.names.idle);
+    console.log(`   names the firmware interns (qstrs)     ${names}: a board allocates ${kb(board)} of name tables for them, this port ${kb(here)} (its shims' names came first), so a board's figure is ${kb(Math.abs(board - here))} ${board >= here ? 'higher' : 'lower'}`);
   }
 }
 
