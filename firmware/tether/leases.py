@@ -6,6 +6,7 @@
 # outlives it: a timer task made per write would stay in RAM for the whole lease, placed among
 # that request's garbage, and over days such objects split the block a TLS handshake needs
 # (docs/benchmarks.md, the soak).
+from tether.errors import text
 
 
 class Leases:
@@ -41,7 +42,8 @@ class Leases:
 
     def _fire(self):
         # Every lease due ends, earliest first (same deadline: first granted first); an
-        # on_expire that grants or ends a lease is seen by the next turn of the loop.
+        # on_expire that grants or ends a lease is seen by the next turn of the loop. One that
+        # fails does not keep the other outputs on, nor the timer from being armed again.
         self._timer = None
         while True:
             now = self.clock.now()
@@ -52,7 +54,10 @@ class Leases:
                     due = pin
             if due is None:
                 break
-            self.on_expire(due, self.held.pop(due)[0])
+            try:
+                self.on_expire(due, self.held.pop(due)[0])
+            except Exception as err:
+                print('tether:', text('lease_end_failed', (due, err)))
         if self._timer is None and self.held:
             self._arm(min(lease[1] for lease in self.held.values()))
 

@@ -73,3 +73,20 @@ def test_a_lease_granted_while_another_expires_gets_its_own_deadline():
     leases.grant(20, 1, 1000)
     clock.advance(5000)
     assert ended == [(1000, 20), (1500, 21)], ended
+
+
+def test_an_expiry_that_fails_leaves_the_other_leases_ending():
+    clock = CountingClock()
+    ended = []
+
+    def on_expire(pin, value):
+        if pin == 16:
+            raise RuntimeError('a listener failed')
+        ended.append((clock.now(), pin))
+    leases = Leases(clock, on_expire)
+    leases.grant(16, 1, 1000)
+    leases.grant(20, 1, 1000)
+    leases.grant(21, 1, 3000)
+    clock.advance(5000)
+    assert ended == [(1000, 20), (3000, 21)], ended
+    assert leases.pins() == []
