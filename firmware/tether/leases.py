@@ -20,8 +20,9 @@ class Leases:
         self._at = 0
 
     def grant(self, pin, value, ms):
-        # A write replaces the pin's lease: its value and deadline are set anew.
-        at = self.clock.now() + ms
+        # A write replaces the pin's lease: its value and deadline are set anew. Whole
+        # milliseconds: a board's floats are 32-bit, too coarse for a deadline days into uptime.
+        at = self.clock.now() + int(ms + 0.5)
         self._n += 1
         lease = self._lists.get(pin)
         if lease is None:
@@ -35,31 +36,39 @@ class Leases:
         return lease
 
     def _arm(self, at):
+        # The new timer first: a clock that cannot make one (MemoryError) leaves the armed one.
+        timer = self.clock.call_later(at - self.clock.now(), self._fire)
         if self._timer is not None:
             self.clock.cancel(self._timer)
+        self._timer = timer
         self._at = at
-        self._timer = self.clock.call_later(at - self.clock.now(), self._fire)
 
     def _fire(self):
         # Every lease due ends, earliest first (same deadline: first granted first); an
         # on_expire that grants or ends a lease is seen by the next turn of the loop. One that
         # fails does not keep the other outputs on, nor the timer from being armed again.
         self._timer = None
-        while True:
-            now = self.clock.now()
-            due = None
-            for pin in self.held:
-                lease = self.held[pin]
-                if lease[1] <= now and (due is None or (lease[1], lease[2]) < (self.held[due][1], self.held[due][2])):
-                    due = pin
-            if due is None:
-                break
-            try:
-                self.on_expire(due, self.held.pop(due)[0])
-            except Exception as err:
-                print('tether:', text('lease_end_failed', (due, err)))
-        if self._timer is None and self.held:
-            self._arm(min(lease[1] for lease in self.held.values()))
+        try:
+            while True:
+                now = self.clock.now()
+                due = None
+                for pin in self.held:
+                    lease = self.held[pin]
+                    if lease[1] <= now and (due is None or (lease[1], lease[2]) < (self.held[due][1], self.held[due][2])):
+                        due = pin
+                if due is None:
+                    break
+                try:
+                    self.on_expire(due, self.held.pop(due)[0])
+                except Exception as err:
+                    print('tether:', text('lease_end_failed', (due, err)))
+        finally:
+            # Armed again whatever failed above, for the earliest lease left: one granted
+            # during an expiry may have armed it for a later deadline.
+            if self.held:
+                at = min(lease[1] for lease in self.held.values())
+                if self._timer is None or at < self._at:
+                    self._arm(at)
 
     def end(self, pin):
         # The timer stays armed: it finds nothing due when it fires.

@@ -181,7 +181,7 @@ def _challenge_or_reject(link, frame):
         m = {}
     _refused(m)
     if m.get('link') != 'challenge':
-        raise _bad_hub(link, text('hub_not_challenge', (text('hub_oversize') if frame is None else m.get('link') or text('hub_not_link_msg'),)))
+        raise _bad_hub(link, text('hub_not_challenge', (text('an_oversize_frame') if frame is None else m.get('link') or text('hub_not_link_msg'),)))
     if not auth.is_nonce(m.get('nonce')):
         raise _bad_hub(link, text('hub_bad_nonce'))
     return m

@@ -90,3 +90,87 @@ def test_an_expiry_that_fails_leaves_the_other_leases_ending():
     clock.advance(5000)
     assert ended == [(1000, 20), (3000, 21)], ended
     assert leases.pins() == []
+
+
+def test_a_lease_granted_during_an_expiry_does_not_hide_an_earlier_one():
+    clock = CountingClock()
+    ended = []
+
+    def on_expire(pin, value):
+        ended.append((clock.now(), pin))
+        if pin == 20:
+            leases.grant(21, 1, 10000)
+    leases = Leases(clock, on_expire)
+    leases.grant(20, 1, 1000)
+    leases.grant(16, 1, 3000)
+    clock.advance(20000)
+    assert ended == [(1000, 20), (3000, 16), (11000, 21)], ended
+
+
+def test_deadlines_are_whole_milliseconds():
+    # A board's floats are 32-bit: a float deadline days into the uptime ends leases early or
+    # late, and one a fraction of a millisecond ahead re-arms the timer again and again.
+    clock = CountingClock()
+    clock.t = 50 * 86400 * 1000
+    ended = []
+    leases = Leases(clock, lambda pin, value: ended.append((clock.now(), pin)))
+    lease = leases.grant(20, 1, 0.2 * 1000)
+    assert lease[1] == clock.t + 200 and isinstance(lease[1], int), lease
+    leases.grant(16, 1, 30.4)
+    assert leases.get(16)[1] == clock.t + 30, leases.get(16)
+    clock.advance(1000)
+    assert ended == [(clock.t - 1000 + 30, 16), (clock.t - 1000 + 200, 20)], ended
+    assert clock.armed <= 3, clock.armed
+
+
+class FailingClock(CountingClock):
+    fail_next = False
+
+    def call_later(self, ms, fn):
+        if self.fail_next:
+            self.fail_next = False
+            raise MemoryError('memory allocation failed')
+        return super().call_later(ms, fn)
+
+
+def test_a_timer_the_clock_cannot_make_leaves_the_armed_one():
+    clock = FailingClock()
+    ended = []
+    leases = Leases(clock, lambda pin, value: ended.append((clock.now(), pin)))
+    leases.grant(20, 1, 10000)
+    clock.fail_next = True
+    try:
+        leases.grant(16, 1, 1000)
+    except MemoryError:
+        pass
+    leases.grant(17, 1, 5000)
+    clock.advance(60000)
+    assert [p for _, p in ended] == [16, 17, 20] and ended[-1] == (10000, 20), ended
+
+
+def test_an_expiry_whose_report_fails_too_still_leaves_the_timer_armed():
+    import tether.leases as module
+    clock = CountingClock()
+    ended = []
+
+    def on_expire(pin, value):
+        if pin == 16:
+            raise MemoryError()
+        ended.append((clock.now(), pin))
+
+    def text(*args):
+        raise MemoryError()  # reading messages.json right after a MemoryError
+    real = module.text
+    module.text = text
+    try:
+        leases = Leases(clock, on_expire)
+        leases.grant(16, 1, 1000)
+        leases.grant(20, 1, 3000)
+        try:
+            clock.advance(1000)
+        except MemoryError:
+            pass
+        clock.advance(60000)
+    finally:
+        module.text = real
+    assert ended == [(3000, 20)], ended
