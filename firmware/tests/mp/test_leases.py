@@ -61,20 +61,6 @@ def test_an_ended_lease_does_not_expire_and_clear_disarms_the_timer():
     assert ended == [], ended
 
 
-def test_a_lease_granted_while_another_expires_gets_its_own_deadline():
-    clock = CountingClock()
-    ended = []
-
-    def on_expire(pin, value):
-        ended.append((clock.now(), pin))
-        if pin == 20:
-            leases.grant(21, 1, 500)
-    leases = Leases(clock, on_expire)
-    leases.grant(20, 1, 1000)
-    clock.advance(5000)
-    assert ended == [(1000, 20), (1500, 21)], ended
-
-
 def test_an_expiry_that_fails_leaves_the_other_leases_ending():
     clock = CountingClock()
     ended = []
@@ -92,7 +78,7 @@ def test_an_expiry_that_fails_leaves_the_other_leases_ending():
     assert leases.pins() == []
 
 
-def test_a_lease_granted_during_an_expiry_does_not_hide_an_earlier_one():
+def test_a_lease_granted_during_an_expiry_gets_its_own_deadline_and_hides_no_earlier_one():
     clock = CountingClock()
     ended = []
 
