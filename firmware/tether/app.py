@@ -5,7 +5,7 @@ import asyncio
 import gc
 import machine
 from tether import boards
-from tether.errors import text
+from tether.errors import say
 from tether.clock import Clock
 from tether.led import Led
 
@@ -35,7 +35,7 @@ def restart(how, arg):
             machine.deepsleep(arg)
         except Exception as e:
             # A port refusing the length (or the call) must not leave the board up half-reset.
-            print('tether:', text('deep_sleep_failed', (e,)))
+            say('deep_sleep_failed', (e,))
     machine.reset()
 
 
@@ -136,7 +136,7 @@ async def watch(board, net, server, link, led, clock, wdt=None):
                 updater.confirm()
                 updater = None
             elif clock.now() > deadline:
-                print('tether:', text('update_unhealthy'))
+                say('update_unhealthy')
                 machine.reset()
         if link is not None and link.bad_hub:
             led.show('bad_hub')

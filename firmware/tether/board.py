@@ -4,7 +4,7 @@
 # from tether/extras.py, which is in RAM only while one runs.
 import asyncio
 from machine import Pin
-from tether.errors import ProtoError, text
+from tether.errors import ProtoError, say, text
 from tether.leases import Leases
 from tether import drivers
 from tether.boards import check_pwm
@@ -284,7 +284,7 @@ class Board:
                     continue
                 e.fault = None
                 self.sensors_down -= 1
-                print('tether:', text('sensor_started', (name,)))
+                say('sensor_started', (name,))
                 self.emit({'event': 'sensor_state', 'sensor': name, 'fault': None})
         self._retry = None
 
@@ -423,7 +423,7 @@ class Board:
                 except Exception as err:
                     if not entry[2]:
                         entry[2] = True
-                        print('tether:', text('edge_cb_failed', (pin, err)))
+                        say('edge_cb_failed', (pin, err))
 
     def _unwatch(self, pin):
         w = self.watchers.pop(pin, None)

@@ -18,7 +18,6 @@ _SCOPE = {'get_info': 'read', 'list_actions': 'read', 'read_pin': 'read', 'read_
 _OCCASIONAL = ('auth', 'challenge', 'get_info', 'list_actions', 'setup_pin', 'read_adc', 'i2c_scan',
                'list_sensors', 'reset', 'sleep')
 _OPS = ('status', 'list', 'begin', 'chunk', 'commit', 'abort', 'clear')
-RESET_DELAY_MS = 1000
 
 
 class Dispatcher:

@@ -16,6 +16,11 @@ def text(key, args=()):
     return key % args if args else key
 
 
+def say(key, args=()):
+    # A line on the board's console, its text from the catalogue.
+    print('tether:', text(key, args))
+
+
 def _lookup(key):
     # One "key": "text" pair per line, so a scan finds it without parsing the whole file.
     head = '"' + key + '": '

@@ -9,7 +9,10 @@ from machine import ADC, Pin, freq
 from tether import VERSION, PROTOCOL, auth
 from tether import fields as f
 from tether.errors import ProtoError
-from tether.dispatcher import ACTIONS, RESET_DELAY_MS, _sealed
+from tether.dispatcher import ACTIONS, _sealed
+
+# Like piconetcontrol, a reset comes a moment after its reply has gone out.
+RESET_DELAY_MS = 1000
 
 
 def run(d, name, m, ctx, pair):

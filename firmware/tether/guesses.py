@@ -3,7 +3,7 @@
 # proof, the board answers only so many wrong ones a second whatever the number of connections,
 # and the failures are printed at most once a minute.
 from micropython import const
-from tether.errors import text
+from tether.errors import say, text
 
 FIRST_DELAY_MS = const(100)
 MAX_DELAY_MS = const(5000)
@@ -51,7 +51,7 @@ class Guesses:
 
     def _flush(self):
         self.timer = None
-        print('tether:', text('failed_auths', (self.count, '' if self.count == 1 else 's', ', '.join(self.peers), text('and_others') if self.more else '')))
+        say('failed_auths', (self.count, '' if self.count == 1 else 's', ', '.join(self.peers), text('and_others') if self.more else ''))
         self.count = 0
         self.peers = []
         self.more = False

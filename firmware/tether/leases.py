@@ -6,7 +6,7 @@
 # outlives it: a timer task made per write would stay in RAM for the whole lease, placed among
 # that request's garbage, and over days such objects split the block a TLS handshake needs
 # (docs/benchmarks.md, the soak).
-from tether.errors import text
+from tether.errors import say
 
 
 class Leases:
@@ -52,16 +52,18 @@ class Leases:
             while True:
                 now = self.clock.now()
                 due = None
+                first = None
                 for pin in self.held:
                     lease = self.held[pin]
-                    if lease[1] <= now and (due is None or (lease[1], lease[2]) < (self.held[due][1], self.held[due][2])):
+                    if lease[1] <= now and (first is None or lease[1] < first[1] or (lease[1] == first[1] and lease[2] < first[2])):
                         due = pin
+                        first = lease
                 if due is None:
                     break
                 try:
                     self.on_expire(due, self.held.pop(due)[0])
                 except Exception as err:
-                    print('tether:', text('lease_end_failed', (due, err)))
+                    say('lease_end_failed', (due, err))
         finally:
             # Armed again whatever failed above, for the earliest lease left: one granted
             # during an expiry may have armed it for a later deadline.

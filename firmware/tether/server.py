@@ -5,7 +5,7 @@
 import asyncio
 from micropython import const
 from tether.session import Session
-from tether.errors import text
+from tether.errors import say
 
 AUTH_TIMEOUT_MS = const(10000)
 LOG_EVERY_MS = const(60000)
@@ -64,7 +64,7 @@ class Server:
         self.dropped += 1
         now = self.board.clock.now()
         if self.logged_at is None or now - self.logged_at >= LOG_EVERY_MS:
-            print('tether:', text('idle_closed', (self.dropped,)))
+            say('idle_closed', (self.dropped,))
             self.dropped = 0
             self.logged_at = now
 

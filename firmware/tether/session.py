@@ -4,7 +4,7 @@ import asyncio
 from micropython import const
 from tether import auth
 from tether.codec import decode, encode, error_reply
-from tether.errors import ProtoError, text
+from tether.errors import ProtoError, say
 from tether.framing import LineBuffer, looks_like_http
 from tether.dispatcher import Subscriptions
 from tether.pipe import Pipe
@@ -88,7 +88,7 @@ class Session:
                         reply = error_reply(None, ProtoError('frame_too_large', 'frame_too_large', self.lines.max))
                     elif not self.accepted and looks_like_http(frame):
                         # A web page made a browser send this; its body's JSON lines must not run.
-                        print('tether:', text('http_closed'))
+                        say('http_closed')
                         self.close()
                         break
                     else:
@@ -121,7 +121,7 @@ class Session:
         try:
             return self.opener.open(frame)
         except auth.SealError as err:
-            print('tether:', text('sealed_closed', (err,)))
+            say('sealed_closed', (err,))
             self.close()
             return None
 

@@ -1,6 +1,6 @@
 # CPython only: checks tether/messages.json against the code that names its messages. Prints one
 # JSON list of problems (empty when all is well):
-#   - a key used in the code (ProtoError(code, 'key', *values) or text('key', (values))) that
+#   - a key used in the code (ProtoError(code, 'key', *values), text('key', (values)) or say(...)) that
 #     the catalog lacks, or given another number of values than its text has placeholders;
 #   - a catalog entry no code uses;
 #   - a line that tether/errors.py's line scan would not read as its "key": "text" pair.
@@ -62,7 +62,7 @@ def _use(node):
     name = getattr(node.func, 'id', None) or getattr(node.func, 'attr', None)
     if name == 'ProtoError' and len(node.args) >= 2:
         arg, count = node.args[1], len(node.args) - 2
-    elif name == 'text' and node.args:
+    elif name in ('text', 'say') and node.args:
         arg = node.args[0]
         values = node.args[1] if len(node.args) > 1 else None
         count = 0 if values is None else len(values.elts) if isinstance(values, ast.Tuple) else None

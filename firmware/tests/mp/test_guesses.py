@@ -6,7 +6,7 @@ import asyncio
 import simhw
 from fake_connection import FakeConnection
 from manual_clock import ManualClock
-from tether import auth, config, guesses
+from tether import auth, config, errors, guesses
 from tether.board import Board
 from tether.boards import pico_w
 from tether.dispatcher import Dispatcher
@@ -146,7 +146,8 @@ async def test_security_wrong_proofs_are_slowed_and_an_auth_with_nothing_to_chec
 async def test_security_failed_auths_are_printed_as_one_line_a_minute_with_the_count_and_peers():
     d, clock = await board()
     lines = []
-    guesses.print = lambda *a: lines.append(' '.join(str(x) for x in a))
+    # The line goes out through tether.errors.say.
+    errors.print = lambda *a: lines.append(' '.join(str(x) for x in a))
     try:
         a = Client(d, ('192.0.2.7', 40001))
         b = Client(d, ('192.0.2.8', 40002))
@@ -164,4 +165,4 @@ async def test_security_failed_auths_are_printed_as_one_line_a_minute_with_the_c
         clock.advance(5 * guesses.LOG_EVERY_MS)
         assert len(lines) == 1, 'a quiet minute prints nothing'
     finally:
-        del guesses.print
+        del errors.print

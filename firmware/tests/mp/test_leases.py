@@ -144,10 +144,10 @@ def test_an_expiry_whose_report_fails_too_still_leaves_the_timer_armed():
             raise MemoryError()
         ended.append((clock.now(), pin))
 
-    def text(*args):
+    def say(*args):
         raise MemoryError()  # reading messages.json right after a MemoryError
-    real = module.text
-    module.text = text
+    real = module.say
+    module.say = say
     try:
         leases = Leases(clock, on_expire)
         leases.grant(16, 1, 1000)
@@ -158,5 +158,5 @@ def test_an_expiry_whose_report_fails_too_still_leaves_the_timer_armed():
             pass
         clock.advance(60000)
     finally:
-        module.text = real
+        module.say = real
     assert ended == [(3000, 20)], ended
