@@ -5,9 +5,9 @@
 //   2. Flash: the bytes of the files that go on the board.
 //   3. Command round trip over loopback against the firmware under CPython and against the
 //      TypeScript runtime (`tether device --sim`), same run, same board config, with the ratio.
-//   4. Soak: 100,000 requests from one client under MicroPython 1.27 (WebAssembly): the heap in
-//      use and its largest free block before and every 20,000 requests, so that a leak or a heap
-//      that splits over days shows up (a TLS handshake needs one block of about 17 KB).
+//   4. Soak: 100,000 requests from each of two clients under MicroPython 1.27 (WebAssembly): the
+//      heap in use and its largest free block before and every 20,000 requests, so that a leak or
+//      a heap that splits over days shows up (a TLS handshake needs one block of about 17 KB).
 // Flags: --ram (1 only), --soak (4 only); none: all of them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -187,8 +187,8 @@ async function measure(cmd: string[], pattern: RegExp): Promise<number[]> {
 
 /**
  * The two clients of the soak: one that waits for each reply before it sends the next request
- * (most clients, the CLI and SDK calls in turn), and one that pipelines 50 requests, whose
- * replies the board writes only after it has read them all.
+ * (most clients, the CLI and SDK calls in turn), and one that pipelines 50 requests, which reach
+ * the board about 20 to a read.
  */
 const SOAK_CLIENTS = [
   { batch: 1, what: 'a client that waits for each reply' },

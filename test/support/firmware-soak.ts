@@ -55,7 +55,7 @@ del raw
 board, server, link = await start.build(cfg, app.Clock(), support, None, None, False)
 start.unload()
 del start
-# A client's mix: reads, writes and PWM with 5 s leases (each a timer task), state, pings; an AHT10
+# A client's mix: reads, writes and PWM with 5 s leases, state, pings; an AHT10
 # reading (80 ms) every 500th request, get_info (tether/extras.py compiled for it) every 5000th,
 # halfway between two figures: this port adds a heap area for the compile, and lets it go later.
 MIX = (b'{"id":%d,"action":"read_pin","pin":20}\\n', b'{"id":%d,"action":"write_pin","pin":20,"value":1,"timeout":5}\\n',
