@@ -364,3 +364,12 @@ async def test_a_pin_set_up_on_the_status_leds_gpio_stops_the_blinks():
         assert led.pin is None and levels == {1}, 'GPIO2 is the user\'s: %r' % levels
     finally:
         simhw.reset()
+
+
+def test_the_collector_runs_well_before_the_free_heap_is_used_up():
+    # gc.threshold counts what was allocated since the last collection: a threshold at or past
+    # the free heap never fires, and collections then come only when an allocation fails, after
+    # garbage has spread over the whole heap (docs/benchmarks.md, the soak).
+    for free in (20000, 90000, 160000):
+        every = app.collect_every(free)
+        assert 0 < every <= free // 2, (free, every)
