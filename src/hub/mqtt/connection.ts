@@ -36,6 +36,8 @@ export interface BrokerEvents {
 
 const BACKOFF = { firstMs: 1000, maxMs: 60_000 };
 const STABLE_SESSION_MS = 30_000;
+/** How long stop() waits for the broker: for the goodbye's acknowledgement, then for the close. */
+const STOP_WAIT_MS = 2000;
 
 export class BrokerConnection {
   private client: MqttClient | undefined;
@@ -125,9 +127,15 @@ export class BrokerConnection {
     const client = this.client;
     if (client === undefined) return;
     if (goodbye !== undefined && client.connected) {
-      await new Promise<void>((resolve) => client.publish(goodbye.topic, goodbye.payload, { retain: true, qos: 1 }, () => resolve()));
+      await withinMs(STOP_WAIT_MS, new Promise<void>((resolve) => client.publish(goodbye.topic, goodbye.payload, { retain: true, qos: 1 }, () => resolve())));
     }
-    await client.endAsync(!client.connected);
+    // MQTT.js ends gracefully only once the broker has acknowledged every QoS 1 message sent, so
+    // one it never will (a broker gone silent, or a message carried over a reconnect) would hold
+    // the hub's shutdown for good. Then the socket is closed instead: the broker publishes the
+    // will, which says what the goodbye would have.
+    const graceful = client.connected && Object.keys(client.outgoing).length === 0;
+    await withinMs(STOP_WAIT_MS, client.endAsync(!graceful));
+    if (!client.disconnected) client.stream.destroy();
   }
 
   private onConnect(): void {
@@ -183,6 +191,18 @@ export class BrokerConnection {
     }
     if (!this.stopped) client.reconnect();
   }
+}
+
+/** Resolves when `work` settles or after ms, whichever is first; real time, as the socket's is. */
+function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    work.then(done, done);
+  });
 }
 
 /** The broker's password: the first line of mqtt.password_file, read once at start. */

@@ -410,6 +410,22 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', 3000);
     assert.ok(Date.now() - killedAt <= LEASE.lease_s * 1000 + 1000, 'off within the lease (and a little scheduling)');
   });
+
+  test('a broker gone silent (no acknowledgement will come): the hub still stops, after a bounded wait', async () => {
+    const b = await broker();
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: b.port }, seed: 5 });
+    cleanups.push(() => proxy.close());
+    const hub = await hubWith({ url: `mqtt://127.0.0.1:${proxy.port}`, ...LEASE });
+    await board(hub, 'shed');
+    await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'connected', 10_000);
+    // Every byte lost from here: the goodbye's acknowledgement, and the close, never come.
+    proxy.blackhole();
+    const hung = Symbol('hung');
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([hub.close().then(() => 'stopped'), new Promise<symbol>((r) => (timer = setTimeout(() => r(hung), 20_000)))]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'stopped', 'hub.close() returned although the broker never answers');
+  });
 });
 
 describe('renewals that could not reach the board in time are never delivered late', { timeout: 120_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
