@@ -90,6 +90,9 @@ class Outbox:
             freed += 1
         return freed
 
+    def full(self):
+        return self.bytes >= self.max_bytes or len(self.queued) + len(self.inflight) >= self.capacity
+
     def restart(self):
         self.queued = []
         self.inflight = []
@@ -274,6 +277,7 @@ class HubLink:
             self.up = False
             self.pipe = None
             pipe.close()
+            self._work.set()  # a command waiting for the hub to take replies runs now
 
     async def _channel(self, r, pipe, opener, lines, keepalive, outage):
         # Link timing is real time, never the board clock a test may hold still.
@@ -318,7 +322,7 @@ class HubLink:
         kind = m.get('link')
         if kind == 'msg':
             if 'ack' in m and self.outbox.ack(m['ack']):
-                self._flush()
+                self._taken()
             d = seq_delta(self.rx_last, m['seq'])
             if d == 1:
                 self.rx_last = m['seq']
@@ -331,18 +335,30 @@ class HubLink:
                 return False  # a gap: one TCP connection never skips; reconnect and resend
         elif kind == 'ack':
             if self.outbox.ack(m['ack']):
-                self._flush()
+                self._taken()
         elif kind == 'close':
             return False
         elif kind != 'ping':
             return False
         return True
 
+    def _taken(self):
+        # The hub acknowledged messages: the next ones go out, and a command waiting for room runs.
+        self._flush()
+        self._work.set()
+
     async def _worker(self):
         # Commands run one after another, on or off the link; each reply goes back as a message.
         while True:
             if not self.commands:
                 self._idle.set()
+                self._work.clear()
+                await self._work.wait()
+                continue
+            if self.up and self.outbox.full():
+                # Replies are never dropped (protocol.md §10.4): while the hub is there to take
+                # them, a command waits for room in the outbox instead of pushing its reply past the
+                # budget, and the hub, its commands unacknowledged, sends no more than its window.
                 self._work.clear()
                 await self._work.wait()
                 continue

@@ -273,6 +273,31 @@ async def test_security_a_replayed_frame_closes_the_link():
     link.stop()
 
 
+async def test_a_hub_that_pipelines_commands_gets_every_reply_however_small_the_outbox():
+    # The hub keeps up to 64 commands in flight; their replies must fit the board's outbox budget
+    # as the hub acknowledges them, never be lost past it (protocol.md §10.4). Each get_state
+    # reply here is about 400 bytes: 64 of them are more than twice a 4 KB budget.
+    hub = Hub(TOKEN)
+    b, link, conn = await started(hub, queue_bytes=4096)
+    await conn.handshake()
+    await conn.frame()
+    n = 64
+    for i in range(1, n + 1):
+        conn.send({'link': 'msg', 'seq': i, 'ack': 1, 'body': {'action': 'get_state', 'id': i}})
+    got = []
+    while len(got) < n:
+        m = await asyncio.wait_for(conn.frame(), 2)
+        if m is None:
+            break
+        if m['link'] == 'msg':
+            got.append(m['body']['id'])
+            # As the hub does: each message acknowledged once it is taken.
+            conn.send({'link': 'ack', 'ack': m['seq']})
+    assert got == list(range(1, n + 1)), 'replies %d of %d (lost %d)' % (len(got), n, link.outbox.lost)
+    assert link.outbox.lost == 0
+    link.stop()
+
+
 async def test_the_led_shows_bad_hub_while_the_last_hub_failed_its_proof():
     from tether import app
     from tether.led import Led
