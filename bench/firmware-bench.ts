@@ -40,7 +40,19 @@ const onServerCore = (cmd: string[]) => (PINNED ? ['taskset', '-c', '1', ...cmd]
  * C stack of a running call), so each figure is taken at the start of a call of its own, after
  * gc.collect(), and what the steps built lives in globals between calls.
  */
-async function measureRam(hub: boolean): Promise<{ empty: number; platform: number; imported: number; idle: number; session: number; names: { platform: number; idle: number } }> {
+/** What the served-client figure's client sends: its token, then one request of each common kind. */
+const SERVED_REQUESTS = [
+  { action: 'auth', token: GREENHOUSE_BOARD.auth.tokens[0]?.token },
+  { id: 1, action: 'read_pin', pin: 20 },
+  { id: 2, action: 'write_pin', pin: 20, value: 1, timeout: 5 },
+  { id: 3, action: 'pwm', pin: 16, freq: 1000, duty: 0.25, timeout: 5 },
+  { id: 4, action: 'read_sensor', name: 'air' },
+  { id: 5, action: 'subscribe', pins: [22] },
+  { id: 6, action: 'get_state' },
+  { id: 7, action: 'ping' },
+];
+
+async function measureRam(hub: boolean): Promise<{ empty: number; platform: number; imported: number; idle: number; session: number; served: number; names: { platform: number; idle: number; served: number } }> {
   const fw = await loadFirmwareMicroPython();
   let interned = 0;
   const figure = async (code: string): Promise<number> => {
@@ -99,7 +111,26 @@ s = Session(board, server.dispatcher, None, W(), cfg['max_frame_bytes'])
 s.pipe = Pipe(s.w)
 await asyncio.sleep_ms(20)
 `);
-  return { empty, platform, imported, idle, session, names: { platform: namesPlatform, idle: namesIdle } };
+  // A client that authenticated and sent one request of each common kind, its connection still
+  // open: the names its replies and tether/extras.py (the auth) interned stay, as on a board.
+  const served = await figure(`
+class R:
+    def __init__(self, data):
+        self.data = data
+    async def readinto(self, mv):
+        if not self.data:
+            await asyncio.Event().wait()
+        n = min(len(mv), len(self.data))
+        mv[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+s2 = Session(board, server.dispatcher, R(${JSON.stringify(SERVED_REQUESTS.map((r) => JSON.stringify(r)).join('\n') + '\n')}.encode()), W(), cfg['max_frame_bytes'])
+s2_task = asyncio.create_task(s2.run())
+await asyncio.sleep_ms(200)
+`);
+  const namesServed = interned;
+  fw.run('s2_task.cancel()\nboard.safe_all()');
+  return { empty, platform, imported, idle, session, served, names: { platform: namesPlatform, idle: namesIdle, served: namesServed } };
 }
 
 /**
@@ -216,10 +247,13 @@ if (all || only('--ram')) {
     console.log(`   after importing the firmware           ${kb(ram.imported)}  firmware's own ${kb(own(ram.imported))}`);
     console.log(`   board started, server idle             ${kb(ram.idle)}  firmware's own ${kb(own(ram.idle))}   goal ≤ ${goal} KB: ${own(ram.idle) <= goal * 1024 ? 'met' : 'MISSED'}`);
     console.log(`   with one client connected              ${kb(ram.session)}  (+${kb(ram.session - ram.idle)} for the session)`);
-    const names = ram.names.idle - ram.names.platform;
-    const board = nameTables(0, names);
-    const here = nameTables(ram.names.platform, ram.names.idle);
-    console.log(`   names the firmware interns (qstrs)     ${names}: a board allocates ${kb(board)} of name tables for them, this port ${kb(here)} (its shims' names came first), so a board's figure is ${kb(Math.abs(board - here))} ${board >= here ? 'higher' : 'lower'}`);
+    console.log(`   a second one, authenticated, after one request of each common kind: ${kb(ram.served)}  (+${kb(ram.served - ram.session)})`);
+    for (const [when, count] of [['idle', ram.names.idle], ['after that client', ram.names.served]] as const) {
+      const names = count - ram.names.platform;
+      const board = nameTables(0, names);
+      const here = nameTables(ram.names.platform, count);
+      console.log(`   names the firmware interns (qstrs), ${when}: ${names}: a board allocates ${kb(board)} of name tables for them, this port ${kb(here)} (its shims' names came first), so a board's figure is ${kb(Math.abs(board - here))} ${board >= here ? 'higher' : 'lower'}`);
+    }
   }
 }
 
