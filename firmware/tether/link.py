@@ -91,7 +91,16 @@ class Outbox:
         return freed
 
     def full(self):
-        return self.bytes >= self.max_bytes or len(self.queued) + len(self.inflight) >= self.capacity
+        # Whether a reply pushed now could go past the budget: queued readings give way to it
+        # (push), numbered messages and other replies do not.
+        kept = self.bytes
+        n = len(self.inflight)
+        for body, droppable in self.queued:
+            if droppable:
+                kept -= len(body)
+            else:
+                n += 1
+        return kept >= self.max_bytes or n >= self.capacity
 
     def restart(self):
         self.queued = []
@@ -277,7 +286,13 @@ class HubLink:
             self.up = False
             self.pipe = None
             pipe.close()
-            self._work.set()  # a command waiting for the hub to take replies runs now
+            if self.commands:
+                # Commands not started yet (waiting for room in the outbox) were not delivered:
+                # the hub sends them again from the hello's rx.last on the next connection (§10.4),
+                # instead of their replies piling up past the budget while nobody can take them.
+                self.rx_last = (self.commands[0][0] - 1) % _MOD
+                self.commands = []
+                self._work.set()
 
     async def _channel(self, r, pipe, opener, lines, keepalive, outage):
         # Link timing is real time, never the board clock a test may hold still.
