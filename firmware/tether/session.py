@@ -99,10 +99,17 @@ class Session:
                         else:
                             self.accepted = True
                             reply = await self.dispatcher.handle(msg, self)
-                    self.pipe.send(encode(reply))
+                    # The request and reply go before the next read: a suspended coroutine keeps
+                    # whatever its locals and stack slots last held, and a reply kept for as long
+                    # as the client stays quiet would sit wherever it was made, often in the
+                    # middle of the largest free block (docs/benchmarks.md, the soak).
+                    out = encode(reply)
+                    msg = reply = None
+                    self.pipe.send(out)
                     self._replied()
                     if self.closing:
                         break
+                frame = out = None
                 while self.pipe.pending > READ_PAUSE and not self.closing:
                     self.pipe.room.clear()
                     await self.pipe.room.wait()
