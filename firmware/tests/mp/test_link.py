@@ -273,27 +273,42 @@ async def test_security_a_replayed_frame_closes_the_link():
     link.stop()
 
 
-async def test_a_hub_that_pipelines_commands_gets_every_reply_however_small_the_outbox():
-    # The hub keeps up to 64 commands in flight; their replies must fit the board's outbox budget
-    # as the hub acknowledges them, never be lost past it (protocol.md §10.4). Each get_state
-    # reply here is about 400 bytes: 64 of them are more than twice a 4 KB budget.
+async def _pipelined(n):
+    # A linked board with a 4 KB outbox, sent n get_state commands at once (about 400 bytes a
+    # reply: 64 of them are more than twice the budget), as the hub keeps up to 64 in flight.
     hub = Hub(TOKEN)
     b, link, conn = await started(hub, queue_bytes=4096)
     await conn.handshake()
     await conn.frame()
-    n = 64
-    for i in range(1, n + 1):
-        conn.send({'link': 'msg', 'seq': i, 'ack': 1, 'body': {'action': 'get_state', 'id': i}})
-    got = []
-    while len(got) < n:
+    _get_states(conn, 1, n)
+    return hub, link, conn
+
+
+def _get_states(conn, first, last, ack=1):
+    for i in range(first, last + 1):
+        conn.send({'link': 'msg', 'seq': i, 'ack': ack, 'body': {'action': 'get_state', 'id': i}})
+
+
+async def _take_replies(conn, n):
+    # As the hub does: each message acknowledged once it is taken. The replies' ids, in order.
+    ids = []
+    while len(set(ids)) < n:
         m = await asyncio.wait_for(conn.frame(), 2)
         if m is None:
             break
         if m['link'] == 'msg':
-            got.append(m['body']['id'])
-            # As the hub does: each message acknowledged once it is taken.
+            if 'id' in m['body']:
+                ids.append(m['body']['id'])
             conn.send({'link': 'ack', 'ack': m['seq']})
-    assert got == list(range(1, n + 1)), 'replies %d of %d (lost %d)' % (len(got), n, link.outbox.lost)
+    return ids
+
+
+async def test_a_hub_that_pipelines_commands_gets_every_reply_however_small_the_outbox():
+    # Replies wait for room in the outbox as the hub acknowledges them, never lost past its
+    # budget (protocol.md §10.4).
+    hub, link, conn = await _pipelined(64)
+    got = await _take_replies(conn, 64)
+    assert got == list(range(1, 65)), 'replies %d of 64 (lost %d)' % (len(got), link.outbox.lost)
     assert link.outbox.lost == 0
     link.stop()
 
@@ -302,13 +317,7 @@ async def test_commands_waiting_for_room_when_the_link_drops_are_sent_again_not_
     # The hub took a few replies and acknowledged none when the connection dropped (a hub
     # restart, a WiFi glitch): the commands still waiting are not delivered, the hello says so
     # (rx.last), and once the hub sends them again every reply arrives, none lost, none twice.
-    hub = Hub(TOKEN)
-    b, link, conn = await started(hub, queue_bytes=4096)
-    await conn.handshake()
-    await conn.frame()
-    n = 64
-    for i in range(1, n + 1):
-        conn.send({'link': 'msg', 'seq': i, 'ack': 1, 'body': {'action': 'get_state', 'id': i}})
+    hub, link, conn = await _pipelined(64)
     got = []
     while len(got) < 5:
         m = await asyncio.wait_for(conn.frame(), 2)
@@ -319,17 +328,10 @@ async def test_commands_waiting_for_room_when_the_link_drops_are_sent_again_not_
     conn = await asyncio.wait_for(hub.accept(), 5)
     hello = await conn.handshake(ack=0)
     last = hello['rx']['last']
-    assert 0 < last < n, 'rx.last names only the commands that ran: %d' % last
-    for i in range(last + 1, n + 1):
-        conn.send({'link': 'msg', 'seq': i, 'ack': 0, 'body': {'action': 'get_state', 'id': i}})
-    ids = []
-    while len(set(ids)) < n:
-        m = await asyncio.wait_for(conn.frame(), 2)
-        if m['link'] == 'msg':
-            if 'id' in m['body']:
-                ids.append(m['body']['id'])
-            conn.send({'link': 'ack', 'ack': m['seq']})
-    assert sorted(ids) == list(range(1, n + 1)), 'each reply once: %r' % sorted(ids)
+    assert 0 < last < 64, 'rx.last names only the commands that ran: %d' % last
+    _get_states(conn, last + 1, 64, ack=0)
+    ids = await _take_replies(conn, 64)
+    assert sorted(ids) == list(range(1, 65)), 'each reply once: %r' % sorted(ids)
     assert link.outbox.lost == 0
     link.stop()
 
