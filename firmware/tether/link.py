@@ -150,11 +150,12 @@ class HubLink:
         body = dict(event)
         body['ts'] = self.board.uptime_ms()
         body['boot_id'] = self.board.boot_id
-        self._queue(body, event['event'] in DROPPABLE)
+        self._queue(dumps(body), event['event'] in DROPPABLE)
 
-    def _queue(self, body, droppable):
+    def _queue(self, data, droppable):
+        # data: a message's body, as JSON bytes.
         ob = self.outbox
-        ob.push(dumps(body), droppable)
+        ob.push(data, droppable)
         while ob.dropped:
             # Store-and-forward is bounded: say how many readings gave way (§10.4), in one report
             # while it waits, so that reports do not push out readings themselves.
@@ -277,7 +278,11 @@ class HubLink:
             state = b.state()
             state['event'] = 'state'
             state['ts'] = b.uptime_ms()
-            self._queue(state, False)
+            # Encoded and dropped in statements of their own: this coroutine stays suspended for
+            # the whole connection, and what its stack slots last held stays with it (_worker).
+            data = dumps(state)
+            state = None
+            self._queue(data, False)
             for m in early:
                 if not self._on_frame(m, pipe):
                     return
@@ -381,7 +386,12 @@ class HubLink:
             try:
                 reply = await self.dispatcher.handle(body, self)
                 self.rx_done = n
-                self._queue(reply, False)
+                # The request and reply go before the worker waits again: a suspended coroutine
+                # keeps whatever its locals and stack slots last held, and the last reply would
+                # stay wherever it was made, often in the largest free block (as in Session.run).
+                data = dumps(reply)
+                body = reply = None
+                self._queue(data, False)
             except Exception as err:
                 # The dispatcher answers every request itself; this is a bug, not a bad command.
                 print('hub link:', text('link_cmd_failed', (n, err)))
