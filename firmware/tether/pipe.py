@@ -35,9 +35,13 @@ class Pipe:
                 while self.out:
                     chunk = self.out[0] if len(self.out) == 1 else b''.join(self.out)
                     self.out = []
+                    n = len(chunk)
                     self.w.write(chunk)
+                    # Not kept while this task waits: a suspended coroutine keeps what its locals
+                    # and stack slots last held (test/firmware/held-replies.test.ts).
+                    chunk = None
                     await self.w.drain()
-                    self.pending -= len(chunk)
+                    self.pending -= n
                     self.room.set()
                     if self.on_sent is not None:
                         self.on_sent()
