@@ -44,6 +44,7 @@ export class BrokerConnection {
   private retryTimer: Timer | undefined;
   private attempt = 0;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private wasConnected = false;
   private connectedAt = 0;
   private current: MqttStatus;
@@ -119,8 +120,12 @@ export class BrokerConnection {
     if (this.connected) this.client?.unsubscribe(topics);
   }
 
-  /** Publishes `goodbye` (retained) and disconnects; no more tries. */
-  async stop(goodbye?: { topic: string; payload: string }): Promise<void> {
+  /** Publishes `goodbye` (retained) and disconnects; no more tries. A second call gets the first's. */
+  stop(goodbye?: { topic: string; payload: string }): Promise<void> {
+    return (this.stopping ??= this.end(goodbye));
+  }
+
+  private async end(goodbye: { topic: string; payload: string } | undefined): Promise<void> {
     this.stopped = true;
     if (this.retryTimer !== undefined) this.options.clock.clearTimer(this.retryTimer);
     this.retryTimer = undefined;

@@ -14,6 +14,9 @@ import { openRawLink } from '../../support/raw-link.js';
 import { freePort } from '../../support/free-port.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
 import { HubStore } from '../../../src/hub/store/store.js';
+import { BrokerConnection } from '../../../src/hub/mqtt/connection.js';
+import { SystemClock } from '../../../src/common/clock.js';
+import { silentLogger } from '../../../src/device/logger.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
 import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
 import { spawnHubCli } from '../../support/hub-process.js';
@@ -425,6 +428,24 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     const outcome = await Promise.race([hub.close().then(() => 'stopped'), new Promise<symbol>((r) => (timer = setTimeout(() => r(hung), 20_000)))]);
     clearTimeout(timer);
     assert.equal(outcome, 'stopped', 'hub.close() returned although the broker never answers');
+  });
+
+  test('the connection stopped twice at once ends once: the second call waits for the first', async () => {
+    const b = await broker();
+    let connected = false;
+    const connection = new BrokerConnection(
+      { url: b.url, clientId: 'stop-twice', will: { topic: 'tether/test/availability', payload: 'offline' }, clock: new SystemClock(), logger: silentLogger, wallNow: Date.now },
+      { connected: () => (connected = true), disconnected: () => {}, message: () => {} },
+    );
+    connection.start();
+    cleanups.push(() => connection.stop());
+    await eventually(() => (connected ? true : undefined), 'connected', 10_000);
+    const first = connection.stop({ topic: 'tether/test/availability', payload: 'offline' });
+    const second = connection.stop({ topic: 'tether/test/availability', payload: 'offline' });
+    assert.equal(second, first, 'one stop, shared');
+    await first;
+    const seen = await retained(b.url, 'tether/test/availability', 200);
+    assert.equal(seen.get('tether/test/availability'), 'offline', 'the goodbye was published');
   });
 });
 
