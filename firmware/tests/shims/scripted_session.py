@@ -1,6 +1,7 @@
 # A direct-mode session over scripted bytes instead of a socket: the reader hands out the given
 # chunks one read at a time (a line cut anywhere) then end of stream; the writer collects what
 # the board sends. For tests of what a whole connection does, from its first byte to its close.
+import asyncio
 import simhw
 from manual_clock import ManualClock
 from tether.board import Board
@@ -11,11 +12,16 @@ from tether.start import start_board
 
 
 class ChunkReader:
-    def __init__(self, chunks):
+    # stay_open: once the chunks are read, wait as a connected client that sends nothing more
+    # does, instead of ending the stream.
+    def __init__(self, chunks, stay_open=False):
         self.chunks = list(chunks)
+        self.stay_open = stay_open
 
     async def readinto(self, mv):
         if not self.chunks:
+            if self.stay_open:
+                await asyncio.Event().wait()
             return 0
         data = self.chunks.pop(0)
         n = min(len(mv), len(data))
