@@ -54,15 +54,15 @@ const SERVED_REQUESTS = [
 
 async function measureRam(hub: boolean): Promise<{ empty: number; platform: number; imported: number; idle: number; session: number; served: number; names: { platform: number; idle: number; served: number } }> {
   const fw = await loadFirmwareMicroPython();
-  let interned = 0;
-  const figure = async (code: string): Promise<number> => {
+  /** The heap in use after a step, and how many names (qstrs) are interned then. */
+  const figure = async (code: string): Promise<{ bytes: number; names: number }> => {
     await fw.runAsync(code);
     // A collection in a call of its own first: the stack of the call that ran the step may
     // still hold stale pointers into what the step let go of (the collector is conservative).
     fw.run('import gc\ngc.collect()');
     const out = fw.run('gc.collect()\nprint(gc.mem_alloc())');
-    interned = Number(/n_qstr=(\d+)/.exec(fw.run('import micropython\nmicropython.qstr_info()'))?.[1] ?? NaN);
-    return Number(out.trim().split('\n').at(-1));
+    const names = Number(/n_qstr=(\d+)/.exec(fw.run('import micropython\nmicropython.qstr_info()'))?.[1] ?? NaN);
+    return { bytes: Number(out.trim().split('\n').at(-1)), names };
   };
   const empty = await figure('pass');
   // What a board has built in: machine and network are C on a Pico W (here: the test shims and
@@ -70,7 +70,6 @@ async function measureRam(hub: boolean): Promise<{ empty: number; platform: numb
   // frozen or C, and so is binascii, which this port has as frozen Python (0.8 KB and 45
   // one-character names of its tables, none of them the firmware's).
   const platform = await figure('import json, asyncio, binascii, machine, network, simhw, simchips\nasyncio.Event, asyncio.wait_for');
-  const namesPlatform = interned;
   // What main.py imports before the start (app, and tether/start.py with everything it builds
   // from); drivers load when the config names them, the hub link only with config/hub.json.
   const imported = await figure(`
@@ -99,7 +98,6 @@ start.unload()
 del start
 await asyncio.sleep_ms(20)
 `);
-  const namesIdle = interned;
   // One connected client: its session, line buffer and writer task (this port has no sockets).
   const session = await figure(`
 class W:
@@ -128,9 +126,16 @@ s2 = Session(board, server.dispatcher, R(${JSON.stringify(SERVED_REQUESTS.map((r
 s2_task = asyncio.create_task(s2.run())
 await asyncio.sleep_ms(200)
 `);
-  const namesServed = interned;
   fw.run('s2_task.cancel()\nboard.safe_all()');
-  return { empty, platform, imported, idle, session, served, names: { platform: namesPlatform, idle: namesIdle, served: namesServed } };
+  return {
+    empty: empty.bytes,
+    platform: platform.bytes,
+    imported: imported.bytes,
+    idle: idle.bytes,
+    session: session.bytes,
+    served: served.bytes,
+    names: { platform: platform.names, idle: idle.names, served: served.names },
+  };
 }
 
 /**
