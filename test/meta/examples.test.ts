@@ -15,6 +15,7 @@ const EXAMPLES = join(REPO_ROOT, 'examples');
 /** Each example file → the test that runs it (and names the file). */
 const RUN_BY: Readonly<Record<string, string>> = {
   'hub.yaml': 'test/examples/van-hub.test.ts',
+  // Also run on the firmware, as the Picos they are, by test/examples/van-firmware.test.ts.
   'van-tank.yaml': 'test/examples/van-hub.test.ts',
   'van-cab.yaml': 'test/examples/van-hub.test.ts',
   'van-pi.yaml': 'test/examples/van-hub.test.ts',
