@@ -33,7 +33,7 @@ Examples:
   $ tether device --config bench.yaml --sim           your board, simulated chips
   $ tether device --config board.yaml                 real pins: the Linux backend (a Raspberry Pi)
   $ tether device --config examples/bench.yaml --sim  also serves PyMoDAQ's Raspberry plugin on 5555
-  tether device "thermal-bench" (sim) listening on 0.0.0.0:12345, plain TCP; PyMoDAQ (ZeroMQ) on 0.0.0.0:5555
+  tether device "thermal-bench" (sim) listening on 127.0.0.1:12345, plain TCP; PyMoDAQ (ZeroMQ) on 127.0.0.1:5555
   $ tether doctor --config board.yaml                 what this machine lacks for it, and the fix
   $ tether device --sim --hub hub.local:7341 --id shed --token-file shed.token
                                                       hub mode: also dial the hub and stay linked

@@ -67,7 +67,7 @@ void describe('aht10', { timeout: 30_000 }, () => {
     b.transfers.length = 0;
     const start = b.clock.now();
     assert.deepEqual(await during(b.clock, sensor.read()), { temperature: 21.5, humidity: 45.25 });
-    // 45.25 % → 0x73D71, 21.5 °C → 0x5B852 (sensors.md formulas inverted by hand)
+    // 45.25 % → 0x73D71, 21.5 °C → 0x5B852 (the AHT10 datasheet's formulas inverted by hand)
     assert.deepEqual(wire(b.transfers), [['write', 0xac, 0x33, 0x00], ['read', 0x08, 0x73, 0xd7, 0x15, 0xb8, 0x52]]);
     assert.equal(b.transfers[1]!.at - start, 80, 'reads 80 ms after the trigger');
   });
@@ -96,7 +96,7 @@ void describe('aht10', { timeout: 30_000 }, () => {
     await b.clock.advance(1);
     const done = await b.bus.read(0x38, 6);
     assert.equal(done[0], 0x08);
-    // 50 % → 0x80000, 10 °C → 0x4CCCD (sensors.md formulas inverted)
+    // 50 % → 0x80000, 10 °C → 0x4CCCD (the AHT10 datasheet's formulas inverted)
     assert.deepEqual([...done.subarray(1)], [0x80, 0x00, 0x04, 0xcc, 0xcd]);
   });
 
@@ -264,7 +264,7 @@ void describe('emc2101', { timeout: 30_000 }, () => {
 });
 
 void describe('pt100_ads1115', { timeout: 30_000 }, () => {
-  /** The raw count the seed bench's divider gives at t °C, computed here independently. */
+  /** The raw count the PyMoDAQ thermal bench's divider gives at t °C, computed here independently. */
   const rawAt = (t: number, o = PT100_DEFAULTS, gain = 1): number => {
     const r = 100 * (1 + 0.00385 * t);
     return Math.round(((o.supply_v * r) / (r + o.divider_ohms) / o.supply_v) * o.counts_per_supply * gain);

@@ -33,18 +33,18 @@ test('no file at all gives every default, frozen', { timeout: 30_000 }, async ()
   }
 });
 
-test('the example parses: tank-level LEDs, the pump toggle, the buzzer binding', { timeout: 30_000 }, async () => {
+test('the example parses: frost guard and cabin LEDs, the pump toggle, the buzzer binding, the pulled Pi', { timeout: 30_000 }, async () => {
   const c = await loadHubConfig(join(ROOT, 'examples', 'hub.yaml'));
   assert.deepEqual(
     c.rules.map((r) => r.name),
-    ['tank-quarter', 'tank-half', 'tank-three-quarters', 'tank-low', 'pump-button'],
+    ['tank-frost-heater', 'tank-frost-led', 'cabin-hot', 'cabin-damp', 'pump-button'],
   );
   const pump = c.rules.find((r) => r.name === 'pump-button');
   assert.ok(pump !== undefined && isInputCondition(pump.when));
   assert.equal(pump.when.edge, 'falling');
   assert.deepEqual(pump.then, { device: 'van-tank', pin: 15, toggle: true, lease_s: 600 });
   assert.deepEqual(c.bindings[0]?.to, { device: 'van-cab', pin: 16, invert: false, lease_s: 6 });
-  assert.equal(c.devices[0]?.tls, true);
+  assert.deepEqual(c.devices[0], { id: 'van-pi', address: '127.0.0.1:12345', token: 'van-pi-hub-token-change-me', tls: false });
   assert.equal(readingIntervalMs(c, 'van-tank'), 2000, 'the per-device override');
   assert.equal(readingIntervalMs(c, 'van-cab'), 5000);
   assert.ok(Object.isFrozen(pump.then));

@@ -1,8 +1,9 @@
-// Regression tests for the failures of micropython-iot (docs peers.md, "micropython-iot", seed
-// 003): each bug reproduced there, and each weakness of its wire format, turned into a test
-// showing that Tether's link (protocol.md §10) does not have it. They run against the real hub
-// (startTestHub) with real boards in hub mode (startLinkedBoard), or with a raw link where the
-// test needs exact control over frames and acks. Faults come from FaultProxy and from LinkTap
+// Regression tests for the failures of micropython-iot (peterhinch/micropython-iot, a resilient
+// link between WiFi boards and a LAN server): each of its bugs reproduced with a fault-injecting
+// proxy, and each weakness of its wire format, turned into a test showing that Tether's link
+// (protocol.md §10) does not have it. They run against the real hub (startTestHub) with real
+// boards in hub mode (startLinkedBoard), or with a raw link where the test needs exact control
+// over frames and acks. Faults come from FaultProxy and from LinkTap
 // below, a proxy that holds the board's key (so it can open and reseal the link's frames, as no
 // one on a real path can), reads the frames going through it and can lose every
 // acknowledgement and nothing else.
@@ -221,7 +222,7 @@ function failCommitsWhen(store: HubStore, fail: (batch: Parameters<HubStore['com
   return seen;
 }
 
-describe('micropython-iot failures (peers.md) do not happen in Tether', { timeout: 60_000 }, () => {
+describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }, () => {
   // Bug 1: "A lost ack for message id 0 delivers [0, 0, 1] (duplicate)." Its id 0 meant "peer
   // restarted" and cleared the de-duplication table, so a resent first message was new again.
   // Tether says "restarted" with the hello's boot_id, never with a message number.

@@ -184,7 +184,7 @@ async def _run_led(led, steps):
         led_mod.asyncio = real
 
 
-async def test_led_blinks_the_seed_patterns_and_switches_at_the_next_step():
+async def test_led_blinks_each_state_pattern_and_switches_at_the_next_step():
     simhw.reset()
     led = Led(25)
     steps = _Steps(25, 8)

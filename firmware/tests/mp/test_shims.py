@@ -199,7 +199,7 @@ def test_aht10_chip_busy_bit_and_data_bytes():
     simhw.advance(74)
     assert i2c.readfrom(0x38, 1) == b'\x88'
     simhw.advance(1)
-    # 50 % -> 0x80000, 10 °C -> 0x4CCCD (sensors.md formulas inverted)
+    # 50 % -> 0x80000, 10 °C -> 0x4CCCD (the AHT10 datasheet's formulas inverted)
     assert i2c.readfrom(0x38, 6) == b'\x08\x80\x00\x04\xcc\xcd'
     chip.busy_forever = True
     assert i2c.readfrom(0x38, 1) == b'\x88'

@@ -23,7 +23,7 @@ def _words(word, n):
 
 
 class Aht10:
-    # sensors.md §AHT10: soft reset (busy 20 ms), calibrate, trigger (busy conversion_ms), then
+    # AHT10 datasheet: soft reset (busy 20 ms), calibrate, trigger (busy conversion_ms), then
     # status + 5 data bytes. Faults: refuse_calibration; busy_forever (the busy bit never clears).
     def __init__(self, address=0x38, temperature=21.0, humidity=45.0):
         self.address = address
@@ -86,7 +86,7 @@ def encode_aht10(temperature, humidity):
 
 
 class Tmp102:
-    # sensors.md §TMP102: pointer register; temperature, configuration and the two limits, 16-bit
+    # TMP102 datasheet: pointer register; temperature, configuration and the two limits, 16-bit
     # big-endian. Writing EM (config bit 4) switches to 13-bit extended mode. Fault: config_override
     # (a word the config register reads instead, e.g. another chip's).
     def __init__(self, address=0x48, temperature=21.0):
@@ -134,7 +134,7 @@ _EMC_WRITABLE = (0x03, 0x04, 0x05, 0x07, 0x08, 0x0C, 0x0D, 0x11, 0x12, 0x13, 0x1
 
 
 class Emc2101:
-    # sensors.md §EMC2101: pointer + byte registers; internal 0x00, external 0x01 (high, latches
+    # EMC2101 datasheet: pointer + byte registers; internal 0x00, external 0x01 (high, latches
     # the low byte) / 0x10 (low), IDs 0xFD/0xFE, fan setting 0x4C and tach 0x46/0x47.
     # Fault: diode = 'open' | 'short' (the chip then reports its fault code and status bit).
     def __init__(self, address=0x4C, temperature=30, external_temperature=38):
@@ -205,7 +205,7 @@ _ADS_PAIRS = ((0, 1), (0, 3), (1, 3), (2, 3), (0, None), (1, None), (2, None), (
 
 
 class Ads1115:
-    # An ADS1115 with a PT-100 divider on one input (sensors.md §PT-100 through an ADS1115):
+    # An ADS1115 with a PT-100 divider on one input (ADS1115 datasheet):
     # pointer, config and conversion registers; a single-shot conversion holds OS low for 1/DR s.
     # Fault: open = True (the PT-100 is disconnected: its input sits at the supply).
     def __init__(self, address=0x48, temperature=20.0, channel=0, divider_ohms=97.7, supply_v=3.29,

@@ -59,7 +59,7 @@ _adc = None
 
 
 def chip_temp_c():
-    # sensors.md §RP2040 on-chip temperature; the range check is the TS chip_temp driver's.
+    # RP2040 datasheet §4.9.5 (temperature sensor); the range check is the TS chip_temp driver's.
     global _adc
     if _adc is None:
         from machine import ADC

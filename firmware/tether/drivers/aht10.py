@@ -1,4 +1,4 @@
-# Aosong AHT10 temperature + humidity (sensors.md §AHT10; AHT10 datasheet). Same bytes, waits,
+# Aosong AHT10 temperature + humidity (AHT10 datasheet). Same bytes, waits,
 # retries and rounding as src/device/drivers/sensors/aht10.ts.
 import asyncio
 from micropython import const

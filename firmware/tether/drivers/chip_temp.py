@@ -1,4 +1,4 @@
-# The microcontroller's own temperature sensor (sensors.md §RP2040 on-chip temperature), through
+# The microcontroller's own temperature sensor (RP2040 datasheet §4.9.5), through
 # the board-support module; same rounding as src/device/drivers/sensors/chip-temp.ts.
 from tether.drivers.common import check_options, round_to
 

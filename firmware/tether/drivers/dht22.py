@@ -1,4 +1,4 @@
-# Aosong DHT22 / AM2302 temperature + humidity on one pin (sensors.md §DHT22), through
+# Aosong DHT22 / AM2302 temperature + humidity on one pin (AM2302 datasheet), through
 # MicroPython's dht module. options: pin. The chip gives at most one reading every 2 s, so a
 # read sooner than that returns the last one.
 import time

@@ -1,4 +1,4 @@
-# Maxim DS18B20 1-Wire temperature (sensors.md §DS18B20), through MicroPython's onewire and
+# Maxim DS18B20 1-Wire temperature (DS18B20 datasheet), through MicroPython's onewire and
 # ds18x20 modules. options: pin (the data line, with a 4.7 kΩ pull-up), rom (16 hex digits) to
 # choose one sensor when several share the line.
 import asyncio

@@ -1,5 +1,5 @@
-# Microchip EMC2101: internal and external-diode temperatures (sensors.md §EMC2101; EMC2101
-# datasheet, register set). Same registers and checks as src/device/drivers/sensors/emc2101.ts.
+# Microchip EMC2101: internal and external-diode temperatures (EMC2101 datasheet,
+# register set). Same registers and checks as src/device/drivers/sensors/emc2101.ts.
 from micropython import const
 from tether.errors import SensorFault
 from tether.drivers.common import check_options, hexb

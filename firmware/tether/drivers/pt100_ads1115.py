@@ -1,6 +1,5 @@
-# PT-100 in a voltage divider, read by a TI ADS1115 (sensors.md §PT-100 through an ADS1115;
-# ADS1115 datasheet, config register table). Same bytes, waits, options and formula as
-# src/device/drivers/sensors/pt100-ads1115.ts.
+# PT-100 in a voltage divider, read by a TI ADS1115 (ADS1115 datasheet, config register table).
+# Same bytes, waits, options and formula as src/device/drivers/sensors/pt100-ads1115.ts.
 import asyncio
 from micropython import const
 from tether.errors import SensorFault
@@ -65,7 +64,7 @@ class Sensor:
         return {'temperature': self.temperature(word - 0x10000 if word & 0x8000 else word)}
 
     def temperature(self, raw):
-        # The seed bench's formulas: counts -> volts -> ohms -> °C (alpha = 0.00385).
+        # The PyMoDAQ thermal bench's formulas: counts -> volts -> ohms -> °C (alpha = 0.00385).
         supply = self._supply_v
         v = raw / self._counts_per_supply * supply
         if v >= supply:

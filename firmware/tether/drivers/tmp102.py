@@ -1,4 +1,4 @@
-# TI TMP102 temperature (sensors.md §TMP102; TMP102 datasheet, temperature and configuration
+# TI TMP102 temperature (TMP102 datasheet, temperature and configuration
 # register tables). Same bytes and checks as src/device/drivers/sensors/tmp102.ts.
 from micropython import const
 from tether.errors import SensorFault

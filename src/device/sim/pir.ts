@@ -1,4 +1,4 @@
-// Simulated PIR motion sensors (sensors.md §PIR): each pin goes high for hold_s at seeded
+// Simulated PIR motion sensors (of the HC-SR501 kind): each pin goes high for hold_s at seeded
 // random moments, mean_interval_s apart on average, timed by the board's clock.
 import type { Clock, Timer } from '../../common/clock.js';
 import type { SimGpio } from './sim-gpio.js';

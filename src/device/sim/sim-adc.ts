@@ -1,9 +1,9 @@
 // Simulated ADC with RP2040 behaviour: 12-bit conversions scaled to u16 as MicroPython's
-// read_u16() does, and the internal temperature channel (sensors.md §RP2040 on-chip temperature).
+// read_u16() does, and the internal temperature channel (RP2040 datasheet §4.9.5).
 import type { Adc } from '../hal/types.js';
 import type { SimEnvironment } from './environment.js';
 
-/** The pin with a light-dependent resistor divider (sensors.md §Analog light sensor). */
+/** The pin with a light-dependent resistor divider. */
 const LIGHT_PIN = 26;
 
 export class SimAdc implements Adc {

@@ -1,4 +1,4 @@
-// AHT10 temperature + humidity (sensors.md §AHT10, from the Aosong AHT10 datasheet).
+// AHT10 temperature + humidity (from the Aosong AHT10 datasheet).
 import { z } from 'zod';
 import { hex } from '../../hex.js';
 import { defineSensor, SensorFault } from '../types.js';
@@ -56,7 +56,7 @@ function isBusy(b: Uint8Array): boolean {
   return ((b[0] ?? STATUS_BUSY) & STATUS_BUSY) !== 0;
 }
 
-/** Decodes the 6 measurement bytes (sensors.md §AHT10: 20-bit humidity, then 20-bit temperature). */
+/** Decodes the 6 measurement bytes (AHT10 datasheet: 20-bit humidity, then 20-bit temperature). */
 export function decodeAht10(b: Uint8Array): { temperature: number; humidity: number } {
   if (b.length < 6) throw new SensorFault(`expected 6 bytes from the chip, got ${b.length}`);
   const [, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0] = b;

@@ -1,5 +1,5 @@
-// The processor's own temperature: the RP2040's internal ADC channel (sensors.md §RP2040
-// on-chip temperature), or, on a board whose ADC has none (a Raspberry Pi), the backend's
+// The processor's own temperature: the RP2040's internal ADC channel (RP2040
+// datasheet §4.9.5), or, on a board whose ADC has none (a Raspberry Pi), the backend's
 // processor temperature (the kernel's CPU thermal zone on Linux).
 import { z } from 'zod';
 import { defineSensor, SensorFault } from '../types.js';

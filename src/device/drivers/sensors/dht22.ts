@@ -1,4 +1,4 @@
-// Aosong DHT22 / AM2302 temperature and humidity on one data pin (sensors.md §DHT22), through
+// Aosong DHT22 / AM2302 temperature and humidity on one data pin (AM2302 datasheet), through
 // the backend's DHT access (the kernel's dht11 IIO driver on Linux). options: pin. The chip
 // gives at most one reading every 2 s, so a read sooner than that returns the last one, as
 // firmware/tether/drivers/dht22.py does.

@@ -1,4 +1,4 @@
-// Maxim DS18B20 1-Wire temperature (sensors.md §DS18B20), through the backend's 1-Wire access
+// Maxim DS18B20 1-Wire temperature (DS18B20 datasheet), through the backend's 1-Wire access
 // (the kernel's w1 drivers on Linux). options: pin (the data line, with a 4.7 kΩ pull-up), rom
 // (16 hex digits, bus order) to choose one probe when several share the line. Mirrors
 // firmware/tether/drivers/ds18b20.py.

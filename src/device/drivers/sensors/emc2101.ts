@@ -1,5 +1,5 @@
-// Microchip EMC2101 fan controller: internal and external-diode temperatures (sensors.md
-// §EMC2101; EMC2101 datasheet, register set).
+// Microchip EMC2101 fan controller: internal and external-diode temperatures (EMC2101
+// datasheet, register set).
 import { z } from 'zod';
 import { hex } from '../../hex.js';
 import { defineSensor, SensorFault } from '../types.js';

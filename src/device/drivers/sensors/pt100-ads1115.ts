@@ -1,5 +1,4 @@
-// PT-100 in a voltage divider, read by a TI ADS1115 (sensors.md §PT-100 through an ADS1115;
-// ADS1115 datasheet, config register table).
+// PT-100 in a voltage divider, read by a TI ADS1115 (ADS1115 datasheet, config register table).
 import { z } from 'zod';
 import { defineSensor, SensorFault } from '../types.js';
 
@@ -63,7 +62,7 @@ export const pt100Ads1115 = defineSensor({
   },
 });
 
-/** The PyMoDAQ thermal bench's formulas (sensors.md): counts → volts → ohms → °C (α = 0.00385). */
+/** The PyMoDAQ thermal bench's formulas: counts → volts → ohms → °C (α = 0.00385). */
 export function pt100Temperature(raw: number, o: Omit<Pt100Ads1115Options, 'channel'>): number {
   const v = (raw / o.counts_per_supply) * o.supply_v;
   if (v >= o.supply_v) {

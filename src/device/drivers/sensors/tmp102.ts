@@ -1,4 +1,4 @@
-// TI TMP102 temperature (sensors.md §TMP102; TMP102 datasheet, temperature and configuration
+// TI TMP102 temperature (TMP102 datasheet, temperature and configuration
 // register tables).
 import { z } from 'zod';
 import { hex } from '../../hex.js';

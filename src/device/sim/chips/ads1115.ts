@@ -1,6 +1,6 @@
-// A simulated ADS1115 with a PT-100 divider on one input (sensors.md §PT-100 through an
-// ADS1115): pointer, config and conversion registers, single-shot conversions that take
-// 1/DR seconds with the OS bit low meanwhile, and continuous mode.
+// A simulated ADS1115 with a PT-100 divider on one input (ADS1115 datasheet): pointer, config
+// and conversion registers, single-shot conversions that take 1/DR seconds with the OS bit low
+// meanwhile, and continuous mode.
 import type { Clock } from '../../../common/clock.js';
 import { pt100Ads1115Options, type Pt100Ads1115Options } from '../../drivers/sensors/pt100-ads1115.js';
 import type { SimEnvironment } from '../environment.js';

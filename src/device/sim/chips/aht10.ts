@@ -1,4 +1,4 @@
-// A simulated AHT10 (sensors.md §AHT10): soft reset, calibrate, trigger, busy for 75 ms, then
+// A simulated AHT10 (AHT10 datasheet): soft reset, calibrate, trigger, busy for 75 ms, then
 // the 6 status + data bytes.
 import type { Clock } from '../../../common/clock.js';
 import type { SimEnvironment } from '../environment.js';

@@ -1,4 +1,4 @@
-// A simulated EMC2101 (sensors.md §EMC2101): pointer + byte registers, internal and external
+// A simulated EMC2101 (EMC2101 datasheet, register set): pointer + byte registers, internal and external
 // temperature, fan setting 0x4C and the tach reading 0x46/0x47 of a fan that follows it.
 import type { SimEnvironment } from '../environment.js';
 import type { SimChipContext, SimI2cChip } from '../sim-i2c.js';

@@ -1,4 +1,4 @@
-// A simulated TMP102 (sensors.md §TMP102): pointer register, temperature, configuration and
+// A simulated TMP102 (TMP102 datasheet): pointer register, temperature, configuration and
 // the two limit registers, 16-bit big-endian.
 import type { SimEnvironment } from '../environment.js';
 import type { SimChipContext, SimI2cChip } from '../sim-i2c.js';
