@@ -8,6 +8,8 @@
 import { connect, type BoardClient } from '../client/index.js';
 import type { Timer } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
+import { isObject } from '../protocol/json.js';
+import { parseBoardInfo } from '../protocol/replies.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { OUTAGE_FACTOR } from '../protocol/link/messages.js';
 import { BoardReports, changesState, omit, reportSubscriptions, signalOf } from './board-reports.js';
@@ -147,9 +149,10 @@ export class PullLink {
     // Set before the writes below, which run without a turn in between: the first callback is
     // record()'s publish, after its event is stored, and a listener there finds the board online.
     this.linked = client;
-    const text = (value: unknown) => (typeof value === 'string' ? value : '');
-    const firmware = `tether ${text(info['firmware_version'])} (${text(info['runtime'])}, pull)`;
-    this.deps.store.markLinked(this.id, { firmware, capabilities: [], bootId: this.boot, now: this.deps.wallNow() });
+    const about = parseBoardInfo(info);
+    const runtime = isObject(info['info']) && typeof info['info']['runtime'] === 'string' ? info['info']['runtime'] : '';
+    const firmware = `tether ${about?.firmwareVersion ?? ''} (${runtime}, pull)`;
+    this.deps.store.markLinked(this.id, { firmware, capabilities: about?.capabilities ?? [], bootId: this.boot, now: this.deps.wallNow() });
     const rssi = signalOf(info);
     if (rssi !== undefined) this.deps.store.setSignal(this.id, rssi);
     this.deps.record(this.id, 'online', { boot_id: this.boot, address: `${host}:${port}` });

@@ -55,7 +55,7 @@ async function handshakeBreaker() {
     const answer = (bytes: Buffer) => {
       const decoded = decodeFrame(bytes);
       const action = decoded.ok ? decoded.message['action'] : undefined;
-      if (action === 'get_info') socket.write(encodeFrame({ ok: true, action, firmware_version: '0.1.0', runtime: 'test' }));
+      if (action === 'get_info') socket.write(encodeFrame({ ok: true, action, info: { firmware_version: '0.1.0', runtime: 'test' } }));
       else if (action === 'get_state') {
         breaker.states++;
         socket.write(encodeFrame({ ok: true, action, boot_id: 'b1', uptime_s: 1, pins: [], leases: [], sensors: ['chip'] }));
@@ -116,6 +116,9 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     cleanups.push(() => hub.close());
     await eventually(() => (hub.facade.devices().find((d) => d.id === 'pi')?.online === true ? true : undefined), 'pi online');
     assert.equal(typeof hub.facade.device('pi')?.rssi, 'number', 'the signal strength from get_info');
+    const listed = hub.facade.devices().find((d) => d.id === 'pi');
+    assert.match(listed?.firmware ?? '', /^tether \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+, pull\)$/, 'version and runtime from get_info\'s info');
+    assert.ok(listed?.capabilities.includes('gpio'), `capabilities from get_info: ${JSON.stringify(listed?.capabilities)}`);
     await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
     const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 7 });
     assert.equal(reply['ok'], true);
