@@ -3,15 +3,17 @@
 // failures against a board held in memory (memory-ota-channel.ts).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TetherError } from '../../src/client/index.js';
 import {
   DirectChannel,
+  FIRMWARE_ERROR_CATALOGUE,
   FirmwareError,
   HubApiChannel,
+  OTA_ERROR_CATALOGUE,
   OtaClient,
   OtaError,
   collectFirmware,
@@ -20,6 +22,7 @@ import {
   type OtaEvent,
   type OtaFailure,
 } from '../../src/firmware/index.js';
+import { RELEASE_ERROR_CATALOGUE } from '../../src/hub/store/releases.js';
 import { keyOfToken, manifestMac } from '../../src/protocol/auth.js';
 import { MemoryOtaChannel } from './memory-ota-channel.js';
 
@@ -212,5 +215,15 @@ void describe('OTA channels', () => {
     const viaHub = new HubApiChannel(new URL('http://127.0.0.1:7340/'), 'tank', 'token', 5000);
     assert.equal(viaHub.label, 'board tank (via http://127.0.0.1:7340)');
     assert.deepEqual(viaHub.commitProof(), {});
+  });
+});
+
+void describe('error codes in the docs', () => {
+  void test("every FirmwareError and OtaError code is in docs/firmware.md's table, and every ReleaseError code in docs/hub.md's", () => {
+    const root = new URL('../../../', import.meta.url);
+    const firmwareDoc = readFileSync(new URL('docs/firmware.md', root), 'utf8');
+    const hubDoc = readFileSync(new URL('docs/hub.md', root), 'utf8');
+    for (const code of [...Object.keys(FIRMWARE_ERROR_CATALOGUE), ...Object.keys(OTA_ERROR_CATALOGUE)]) assert.ok(firmwareDoc.includes(`| \`${code}\` |`), `docs/firmware.md lacks ${code}`);
+    for (const code of Object.keys(RELEASE_ERROR_CATALOGUE)) assert.ok(hubDoc.includes(`| \`${code}\` |`), `docs/hub.md lacks ${code}`);
   });
 });

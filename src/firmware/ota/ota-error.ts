@@ -21,7 +21,19 @@ export type OtaFailure =
   /** The board is registered at the hub but not linked to it now. */
   | { code: 'board_offline' };
 
-export type OtaErrorCode = OtaFailure['code'];
+/** Every code an OtaError has, with what it means (docs/firmware.md lists them too). */
+export const OTA_ERROR_CATALOGUE = {
+  on_trial: 'The board still tries a version it has not confirmed; wait until it confirms it or rolls back.',
+  file_changed: 'A file changed on this computer while the update was sent; start it again.',
+  upload_stopped: 'A chunk failed; the board keeps what it received and the same update resumes from there.',
+  rolled_back: 'The new version did not confirm that it was healthy within the trial boots; the board put the old one back.',
+  not_applied: 'The board restarted with another version and reports no rollback.',
+  still_on_trial: 'The wait ended with the new version still on trial; the board confirms it or rolls back by itself.',
+  no_return: 'The board did not answer again within the wait after its reset; it may still be applying the update.',
+  board_offline: 'The board is registered at the hub but not linked to it now.',
+} as const satisfies Record<OtaFailure['code'], string>;
+
+export type OtaErrorCode = keyof typeof OTA_ERROR_CATALOGUE;
 
 export class OtaError extends Error {
   readonly code: OtaErrorCode;
