@@ -9,6 +9,7 @@ export { TRIAL_BOOTS, parseStatus, receivedBytes, type StagingStatus, type Updat
 export type { OtaChannel } from './ota/ota-channel.js';
 export { DirectChannel } from './ota/direct-channel.js';
 export { HubApiChannel, HubRequestError } from './ota/hub-api-channel.js';
+export { HubCommandChannel, type HubCommands } from './ota/hub-command-channel.js';
 export { OTA_ERROR_CATALOGUE, OtaError, otaMessage, type OtaErrorCode, type OtaFailure } from './ota/ota-error.js';
 export type { OtaEvent, OtaListener } from './ota/ota-events.js';
 export type { ClearResult } from './ota/ota-requests.js';

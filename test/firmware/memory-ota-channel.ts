@@ -30,7 +30,7 @@ export class MemoryOtaChannel implements OtaChannel {
   /** After the reset: apply the update and confirm it after `trialPolls` polls, roll it back, or ignore it. */
   outcome: 'confirm' | 'rollback' | 'ignore' = 'confirm';
   trialPolls = 1;
-  /** Polls that find the board still down after its reset. */
+  /** Status polls (pollStatus) that find the board still down after its reset. */
   downPolls = 1;
   /** Fail the n-th chunk (1-based) with this error. */
   failChunk: { n: number; error: TetherError } | undefined;
@@ -47,7 +47,6 @@ export class MemoryOtaChannel implements OtaChannel {
   }
 
   committed(): Promise<void> {
-    this.resetting = true;
     return Promise.resolve();
   }
 
@@ -56,15 +55,14 @@ export class MemoryOtaChannel implements OtaChannel {
   }
 
   async pollStatus(): Promise<UpdateStatus | undefined> {
-    if (this.resetting) {
-      if (this.downPolls-- > 0) return undefined;
-      this.reset();
-    }
+    if (this.resetting && this.downPolls-- > 0) return undefined;
     return parseStatus(await this.request({ action: 'update', op: 'status' }));
   }
 
   request(body: JsonObject): Promise<JsonObject> {
     this.requests.push(body);
+    // The first request after a commit finds the board restarted.
+    if (this.resetting) this.reset();
     try {
       if (body['action'] === 'get_version') return Promise.resolve({ ...body, ok: true, version: this.version });
       return Promise.resolve({ ...body, ok: true, ...this.update(body) });
@@ -113,6 +111,7 @@ export class MemoryOtaChannel implements OtaChannel {
         for (const f of s.files) if (sha256(s.data.get(f.path) ?? Buffer.alloc(0)) !== f.sha256) this.refuse(`files: ${f.path} does not match its sha256`);
         if (request['manifest'] !== manifestDigest(s.files, s.delete)) this.refuse('manifest: not the staged manifest');
         s.committed = true;
+        this.resetting = true;
         return { reset_in_ms: 0 };
       }
       case 'clear': {

@@ -13,6 +13,7 @@ import {
   FIRMWARE_ERROR_CATALOGUE,
   FirmwareError,
   HubApiChannel,
+  HubCommandChannel,
   OTA_ERROR_CATALOGUE,
   OtaClient,
   OtaError,
@@ -22,6 +23,7 @@ import {
   type OtaEvent,
   type OtaFailure,
 } from '../../src/firmware/index.js';
+import { HubError } from '../../src/hub/errors.js';
 import { RELEASE_ERROR_CATALOGUE } from '../../src/hub/store/releases.js';
 import { keyOfToken, manifestMac } from '../../src/protocol/auth.js';
 import { MemoryOtaChannel } from './memory-ota-channel.js';
@@ -215,6 +217,55 @@ void describe('OTA channels', () => {
     const viaHub = new HubApiChannel(new URL('http://127.0.0.1:7340/'), 'tank', 'token', 5000);
     assert.equal(viaHub.label, 'board tank (via http://127.0.0.1:7340)');
     assert.deepEqual(viaHub.commitProof(), {});
+  });
+});
+
+void describe("OtaClient through the hub's command router (HubCommandChannel)", { timeout: 60_000 }, () => {
+  /** The facade's command over a board in memory: refusals come back as ok:false replies; an unlinked board is device_offline. */
+  function hubOver(board: MemoryOtaChannel, state: { online: boolean; offlineAnswers: number }) {
+    const sent: string[] = [];
+    return {
+      sent,
+      isOnline: () => state.online,
+      async command(deviceId: string, request: Record<string, unknown>) {
+        sent.push(`${deviceId} ${String(request['op'] ?? request['action'])}`);
+        if (!state.online || state.offlineAnswers-- > 0) throw new HubError('device_offline', `${deviceId} is not linked now`);
+        try {
+          return await board.request(request);
+        } catch (err) {
+          if (err instanceof TetherError) return { ...request, ok: false, error: { code: err.code, message: err.message } };
+          throw err;
+        }
+      },
+    };
+  }
+
+  void test('updates a linked board, sends no MAC of its own (the hub adds it), and takes device_offline while the board restarts as passing', async () => {
+    const board = oldBoard();
+    const state = { online: true, offlineAnswers: 0 };
+    const hub = hubOver(board, state);
+    const channel = new HubCommandChannel(hub, 'tank');
+    await channel.open();
+    const onEvent = (e: OtaEvent) => {
+      // The board's link drops at its reset; the first status poll after it finds it away.
+      if (e.type === 'committed') state.offlineAnswers = 1;
+    };
+    const result = await new OtaClient(channel, { onEvent }).update(await collectFirmware(folder(RELEASE)), WAIT);
+    assert.equal(result.outcome === 'confirmed' && result.status.version, '0.1.1');
+    assert.equal(board.requests.find((r) => r['op'] === 'commit')?.['manifest_mac'], undefined);
+    assert.ok(hub.sent.every((line) => line.startsWith('tank ')));
+  });
+
+  void test('a board that is not linked is refused with board_offline; a board refusal comes back as the TetherError it stands for', async () => {
+    const board = oldBoard();
+    const state = { online: false, offlineAnswers: 0 };
+    await assert.rejects(new HubCommandChannel(hubOver(board, state), 'tank').open(), failure('board_offline'));
+    state.online = true;
+    const channel = new HubCommandChannel(hubOver(board, state), 'tank');
+    await assert.rejects(channel.request({ action: 'update', op: 'chunk', path: 'x', offset: 0, data: '' }), (err: unknown) => err instanceof TetherError && err.code === 'bad_field');
+    assert.equal(channel.transient(new HubError('device_offline', 'away')), true);
+    assert.equal(channel.transient(new HubError('not_found', 'no such board')), false);
+    assert.equal(channel.transient(new TetherError('bad_field', 'op: …')), false);
   });
 });
 

@@ -1,7 +1,7 @@
 // An OTA channel through a hub's REST API (api.md): each request is POST
 // /api/devices/:id/commands, and the board's coming back shows in GET /api/devices/:id.
 import { TetherError, type JsonObject } from '../../client/index.js';
-import type { OtaChannel } from './ota-channel.js';
+import { TRANSIENT_HUB_CODES, type OtaChannel } from './ota-channel.js';
 import { OtaError } from './ota-error.js';
 import { readStatus } from './ota-requests.js';
 import { isRecord, type UpdateStatus } from './update-status.js';
@@ -22,8 +22,6 @@ export class HubRequestError extends Error {
   }
 }
 
-/** Hub codes that a later try may not see (api.md "Error codes"); "unreachable" is ours. */
-const TRANSIENT_HUB_CODES = new Set(['device_offline', 'board_restarted', 'timeout', 'shutting_down', 'unreachable']);
 /** The longest command wait the hub takes (api.md, `timeout_ms`). */
 const MAX_COMMAND_MS = 60_000;
 
@@ -74,7 +72,8 @@ export class HubApiChannel implements OtaChannel {
   }
 
   transient(err: unknown): boolean {
-    return err instanceof HubRequestError && TRANSIENT_HUB_CODES.has(err.code);
+    // "unreachable" is ours: the hub itself did not answer.
+    return err instanceof HubRequestError && (TRANSIENT_HUB_CODES.has(err.code) || err.code === 'unreachable');
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // How an OTA client reaches one board: straight over TCP (direct-channel.ts), through a hub's
-// REST API (hub-api-channel.ts), or, inside the hub, through its command router. The client
-// drives the update; the channel only carries requests and knows which failures are passing.
+// REST API (hub-api-channel.ts), or, inside the hub, through its command router
+// (hub-command-channel.ts). The client drives the update; the channel only carries requests and
+// knows which failures are passing.
 import type { JsonObject } from '../../client/index.js';
 import type { UpdateStatus } from './update-status.js';
 
@@ -23,3 +24,6 @@ export interface OtaChannel {
   transient(err: unknown): boolean;
   close(): Promise<void>;
 }
+
+/** Hub error codes that a later try may not see (api.md "Error codes"): the board is away or restarting. */
+export const TRANSIENT_HUB_CODES: ReadonlySet<string> = new Set(['device_offline', 'board_restarted', 'timeout', 'shutting_down']);
