@@ -197,6 +197,36 @@ void describe('OtaClient (board in memory)', { timeout: 60_000 }, () => {
     await assert.rejects(new OtaClient(ignored).update(fw, WAIT), failure('not_applied'));
   });
 
+  void test('a signal stops the update between chunks, leaving the staged bytes for the next update', async () => {
+    const board = oldBoard();
+    const stop = new AbortController();
+    let chunks = 0;
+    const onEvent = (e: OtaEvent) => {
+      if (e.type === 'chunk_sent' && ++chunks === 2) stop.abort(new Error('the hub is stopping'));
+    };
+    const fw = await collectFirmware(folder(RELEASE));
+    await assert.rejects(new OtaClient(board, { onEvent }).update(fw, { ...WAIT, signal: stop.signal }), { message: 'the hub is stopping' });
+    assert.equal(board.requests.filter((r) => r['op'] === 'chunk').length, 2, 'no chunk after the abort');
+    assert.equal(board.staging?.committed, false);
+    const resumed = recorder();
+    assert.equal((await new OtaClient(board, { onEvent: resumed.onEvent }).update(fw, WAIT)).outcome, 'confirmed');
+    assert.deepEqual(resumed.events[1], { type: 'resuming', receivedBytes: 8 });
+  });
+
+  void test('a signal stops the wait for a board that does not come back', async () => {
+    const board = oldBoard();
+    board.downPolls = Number.POSITIVE_INFINITY;
+    const stop = new AbortController();
+    let polls = 0;
+    const poll = board.pollStatus.bind(board);
+    board.pollStatus = () => {
+      if (++polls === 2) stop.abort(new Error('the hub is stopping'));
+      return poll();
+    };
+    await assert.rejects(new OtaClient(board).update(await collectFirmware(folder(RELEASE)), { waitMs: 600_000, signal: stop.signal }), { message: 'the hub is stopping' });
+    assert.equal(polls, 2);
+  });
+
   void test('abort says what the board discarded', async () => {
     const board = oldBoard();
     const client = new OtaClient(board);

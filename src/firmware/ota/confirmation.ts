@@ -8,12 +8,24 @@ import type { UpdateStatus } from './update-status.js';
 
 const POLL_MS = 500;
 
+/** Waits `ms`; an abort ends the wait at once and rejects with the signal's reason, as throwIfAborted does. */
+export async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    signal.throwIfAborted();
+    throw err;
+  }
+}
+
 /** Polls the board's status until it confirms `version`; throws OtaError when it does not. */
-export async function waitForConfirmation(channel: OtaChannel, version: string, waitMs: number, emit: OtaListener): Promise<UpdateStatus> {
+export async function waitForConfirmation(channel: OtaChannel, version: string, waitMs: number, emit: OtaListener, signal?: AbortSignal): Promise<UpdateStatus> {
   const deadline = Date.now() + waitMs;
   let last: UpdateStatus | undefined;
   let announcedBoot = 0;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     const s = await channel.pollStatus(deadline - Date.now());
     // Until it resets, the board still reports the committed staging area.
     if (s !== undefined && !(s.state === 'staging' && s.staging?.committed === true)) {
@@ -30,7 +42,7 @@ export async function waitForConfirmation(channel: OtaChannel, version: string, 
         throw new OtaError(channel.label, { code: 'not_applied', version, runs: s.version });
       }
     }
-    await sleep(Math.max(0, Math.min(POLL_MS, deadline - Date.now())));
+    await pause(Math.max(0, Math.min(POLL_MS, deadline - Date.now())), signal);
   }
   if (last?.state === 'trial') throw new OtaError(channel.label, { code: 'still_on_trial', version, bootCount: last.boot_count, waitedMs: waitMs });
   throw new OtaError(channel.label, { code: 'no_return', waitedMs: waitMs });

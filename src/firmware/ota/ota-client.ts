@@ -3,11 +3,10 @@
 // differ, resume a staged upload, commit, wait for the board to come back and confirm the new
 // version. Progress goes to a listener; failures are OtaError, TetherError (the board's
 // refusals) or the channel's own errors.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Firmware } from '../bundle/firmware-folder.js';
 import { manifestDigest, manifestOf } from '../bundle/manifest.js';
 import { planEverything, planUpdate } from '../bundle/update-plan.js';
-import { waitForConfirmation } from './confirmation.js';
+import { pause, waitForConfirmation } from './confirmation.js';
 import type { OtaChannel } from './ota-channel.js';
 import { OtaError } from './ota-error.js';
 import type { OtaListener } from './ota-events.js';
@@ -21,6 +20,12 @@ const DEFAULT_CHUNK_BYTES = 1024;
 export interface UpdateOptions {
   /** How long to wait for the board to restart and confirm the new version. */
   waitMs: number;
+  /**
+   * Stops the update between two requests and during its waits (a hub shutting down), rejecting
+   * with the signal's reason. The board keeps what it has: a staged upload resumes at the next
+   * update; a committed one is applied at its restart all the same.
+   */
+  signal?: AbortSignal;
 }
 
 export type UpdateResult =
@@ -51,6 +56,8 @@ export class OtaClient {
 
   async update(firmware: Firmware, options: UpdateOptions): Promise<UpdateResult> {
     const { channel, emit } = this;
+    const { signal } = options;
+    signal?.throwIfAborted();
     const before = await readVersion(channel);
     const status = await readStatus(channel);
     if (status.state === 'trial') throw new OtaError(channel.label, { code: 'on_trial', version: status.version, bootCount: status.boot_count });
@@ -83,12 +90,13 @@ export class OtaClient {
       } else {
         chunkBytes = await beginUpdate(channel, firmware.version, manifest, plan.delete);
       }
-      await uploadFiles(channel, plan.send, received, chunkBytes, emit);
+      await uploadFiles(channel, plan.send, received, chunkBytes, emit, signal);
+      signal?.throwIfAborted();
       resetInMs = await commitUpdate(channel, firmware.version, digest);
       emit({ type: 'committed', version: firmware.version, resetInMs });
     }
     await channel.committed();
-    await sleep(resetInMs);
-    return { outcome: 'confirmed', before, status: await waitForConfirmation(channel, firmware.version, options.waitMs, emit) };
+    await pause(resetInMs, signal);
+    return { outcome: 'confirmed', before, status: await waitForConfirmation(channel, firmware.version, options.waitMs, emit, signal) };
   }
 }

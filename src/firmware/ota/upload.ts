@@ -18,6 +18,8 @@ export async function uploadFiles(
   received: Readonly<Record<string, number>>,
   chunkBytes: number,
   emit: OtaListener,
+  /** Checked before every chunk. */
+  signal?: AbortSignal,
 ): Promise<void> {
   const had = (file: FirmwareFile) => Math.min(received[file.path] ?? 0, file.size);
   emit({
@@ -32,6 +34,7 @@ export async function uploadFiles(
       if (data.length !== file.size) throw new OtaError(channel.label, { code: 'file_changed', source: file.source });
       emit({ type: 'file_started', index: i + 1, path: file.path });
       for (const chunk of chunksOf(data, had(file), chunkBytes)) {
+        signal?.throwIfAborted();
         try {
           await channel.request({ action: 'update', op: 'chunk', path: file.path, offset: chunk.offset, data: chunk.data });
         } catch (err) {
