@@ -71,7 +71,7 @@ function failure(code: OtaFailure['code']): (err: unknown) => boolean {
 
 const WAIT = { waitMs: 30_000 };
 
-void describe('firmware bundle', () => {
+void describe('firmware bundle', { timeout: 60_000 }, () => {
   void test('a folder that is not a firmware tree is refused with a stable code', async () => {
     const code = (c: string) => (err: unknown) => err instanceof FirmwareError && err.code === c;
     await assert.rejects(collectFirmware(folder({ 'main.py': '' })), code('no_version_file'));
@@ -239,7 +239,7 @@ void describe('OtaClient (board in memory)', { timeout: 60_000 }, () => {
   });
 });
 
-void describe('OTA channels', () => {
+void describe('OTA channels', { timeout: 60_000 }, () => {
   void test("a direct channel vouches for a commit with the admin token's MAC; the hub's API adds none of its own", () => {
     const direct = new DirectChannel({ host: '127.0.0.1', port: 1, token: 'admin-secret' });
     assert.deepEqual(direct.commitProof('0.1.1', 'ab'.repeat(32)), { manifest_mac: manifestMac(keyOfToken('admin-secret'), '0.1.1', 'ab'.repeat(32)) });
@@ -299,7 +299,7 @@ void describe("OtaClient through the hub's command router (HubCommandChannel)", 
   });
 });
 
-void describe('error codes in the docs', () => {
+void describe('error codes in the docs', { timeout: 60_000 }, () => {
   void test("every FirmwareError and OtaError code is in docs/firmware.md's table, and every ReleaseError code in docs/hub.md's", () => {
     const root = new URL('../../../', import.meta.url);
     const firmwareDoc = readFileSync(new URL('docs/firmware.md', root), 'utf8');

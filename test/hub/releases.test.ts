@@ -41,7 +41,7 @@ function code(c: string): (err: unknown) => boolean {
   return (err) => err instanceof ReleaseError && err.code === c;
 }
 
-void describe('ReleaseStore', () => {
+void describe('ReleaseStore', { timeout: 60_000 }, () => {
   void test("add keeps the files a board takes with the manifest the OTA client sends; firmware() reads them back", async () => {
     const data = scratch();
     const releases = new ReleaseStore(data);
