@@ -1,6 +1,6 @@
 // `tether hub`: run the hub (boards dial in; REST/WebSocket API; rules), and manage its
-// registry of boards (`tether hub add-device ID` prints the board's config with its token, once)
-// and its API tokens (`tether hub token …`).
+// registry of boards (`tether hub add-device ID` prints the board's config with its token, once),
+// its API tokens (`tether hub token …`) and its firmware releases (`tether hub release …`).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -16,7 +16,9 @@ import { API_TOKEN_FILE } from '../hub/api-token.js';
 import type { HubConfig } from '../hub/config.js';
 import { linkCertFiles } from '../hub/link-cert.js';
 import { readLinkTls } from '../hub/link-server.js';
+import type { ReleaseStore } from '../hub/store/releases.js';
 import type { HubStore } from '../hub/store/store.js';
+import { formatBytes } from './update-files.js';
 
 export interface HubFlags {
   config?: string;
@@ -39,7 +41,8 @@ Examples:
   $ tether hub add-device shed --name "Garden shed"  the board's config, with its token
   $ tether hub devices
   $ tether hub token show                       the admin token and the sign-in link
-  $ tether hub token create kitchen-tablet --scope read`;
+  $ tether hub token create kitchen-tablet --scope read
+  $ tether hub release add firmware             keep a firmware folder as a release`;
 
 export function registerHub(program: Command, ctx: CliContext): void {
   const hub = program
@@ -92,6 +95,7 @@ export function registerHub(program: Command, ctx: CliContext): void {
   });
 
   registerTokenCommands(hub, ctx);
+  registerReleaseCommands(hub, ctx);
 }
 
 /**
@@ -178,6 +182,76 @@ function registerTokenCommands(hub: Command, ctx: CliContext): void {
       });
     },
   );
+}
+
+function registerReleaseCommands(hub: Command, ctx: CliContext): void {
+  const release = hub
+    .command('release')
+    .description("the hub's firmware releases: firmware folders kept in its data folder (<data>/releases/), each named by its VERSION, for updating its boards");
+
+  addStoreOptions(
+    release
+      .command('add')
+      .argument('<dir>', 'the firmware folder, the one with main.py and tether/')
+      .description("keep a copy of the firmware folder as a release named by its VERSION (tether/__init__.py): the files a board takes, each with its SHA-256")
+      .addHelpText(
+        'after',
+        `
+The files kept are those tether update sends: the .py, .mpy and .json files,
+except config/, tests/, boot.py and __pycache__. A version the hub holds already
+is refused: raise VERSION, or remove the old release first.
+
+Examples:
+  $ tether hub release add firmware
+  added release 0.1.1: 35 files, 118.2 KiB (manifest 3f9a0c1e2b7d)
+  $ tether hub release add build/firmware --data /var/lib/tether`,
+      ),
+  ).action(async (dir: string, flags: HubFlags) => {
+    await withReleases(flags, async (releases) => {
+      const added = await releases.add(dir);
+      ctx.out(`added release ${added.version}: ${added.files.length} files, ${formatBytes(added.totalBytes)} (manifest ${added.digest.slice(0, 12)})`);
+    });
+  });
+
+  addStoreOptions(
+    release
+      .command('list')
+      .description('list the releases, oldest first: version, files, size, when added')
+      .addHelpText('after', '\nExample:\n  $ tether hub release list\n  0.1.1\t35 files\t118.2 KiB\tadded 2026-03-01T09:30:00.000Z'),
+  ).action(async (flags: HubFlags) => {
+    await withReleases(flags, (releases) => {
+      const all = releases.list();
+      if (all.length === 0) ctx.out('no firmware releases yet; add one with: tether hub release add DIR');
+      for (const r of all) ctx.out(`${r.version}\t${r.files.length} files\t${formatBytes(r.totalBytes)}\tadded ${new Date(r.addedAt).toISOString()}`);
+    });
+  });
+
+  addStoreOptions(
+    release
+      .command('remove')
+      .argument('<version>', 'the release, as tether hub release list shows it')
+      .description("delete a release and its files from the hub's data folder (boards keep what they run)")
+      .addHelpText('after', '\nExample:\n  $ tether hub release remove 0.1.0'),
+  ).action(async (version: string, flags: HubFlags) => {
+    await withReleases(flags, (releases) => {
+      releases.remove(version);
+      ctx.out(`removed release ${version}`);
+    });
+  });
+}
+
+/** Runs `use` on the releases of the data folder; a ReleaseError is a failure that says what to do. */
+async function withReleases<T>(flags: HubFlags, use: (releases: ReleaseStore) => T | Promise<T>): Promise<T> {
+  const config = await loadConfig(flags);
+  const { ReleaseStore, ReleaseError } = await import('../hub/store/releases.js');
+  const { ensureDataFolder } = await import('../hub/data-folder.js');
+  ensureDataFolder(config.data);
+  try {
+    return await use(new ReleaseStore(config.data));
+  } catch (err) {
+    if (err instanceof ReleaseError) throw new CliFailure(err.message);
+    throw err;
+  }
 }
 
 function addStoreOptions(command: Command): Command {
