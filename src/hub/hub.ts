@@ -10,6 +10,8 @@ import { keyOfToken } from '../protocol/auth.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
+import { boardAdmin } from './board-admin.js';
+import { boardLinkMaterial, boardsReachHubAt, hubHttpUrl } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
 import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
@@ -193,6 +195,25 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     storage,
     hub: (): HubInfo => ({ id: hubId, version: TETHER_VERSION, mqtt: reports.source('mqtt')?.() ?? null }),
     onUpdate: (listener) => bus.subscribe(listener),
+    boards: boardAdmin({
+      store,
+      view: viewOf,
+      isDialled: (id) => pulls.has(id),
+      disconnect: (id) => links.get(id)?.disconnect(),
+      forget: (id) => {
+        links.get(id)?.close();
+        links.delete(id);
+      },
+      // The link as it listens now: its real port (link.port 0 picks one) and its certificate.
+      material: (id, token) => {
+        const at = boardsReachHubAt(config.link.host);
+        const fingerprint = linkTls?.fingerprint;
+        const link = { host: at.host, port: linkServer?.port ?? config.link.port, deviceId: id, token, ...(fingerprint !== undefined ? { fingerprint } : {}) };
+        return boardLinkMaterial({ link, at, notMadeYet: false }, { install: { hubUrl: hubHttpUrl(httpAddress()), data: config.data } });
+      },
+      record,
+      changed: (id) => linkDeps.linkChanged(id),
+    }),
   };
 
   const httpAddress = () => reports.source('http')?.() ?? { host: config.http.host, port: config.http.port };

@@ -1,0 +1,142 @@
+// What a board needs to link to this hub, rendered once for everyone who shows it: `tether hub
+// add-device`, `tether install --hub` and the API's POST /api/devices (and its dashboard). It
+// is the hub's address as boards on the LAN reach it, the firmware's config/hub.json, the
+// command for a board run by `tether device`, and the `tether install` line for a USB board,
+// with the certificate's fingerprint to pin when the link has TLS.
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { bracketHost, hostPort, isLoopbackHost } from '../common/address.js';
+import type { HubConfig } from './config.js';
+import { linkCertFiles } from './link-cert.js';
+import { readLinkTls } from './link-server.js';
+
+export interface BoardsReachHubAt {
+  host: string;
+  /** Why the host may not do, or undefined when it is a LAN address. */
+  note?: string;
+}
+
+/**
+ * The address boards dial: the link's own host when it listens on one address, else the first
+ * IPv4 address of this machine that is not loopback; 127.0.0.1 (saying so) when there is none.
+ */
+export function boardsReachHubAt(linkHost: string, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): BoardsReachHubAt {
+  if (linkHost !== '' && linkHost !== '0.0.0.0' && linkHost !== '::') {
+    return isLoopbackHost(linkHost) ? { host: linkHost, note: `the hub's link listens on ${linkHost} only, so only boards on this machine can reach it (link.host in the hub config)` } : { host: linkHost };
+  }
+  for (const addresses of Object.values(interfaces)) {
+    const lan = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (lan !== undefined) return { host: lan.address };
+  }
+  return { host: '127.0.0.1', note: 'this machine has no network address but loopback, so 127.0.0.1 is given: it works only for a board on this machine; put the address boards reach the hub at in its place' };
+}
+
+export interface BoardLink {
+  host: string;
+  port: number;
+  deviceId: string;
+  token: string;
+  /** The hub certificate's SHA-256 the board pins, when the link has TLS. */
+  fingerprint?: string;
+}
+
+/** The firmware's config/hub.json (docs/firmware.md), on one line as the docs show it. */
+export function firmwareHubJson(link: BoardLink): string {
+  const fields: Array<[string, string | number]> = [
+    ['host', link.host],
+    ['port', link.port],
+    ['device_id', link.deviceId],
+    ['token', link.token],
+  ];
+  if (link.fingerprint !== undefined) fields.push(['fingerprint', link.fingerprint]);
+  return `{ ${fields.map(([key, value]) => `"${key}": ${JSON.stringify(value)}`).join(', ')} }`;
+}
+
+/** `HOST:PORT` as --hub takes it, with brackets around an IPv6 address. */
+export function hubArgument(host: string, port: number): string {
+  return hostPort(host, port);
+}
+
+/** A board's link and what is known of the address in it. */
+export interface BoardLinkFor {
+  link: BoardLink;
+  at: BoardsReachHubAt;
+  /** link.tls is auto and the hub has not made its certificate yet, so the fingerprint is the placeholder FINGERPRINT. */
+  notMadeYet: boolean;
+}
+
+/**
+ * What a board registered as `id` needs to link to the hub of this config, read from the config
+ * and the data folder (the hub may not run: tether hub add-device, tether install).
+ */
+export function boardLinkFor(config: HubConfig, id: string, token: string): BoardLinkFor {
+  const at = boardsReachHubAt(config.link.host);
+  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
+  const tlsFiles = config.link.tls === 'auto' ? linkCertFiles(config.data) : config.link.tls;
+  const notMadeYet = config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
+  const fingerprint = tlsFiles === undefined ? undefined : notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint;
+  return { link: { host: at.host, port: config.link.port, deviceId: id, token, ...(fingerprint !== undefined ? { fingerprint } : {}) }, at, notMadeYet };
+}
+
+/** The link material as shown: each piece ready to copy. */
+export interface BoardLinkMaterial {
+  /** The firmware's config/hub.json, one line; it holds the token. */
+  hubJson: string;
+  /** Where hubJson goes on a Pico W or ESP32. */
+  hubJsonPath: 'config/hub.json';
+  /** The file the token goes in for `tether device` (and the line below), readable only by its owner. */
+  tokenFile: string;
+  /** `tether device …` for a Raspberry Pi or other Linux board; it reads the token from tokenFile. */
+  deviceCommand: string;
+  /**
+   * `tether install …` for a board on USB of the machine the hub runs on, or undefined when the
+   * hub's HTTP address is not known. It takes the token up from installTokenFile (docs/install.md).
+   */
+  installCommand?: string;
+  /** The file the token goes in for the install line: tether install takes up a token kept there. */
+  installTokenFile: string;
+  /** What the user must fix by hand before the material works, each a sentence. */
+  notes: string[];
+}
+
+/** The hub's API address and data folder, for the `tether install` line. */
+export interface InstallTarget {
+  /** The hub's HTTP address, e.g. http://127.0.0.1:7340. */
+  hubUrl: string;
+  /** The hub's data folder, where tether install finds the registry and the admin token. */
+  data: string;
+}
+
+/** The hub's HTTP address as a URL this machine reaches: a wildcard listener is reached at 127.0.0.1. */
+export function hubHttpUrl(http: { host: string; port: number }): string {
+  const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : bracketHost(http.host);
+  return `http://${host}:${http.port}`;
+}
+
+/** Renders the material of a board link; `tokenFile` defaults to ID.token. */
+export function boardLinkMaterial(made: BoardLinkFor, options: { tokenFile?: string; install?: InstallTarget } = {}): BoardLinkMaterial {
+  const { link, at, notMadeYet } = made;
+  const tokenFile = options.tokenFile ?? `${link.deviceId}.token`;
+  const pin = link.fingerprint === undefined ? '' : ` --hub-fingerprint ${link.fingerprint}`;
+  const installTokenFile = `${link.deviceId}.hub-token`;
+  const notes: string[] = [];
+  if (notMadeYet) notes.push('link.tls is auto and the hub has not made its certificate yet; it makes it at its first start and prints the fingerprint then: put it in place of FINGERPRINT');
+  if (at.note !== undefined) notes.push(at.note);
+  if (link.port === 0) notes.push('link.port is 0, so the hub picks its port at each start; put the port `tether hub` prints in place of 0');
+  return {
+    hubJson: firmwareHubJson(link),
+    hubJsonPath: 'config/hub.json',
+    tokenFile,
+    deviceCommand: `tether device --config board.yaml --hub ${hubArgument(at.host, link.port)}${pin} --id ${link.deviceId} --token-file ${tokenFile}`,
+    ...(options.install !== undefined
+      ? { installCommand: `tether install --name ${link.deviceId} --hub ${options.install.hubUrl} --hub-data ${shellWord(options.install.data)}` }
+      : {}),
+    installTokenFile,
+    notes,
+  };
+}
+
+/** A path as one shell word: quoted when it holds anything but the usual path characters. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
