@@ -3,17 +3,11 @@
 // a rotated or removed board's connection is closed, and its next hello is checked against the
 // registry as it is now — and is logged as an event that names who made it.
 import type { JsonObject } from '../protocol/codec.js';
-import type { BoardLinkMaterial } from './board-link-material.js';
 import { HubError } from './errors.js';
 import type { HubStore } from './store/store.js';
-import type { DeviceView } from './types.js';
+import type { BoardLinkMaterial, DeviceView, NewBoardLink } from './types.js';
 
-/** A board's new token and what it needs to link with it: shown once, the hub keeps only its hash. */
-export interface NewBoardLink {
-  device: DeviceView;
-  token: string;
-  link: BoardLinkMaterial;
-}
+export type { NewBoardLink };
 
 /** The hub's registry of boards, as an admin changes it; `by` is who asks (the API token's name). */
 export interface BoardAdmin {
@@ -78,8 +72,9 @@ export function boardAdmin(deps: BoardAdminDeps): BoardAdmin {
     remove(id, by) {
       registered(id);
       notDialled(id, 'remove it');
-      deps.forget(id);
+      // Unregistered first: the link's closing then tells nobody of a board that is still there.
       deps.store.removeDevice(id);
+      deps.forget(id);
       deps.record(id, BOARD_ADMIN_EVENTS.removed, { by });
     },
   };

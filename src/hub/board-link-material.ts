@@ -7,8 +7,11 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { bracketHost, hostPort, isLoopbackHost } from '../common/address.js';
 import type { HubConfig } from './config.js';
+import type { BoardLinkMaterial } from './types.js';
 import { linkCertFiles } from './link-cert.js';
 import { readLinkTls } from './link-server.js';
+
+export type { BoardLinkMaterial };
 
 export interface BoardsReachHubAt {
   host: string;
@@ -76,27 +79,6 @@ export function boardLinkFor(config: HubConfig, id: string, token: string): Boar
   const notMadeYet = config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
   const fingerprint = tlsFiles === undefined ? undefined : notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint;
   return { link: { host: at.host, port: config.link.port, deviceId: id, token, ...(fingerprint !== undefined ? { fingerprint } : {}) }, at, notMadeYet };
-}
-
-/** The link material as shown: each piece ready to copy. */
-export interface BoardLinkMaterial {
-  /** The firmware's config/hub.json, one line; it holds the token. */
-  hubJson: string;
-  /** Where hubJson goes on a Pico W or ESP32. */
-  hubJsonPath: 'config/hub.json';
-  /** The file the token goes in for `tether device` (and the line below), readable only by its owner. */
-  tokenFile: string;
-  /** `tether device …` for a Raspberry Pi or other Linux board; it reads the token from tokenFile. */
-  deviceCommand: string;
-  /**
-   * `tether install …` for a board on USB of the machine the hub runs on, or undefined when the
-   * hub's HTTP address is not known. It takes the token up from installTokenFile (docs/install.md).
-   */
-  installCommand?: string;
-  /** The file the token goes in for the install line: tether install takes up a token kept there. */
-  installTokenFile: string;
-  /** What the user must fix by hand before the material works, each a sentence. */
-  notes: string[];
 }
 
 /** The hub's API address and data folder, for the `tether install` line. */

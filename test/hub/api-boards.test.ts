@@ -2,10 +2,9 @@
 // API and the link on loopback sockets), with simulated boards linking from what the API gave.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import type { Logger } from '../../src/device/logger.js';
 import { boardLinkFor, boardLinkMaterial } from '../../src/hub/board-link-material.js';
 import { parseHubConfig } from '../../src/hub/config.js';
-import { startLinkedBoard, type LinkedBoard } from '../support/linked-board.js';
+import { boardFromHubJson, refused, type HubJson } from '../support/board-from-hub-json.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
@@ -21,14 +20,6 @@ interface NewBoardLink {
   link: { hubJson: string; hubJsonPath: string; tokenFile: string; deviceCommand: string; installCommand?: string; installTokenFile: string; notes: string[] };
 }
 
-interface HubJson {
-  host: string;
-  port: number;
-  device_id: string;
-  token: string;
-  fingerprint?: string;
-}
-
 async function call(hub: TestHub, method: string, route: string, token: string, body?: unknown): Promise<Answer> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -41,16 +32,6 @@ function assertCoded(answer: Answer, status: number, code: string, message?: Reg
   assert.deepEqual(Object.keys(answer.body), ['error']);
   assert.equal(answer.body.error?.code, code);
   if (message !== undefined) assert.match(answer.body.error?.message ?? '', message);
-}
-
-/** Starts a simulated board from a config/hub.json as the API gave it; its warnings are kept. */
-async function boardFrom(hubJson: string): Promise<LinkedBoard & { warnings: string[] }> {
-  const config = JSON.parse(hubJson) as HubJson;
-  assert.equal(config.host, '127.0.0.1', 'the test hub links on loopback only');
-  const warnings: string[] = [];
-  const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) };
-  const board = await startLinkedBoard({ port: config.port, token: config.token, id: config.device_id, logger });
-  return Object.assign(board, { warnings });
 }
 
 async function events(hub: TestHub, id: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
@@ -74,7 +55,7 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     return hub;
   };
   const boardForTest = async (hubJson: string) => {
-    const board = await boardFrom(hubJson);
+    const board = await boardFromHubJson(hubJson);
     closing.push(() => board.close());
     return board;
   };
@@ -131,7 +112,7 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
 
     await offline(hub, 'shed');
     // The old board dials again at once and the hub no longer proves the key it holds.
-    await eventually(() => (old.warnings.some((w) => /did not prove|unauthorized/.test(w)) ? true : undefined), 'the old token refused');
+    await eventually(() => (refused(old) ? true : undefined), 'the old token refused');
     assert.notEqual(hub.deviceLink('shed')?.online, true);
     await old.close();
 
@@ -154,7 +135,7 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     assert.equal(hub.store.keyOf('shed'), undefined);
     assert.equal(hub.deviceLink('shed'), undefined, 'no link is kept for it');
     await eventually(() => (board.link.state !== 'up' ? true : undefined), "the board's link closed");
-    await eventually(() => (board.warnings.some((w) => /unauthorized|did not prove/.test(w)) ? true : undefined), 'its next hello refused');
+    await eventually(() => (refused(board) ? true : undefined), 'its next hello refused');
 
     const kept = await events(hub, 'shed');
     assert.ok(kept.some((e) => e.type === 'online'), 'what the board logged before stays');
