@@ -87,6 +87,12 @@ export interface InstallTarget {
   hubUrl: string;
   /** The hub's data folder, where tether install finds the registry and the admin token. */
   data: string;
+  /**
+   * The link tether install writes into config/hub.json with only --hub-data: it reads the link
+   * from a hub config, the defaults without --hub-config. When it is not this board's, a note says
+   * to add --hub-config.
+   */
+  linkFromDefaults: BoardLink;
 }
 
 /** The hub's HTTP address as a URL this machine reaches: a wildcard listener is reached at 127.0.0.1. */
@@ -105,6 +111,11 @@ export function boardLinkMaterial(made: BoardLinkFor, options: { tokenFile?: str
   if (notMadeYet) notes.push('link.tls is auto and the hub has not made its certificate yet; it makes it at its first start and prints the fingerprint then: put it in place of FINGERPRINT');
   if (at.note !== undefined) notes.push(at.note);
   if (link.port === 0) notes.push('link.port is 0, so the hub picks its port at each start; put the port `tether hub` prints in place of 0');
+  if (options.install !== undefined && firmwareHubJson(options.install.linkFromDefaults) !== firmwareHubJson(link)) {
+    notes.push(
+      `the hub's link is not at its defaults (this one is ${hubArgument(at.host, link.port)}${link.fingerprint !== undefined ? ' with TLS' : ''}): add --hub-config FILE, the config the hub runs with, to the tether install line, or the config/hub.json it writes will not reach this hub`,
+    );
+  }
   return {
     hubJson: firmwareHubJson(link),
     hubJsonPath: 'config/hub.json',
@@ -121,4 +132,26 @@ export function boardLinkMaterial(made: BoardLinkFor, options: { tokenFile?: str
 /** A path as one shell word: quoted when it holds anything but the usual path characters. */
 function shellWord(text: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * What a board needs to link to the hub that runs now (the API's answers): the link's real port
+ * (link.port 0 picks one at each start) and its certificate, and the install line for its machine.
+ */
+export function runningHubBoardLink(
+  hub: {
+    config: HubConfig;
+    /** The config tether install --hub-data loads: the defaults with the hub's data folder (parseHubConfig({data})). */
+    installConfig: HubConfig;
+    linkPort: number;
+    fingerprint: string | undefined;
+    http: { host: string; port: number };
+  },
+  id: string,
+  token: string,
+): BoardLinkMaterial {
+  const at = boardsReachHubAt(hub.config.link.host);
+  const link: BoardLink = { host: at.host, port: hub.linkPort, deviceId: id, token, ...(hub.fingerprint !== undefined ? { fingerprint: hub.fingerprint } : {}) };
+  const linkFromDefaults = boardLinkFor(hub.installConfig, id, token).link;
+  return boardLinkMaterial({ link, at, notMadeYet: false }, { install: { hubUrl: hubHttpUrl(hub.http), data: hub.config.data, linkFromDefaults } });
 }

@@ -11,10 +11,10 @@ import { encodeFrame } from '../protocol/framing.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
 import { boardAdmin } from './board-admin.js';
-import { boardLinkMaterial, boardsReachHubAt, hubHttpUrl } from './board-link-material.js';
+import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
-import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
+import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
 import { ensureHubId } from './hub-id.js';
@@ -204,13 +204,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         links.get(id)?.close();
         links.delete(id);
       },
-      // The link as it listens now: its real port (link.port 0 picks one) and its certificate.
-      material: (id, token) => {
-        const at = boardsReachHubAt(config.link.host);
-        const fingerprint = linkTls?.fingerprint;
-        const link = { host: at.host, port: linkServer?.port ?? config.link.port, deviceId: id, token, ...(fingerprint !== undefined ? { fingerprint } : {}) };
-        return boardLinkMaterial({ link, at, notMadeYet: false }, { install: { hubUrl: hubHttpUrl(httpAddress()), data: config.data } });
-      },
+      material: (id, token) =>
+        runningHubBoardLink(
+          { config, installConfig: parseHubConfig({ data: config.data }, 'defaults'), linkPort: linkServer?.port ?? config.link.port, fingerprint: linkTls?.fingerprint, http: httpAddress() },
+          id,
+          token,
+        ),
       record,
       changed: (id) => linkDeps.linkChanged(id),
     }),

@@ -76,7 +76,10 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     assert.doesNotMatch(made.link.deviceCommand + (made.link.installCommand ?? ''), new RegExp(made.token), 'no command line carries the token');
     assert.equal(made.link.installCommand, `tether install --name shed --hub http://127.0.0.1:${hub.http.port} --hub-data ${hub.data}`);
     assert.equal(made.link.installTokenFile, 'shed.hub-token');
-    assert.deepEqual(made.link.notes, ["the hub's link listens on 127.0.0.1 only, so only boards on this machine can reach it (link.host in the hub config)"]);
+    assert.equal(made.link.notes.length, 2, made.link.notes.join('\n'));
+    assert.equal(made.link.notes[0], "the hub's link listens on 127.0.0.1 only, so only boards on this machine can reach it (link.host in the hub config)");
+    // tether install reads the link from a hub config; this one is not at the defaults.
+    assert.match(made.link.notes[1] ?? '', new RegExp(`link is not at its defaults \\(this one is 127\\.0\\.0\\.1:${hub.link.port}\\): add --hub-config FILE`));
     assert.equal(hub.store.keyOf('shed') !== undefined, true);
 
     await boardForTest(made.link.hubJson);
@@ -94,8 +97,14 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     const cli = boardLinkMaterial(boardLinkFor(config, 'pump', made.token));
     assert.equal(made.link.hubJson, cli.hubJson);
     assert.equal(made.link.deviceCommand, cli.deviceCommand);
-    assert.deepEqual(made.link.notes, cli.notes);
+    assert.deepEqual(made.link.notes.slice(0, cli.notes.length), cli.notes, 'the same notes, and one for the install line');
     assert.equal(made.device.name, 'pump', 'the name defaults to the id');
+
+    const linkOf = boardLinkFor(config, 'pump', made.token);
+    const install = { hubUrl: 'http://127.0.0.1:7340', data: '/srv/tether data' };
+    const atDefaults = boardLinkMaterial(linkOf, { install: { ...install, linkFromDefaults: linkOf.link } });
+    assert.equal(atDefaults.installCommand, "tether install --name pump --hub http://127.0.0.1:7340 --hub-data '/srv/tether data'");
+    assert.deepEqual(atDefaults.notes, cli.notes, 'no --hub-config note when install would write the same link');
   });
 
   it('security: POST /api/devices/:id/token gives a new token; the board linked with the old one is dropped and refused, the new one links', async () => {

@@ -83,7 +83,7 @@ export function BoardLinkMaterialView({ made, rotated }: { made: NewBoardLink; r
       {link.installCommand !== undefined ? (
         <Piece id="link-install-command" title="Board on USB of the hub's machine (tether install)" text={link.installCommand} copyLabel="Copy the tether install line">
           On the hub's machine, put the token in <code>{link.installTokenFile}</code> in the folder you run it in; it installs the firmware and writes{' '}
-          <code>{link.hubJsonPath}</code> with it (add <code>--hub-config FILE</code> when the hub runs with one).
+          <code>{link.hubJsonPath}</code> with it.
         </Piece>
       ) : null}
     </section>
