@@ -104,6 +104,24 @@ describe('web dashboard: adding, re-keying and removing a board', { skip: SKIP_W
     }
   });
 
+  test('an id registered already is refused with its code and what to do; nothing is shown to copy', { timeout: 60_000 }, async () => {
+    hub.store.addDevice('pump');
+    const { context, page } = await signedIn(hub.apiToken.token);
+    try {
+      await page.goto(`${base}#/add`);
+      await page.getByLabel('Board id').fill('pump');
+      await page.getByRole('button', { name: 'Register board' }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 15_000 });
+      const text = await alert.innerText();
+      assert.match(text, /conflict/);
+      assert.match(text, /pick another id, or give that board a new token on its page/);
+      assert.equal(await page.locator('pre#link-hub-json').count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('security: read and control tokens are offered no Add board and no registration controls', { timeout: 60_000 }, async () => {
     hub.store.addDevice('porch');
     for (const scope of ['read', 'control'] as const) {
