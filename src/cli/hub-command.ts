@@ -1,11 +1,9 @@
 // `tether hub`: run the hub (boards dial in; REST/WebSocket API; rules), and manage its
 // registry of boards (`tether hub add-device ID` prints the board's config with its token, once),
 // its API tokens (`tether hub token …`) and its firmware releases (`tether hub release …`).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseListenPort } from './arguments.js';
-import { boardsReachHubAt, firmwareHubJson, hubArgument, type BoardLink, type BoardsReachHubAt } from './board-link-config.js';
 import { createConsoleLogger } from './console-logger.js';
 import { CliFailure, type CliContext } from './context.js';
 import { makeSecret } from './token-options.js';
@@ -13,9 +11,8 @@ import { listenFailure, runUntilSignal } from './until-signal.js';
 import { bracketHost } from '../common/address.js';
 import { ADMIN_TOKEN_NAME, API_SCOPES, type ApiScope } from '../hub/api-scope.js';
 import { API_TOKEN_FILE } from '../hub/api-token.js';
+import { boardLinkFor, boardLinkMaterial } from '../hub/board-link-material.js';
 import type { HubConfig } from '../hub/config.js';
-import { linkCertFiles } from '../hub/link-cert.js';
-import { readLinkTls } from '../hub/link-server.js';
 import type { ReleaseStore } from '../hub/store/releases.js';
 import type { HubStore } from '../hub/store/store.js';
 import { formatBytes } from './update-files.js';
@@ -98,40 +95,24 @@ export function registerHub(program: Command, ctx: CliContext): void {
   registerReleaseCommands(hub, ctx);
 }
 
-/**
- * What a board registered as `id` needs to link to this hub (tether hub add-device, tether
- * install). `notMadeYet`: link.tls is auto and the hub has not made its certificate yet, so the
- * fingerprint is the placeholder FINGERPRINT.
- */
-export function boardLinkFor(config: HubConfig, id: string, token: string): { link: BoardLink; at: BoardsReachHubAt; notMadeYet: boolean } {
-  const at = boardsReachHubAt(config.link.host);
-  // With link TLS the board pins the hub's certificate: nothing else on the LAN can stand in for it.
-  const tlsFiles = config.link.tls === 'auto' ? linkCertFiles(config.data) : config.link.tls;
-  const notMadeYet = config.link.tls === 'auto' && tlsFiles !== undefined && !existsSync(tlsFiles.cert);
-  const fingerprint = tlsFiles === undefined ? undefined : notMadeYet ? 'FINGERPRINT' : readLinkTls(tlsFiles).fingerprint;
-  return { link: { host: at.host, port: config.link.port, deviceId: id, token, ...(fingerprint !== undefined ? { fingerprint } : {}) }, at, notMadeYet };
-}
+/** What a board registered as `id` needs to link to this hub (tether hub add-device, tether install). */
+export { boardLinkFor };
 
 /** `tether hub add-device`'s answer: what the board needs to link, for each kind of board. */
 function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; token: string; out: string | undefined; config: HubConfig }): void {
-  const { link, at, notMadeYet } = boardLinkFor(a.config, a.id, a.token);
-  const fingerprint = link.fingerprint;
+  const material = boardLinkMaterial(boardLinkFor(a.config, a.id, a.token), { ...(a.out !== undefined ? { tokenFile: a.out } : {}) });
   ctx.out(`${a.rotated ? 'new token for' : 'registered'} ${a.id}; its token is in the config below, shown this once (keep it secret; the hub keeps only its hash)`);
   ctx.out('');
-  ctx.out('Pico W / ESP32 (Tether firmware): save this as config/hub.json on the board:');
-  ctx.out(firmwareHubJson(link));
+  ctx.out(`Pico W / ESP32 (Tether firmware): save this as ${material.hubJsonPath} on the board:`);
+  ctx.out(material.hubJson);
   ctx.out('');
-  const file = a.out ?? `${a.id}.token`;
   ctx.out(
     a.out !== undefined
       ? `tether device (Raspberry Pi or other Linux board): the token is in ${a.out} (mode 600); run:`
-      : `tether device (Raspberry Pi or other Linux board): put the token in ${file}, readable only by you (chmod 600), or make it with --out FILE; run:`,
+      : `tether device (Raspberry Pi or other Linux board): put the token in ${material.tokenFile}, readable only by you (chmod 600), or make it with --out FILE; run:`,
   );
-  const pin = fingerprint === undefined ? '' : ` --hub-fingerprint ${fingerprint}`;
-  ctx.out(`  tether device --config board.yaml --hub ${hubArgument(at.host, link.port)}${pin} --id ${a.id} --token-file ${file}`);
-  if (notMadeYet) ctx.out(`note: link.tls is auto and the hub has not made its certificate yet; it makes it at its first start and prints the fingerprint then: put it in place of FINGERPRINT`);
-  if (at.note !== undefined) ctx.out(`note: ${at.note}`);
-  if (link.port === 0) ctx.out('note: link.port is 0, so the hub picks its port at each start; put the port `tether hub` prints in place of 0');
+  ctx.out(`  ${material.deviceCommand}`);
+  for (const note of material.notes) ctx.out(`note: ${note}`);
 }
 
 function registerTokenCommands(hub: Command, ctx: CliContext): void {

@@ -178,6 +178,14 @@ export class DeviceLink {
     else this.outbox.push(body);
   }
 
+  /**
+   * Ends the current connection and keeps the link: the board's token was rotated, and it must
+   * dial again and prove the new key (a board with the old one is refused at its hello).
+   */
+  disconnect(): void {
+    this.channel?.close('shutdown');
+  }
+
   close(): void {
     this.closed = true;
     this.channel?.close('shutdown');

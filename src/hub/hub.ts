@@ -10,9 +10,11 @@ import { keyOfToken } from '../protocol/auth.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
+import { boardAdmin } from './board-admin.js';
+import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
-import { parseHostPort, readingIntervalMs, type HubConfig } from './config.js';
+import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
 import { ensureHubId } from './hub-id.js';
@@ -193,6 +195,24 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     storage,
     hub: (): HubInfo => ({ id: hubId, version: TETHER_VERSION, mqtt: reports.source('mqtt')?.() ?? null }),
     onUpdate: (listener) => bus.subscribe(listener),
+    boards: boardAdmin({
+      store,
+      view: viewOf,
+      isDialled: (id) => pulls.has(id),
+      disconnect: (id) => links.get(id)?.disconnect(),
+      forget: (id) => {
+        links.get(id)?.close();
+        links.delete(id);
+      },
+      material: (id, token) =>
+        runningHubBoardLink(
+          { config, installConfig: parseHubConfig({ data: config.data }, 'defaults'), linkPort: linkServer?.port ?? config.link.port, fingerprint: linkTls?.fingerprint, http: httpAddress() },
+          id,
+          token,
+        ),
+      record,
+      changed: (id) => linkDeps.linkChanged(id),
+    }),
   };
 
   const httpAddress = () => reports.source('http')?.() ?? { host: config.http.host, port: config.http.port };

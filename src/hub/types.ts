@@ -166,3 +166,31 @@ export interface HubInfo {
   /** null when the hub config has no mqtt section. */
   mqtt: MqttStatus | null;
 }
+
+/** What a board needs to link to the hub, each piece ready to copy (board-link-material.ts renders it). */
+export interface BoardLinkMaterial {
+  /** The firmware's config/hub.json, one line; it holds the token. */
+  hubJson: string;
+  /** Where hubJson goes on a Pico W or ESP32. */
+  hubJsonPath: 'config/hub.json';
+  /** The file the token goes in for `tether device` (and the line below), readable only by its owner. */
+  tokenFile: string;
+  /** `tether device …` for a Raspberry Pi or other Linux board; it reads the token from tokenFile. */
+  deviceCommand: string;
+  /**
+   * `tether install …` for a board on USB of the machine the hub runs on, or undefined when the
+   * hub's HTTP address is not known. It takes the token up from installTokenFile (docs/install.md).
+   */
+  installCommand?: string;
+  /** The file the token goes in for the install line: tether install takes up a token kept there. */
+  installTokenFile: string;
+  /** What the user must fix by hand before the material works, each a sentence. */
+  notes: string[];
+}
+
+/** A board's token and its link material, shown once: the hub keeps only the token's SHA-256. */
+export interface NewBoardLink {
+  device: DeviceView;
+  token: string;
+  link: BoardLinkMaterial;
+}

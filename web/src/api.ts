@@ -2,8 +2,10 @@
 // failure turned into an ApiError with the hub's code (docs/api.md#errors) and its message.
 import type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
 import type { DeviceSensorSummary, DeviceView, HubInfo, MqttStatus, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
+import type { BoardLinkMaterial, NewBoardLink } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 
+export type { BoardLinkMaterial, NewBoardLink };
 export type { ApiIdentity, ApiScope, DeviceSensorSummary, DeviceView, HubInfo, JsonObject, MqttStatus, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
 
 /**
@@ -12,6 +14,11 @@ export type { ApiIdentity, ApiScope, DeviceSensorSummary, DeviceView, HubInfo, J
  */
 export function mayControl(identity: ApiIdentity | undefined): boolean {
   return identity?.scope === 'control' || identity?.scope === 'admin';
+}
+
+/** Whether the dashboard offers the token what changes the hub's registry of boards (add, new token, remove): admin tokens only. */
+export function mayAdmin(identity: ApiIdentity | undefined): boolean {
+  return identity?.scope === 'admin';
 }
 
 export class ApiError extends Error {
@@ -74,7 +81,22 @@ export class Api {
     return this.request('POST', `/api/devices/${encodeURIComponent(id)}/commands`, body);
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: JsonObject): Promise<T> {
+  /** Registers a board (admin); the answer holds its token and link material, shown this once. */
+  registerBoard(id: string, name?: string): Promise<NewBoardLink> {
+    return this.request('POST', '/api/devices', name !== undefined ? { id, name } : { id });
+  }
+
+  /** A new token for the board (admin); the old one stops working at once. */
+  rotateBoardToken(id: string): Promise<NewBoardLink> {
+    return this.request('POST', `/api/devices/${encodeURIComponent(id)}/token`);
+  }
+
+  /** Unregisters the board and closes its link (admin). */
+  async removeBoard(id: string): Promise<void> {
+    await this.request('DELETE', `/api/devices/${encodeURIComponent(id)}`);
+  }
+
+  private async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: JsonObject): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;

@@ -4,10 +4,11 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Api, ApiError, mayControl, type ApiIdentity } from './api.js';
+import { Api, ApiError, mayAdmin, mayControl, type ApiIdentity } from './api.js';
 import { describeError, type ShownError } from './errors.js';
 import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
+import { AddBoardPage } from './views/add-board.js';
 import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
 import { MqttStatusLine } from './views/mqtt-status.js';
@@ -17,11 +18,12 @@ import { StorageBanner } from './views/storage-banner.js';
 
 const TOKEN_KEY = 'tether.token';
 
-type Route = { page: 'boards' } | { page: 'board'; id: string } | { page: 'rules' };
+type Route = { page: 'boards' } | { page: 'board'; id: string } | { page: 'rules' } | { page: 'add' };
 
 function routeOf(hash: string): Route {
   const board = /^#\/board\/(.+)$/.exec(hash);
   if (board?.[1] !== undefined) return { page: 'board', id: decodeURIComponent(board[1]) };
+  if (hash === '#/add') return { page: 'add' };
   return hash === '#/rules' ? { page: 'rules' } : { page: 'boards' };
 }
 
@@ -147,12 +149,17 @@ function App() {
           Tether
         </a>
         <nav aria-label="Pages">
-          <a href="#/" aria-current={route.page !== 'rules' ? 'page' : undefined}>
+          <a href="#/" aria-current={route.page === 'boards' || route.page === 'board' ? 'page' : undefined}>
             Boards
           </a>
           <a href="#/rules" aria-current={route.page === 'rules' ? 'page' : undefined}>
             Rules
           </a>
+          {mayAdmin(identity) ? (
+            <a href="#/add" aria-current={route.page === 'add' ? 'page' : undefined}>
+              Add board
+            </a>
+          ) : null}
         </nav>
         <span class={`link ${status}`} role="status" data-status={status}>
           {status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
@@ -187,6 +194,8 @@ function App() {
       <main id="main" tabIndex={-1}>
         {route.page === 'board' ? (
           <BoardPage key={route.id} api={api} model={model} id={route.id} mayControl={mayControl(identity)} identity={identity} onError={setError} />
+        ) : route.page === 'add' ? (
+          <AddBoardPage api={api} mayAdmin={mayAdmin(identity)} />
         ) : route.page === 'rules' ? (
           <RulesPage api={api} model={model} onError={setError} />
         ) : (

@@ -1,6 +1,7 @@
 // What the HTTP API needs from the hub, and nothing more: the API reads through this and sends
 // commands through it, so it can be tested against a fake and the hub can change behind it.
 import type { JsonObject } from '../../protocol/codec.js';
+import type { BoardAdmin } from '../board-admin.js';
 import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
 
 export interface HubFacade extends CommandSender {
@@ -20,6 +21,8 @@ export interface HubFacade extends CommandSender {
   hub(): HubInfo;
   /** Calls the listener with every update until the returned function is called. */
   onUpdate(listener: (u: HubUpdate) => void): () => void;
+  /** Registers, re-keys and removes boards; without it the API does not serve those routes. */
+  boards?: BoardAdmin;
 }
 
 export type { SensorSummary };

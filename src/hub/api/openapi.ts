@@ -85,7 +85,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       id: { type: 'integer', description: 'Increasing; pass the last one seen as after_id to page forward.' },
       device: { type: 'string' },
       ts: { type: 'integer', description: 'Wall-clock ms.' },
-      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, rule_failed, command_reply).' },
+      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, rule_failed, command_reply; registered, token_rotated, removed with data.by, the name of the API token that made the change).' },
       data: { type: 'object', additionalProperties: true },
     },
   },
@@ -113,6 +113,26 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   NewApiToken: {
     description: 'An ApiToken with the token itself, shown this once: the hub keeps only its SHA-256.',
     allOf: [ref('ApiToken'), { type: 'object', required: ['token'], properties: { token: { type: 'string' } } }],
+  },
+  BoardLinkMaterial: {
+    type: 'object',
+    description: 'What a board needs to link to the hub, each piece ready to copy (docs/hub.md, Registering boards).',
+    required: ['hubJson', 'hubJsonPath', 'tokenFile', 'deviceCommand', 'installTokenFile', 'notes'],
+    properties: {
+      hubJson: { type: 'string', description: "The firmware's config/hub.json (Pico W, ESP32), one line; it holds the token." },
+      hubJsonPath: { const: 'config/hub.json' },
+      tokenFile: { type: 'string', description: 'The file deviceCommand reads the token from; put the token there, readable only by you.' },
+      deviceCommand: { type: 'string', description: '`tether device …` for a Raspberry Pi or other Linux board.' },
+      installCommand: { type: 'string', description: "`tether install …` for a board on USB of the hub's machine; it takes the token up from installTokenFile." },
+      installTokenFile: { type: 'string', description: 'The file (in the folder tether install runs in) to put the token in for installCommand.' },
+      notes: { type: 'array', items: { type: 'string' }, description: 'What to fix by hand before the material works (a loopback-only link, say).' },
+    },
+  },
+  NewBoardLink: {
+    type: 'object',
+    description: "A board's token and its link material, shown this once: the hub keeps only the token's SHA-256.",
+    required: ['device', 'token', 'link'],
+    properties: { device: ref('DeviceView'), token: { type: 'string' }, link: ref('BoardLinkMaterial') },
   },
   CommandReply: {
     type: 'object',

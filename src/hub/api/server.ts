@@ -13,6 +13,7 @@ import type { HubFacade } from './facade.js';
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from './http-errors.js';
 import { openApiRoute } from './openapi.js';
 import type { ApiContext, ApiLogger, ApiRoute, ApiTokenRegistry } from './route-spec.js';
+import { boardRoutes } from './routes-boards.js';
 import { deviceRoutes } from './routes-devices.js';
 import { hubRoutes } from './routes-hub.js';
 import { telemetryRoutes } from './routes-telemetry.js';
@@ -108,6 +109,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   const routes = [
     ...deviceRoutes(ctx),
+    ...(ctx.facade.boards !== undefined ? boardRoutes(ctx.facade.boards) : []),
     ...telemetryRoutes(ctx),
     ...hubRoutes(ctx),
     ...tokenRoutes(ctx),

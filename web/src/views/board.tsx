@@ -2,11 +2,12 @@
 // its events as a log. The page loads the board's detail and recent events over REST, then
 // follows the live stream; after a reconnect it loads them again.
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, ApiIdentity, StoredEvent } from '../api.js';
+import { mayAdmin, type Api, type ApiIdentity, type StoredEvent } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
 import { ago, clockTime, eventText, seconds, signalStrength } from '../format.js';
 import { useModel, useNow } from '../hooks.js';
 import type { HubModel } from '../model.js';
+import { BoardAdminSection } from './board-admin.js';
 import { PinsSection, type Revert } from './pins.js';
 import { SensorsSection } from './sensors.js';
 
@@ -137,6 +138,8 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
           ))}
         </ol>
       )}
+
+      {mayAdmin(identity) ? <BoardAdminSection api={api} model={model} id={id} onError={onError} /> : null}
     </section>
   );
 }
