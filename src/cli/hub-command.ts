@@ -8,10 +8,9 @@ import { createConsoleLogger } from './console-logger.js';
 import { CliFailure, type CliContext } from './context.js';
 import { makeSecret } from './token-options.js';
 import { listenFailure, runUntilSignal } from './until-signal.js';
-import { bracketHost } from '../common/address.js';
 import { ADMIN_TOKEN_NAME, API_SCOPES, type ApiScope } from '../hub/api-scope.js';
 import { API_TOKEN_FILE } from '../hub/api-token.js';
-import { boardLinkFor, boardLinkMaterial } from '../hub/board-link-material.js';
+import { boardLinkFor, boardLinkMaterial, hostForUrl, hubHttpUrl } from '../hub/board-link-material.js';
 import type { HubConfig } from '../hub/config.js';
 import type { ReleaseStore } from '../hub/store/releases.js';
 import type { HubStore } from '../hub/store/store.js';
@@ -123,7 +122,7 @@ function registerTokenCommands(hub: Command, ctx: CliContext): void {
     const { ensureApiToken } = await import('../hub/api-token.js');
     const admin = ensureApiToken(config.data);
     ctx.out(`admin token (${admin.path}${admin.created ? ', just made' : ''}): ${admin.token}`);
-    ctx.out(`dashboard: ${dashboardUrl(config.http)}/#token=${admin.token}  (this link signs you in)`);
+    ctx.out(`dashboard: ${hubHttpUrl(config.http)}/#token=${admin.token}  (this link signs you in)`);
   });
 
   addStoreOptions(
@@ -143,7 +142,7 @@ function registerTokenCommands(hub: Command, ctx: CliContext): void {
       }
       ctx.out(`made the API token ${name} (scope ${flags.scope}); shown this once, keep it secret (the hub keeps only its hash):`);
       ctx.out(token);
-      ctx.out(`dashboard: ${dashboardUrl(config.http)}/#token=${token}  (this link signs in with it)`);
+      ctx.out(`dashboard: ${hubHttpUrl(config.http)}/#token=${token}  (this link signs in with it)`);
     });
   });
 
@@ -292,7 +291,7 @@ export function printHubBanner(
   hub: { link: { host: string; port: number }; http: { host: string; port: number }; apiToken: { token: string; created: boolean; path: string } },
   config: HubConfig,
 ): void {
-  const url = dashboardUrl(hub.http);
+  const url = hubHttpUrl(hub.http);
   ctx.out(`tether hub: boards dial ${hostForUrl(hub.link.host)}:${hub.link.port}; API on ${url}/api (data in ${config.data})`);
   if (config.mqtt !== undefined) {
     const discovery = config.mqtt.discovery ? `, Home Assistant discovery under ${config.mqtt.discovery_prefix}/` : '';
@@ -304,13 +303,4 @@ export function printHubBanner(
   } else {
     ctx.out(`dashboard: ${url}/  (sign in with the admin token in ${hub.apiToken.path}; print the sign-in link with: tether hub token show --data ${config.data})`);
   }
-}
-
-function dashboardUrl(http: { host: string; port: number }): string {
-  return `http://${hostForUrl(http.host)}:${http.port}`;
-}
-
-function hostForUrl(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return bracketHost(host);
 }

@@ -97,8 +97,12 @@ export interface InstallTarget {
 
 /** The hub's HTTP address as a URL this machine reaches: a wildcard listener is reached at 127.0.0.1. */
 export function hubHttpUrl(http: { host: string; port: number }): string {
-  const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : bracketHost(http.host);
-  return `http://${host}:${http.port}`;
+  return `http://${hostForUrl(http.host)}:${http.port}`;
+}
+
+/** A listening host as this machine reaches it in a URL: a wildcard address as 127.0.0.1. */
+export function hostForUrl(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracketHost(host);
 }
 
 /** Renders the material of a board link; `tokenFile` defaults to ID.token. */
