@@ -186,10 +186,11 @@ export class DeviceLink {
     this.channel?.close('shutdown');
   }
 
-  close(): void {
+  /** Ends the link for good; commands still waiting for the board fail with `why` (default: the hub is stopping). */
+  close(why: HubError = new HubError('shutting_down', 'the hub stopped before the board answered')): void {
     this.closed = true;
     this.channel?.close('shutdown');
-    this.failPending(new HubError('shutting_down', 'the hub stopped before the board answered'));
+    this.failPending(why);
   }
 
   private async attachNow(socket: Socket, hello: Hello, seal: LinkSeal): Promise<void> {

@@ -201,7 +201,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       isDialled: (id) => pulls.has(id),
       disconnect: (id) => links.get(id)?.disconnect(),
       forget: (id) => {
-        links.get(id)?.close();
+        links.get(id)?.close(new HubError('not_found', `${id} was removed from the hub before it answered`));
         links.delete(id);
       },
       material: (id, token) =>

@@ -5,6 +5,8 @@ import { afterEach, describe, it } from 'node:test';
 import { boardLinkFor, boardLinkMaterial } from '../../src/hub/board-link-material.js';
 import { parseHubConfig } from '../../src/hub/config.js';
 import { boardFromHubJson, refused, type HubJson } from '../support/board-from-hub-json.js';
+import type { HubError } from '../../src/hub/errors.js';
+import { openRawLink } from '../support/raw-link.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
@@ -151,6 +153,19 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     assert.deepEqual(kept.find((e) => e.type === 'removed')?.data, { by: 'api-token' });
     const listed = await call(hub, 'GET', '/api/devices', hub.apiToken.token);
     assert.deepEqual(listed.body.devices, []);
+  });
+
+  it('a command still waiting for a board that is removed fails as not_found, not as the hub stopping', async () => {
+    const hub = await hubForTest();
+    const made = (await call(hub, 'POST', '/api/devices', hub.apiToken.token, { id: 'shed' })).body as unknown as NewBoardLink;
+    const link = await openRawLink(hub.link.port);
+    closing.push(() => Promise.resolve(link.close()));
+    assert.equal((await link.authenticate('shed', made.token, { keepalive_ms: 60_000 }))['link'], 'welcome');
+    const waiting = hub.facade.command('shed', { action: 'ping', id: 'never-answered' }, { timeoutMs: 20_000 });
+    waiting.catch(() => undefined);
+    await link.waitFor((f) => f['link'] === 'msg' && (f['body'] as Record<string, unknown>)['action'] === 'ping', 'the command sent to the board');
+    assert.equal((await call(hub, 'DELETE', '/api/devices/shed', hub.apiToken.token)).status, 200);
+    await assert.rejects(waiting, (e: HubError) => e.code === 'not_found' && /removed/.test(e.message));
   });
 
   it('security: only admin tokens change the registry; read and control tokens are forbidden, and the event names the token', async () => {
