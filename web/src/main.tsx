@@ -5,11 +5,12 @@ import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Api, ApiError, mayControl, type ApiIdentity } from './api.js';
-import { describeError, type ShownError } from './errors.js';
+import { describeError, describeSignInError, type ShownError } from './errors.js';
 import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
 import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
+import { ErrorDetails } from './views/error-details.js';
 import { MqttStatusLine } from './views/mqtt-status.js';
 import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
@@ -85,7 +86,7 @@ function App() {
       setStarting(false);
       if (err instanceof ApiError && err.code === 'unauthenticated') {
         localStorage.removeItem(TOKEN_KEY);
-        setSignInError(describeError(err, 'signing in'));
+        setSignInError(describeSignInError(err, 'The hub did not accept this token.'));
         return;
       }
       // The hub is down or restarting: keep the token, and let the stream keep trying.
@@ -111,7 +112,7 @@ function App() {
             live.stop();
             localStorage.removeItem(TOKEN_KEY);
             setSession(undefined);
-            setSignInError(describeError(err, 'the hub no longer accepts this token'));
+            setSignInError(describeSignInError(err, 'The hub no longer accepts this token: it was deleted or replaced.'));
           }
         });
       },
@@ -175,10 +176,7 @@ function App() {
       <MqttStatusLine api={api} live={status === 'live'} />
       {error !== undefined ? (
         <div class="error banner" role="alert">
-          <p>
-            <code>{error.code}</code> {error.message}
-          </p>
-          <p>{error.next}</p>
+          <ErrorDetails error={error} />
           <button type="button" class="secondary" onClick={() => setError(undefined)}>
             Dismiss
           </button>
