@@ -104,7 +104,11 @@ function App() {
         model.load(api).catch((err: unknown) => setError(describeError(err, 'loading the boards')));
       },
       message: (m) => model.apply(m),
-      status: setStatus,
+      status: (s) => {
+        setStatus(s);
+        // Until the next snapshot, what the page last heard may no longer be true.
+        if (s !== 'live') model.lost();
+      },
       refused: () => {
         // A refused upgrade looks like any dropped socket to a browser; ask the REST API why.
         api.health().catch((err: unknown) => {
@@ -163,13 +167,13 @@ function App() {
             {identity.name} ({identity.scope})
           </span>
         ) : null}
-        <button type="button" class="secondary" onClick={() => signOut()}>
+        <button type="button" class="secondary sign-out" onClick={() => signOut()}>
           Sign out
         </button>
       </header>
       {status === 'reconnecting' ? (
         <p class="banner" role="status">
-          The connection to the hub dropped; reconnecting. What you see may be out of date until it is back.
+          Cannot reach the hub; reconnecting. Until it answers, whether each board is online is unknown, and what you see may be out of date.
         </p>
       ) : null}
       <StorageBanner api={api} live={status === 'live'} />
