@@ -178,7 +178,8 @@ function App() {
       ) : null}
       <StorageBanner api={api} live={status === 'live'} />
       <MqttStatusLine api={api} live={status === 'live'} />
-      {error !== undefined ? (
+      {/* While the stream is down its notice already says the hub cannot be reached. */}
+      {error !== undefined && !(error.code === 'hub_unreachable' && status !== 'live') ? (
         <div class="error banner" role="alert">
           <ErrorDetails error={error} />
           <button type="button" class="secondary" onClick={() => setError(undefined)}>
