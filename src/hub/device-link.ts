@@ -131,6 +131,11 @@ export class DeviceLink {
     return this.state.bootId;
   }
 
+  /** Wall-clock ms at the board's uptime 0 for its current boot, from the uptime it reported; null before it did. */
+  get bootedAt(): number | null {
+    return this.reports.bootEpoch === null ? null : Math.round(this.reports.bootEpoch);
+  }
+
   /** The board's state as it last reported it (the `state` event or a get_state reply). */
   get lastState(): JsonObject | null {
     return this.reports.state;

@@ -30,7 +30,7 @@ import { isStorageFull } from './store/storage-health.js';
 import { openWhenWritable, watchStorage } from './store/storage-watch.js';
 import { HubStore } from './store/store.js';
 import { withManifestMac } from './update-mac.js';
-import type { DeviceView, HubInfo, StorageStatus, StoredEvent } from './types.js';
+import type { DeviceRecord, DeviceView, HubInfo, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
   config: HubConfig;
@@ -95,10 +95,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   // The hub's own events are a log, not something a board waits on: one that cannot be stored is
   // dropped, and the write that failed must not fail the link or the rule that logged it.
+  /** When each linked board's current link came up: the time of its latest `online` event, until its `offline`. */
+  const linkedSince = new Map<string, number>();
   const record = (device: string, type: string, data: JsonObject) => {
+    const ts = wallNow();
+    if (type === 'online') linkedSince.set(device, ts);
+    else if (type === 'offline') linkedSince.delete(device);
     let stored: StoredEvent[];
     try {
-      stored = store.commit({ readings: [], events: [{ device, ts: wallNow(), type, data }], linkStates: [] });
+      stored = store.commit({ readings: [], events: [{ device, ts, type, data }], linkStates: [] });
     } catch (err) {
       if (isStorageFull(err)) logger.debug(`${device}: ${type} event not logged: the store is full`);
       else logger.error(`${device}: cannot log its ${type} event: ${err instanceof Error ? err.message : String(err)}`);
@@ -143,10 +148,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     );
   }
   const boardLink = (id: string): Pick<DeviceLink, 'online' | 'lastState' | 'command'> | undefined => pulls.get(id) ?? deviceLink(id);
-  const withLiveness = (device: DeviceView): DeviceView => {
-    const online = (pulls.get(device.id) ?? links.get(device.id))?.online === true;
+  const withLiveness = (device: DeviceRecord): DeviceView => {
+    const link = pulls.get(device.id) ?? links.get(device.id);
+    if (link?.online !== true) return { ...device, online: false, linkedSince: null, bootedAt: null };
     // An online board was heard within its outage time, so "now" is its last-seen time.
-    return { ...device, online, lastSeen: online ? wallNow() : device.lastSeen };
+    return { ...device, online: true, lastSeen: wallNow(), linkedSince: linkedSince.get(device.id) ?? null, bootedAt: link.bootedAt };
   };
   const viewOf = (id: string): DeviceView | undefined => {
     const device = store.getDevice(id);

@@ -58,6 +58,11 @@ export class PullLink {
     return this.boot;
   }
 
+  /** Wall-clock ms at the board's uptime 0 for its current boot, from the uptime it reported; null before it did. */
+  get bootedAt(): number | null {
+    return this.reports.bootEpoch === null ? null : Math.round(this.reports.bootEpoch);
+  }
+
   get lastState(): JsonObject | null {
     return this.reports.state;
   }

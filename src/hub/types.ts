@@ -2,8 +2,8 @@
 // other. Nothing here does I/O.
 import type { JsonObject } from '../protocol/json.js';
 
-/** A registered board as the registry and the API show it. */
-export interface DeviceView {
+/** A registered board as the store keeps it: what the hub last knew of it, linked now or not. */
+export interface DeviceRecord {
   id: string;
   name: string;
   online: boolean;
@@ -18,6 +18,17 @@ export interface DeviceView {
   address: string | null;
   /** WiFi signal strength in dBm as the board last reported it (get_info `rssi`), or null when it never did. */
   rssi: number | null;
+}
+
+/** A registered board as the API shows it: its record, with its link as it is now (docs/api.md#get-apidevices). */
+export interface DeviceView extends DeviceRecord {
+  /** Wall-clock ms when the board's current link came up (its latest `online` event); null while it is offline. */
+  linkedSince: number | null;
+  /**
+   * Wall-clock ms when the board's current boot started: its reported uptime counted back from
+   * when it reported it, on the hub's clock. Null while it is offline or before it reported one.
+   */
+  bootedAt: number | null;
 }
 
 /** One reading as stored: a single number of one sensor at one wall-clock time. */

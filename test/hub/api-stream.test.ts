@@ -66,7 +66,7 @@ void describe('UpdateStream', { timeout: 30_000 }, () => {
   void it('with a device filter passes only that board, device updates included', () => {
     const socket = new FakeSocket();
     const stream = new UpdateStream(socket, 'b');
-    const deviceB: HubUpdate = { type: 'device', device: { id: 'b', name: 'b', online: true, firmware: '', capabilities: [], bootId: null, firstSeen: null, lastSeen: null, address: null, rssi: null } };
+    const deviceB: HubUpdate = { type: 'device', device: { id: 'b', name: 'b', online: true, firmware: '', capabilities: [], bootId: null, firstSeen: null, lastSeen: null, address: null, rssi: null, linkedSince: null, bootedAt: null } };
     for (const u of [reading('a', 1), deviceB, state('a', 2), event('b', 3)]) stream.push(u);
     assert.deepEqual(socket.sent, [deviceB, event('b', 3)]);
     assert.equal(updateDevice(deviceB), 'b');

@@ -20,7 +20,7 @@ const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const VERSION = '9.9.9-test';
 
 function deviceView(id: string, online: boolean): DeviceView {
-  return { id, name: id, online, firmware: 'tether 0.1.0', capabilities: ['gpio'], bootId: online ? 'b1' : null, firstSeen: 1, lastSeen: 2, address: null, rssi: online ? -58 : null };
+  return { id, name: id, online, firmware: 'tether 0.1.0', capabilities: ['gpio'], bootId: online ? 'b1' : null, firstSeen: 1, lastSeen: 2, address: null, rssi: online ? -58 : null, linkedSince: online ? 1 : null, bootedAt: online ? 1 : null };
 }
 
 class FakeHub implements HubFacade {

@@ -59,7 +59,7 @@ function setup(raw: object) {
   const state = (device: string, pins: JsonObject[]): HubUpdate => ({ type: 'state', device, state: { pins, leases: [], sensors: [], boot_id: 'b', uptime_s: 1 } });
   const online = (id: string, isOnline: boolean): HubUpdate => ({
     type: 'device',
-    device: { id, name: id, online: isOnline, firmware: 'x', capabilities: [], bootId: null, firstSeen: null, lastSeen: null, address: null, rssi: null },
+    device: { id, name: id, online: isOnline, firmware: 'x', capabilities: [], bootId: null, firstSeen: null, lastSeen: null, address: null, rssi: null, linkedSince: null, bootedAt: null },
   });
   return { engine, clock, sender, fired, settle, reading, event, edge, state, online };
 }

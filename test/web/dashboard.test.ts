@@ -127,7 +127,7 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       assert.equal(await page.locator('tr[data-board]').count(), 0, 'no board is listed');
       const text = await alert.innerText();
       assert.match(text, /unauthenticated/);
-      assert.match(text, /Sign in again with the link `tether hub token show` prints/);
+      assert.match(text, /The hub did not accept this token\.\s+Check that you pasted the whole token, or open the sign-in link again: tether hub token show/);
       await page.getByLabel('API token').fill(demo.hub.apiToken.token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('tr[data-board][data-online="true"]').nth(2).waitFor({ timeout: 15_000 });

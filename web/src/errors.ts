@@ -3,7 +3,7 @@
 import { ApiError } from './api.js';
 
 const NEXT_STEP: Record<string, string> = {
-  unauthenticated: 'Sign in again with the link `tether hub token show` prints, or with the token in <data>/api-token.',
+  unauthenticated: 'Sign in again: open the link that `tether hub token show` prints on the hub’s computer, or paste the token from the file `api-token` in the hub’s data folder.',
   forbidden: 'This token’s scope does not allow it; sign in with a token that does (tether hub token create NAME --scope control).',
   rate_limited: 'Too many wrong tokens came from this address; wait the time the message says, then sign in with the right one.',
   hub_unreachable: 'Check that `tether hub` is running and that this address is the hub’s.',
@@ -33,4 +33,19 @@ export function describeError(err: unknown, what: string): ShownError {
     return { code: err.code, message: `${what}: ${err.message}`, next: NEXT_STEP[err.code] ?? 'See docs/api.md#error-codes for this code.' };
   }
   return { code: 'internal', message: `${what}: ${err instanceof Error ? err.message : String(err)}`, next: NEXT_STEP['internal'] ?? '' };
+}
+
+/**
+ * Why signing in failed, for the person at the form: the hub's own message for a refused token is
+ * written for API clients (which header to send), so the page says it in its own words.
+ */
+export function describeSignInError(err: unknown, refused: string): ShownError {
+  if (err instanceof ApiError && err.code === 'unauthenticated') {
+    return {
+      code: err.code,
+      message: refused,
+      next: 'Check that you pasted the whole token, or open the sign-in link again: `tether hub token show`, run on the hub’s computer, prints it. `tether hub token create` makes a new token.',
+    };
+  }
+  return describeError(err, 'signing in');
 }

@@ -11,17 +11,57 @@ export function ago(ts: number | null, now: number): string {
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
+// Every date and time in the browser's own locale (Intl with its default locale): 14:05:09 or
+// 2:05:09 PM, 5.12.2026 or 12/5/2026, as the person reading is used to. Made once: a formatter
+// is costly to build, and the boards list formats many times a second.
+const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const HOUR_MINUTE = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const SHORT_DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+const DAY_MONTH = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+
+function sameDay(a: number, b: number): boolean {
+  return new Date(a).toDateString() === new Date(b).toDateString();
+}
+
 export function clockTime(ts: number): string {
-  return new Date(ts).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return TIME.format(ts);
 }
 
 /** "14:05": when something happened today or will happen soon. */
 export function hourMinute(ts: number): string {
-  return new Date(ts).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return HOUR_MINUTE.format(ts);
 }
 
 export function dateTime(ts: number): string {
-  return new Date(ts).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  return DATE_TIME.format(ts);
+}
+
+/** The time alone when `ts` is today, with its date otherwise: a log line's time. */
+export function logTime(ts: number, now: number): string {
+  return sameDay(ts, now) ? TIME.format(ts) : DATE_TIME.format(ts);
+}
+
+/** "since 14:05 (3 min ago)", or with its date when not today. */
+export function sinceText(ts: number, now: number): string {
+  return `${sameDay(ts, now) ? HOUR_MINUTE.format(ts) : SHORT_DATE_TIME.format(ts)} (${ago(ts, now)})`;
+}
+
+/**
+ * A time chart's axis labels (ticks in seconds, as uPlot gives them): the hour and minute, or
+ * the day and month at midnight and when ticks are a day or more apart.
+ */
+export function axisTimes(ticks: number[], incrS: number): string[] {
+  return ticks.map((t) => {
+    const d = new Date(t * 1000);
+    const midnight = d.getHours() === 0 && d.getMinutes() === 0;
+    return incrS >= 86_400 || midnight ? DAY_MONTH.format(d) : HOUR_MINUTE.format(d);
+  });
+}
+
+/** A chart's span in words, for its accessible name: "04.12.26, 14:05 to 05.12.26, 14:05" in de-DE. */
+export function spanText(from: number, to: number): string {
+  return `${SHORT_DATE_TIME.format(from)} to ${SHORT_DATE_TIME.format(to)}`;
 }
 
 const UNIT_TEXT: Record<string, string> = { percent: '%', celsius: '°C' };
@@ -48,9 +88,10 @@ export function sensorSummary(sensors: readonly SensorSummary[]): string {
   for (const s of sensors) {
     let values = bySensor.get(s.sensor);
     if (values === undefined) bySensor.set(s.sensor, (values = []));
-    values.push(quantityValue(s.lastValue, s.unit));
+    // A no-break space: a narrow card wraps between values, never between a number and its unit.
+    values.push(quantityValue(s.lastValue, s.unit).replace(' ', '\u00a0'));
   }
-  return [...bySensor].map(([name, values]) => `${name} ${values.join(', ')}`).join('; ');
+  return [...bySensor].map(([name, values]) => `${name}\u00a0${values.join(', ')}`).join('; ');
 }
 
 /** Bars out of 4 and a word, from dBm as WiFi radios report it. */
@@ -67,6 +108,15 @@ export function seconds(s: number): string {
   if (s < 120) return `${Math.round(s)} s`;
   if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
   return Number.isInteger(s / 3600) ? `${s / 3600} h` : `${(s / 3600).toFixed(1)} h`;
+}
+
+/** "42 s", "12 min 5 s", "5 h 12 min", "3 d 5 h": a time up or away, to the second for the first hour. */
+export function duration(totalS: number): string {
+  const s = Math.floor(totalS);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
 }
 
 function text(v: unknown): string {

@@ -5,12 +5,13 @@ import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Api, ApiError, mayAdmin, mayControl, type ApiIdentity } from './api.js';
-import { describeError, type ShownError } from './errors.js';
+import { describeError, describeSignInError, type ShownError } from './errors.js';
 import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
 import { AddBoardPage } from './views/add-board.js';
 import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
+import { ErrorDetails } from './views/error-details.js';
 import { MqttStatusLine } from './views/mqtt-status.js';
 import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
@@ -87,7 +88,7 @@ function App() {
       setStarting(false);
       if (err instanceof ApiError && err.code === 'unauthenticated') {
         localStorage.removeItem(TOKEN_KEY);
-        setSignInError(describeError(err, 'signing in'));
+        setSignInError(describeSignInError(err, 'The hub did not accept this token.'));
         return;
       }
       // The hub is down or restarting: keep the token, and let the stream keep trying.
@@ -105,7 +106,11 @@ function App() {
         model.load(api).catch((err: unknown) => setError(describeError(err, 'loading the boards')));
       },
       message: (m) => model.apply(m),
-      status: setStatus,
+      status: (s) => {
+        setStatus(s);
+        // Until the next snapshot, what the page last heard may no longer be true.
+        if (s !== 'live') model.lost();
+      },
       refused: () => {
         // A refused upgrade looks like any dropped socket to a browser; ask the REST API why.
         api.health().catch((err: unknown) => {
@@ -113,7 +118,7 @@ function App() {
             live.stop();
             localStorage.removeItem(TOKEN_KEY);
             setSession(undefined);
-            setSignInError(describeError(err, 'the hub no longer accepts this token'));
+            setSignInError(describeSignInError(err, 'The hub no longer accepts this token: it was deleted or replaced.'));
           }
         });
       },
@@ -169,23 +174,21 @@ function App() {
             {identity.name} ({identity.scope})
           </span>
         ) : null}
-        <button type="button" class="secondary" onClick={() => signOut()}>
+        <button type="button" class="secondary sign-out" onClick={() => signOut()}>
           Sign out
         </button>
       </header>
       {status === 'reconnecting' ? (
         <p class="banner" role="status">
-          The connection to the hub dropped; reconnecting. What you see may be out of date until it is back.
+          Cannot reach the hub; reconnecting. Until it answers, whether each board is online is unknown, and what you see may be out of date.
         </p>
       ) : null}
       <StorageBanner api={api} live={status === 'live'} />
       <MqttStatusLine api={api} live={status === 'live'} />
-      {error !== undefined ? (
+      {/* While the stream is down its notice already says the hub cannot be reached. */}
+      {error !== undefined && !(error.code === 'hub_unreachable' && status !== 'live') ? (
         <div class="error banner" role="alert">
-          <p>
-            <code>{error.code}</code> {error.message}
-          </p>
-          <p>{error.next}</p>
+          <ErrorDetails error={error} />
           <button type="button" class="secondary" onClick={() => setError(undefined)}>
             Dismiss
           </button>

@@ -20,17 +20,27 @@ export class HubModel {
   readonly rows = new Map<string, BoardRow>();
   readonly states = new Map<string, ReportedState>();
   loaded = false;
+  /**
+   * Whether the rows are the hub's word as it is now: false until the first snapshot, and from
+   * the moment the live stream drops (the hub is unreachable) until a snapshot loads again.
+   */
+  current = false;
+  /** Date.now() when the hub last stopped answering: what the rows say was true then. */
+  lostAt: number | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly updateListeners = new Set<(u: HubUpdate) => void>();
   /** Counts snapshot loads: a view that loaded its own data reloads it when this moves (a reconnect). */
   generation = 0;
   private frame: number | undefined;
+  /** Counts drops of the stream, so that a snapshot that loaded across one is not taken as current. */
+  private losses = 0;
   /** Updates that arrived while a snapshot was loading, applied on top of it. */
   private pending: HubUpdate[] | undefined;
 
   /** Loads every board and its latest values; updates arriving meanwhile are applied after. */
   async load(api: Api): Promise<void> {
     this.pending = [];
+    const losses = this.losses;
     try {
       const [devices, sensors] = await Promise.all([api.devices(), api.sensors()]);
       const byDevice = new Map<string, SensorSummary[]>();
@@ -42,6 +52,11 @@ export class HubModel {
       this.rows.clear();
       for (const device of devices) this.rows.set(device.id, { device, sensors: byDevice.get(device.id) ?? [] });
       this.loaded = true;
+      // A drop while this snapshot loaded leaves the rows unknown until the next one.
+      if (this.losses === losses) {
+        this.current = true;
+        this.lostAt = null;
+      }
       this.generation++;
       const missed = this.pending;
       this.pending = undefined;
@@ -76,6 +91,15 @@ export class HubModel {
       case 'event':
         return;
     }
+    this.changed();
+  }
+
+  /** The hub stopped answering (its stream dropped): the boards' states are unknown until the next load. */
+  lost(): void {
+    this.losses++;
+    if (!this.current) return;
+    this.current = false;
+    this.lostAt = Date.now();
     this.changed();
   }
 

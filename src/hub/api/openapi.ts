@@ -30,7 +30,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   ErrorDetail: ERROR_DETAIL,
   DeviceView: {
     type: 'object',
-    required: ['id', 'name', 'online', 'firmware', 'capabilities', 'bootId', 'firstSeen', 'lastSeen', 'address', 'rssi'],
+    required: ['id', 'name', 'online', 'firmware', 'capabilities', 'bootId', 'firstSeen', 'lastSeen', 'address', 'rssi', 'linkedSince', 'bootedAt'],
     properties: {
       id: { type: 'string' },
       name: { type: 'string' },
@@ -42,6 +42,11 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       lastSeen: { ...nullable('integer'), description: 'Wall-clock ms of the latest link activity.' },
       address: { ...nullable('string'), description: 'Where the hub dials the board, or null for a board that dials in.' },
       rssi: { ...nullable('integer'), description: 'WiFi signal strength in dBm as the board last reported it (get_info rssi, asked at every link); null when it never did.' },
+      linkedSince: { ...nullable('integer'), description: "Wall-clock ms when the board's current link came up (its latest online event); null while it is offline." },
+      bootedAt: {
+        ...nullable('integer'),
+        description: "Wall-clock ms when the board's current boot started: its reported uptime counted back from when it reported it, on the hub's clock; uptime now is the current time minus this. Null while it is offline.",
+      },
     },
   },
   DeviceState: {

@@ -1,7 +1,7 @@
 // The registry of boards: who may link (by board key, the token's hash) and what the hub last knew of each.
 import type Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
-import type { DeviceView } from '../types.js';
+import type { DeviceRecord } from '../types.js';
 import { hashToken, keyOfHash, newToken } from './tokens.js';
 
 const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -85,12 +85,12 @@ export class DeviceRegistry {
     return row === undefined ? undefined : keyOfHash(row.token_hash);
   }
 
-  get(id: string): DeviceView | undefined {
+  get(id: string): DeviceRecord | undefined {
     const row = this.sql.get.get(id);
     return row && toView(row);
   }
 
-  list(): DeviceView[] {
+  list(): DeviceRecord[] {
     return this.sql.list.all().map(toView);
   }
 
@@ -122,7 +122,7 @@ export function notFound(id: string): HubError {
   return new HubError('not_found', `no device ${JSON.stringify(id)} is registered`);
 }
 
-function toView(row: DeviceRow): DeviceView {
+function toView(row: DeviceRow): DeviceRecord {
   return {
     id: row.id,
     name: row.name,

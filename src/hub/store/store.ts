@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { JsonObject } from '../../protocol/codec.js';
-import type { DeviceView, EventsQuery, Reading, ReadingBucket, ReadingsQuery, StoredEvent } from '../types.js';
+import type { DeviceRecord, EventsQuery, Reading, ReadingBucket, ReadingsQuery, StoredEvent } from '../types.js';
 import { ApiTokens } from './api-tokens.js';
 import { DeviceRegistry, type LinkedInfo } from './devices.js';
 import { EventStore, type NewEvent } from './events.js';
@@ -145,12 +145,12 @@ export class HubStore {
     return this.devices.keyOf(id);
   }
 
-  getDevice(id: string): DeviceView | undefined {
+  getDevice(id: string): DeviceRecord | undefined {
     return this.devices.get(id);
   }
 
   /** Sorted by id. */
-  listDevices(): DeviceView[] {
+  listDevices(): DeviceRecord[] {
     return this.devices.list();
   }
 

@@ -33,6 +33,8 @@ export async function snapshotOf(rawConfig: unknown, id: string): Promise<BoardS
       lastSeen: 2,
       address: null,
       rssi: info?.rssi ?? null,
+      linkedSince: 1,
+      bootedAt: 1,
     };
     return { view, info, state, sensors };
   } finally {

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { mayAdmin, type Api, type ApiIdentity, type StoredEvent } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
-import { ago, clockTime, eventText, seconds, signalStrength } from '../format.js';
+import { ago, duration, eventText, logTime, sinceText, signalStrength } from '../format.js';
 import { useModel, useNow } from '../hooks.js';
 import type { HubModel } from '../model.js';
 import { BoardAdminSection } from './board-admin.js';
@@ -80,7 +80,9 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
   const { device } = row;
   const signal = signalStrength(device.rssi);
   const reported = model.states.get(id);
-  const uptime = reported?.state['uptime_s'];
+  // While the hub cannot be reached, whether the board is still online is unknown.
+  const known = model.current;
+  const linked = known && device.online;
 
   return (
     <section aria-labelledby="board-title" data-board-page={id}>
@@ -89,9 +91,15 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
       </p>
       <div class="page-head">
         <h1 id="board-title">{device.name}</h1>
-        <span class={`status ${device.online ? 'on' : 'off'}`} data-online={device.online ? 'true' : 'false'}>
-          {device.online ? 'online' : `offline, last seen ${ago(device.lastSeen, now)}`}
-        </span>
+        {!known ? (
+          <span class="status unknown" data-online="unknown">
+            unknown: the hub cannot be reached{device.online && model.lostAt !== null ? ` (last known online ${ago(model.lostAt, now)})` : ''}
+          </span>
+        ) : (
+          <span class={`status ${device.online ? 'on' : 'off'}`} data-online={device.online ? 'true' : 'false'}>
+            {device.online ? 'online' : `offline, last seen ${ago(device.lastSeen, now)}`}
+          </span>
+        )}
       </div>
       <dl class="facts">
         <div>
@@ -104,14 +112,16 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
         </div>
         <div>
           <dt>Up for</dt>
-          <dd>{typeof uptime === 'number' && reported !== undefined && device.online ? seconds(uptime + (performance.now() - reported.at) / 1000) : '—'}</dd>
+          <dd data-fact="uptime">{linked && device.bootedAt !== null ? <Uptime bootedAt={device.bootedAt} /> : known ? '—' : 'unknown'}</dd>
         </div>
         <div>
           <dt>Linked since</dt>
-          <dd>{device.firstSeen === null ? 'never linked' : `first seen ${ago(device.firstSeen, now)}`}</dd>
+          <dd data-fact="linked-since">
+            {!known ? 'unknown' : linked && device.linkedSince !== null ? sinceText(device.linkedSince, now) : device.firstSeen === null ? 'never linked' : 'not linked now'}
+          </dd>
         </div>
       </dl>
-      {!device.online ? <p class="notice">This board is offline: its pins show what it last reported, and its controls come back when it does (the hub never queues commands for later).</p> : null}
+      {known && !device.online ? <p class="notice">This board is offline: its pins show what it last reported, and its controls come back when it does (the hub never queues commands for later).</p> : null}
 
       <h2>Pins</h2>
       {!mayControl && identity !== undefined ? (
@@ -119,7 +129,7 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
           Signed in with the token {identity.name}, which may only read: switching outputs needs a token with the control scope.
         </p>
       ) : null}
-      <PinsSection api={api} device={id} online={device.online} mayControl={mayControl} reported={reported} reverts={reverts} onError={onError} />
+      <PinsSection api={api} device={id} online={linked} mayControl={mayControl} reported={reported} reverts={reverts} onError={onError} />
 
       <h2>Sensors</h2>
       <SensorsSection api={api} model={model} device={id} sensors={row.sensors} onError={onError} />
@@ -133,7 +143,7 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
         <ol class="events">
           {events.map((e) => (
             <li key={e.id} data-type={e.type}>
-              <time dateTime={new Date(e.ts).toISOString()}>{clockTime(e.ts)}</time> <span class={`etype ${e.type}`}>{e.type.replace('_', ' ')}</span> {eventText(e)}
+              <time dateTime={new Date(e.ts).toISOString()}>{logTime(e.ts, now)}</time> <span class={`etype ${e.type}`}>{e.type.replace('_', ' ')}</span> {eventText(e)}
             </li>
           ))}
         </ol>
@@ -142,4 +152,11 @@ export function BoardPage({ api, model, id, mayControl, identity, onError }: Boa
       {mayAdmin(identity) ? <BoardAdminSection api={api} model={model} id={id} onError={onError} /> : null}
     </section>
   );
+}
+
+/** How long the board has been up, counted on every second from when its current boot started. */
+function Uptime({ bootedAt }: { bootedAt: number }) {
+  const now = useNow(1000);
+  const s = Math.max(0, Math.floor((now - bootedAt) / 1000));
+  return <time dateTime={`PT${s}S`}>{duration(s)}</time>;
 }

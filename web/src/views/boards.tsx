@@ -1,6 +1,7 @@
 // The boards list: every board with its link, firmware, signal and latest values; search and a
 // status filter. Rows are components that re-render only when their board changed, so a list
-// of a thousand boards with readings streaming in stays cheap.
+// of a thousand boards with readings streaming in stays cheap. On a phone each row folds into a
+// card (style.css); the table keeps its roles, so a screen reader still reads it as a table.
 import { Component } from 'preact';
 import { useState } from 'preact/hooks';
 import { ago, sensorSummary, signalStrength } from '../format.js';
@@ -34,7 +35,11 @@ export function BoardsPage({ model }: { model: HubModel }) {
       <div class="page-head">
         <h1 id="boards-title">Boards</h1>
         <p class="muted" id="boards-count" aria-live="polite">
-          {model.loaded ? `${rows.length} boards, ${online} online${shown.length !== rows.length ? `; showing ${shown.length}` : ''}` : 'Loading…'}
+          {!model.loaded
+            ? 'Loading…'
+            : !model.current
+              ? `${rows.length} boards; whether they are online is unknown while the hub cannot be reached`
+              : `${rows.length} boards, ${online} online${shown.length !== rows.length ? `; showing ${shown.length}` : ''}`}
         </p>
       </div>
       <div class="filters" role="search">
@@ -57,20 +62,33 @@ export function BoardsPage({ model }: { model: HubModel }) {
         </p>
       ) : (
         <div class="table-wrap">
-          <table class="boards" data-loaded={model.loaded ? 'true' : 'false'}>
-            <thead>
-              <tr>
-                <th scope="col">Board</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last seen</th>
-                <th scope="col" class="wide">Firmware</th>
-                <th scope="col">Signal</th>
-                <th scope="col">Sensors</th>
+          {/* Explicit roles: a table laid out as cards (display: grid on a phone) keeps them. */}
+          <table class="boards" role="table" aria-labelledby="boards-title" data-loaded={model.loaded ? 'true' : 'false'}>
+            <thead role="rowgroup">
+              <tr role="row">
+                <th scope="col" role="columnheader">
+                  Board
+                </th>
+                <th scope="col" role="columnheader">
+                  Status
+                </th>
+                <th scope="col" role="columnheader">
+                  Last seen
+                </th>
+                <th scope="col" role="columnheader" class="wide">
+                  Firmware
+                </th>
+                <th scope="col" role="columnheader">
+                  Signal
+                </th>
+                <th scope="col" role="columnheader">
+                  Sensors
+                </th>
               </tr>
             </thead>
-            <tbody>
+            <tbody role="rowgroup">
               {shown.map((row) => (
-                <BoardLine key={row.device.id} row={row} now={now} />
+                <BoardLine key={row.device.id} row={row} now={now} lostAt={model.current ? null : (model.lostAt ?? now)} />
               ))}
             </tbody>
           </table>
@@ -81,26 +99,45 @@ export function BoardsPage({ model }: { model: HubModel }) {
   );
 }
 
-class BoardLine extends Component<{ row: BoardRow; now: number }> {
-  override shouldComponentUpdate(next: { row: BoardRow; now: number }): boolean {
-    return next.row !== this.props.row || (next.now !== this.props.now && !next.row.device.online);
+interface LineProps {
+  row: BoardRow;
+  now: number;
+  /** When the hub stopped answering, while it does not: the board's state is unknown since. */
+  lostAt: number | null;
+}
+
+class BoardLine extends Component<LineProps> {
+  override shouldComponentUpdate(next: LineProps): boolean {
+    const ticks = next.now !== this.props.now && (!next.row.device.online || next.lostAt !== null);
+    return next.row !== this.props.row || next.lostAt !== this.props.lostAt || ticks;
   }
 
   override render() {
-    const { device } = this.props.row;
+    const { row, now, lostAt } = this.props;
+    const { device } = row;
     const signal = signalStrength(device.rssi);
+    const known = lostAt === null;
+    // Online when the hub went away: seen then, and nothing known since.
+    const lastSeen = device.online ? (known ? 'now' : ago(lostAt, now)) : ago(device.lastSeen, now);
+    const status = !known ? 'unknown' : device.online ? 'online' : 'offline';
     return (
-      <tr data-board={device.id} data-online={device.online ? 'true' : 'false'}>
-        <th scope="row">
+      <tr role="row" data-board={device.id} data-online={known ? String(device.online) : 'unknown'}>
+        <th scope="row" role="rowheader" class="board-name">
           <a href={`#/board/${encodeURIComponent(device.id)}`}>{device.name}</a>
           {device.name !== device.id ? <span class="muted"> ({device.id})</span> : null}
         </th>
-        <td>
-          <span class={`status ${device.online ? 'on' : 'off'}`}>{device.online ? 'online' : 'offline'}</span>
+        <td role="cell" class="board-status">
+          <span class={`status ${status === 'online' ? 'on' : status === 'offline' ? 'off' : 'unknown'}`} title={known ? undefined : 'The hub cannot be reached: this board may have changed since'}>
+            {status}
+          </span>
         </td>
-        <td>{device.online ? 'now' : ago(device.lastSeen, this.props.now)}</td>
-        <td class="wide">{device.firmware || '—'}</td>
-        <td>
+        <td role="cell" class="board-seen" data-label="Last seen">
+          {lastSeen}
+        </td>
+        <td role="cell" class="wide">
+          {device.firmware || '—'}
+        </td>
+        <td role="cell" class="board-signal">
           <span class="signal" data-bars={signal.bars} title={device.rssi === null ? 'no signal reported' : `${device.rssi} dBm, ${signal.word}`}>
             <span aria-hidden="true" class="bars">
               <i />
@@ -111,7 +148,9 @@ class BoardLine extends Component<{ row: BoardRow; now: number }> {
             {device.rssi === null ? '—' : `${device.rssi} dBm`}
           </span>
         </td>
-        <td class="sensors">{sensorSummary(this.props.row.sensors) || '—'}</td>
+        <td role="cell" class="sensors">
+          {sensorSummary(row.sensors) || '—'}
+        </td>
       </tr>
     );
   }

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { Api } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
-import { tickLabels } from '../format.js';
+import { axisTimes, spanText, tickLabels } from '../format.js';
 import type { HubModel } from '../model.js';
 
 export const RANGES = [
@@ -32,6 +32,7 @@ interface ChartProps {
 export function QuantityChart({ api, model, device, sensor, quantity, unit, range, onError }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const [points, setPoints] = useState<number | undefined>(undefined);
+  const [span, setSpan] = useState<{ from: number; to: number } | undefined>(undefined);
 
   useEffect(() => {
     const el = box.current;
@@ -42,6 +43,8 @@ export function QuantityChart({ api, model, device, sensor, quantity, unit, rang
     const ys: number[] = [];
     const to = Date.now();
     const from = to - range.ms;
+    setSpan({ from, to });
+    const live = range.ms <= 3_600_000;
     const width = () => Math.max(240, el.clientWidth);
     // A canvas takes colours, not CSS variables: read the theme's once.
     const style = getComputedStyle(el);
@@ -57,9 +60,11 @@ export function QuantityChart({ api, model, device, sensor, quantity, unit, rang
             height: 160,
             legend: { show: false },
             cursor: { drag: { x: false, y: false } },
-            scales: { x: { time: true } },
+            // The whole range, however few readings it has; the 1 h chart moves with the clock.
+            scales: { x: { time: true, range: () => (live ? [(Date.now() - range.ms) / 1000, Date.now() / 1000] : [from / 1000, to / 1000]) } },
             axes: [
-              { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid } },
+              // Times in the browser's locale (uPlot's own labels are US-style whatever the locale).
+              { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, ticks, _axis, _space, incr) => axisTimes(ticks, incr) },
               { size: 72, stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, ticks) => tickLabels(ticks, unit) },
             ],
             series: [{}, { label: quantity, stroke: line, width: 1.5, points: { show: false } }],
@@ -82,7 +87,6 @@ export function QuantityChart({ api, model, device, sensor, quantity, unit, rang
       .catch((err: unknown) => {
         if (!stopped) onError(describeError(err, `${device}: the history of ${sensor} ${quantity}`));
       });
-    const live = range.ms <= 3_600_000;
     const stopUpdates = model.onUpdate((u) => {
       if (!live || u.type !== 'reading' || u.device !== device || u.sensor !== sensor) return;
       const value = u.values[quantity];
@@ -112,7 +116,11 @@ export function QuantityChart({ api, model, device, sensor, quantity, unit, rang
       ref={box}
       data-points={points ?? ''}
       role="img"
-      aria-label={points === undefined ? `${sensor} ${quantity}: loading the last ${range.label}` : `${sensor} ${quantity} over the last ${range.label}: ${points} points`}
+      aria-label={
+        points === undefined || span === undefined
+          ? `${sensor} ${quantity}: loading the last ${range.label}`
+          : `${sensor} ${quantity} over the last ${range.label} (${spanText(span.from, span.to)}): ${points} points`
+      }
     >
       {points === 0 ? <p class="muted small">No readings in the last {range.label}.</p> : null}
     </div>
