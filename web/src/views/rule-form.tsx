@@ -3,7 +3,7 @@
 // form only lays the rule out and shows each of the hub's problems beside the field it names
 // (the path in error.problems: `then.lease_s`), so that nothing is checked in two places.
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type DryRun, type FieldProblem, type JsonObject } from '../api.js';
 import type { PinView } from './pins.js';
 
@@ -146,6 +146,8 @@ export function RuleForm({ api, editing, initial, boards, onSaved, onCancel, onD
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
   const prefix = `rule-${editing ?? 'new'}`.replace(/[^A-Za-z0-9_-]/g, '_');
   const id = (field: string) => `${prefix}-${field}`;
+  // The form opens where the keyboard is: on its first field.
+  useEffect(() => document.getElementById(id('name'))?.focus(), []);
 
   const binding = draft.kind === 'binding';
   const http = !binding && draft.action === 'http';
