@@ -160,6 +160,6 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     assert.match(await row.locator('td.source').innerText(), /Hub config file \(read-only here\)/);
     assert.equal(await row.getByRole('button', { name: /Edit|Disable|Delete/ }).count(), 0);
     assert.equal(await row.getByRole('button', { name: /^Dry run of file-relay/ }).count(), 1);
-    assert.match(await row.locator('td.what').innerText(), /When button \(pin 4\) of shed falls, turn relay \(pin 15\) of shed on/);
+    assert.match(await row.locator('td.what').innerText(), /^When button \(pin 4\) of shed falls, set relay \(pin 15\) of shed to 1 for 2 s\.$/);
   });
 });

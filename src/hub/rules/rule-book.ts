@@ -5,12 +5,13 @@
 // logged as a `rule_changed` event. docs/api.md ("Rules") describes the routes over it.
 import { formatPath } from '../../common/config-text.js';
 import type { JsonObject } from '../../protocol/codec.js';
+import { parseBoardState } from '../../protocol/replies.js';
 import { checkRuleItems, isHttpAction, ruleItemSchema, type BindingConfig, type HubConfig, type PlacedRuleItem, type RuleConfig, type RuleItem } from '../config.js';
 import { HubError, type FieldProblem } from '../errors.js';
 import type { RuleEngine } from '../rules.js';
 import type { HubStore } from '../store/store.js';
 import type { DryRun, RuleBook, RuleView } from '../types.js';
-import { describeBinding, describeRule } from './describe.js';
+import { describeBinding, describeRule, type PinLabel } from './describe.js';
 import { DRY_RUN_WINDOW_MS, dryRun, type DryRunSources } from './dry-run.js';
 import type { Logger } from './record.js';
 
@@ -26,6 +27,8 @@ export interface RuleBookDeps {
   engine: Pick<RuleEngine, 'apply' | 'views'>;
   /** Where dry runs read the past. */
   history: DryRunSources;
+  /** A board's last reported state (HubFacade.state), for the names its pins go by. */
+  boardState: (device: string) => JsonObject | null;
   wallNow: () => number;
   /** Logs a hub event for a board (HubContext.recordEvent). */
   recordEvent: (device: string, type: string, data: JsonObject) => void;
@@ -194,9 +197,16 @@ export class HubRuleBook implements RuleBook {
     return 'from' in config ? { kind: 'binding', config } : { kind: 'rule', config };
   }
 
+  /** `relay (pin 15) of shed` once the board reported a name for the pin, else `pin 15 of shed`. */
+  private readonly pinLabel: PinLabel = (device, pin) => {
+    const state = this.deps.boardState(device);
+    const name = state === null ? undefined : parseBoardState(state).pins.find((p) => p.pin === pin)?.name;
+    return name !== undefined ? `${name} (pin ${pin}) of ${device}` : `pin ${pin} of ${device}`;
+  };
+
   private view(e: Entry, activity?: { lastFired: number | null; fired: number; lastError: string | null }): RuleView {
     const kind = e.item?.kind ?? (Object.hasOwn(e.definition, 'from') ? 'binding' : 'rule');
-    const description = e.item === undefined ? typeof e.definition.description === 'string' ? e.definition.description : '' : e.item.kind === 'rule' ? describeRule(e.item.config) : describeBinding(e.item.config);
+    const description = e.item === undefined ? (typeof e.definition.description === 'string' ? e.definition.description : '') : e.item.kind === 'rule' ? describeRule(e.item.config, this.pinLabel) : describeBinding(e.item.config, this.pinLabel);
     return {
       name: e.name,
       kind,

@@ -1,4 +1,4 @@
-// The hub's rules and bindings: what each does (pins by the names their boards give them), where
+// The hub's rules and bindings: what each does (the hub names pins as their boards do), where
 // it comes from, when it last fired, and for an admin token the forms that make, edit, enable,
 // disable and delete the rules made through the API (the config file's are read-only here). A
 // dry run shows what a rule would have done over the last hour. Loaded over REST, and again
@@ -127,10 +127,7 @@ export function RulesPage({ api, model, onError }: { api: Api; model: HubModel; 
                     {r.kind === 'binding' ? <span class="tag">binding</span> : null}
                     {!r.enabled ? <span class="tag disabled">disabled</span> : null}
                   </th>
-                  <td class="what">
-                    {sentenceOf(r.definition, pins)}
-                    {typeof r.definition.description === 'string' ? <span class="muted small"> {r.definition.description}</span> : null}
-                  </td>
+                  <td class="what">{r.description}</td>
                   <td class="source">
                     {r.source === 'config' ? (
                       <span class="config-note" title="Change it in the hub config file and restart the hub">
@@ -212,33 +209,6 @@ const obj = (v: unknown): JsonObject => (typeof v === 'object' && v !== null && 
 function pinOf(device: unknown, pin: unknown, pins: (device: string) => PinView[]): string {
   const known = pins(str(device)).find((p) => p.pin === pin);
   return `${known !== undefined ? pinName(known) : `pin ${str(pin)}`} of ${str(device)}`;
-}
-
-const EDGE: Record<string, string> = { rising: 'rises', falling: 'falls', both: 'changes' };
-
-/** What a rule does, in a sentence that names pins as their boards do (the hub's own description uses numbers). */
-function sentenceOf(def: JsonObject, pins: (device: string) => PinView[]): string {
-  if ('from' in def) {
-    const from = obj(def.from);
-    const to = obj(def.to);
-    return `${pinOf(to.device, to.pin, pins)} follows ${to.invert === true ? 'the inverse of ' : ''}${pinOf(from.device, from.pin, pins)} (lease ${str(to.lease_s)} s, renewed).`;
-  }
-  const when = obj(def.when);
-  const then = obj(def.then);
-  const comparison = (['above', 'below', 'equals'] as const).find((k) => when[k] !== undefined);
-  const condition =
-    'pin' in when
-      ? `When ${pinOf(when.device, when.pin, pins)} ${EDGE[str(when.edge)] ?? 'changes'}`
-      : comparison === undefined
-        ? `On each reading of ${str(when.quantity)} of ${str(when.sensor)} on ${str(when.device)}`
-        : `While ${str(when.quantity)} of ${str(when.sensor)} on ${str(when.device)} is ${comparison === 'equals' ? 'equal to' : comparison} ${str(when[comparison])}`;
-  if ('http' in then) {
-    const http = obj(then.http);
-    return `${condition}, send ${str(http.method ?? 'GET')} ${str(http.url)}.`;
-  }
-  const target = pinOf(then.device, then.pin, pins);
-  const action = then.toggle === true ? `toggle ${target}` : then.duty !== undefined ? `run ${target} at duty ${str(then.duty)}` : `turn ${target} ${then.value === 0 ? 'off' : 'on'}`;
-  return `${condition}, ${action} (lease ${str(then.lease_s)} s).`;
 }
 
 function DryRunResult({ run, pins, onClose }: { run: DryRun; pins: (device: string) => PinView[]; onClose: () => void }) {
