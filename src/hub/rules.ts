@@ -1,7 +1,8 @@
-// The hub's rules engine: device-to-device rules and bindings from the hub config, fed every
-// HubUpdate, acting through CommandSender. Every action is a lease (protocol.md §4), so a hub that
-// dies leaves no output on: the boards revert by themselves. docs/hub-config.md says how each
-// kind of rule acts and why.
+// The hub's rules engine: device-to-device rules and bindings (the hub config file's and those
+// made through the API, rules/rule-book.ts), fed every HubUpdate, acting through CommandSender,
+// and changed live with apply(). Every action is a lease (protocol.md §4), so a hub that dies, or
+// a rule that is removed, leaves no output on: the boards revert by themselves.
+// docs/hub-config.md says how each kind of rule acts and why.
 import type { Clock } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
 import { isHttpAction, isInputCondition, type BindingConfig, type Edge, type RuleConfig, type RulesConfig } from './config.js';
