@@ -140,39 +140,41 @@ export function RulesPage({ api, model, onError }: { api: Api; model: HubModel; 
                   <td class="last-fired">{r.lastFired === null ? 'never' : <time dateTime={new Date(r.lastFired).toISOString()} title={dateTime(r.lastFired)}>{ago(r.lastFired, now)}</time>}</td>
                   <td class="fired">{r.fired}</td>
                   <td class={r.lastError !== null ? 'error-text' : ''}>{r.lastError ?? '—'}</td>
-                  <td class="rule-actions">
-                    <button type="button" class="secondary" aria-label={`Dry run of ${r.name}: what it would have done in the last hour`} onClick={() => void runDry(r.name)}>
-                      Dry run
-                    </button>
-                    {mayEdit && r.source === 'api' ? (
-                      confirming === r.name ? (
-                        <span role="group" aria-label={`Delete ${r.name}?`}>
-                          <button type="button" class="danger" onClick={() => void act(`deleting ${r.name}`, () => api.deleteRule(r.name)).then(() => setConfirming(undefined))}>
-                            Delete {r.name}
-                          </button>
-                          <button type="button" class="secondary" onClick={() => setConfirming(undefined)}>
-                            Keep it
-                          </button>
-                        </span>
-                      ) : (
-                        <>
-                          <button type="button" class="secondary" aria-label={`Edit ${r.name}`} onClick={() => setEditing({ name: r.name, draft: draftOf(r.definition) })}>
-                            Edit
-                          </button>
-                          <button
-                            type="button"
-                            class="secondary"
-                            aria-label={`${r.enabled ? 'Disable' : 'Enable'} ${r.name}`}
-                            onClick={() => void act(`${r.enabled ? 'disabling' : 'enabling'} ${r.name}`, () => api.setRuleEnabled(r.name, !r.enabled))}
-                          >
-                            {r.enabled ? 'Disable' : 'Enable'}
-                          </button>
-                          <button type="button" class="secondary" aria-label={`Delete ${r.name}`} onClick={() => setConfirming(r.name)}>
-                            Delete
-                          </button>
-                        </>
-                      )
-                    ) : null}
+                  <td>
+                    <div class="rule-actions">
+                      <button type="button" class="secondary" aria-label={`Dry run of ${r.name}: what it would have done in the last hour`} onClick={() => void runDry(r.name)}>
+                        Dry run
+                      </button>
+                      {mayEdit && r.source === 'api' ? (
+                        confirming === r.name ? (
+                          <span role="group" aria-label={`Delete ${r.name}?`}>
+                            <button type="button" class="danger" onClick={() => void act(`deleting ${r.name}`, () => api.deleteRule(r.name)).then(() => setConfirming(undefined))}>
+                              Delete {r.name}
+                            </button>
+                            <button type="button" class="secondary" onClick={() => setConfirming(undefined)}>
+                              Keep it
+                            </button>
+                          </span>
+                        ) : (
+                          <>
+                            <button type="button" class="secondary" aria-label={`Edit ${r.name}`} onClick={() => setEditing({ name: r.name, draft: draftOf(r.definition) })}>
+                              Edit
+                            </button>
+                            <button
+                              type="button"
+                              class="secondary"
+                              aria-label={`${r.enabled ? 'Disable' : 'Enable'} ${r.name}`}
+                              onClick={() => void act(`${r.enabled ? 'disabling' : 'enabling'} ${r.name}`, () => api.setRuleEnabled(r.name, !r.enabled))}
+                            >
+                              {r.enabled ? 'Disable' : 'Enable'}
+                            </button>
+                            <button type="button" class="secondary" aria-label={`Delete ${r.name}`} onClick={() => setConfirming(r.name)}>
+                              Delete
+                            </button>
+                          </>
+                        )
+                      ) : null}
+                    </div>
                   </td>
                 </tr>
               ))}
