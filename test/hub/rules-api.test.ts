@@ -3,6 +3,8 @@
 // file's read-only; every change an event; kept across a restart; dry runs over stored readings
 // and edges; and a rule applied live to a simulated board, and stopped.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import type { DryRun, RuleView, StoredEvent } from '../../src/hub/types.js';
@@ -248,6 +250,27 @@ describe('rules through the API', { timeout: 60_000 }, () => {
       ['file-fan', 'lamp'],
       'a dry run stores nothing',
     );
+
+    // An http rule's requests are listed, rendered, and never sent.
+    let received = 0;
+    const endpoint = createServer((_req, res) => {
+      received++;
+      res.end();
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = endpoint.address() as AddressInfo;
+      const hook = { name: 'hook', when: { device: 'greenhouse', sensor: 'air', quantity: 'humidity' }, then: { http: { url: `http://127.0.0.1:${port}/h?v={value}&t={values.temperature}` } } };
+      const sent = (await call(hub, reader, 'POST', '/api/rules/dry-run', hook)).body as unknown as DryRun;
+      assert.deepEqual(
+        sent.writes.map((w) => [w.ts, w.device, w.request]),
+        humidity.slice(1).map(([ago, value]) => [at(ago), 'greenhouse', { http: { method: 'GET', url: `http://127.0.0.1:${port}/h?v=${value}&t=20` } }]),
+      );
+      assert.equal(received, 0, 'nothing reached the endpoint');
+    } finally {
+      await new Promise((resolve) => endpoint.close(resolve));
+    }
+
     const bad = await call(hub, reader, 'POST', '/api/rules/dry-run', lamp('x', 4));
     assert.deepEqual(problemsOf(bad).map((p) => p.path), ['then.lease_s']);
     assert.equal((await call(hub, reader, 'GET', '/api/rules/nothing/dry-run')).status, 404);
