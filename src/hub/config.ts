@@ -101,7 +101,7 @@ const httpAction = z.strictObject(
   },
 );
 
-const ruleSchema = z.strictObject({
+export const ruleSchema = z.strictObject({
   name: ruleName,
   description: z.string().optional(),
   // An object with `pin` is an input condition, any other a reading condition.
@@ -110,12 +110,18 @@ const ruleSchema = z.strictObject({
   then: eitherByKey('http', httpAction, action),
 });
 
-const bindingSchema = z.strictObject({
+export const bindingSchema = z.strictObject({
   name: ruleName,
   description: z.string().optional(),
   from: z.strictObject(target),
   to: z.strictObject({ ...target, invert: z.boolean().default(false), lease_s: leaseSeconds }),
 });
+
+/**
+ * One rule or binding on its own, as the API takes it (the same checks as an entry of the file's
+ * rules[] or bindings[]): an object with `from` is a binding, any other a rule.
+ */
+export const ruleItemSchema = eitherByKey('from', bindingSchema, ruleSchema);
 
 const pulledDeviceSchema = z.strictObject({
   id: deviceId,
@@ -239,13 +245,36 @@ function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
     ids.add(d.id);
   });
 
+  const placed: PlacedRuleItem[] = [
+    ...c.rules.map((config, i): PlacedRuleItem => ({ item: { kind: 'rule', config }, path: ['rules', i], who: `rules[${i}] (${config.name})` })),
+    ...c.bindings.map((config, i): PlacedRuleItem => ({ item: { kind: 'binding', config }, path: ['bindings', i], who: `bindings[${i}] (${config.name})` })),
+  ];
+  checkRuleItems(placed, c, issue);
+  if (c.mqtt !== undefined) checkMqtt(c.mqtt, (path, message) => issue(['mqtt', ...path], message));
+}
+
+/** A rule or a binding, told apart by `kind`. */
+export type RuleItem = { kind: 'rule'; config: RuleConfig } | { kind: 'binding'; config: BindingConfig };
+
+/** A rule or binding among others: where its problems are reported, and how the others' messages name it. */
+export interface PlacedRuleItem {
+  item: RuleItem;
+  path: (string | number)[];
+  who: string;
+}
+
+/**
+ * The checks that need every rule and binding at once: unique names, pins used one way, one
+ * writer per output, leases that outlast a reading, http placeholders that fit the trigger. The
+ * file's rules and bindings go through it, and so does a rule sent to the API, with the file's
+ * and the stored ones (rules/rule-book.ts). A problem is reported at the later of two items.
+ */
+export function checkRuleItems(items: readonly PlacedRuleItem[], cfg: Pick<HubConfig, 'telemetry'>, issue: (path: (string | number)[], message: string) => void): void {
   const names = new Set<string>();
-  const unique = (name: string, path: (string | number)[]) => {
-    if (names.has(name)) issue(path, `the name "${name}" is used twice (rules and bindings share names)`);
-    names.add(name);
-  };
-  c.rules.forEach((r, i) => unique(r.name, ['rules', i, 'name']));
-  c.bindings.forEach((b, i) => unique(b.name, ['bindings', i, 'name']));
+  for (const { item, path } of items) {
+    if (names.has(item.config.name)) issue([...path, 'name'], `the name "${item.config.name}" is used twice (rules and bindings share names)`);
+    names.add(item.config.name);
+  }
 
   // A pin is read or written, never both; and one writer per output, or two rules would undo
   // each other's leases (protocol.md §4 rule 3: a write replaces the pin's lease).
@@ -263,30 +292,32 @@ function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
     if (writer !== undefined) issue(path, `pin ${t.pin} of ${t.device} is already driven by ${writer}; two rules on one output would undo each other's leases`);
     else writers.set(pinKey(t), who);
   };
-  c.rules.forEach((r, i) => {
-    const who = `rules[${i}] (${r.name})`;
-    if (isInputCondition(r.when)) reads(r.when, who, ['rules', i, 'when']);
+  for (const { item, path, who } of items) {
+    if (item.kind === 'binding') {
+      reads(item.config.from, who, [...path, 'from']);
+      writes(item.config.to, who, [...path, 'to']);
+      continue;
+    }
+    const r = item.config;
+    if (isInputCondition(r.when)) reads(r.when, who, [...path, 'when']);
     // An http action drives no pin, so it writes none.
-    if (isHttpAction(r.then)) return checkHttpTemplates(r.then.http, isInputCondition(r.when) ? 'input' : 'reading', (path, message) => issue(['rules', i, 'then', 'http', ...path], message));
-    writes(r.then, who, ['rules', i, 'then']);
+    if (isHttpAction(r.then)) {
+      checkHttpTemplates(r.then.http, isInputCondition(r.when) ? 'input' : 'reading', (p, message) => issue([...path, 'then', 'http', ...p], message));
+      continue;
+    }
+    writes(r.then, who, [...path, 'then']);
     if (r.then.toggle === true && !isInputCondition(r.when)) {
-      issue(['rules', i, 'then', 'toggle'], 'toggle needs a when on an input pin (device, pin, edge): a reading has no press to toggle on');
+      issue([...path, 'then', 'toggle'], 'toggle needs a when on an input pin (device, pin, edge): a reading has no press to toggle on');
     }
     if (!isInputCondition(r.when)) {
-      if (!hasComparison(r.when)) issue(['rules', i, 'when'], 'give one of above, below or equals (only an http action may act on every reading)');
+      if (!hasComparison(r.when)) issue([...path, 'when'], 'give one of above, below or equals (only an http action may act on every reading)');
       // Reading rules renew their lease on each reading (docs/hub-config.md): one late reading must not let it lapse.
-      const interval = readingIntervalMs(c, r.when.device);
+      const interval = readingIntervalMs(cfg, r.when.device);
       if (r.then.lease_s * 1000 < 2 * interval) {
-        issue(['rules', i, 'then', 'lease_s'], `${r.then.lease_s} s would lapse between readings of ${r.when.device} (every ${interval} ms, see telemetry); give at least ${(2 * interval) / 1000} s`);
+        issue([...path, 'then', 'lease_s'], `${r.then.lease_s} s would lapse between readings of ${r.when.device} (every ${interval} ms, see telemetry); give at least ${(2 * interval) / 1000} s`);
       }
     }
-  });
-  c.bindings.forEach((b, i) => {
-    const who = `bindings[${i}] (${b.name})`;
-    reads(b.from, who, ['bindings', i, 'from']);
-    writes(b.to, who, ['bindings', i, 'to']);
-  });
-  if (c.mqtt !== undefined) checkMqtt(c.mqtt, (path, message) => issue(['mqtt', ...path], message));
+  }
 }
 
 /** The placeholders an http action's templates use must be ones its trigger fills in. */

@@ -11,6 +11,11 @@ export const HUB_ERROR_CATALOGUE = {
     summary: 'A lease write that could not reach the board in time was dropped, so that it cannot switch an output on late; send it again if it is still wanted.',
     httpStatus: 504,
   },
+  rule_invalid: {
+    summary: 'The rule does not pass the checks of the hub config (docs/hub-config.md), alone or beside the other rules; `error.problems` lists each problem with the path of its field.',
+    httpStatus: 400,
+  },
+  rule_read_only: { summary: 'The rule comes from the hub config file: change it there and restart the hub; the API changes only the rules it made.', httpStatus: 409 },
   conflict: { summary: 'The resource exists already (a device id registered twice).', httpStatus: 409 },
   bad_request: { summary: 'The request body or query does not match the API; the message names the field.', httpStatus: 400 },
   unauthenticated: { summary: 'The API call has no bearer token or an unknown one; the token is in <data>/api-token.', httpStatus: 401 },
@@ -31,10 +36,18 @@ export type HubErrorCode = keyof typeof HUB_ERROR_CATALOGUE;
  */
 export type HubRaisedProtocolCode = 'frame_too_large';
 
+/** One problem of a request's field: `path` as the hub config writes it (`then.lease_s`, `(top level)`). */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
 export class HubError extends Error {
   constructor(
     readonly code: HubErrorCode | HubRaisedProtocolCode,
     message: string,
+    /** Each field's problem, when the request had several (rule_invalid). */
+    readonly problems?: readonly FieldProblem[],
   ) {
     super(message);
     this.name = 'HubError';

@@ -197,7 +197,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     latestSensors: () => store.latestSensors(),
     readings: (q) => store.queryReadings(q),
     events: (q) => store.queryEvents(q),
-    rules: () => reports.source('rules')?.() ?? [],
+    rules: () => reports.source('rules')?.list() ?? [],
+    ruleBook: () => {
+      const book = reports.source('rules');
+      // The rules module starts before the API and stops after it, so a request always finds it.
+      if (book === undefined) throw new Error('the rules module has not started');
+      return book;
+    },
     storage,
     hub: (): HubInfo => ({ id: hubId, version: TETHER_VERSION, mqtt: reports.source('mqtt')?.() ?? null }),
     onUpdate: (listener) => bus.subscribe(listener),
@@ -231,6 +237,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     wallNow,
     dataDir: config.data,
     store,
+    ruleStore: store,
     onStored: (listener) => {
       storedListeners.add(listener);
       return () => storedListeners.delete(listener);

@@ -9,15 +9,16 @@ import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
 import type { HubFacade } from './api/facade.js';
 import type { HubStore } from './store/store.js';
-import type { HubUpdate, MqttStatus, RuleView } from './types.js';
+import type { RuleStorePort } from './rules/rule-book.js';
+import type { HubUpdate, MqttStatus, RuleBook } from './types.js';
 
 /**
  * What a module may report to the runtime, each key answered by one module at most. The facade
- * shows them: `rules` in GET /api/rules (none reported: no rules), `mqtt` in GET /api/hub (none:
- * null); `http` is the Hub's `http`, where the API listens.
+ * shows them: `rules` in the /api/rules routes (the rules module always reports it), `mqtt` in
+ * GET /api/hub (none: null); `http` is the Hub's `http`, where the API listens.
  */
 export interface HubReports {
-  rules: () => RuleView[];
+  rules: RuleBook;
   mqtt: () => MqttStatus;
   http: () => { host: string; port: number };
 }
@@ -37,6 +38,8 @@ export interface HubContext {
   /** The hub's data folder, for files a module keeps. */
   readonly dataDir: string;
   readonly store: StoreUpkeep;
+  /** The rules made through the API (store/rules.ts); only the rules module writes them. */
+  readonly ruleStore: RuleStorePort;
   /** Calls the listener with the number of rows (readings and events) each ingest commit stored, until the returned function is called. */
   onStored(listener: (rows: number) => void): () => void;
   /**

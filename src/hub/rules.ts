@@ -1,10 +1,11 @@
-// The hub's rules engine: device-to-device rules and bindings from the hub config, fed every
-// HubUpdate, acting through CommandSender. Every action is a lease (protocol.md §4), so a hub that
-// dies leaves no output on: the boards revert by themselves. docs/hub-config.md says how each
-// kind of rule acts and why.
+// The hub's rules engine: device-to-device rules and bindings (the hub config file's and those
+// made through the API, rules/rule-book.ts), fed every HubUpdate, acting through CommandSender,
+// and changed live with apply(). Every action is a lease (protocol.md §4), so a hub that dies, or
+// a rule that is removed, leaves no output on: the boards revert by themselves.
+// docs/hub-config.md says how each kind of rule acts and why.
 import type { Clock } from '../common/clock.js';
 import type { JsonObject } from '../protocol/codec.js';
-import { isHttpAction, isInputCondition, type Edge, type RulesConfig } from './config.js';
+import { isHttpAction, isInputCondition, type BindingConfig, type Edge, type RuleConfig, type RulesConfig } from './config.js';
 import { isNumber } from '../protocol/json.js';
 import { BoardPins } from './rules/board-pins.js';
 import { describeBinding, describeRule } from './rules/describe.js';
@@ -13,7 +14,7 @@ import type { Fetch } from './rules/http-send.js';
 import { LeasedOutput, type OutputTarget } from './rules/leased-output.js';
 import { RuleRecord, type Logger } from './rules/record.js';
 import { Binding, InputRule, ReadingRule, type RunnerParts } from './rules/runners.js';
-import type { CommandSender, HubUpdate, RuleView } from './types.js';
+import type { CommandSender, HubUpdate, RuleActivity } from './types.js';
 
 export type { Logger } from './rules/record.js';
 
@@ -38,36 +39,74 @@ export interface BoardWatch {
   sensors: string[];
 }
 
+/** One rule or binding as it runs: what it listens to, what it drives, and its record. */
+interface Installed {
+  /** Its config, as JSON: a rule whose config did not change keeps running as it was. */
+  readonly key: string;
+  readonly record: RuleRecord;
+  readonly outputs: Array<LeasedOutput | HttpCaller>;
+  readonly reading?: ReadingRule | HttpReadingRule;
+  readonly input?: InputRule | HttpInputRule;
+  readonly binding?: Binding;
+}
+
 export class RuleEngine {
   private readonly pins = new BoardPins();
-  private readonly records: RuleRecord[] = [];
-  private readonly outputs: Array<LeasedOutput | HttpCaller> = [];
-  private readonly readingRules: Array<ReadingRule | HttpReadingRule> = [];
-  private readonly inputRules: Array<InputRule | HttpInputRule> = [];
-  private readonly bindings: Binding[] = [];
+  private installed = new Map<string, Installed>();
+  private config: RulesConfig = { rules: [], bindings: [] };
+  private readingRules: Array<ReadingRule | HttpReadingRule> = [];
+  private inputRules: Array<InputRule | HttpInputRule> = [];
+  private bindings: Binding[] = [];
   private readonly wallClock: () => number;
 
-  constructor(
-    private readonly config: RulesConfig,
-    private readonly deps: RuleEngineDeps,
-  ) {
+  constructor(config: RulesConfig, private readonly deps: RuleEngineDeps) {
     this.wallClock = deps.wallClock ?? Date.now;
-    for (const rule of config.rules) {
-      const { then } = rule;
-      if (isHttpAction(then)) {
-        const caller = new HttpCaller(rule.name, then.http, { fetch: deps.fetch ?? globalThis.fetch, clock: deps.clock, record: this.record(rule.name, 'rule', describeRule(rule)) });
-        this.outputs.push(caller);
-        if (isInputCondition(rule.when)) this.inputRules.push(new HttpInputRule(rule.when, caller));
-        else this.readingRules.push(new HttpReadingRule(rule.when, caller));
-        continue;
-      }
-      const parts = this.parts(rule.name, 'rule', describeRule(rule), { device: then.device, pin: then.pin, pwm: then.duty !== undefined, freq: then.freq, leaseS: then.lease_s });
-      if (isInputCondition(rule.when)) this.inputRules.push(new InputRule(rule.when, then, parts));
-      else this.readingRules.push(new ReadingRule(rule.when, then, parts));
+    this.apply(config);
+  }
+
+  /**
+   * Runs these rules and bindings from now on, without a restart: one whose config is unchanged
+   * keeps running as it was (its record, its leases, its renewals); a new or changed one starts
+   * afresh; one no longer listed is closed. Every action is a lease, so a closed rule simply stops
+   * renewing and its outputs go back to safe on the board within their lease_s.
+   */
+  apply(config: RulesConfig): void {
+    const next = new Map<string, Installed>();
+    const install = (name: string, key: string, make: () => Installed) => {
+      const kept = this.installed.get(name);
+      next.set(name, kept?.key === key ? kept : make());
+    };
+    for (const rule of config.rules) install(rule.name, `rule ${JSON.stringify(rule)}`, () => this.installRule(rule));
+    for (const b of config.bindings) install(b.name, `binding ${JSON.stringify(b)}`, () => this.installBinding(b));
+    for (const [name, old] of this.installed) if (next.get(name) !== old) for (const o of old.outputs) o.close();
+    this.installed = next;
+    this.config = config;
+    const all = [...next.values()];
+    this.readingRules = all.flatMap((i) => (i.reading !== undefined ? [i.reading] : []));
+    this.inputRules = all.flatMap((i) => (i.input !== undefined ? [i.input] : []));
+    this.bindings = all.flatMap((i) => (i.binding !== undefined ? [i.binding] : []));
+  }
+
+  private installRule(rule: RuleConfig): Installed {
+    const key = `rule ${JSON.stringify(rule)}`;
+    const { then } = rule;
+    const record = this.record(rule.name, 'rule', describeRule(rule));
+    if (isHttpAction(then)) {
+      const caller = new HttpCaller(rule.name, then.http, { fetch: this.deps.fetch ?? globalThis.fetch, clock: this.deps.clock, record });
+      return isInputCondition(rule.when)
+        ? { key, record, outputs: [caller], input: new HttpInputRule(rule.when, caller) }
+        : { key, record, outputs: [caller], reading: new HttpReadingRule(rule.when, caller) };
     }
-    for (const b of config.bindings) {
-      this.bindings.push(new Binding(b, this.parts(b.name, 'binding', describeBinding(b), { device: b.to.device, pin: b.to.pin, pwm: false, leaseS: b.to.lease_s })));
-    }
+    const parts = this.parts(record, { device: then.device, pin: then.pin, pwm: then.duty !== undefined, freq: then.freq, leaseS: then.lease_s });
+    return isInputCondition(rule.when)
+      ? { key, record, outputs: [parts.output], input: new InputRule(rule.when, then, parts) }
+      : { key, record, outputs: [parts.output], reading: new ReadingRule(rule.when, then, parts) };
+  }
+
+  private installBinding(b: BindingConfig): Installed {
+    const record = this.record(b.name, 'binding', describeBinding(b));
+    const parts = this.parts(record, { device: b.to.device, pin: b.to.pin, pwm: false, leaseS: b.to.lease_s });
+    return { key: `binding ${JSON.stringify(b)}`, record, outputs: [parts.output], binding: new Binding(b, parts) };
   }
 
   /** Feed every hub update. Never throws: a rule's trouble is logged and shown in views(). */
@@ -79,8 +118,8 @@ export class RuleEngine {
     }
   }
 
-  views(): RuleView[] {
-    return this.records.map((r) => r.view());
+  views(): RuleActivity[] {
+    return [...this.installed.values()].map((i) => i.record.view());
   }
 
   /** The edge subscriptions and sensors each board must report for these rules, one entry per board. */
@@ -112,7 +151,7 @@ export class RuleEngine {
 
   /** Stops every renewal; commands under way finish, http requests under way are aborted, nothing new is sent. */
   close(): void {
-    for (const o of this.outputs) o.close();
+    for (const i of this.installed.values()) for (const o of i.outputs) o.close();
   }
 
   private dispatch(update: HubUpdate): void {
@@ -156,18 +195,14 @@ export class RuleEngine {
     return ts + runner.staleAfterS * 1000 < this.wallClock();
   }
 
-  private record(name: string, kind: RuleView['kind'], description: string): RuleRecord {
+  private record(name: string, kind: RuleActivity['kind'], description: string): RuleRecord {
     const { logger, onFired, onFailed } = this.deps;
-    const record = new RuleRecord(name, kind, description, { logger, wallClock: this.wallClock, onFired, onFailed });
-    this.records.push(record);
-    return record;
+    return new RuleRecord(name, kind, description, { logger, wallClock: this.wallClock, onFired, onFailed });
   }
 
-  private parts(name: string, kind: RuleView['kind'], description: string, target: OutputTarget): RunnerParts {
-    const record = this.record(name, kind, description);
+  private parts(record: RuleRecord, target: OutputTarget): RunnerParts {
     const where = `pin ${target.pin} of ${target.device}`;
     const output = new LeasedOutput(target, { sender: this.deps.sender, clock: this.deps.clock, pins: this.pins, settled: (error) => record.settled(where, error) });
-    this.outputs.push(output);
     return { record, output, pins: this.pins };
   }
 }

@@ -124,14 +124,68 @@ export type HubUpdate =
   | { type: 'reading'; device: string; sensor: string; ts: number; values: Record<string, number>; units: Record<string, string> }
   | { type: 'event'; device: string; event: StoredEvent };
 
-/** A rule as the API lists it. */
-export interface RuleView {
+/** What the rules engine keeps of a running rule or binding. */
+export interface RuleActivity {
   name: string;
   kind: 'rule' | 'binding';
   description: string;
   lastFired: number | null;
   fired: number;
   lastError: string | null;
+}
+
+/** A rule as the API lists it. */
+export interface RuleView extends RuleActivity {
+  /** `config`: the hub config file's, read-only through the API; `api`: made through the API and kept in the store. */
+  source: 'config' | 'api';
+  /** A disabled rule is kept but not run; a config file's rule is always enabled. */
+  enabled: boolean;
+  /** The rule as a hub config's rules[] (or bindings[]) entry, defaults filled in. */
+  definition: JsonObject;
+}
+
+/** One time a dry run's rule would have acted: `device` is the board it would have written to (or that triggered an http rule). */
+export interface DryRunFiring {
+  ts: number;
+  device: string;
+  /** As in a `rule_fired` event: `{pin, value, lease_s, trigger}`, or `{http, trigger}`. */
+  detail: JsonObject;
+}
+
+/** One command a dry run's rule would have sent (renewals included), or one http request. */
+export interface DryRunWrite {
+  ts: number;
+  device: string;
+  /** The protocol request (write_pin, pwm), or `{http: {method, url}}`. */
+  request: JsonObject;
+}
+
+/** What a rule would have done over a time range of stored readings and edges. */
+export interface DryRun {
+  rule: string;
+  /** Wall-clock ms, inclusive from, exclusive to. */
+  from: number;
+  to: number;
+  /** How many stored readings and edges it was fed. */
+  readings: number;
+  edges: number;
+  fired: DryRunFiring[];
+  writes: DryRunWrite[];
+  /** More happened than the lists hold (they keep the first DRY_RUN_MAX_ENTRIES). */
+  truncated: boolean;
+}
+
+/** The rules the hub runs: the config file's, read-only, and the API's, kept in the store. */
+export interface RuleBook {
+  list(): RuleView[];
+  /** Each change takes the name of the API token making it, for the `rule_changed` event. */
+  create(definition: unknown, by: string): RuleView;
+  /** Replaces a rule made through the API; the definition may rename it. */
+  update(name: string, definition: unknown, by: string): RuleView;
+  setEnabled(name: string, enabled: boolean, by: string): RuleView;
+  remove(name: string, by: string): void;
+  /** What a rule (a listed one by name, or a definition not saved) would have done over the last hour. */
+  dryRun(rule: { name: string } | { definition: unknown }): Promise<DryRun>;
 }
 
 export interface CommandOptions {

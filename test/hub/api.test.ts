@@ -12,7 +12,7 @@ import { buildApi } from '../../src/hub/api/server.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
-import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleBook, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
@@ -56,7 +56,20 @@ class FakeHub implements HubFacade {
     return [{ id: 7, device: q.device ?? 'pico-1', ts: NOW, type: 'lease_expired', data: { pin: 15 } }];
   }
   rules(): RuleView[] {
-    return [{ name: 'fan', kind: 'rule', description: 'fan on above 25 °C', lastFired: null, fired: 0, lastError: null }];
+    return [{ name: 'fan', kind: 'rule', description: 'fan on above 25 °C', lastFired: null, fired: 0, lastError: null, source: 'api', enabled: true, definition: { name: 'fan' } }];
+  }
+  /** Takes every change: the rules' own checks are test/hub/rules-api.test.ts's, against a real hub. */
+  ruleBook(): RuleBook {
+    const [view] = this.rules();
+    if (view === undefined) throw new Error('the fake lists a rule');
+    return {
+      list: () => this.rules(),
+      create: () => view,
+      update: () => view,
+      setEnabled: () => view,
+      remove: () => undefined,
+      dryRun: () => Promise.resolve({ rule: 'fan', from: NOW - 3_600_000, to: NOW, readings: 0, edges: 0, fired: [], writes: [], truncated: false }),
+    };
   }
   storage(): StorageStatus {
     return { state: 'ok', since: null, error: null, bytes: 4096, maxBytes: null };
@@ -123,6 +136,13 @@ const EXPECTED_ROUTES = [
   'GET /api/events',
   'GET /api/sensors',
   'GET /api/rules',
+  'POST /api/rules',
+  'PUT /api/rules/{name}',
+  'DELETE /api/rules/{name}',
+  'POST /api/rules/{name}/enable',
+  'POST /api/rules/{name}/disable',
+  'GET /api/rules/{name}/dry-run',
+  'POST /api/rules/dry-run',
   'GET /api/health',
   'GET /api/hub',
   'GET /api/whoami',
@@ -142,14 +162,16 @@ function operations(doc: OpenApiDoc): Array<{ method: string; path: string; open
 /** A concrete URL for a documented path, naming a registered board and a token made by the test. */
 const concrete = (path: string) => path.replace('{id}', 'pico-1').replace('{name}', 'doomed');
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 let tokenNumber = 0;
 
-/** A body each POST route accepts. */
+/** A body each POST and PUT route accepts. */
 function examplePayload(method: string, path: string): { payload?: JsonObject } {
-  if (method !== 'POST') return {};
-  return { payload: path === '/api/tokens' ? { name: `token-${++tokenNumber}`, scope: 'read' } : { action: 'ping' } };
+  if (method !== 'POST' && method !== 'PUT') return {};
+  if (path === '/api/tokens') return { payload: { name: `token-${++tokenNumber}`, scope: 'read' } };
+  if (path.startsWith('/api/rules')) return path.endsWith('/enable') || path.endsWith('/disable') ? {} : { payload: { name: 'fan' } };
+  return { payload: { action: 'ping' } };
 }
 
 void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 }, () => {
@@ -195,6 +217,7 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     expected['GET /api/openapi.json'] = 'none';
     expected['POST /api/devices/{id}/commands'] = 'control';
     expected['GET /api/tokens'] = 'admin';
+    expected['POST /api/rules/dry-run'] = 'read';
     assert.deepEqual(scopes, expected);
     assert.ok(doc.paths['/api/devices/{id}/commands']?.post?.responses['403'], 'commands documents forbidden');
     assert.ok(doc.paths['/api/devices']?.get?.responses['429'], 'every guarded route documents rate_limited');
@@ -243,7 +266,7 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     for (const { method, path } of operations(doc)) {
       const res = await app.inject({ method: method as Method, url: concrete(path), headers: AUTH, ...examplePayload(method, path) });
       if (path === '/api/stream') assertError(res, 400, 'bad_request', /WebSocket/);
-      else assert.equal(res.statusCode, method === 'POST' && path === '/api/tokens' ? 201 : 200, `${method} ${path}: ${res.body}`);
+      else assert.equal(res.statusCode, method === 'POST' && (path === '/api/tokens' || path === '/api/rules') ? 201 : 200, `${method} ${path}: ${res.body}`);
     }
   });
 

@@ -511,3 +511,33 @@ describe('LeasedOutput: one output under lease', { timeout: 30_000 }, () => {
     assert.deepEqual(silent.settled, ['the command failed']);
   });
 });
+
+test('apply() changes the rules live: an unchanged one keeps running as it was, a changed one starts afresh, a removed one stops renewing', { timeout: 30_000 }, async () => {
+  const t = setup({ rules: [tankLed], bindings: [buzzer] });
+  t.engine.handle(t.edge('tank', 6, 1));
+  await t.settle();
+  assert.deepEqual(t.sender.requests(), [{ action: 'write_pin', pin: 16, value: 1, timeout: 3 }]);
+  const longer = { ...tankLed, then: { ...tankLed.then, lease_s: 60 } };
+  t.engine.apply(parseHubConfig({ rules: [longer], bindings: [buzzer] }));
+  assert.deepEqual(
+    t.engine.views().map((v) => [v.name, v.fired]),
+    [
+      ['tank-half', 0],
+      ['buzzer', 1],
+    ],
+    'the binding kept its record',
+  );
+  await t.clock.advance(1000);
+  assert.equal(t.sender.sent.length, 2, 'the unchanged binding still renews every lease_s / 3');
+  t.engine.handle(t.reading('tank', 'tank', { level: 60 }));
+  await t.settle();
+  assert.deepEqual(t.sender.sent.at(-1)?.request, { action: 'write_pin', pin: 11, value: 1, timeout: 60 }, 'the changed rule acts with its new lease');
+  t.engine.apply({ rules: [], bindings: [] });
+  const sent = t.sender.sent.length;
+  await t.clock.advance(10_000);
+  t.engine.handle(t.reading('tank', 'tank', { level: 70 }));
+  t.engine.handle(t.edge('tank', 6, 0));
+  await t.settle();
+  assert.equal(t.sender.sent.length, sent, 'nothing more is sent: the leases lapse on the board');
+  assert.deepEqual(t.engine.views(), []);
+});

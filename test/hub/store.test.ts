@@ -608,7 +608,7 @@ describe('schema', { timeout: 30_000 }, () => {
       store.addDevice('b1');
       store.close();
       const raw = new Database(path);
-      raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe; DROP TABLE api_tokens');
+      raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe; DROP TABLE api_tokens; DROP TABLE rules');
       raw.pragma('user_version = 1');
       raw.close();
       const reopened = HubStore.open(path);
@@ -616,6 +616,33 @@ describe('schema', { timeout: 30_000 }, () => {
       assert.equal(reopened.setSignal('b1', -61.4), true);
       assert.equal(reopened.getDevice('b1')?.rssi, -61);
       assert.equal(reopened.setSignal('nobody', -50), false);
+      reopened.close();
+    });
+  });
+});
+
+describe('stored rules', { timeout: 30_000 }, () => {
+  it('keeps the rules made through the API in the order made, renamed in place, enabled or not, across a reopen', () => {
+    withTempDir((dir) => {
+      const path = join(dir, 'hub.db');
+      const store = HubStore.open(path);
+      store.addRule({ name: 'a', definition: { name: 'a', x: 1 }, enabled: true }, 1000, 'ops');
+      store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 2000, 'ops');
+      assert.equal(store.replaceRule('a', { name: 'a2', definition: { name: 'a2' }, enabled: false }, 3000, 'api-token'), true);
+      assert.equal(store.replaceRule('nobody', { name: 'c', definition: { name: 'c' }, enabled: true }, 3000, 'ops'), false);
+      assert.throws(() => store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 4000, 'ops'), /UNIQUE/);
+      store.close();
+      const reopened = HubStore.open(path);
+      assert.deepEqual(reopened.storedRules(), [
+        { name: 'a2', definition: { name: 'a2' }, enabled: false, createdAt: 1000, updatedAt: 3000, updatedBy: 'api-token' },
+        { name: 'b', definition: { name: 'b' }, enabled: true, createdAt: 2000, updatedAt: 2000, updatedBy: 'ops' },
+      ]);
+      assert.equal(reopened.removeRule('b'), true);
+      assert.equal(reopened.removeRule('b'), false);
+      assert.deepEqual(
+        reopened.storedRules().map((r) => r.name),
+        ['a2'],
+      );
       reopened.close();
     });
   });

@@ -1,12 +1,16 @@
 // The hub's REST API as the dashboard calls it: the token in the Authorization header, and every
 // failure turned into an ApiError with the hub's code (docs/api.md#errors) and its message.
 import type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
-import type { DeviceSensorSummary, DeviceView, HubInfo, MqttStatus, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
-import type { BoardLinkMaterial, NewBoardLink } from '../../src/hub/types.js';
+import type { BoardLinkMaterial, DeviceSensorSummary, DeviceView, DryRun, HubInfo, MqttStatus, NewBoardLink, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 
-export type { BoardLinkMaterial, NewBoardLink };
-export type { ApiIdentity, ApiScope, DeviceSensorSummary, DeviceView, HubInfo, JsonObject, MqttStatus, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
+export type { ApiIdentity, ApiScope, BoardLinkMaterial, DeviceSensorSummary, DeviceView, DryRun, HubInfo, JsonObject, MqttStatus, NewBoardLink, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
+
+/** One problem of a field the hub refused (rule_invalid), at its path inside what was sent (`then.lease_s`). */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
 
 /**
  * Whether the dashboard offers the token its switches and command forms: control and admin
@@ -27,6 +31,8 @@ export class ApiError extends Error {
     message: string,
     /** The HTTP status, 0 when the hub could not be reached. */
     readonly status: number,
+    /** Each field's problem, when the hub lists them (rule_invalid). */
+    readonly problems: readonly FieldProblem[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -76,6 +82,29 @@ export class Api {
     return (await this.request<{ rules: RuleView[] }>('GET', '/api/rules')).rules;
   }
 
+  /** Makes a rule or binding (a hub config rules[] or bindings[] entry); needs an admin token. */
+  async createRule(definition: JsonObject): Promise<RuleView> {
+    return (await this.request<{ rule: RuleView }>('POST', '/api/rules', definition)).rule;
+  }
+
+  /** Replaces a rule made through the API; the definition may rename it. */
+  async updateRule(name: string, definition: JsonObject): Promise<RuleView> {
+    return (await this.request<{ rule: RuleView }>('PUT', `/api/rules/${encodeURIComponent(name)}`, definition)).rule;
+  }
+
+  async setRuleEnabled(name: string, enabled: boolean): Promise<RuleView> {
+    return (await this.request<{ rule: RuleView }>('POST', `/api/rules/${encodeURIComponent(name)}/${enabled ? 'enable' : 'disable'}`)).rule;
+  }
+
+  async deleteRule(name: string): Promise<void> {
+    await this.request('DELETE', `/api/rules/${encodeURIComponent(name)}`);
+  }
+
+  /** What a listed rule, or a definition not saved, would have done over the last hour. */
+  dryRun(rule: { name: string } | { definition: JsonObject }): Promise<DryRun> {
+    return 'name' in rule ? this.request('GET', `/api/rules/${encodeURIComponent(rule.name)}/dry-run`) : this.request('POST', '/api/rules/dry-run', rule.definition);
+  }
+
   /** A protocol request to the board; resolves with its success reply, rejects with its refusal. */
   command(id: string, body: JsonObject): Promise<JsonObject> {
     return this.request('POST', `/api/devices/${encodeURIComponent(id)}/commands`, body);
@@ -96,7 +125,7 @@ export class Api {
     await this.request('DELETE', `/api/devices/${encodeURIComponent(id)}`);
   }
 
-  private async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: JsonObject): Promise<T> {
+  private async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: JsonObject): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -112,9 +141,10 @@ export class Api {
       throw new ApiError('bad_reply', `the hub answered ${method} ${path} with HTTP ${res.status} and no JSON`, res.status);
     }
     if (res.ok) return parsed as T;
-    const error = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
+    const error = (parsed as { error?: { code?: unknown; message?: unknown; problems?: unknown } }).error;
     const code = typeof error?.code === 'string' ? error.code : 'internal';
     const message = typeof error?.message === 'string' ? error.message : `HTTP ${res.status}`;
-    throw new ApiError(code, message, res.status);
+    const problems = Array.isArray(error?.problems) ? (error.problems as unknown[]).filter((p): p is FieldProblem => typeof (p as FieldProblem | null)?.path === 'string' && typeof (p as FieldProblem).message === 'string') : [];
+    throw new ApiError(code, message, res.status, problems);
   }
 }

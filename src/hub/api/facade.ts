@@ -2,7 +2,7 @@
 // commands through it, so it can be tested against a fake and the hub can change behind it.
 import type { JsonObject } from '../../protocol/codec.js';
 import type { BoardAdmin } from '../board-admin.js';
-import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
+import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleBook, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
 
 export interface HubFacade extends CommandSender {
   devices(): DeviceView[];
@@ -15,6 +15,8 @@ export interface HubFacade extends CommandSender {
   readings(q: ReadingsQuery): ReadingBucket[];
   events(q: EventsQuery): StoredEvent[];
   rules(): RuleView[];
+  /** The rules to change: the API's are created, edited, enabled, disabled and deleted through it; the config file's are read-only. */
+  ruleBook(): RuleBook;
   /** Whether the hub can write to its store now, and how much it takes. */
   storage(): StorageStatus;
   /** The hub itself: its stable id, its version, and its MQTT bridge's connection (null without one). */

@@ -2,19 +2,19 @@
 // on: Fastify's own errors (bad JSON, body too large, schema validation) become bad_request, and
 // anything unexpected becomes `internal` with the details in the hub's log, never in the reply.
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { HubError, httpStatusOf } from '../errors.js';
+import { HubError, httpStatusOf, type FieldProblem } from '../errors.js';
 import { storageFaultCode } from '../store/storage-health.js';
 import type { ApiLogger } from './route-spec.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; problems?: FieldProblem[] };
 }
 
-export function sendError(reply: FastifyReply, code: string, message: string): FastifyReply {
+export function sendError(reply: FastifyReply, code: string, message: string, problems?: readonly FieldProblem[]): FastifyReply {
   if (code === 'unauthenticated') reply.header('WWW-Authenticate', 'Bearer realm="tether"');
-  const body: ErrorBody = { error: { code, message } };
+  const body: ErrorBody = { error: { code, message, ...(problems !== undefined ? { problems: [...problems] } : {}) } };
   return reply.code(httpStatusOf(code)).type('application/json; charset=utf-8').send(body);
 }
 
@@ -31,7 +31,7 @@ const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
 
 export function errorHandler(logger: ApiLogger) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    if (err instanceof HubError) return sendError(reply, err.code, err.message);
+    if (err instanceof HubError) return sendError(reply, err.code, err.message, err.problems);
     // The store throws storage_full itself; a disk fault that reaches here by another way is no bug of the request's.
     const storageFault = storageFaultCode(err);
     if (storageFault !== undefined) {

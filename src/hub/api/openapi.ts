@@ -22,8 +22,19 @@ const ERROR_DETAIL: JsonSchema = {
       description: "The hub's own codes (docs/api.md) or a board's, relayed (protocol.md §6). Act on the code, never on the message.",
     },
     message: { type: 'string', description: 'What went wrong and what to do next, for people.' },
+    problems: {
+      type: 'array',
+      description: 'rule_invalid only: every problem of the rule sent, each with the path of its field inside it (`then.lease_s`, `(top level)`).',
+      items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 };
+
+const DRY_RUN_ENTRY = (what: string, field: string): JsonSchema => ({
+  type: 'object',
+  required: ['ts', 'device', field],
+  properties: { ts: { type: 'integer', description: 'Wall-clock ms.' }, device: { type: 'string' }, [field]: { type: 'object', additionalProperties: true, description: what } },
+});
 
 const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorDetail') } },
@@ -96,7 +107,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   RuleView: {
     type: 'object',
-    required: ['name', 'kind', 'description', 'lastFired', 'fired', 'lastError'],
+    required: ['name', 'kind', 'description', 'lastFired', 'fired', 'lastError', 'source', 'enabled', 'definition'],
     properties: {
       name: { type: 'string' },
       kind: { enum: ['rule', 'binding'] },
@@ -104,6 +115,32 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       lastFired: nullable('integer'),
       fired: { type: 'integer', minimum: 0 },
       lastError: nullable('string'),
+      source: { enum: ['config', 'api'], description: '`config`: from the hub config file, read-only through the API; `api`: made through the API and kept in the store.' },
+      enabled: { type: 'boolean', description: 'A disabled rule is kept but not run.' },
+      definition: ref('RuleDefinition'),
+    },
+  },
+  RuleDefinition: {
+    type: 'object',
+    description: "A hub config rules[] entry {name, description?, when, then} or bindings[] entry {name, description?, from, to} (docs/hub-config.md); an object with `from` is a binding.",
+    required: ['name'],
+    properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' }, description: { type: 'string' } },
+    additionalProperties: true,
+    examples: [{ name: 'fan', when: { device: 'greenhouse', sensor: 'air', quantity: 'temperature', above: 28 }, then: { device: 'shed', pin: 15, value: 1, lease_s: 30 } }],
+  },
+  DryRun: {
+    type: 'object',
+    description: 'What a rule would have done over the last hour of stored readings and edges; the board is taken to say yes to every write.',
+    required: ['rule', 'from', 'to', 'readings', 'edges', 'fired', 'writes', 'truncated'],
+    properties: {
+      rule: { type: 'string' },
+      from: { type: 'integer', description: 'Wall-clock ms, inclusive.' },
+      to: { type: 'integer', description: 'Wall-clock ms, exclusive.' },
+      readings: { type: 'integer', minimum: 0, description: 'Stored readings the rule was fed.' },
+      edges: { type: 'integer', minimum: 0, description: 'Stored edges the rule was fed.' },
+      fired: { type: 'array', items: DRY_RUN_ENTRY('As a rule_fired event: {pin, value, lease_s, trigger} or {http, trigger}.', 'detail') },
+      writes: { type: 'array', items: DRY_RUN_ENTRY('The protocol request (write_pin, pwm; renewals included) or {http: {method, url}}.', 'request') },
+      truncated: { type: 'boolean', description: 'More happened than the lists hold (500 each).' },
     },
   },
   ApiToken: {

@@ -20,7 +20,7 @@ export interface ParamsSchema {
 }
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Fastify's form, `/api/devices/:id`. */
   readonly url: string;
   readonly operationId: string;

@@ -1,7 +1,7 @@
-// The hub itself: is it up, what is it, what do its rules do, and who is asking.
+// The hub itself: is it up, what is it, and who is asking. Its rules are routes-rules.ts's.
 import { API_SCOPES } from '../api-scope.js';
 import { identityOf } from './auth.js';
-import { type ApiContext, type ApiRoute, listOf } from './route-spec.js';
+import { type ApiContext, type ApiRoute } from './route-spec.js';
 
 /** StorageStatus (types.ts): `full` while the hub cannot write, when writes answer 507 storage_full. */
 const STORAGE_STATUS = {
@@ -76,15 +76,6 @@ export function hubRoutes({ facade, version }: ApiContext): ApiRoute[] {
       scope: 'read',
       response: { status: 200, description: 'The hub.', schema: HUB_INFO },
       handle: () => facade.hub(),
-    },
-    {
-      method: 'GET',
-      url: '/api/rules',
-      operationId: 'listRules',
-      summary: 'The rules and bindings the hub runs, with when each last fired.',
-      scope: 'read',
-      response: { status: 200, description: 'The rules.', schema: listOf('rules', 'RuleView') },
-      handle: () => ({ rules: facade.rules() }),
     },
     {
       method: 'GET',

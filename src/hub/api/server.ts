@@ -16,6 +16,7 @@ import type { ApiContext, ApiLogger, ApiRoute, ApiTokenRegistry } from './route-
 import { boardRoutes } from './routes-boards.js';
 import { deviceRoutes } from './routes-devices.js';
 import { hubRoutes } from './routes-hub.js';
+import { ruleRoutes } from './routes-rules.js';
 import { telemetryRoutes } from './routes-telemetry.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { STREAM_PING_MS, STREAM_SOCKET_OPTIONS, streamRoutes } from './stream.js';
@@ -112,6 +113,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     ...(ctx.facade.boards !== undefined ? boardRoutes(ctx.facade.boards) : []),
     ...telemetryRoutes(ctx),
     ...hubRoutes(ctx),
+    ...ruleRoutes(ctx),
     ...tokenRoutes(ctx),
     ...streamRoutes(ctx),
     openApiRoute(() => registered, ctx.version),

@@ -1,27 +1,34 @@
-// The rules and bindings of the hub config (rules.ts), fed every update on the bus and acting
-// through the facade's commands. On when the config has a rule or a binding.
+// The rules and bindings (rules.ts), fed every update on the bus and acting through the facade's
+// commands: the hub config file's, and those made through the API and kept in the store
+// (rules/rule-book.ts). Always on, so that rules can be added through the API to a hub whose
+// config file has none.
 import type { HubConfig } from '../config.js';
 import type { HubContext, HubModule } from '../module.js';
 import { RuleEngine } from '../rules.js';
+import { HubRuleBook } from '../rules/rule-book.js';
 
-export function rulesModule(config: HubConfig): HubModule | null {
-  if (config.rules.length === 0 && config.bindings.length === 0) return null;
+export function rulesModule(config: HubConfig): HubModule {
   let engine: RuleEngine | undefined;
   let unsubscribe: (() => void) | undefined;
   return {
     name: 'rules',
     start(ctx: HubContext) {
       const { facade, clock, logger } = ctx;
-      const rules = new RuleEngine(config, {
-        sender: facade,
-        clock,
-        logger,
-        onFired: (rule, device, detail) => ctx.recordEvent(device, 'rule_fired', { rule, ...detail }),
-        onFailed: (rule, device, detail) => ctx.recordEvent(device, 'rule_failed', { rule, ...detail }),
-      });
+      const rules = new RuleEngine(
+        { rules: [], bindings: [] },
+        {
+          sender: facade,
+          clock,
+          logger,
+          onFired: (rule, device, detail) => ctx.recordEvent(device, 'rule_fired', { rule, ...detail }),
+          onFailed: (rule, device, detail) => ctx.recordEvent(device, 'rule_failed', { rule, ...detail }),
+        },
+      );
       engine = rules;
+      // The book loads the file's rules and the stored ones into the engine.
+      const book = new HubRuleBook({ config, store: ctx.ruleStore, engine: rules, history: facade, boardState: (device) => facade.state(device), wallNow: ctx.wallNow, recordEvent: (device, type, data) => ctx.recordEvent(device, type, data), logger });
       unsubscribe = ctx.bus.subscribe((update) => rules.handle(update));
-      ctx.report('rules', () => rules.views());
+      ctx.report('rules', book);
       return Promise.resolve();
     },
     stop() {

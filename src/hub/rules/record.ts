@@ -1,6 +1,6 @@
-// What the API shows of a rule (RuleView): how often it fired, when, and its latest error.
+// What the engine keeps of a rule (RuleActivity): how often it fired, when, and its latest error.
 import type { JsonObject } from '../../protocol/codec.js';
-import type { RuleView } from '../types.js';
+import type { RuleActivity } from '../types.js';
 
 export interface Logger {
   debug(message: string): void;
@@ -25,7 +25,7 @@ export class RuleRecord {
 
   constructor(
     readonly name: string,
-    readonly kind: RuleView['kind'],
+    readonly kind: RuleActivity['kind'],
     readonly description: string,
     private readonly deps: RecordDeps,
   ) {}
@@ -59,7 +59,7 @@ export class RuleRecord {
     this.lastError = error === null ? null : `${target}: ${error}`;
   }
 
-  view(): RuleView {
+  view(): RuleActivity {
     return { name: this.name, kind: this.kind, description: this.description, lastFired: this.lastFired, fired: this.fired, lastError: this.lastError };
   }
 }

@@ -90,6 +90,18 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5: rules and bindings made through the API (rules.ts); the config file's are never stored.
+  // `definition` is the JSON the API accepted; rowid keeps the order they were made in.
+  `
+  CREATE TABLE rules (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;

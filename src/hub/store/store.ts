@@ -17,11 +17,12 @@ import { EventStore, type NewEvent } from './events.js';
 import { LinkStates, type LinkState } from './link-state.js';
 import { CommandOutbox, type OutboxEntry } from './outbox.js';
 import { ReadingStore } from './readings.js';
+import { RuleStore, type StoredRule } from './rules.js';
 import type { DeviceSensorSummary, SensorSummary } from '../types.js';
 import { openDatabase } from './schema.js';
 import { isStorageFull, StorageHealth, storageFaultCode } from './storage-health.js';
 
-export type { LinkedInfo, LinkState, NewEvent, OutboxEntry, SensorSummary };
+export type { LinkedInfo, LinkState, NewEvent, OutboxEntry, SensorSummary, StoredRule };
 
 /** What one commit stores, all or nothing. */
 export interface CommitBatch {
@@ -68,6 +69,7 @@ export class HubStore {
   private readonly outbox: CommandOutbox;
   private readonly readings: ReadingStore;
   private readonly events: EventStore;
+  private readonly rules: RuleStore;
   private readonly commitTransaction: (batch: CommitBatch) => StoredEvent[];
   private readonly removeTransaction: (id: string) => boolean;
   private readonly outboxAddTransaction: (id: string, seq: number, body: JsonObject) => void;
@@ -86,6 +88,7 @@ export class HubStore {
     this.outbox = new CommandOutbox(db);
     this.readings = new ReadingStore(db);
     this.events = new EventStore(db);
+    this.rules = new RuleStore(db);
     this.commitTransaction = db.transaction((batch: CommitBatch) => {
       this.readings.insert(batch.readings);
       const stored = this.events.insert(batch.events);
@@ -175,6 +178,26 @@ export class HubStore {
   /** At hub start; 0 when the store is full (the API shows liveness from the links, not this flag). */
   markAllOffline(): number {
     return this.bookkeeping(() => this.devices.markAllOffline(), 0);
+  }
+
+  // ── Rules made through the API ──
+
+  /** In the order they were made. */
+  storedRules(): StoredRule[] {
+    return this.rules.list();
+  }
+
+  addRule(rule: { name: string; definition: JsonObject; enabled: boolean }, at: number, by: string): void {
+    this.write(() => this.rules.add(rule, at, by));
+  }
+
+  /** Replaces the rule named `old` (the new one may have another name); false when there is none. */
+  replaceRule(old: string, rule: { name: string; definition: JsonObject; enabled: boolean }, at: number, by: string): boolean {
+    return this.write(() => this.rules.replace(old, rule, at, by));
+  }
+
+  removeRule(name: string): boolean {
+    return this.write(() => this.rules.remove(name));
   }
 
   // ── Link state and the command outbox ──
