@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
+import { HubApi, HubApiError } from '../client/hub-api.js';
 import { keyOfToken } from '../protocol/auth.js';
 import { boardReadFile, boardRemoveTree, copyPlanned, planSync, type BoardFile, type CopyProgress, type SyncPlan } from '../firmware/board-files.js';
 import { BOARD_ID, defaultDeviceConfig, installOrder, jsonFile, wifiFile } from '../firmware/install-files.js';
@@ -303,21 +304,25 @@ async function hubAccess(flags: InstallFlags): Promise<HubAccess> {
     throw failure('no_api_token', `no API token to ask the hub whether the board is online: ${adminFile} does not exist (is --hub-data the hub's data folder?); give one with --api-token-file FILE or TETHER_API_TOKEN`);
   }
   const token = apiToken;
-  const get = async (route: string): Promise<Response> => {
-    try {
-      return await fetch(new URL(route, url), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
-    } catch (err) {
-      throw failure('hub_unreachable', `cannot reach the hub at ${url.origin} (${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}): is it running (tether hub), and is --hub its HTTP address?`);
-    }
-  };
-  const whoami = await get('/api/whoami');
-  if (whoami.status === 401 || whoami.status === 403) throw failure('hub_unauthorized', `the hub at ${url.origin} refused the API token: give its admin token or one with scope read (--api-token-file FILE)`);
-  if (!whoami.ok) throw failure('hub_unreachable', `the hub at ${url.origin} answered ${whoami.status} to GET /api/whoami: is --hub the hub's HTTP address?`);
+  const api = new HubApi({ base: url.origin, token, timeoutMs: 5000 });
+  const unreachable = (err: HubApiError) => failure('hub_unreachable', `${err.message}: is it running (tether hub), and is --hub its HTTP address?`);
+  try {
+    await api.whoami();
+  } catch (err) {
+    if (!(err instanceof HubApiError)) throw err;
+    if (err.code === 'hub_unreachable') throw unreachable(err);
+    if (err.status === 401 || err.status === 403) throw failure('hub_unauthorized', `the hub at ${url.origin} refused the API token: give its admin token or one with scope read (--api-token-file FILE)`);
+    throw failure('hub_unreachable', `the hub at ${url.origin} answered ${err.status} to GET /api/whoami: is --hub the hub's HTTP address?`);
+  }
   const device = async (id: string) => {
-    const res = await get(`/api/devices/${encodeURIComponent(id)}`);
-    if (res.status === 404) return undefined;
-    const body = (await res.json()) as { device?: { online?: boolean; bootId?: string | null; firmware?: string } };
-    return { online: body.device?.online === true, bootId: body.device?.bootId ?? null, firmware: body.device?.firmware ?? '' };
+    try {
+      const d = await api.device(id);
+      return { online: d.online, bootId: d.bootId ?? null, firmware: d.firmware };
+    } catch (err) {
+      if (err instanceof HubApiError && err.code === 'not_found') return undefined;
+      if (err instanceof HubApiError && err.code === 'hub_unreachable') throw unreachable(err);
+      throw err;
+    }
   };
   return {
     url,

@@ -5,12 +5,12 @@
 // channel (straight to the board, or through a hub's API), prints the client's progress and
 // turns its failures into messages that name this command's options, and exit codes.
 import { Argument, InvalidArgumentError, type Command } from 'commander';
+import { HubApiError } from '../client/hub-api.js';
 import { CLIENT_ERROR_CODES, TetherError, type TetherErrorCode } from '../client/index.js';
 import {
   DirectChannel,
   FirmwareError,
   HubApiChannel,
-  HubRequestError,
   OtaClient,
   OtaError,
   TRIAL_BOOTS,
@@ -272,12 +272,13 @@ function isClientErrorCode(code: TetherErrorCode): boolean {
 function explain(err: unknown, label: string, how: { rerun: string; device: string }): unknown {
   if (err instanceof CliFailure) return err;
   if (err instanceof OtaError) return new CliFailure(describeOtaError(err, label, how));
-  if (err instanceof HubRequestError) {
-    if (err.code === 'unreachable') return new CliFailure(`${err.message}; check --hub and that the hub is running`);
+  if (err instanceof HubApiError) {
+    if (err.code === 'hub_unreachable') return new CliFailure(`${err.message}; check --hub and that the hub is running`);
     if (err.code === 'unauthenticated') {
-      return new CliFailure(`${err.message}; give it with --api-token-file <data>/api-token (or a file holding a token from tether hub token create), or set TETHER_API_TOKEN`);
+      return new CliFailure(`the hub refused the API token (${err.message}); give it with --api-token-file <data>/api-token (or a file holding a token from tether hub token create), or set TETHER_API_TOKEN`);
     }
-    return new CliFailure(err.message);
+    if (err.code === 'bad_reply') return new CliFailure(err.message);
+    return new CliFailure(`the hub answered ${err.status} ${err.code}: ${err.message}`);
   }
   if (err instanceof TetherError) {
     // The client's own failures (connect, timeout, closed) already say what happened and where.

@@ -6,3 +6,4 @@ export { DEFAULT_EVENT_BUFFER } from './event-queue.js';
 export { TetherError, isTetherError, CLIENT_ERROR_CATALOGUE, CLIENT_ERROR_CODES, type ClientErrorCode, type TetherErrorCode } from './errors.js';
 export type * from './types.js';
 export type { JsonObject } from '../protocol/index.js';
+export { HubApi, HubApiError, type FieldProblem, type HubApiOptions } from './hub-api.js';

@@ -8,7 +8,7 @@ export { OWNED_FOLDER, planEverything, planUpdate, type UpdatePlan } from './bun
 export { TRIAL_BOOTS, parseStatus, receivedBytes, type StagingStatus, type UpdateStatus } from './ota/update-status.js';
 export type { OtaChannel } from './ota/ota-channel.js';
 export { DirectChannel } from './ota/direct-channel.js';
-export { HubApiChannel, HubRequestError } from './ota/hub-api-channel.js';
+export { HubApiChannel } from './ota/hub-api-channel.js';
 export { HubCommandChannel, type HubCommands } from './ota/hub-command-channel.js';
 export { OTA_ERROR_CATALOGUE, OtaError, otaMessage, type OtaErrorCode, type OtaFailure } from './ota/ota-error.js';
 export type { OtaEvent, OtaListener } from './ota/ota-events.js';

@@ -1,54 +1,44 @@
-// An OTA channel through a hub's REST API (api.md): each request is POST
-// /api/devices/:id/commands, and the board's coming back shows in GET /api/devices/:id.
+// An OTA channel through a hub's REST API (api.md), with the API's client (client/hub-api.ts):
+// each request is POST /api/devices/:id/commands, and the board's coming back shows in
+// GET /api/devices/:id. The hub's own refusals are HubApiErrors; a board's, TetherErrors.
+import { HubApi, HubApiError } from '../../client/hub-api.js';
 import { TetherError, type JsonObject } from '../../client/index.js';
 import { TRANSIENT_HUB_CODES, type OtaChannel } from './ota-channel.js';
 import { OtaError } from './ota-error.js';
 import { readStatus } from './ota-requests.js';
-import { isRecord, type UpdateStatus } from './update-status.js';
-
-/**
- * An error the hub answered with ({error: {code, message}}), or a failure to reach it: code
- * "unreachable" (check the hub's address and that it runs) or "unauthenticated" (give the API
- * token that the hub's data folder holds, or one it made).
- */
-export class HubRequestError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HubRequestError';
-  }
-}
+import type { DeviceView } from '../../hub/types.js';
+import type { UpdateStatus } from './update-status.js';
 
 /** The longest command wait the hub takes (api.md, `timeout_ms`). */
 const MAX_COMMAND_MS = 60_000;
 
 export class HubApiChannel implements OtaChannel {
   readonly label: string;
-  private readonly base: string;
+  private readonly api: HubApi;
 
   constructor(
     hub: URL,
     private readonly device: string,
-    private readonly apiToken: string | undefined,
+    apiToken: string | undefined,
     private readonly timeoutMs: number,
   ) {
-    this.base = hub.href.replace(/\/+$/, '');
-    this.label = `board ${device} (via ${this.base})`;
+    this.api = new HubApi({ base: hub.href, ...(apiToken !== undefined ? { token: apiToken } : {}), timeoutMs });
+    this.label = `board ${device} (via ${this.api.base})`;
   }
 
   async open(): Promise<void> {
     const view = await this.deviceView();
-    if (view['online'] !== true) throw new OtaError(this.label, { code: 'board_offline' });
+    if (!view.online) throw new OtaError(this.label, { code: 'board_offline' });
   }
 
   async request(body: JsonObject, timeoutMs?: number): Promise<JsonObject> {
     const t = Math.min(MAX_COMMAND_MS, Math.max(timeoutMs ?? 0, this.timeoutMs));
-    const reply = await this.http('POST', `/api/devices/${encodeURIComponent(this.device)}/commands?timeout_ms=${t}`, body, t + 5000);
-    if (reply['ok'] === true) return reply;
-    throw TetherError.fromReply(reply);
+    try {
+      return await this.api.command(this.device, body, { waitMs: t });
+    } catch (err) {
+      if (err instanceof HubApiError && err.reply !== undefined) throw TetherError.fromReply(err.reply);
+      throw err;
+    }
   }
 
   /** The hub signs the commit it relays with the board's link key. */
@@ -63,7 +53,7 @@ export class HubApiChannel implements OtaChannel {
   async pollStatus(): Promise<UpdateStatus | undefined> {
     try {
       const view = await this.deviceView();
-      if (view['online'] !== true) return undefined;
+      if (!view.online) return undefined;
       return await readStatus(this);
     } catch (err) {
       if (this.transient(err)) return undefined;
@@ -72,50 +62,15 @@ export class HubApiChannel implements OtaChannel {
   }
 
   transient(err: unknown): boolean {
-    // "unreachable" is ours: the hub itself did not answer.
-    return err instanceof HubRequestError && (TRANSIENT_HUB_CODES.has(err.code) || err.code === 'unreachable');
+    // hub_unreachable: the hub itself did not answer.
+    return err instanceof HubApiError && (TRANSIENT_HUB_CODES.has(err.code) || err.code === 'hub_unreachable');
   }
 
   async close(): Promise<void> {
     // fetch keeps no connection of ours open
   }
 
-  private async deviceView(): Promise<JsonObject> {
-    const answer = await this.http('GET', `/api/devices/${encodeURIComponent(this.device)}`, undefined, this.timeoutMs);
-    const device = answer['device'];
-    if (!isRecord(device)) throw new HubRequestError('bad_reply', 200, `the hub's answer to GET /api/devices/${this.device} has no device object`);
-    return device;
-  }
-
-  private async http(method: 'GET' | 'POST', path: string, body: JsonObject | undefined, timeoutMs: number): Promise<JsonObject> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          ...(this.apiToken === undefined || this.apiToken === '' ? {} : { authorization: `Bearer ${this.apiToken}` }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      throw new HubRequestError('unreachable', 0, `cannot reach the hub at ${this.base} (${cause})`);
-    }
-    let answer: unknown;
-    try {
-      answer = await response.json();
-    } catch {
-      throw new HubRequestError('bad_reply', response.status, `the hub answered ${method} ${path} with status ${response.status} and a body that is not JSON`);
-    }
-    if (!isRecord(answer)) throw new HubRequestError('bad_reply', response.status, `the hub answered ${method} ${path} with something other than a JSON object`);
-    // A board's reply (relayed by POST …/commands) has "ok"; the hub's own errors do not.
-    if ('ok' in answer || response.ok) return answer;
-    const error = answer['error'];
-    const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : 'http_error';
-    const message = isRecord(error) && typeof error['message'] === 'string' ? error['message'] : `status ${response.status}`;
-    if (code === 'unauthenticated') throw new HubRequestError(code, response.status, `the hub refused the API token (${message})`);
-    throw new HubRequestError(code, response.status, `the hub answered ${response.status} ${code}: ${message}`);
+  private deviceView(): Promise<DeviceView> {
+    return this.api.device(this.device);
   }
 }
