@@ -99,6 +99,8 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     await row.locator('td.fired', { hasText: /^1$/ }).waitFor({ timeout: 10_000 });
     await page.goto(`http://127.0.0.1:${hub.http.port}/#/board/shed`);
     await page.locator('.events li[data-type="rule_fired"]').filter({ hasText: 'button-relay' }).first().waitFor({ timeout: 10_000 });
+    // The change is in the log in words: which rule, what was done, by which token.
+    await page.locator('.events li[data-type="rule_changed"]').filter({ hasText: /rule button-relay created by api-token$/ }).first().waitFor({ timeout: 10_000 });
     await page.locator('li[data-pin="15"]').getByRole('timer').waitFor({ timeout: 10_000 });
     await untilLevel(15, 0, 'the relay back at safe once its lease of 3 s ended');
 

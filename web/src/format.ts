@@ -148,6 +148,14 @@ export function eventText(e: StoredEvent): string {
     }
     case 'rule_failed':
       return `rule ${text(d['rule'])} failed: ${text(d['code'])}: ${text(d['message'])}`;
+    case 'rule_changed':
+      return `rule ${text(d['rule'])} ${text(d['change'])}${d['was'] !== undefined ? ` (was ${text(d['was'])})` : ''} by ${text(d['by'])}`;
+    case 'registered':
+      return `registered by ${text(d['by'])}`;
+    case 'token_rotated':
+      return `given a new token by ${text(d['by'])}; the old one no longer links`;
+    case 'removed':
+      return `removed from the hub by ${text(d['by'])}`;
     case 'edge':
       return `pin ${text(d['pin'])} went ${d['value'] === 1 ? 'high' : 'low'}`;
     case 'command_reply':
