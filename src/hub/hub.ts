@@ -192,6 +192,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     rules: () => reports.source('rules')?.() ?? [],
     storage,
     hub: (): HubInfo => ({ id: hubId, version: TETHER_VERSION, mqtt: reports.source('mqtt')?.() ?? null }),
+    rollouts: () => reports.source('rollouts')?.() ?? null,
     onUpdate: (listener) => bus.subscribe(listener),
   };
 
@@ -205,6 +206,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     wallNow,
     dataDir: config.data,
     store,
+    rollouts: store.rollouts,
     onStored: (listener) => {
       storedListeners.add(listener);
       return () => storedListeners.delete(listener);

@@ -8,8 +8,9 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
 import type { HubFacade } from './api/facade.js';
+import type { RolloutStore } from './store/rollouts.js';
 import type { HubStore } from './store/store.js';
-import type { HubUpdate, MqttStatus, RuleView } from './types.js';
+import type { HubUpdate, MqttStatus, RolloutControl, RuleView } from './types.js';
 
 /**
  * What a module may report to the runtime, each key answered by one module at most. The facade
@@ -20,6 +21,8 @@ export interface HubReports {
   rules: () => RuleView[];
   mqtt: () => MqttStatus;
   http: () => { host: string; port: number };
+  /** The firmware rollouts (the ota module); the facade's rollouts(). */
+  rollouts: () => RolloutControl;
 }
 
 /** The store's upkeep (retention): what it takes on disk, and deleting its oldest rows. */
@@ -37,6 +40,8 @@ export interface HubContext {
   /** The hub's data folder, for files a module keeps. */
   readonly dataDir: string;
   readonly store: StoreUpkeep;
+  /** The firmware rollouts' tables (the ota module's). */
+  readonly rollouts: RolloutStore;
   /** Calls the listener with the number of rows (readings and events) each ingest commit stored, until the returned function is called. */
   onStored(listener: (rows: number) => void): () => void;
   /**

@@ -134,6 +134,8 @@ export class RuleEngine {
         return;
       case 'event':
         return this.onEvent(update.device, update.event.type, update.event.data, update.event.ts);
+      case 'rollout':
+        return;
     }
   }
 

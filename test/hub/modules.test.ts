@@ -89,13 +89,13 @@ describe('hub modules: start and stop', { timeout: 30_000 }, () => {
     assert.deepEqual(lines, Array<string>(3).fill('error a hub listener failed on a state update: boom'));
   });
 
-  test('each module is switched on by its config section: rules with a rule, retention with days or max_mb, the API always', () => {
+  test('each module is switched on by its config section: rules with a rule, retention with days or max_mb, the OTA rollouts and the API always', () => {
     const names = (config: Record<string, unknown>) => hubModules(parseHubConfig({ data: '/tmp/x', ...config }, 'test'), { adminToken: 't', tokens: {} as never }).map((m) => m.name);
-    assert.deepEqual(names({ retention: { days: 0 } }), ['http']);
-    assert.deepEqual(names({}), ['retention', 'http'], 'retention.days defaults to 30');
-    assert.deepEqual(names({ retention: { days: 0, max_mb: 100 } }), ['retention', 'http']);
+    assert.deepEqual(names({ retention: { days: 0 } }), ['ota', 'http']);
+    assert.deepEqual(names({}), ['retention', 'ota', 'http'], 'retention.days defaults to 30');
+    assert.deepEqual(names({ retention: { days: 0, max_mb: 100 } }), ['retention', 'ota', 'http']);
     const rule = { name: 'fan', when: { device: 'shed', sensor: 'air', quantity: 'temperature', above: 25 }, then: { device: 'shed', pin: 15, value: 1, lease_s: 60 } };
-    assert.deepEqual(names({ retention: { days: 0 }, rules: [rule] }), ['rules', 'http']);
+    assert.deepEqual(names({ retention: { days: 0 }, rules: [rule] }), ['rules', 'ota', 'http']);
   });
 });
 

@@ -74,6 +74,7 @@ export class HubModel {
         this.setState(update.device, update.state);
         break;
       case 'event':
+      case 'rollout':
         return;
     }
     this.changed();

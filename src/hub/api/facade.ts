@@ -1,7 +1,7 @@
 // What the HTTP API needs from the hub, and nothing more: the API reads through this and sends
 // commands through it, so it can be tested against a fake and the hub can change behind it.
 import type { JsonObject } from '../../protocol/codec.js';
-import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
+import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RolloutControl, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
 
 export interface HubFacade extends CommandSender {
   devices(): DeviceView[];
@@ -18,6 +18,8 @@ export interface HubFacade extends CommandSender {
   storage(): StorageStatus;
   /** The hub itself: its stable id, its version, and its MQTT bridge's connection (null without one). */
   hub(): HubInfo;
+  /** The firmware rollouts; null when no module runs them. */
+  rollouts(): RolloutControl | null;
   /** Calls the listener with every update until the returned function is called. */
   onUpdate(listener: (u: HubUpdate) => void): () => void;
 }

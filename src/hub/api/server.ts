@@ -15,6 +15,7 @@ import { openApiRoute } from './openapi.js';
 import type { ApiContext, ApiLogger, ApiRoute, ApiTokenRegistry } from './route-spec.js';
 import { deviceRoutes } from './routes-devices.js';
 import { hubRoutes } from './routes-hub.js';
+import { rolloutRoutes } from './routes-rollouts.js';
 import { telemetryRoutes } from './routes-telemetry.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { STREAM_PING_MS, STREAM_SOCKET_OPTIONS, streamRoutes } from './stream.js';
@@ -111,6 +112,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     ...telemetryRoutes(ctx),
     ...hubRoutes(ctx),
     ...tokenRoutes(ctx),
+    ...rolloutRoutes(ctx),
     ...streamRoutes(ctx),
     openApiRoute(() => registered, ctx.version),
   ];
