@@ -139,7 +139,13 @@ export class RolloutRun {
   }
 
   private report(device: string, change: BoardChange): void {
-    this.deps.store.updateBoard(this.id, device, change);
+    try {
+      this.deps.store.updateBoard(this.id, device, change);
+    } catch (err) {
+      // The update itself goes on; the board's own status tells a resumed rollout where it stands.
+      this.deps.logger.warn(`rollout ${this.id}: ${device}: its status was not stored: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     const view = this.view();
     const board = view.boards.find((b) => b.device === device);
     if (board !== undefined) this.deps.publish(view, board);

@@ -55,9 +55,11 @@ export class Rollouts implements RolloutControl {
   cancel(id: number, by: string): RolloutView {
     const view = this.deps.store.get(id);
     if (view === undefined) throw new HubError('not_found', `no rollout ${id}; GET /api/rollouts lists them`);
+    if (view.state !== 'running') throw new HubError('rollout_ended', `rollout ${id} has ended already (${view.state}); there is nothing to cancel`);
     const run = this.runs.get(id);
-    if (view.state !== 'running' || run === undefined) throw new HubError('rollout_ended', `rollout ${id} has ended already (${view.state}); there is nothing to cancel`);
-    run.cancel(by);
+    // A run that failed (its log says why) left its rollout running: the cancel ends it all the same.
+    if (run === undefined) this.deps.store.end(id, 'cancelled', this.deps.now(), { device: null, code: 'cancelled', message: `cancelled by ${by}` });
+    else run.cancel(by);
     return this.deps.store.get(id) as RolloutView;
   }
 
