@@ -151,6 +151,21 @@ void describe('rollouts over the API', { timeout: 60_000 }, () => {
     assert.equal((await runCli(['hub', 'release', 'remove', '0.2.0', '--data', hub.data], { timeoutMs: 30_000 })).code, 0);
   });
 
+  void test('a release whose files no longer match its manifest stops the rollout before any board starts', async () => {
+    const { hub, tokens, api } = await startHub();
+    fs.appendFileSync(path.join(hub.data, 'releases', '0.2.0', 'files', 'tether', 'app.py'), '# changed on disk\n');
+    const { id } = rolloutOf(await api('POST', '/api/rollouts', tokens.admin, { version: '0.2.0', boards: ['tank', 'porch'] }));
+    const view = await eventually(async () => {
+      const v = rolloutOf(await api('GET', `/api/rollouts/${id}`, tokens.read));
+      return v.state === 'running' ? undefined : v;
+    }, 'the rollout ended');
+    assert.equal(view.state, 'stopped');
+    assert.equal(view.reason?.device, null);
+    assert.equal(view.reason?.code, 'damaged');
+    assert.match(view.reason?.message ?? '', /tether\/app\.py no longer matches its SHA-256/);
+    assert.deepEqual(view.boards.map((b) => [b.device, b.state, b.startedAt]), [['tank', 'skipped', null], ['porch', 'skipped', null]]);
+  });
+
   void test('the hub stops at once while a board is awaited, and resumes the rollout at its next start', async () => {
     const { hub, tokens, api } = await startHub();
     const { id } = rolloutOf(await api('POST', '/api/rollouts', tokens.admin, { version: '0.2.0', boards: ['tank'] }));

@@ -74,15 +74,17 @@ export class RolloutRun {
     try {
       release = firmware();
     } catch (err) {
-      const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'internal';
-      this.failed({ device: null, code, message: err instanceof Error ? err.message : String(err) });
+      this.failed({ device: null, code: codeOf(err), message: err instanceof Error ? err.message : String(err) });
       return this.finish();
     }
+    // Resumed after a board failed but before the rollout was marked stopped: it stops now.
+    const failed = this.view().boards.find((b) => b.state === 'failed');
+    if (failed !== undefined) this.failed({ device: failed.device, code: failed.error?.code ?? 'internal', message: failed.error?.message ?? 'failed' });
     for (const wave of [1, 2]) {
+      if (this.reason !== undefined) break;
       const boards = this.view().boards.filter((b) => b.wave === wave && (b.state === 'waiting' || b.state === 'updating'));
       await this.runWave(boards, release);
       if (this.controller.signal.reason instanceof Shutdown) return;
-      if (this.reason !== undefined) break;
     }
     this.finish();
   }
