@@ -3,6 +3,7 @@
 import type { Firmware } from '../../../firmware/index.js';
 import { HubCommandChannel, OtaClient, OtaError, type OtaEvent } from '../../../firmware/index.js';
 import { pause, waitForConfirmation } from '../../../firmware/ota/confirmation.js';
+import type { JsonObject } from '../../../protocol/codec.js';
 import type { HubFacade } from '../../api/facade.js';
 import type { BoardChange } from '../../store/rollouts.js';
 import type { RolloutBoardView } from '../../types.js';
@@ -46,7 +47,7 @@ export async function updateBoard(board: RolloutBoardView, firmware: Firmware, d
         return progress({ phase: 'planned', fromVersion, version: event.running });
       case 'resuming':
       case 'upload_started':
-        sent = 'receivedBytes' in event ? event.receivedBytes : sent;
+        sent = event.receivedBytes;
         return progress({ phase: 'uploading' });
       case 'chunk_sent':
         sent += event.bytes;
@@ -67,7 +68,12 @@ export async function updateBoard(board: RolloutBoardView, firmware: Firmware, d
 
   report({ state: 'updating', phase: 'connecting', error: null, ...(resumed ? {} : { startedAt: deps.now() }) });
   await untilOnline(board.device, deps);
-  const channel = new HubCommandChannel({ command: (id, request, options) => facade.command(id, request, options), isOnline: (id) => facade.device(id)?.online === true }, board.device);
+  const commands = {
+    // A board that went silent holds a request for its whole timeout; an abort need not wait for it.
+    command: (id: string, request: JsonObject, options?: { timeoutMs?: number }) => untilAborted(facade.command(id, request, options), signal),
+    isOnline: (id: string) => facade.device(id)?.online === true,
+  };
+  const channel = new HubCommandChannel(commands, board.device);
   const client = new OtaClient(channel, { onEvent });
   if (resumed) {
     // The hub stopped while this board applied the release: it may run it on trial now, which a
@@ -85,6 +91,16 @@ export async function updateBoard(board: RolloutBoardView, firmware: Firmware, d
   const changed = fromVersion !== null && fromVersion !== result.version;
   if (fromVersion === null) report({ fromVersion: result.running });
   return { state: changed ? 'confirmed' : 'unchanged', version: result.version };
+}
+
+/** The promise's outcome, or the signal's reason as soon as it is aborted (the promise runs on, unheeded). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Waits for the board's link; board_offline when it does not come within onlineWaitMs. */
