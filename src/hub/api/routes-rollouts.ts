@@ -94,7 +94,7 @@ export function rolloutRoutes(ctx: ApiContext): ApiRoute[] {
       method: 'POST',
       url: '/api/rollouts/:id/cancel',
       operationId: 'cancelRollout',
-      summary: 'Cancels a running rollout: no board starts, and the updates under way are aborted between two requests.',
+      summary: 'Cancels a running rollout: no board starts, and the updates under way are aborted at once.',
       description: 'A board that was already told to apply the release (committed) applies it all the same; the rollout does not wait for it.',
       scope: 'admin',
       params: ROLLOUT_ID_PARAMS,
