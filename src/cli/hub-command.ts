@@ -213,24 +213,36 @@ Examples:
       .description("delete a release and its files from the hub's data folder (boards keep what they run)")
       .addHelpText('after', '\nExample:\n  $ tether hub release remove 0.1.0'),
   ).action(async (version: string, flags: HubFlags) => {
-    await withReleases(flags, (releases) => {
-      releases.remove(version);
-      ctx.out(`removed release ${version}`);
-    });
+    await withReleases(
+      flags,
+      (releases) => {
+        releases.remove(version);
+        ctx.out(`removed release ${version}`);
+      },
+      { rollouts: true },
+    );
   });
 }
 
-/** Runs `use` on the releases of the data folder; a ReleaseError is a failure that says what to do. */
-async function withReleases<T>(flags: HubFlags, use: (releases: ReleaseStore) => T | Promise<T>): Promise<T> {
+/**
+ * Runs `use` on the releases of the data folder; a ReleaseError is a failure that says what to
+ * do. With `rollouts`, the hub's database is opened too, so that a release a running rollout
+ * sends is not removed (the hub may run meanwhile: SQLite lets both read it).
+ */
+async function withReleases<T>(flags: HubFlags, use: (releases: ReleaseStore) => T | Promise<T>, options: { rollouts?: boolean } = {}): Promise<T> {
   const config = await loadConfig(flags);
   const { ReleaseStore, ReleaseError } = await import('../hub/store/releases.js');
   const { ensureDataFolder } = await import('../hub/data-folder.js');
   ensureDataFolder(config.data);
+  const { HubStore } = await import('../hub/store/store.js');
+  const store = options.rollouts === true ? HubStore.open(path.join(config.data, 'tether.db')) : undefined;
   try {
-    return await use(new ReleaseStore(config.data));
+    return await use(new ReleaseStore(config.data, store === undefined ? {} : { usedBy: (version) => store.rollouts.usingRelease(version) }));
   } catch (err) {
     if (err instanceof ReleaseError) throw new CliFailure(err.message);
     throw err;
+  } finally {
+    store?.close();
   }
 }
 

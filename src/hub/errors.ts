@@ -22,6 +22,10 @@ export const HUB_ERROR_CATALOGUE = {
   forbidden: { summary: 'The token is known but its scope does not cover this route; the message names the scope needed.', httpStatus: 403 },
   rate_limited: { summary: 'Too many wrong API tokens came from this address; wait for the Retry-After seconds, then use the right token.', httpStatus: 429 },
   shutting_down: { summary: 'The hub is stopping; try again when it is back.', httpStatus: 503 },
+  unknown_release: { summary: 'The hub holds no firmware release of that version; add one with tether hub release add DIR, list them with tether hub release list.', httpStatus: 404 },
+  no_boards: { summary: 'A rollout names no board; give the boards to update in `boards`.', httpStatus: 400 },
+  board_in_rollout: { summary: 'A board is part of a running rollout already; wait for it to end, or cancel it.', httpStatus: 409 },
+  rollout_ended: { summary: 'The rollout has ended already (done, stopped or cancelled); there is nothing to cancel.', httpStatus: 409 },
   storage_full: {
     summary: "The hub cannot write to its database (disk full, read-only or failing); reads still work, and writes resume by themselves once it can. Free disk space in the hub's data folder.",
     httpStatus: 507,

@@ -206,6 +206,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     },
     storage,
     hub: (): HubInfo => ({ id: hubId, version: TETHER_VERSION, mqtt: reports.source('mqtt')?.() ?? null }),
+    rollouts: () => reports.source('rollouts')?.() ?? null,
     onUpdate: (listener) => bus.subscribe(listener),
     boards: boardAdmin({
       store,
@@ -238,6 +239,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     dataDir: config.data,
     store,
     ruleStore: store,
+    rollouts: store.rollouts,
     onStored: (listener) => {
       storedListeners.add(listener);
       return () => storedListeners.delete(listener);

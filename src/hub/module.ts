@@ -8,9 +8,10 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
 import type { HubFacade } from './api/facade.js';
+import type { RolloutStore } from './store/rollouts.js';
 import type { HubStore } from './store/store.js';
 import type { RuleStorePort } from './rules/rule-book.js';
-import type { HubUpdate, MqttStatus, RuleBook } from './types.js';
+import type { HubUpdate, MqttStatus, RolloutControl, RuleBook } from './types.js';
 
 /**
  * What a module may report to the runtime, each key answered by one module at most. The facade
@@ -21,6 +22,8 @@ export interface HubReports {
   rules: RuleBook;
   mqtt: () => MqttStatus;
   http: () => { host: string; port: number };
+  /** The firmware rollouts (the ota module); the facade's rollouts(). */
+  rollouts: () => RolloutControl;
 }
 
 /** The store's upkeep (retention): what it takes on disk, and deleting its oldest rows. */
@@ -40,6 +43,8 @@ export interface HubContext {
   readonly store: StoreUpkeep;
   /** The rules made through the API (store/rules.ts); only the rules module writes them. */
   readonly ruleStore: RuleStorePort;
+  /** The firmware rollouts' tables (the ota module's). */
+  readonly rollouts: RolloutStore;
   /** Calls the listener with the number of rows (readings and events) each ingest commit stored, until the returned function is called. */
   onStored(listener: (rows: number) => void): () => void;
   /**

@@ -173,6 +173,8 @@ export class RuleEngine {
         return;
       case 'event':
         return this.onEvent(update.device, update.event.type, update.event.data, update.event.ts);
+      case 'rollout':
+        return;
     }
   }
 

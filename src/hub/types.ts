@@ -122,7 +122,9 @@ export type HubUpdate =
   | { type: 'device'; device: DeviceView }
   | { type: 'state'; device: string; state: JsonObject }
   | { type: 'reading'; device: string; sensor: string; ts: number; values: Record<string, number>; units: Record<string, string> }
-  | { type: 'event'; device: string; event: StoredEvent };
+  | { type: 'event'; device: string; event: StoredEvent }
+  /** A board's part in a rollout changed (its progress, its result, or the rollout's state). */
+  | { type: 'rollout'; device: string; rollout: RolloutSummary; board: RolloutBoardView };
 
 /** What the rules engine keeps of a running rule or binding. */
 export interface RuleActivity {
@@ -258,4 +260,67 @@ export interface NewBoardLink {
   device: DeviceView;
   token: string;
   link: BoardLinkMaterial;
+}
+
+/** A firmware rollout (docs/hub.md, "Rolling a release out"): `running` until it is `done`, `stopped` by a board's failure, or `cancelled`. */
+export type RolloutState = 'running' | 'done' | 'stopped' | 'cancelled';
+
+/**
+ * One board's part in a rollout. `waiting`: not started; `updating`: under way (see `phase`);
+ * `confirmed`: it runs the release and confirmed it healthy; `unchanged`: it held the release
+ * already; `failed`: see `error`; `aborted`: a cancel or the hub stopping ended its update;
+ * `skipped`: the rollout ended before its turn.
+ */
+export type RolloutBoardState = 'waiting' | 'updating' | 'confirmed' | 'unchanged' | 'failed' | 'aborted' | 'skipped';
+
+export interface RolloutBoardView {
+  device: string;
+  /** 1 for the first wave, 2 for the rest. */
+  wave: number;
+  state: RolloutBoardState;
+  /** While updating: `connecting`, `planned`, `uploading`, `committed` (restarting), `on_trial`; else null. */
+  phase: string | null;
+  /** The version it ran when its update began; null before. */
+  fromVersion: string | null;
+  /** The version it runs, as last heard during the rollout; null before. */
+  version: string | null;
+  /** Bytes of this update sent so far (a resumed upload counts what the board had), of totalBytes. */
+  sentBytes: number;
+  totalBytes: number;
+  /** Why it failed or was aborted: an OtaError code (docs/firmware.md), a board's or the hub's code. */
+  error: { code: string; message: string } | null;
+  /** Wall-clock ms. */
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface RolloutSummary {
+  id: number;
+  /** The release (`tether hub release list`). */
+  version: string;
+  /** How many boards the first wave has. */
+  waveSize: number;
+  state: RolloutState;
+  /** The API token's name that started it. */
+  createdBy: string;
+  createdAt: number;
+  endedAt: number | null;
+  /** Why it stopped or who cancelled it: the board and its error code, or the token's name with code `cancelled`. */
+  reason: { device: string | null; code: string; message: string } | null;
+}
+
+export interface RolloutView extends RolloutSummary {
+  /** In the order given: the first `waveSize` are wave 1. */
+  boards: RolloutBoardView[];
+}
+
+/** What the API asks of the hub's rollouts (the ota module). */
+export interface RolloutControl {
+  /** Newest first. */
+  list(): RolloutView[];
+  get(id: number): RolloutView | undefined;
+  /** Starts a rollout; throws a coded HubError (unknown_release, not_found, board_in_rollout, no_boards, bad_request). */
+  start(request: { version: string; boards: string[]; waveSize: number }, by: string): RolloutView;
+  /** Ends a running rollout: no board starts, updates under way are aborted. */
+  cancel(id: number, by: string): RolloutView;
 }

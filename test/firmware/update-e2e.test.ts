@@ -3,22 +3,19 @@
 // (boot.py, then run_board.py, and again after every reset). Directly, with a broken release
 // that the board rolls back, and through the real hub.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join, relative } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { collectFirmware } from '../../src/cli/update-files.js';
 import { connect } from '../../src/client/index.js';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
-import { FIRMWARE_DIR } from '../support/firmware-board.js';
+import { firmwareCopy, firmwareRelease, startBootLoopBoard, type BootLoopBoard } from '../support/boot-loop-board.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
-const BOOT_LOOP = join(FIRMWARE_DIR, 'tests', 'host', 'boot_loop.py');
 const ADMIN = 'admin-token-0123456789abcdef';
 /** health_s 5 is the least tether/ota.py takes: a broken release costs 3 boots of 5 s. */
 const HUB_CONFIG = {
@@ -38,25 +35,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** firmware/ without tests/, __pycache__ and the board's own config/ and ota/, with edits. */
-function firmwareCopy(name: string, edit: (dir: string) => void = () => {}): string {
-  const dir = join(scratch, name);
-  const skipped = new Set(['tests', 'config', 'ota'].map((d) => join(FIRMWARE_DIR, d)));
-  cpSync(FIRMWARE_DIR, dir, { recursive: true, filter: (src) => basename(src) !== '__pycache__' && !skipped.has(src) });
-  edit(dir);
-  return dir;
-}
-
-function release(name: string, version: string, edit: (dir: string) => void): string {
-  return firmwareCopy(name, (dir) => {
-    const init = join(dir, 'tether', '__init__.py');
-    writeFileSync(init, readFileSync(init, 'utf8').replace(/^VERSION = '[^']*'/m, `VERSION = '${version}'`));
-    edit(dir);
-  });
-}
-
-const NEW = release('new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
-const BROKEN = release('broken', '0.1.1', (dir) => {
+const NEW = firmwareRelease(scratch, 'new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
+const BROKEN = firmwareRelease(scratch, 'broken', '0.1.1', (dir) => {
   const app = join(dir, 'tether', 'app.py');
   writeFileSync(app, `raise RuntimeError('0.1.1 is broken')\n${readFileSync(app, 'utf8')}`);
 });
@@ -82,54 +62,12 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Board {
-  flash: string;
-  /** The JSON port line of every start so far. */
-  boots: Array<{ port: number | null; control: number }>;
-  stderr(): string;
-  /** Waits for the n-th start (1-based). */
-  boot(n: number, timeoutMs?: number): Promise<void>;
-}
+type Board = BootLoopBoard;
 
 /** A board whose flash is a fresh copy of firmware/ with `config`, powered by boot_loop.py. */
 async function startBoard(name: string, config: unknown, args: string[]): Promise<Board> {
-  const flash = firmwareCopy(name);
-  mkdirSync(join(flash, 'config'));
-  writeFileSync(join(flash, 'config', 'device.json'), JSON.stringify(config));
-  const child: ChildProcess = spawn('python3', [BOOT_LOOP, '--root', flash, '--config', join(flash, 'config', 'device.json'), ...args], {
-    // boot_loop.py stops when its stdin closes, even if this process dies without cleaning up.
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-  });
-  let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const boots: Board['boots'] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => boots.push(JSON.parse(line) as Board['boots'][number]));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    // Its children end with it (boot_loop.py sets PR_SET_PDEATHSIG).
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  });
-  const board: Board = {
-    flash,
-    boots,
-    stderr: () => err,
-    boot: async (n, timeoutMs = 10_000) => {
-      const started = () => {
-        if (boots.length >= n) return true;
-        if (child.exitCode !== null) throw new Error(`boot_loop exited with ${child.exitCode} before start ${n}`);
-        return undefined;
-      };
-      await eventually(started, `start ${n} of the board`, timeoutMs).catch((e: Error) => {
-        throw new Error(`${e.message}\n--- board stderr ---\n${err}`, { cause: e });
-      });
-    },
-  };
-  await board.boot(1);
+  const board = await startBootLoopBoard(scratch, name, config, args);
+  cleanups.push(() => board.close());
   return board;
 }
 
@@ -196,7 +134,7 @@ describe('tether update against the firmware under CPython, across real resets',
       assert.equal(status['state'], 'confirmed');
       assert.equal(board.stderr().match(/RuntimeError: 0\.1\.1 is broken/g)?.length, 3, 'three trial boots that fail at import');
       assert.match(board.stderr(), /ota: version 0\.1\.1 was not confirmed within 3 boots: rolled back to 0\.1\.0/);
-      await assertFlashHolds(board.flash, firmwareCopy('original'), 'after the rollback');
+      await assertFlashHolds(board.flash, firmwareCopy(scratch, 'original'), 'after the rollback');
     });
   });
 

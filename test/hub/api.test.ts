@@ -12,7 +12,7 @@ import { buildApi } from '../../src/hub/api/server.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
-import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleBook, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
+import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RolloutControl, RolloutView, RuleBook, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
@@ -82,6 +82,15 @@ class FakeHub implements HubFacade {
     if (this.device(device) === undefined) return Promise.reject(new HubError('not_found', `no board ${device}`));
     return this.answer(request);
   }
+  rollouts(): RolloutControl {
+    const rollout: RolloutView = { id: 1, version: '0.1.1', waveSize: 1, state: 'running', createdBy: 'api-token', createdAt: NOW, endedAt: null, reason: null, boards: [] };
+    return {
+      list: () => [rollout],
+      get: (id) => (id === 1 ? rollout : undefined),
+      start: () => rollout,
+      cancel: () => ({ ...rollout, state: 'cancelled' }),
+    };
+  }
   onUpdate(listener: (u: HubUpdate) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -149,6 +158,10 @@ const EXPECTED_ROUTES = [
   'GET /api/tokens',
   'POST /api/tokens',
   'DELETE /api/tokens/{name}',
+  'GET /api/rollouts',
+  'POST /api/rollouts',
+  'GET /api/rollouts/{id}',
+  'POST /api/rollouts/{id}/cancel',
   'GET /api/stream',
   'GET /api/openapi.json',
 ];
@@ -160,7 +173,7 @@ function operations(doc: OpenApiDoc): Array<{ method: string; path: string; open
 }
 
 /** A concrete URL for a documented path, naming a registered board and a token made by the test. */
-const concrete = (path: string) => path.replace('{id}', 'pico-1').replace('{name}', 'doomed');
+const concrete = (path: string) => path.replace('{id}', path.startsWith('/api/rollouts/') ? '1' : 'pico-1').replace('{name}', 'doomed');
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -171,6 +184,8 @@ function examplePayload(method: string, path: string): { payload?: JsonObject } 
   if (method !== 'POST' && method !== 'PUT') return {};
   if (path === '/api/tokens') return { payload: { name: `token-${++tokenNumber}`, scope: 'read' } };
   if (path.startsWith('/api/rules')) return path.endsWith('/enable') || path.endsWith('/disable') ? {} : { payload: { name: 'fan' } };
+  if (path === '/api/rollouts') return { payload: { version: '0.1.1', boards: ['pico-1'] } };
+  if (path === '/api/rollouts/{id}/cancel') return {};
   return { payload: { action: 'ping' } };
 }
 
@@ -266,7 +281,7 @@ void describe('hub API: OpenAPI document and authentication', { timeout: 30_000 
     for (const { method, path } of operations(doc)) {
       const res = await app.inject({ method: method as Method, url: concrete(path), headers: AUTH, ...examplePayload(method, path) });
       if (path === '/api/stream') assertError(res, 400, 'bad_request', /WebSocket/);
-      else assert.equal(res.statusCode, method === 'POST' && (path === '/api/tokens' || path === '/api/rules') ? 201 : 200, `${method} ${path}: ${res.body}`);
+      else assert.equal(res.statusCode, method === 'POST' && (path === '/api/tokens' || path === '/api/rules' || path === '/api/rollouts') ? 201 : 200, `${method} ${path}: ${res.body}`);
     }
   });
 

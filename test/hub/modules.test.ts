@@ -89,13 +89,13 @@ describe('hub modules: start and stop', { timeout: 30_000 }, () => {
     assert.deepEqual(lines, Array<string>(3).fill('error a hub listener failed on a state update: boom'));
   });
 
-  test('each module is switched on by its config section: retention with days or max_mb; the rules (which the API may add to) and the API always', () => {
+  test('each module is switched on by its config section: retention with days or max_mb; the rules (which the API may add to), the OTA rollouts and the API always', () => {
     const names = (config: Record<string, unknown>) => hubModules(parseHubConfig({ data: '/tmp/x', ...config }, 'test'), { adminToken: 't', tokens: {} as never }).map((m) => m.name);
-    assert.deepEqual(names({ retention: { days: 0 } }), ['rules', 'http']);
-    assert.deepEqual(names({}), ['rules', 'retention', 'http'], 'retention.days defaults to 30');
-    assert.deepEqual(names({ retention: { days: 0, max_mb: 100 } }), ['rules', 'retention', 'http']);
+    assert.deepEqual(names({ retention: { days: 0 } }), ['rules', 'ota', 'http']);
+    assert.deepEqual(names({}), ['rules', 'retention', 'ota', 'http'], 'retention.days defaults to 30');
+    assert.deepEqual(names({ retention: { days: 0, max_mb: 100 } }), ['rules', 'retention', 'ota', 'http']);
     const rule = { name: 'fan', when: { device: 'shed', sensor: 'air', quantity: 'temperature', above: 25 }, then: { device: 'shed', pin: 15, value: 1, lease_s: 60 } };
-    assert.deepEqual(names({ retention: { days: 0 }, rules: [rule] }), ['rules', 'http']);
+    assert.deepEqual(names({ retention: { days: 0 }, rules: [rule] }), ['rules', 'ota', 'http']);
   });
 });
 

@@ -608,7 +608,7 @@ describe('schema', { timeout: 30_000 }, () => {
       store.addDevice('b1');
       store.close();
       const raw = new Database(path);
-      raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe; DROP TABLE api_tokens; DROP TABLE rules');
+      raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe; DROP TABLE api_tokens; DROP TABLE rules; DROP TABLE rollout_boards; DROP TABLE rollouts');
       raw.pragma('user_version = 1');
       raw.close();
       const reopened = HubStore.open(path);

@@ -89,6 +89,7 @@ export class HubModel {
         this.setState(update.device, update.state);
         break;
       case 'event':
+      case 'rollout':
         return;
     }
     this.changed();

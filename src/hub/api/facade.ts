@@ -2,7 +2,7 @@
 // commands through it, so it can be tested against a fake and the hub can change behind it.
 import type { JsonObject } from '../../protocol/codec.js';
 import type { BoardAdmin } from '../board-admin.js';
-import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RuleBook, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
+import type { CommandSender, DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RolloutControl, RuleBook, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../types.js';
 
 export interface HubFacade extends CommandSender {
   devices(): DeviceView[];
@@ -21,6 +21,8 @@ export interface HubFacade extends CommandSender {
   storage(): StorageStatus;
   /** The hub itself: its stable id, its version, and its MQTT bridge's connection (null without one). */
   hub(): HubInfo;
+  /** The firmware rollouts; null when no module runs them. */
+  rollouts(): RolloutControl | null;
   /** Calls the listener with every update until the returned function is called. */
   onUpdate(listener: (u: HubUpdate) => void): () => void;
   /** Registers, re-keys and removes boards; without it the API does not serve those routes. */

@@ -3,6 +3,7 @@
 import { ERROR_CODES } from '../../protocol/errors.js';
 import { API_SCOPES } from '../api-scope.js';
 import { HUB_ERROR_CATALOGUE, type HubErrorCode } from '../errors.js';
+import { ROLLOUT_SCHEMAS, ROLLOUT_UPDATE_SCHEMA } from './rollout-schemas.js';
 import type { ApiRoute, JsonSchema, ParamsSchema } from './route-spec.js';
 
 export const OPENAPI_PATH = '/api/openapi.json';
@@ -39,6 +40,7 @@ const DRY_RUN_ENTRY = (what: string, field: string): JsonSchema => ({
 const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorDetail') } },
   ErrorDetail: ERROR_DETAIL,
+  ...ROLLOUT_SCHEMAS,
   DeviceView: {
     type: 'object',
     required: ['id', 'name', 'online', 'firmware', 'capabilities', 'bootId', 'firstSeen', 'lastSeen', 'address', 'rssi', 'linkedSince', 'bootedAt'],
@@ -204,6 +206,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
         },
       },
       { type: 'object', required: ['type', 'device', 'event'], properties: { type: { const: 'event' }, device: { type: 'string' }, event: ref('StoredEvent') } },
+      ROLLOUT_UPDATE_SCHEMA,
     ],
   },
   StreamMessage: {

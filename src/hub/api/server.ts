@@ -17,6 +17,7 @@ import { boardRoutes } from './routes-boards.js';
 import { deviceRoutes } from './routes-devices.js';
 import { hubRoutes } from './routes-hub.js';
 import { ruleRoutes } from './routes-rules.js';
+import { rolloutRoutes } from './routes-rollouts.js';
 import { telemetryRoutes } from './routes-telemetry.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { STREAM_PING_MS, STREAM_SOCKET_OPTIONS, streamRoutes } from './stream.js';
@@ -115,6 +116,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     ...hubRoutes(ctx),
     ...ruleRoutes(ctx),
     ...tokenRoutes(ctx),
+    ...rolloutRoutes(ctx),
     ...streamRoutes(ctx),
     openApiRoute(() => registered, ctx.version),
   ];

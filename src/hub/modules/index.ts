@@ -4,6 +4,7 @@ import type { HubConfig } from '../config.js';
 import type { HubModule } from '../module.js';
 import { apiModule, type ApiCredentials } from './api-module.js';
 import { mqttModule } from './mqtt-module.js';
+import { otaModule } from './ota/ota-module.js';
 import { retentionModule } from './retention-module.js';
 import { rulesModule } from './rules-module.js';
 
@@ -14,6 +15,7 @@ export function hubModules(config: HubConfig, credentials: ApiCredentials): HubM
     rulesModule(config),
     retentionModule(config.retention),
     mqttModule(config),
+    otaModule(),
     // The API starts last, so that nothing is asked of the hub before every other module runs.
     apiModule(config.http, credentials),
   ];

@@ -334,6 +334,8 @@ export class MqttBridge implements HubModule {
         return;
       case 'event':
         return this.onEvent(update.device, update.event);
+      case 'rollout':
+        return;
     }
   }
 

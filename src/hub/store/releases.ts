@@ -33,6 +33,7 @@ export const RELEASE_ERROR_CATALOGUE = {
   duplicate_version: 'The hub holds a release of that version already; remove it first, or raise VERSION in tether/__init__.py.',
   unknown_version: 'The hub holds no release of that version; list them with tether hub release list.',
   damaged: "A stored release's files no longer match its manifest; remove it and add it again.",
+  in_use: 'A running rollout sends this release; wait for it to end, or cancel it, then remove the release.',
 } as const;
 
 export type ReleaseErrorCode = keyof typeof RELEASE_ERROR_CATALOGUE;
@@ -61,11 +62,19 @@ export interface ReleaseManifest {
   totalBytes: number;
 }
 
+export interface ReleaseStoreOptions {
+  /** The running rollout that sends this release, if any (the hub's RolloutStore.usingRelease): such a release is not removed. */
+  usedBy?: (version: string) => number | undefined;
+}
+
 export class ReleaseStore {
   readonly root: string;
 
   /** `dataDir` is the hub's data folder, which must exist (ensureDataFolder). */
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly options: ReleaseStoreOptions = {},
+  ) {
     this.root = path.join(dataDir, RELEASES_FOLDER);
   }
 
@@ -166,9 +175,13 @@ export class ReleaseStore {
     return { dir, version, files, totalBytes: manifest.totalBytes };
   }
 
-  /** Takes the release out at once (renamed away, then deleted); unknown_version when there is none. */
+  /** Takes the release out at once (renamed away, then deleted); unknown_version when there is none, in_use while a rollout sends it. */
   remove(version: string): void {
     if (!RELEASE_VERSION.test(version)) throw unknown(version);
+    const rollout = this.options.usedBy?.(version);
+    if (rollout !== undefined) {
+      throw new ReleaseError('in_use', `rollout ${rollout} is sending release ${version}; wait for it to end, or cancel it (POST /api/rollouts/${rollout}/cancel), then remove the release`);
+    }
     const gone = path.join(this.root, `.removing-${randomBytes(6).toString('hex')}`);
     try {
       fs.renameSync(this.folderOf(version), gone);

@@ -102,6 +102,38 @@ const MIGRATIONS: readonly string[] = [
     updated_by TEXT NOT NULL
   ) STRICT;
   `,
+  // 6: firmware rollouts (rollouts.ts) and each board's part in one.
+  `
+  CREATE TABLE rollouts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL,
+    wave_size INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('running', 'done', 'stopped', 'cancelled')),
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    reason TEXT
+  ) STRICT;
+  CREATE INDEX rollouts_state ON rollouts (state);
+
+  CREATE TABLE rollout_boards (
+    rollout INTEGER NOT NULL REFERENCES rollouts (id),
+    position INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    phase TEXT,
+    from_version TEXT,
+    version TEXT,
+    sent_bytes INTEGER NOT NULL DEFAULT 0,
+    total_bytes INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    started_at INTEGER,
+    ended_at INTEGER,
+    PRIMARY KEY (rollout, position),
+    UNIQUE (rollout, device)
+  ) STRICT;
+  `,
 ];
 
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;

@@ -18,6 +18,7 @@ import { LinkStates, type LinkState } from './link-state.js';
 import { CommandOutbox, type OutboxEntry } from './outbox.js';
 import { ReadingStore } from './readings.js';
 import { RuleStore, type StoredRule } from './rules.js';
+import { RolloutStore } from './rollouts.js';
 import type { DeviceSensorSummary, SensorSummary } from '../types.js';
 import { openDatabase } from './schema.js';
 import { isStorageFull, StorageHealth, storageFaultCode } from './storage-health.js';
@@ -64,6 +65,8 @@ export interface StoreSize {
 export class HubStore {
   /** Named API tokens with their scopes (the admin token is the file <data>/api-token). */
   readonly apiTokens: ApiTokens;
+  /** Firmware rollouts and each board's part in one (the ota module's). */
+  readonly rollouts: RolloutStore;
   private readonly devices: DeviceRegistry;
   private readonly links: LinkStates;
   private readonly outbox: CommandOutbox;
@@ -84,6 +87,7 @@ export class HubStore {
     this.health = new StorageHealth(options.wallNow);
     this.devices = new DeviceRegistry(db);
     this.apiTokens = new ApiTokens(db);
+    this.rollouts = new RolloutStore(db);
     this.links = new LinkStates(db);
     this.outbox = new CommandOutbox(db);
     this.readings = new ReadingStore(db);

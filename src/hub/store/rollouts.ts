@@ -1,0 +1,157 @@
+// Firmware rollouts and each board's part in one (the ota module runs them; docs/hub.md,
+// "Rolling a release out"). A rollout that is `running` here is resumed when the hub starts, so
+// every change of a board's state is written before it is published.
+import type Database from 'better-sqlite3';
+import type { RolloutBoardState, RolloutBoardView, RolloutState, RolloutSummary, RolloutView } from '../types.js';
+
+interface RolloutRow {
+  id: number;
+  version: string;
+  wave_size: number;
+  state: RolloutState;
+  created_by: string;
+  created_at: number;
+  ended_at: number | null;
+  reason: string | null;
+}
+
+interface BoardRow {
+  device: string;
+  wave: number;
+  state: RolloutBoardState;
+  phase: string | null;
+  from_version: string | null;
+  version: string | null;
+  sent_bytes: number;
+  total_bytes: number;
+  error: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+/** The fields of a board's part that a change may set; the others keep their value. */
+export type BoardChange = Partial<Omit<RolloutBoardView, 'device' | 'wave'>>;
+
+/** How many rollouts GET /api/rollouts lists, newest first. */
+const LIST_LIMIT = 100;
+
+const BOARD_COLUMNS: Record<keyof BoardChange, string> = {
+  state: 'state',
+  phase: 'phase',
+  fromVersion: 'from_version',
+  version: 'version',
+  sentBytes: 'sent_bytes',
+  totalBytes: 'total_bytes',
+  error: 'error',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+};
+
+function statements(db: Database.Database) {
+  const SELECT_ROLLOUT = 'SELECT id, version, wave_size, state, created_by, created_at, ended_at, reason FROM rollouts';
+  return {
+    insert: db.prepare<[string, number, string, number]>("INSERT INTO rollouts (version, wave_size, state, created_by, created_at) VALUES (?, ?, 'running', ?, ?)"),
+    insertBoard: db.prepare<[number, number, string, number]>("INSERT INTO rollout_boards (rollout, position, device, wave, state) VALUES (?, ?, ?, ?, 'waiting')"),
+    get: db.prepare<[number], RolloutRow>(`${SELECT_ROLLOUT} WHERE id = ?`),
+    list: db.prepare<[number], RolloutRow>(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT ?`),
+    running: db.prepare<[], RolloutRow>(`${SELECT_ROLLOUT} WHERE state = 'running' ORDER BY id`),
+    boards: db.prepare<[number], BoardRow>(
+      'SELECT device, wave, state, phase, from_version, version, sent_bytes, total_bytes, error, started_at, ended_at FROM rollout_boards WHERE rollout = ? ORDER BY position',
+    ),
+    busy: db.prepare<[string], { id: number }>("SELECT r.id FROM rollouts r JOIN rollout_boards b ON b.rollout = r.id WHERE r.state = 'running' AND b.device = ? LIMIT 1"),
+    usingVersion: db.prepare<[string], { id: number }>("SELECT id FROM rollouts WHERE state = 'running' AND version = ? ORDER BY id LIMIT 1"),
+    end: db.prepare<[RolloutState, number, string | null, number]>("UPDATE rollouts SET state = ?, ended_at = ?, reason = ? WHERE id = ? AND state = 'running'"),
+  };
+}
+
+export class RolloutStore {
+  private readonly sql: ReturnType<typeof statements>;
+  private readonly createTransaction: (version: string, waveSize: number, by: string, now: number, boards: readonly string[]) => number;
+  private readonly boardUpdates = new Map<string, Database.Statement<Record<string, unknown>>>();
+
+  constructor(private readonly db: Database.Database) {
+    this.sql = statements(db);
+    this.createTransaction = db.transaction((version: string, waveSize: number, by: string, now: number, boards: readonly string[]) => {
+      const id = Number(this.sql.insert.run(version, waveSize, by, now).lastInsertRowid);
+      boards.forEach((device, i) => this.sql.insertBoard.run(id, i, device, i < waveSize ? 1 : 2));
+      return id;
+    });
+  }
+
+  /** A new running rollout with every board waiting; the first `waveSize` are wave 1. */
+  create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): RolloutView {
+    const id = this.createTransaction(version, waveSize, by, now, boards);
+    return this.get(id) as RolloutView;
+  }
+
+  get(id: number): RolloutView | undefined {
+    const row = this.sql.get.get(id);
+    return row === undefined ? undefined : this.viewOf(row);
+  }
+
+  /** The newest first. */
+  list(): RolloutView[] {
+    return this.sql.list.all(LIST_LIMIT).map((row) => this.viewOf(row));
+  }
+
+  /** Every running rollout, oldest first (to resume at the hub's start). */
+  running(): RolloutView[] {
+    return this.sql.running.all().map((row) => this.viewOf(row));
+  }
+
+  /** The running rollout the board is part of, if any. */
+  rolloutOf(device: string): number | undefined {
+    return this.sql.busy.get(device)?.id;
+  }
+
+  /** A running rollout that sends this release, if any (a release in use is not removed). */
+  usingRelease(version: string): number | undefined {
+    return this.sql.usingVersion.get(version)?.id;
+  }
+
+  /** Ends a running rollout; false when it had ended already. */
+  end(id: number, state: Exclude<RolloutState, 'running'>, now: number, reason: RolloutSummary['reason']): boolean {
+    return this.sql.end.run(state, now, reason === null ? null : JSON.stringify(reason), id).changes > 0;
+  }
+
+  updateBoard(id: number, device: string, change: BoardChange): void {
+    const keys = (Object.keys(change) as Array<keyof BoardChange>).filter((k) => change[k] !== undefined).sort();
+    if (keys.length === 0) return;
+    const shape = keys.join(',');
+    let statement = this.boardUpdates.get(shape);
+    if (statement === undefined) {
+      const sets = keys.map((k) => `${BOARD_COLUMNS[k]} = @${k}`).join(', ');
+      statement = this.db.prepare(`UPDATE rollout_boards SET ${sets} WHERE rollout = @id AND device = @device`);
+      this.boardUpdates.set(shape, statement);
+    }
+    const params: Record<string, unknown> = { id, device };
+    for (const k of keys) params[k] = k === 'error' ? (change.error === null ? null : JSON.stringify(change.error)) : change[k];
+    statement.run(params);
+  }
+
+  private viewOf(row: RolloutRow): RolloutView {
+    return {
+      id: row.id,
+      version: row.version,
+      waveSize: row.wave_size,
+      state: row.state,
+      createdBy: row.created_by,
+      createdAt: row.created_at,
+      endedAt: row.ended_at,
+      reason: row.reason === null ? null : (JSON.parse(row.reason) as RolloutSummary['reason']),
+      boards: this.sql.boards.all(row.id).map((b) => ({
+        device: b.device,
+        wave: b.wave,
+        state: b.state,
+        phase: b.phase,
+        fromVersion: b.from_version,
+        version: b.version,
+        sentBytes: b.sent_bytes,
+        totalBytes: b.total_bytes,
+        error: b.error === null ? null : (JSON.parse(b.error) as RolloutBoardView['error']),
+        startedAt: b.started_at,
+        endedAt: b.ended_at,
+      })),
+    };
+  }
+}

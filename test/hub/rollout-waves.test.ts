@@ -1,0 +1,144 @@
+// The rollout's wave rules on boards held in memory (test/firmware/memory-ota-channel.ts) behind a
+// fake hub command path: a failure in a wave lets the updates under way finish and starts no
+// other board; a cancel aborts the updates under way; stopping leaves the rollout to resume.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { silentLogger } from '../../src/device/logger.js';
+import type { HubFacade } from '../../src/hub/api/facade.js';
+import { Rollouts } from '../../src/hub/modules/ota/rollouts.js';
+import { ReleaseStore } from '../../src/hub/store/releases.js';
+import { HubStore } from '../../src/hub/store/store.js';
+import type { DeviceView, RolloutView } from '../../src/hub/types.js';
+import type { JsonObject } from '../../src/protocol/codec.js';
+import { MemoryOtaChannel } from '../firmware/memory-ota-channel.js';
+import { eventually, tempDataDir } from '../support/test-hub.js';
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function releaseIn(data: string): Promise<void> {
+  const dir = tempDataDir();
+  made.push(dir);
+  const files: Record<string, string> = { 'main.py': 'from tether import app\n', 'tether/__init__.py': "VERSION = '0.2.0'\n", 'tether/app.py': 'def run():\n    return 42\n' };
+  for (const [p, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), text);
+  }
+  await new ReleaseStore(data).add(dir);
+}
+
+/** Boards in memory behind the hub's command path; `hold` keeps a board's requests waiting until released. */
+class MemoryFleet implements Pick<HubFacade, 'command' | 'device'> {
+  readonly boards = new Map<string, MemoryOtaChannel>();
+  /** Boards whose requests wait for their gate. */
+  readonly gates = new Map<string, { open: Promise<void>; release: () => void }>();
+
+  constructor(ids: string[]) {
+    for (const id of ids) this.boards.set(id, new MemoryOtaChannel());
+  }
+
+  hold(id: string): void {
+    let release = () => {};
+    const open = new Promise<void>((resolve) => (release = resolve));
+    this.gates.set(id, { open, release });
+  }
+
+  release(id: string): void {
+    this.gates.get(id)?.release();
+    this.gates.delete(id);
+  }
+
+  device(id: string): DeviceView | undefined {
+    return this.boards.has(id) ? ({ id, online: true } as DeviceView) : undefined;
+  }
+
+  async command(id: string, request: JsonObject): Promise<JsonObject> {
+    await this.gates.get(id)?.open;
+    const board = this.boards.get(id);
+    if (board === undefined) throw new Error(`no board ${id}`);
+    return board.request(request);
+  }
+}
+
+async function setUp(ids: string[]) {
+  const data = tempDataDir();
+  made.push(data);
+  await releaseIn(data);
+  const store = HubStore.open(':memory:');
+  const fleet = new MemoryFleet(ids);
+  const events: Array<{ device: string; type: string; data: JsonObject }> = [];
+  const rollouts = new Rollouts(new ReleaseStore(data), {
+    facade: fleet,
+    store: store.rollouts,
+    logger: silentLogger,
+    now: () => Date.now(),
+    confirmWaitMs: 30_000,
+    onlineWaitMs: 30_000,
+    publish: () => {},
+    recordEvent: (device, type, eventData) => events.push({ device, type, data: eventData }),
+  });
+  const ended = (id: number) => eventually(() => (store.rollouts.get(id)?.state !== 'running' && !busy(store.rollouts.get(id)) ? store.rollouts.get(id) : undefined), `rollout ${id} ended`, 20_000);
+  return { store, fleet, rollouts, events, ended };
+}
+
+const busy = (view: RolloutView | undefined) => view?.boards.some((b) => b.state === 'updating') === true;
+
+void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
+  void test('a board that rolls back in wave 2 stops the rollout: the updates under way finish, the board after them never starts', async () => {
+    const ids = ['w1', 'a', 'b', 'c', 'd', 'e'];
+    const { fleet, rollouts, ended } = await setUp(ids);
+    // Four boards of wave 2 are updated at once: b rolls the release back while a, c and d are under way.
+    (fleet.boards.get('b') as MemoryOtaChannel).outcome = 'rollback';
+    for (const id of ['a', 'c', 'd']) (fleet.boards.get(id) as MemoryOtaChannel).trialPolls = 2;
+    const { id } = rollouts.start({ version: '0.2.0', boards: ids, waveSize: 1 }, 'ops');
+    const view = (await ended(id));
+    assert.equal(view.state, 'stopped');
+    assert.deepEqual(view.reason && [view.reason.device, view.reason.code], ['b', 'rolled_back']);
+    assert.deepEqual(
+      view.boards.map((b) => [b.device, b.wave, b.state]),
+      [
+        ['w1', 1, 'confirmed'],
+        ['a', 2, 'confirmed'],
+        ['b', 2, 'failed'],
+        ['c', 2, 'confirmed'],
+        ['d', 2, 'confirmed'],
+        ['e', 2, 'skipped'],
+      ],
+    );
+    assert.deepEqual(fleet.boards.get('e')?.requests, [], 'e was never asked anything');
+  });
+
+  void test('a cancel aborts the updates under way and starts no other board; the rollout ends cancelled', async () => {
+    const { fleet, rollouts, store, events } = await setUp(['a', 'b']);
+    fleet.hold('a');
+    const { id } = rollouts.start({ version: '0.2.0', boards: ['a', 'b'], waveSize: 1 }, 'ops');
+    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
+    const cancelled = rollouts.cancel(id, 'ops');
+    assert.equal(cancelled.state, 'cancelled');
+    // a does not answer: its update is aborted all the same.
+    const view = await eventually(() => (busy(store.rollouts.get(id)) ? undefined : store.rollouts.get(id)), 'every board ended');
+    fleet.release('a');
+    assert.deepEqual(view.boards.map((b) => [b.device, b.state, b.error?.code ?? null]), [['a', 'aborted', 'cancelled'], ['b', 'skipped', null]]);
+    assert.equal(fleet.boards.get('a')?.version, '0.1.0', 'a kept its version');
+    assert.deepEqual(fleet.boards.get('b')?.requests, []);
+    assert.deepEqual(events.filter((e) => e.type === 'rollout_ended').map((e) => [e.device, e.data['state']]), [['a', 'cancelled'], ['b', 'cancelled']]);
+    assert.throws(() => rollouts.cancel(id, 'ops'), { code: 'rollout_ended' });
+  });
+
+  void test('stop() aborts the updates under way without waiting for a board that does not answer, and leaves the rollout running, for the next start to resume', async () => {
+    const { fleet, rollouts, store } = await setUp(['a']);
+    fleet.hold('a');
+    const { id } = rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops');
+    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
+    // The board does not answer: stop() does not wait for it.
+    await rollouts.stop();
+    fleet.release('a');
+    assert.equal(store.rollouts.get(id)?.state, 'running');
+    assert.equal(store.rollouts.get(id)?.boards[0]?.state, 'updating');
+    assert.throws(() => rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops'), { code: 'shutting_down' });
+  });
+});
