@@ -3,20 +3,18 @@
 // release that the first board rolls back, stopping the rollout before its second wave; and a hub
 // restarted while a board applies the release, which resumes the rollout.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { collectFirmware } from '../../src/cli/update-files.js';
 import { silentLogger } from '../../src/device/logger.js';
 import type { Hub } from '../../src/hub/hub.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import type { HubUpdate, RolloutView, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/index.js';
-import { firmwareCopy, firmwareRelease, startBootLoopBoard, type BootLoopBoard } from '../support/boot-loop-board.js';
+import { filesDiffering, firmwareCopy, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 /** health_s 5 is the least tether/ota.py takes: a broken release costs 3 boots of 5 s. */
@@ -36,19 +34,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const NEW = firmwareRelease(scratch, 'new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
-const BROKEN = firmwareRelease(scratch, 'broken', '0.1.1', (dir) => {
-  const app = join(dir, 'tether', 'app.py');
-  writeFileSync(app, `raise RuntimeError('0.1.1 is broken')\n${readFileSync(app, 'utf8')}`);
-});
-
-const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** The files of `release` that differ on the board's flash. */
-async function differingFiles(flash: string, releaseDir: string): Promise<string[]> {
-  const { files } = await collectFirmware(releaseDir);
-  return files.filter((f) => sha256(join(flash, f.path)) !== sha256(join(releaseDir, f.path))).map((f) => f.path);
-}
+const { good: NEW, broken: BROKEN } = testReleases(scratch);
 
 interface Fleet {
   hub: Hub & { data: string };
@@ -160,7 +146,7 @@ describe('rollouts from the hub against the firmware under CPython, across real 
       for (const b of [bravo, charlie]) assert.ok((b?.startedAt ?? 0) >= (alpha?.endedAt ?? Infinity), `${b?.device} started after alpha confirmed`);
       for (const b of view.boards) assert.ok(b.sentBytes === b.totalBytes && b.totalBytes > 0, `${b.device} sent its ${b.totalBytes} bytes`);
       for (const [name, board] of fleet.boards) {
-        assert.deepEqual(await differingFiles(board.flash, NEW), [], `${name}'s flash holds 0.1.1`);
+        assert.deepEqual(await filesDiffering(board.flash, NEW), [], `${name}'s flash holds 0.1.1`);
         assert.equal(board.boots.length, 2, `${name} reset once`);
       }
       await eventually(() => (BOARDS.every((b) => fleet.hub.facade.device(b)?.firmware === 'tether-mpy 0.1.1') ? true : undefined), 'the hub lists every board on 0.1.1', 10_000);
@@ -204,7 +190,7 @@ describe('rollouts from the hub against the firmware under CPython, across real 
       for (const name of ['bravo', 'charlie']) {
         const board = fleet.boards.get(name) as BootLoopBoard;
         assert.equal(board.boots.length, 1, `${name} never reset`);
-        assert.deepEqual(await differingFiles(board.flash, firmwareCopy(scratch, `original-${name}`)), [], `${name}'s flash still holds 0.1.0`);
+        assert.deepEqual(await filesDiffering(board.flash, firmwareCopy(scratch, `original-${name}`)), [], `${name}'s flash still holds 0.1.0`);
       }
       await eventually(() => (BOARDS.every((b) => fleet.hub.facade.device(b)?.firmware === 'tether-mpy 0.1.0') ? true : undefined), 'every board on 0.1.0', 10_000);
       assert.deepEqual(eventsOf(fleet, 'rollout_ended').map((e) => [e.device, e.data['state'], (e.data['reason'] as JsonObject | undefined)?.['code']]).sort(), BOARDS.map((b) => [b, 'stopped', 'rolled_back']));
@@ -254,7 +240,7 @@ describe('rollouts from the hub against the firmware under CPython, across real 
         ],
       );
       for (const [name, board] of fleet.boards) {
-        assert.deepEqual(await differingFiles(board.flash, NEW), [], `${name}'s flash holds 0.1.1`);
+        assert.deepEqual(await filesDiffering(board.flash, NEW), [], `${name}'s flash holds 0.1.1`);
         assert.equal(board.boots.length, 2, `${name} reset once`);
       }
     });

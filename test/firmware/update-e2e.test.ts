@@ -3,17 +3,15 @@
 // (boot.py, then run_board.py, and again after every reset). Directly, with a broken release
 // that the board rolls back, and through the real hub.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
-import { collectFirmware } from '../../src/cli/update-files.js';
 import { connect } from '../../src/client/index.js';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
-import { firmwareCopy, firmwareRelease, startBootLoopBoard, type BootLoopBoard } from '../support/boot-loop-board.js';
+import { filesDiffering, firmwareCopy, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -35,19 +33,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const NEW = firmwareRelease(scratch, 'new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
-const BROKEN = firmwareRelease(scratch, 'broken', '0.1.1', (dir) => {
-  const app = join(dir, 'tether', 'app.py');
-  writeFileSync(app, `raise RuntimeError('0.1.1 is broken')\n${readFileSync(app, 'utf8')}`);
-});
-
-const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const { good: NEW, broken: BROKEN } = testReleases(scratch);
 
 /** Every file `tether update` sends from `release` has the same content on the board's flash. */
 async function assertFlashHolds(flash: string, releaseDir: string, why: string): Promise<void> {
-  const { files } = await collectFirmware(releaseDir);
-  assert.ok(files.length > 20);
-  const differ = files.filter((f) => sha256(join(flash, f.path)) !== sha256(join(releaseDir, f.path))).map((f) => f.path);
+  const differ = await filesDiffering(flash, releaseDir);
   assert.deepEqual(differ, [], `${why}: files on the flash that differ from ${relative(scratch, releaseDir)}`);
 }
 

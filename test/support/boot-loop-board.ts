@@ -2,9 +2,11 @@
 // of firmware/, powered on again and again by firmware/tests/host/boot_loop.py (boot.py, then
 // run_board.py, and again after every reset). For the OTA tests: updates, rollbacks, rollouts.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { collectFirmware } from '../../src/firmware/index.js';
 import { FIRMWARE_DIR } from './firmware-board.js';
 import { eventually } from './test-hub.js';
 
@@ -26,6 +28,28 @@ export function firmwareRelease(scratch: string, name: string, version: string, 
     writeFileSync(init, readFileSync(init, 'utf8').replace(/^VERSION = '[^']*'/m, `VERSION = '${version}'`));
     edit(dir);
   });
+}
+
+/**
+ * The two releases the OTA tests send, 0.1.1 both: `good` changes a comment in tether/led.py;
+ * `broken` raises at the import of tether/app.py, so the board fails its start on trial and
+ * rolls back.
+ */
+export function testReleases(scratch: string): { good: string; broken: string } {
+  const good = firmwareRelease(scratch, 'new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
+  const broken = firmwareRelease(scratch, 'broken', '0.1.1', (dir) => {
+    const app = join(dir, 'tether', 'app.py');
+    writeFileSync(app, `raise RuntimeError('0.1.1 is broken')\n${readFileSync(app, 'utf8')}`);
+  });
+  return { good, broken };
+}
+
+/** The files of the release in `releaseDir` (as `tether update` sends them) whose content differs on the board's flash. */
+export async function filesDiffering(flash: string, releaseDir: string): Promise<string[]> {
+  const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+  const { files } = await collectFirmware(releaseDir);
+  if (files.length < 20) throw new Error(`${releaseDir} holds only ${files.length} firmware files: not a release`);
+  return files.filter((f) => sha256(join(flash, f.path)) !== sha256(join(releaseDir, f.path))).map((f) => f.path);
 }
 
 export interface BootLoopBoard {
