@@ -103,7 +103,7 @@ const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       id: { type: 'integer', description: 'Increasing; pass the last one seen as after_id to page forward.' },
       device: { type: 'string' },
       ts: { type: 'integer', description: 'Wall-clock ms.' },
-      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, rule_failed, command_reply; registered, token_rotated, removed with data.by, the name of the API token that made the change).' },
+      type: { type: 'string', description: 'A board event (lease_expired, edge, …) or a hub one (online, offline, rule_fired, rule_failed, command_reply, rollout_started, rollout_result, rollout_ended; rule_changed, registered, token_rotated, removed with data.by, the name of the API token that made the change).' },
       data: { type: 'object', additionalProperties: true },
     },
   },
