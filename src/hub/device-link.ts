@@ -146,8 +146,8 @@ export class DeviceLink {
    * paused) and its seals: the older connection is closed at once (§10.1) and the streams resume
    * from what each side committed. Attaches run one after another.
    */
-  attach(socket: Socket, hello: Hello, seal: LinkSeal): Promise<void> {
-    const run = this.attachQueue.then(() => this.attachNow(socket, hello, seal));
+  attach(socket: Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean = () => true): Promise<void> {
+    const run = this.attachQueue.then(() => this.attachNow(socket, hello, seal, stillProven));
     this.attachQueue = run.catch(() => undefined);
     return run;
   }
@@ -198,7 +198,7 @@ export class DeviceLink {
     this.failPending(why);
   }
 
-  private async attachNow(socket: Socket, hello: Hello, seal: LinkSeal): Promise<void> {
+  private async attachNow(socket: Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean): Promise<void> {
     if (this.closed) {
       socket.destroy();
       return;
@@ -227,9 +227,13 @@ export class DeviceLink {
     }
     if (hello.uptime_ms !== undefined) this.state.bootEpoch = this.deps.wallNow() - hello.uptime_ms;
     this.reports.bootEpoch = this.state.bootEpoch;
-    if (this.closed || socket.destroyed) {
+    // Checked after the last await and before the welcome: a new token (or the board's removal)
+    // while this connection proved the old key ends it here; after this point, disconnect() does.
+    const proven = stillProven();
+    if (this.closed || socket.destroyed || !proven) {
       socket.destroy();
-      if (replaced !== undefined) this.markDown('the new connection closed during its handshake');
+      if (!proven) this.deps.logger.warn(`${this.id}: a connection proved a key the board no longer has (a new token was made during its handshake); it was closed`);
+      if (replaced !== undefined) this.markDown(proven ? 'the new connection closed during its handshake' : 'a new token was made during the handshake');
       return;
     }
     this.state.rxCommitted = this.inbound.committed;

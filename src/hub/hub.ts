@@ -275,7 +275,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       clock,
       logger,
       keyOf: (id) => store.keyOf(id),
-      attach: async (socket, hello, seal) => {
+      attach: async (socket, hello, seal, stillProven) => {
         if (store.health.full) {
           // The board keeps what it has and dials again after its backoff (protocol.md §10.1).
           socket.end(encodeFrame({ link: 'reject', error: store.health.error().toWire() }));
@@ -285,7 +285,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           // A board the hub dials has no business dialing in as well.
           const link = pulls.has(hello.device_id) ? undefined : deviceLink(hello.device_id);
           if (link === undefined) socket.destroy();
-          else await link.attach(socket, hello, seal);
+          else await link.attach(socket, hello, seal, stillProven);
         } catch (err) {
           // A store write of the handshake failed (the disk filled meanwhile): this connection
           // ends, the board dials again, and its streams resume from what the store holds.

@@ -25,7 +25,11 @@ export interface LinkServerOptions {
   /** The board key of a registered id (SHA-256 of its token, protocol.md §10.5); undefined for an unknown id. */
   keyOf(deviceId: string): Buffer | undefined;
   /** Takes an authenticated connection, paused just after the board's `auth`, with its seals. */
-  attach(socket: net.Socket, hello: Hello, seal: LinkSeal): Promise<void>;
+  /**
+   * Links the proven board. `stillProven` says whether the key it proved is still its key: a new
+   * token made while the handshake ran must not let the old one in.
+   */
+  attach(socket: net.Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean): Promise<void>;
   /** The whole handshake's time limit (default 5 s, protocol.md §10.8). */
   handshakeTimeoutMs?: number;
   /** Connections still in their handshake at most (default 256), and per address (default 8): see HandshakeGate. */
@@ -122,13 +126,14 @@ async function handshake(socket: net.Socket, options: LinkServerOptions, refusal
   const timing = { clock: options.clock, timeoutMs: options.handshakeTimeoutMs ?? 10_000 };
   let hello: Hello | undefined;
   let seal: LinkSeal;
+  let key: Buffer | undefined;
   try {
     const first = await readFirstMessage(socket, timing.clock, timing.timeoutMs, 'hello');
     if (first.message.link !== 'hello') return reject(socket, 'bad_field', `link: the first message must be a hello, not ${first.message.link}`);
     hello = first.message;
     const limited = refusals.rejection(socket.remoteAddress);
     if (limited !== undefined) return reject(socket, limited.code, limited.message);
-    const key = options.keyOf(hello.device_id);
+    key = options.keyOf(hello.device_id);
     if (key === undefined) return refuse(socket, options, peer, hello.device_id, 'unknown device');
     // The proofs cover the hello's exact bytes, so a hello altered on the way fails them.
     seal = await challengeBoard(socket, key, hello.nonce, first.bytes, timing);
@@ -142,7 +147,9 @@ async function handshake(socket: net.Socket, options: LinkServerOptions, refusal
     options.logger.debug(`link ${peer}: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
-  await options.attach(socket, hello, seal);
+  const { device_id: id } = hello;
+  const proven = key;
+  await options.attach(socket, hello, seal, () => options.keyOf(id)?.equals(proven) === true);
   return undefined;
 }
 

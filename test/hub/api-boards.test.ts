@@ -6,7 +6,10 @@ import { boardLinkFor, boardLinkMaterial } from '../../src/hub/board-link-materi
 import { parseHubConfig } from '../../src/hub/config.js';
 import { boardFromHubJson, refused, type HubJson } from '../support/board-from-hub-json.js';
 import type { HubError } from '../../src/hub/errors.js';
-import { openRawLink } from '../support/raw-link.js';
+import { keyOfToken } from '../../src/protocol/auth.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+import { linkProofs } from '../../src/protocol/link/link-auth.js';
+import { helloFrame, openRawLink } from '../support/raw-link.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
@@ -131,6 +134,24 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     await online(hub, 'shed');
     const rotatedEvent = (await events(hub, 'shed')).find((e) => e.type === 'token_rotated');
     assert.deepEqual(rotatedEvent?.data, { by: 'api-token' });
+  });
+
+  it('security: a new token made while a connection is between its hello and its auth keeps the old token out: no welcome, not linked', async () => {
+    const hub = await hubForTest();
+    const first = (await call(hub, 'POST', '/api/devices', hub.apiToken.token, { id: 'shed' })).body as unknown as NewBoardLink;
+    const link = await openRawLink(hub.link.port);
+    closing.push(() => Promise.resolve(link.close()));
+    const hello = helloFrame('shed', { keepalive_ms: 60_000 });
+    const helloLine = encodeFrame(hello);
+    link.sendBytes(helloLine);
+    const challenge = await link.waitFor((f) => f['link'] === 'challenge', 'the challenge');
+    assert.equal((await call(hub, 'POST', '/api/devices/shed/token', hub.apiToken.token)).status, 200);
+    // The holder of the old token answers the challenge only now.
+    const proofs = linkProofs(keyOfToken(first.token), { boardNonce: String(hello['nonce']), hubNonce: String(challenge['nonce']), hello: helloLine.replace(/\r?\n$/, '') });
+    link.sendBytes(encodeFrame({ link: 'auth', proof: proofs.board }));
+    await link.closed;
+    assert.ok(!link.frames.some((f) => f['link'] === 'welcome'), `no welcome: ${JSON.stringify(link.frames)}`);
+    assert.notEqual(hub.deviceLink('shed')?.online, true);
   });
 
   it('DELETE /api/devices/:id closes the board\'s link and unregisters it; its events stay, and a new hello is refused', async () => {
