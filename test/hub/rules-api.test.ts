@@ -137,6 +137,28 @@ describe('rules through the API', { timeout: 60_000 }, () => {
     assert.equal((await call(hub, reader, 'GET', '/api/rules/file-fan/dry-run')).status, 200);
   });
 
+  test('security: only an admin token reads an http rule\'s credentials; read and control tokens see them as ***', async () => {
+    const hook = {
+      name: 'secret-hook',
+      when: { device: 'greenhouse', sensor: 'air', quantity: 'humidity', above: 90 },
+      then: { http: { method: 'POST', url: 'http://alice:s3cret@127.0.0.1:9/h?token=abc123&v={value}', headers: { Authorization: 'Bearer sk-live-XYZ' }, body: '{"key":"k-999"}' } },
+    };
+    assert.equal((await call(hub, admin, 'POST', '/api/rules', hook)).status, 201);
+    const DEFAULTS = { min_interval_s: 0, retries: 2, timeout_ms: 5000 };
+    try {
+      for (const token of [reader, control]) {
+        const listed = JSON.stringify((await call(hub, token, 'GET', '/api/rules')).body);
+        for (const secret of ['s3cret', 'abc123', 'sk-live-XYZ', 'k-999']) assert.ok(!listed.includes(secret), `${secret} hidden: ${listed}`);
+        const seen = rulesOf(await call(hub, token, 'GET', '/api/rules')).find((r) => r.name === 'secret-hook');
+        assert.deepEqual((seen?.definition.then as { http: unknown }).http, { ...DEFAULTS, method: 'POST', url: 'http://***@127.0.0.1:9/h?token=***&v={value}', headers: { Authorization: '***' }, body: '***' });
+      }
+      const asAdmin = rulesOf(await call(hub, admin, 'GET', '/api/rules')).find((r) => r.name === 'secret-hook');
+      assert.deepEqual((asAdmin?.definition.then as { http: unknown }).http, { ...DEFAULTS, ...hook.then.http }, 'the admin sees what it may edit');
+    } finally {
+      await call(hub, admin, 'DELETE', '/api/rules/secret-hook');
+    }
+  });
+
   test('the config file’s rules are read-only: edit, delete, disable and enable answer 409 rule_read_only', async () => {
     for (const [method, path, body] of [
       ['PUT', '/api/rules/file-fan', { ...FILE_RULE, then: { ...FILE_RULE.then, lease_s: 60 } }],

@@ -5,6 +5,7 @@
 // (like its config file), not a command a `control` token sends and sees answered. A dry run
 // changes nothing and shows only readings and events a `read` token may see, so `read` may ask.
 import { HubError } from '../errors.js';
+import { redactDefinition } from '../rules/http-template.js';
 import { identityOf } from './auth.js';
 import { type ApiContext, type ApiRoute, listOf, paramsSchema, refSchema } from './route-spec.js';
 
@@ -42,10 +43,17 @@ export function ruleRoutes({ facade }: ApiContext): ApiRoute[] {
       url: '/api/rules',
       operationId: 'listRules',
       summary: 'The rules and bindings the hub runs, where each comes from, and when each last fired.',
-      description: 'The hub config file\'s first (source `config`, read-only here), then those made through the API (source `api`), in the order they were made.',
+      description:
+        'The hub config file\'s first (source `config`, read-only here), then those made through the API (source `api`), in the order they were made. ' +
+        'Only an admin token sees an http action\'s credentials: for the others its URL\'s user, password and credential-like query values, its header values and its body read `***`.',
       scope: 'read',
       response: { status: 200, description: 'The rules.', schema: listOf('rules', 'RuleView') },
-      handle: () => ({ rules: facade.rules() }),
+      handle: (request) => {
+        const rules = facade.rules();
+        // Rules may carry the credentials of the services they call; changing rules is the admin's, and so is reading those.
+        if (identityOf(request).scope === 'admin') return { rules };
+        return { rules: rules.map((r) => ({ ...r, definition: redactDefinition(r.definition) })) };
+      },
     },
     {
       method: 'POST',

@@ -77,3 +77,21 @@ export function redactUrl(url: string): string {
     .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@')
     .replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) => (SECRET_KEY.test(key) ? `${sep}${key}=***` : whole));
 }
+
+/**
+ * A rule's definition as a token that may not change rules sees it: an http action's URL with
+ * its credentials as `***` (redactUrl), and its header values and body, which often carry them,
+ * as `***`. Anything else is returned as it is.
+ */
+export function redactDefinition(definition: Record<string, unknown>): Record<string, unknown> {
+  const then = definition['then'];
+  if (typeof then !== 'object' || then === null || !('http' in then)) return definition;
+  const http = (then).http;
+  if (typeof http !== 'object' || http === null) return definition;
+  const { url, headers, body, ...rest } = http as { url?: unknown; headers?: unknown; body?: unknown };
+  const hidden: Record<string, unknown> = { ...rest };
+  if (typeof url === 'string') hidden['url'] = redactUrl(url);
+  if (typeof headers === 'object' && headers !== null) hidden['headers'] = Object.fromEntries(Object.keys(headers).map((name) => [name, '***']));
+  if (body !== undefined) hidden['body'] = '***';
+  return { ...definition, then: { ...then, http: hidden } };
+}
