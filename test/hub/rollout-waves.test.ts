@@ -71,7 +71,7 @@ async function setUp(ids: string[]) {
   const store = HubStore.open(':memory:');
   const fleet = new MemoryFleet(ids);
   const events: Array<{ device: string; type: string; data: JsonObject }> = [];
-  const rollouts = new Rollouts(new ReleaseStore(data), {
+  const makeRollouts = () => new Rollouts(new ReleaseStore(data), {
     facade: fleet,
     store: store.rollouts,
     logger: silentLogger,
@@ -81,8 +81,9 @@ async function setUp(ids: string[]) {
     publish: () => {},
     recordEvent: (device, type, eventData) => events.push({ device, type, data: eventData }),
   });
+  const rollouts = makeRollouts();
   const ended = (id: number) => eventually(() => (store.rollouts.get(id)?.state !== 'running' && !busy(store.rollouts.get(id)) ? store.rollouts.get(id) : undefined), `rollout ${id} ended`, 20_000);
-  return { store, fleet, rollouts, events, ended };
+  return { store, fleet, rollouts, makeRollouts, events, ended };
 }
 
 const busy = (view: RolloutView | undefined) => view?.boards.some((b) => b.state === 'updating') === true;
@@ -127,6 +128,27 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
     assert.deepEqual(fleet.boards.get('b')?.requests, []);
     assert.deepEqual(events.filter((e) => e.type === 'rollout_ended').map((e) => [e.device, e.data['state']]), [['a', 'cancelled'], ['b', 'cancelled']]);
     assert.throws(() => rollouts.cancel(id, 'ops'), { code: 'rollout_ended' });
+  });
+
+  void test('resumed after the hub stopped, a board of wave 1 that rolled the release back meanwhile stops the rollout: the release is not sent again, wave 2 never starts', async () => {
+    const { fleet, rollouts, makeRollouts, store, ended } = await setUp(['alpha', 'bravo']);
+    fleet.hold('alpha');
+    const { id } = rollouts.start({ version: '0.2.0', boards: ['alpha', 'bravo'], waveSize: 1 }, 'ops');
+    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'alpha under way');
+    await rollouts.stop();
+    // While the hub was down, alpha ran the release on trial, failed its trial boots and put 0.1.0 back.
+    store.rollouts.updateBoard(id, 'alpha', { phase: 'on_trial', fromVersion: '0.1.0', version: '0.2.0' });
+    const alpha = fleet.boards.get('alpha') as MemoryOtaChannel;
+    alpha.rolledBackFrom = '0.2.0';
+    fleet.release('alpha');
+    alpha.requests.length = 0;
+    makeRollouts().resume();
+    const view = await ended(id);
+    assert.equal(view.state, 'stopped');
+    assert.deepEqual(view.reason && [view.reason.device, view.reason.code], ['alpha', 'rolled_back']);
+    assert.deepEqual(view.boards.map((b) => [b.device, b.state]), [['alpha', 'failed'], ['bravo', 'skipped']]);
+    assert.ok(!alpha.requests.some((r) => r['op'] === 'begin'), `the release was not sent again: ${JSON.stringify(alpha.requests.map((r) => r['op']))}`);
+    assert.deepEqual(fleet.boards.get('bravo')?.requests, []);
   });
 
   void test('stop() aborts the updates under way without waiting for a board that does not answer, and leaves the rollout running, for the next start to resume', async () => {

@@ -79,6 +79,12 @@ export async function updateBoard(board: RolloutBoardView, firmware: Firmware, d
     // The hub stopped while this board applied the release: it may run it on trial now, which a
     // new update would refuse (on_trial); its confirmation is what is left to wait for.
     const status = await client.status();
+    // It applied the release before the hub stopped, and it failed its trial boots meanwhile:
+    // that is this board's failure, not a reason to send the release again.
+    const applied = board.phase === 'committed' || board.phase === 'on_trial';
+    if (applied && status.rolled_back_from === firmware.version && status.version !== firmware.version) {
+      throw new OtaError(channel.label, { code: 'rolled_back', version: firmware.version, runs: status.version });
+    }
     if (status.state === 'trial' && status.version === firmware.version) {
       onEvent({ type: 'on_trial', version: status.version, bootCount: status.boot_count });
       const confirmed = await waitForConfirmation(channel, firmware.version, deps.confirmWaitMs, onEvent, signal);
