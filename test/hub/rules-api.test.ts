@@ -391,6 +391,16 @@ describe('rules through the API, live on a simulated board and across restarts',
       ],
     );
     assert.match(listed[1]?.lastError ?? '', /^not run: to: pin 15 of shed is already driven by rule "file-relay" of the hub config file/);
+
+    // The file takes a stored rule's name: the stored one is still the API's to change or delete.
+    await hub.close();
+    const fileLamp = { name: 'lamp', when: { device: 'porch', pin: 3, edge: 'rising' }, then: { device: 'porch', pin: 10, value: 1, lease_s: 5 } };
+    hub = await startTestHub({ data: hub.data, config: { rules: [fileLamp] } });
+    assert.deepEqual(hub.facade.rules().map((r) => [r.name, r.source]), [['lamp', 'config'], ['button-relay', 'api'], ['lamp', 'api']]);
+    assert.equal((await call(hub, hub.apiToken.token, 'POST', '/api/rules/lamp/enable')).status, 400, 'checked, and refused: its name is the file\'s');
+    const deleted = await call(hub, hub.apiToken.token, 'DELETE', '/api/rules/lamp');
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    assert.deepEqual(hub.facade.rules().map((r) => [r.name, r.source]), [['lamp', 'config'], ['button-relay', 'api']]);
     board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: BOARD });
     await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'the board linked again');
   });

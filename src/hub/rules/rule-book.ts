@@ -87,7 +87,7 @@ export class HubRuleBook implements RuleBook {
 
   update(name: string, definition: unknown, by: string): RuleView {
     const old = this.stored(name);
-    const item = this.check(definition, name);
+    const item = this.check(definition, old);
     const entry: Entry = { name: item.config.name, source: 'api', enabled: old.enabled, definition: definition as JsonObject, item };
     this.deps.store.replaceRule(name, entry, this.deps.wallNow(), by);
     this.entries[this.entries.indexOf(old)] = entry;
@@ -98,7 +98,7 @@ export class HubRuleBook implements RuleBook {
     const old = this.stored(name);
     if (old.enabled === enabled) return this.view(old);
     // A stored rule the config file now clashes with is enabled only once it passes again.
-    const item = enabled && old.item === undefined ? this.check(old.definition, name) : old.item;
+    const item = enabled && old.item === undefined ? this.check(old.definition, old) : old.item;
     const entry: Entry = { name, source: 'api', enabled, definition: old.definition, ...(item !== undefined ? { item } : {}), ...(item === undefined && old.problem !== undefined ? { problem: old.problem } : {}) };
     this.deps.store.replaceRule(name, entry, this.deps.wallNow(), by);
     this.entries[this.entries.indexOf(old)] = entry;
@@ -120,7 +120,7 @@ export class HubRuleBook implements RuleBook {
     let item: RuleItem;
     if ('name' in rule) {
       const entry = this.find(rule.name);
-      item = entry.item ?? this.check(entry.definition, entry.name);
+      item = entry.item ?? this.check(entry.definition, entry);
     } else {
       item = this.checkAlone(rule.definition);
     }
@@ -136,6 +136,9 @@ export class HubRuleBook implements RuleBook {
 
   /** A rule the API may change: one it made, not one of the config file. */
   private stored(name: string): Entry {
+    // A stored rule whose name the config file took since is still the API's to change or delete.
+    const own = this.entries.find((e) => e.name === name && e.source === 'api');
+    if (own !== undefined) return own;
     const entry = this.find(name);
     if (entry.source === 'config') {
       throw new HubError('rule_read_only', `the rule ${JSON.stringify(name)} comes from the hub config file; change it there and restart the hub (the API changes only the rules it made)`);
@@ -164,10 +167,11 @@ export class HubRuleBook implements RuleBook {
    * its name and its output, so enabling it again cannot clash). `replacing` is the rule it
    * replaces. Throws rule_invalid with each problem's path inside the definition.
    */
-  private check(definition: unknown, replacing?: string): RuleItem {
+  /** Checks a rule beside every other: `replacing` is the entry it would take the place of (not a config rule of the same name). */
+  private check(definition: unknown, replacing?: Entry): RuleItem {
     const item = this.parse(definition);
     const problems: FieldProblem[] = [];
-    const others = this.entries.filter((e) => e.name !== replacing);
+    const others = this.entries.filter((e) => e !== replacing);
     // A stored rule that fails its checks has no item for checkRuleItems, but it keeps its name.
     if (others.some((e) => e.item === undefined && e.name === item.config.name)) {
       problems.push({ path: 'name', message: `the name "${item.config.name}" is used by another rule; pick another name` });
