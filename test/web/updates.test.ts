@@ -169,10 +169,17 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     // The list of rollouts has it, done.
     await page.getByRole('link', { name: 'Updates' }).click();
     await page.locator(`li[data-rollout="${id}"][data-state="done"]`).waitFor({ timeout: 5000 });
+    // A board's events log says it in words.
+    await page.evaluate("location.hash = '#/board/alpha'");
+    for (const line of [`in rollout ${id} of 0.1.1 (wave 1), started by api-token`, `rollout ${id} of 0.1.1: confirmed`, `rollout ${id} of 0.1.1 ended done`]) {
+      await page.locator('.events li').filter({ hasText: line }).waitFor({ timeout: 10_000 });
+    }
   });
 
-  test('a broken release on a phone: alpha rolls it back, the page shows the rollout stopped by alpha with its reason, and bravo and charlie skipped, never started', { timeout: 180_000 }, async () => {
+  test('a broken release on a phone: alpha rolls it back, the page shows the rollout stopped by alpha with its reason, and bravo and charlie skipped, never started', { timeout: 180_000 }, async (t) => {
     const page = await openPage(PHONE);
+    // What the boards run now (0.1.1 after the first case): what they keep.
+    const held = /^tether-mpy (\S+)$/.exec(hub.facade.device('alpha')?.firmware ?? '')?.[1] ?? '?';
     const id = await startFromForm(page, '0.1.2', BOARDS, 1);
     assert.equal(await scrollsSideways(page), false, 'the rollout page fits a phone');
     await page.locator(`[data-rollout-page="${id}"][data-state="stopped"]`).waitFor({ timeout: 150_000 }).catch((err: Error) => {
@@ -188,7 +195,7 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
         ['charlie', 'skipped', null, false],
       ],
     );
-    assert.equal(stopped.boards[0]?.versions, '0.1.1 → 0.1.1', 'alpha runs what it ran before');
+    assert.equal(stopped.boards[0]?.versions, `${held} → ${held}`, 'alpha runs what it ran held');
     assert.deepEqual(
       stopped.boards.slice(1).map((b) => b.versions),
       ['— → —', '— → —'],
@@ -197,15 +204,21 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     const reason = page.locator('.rollout-progress');
     assert.equal(await reason.getAttribute('data-reason-device'), 'alpha');
     assert.equal(await reason.getAttribute('data-reason-code'), 'rolled_back');
-    assert.match((await reason.textContent()) ?? '', /^Stopped by alpha: rolled_back: .*rolled back to 0\.1\.1.*No board started after it\./);
+    assert.match((await reason.textContent()) ?? '', new RegExp(`^Stopped by alpha: rolled_back: .*rolled back to ${held.replaceAll('.', '\\.')}.*No board started after it\\.$`));
     assert.equal(await scrollsSideways(page), false, 'the stopped rollout fits a phone');
+    const shot = join(tmpdir(), `tether-rollout-${PHONE.width}x${PHONE.height}.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
     await page.getByRole('link', { name: 'Updates', exact: true }).first().click();
     await page.locator(`li[data-rollout="${id}"][data-state="stopped"]`).filter({ hasText: 'Stopped by alpha' }).waitFor({ timeout: 5000 });
     assert.equal(await scrollsSideways(page), false, 'the list of rollouts fits a phone');
     await page.getByRole('button', { name: 'New rollout' }).click();
     await page.locator('form.rollout-form [data-firmware]').nth(2).waitFor({ timeout: 5000 });
     assert.equal(await scrollsSideways(page), false, 'the start form fits a phone');
-    for (const d of BOARDS) assert.equal(hub.facade.device(d)?.firmware, 'tether-mpy 0.1.1', `${d} still runs 0.1.1`);
+    const formShot = join(tmpdir(), `tether-rollout-form-${PHONE.width}x${PHONE.height}.png`);
+    await page.screenshot({ path: formShot, fullPage: true });
+    t.diagnostic(`screenshot: ${formShot}`);
+    for (const d of BOARDS) assert.equal(hub.facade.device(d)?.firmware, `tether-mpy ${held}`, `${d} still runs ${held}`);
   });
 
   test('cancelled from the page after a confirmation; a read token watches it without start or cancel controls', { timeout: 60_000 }, async () => {

@@ -165,6 +165,14 @@ export function eventText(e: StoredEvent): string {
       return `removed from the hub by ${text(d['by'])}`;
     case 'edge':
       return `pin ${text(d['pin'])} went ${d['value'] === 1 ? 'high' : 'low'}`;
+    case 'rollout_started':
+      return `in rollout ${text(d['rollout'])} of ${text(d['version'])} (wave ${text(d['wave'])}), started by ${text(d['by'])}`;
+    case 'rollout_result': {
+      const error = d['error'] as { code?: unknown } | undefined;
+      return `rollout ${text(d['rollout'])} of ${text(d['version'])}: ${text(d['state'])}${error !== undefined ? ` (${text(error.code)})` : ''}`;
+    }
+    case 'rollout_ended':
+      return `rollout ${text(d['rollout'])} of ${text(d['version'])} ended ${text(d['state'])}`;
     case 'command_reply':
       return `a late reply to ${text(d['action'])}: ${d['ok'] === true ? 'ok' : text(d['error'])}`;
     default:

@@ -5,7 +5,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Api, ApiIdentity, RolloutBoardView, RolloutView } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
-import { ago, byteSize, dateTime, sinceText } from '../format.js';
+import { ago, byteSize, sinceText } from '../format.js';
 import { useModel, useNow } from '../hooks.js';
 import type { HubModel } from '../model.js';
 import { RolloutForm } from './rollout-form.js';
@@ -34,8 +34,9 @@ const PHASE: Record<string, string> = {
 /** Why the rollout ended early, in a sentence; null when it did not. */
 function reasonText(r: RolloutView): string | null {
   if (r.reason === null) return null;
-  if (r.state === 'cancelled') return `Cancelled: ${r.reason.message}.`;
-  return `Stopped by ${r.reason.device ?? 'the release'}: ${r.reason.code}: ${r.reason.message}. No board started after it.`;
+  const message = r.reason.message.replace(/\.$/, '');
+  if (r.state === 'cancelled') return `Cancelled: ${message}.`;
+  return `Stopped by ${r.reason.device ?? 'the release'}: ${r.reason.code}: ${message}. No board started after it.`;
 }
 
 /** "3 boards: 1 confirmed, 1 updating, 1 waiting". */
@@ -202,7 +203,7 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
         {rollout.endedAt !== null ? (
           <div>
             <dt>Ended</dt>
-            <dd>{dateTime(rollout.endedAt)}</dd>
+            <dd>{sinceText(rollout.endedAt, now)}</dd>
           </div>
         ) : null}
       </dl>
