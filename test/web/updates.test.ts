@@ -57,6 +57,10 @@ const SEEN = `(() => {
 
 const seenOnPage = (page: Page): Promise<Seen | undefined> => page.evaluate<Seen | undefined>(SEEN);
 
+/** Waits for the focus to be on the control whose text is `text`. */
+const focusOn = (page: Page, text: string): Promise<true> =>
+  eventually(async () => ((await page.evaluate<string>("document.activeElement?.textContent ?? ''")) === text ? true : undefined), `the focus on ${text}`, 5000);
+
 /** Whether the page scrolls sideways. */
 const scrollsSideways = (page: Page): Promise<boolean> => page.evaluate<boolean>('document.documentElement.scrollWidth > document.documentElement.clientWidth');
 
@@ -234,16 +238,20 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     await reader.locator('[data-read-only]').waitFor({ timeout: 5000 });
     assert.equal(await reader.getByRole('button', { name: 'New rollout' }).count(), 0, 'no start for a read token');
 
-    await page.getByRole('button', { name: 'Cancel rollout…' }).click();
-    const ask = page.getByRole('group', { name: new RegExp(`Cancel rollout ${id}\\?`) });
+    const opener = page.getByRole('button', { name: 'Cancel rollout…' });
+    await opener.click();
+    const ask = page.getByRole('alertdialog', { name: `Cancel rollout ${id}?` });
     await ask.waitFor({ timeout: 5000 });
-    // "Keep it running" changes nothing.
-    await ask.getByRole('button', { name: 'Keep it running' }).click();
+    // The question takes the focus; Escape closes it and gives the focus back, changing nothing.
+    await focusOn(page, `Cancel rollout ${id}`);
+    await page.keyboard.press('Escape');
+    await ask.waitFor({ state: 'detached', timeout: 5000 });
+    await focusOn(page, 'Cancel rollout…');
     assert.equal(await page.locator(`[data-rollout-page="${id}"]`).getAttribute('data-state'), 'running');
-    await page.getByRole('button', { name: 'Cancel rollout…' }).click();
-    await page.getByRole('button', { name: `Cancel rollout ${id}`, exact: true }).waitFor({ timeout: 5000 });
-    // The confirmation takes the focus: Enter answers it.
-    await page.waitForFunction(`document.activeElement?.textContent === 'Cancel rollout ${id}'`, undefined, { timeout: 5000 });
+    // Asked again from the keyboard, Enter confirms it.
+    await page.keyboard.press('Enter');
+    await ask.waitFor({ timeout: 5000 });
+    await focusOn(page, `Cancel rollout ${id}`);
     await page.keyboard.press('Enter');
     await page.locator(`[data-rollout-page="${id}"][data-state="cancelled"]`).waitFor({ timeout: 10_000 });
     await page.locator('[data-rollout-board="delta"][data-state="aborted"]').waitFor({ timeout: 10_000 });

@@ -130,6 +130,12 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
   const [confirming, setConfirming] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const confirmButton = useRef<HTMLButtonElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  /** Closes the question and gives the focus back to the button that asked it. */
+  const keep = () => {
+    setConfirming(false);
+    opener.current?.focus();
+  };
   const rollout = model.rollouts.get(id);
   const known = rollout !== undefined;
 
@@ -145,7 +151,7 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
       stopped = true;
     };
   }, [api, model, id, known, model.rolloutsLoaded]);
-  // The button that asked is gone: the focus goes to the question's answer, not to the page.
+  // The question takes the focus, so the keyboard and a screen reader land on it.
   useLayoutEffect(() => {
     if (confirming) confirmButton.current?.focus();
   }, [confirming]);
@@ -208,25 +214,27 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
         ) : null}
       </dl>
       {mayCancel ? (
-        confirming ? (
-          <div class="confirm" role="group" aria-labelledby="cancel-question">
-            <p id="cancel-question">
-              Cancel rollout {id}? No board starts after this and the uploads under way stop; a board already restarting into {rollout.version} keeps it.
-            </p>
-            <div class="actions">
-              <button type="button" class="danger" ref={confirmButton} disabled={cancelling} onClick={() => void cancel()}>
-                Cancel rollout {id}
-              </button>
-              <button type="button" class="secondary" onClick={() => setConfirming(false)}>
-                Keep it running
-              </button>
-            </div>
-          </div>
-        ) : (
-          <button type="button" class="secondary danger" onClick={() => setConfirming(true)}>
+        <p class="actions">
+          <button ref={opener} type="button" class="secondary danger" aria-haspopup="dialog" onClick={() => setConfirming(true)}>
             Cancel rollout…
           </button>
-        )
+        </p>
+      ) : null}
+      {mayCancel && confirming ? (
+        <div class="confirm" role="alertdialog" aria-labelledby="cancel-question" aria-describedby="cancel-detail" onKeyDown={(e) => e.key === 'Escape' && keep()}>
+          <p id="cancel-question">
+            <strong>Cancel rollout {id}?</strong>
+          </p>
+          <p id="cancel-detail">No board starts after this and the uploads under way stop; a board already restarting into {rollout.version} keeps it.</p>
+          <div class="actions">
+            <button type="button" class="danger" ref={confirmButton} disabled={cancelling} onClick={() => void cancel()}>
+              Cancel rollout {id}
+            </button>
+            <button type="button" class="secondary" disabled={cancelling} onClick={keep}>
+              Keep it running
+            </button>
+          </div>
+        </div>
       ) : null}
       {[1, 2].map((wave) => {
         const boards = rollout.boards.filter((b) => b.wave === wave);
