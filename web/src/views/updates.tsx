@@ -98,7 +98,11 @@ export function UpdatesPage({ api, model, identity }: { api: Api; model: HubMode
         />
       ) : null}
       {!model.rolloutsLoaded ? (
-        <p class="loading">Loading…</p>
+        model.loaded ? (
+          <p class="empty">The hub did not list its rollouts; they show when the page reconnects.</p>
+        ) : (
+          <p class="loading">Loading…</p>
+        )
       ) : rollouts.length === 0 ? (
         <p class="empty">No firmware rollouts yet. {mayAdmin ? 'Start one with New rollout: it' : 'A rollout'} sends a release the hub keeps to boards in two waves (docs/hub.md).</p>
       ) : (
@@ -139,9 +143,9 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
   const rollout = model.rollouts.get(id);
   const known = rollout !== undefined;
 
-  // The list holds the last 100 rollouts: an older one is asked for by its id.
+  // The snapshot holds the last 100 rollouts: an older one is asked for by its id.
   useEffect(() => {
-    if (known || !model.rolloutsLoaded) return undefined;
+    if (known || !model.loaded) return undefined;
     let stopped = false;
     api.rollout(id).then(
       (view) => !stopped && model.setRollout(view),
@@ -150,7 +154,7 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
     return () => {
       stopped = true;
     };
-  }, [api, model, id, known, model.rolloutsLoaded]);
+  }, [api, model, id, known, model.loaded]);
   // The question takes the focus, so the keyboard and a screen reader land on it.
   useLayoutEffect(() => {
     if (confirming) confirmButton.current?.focus();
