@@ -97,6 +97,7 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
   before(async () => {
     browser = await launchChromium();
     hub = await startTestHub({ data: join(scratch, 'hub') });
+    // As the OTA tests' good and broken releases, but of two versions: one hub keeps both.
     const releases = new ReleaseStore(hub.data);
     await releases.add(firmwareRelease(scratch, 'good', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`)));
     await releases.add(
