@@ -1,6 +1,7 @@
 // What the dashboard knows of the hub: every board with its latest sensor values, the boards'
-// reported states, the firmware rollouts, and the events as they come. Loaded from the REST API, then kept current by
-// the live stream; views re-render at most once per animation frame however many updates came.
+// reported states, the firmware rollouts, and the events as they come. Loaded from the REST API,
+// then kept current by the live stream; views re-render at most once per animation frame however
+// many updates came.
 import type { HubUpdate } from '../../src/hub/types.js';
 import type { Api, DeviceView, JsonObject, RolloutView, SensorSummary } from './api.js';
 

@@ -25,7 +25,7 @@ const BOARD_STATE: Record<RolloutBoardView['state'], string> = {
 /** What an updating board is doing (docs/hub.md, "Rolling a release out"). */
 const PHASE: Record<string, string> = {
   connecting: 'waiting for its link',
-  planned: 'comparing files',
+  planned: 'about to upload',
   uploading: 'uploading',
   committed: 'restarting into the release',
   on_trial: 'on trial: checking its health',
