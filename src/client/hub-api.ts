@@ -5,7 +5,7 @@
 // `hub_unreachable` (nothing answered at the address) and `bad_reply` (the answer was not the
 // API's JSON).
 import type { ApiIdentity } from '../hub/api-scope.js';
-import type { DeviceSensorSummary, DeviceView, DryRun, HubInfo, NewBoardLink, ReadingBucket, RuleView, StorageStatus, StoredEvent } from '../hub/types.js';
+import type { DeviceSensorSummary, DeviceView, DryRun, HubInfo, NewBoardLink, ReadingBucket, ReleaseView, RolloutView, RuleView, StorageStatus, StoredEvent } from '../hub/types.js';
 import type { JsonObject } from '../protocol/json.js';
 
 /** One problem of a field the hub refused (rule_invalid), at its path inside what was sent (`then.lease_s`). */
@@ -155,6 +155,31 @@ export class HubApi {
   /** Unregisters the board and closes its link (admin). */
   async removeBoard(id: string): Promise<void> {
     await this.request('DELETE', `/api/devices/${encodeURIComponent(id)}`);
+  }
+
+  /** The firmware releases the hub keeps, oldest first: what a rollout may send. */
+  async releases(): Promise<ReleaseView[]> {
+    return (await this.request<{ releases: ReleaseView[] }>('GET', '/api/releases')).releases;
+  }
+
+  /** The firmware rollouts, newest first, each with every board's wave, progress and result. */
+  async rollouts(): Promise<RolloutView[]> {
+    return (await this.request<{ rollouts: RolloutView[] }>('GET', '/api/rollouts')).rollouts;
+  }
+
+  async rollout(id: number): Promise<RolloutView> {
+    return (await this.request<{ rollout: RolloutView }>('GET', `/api/rollouts/${id}`)).rollout;
+  }
+
+  /** Rolls a stored release out to `boards` (admin): the first `waveSize` of them first, the rest once each of those confirmed it. */
+  async startRollout(request: { version: string; boards: string[]; waveSize?: number }): Promise<RolloutView> {
+    const body: JsonObject = { version: request.version, boards: request.boards, ...(request.waveSize !== undefined ? { wave_size: request.waveSize } : {}) };
+    return (await this.request<{ rollout: RolloutView }>('POST', '/api/rollouts', body)).rollout;
+  }
+
+  /** Cancels a running rollout (admin): no board starts, the updates under way are aborted. */
+  async cancelRollout(id: number): Promise<RolloutView> {
+    return (await this.request<{ rollout: RolloutView }>('POST', `/api/rollouts/${id}/cancel`)).rollout;
   }
 
   private async request<T>(method: Method, path: string, body?: JsonObject, timeoutMs = this.timeoutMs): Promise<T> {

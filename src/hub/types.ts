@@ -314,8 +314,23 @@ export interface RolloutView extends RolloutSummary {
   boards: RolloutBoardView[];
 }
 
+/** A firmware release the hub keeps (`tether hub release add`), as GET /api/releases lists it. */
+export interface ReleaseView {
+  version: string;
+  /** Wall-clock ms when it was added. */
+  addedAt: number;
+  /** How many files a board takes from it. */
+  files: number;
+  /** Their bytes together: what a board that holds none of them is sent. */
+  totalBytes: number;
+  /** The SHA-256 over its manifest (store/releases.ts). */
+  digest: string;
+}
+
 /** What the API asks of the hub's rollouts (the ota module). */
 export interface RolloutControl {
+  /** The releases a rollout may send, oldest first. */
+  releases(): ReleaseView[];
   /** Newest first. */
   list(): RolloutView[];
   get(id: number): RolloutView | undefined;

@@ -85,6 +85,7 @@ class FakeHub implements HubFacade {
   rollouts(): RolloutControl {
     const rollout: RolloutView = { id: 1, version: '0.1.1', waveSize: 1, state: 'running', createdBy: 'api-token', createdAt: NOW, endedAt: null, reason: null, boards: [] };
     return {
+      releases: () => [{ version: '0.1.1', addedAt: NOW, files: 12, totalBytes: 48_000, digest: 'ab'.repeat(32) }],
       list: () => [rollout],
       get: (id) => (id === 1 ? rollout : undefined),
       start: () => rollout,
@@ -158,6 +159,7 @@ const EXPECTED_ROUTES = [
   'GET /api/tokens',
   'POST /api/tokens',
   'DELETE /api/tokens/{name}',
+  'GET /api/releases',
   'GET /api/rollouts',
   'POST /api/rollouts',
   'GET /api/rollouts/{id}',

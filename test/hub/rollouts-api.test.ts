@@ -1,6 +1,7 @@
-// Rollouts over the API of a real hub whose boards are registered but not linked: who may start,
-// watch and cancel one, the coded refusals, each board's status while it waits for its link, a
-// release in use that cannot be removed, and a hub that stops (and resumes) without waiting.
+// Releases and rollouts over the API of a real hub whose boards are registered but not linked: the
+// releases it lists, who may start, watch and cancel a rollout, the coded refusals, each board's
+// status while it waits for its link, a release in use that cannot be removed, and a hub that
+// stops (and resumes) without waiting.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,6 +67,21 @@ function assertError(res: { status: number; body: JsonObject }, status: number, 
 const rolloutOf = (res: { body: JsonObject }) => res.body['rollout'] as RolloutView;
 
 void describe('rollouts over the API', { timeout: 60_000 }, () => {
+  void test('GET /api/releases: any token lists the releases the hub keeps, oldest first, with their file count, bytes and digest', async () => {
+    const { hub, tokens, api } = await startHub();
+    const store = new ReleaseStore(hub.data);
+    await store.add(firmwareFolder('0.3.0'), Date.now() + 1000);
+    const res = await api('GET', '/api/releases', tokens.read);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const manifests = store.list();
+    assert.deepEqual(
+      res.body,
+      { releases: manifests.map((m) => ({ version: m.version, addedAt: m.addedAt, files: 3, totalBytes: m.files.reduce((n, f) => n + f.size, 0), digest: m.digest })) },
+    );
+    assert.deepEqual(manifests.map((m) => m.version), ['0.2.0', '0.3.0']);
+    assertError(await api('GET', '/api/releases', 'wrong-token'), 401, 'unauthenticated');
+  });
+
   void test('scopes: any token watches rollouts, only admin starts and cancels them', async () => {
     const { tokens, api } = await startHub();
     assert.deepEqual((await api('GET', '/api/rollouts', tokens.read)).body, { rollouts: [] });

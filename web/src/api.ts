@@ -2,11 +2,46 @@
 // (src/client/hub-api.ts), on the page's own origin; every failure is an ApiError with the hub's
 // code (docs/api.md#errors) and its message. Which controls a token's scope is offered.
 import type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
-import type { BoardLinkMaterial, DeviceSensorSummary, DeviceView, DryRun, HubInfo, MqttStatus, NewBoardLink, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent } from '../../src/hub/types.js';
+import type {
+  BoardLinkMaterial,
+  DeviceSensorSummary,
+  DeviceView,
+  DryRun,
+  HubInfo,
+  MqttStatus,
+  NewBoardLink,
+  ReadingBucket,
+  ReleaseView,
+  RolloutBoardView,
+  RolloutView,
+  RuleView,
+  SensorSummary,
+  StorageStatus,
+  StoredEvent,
+} from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { HubApi } from '../../src/client/hub-api.js';
 
-export type { ApiIdentity, ApiScope, BoardLinkMaterial, DeviceSensorSummary, DeviceView, DryRun, HubInfo, JsonObject, MqttStatus, NewBoardLink, ReadingBucket, RuleView, SensorSummary, StorageStatus, StoredEvent };
+export type {
+  ApiIdentity,
+  ApiScope,
+  BoardLinkMaterial,
+  DeviceSensorSummary,
+  DeviceView,
+  DryRun,
+  HubInfo,
+  JsonObject,
+  MqttStatus,
+  NewBoardLink,
+  ReadingBucket,
+  ReleaseView,
+  RolloutBoardView,
+  RolloutView,
+  RuleView,
+  SensorSummary,
+  StorageStatus,
+  StoredEvent,
+};
 
 export { HubApiError as ApiError, type FieldProblem } from '../../src/client/hub-api.js';
 
@@ -18,7 +53,7 @@ export function mayControl(identity: ApiIdentity | undefined): boolean {
   return identity?.scope === 'control' || identity?.scope === 'admin';
 }
 
-/** Whether the dashboard offers the token what changes the hub's registry of boards (add, new token, remove): admin tokens only. */
+/** Whether the dashboard offers the token what changes the hub's registry of boards (add, new token, remove) and its rollouts (start, cancel): admin tokens only. */
 export function mayAdmin(identity: ApiIdentity | undefined): boolean {
   return identity?.scope === 'admin';
 }

@@ -119,6 +119,13 @@ export function duration(totalS: number): string {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
 }
 
+/** "812 B", "79.3 KB", "1.2 MB": a file's or an upload's size (1 KB = 1024 bytes). */
+export function byteSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 function text(v: unknown): string {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
@@ -158,6 +165,14 @@ export function eventText(e: StoredEvent): string {
       return `removed from the hub by ${text(d['by'])}`;
     case 'edge':
       return `pin ${text(d['pin'])} went ${d['value'] === 1 ? 'high' : 'low'}`;
+    case 'rollout_started':
+      return `in rollout ${text(d['rollout'])} of ${text(d['version'])} (wave ${text(d['wave'])}), started by ${text(d['by'])}`;
+    case 'rollout_result': {
+      const error = d['error'] as { code?: unknown } | undefined;
+      return `rollout ${text(d['rollout'])} of ${text(d['version'])}: ${text(d['state'])}${error !== undefined ? ` (${text(error.code)})` : ''}`;
+    }
+    case 'rollout_ended':
+      return `rollout ${text(d['rollout'])} of ${text(d['version'])} ended ${text(d['state'])}`;
     case 'command_reply':
       return `a late reply to ${text(d['action'])}: ${d['ok'] === true ? 'ok' : text(d['error'])}`;
     default:

@@ -1,5 +1,6 @@
-// The dashboard: sign-in, then the boards list, one board's page, or the rules, chosen by the
-// address's hash (#/, #/board/ID, #/rules). One live stream feeds every page.
+// The dashboard: sign-in, then the boards list, one board's page, the rules, or the firmware
+// updates, chosen by the address's hash (#/, #/board/ID, #/rules, #/updates, #/updates/ID). One
+// live stream feeds every page.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { render } from 'preact';
@@ -16,15 +17,19 @@ import { MqttStatusLine } from './views/mqtt-status.js';
 import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
 import { StorageBanner } from './views/storage-banner.js';
+import { RolloutPage, UpdatesPage } from './views/updates.js';
 
 const TOKEN_KEY = 'tether.token';
 
-type Route = { page: 'boards' } | { page: 'board'; id: string } | { page: 'rules' } | { page: 'add' };
+type Route = { page: 'boards' } | { page: 'board'; id: string } | { page: 'rules' } | { page: 'add' } | { page: 'updates' } | { page: 'rollout'; id: number };
 
 function routeOf(hash: string): Route {
   const board = /^#\/board\/(.+)$/.exec(hash);
   if (board?.[1] !== undefined) return { page: 'board', id: decodeURIComponent(board[1]) };
   if (hash === '#/add') return { page: 'add' };
+  const rollout = /^#\/updates\/(\d+)$/.exec(hash);
+  if (rollout?.[1] !== undefined) return { page: 'rollout', id: Number(rollout[1]) };
+  if (hash === '#/updates') return { page: 'updates' };
   return hash === '#/rules' ? { page: 'rules' } : { page: 'boards' };
 }
 
@@ -160,6 +165,9 @@ function App() {
           <a href="#/rules" aria-current={route.page === 'rules' ? 'page' : undefined}>
             Rules
           </a>
+          <a href="#/updates" aria-current={route.page === 'updates' || route.page === 'rollout' ? 'page' : undefined}>
+            Updates
+          </a>
           {mayAdmin(identity) ? (
             <a href="#/add" aria-current={route.page === 'add' ? 'page' : undefined}>
               Add board
@@ -199,6 +207,10 @@ function App() {
           <BoardPage key={route.id} api={api} model={model} id={route.id} mayControl={mayControl(identity)} identity={identity} onError={setError} />
         ) : route.page === 'add' ? (
           <AddBoardPage api={api} mayAdmin={mayAdmin(identity)} />
+        ) : route.page === 'updates' ? (
+          <UpdatesPage api={api} model={model} identity={identity} />
+        ) : route.page === 'rollout' ? (
+          <RolloutPage key={route.id} api={api} model={model} id={route.id} identity={identity} onError={setError} />
         ) : route.page === 'rules' ? (
           <RulesPage api={api} model={model} onError={setError} />
         ) : (

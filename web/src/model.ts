@@ -1,8 +1,9 @@
 // What the dashboard knows of the hub: every board with its latest sensor values, the boards'
-// reported states, and the events as they come. Loaded from the REST API, then kept current by
-// the live stream; views re-render at most once per animation frame however many updates came.
+// reported states, the firmware rollouts, and the events as they come. Loaded from the REST API,
+// then kept current by the live stream; views re-render at most once per animation frame however
+// many updates came.
 import type { HubUpdate } from '../../src/hub/types.js';
-import type { Api, DeviceView, JsonObject, SensorSummary } from './api.js';
+import type { Api, DeviceView, JsonObject, RolloutView, SensorSummary } from './api.js';
 
 /** One line of the boards list. Replaced, never changed, so a row re-renders only when it changed. */
 export interface BoardRow {
@@ -19,6 +20,10 @@ export interface ReportedState {
 export class HubModel {
   readonly rows = new Map<string, BoardRow>();
   readonly states = new Map<string, ReportedState>();
+  /** The firmware rollouts by id, each replaced (never changed) when one of its boards' parts changed. */
+  readonly rollouts = new Map<number, RolloutView>();
+  /** Whether the rollouts came with the last snapshot (a hub that could not list them leaves them as they were). */
+  rolloutsLoaded = false;
   loaded = false;
   /**
    * Whether the rows are the hub's word as it is now: false until the first snapshot, and from
@@ -42,7 +47,7 @@ export class HubModel {
     this.pending = [];
     const losses = this.losses;
     try {
-      const [devices, sensors] = await Promise.all([api.devices(), api.sensors()]);
+      const [devices, sensors, rollouts] = await Promise.all([api.devices(), api.sensors(), api.rollouts().catch(() => undefined)]);
       const byDevice = new Map<string, SensorSummary[]>();
       for (const { device, ...summary } of sensors) {
         let list = byDevice.get(device);
@@ -51,6 +56,11 @@ export class HubModel {
       }
       this.rows.clear();
       for (const device of devices) this.rows.set(device.id, { device, sensors: byDevice.get(device.id) ?? [] });
+      if (rollouts !== undefined) {
+        this.rollouts.clear();
+        for (const rollout of rollouts) this.rollouts.set(rollout.id, rollout);
+        this.rolloutsLoaded = true;
+      }
       this.loaded = true;
       // A drop while this snapshot loaded leaves the rows unknown until the next one.
       if (this.losses === losses) {
@@ -88,10 +98,24 @@ export class HubModel {
       case 'state':
         this.setState(update.device, update.state);
         break;
-      case 'event':
       case 'rollout':
+        this.rollouts.set(update.rollout.id, withRolloutBoard(this.rollouts.get(update.rollout.id), update));
+        break;
+      case 'event':
         return;
     }
+    this.changed();
+  }
+
+  /**
+   * A rollout the page asked for itself (one it started, cancelled, or too old for the list). The
+   * stream's updates may have come first and be newer, so a known rollout is only replaced by the
+   * answer that ended it, and only while the stream has not said so yet.
+   */
+  setRollout(view: RolloutView): void {
+    const known = this.rollouts.get(view.id);
+    if (known !== undefined && !(known.state === 'running' && view.state !== 'running')) return;
+    this.rollouts.set(view.id, view);
     this.changed();
   }
 
@@ -128,6 +152,16 @@ export class HubModel {
       for (const listener of [...this.listeners]) listener();
     });
   }
+}
+
+/**
+ * The rollout with one board's part replaced (or added: a rollout started elsewhere arrives as one
+ * update per board, in wave order, before any of them changes).
+ */
+function withRolloutBoard(known: RolloutView | undefined, u: Extract<HubUpdate, { type: 'rollout' }>): RolloutView {
+  const boards = known?.boards ?? [];
+  const at = boards.findIndex((b) => b.device === u.board.device);
+  return { ...u.rollout, boards: at < 0 ? [...boards, u.board] : boards.map((b, i) => (i === at ? u.board : b)) };
 }
 
 function withReading(sensors: readonly SensorSummary[], r: Extract<HubUpdate, { type: 'reading' }>): SensorSummary[] {

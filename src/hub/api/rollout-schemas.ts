@@ -1,5 +1,6 @@
-// The OpenAPI schemas of a rollout (types.ts: RolloutView, RolloutBoardView) and of its stream
-// update, kept beside each other so that openapi.ts takes them in with one line each.
+// The OpenAPI schemas of a release and a rollout (types.ts: ReleaseView, RolloutView,
+// RolloutBoardView) and of a rollout's stream update, kept beside each other so that openapi.ts
+// takes them in with one line each.
 import type { JsonSchema } from './route-spec.js';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -32,6 +33,17 @@ const ROLLOUT_SUMMARY_PROPERTIES = {
 const SUMMARY_REQUIRED = Object.keys(ROLLOUT_SUMMARY_PROPERTIES);
 
 export const ROLLOUT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
+  ReleaseView: {
+    type: 'object',
+    required: ['version', 'addedAt', 'files', 'totalBytes', 'digest'],
+    properties: {
+      version: { type: 'string', description: 'Its VERSION, which names it (tether hub release list).' },
+      addedAt: { type: 'integer', description: 'Wall-clock ms when it was added.' },
+      files: { type: 'integer', minimum: 1, description: 'How many files a board takes from it.' },
+      totalBytes: { type: 'integer', minimum: 0, description: 'Their bytes together: what a board holding none of them is sent.' },
+      digest: { type: 'string', description: 'The SHA-256 over its manifest.' },
+    },
+  },
   RolloutBoardView: {
     type: 'object',
     required: ['device', 'wave', 'state', 'phase', 'fromVersion', 'version', 'sentBytes', 'totalBytes', 'error', 'startedAt', 'endedAt'],

@@ -1,5 +1,6 @@
-// Firmware rollouts (docs/hub.md, "Rolling a release out"): an admin starts and cancels them,
-// any token watches each board's version, progress and result (here and on the stream).
+// Firmware rollouts (docs/hub.md, "Rolling a release out"): any token lists the releases a
+// rollout may send; an admin starts and cancels rollouts, any token watches each board's version,
+// progress and result (here and on the stream).
 import { HubError } from '../errors.js';
 import type { RolloutControl } from '../types.js';
 import { identityOf } from './auth.js';
@@ -50,6 +51,16 @@ function idOf(params: unknown): number {
 
 export function rolloutRoutes(ctx: ApiContext): ApiRoute[] {
   return [
+    {
+      method: 'GET',
+      url: '/api/releases',
+      operationId: 'listReleases',
+      summary: 'The firmware releases the hub keeps (tether hub release add), oldest first: what a rollout may send.',
+      scope: 'read',
+      errors: ['not_found'],
+      response: { status: 200, description: 'The releases.', schema: listOf('releases', 'ReleaseView') },
+      handle: () => ({ releases: rolloutsOf(ctx).releases() }),
+    },
     {
       method: 'GET',
       url: '/api/rollouts',

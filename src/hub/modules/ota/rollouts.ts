@@ -2,7 +2,7 @@
 // against the releases, the registry and the rollouts running, stored, and run (rollout-run.ts).
 import { HubError } from '../../errors.js';
 import { ReleaseError, type ReleaseStore } from '../../store/releases.js';
-import type { RolloutControl, RolloutView } from '../../types.js';
+import type { ReleaseView, RolloutControl, RolloutView } from '../../types.js';
 import { RolloutRun, type RolloutRunDeps } from './rollout-run.js';
 
 export class Rollouts implements RolloutControl {
@@ -10,9 +10,13 @@ export class Rollouts implements RolloutControl {
   private stopping = false;
 
   constructor(
-    private readonly releases: ReleaseStore,
+    private readonly releaseStore: ReleaseStore,
     private readonly deps: RolloutRunDeps,
   ) {}
+
+  releases(): ReleaseView[] {
+    return this.releaseStore.list().map(({ version, addedAt, files, totalBytes, digest }) => ({ version, addedAt, files: files.length, totalBytes, digest }));
+  }
 
   list(): RolloutView[] {
     return this.deps.store.list();
@@ -30,7 +34,7 @@ export class Rollouts implements RolloutControl {
     const twice = boards.find((b, i) => boards.indexOf(b) !== i);
     if (twice !== undefined) throw new HubError('bad_request', `boards: ${JSON.stringify(twice)} is named twice; name each board once`);
     try {
-      this.releases.manifest(version);
+      this.releaseStore.manifest(version);
     } catch (err) {
       if (!(err instanceof ReleaseError)) throw err;
       throw new HubError('unknown_release', err.code === 'unknown_version' ? `${err.message}, or add it with: tether hub release add DIR` : err.message);
@@ -78,7 +82,7 @@ export class Rollouts implements RolloutControl {
   }
 
   private launch(id: number, version: string): void {
-    const run = new RolloutRun(id, () => this.releases.firmware(version), this.deps);
+    const run = new RolloutRun(id, () => this.releaseStore.firmware(version), this.deps);
     this.runs.set(id, run);
     void run.finished.then(() => this.runs.delete(id));
   }
