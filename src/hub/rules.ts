@@ -50,9 +50,13 @@ interface Installed {
   readonly binding?: Binding;
 }
 
+const targetKey = (t: OutputTarget): string => `${t.device}\u0000${t.pin}`;
+
 export class RuleEngine {
   private readonly pins = new BoardPins();
   private installed = new Map<string, Installed>();
+  /** Boards the hub has said went offline since: what BoardPins knows of them may be stale. */
+  private readonly offline = new Set<string>();
   private config: RulesConfig = { rules: [], bindings: [] };
   private readingRules: Array<ReadingRule | HttpReadingRule> = [];
   private inputRules: Array<InputRule | HttpInputRule> = [];
@@ -67,24 +71,46 @@ export class RuleEngine {
   /**
    * Runs these rules and bindings from now on, without a restart: one whose config is unchanged
    * keeps running as it was (its record, its leases, its renewals); a new or changed one starts
-   * afresh; one no longer listed is closed. Every action is a lease, so a closed rule simply stops
-   * renewing and its outputs go back to safe on the board within their lease_s.
+   * afresh (a binding from its input's last level); one no longer listed stops renewing, and an
+   * output no rule drives any more is set back to its safe value, or lapses on the board within its
+   * lease_s where the hub does not know that value.
    */
   apply(config: RulesConfig): void {
     const next = new Map<string, Installed>();
+    const made: Installed[] = [];
     const install = (name: string, key: string, make: () => Installed) => {
       const kept = this.installed.get(name);
-      next.set(name, kept?.key === key ? kept : make());
+      if (kept?.key === key) return next.set(name, kept);
+      const fresh = make();
+      made.push(fresh);
+      next.set(name, fresh);
     };
     for (const rule of config.rules) install(rule.name, `rule ${JSON.stringify(rule)}`, () => this.installRule(rule));
     for (const b of config.bindings) install(b.name, `binding ${JSON.stringify(b)}`, () => this.installBinding(b));
-    for (const [name, old] of this.installed) if (next.get(name) !== old) for (const o of old.outputs) o.close();
+    // An output no rule drives any more goes back to its safe value now (when the board told the
+    // hub which it is), not a whole lease_s later; one a changed rule still drives is left to it.
+    const driven = new Set([...next.values()].flatMap((i) => i.outputs.flatMap((o) => (o instanceof LeasedOutput ? [targetKey(o.target)] : []))));
+    for (const [name, old] of this.installed) {
+      if (next.get(name) === old) continue;
+      for (const o of old.outputs) {
+        if (o instanceof LeasedOutput && !driven.has(targetKey(o.target))) o.release();
+        else o.close();
+      }
+    }
     this.installed = next;
     this.config = config;
     const all = [...next.values()];
     this.readingRules = all.flatMap((i) => (i.reading !== undefined ? [i.reading] : []));
     this.inputRules = all.flatMap((i) => (i.input !== undefined ? [i.input] : []));
     this.bindings = all.flatMap((i) => (i.binding !== undefined ? [i.binding] : []));
+    // A new or changed binding takes up its input's level as last reported, if its board is
+    // linked: a switch already on must not wait for its next edge to be followed again.
+    for (const { binding } of made) {
+      const from = binding?.config.from;
+      if (binding === undefined || from === undefined || this.offline.has(from.device)) continue;
+      const level = this.pins.value(from.device, from.pin);
+      if (level !== undefined) binding.follow(level);
+    }
   }
 
   private installRule(rule: RuleConfig): Installed {
@@ -157,7 +183,11 @@ export class RuleEngine {
   private dispatch(update: HubUpdate): void {
     switch (update.type) {
       case 'device':
-        if (!update.device.online) for (const b of this.bindings) if (b.config.from.device === update.device.id) b.sourceLost();
+        if (update.device.online) this.offline.delete(update.device.id);
+        else {
+          this.offline.add(update.device.id);
+          for (const b of this.bindings) if (b.config.from.device === update.device.id) b.sourceLost();
+        }
         return;
       case 'state':
         this.pins.applyState(update.device, update.state);

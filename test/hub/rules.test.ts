@@ -541,3 +541,31 @@ test('apply() changes the rules live: an unchanged one keeps running as it was, 
   assert.equal(t.sender.sent.length, sent, 'nothing more is sent: the leases lapse on the board');
   assert.deepEqual(t.engine.views(), []);
 });
+
+test('apply(): a changed binding takes up its input\'s level at once and keeps the output on; a removed rule writes the safe value it knows, and one whose board went offline is not taken up', { timeout: 30_000 }, async () => {
+  const t = setup({ rules: [], bindings: [buzzer] });
+  t.engine.handle(t.state('cab', [{ pin: 16, mode: 'output', value: 0, safe_value: 0, max_lease_s: 60, lease: null }]));
+  t.engine.handle(t.state('tank', [{ pin: 6, mode: 'input', value: 1 }]));
+  await t.settle();
+  assert.deepEqual(t.sender.requests().at(-1), { action: 'write_pin', pin: 16, value: 1, timeout: 3 }, 'the switch is on: the buzzer follows');
+  // Only its description changes: a new binding, which must not wait for the next edge.
+  t.engine.apply(parseHubConfig({ bindings: [{ ...buzzer, description: 'Buzzer on while the tank is full' }] }));
+  await t.settle();
+  const afterEdit = t.sender.sent.length;
+  await t.clock.advance(4000);
+  assert.ok(t.sender.sent.length > afterEdit, 'renewed past its 3 s lease after the edit');
+  assert.ok(
+    t.sender.requests().slice(afterEdit).every((r) => r['value'] === 1),
+    'never back to safe in between',
+  );
+  // Removed: the board told the hub the safe value, so the lease ends now.
+  t.engine.apply({ rules: [], bindings: [] });
+  await t.settle();
+  assert.deepEqual(t.sender.requests().at(-1), { action: 'write_pin', pin: 16, value: 0, timeout: 3 });
+  // The source board went offline: a binding made now does not act on its stale level.
+  t.engine.handle(t.online('tank', false));
+  const beforeOffline = t.sender.sent.length;
+  t.engine.apply(parseHubConfig({ bindings: [buzzer] }));
+  await t.settle();
+  assert.equal(t.sender.sent.length, beforeOffline, 'nothing sent for a board that is offline');
+});
