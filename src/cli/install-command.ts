@@ -319,9 +319,11 @@ async function hubAccess(flags: InstallFlags): Promise<HubAccess> {
       const d = await api.device(id);
       return { online: d.online, bootId: d.bootId ?? null, firmware: d.firmware };
     } catch (err) {
-      if (err instanceof HubApiError && err.code === 'not_found') return undefined;
-      if (err instanceof HubApiError && err.code === 'hub_unreachable') throw unreachable(err);
-      throw err;
+      if (!(err instanceof HubApiError)) throw err;
+      if (err.code === 'not_found') return undefined;
+      if (err.code === 'hub_unreachable') throw unreachable(err);
+      // The hub answered, but not with the board (busy, its disk full …): not online yet; ask again.
+      return { online: false, bootId: null, firmware: '' };
     }
   };
   return {
