@@ -2,6 +2,7 @@
 // the hub (hub mode) or the hub dialed it (pull mode): readings into the store, events into the
 // log, and the hub's view of its state kept current.
 import type { JsonObject } from '../protocol/codec.js';
+import { isObject } from '../protocol/json.js';
 import { isUptime, MAX_UPTIME_MS } from '../protocol/events.js';
 import { parseBoardInfo, parseBoardState } from '../protocol/replies.js';
 import type { IngestSink } from './device-link.js';
@@ -20,19 +21,26 @@ export class BoardReports {
   /** Wall-clock ms at the board's uptime 0, for this boot. */
   bootEpoch: number | null = null;
   private reported: JsonObject | null = null;
+  /** Wall-clock ms when it was reported. */
+  private reportedAt = 0;
 
   constructor(
     private readonly device: string,
     private readonly deps: BoardReportsDeps,
   ) {}
 
+  /**
+   * The board's last reported state, with each lease's `expires_in_s` counted down to now: a view
+   * read a while after the report (GET …/state) must not show a lease longer than the board has it.
+   */
   get state(): JsonObject | null {
-    return this.reported;
+    return this.reported === null ? null : leasesCountedDown(this.reported, (this.deps.wallNow() - this.reportedAt) / 1000);
   }
 
   /** The board's state as it reported it (a `state` event or a `get_state` reply). */
   setState(state: JsonObject): void {
     this.reported = omit(state, 'event', 'ts', 'ok', 'action', 'id', 'seq');
+    this.reportedAt = this.deps.wallNow();
     this.deps.publish({ type: 'state', device: this.device, state: this.reported });
   }
 
@@ -112,4 +120,19 @@ export function omit(body: JsonObject, ...keys: string[]): JsonObject {
   const copy = { ...body };
   for (const key of keys) delete copy[key];
   return copy;
+}
+
+/** The state with every lease's time left (pins[].lease and leases[]) less `elapsedS`, never below 0. */
+export function leasesCountedDown(state: JsonObject, elapsedS: number): JsonObject {
+  if (elapsedS <= 0) return state;
+  const less = (lease: unknown): unknown => {
+    if (typeof lease !== 'object' || lease === null || Array.isArray(lease)) return lease;
+    const left = (lease as JsonObject)['expires_in_s'];
+    return typeof left === 'number' ? { ...lease, expires_in_s: Math.max(0, Math.round((left - elapsedS) * 1000) / 1000) } : lease;
+  };
+  const out: JsonObject = { ...state };
+  const pins: unknown = state['pins'];
+  if (Array.isArray(pins)) out['pins'] = pins.map((p: unknown) => (isObject(p) && 'lease' in p ? { ...p, lease: less(p['lease']) } : p));
+  if (Array.isArray(state['leases'])) out['leases'] = state['leases'].map(less);
+  return out;
 }

@@ -109,7 +109,7 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
       method: 'GET',
       url: '/api/devices/:id/state',
       operationId: 'getDeviceState',
-      summary: "The board's last reported state, or null before it reported one.",
+      summary: "The board's last reported state, or null before it reported one; its leases' expires_in_s counted down to now.",
       scope: 'read',
       params: DEVICE_ID_PARAMS,
       errors: ['not_found'],
