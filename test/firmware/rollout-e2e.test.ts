@@ -14,17 +14,10 @@ import { ReleaseStore } from '../../src/hub/store/releases.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import type { HubUpdate, RolloutView, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/index.js';
-import { filesDiffering, firmwareCopy, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
+import { filesDiffering, firmwareCopy, otaBoardConfig, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
-/** health_s 5 is the least tether/ota.py takes: a broken release costs 3 boots of 5 s. */
-const BOARD_CONFIG = {
-  name: 'rollout',
-  board: 'rollout e2e board',
-  auth: 'none',
-  pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
-  update: { health_s: 5 },
-};
+const BOARD_CONFIG = otaBoardConfig('rollout', 'rollout e2e board');
 const BOARDS = ['alpha', 'bravo', 'charlie'];
 
 const scratch = mkdtempSync(join(tmpdir(), 'tether-rollout-e2e-'));

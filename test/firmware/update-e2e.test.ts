@@ -11,18 +11,11 @@ import { after, afterEach, describe, test } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
-import { filesDiffering, firmwareCopy, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
+import { filesDiffering, firmwareCopy, otaBoardConfig, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
-/** health_s 5 is the least tether/ota.py takes: a broken release costs 3 boots of 5 s. */
-const HUB_CONFIG = {
-  name: 'e2e',
-  board: 'update e2e board',
-  auth: 'none',
-  pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
-  update: { health_s: 5 },
-};
+const HUB_CONFIG = otaBoardConfig('e2e', 'update e2e board');
 /** Direct mode: updates need an admin token. */
 const CONFIG = { ...HUB_CONFIG, auth: { tokens: [{ token: ADMIN, scope: 'admin' }] } };
 

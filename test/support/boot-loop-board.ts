@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { collectFirmware } from '../../src/firmware/index.js';
+import type { JsonObject } from '../../src/protocol/json.js';
 import { FIRMWARE_DIR } from './firmware-board.js';
 import { eventually } from './test-hub.js';
 
@@ -31,17 +32,25 @@ export function firmwareRelease(scratch: string, name: string, version: string, 
 }
 
 /**
- * The two releases the OTA tests send, 0.1.1 both: `good` changes a comment in tether/led.py;
+ * The two releases the OTA tests send (0.1.1 both unless told): `good` changes a comment in tether/led.py;
  * `broken` raises at the import of tether/app.py, so the board fails its start on trial and
  * rolls back.
  */
-export function testReleases(scratch: string): { good: string; broken: string } {
-  const good = firmwareRelease(scratch, 'new', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`));
-  const broken = firmwareRelease(scratch, 'broken', '0.1.1', (dir) => {
+export function testReleases(scratch: string, versions: { good: string; broken: string } = { good: '0.1.1', broken: '0.1.1' }): { good: string; broken: string } {
+  const good = firmwareRelease(scratch, 'new', versions.good, (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# ${versions.good}: a comment\n`));
+  const broken = firmwareRelease(scratch, 'broken', versions.broken, (dir) => {
     const app = join(dir, 'tether', 'app.py');
-    writeFileSync(app, `raise RuntimeError('0.1.1 is broken')\n${readFileSync(app, 'utf8')}`);
+    writeFileSync(app, `raise RuntimeError('${versions.broken} is broken')\n${readFileSync(app, 'utf8')}`);
   });
   return { good, broken };
+}
+
+/**
+ * A board config for the OTA tests: one relay, and health_s 5, the least tether/ota.py takes (a
+ * broken release costs 3 boots of 5 s).
+ */
+export function otaBoardConfig(name: string, board: string): JsonObject {
+  return { name, board, auth: 'none', pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }], update: { health_s: 5 } };
 }
 
 /** The files of the release in `releaseDir` (as `tether update` sends them) whose content differs on the board's flash. */

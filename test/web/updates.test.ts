@@ -5,26 +5,19 @@
 // its second wave, on a phone-sized screen; and a rollout cancelled from the page, which a read
 // token may watch but not start or cancel. One hub and one set of boards serve every case.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
-import { firmwareRelease, startBootLoopBoard, type BootLoopBoard } from '../support/boot-loop-board.js';
+import { otaBoardConfig, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
 import { eventually, startTestHub } from '../support/test-hub.js';
 
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
 
-/** health_s 5 is the least tether/ota.py takes: a broken release costs 3 boots of 5 s. */
-const BOARD_CONFIG = {
-  name: 'rollout',
-  board: 'updates page board',
-  auth: 'none',
-  pins: [{ pin: 15, name: 'relay', mode: 'output', value: 0 }],
-  update: { health_s: 5 },
-};
+const BOARD_CONFIG = otaBoardConfig('rollout', 'updates page board');
 const BOARDS = ['alpha', 'bravo', 'charlie'];
 /** A phone's screen: the page must not scroll sideways on it. */
 const PHONE = { width: 390, height: 844 };
@@ -102,13 +95,9 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     hub = await startTestHub({ data: join(scratch, 'hub') });
     // As the OTA tests' good and broken releases, but of two versions: one hub keeps both.
     const releases = new ReleaseStore(hub.data);
-    await releases.add(firmwareRelease(scratch, 'good', '0.1.1', (dir) => writeFileSync(join(dir, 'tether', 'led.py'), `${readFileSync(join(dir, 'tether', 'led.py'), 'utf8')}# 0.1.1: a comment\n`)));
-    await releases.add(
-      firmwareRelease(scratch, 'broken', '0.1.2', (dir) => {
-        const app = join(dir, 'tether', 'app.py');
-        writeFileSync(app, `raise RuntimeError('0.1.2 is broken')\n${readFileSync(app, 'utf8')}`);
-      }),
-    );
+    const { good, broken } = testReleases(scratch, { good: '0.1.1', broken: '0.1.2' });
+    await releases.add(good);
+    await releases.add(broken);
     for (const id of BOARDS) {
       const { token } = hub.store.addDevice(id);
       const args = ['--hub', `127.0.0.1:${hub.link.port}`, '--id', id, '--token', token, '--keepalive-ms', '200', '--no-listen'];

@@ -1,8 +1,11 @@
 // The hub's REST API as the dashboard calls it: the typed client the CLI uses too
 // (src/client/hub-api.ts), on the page's own origin; every failure is an ApiError with the hub's
 // code (docs/api.md#errors) and its message. Which controls a token's scope is offered.
-import type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
-import type {
+import type { ApiIdentity } from '../../src/hub/api-scope.js';
+import { HubApi } from '../../src/client/hub-api.js';
+
+export type { ApiIdentity, ApiScope } from '../../src/hub/api-scope.js';
+export type {
   BoardLinkMaterial,
   DeviceSensorSummary,
   DeviceView,
@@ -19,29 +22,7 @@ import type {
   StorageStatus,
   StoredEvent,
 } from '../../src/hub/types.js';
-import type { JsonObject } from '../../src/protocol/json.js';
-import { HubApi } from '../../src/client/hub-api.js';
-
-export type {
-  ApiIdentity,
-  ApiScope,
-  BoardLinkMaterial,
-  DeviceSensorSummary,
-  DeviceView,
-  DryRun,
-  HubInfo,
-  JsonObject,
-  MqttStatus,
-  NewBoardLink,
-  ReadingBucket,
-  ReleaseView,
-  RolloutBoardView,
-  RolloutView,
-  RuleView,
-  SensorSummary,
-  StorageStatus,
-  StoredEvent,
-};
+export type { JsonObject } from '../../src/protocol/json.js';
 
 export { HubApiError as ApiError, type FieldProblem } from '../../src/client/hub-api.js';
 
