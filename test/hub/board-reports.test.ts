@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { BoardReports } from '../../src/hub/board-reports.js';
 import type { HubUpdate } from '../../src/hub/types.js';
 
-test("a state read 2.5 s after its report shows each lease's time left now; the stream carried it as reported", () => {
+test("a state read 2.5 s after its report shows each lease's time left now; the stream carried it as reported", { timeout: 10_000 }, () => {
   let now = 1_000_000;
   const published: HubUpdate[] = [];
   const reports = new BoardReports('shed', {
