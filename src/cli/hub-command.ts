@@ -200,9 +200,10 @@ Examples:
       .addHelpText('after', '\nExample:\n  $ tether hub release list\n  0.1.1\t35 files\t118.2 KiB\tadded 2026-03-01T09:30:00.000Z'),
   ).action(async (flags: HubFlags) => {
     await withReleases(flags, (releases) => {
-      const all = releases.list();
-      if (all.length === 0) ctx.out('no firmware releases yet; add one with: tether hub release add DIR');
+      const { releases: all, damaged } = releases.scan();
+      if (all.length === 0 && damaged.length === 0) ctx.out('no firmware releases yet; add one with: tether hub release add DIR');
       for (const r of all) ctx.out(`${r.version}\t${r.files.length} files\t${formatBytes(r.totalBytes)}\tadded ${new Date(r.addedAt).toISOString()}`);
+      for (const d of damaged) ctx.out(`${d.version}\tdamaged: ${d.message}`);
     });
   });
 

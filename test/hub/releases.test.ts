@@ -112,4 +112,18 @@ void describe('ReleaseStore', { timeout: 60_000 }, () => {
     fs.writeFileSync(manifest, JSON.stringify(json));
     assert.throws(() => releases.manifest('2.0.0'), code('damaged'));
   });
+
+  void test('a damaged release.json does not hide the other releases: the list leaves it out and names it apart; remove takes it out', async () => {
+    const data = scratch();
+    const releases = new ReleaseStore(data);
+    await releases.add(firmwareFolder('1.0.0'));
+    await releases.add(firmwareFolder('2.0.0'));
+    fs.writeFileSync(path.join(data, 'releases', '1.0.0', 'release.json'), '{ not json');
+    assert.deepEqual(releases.list().map((r) => r.version), ['2.0.0']);
+    const { damaged } = releases.scan();
+    assert.deepEqual(damaged.map((d) => d.version), ['1.0.0']);
+    assert.match(damaged[0]?.message ?? '', /release\.json is not JSON/);
+    releases.remove('1.0.0');
+    assert.deepEqual(releases.scan(), { releases: releases.list(), damaged: [] });
+  });
 });

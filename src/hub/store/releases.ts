@@ -126,17 +126,33 @@ export class ReleaseStore {
 
   /** Every release, oldest first. */
   list(): ReleaseManifest[] {
+    return this.scan().releases;
+  }
+
+  /**
+   * The releases, oldest first, and apart from them those whose release.json is damaged (each
+   * with why), so that one damaged release does not hide the others; remove() takes those out too.
+   */
+  scan(): { releases: ReleaseManifest[]; damaged: Array<{ version: string; message: string }> } {
     let names: string[];
     try {
       names = fs.readdirSync(this.root);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { releases: [], damaged: [] };
       throw err;
     }
-    return names
-      .filter((name) => RELEASE_VERSION.test(name))
-      .map((name) => this.manifest(name))
-      .sort((a, b) => a.addedAt - b.addedAt || (a.version < b.version ? -1 : 1));
+    const releases: ReleaseManifest[] = [];
+    const damaged: Array<{ version: string; message: string }> = [];
+    for (const name of names.filter((n) => RELEASE_VERSION.test(n))) {
+      try {
+        releases.push(this.manifest(name));
+      } catch (err) {
+        if (!(err instanceof ReleaseError && (err.code === 'damaged' || err.code === 'unknown_version'))) throw err;
+        damaged.push({ version: name, message: err.code === 'damaged' ? err.message : `release ${name} has no release.json; remove it (tether hub release remove ${name}) and add it again` });
+      }
+    }
+    releases.sort((a, b) => a.addedAt - b.addedAt || (a.version < b.version ? -1 : 1));
+    return { releases, damaged: damaged.sort((a, b) => (a.version < b.version ? -1 : 1)) };
   }
 
   /** The release's manifest; unknown_version when there is none. */
