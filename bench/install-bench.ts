@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CliContext } from '../src/cli/context.js';
 import { DEFAULT_FIRMWARE_DIR, runInstall, type InstallIo } from '../src/cli/install-command.js';
-import { collectFirmware } from '../src/cli/update-files.js';
+import { collectFirmware } from '../src/firmware/index.js';
 import { FakeBoard, pacedPort, type FakeBoardOptions } from '../test/support/fake-repl.js';
 
 const PACE = Number(process.env['BENCH_BYTES_PER_S'] ?? 11_520);

@@ -94,9 +94,6 @@ export function registerHub(program: Command, ctx: CliContext): void {
   registerReleaseCommands(hub, ctx);
 }
 
-/** What a board registered as `id` needs to link to this hub (tether hub add-device, tether install). */
-export { boardLinkFor };
-
 /** `tether hub add-device`'s answer: what the board needs to link, for each kind of board. */
 function printBoardLink(ctx: CliContext, a: { id: string; rotated: boolean; token: string; out: string | undefined; config: HubConfig }): void {
   const material = boardLinkMaterial(boardLinkFor(a.config, a.id, a.token), { ...(a.out !== undefined ? { tokenFile: a.out } : {}) });

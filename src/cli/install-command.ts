@@ -14,12 +14,13 @@ import { boardReadFile, boardRemoveTree, copyPlanned, planSync, type BoardFile, 
 import { BOARD_ID, defaultDeviceConfig, installOrder, jsonFile, wifiFile } from '../firmware/install-files.js';
 import { RawRepl, ReplError, type RawReplOptions, type ReplPort } from '../firmware/raw-repl.js';
 import { boardCandidates, type SerialPortInfo } from '../firmware/usb-boards.js';
-import { firmwareHubJson } from './board-link-config.js';
 import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
-import { boardLinkFor, loadConfig, withStore } from './hub-command.js';
+import { boardLinkFor, firmwareHubJson } from '../hub/board-link-material.js';
+import { loadConfig, withStore } from './hub-command.js';
 import { listSerialPorts, openSerialPort } from './serial-port.js';
 import { API_TOKEN, addTokenOptions, makeSecret, readTokenFile, resolveToken } from './token-options.js';
-import { collectFirmware, formatBytes, FirmwareError, type ProgressSink } from './update-files.js';
+import { collectFirmware, FirmwareError } from '../firmware/index.js';
+import { formatBytes, type ProgressSink } from './update-files.js';
 import { parseHubUrl } from './arguments.js';
 
 export interface InstallFlags {

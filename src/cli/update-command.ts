@@ -29,7 +29,6 @@ import { CliFailure, EXIT_USAGE, type CliContext } from './context.js';
 import { API_TOKEN, BOARD_TOKEN, addTokenOptions, resolveToken, type TokenSource } from './token-options.js';
 import { Progress, formatBytes, type ProgressSink } from './update-files.js';
 
-export type { UpdateStatus };
 
 interface UpdateFlags extends ConnectionFlags {
   firmware?: string;

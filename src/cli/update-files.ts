@@ -1,25 +1,6 @@
 // What `tether update` and `tether install` show of a firmware bundle: sizes and the progress
 // line. The bundle itself (the files, the manifest, the plan, the chunks) is the firmware
-// library's (src/firmware/); its pieces are re-exported here for the commands that use them.
-export {
-  FirmwareError,
-  MAX_FILES,
-  MAX_PATH,
-  OWNED_FOLDER,
-  caseClashes,
-  chunksOf,
-  collectFirmware,
-  manifestDigest,
-  manifestOf,
-  planUpdate,
-  readFirmwareVersion,
-  type Chunk,
-  type Firmware,
-  type FirmwareFile,
-  type ManifestEntry,
-  type UpdatePlan,
-} from '../firmware/index.js';
-
+// library's (src/firmware/).
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;

@@ -6,7 +6,7 @@
 // API's JSON).
 import type { ApiIdentity } from '../hub/api-scope.js';
 import type { DeviceSensorSummary, DeviceView, DryRun, HubInfo, NewBoardLink, ReadingBucket, ReleaseView, RolloutView, RuleView, StorageStatus, StoredEvent } from '../hub/types.js';
-import type { JsonObject } from '../protocol/json.js';
+import { isObject, type JsonObject } from '../protocol/json.js';
 
 /** One problem of a field the hub refused (rule_invalid), at its path inside what was sent (`then.lease_s`). */
 export interface FieldProblem {
@@ -40,8 +40,6 @@ export interface HubApiOptions {
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class HubApi {
   readonly base: string;
@@ -81,7 +79,7 @@ export class HubApi {
 
   async device(id: string): Promise<DeviceView> {
     const answer = await this.request<{ device?: unknown }>('GET', `/api/devices/${encodeURIComponent(id)}`);
-    if (!isRecord(answer.device)) throw new HubApiError('bad_reply', `the hub's answer to GET /api/devices/${id} has no device object`, 200);
+    if (!isObject(answer.device)) throw new HubApiError('bad_reply', `the hub's answer to GET /api/devices/${id} has no device object`, 200);
     return answer.device as unknown as DeviceView;
   }
 
@@ -204,13 +202,13 @@ export class HubApi {
     } catch {
       throw new HubApiError('bad_reply', `the hub answered ${method} ${path} with HTTP ${res.status} and no JSON`, res.status);
     }
-    if (!isRecord(answer)) throw new HubApiError('bad_reply', `the hub answered ${method} ${path} with something other than a JSON object`, res.status);
+    if (!isObject(answer)) throw new HubApiError('bad_reply', `the hub answered ${method} ${path} with something other than a JSON object`, res.status);
     if (res.ok && answer['ok'] !== false) return answer as T;
     // A board's reply (relayed by POST …/commands) has "ok"; the hub's own errors do not.
     const error = answer['error'];
-    const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : 'internal';
-    const message = isRecord(error) && typeof error['message'] === 'string' ? error['message'] : `HTTP ${res.status}`;
-    const problems = isRecord(error) && Array.isArray(error['problems']) ? error['problems'].filter((p): p is FieldProblem => isRecord(p) && typeof p['path'] === 'string' && typeof p['message'] === 'string') : [];
+    const code = isObject(error) && typeof error['code'] === 'string' ? error['code'] : 'internal';
+    const message = isObject(error) && typeof error['message'] === 'string' ? error['message'] : `HTTP ${res.status}`;
+    const problems = isObject(error) && Array.isArray(error['problems']) ? error['problems'].filter((p): p is FieldProblem => isObject(p) && typeof p['path'] === 'string' && typeof p['message'] === 'string') : [];
     throw new HubApiError(code, message, res.status, problems, 'ok' in answer ? answer : undefined);
   }
 }

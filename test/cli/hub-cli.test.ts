@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { boardsReachHubAt } from '../../src/cli/board-link-config.js';
+import { boardsReachHubAt } from '../../src/hub/board-link-material.js';
 import { HubStore } from '../../src/hub/store/store.js';
 import { apiGet, spawnHubCli } from '../support/hub-process.js';
 import { eventually, tempDataDir } from '../support/test-hub.js';

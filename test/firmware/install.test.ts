@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { CliFailure } from '../../src/cli/context.js';
 import { runInstall, type InstallFlags } from '../../src/cli/install-command.js';
 import { serialPortMissing } from '../../src/cli/serial-port.js';
-import { collectFirmware } from '../../src/cli/update-files.js';
+import { collectFirmware } from '../../src/firmware/index.js';
 import type { SerialPortInfo } from '../../src/firmware/usb-boards.js';
 import { FakeBoard, type FakeBoardOptions } from '../support/fake-repl.js';
 import { FIRMWARE_DIR } from '../support/micropython.js';

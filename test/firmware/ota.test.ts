@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { manifestDigest } from '../../src/cli/update-files.js';
+import { manifestDigest } from '../../src/firmware/index.js';
 import { FIRMWARE_DIR, SKIP_WITHOUT_PYTHON3 } from '../support/micropython.js';
 
 const FIRMWARE = FIRMWARE_DIR;

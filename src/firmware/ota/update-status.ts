@@ -1,6 +1,7 @@
 // The board's answer to op "status" (protocol.md §5.19; firmware/tether/ota.py): the version it
 // runs, whether that version is on trial, and what it has staged.
 import { TetherError, type JsonObject } from '../../client/index.js';
+import { isObject } from '../../protocol/json.js';
 
 /** The board's MAX_TRIAL_BOOTS (firmware/tether/ota.py): boots without health before it rolls back. */
 export const TRIAL_BOOTS = 3;
@@ -26,15 +27,11 @@ export interface UpdateStatus {
   staging?: StagingStatus;
 }
 
-export function isRecord(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The status in a reply to op "status"; a reply without one is a bad_reply. */
 export function parseStatus(reply: JsonObject): UpdateStatus {
   const u = reply['update'];
   const bad = (what: string) => new TetherError('bad_reply', `the board's update status has no valid ${what}: ${JSON.stringify(u)}`, { reply });
-  if (!isRecord(u)) throw bad('update object');
+  if (!isObject(u)) throw bad('update object');
   if (typeof u['version'] !== 'string') throw bad('version');
   if (typeof u['state'] !== 'string') throw bad('state');
   const staging = u['staging'];
@@ -46,7 +43,7 @@ export function parseStatus(reply: JsonObject): UpdateStatus {
     rolled_back_from: typeof u['rolled_back_from'] === 'string' ? u['rolled_back_from'] : null,
     ...(typeof u['stuck'] === 'string' ? { stuck: u['stuck'] } : {}),
   };
-  if (isRecord(staging) && typeof staging['version'] === 'string' && typeof staging['manifest'] === 'string' && isRecord(staging['received'])) {
+  if (isObject(staging) && typeof staging['version'] === 'string' && typeof staging['manifest'] === 'string' && isObject(staging['received'])) {
     const received: Record<string, number> = {};
     for (const [path, n] of Object.entries(staging['received'])) if (typeof n === 'number') received[path] = n;
     const chunk = staging['chunk_bytes'];
