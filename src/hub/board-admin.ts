@@ -7,8 +7,6 @@ import { HubError } from './errors.js';
 import type { HubStore } from './store/store.js';
 import type { BoardLinkMaterial, DeviceView, NewBoardLink } from './types.js';
 
-export type { NewBoardLink };
-
 /** The hub's registry of boards, as an admin changes it; `by` is who asks (the API token's name). */
 export interface BoardAdmin {
   register(id: string, options: { name?: string }, by: string): NewBoardLink;
@@ -19,7 +17,7 @@ export interface BoardAdmin {
 }
 
 /** The hub events each change is logged as (docs/api.md), with `data.by`. */
-export const BOARD_ADMIN_EVENTS = { registered: 'registered', rotated: 'token_rotated', removed: 'removed' } as const;
+const BOARD_ADMIN_EVENTS = { registered: 'registered', rotated: 'token_rotated', removed: 'removed' } as const;
 
 export interface BoardAdminDeps {
   store: Pick<HubStore, 'addDevice' | 'rotateToken' | 'removeDevice'>;

@@ -11,8 +11,6 @@ import type { BoardLinkMaterial } from './types.js';
 import { linkCertFiles } from './link-cert.js';
 import { readLinkTls } from './link-server.js';
 
-export type { BoardLinkMaterial };
-
 export interface BoardsReachHubAt {
   host: string;
   /** Why the host may not do, or undefined when it is a LAN address. */

@@ -29,6 +29,11 @@ export class BoardReports {
     private readonly deps: BoardReportsDeps,
   ) {}
 
+  /** bootEpoch to the ms, as the API shows it; null before the board reported its uptime. */
+  get bootedAt(): number | null {
+    return this.bootEpoch === null ? null : Math.round(this.bootEpoch);
+  }
+
   /**
    * The board's last reported state, with each lease's `expires_in_s` counted down to now: a view
    * read a while after the report (GET …/state) must not show a lease longer than the board has it.

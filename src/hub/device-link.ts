@@ -133,7 +133,7 @@ export class DeviceLink {
 
   /** Wall-clock ms at the board's uptime 0 for its current boot, from the uptime it reported; null before it did. */
   get bootedAt(): number | null {
-    return this.reports.bootEpoch === null ? null : Math.round(this.reports.bootEpoch);
+    return this.reports.bootedAt;
   }
 
   /** The board's state as it last reported it (the `state` event or a get_state reply). */

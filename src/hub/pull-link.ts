@@ -60,7 +60,7 @@ export class PullLink {
 
   /** Wall-clock ms at the board's uptime 0 for its current boot, from the uptime it reported; null before it did. */
   get bootedAt(): number | null {
-    return this.reports.bootEpoch === null ? null : Math.round(this.reports.bootEpoch);
+    return this.reports.bootedAt;
   }
 
   get lastState(): JsonObject | null {

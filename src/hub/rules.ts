@@ -78,10 +78,10 @@ export class RuleEngine {
   apply(config: RulesConfig): void {
     const next = new Map<string, Installed>();
     const made: Installed[] = [];
-    const install = (name: string, key: string, make: () => Installed) => {
+    const install = (name: string, key: string, make: () => Omit<Installed, 'key'>) => {
       const kept = this.installed.get(name);
       if (kept?.key === key) return next.set(name, kept);
-      const fresh = make();
+      const fresh = { ...make(), key };
       made.push(fresh);
       next.set(name, fresh);
     };
@@ -113,26 +113,25 @@ export class RuleEngine {
     }
   }
 
-  private installRule(rule: RuleConfig): Installed {
-    const key = `rule ${JSON.stringify(rule)}`;
+  private installRule(rule: RuleConfig): Omit<Installed, 'key'> {
     const { then } = rule;
     const record = this.record(rule.name, 'rule', describeRule(rule));
     if (isHttpAction(then)) {
       const caller = new HttpCaller(rule.name, then.http, { fetch: this.deps.fetch ?? globalThis.fetch, clock: this.deps.clock, record });
       return isInputCondition(rule.when)
-        ? { key, record, outputs: [caller], input: new HttpInputRule(rule.when, caller) }
-        : { key, record, outputs: [caller], reading: new HttpReadingRule(rule.when, caller) };
+        ? { record, outputs: [caller], input: new HttpInputRule(rule.when, caller) }
+        : { record, outputs: [caller], reading: new HttpReadingRule(rule.when, caller) };
     }
     const parts = this.parts(record, { device: then.device, pin: then.pin, pwm: then.duty !== undefined, freq: then.freq, leaseS: then.lease_s });
     return isInputCondition(rule.when)
-      ? { key, record, outputs: [parts.output], input: new InputRule(rule.when, then, parts) }
-      : { key, record, outputs: [parts.output], reading: new ReadingRule(rule.when, then, parts) };
+      ? { record, outputs: [parts.output], input: new InputRule(rule.when, then, parts) }
+      : { record, outputs: [parts.output], reading: new ReadingRule(rule.when, then, parts) };
   }
 
-  private installBinding(b: BindingConfig): Installed {
+  private installBinding(b: BindingConfig): Omit<Installed, 'key'> {
     const record = this.record(b.name, 'binding', describeBinding(b));
     const parts = this.parts(record, { device: b.to.device, pin: b.to.pin, pwm: false, leaseS: b.to.lease_s });
-    return { key: `binding ${JSON.stringify(b)}`, record, outputs: [parts.output], binding: new Binding(b, parts) };
+    return { record, outputs: [parts.output], binding: new Binding(b, parts) };
   }
 
   /** Feed every hub update. Never throws: a rule's trouble is logged and shown in views(). */

@@ -3,6 +3,8 @@
 // nowhere but into the answer. The engine is the real one, so a dry run fires, renews and lets go
 // exactly as the rule would live; the board's answers are taken as yes, without a safe value (the
 // hub never guesses one), so a dry run shows no write of the safe value when a condition ends.
+import { EVENTS_PAGE_MAX } from '../store/events.js';
+import { READINGS_PAGE_MAX } from '../store/readings.js';
 import { ManualClock } from '../../common/clock.js';
 import { isInputCondition, type RuleItem } from '../config.js';
 import { RuleEngine } from '../rules.js';
@@ -14,10 +16,6 @@ import type { Logger } from './record.js';
 export const DRY_RUN_WINDOW_MS = 60 * 60 * 1000;
 /** At most this many firings and this many writes are listed; `truncated` says when more happened. */
 export const DRY_RUN_MAX_ENTRIES = 500;
-/** The readings store's largest page (store/readings.ts). */
-const READINGS_PAGE = 100_000;
-/** The events store's largest page (store/events.ts). */
-const EVENTS_PAGE = 1000;
 
 export interface DryRunSources {
   readings(q: ReadingsQuery): ReadingBucket[];
@@ -79,7 +77,7 @@ function history(item: RuleItem, sources: DryRunSources, range: { from: number; 
   const { when } = item.config;
   if (isInputCondition(when)) return edges(when.device, when.pin, sources, range);
   // Every quantity of the sensor: an http rule's {values.NAME} may use the others.
-  const rows = sources.readings({ device: when.device, sensor: when.sensor, from: range.from, to: range.to, limit: READINGS_PAGE });
+  const rows = sources.readings({ device: when.device, sensor: when.sensor, from: range.from, to: range.to, limit: READINGS_PAGE_MAX });
   const byTs = new Map<number, Record<string, number>>();
   for (const r of rows) {
     let values = byTs.get(r.ts);
@@ -89,17 +87,17 @@ function history(item: RuleItem, sources: DryRunSources, range: { from: number; 
   const updates = [...byTs]
     .sort(([a], [b]) => a - b)
     .map(([ts, values]): Timed => ({ ts, update: { type: 'reading', device: when.device, sensor: when.sensor, ts, values, units: {} } }));
-  return { updates, readings: updates.length, edges: 0, truncated: rows.length >= READINGS_PAGE };
+  return { updates, readings: updates.length, edges: 0, truncated: rows.length >= READINGS_PAGE_MAX };
 }
 
 function edges(device: string, pin: number, sources: DryRunSources, range: { from: number; to: number }): { updates: Timed[]; readings: number; edges: number; truncated: boolean } {
   const updates: Timed[] = [];
   // Paged forward by id (oldest first), as GET /api/events pages.
   for (let afterId = 0; ; ) {
-    const page = sources.events({ device, type: 'edge', from: range.from, to: range.to, afterId, limit: EVENTS_PAGE });
+    const page = sources.events({ device, type: 'edge', from: range.from, to: range.to, afterId, limit: EVENTS_PAGE_MAX });
     for (const event of page) if ((event.data).pin === pin) updates.push({ ts: event.ts, update: { type: 'event', device, event } });
     const last = page.at(-1);
-    if (page.length < EVENTS_PAGE || last === undefined) break;
+    if (page.length < EVENTS_PAGE_MAX || last === undefined) break;
     afterId = last.id;
   }
   updates.sort((a, b) => a.ts - b.ts);

@@ -164,10 +164,10 @@ export class HubRuleBook implements RuleBook {
   /**
    * Checks a definition as the config file's rules would be: its own fields, then beside every
    * other rule and binding (the file's and the stored ones, enabled or not: a disabled rule keeps
-   * its name and its output, so enabling it again cannot clash). `replacing` is the rule it
-   * replaces. Throws rule_invalid with each problem's path inside the definition.
+   * its name and its output, so enabling it again cannot clash). `replacing` is the entry it
+   * would take the place of, not a config rule of the same name. Throws rule_invalid with each
+   * problem's path inside the definition.
    */
-  /** Checks a rule beside every other: `replacing` is the entry it would take the place of (not a config rule of the same name). */
   private check(definition: unknown, replacing?: Entry): RuleItem {
     const item = this.parse(definition);
     const problems: FieldProblem[] = [];

@@ -7,6 +7,8 @@ import { checkTime, rowLimit } from './limits.js';
 export type NewEvent = Omit<StoredEvent, 'id'>;
 
 const LIMITS = { default: 100, max: 1_000 };
+/** The most events one query returns: a reader that pages reads until a page is shorter. */
+export const EVENTS_PAGE_MAX = LIMITS.max;
 
 interface EventRow {
   id: number;

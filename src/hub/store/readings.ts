@@ -6,6 +6,8 @@ import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, Sensor
 import { checkTime, rowLimit } from './limits.js';
 
 const LIMITS = { default: 10_000, max: 100_000 };
+/** The most readings one query returns: a reader that pages reads until a page is shorter. */
+export const READINGS_PAGE_MAX = LIMITS.max;
 
 interface Filter {
   device: string;

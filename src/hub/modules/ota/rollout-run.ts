@@ -41,6 +41,8 @@ export class RolloutRun {
   private readonly controller = new AbortController();
   /** Set by the first failure or a cancel: no board starts after it. */
   private reason: Reason | undefined;
+  /** The rollout as this run last stored it; undefined until its first report. */
+  private shown: RolloutView | undefined;
   /** Settles when the run is over (never rejects). */
   readonly finished: Promise<void>;
 
@@ -132,7 +134,7 @@ export class RolloutRun {
 
   private end(state: 'done' | 'stopped' | 'cancelled', reason: RolloutSummary['reason']): void {
     if (!this.deps.store.end(this.id, state, this.deps.now(), reason)) return;
-    const view = this.view();
+    const view = (this.shown = this.view());
     this.deps.logger.info(`rollout ${this.id} of ${view.version}: ${state}`);
     for (const board of view.boards) {
       this.deps.recordEvent(board.device, 'rollout_ended', { rollout: this.id, version: view.version, state, ...(reason !== null ? { reason } : {}) });
@@ -148,9 +150,14 @@ export class RolloutRun {
       this.deps.logger.warn(`rollout ${this.id}: ${device}: its status was not stored: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
-    const view = this.view();
-    const board = view.boards.find((b) => b.device === device);
-    if (board !== undefined) this.deps.publish(view, board);
+    // Read from the store once, then kept as this run writes it: a progress report (one per
+    // percent) need not read every board's row back.
+    const shown = (this.shown ??= this.view());
+    const was = shown.boards.find((b) => b.device === device);
+    if (was === undefined) return;
+    const board = { ...was, ...change };
+    this.shown = { ...shown, boards: shown.boards.map((b) => (b === was ? board : b)) };
+    this.deps.publish(this.shown, board);
   }
 
   private view(): RolloutView {
