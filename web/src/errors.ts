@@ -22,7 +22,6 @@ const NEXT_STEP: Record<string, string> = {
   internal: 'Something failed inside the hub or the board; its log has the details.',
   rule_invalid: 'Fix the fields marked in the form: each says what the hub expects there.',
   rule_read_only: 'This rule comes from the hub’s config file: change it there and restart the hub, or make a rule of your own on this page.',
-  conflict: 'That board id is taken: pick another, or give the board a new token from its page.',
 };
 
 export interface ShownError {

@@ -212,7 +212,7 @@ function App() {
         ) : route.page === 'rollout' ? (
           <RolloutPage key={route.id} api={api} model={model} id={route.id} identity={identity} onError={setError} />
         ) : route.page === 'rules' ? (
-          <RulesPage api={api} model={model} onError={setError} />
+          <RulesPage api={api} model={model} identity={identity} onError={setError} />
         ) : (
           <BoardsPage model={model} />
         )}

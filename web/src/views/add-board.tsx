@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, NewBoardLink } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
 import { BoardLinkMaterialView } from './board-link.js';
+import { ErrorDetails } from './error-details.js';
 
 /** As the hub takes it (docs/api.md, Registering boards); the hub checks it again. */
 const BOARD_ID = '[A-Za-z0-9_.\\-]{1,64}';
@@ -113,10 +114,7 @@ export function AddBoardPage({ api, mayAdmin }: { api: Api; mayAdmin: boolean })
       </form>
       {error !== undefined ? (
         <div id="add-error" class="error" role="alert">
-          <p>
-            <code>{error.code}</code> {error.message}
-          </p>
-          <p>{error.next}</p>
+          <ErrorDetails error={error} />
         </div>
       ) : null}
     </section>

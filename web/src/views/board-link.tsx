@@ -27,7 +27,7 @@ async function copyText(text: string): Promise<boolean> {
 }
 
 /** A button that copies `text`, and says whether it did in a live region beside it. */
-export function CopyButton({ text, label }: { text: string; label: string }) {
+function CopyButton({ text, label }: { text: string; label: string }) {
   const [said, setSaid] = useState('');
   return (
     <span class="copy">

@@ -65,7 +65,8 @@ export function PinsSection(props: PinsProps) {
 /** An output's level in words: a duty as a percentage, a digital value as on or off. */
 const levelText = (value: number, pwm: boolean) => (pwm ? `${Math.round(value * 100)} %` : value === 0 ? 'off' : 'on');
 
-const pinLabel = (p: PinView) => (p.name !== undefined ? `${p.name} (pin ${p.pin})` : `pin ${p.pin}`);
+/** `relay (pin 15)` when the board named the pin, else `pin 15`. */
+export const pinLabel = (p: { pin: number; name?: string | undefined }) => (p.name !== undefined ? `${p.name} (pin ${p.pin})` : `pin ${p.pin}`);
 
 function PinItem(props: PinsProps & { pin: PinView; at: number; revert: Revert | undefined }) {
   const { pin } = props;

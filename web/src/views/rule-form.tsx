@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type DryRun, type FieldProblem, type JsonObject } from '../api.js';
-import type { PinView } from './pins.js';
+import { pinLabel, type PinView } from './pins.js';
 
 export type RuleKind = 'reading' | 'input' | 'binding';
 type Action = 'on' | 'off' | 'duty' | 'toggle' | 'http';
@@ -60,7 +60,7 @@ function num(text: string): number | string {
 }
 
 /** The hub config entry the draft stands for (docs/hub-config.md rules[] and bindings[]). */
-export function definitionOf(d: Draft): JsonObject {
+function definitionOf(d: Draft): JsonObject {
   const head: JsonObject = { name: d.name.trim(), ...(d.description.trim() !== '' ? { description: d.description.trim() } : {}) };
   if (d.kind === 'binding') {
     return { ...head, from: { device: d.whenDevice.trim(), pin: num(d.whenPin) }, to: { device: d.thenDevice.trim(), pin: num(d.thenPin), lease_s: num(d.lease), ...(d.invert ? { invert: true } : {}) } };
@@ -104,7 +104,7 @@ export function draftOf(def: JsonObject): Draft {
 }
 
 /** Where each problem goes: the field whose paths hold it, or the one with the longest path it starts with; else the form. */
-export function placeProblems(problems: readonly FieldProblem[], fields: ReadonlyArray<{ id: string; paths: readonly string[] }>): { byField: Map<string, string[]>; rest: string[] } {
+function placeProblems(problems: readonly FieldProblem[], fields: ReadonlyArray<{ id: string; paths: readonly string[] }>): { byField: Map<string, string[]>; rest: string[] } {
   const byField = new Map<string, string[]>();
   const rest: string[] = [];
   for (const p of problems) {
@@ -229,7 +229,7 @@ export function RuleForm({ api, editing, initial, boards, onSaved, onCancel, onD
           <option value="">Choose a pin…</option>
           {pins.map((p) => (
             <option key={p.pin} value={String(p.pin)}>
-              {pinName(p)} · {p.mode}
+              {pinLabel(p)} · {p.mode}
             </option>
           ))}
           {value !== '' && !pins.some((p) => String(p.pin) === value) ? <option value={value}>pin {value} (not reported by the board)</option> : null}
@@ -384,7 +384,3 @@ export function RuleForm({ api, editing, initial, boards, onSaved, onCancel, onD
   );
 }
 
-/** A pin as the board names it: `relay (pin 15)`, or `pin 15` when it has no name. */
-export function pinName(p: { pin: number; name?: string }): string {
-  return p.name !== undefined ? `${p.name} (pin ${p.pin})` : `pin ${p.pin}`;
-}

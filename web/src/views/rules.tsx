@@ -4,19 +4,18 @@
 // dry run shows what a rule would have done over the last hour. Loaded over REST, and again
 // whenever the stream says a rule fired or changed (no polling).
 import { useEffect, useState } from 'preact/hooks';
-import { type Api, type ApiIdentity, type DryRun, type JsonObject, type RuleView } from '../api.js';
+import { mayAdmin, type Api, type ApiIdentity, type DryRun, type JsonObject, type RuleView } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
 import { ago, clockTime, dateTime } from '../format.js';
 import { useModel, useNow } from '../hooks.js';
 import type { HubModel } from '../model.js';
-import { pinsOf, type PinView } from './pins.js';
-import { draftOf, EMPTY_DRAFT, pinName, RuleForm, type BoardChoices, type Draft } from './rule-form.js';
+import { pinLabel, pinsOf, type PinView } from './pins.js';
+import { draftOf, EMPTY_DRAFT, RuleForm, type BoardChoices, type Draft } from './rule-form.js';
 
 type Editing = { name?: string; draft: Draft } | undefined;
 
-export function RulesPage({ api, model, onError }: { api: Api; model: HubModel; onError: (e: ShownError) => void }) {
+export function RulesPage({ api, model, identity, onError }: { api: Api; model: HubModel; identity: ApiIdentity | undefined; onError: (e: ShownError) => void }) {
   const [rules, setRules] = useState<RuleView[] | undefined>(undefined);
-  const [identity, setIdentity] = useState<ApiIdentity | undefined>(undefined);
   const [editing, setEditing] = useState<Editing>(undefined);
   const [dryRun, setDryRun] = useState<DryRun | undefined>(undefined);
   const [confirming, setConfirming] = useState<string | undefined>(undefined);
@@ -34,10 +33,6 @@ export function RulesPage({ api, model, onError }: { api: Api; model: HubModel; 
         .then((list) => !stopped && setRules(list))
         .catch((err: unknown) => !stopped && onError(describeError(err, 'loading the rules')));
     void load();
-    void api.whoami().then(
-      (who) => !stopped && setIdentity(who),
-      () => undefined,
-    );
     const stopUpdates = model.onUpdate((u) => {
       if (u.type !== 'event' || (u.event.type !== 'rule_fired' && u.event.type !== 'rule_changed')) return;
       // A burst of firings is one reload.
@@ -52,7 +47,7 @@ export function RulesPage({ api, model, onError }: { api: Api; model: HubModel; 
   }, [api, model, model.generation, reload]);
 
   // Changing rules needs an admin token (docs/api.md#rules); the hub refuses the others anyway.
-  const mayEdit = identity?.scope === 'admin';
+  const mayEdit = mayAdmin(identity);
   const act = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -210,7 +205,7 @@ const obj = (v: unknown): JsonObject => (typeof v === 'object' && v !== null && 
 /** `relay (pin 15) of shed`: the board's own name for the pin when it reported one. */
 function pinOf(device: unknown, pin: unknown, pins: (device: string) => PinView[]): string {
   const known = pins(str(device)).find((p) => p.pin === pin);
-  return `${known !== undefined ? pinName(known) : `pin ${str(pin)}`} of ${str(device)}`;
+  return `${known !== undefined ? pinLabel(known) : `pin ${str(pin)}`} of ${str(device)}`;
 }
 
 function DryRunResult({ run, pins, onClose }: { run: DryRun; pins: (device: string) => PinView[]; onClose: () => void }) {

@@ -3,14 +3,12 @@
 // progress and result. Both read the model, which the stream's rollout updates keep current (no
 // polling). Admin tokens get the form that starts a rollout, and a cancel that asks first.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Api, ApiIdentity, RolloutBoardView, RolloutView } from '../api.js';
+import { mayAdmin, type Api, type ApiIdentity, type RolloutBoardView, type RolloutView } from '../api.js';
 import { describeError, type ShownError } from '../errors.js';
 import { ago, byteSize, sinceText } from '../format.js';
 import { useModel, useNow } from '../hooks.js';
 import type { HubModel } from '../model.js';
 import { RolloutForm } from './rollout-form.js';
-
-const ROLLOUT_STATE: Record<RolloutView['state'], string> = { running: 'running', done: 'done', stopped: 'stopped', cancelled: 'cancelled' };
 
 const BOARD_STATE: Record<RolloutBoardView['state'], string> = {
   waiting: 'waiting',
@@ -68,19 +66,19 @@ export function UpdatesPage({ api, model, identity }: { api: Api; model: HubMode
   useModel(model);
   const [starting, setStarting] = useState(false);
   const now = useNow(10_000);
-  const mayAdmin = identity?.scope === 'admin';
+  const mayStart = mayAdmin(identity);
   const rollouts = [...model.rollouts.values()].sort((a, b) => b.id - a.id);
   return (
     <section aria-labelledby="updates-title">
       <div class="page-head">
         <h1 id="updates-title">Updates</h1>
-        {mayAdmin && !starting ? (
+        {mayStart && !starting ? (
           <button type="button" onClick={() => setStarting(true)}>
             New rollout
           </button>
         ) : null}
       </div>
-      {identity !== undefined && !mayAdmin ? (
+      {identity !== undefined && !mayStart ? (
         <p class="muted small" data-read-only>
           Signed in as {identity.name}, which may watch rollouts but not start or cancel them: that needs a token with the admin scope.
         </p>
@@ -104,23 +102,26 @@ export function UpdatesPage({ api, model, identity }: { api: Api; model: HubMode
           <p class="loading">Loading…</p>
         )
       ) : rollouts.length === 0 ? (
-        <p class="empty">No firmware rollouts yet. {mayAdmin ? 'Start one with New rollout: it' : 'A rollout'} sends a release the hub keeps to boards in two waves (docs/hub.md).</p>
+        <p class="empty">No firmware rollouts yet. {mayStart ? 'Start one with New rollout: it' : 'A rollout'} sends a release the hub keeps to boards in two waves (docs/hub.md).</p>
       ) : (
         <ol class="rollouts" aria-label="Rollouts, newest first">
-          {rollouts.map((r) => (
+          {rollouts.map((r) => {
+            const reason = reasonText(r);
+            return (
             <li key={r.id} data-rollout={r.id} data-state={r.state}>
               <div class="rollout-head">
                 <a href={`#/updates/${r.id}`}>
                   Rollout {r.id}: {r.version}
                 </a>
-                <span class={`tag state-${r.state}`}>{ROLLOUT_STATE[r.state]}</span>
+                <span class={`tag state-${r.state}`}>{r.state}</span>
               </div>
               <p class="muted small">
                 {boardCounts(r)} · started {ago(r.createdAt, now)} by {r.createdBy}
               </p>
-              {reasonText(r) !== null ? <p class={r.state === 'stopped' ? 'error-text' : 'muted'}>{reasonText(r)}</p> : null}
+              {reason !== null ? <p class={r.state === 'stopped' ? 'error-text' : 'muted'}>{reason}</p> : null}
             </li>
-          ))}
+            );
+          })}
         </ol>
       )}
     </section>
@@ -182,7 +183,7 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
       setCancelling(false);
     }
   };
-  const mayCancel = identity?.scope === 'admin' && rollout.state === 'running';
+  const mayCancel = mayAdmin(identity) && rollout.state === 'running';
   return (
     <section aria-labelledby="rollout-title" data-rollout-page={id} data-state={rollout.state}>
       <p class="crumbs">
@@ -192,7 +193,7 @@ export function RolloutPage({ api, model, id, identity, onError }: { api: Api; m
         <h1 id="rollout-title">
           Rollout {id}: {rollout.version}
         </h1>
-        <span class={`tag state-${rollout.state}`}>{ROLLOUT_STATE[rollout.state]}</span>
+        <span class={`tag state-${rollout.state}`}>{rollout.state}</span>
       </div>
       <p role="status" class={`rollout-progress${rollout.state === 'stopped' ? ' error' : ''}`} data-reason-device={rollout.reason?.device ?? undefined} data-reason-code={rollout.reason?.code ?? undefined}>
         {progressText(rollout)}
