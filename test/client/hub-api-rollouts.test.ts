@@ -7,9 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HubApi, HubApiError } from '../../src/client/hub-api.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
-import { startTestHub, tempDataDir } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { startTestHub, tempDataDir, type TestHub } from '../support/test-hub.js';
 
 /** A firmware folder of version `version` with three small files. */
 function firmwareFolder(version: string): string {

@@ -4,26 +4,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { HubApi, HubApiError } from '../../src/client/hub-api.js';
 import { freePort } from '../support/free-port.js';
-import { startLinkedBoard, type LinkedBoard } from '../support/linked-board.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { startHubWithBoard, type HubWithBoard } from '../support/hub-with-board.js';
 
 describe('hub API client', { timeout: 60_000 }, () => {
-  let hub: TestHub;
-  let board: LinkedBoard;
+  let linked: HubWithBoard;
+  let hub: HubWithBoard['hub'];
+  let board: HubWithBoard['board'];
   let api: HubApi;
   before(async () => {
-    hub = await startTestHub();
-    const { token } = hub.store.addDevice('shed');
-    board = await startLinkedBoard({ port: hub.link.port, token });
+    linked = await startHubWithBoard('shed');
+    ({ hub, board } = linked);
     api = new HubApi({ base: `http://127.0.0.1:${hub.http.port}/`, token: hub.apiToken.token, timeoutMs: 10_000 });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'shed linked');
   });
-  after(async () => {
-    await board.close();
-    await hub.close();
-  });
+  after(() => linked.close());
 
   test("reads the hub's views, typed: whoami, the boards and one board", async () => {
     assert.equal(api.base, `http://127.0.0.1:${hub.http.port}`, 'the trailing slash is dropped');

@@ -13,6 +13,7 @@ import { startHub, type Hub } from '../../src/hub/hub.js';
 import { REPO_ROOT } from '../support/micropython.js';
 import { startRealTimeSim, type RealTimeSim } from '../support/sim-device.js';
 import { eventually, tempDataDir } from '../support/test-hub.js';
+import type { RuleView } from '../../src/hub/types.js';
 
 export const exampleFile = (name: string): string => join(REPO_ROOT, 'examples', name);
 export const exampleYaml = (name: string): Record<string, unknown> => parseYaml(readFileSync(exampleFile(name), 'utf8')) as Record<string, unknown>;
@@ -20,12 +21,6 @@ export const exampleYaml = (name: string): Record<string, unknown> => parseYaml(
 // Readings come every 2 s from the tank and every 5 s from the Pi (the file's telemetry), so a
 // rule may take two intervals to act; a loaded machine may be slower still.
 export const WAIT_MS = 20_000;
-
-export interface RuleView {
-  name: string;
-  fired: number;
-  lastError: string | null;
-}
 
 export interface VanHub {
   hub: Hub;

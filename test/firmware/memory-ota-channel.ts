@@ -1,13 +1,10 @@
 // An OTA channel to a board held in memory: the `update` action's ops as firmware/tether/ota.py
 // answers them (offsets, sizes and SHA-256 checked, a reset after commit, a trial, a rollback),
 // without a socket, so that the firmware library's OTA client can be driven step by step.
-import { createHash } from 'node:crypto';
 import { TetherError, type JsonObject } from '../../src/client/index.js';
 import { manifestDigest, parseStatus, type ManifestEntry, type OtaChannel, type UpdateStatus } from '../../src/firmware/index.js';
+import { sha256Hex } from '../../src/firmware/board-files.js';
 
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 interface Staged {
   version: string;
@@ -83,7 +80,7 @@ export class MemoryOtaChannel implements OtaChannel {
         const after = typeof request['after'] === 'string' ? request['after'] : '';
         const paths = [...this.flash.keys()].sort().filter((p) => p > after);
         const page = paths.slice(0, 2);
-        return { files: page.map((p) => [p, this.flash.get(p)?.length ?? 0, sha256(this.flash.get(p) ?? Buffer.alloc(0))]), more: paths.length > page.length };
+        return { files: page.map((p) => [p, this.flash.get(p)?.length ?? 0, sha256Hex(this.flash.get(p) ?? Buffer.alloc(0))]), more: paths.length > page.length };
       }
       case 'begin': {
         const files = request['files'] as ManifestEntry[];
@@ -108,7 +105,7 @@ export class MemoryOtaChannel implements OtaChannel {
       }
       case 'commit': {
         const s = this.staging ?? this.refuse('op: no update is being staged; send op "begin" first');
-        for (const f of s.files) if (sha256(s.data.get(f.path) ?? Buffer.alloc(0)) !== f.sha256) this.refuse(`files: ${f.path} does not match its sha256`);
+        for (const f of s.files) if (sha256Hex(s.data.get(f.path) ?? Buffer.alloc(0)) !== f.sha256) this.refuse(`files: ${f.path} does not match its sha256`);
         if (request['manifest'] !== manifestDigest(s.files, s.delete)) this.refuse('manifest: not the staged manifest');
         s.committed = true;
         this.resetting = true;

@@ -6,23 +6,16 @@ import { boardLinkFor, boardLinkMaterial } from '../../src/hub/board-link-materi
 import { parseHubConfig } from '../../src/hub/config.js';
 import { boardFromHubJson, refused, type HubJson } from '../support/board-from-hub-json.js';
 import type { HubError } from '../../src/hub/errors.js';
+import type { NewBoardLink } from '../../src/hub/types.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { linkProofs } from '../../src/protocol/link/link-auth.js';
 import { helloFrame, openRawLink } from '../support/raw-link.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 interface Answer {
   status: number;
   body: Record<string, unknown> & { error?: { code: string; message: string } };
-}
-
-interface NewBoardLink {
-  device: { id: string; name: string; online: boolean };
-  token: string;
-  link: { hubJson: string; hubJsonPath: string; tokenFile: string; deviceCommand: string; installCommand?: string; installTokenFile: string; notes: string[] };
 }
 
 async function call(hub: TestHub, method: string, route: string, token: string, body?: unknown): Promise<Answer> {

@@ -3,15 +3,12 @@
 // file's read-only; every change an event; kept across a restart; dry runs over stored readings
 // and edges; and a rule applied live to a simulated board, and stopped.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import type { DryRun, RuleView, StoredEvent } from '../../src/hub/types.js';
 import { startLinkedBoard, type LinkedBoard } from '../support/linked-board.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { startHttpEndpoint } from './http-endpoint.js';
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 interface Reply {
   status: number;
@@ -274,23 +271,18 @@ describe('rules through the API', { timeout: 60_000 }, () => {
     );
 
     // An http rule's requests are listed, rendered, and never sent.
-    let received = 0;
-    const endpoint = createServer((_req, res) => {
-      received++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const endpoint = await startHttpEndpoint();
     try {
-      const { port } = endpoint.address() as AddressInfo;
+      const { port } = endpoint;
       const hook = { name: 'hook', when: { device: 'greenhouse', sensor: 'air', quantity: 'humidity' }, then: { http: { url: `http://127.0.0.1:${port}/h?v={value}&t={values.temperature}` } } };
       const sent = (await call(hub, reader, 'POST', '/api/rules/dry-run', hook)).body as unknown as DryRun;
       assert.deepEqual(
         sent.writes.map((w) => [w.ts, w.device, w.request]),
         humidity.slice(1).map(([ago, value]) => [at(ago), 'greenhouse', { http: { method: 'GET', url: `http://127.0.0.1:${port}/h?v=${value}&t=20` } }]),
       );
-      assert.equal(received, 0, 'nothing reached the endpoint');
+      assert.equal(endpoint.requests.length, 0, 'nothing reached the endpoint');
     } finally {
-      await new Promise((resolve) => endpoint.close(resolve));
+      await endpoint.close();
     }
 
     const bad = await call(hub, reader, 'POST', '/api/rules/dry-run', lamp('x', 4));

@@ -19,14 +19,12 @@ import type { JsonObject } from '../../src/protocol/codec.js';
 import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
 import { helloFrame, openRawLink } from '../support/raw-link.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
 
 /** Errors that would have crashed a hub process: collected instead, and asserted empty. */
 function watchCrashes(): unknown[] {

@@ -1,9 +1,7 @@
 // A test hub with one simulated board linked to it, and the command API posted to as a client
 // would: for tests of what the hub relays (or refuses to relay) to a board.
 import { startLinkedBoard, type LinkedBoard } from './linked-board.js';
-import { eventually, startTestHub } from './test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { eventually, startTestHub, type TestHub } from './test-hub.js';
 
 export interface HubWithBoard {
   hub: TestHub;

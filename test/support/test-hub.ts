@@ -23,7 +23,10 @@ export function tempDataDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tether-hub-test-'));
 }
 
-export async function startTestHub(options: TestHubOptions = {}): Promise<Hub & { data: string }> {
+/** A hub as startTestHub starts it. */
+export type TestHub = Hub & { data: string };
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
   const data = options.data ?? tempDataDir();
   const config = parseHubConfig(
     {

@@ -6,9 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
 import { boardFromHubJson, refused, type HubJson, type WatchedBoard } from '../support/board-from-hub-json.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 /** Clicks a copy button and answers what the clipboard then holds. */
 async function copied(page: Page, button: string): Promise<string> {

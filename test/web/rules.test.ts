@@ -6,9 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
 import { startLinkedBoard, type LinkedBoard } from '../support/linked-board.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const BOARD = {
   name: 'shed',

@@ -13,9 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
 import { otaBoardConfig, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
-import { eventually, startTestHub } from '../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const BOARD_CONFIG = otaBoardConfig('rollout', 'updates page board');
 const BOARDS = ['alpha', 'bravo', 'charlie'];

@@ -20,9 +20,7 @@ import { silentLogger } from '../../../src/device/logger.js';
 import { MqttWatch, retained } from '../../support/mqtt-watch.js';
 import { RELAY_BOARD, startLinkedBoard, type LinkedBoard } from '../../support/linked-board.js';
 import { spawnHubCli } from '../../support/hub-process.js';
-import { eventually, registerInStore, startTestHub, tempDataDir } from '../../support/test-hub.js';
-
-type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+import { eventually, registerInStore, startTestHub, tempDataDir, type TestHub } from '../../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
