@@ -29,6 +29,9 @@ export class BoardReports {
     private readonly deps: BoardReportsDeps,
   ) {}
 
+  /** Wall-clock ms when the board's current link came up; null while it has none (the links keep it). */
+  linkedSince: number | null = null;
+
   /** bootEpoch to the ms, as the API shows it; null before the board reported its uptime. */
   get bootedAt(): number | null {
     return this.bootEpoch === null ? null : Math.round(this.bootEpoch);

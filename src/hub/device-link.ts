@@ -136,6 +136,11 @@ export class DeviceLink {
     return this.reports.bootedAt;
   }
 
+  /** Wall-clock ms when its current link came up; null while it has none. */
+  get linkedSince(): number | null {
+    return this.reports.linkedSince;
+  }
+
   /** The board's state as it last reported it (the `state` event or a get_state reply). */
   get lastState(): JsonObject | null {
     return this.reports.state;
@@ -270,6 +275,7 @@ export class DeviceLink {
     socket.resume();
     channel.start(hello.rx.stream === this.state.txStream ? hello.rx.last : 0);
     this.deps.logger.info(`${this.id}: linked${newBoot ? ` (boot ${hello.boot_id})` : ''}`);
+    this.reports.linkedSince = this.deps.wallNow();
     this.deps.record(this.id, 'online', { boot_id: hello.boot_id, new_boot: newBoot, firmware: hello.firmware });
     this.deps.linkChanged(this.id);
     if (this.state.subscribedBoot !== hello.boot_id) void this.setUpReports(hello.boot_id);
@@ -339,6 +345,7 @@ export class DeviceLink {
   private markDown(why: string): void {
     this.deps.store.markOffline(this.id, this.deps.wallNow());
     this.deps.logger.info(`${this.id}: link down (${why})`);
+    this.reports.linkedSince = null;
     this.deps.record(this.id, 'offline', { reason: why });
     this.deps.linkChanged(this.id);
   }

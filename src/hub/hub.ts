@@ -95,12 +95,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   // The hub's own events are a log, not something a board waits on: one that cannot be stored is
   // dropped, and the write that failed must not fail the link or the rule that logged it.
-  /** When each linked board's current link came up: the time of its latest `online` event, until its `offline`. */
-  const linkedSince = new Map<string, number>();
   const record = (device: string, type: string, data: JsonObject) => {
     const ts = wallNow();
-    if (type === 'online') linkedSince.set(device, ts);
-    else if (type === 'offline') linkedSince.delete(device);
     let stored: StoredEvent[];
     try {
       stored = store.commit({ readings: [], events: [{ device, ts, type, data }], linkStates: [] });
@@ -152,7 +148,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const link = pulls.get(device.id) ?? links.get(device.id);
     if (link?.online !== true) return { ...device, online: false, linkedSince: null, bootedAt: null };
     // An online board was heard within its outage time, so "now" is its last-seen time.
-    return { ...device, online: true, lastSeen: wallNow(), linkedSince: linkedSince.get(device.id) ?? null, bootedAt: link.bootedAt };
+    return { ...device, online: true, lastSeen: wallNow(), linkedSince: link.linkedSince, bootedAt: link.bootedAt };
   };
   const viewOf = (id: string): DeviceView | undefined => {
     const device = store.getDevice(id);

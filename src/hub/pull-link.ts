@@ -63,6 +63,11 @@ export class PullLink {
     return this.reports.bootedAt;
   }
 
+  /** Wall-clock ms when its current link came up; null while it has none. */
+  get linkedSince(): number | null {
+    return this.reports.linkedSince;
+  }
+
   get lastState(): JsonObject | null {
     return this.reports.state;
   }
@@ -160,6 +165,7 @@ export class PullLink {
     this.deps.store.markLinked(this.id, { firmware, capabilities: about?.capabilities ?? [], bootId: this.boot, now: this.deps.wallNow() });
     const rssi = signalOf(info);
     if (rssi !== undefined) this.deps.store.setSignal(this.id, rssi);
+    this.reports.linkedSince = this.deps.wallNow();
     this.deps.record(this.id, 'online', { boot_id: this.boot, address: `${host}:${port}` });
     this.deps.linkChanged(this.id);
     this.reports.setState(state);
@@ -170,6 +176,7 @@ export class PullLink {
     events.close();
     this.linked = undefined;
     this.deps.store.markOffline(this.id, this.deps.wallNow());
+    this.reports.linkedSince = null;
     this.deps.record(this.id, 'offline', { reason: this.stopped ? 'hub stopping' : why });
     this.deps.linkChanged(this.id);
     return why;
