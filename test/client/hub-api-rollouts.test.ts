@@ -3,22 +3,11 @@
 // until it is cancelled: what each call sends and what it answers, typed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HubApi, HubApiError } from '../../src/client/hub-api.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
-import { startTestHub, tempDataDir, type TestHub } from '../support/test-hub.js';
-
-/** A firmware folder of version `version` with three small files. */
-function firmwareFolder(version: string): string {
-  const dir = tempDataDir();
-  const files: Record<string, string> = { 'main.py': 'from tether import app\n', 'tether/__init__.py': `VERSION = '${version}'\n`, 'tether/app.py': 'def run():\n    return 42\n' };
-  for (const [p, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), text);
-  }
-  return dir;
-}
+import { startTestHub, type TestHub } from '../support/test-hub.js';
+import { smallFirmware } from '../support/firmware-folder.js';
 
 describe('hub API client: releases and rollouts', { timeout: 60_000 }, () => {
   let hub: TestHub;
@@ -28,7 +17,7 @@ describe('hub API client: releases and rollouts', { timeout: 60_000 }, () => {
   before(async () => {
     hub = await startTestHub();
     for (const id of ['tank', 'porch', 'shed']) hub.store.addDevice(id);
-    folders.push(firmwareFolder('0.2.0'));
+    folders.push(smallFirmware('0.2.0'));
     await new ReleaseStore(hub.data).add(folders[0] as string);
     api = new HubApi({ base: `http://127.0.0.1:${hub.http.port}`, token: hub.apiToken.token, timeoutMs: 10_000 });
     reader = new HubApi({ base: api.base, token: hub.store.apiTokens.create('tablet', 'read').token, timeoutMs: 10_000 });

@@ -3,9 +3,9 @@
 // failures against a board held in memory (memory-ota-channel.ts).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TetherError } from '../../src/client/index.js';
 import {
@@ -27,24 +27,14 @@ import { HubError } from '../../src/hub/errors.js';
 import { RELEASE_ERROR_CATALOGUE } from '../../src/hub/store/releases.js';
 import { keyOfToken, manifestMac } from '../../src/protocol/auth.js';
 import { MemoryOtaChannel } from './memory-ota-channel.js';
+import { smallFirmwareFiles, writeFolder } from '../support/firmware-folder.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tether-ota-client-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const RELEASE: Record<string, string> = {
-  'main.py': 'from tether import app\n',
-  'tether/__init__.py': "VERSION = '0.1.1'\n",
-  'tether/app.py': 'def run():\n    return 42\n',
-};
+const RELEASE = smallFirmwareFiles('0.1.1');
 
-function folder(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(scratch, 'fw-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
+const folder = (files: Record<string, string>): string => writeFolder(mkdtempSync(join(scratch, 'fw-')), files);
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

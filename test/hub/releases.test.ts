@@ -9,6 +9,7 @@ import { OtaClient, collectFirmware, manifestDigest, manifestOf } from '../../sr
 import { ReleaseError, ReleaseStore } from '../../src/hub/store/releases.js';
 import { MemoryOtaChannel } from '../firmware/memory-ota-channel.js';
 import { tempDataDir } from '../support/test-hub.js';
+import { smallFirmware } from '../support/firmware-folder.js';
 
 const made: string[] = [];
 after(() => {
@@ -22,19 +23,7 @@ function scratch(): string {
 }
 
 function firmwareFolder(version: string, extra: Record<string, string> = {}): string {
-  const dir = scratch();
-  const files: Record<string, string> = {
-    'main.py': 'from tether import app\n',
-    'tether/__init__.py': `VERSION = '${version}'\n`,
-    'tether/app.py': 'def run():\n    return 42\n',
-    'config/device.json': '{"auth": {"tokens": []}}\n',
-    ...extra,
-  };
-  for (const [p, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), text);
-  }
-  return dir;
+  return smallFirmware(version, { 'config/device.json': '{"auth": {"tokens": []}}\n', ...extra }, scratch());
 }
 
 function code(c: string): (err: unknown) => boolean {

@@ -3,7 +3,6 @@
 // other board; a cancel aborts the updates under way; stopping leaves the rollout to resume.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { silentLogger } from '../../src/device/logger.js';
 import type { HubFacade } from '../../src/hub/api/facade.js';
@@ -14,6 +13,7 @@ import type { DeviceView, RolloutView } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { MemoryOtaChannel } from '../firmware/memory-ota-channel.js';
 import { eventually, tempDataDir } from '../support/test-hub.js';
+import { smallFirmware } from '../support/firmware-folder.js';
 
 const made: string[] = [];
 after(() => {
@@ -23,12 +23,7 @@ after(() => {
 async function releaseIn(data: string): Promise<void> {
   const dir = tempDataDir();
   made.push(dir);
-  const files: Record<string, string> = { 'main.py': 'from tether import app\n', 'tether/__init__.py': "VERSION = '0.2.0'\n", 'tether/app.py': 'def run():\n    return 42\n' };
-  for (const [p, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), text);
-  }
-  await new ReleaseStore(data).add(dir);
+  await new ReleaseStore(data).add(smallFirmware('0.2.0', {}, dir));
 }
 
 /** Boards in memory behind the hub's command path; `hold` keeps a board's requests waiting until released. */

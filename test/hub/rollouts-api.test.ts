@@ -11,6 +11,7 @@ import type { RolloutView } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { runCli } from '../cli/run-cli.js';
 import { eventually, startTestHub, tempDataDir } from '../support/test-hub.js';
+import { smallFirmware } from '../support/firmware-folder.js';
 
 const made: string[] = [];
 after(() => {
@@ -24,12 +25,7 @@ afterEach(async () => {
 function firmwareFolder(version: string): string {
   const dir = tempDataDir();
   made.push(dir);
-  const files: Record<string, string> = { 'main.py': 'from tether import app\n', 'tether/__init__.py': `VERSION = '${version}'\n`, 'tether/app.py': 'def run():\n    return 42\n' };
-  for (const [p, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), text);
-  }
-  return dir;
+  return smallFirmware(version, {}, dir);
 }
 
 type Api = (method: 'GET' | 'POST', url: string, token: string, body?: JsonObject) => Promise<{ status: number; body: JsonObject }>;
