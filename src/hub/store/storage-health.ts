@@ -7,10 +7,22 @@ import { HubError } from '../errors.js';
 /** SQLite result codes (extended ones start with these) that say the disk, not the data, is at fault. */
 const STORAGE_FAULTS = ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY'] as const;
 
-/** The SQLite code of a write that failed for lack of a writable disk; undefined for any other error. */
+/**
+ * The same for PostgreSQL: SQLSTATEs (a pg error's `code`) by their condition names: the
+ * server's disk is full, failing, or the database takes no writes (a standby, or
+ * default_transaction_read_only).
+ */
+const POSTGRES_STORAGE_FAULTS: Readonly<Record<string, string>> = {
+  '53100': 'disk_full',
+  '58030': 'io_error',
+  '25006': 'read_only_sql_transaction',
+};
+
+/** The code of a write that failed for lack of a writable disk (SQLite's, or PostgreSQL's condition name); undefined for any other error. */
 export function storageFaultCode(err: unknown): string | undefined {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   if (typeof code !== 'string') return undefined;
+  if (Object.hasOwn(POSTGRES_STORAGE_FAULTS, code)) return POSTGRES_STORAGE_FAULTS[code];
   return STORAGE_FAULTS.some((fault) => code === fault || code.startsWith(`${fault}_`)) ? code : undefined;
 }
 
@@ -19,7 +31,7 @@ export function isStorageFull(err: unknown): err is HubError {
 }
 
 export interface StorageFault {
-  /** The SQLite code of the write that failed first, e.g. SQLITE_FULL. */
+  /** The code of the write that failed first, e.g. SQLITE_FULL or disk_full. */
   code: string;
   message: string;
   /** Wall-clock ms of that failure. */

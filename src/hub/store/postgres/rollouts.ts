@@ -1,0 +1,165 @@
+// Firmware rollouts and each board's part in one, kept in PostgreSQL (the SQLite side and what a
+// rollout is: ../rollouts.ts).
+import type { RolloutBoardState, RolloutBoardView, RolloutState, RolloutSummary, RolloutView } from '../../types.js';
+import type { BoardChange, RolloutStore } from '../port.js';
+import { changed } from './devices.js';
+import { transaction, type Queryable } from './db.js';
+import type pg from 'pg';
+
+interface RolloutRow {
+  id: number;
+  version: string;
+  wave_size: number;
+  state: RolloutState;
+  created_by: string;
+  created_at: number;
+  ended_at: number | null;
+  reason: string | null;
+}
+
+interface BoardRow {
+  rollout: number;
+  device: string;
+  wave: number;
+  state: RolloutBoardState;
+  phase: string | null;
+  from_version: string | null;
+  version: string | null;
+  sent_bytes: number;
+  total_bytes: number;
+  error: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+/** How many rollouts GET /api/rollouts lists, newest first. */
+const LIST_LIMIT = 100;
+
+const BOARD_COLUMNS: Record<keyof BoardChange, string> = {
+  state: 'state',
+  phase: 'phase',
+  fromVersion: 'from_version',
+  version: 'version',
+  sentBytes: 'sent_bytes',
+  totalBytes: 'total_bytes',
+  error: 'error',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+};
+
+const SELECT_ROLLOUT = 'SELECT id, version, wave_size, state, created_by, created_at, ended_at, reason FROM rollouts';
+
+export class PostgresRollouts implements RolloutStore {
+  /** `write` runs a write through the store's health checks. */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly write: <T>(fn: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  async create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): Promise<RolloutView> {
+    const id = await this.write(() =>
+      transaction(this.pool, async (db) => {
+        const { rows } = await db.query<{ id: number }>(
+          "INSERT INTO rollouts (version, wave_size, state, created_by, created_at) VALUES ($1, $2, 'running', $3, $4) RETURNING id",
+          [version, waveSize, by, now],
+        );
+        const id = (rows[0] as { id: number }).id;
+        await db.query(
+          `INSERT INTO rollout_boards (rollout, position, device, wave, state)
+           SELECT $1, b.n - 1, b.device, CASE WHEN b.n <= $3 THEN 1 ELSE 2 END, 'waiting' FROM unnest($2::text[]) WITH ORDINALITY AS b (device, n)`,
+          [id, boards, waveSize],
+        );
+        return id;
+      }),
+    );
+    return (await this.get(id)) as RolloutView;
+  }
+
+  async get(id: number): Promise<RolloutView | undefined> {
+    const { rows } = await this.pool.query<RolloutRow>(`${SELECT_ROLLOUT} WHERE id = $1`, [id]);
+    return (await this.viewsOf(this.pool, rows))[0];
+  }
+
+  async list(): Promise<RolloutView[]> {
+    const { rows } = await this.pool.query<RolloutRow>(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT $1`, [LIST_LIMIT]);
+    return this.viewsOf(this.pool, rows);
+  }
+
+  async running(): Promise<RolloutView[]> {
+    const { rows } = await this.pool.query<RolloutRow>(`${SELECT_ROLLOUT} WHERE state = 'running' ORDER BY id`);
+    return this.viewsOf(this.pool, rows);
+  }
+
+  async rolloutOf(device: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      "SELECT r.id FROM rollouts r JOIN rollout_boards b ON b.rollout = r.id WHERE r.state = 'running' AND b.device = $1 ORDER BY r.id LIMIT 1",
+      [device],
+    );
+    return rows[0]?.id;
+  }
+
+  async usingRelease(version: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ id: number }>("SELECT id FROM rollouts WHERE state = 'running' AND version = $1 ORDER BY id LIMIT 1", [version]);
+    return rows[0]?.id;
+  }
+
+  async end(id: number, state: Exclude<RolloutState, 'running'>, now: number, reason: RolloutSummary['reason']): Promise<boolean> {
+    const result = await this.write(() =>
+      this.pool.query("UPDATE rollouts SET state = $1, ended_at = $2, reason = $3 WHERE id = $4 AND state = 'running'", [
+        state,
+        now,
+        reason === null ? null : JSON.stringify(reason),
+        id,
+      ]),
+    );
+    return changed(result);
+  }
+
+  async updateBoard(id: number, device: string, change: BoardChange): Promise<void> {
+    const keys = (Object.keys(change) as Array<keyof BoardChange>).filter((k) => change[k] !== undefined);
+    if (keys.length === 0) return;
+    const values = keys.map((k) => (k === 'error' ? (change.error === null ? null : JSON.stringify(change.error)) : change[k]));
+    // Column names come from BOARD_COLUMNS only; every value is a parameter.
+    const sets = keys.map((k, i) => `${BOARD_COLUMNS[k]} = $${i + 3}`).join(', ');
+    await this.write(() => this.pool.query(`UPDATE rollout_boards SET ${sets} WHERE rollout = $1 AND device = $2`, [id, device, ...values]));
+  }
+
+  /** The rollouts with their boards, read in one query. */
+  private async viewsOf(db: Queryable, rollouts: readonly RolloutRow[]): Promise<RolloutView[]> {
+    if (rollouts.length === 0) return [];
+    const { rows } = await db.query<BoardRow>(
+      `SELECT rollout, device, wave, state, phase, from_version, version, sent_bytes, total_bytes, error, started_at, ended_at
+       FROM rollout_boards WHERE rollout = ANY ($1::integer[]) ORDER BY rollout, position`,
+      [rollouts.map((r) => r.id)],
+    );
+    const boards = new Map<number, RolloutBoardView[]>();
+    for (const b of rows) {
+      let list = boards.get(b.rollout);
+      if (list === undefined) boards.set(b.rollout, (list = []));
+      list.push({
+        device: b.device,
+        wave: b.wave,
+        state: b.state,
+        phase: b.phase,
+        fromVersion: b.from_version,
+        version: b.version,
+        sentBytes: b.sent_bytes,
+        totalBytes: b.total_bytes,
+        error: b.error === null ? null : (JSON.parse(b.error) as RolloutBoardView['error']),
+        startedAt: b.started_at,
+        endedAt: b.ended_at,
+      });
+    }
+    return rollouts.map((row) => ({
+      id: row.id,
+      version: row.version,
+      waveSize: row.wave_size,
+      state: row.state,
+      createdBy: row.created_by,
+      createdAt: row.created_at,
+      endedAt: row.ended_at,
+      reason: row.reason === null ? null : (JSON.parse(row.reason) as RolloutSummary['reason']),
+      boards: boards.get(row.id) ?? [],
+    }));
+  }
+}
