@@ -15,6 +15,7 @@ const PROGRAMS = ['initdb', 'postgres'] as const;
 /** The role the store connects as: it owns its test database and is no superuser. */
 const HUB_ROLE = 'hub';
 const SUPERUSER = 'tether';
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** The folder holding initdb and postgres: TETHER_POSTGRES_BIN, then PATH, then Debian's /usr/lib/postgresql/<newest>/bin. */
 export function postgresBin(): string | undefined {
@@ -48,6 +49,11 @@ export class PostgresCluster {
   private log = '';
   private databases = 0;
   private readonly exitHook = () => this.killNow();
+  /** Killed by a signal (a runner's timeout, ^C), the process runs no exit hooks: clean up, then die of it. */
+  private readonly signalHook = (signal: NodeJS.Signals) => {
+    this.killNow();
+    process.kill(process.pid, signal);
+  };
 
   private constructor(
     readonly port: number,
@@ -55,6 +61,7 @@ export class PostgresCluster {
     private readonly child: ChildProcess,
   ) {
     process.once('exit', this.exitHook);
+    for (const signal of SIGNALS) process.once(signal, this.signalHook);
     child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString('utf8')));
   }
 
@@ -95,10 +102,16 @@ export class PostgresCluster {
     }
   }
 
-  /** The URL of a new empty database owned by the hub's role. */
-  async createDatabase(): Promise<string> {
+  /**
+   * The URL of a new empty database owned by the hub's role. `icuLocale` sorts its text by that
+   * locale (e.g. en-US: a before B before b) rather than the cluster's C, where PostgreSQL has
+   * ICU locales (15 and later; ignored before).
+   */
+  async createDatabase(options: { icuLocale?: string } = {}): Promise<string> {
     const name = `hub_${++this.databases}`;
-    await this.admin(`CREATE DATABASE ${name} OWNER ${HUB_ROLE}`);
+    const { rows } = await this.admin<{ version: number }>("SELECT current_setting('server_version_num')::int AS version");
+    const icu = options.icuLocale !== undefined && (rows[0]?.version ?? 0) >= 150_000 ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale}'` : '';
+    await this.admin(`CREATE DATABASE ${name} OWNER ${HUB_ROLE}${icu}`);
     return this.url(name);
   }
 
@@ -125,6 +138,7 @@ export class PostgresCluster {
 
   private async halt(): Promise<void> {
     process.removeListener('exit', this.exitHook);
+    for (const signal of SIGNALS) process.removeListener(signal, this.signalHook);
     const child = this.child;
     if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -135,6 +149,8 @@ export class PostgresCluster {
 
   /** At exit without stop(): immediate shutdown, and the folder goes. */
   private killNow(): void {
+    process.removeListener('exit', this.exitHook);
+    for (const signal of SIGNALS) process.removeListener(signal, this.signalHook);
     this.child.kill('SIGQUIT');
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -5,11 +5,12 @@
 // and several hubs migrating it at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { HubError } from '../../../src/hub/errors.js';
 import type { CommitBatch } from '../../../src/hub/store/port.js';
 import { PostgresStore } from '../../../src/hub/store/postgres/postgres-store.js';
 import { SCHEMA_VERSION } from '../../../src/hub/store/postgres/schema.js';
-import type { Reading } from '../../../src/hub/types.js';
+import type { Reading, StoredEvent } from '../../../src/hub/types.js';
 import { hashToken } from '../../../src/hub/store/tokens.js';
 import { keyOfToken } from '../../../src/protocol/auth.js';
 import { SEQ_MODULUS } from '../../../src/protocol/link/seq.js';
@@ -23,6 +24,10 @@ function reading(ts: number, value: number, over: Partial<Reading> = {}): Readin
 
 function batch(over: Partial<CommitBatch>): CommitBatch {
   return { readings: [], events: [], linkStates: [], ...over };
+}
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((r) => setTimeout(r, 20));
 }
 
 function hubError(code: string, message?: RegExp) {
@@ -133,12 +138,21 @@ describe('PostgreSQL store', { skip: SKIP_WITHOUT_POSTGRES, timeout: 120_000 }, 
       assert.equal(await store.getDevice('nobody'), undefined);
     });
 
-    it('lists boards sorted by id in byte order, whatever the database locale', async () => {
-      const store = await storeWith();
+    it('lists boards and series sorted in byte order, whatever the database locale', async () => {
+      const store = await storeOn(await cluster.createDatabase({ icuLocale: 'en-US' }));
       const ids = ['b', 'B', 'a-1', 'a_1', 'a.1', 'A', '0', 'zz', 'Z'];
       for (const id of ids) await store.addDevice(id);
       assert.deepEqual(
         (await store.listDevices()).map((d) => d.id),
+        [...ids].sort(),
+      );
+      await store.commit(batch({ readings: ids.map((sensor, i) => reading(i, i, { device: 'b', sensor })) }));
+      assert.deepEqual(
+        (await store.sensorsOf('b')).map((s) => s.sensor),
+        [...ids].sort(),
+      );
+      assert.deepEqual(
+        [...new Set((await store.queryReadings({ device: 'b', from: 0, to: 100 })).map((r) => r.sensor))],
         [...ids].sort(),
       );
     });
@@ -412,6 +426,35 @@ describe('PostgreSQL store', { skip: SKIP_WITHOUT_POSTGRES, timeout: 120_000 }, 
       for (const group of await Promise.all(commits)) {
         assert.deepEqual(group.map((e) => e.id), group.map((_, k) => (group[0]?.id ?? 0) + k), 'each commit’s events take consecutive ids');
       }
+    });
+
+    it('holds a commit’s events back while an earlier commit that took smaller ids is still open', async () => {
+      const store = await storeWith('b1');
+      await store.getLinkState('b1');
+      const db = dbOf(store);
+      // Another session locks b1's link state row: the first commit takes its event ids, then waits there.
+      const blocker = new pg.Client({ connectionString: dbUrl(store) });
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query("SELECT 1 FROM link_state WHERE device = 'b1' FOR UPDATE");
+      const waiting = async (event: string) =>
+        (await cluster.admin<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${db}' AND wait_event = '${event}'`)).rows[0]?.n ?? 0;
+      let secondDone = false;
+      let first: Promise<StoredEvent[]> | undefined;
+      let second: Promise<StoredEvent[]> | undefined;
+      try {
+        first = store.commit(batch({ events: [{ device: 'b1', ts: 1, type: 'edge', data: {} }], linkStates: [{ device: 'b1', rxCommitted: 1 }] }));
+        await until(async () => (await waiting('transactionid')) > 0);
+        second = store.commit(batch({ events: [{ device: 'b1', ts: 2, type: 'edge', data: {} }] })).finally(() => (secondDone = true));
+        await until(async () => secondDone || (await waiting('advisory')) > 0);
+        assert.equal(secondDone, false, 'the second commit waits for the first');
+        assert.deepEqual(await store.queryEvents({ afterId: 0 }), [], 'so no reader can page past the first commit’s ids');
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      const [[a], [b]] = await Promise.all([first, second]);
+      assert.ok(a !== undefined && b !== undefined && a.id < b.id);
     });
   });
 
