@@ -8,8 +8,8 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
 import type { HubFacade } from './api/facade.js';
-import type { RolloutStore } from './store/rollouts.js';
-import type { HubStore } from './store/store.js';
+import type { RolloutStore } from './store/port.js';
+import type { HubStore } from './store/port.js';
 import type { RuleStorePort } from './rules/rule-book.js';
 import type { HubUpdate, MqttStatus, RolloutControl, RuleBook } from './types.js';
 

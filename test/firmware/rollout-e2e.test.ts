@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/device/logger.js';
 import type { Hub } from '../../src/hub/hub.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { HubUpdate, RolloutView, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { filesDiffering, firmwareCopy, otaBoardConfig, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
@@ -207,7 +207,7 @@ describe('rollouts from the hub against the firmware under CPython, across real 
     const { port } = fleet.hub.link;
     await fleet.hub.close();
     // The hub stopped without waiting for alpha's restart: the store still has alpha applying it.
-    const store = HubStore.open(join(fleet.hub.data, 'tether.db'));
+    const store = SqliteStore.open(join(fleet.hub.data, 'tether.db'));
     const left = store.rollouts.get(id);
     store.close();
     assert.equal(left?.state, 'running');

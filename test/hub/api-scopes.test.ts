@@ -9,7 +9,7 @@ import { AuthFailureLimiter } from '../../src/hub/api/auth-limiter.js';
 import { buildApi } from '../../src/hub/api/server.js';
 import type { HubFacade } from '../../src/hub/api/facade.js';
 import type { Hub } from '../../src/hub/hub.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 import { startTestHub } from '../support/test-hub.js';
 
@@ -139,7 +139,7 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
 
     const viaCli = hub.store.apiTokens.create('cli-revoked', 'read').token;
     assert.equal((await call(hub, 'GET', '/api/devices', viaCli)).status, 200);
-    const other = HubStore.open(path.join(hub.data, 'tether.db'));
+    const other = SqliteStore.open(path.join(hub.data, 'tether.db'));
     try {
       assert.equal(other.apiTokens.revoke('cli-revoked'), true);
     } finally {
@@ -163,7 +163,7 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
 
 describe('security: API tokens in the store', { timeout: 30_000 }, () => {
   it('security: names are 1–64 of letters, digits, _ . and -, unique, and never api-token; each refusal says what to do', () => {
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     try {
       const tokens = store.apiTokens;
       for (const name of ['', 'bad name', 'tablet!', 'x'.repeat(65), '../etc']) {
@@ -193,7 +193,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
 
   it('security: the 11th wrong token in a minute is 429 rate_limited with Retry-After, even with the right token, until the lockout ends; the next lockout is twice as long', async () => {
     let now = 1_000_000;
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const app = await buildApi({ facade, apiToken: TOKEN, tokens: store.apiTokens, now: () => now });
     try {
       const get = (token: string) => app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer ${token}` } });
@@ -241,7 +241,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
 
   it('security: the log gets one line per address per period with the counts, not one per request', async () => {
     const warnings: string[] = [];
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const app = await buildApi({ facade, apiToken: TOKEN, tokens: store.apiTokens, authReportMs: 1000, logger: { warn: (m) => void warnings.push(m), error: () => undefined } });
     try {
       for (let i = 0; i < 25; i++) await app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer wrong-${i}` } });

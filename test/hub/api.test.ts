@@ -9,7 +9,7 @@ import type { JsonObject } from '../../src/protocol/codec.js';
 import type { HubFacade, SensorSummary } from '../../src/hub/api/facade.js';
 import type { AuthLimits } from '../../src/hub/api/auth-limiter.js';
 import { buildApi } from '../../src/hub/api/server.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
 import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RolloutControl, RolloutView, RuleBook, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
@@ -103,7 +103,7 @@ class FakeHub implements HubFacade {
 
 async function startApi(options: { streamPingMs?: number; authLimits?: Partial<AuthLimits> } = {}): Promise<{ app: FastifyInstance; hub: FakeHub }> {
   const hub = new FakeHub();
-  const store = HubStore.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   const app = await buildApi({ facade: hub, apiToken: TOKEN, tokens: store.apiTokens, version: VERSION, now: () => NOW, ...options });
   app.addHook('onClose', (_app, done) => {
     store.close();

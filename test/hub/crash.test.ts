@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { spawnHubCli, type HubProcess } from '../support/hub-process.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
@@ -49,7 +49,7 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
     await kill(hub); // mid-stream: readings are arriving every few ms
     const seen = acked.length;
 
-    const store = HubStore.open(path.join(data, 'tether.db'));
+    const store = SqliteStore.open(path.join(data, 'tether.db'));
     try {
       const stored = new Map<string, number>();
       for (const row of store.queryReadings({ device: 'kiln', from: 0, to: Date.now() + 3_600_000, limit: 100_000 })) {

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/common/clock.js';
 import { HubError } from '../../src/hub/errors.js';
 import { IngestQueue, type IngestOptions } from '../../src/hub/ingest.js';
-import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
+import type { CommitBatch } from '../../src/hub/store/port.js';
 import type { Reading, StoredEvent } from '../../src/hub/types.js';
 import { SEQ_MODULUS } from '../../src/protocol/link/seq.js';
 
@@ -15,7 +16,7 @@ function readings(device: string, n: number, value = 1): Reading[] {
 
 /** A store on ':memory:' that records each commit's batch, and a queue on a manual clock. */
 function setup(options: Partial<IngestOptions> = {}) {
-  const store = HubStore.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   store.addDevice('b1');
   store.addDevice('b2');
   const commits: CommitBatch[] = [];

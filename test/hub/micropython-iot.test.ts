@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import type { Hub } from '../../src/hub/hub.js';
-import type { HubStore } from '../../src/hub/store/store.js';
+import type { HubStore } from '../../src/hub/store/port.js';
 import type { HubUpdate, ReadingBucket, StoredEvent } from '../../src/hub/types.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
 import { decodeFrame, type JsonObject } from '../../src/protocol/codec.js';

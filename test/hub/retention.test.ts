@@ -9,7 +9,7 @@ import type { Logger } from '../../src/device/logger.js';
 import { HubConfigError, parseHubConfig } from '../../src/hub/config.js';
 import { IngestQueue } from '../../src/hub/ingest.js';
 import { Retention, SIZE_TARGET } from '../../src/hub/store/retention.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { Reading } from '../../src/hub/types.js';
 import { eventually, startTestHub, tempDataDir } from '../support/test-hub.js';
 
@@ -86,7 +86,7 @@ function retentionOf(store: HubStore, policy: { days?: number; maxBytes?: number
 
 describe('retention by size', { timeout: 60_000 }, () => {
   test('security: retention.max_mb deletes the oldest readings until the store is under 90% of the bound; the newest stay, and the registry, link state, outbox and events are untouched', async () => {
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
     const { token } = registerBoard(store);
     addEvents(store, 50, NOW - 10);
@@ -114,7 +114,7 @@ describe('retention by size', { timeout: 60_000 }, () => {
   });
 
   test('security: retention.max_mb takes the oldest events once no reading is left, and says when nothing is left to take', async () => {
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
     const { token } = registerBoard(store);
     addReadings(store, 1000, NOW - 100_000);
@@ -140,7 +140,7 @@ describe('retention by size', { timeout: 60_000 }, () => {
   });
 
   test('a large ingest checks the size at once; the ingest queue reports the rows each commit stored', async () => {
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
     store.addDevice('b1');
     addReadings(store, 100_000, NOW - 200_000);
@@ -167,7 +167,7 @@ describe('retention by size', { timeout: 60_000 }, () => {
 
 describe('retention by age', { timeout: 60_000 }, () => {
   test('retention.days removes readings and events older than the days at start, then once an hour', async () => {
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
     const { token } = registerBoard(store);
     const old = (ts: number) => store.commit({ readings: [{ device: 'b1', sensor: 'air', quantity: 'temperature', ts, value: 1, unit: null }], events: [{ device: 'b1', ts, type: 'edge', data: { n: ts } }], linkStates: [] });
@@ -217,7 +217,7 @@ describe('retention config', { timeout: 30_000 }, () => {
 describe('retention in the hub', { timeout: 60_000 }, () => {
   test('security: a hub with retention.max_mb brings a store over the bound under it at start, WAL included, and keeps the registry', async () => {
     const data = tempDataDir();
-    const store = HubStore.open(path.join(data, 'tether.db'));
+    const store = SqliteStore.open(path.join(data, 'tether.db'));
     const { token } = registerBoard(store);
     const first = Date.now() - 300_000;
     addReadings(store, 200_000, first);

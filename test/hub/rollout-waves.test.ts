@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/device/logger.js';
 import type { HubFacade } from '../../src/hub/api/facade.js';
 import { Rollouts } from '../../src/hub/modules/ota/rollouts.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { DeviceView, RolloutView } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { MemoryOtaChannel } from '../firmware/memory-ota-channel.js';
@@ -63,7 +63,7 @@ async function setUp(ids: string[]) {
   const data = tempDataDir();
   made.push(data);
   await releaseIn(data);
-  const store = HubStore.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   const fleet = new MemoryFleet(ids);
   const events: Array<{ device: string; type: string; data: JsonObject }> = [];
   const makeRollouts = () => new Rollouts(new ReleaseStore(data), {

@@ -14,7 +14,7 @@ import { startDevice } from '../../src/device/runtime.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import { HubError } from '../../src/hub/errors.js';
 import { storageFaultCode } from '../../src/hub/store/storage-health.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
@@ -190,7 +190,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
       data,
       linkPort,
       openStore: (file) => {
-        store = HubStore.open(file);
+        store = SqliteStore.open(file);
         store.capPages(store.pageCount());
         return store;
       },
@@ -279,7 +279,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
       openStore: (file) => {
         // What SQLite says when a disk with no room left cannot take the WAL's shared-memory file.
         if (refusals++ === 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_SHMSIZE' });
-        return HubStore.open(file);
+        return SqliteStore.open(file);
       },
     });
     cleanups.push(() => hub.close());
@@ -303,7 +303,7 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
   const reading = (i: number) => ({ device: 'b1', sensor: 'air', quantity: 't', ts: i, value: i, unit: null });
 
   test('security: once a write fails for lack of room, writes are refused at once with storage_full, bookkeeping is skipped, reads work, and a probe that gets through ends it', () => {
-    const store = HubStore.open(':memory:', { wallNow: () => 1234 });
+    const store = SqliteStore.open(':memory:', { wallNow: () => 1234 });
     cleanups.push(() => store.close());
     const { token } = store.addDevice('b1');
     store.capPages(store.pageCount());
@@ -353,7 +353,7 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
     assert.equal(storageFaultCode(null), undefined);
 
     // A constraint failure is the data's fault: it fails that write, not the store.
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
     store.addDevice('b1');
     assert.throws(() => store.commit({ readings: [{ ...reading(1), value: Number.NaN }], events: [], linkStates: [] }), /NOT NULL/);

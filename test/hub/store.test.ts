@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { HubError } from '../../src/hub/errors.js';
-import { SCHEMA_VERSION } from '../../src/hub/store/schema.js';
-import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
+import { SCHEMA_VERSION } from '../../src/hub/store/sqlite/schema.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
+import type { CommitBatch } from '../../src/hub/store/port.js';
 import { hashToken, keyOfHash, newToken } from '../../src/hub/store/tokens.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
 import type { Reading } from '../../src/hub/types.js';
@@ -24,7 +25,7 @@ function withTempDir(fn: (dir: string) => void): void {
 }
 
 function memoryStore(...devices: string[]): HubStore {
-  const store = HubStore.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   for (const id of devices) store.addDevice(id);
   return store;
 }
@@ -59,7 +60,7 @@ describe('registry', { timeout: 30_000 }, () => {
   it('stores a token only hashed: the plain token is nowhere in the database files', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      const store = HubStore.open(path);
+      const store = SqliteStore.open(path);
       const { token } = store.addDevice('b1');
       const files = [path, `${path}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1'));
       const bytes = files.join('');
@@ -183,7 +184,7 @@ describe('link state', { timeout: 30_000 }, () => {
   it('starts with a fresh stream, stored on first read, and survives close and open', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      let store = HubStore.open(path);
+      let store = SqliteStore.open(path);
       store.addDevice('b1');
       store.addDevice('b2');
       const first = store.getLinkState('b1');
@@ -196,7 +197,7 @@ describe('link state', { timeout: 30_000 }, () => {
       store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 42 }] }));
       store.close();
 
-      store = HubStore.open(path);
+      store = SqliteStore.open(path);
       assert.deepEqual(store.getLinkState('b1'), {
         bootId: 'boot-7',
         bootEpoch: 1_700_000_000_123.5,
@@ -274,12 +275,12 @@ describe('command outbox', { timeout: 30_000 }, () => {
   it('survives a restart and is cleared when the board rebooted', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      let store = HubStore.open(path);
+      let store = SqliteStore.open(path);
       store.addDevice('b1');
       store.outboxAdd('b1', 1, { action: 'ping' });
       store.outboxAdd('b1', 2, { action: 'read_sensor', sensor: 'air' });
       store.close();
-      store = HubStore.open(path);
+      store = SqliteStore.open(path);
       assert.deepEqual(store.outboxPending('b1'), [
         { seq: 1, body: { action: 'ping' } },
         { seq: 2, body: { action: 'read_sensor', sensor: 'air' } },
@@ -578,21 +579,21 @@ describe('schema', { timeout: 30_000 }, () => {
   it('refuses a database written by a newer hub', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      HubStore.open(path).close();
+      SqliteStore.open(path).close();
       const raw = new Database(path);
       raw.pragma('user_version = 99');
       raw.close();
-      assert.throws(() => HubStore.open(path), /schema 99.*newer/);
+      assert.throws(() => SqliteStore.open(path), /schema 99.*newer/);
     });
   });
 
   it('opens an existing database without migrating it again, in WAL mode', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      const store = HubStore.open(path);
+      const store = SqliteStore.open(path);
       store.addDevice('b1');
       store.close();
-      HubStore.open(path).close();
+      SqliteStore.open(path).close();
       const raw = new Database(path);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
@@ -604,14 +605,14 @@ describe('schema', { timeout: 30_000 }, () => {
   it("brings a schema-1 database (before rssi) up to date and keeps its boards", () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      const store = HubStore.open(path);
+      const store = SqliteStore.open(path);
       store.addDevice('b1');
       store.close();
       const raw = new Database(path);
       raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe; DROP TABLE api_tokens; DROP TABLE rules; DROP TABLE rollout_boards; DROP TABLE rollouts');
       raw.pragma('user_version = 1');
       raw.close();
-      const reopened = HubStore.open(path);
+      const reopened = SqliteStore.open(path);
       assert.equal(reopened.getDevice('b1')?.rssi, null);
       assert.equal(reopened.setSignal('b1', -61.4), true);
       assert.equal(reopened.getDevice('b1')?.rssi, -61);
@@ -625,14 +626,14 @@ describe('stored rules', { timeout: 30_000 }, () => {
   it('keeps the rules made through the API in the order made, renamed in place, enabled or not, across a reopen', () => {
     withTempDir((dir) => {
       const path = join(dir, 'hub.db');
-      const store = HubStore.open(path);
+      const store = SqliteStore.open(path);
       store.addRule({ name: 'a', definition: { name: 'a', x: 1 }, enabled: true }, 1000, 'ops');
       store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 2000, 'ops');
       assert.equal(store.replaceRule('a', { name: 'a2', definition: { name: 'a2' }, enabled: false }, 3000, 'api-token'), true);
       assert.equal(store.replaceRule('nobody', { name: 'c', definition: { name: 'c' }, enabled: true }, 3000, 'ops'), false);
       assert.throws(() => store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 4000, 'ops'), /UNIQUE/);
       store.close();
-      const reopened = HubStore.open(path);
+      const reopened = SqliteStore.open(path);
       assert.deepEqual(reopened.storedRules(), [
         { name: 'a2', definition: { name: 'a2' }, enabled: false, createdAt: 1000, updatedAt: 3000, updatedBy: 'api-token' },
         { name: 'b', definition: { name: 'b' }, enabled: true, createdAt: 2000, updatedAt: 2000, updatedBy: 'ops' },

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { parseHubConfig } from '../../src/hub/config.js';
 import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 
 export interface TestHubOptions {
   /** Reuse a data folder (a hub restart); default: a new temp folder. */
@@ -44,7 +44,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
 
 /** Registers a board in the store of a hub that is not running (one a test then starts as a process); its token. */
 export function registerInStore(data: string, id: string): string {
-  const store = HubStore.open(path.join(data, 'tether.db'));
+  const store = SqliteStore.open(path.join(data, 'tether.db'));
   try {
     return store.addDevice(id).token;
   } finally {

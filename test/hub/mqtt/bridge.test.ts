@@ -13,7 +13,7 @@ import { FaultProxy } from '../../support/fault-proxy.js';
 import { openRawLink } from '../../support/raw-link.js';
 import { freePort } from '../../support/free-port.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
-import { HubStore } from '../../../src/hub/store/store.js';
+import { SqliteStore } from '../../../src/hub/store/sqlite/sqlite-store.js';
 import { BrokerConnection } from '../../../src/hub/mqtt/connection.js';
 import { SystemClock } from '../../../src/common/clock.js';
 import { silentLogger } from '../../../src/device/logger.js';
@@ -489,7 +489,7 @@ describe('renewals that could not reach the board in time are never delivered la
     first.child.kill('SIGKILL');
     await first.exited;
     await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', 5000);
-    const store = HubStore.open(path.join(data, 'tether.db'));
+    const store = SqliteStore.open(path.join(data, 'tether.db'));
     const queued = store.outboxPending('shed');
     store.close();
     assert.ok(queued.some((q) => q.body['action'] === 'write_pin' && q.body['_hub_deliver_by'] === true), `a renewal was waiting in the outbox: ${JSON.stringify(queued)}`);
