@@ -29,9 +29,9 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     assert.ok(!fs.readFileSync(`${data}/tether.db`).includes(hubJson.token), 'only the hash is stored');
     const store = SqliteStore.open(`${data}/tether.db`);
     try {
-      assert.equal(store.keyOf('shed')?.equals(keyOfToken(hubJson.token)), true, 'the printed token is the board\'s');
+      assert.equal((await store.keyOf('shed'))?.equals(keyOfToken(hubJson.token)), true, 'the printed token is the board\'s');
     } finally {
-      store.close();
+      await store.close();
     }
     const again = await runCli(['hub', 'add-device', 'shed', '--data', data]);
     assert.equal(again.code, 1);
@@ -101,10 +101,10 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     assert.match(again.stderr, /no API token is named "tablet"/);
     const store = SqliteStore.open(`${data}/tether.db`);
     try {
-      assert.equal(store.apiTokens.verify(token), undefined, 'revoked');
-      assert.deepEqual(store.apiTokens.verify(ciToken), { name: 'ci', scope: 'control' });
+      assert.equal((await store.apiTokens.verify(token)), undefined, 'revoked');
+      assert.deepEqual((await store.apiTokens.verify(ciToken)), { name: 'ci', scope: 'control' });
     } finally {
-      store.close();
+      await store.close();
     }
     const shown = await runCli(['hub', 'token', 'show', '--data', data]);
     const admin = fs.readFileSync(path.join(data, 'api-token'), 'utf8').trim();

@@ -18,10 +18,10 @@ afterEach(async () => {
 type Hub = Awaited<ReturnType<typeof startTestHub>>;
 
 async function linkedFirmware(hub: Hub, port: number, config: unknown, manualClock: boolean): Promise<FirmwareBoard> {
-  const { token } = hub.store.addDevice('pico');
+  const { token } = await hub.store.addDevice('pico');
   const board = await startFirmwareBoard(config, { manualClock, args: ['--hub', `127.0.0.1:${port}`, '--id', 'pico', '--token', token, '--keepalive-ms', '200', '--no-listen'] });
   cleanups.push(() => board.close());
-  await eventually(() => (hub.deviceLink('pico')?.online ? true : undefined), `the firmware board online at the hub (stderr: ${board.stderr()})`, 10_000);
+  await eventually(async () => ((await hub.deviceLink('pico'))?.online ? true : undefined), `the firmware board online at the hub (stderr: ${board.stderr()})`, 10_000);
   return board;
 }
 
@@ -33,7 +33,7 @@ function throughHub(vcase: VectorCase): boolean {
 const isEvent = (m: unknown) => typeof m === 'object' && m !== null && 'event' in m;
 
 async function runThroughHub(hub: Hub, board: FirmwareBoard, vcase: VectorCase): Promise<void> {
-  const seen = hub.facade.events({ device: 'pico', type: 'lease_expired' }).length;
+  const seen = (await hub.facade.events({ device: 'pico', type: 'lease_expired' })).length;
   let expired = 0;
   for (const [index, step] of vcase.steps.entries()) {
     const where = `${vcase.name}, step ${index + 1}`;
@@ -124,10 +124,10 @@ describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
     await linkedFirmware(hub, proxy.port, SENSOR_BOARD, false);
     proxy.dropAll();
     proxy.refuse(true);
-    await eventually(() => (hub.deviceLink('pico')?.online === false ? true : undefined), 'offline');
+    await eventually(async () => ((await hub.deviceLink('pico'))?.online === false ? true : undefined), 'offline');
     await assert.rejects(hub.facade.command('pico', { action: 'ping' }), (e: { code?: string }) => e.code === 'device_offline');
     proxy.refuse(false);
-    await eventually(() => (hub.deviceLink('pico')?.online ? true : undefined), 'online again', 10_000);
+    await eventually(async () => ((await hub.deviceLink('pico'))?.online ? true : undefined), 'online again', 10_000);
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => hub.facade.command('pico', { action: 'ping', id: i })));
     assert.deepEqual(replies.map((r) => r['id']), Array.from({ length: 20 }, (_, i) => i));
   });

@@ -49,7 +49,7 @@ async function startFleet(name: string, release: string, ids = BOARDS): Promise<
   await new ReleaseStore(hub.data).add(release);
   const boards = new Map<string, BootLoopBoard>();
   for (const id of ids) {
-    const { token } = hub.store.addDevice(id);
+    const { token } = await hub.store.addDevice(id);
     const board = await startBootLoopBoard(scratch, `${name}-${id}`, BOARD_CONFIG, ['--hub', `127.0.0.1:${hub.link.port}`, '--id', id, '--token', token, '--keepalive-ms', '200', '--no-listen']);
     cleanups.push(() => board.close());
     boards.set(id, board);
@@ -208,8 +208,8 @@ describe('rollouts from the hub against the firmware under CPython, across real 
     await fleet.hub.close();
     // The hub stopped without waiting for alpha's restart: the store still has alpha applying it.
     const store = SqliteStore.open(join(fleet.hub.data, 'tether.db'));
-    const left = store.rollouts.get(id);
-    store.close();
+    const left = await store.rollouts.get(id);
+    await store.close();
     assert.equal(left?.state, 'running');
     assert.deepEqual(
       left.boards.map((b) => [b.device, b.state, b.phase]),

@@ -52,8 +52,8 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
   before(async () => {
     hub = await startTestHub();
     admin = hub.apiToken.token;
-    hub.store.addDevice('pico');
-    for (const scope of ['read', 'control', 'admin'] as const) tokens[scope] = hub.store.apiTokens.create(`${scope}-token`, scope).token;
+    await hub.store.addDevice('pico');
+    for (const scope of ['read', 'control', 'admin'] as const) tokens[scope] = (await hub.store.apiTokens.create(`${scope}-token`, scope)).token;
   });
   after(() => hub.close());
 
@@ -83,7 +83,7 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
       assert.match(refused.body.error?.message ?? '', /needs admin/, `${method} ${route}`);
     }
     assert.deepEqual(
-      hub.store.apiTokens.list().map((t) => t.name),
+      (await hub.store.apiTokens.list()).map((t) => t.name),
       ['admin-token', 'control-token', 'read-token'],
       'nothing was made or revoked',
     );
@@ -131,13 +131,13 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
   });
 
   it('security: a revoked token is refused at its next request, revoked through the API or in the store (as tether hub token revoke does)', async () => {
-    const viaApi = hub.store.apiTokens.create('short-lived', 'control').token;
+    const viaApi = (await hub.store.apiTokens.create('short-lived', 'control')).token;
     assert.equal((await call(hub, 'GET', '/api/devices', viaApi)).status, 200);
     assert.deepEqual((await call(hub, 'DELETE', '/api/tokens/short-lived', admin)).body, { revoked: 'short-lived' });
     assert.equal((await call(hub, 'GET', '/api/devices', viaApi)).status, 401);
     await assert.rejects(firstStreamMessage(hub, viaApi), /HTTP 401/);
 
-    const viaCli = hub.store.apiTokens.create('cli-revoked', 'read').token;
+    const viaCli = (await hub.store.apiTokens.create('cli-revoked', 'read')).token;
     assert.equal((await call(hub, 'GET', '/api/devices', viaCli)).status, 200);
     const other = SqliteStore.open(path.join(hub.data, 'tether.db'));
     try {
@@ -162,7 +162,7 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
 });
 
 describe('security: API tokens in the store', { timeout: 30_000 }, () => {
-  it('security: names are 1–64 of letters, digits, _ . and -, unique, and never api-token; each refusal says what to do', () => {
+  it('security: names are 1–64 of letters, digits, _ . and -, unique, and never api-token; each refusal says what to do', async () => {
     const store = SqliteStore.open(':memory:');
     try {
       const tokens = store.apiTokens;
@@ -180,7 +180,7 @@ describe('security: API tokens in the store', { timeout: 30_000 }, () => {
       assert.equal(tokens.revoke('tablet'), true);
       assert.equal(tokens.revoke('tablet'), false);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
@@ -222,7 +222,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
       assert.equal((await get(TOKEN)).statusCode, 200);
     } finally {
       await app.close();
-      store.close();
+      await store.close();
     }
   });
 
@@ -264,7 +264,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
       assert.ok(!warnings.some((w) => w.includes('wrong-')), 'no token in the log');
     } finally {
       await app.close();
-      store.close();
+      await store.close();
     }
   });
 

@@ -105,8 +105,8 @@ async function startApi(options: { streamPingMs?: number; authLimits?: Partial<A
   const hub = new FakeHub();
   const store = SqliteStore.open(':memory:');
   const app = await buildApi({ facade: hub, apiToken: TOKEN, tokens: store.apiTokens, version: VERSION, now: () => NOW, ...options });
-  app.addHook('onClose', (_app, done) => {
-    store.close();
+  app.addHook('onClose', async (_app, done) => {
+    await store.close();
     done();
   });
   return { app, hub };

@@ -52,7 +52,7 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
     const store = SqliteStore.open(path.join(data, 'tether.db'));
     try {
       const stored = new Map<string, number>();
-      for (const row of store.queryReadings({ device: 'kiln', from: 0, to: Date.now() + 3_600_000, limit: 100_000 })) {
+      for (const row of (await store.queryReadings({ device: 'kiln', from: 0, to: Date.now() + 3_600_000, limit: 100_000 }))) {
         const key = `${row.sensor}=${row.avg}`;
         stored.set(key, (stored.get(key) ?? 0) + 1);
       }
@@ -64,7 +64,7 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
       });
       assert.equal(missing.length, 0, `${missing.length} of ${seen} acknowledged readings are not in the store`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -15,10 +15,10 @@ function readings(device: string, n: number, value = 1): Reading[] {
 }
 
 /** A store on ':memory:' that records each commit's batch, and a queue on a manual clock. */
-function setup(options: Partial<IngestOptions> = {}) {
+async function setup(options: Partial<IngestOptions> = {}) {
   const store = SqliteStore.open(':memory:');
-  store.addDevice('b1');
-  store.addDevice('b2');
+  await store.addDevice('b1');
+  await store.addDevice('b2');
   const commits: CommitBatch[] = [];
   const commit = store.commit.bind(store);
   store.commit = (batch) => {
@@ -57,8 +57,8 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     assert.equal(commits.length, 1);
     assert.equal(count('b1'), 4);
     assert.equal(count('b2'), 2);
-    assert.equal(store.getLinkState('b1').rxCommitted, 2);
-    assert.equal(store.getLinkState('b2').rxCommitted, 7);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 2);
+    assert.equal((await store.getLinkState('b2')).rxCommitted, 7);
     assert.equal(clock.pendingTimers, 0);
   });
 
@@ -92,7 +92,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     await clock.advance(10);
     assert.equal(await state(refused), 'rejected', 'a batch whose commit failed was never acknowledged');
     assert.equal(count('b1'), 0);
-    assert.equal(store.getLinkState('b1').rxCommitted, 0);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 0);
 
     paused = false;
     queue.resume('b1');
@@ -103,7 +103,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     await clock.advance(1);
     assert.equal(await state(again), 'resolved');
     assert.equal(count('b1'), 2);
-    assert.equal(store.getLinkState('b1').rxCommitted, 1);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 1);
   });
 
   it('commits items in the order they were added; the last seq of a board wins, across the wrap', async () => {
@@ -118,11 +118,11 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     await Promise.all(adds);
     assert.equal(commits.length, 1);
     assert.deepEqual(
-      store.queryEvents({ afterId: 0 }).map((e) => e.type),
+      (await store.queryEvents({ afterId: 0 })).map((e) => e.type),
       ['first', 'second', 'third'],
     );
-    assert.equal(store.getLinkState('b1').rxCommitted, 0, 'the last one added, not the largest number');
-    assert.equal(store.getLinkState('b2').rxCommitted, 41, 'an item with nothing to store still advances rx');
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 0, 'the last one added, not the largest number');
+    assert.equal((await store.getLinkState('b2')).rxCommitted, 41, 'an item with nothing to store still advances rx');
   });
 
   it('keeps batches in order: a later batch commits after an earlier one', async () => {
@@ -132,8 +132,8 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     void queue.add({ device: 'b1', seq: 2, events: [{ device: 'b1', ts: 1, type: 'b', data: {} }] });
     await clock.advance(10);
     assert.equal(commits.length, 2);
-    assert.deepEqual(store.queryEvents({ afterId: 0 }).map((e) => e.type), ['a', 'b']);
-    assert.equal(store.getLinkState('b1').rxCommitted, 2);
+    assert.deepEqual((await store.queryEvents({ afterId: 0 })).map((e) => e.type), ['a', 'b']);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 2);
   });
 
   it('security: a failed commit holding several boards fails only the board whose message broke it', async () => {
@@ -148,10 +148,10 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     await good;
     const badErr = await badResult;
     assert.ok(badErr instanceof Error && /NOT NULL/.test(badErr.message), String(badErr));
-    assert.equal(store.queryReadings({ device: 'b2', from: 0, to: 1e9 }).length, 2, "the other board's readings are stored");
-    assert.equal(store.getLinkState('b2').rxCommitted, 5);
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).length, 0);
-    assert.equal(store.getLinkState('b1').rxCommitted, 0);
+    assert.equal((await store.queryReadings({ device: 'b2', from: 0, to: 1e9 })).length, 2, "the other board's readings are stored");
+    assert.equal((await store.getLinkState('b2')).rxCommitted, 5);
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9 })).length, 0);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 0);
     assert.deepEqual(
       commits.map((c) => c.linkStates.map((l) => l.device)),
       [['b2', 'b1'], ['b2'], ['b1']],
@@ -172,7 +172,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     assert.equal(b2, b1, 'the same failure for both boards');
     assert.equal(commits.length, 1, 'one commit: retrying board by board would fail the same way');
     assert.deepEqual([count('b1'), count('b2')], [0, 0]);
-    assert.deepEqual([store.getLinkState('b1').rxCommitted, store.getLinkState('b2').rxCommitted], [0, 0]);
+    assert.deepEqual([(await store.getLinkState('b1')).rxCommitted, (await store.getLinkState('b2')).rxCommitted], [0, 0]);
   });
 
   it('rejects every item of a failed board, and nothing more of it commits until resume()', async () => {
@@ -184,7 +184,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     const [firstErr, badErr] = await results;
     assert.ok(badErr instanceof Error && /NOT NULL/.test(badErr.message), String(badErr));
     assert.equal(firstErr, badErr, 'the same error for all of its items');
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).length, 0);
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9 })).length, 0);
 
     // Nothing more of a failed device commits until its link restarts from the store (resume).
     const refused = await queue.add({ device: 'b1', seq: 10, readings: readings('b1', 2) }).then(() => undefined, (err: unknown) => err);
@@ -192,7 +192,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     assert.equal(queue.resume('b1'), true);
     assert.equal(queue.resume('b1'), false);
     await Promise.all([queue.add({ device: 'b1', seq: 8, readings: readings('b1', 2) }), clock.advance(10)]);
-    assert.equal(store.getLinkState('b1').rxCommitted, 8, 'after resume the next batch commits');
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 8, 'after resume the next batch commits');
   });
 
   it('flush commits now and rejects when that commit failed', async () => {

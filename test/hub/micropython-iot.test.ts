@@ -231,13 +231,13 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
 
     // By hand: message 1 of a boot is committed, its ack is never read, the link drops; the board
     // dials again and sends message 1 once more anyway.
-    const { token: rawToken } = hub.store.addDevice('first-raw');
+    const { token: rawToken } = await hub.store.addDevice('first-raw');
     const a = await rawLinked(hub.link.port, 'first-raw', rawToken, { boot_id: 'boot-r' });
     assert.equal(a.welcome['ack'], 0, 'a new boot: nothing committed yet');
     a.link.send(readingMsg(1, 1));
     await eventually(() => (readingsOf(hub, 'first-raw').length === 1 ? true : undefined), 'message 1 committed');
     a.link.close(); // whatever ack was on its way is lost with the connection
-    await eventually(() => (hub.deviceLink('first-raw')?.online === false ? true : undefined), 'the hub saw the first connection go');
+    await eventually(async () => ((await hub.deviceLink('first-raw'))?.online === false ? true : undefined), 'the hub saw the first connection go');
     const b = await rawLinked(hub.link.port, 'first-raw', rawToken, { boot_id: 'boot-r' });
     assert.equal(b.welcome['ack'], 1, "the welcome tells the board that message 1 is already in: nothing to resend");
     const from = b.link.frames.length;
@@ -250,7 +250,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
 
     // A real board: every ack of its first messages (the state after the welcome, its first
     // reading) is lost, then the link drops.
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const tap = await LinkTap.start(hub.link.port, token);
     tap.eating = true;
     const acked: JsonObject[] = [];
@@ -274,13 +274,13 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // Bug 2: "A lost ack of a qos=False message blocks every later qos write forever."
   test('bug 2: a lost ack does not block later writes', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const tap = await LinkTap.start(hub.link.port, token);
     tap.eating = true; // from the start: not one ack reaches either side
     const acked: JsonObject[] = [];
     const linked = await boardOn(tap.port, token, { onAcked: (body) => acked.push(body) });
     await untilLinked(linked.link);
-    const device = hub.deviceLink('shed') ?? assert.fail('registered');
+    const device = (await hub.deviceLink('shed')) ?? assert.fail('registered');
     const replies = () => eventsOf(hub, 'shed', 'command_reply').map((e) => String(e.data['id']));
 
     // Both ways, messages keep flowing on the link while every ack is lost (fewer than a window:
@@ -319,7 +319,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // the board resends from the last commit.
   test('bug 3: a burst, and a receive side that cannot take it, lose nothing and double nothing', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const proxy = await proxyTo(hub.link.port);
     const linked = await boardOn(proxy.port, token, { outboxCapacity: 5000 });
     await untilLinked(linked.link);
@@ -363,7 +363,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     'bug 3, by hand: after a commit fails in the middle of a read, the hub has stored exactly what it acknowledges (no double on the resend)',
     async () => {
       const hub = await hubWith();
-      const { token } = hub.store.addDevice('wide');
+      const { token } = await hub.store.addDevice('wide');
       const a = await rawLinked(hub.link.port, 'wide', token);
       const injected = failCommitsWhen(hub.store, (batch) => injected.failures === 0 && batch.readings.length >= 2000);
       a.link.sendBytes(a.link.sealLines(FAILING_READ));
@@ -387,7 +387,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       const first = await startTestHub();
       let firstOpen = true;
       cleanups.push(() => (firstOpen ? first.close() : undefined));
-      const { token } = first.store.addDevice('wide');
+      const { token } = await first.store.addDevice('wide');
       const a = await rawLinked(first.link.port, 'wide', token);
       const injected = failCommitsWhen(first.store, (batch) => injected.failures === 0 && batch.readings.length >= 2000);
       a.link.sendBytes(a.link.sealLines(FAILING_READ));
@@ -413,7 +413,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
 
     // By hand, one byte per write: the frame is cut at every byte position, inside each of the
     // two-, three- and four-byte characters.
-    const { token: rawToken } = hub.store.addDevice('utf8-raw');
+    const { token: rawToken } = await hub.store.addDevice('utf8-raw');
     const { link } = await rawLinked(hub.link.port, 'utf8-raw', rawToken);
     const from = link.frames.length;
     const bytes = link.sealLines(encodeFrame({ link: 'msg', seq: 1, body: { event: 'sensor_error', ts: 5, sensor: 'température', message: text } }));
@@ -432,15 +432,15 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     await link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 2, 'the next message acknowledged', 5000, from);
     assert.equal(readingsOf(hub, 'utf8-raw', '°C-sensor').length, 1);
     assert.equal(link.isClosed, false);
-    assert.equal(hub.deviceLink('utf8-raw')?.online, true);
+    assert.equal((await hub.deviceLink('utf8-raw'))?.online, true);
 
     // A real board through a proxy that cuts every chunk at random byte positions, both ways.
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const proxy = await proxyTo(hub.link.port);
     proxy.setSplit(true);
     const linked = await boardOn(proxy.port, token);
     await untilLinked(linked.link);
-    const device = hub.deviceLink('shed') ?? assert.fail('registered');
+    const device = (await hub.deviceLink('shed')) ?? assert.fail('registered');
     for (let i = 1; i <= 20; i++) {
       linked.link.emit({ event: 'reading', sensor: 'température-🌡️', values: { n: i }, units: { n: '°C' } });
       linked.link.emit({ event: 'sensor_error', sensor: 'température-🌡️', message: `${text} #${i}` });
@@ -449,7 +449,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     await eventually(() => (eventsOf(hub, 'shed', 'command_reply').length === 20 ? true : undefined), 'twenty replies');
     await eventually(() => (readingsOf(hub, 'shed').length === 20 && eventsOf(hub, 'shed', 'sensor_error').length === 20 ? true : undefined), 'twenty readings and errors');
     assertExactlyOnce(readingsOf(hub, 'shed', 'température-🌡️'), 1, 20, 'readings');
-    assert.deepEqual(hub.facade.sensors('shed').map((s) => s.unit), ['°C']);
+    assert.deepEqual((await hub.facade.sensors('shed')).map((s) => s.unit), ['°C']);
     assert.deepEqual(eventsOf(hub, 'shed', 'sensor_error').map((e) => e.data['message']).sort(), Array.from({ length: 20 }, (_, i) => `${text} #${i + 1}`).sort());
     assert.deepEqual(eventsOf(hub, 'shed', 'command_reply').map((e) => e.data['id']).sort(), Array.from({ length: 20 }, (_, i) => `${text} #${i + 1}`).sort());
     assert.equal(proxy.connections, 1, 'one connection throughout: the link never dropped');
@@ -469,7 +469,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   test('bug 5: a board started while the hub is down keeps trying with backoff and links once it is up', async () => {
     // The board is registered, then the hub goes away: nothing listens on its port.
     const first = await startTestHub();
-    const { token } = first.store.addDevice('shed');
+    const { token } = await first.store.addDevice('shed');
     const { data } = first;
     const port = first.link.port;
     await first.close();
@@ -500,12 +500,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // node must wait 2×timeout first."
   test('wire format: a reconnecting board is not rejected as a duplicate; the newest connection wins at once', async (t) => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     // The old connection still looks alive to the hub, and would for 210 s: it asked for the
     // longest keepalive and the hub has not heard of any outage.
     const old = await rawLinked(hub.link.port, 'shed', token, { keepalive_ms: 60_000 });
     assert.equal(old.welcome['outage_ms'], 210_000);
-    assert.equal(hub.deviceLink('shed')?.online, true);
+    assert.equal((await hub.deviceLink('shed'))?.online, true);
 
     const started = performance.now();
     const linked = await boardOn(hub.link.port, token);
@@ -513,8 +513,8 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     t.diagnostic(`the new connection was welcomed ${Math.round(performance.now() - started)} ms after the board started`);
     await old.link.closed;
     assert.deepEqual(old.link.frames.at(-1), { link: 'close', reason: 'replaced' }, 'the old connection is told why, not timed out');
-    assert.equal(hub.deviceLink('shed')?.online, true);
-    assert.equal(hub.deviceLink('shed')?.bootId, linked.board.id);
+    assert.equal((await hub.deviceLink('shed'))?.online, true);
+    assert.equal((await hub.deviceLink('shed'))?.bootId, linked.board.id);
     const online = eventsOf(hub, 'shed', 'online');
     assert.equal(online.length, 2, 'two welcomes');
   });
@@ -523,7 +523,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     'wire format: a replaced connection is not logged as the board going offline',
     async () => {
       const hub = await hubWith();
-      const { token } = hub.store.addDevice('shed');
+      const { token } = await hub.store.addDevice('shed');
       const offline: boolean[] = [];
       const stop = hub.facade.onUpdate((u) => {
         if (u.type === 'device' && u.device.id === 'shed' && !u.device.online) offline.push(true);
@@ -543,7 +543,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   test('wire format: the keepalive is negotiated — the hub grants it from the board’s wish and keeps to it', async () => {
     const hub = await hubWith();
     const grant = async (id: string, wish: number | undefined) => {
-      const { token } = hub.store.addDevice(id);
+      const { token } = await hub.store.addDevice(id);
       const linked = await rawLinked(hub.link.port, id, token, { keepalive_ms: wish }); // undefined: left out of the JSON
       return { ...linked, granted: [linked.welcome['keepalive_ms'], linked.welcome['outage_ms']] };
     };
@@ -564,11 +564,11 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     assert.equal(offline.length, 1);
     assert.match(String(offline[0]?.data['reason']), /^outage/);
     assert.equal(tooSlow.link.isClosed, false, 'the link granted 210 s is still up');
-    assert.equal(hub.deviceLink('ka-120000')?.online, true);
+    assert.equal((await hub.deviceLink('ka-120000'))?.online, true);
 
     // A real board asks for what it wants and gets it; the link stays up while idle, each side
     // pinging on the granted interval.
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const tap = await LinkTap.start(hub.link.port, token);
     const linked = await boardOn(tap.port, token, { keepaliveMs: 500 });
     await untilLinked(linked.link);
@@ -591,12 +591,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // made to start near it, so this shows the hub side past 255.
   test('wire format: message numbers are 32-bit, not 8-bit — 600 messages in one boot, none taken for another', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('counter');
+    const { token } = await hub.store.addDevice('counter');
     const a = await rawLinked(hub.link.port, 'counter', token, { boot_id: 'boot-x' });
     a.link.sendBytes(a.link.sealLines(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(i + 1, i + 1))).join('')));
     await a.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 300, 'ack 300');
     a.link.close();
-    await eventually(() => (hub.deviceLink('counter')?.online === false ? true : undefined), 'offline');
+    await eventually(async () => ((await hub.deviceLink('counter'))?.online === false ? true : undefined), 'offline');
 
     const b = await rawLinked(hub.link.port, 'counter', token, { boot_id: 'boot-x' });
     assert.equal(b.welcome['ack'], 300, 'the welcome names message 300: no 8-bit wrap');
@@ -614,7 +614,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // Users' ask: "a message after every reconnect carrying a 'clean session / device reset' flag".
   test('users’ ask: after every welcome the board reports its state, and a new boot id tells the hub it restarted', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const states: JsonObject[] = [];
     const stop = hub.facade.onUpdate((u: HubUpdate) => {
       if (u.type === 'state' && u.device === 'shed') states.push(u.state);

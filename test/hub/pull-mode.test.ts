@@ -119,7 +119,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     const listed = hub.facade.devices().find((d) => d.id === 'pi');
     assert.match(listed?.firmware ?? '', /^tether \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+, pull\)$/, 'version and runtime from get_info\'s info');
     assert.ok(listed?.capabilities.includes('gpio'), `capabilities from get_info: ${JSON.stringify(listed?.capabilities)}`);
-    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
+    await eventually(async () => ((await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length >= 2 ? true : undefined), 'readings');
     const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 7 });
     assert.equal(reply['ok'], true);
     assert.equal(reply['id'], 7);
@@ -140,7 +140,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     proxy.dropAll();
     // The hub dials again within a backoff step, too fast to poll for "offline": count the links.
     await eventually(() => (connections() === 2 && online() ? true : undefined), 'linked a second time');
-    assert.equal(hub.facade.events({ device: 'pi', type: 'offline' }).length, 1);
+    assert.equal((await hub.facade.events({ device: 'pi', type: 'offline' })).length, 1);
     // Counted first: under load the hub can dial again before a poll sees it offline.
     const dialed = proxy.connections;
     proxy.blackhole();
@@ -155,8 +155,8 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     proxy.heal();
     proxy.dropAll(); // ends the hung handshake now rather than at its timeout
     await eventually(() => (online() ? true : undefined), 'online after the black hole', 10_000);
-    const before = hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length;
-    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length > before ? true : undefined), 'new readings');
+    const before = (await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length;
+    await eventually(async () => ((await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length > before ? true : undefined), 'new readings');
     assert.ok(connections() >= 3);
     assert.deepEqual(problems, []);
   });
@@ -175,7 +175,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     breaker.dropAll();
     await eventually(() => (breaker.states >= 4 ? true : undefined), 'dialed and dropped three more times', 10_000);
     assert.deepEqual(linkEvents(), []);
-    const stored = hub.store.getDevice('pi');
+    const stored = await hub.store.getDevice('pi');
     assert.equal(stored?.online, false, 'the store was not marked linked');
     assert.equal(stored?.bootId, null);
     assert.equal(online(), false);
@@ -203,7 +203,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     }
     await eventually(() => (online() ? true : undefined), 'online after the drops');
     assert.equal(linkEvents().at(-1), 'online');
-    assert.equal(hub.store.getDevice('pi')?.online, true);
+    assert.equal((await hub.store.getDevice('pi'))?.online, true);
     assert.deepEqual(problems, []);
   });
   test('security: pull mode proves a board token by challenge and response and seals the link; an injected command closes it unrun', TEST, async () => {
@@ -215,7 +215,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     cleanups.push(() => hub.close());
     const online = () => hub.facade.devices().find((d) => d.id === 'pi')?.online === true;
     await eventually(() => (online() ? true : undefined), 'pi online');
-    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
+    await eventually(async () => ((await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length >= 2 ? true : undefined), 'readings');
     const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 5 });
     assert.equal(reply['ok'], true);
     assert.equal(hardware.gpio.level(15), 1);
@@ -232,9 +232,9 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     assert.ok(down.length > 4 && down.slice(2).every((l) => sealed.test(l)), 'every board frame after its auth reply is sealed');
 
     // Someone on the path writes a command of their own: the board closes the link, runs nothing.
-    const links = hub.facade.events({ device: 'pi', type: 'online' }).length;
+    const links = (await hub.facade.events({ device: 'pi', type: 'online' })).length;
     tap.inject('up', '{"action":"write_pin","pin":15,"value":1,"timeout":5}\n');
-    await eventually(() => (hub.facade.events({ device: 'pi', type: 'online' }).length > links && online() ? true : undefined), 'linked again', 10_000);
+    await eventually(async () => ((await hub.facade.events({ device: 'pi', type: 'online' })).length > links && online() ? true : undefined), 'linked again', 10_000);
     assert.equal(hardware.gpio.level(15), 0, 'the injected write never ran');
   });
 
@@ -269,7 +269,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     cleanups.push(() => hub.close());
     await eventually(() => (actions.filter((a) => a === 'auth').length >= 2 ? true : undefined), 'dialed twice', 10_000);
     assert.equal(hub.facade.devices().find((d) => d.id === 'pi')?.online, false);
-    assert.deepEqual(hub.facade.events({ device: 'pi', type: 'online' }), []);
+    assert.deepEqual((await hub.facade.events({ device: 'pi', type: 'online' })), []);
     assert.deepEqual([...new Set(actions)].sort(), ['auth', 'challenge'], 'nothing but challenge and auth reached it');
   });
 });

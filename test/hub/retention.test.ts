@@ -28,20 +28,20 @@ function recordingLogger(): Logger & { lines: string[] } {
 }
 
 /** `count` readings of b1, one per ms from `firstTs`, committed in batches. */
-function addReadings(store: HubStore, count: number, firstTs: number): void {
+async function addReadings(store: HubStore, count: number, firstTs: number): Promise<void> {
   for (let start = 0; start < count; start += 5000) {
     const readings: Reading[] = [];
     for (let i = start; i < Math.min(count, start + 5000); i++) readings.push({ device: 'b1', sensor: 'air', quantity: 'temperature', ts: firstTs + i, value: i, unit: '°C' });
-    store.commit({ readings, events: [], linkStates: [] });
+    await store.commit({ readings, events: [], linkStates: [] });
   }
 }
 
-function addEvents(store: HubStore, count: number, firstTs: number): void {
+async function addEvents(store: HubStore, count: number, firstTs: number): Promise<void> {
   const pad = 'x'.repeat(200);
   for (let start = 0; start < count; start += 2000) {
     const events = [];
     for (let i = start; i < Math.min(count, start + 2000); i++) events.push({ device: 'b1', ts: firstTs + i, type: 'edge', data: { n: i, pad } });
-    store.commit({ readings: [], events, linkStates: [] });
+    await store.commit({ readings: [], events, linkStates: [] });
   }
 }
 
@@ -50,11 +50,11 @@ const readingTimes = (store: HubStore) => store.queryReadings({ device: 'b1', fr
 const readingCount = (store: HubStore) => store.queryReadings({ device: 'b1', from: 0, to: NOW * 2, bucketMs: NOW * 2 }).reduce((n, b) => n + b.count, 0);
 
 /** The `n` of each event of b1, oldest first. */
-function eventNumbers(store: HubStore): number[] {
+async function eventNumbers(store: HubStore): Promise<number[]> {
   const found: number[] = [];
   let after = 0;
   for (;;) {
-    const page = store.queryEvents({ device: 'b1', afterId: after, limit: 1000 });
+    const page = await store.queryEvents({ device: 'b1', afterId: after, limit: 1000 });
     if (page.length === 0) return found;
     found.push(...page.map((e) => e.data['n'] as number));
     after = page.at(-1)?.id ?? after;
@@ -62,19 +62,19 @@ function eventNumbers(store: HubStore): number[] {
 }
 
 /** A registered board with link state and a command waiting: what retention must never touch. */
-function registerBoard(store: HubStore): { token: string } {
-  const registered = store.addDevice('b1', { name: 'Kiln' });
-  store.saveLinkState('b1', { bootId: 'boot-7', rxCommitted: 41 });
-  store.outboxAdd('b1', 3, { action: 'ping', id: 'c3' });
+async function registerBoard(store: HubStore): Promise<{ token: string }> {
+  const registered = await store.addDevice('b1', { name: 'Kiln' });
+  await store.saveLinkState('b1', { bootId: 'boot-7', rxCommitted: 41 });
+  await store.outboxAdd('b1', 3, { action: 'ping', id: 'c3' });
   return registered;
 }
 
-function assertBoardKept(store: HubStore, token: string): void {
-  assert.equal(store.getDevice('b1')?.name, 'Kiln');
-  assert.equal(store.keyOf('b1')?.equals(keyOfToken(token)), true);
-  const link = store.getLinkState('b1');
+async function assertBoardKept(store: HubStore, token: string): Promise<void> {
+  assert.equal((await store.getDevice('b1'))?.name, 'Kiln');
+  assert.equal((await store.keyOf('b1'))?.equals(keyOfToken(token)), true);
+  const link = await store.getLinkState('b1');
   assert.deepEqual([link.bootId, link.rxCommitted, link.txLast], ['boot-7', 41, 3]);
-  assert.deepEqual(store.outboxPending('b1'), [{ seq: 3, body: { action: 'ping', id: 'c3' } }]);
+  assert.deepEqual((await store.outboxPending('b1')), [{ seq: 3, body: { action: 'ping', id: 'c3' } }]);
 }
 
 function retentionOf(store: HubStore, policy: { days?: number; maxBytes?: number }, logger: Logger = recordingLogger()) {
@@ -92,12 +92,12 @@ describe('retention by size', { timeout: 60_000 }, () => {
     addEvents(store, 50, NOW - 10);
     addReadings(store, 100_000, NOW - 200_000);
     const maxBytes = 2_000_000;
-    assert.ok(store.size().used > 2 * maxBytes, `${store.size().used} bytes to start with`);
+    assert.ok((await store.size()).used > 2 * maxBytes, `${(await store.size()).used} bytes to start with`);
     const logger = recordingLogger();
     const { retention } = retentionOf(store, { maxBytes }, logger);
     await retention.run();
 
-    const used = store.size().used;
+    const used = (await store.size()).used;
     assert.ok(used <= SIZE_TARGET * maxBytes, `${used} bytes, over 90% of the bound`);
     assert.ok(used > 0.75 * maxBytes, `${used} bytes: far more went than needed`);
     const times = readingTimes(store);
@@ -120,10 +120,10 @@ describe('retention by size', { timeout: 60_000 }, () => {
     addReadings(store, 1000, NOW - 100_000);
     addEvents(store, 20_000, NOW - 50_000);
     const maxBytes = 2_000_000;
-    assert.ok(store.size().used > 2 * maxBytes, `${store.size().used} bytes to start with`);
+    assert.ok((await store.size()).used > 2 * maxBytes, `${(await store.size()).used} bytes to start with`);
     const { retention } = retentionOf(store, { maxBytes });
     await retention.run();
-    assert.ok(store.size().used <= SIZE_TARGET * maxBytes);
+    assert.ok((await store.size()).used <= SIZE_TARGET * maxBytes);
     assert.deepEqual(readingTimes(store), []);
     const events = eventNumbers(store);
     assert.ok(events.length > 0 && events.length < 20_000);
@@ -142,7 +142,7 @@ describe('retention by size', { timeout: 60_000 }, () => {
   test('a large ingest checks the size at once; the ingest queue reports the rows each commit stored', async () => {
     const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
-    store.addDevice('b1');
+    await store.addDevice('b1');
     addReadings(store, 100_000, NOW - 200_000);
     const { retention } = retentionOf(store, { maxBytes: 2_000_000 });
     const stored: number[] = [];
@@ -161,7 +161,7 @@ describe('retention by size', { timeout: 60_000 }, () => {
     await Promise.all([queue.add({ device: 'b1', seq: 3, readings: readings(1000, 19_000), events: [{ device: 'b1', ts: NOW, type: 'edge', data: {} }] }), queue.flush()]);
     assert.deepEqual(stored, [19_000, 1001], 'rows per commit; a commit that stored nothing is not reported');
     // Nothing else starts a pass here: no start(), and the clock does not move.
-    await eventually(() => (store.size().used <= SIZE_TARGET * 2_000_000 ? true : undefined), 'the size check the ingest started');
+    await eventually(async () => ((await store.size()).used <= SIZE_TARGET * 2_000_000 ? true : undefined), 'the size check the ingest started');
   });
 });
 
@@ -185,7 +185,7 @@ describe('retention by age', { timeout: 60_000 }, () => {
     await retention.run();
     assert.deepEqual(readingTimes(store), [NOW - DAY_MS / 2]);
     assert.deepEqual(
-      store.queryEvents({ device: 'b1' }).map((e) => e.ts),
+      (await store.queryEvents({ device: 'b1' })).map((e) => e.ts),
       [NOW - DAY_MS / 2],
     );
     assertBoardKept(store, token);
@@ -221,18 +221,18 @@ describe('retention in the hub', { timeout: 60_000 }, () => {
     const { token } = registerBoard(store);
     const first = Date.now() - 300_000;
     addReadings(store, 200_000, first);
-    store.close();
+    await store.close();
     const hub = await startTestHub({ data, config: { retention: { max_mb: 6 } } });
     cleanups.push(() => hub.close());
-    const storage = await eventually(() => {
-      const s = hub.facade.storage();
+    const storage = await eventually(async () => {
+      const s = await hub.facade.storage();
       return s.bytes <= 6_000_000 ? s : undefined;
     }, 'the store under 6 MB', 20_000);
     assert.equal(storage.maxBytes, 6_000_000);
     assert.ok(storage.bytes > 3_000_000, `${storage.bytes} bytes: far more went than needed`);
     const at = (ts: number) => hub.store.queryReadings({ device: 'b1', from: ts, to: ts + 1 }).length;
     assert.deepEqual([at(first), at(first + 199_999)], [0, 1], 'the oldest reading went, the newest stays');
-    assert.equal(hub.store.keyOf('b1')?.equals(keyOfToken(token)), true);
-    assert.deepEqual(hub.store.outboxPending('b1'), [{ seq: 3, body: { action: 'ping', id: 'c3' } }]);
+    assert.equal((await hub.store.keyOf('b1'))?.equals(keyOfToken(token)), true);
+    assert.deepEqual((await hub.store.outboxPending('b1')), [{ seq: 3, body: { action: 'ping', id: 'c3' } }]);
   });
 });

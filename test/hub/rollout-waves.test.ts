@@ -77,7 +77,7 @@ async function setUp(ids: string[]) {
     recordEvent: (device, type, eventData) => events.push({ device, type, data: eventData }),
   });
   const rollouts = makeRollouts();
-  const ended = (id: number) => eventually(() => (store.rollouts.get(id)?.state !== 'running' && !busy(store.rollouts.get(id)) ? store.rollouts.get(id) : undefined), `rollout ${id} ended`, 20_000);
+  const ended = (id: number) => eventually(async () => ((await store.rollouts.get(id))?.state !== 'running' && !busy((await store.rollouts.get(id))) ? (await store.rollouts.get(id)) : undefined), `rollout ${id} ended`, 20_000);
   return { store, fleet, rollouts, makeRollouts, events, ended };
 }
 
@@ -91,7 +91,7 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
     (fleet.boards.get('b') as MemoryOtaChannel).outcome = 'rollback';
     for (const id of ['a', 'c', 'd']) (fleet.boards.get(id) as MemoryOtaChannel).trialPolls = 2;
     const { id } = rollouts.start({ version: '0.2.0', boards: ids, waveSize: 1 }, 'ops');
-    const view = (await ended(id));
+    const view = await ended(id);
     assert.equal(view.state, 'stopped');
     assert.deepEqual(view.reason && [view.reason.device, view.reason.code], ['b', 'rolled_back']);
     assert.deepEqual(
@@ -112,11 +112,11 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
     const { fleet, rollouts, store, events } = await setUp(['a', 'b']);
     fleet.hold('a');
     const { id } = rollouts.start({ version: '0.2.0', boards: ['a', 'b'], waveSize: 1 }, 'ops');
-    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
+    await eventually(async () => ((await store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
     const cancelled = rollouts.cancel(id, 'ops');
     assert.equal(cancelled.state, 'cancelled');
     // a does not answer: its update is aborted all the same.
-    const view = await eventually(() => (busy(store.rollouts.get(id)) ? undefined : store.rollouts.get(id)), 'every board ended');
+    const view = await eventually(async () => (busy((await store.rollouts.get(id))) ? undefined : (await store.rollouts.get(id))), 'every board ended');
     fleet.release('a');
     assert.deepEqual(view.boards.map((b) => [b.device, b.state, b.error?.code ?? null]), [['a', 'aborted', 'cancelled'], ['b', 'skipped', null]]);
     assert.equal(fleet.boards.get('a')?.version, '0.1.0', 'a kept its version');
@@ -129,10 +129,10 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
     const { fleet, rollouts, makeRollouts, store, ended } = await setUp(['alpha', 'bravo']);
     fleet.hold('alpha');
     const { id } = rollouts.start({ version: '0.2.0', boards: ['alpha', 'bravo'], waveSize: 1 }, 'ops');
-    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'alpha under way');
+    await eventually(async () => ((await store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'alpha under way');
     await rollouts.stop();
     // While the hub was down, alpha ran the release on trial, failed its trial boots and put 0.1.0 back.
-    store.rollouts.updateBoard(id, 'alpha', { phase: 'on_trial', fromVersion: '0.1.0', version: '0.2.0' });
+    await store.rollouts.updateBoard(id, 'alpha', { phase: 'on_trial', fromVersion: '0.1.0', version: '0.2.0' });
     const alpha = fleet.boards.get('alpha') as MemoryOtaChannel;
     alpha.rolledBackFrom = '0.2.0';
     fleet.release('alpha');
@@ -150,12 +150,12 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
     const { fleet, rollouts, store } = await setUp(['a']);
     fleet.hold('a');
     const { id } = rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops');
-    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
+    await eventually(async () => ((await store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
     // The board does not answer: stop() does not wait for it.
     await rollouts.stop();
     fleet.release('a');
-    assert.equal(store.rollouts.get(id)?.state, 'running');
-    assert.equal(store.rollouts.get(id)?.boards[0]?.state, 'updating');
+    assert.equal((await store.rollouts.get(id))?.state, 'running');
+    assert.equal((await store.rollouts.get(id))?.boards[0]?.state, 'updating');
     assert.throws(() => rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops'), { code: 'shutting_down' });
   });
 });

@@ -73,17 +73,17 @@ function storedNumbers(hub: TestHub): number[] {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Fills what room the capped store has left with a burst of readings, until a write fails. */
-function fillUp(hub: TestHub): void {
+async function fillUp(hub: TestHub): Promise<void> {
   hub.store.capPages(hub.store.pageCount());
   const burst = Array.from({ length: 1000 }, (_, i) => ({ device: 'burst', sensor: 'burst', quantity: 'n', ts: i, value: i, unit: null }));
-  for (let i = 0; i < 1000 && hub.facade.storage().state === 'ok'; i++) {
+  for (let i = 0; i < 1000 && (await hub.facade.storage()).state === 'ok'; i++) {
     try {
-      hub.store.commit({ readings: burst, events: [], linkStates: [] });
+      await hub.store.commit({ readings: burst, events: [], linkStates: [] });
     } catch {
       // the burst that did not fit
     }
   }
-  assert.equal(hub.facade.storage().state, 'full');
+  assert.equal((await hub.facade.storage()).state, 'full');
 }
 
 async function api(hub: TestHub, method: 'GET' | 'POST', route: string, body?: object): Promise<{ status: number; json: JsonObject }> {
@@ -112,7 +112,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const crashes = watchCrashes();
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('tank');
+    const { token } = await hub.store.addDevice('tank');
     const board = await countingBoard(hub.link.port, token);
     await untilLinked(board.linked.link);
     board.send(20);
@@ -121,8 +121,8 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     // The disk is full from here: the pages the file has are all the store gets.
     hub.store.capPages(hub.store.pageCount());
     await eventually(
-      () => {
-        if (hub.facade.storage().state === 'full') return true;
+      async () => {
+        if ((await hub.facade.storage()).state === 'full') return true;
         board.send(50);
         return undefined;
       },
@@ -158,7 +158,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
 
     // Space comes back: nobody tells the hub, it finds out.
     hub.store.capPages(NO_CAP);
-    await eventually(() => (hub.facade.storage().state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
+    await eventually(async () => ((await hub.facade.storage()).state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
     await eventually(() => (board.acked.length === board.sent ? true : undefined), `all ${board.sent} readings acknowledged`, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a reading stored twice would be now
     assert.deepEqual(storedNumbers(hub), range(board.sent), 'every reading the board sent is stored, once');
@@ -173,7 +173,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const first = await startTestHub();
     const { data } = first;
     const linkPort = first.link.port;
-    const { token } = first.store.addDevice('tank');
+    const { token } = await first.store.addDevice('tank');
     const board = await countingBoard(linkPort, token);
     await untilLinked(board.linked.link);
     board.send(20);
@@ -184,7 +184,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     // The disk filled while the hub was down: no free page in the file, none to add.
     const db = new Database(path.join(data, 'tether.db'));
     db.exec('VACUUM');
-    db.close();
+    await db.close();
     let store: HubStore | undefined;
     const hub = await startTestHub({
       data,
@@ -196,7 +196,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
       },
     });
     cleanups.push(() => hub.close());
-    assert.equal(hub.facade.storage().state, 'full', 'found full at start');
+    assert.equal((await hub.facade.storage()).state, 'full', 'found full at start');
     await assertHelloRefused(hub, token);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the board's own hellos, refused too
     assert.notEqual(board.linked.link.state, 'up');
@@ -214,7 +214,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const crashes = watchCrashes();
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('tank');
+    const { token } = await hub.store.addDevice('tank');
     // The disk refuses the write of the link state once (an I/O error the store did not see coming).
     const save = hub.store.saveLinkState.bind(hub.store);
     let failures = 0;
@@ -266,7 +266,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     fillUp(hub);
     await new Promise((resolve) => setTimeout(resolve, 300)); // readings arrive and cannot be stored
     hub.store.capPages(NO_CAP);
-    await eventually(() => (hub.facade.storage().state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
+    await eventually(async () => ((await hub.facade.storage()).state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
     const recovered = Date.now();
     await eventually(() => (count(recovered) >= 3 ? true : undefined), 'readings stored again after the store recovered');
     assert.deepEqual(crashes, []);
@@ -285,7 +285,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     cleanups.push(() => hub.close());
     assert.equal(refusals, 2, 'opened at the second try');
     assert.ok(Date.now() - started >= 900, 'after waiting for the disk');
-    assert.equal(hub.facade.storage().state, 'ok');
+    assert.equal((await hub.facade.storage()).state, 'ok');
     // Anything but the disk is no reason to wait: the start fails at once.
     await assert.rejects(
       startTestHub({
@@ -302,22 +302,22 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
   const isStorageFull = (err: unknown) => err instanceof HubError && err.code === 'storage_full' && err.httpStatus === 507 && /SQLITE_FULL/.test(err.message);
   const reading = (i: number) => ({ device: 'b1', sensor: 'air', quantity: 't', ts: i, value: i, unit: null });
 
-  test('security: once a write fails for lack of room, writes are refused at once with storage_full, bookkeeping is skipped, reads work, and a probe that gets through ends it', () => {
+  test('security: once a write fails for lack of room, writes are refused at once with storage_full, bookkeeping is skipped, reads work, and a probe that gets through ends it', async () => {
     const store = SqliteStore.open(':memory:', { wallNow: () => 1234 });
     cleanups.push(() => store.close());
-    const { token } = store.addDevice('b1');
+    const { token } = await store.addDevice('b1');
     store.capPages(store.pageCount());
     let failed: unknown;
     for (let i = 0; failed === undefined && i < 1000; i++) {
       try {
-        store.commit({ readings: Array.from({ length: 500 }, (_, j) => reading(i * 500 + j)), events: [], linkStates: [] });
+        await store.commit({ readings: Array.from({ length: 500 }, (_, j) => reading(i * 500 + j)), events: [], linkStates: [] });
       } catch (err) {
         failed = err;
       }
     }
     assert.ok(isStorageFull(failed), String(failed));
     assert.deepEqual(store.health.fault, { code: 'SQLITE_FULL', message: 'database or disk is full', since: 1234 });
-    const stored = store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length;
+    const stored = (await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 })).length;
 
     // A small write would fit on a page that has room; it is refused all the same, so that what
     // is stored does not depend on which page has room (and no board is acknowledged at random).
@@ -325,24 +325,24 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
     assert.throws(() => store.outboxAdd('b1', 1, { action: 'ping' }), isStorageFull);
     assert.throws(() => store.addDevice('b2'), isStorageFull);
     assert.throws(() => store.saveLinkState('b1', { bootId: 'x' }), isStorageFull);
-    assert.equal(store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 }), false, 'bookkeeping is skipped, not thrown');
-    assert.equal(store.markOffline('b1', 5), false);
-    assert.equal(store.setSignal('b1', -50), false);
-    assert.equal(store.outboxAck('b1', 1), 0);
-    assert.equal(store.getDevice('b1')?.bootId, null, 'nothing of it was written');
-    assert.equal(store.keyOf('b1')?.equals(keyOfToken(token)), true, 'reads work');
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length, stored);
+    assert.equal((await store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 })), false, 'bookkeeping is skipped, not thrown');
+    assert.equal((await store.markOffline('b1', 5)), false);
+    assert.equal((await store.setSignal('b1', -50)), false);
+    assert.equal((await store.outboxAck('b1', 1)), 0);
+    assert.equal((await store.getDevice('b1'))?.bootId, null, 'nothing of it was written');
+    assert.equal((await store.keyOf('b1'))?.equals(keyOfToken(token)), true, 'reads work');
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 })).length, stored);
 
-    assert.equal(store.probe(), false, 'no room for the probe either');
+    assert.equal((await store.probe()), false, 'no room for the probe either');
     assert.equal(store.health.full, true);
     store.capPages(NO_CAP);
-    assert.equal(store.probe(), true);
+    assert.equal((await store.probe()), true);
     assert.equal(store.health.fault, null);
-    store.commit({ readings: [reading(1e8)], events: [], linkStates: [] });
-    assert.equal(store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 }), true);
+    await store.commit({ readings: [reading(1e8)], events: [], linkStates: [] });
+    assert.equal((await store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 })), true);
   });
 
-  test('security: only the disk makes a store full: SQLITE_FULL, SQLITE_IOERR and SQLITE_READONLY (and their extended codes)', () => {
+  test('security: only the disk makes a store full: SQLITE_FULL, SQLITE_IOERR and SQLITE_READONLY (and their extended codes)', async () => {
     const code = (c: string) => storageFaultCode(Object.assign(new Error('x'), { code: c }));
     assert.deepEqual(
       ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_SHMSIZE', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED'].map(code),
@@ -355,7 +355,7 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
     // A constraint failure is the data's fault: it fails that write, not the store.
     const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
-    store.addDevice('b1');
+    await store.addDevice('b1');
     assert.throws(() => store.commit({ readings: [{ ...reading(1), value: Number.NaN }], events: [], linkStates: [] }), /NOT NULL/);
     assert.equal(store.health.full, false);
   });

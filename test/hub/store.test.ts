@@ -24,9 +24,9 @@ function withTempDir(fn: (dir: string) => void): void {
   }
 }
 
-function memoryStore(...devices: string[]): HubStore {
+async function memoryStore(...devices: string[]): Promise<HubStore> {
   const store = SqliteStore.open(':memory:');
-  for (const id of devices) store.addDevice(id);
+  for (const id of devices) (await store.addDevice(id));
   return store;
 }
 
@@ -58,26 +58,26 @@ describe('tokens', { timeout: 30_000 }, () => {
 
 describe('registry', { timeout: 30_000 }, () => {
   it('stores a token only hashed: the plain token is nowhere in the database files', () => {
-    withTempDir((dir) => {
+    withTempDir(async (dir) => {
       const path = join(dir, 'hub.db');
       const store = SqliteStore.open(path);
-      const { token } = store.addDevice('b1');
+      const { token } = await store.addDevice('b1');
       const files = [path, `${path}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1'));
       const bytes = files.join('');
       assert.ok(bytes.includes(hashToken(token)), 'the hash was written, so the files are the right place to look');
       assert.ok(!bytes.includes(token));
-      store.close();
+      await store.close();
       assert.ok(!readFileSync(path).toString('latin1').includes(token), 'nor after the WAL is checkpointed on close');
     });
   });
 
-  it('gives the board key of each registered id, and none for an unknown one', () => {
+  it('gives the board key of each registered id, and none for an unknown one', async () => {
     const store = memoryStore();
-    const { token } = store.addDevice('b1');
-    const other = store.addDevice('b2').token;
-    assert.deepEqual(store.keyOf('b1'), keyOfToken(token));
-    assert.deepEqual(store.keyOf('b2'), keyOfToken(other));
-    assert.equal(store.keyOf('nobody'), undefined);
+    const { token } = await store.addDevice('b1');
+    const other = (await store.addDevice('b2')).token;
+    assert.deepEqual((await store.keyOf('b1')), keyOfToken(token));
+    assert.deepEqual((await store.keyOf('b2')), keyOfToken(other));
+    assert.equal((await store.keyOf('nobody')), undefined);
   });
 
   it('refuses a duplicate id with conflict, naming the way to rotate', () => {
@@ -85,30 +85,30 @@ describe('registry', { timeout: 30_000 }, () => {
     assert.throws(() => store.addDevice('b1'), hubError('conflict', /--rotate/));
   });
 
-  it('refuses ids outside 1–64 letters, digits, _ . -', () => {
+  it('refuses ids outside 1–64 letters, digits, _ . -', async () => {
     const store = memoryStore();
     for (const id of ['', 'a b', 'x'.repeat(65), 'ä', 'a/b', 'a\u0000']) {
       assert.throws(() => store.addDevice(id), hubError('bad_request'), JSON.stringify(id));
     }
     assert.doesNotThrow(() => store.addDevice(`A-z_0.9${'x'.repeat(57)}`));
-    assert.equal(store.listDevices().length, 1);
+    assert.equal((await store.listDevices()).length, 1);
   });
 
-  it('rotates a token: the old one stops working', () => {
+  it('rotates a token: the old one stops working', async () => {
     const store = memoryStore();
-    const old = store.addDevice('b1').token;
-    const fresh = store.rotateToken('b1');
+    const old = (await store.addDevice('b1')).token;
+    const fresh = await store.rotateToken('b1');
     assert.notEqual(fresh, old);
-    assert.deepEqual(store.keyOf('b1'), keyOfToken(fresh));
-    assert.notDeepEqual(store.keyOf('b1'), keyOfToken(old));
+    assert.deepEqual((await store.keyOf('b1')), keyOfToken(fresh));
+    assert.notDeepEqual((await store.keyOf('b1')), keyOfToken(old));
     assert.throws(() => store.rotateToken('nobody'), hubError('not_found'));
   });
 
-  it('shows a new board with its defaults, and records links, activity and going offline', () => {
+  it('shows a new board with its defaults, and records links, activity and going offline', async () => {
     const store = memoryStore();
-    store.addDevice('b1', { name: 'Greenhouse', address: 'tcp://10.0.0.5:12345' });
-    store.addDevice('b2');
-    assert.deepEqual(store.getDevice('b1'), {
+    await store.addDevice('b1', { name: 'Greenhouse', address: 'tcp://10.0.0.5:12345' });
+    await store.addDevice('b2');
+    assert.deepEqual((await store.getDevice('b1')), {
       id: 'b1',
       name: 'Greenhouse',
       online: false,
@@ -120,15 +120,15 @@ describe('registry', { timeout: 30_000 }, () => {
       address: 'tcp://10.0.0.5:12345',
       rssi: null,
     });
-    assert.equal(store.getDevice('b2')?.name, 'b2', 'the name defaults to the id');
-    assert.equal(store.getDevice('b2')?.address, null);
-    assert.equal(store.getDevice('nobody'), undefined);
+    assert.equal((await store.getDevice('b2'))?.name, 'b2', 'the name defaults to the id');
+    assert.equal((await store.getDevice('b2'))?.address, null);
+    assert.equal((await store.getDevice('nobody')), undefined);
 
-    assert.equal(store.markLinked('b1', { firmware: 'tether-py 0.1', capabilities: ['gpio', 'i2c'], bootId: 'boot-1', now: 1000 }), true);
-    assert.equal(store.touch('b1', 1500), true);
-    assert.equal(store.markLinked('b1', { firmware: 'tether-py 0.2', capabilities: ['gpio'], bootId: 'boot-2', now: 2000 }), true);
-    assert.equal(store.setSignal('b1', -67), true);
-    assert.deepEqual(store.getDevice('b1'), {
+    assert.equal((await store.markLinked('b1', { firmware: 'tether-py 0.1', capabilities: ['gpio', 'i2c'], bootId: 'boot-1', now: 1000 })), true);
+    assert.equal((await store.touch('b1', 1500)), true);
+    assert.equal((await store.markLinked('b1', { firmware: 'tether-py 0.2', capabilities: ['gpio'], bootId: 'boot-2', now: 2000 })), true);
+    assert.equal((await store.setSignal('b1', -67)), true);
+    assert.deepEqual((await store.getDevice('b1')), {
       id: 'b1',
       name: 'Greenhouse',
       online: true,
@@ -140,65 +140,65 @@ describe('registry', { timeout: 30_000 }, () => {
       address: 'tcp://10.0.0.5:12345',
       rssi: -67,
     });
-    assert.equal(store.markOffline('b1', 2500), true);
-    assert.equal(store.getDevice('b1')?.online, false);
-    assert.equal(store.getDevice('b1')?.lastSeen, 2500);
-    assert.equal(store.markLinked('nobody', { firmware: '', capabilities: [], bootId: 'x', now: 1 }), false);
-    assert.equal(store.touch('nobody', 1), false);
+    assert.equal((await store.markOffline('b1', 2500)), true);
+    assert.equal((await store.getDevice('b1'))?.online, false);
+    assert.equal((await store.getDevice('b1'))?.lastSeen, 2500);
+    assert.equal((await store.markLinked('nobody', { firmware: '', capabilities: [], bootId: 'x', now: 1 })), false);
+    assert.equal((await store.touch('nobody', 1)), false);
   });
 
-  it('marks every board offline at hub start', () => {
+  it('marks every board offline at hub start', async () => {
     const store = memoryStore('b1', 'b2', 'b3');
-    store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 1 });
-    store.markLinked('b3', { firmware: 'f', capabilities: [], bootId: 'y', now: 1 });
-    assert.equal(store.markAllOffline(), 2);
-    assert.deepEqual(store.listDevices().map((d) => d.online), [false, false, false]);
-    assert.equal(store.getDevice('b3')?.bootId, 'y', 'what was known of the board stays');
+    await store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 1 });
+    await store.markLinked('b3', { firmware: 'f', capabilities: [], bootId: 'y', now: 1 });
+    assert.equal((await store.markAllOffline()), 2);
+    assert.deepEqual((await store.listDevices()).map((d) => d.online), [false, false, false]);
+    assert.equal((await store.getDevice('b3'))?.bootId, 'y', 'what was known of the board stays');
   });
 
-  it('lists a thousand boards sorted by id', () => {
+  it('lists a thousand boards sorted by id', async () => {
     const store = memoryStore();
     const ids = Array.from({ length: 1200 }, (_, i) => `board-${(i * 7919) % 1200}`);
-    for (const id of ids) store.addDevice(id);
-    const listed = store.listDevices().map((d) => d.id);
+    for (const id of ids) (await store.addDevice(id));
+    const listed = (await store.listDevices()).map((d) => d.id);
     assert.deepEqual(listed, [...ids].sort());
   });
 
-  it('removes a board with its link state and its unsent commands', () => {
+  it('removes a board with its link state and its unsent commands', async () => {
     const store = memoryStore('b1', 'b2');
-    const tx = store.getLinkState('b1').txStream;
-    store.outboxAdd('b1', 1, { action: 'ping' });
-    store.outboxAdd('b2', 1, { action: 'ping' });
-    assert.equal(store.removeDevice('b1'), true);
-    assert.equal(store.removeDevice('b1'), false);
-    assert.equal(store.getDevice('b1'), undefined);
+    const tx = (await store.getLinkState('b1')).txStream;
+    await store.outboxAdd('b1', 1, { action: 'ping' });
+    await store.outboxAdd('b2', 1, { action: 'ping' });
+    assert.equal((await store.removeDevice('b1')), true);
+    assert.equal((await store.removeDevice('b1')), false);
+    assert.equal((await store.getDevice('b1')), undefined);
     assert.throws(() => store.getLinkState('b1'), hubError('not_found'));
-    assert.deepEqual(store.outboxPending('b1'), []);
-    assert.equal(store.outboxPending('b2').length, 1, 'another board keeps its commands');
-    store.addDevice('b1');
-    assert.notEqual(store.getLinkState('b1').txStream, tx, 'registered again, it starts a new stream');
+    assert.deepEqual((await store.outboxPending('b1')), []);
+    assert.equal((await store.outboxPending('b2')).length, 1, 'another board keeps its commands');
+    await store.addDevice('b1');
+    assert.notEqual((await store.getLinkState('b1')).txStream, tx, 'registered again, it starts a new stream');
   });
 });
 
 describe('link state', { timeout: 30_000 }, () => {
   it('starts with a fresh stream, stored on first read, and survives close and open', () => {
-    withTempDir((dir) => {
+    withTempDir(async (dir) => {
       const path = join(dir, 'hub.db');
       let store = SqliteStore.open(path);
-      store.addDevice('b1');
-      store.addDevice('b2');
-      const first = store.getLinkState('b1');
+      await store.addDevice('b1');
+      await store.addDevice('b2');
+      const first = await store.getLinkState('b1');
       assert.deepEqual({ ...first, txStream: 'x' }, { bootId: null, bootEpoch: null, rxCommitted: 0, txStream: 'x', txLast: 0, subscribedBoot: null });
       assert.match(first.txStream, /^[0-9a-f-]{36}$/);
-      assert.notEqual(store.getLinkState('b2').txStream, first.txStream, 'each board has its own stream');
-      assert.deepEqual(store.getLinkState('b1'), first, 'the default was stored, not made again');
+      assert.notEqual((await store.getLinkState('b2')).txStream, first.txStream, 'each board has its own stream');
+      assert.deepEqual((await store.getLinkState('b1')), first, 'the default was stored, not made again');
 
-      store.saveLinkState('b1', { bootId: 'boot-7', bootEpoch: 1_700_000_000_123.5, txLast: SEQ_MODULUS - 1, subscribedBoot: 'boot-7' });
-      store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 42 }] }));
-      store.close();
+      await store.saveLinkState('b1', { bootId: 'boot-7', bootEpoch: 1_700_000_000_123.5, txLast: SEQ_MODULUS - 1, subscribedBoot: 'boot-7' });
+      await store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 42 }] }));
+      await store.close();
 
       store = SqliteStore.open(path);
-      assert.deepEqual(store.getLinkState('b1'), {
+      assert.deepEqual((await store.getLinkState('b1')), {
         bootId: 'boot-7',
         bootEpoch: 1_700_000_000_123.5,
         rxCommitted: 42,
@@ -206,96 +206,96 @@ describe('link state', { timeout: 30_000 }, () => {
         txLast: SEQ_MODULUS - 1,
         subscribedBoot: 'boot-7',
       });
-      store.close();
+      await store.close();
     });
   });
 
-  it('saves only the fields given', () => {
+  it('saves only the fields given', async () => {
     const store = memoryStore('b1');
-    const held = store.getLinkState('b1');
-    store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 9 }] }));
-    const saved = store.saveLinkState('b1', { txLast: 3, bootId: undefined });
+    const held = await store.getLinkState('b1');
+    await store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 9 }] }));
+    const saved = await store.saveLinkState('b1', { txLast: 3, bootId: undefined });
     assert.equal(saved.rxCommitted, 9);
-    assert.deepEqual(store.getLinkState('b1'), { ...held, rxCommitted: 9, txLast: 3 });
+    assert.deepEqual((await store.getLinkState('b1')), { ...held, rxCommitted: 9, txLast: 3 });
   });
 
-  it('never takes rxCommitted back within a boot, so a stale copy cannot undo commits', () => {
+  it('never takes rxCommitted back within a boot, so a stale copy cannot undo commits', async () => {
     const store = memoryStore('b1');
-    store.saveLinkState('b1', { bootId: 'boot-1', rxCommitted: SEQ_MODULUS - 2 });
-    const held = store.getLinkState('b1');
-    store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 3 }] }));
-    store.saveLinkState('b1', { ...held, subscribedBoot: 'boot-1' });
-    assert.equal(store.getLinkState('b1').rxCommitted, 3, '3 is after 2^32-2: the wrap is no step back');
-    assert.equal(store.getLinkState('b1').subscribedBoot, 'boot-1');
-    store.saveLinkState('b1', { rxCommitted: 5 });
-    assert.equal(store.getLinkState('b1').rxCommitted, 5, 'forward is fine');
-    store.saveLinkState('b1', { ...held, bootId: 'boot-2', rxCommitted: 0 });
-    assert.equal(store.getLinkState('b1').rxCommitted, 0, 'a new boot starts over');
+    await store.saveLinkState('b1', { bootId: 'boot-1', rxCommitted: SEQ_MODULUS - 2 });
+    const held = await store.getLinkState('b1');
+    await store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 3 }] }));
+    await store.saveLinkState('b1', { ...held, subscribedBoot: 'boot-1' });
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 3, '3 is after 2^32-2: the wrap is no step back');
+    assert.equal((await store.getLinkState('b1')).subscribedBoot, 'boot-1');
+    await store.saveLinkState('b1', { rxCommitted: 5 });
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 5, 'forward is fine');
+    await store.saveLinkState('b1', { ...held, bootId: 'boot-2', rxCommitted: 0 });
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 0, 'a new boot starts over');
   });
 
-  it('is refused for an unregistered board, and a commit does not make one', () => {
+  it('is refused for an unregistered board, and a commit does not make one', async () => {
     const store = memoryStore();
     assert.throws(() => store.getLinkState('ghost'), hubError('not_found'));
     assert.throws(() => store.saveLinkState('ghost', { txLast: 1 }), hubError('not_found'));
-    store.commit(batch({ linkStates: [{ device: 'ghost', rxCommitted: 5 }] }));
-    store.addDevice('ghost');
-    assert.equal(store.getLinkState('ghost').rxCommitted, 0);
+    await store.commit(batch({ linkStates: [{ device: 'ghost', rxCommitted: 5 }] }));
+    await store.addDevice('ghost');
+    assert.equal((await store.getLinkState('ghost')).rxCommitted, 0);
   });
 
-  it('a commit sets rxCommitted even before the state was first read', () => {
+  it('a commit sets rxCommitted even before the state was first read', async () => {
     const store = memoryStore('b1');
-    store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 7 }] }));
-    assert.equal(store.getLinkState('b1').rxCommitted, 7);
-    assert.match(store.getLinkState('b1').txStream, /^[0-9a-f-]{36}$/);
+    await store.commit(batch({ linkStates: [{ device: 'b1', rxCommitted: 7 }] }));
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 7);
+    assert.match((await store.getLinkState('b1')).txStream, /^[0-9a-f-]{36}$/);
   });
 });
 
 describe('command outbox', { timeout: 30_000 }, () => {
-  it('keeps commands in order and drops them by cumulative ack across the 2^32 wrap', () => {
+  it('keeps commands in order and drops them by cumulative ack across the 2^32 wrap', async () => {
     const store = memoryStore('b1', 'b2');
     const seqs = [SEQ_MODULUS - 2, SEQ_MODULUS - 1, 0, 1, 2];
-    for (const seq of seqs) store.outboxAdd('b1', seq, { action: 'write_pin', pin: seq % 7 });
-    store.outboxAdd('b2', SEQ_MODULUS - 2, { action: 'ping' });
+    for (const seq of seqs) (await store.outboxAdd('b1', seq, { action: 'write_pin', pin: seq % 7 }));
+    await store.outboxAdd('b2', SEQ_MODULUS - 2, { action: 'ping' });
     assert.deepEqual(
-      store.outboxPending('b1').map((e) => e.seq),
+      (await store.outboxPending('b1')).map((e) => e.seq),
       seqs,
       'insertion order, not numeric order',
     );
-    assert.deepEqual(store.outboxPending('b1')[0]?.body, { action: 'write_pin', pin: (SEQ_MODULUS - 2) % 7 });
+    assert.deepEqual((await store.outboxPending('b1'))[0]?.body, { action: 'write_pin', pin: (SEQ_MODULUS - 2) % 7 });
 
-    assert.equal(store.outboxAck('b1', SEQ_MODULUS - 3), 0, 'an ack before the first command frees nothing');
-    assert.equal(store.outboxAck('b1', 0), 3, 'acknowledging 0 covers 2^32-2 and 2^32-1 before it');
-    assert.deepEqual(store.outboxPending('b1').map((e) => e.seq), [1, 2]);
-    assert.equal(store.outboxAck('b1', SEQ_MODULUS - 1), 0, 'an old ack frees nothing');
-    assert.equal(store.outboxAck('b1', 2), 2);
-    assert.deepEqual(store.outboxPending('b1'), []);
-    assert.equal(store.outboxPending('b2').length, 1, 'acks are per board');
+    assert.equal((await store.outboxAck('b1', SEQ_MODULUS - 3)), 0, 'an ack before the first command frees nothing');
+    assert.equal((await store.outboxAck('b1', 0)), 3, 'acknowledging 0 covers 2^32-2 and 2^32-1 before it');
+    assert.deepEqual((await store.outboxPending('b1')).map((e) => e.seq), [1, 2]);
+    assert.equal((await store.outboxAck('b1', SEQ_MODULUS - 1)), 0, 'an old ack frees nothing');
+    assert.equal((await store.outboxAck('b1', 2)), 2);
+    assert.deepEqual((await store.outboxPending('b1')), []);
+    assert.equal((await store.outboxPending('b2')).length, 1, 'acks are per board');
   });
 
   it('survives a restart and is cleared when the board rebooted', () => {
-    withTempDir((dir) => {
+    withTempDir(async (dir) => {
       const path = join(dir, 'hub.db');
       let store = SqliteStore.open(path);
-      store.addDevice('b1');
-      store.outboxAdd('b1', 1, { action: 'ping' });
-      store.outboxAdd('b1', 2, { action: 'read_sensor', sensor: 'air' });
-      store.close();
+      await store.addDevice('b1');
+      await store.outboxAdd('b1', 1, { action: 'ping' });
+      await store.outboxAdd('b1', 2, { action: 'read_sensor', sensor: 'air' });
+      await store.close();
       store = SqliteStore.open(path);
-      assert.deepEqual(store.outboxPending('b1'), [
+      assert.deepEqual((await store.outboxPending('b1')), [
         { seq: 1, body: { action: 'ping' } },
         { seq: 2, body: { action: 'read_sensor', sensor: 'air' } },
       ]);
-      assert.equal(store.outboxClear('b1'), 2);
-      assert.deepEqual(store.outboxPending('b1'), []);
-      store.close();
+      assert.equal((await store.outboxClear('b1')), 2);
+      assert.deepEqual((await store.outboxPending('b1')), []);
+      await store.close();
     });
   });
 });
 
 describe('commit', { timeout: 30_000 }, () => {
-  it('stores readings, events and rx state, returning the events with ascending ids', () => {
+  it('stores readings, events and rx state, returning the events with ascending ids', async () => {
     const store = memoryStore('b1');
-    const events = store.commit(
+    const events = (await store.commit(
       batch({
         readings: [reading(1000, 20.5), reading(2000, 21)],
         events: [
@@ -304,18 +304,18 @@ describe('commit', { timeout: 30_000 }, () => {
         ],
         linkStates: [{ device: 'b1', rxCommitted: 3 }],
       }),
-    );
+    ));
     assert.deepEqual(events, [
       { id: 1, device: 'b1', ts: 1500, type: 'edge', data: { pin: 4, value: 1 } },
       { id: 2, device: 'b1', ts: 1600, type: 'lease_expired', data: { pin: 5 } },
     ]);
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 10_000 }).length, 2);
-    assert.equal(store.getLinkState('b1').rxCommitted, 3);
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 10_000 })).length, 2);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 3);
   });
 
-  it('is all or nothing: one bad row leaves no reading, event or rx state behind', () => {
+  it('is all or nothing: one bad row leaves no reading, event or rx state behind', async () => {
     const store = memoryStore('b1');
-    store.commit(batch({ readings: [reading(500, 1)], linkStates: [{ device: 'b1', rxCommitted: 1 }] }));
+    await store.commit(batch({ readings: [reading(500, 1)], linkStates: [{ device: 'b1', rxCommitted: 1 }] }));
     assert.throws(() =>
       store.commit(
         batch({
@@ -325,17 +325,17 @@ describe('commit', { timeout: 30_000 }, () => {
         }),
       ),
     );
-    assert.deepEqual(store.queryReadings({ device: 'b1', from: 0, to: 10_000 }).map((r) => r.ts), [500]);
-    assert.deepEqual(store.queryEvents({}), []);
-    assert.equal(store.getLinkState('b1').rxCommitted, 1);
-    assert.deepEqual(store.sensorsOf('b1').map((s) => s.sensor), ['air'], 'the series the failed commit made is gone too');
+    assert.deepEqual((await store.queryReadings({ device: 'b1', from: 0, to: 10_000 })).map((r) => r.ts), [500]);
+    assert.deepEqual((await store.queryEvents({})), []);
+    assert.equal((await store.getLinkState('b1')).rxCommitted, 1);
+    assert.deepEqual((await store.sensorsOf('b1')).map((s) => s.sensor), ['air'], 'the series the failed commit made is gone too');
   });
 
-  it('after a failed commit, series it created are made again, not confused with others', () => {
+  it('after a failed commit, series it created are made again, not confused with others', async () => {
     const store = memoryStore('b1');
     assert.throws(() => store.commit(batch({ readings: [reading(1, 1, { sensor: 'soil' }), reading(2, Number.NaN)] })));
-    store.commit(batch({ readings: [reading(10, 5, { sensor: 'light' }), reading(11, 6, { sensor: 'soil' })] }));
-    const rows = store.queryReadings({ device: 'b1', from: 0, to: 100 });
+    await store.commit(batch({ readings: [reading(10, 5, { sensor: 'light' }), reading(11, 6, { sensor: 'soil' })] }));
+    const rows = await store.queryReadings({ device: 'b1', from: 0, to: 100 });
     assert.deepEqual(
       rows.map((r) => [r.sensor, r.ts, r.avg]),
       [
@@ -345,24 +345,24 @@ describe('commit', { timeout: 30_000 }, () => {
     );
   });
 
-  it('refuses a value of the wrong type instead of storing it', () => {
+  it('refuses a value of the wrong type instead of storing it', async () => {
     const store = memoryStore('b1');
     assert.throws(() => store.commit(batch({ readings: [reading(1, 'warm' as unknown as number)] })));
-    assert.deepEqual(store.queryReadings({ device: 'b1', from: 0, to: 100 }), []);
+    assert.deepEqual((await store.queryReadings({ device: 'b1', from: 0, to: 100 })), []);
   });
 
-  it('keeps timestamps to the millisecond', () => {
+  it('keeps timestamps to the millisecond', async () => {
     const store = memoryStore('b1');
-    const [event] = store.commit(batch({ readings: [reading(1000.6, 1)], events: [{ device: 'b1', ts: 99.4, type: 'edge', data: {} }] }));
+    const [event] = await store.commit(batch({ readings: [reading(1000.6, 1)], events: [{ device: 'b1', ts: 99.4, type: 'edge', data: {} }] }));
     assert.equal(event?.ts, 99);
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 2000 })[0]?.ts, 1001);
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 2000 }))[0]?.ts, 1001);
   });
 });
 
-describe('readings queries', { timeout: 30_000 }, () => {
-  function seeded(): HubStore {
+describe('readings queries', { timeout: 30_000 }, async () => {
+  async function seeded(): Promise<HubStore> {
     const store = memoryStore('b1', 'b2');
-    store.commit(
+    (await store.commit(
       batch({
         readings: [
           // Out of order on purpose: queries sort by sensor, quantity, ts.
@@ -377,55 +377,55 @@ describe('readings queries', { timeout: 30_000 }, () => {
           reading(1000, 99, { device: 'b2' }),
         ],
       }),
-    );
+    ));
     return store;
   }
 
-  it('returns raw points ordered by sensor, quantity and ts, filtered by sensor and quantity', () => {
+  it('returns raw points ordered by sensor, quantity and ts, filtered by sensor and quantity', async () => {
     const store = seeded();
-    const all = store.queryReadings({ device: 'b1', from: 0, to: 10_000 });
+    const all = await store.queryReadings({ device: 'b1', from: 0, to: 10_000 });
     assert.deepEqual(
       all.map((r) => `${r.sensor}.${r.quantity}@${r.ts}=${r.avg}`),
       ['adc0.voltage@1000=7', 'air.humidity@1000=55', 'air.temperature@1000=1', 'air.temperature@1005=4', 'air.temperature@1009=2', 'air.temperature@1010=10', 'air.temperature@1019=30', 'air.temperature@1020=-1'],
     );
     assert.deepEqual(all[0], { sensor: 'adc0', quantity: 'voltage', ts: 1000, min: 7, max: 7, avg: 7, count: 1 });
-    assert.equal(store.queryReadings({ device: 'b1', sensor: 'air', from: 0, to: 10_000 }).length, 7);
-    assert.equal(store.queryReadings({ device: 'b1', quantity: 'temperature', from: 0, to: 10_000 }).length, 6);
-    assert.deepEqual(store.queryReadings({ device: 'b1', sensor: 'adc0', quantity: 'temperature', from: 0, to: 10_000 }), []);
-    assert.deepEqual(store.queryReadings({ device: 'b2', from: 0, to: 10_000 }).map((r) => r.avg), [99]);
-    assert.deepEqual(store.queryReadings({ device: 'nobody', from: 0, to: 10_000 }), []);
+    assert.equal((await store.queryReadings({ device: 'b1', sensor: 'air', from: 0, to: 10_000 })).length, 7);
+    assert.equal((await store.queryReadings({ device: 'b1', quantity: 'temperature', from: 0, to: 10_000 })).length, 6);
+    assert.deepEqual((await store.queryReadings({ device: 'b1', sensor: 'adc0', quantity: 'temperature', from: 0, to: 10_000 })), []);
+    assert.deepEqual((await store.queryReadings({ device: 'b2', from: 0, to: 10_000 })).map((r) => r.avg), [99]);
+    assert.deepEqual((await store.queryReadings({ device: 'nobody', from: 0, to: 10_000 })), []);
   });
 
-  it('includes from and excludes to', () => {
+  it('includes from and excludes to', async () => {
     const store = seeded();
     const q = { device: 'b1', sensor: 'air', quantity: 'temperature' };
-    assert.deepEqual(store.queryReadings({ ...q, from: 1005, to: 1019 }).map((r) => r.ts), [1005, 1009, 1010]);
-    assert.deepEqual(store.queryReadings({ ...q, from: 1006, to: 1020 }).map((r) => r.ts), [1009, 1010, 1019]);
-    assert.deepEqual(store.queryReadings({ ...q, from: 1020, to: 1020 }), []);
+    assert.deepEqual((await store.queryReadings({ ...q, from: 1005, to: 1019 })).map((r) => r.ts), [1005, 1009, 1010]);
+    assert.deepEqual((await store.queryReadings({ ...q, from: 1006, to: 1020 })).map((r) => r.ts), [1009, 1010, 1019]);
+    assert.deepEqual((await store.queryReadings({ ...q, from: 1020, to: 1020 })), []);
   });
 
-  it('downsamples into buckets aligned to multiples of bucketMs', () => {
+  it('downsamples into buckets aligned to multiples of bucketMs', async () => {
     const store = seeded();
-    const buckets = store.queryReadings({ device: 'b1', sensor: 'air', quantity: 'temperature', from: 0, to: 10_000, bucketMs: 10 });
+    const buckets = await store.queryReadings({ device: 'b1', sensor: 'air', quantity: 'temperature', from: 0, to: 10_000, bucketMs: 10 });
     assert.deepEqual(buckets, [
       { sensor: 'air', quantity: 'temperature', ts: 1000, min: 1, max: 4, avg: 7 / 3, count: 3 },
       { sensor: 'air', quantity: 'temperature', ts: 1010, min: 10, max: 30, avg: 20, count: 2 },
       { sensor: 'air', quantity: 'temperature', ts: 1020, min: -1, max: -1, avg: -1, count: 1 },
     ]);
-    const wide = store.queryReadings({ device: 'b1', from: 1001, to: 10_000, bucketMs: 1000 });
+    const wide = await store.queryReadings({ device: 'b1', from: 1001, to: 10_000, bucketMs: 1000 });
     assert.deepEqual(wide, [{ sensor: 'air', quantity: 'temperature', ts: 1000, min: -1, max: 30, avg: 45 / 5, count: 5 }]);
     assert.deepEqual(
-      store.queryReadings({ device: 'b1', from: 0, to: 10_000, bucketMs: 0 }).length,
+      (await store.queryReadings({ device: 'b1', from: 0, to: 10_000, bucketMs: 0 })).length,
       8,
       'bucketMs 0 means raw points',
     );
   });
 
-  it('floors bucket starts before 1970 too', () => {
+  it('floors bucket starts before 1970 too', async () => {
     const store = memoryStore('b1');
-    store.commit(batch({ readings: [reading(-5, 1), reading(-10, 3), reading(-11, 8)] }));
+    await store.commit(batch({ readings: [reading(-5, 1), reading(-10, 3), reading(-11, 8)] }));
     assert.deepEqual(
-      store.queryReadings({ device: 'b1', from: -100, to: 0, bucketMs: 10 }).map((b) => [b.ts, b.count]),
+      (await store.queryReadings({ device: 'b1', from: -100, to: 0, bucketMs: 10 })).map((b) => [b.ts, b.count]),
       [
         [-20, 1],
         [-10, 2],
@@ -433,16 +433,16 @@ describe('readings queries', { timeout: 30_000 }, () => {
     );
   });
 
-  it('limits rows: 10,000 by default, 100,000 at most', () => {
+  it('limits rows: 10,000 by default, 100,000 at most', async () => {
     const store = memoryStore('b1');
     const many = Array.from({ length: 100_005 }, (_, i) => reading(i, i));
-    store.commit(batch({ readings: many }));
+    await store.commit(batch({ readings: many }));
     const q = { device: 'b1', from: 0, to: 1e9 };
-    assert.equal(store.queryReadings(q).length, 10_000);
-    assert.equal(store.queryReadings({ ...q, limit: 3 }).at(-1)?.ts, 2);
-    assert.equal(store.queryReadings({ ...q, limit: 1_000_000 }).length, 100_000);
-    assert.equal(store.queryReadings({ ...q, bucketMs: 100, limit: 5 }).length, 5);
-    assert.equal(store.queryReadings({ ...q, bucketMs: 100 }).length, 1001);
+    assert.equal((await store.queryReadings(q)).length, 10_000);
+    assert.equal((await store.queryReadings({ ...q, limit: 3 })).at(-1)?.ts, 2);
+    assert.equal((await store.queryReadings({ ...q, limit: 1_000_000 })).length, 100_000);
+    assert.equal((await store.queryReadings({ ...q, bucketMs: 100, limit: 5 })).length, 5);
+    assert.equal((await store.queryReadings({ ...q, bucketMs: 100 })).length, 1001);
   });
 
   it('refuses a bad limit, bucket or time with bad_request', () => {
@@ -455,22 +455,22 @@ describe('readings queries', { timeout: 30_000 }, () => {
     assert.throws(() => store.queryReadings({ ...q, from: Number.NaN }), hubError('bad_request', /from/));
   });
 
-  it('lists a board’s series with their latest point and unit', () => {
+  it('lists a board’s series with their latest point and unit', async () => {
     const store = seeded();
-    store.commit(batch({ readings: [reading(900, 123), reading(1030, 5, { quantity: 'humidity', unit: 'percent' })] }));
-    assert.deepEqual(store.sensorsOf('b1'), [
+    await store.commit(batch({ readings: [reading(900, 123), reading(1030, 5, { quantity: 'humidity', unit: 'percent' })] }));
+    assert.deepEqual((await store.sensorsOf('b1')), [
       { sensor: 'adc0', quantity: 'voltage', unit: 'V', lastTs: 1000, lastValue: 7 },
       { sensor: 'air', quantity: 'humidity', unit: 'percent', lastTs: 1030, lastValue: 5 },
       { sensor: 'air', quantity: 'temperature', unit: '°C', lastTs: 1020, lastValue: -1 },
     ]);
-    assert.deepEqual(store.sensorsOf('nobody'), []);
+    assert.deepEqual((await store.sensorsOf('nobody')), []);
   });
 
-  it('lists every board’s latest points in one query, by device, sensor and quantity', () => {
+  it('lists every board’s latest points in one query, by device, sensor and quantity', async () => {
     const store = seeded();
-    store.commit(batch({ readings: [reading(1100, 4, { device: 'a0' }), reading(1200, 9, { device: 'zz', sensor: 'soil', quantity: 'moisture', unit: '%' })] }));
+    await store.commit(batch({ readings: [reading(1100, 4, { device: 'a0' }), reading(1200, 9, { device: 'zz', sensor: 'soil', quantity: 'moisture', unit: '%' })] }));
     assert.deepEqual(
-      store.latestSensors().map((s) => `${s.device}/${s.sensor}/${s.quantity}=${s.lastValue}@${s.lastTs}`),
+      (await store.latestSensors()).map((s) => `${s.device}/${s.sensor}/${s.quantity}=${s.lastValue}@${s.lastTs}`),
       [
         'a0/air/temperature=4@1100',
         'b1/adc0/voltage=7@1000',
@@ -483,8 +483,8 @@ describe('readings queries', { timeout: 30_000 }, () => {
   });
 });
 
-describe('events queries', { timeout: 30_000 }, () => {
-  function seeded(): HubStore {
+describe('events queries', { timeout: 30_000 }, async () => {
+  async function seeded(): Promise<HubStore> {
     const store = memoryStore('b1', 'b2');
     const events = Array.from({ length: 150 }, (_, i) => ({
       device: i % 3 === 0 ? 'b2' : 'b1',
@@ -492,24 +492,24 @@ describe('events queries', { timeout: 30_000 }, () => {
       type: i % 2 === 0 ? 'edge' : 'lease_expired',
       data: { n: i },
     }));
-    store.commit(batch({ events }));
+    await store.commit(batch({ events }));
     return store;
   }
 
-  it('returns the newest first, 100 by default', () => {
+  it('returns the newest first, 100 by default', async () => {
     const store = seeded();
-    const page = store.queryEvents({});
+    const page = await store.queryEvents({});
     assert.equal(page.length, 100);
     assert.deepEqual(page[0], { id: 150, device: 'b1', ts: 10_149, type: 'lease_expired', data: { n: 149 } });
     assert.equal(page.at(-1)?.id, 51);
   });
 
-  it('pages forward, oldest first, after an id', () => {
+  it('pages forward, oldest first, after an id', async () => {
     const store = seeded();
     const ids: number[] = [];
     let afterId = 0;
     for (;;) {
-      const page = store.queryEvents({ afterId, limit: 40 });
+      const page = await store.queryEvents({ afterId, limit: 40 });
       if (page.length === 0) break;
       ids.push(...page.map((e) => e.id));
       afterId = page.at(-1)?.id ?? afterId;
@@ -517,29 +517,29 @@ describe('events queries', { timeout: 30_000 }, () => {
     assert.deepEqual(ids, Array.from({ length: 150 }, (_, i) => i + 1));
   });
 
-  it('filters by device, type and time (from included, to excluded)', () => {
+  it('filters by device, type and time (from included, to excluded)', async () => {
     const store = seeded();
-    const b2 = store.queryEvents({ device: 'b2', limit: 1000 });
+    const b2 = await store.queryEvents({ device: 'b2', limit: 1000 });
     assert.equal(b2.length, 50);
     assert.ok(b2.every((e) => e.device === 'b2'));
-    const edges = store.queryEvents({ device: 'b1', type: 'edge', from: 10_010, to: 10_020 });
+    const edges = await store.queryEvents({ device: 'b1', type: 'edge', from: 10_010, to: 10_020 });
     assert.deepEqual(edges.map((e) => e.ts), [10_016, 10_014, 10_010]);
-    assert.deepEqual(store.queryEvents({ type: 'edge', afterId: 140 }).map((e) => e.id), [141, 143, 145, 147, 149]);
+    assert.deepEqual((await store.queryEvents({ type: 'edge', afterId: 140 })).map((e) => e.id), [141, 143, 145, 147, 149]);
   });
 
-  it('caps the limit at 1,000 and refuses a bad one', () => {
+  it('caps the limit at 1,000 and refuses a bad one', async () => {
     const store = memoryStore('b1');
-    store.commit(batch({ events: Array.from({ length: 1005 }, (_, i) => ({ device: 'b1', ts: i, type: 'edge', data: {} })) }));
-    assert.equal(store.queryEvents({ limit: 5000 }).length, 1000);
+    await store.commit(batch({ events: Array.from({ length: 1005 }, (_, i) => ({ device: 'b1', ts: i, type: 'edge', data: {} })) }));
+    assert.equal((await store.queryEvents({ limit: 5000 })).length, 1000);
     assert.throws(() => store.queryEvents({ limit: -1 }), hubError('bad_request'));
   });
 });
 
 describe('prune', { timeout: 30_000 }, () => {
-  it('deletes readings and events older than the retention, in chunks, and keeps the rest', () => {
+  it('deletes readings and events older than the retention, in chunks, and keeps the rest', async () => {
     const store = memoryStore('b1');
     const old = Array.from({ length: 12_000 }, (_, i) => reading(i % 1000, i, { sensor: `s${i % 2}` }));
-    store.commit(
+    (await store.commit(
       batch({
         readings: [...old, reading(1000, 1), reading(1500, 2)],
         events: [
@@ -547,31 +547,31 @@ describe('prune', { timeout: 30_000 }, () => {
           { device: 'b1', ts: 1000, type: 'edge', data: {} },
         ],
       }),
-    );
-    assert.deepEqual(store.prune(11_000, 10_000), { readings: 12_000, events: 1, more: false });
-    assert.deepEqual(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).map((r) => r.ts), [1000, 1500]);
-    assert.deepEqual(store.queryEvents({}).map((e) => e.ts), [1000]);
-    assert.deepEqual(store.prune(11_000, 10_000), { readings: 0, events: 0, more: false });
+    ));
+    assert.deepEqual((await store.prune(11_000, 10_000)), { readings: 12_000, events: 1, more: false });
+    assert.deepEqual((await store.queryReadings({ device: 'b1', from: 0, to: 1e9 })).map((r) => r.ts), [1000, 1500]);
+    assert.deepEqual((await store.queryEvents({})).map((e) => e.ts), [1000]);
+    assert.deepEqual((await store.prune(11_000, 10_000)), { readings: 0, events: 0, more: false });
   });
 
-  it('stops at maxRows, oldest first, and says more is left', () => {
+  it('stops at maxRows, oldest first, and says more is left', async () => {
     const store = memoryStore('b1');
     // Inserted newest first: pruning goes by time, not by insertion.
     const old = Array.from({ length: 7000 }, (_, i) => reading(7000 - i, i));
-    store.commit(batch({ readings: [...old, reading(20_000, 1)], events: [0, 1, 2].map((ts) => ({ device: 'b1', ts, type: 'edge', data: {} })) }));
-    assert.deepEqual(store.prune(10_000, 0, { maxRows: 6000 }), { readings: 6000, events: 0, more: true });
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9 })[0]?.ts, 6001, 'the oldest went first');
-    assert.deepEqual(store.prune(10_000, 0, { maxRows: 1002 }), { readings: 1000, events: 2, more: true });
-    assert.deepEqual(store.prune(10_000, 0, { maxRows: 1002 }), { readings: 0, events: 1, more: false });
-    assert.deepEqual(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }).map((r) => r.ts), [20_000]);
+    await store.commit(batch({ readings: [...old, reading(20_000, 1)], events: [0, 1, 2].map((ts) => ({ device: 'b1', ts, type: 'edge', data: {} })) }));
+    assert.deepEqual((await store.prune(10_000, 0, { maxRows: 6000 })), { readings: 6000, events: 0, more: true });
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9 }))[0]?.ts, 6001, 'the oldest went first');
+    assert.deepEqual((await store.prune(10_000, 0, { maxRows: 1002 })), { readings: 1000, events: 2, more: true });
+    assert.deepEqual((await store.prune(10_000, 0, { maxRows: 1002 })), { readings: 0, events: 1, more: false });
+    assert.deepEqual((await store.queryReadings({ device: 'b1', from: 0, to: 1e9 })).map((r) => r.ts), [20_000]);
   });
 
-  it('leaves a series’ latest point listed after its readings are gone', () => {
+  it('leaves a series’ latest point listed after its readings are gone', async () => {
     const store = memoryStore('b1');
-    store.commit(batch({ readings: [reading(100, 3)] }));
-    store.prune(10_000, 1000);
-    assert.deepEqual(store.queryReadings({ device: 'b1', from: 0, to: 1e9 }), []);
-    assert.deepEqual(store.sensorsOf('b1').map((s) => s.lastValue), [3]);
+    await store.commit(batch({ readings: [reading(100, 3)] }));
+    await store.prune(10_000, 1000);
+    assert.deepEqual((await store.queryReadings({ device: 'b1', from: 0, to: 1e9 })), []);
+    assert.deepEqual((await store.sensorsOf('b1')).map((s) => s.lastValue), [3]);
   });
 });
 
@@ -588,11 +588,11 @@ describe('schema', { timeout: 30_000 }, () => {
   });
 
   it('opens an existing database without migrating it again, in WAL mode', () => {
-    withTempDir((dir) => {
+    withTempDir(async (dir) => {
       const path = join(dir, 'hub.db');
       const store = SqliteStore.open(path);
-      store.addDevice('b1');
-      store.close();
+      await store.addDevice('b1');
+      await store.close();
       SqliteStore.open(path).close();
       const raw = new Database(path);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
@@ -603,48 +603,48 @@ describe('schema', { timeout: 30_000 }, () => {
   });
 
   it("brings a schema-1 database (before rssi) up to date and keeps its boards", () => {
-    withTempDir((dir) => {
+    withTempDir(async (dir) => {
       const path = join(dir, 'hub.db');
       const store = SqliteStore.open(path);
-      store.addDevice('b1');
-      store.close();
+      await store.addDevice('b1');
+      await store.close();
       const raw = new Database(path);
       raw.exec('ALTER TABLE devices DROP COLUMN rssi; DROP TABLE storage_probe; DROP TABLE api_tokens; DROP TABLE rules; DROP TABLE rollout_boards; DROP TABLE rollouts');
       raw.pragma('user_version = 1');
       raw.close();
       const reopened = SqliteStore.open(path);
-      assert.equal(reopened.getDevice('b1')?.rssi, null);
-      assert.equal(reopened.setSignal('b1', -61.4), true);
-      assert.equal(reopened.getDevice('b1')?.rssi, -61);
-      assert.equal(reopened.setSignal('nobody', -50), false);
-      reopened.close();
+      assert.equal((await reopened.getDevice('b1'))?.rssi, null);
+      assert.equal((await reopened.setSignal('b1', -61.4)), true);
+      assert.equal((await reopened.getDevice('b1'))?.rssi, -61);
+      assert.equal((await reopened.setSignal('nobody', -50)), false);
+      await reopened.close();
     });
   });
 });
 
 describe('stored rules', { timeout: 30_000 }, () => {
   it('keeps the rules made through the API in the order made, renamed in place, enabled or not, across a reopen', () => {
-    withTempDir((dir) => {
+    withTempDir(async (dir) => {
       const path = join(dir, 'hub.db');
       const store = SqliteStore.open(path);
-      store.addRule({ name: 'a', definition: { name: 'a', x: 1 }, enabled: true }, 1000, 'ops');
-      store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 2000, 'ops');
-      assert.equal(store.replaceRule('a', { name: 'a2', definition: { name: 'a2' }, enabled: false }, 3000, 'api-token'), true);
-      assert.equal(store.replaceRule('nobody', { name: 'c', definition: { name: 'c' }, enabled: true }, 3000, 'ops'), false);
+      await store.addRule({ name: 'a', definition: { name: 'a', x: 1 }, enabled: true }, 1000, 'ops');
+      await store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 2000, 'ops');
+      assert.equal((await store.replaceRule('a', { name: 'a2', definition: { name: 'a2' }, enabled: false }, 3000, 'api-token')), true);
+      assert.equal((await store.replaceRule('nobody', { name: 'c', definition: { name: 'c' }, enabled: true }, 3000, 'ops')), false);
       assert.throws(() => store.addRule({ name: 'b', definition: { name: 'b' }, enabled: true }, 4000, 'ops'), /UNIQUE/);
-      store.close();
+      await store.close();
       const reopened = SqliteStore.open(path);
-      assert.deepEqual(reopened.storedRules(), [
+      assert.deepEqual((await reopened.storedRules()), [
         { name: 'a2', definition: { name: 'a2' }, enabled: false, createdAt: 1000, updatedAt: 3000, updatedBy: 'api-token' },
         { name: 'b', definition: { name: 'b' }, enabled: true, createdAt: 2000, updatedAt: 2000, updatedBy: 'ops' },
       ]);
-      assert.equal(reopened.removeRule('b'), true);
-      assert.equal(reopened.removeRule('b'), false);
+      assert.equal((await reopened.removeRule('b')), true);
+      assert.equal((await reopened.removeRule('b')), false);
       assert.deepEqual(
-        reopened.storedRules().map((r) => r.name),
+        (await reopened.storedRules()).map((r) => r.name),
         ['a2'],
       );
-      reopened.close();
+      await reopened.close();
     });
   });
 });

@@ -43,12 +43,12 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
 }
 
 /** Registers a board in the store of a hub that is not running (one a test then starts as a process); its token. */
-export function registerInStore(data: string, id: string): string {
+export async function registerInStore(data: string, id: string): Promise<string> {
   const store = SqliteStore.open(path.join(data, 'tether.db'));
   try {
     return store.addDevice(id).token;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -212,7 +212,7 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
     });
 
     test('security: with a read token the board page shows the outputs with no switch, slider or lease form, and says why', { timeout: 60_000 }, async () => {
-      const viewer = demo.hub.store.apiTokens.create('viewer', 'read').token;
+      const viewer = (await demo.hub.store.apiTokens.create('viewer', 'read')).token;
       // A sign-in link is read when the page loads, so each is opened in a fresh load, not as a hash change.
       const signInWith = async (token: string) => {
         await page.goto('about:blank');
@@ -294,7 +294,7 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       const burst = Array.from({ length: 1000 }, (_, i) => ({ device: 'greenhouse', sensor: 'burst', quantity: 'n', ts: Date.now() - 60_000 + i, value: i, unit: null }));
       for (let i = 0; i < 100 && demo.hub.facade.storage().state === 'ok'; i++) {
         try {
-          store.commit({ readings: burst, events: [], linkStates: [] });
+          await store.commit({ readings: burst, events: [], linkStates: [] });
         } catch {
           // the burst that did not fit: the store is full now
         }

@@ -26,7 +26,7 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
 
   const link = async () => {
     board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: BOARD });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'the board linked', 10_000);
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'the board linked', 10_000);
   };
   const signIn = async () => {
     await page.goto('about:blank');
@@ -46,7 +46,7 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     browser = await launchChromium();
     page = await browser.newPage();
     hub = await startTestHub();
-    token = hub.store.addDevice('shed').token;
+    token = (await hub.store.addDevice('shed')).token;
     await link();
   }, { timeout: 60_000 });
   after(async () => {
@@ -115,7 +115,7 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     await untilLevel(16, 0, 'the lamp back at safe after its lease');
 
     // The dry run counts the presses stored in the last hour.
-    const rising = hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 }).filter((e) => e.data.pin === 4 && e.data.value === 1).length;
+    const rising = (await hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 })).filter((e) => e.data.pin === 4 && e.data.value === 1).length;
     await page.getByRole('button', { name: /^Dry run of button-relay/ }).click();
     const dry = page.locator('section[data-dry-run="button-relay"]');
     await dry.waitFor({ timeout: 10_000 });
@@ -128,7 +128,7 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     await page.locator('tr[data-rule="button-relay"][data-enabled="false"]').waitFor({ timeout: 10_000 });
     const before = firings();
     press();
-    await eventually(() => (hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 }).filter((e) => e.data.pin === 4 && e.data.value === 1).length > rising ? true : undefined), 'the hub heard the press');
+    await eventually(async () => ((await hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 })).filter((e) => e.data.pin === 4 && e.data.value === 1).length > rising ? true : undefined), 'the hub heard the press');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(level(16), 0, 'the disabled rule left the lamp off');
     assert.equal(firings(), before, 'and did not fire');
