@@ -159,6 +159,17 @@ const linkTls = z.unknown().transform((value, ctx): 'auto' | z.output<typeof lin
 const hubConfigFields = z.strictObject({
   /** The folder of the store and the API token; relative to the working directory. */
   data: z.string({ error: 'expected a folder' }).min(1, { error: 'expected a folder' }).default('./tether-data'),
+  /**
+   * Where the hub keeps its registry, telemetry and link state: absent, SQLite in the data
+   * folder; a PostgreSQL URL for hubs that share one database (docs/postgres.md).
+   */
+  store: z
+    .strictObject({
+      url: z
+        .string({ error: 'expected a postgres:// URL' })
+        .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// URL, e.g. postgres://tether@127.0.0.1:5432/tether' }),
+    })
+    .optional(),
   retention: retentionSchema.prefault({}),
   /** The name retention.days had before retention had a section; still accepted. */
   retention_days: retentionDays.optional(),

@@ -1,12 +1,11 @@
 // What every store checks and says the same way: the names it accepts and the errors for ids it
 // does not have or has already. One place, so that SQLite and PostgreSQL answer alike.
 import { ADMIN_TOKEN_NAME } from '../api-scope.js';
+import { DEVICE_ID } from '../config-fields.js';
 import { HubError } from '../errors.js';
 
-const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /** Letters, digits, _ . and -, like a board id: a name that is safe in a URL path and a log line. */
-export const API_TOKEN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const API_TOKEN_NAME = DEVICE_ID;
 
 export function checkDeviceId(id: string): void {
   if (!DEVICE_ID.test(id)) throw new HubError('bad_request', `device id ${JSON.stringify(id)}: expected 1–64 letters, digits, _ . or -`);
