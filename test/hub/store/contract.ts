@@ -173,6 +173,7 @@ export function storeContract(fixture: StoreFixture): void {
         await hubB.markLinked('b3', linked);
         // b2 dials hub B; hub A notices its old connection's end only afterwards.
         await hubB.markLinked('b2', { ...linked, now: 2 });
+        assert.deepEqual([await hubA.linkedHub('b1'), await hubA.linkedHub('b2'), await hubB.linkedHub('b3')], ['hub-a', 'hub-b', 'hub-b'], 'each hub sees who holds each board');
         assert.equal(await hubA.markOffline('b2', 3), false, 'hub A no longer holds b2');
         assert.equal((await hubB.getDevice('b2'))?.online, true);
         assert.equal(await hubA.markAllOffline(), 1, 'hub A restarts: only its own b1');
@@ -184,6 +185,7 @@ export function storeContract(fixture: StoreFixture): void {
             ['b3', true],
           ],
         );
+        assert.equal(await hubA.linkedHub('b1'), null, 'an offline board has no hub');
         assert.equal(await hubB.markOffline('b2', 4), true);
         assert.equal((await hubA.getDevice('b2'))?.online, false, 'both hubs read the same registry');
       });

@@ -37,6 +37,7 @@ function statements(db: Database.Database) {
     offline: db.prepare<[number, string, string]>('UPDATE devices SET online = 0, last_seen = ? WHERE id = ? AND (linked_hub = ? OR linked_hub IS NULL)'),
     signal: db.prepare<[number, string]>('UPDATE devices SET rssi = ? WHERE id = ?'),
     touch: db.prepare<[number, string]>('UPDATE devices SET last_seen = ? WHERE id = ?'),
+    holder: db.prepare<[string], { linked_hub: string | null }>('SELECT linked_hub FROM devices WHERE id = ? AND online = 1'),
     allOffline: db.prepare<[string]>('UPDATE devices SET online = 0 WHERE online = 1 AND (linked_hub = ? OR linked_hub IS NULL)'),
   };
 }
@@ -99,6 +100,12 @@ export class DeviceRegistry {
 
   markOffline(id: string, now: number): boolean {
     return this.sql.offline.run(now, id, this.hubId).changes > 0;
+  }
+
+  /** The hub holding the board now; a board online before hubs were recorded is this hub's. */
+  linkedHub(id: string): string | null {
+    const row = this.sql.holder.get(id);
+    return row === undefined ? null : (row.linked_hub ?? this.hubId);
   }
 
   touch(id: string, now: number): boolean {

@@ -147,6 +147,10 @@ export class SqliteStore implements HubStore {
     return this.bookkeeping(() => this.devices.markOffline(id, now), false);
   }
 
+  async linkedHub(id: string): Promise<string | null> {
+    return this.devices.linkedHub(id);
+  }
+
   async touch(id: string, now: number): Promise<boolean> {
     return this.bookkeeping(() => this.devices.touch(id, now), false);
   }
