@@ -32,6 +32,8 @@ import type { HubStore, StoreOptions } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { needsManifestMac, withManifestMac } from './update-mac.js';
 import { RegistryView } from './registry-view.js';
+import { ClusterLink } from './cluster/cluster-link.js';
+import type { SharedChange } from './cluster/messages.js';
 import type { DeviceRecord, DeviceView, HubInfo, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
@@ -71,6 +73,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   await store.markAllOffline(); // nobody is linked to a hub that just started
   const registry = await RegistryView.load(store);
   const apiToken = ensureApiToken(config.data);
+  // Hubs sharing the store (docs/scaling.md): commands for boards another hub holds and changes
+  // to shared data go through the cluster's broker.
+  let cluster: ClusterLink | undefined;
+  const sharedListeners = new Set<(change: SharedChange) => void>();
   const pulls = new Map<string, PullLink>();
   // Probes the store now: a hub started on a full disk refuses links and API writes from the start.
   const storageWatch = watchStorage(store, {
@@ -120,7 +126,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     linkChanged: (device) => {
       publishDevice(device);
       void registry.refresh(device).then(
-        () => publishDevice(device),
+        () => {
+          publishDevice(device);
+          cluster?.announce({ kind: 'board', device, what: (pulls.get(device) ?? links.get(device))?.online === true ? 'linked' : 'offline' });
+        },
         (err: unknown) => logger.error(`${device}: cannot read its registry entry: ${err instanceof Error ? err.message : String(err)}`),
       );
     },
@@ -135,9 +144,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const keyChanged = (id: string) => keyChanges.set(id, (keyChanges.get(id) ?? 0) + 1);
   const opening = new Map<string, Promise<DeviceLink | undefined>>();
   const commandPrefix = `h${randomBytes(3).toString('hex')}-`;
+  /** Closes and forgets the board's link: the next hello opens it again from the store. */
+  const dropLink = (id: string, why: HubError) => {
+    links.get(id)?.close(why);
+    links.delete(id);
+  };
   const deviceLink = (id: string): Promise<DeviceLink | undefined> => {
     const link = links.get(id);
-    if (link !== undefined) return Promise.resolve(link);
+    // In a cluster another hub may have held the board since it was here, and moved its streams
+    // on in the store: a link that is down is opened again from there.
+    if (link !== undefined && cluster !== undefined && !link.online) dropLink(id, offlineError(id));
+    else if (link !== undefined) return Promise.resolve(link);
     let open = opening.get(id);
     if (open === undefined) {
       open = (async () => {
@@ -164,7 +181,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   const withLiveness = (device: DeviceRecord): DeviceView => {
     const link = pulls.get(device.id) ?? links.get(device.id);
-    if (link?.online !== true) return { ...device, online: false, linkedSince: null, bootedAt: null };
+    // Held by another hub of the cluster: the shared registry says whether it is online.
+    if (link?.online !== true) return { ...device, online: cluster !== undefined && device.online, linkedSince: null, bootedAt: null };
     // An online board was heard within its outage time, so "now" is its last-seen time.
     return { ...device, online: true, lastSeen: wallNow(), linkedSince: link.linkedSince, bootedAt: link.bootedAt };
   };
@@ -180,16 +198,41 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (pulled === undefined) return store.keyOf(id);
     return pulled.token === undefined ? undefined : keyOfToken(pulled.token);
   };
-  const command: HubFacade['command'] = async (deviceId, request, commandOptions) => {
+  /** A command for a board this hub holds (or held last); never passed on to another hub. */
+  const commandHere: HubFacade['command'] = async (deviceId, request, commandOptions) => {
     // Every command is written down before it is sent (docs/hub.md): refused before asking whether the board is online.
     if (store.health.full) throw store.health.error();
     const link = pulls.get(deviceId) ?? links.get(deviceId);
     if (link === undefined) {
-      if (registry.get(deviceId) === undefined) throw new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`);
+      if (registry.get(deviceId) === undefined && (await registry.refresh(deviceId)) === undefined) {
+        throw new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`);
+      }
       throw offlineError(deviceId);
     }
     const key = needsManifestMac(request) ? await boardKey(deviceId) : undefined;
     return link.command(withManifestMac(request, () => key), commandOptions);
+  };
+  const command: HubFacade['command'] = async (deviceId, request, commandOptions) => {
+    if (cluster !== undefined && (pulls.get(deviceId) ?? links.get(deviceId))?.online !== true) {
+      const holder = await store.linkedHub(deviceId);
+      if (holder !== null && holder !== hubId) return cluster.forward(holder, deviceId, request, commandOptions);
+    }
+    return commandHere(deviceId, request, commandOptions);
+  };
+  /** Another hub of the cluster changed shared data: this hub reads it again from the store. */
+  const sharedChanged = (change: SharedChange, from: string) => {
+    for (const listener of [...sharedListeners]) listener(change);
+    if (change.kind !== 'board') return;
+    const { device, what } = change;
+    if (what === 'rotated' || what === 'removed') keyChanged(device);
+    if (what === 'rotated') links.get(device)?.disconnect();
+    if (what === 'removed') dropLink(device, new HubError('not_found', `${device} was removed through hub ${from} before it answered`));
+    void (async () => {
+      // The board went to another hub: a connection still open here is a dead one.
+      if (what === 'linked' && links.has(device) && (await store.linkedHub(device)) !== hubId) dropLink(device, offlineError(device));
+      await registry.refresh(device);
+      publishDevice(device);
+    })().catch((err: unknown) => logger.error(`cluster: cannot read ${device} again after hub ${from} changed it: ${err instanceof Error ? err.message : String(err)}`));
   };
 
   const reports = new ModuleReports();
@@ -234,11 +277,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       disconnect: (id) => {
         keyChanged(id);
         links.get(id)?.disconnect();
+        cluster?.announce({ kind: 'board', device: id, what: 'rotated' });
       },
       forget: (id) => {
         keyChanged(id);
-        links.get(id)?.close(new HubError('not_found', `${id} was removed from the hub before it answered`));
-        links.delete(id);
+        dropLink(id, new HubError('not_found', `${id} was removed from the hub before it answered`));
+        cluster?.announce({ kind: 'board', device: id, what: 'removed' });
       },
       material: (id, token) =>
         runningHubBoardLink(
@@ -247,7 +291,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           token,
         ),
       record,
-      changed: (id) => linkDeps.linkChanged(id),
+      changed: (id) => {
+        linkDeps.linkChanged(id);
+        cluster?.announce({ kind: 'board', device: id, what: 'registered' });
+      },
     }),
   };
 
@@ -268,6 +315,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return () => storedListeners.delete(listener);
     },
     recordEvent: record,
+    announce: (change) => cluster?.announce(change),
+    onShared: (listener) => {
+      sharedListeners.add(listener);
+      return () => sharedListeners.delete(listener);
+    },
     report: (key, source) => reports.report(key, source),
     httpAddress,
   };
@@ -280,6 +332,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     for (const link of links.values()) link.close();
     await Promise.all([...pulls.values()].map((pull) => pull.close()));
     await linkServer?.close();
+    await cluster?.stop();
     await ingest.close();
     await store.close();
   };
@@ -291,6 +344,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const tlsFiles = config.link.tls === 'auto' ? await ensureLinkCert(config.data, { ...options.openssl, logger }) : config.link.tls;
     linkTls = tlsFiles === undefined ? undefined : readLinkTls(tlsFiles);
     if (linkTls !== undefined) logger.info(`link: TLS; boards pin this hub's certificate with fingerprint ${linkTls.fingerprint}`);
+    if (config.cluster !== undefined) cluster = await ClusterLink.start(config.cluster, { hubId, clock, logger, wallNow, runHere: commandHere, changed: sharedChanged });
     linkServer = await startLinkServer({
       host: config.link.host,
       port: config.link.port,

@@ -30,6 +30,8 @@ export interface RuleBookDeps {
   /** A board's last reported state (HubFacade.state), for the names its pins go by. */
   boardState: (device: string) => JsonObject | null;
   wallNow: () => number;
+  /** Tells the other hubs sharing the store that the stored rules changed (HubContext.announce). */
+  shared?: () => void;
   /** Logs a hub event for a board (HubContext.recordEvent). */
   recordEvent: (device: string, type: string, data: JsonObject) => void;
   logger: Logger;
@@ -64,7 +66,19 @@ export class HubRuleBook implements RuleBook {
     private readonly deps: RuleBookDeps,
     storedRules: StoredRule[],
   ) {
-    const { config } = deps;
+    this.fill(storedRules);
+  }
+
+  /** Reads the stored rules again (another hub sharing the store changed them) and applies them. */
+  reload(): Promise<void> {
+    return this.oneAtATime(async () => {
+      this.fill(await this.deps.store.storedRules());
+    });
+  }
+
+  private fill(storedRules: StoredRule[]): void {
+    const { config } = this.deps;
+    this.entries = [];
     for (const rule of config.rules) this.entries.push({ name: rule.name, source: 'config', enabled: true, definition: asJson(rule), item: { kind: 'rule', config: rule } });
     for (const b of config.bindings) this.entries.push({ name: b.name, source: 'config', enabled: true, definition: asJson(b), item: { kind: 'binding', config: b } });
     // Each stored rule is checked beside the file's and the stored ones before it: a file edited
@@ -75,7 +89,7 @@ export class HubRuleBook implements RuleBook {
         entry.item = this.check(stored.definition);
       } catch (err) {
         entry.problem = err instanceof HubError ? err.message : String(err);
-        deps.logger.warn(`rules: the stored rule "${stored.name}" is not run: ${entry.problem}; change it or delete it through the API`);
+        this.deps.logger.warn(`rules: the stored rule "${stored.name}" is not run: ${entry.problem}; change it or delete it through the API`);
       }
       this.entries.push(entry);
     }
@@ -172,6 +186,7 @@ export class HubRuleBook implements RuleBook {
 
   private changed(entry: Entry, change: RuleChange, by: string, extra: JsonObject = {}): RuleView {
     this.applyToEngine();
+    this.deps.shared?.();
     this.deps.recordEvent(boardOf(entry), 'rule_changed', { rule: entry.name, change, by, ...extra });
     this.deps.logger.info(`rules: ${by} ${change} the rule "${entry.name}"`);
     return this.view(entry, this.deps.engine.views().find((v) => v.name === entry.name));
