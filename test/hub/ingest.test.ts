@@ -27,7 +27,7 @@ async function setup(options: Partial<IngestOptions> = {}) {
   };
   const clock = new ManualClock();
   const queue = new IngestQueue(store, { clock, ...options });
-  const count = (device: string) => store.queryReadings({ device, from: 0, to: 1e9 }).length;
+  const count = async (device: string) => (await store.queryReadings({ device, from: 0, to: 1e9 })).length;
   return { store, clock, queue, commits, count };
 }
 
@@ -44,54 +44,55 @@ async function state(p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rej
 
 describe('IngestQueue', { timeout: 30_000 }, () => {
   it('commits maxDelayMs after the first item, all waiting items in one transaction', async () => {
-    const { store, clock, queue, commits, count } = setup({ maxDelayMs: 10 });
+    const { store, clock, queue, commits, count } = await setup({ maxDelayMs: 10 });
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });
     await clock.advance(4);
     const b = queue.add({ device: 'b2', seq: 7, readings: readings('b2', 2) });
     const c = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1) });
     await clock.advance(5);
     assert.equal(await state(a), 'pending', 'nothing is committed before the delay');
-    assert.equal(count('b1'), 0);
+    assert.equal(await count('b1'), 0);
     await clock.advance(1);
     assert.deepEqual([await state(a), await state(b), await state(c)], ['resolved', 'resolved', 'resolved']);
     assert.equal(commits.length, 1);
-    assert.equal(count('b1'), 4);
-    assert.equal(count('b2'), 2);
+    assert.equal(await count('b1'), 4);
+    assert.equal(await count('b2'), 2);
     assert.equal((await store.getLinkState('b1')).rxCommitted, 2);
     assert.equal((await store.getLinkState('b2')).rxCommitted, 7);
     assert.equal(clock.pendingTimers, 0);
   });
 
   it('commits at once when maxRows rows wait, without waiting for the timer', async () => {
-    const { clock, queue, commits, count } = setup({ maxRows: 5 });
+    const { clock, queue, commits, count } = await setup({ maxRows: 5 });
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });
     assert.equal(commits.length, 0);
     const b = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1), events: [{ device: 'b1', ts: 1, type: 'edge', data: {} }] });
-    assert.equal(commits.length, 1, 'events count as rows');
-    assert.equal(count('b1'), 4);
     assert.equal(clock.pendingTimers, 0, 'the delay timer was cancelled');
+    // The clock stands still: only the row count can have started the commit.
     assert.deepEqual([await state(a), await state(b)], ['resolved', 'resolved']);
+    assert.equal(commits.length, 1, 'events count as rows');
+    assert.equal(await count('b1'), 4);
 
     const big = queue.add({ device: 'b2', seq: 1, readings: readings('b2', 12) });
-    assert.equal(commits.length, 2, 'one item over maxRows commits alone');
     assert.equal(await state(big), 'resolved');
+    assert.equal(commits.length, 2, 'one item over maxRows commits alone');
   });
 
   it('resolves an item only through a commit that succeeded: while the store is paused, nothing is acknowledged', async () => {
     // A paused store refuses every commit, as a locked or full database does. An item resolved
     // before its commit ran (an ack sent for rows not on disk) shows here as resolved, not rejected.
-    const { store, clock, queue, count } = setup();
+    const { store, clock, queue, count } = await setup();
     let paused = true;
     const commit = store.commit.bind(store);
     store.commit = (batch) => {
-      if (paused) throw new Error('SQLITE_BUSY: database is locked (paused by the test)');
+      if (paused) return Promise.reject(new Error('SQLITE_BUSY: database is locked (paused by the test)'));
       return commit(batch);
     };
     const refused = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
     assert.equal(await state(refused), 'pending', 'nothing is acknowledged before the commit runs');
     await clock.advance(10);
     assert.equal(await state(refused), 'rejected', 'a batch whose commit failed was never acknowledged');
-    assert.equal(count('b1'), 0);
+    assert.equal(await count('b1'), 0);
     assert.equal((await store.getLinkState('b1')).rxCommitted, 0);
 
     paused = false;
@@ -99,15 +100,15 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     const again = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
     await clock.advance(9);
     assert.equal(await state(again), 'pending', 'not before its commit');
-    assert.equal(count('b1'), 0);
+    assert.equal(await count('b1'), 0);
     await clock.advance(1);
     assert.equal(await state(again), 'resolved');
-    assert.equal(count('b1'), 2);
+    assert.equal(await count('b1'), 2);
     assert.equal((await store.getLinkState('b1')).rxCommitted, 1);
   });
 
   it('commits items in the order they were added; the last seq of a board wins, across the wrap', async () => {
-    const { store, queue, commits } = setup();
+    const { store, queue, commits } = await setup();
     const adds = [
       queue.add({ device: 'b1', seq: SEQ_MODULUS - 1, events: [{ device: 'b1', ts: 5, type: 'first', data: {} }] }),
       queue.add({ device: 'b2', seq: 40, events: [{ device: 'b2', ts: 5, type: 'second', data: {} }] }),
@@ -126,7 +127,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
   });
 
   it('keeps batches in order: a later batch commits after an earlier one', async () => {
-    const { store, clock, queue, commits } = setup({ maxDelayMs: 10 });
+    const { store, clock, queue, commits } = await setup({ maxDelayMs: 10 });
     void queue.add({ device: 'b1', seq: 1, events: [{ device: 'b1', ts: 1, type: 'a', data: {} }] });
     await clock.advance(10);
     void queue.add({ device: 'b1', seq: 2, events: [{ device: 'b1', ts: 1, type: 'b', data: {} }] });
@@ -137,7 +138,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
   });
 
   it('security: a failed commit holding several boards fails only the board whose message broke it', async () => {
-    const { store, clock, queue, commits } = setup();
+    const { store, clock, queue, commits } = await setup();
     const good = queue.add({ device: 'b2', seq: 5, readings: readings('b2', 2) });
     const bad = queue.add({ device: 'b1', seq: 9, readings: readings('b1', 1, Number.NaN) });
     const badResult = bad.then(
@@ -160,7 +161,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
   });
 
   it('security: a full store fails every board of the batch at once, with none stored, acknowledged or tried again board by board', async () => {
-    const { store, clock, queue, commits, count } = setup({ maxRows: 10_000 });
+    const { store, clock, queue, commits, count } = await setup({ maxRows: 10_000 });
     store.capPages(store.pageCount()); // no room for 6,000 readings
     const results = [
       queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3000) }),
@@ -171,12 +172,12 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
     assert.ok(b1 instanceof HubError && b1.code === 'storage_full', String(b1));
     assert.equal(b2, b1, 'the same failure for both boards');
     assert.equal(commits.length, 1, 'one commit: retrying board by board would fail the same way');
-    assert.deepEqual([count('b1'), count('b2')], [0, 0]);
+    assert.deepEqual([await count('b1'), await count('b2')], [0, 0]);
     assert.deepEqual([(await store.getLinkState('b1')).rxCommitted, (await store.getLinkState('b2')).rxCommitted], [0, 0]);
   });
 
   it('rejects every item of a failed board, and nothing more of it commits until resume()', async () => {
-    const { store, clock, queue } = setup();
+    const { store, clock, queue } = await setup();
     const first = queue.add({ device: 'b1', seq: 8, readings: readings('b1', 2) });
     const bad = queue.add({ device: 'b1', seq: 9, readings: readings('b1', 1, Number.NaN) });
     const results = Promise.all([first, bad].map((p) => p.then(() => undefined, (err: unknown) => err)));
@@ -196,11 +197,11 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
   });
 
   it('flush commits now and rejects when that commit failed', async () => {
-    const { clock, queue, commits, count } = setup();
+    const { clock, queue, commits, count } = await setup();
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
     await queue.flush();
     assert.equal(await state(a), 'resolved');
-    assert.equal(count('b1'), 2);
+    assert.equal(await count('b1'), 2);
     assert.equal(clock.pendingTimers, 0);
     await queue.flush();
     assert.equal(commits.length, 1, 'flushing nothing commits nothing');
@@ -211,23 +212,23 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
   });
 
   it('close flushes, then refuses new items with shutting_down', async () => {
-    const { clock, queue, count } = setup();
+    const { clock, queue, count } = await setup();
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 2) });
     await queue.close();
     assert.equal(await state(a), 'resolved');
-    assert.equal(count('b1'), 2);
+    assert.equal(await count('b1'), 2);
     assert.equal(clock.pendingTimers, 0);
     await assert.rejects(queue.add({ device: 'b1', seq: 2 }), (err: unknown) => err instanceof HubError && err.code === 'shutting_down' && err.message === 'the ingest queue is closed');
   });
 
   it('an item that fills the batch commits at once, with no timer of its own to clear', async () => {
-    const { clock, queue, count } = setup({ maxRows: 3 });
+    const { clock, queue, count } = await setup({ maxRows: 3 });
     // Another timer on the same clock: clearing a timer that was never set would be a bug here.
     let other = 0;
     clock.setTimer(1000, () => other++);
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });
     assert.equal(await state(a), 'resolved');
-    assert.equal(count('b1'), 3);
+    assert.equal(await count('b1'), 3);
     await queue.flush();
     await clock.advance(1000);
     assert.equal(other, 1);
@@ -235,7 +236,7 @@ describe('IngestQueue', { timeout: 30_000 }, () => {
 
   it('hands the stored events, ids included, to onCommitted', async () => {
     const calls: StoredEvent[][] = [];
-    const { clock, queue } = setup({ onCommitted: (events) => calls.push(events) });
+    const { clock, queue } = await setup({ onCommitted: (events) => calls.push(events) });
     const a = queue.add({ device: 'b1', seq: 1, events: [{ device: 'b1', ts: 3, type: 'edge', data: { pin: 2 } }] });
     const b = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1) });
     await clock.advance(10);

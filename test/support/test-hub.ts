@@ -42,11 +42,17 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   return Object.assign(hub, { data });
 }
 
+/** The hub's store as the SQLite store it is by default, for what only SQLite offers (capPages, pageCount). */
+export function sqliteStoreOf(hub: Hub): SqliteStore {
+  if (!(hub.store instanceof SqliteStore)) throw new Error(`the hub's store is ${hub.store.kind}, not the SQLite store this test needs`);
+  return hub.store;
+}
+
 /** Registers a board in the store of a hub that is not running (one a test then starts as a process); its token. */
 export async function registerInStore(data: string, id: string): Promise<string> {
   const store = SqliteStore.open(path.join(data, 'tether.db'));
   try {
-    return store.addDevice(id).token;
+    return (await store.addDevice(id)).token;
   } finally {
     await store.close();
   }
