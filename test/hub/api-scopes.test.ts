@@ -141,9 +141,9 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
     assert.equal((await call(hub, 'GET', '/api/devices', viaCli)).status, 200);
     const other = SqliteStore.open(path.join(hub.data, 'tether.db'));
     try {
-      assert.equal(other.apiTokens.revoke('cli-revoked'), true);
+      assert.equal(await other.apiTokens.revoke('cli-revoked'), true);
     } finally {
-      other.close();
+      await other.close();
     }
     assert.equal((await call(hub, 'GET', '/api/devices', viaCli)).status, 401);
   });
@@ -167,18 +167,18 @@ describe('security: API tokens in the store', { timeout: 30_000 }, () => {
     try {
       const tokens = store.apiTokens;
       for (const name of ['', 'bad name', 'tablet!', 'x'.repeat(65), '../etc']) {
-        assert.throws(() => tokens.create(name, 'read'), { code: 'bad_request', message: `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet` }, JSON.stringify(name));
+        await assert.rejects(tokens.create(name, 'read'), { code: 'bad_request', message: `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet` }, JSON.stringify(name));
       }
-      assert.equal(tokens.create('x'.repeat(64), 'read').view.name.length, 64);
-      assert.throws(() => tokens.create('api-token', 'read'), { code: 'conflict', message: 'api-token is the name of the admin token in <data>/api-token; pick another name' });
-      tokens.create('tablet', 'read', 5);
-      assert.throws(() => tokens.create('tablet', 'admin'), { code: 'conflict', message: 'a token named "tablet" exists; revoke it first, or pick another name' });
-      assert.deepEqual(tokens.list(), [
+      assert.equal((await tokens.create('x'.repeat(64), 'read')).view.name.length, 64);
+      await assert.rejects(tokens.create('api-token', 'read'), { code: 'conflict', message: 'api-token is the name of the admin token in <data>/api-token; pick another name' });
+      await tokens.create('tablet', 'read', 5);
+      await assert.rejects(tokens.create('tablet', 'admin'), { code: 'conflict', message: 'a token named "tablet" exists; revoke it first, or pick another name' });
+      assert.deepEqual(await tokens.list(), [
         { name: 'tablet', scope: 'read', createdAt: 5 },
-        { name: 'x'.repeat(64), scope: 'read', createdAt: tokens.list()[1]?.createdAt },
+        { name: 'x'.repeat(64), scope: 'read', createdAt: (await tokens.list())[1]?.createdAt },
       ]);
-      assert.equal(tokens.revoke('tablet'), true);
-      assert.equal(tokens.revoke('tablet'), false);
+      assert.equal(await tokens.revoke('tablet'), true);
+      assert.equal(await tokens.revoke('tablet'), false);
     } finally {
       await store.close();
     }
