@@ -40,7 +40,7 @@ const CHIPS = {
 describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, () => {
   test('during ingest: every reading the board saw acknowledged is in the store afterwards', async () => {
     const data = tempDataDir();
-    const token = registerInStore(data, 'kiln');
+    const token = await registerInStore(data, 'kiln');
     const hub = await spawnHub(data, { link: { host: '127.0.0.1', keepalive_ms: 200 }, telemetry: { interval_ms: 50 } });
     const acked: JsonObject[] = [];
     const linked = await startLinkedBoard({ port: hub.linkPort, token, id: 'kiln', config: CHIPS, onAcked: (body) => void (body['event'] === 'reading' && acked.push(body)) });
@@ -70,7 +70,7 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
 
   test('a lease set through the REST API reverts on the board when the hub is killed', async () => {
     const data = tempDataDir();
-    const token = registerInStore(data, 'kiln');
+    const token = await registerInStore(data, 'kiln');
     const hub = await spawnHub(data, { link: { host: '127.0.0.1', keepalive_ms: 200 } });
     const linked = await startLinkedBoard({ port: hub.linkPort, token, id: 'kiln' });
     cleanups.push(() => linked.close());

@@ -41,13 +41,13 @@ describe('fault injection: exactly once through outages and a hub restart', { ti
     const sendSome = async (from: number, count: number) => {
       for (let i = from; i < from + count; i++) {
         ran.push(`c${i}`);
-        ((await hub.deviceLink('shed')) ?? assert.fail('registered')).send({ action: 'ping', id: `c${i}` });
+        await ((await hub.deviceLink('shed')) ?? assert.fail('registered')).send({ action: 'ping', id: `c${i}` });
       }
     };
     for (let round = 0; round < ROUNDS; round++) {
       await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), `linked again before round ${round}`, 10_000);
       // Half while linked, half into the outage: both must arrive once.
-      sendSome(round * PER_ROUND, PER_ROUND / 2);
+      await sendSome(round * PER_ROUND, PER_ROUND / 2);
       await pause(round % 4);
       if (round === RESTART_AT) {
         // A graceful hub restart on the same data folder and port: what it had not delivered
@@ -62,7 +62,7 @@ describe('fault injection: exactly once through outages and a hub restart', { ti
         await eventually(async () => ((await hub.deviceLink('shed'))?.online === false ? true : undefined), `the hub sees outage ${round}`, 10_000);
         outages++;
       }
-      sendSome(round * PER_ROUND + PER_ROUND / 2, PER_ROUND / 2);
+      await sendSome(round * PER_ROUND + PER_ROUND / 2, PER_ROUND / 2);
     }
     // A command the board ran twice would come back as two replies: both directions show here.
     const replies = async () => {
@@ -73,11 +73,11 @@ describe('fault injection: exactly once through outages and a hub restart', { ti
         if (page.length < 1000) return found;
       }
     };
-    await eventually(() => (replies().length >= TOTAL ? true : undefined), `${TOTAL} replies`, 30_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}: ${replies().length} arrived; board link ${linked.link.state}, hub sees it ${(await hub.deviceLink("shed"))?.online === true ? "online" : "offline"}`);
+    await eventually(async () => ((await replies()).length >= TOTAL ? true : undefined), `${TOTAL} replies`, 30_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${(await replies()).length} arrived; board link ${linked.link.state}, hub sees it ${(await hub.deviceLink("shed"))?.online === true ? "online" : "offline"}`);
     });
     await pause(300); // anything doubled would arrive now
-    const all = replies();
+    const all = await replies();
     const ids = all.map((e) => (e.data)['id']);
     assert.equal(ids.length, TOTAL, 'no reply lost and none doubled');
     assert.deepEqual(ids, ran, 'in the order sent');

@@ -85,7 +85,7 @@ describe('hub: linking', { timeout: 30_000 }, () => {
     assert.equal(reply['ok'], true);
     assert.equal(reply['id'], 'mine', 'the caller gets its own id back');
     assert.equal(hardware.gpio.level(15), 1);
-    const expired = await eventually(() => hub.facade.events({ device: 'bench', type: 'lease_expired' })[0], 'lease_expired event');
+    const expired = await eventually(async () => (await hub.facade.events({ device: 'bench', type: 'lease_expired' }))[0], 'lease_expired event');
     assert.equal(expired.data['pin'], 15);
     assert.equal(hardware.gpio.level(15), 0);
     const online = await hub.facade.events({ device: 'bench', type: 'online' });

@@ -42,7 +42,7 @@ async function raw(port: number): Promise<RawLink> {
 }
 
 const parse = (line: Buffer): JsonObject => JSON.parse(line.toString('utf8')) as JsonObject;
-const onlineCount = (hub: Hub, id: string) => hub.facade.events({ device: id, type: 'online' }).length;
+const onlineCount = async (hub: Hub, id: string) => (await hub.facade.events({ device: id, type: 'online' })).length;
 
 describe('security: the hub and a recorded or altered link', { timeout: 60_000 }, () => {
   test('security: a replayed handshake fails', async () => {
@@ -82,7 +82,7 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
       assert.equal((replay.frames[1]?.['error'] as JsonObject)['code'], 'unauthorized');
     }
     assert.equal(log.lines.filter((l) => /^link 127\.0\.0\.1:\d+: refused "shed": wrong board proof$/.test(l)).length, 2, log.lines.join('\n'));
-    assert.equal(onlineCount(hub, 'shed'), 1, 'only the real board ever linked');
+    assert.equal(await onlineCount(hub, 'shed'), 1, 'only the real board ever linked');
     assert.equal((await hub.deviceLink('shed'))?.online, false);
   });
 
@@ -91,7 +91,7 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
     const hub = await testHub(log.logger);
     const { token } = await hub.store.addDevice('shed');
     const reading = (seq: number, n: number) => ({ link: 'msg', seq, body: { event: 'reading', ts: 1000 + n, boot_id: 'boot-1', sensor: 's', values: { n }, units: {} } });
-    const stored = () => hub.facade.readings({ device: 'shed', sensor: 's', from: 0, to: Date.now() + 3_600_000 }).map((r) => r.avg);
+    const stored = async () => (await hub.facade.readings({ device: 'shed', sensor: 's', from: 0, to: Date.now() + 3_600_000 })).map((r) => r.avg);
 
     // Unsealed, then with one byte of a sealed frame altered.
     const forgeries = [
@@ -105,9 +105,9 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
       await link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 1, 'message 1 committed');
       link.sendBytes(forge(link));
       await link.closed;
-      await eventually(() => hub.facade.events({ device: 'shed', type: 'offline' })[i], `offline ${i + 1}`);
+      await eventually(async () => (await hub.facade.events({ device: 'shed', type: 'offline' }))[i], `offline ${i + 1}`);
     }
-    assert.deepEqual(stored(), [1], 'only the sealed message is in the store');
+    assert.deepEqual(await stored(), [1], 'only the sealed message is in the store');
     const offline = (await hub.facade.events({ device: 'shed', type: 'offline', afterId: 0, limit: 10 })).map((e) => String(e.data['reason']));
     assert.match(offline[0] ?? '', /^protocol_error: frame 1 is not sealed/);
     assert.match(offline[1] ?? '', /^protocol_error: frame 1 failed its MAC/);
@@ -154,7 +154,7 @@ describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () 
     assert.ok(sent.every((l) => Buffer.byteLength(l) <= 512), 'no frame over the board limit');
     assert.equal(path.connections.length, 1, 'one connection throughout: no reconnect loop');
     assert.equal(linked.link.state, 'up');
-    assert.equal(onlineCount(hub, 'shed'), 1);
+    assert.equal(await onlineCount(hub, 'shed'), 1);
   });
 
   test('security: a queued command longer than the board now takes fails back once and goes out as a ping under its number', async () => {

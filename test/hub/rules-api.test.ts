@@ -40,9 +40,8 @@ function problemsOf(reply: Reply): Array<{ path: string; message: string }> {
   return error.problems ?? assert.fail('rule_invalid lists its problems');
 }
 
-function changes(hub: TestHub): Array<{ device: string; data: JsonObject }> {
-  return hub.facade
-    .events({ type: 'rule_changed', limit: 100 })
+async function changes(hub: TestHub): Promise<Array<{ device: string; data: JsonObject }>> {
+  return (await hub.facade.events({ type: 'rule_changed', limit: 100 }))
     .reverse()
     .map((e: StoredEvent) => ({ device: e.device, data: e.data }));
 }
@@ -103,7 +102,7 @@ describe('rules through the API', { timeout: 60_000 }, () => {
     );
     assert.equal((await call(hub, admin, 'DELETE', '/api/rules/porch-lamp')).status, 404);
 
-    assert.deepEqual(changes(hub), [
+    assert.deepEqual(await changes(hub), [
       { device: 'shed', data: { rule: 'lamp', change: 'created', by: 'ops' } },
       { device: 'shed', data: { rule: 'lamp', change: 'updated', by: 'ops' } },
       { device: 'shed', data: { rule: 'porch-lamp', change: 'updated', by: 'ops', was: 'lamp' } },
@@ -324,7 +323,7 @@ describe('rules through the API, live on a simulated board and across restarts',
     assert.equal(hub.facade.rules()[0]?.description, 'Relay (pin 15) of shed follows button (pin 4) of shed (lease 1.5 s, renewed).', 'pins by the names the board gives them');
     board.hardware.gpio.drive(4, 1);
     await until(1, 'the relay follows the button');
-    const fired = await eventually(() => hub.facade.events({ device: 'shed', type: 'rule_fired' })[0], 'a rule_fired event');
+    const fired = await eventually(async () => (await hub.facade.events({ device: 'shed', type: 'rule_fired' }))[0], 'a rule_fired event');
     assert.equal(fired.data.rule, 'button-relay');
     // Held past its lease while the button stays down: the binding renews it.
     await new Promise((r) => setTimeout(r, 2500));

@@ -135,7 +135,7 @@ describe('security: a board in hub mode and a fake hub', { timeout: 60_000 }, ()
     await untilLinked(second.link);
     const reply = await hub.facade.command('shed', { action: 'write_pin', pin: 16, value: 1, timeout: 0.2 });
     assert.equal(reply['ok'], true);
-    await eventually(() => hub.facade.events({ device: 'shed', type: 'lease_expired' })[0], 'the lease ended');
+    await eventually(async () => (await hub.facade.events({ device: 'shed', type: 'lease_expired' }))[0], 'the lease ended');
     const recorded = [...(path.connections[0]?.down ?? [])];
     assert.equal(parse(recorded[0] as Buffer)['link'], 'challenge', 'the real hub proved first');
     assert.ok(recorded.some((l) => l.includes('"write_pin"')), 'the write is in what is replayed');
@@ -177,22 +177,22 @@ describe('security: the path between a board and the hub', { timeout: 60_000 }, 
     await untilLinked(linked.link);
     await eventually(() => hub.facade.state('shed') ?? undefined, 'the state reported');
     const device = (await hub.deviceLink('shed')) ?? assert.fail('registered');
-    const online = () => hub.facade.events({ device: 'shed', type: 'online' }).length;
+    const online = async () => (await hub.facade.events({ device: 'shed', type: 'online' })).length;
     let pings = 0;
-    const sendPings = (n: number) => {
-      for (let i = 0; i < n; i++) device.send({ action: 'ping', id: `p${++pings}` });
+    const sendPings = async (n: number) => {
+      for (let i = 0; i < n; i++) await device.send({ action: 'ping', id: `p${++pings}` });
     };
-    sendPings(5);
+    await sendPings(5);
 
     // 1. A well-formed msg with the next number, as the hub would send it but unsealed; then one
     // with a made-up seal. Each closes the link at once; neither runs.
     const nextSeq = () => 1 + Math.max(...path.lines('down').map((l) => Number(parse(l)['seq'] ?? 0)));
     for (const [i, seal] of ['', `"mac":"${newNonce()}",`].entries()) {
-      await eventually(() => (online() === i + 1 && linked.link.state === 'up' ? true : undefined), `linked (${i + 1})`);
+      await eventually(async () => ((await online()) === i + 1 && linked.link.state === 'up' ? true : undefined), `linked (${i + 1})`);
       const body = { action: 'write_pin', pin: 16, value: 1, timeout: 30, id: `injected-${i}` };
       path.injectToBoard(`{${seal}"link":"msg","seq":${nextSeq()},"ack":0,"body":${JSON.stringify(body)}}\n`);
-      sendPings(5);
-      await eventually(() => (online() === i + 2 ? true : undefined), `relinked after injection ${i + 1}`);
+      await sendPings(5);
+      await eventually(async () => ((await online()) === i + 2 ? true : undefined), `relinked after injection ${i + 1}`);
     }
     assert.ok(log.lines.some((l) => /link closed \(protocol_error: frame \d+ is not sealed/.test(l)), log.lines.join('\n'));
     assert.ok(log.lines.some((l) => /link closed \(protocol_error: frame \d+ failed its MAC/.test(l)), log.lines.join('\n'));
@@ -208,8 +208,8 @@ describe('security: the path between a board and the hub', { timeout: 60_000 }, 
     const reply = await hub.facade.command('shed', { action: 'write_pin', pin: 15, value: 1, timeout: 30 }, { timeoutMs: 10_000 });
     assert.equal(reply['ok'], true, 'the command ran once the link came back, as the hub sent it');
     assert.equal(altered, 1);
-    assert.equal(online(), 4, 'the altered frame closed the link, and the board came back');
-    sendPings(5);
+    assert.equal(await online(), 4, 'the altered frame closed the link, and the board came back');
+    await sendPings(5);
 
     // Nothing injected or altered ran; what the hub sent ran once each, in order.
     assert.deepEqual(linked.writes, [[15, 1]]);

@@ -391,7 +391,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   test('the hub killed: its will marks everything unavailable, and a switch held from MQTT reverts on the board', async () => {
     const b = await broker();
     const data = tempDataDir();
-    const token = registerInStore(data, 'shed');
+    const token = await registerInStore(data, 'shed');
     const configFile = path.join(data, 'hub.json');
     fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 200 }, mqtt: { url: b.url, ...LEASE } }));
     const child = await spawnHubCli(['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', '0']);
@@ -470,7 +470,7 @@ describe('renewals that could not reach the board in time are never delivered la
   test('the hub killed with renewals in its outbox and started again: they go out as pings', async () => {
     const b = await broker();
     const data = tempDataDir();
-    const token = registerInStore(data, 'shed');
+    const token = await registerInStore(data, 'shed');
     const linkPort = await freePort();
     const configFile = path.join(data, 'hub.json');
     fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 1000 }, mqtt: { url: b.url, ...LEASE } }));
