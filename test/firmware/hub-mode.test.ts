@@ -47,7 +47,7 @@ async function runThroughHub(hub: Hub, board: FirmwareBoard, vcase: VectorCase):
     // Events reach the hub as link messages; per-connection seq is replaced by the link's numbers.
     for (const e of expect.filter(isEvent) as JsonObject[]) {
       expired++;
-      const stored = await eventually(() => hub.facade.events({ device: 'pico', type: 'lease_expired' })[seen + expired - 1], `${where}: ${JSON.stringify(e)}`);
+      const stored = await eventually(async () => (await hub.facade.events({ device: 'pico', type: 'lease_expired' }))[seen + expired - 1], `${where}: ${JSON.stringify(e)}`);
       const want = { ...e };
       delete want['seq'];
       delete want['ts'];
@@ -91,11 +91,11 @@ describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
     cleanups.push(() => proxy.close());
     const board = await linkedFirmware(hub, proxy.port, SENSOR_BOARD, false);
-    const readings = () => hub.facade.readings({ device: 'pico', sensor: 'air', from: 0, to: Date.now() + 60_000 }).filter((r) => r.quantity === 'temperature');
-    await eventually(() => (readings().length >= 3 ? true : undefined), 'readings before the outage');
+    const readings = async () => (await hub.facade.readings({ device: 'pico', sensor: 'air', from: 0, to: Date.now() + 60_000 })).filter((r) => r.quantity === 'temperature');
+    await eventually(async () => ((await readings()).length >= 3 ? true : undefined), 'readings before the outage');
     const reply = await hub.facade.command('pico', { action: 'write_pin', pin: 15, value: 1, timeout: 1 });
     assert.equal(reply['ok'], true);
-    const before = readings().length;
+    const before = (await readings()).length;
     const outageStart = Date.now();
     proxy.blackhole();
     await new Promise((r) => setTimeout(r, 1500));
@@ -103,8 +103,8 @@ describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
     const state = await board.state();
     assert.equal(state.levels['15'], 0, 'the relay is off again although the hub could not be reached');
     proxy.heal();
-    const after = await eventually(() => {
-      const r = readings();
+    const after = await eventually(async () => {
+      const r = await readings();
       return r.some((x) => x.ts > outageStart + 300 && x.ts < outageStart + 1200) ? r : undefined;
     }, 'readings stamped inside the outage', 15_000);
     assert.ok(after.length > before + 5, `readings queued during the outage arrived (${before} → ${after.length})`);

@@ -111,7 +111,7 @@ async function watchRollouts(fleet: Fleet): Promise<Array<Extract<HubUpdate, { t
   return seen;
 }
 
-function eventsOf(fleet: Fleet, type: string): StoredEvent[] {
+function eventsOf(fleet: Fleet, type: string): Promise<StoredEvent[]> {
   return fleet.hub.facade.events({ type, limit: 1000 });
 }
 
@@ -152,10 +152,10 @@ describe('rollouts from the hub against the firmware under CPython, across real 
         assert.equal(mine.at(-1)?.rollout.state, 'done');
       }
       // Each start, result and end is a hub event; the start names who started it.
-      const startedEvents = eventsOf(fleet, 'rollout_started').filter((e) => e.data['rollout'] === id);
+      const startedEvents = (await eventsOf(fleet, 'rollout_started')).filter((e) => e.data['rollout'] === id);
       assert.deepEqual(startedEvents.map((e) => [e.device, e.data['by'], e.data['wave']]).sort(), [['alpha', 'api-token', 1], ['bravo', 'api-token', 2], ['charlie', 'api-token', 2]]);
-      assert.deepEqual(eventsOf(fleet, 'rollout_result').map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'confirmed']));
-      assert.deepEqual(eventsOf(fleet, 'rollout_ended').map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'done']));
+      assert.deepEqual((await eventsOf(fleet, 'rollout_result')).map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'confirmed']));
+      assert.deepEqual((await eventsOf(fleet, 'rollout_ended')).map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'done']));
     });
   });
 
@@ -186,7 +186,7 @@ describe('rollouts from the hub against the firmware under CPython, across real 
         assert.deepEqual(await filesDiffering(board.flash, firmwareCopy(scratch, `original-${name}`)), [], `${name}'s flash still holds 0.1.0`);
       }
       await eventually(() => (BOARDS.every((b) => fleet.hub.facade.device(b)?.firmware === 'tether-mpy 0.1.0') ? true : undefined), 'every board on 0.1.0', 10_000);
-      assert.deepEqual(eventsOf(fleet, 'rollout_ended').map((e) => [e.device, e.data['state'], (e.data['reason'] as JsonObject | undefined)?.['code']]).sort(), BOARDS.map((b) => [b, 'stopped', 'rolled_back']));
+      assert.deepEqual((await eventsOf(fleet, 'rollout_ended')).map((e) => [e.device, e.data['state'], (e.data['reason'] as JsonObject | undefined)?.['code']]).sort(), BOARDS.map((b) => [b, 'stopped', 'rolled_back']));
     });
   });
 

@@ -248,7 +248,7 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     await page.locator('[data-rollout-board="delta"][data-state="aborted"]').waitFor({ timeout: 10_000 });
     // The reader's list follows the stream.
     await reader.locator(`li[data-rollout="${id}"][data-state="cancelled"]`).filter({ hasText: 'cancelled by api-token' }).waitFor({ timeout: 10_000 });
-    assert.equal(hub.facade.rollouts()?.get(id)?.state, 'cancelled');
+    assert.equal((await hub.facade.rollouts()?.get(id))?.state, 'cancelled');
     // A rollout the hub does not have says so, with the hub's words.
     await reader.evaluate("location.hash = '#/updates/999'");
     await reader.getByText('loading rollout 999: no rollout 999').waitFor({ timeout: 10_000 });
