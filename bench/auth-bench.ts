@@ -114,7 +114,8 @@ async function handshakesOverTcp(): Promise<void> {
     port: 0,
     clock,
     logger: silentLogger,
-    keyOf: () => KEY,
+    keyOf: () => Promise.resolve(KEY),
+    keyChanges: () => 0,
     attach: (socket, _hello, seal) => {
       socket.end(encodeSealed(seal.sealer, { link: 'welcome', protocol: 2, session: 's', keepalive_ms: 1000, outage_ms: 3500, stream: 'a41e', ack: 0 }));
       return Promise.resolve();

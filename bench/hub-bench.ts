@@ -17,7 +17,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { HubStore } from '../src/hub/store/store.js';
+import { SqliteStore } from '../src/hub/store/sqlite/sqlite-store.js';
 import { FaultProxy } from '../test/support/fault-proxy.js';
 import { cpuShare, MB, percentile, RpcChild, sleep, table, type ProcessStats } from './hub/common.js';
 import { KeepAliveClient, type HttpAnswer } from './hub/http-client.js';
@@ -87,17 +87,17 @@ interface Ids {
 }
 
 /** Registers every board before the hub starts, as `tether hub add-device` would. */
-function register(dbFile: string): Ids {
-  const store = HubStore.open(dbFile);
+async function register(dbFile: string): Promise<Ids> {
+  const store = SqliteStore.open(dbFile);
   try {
-    const add = (id: string) => ({ id, token: store.addDevice(id).token });
-    return {
-      swarm: Array.from({ length: BOARDS }, (_, i) => add(`swarm-${String(i).padStart(4, '0')}`)),
-      reconnect: Array.from({ length: S.reconnectParallel }, (_, i) => add(`reconnect-${i}`)),
-      command: add('bench-cmd'),
-    };
+    const add = async (id: string) => ({ id, token: (await store.addDevice(id)).token });
+    const swarm: Ids['swarm'] = [];
+    for (let i = 0; i < BOARDS; i++) swarm.push(await add(`swarm-${String(i).padStart(4, '0')}`));
+    const reconnect: Ids['reconnect'] = [];
+    for (let i = 0; i < S.reconnectParallel; i++) reconnect.push(await add(`reconnect-${i}`));
+    return { swarm, reconnect, command: await add('bench-cmd') };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -292,7 +292,7 @@ async function main(): Promise<void> {
     load.start();
     const startMark = load.mark();
     const tReg = performance.now();
-    const ids = register(dbFile);
+    const ids = await register(dbFile);
     console.log(`registered ${ids.swarm.length + ids.reconnect.length + 1} boards in ${fmtMs(performance.now() - tReg)}; data in ${data}`);
 
     const logFd = fs.openSync(logFile, 'a');

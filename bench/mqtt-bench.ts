@@ -159,7 +159,7 @@ class Arrivals {
 async function roundTrips(): Promise<{ base: Latency; pin: Latency; state: Latency; loop: { p99: number; max: number } }> {
   const broker = await Broker.start();
   const { hub, close } = await hubOn(broker);
-  const { token } = hub.store.addDevice(BOARD);
+  const { token } = await hub.store.addDevice(BOARD);
   const board = await startLinkedBoard({ port: hub.link.port, token, id: BOARD, config: RELAY_BOARD, keepaliveMs: null });
   const publisher = await MqttWatch.connect(broker.url);
   const subscriber = await MqttWatch.connect(broker.url);
@@ -270,10 +270,11 @@ async function swarmRun(bridged: boolean, modes: Array<{ label: string; changing
       await until('the bridge connected to the broker', 10_000, () => (hub.facade.hub().mqtt?.state === 'connected' ? true : undefined));
       await counter?.call('connect', { url: broker.url });
     }
-    const ids = Array.from({ length: BOARDS }, (_, i) => {
+    const ids: Array<{ id: string; token: string }> = [];
+    for (let i = 0; i < BOARDS; i++) {
       const id = `board-${String(i).padStart(4, '0')}`;
-      return { id, token: hub.store.addDevice(id).token };
-    });
+      ids.push({ id, token: (await hub.store.addDevice(id)).token });
+    }
     const t0 = performance.now();
     const linked = await swarm.call<{ ms: number; up: number }>('connect', { port: hub.link.port, boards: ids, concurrency: 100 });
     await until(`${BOARDS} boards online`, 60_000, () => (hub.facade.devices().filter((d) => d.online).length >= BOARDS ? true : undefined));

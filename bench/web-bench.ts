@@ -90,16 +90,17 @@ async function scenario(browser: Browser, boards: number): Promise<{ loads: Load
   const hub = await startHub({ config, logger: silentLogger, clock: new SystemClock() });
   const swarm = RpcChild.start('swarm', 'swarm.js', []);
   try {
-    const ids = Array.from({ length: boards }, (_, i) => {
+    const ids: Array<{ id: string; token: string }> = [];
+    for (let i = 0; i < boards; i++) {
       const id = `board-${String(i).padStart(4, '0')}`;
-      return { id, token: hub.store.addDevice(id).token };
-    });
+      ids.push({ id, token: (await hub.store.addDevice(id)).token });
+    }
     const linked = await swarm.call<{ ms: number; up: number }>('connect', { port: hub.link.port, boards: ids, concurrency: 100 });
     await swarm.call('readings');
     // Every board has reported a reading, so each row has a value to show.
     await new Promise((r) => setTimeout(r, 2500));
     const online = hub.facade.devices().filter((d) => d.online).length;
-    console.log(`\n${boards} boards: ${linked.up} linked in ${ms(linked.ms)}, ${online} online, ${hub.facade.latestSensors().length} sensor series; readings streaming at ~${boards}/s`);
+    console.log(`\n${boards} boards: ${linked.up} linked in ${ms(linked.ms)}, ${online} online, ${(await hub.facade.latestSensors()).length} sensor series; readings streaming at ~${boards}/s`);
     const base = `http://127.0.0.1:${hub.http.port}/`;
     const link = `${base}#token=${hub.apiToken.token}`;
     const loads: Load[] = [];

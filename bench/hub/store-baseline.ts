@@ -7,19 +7,20 @@
 //   started by hub-bench.js, which calls run {dir, rows, boards, boardsPerBatch} over IPC
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
+import type { CommitBatch } from '../../src/hub/store/port.js';
 import type { Reading } from '../../src/hub/types.js';
 import { serveRpc } from './common.js';
 
 const BATCH = 2000;
 
-function run(dir: string, rows: number, boards: number, boardsPerBatch: number): { rows: number; ms: number; perSecond: number; commits: number } {
-  const store = HubStore.open(path.join(dir, 'tether.db'));
+async function run(dir: string, rows: number, boards: number, boardsPerBatch: number): Promise<{ rows: number; ms: number; perSecond: number; commits: number }> {
+  const store = SqliteStore.open(path.join(dir, 'tether.db'));
   try {
     const ids = Array.from({ length: boards }, (_, i) => `swarm-${String(i).padStart(4, '0')}`);
     for (const id of ids) {
-      store.addDevice(id);
-      store.getLinkState(id); // the hub makes each board's link state row when it links
+      await store.addDevice(id);
+      await store.getLinkState(id); // the hub makes each board's link state row when it links
     }
     const batches: CommitBatch[] = [];
     const rx = new Map<string, number>();
@@ -41,11 +42,11 @@ function run(dir: string, rows: number, boards: number, boardsPerBatch: number):
       batches.push({ readings, events: [], linkStates });
     }
     const t0 = performance.now();
-    for (const batch of batches) store.commit(batch);
+    for (const batch of batches) await store.commit(batch);
     const ms = performance.now() - t0;
     return { rows, ms, perSecond: (rows / ms) * 1000, commits: batches.length };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

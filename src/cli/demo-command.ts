@@ -124,7 +124,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const devices: RunningDevice[] = [];
   for (const { id, raw } of boards) {
     // The registry keeps only hashes, so each demo run gives its boards fresh tokens.
-    const token = hub.store.getDevice(id) === undefined ? hub.store.addDevice(id, { name: id }).token : hub.store.rotateToken(id);
+    const token = (await hub.store.getDevice(id)) === undefined ? (await hub.store.addDevice(id, { name: id })).token : await hub.store.rotateToken(id);
     // Direct mode too takes a token, random, never shown nor stored: another user of this
     // machine drives the demo boards through the hub's API (which needs its API token) or not at all.
     const direct = { tokens: [{ token: randomBytes(24).toString('base64url'), scope: 'admin' }] };

@@ -13,7 +13,7 @@ import { API_TOKEN_FILE } from '../hub/api-token.js';
 import { boardLinkFor, boardLinkMaterial, hostForUrl, hubHttpUrl } from '../hub/board-link-material.js';
 import type { HubConfig } from '../hub/config.js';
 import type { ReleaseStore } from '../hub/store/releases.js';
-import type { HubStore } from '../hub/store/store.js';
+import type { HubStore } from '../hub/store/port.js';
 import { formatBytes } from './update-files.js';
 
 export interface HubFlags {
@@ -62,9 +62,9 @@ export function registerHub(program: Command, ctx: CliContext): void {
       .option('--out <file>', 'also write the token to this new file, readable only by you, for tether device --token-file')
       .addHelpText('after', '\nExamples:\n  $ tether hub add-device shed --name "Garden shed"\n  $ tether hub add-device pi-garage --out pi-garage.token'),
   ).action(async (id: string, flags: HubFlags & { name?: string; rotate?: boolean; out?: string }) => {
-    await withStore(flags, (store, config) => {
-      const token = makeSecret(flags.out, () =>
-        flags.rotate === true ? store.rotateToken(id) : store.addDevice(id, { ...(flags.name !== undefined ? { name: flags.name } : {}) }).token,
+    await withStore(flags, async (store, config) => {
+      const token = await makeSecret(flags.out, async () =>
+        flags.rotate === true ? store.rotateToken(id) : (await store.addDevice(id, { ...(flags.name !== undefined ? { name: flags.name } : {}) })).token,
       );
       printBoardLink(ctx, { id, rotated: flags.rotate === true, token, out: flags.out, config });
     });
@@ -72,16 +72,16 @@ export function registerHub(program: Command, ctx: CliContext): void {
 
   addStoreOptions(hub.command('remove-device').argument('<id>', 'the board id').description('unregister a board (its readings stay until retention removes them)')).action(
     async (id: string, flags: HubFlags) => {
-      await withStore(flags, (store) => {
-        if (!store.removeDevice(id)) throw new CliFailure(`no board ${JSON.stringify(id)} is registered; list them with: tether hub devices`);
+      await withStore(flags, async (store) => {
+        if (!(await store.removeDevice(id))) throw new CliFailure(`no board ${JSON.stringify(id)} is registered; list them with: tether hub devices`);
         ctx.out(`removed ${id}`);
       });
     },
   );
 
   addStoreOptions(hub.command('devices').description('list the registered boards')).action(async (flags: HubFlags) => {
-    await withStore(flags, (store) => {
-      const devices = store.listDevices();
+    await withStore(flags, async (store) => {
+      const devices = await store.listDevices();
       if (devices.length === 0) ctx.out('no boards registered yet; add one with: tether hub add-device ID');
       for (const d of devices) {
         const seen = d.lastSeen === null ? 'never seen' : `last seen ${new Date(d.lastSeen).toISOString()}`;
@@ -131,8 +131,8 @@ function registerTokenCommands(hub: Command, ctx: CliContext): void {
       .option('--out <file>', 'write the token to this new file, readable only by you, instead of printing it')
       .addHelpText('after', '\nExamples:\n  $ tether hub token create kitchen-tablet --scope read\n  $ tether hub token create greenhouse-script --scope control --out greenhouse-script.token'),
   ).action(async (name: string, flags: HubFlags & { scope: ApiScope; out?: string }) => {
-    await withStore(flags, (store, config) => {
-      const token = makeSecret(flags.out, () => store.apiTokens.create(name, flags.scope).token);
+    await withStore(flags, async (store, config) => {
+      const token = await makeSecret(flags.out, async () => (await store.apiTokens.create(name, flags.scope)).token);
       if (flags.out !== undefined) {
         ctx.out(`made the API token ${name} (scope ${flags.scope}); it is in ${flags.out} (mode 600), and nowhere else`);
         return;
@@ -144,17 +144,17 @@ function registerTokenCommands(hub: Command, ctx: CliContext): void {
   });
 
   addStoreOptions(token.command('list').description('list the API tokens with their scopes (never the tokens themselves)')).action(async (flags: HubFlags) => {
-    await withStore(flags, (store, config) => {
+    await withStore(flags, async (store, config) => {
       ctx.out(`${ADMIN_TOKEN_NAME}\tadmin\t${path.join(config.data, API_TOKEN_FILE)}`);
-      for (const t of store.apiTokens.list()) ctx.out(`${t.name}\t${t.scope}\tmade ${new Date(t.createdAt).toISOString()}`);
+      for (const t of await store.apiTokens.list()) ctx.out(`${t.name}\t${t.scope}\tmade ${new Date(t.createdAt).toISOString()}`);
     });
   });
 
   addStoreOptions(token.command('revoke').argument('<name>', 'the token name, as tether hub token list shows it').description('revoke a named API token: the hub refuses it from its next request')).action(
     async (name: string, flags: HubFlags) => {
-      await withStore(flags, (store) => {
+      await withStore(flags, async (store) => {
         if (name === ADMIN_TOKEN_NAME) throw new CliFailure(`${ADMIN_TOKEN_NAME} is the admin token file; to change it, stop the hub, delete <data>/${API_TOKEN_FILE} and start the hub again`);
-        if (!store.apiTokens.revoke(name)) throw new CliFailure(`no API token is named ${JSON.stringify(name)}; list them with: tether hub token list`);
+        if (!(await store.apiTokens.revoke(name))) throw new CliFailure(`no API token is named ${JSON.stringify(name)}; list them with: tether hub token list`);
         ctx.out(`revoked ${name}; the hub refuses it from its next request`);
       });
     },
@@ -213,8 +213,8 @@ Examples:
   ).action(async (version: string, flags: HubFlags) => {
     await withReleases(
       flags,
-      (releases) => {
-        releases.remove(version);
+      async (releases) => {
+        await releases.remove(version);
         ctx.out(`removed release ${version}`);
       },
       { rollouts: true },
@@ -232,15 +232,14 @@ async function withReleases<T>(flags: HubFlags, use: (releases: ReleaseStore) =>
   const { ReleaseStore, ReleaseError } = await import('../hub/store/releases.js');
   const { ensureDataFolder } = await import('../hub/data-folder.js');
   ensureDataFolder(config.data);
-  const { HubStore } = await import('../hub/store/store.js');
-  const store = options.rollouts === true ? HubStore.open(path.join(config.data, 'tether.db')) : undefined;
+  const store = options.rollouts === true ? await openStoreOf(config) : undefined;
   try {
     return await use(new ReleaseStore(config.data, store === undefined ? {} : { usedBy: (version) => store.rollouts.usingRelease(version) }));
   } catch (err) {
     if (err instanceof ReleaseError) throw new CliFailure(err.message);
     throw err;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 
@@ -259,20 +258,25 @@ export async function loadConfig(flags: HubFlags): Promise<HubConfig> {
   };
 }
 
-export async function withStore<T>(flags: HubFlags, use: (store: HubStore, config: HubConfig) => T): Promise<T> {
-  const config = await loadConfig(flags);
-  const { HubStore } = await import('../hub/store/store.js');
+/** The store the hub with this config uses (its data folder made if need be). */
+async function openStoreOf(config: HubConfig): Promise<HubStore> {
   const { ensureDataFolder } = await import('../hub/data-folder.js');
   ensureDataFolder(config.data);
-  const store = HubStore.open(path.join(config.data, 'tether.db'));
+  const { SqliteStore } = await import('../hub/store/sqlite/sqlite-store.js');
+  return SqliteStore.open(path.join(config.data, 'tether.db'));
+}
+
+export async function withStore<T>(flags: HubFlags, use: (store: HubStore, config: HubConfig) => T | Promise<T>): Promise<T> {
+  const config = await loadConfig(flags);
+  const store = await openStoreOf(config);
   try {
-    return use(store, config);
+    return await use(store, config);
   } catch (err) {
     // HubError (conflict, not_found, bad_request) says what to do; show it as a failure, not a crash.
     if (err instanceof Error && err.name === 'HubError') throw new CliFailure(err.message);
     throw err;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -278,7 +278,7 @@ async function boardConfigFiles(repl: RawRepl, flags: InstallFlags, given: Recor
   if (fs.existsSync(tokenFile)) token = readTokenFile(tokenFile, 'token', (m) => ctx.err(`warning: ${m}`));
   else if (flags.dryRun === true) token = 'NEW-TOKEN';
   else {
-    token = makeSecret(tokenFile, () => randomBytes(32).toString('base64url'));
+    token = await makeSecret(tokenFile, () => randomBytes(32).toString('base64url'));
     ctx.err(`made an admin token for the board's direct mode in ${tokenFile} (mode 600): tether send HOST 12345 --token-file ${tokenFile} …`);
   }
   return { name, files: [jsonFile('config/device.json', defaultDeviceConfig(name, token))], kept: [] };
@@ -358,8 +358,8 @@ async function hubFile(repl: RawRepl, hub: HubAccess, id: string, flags: Install
   // the id taken.
   const keptFile = hubTokenFile(io, id);
   const kept = fs.existsSync(keptFile) ? readTokenFile(keptFile, 'hub token', (m) => ctx.err(`warning: ${m}`)) : undefined;
-  const made = await withStore(hub.flags, (store, config) => {
-    const key = store.keyOf(id);
+  const made = await withStore(hub.flags, async (store, config) => {
+    const key = await store.keyOf(id);
     const holds = (t: string | undefined): t is string => key !== undefined && t !== undefined && keyOfToken(t).equals(key);
     let token: string;
     if (holds(boardToken)) token = boardToken;
@@ -368,10 +368,10 @@ async function hubFile(repl: RawRepl, hub: HubAccess, id: string, flags: Install
       throw failure('already_registered', `a board ${id} is registered at the hub already, and this board does not hold its token: give this one another --name, or add --rotate to give it a new token (the board that has the old one stops linking)`);
     } else if (flags.dryRun === true) token = 'NEW-TOKEN';
     else if (key !== undefined) {
-      token = store.rotateToken(id);
+      token = await store.rotateToken(id);
       ctx.err(`gave ${id} a new token at the hub (${config.data})`);
     } else {
-      token = store.addDevice(id, { name: id }).token;
+      token = (await store.addDevice(id, { name: id })).token;
       ctx.err(`registered ${id} at the hub (${config.data})`);
     }
     if (flags.dryRun !== true && token !== boardToken && token !== kept) keepSecret(keptFile, token);

@@ -80,12 +80,12 @@ export function readTokenFile(file: string, option: string, warn: (message: stri
  * leaves nothing made (no board registered with a token nobody has); an existing file is never
  * replaced, because it may hold another secret.
  */
-export function makeSecret(file: string | undefined, make: () => string): string {
+export async function makeSecret(file: string | undefined, make: () => string | Promise<string>): Promise<string> {
   if (file === undefined) return make();
   const fd = openNewPrivateFile(file);
   let secret: string;
   try {
-    secret = make();
+    secret = await make();
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });

@@ -4,16 +4,17 @@
 // registry as it is now — and is logged as an event that names who made it.
 import type { JsonObject } from '../protocol/codec.js';
 import { HubError } from './errors.js';
-import type { HubStore } from './store/store.js';
+import type { RegistryView } from './registry-view.js';
+import type { HubStore } from './store/port.js';
 import type { BoardLinkMaterial, DeviceView, NewBoardLink } from './types.js';
 
 /** The hub's registry of boards, as an admin changes it; `by` is who asks (the API token's name). */
 export interface BoardAdmin {
-  register(id: string, options: { name?: string }, by: string): NewBoardLink;
+  register(id: string, options: { name?: string }, by: string): Promise<NewBoardLink>;
   /** A new token; the old one stops working at once. */
-  rotate(id: string, by: string): NewBoardLink;
+  rotate(id: string, by: string): Promise<NewBoardLink>;
   /** Unregisters the board and closes its link; its readings and events stay until retention removes them. */
-  remove(id: string, by: string): void;
+  remove(id: string, by: string): Promise<void>;
 }
 
 /** The hub events each change is logged as (docs/api.md), with `data.by`. */
@@ -21,6 +22,8 @@ const BOARD_ADMIN_EVENTS = { registered: 'registered', rotated: 'token_rotated',
 
 export interface BoardAdminDeps {
   store: Pick<HubStore, 'addDevice' | 'rotateToken' | 'removeDevice'>;
+  /** The hub's view of the registry, read again after each change. */
+  registry: Pick<RegistryView, 'refresh'>;
   /** The board as the API shows it (online or not), or undefined when it is not registered. */
   view(id: string): DeviceView | undefined;
   /** A board the hub dials (the config's `devices`): its token and registration come from the config. */
@@ -49,29 +52,31 @@ export function boardAdmin(deps: BoardAdminDeps): BoardAdmin {
   };
   const answer = (id: string, token: string): NewBoardLink => ({ device: registered(id), token, link: deps.material(id, token) });
   return {
-    register(id, options, by) {
+    async register(id, options, by) {
       if (deps.view(id) !== undefined) {
         throw new HubError('conflict', `a board ${JSON.stringify(id)} is registered already; to give it a new token: POST /api/devices/${encodeURIComponent(id)}/token`);
       }
-      const { token } = deps.store.addDevice(id, options.name !== undefined ? { name: options.name } : {});
+      const { token } = await deps.store.addDevice(id, options.name !== undefined ? { name: options.name } : {});
+      await deps.registry.refresh(id);
       deps.record(id, BOARD_ADMIN_EVENTS.registered, { by, name: options.name ?? id });
       deps.changed(id);
       return answer(id, token);
     },
-    rotate(id, by) {
+    async rotate(id, by) {
       registered(id);
       notDialled(id, 'change its token');
-      const token = deps.store.rotateToken(id);
+      const token = await deps.store.rotateToken(id);
       // The connection proved the old key: it must not outlive it.
       deps.disconnect(id);
       deps.record(id, BOARD_ADMIN_EVENTS.rotated, { by });
       return answer(id, token);
     },
-    remove(id, by) {
+    async remove(id, by) {
       registered(id);
       notDialled(id, 'remove it');
       // Unregistered first: the link's closing then tells nobody of a board that is still there.
-      deps.store.removeDevice(id);
+      await deps.store.removeDevice(id);
+      await deps.registry.refresh(id);
       deps.forget(id);
       deps.record(id, BOARD_ADMIN_EVENTS.removed, { by });
     },

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { deepFreeze, formatPath } from '../common/config-text.js';
 import { DEVICE_ID, deviceId, leaseSeconds, milliseconds, pinNumber, port, ruleName } from './config-fields.js';
 import { checkMqtt, mqttSchema } from './mqtt/config.js';
+import { clusterSchema } from './cluster/config.js';
 import { placeholderProblem, placeholdersIn, unknownPlaceholder, withStandIns, type TriggerKind } from './rules/http-template.js';
 
 const level = z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' });
@@ -159,6 +160,17 @@ const linkTls = z.unknown().transform((value, ctx): 'auto' | z.output<typeof lin
 const hubConfigFields = z.strictObject({
   /** The folder of the store and the API token; relative to the working directory. */
   data: z.string({ error: 'expected a folder' }).min(1, { error: 'expected a folder' }).default('./tether-data'),
+  /**
+   * Where the hub keeps its registry, telemetry and link state: absent, SQLite in the data
+   * folder; a PostgreSQL URL for hubs that share one database (docs/postgres.md).
+   */
+  store: z
+    .strictObject({
+      url: z
+        .string({ error: 'expected a postgres:// URL' })
+        .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// URL, e.g. postgres://tether@127.0.0.1:5432/tether' }),
+    })
+    .optional(),
   retention: retentionSchema.prefault({}),
   /** The name retention.days had before retention had a section; still accepted. */
   retention_days: retentionDays.optional(),
@@ -187,6 +199,8 @@ const hubConfigFields = z.strictObject({
   bindings: z.array(bindingSchema).default([]),
   /** The MQTT bridge (mqtt/config.ts); absent: the hub talks to no broker. */
   mqtt: mqttSchema.optional(),
+  /** Hubs sharing one store pass commands and changes through this broker (cluster/config.ts); absent: a hub alone. */
+  cluster: clusterSchema.optional(),
 });
 
 // The cross checks read values as valid, so they wait until every field is (a lease of 0 is one
@@ -236,6 +250,7 @@ const pinKey = (t: PinRef) => `${t.device}/${t.pin}`;
 function crossCheck(c: CheckedConfig, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (c.retention_days !== undefined && c.retention.days !== undefined) issue(['retention_days'], 'give retention.days only: retention_days is its old name');
+  if (c.cluster !== undefined && c.store === undefined) issue(['cluster'], 'hubs of a cluster share one PostgreSQL store: give store.url too (docs/scaling.md)');
   for (const key of Object.keys(c.telemetry.devices)) {
     if (!DEVICE_ID.test(key)) issue(['telemetry', 'devices', key], 'expected a device id: 1–64 letters, digits, _ . or -');
   }

@@ -13,27 +13,17 @@ import { encodeSealed, sealedMsgBytes, type LinkSeal } from '../protocol/link/li
 import { LINK_VERSION, MAX_FRAME, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
-import type { LinkState } from './store/link-state.js';
+import type { HubStore, LinkState, OutboxEntry } from './store/port.js';
 import { BoardReports, changesState, omit, reportSubscriptions, signalOf } from './board-reports.js';
 import type { CommandOptions, HubUpdate, Reading, StoredEvent } from './types.js';
 
-/** What a device link needs of the store. */
-export interface DeviceLinkStore extends OutboxStore {
-  getLinkState(id: string): LinkState;
-  /**
-   * Writes the whole link state: only at a handshake, when nothing is being committed. At other
-   * times rx_committed moves with each ingest commit and tx_last with each outboxAdd, so a
-   * save from memory could put them back.
-   */
-  saveLinkState(id: string, state: LinkState): void;
-  setSubscribedBoot(id: string, boot: string): void;
-  outboxPending(id: string): Array<{ seq: number; body: JsonObject }>;
-  outboxClear(id: string): void;
-  markLinked(id: string, info: { firmware: string; capabilities: string[]; bootId: string; now: number }): void;
-  markOffline(id: string, now: number): void;
-  setSignal(id: string, rssi: number): boolean;
-  commit(batch: { readings: Reading[]; events: Array<Omit<StoredEvent, 'id'>>; linkStates: Array<{ device: string; rxCommitted: number }> }): StoredEvent[];
-}
+/**
+ * What a device link needs of the store. It writes the whole link state (saveLinkState) only at
+ * a handshake, when nothing is being committed: at other times rx_committed moves with each
+ * ingest commit and tx_last with each outboxAdd, so a save from memory could put them back.
+ */
+export type DeviceLinkStore = OutboxStore &
+  Pick<HubStore, 'getLinkState' | 'saveLinkState' | 'setSubscribedBoot' | 'outboxPending' | 'outboxClear' | 'markLinked' | 'markOffline' | 'setSignal'>;
 
 /** Where delivered board messages go: resolved once they are committed (then they may be acked). */
 export interface IngestSink {
@@ -56,6 +46,23 @@ export interface BoardLinkDeps {
   telemetryIntervalMs(device: string): number;
   /** Reports the link state change to the registry view (online, firmware, …). */
   linkChanged(device: string): void;
+}
+
+export function offlineError(id: string): HubError {
+  return new HubError('device_offline', `${id} is not linked to the hub now; commands are not kept for later — try again when it is online`);
+}
+
+/**
+ * A registry write a link does not wait for (the board's presence, its signal): the registry
+ * view is told once it is written, and a failure (a full store resolves false) is logged.
+ */
+export function registryWrite(id: string, deps: Pick<BoardLinkDeps, 'logger' | 'linkChanged'>, write: Promise<boolean>): void {
+  write.then(
+    (changed) => {
+      if (changed) deps.linkChanged(id);
+    },
+    (err: unknown) => deps.logger.error(`${id}: cannot record the link in the registry: ${err instanceof Error ? err.message : String(err)}`),
+  );
 }
 
 export interface DeviceLinkDeps extends BoardLinkDeps {
@@ -111,13 +118,20 @@ export class DeviceLink {
   /** The longest frame the board takes from the hub, from its latest hello (protocol.md §10.7). */
   private maxFrame: number = MAX_FRAME.default;
 
-  constructor(
+  /** The board's link, its streams restored from the store. Rejects not_found for an unregistered id. */
+  static async open(id: string, deps: DeviceLinkDeps): Promise<DeviceLink> {
+    const state = await deps.store.getLinkState(id);
+    return new DeviceLink(id, deps, state, await deps.store.outboxPending(id));
+  }
+
+  private constructor(
     readonly id: string,
     private readonly deps: DeviceLinkDeps,
+    state: LinkState,
+    restored: OutboxEntry[],
   ) {
-    this.state = deps.store.getLinkState(id);
-    const restored = deps.store.outboxPending(id);
-    this.outbox = new PersistentOutbox(deps.store, id, OUTBOX, this.state.txLast, restored);
+    this.state = state;
+    this.outbox = this.newOutbox(state.txLast, restored);
     this.inbound = new Inbound(this.state.rxCommitted, { pipelined: true });
     this.reports = new BoardReports(id, { ...deps, stateStale: () => void this.refreshState() });
     this.reports.bootEpoch = this.state.bootEpoch;
@@ -160,9 +174,7 @@ export class DeviceLink {
   /** Sends a request and resolves with the board's reply (its own `id` put back). */
   command(request: JsonObject, options: CommandOptions & { internal?: boolean } = {}): Promise<JsonObject> {
     if (this.closed) return Promise.reject(new HubError('shutting_down', 'the hub is stopping'));
-    if (!this.online) {
-      return Promise.reject(new HubError('device_offline', `${this.id} is not linked to the hub now; commands are not kept for later — try again when it is online`));
-    }
+    if (!this.online) return Promise.reject(offlineError(this.id));
     const id = `${this.deps.commandPrefix}${this.nextCommand++}${options.internal === true ? INTERNAL_ID_SUFFIX : ''}`;
     // The marker is the hub's own: a caller's request never sets it.
     const sent = { ...omit(request, DELIVER_BY), id };
@@ -176,16 +188,21 @@ export class DeviceLink {
         reject(new HubError('timeout', `${this.id} did not answer within ${timeoutMs} ms; the command stays queued for the board and its reply goes to the events log`));
       });
       this.pending.set(id, { resolve, reject, timer, callerId: request['id'], internal: options.internal === true });
-      if (options.deliverWithinMs === undefined) return this.send(sent);
-      this.deadlines.set(id, this.deps.clock.now() + options.deliverWithinMs);
-      this.send({ ...sent, [DELIVER_BY]: true });
+      if (options.deliverWithinMs !== undefined) this.deadlines.set(id, this.deps.clock.now() + options.deliverWithinMs);
+      // A command that cannot be written down is not sent: its caller hears why (storage_full).
+      this.send(options.deliverWithinMs === undefined ? sent : { ...sent, [DELIVER_BY]: true }).catch((err: unknown) => {
+        this.deadlines.delete(id);
+        this.takePending(id)?.reject(err instanceof HubError ? err : new HubError('store_unavailable', `${this.id}: the command could not be stored: ${err instanceof Error ? err.message : String(err)}`));
+      });
     });
   }
 
-  /** Sends a must-arrive message without waiting for a reply (tests and bulk tools). */
-  send(body: JsonObject): void {
-    if (this.channel?.isOpen) this.channel.send(body);
-    else this.outbox.push(body);
+  /** Sends a must-arrive message without waiting for a reply (tests and bulk tools); resolves once it is stored and queued. */
+  send(body: JsonObject): Promise<void> {
+    return this.outbox.write(body, (written) => {
+      if (this.channel?.isOpen) this.channel.send(written);
+      else this.outbox.push(written);
+    });
   }
 
   /**
@@ -220,18 +237,23 @@ export class DeviceLink {
       await this.inbound.settle();
       this.inbound.restart();
       this.state = { ...this.state, bootId: hello.boot_id, bootEpoch: null, rxCommitted: 0 };
-      this.restartOutbound('board_restarted', `${this.id} restarted before the command reached it`);
+      await this.restartOutbound('board_restarted', `${this.id} restarted before the command reached it`);
     } else if (hello.rx.stream !== this.state.txStream) {
       // The board does not know this stream (it never got our welcome): start ours over.
-      this.restartOutbound('board_restarted', `${this.id} lost the hub's stream before the command reached it`);
+      await this.restartOutbound('board_restarted', `${this.id} lost the hub's stream before the command reached it`);
     }
     await this.inbound.settle();
     if (this.deps.ingest.resume(this.id) && !newBoot) {
       // A commit failed: continue from what the store really holds; the board resends the rest.
-      this.inbound = new Inbound(store.getLinkState(this.id).rxCommitted, { pipelined: true });
+      this.inbound = new Inbound((await store.getLinkState(this.id)).rxCommitted, { pipelined: true });
     }
+    // Commands being written down take their numbers before the state below records the last.
+    await this.outbox.settled();
     if (hello.uptime_ms !== undefined) this.state.bootEpoch = this.deps.wallNow() - hello.uptime_ms;
     this.reports.bootEpoch = this.state.bootEpoch;
+    this.state.rxCommitted = this.inbound.committed;
+    this.state.txLast = this.outbox.lastAssigned;
+    await store.saveLinkState(this.id, this.state);
     // Checked after the last await and before the welcome: a new token (or the board's removal)
     // while this connection proved the old key ends it here; after this point, disconnect() does.
     const proven = stillProven();
@@ -241,9 +263,6 @@ export class DeviceLink {
       if (replaced !== undefined) this.markDown(proven ? 'the new connection closed during its handshake' : 'a new token was made during the handshake');
       return;
     }
-    this.state.rxCommitted = this.inbound.committed;
-    this.state.txLast = this.outbox.lastAssigned;
-    store.saveLinkState(this.id, this.state);
 
     const timing = negotiateKeepalive(hello.keepalive_ms, this.deps.keepaliveMs);
     this.maxFrame = hello.max_frame ?? MAX_FRAME.default;
@@ -271,7 +290,7 @@ export class DeviceLink {
       },
     );
     this.channel = channel;
-    store.markLinked(this.id, { firmware: hello.firmware, capabilities: hello.capabilities, bootId: hello.boot_id, now: this.deps.wallNow() });
+    registryWrite(this.id, this.deps, store.markLinked(this.id, { firmware: hello.firmware, capabilities: hello.capabilities, bootId: hello.boot_id, now: this.deps.wallNow() }));
     socket.resume();
     channel.start(hello.rx.stream === this.state.txStream ? hello.rx.last : 0);
     this.deps.logger.info(`${this.id}: linked${newBoot ? ` (boot ${hello.boot_id})` : ''}`);
@@ -286,7 +305,7 @@ export class DeviceLink {
   private async askSignal(): Promise<void> {
     try {
       const rssi = signalOf(await this.command({ action: 'get_info' }, { internal: true }));
-      if (rssi !== undefined && this.deps.store.setSignal(this.id, rssi)) this.deps.linkChanged(this.id);
+      if (rssi !== undefined && (await this.deps.store.setSignal(this.id, rssi))) this.deps.linkChanged(this.id);
     } catch {
       // Offline again, or slow: the next link asks again.
     }
@@ -326,9 +345,10 @@ export class DeviceLink {
     this.deps.logger.warn(`link ${peer} ${this.id}: a frame failed its MAC (${err.message}); the connection is closed and nothing in that frame was run`);
   }
 
-  private restartOutbound(code: 'board_restarted', message: string): void {
+  private async restartOutbound(code: 'board_restarted', message: string): Promise<void> {
+    await this.outbox.settled();
     const lost = this.outbox.restart();
-    this.deps.store.outboxClear(this.id);
+    await this.deps.store.outboxClear(this.id);
     this.state = { ...this.state, txStream: randomUUID(), txLast: 0 };
     for (const body of lost) {
       this.deadlines.delete(String(body['id']));
@@ -343,7 +363,7 @@ export class DeviceLink {
   }
 
   private markDown(why: string): void {
-    this.deps.store.markOffline(this.id, this.deps.wallNow());
+    registryWrite(this.id, this.deps, this.deps.store.markOffline(this.id, this.deps.wallNow()));
     this.deps.logger.info(`${this.id}: link down (${why})`);
     this.reports.linkedSince = null;
     this.deps.record(this.id, 'offline', { reason: why });
@@ -394,12 +414,17 @@ export class DeviceLink {
       for (const r of refused) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);
       if (this.state.bootId === boot) {
         this.state.subscribedBoot = boot;
-        this.deps.store.setSubscribedBoot(this.id, boot);
+        await this.deps.store.setSubscribedBoot(this.id, boot);
       }
     } catch (err) {
       // The next welcome tries again (subscribedBoot is still not this boot).
       this.deps.logger.warn(`${this.id}: could not set up reports: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  private newOutbox(txLast: number, restored: OutboxEntry[]): PersistentOutbox {
+    const ackFailed = (err: unknown) => this.deps.logger.error(`${this.id}: cannot record the board's acknowledgement: ${String(err)}`);
+    return new PersistentOutbox(this.deps.store, this.id, { ...OUTBOX, ackFailed }, txLast, restored);
   }
 
   /** The command waiting under this id, no longer waiting (its timer cleared). */

@@ -30,6 +30,10 @@ export const HUB_ERROR_CATALOGUE = {
     summary: "The hub cannot write to its database (disk full, read-only or failing); reads still work, and writes resume by themselves once it can. Free disk space in the hub's data folder.",
     httpStatus: 507,
   },
+  store_unavailable: {
+    summary: 'The hub cannot reach its database (a PostgreSQL server down or unreachable); try again shortly: the hub reconnects by itself.',
+    httpStatus: 503,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type HubErrorCode = keyof typeof HUB_ERROR_CATALOGUE;

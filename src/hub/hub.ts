@@ -15,7 +15,7 @@ import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
 import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
-import { DeviceLink, type BoardLinkDeps } from './device-link.js';
+import { DeviceLink, offlineError, type BoardLinkDeps } from './device-link.js';
 import { HubError } from './errors.js';
 import { ensureHubId } from './hub-id.js';
 import { IngestQueue } from './ingest.js';
@@ -28,8 +28,12 @@ import { retentionMaxBytes } from './modules/retention-module.js';
 import { PullLink } from './pull-link.js';
 import { isStorageFull } from './store/storage-health.js';
 import { openWhenWritable, watchStorage } from './store/storage-watch.js';
-import { HubStore } from './store/store.js';
-import { withManifestMac } from './update-mac.js';
+import type { HubStore, StoreOptions } from './store/port.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { needsManifestMac, withManifestMac } from './update-mac.js';
+import { RegistryView } from './registry-view.js';
+import { ClusterLink } from './cluster/cluster-link.js';
+import type { SharedChange } from './cluster/messages.js';
 import type { DeviceRecord, DeviceView, HubInfo, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
@@ -37,8 +41,8 @@ export interface HubOptions {
   logger: Logger;
   clock?: Clock;
   wallNow?: () => number;
-  /** Opens the store at this path (fault-injection tests cap it); default HubStore.open. */
-  openStore?: (file: string) => HubStore;
+  /** Opens the store at this path (fault-injection tests cap it); default SqliteStore.open. */
+  openStore?: (file: string, options: StoreOptions) => HubStore | Promise<HubStore>;
   /** How `link.tls: auto` runs openssl (tests hide it); default `openssl` on the hub's PATH. */
   openssl?: OpensslOptions;
 }
@@ -53,7 +57,7 @@ export interface Hub {
   readonly http: { host: string; port: number };
   readonly apiToken: { token: string; created: boolean; path: string };
   /** The board link for an id (created on first use); undefined when the id is not registered. */
-  deviceLink(id: string): DeviceLink | undefined;
+  deviceLink(id: string): Promise<DeviceLink | undefined>;
   close(): Promise<void>;
 }
 
@@ -63,10 +67,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const wallNow = options.wallNow ?? (() => Date.now());
   ensureDataFolder(config.data, logger);
   const file = path.join(config.data, 'tether.db');
-  const store = await openWhenWritable(() => options.openStore?.(file) ?? HubStore.open(file, { wallNow }), { clock, logger });
-  store.markAllOffline(); // nobody is linked to a hub that just started
-  const apiToken = ensureApiToken(config.data);
   const hubId = ensureHubId(config.data);
+  const storeOptions: StoreOptions = { wallNow, hubId };
+  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? SqliteStore.open(file, storeOptions), { clock, logger });
+  await store.markAllOffline(); // nobody is linked to a hub that just started
+  const registry = await RegistryView.load(store);
+  const apiToken = ensureApiToken(config.data);
+  // Hubs sharing the store (docs/scaling.md): commands for boards another hub holds and changes
+  // to shared data go through the cluster's broker.
+  let cluster: ClusterLink | undefined;
+  const sharedListeners = new Set<(change: SharedChange) => void>();
   const pulls = new Map<string, PullLink>();
   // Probes the store now: a hub started on a full disk refuses links and API writes from the start.
   const storageWatch = watchStorage(store, {
@@ -97,15 +107,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   // dropped, and the write that failed must not fail the link or the rule that logged it.
   const record = (device: string, type: string, data: JsonObject) => {
     const ts = wallNow();
-    let stored: StoredEvent[];
-    try {
-      stored = store.commit({ readings: [], events: [{ device, ts, type, data }], linkStates: [] });
-    } catch (err) {
+    store.commit({ readings: [], events: [{ device, ts, type, data }], linkStates: [] }).then(publishEvents, (err: unknown) => {
       if (isStorageFull(err)) logger.debug(`${device}: ${type} event not logged: the store is full`);
       else logger.error(`${device}: cannot log its ${type} event: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
-    publishEvents(stored);
+    });
   };
 
   const linkDeps: BoardLinkDeps = {
@@ -117,64 +122,124 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     wallNow,
     keepaliveMs: config.link.keepalive_ms,
     telemetryIntervalMs: (device) => readingIntervalMs(config, device),
+    // Published at once (liveness comes from the link) and again once the registry has the write.
     linkChanged: (device) => {
-      const view = viewOf(device);
-      if (view !== undefined) publish({ type: 'device', device: view });
+      publishDevice(device);
+      void registry.refresh(device).then(
+        () => {
+          publishDevice(device);
+          cluster?.announce({ kind: 'board', device, what: (pulls.get(device) ?? links.get(device))?.online === true ? 'linked' : 'offline' });
+        },
+        (err: unknown) => logger.error(`${device}: cannot read its registry entry: ${err instanceof Error ? err.message : String(err)}`),
+      );
     },
   };
+  const publishDevice = (device: string) => {
+    const view = viewOf(device);
+    if (view !== undefined) publish({ type: 'device', device: view });
+  };
   const links = new Map<string, DeviceLink>();
+  /** How often each board's key changed through this hub (link-server.ts keyChanges). */
+  const keyChanges = new Map<string, number>();
+  const keyChanged = (id: string) => keyChanges.set(id, (keyChanges.get(id) ?? 0) + 1);
+  const opening = new Map<string, Promise<DeviceLink | undefined>>();
   const commandPrefix = `h${randomBytes(3).toString('hex')}-`;
-  const deviceLink = (id: string): DeviceLink | undefined => {
-    let link = links.get(id);
-    if (link === undefined) {
-      if (store.getDevice(id) === undefined) return undefined;
-      link = new DeviceLink(id, { ...linkDeps, store, commandPrefix });
-      links.set(id, link);
+  /** Closes and forgets the board's link: the next hello opens it again from the store. */
+  const dropLink = (id: string, why: HubError) => {
+    links.get(id)?.close(why);
+    links.delete(id);
+  };
+  const deviceLink = (id: string): Promise<DeviceLink | undefined> => {
+    const link = links.get(id);
+    // In a cluster another hub may have held the board since it was here, and moved its streams
+    // on in the store: a link that is down is opened again from there.
+    if (link !== undefined && cluster !== undefined && !link.online) dropLink(id, offlineError(id));
+    else if (link !== undefined) return Promise.resolve(link);
+    let open = opening.get(id);
+    if (open === undefined) {
+      open = (async () => {
+        // A board registered through another hub sharing the store is read when it first dials in.
+        if (registry.get(id) === undefined && (await registry.refresh(id)) === undefined) return undefined;
+        const opened = await DeviceLink.open(id, { ...linkDeps, store, commandPrefix });
+        links.set(id, opened);
+        return opened;
+      })().finally(() => opening.delete(id));
+      opening.set(id, open);
     }
-    return link;
+    return open;
   };
   // Boards the hub dials (pull mode) are registered like the others, with their address.
   for (const target of config.devices) {
     const address = parseHostPort(target.address);
     if (address === null) throw new HubError('bad_request', `devices: ${target.id}: address ${JSON.stringify(target.address)} is not HOST:PORT`);
-    if (store.getDevice(target.id) === undefined) registerPulled(store, target.id, target.address, logger);
+    if (registry.get(target.id) === undefined && (await registerPulled(store, target.id, target.address, logger))) await registry.refresh(target.id);
     pulls.set(
       target.id,
       new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, { ...linkDeps, store }),
     );
   }
-  const boardLink = (id: string): Pick<DeviceLink, 'online' | 'lastState' | 'command'> | undefined => pulls.get(id) ?? deviceLink(id);
+
   const withLiveness = (device: DeviceRecord): DeviceView => {
     const link = pulls.get(device.id) ?? links.get(device.id);
-    if (link?.online !== true) return { ...device, online: false, linkedSince: null, bootedAt: null };
+    // Held by another hub of the cluster: the shared registry says whether it is online.
+    if (link?.online !== true) return { ...device, online: cluster !== undefined && device.online, linkedSince: null, bootedAt: null };
     // An online board was heard within its outage time, so "now" is its last-seen time.
     return { ...device, online: true, lastSeen: wallNow(), linkedSince: link.linkedSince, bootedAt: link.bootedAt };
   };
   const viewOf = (id: string): DeviceView | undefined => {
-    const device = store.getDevice(id);
+    const device = registry.get(id);
     return device === undefined ? undefined : withLiveness(device);
   };
 
   // The key an update's manifest_mac is made with (protocol.md §5.19): a board the hub dials
   // shares its configured token with it, one that dials in its board key.
-  const boardKey = (id: string): Buffer | undefined => {
+  const boardKey = async (id: string): Promise<Buffer | undefined> => {
     const pulled = config.devices.find((d) => d.id === id);
     if (pulled === undefined) return store.keyOf(id);
     return pulled.token === undefined ? undefined : keyOfToken(pulled.token);
   };
-  const command: HubFacade['command'] = (deviceId, request, commandOptions) => {
+  /** A command for a board this hub holds (or held last); never passed on to another hub. */
+  const commandHere: HubFacade['command'] = async (deviceId, request, commandOptions) => {
     // Every command is written down before it is sent (docs/hub.md): refused before asking whether the board is online.
-    if (store.health.full) return Promise.reject(store.health.error());
-    const link = boardLink(deviceId);
-    if (link === undefined) return Promise.reject(new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`));
-    return link.command(withManifestMac(request, () => boardKey(deviceId)), commandOptions);
+    if (store.health.full) throw store.health.error();
+    const link = pulls.get(deviceId) ?? links.get(deviceId);
+    if (link === undefined) {
+      if (registry.get(deviceId) === undefined && (await registry.refresh(deviceId)) === undefined) {
+        throw new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`);
+      }
+      throw offlineError(deviceId);
+    }
+    const key = needsManifestMac(request) ? await boardKey(deviceId) : undefined;
+    return link.command(withManifestMac(request, () => key), commandOptions);
+  };
+  const command: HubFacade['command'] = async (deviceId, request, commandOptions) => {
+    if (cluster !== undefined && (pulls.get(deviceId) ?? links.get(deviceId))?.online !== true) {
+      const holder = await store.linkedHub(deviceId);
+      if (holder !== null && holder !== hubId) return cluster.forward(holder, deviceId, request, commandOptions);
+    }
+    return commandHere(deviceId, request, commandOptions);
+  };
+  /** Another hub of the cluster changed shared data: this hub reads it again from the store. */
+  const sharedChanged = (change: SharedChange, from: string) => {
+    for (const listener of [...sharedListeners]) listener(change);
+    if (change.kind !== 'board') return;
+    const { device, what } = change;
+    if (what === 'rotated' || what === 'removed') keyChanged(device);
+    if (what === 'rotated') links.get(device)?.disconnect();
+    if (what === 'removed') dropLink(device, new HubError('not_found', `${device} was removed through hub ${from} before it answered`));
+    void (async () => {
+      // The board went to another hub: a connection still open here is a dead one.
+      if (what === 'linked' && links.has(device) && (await store.linkedHub(device)) !== hubId) dropLink(device, offlineError(device));
+      await registry.refresh(device);
+      publishDevice(device);
+    })().catch((err: unknown) => logger.error(`cluster: cannot read ${device} again after hub ${from} changed it: ${err instanceof Error ? err.message : String(err)}`));
   };
 
   const reports = new ModuleReports();
 
-  const storage = (): StorageStatus => {
+  const storage = async (): Promise<StorageStatus> => {
     const fault = store.health.fault;
-    const size = store.size();
+    const size = await store.size();
     return {
       state: fault === null ? 'ok' : 'full',
       since: fault?.since ?? null,
@@ -186,7 +251,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   const facade: HubFacade = {
     command,
-    devices: () => store.listDevices().map(withLiveness),
+    devices: () => registry.list().map(withLiveness),
     device: viewOf,
     state: (id) => (pulls.get(id) ?? links.get(id))?.lastState ?? null,
     sensors: (id) => store.sensorsOf(id),
@@ -206,12 +271,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     onUpdate: (listener) => bus.subscribe(listener),
     boards: boardAdmin({
       store,
+      registry,
       view: viewOf,
       isDialled: (id) => pulls.has(id),
-      disconnect: (id) => links.get(id)?.disconnect(),
+      disconnect: (id) => {
+        keyChanged(id);
+        links.get(id)?.disconnect();
+        cluster?.announce({ kind: 'board', device: id, what: 'rotated' });
+      },
       forget: (id) => {
-        links.get(id)?.close(new HubError('not_found', `${id} was removed from the hub before it answered`));
-        links.delete(id);
+        keyChanged(id);
+        dropLink(id, new HubError('not_found', `${id} was removed from the hub before it answered`));
+        cluster?.announce({ kind: 'board', device: id, what: 'removed' });
       },
       material: (id, token) =>
         runningHubBoardLink(
@@ -220,7 +291,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           token,
         ),
       record,
-      changed: (id) => linkDeps.linkChanged(id),
+      changed: (id) => {
+        linkDeps.linkChanged(id);
+        cluster?.announce({ kind: 'board', device: id, what: 'registered' });
+      },
     }),
   };
 
@@ -241,6 +315,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return () => storedListeners.delete(listener);
     },
     recordEvent: record,
+    announce: (change) => cluster?.announce(change),
+    onShared: (listener) => {
+      sharedListeners.add(listener);
+      return () => sharedListeners.delete(listener);
+    },
     report: (key, source) => reports.report(key, source),
     httpAddress,
   };
@@ -253,8 +332,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     for (const link of links.values()) link.close();
     await Promise.all([...pulls.values()].map((pull) => pull.close()));
     await linkServer?.close();
+    await cluster?.stop();
     await ingest.close();
-    store.close();
+    await store.close();
   };
   const close = async () => {
     await modules?.stop();
@@ -264,6 +344,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const tlsFiles = config.link.tls === 'auto' ? await ensureLinkCert(config.data, { ...options.openssl, logger }) : config.link.tls;
     linkTls = tlsFiles === undefined ? undefined : readLinkTls(tlsFiles);
     if (linkTls !== undefined) logger.info(`link: TLS; boards pin this hub's certificate with fingerprint ${linkTls.fingerprint}`);
+    if (config.cluster !== undefined) cluster = await ClusterLink.start(config.cluster, { hubId, clock, logger, wallNow, runHere: commandHere, changed: sharedChanged });
     linkServer = await startLinkServer({
       host: config.link.host,
       port: config.link.port,
@@ -271,6 +352,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       clock,
       logger,
       keyOf: (id) => store.keyOf(id),
+      keyChanges: (id) => keyChanges.get(id) ?? 0,
       attach: async (socket, hello, seal, stillProven) => {
         if (store.health.full) {
           // The board keeps what it has and dials again after its backoff (protocol.md §10.1).
@@ -279,7 +361,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         }
         try {
           // A board the hub dials has no business dialing in as well.
-          const link = pulls.has(hello.device_id) ? undefined : deviceLink(hello.device_id);
+          const link = pulls.has(hello.device_id) ? undefined : await deviceLink(hello.device_id);
           if (link === undefined) socket.destroy();
           else await link.attach(socket, hello, seal, stillProven);
         } catch (err) {
@@ -312,11 +394,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 }
 
 /** A board the hub dials, registered at its first start; with a full store, at the next start that can. */
-function registerPulled(store: HubStore, id: string, address: string, logger: Logger): void {
+async function registerPulled(store: HubStore, id: string, address: string, logger: Logger): Promise<boolean> {
   try {
-    store.addDevice(id, { address });
+    await store.addDevice(id, { address });
+    return true;
   } catch (err) {
     if (!isStorageFull(err)) throw err;
     logger.warn(`devices: ${id}: not registered yet, the store is full; the hub dials it anyway and registers it at a start when it can write`);
+    return false;
   }
 }

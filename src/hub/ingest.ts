@@ -4,7 +4,7 @@
 import type { Clock, Timer } from '../common/clock.js';
 import { HubError } from './errors.js';
 import { isStorageFull } from './store/storage-health.js';
-import type { CommitBatch, HubStore, NewEvent } from './store/store.js';
+import type { CommitBatch, HubStore, NewEvent } from './store/port.js';
 import type { Reading, StoredEvent } from './types.js';
 
 export interface IngestItem {
@@ -43,6 +43,8 @@ export class IngestQueue {
   private rows = 0;
   private timer: Timer | undefined;
   private closed = false;
+  /** The commit running, if any: the next batch starts after it. */
+  private committing: Promise<unknown> = Promise.resolve();
   /**
    * Devices whose commit failed. Nothing more of theirs commits until resume(): a later batch
    * committing while an earlier one failed would leave a hole that the board's resend, from
@@ -67,11 +69,11 @@ export class IngestQueue {
     this.rows += (item.readings?.length ?? 0) + (item.events?.length ?? 0);
     // A failed commit needs no handling here: it rejected `done` and its batch-mates.
     if (this.rows >= this.maxRows) {
-      this.commitWaiting();
+      void this.commitWaiting();
     } else if (this.timer === undefined) {
       this.timer = this.options.clock.setTimer(this.maxDelayMs, () => {
         this.timer = undefined;
-        this.commitWaiting();
+        void this.commitWaiting();
       });
     }
     return done;
@@ -86,9 +88,9 @@ export class IngestQueue {
   }
 
   /** Commits what waits now; rejects if that commit failed (its items reject as well). */
-  flush(): Promise<void> {
-    const failure = this.commitWaiting();
-    return failure === undefined ? Promise.resolve() : Promise.reject(failure.error);
+  async flush(): Promise<void> {
+    const failure = await this.commitWaiting();
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Commits what waits and refuses anything added later. */
@@ -101,31 +103,45 @@ export class IngestQueue {
    * Commits every waiting item; a failure is returned, never thrown. When a batch holding
    * several boards' items fails, each board's items are committed again on their own, so one
    * board's bad message fails only that board. A full store fails them all without trying.
+   * Batches commit one after another, in the order they were cut: a board's messages commit in
+   * the order it sent them, and none after one that failed.
    */
-  private commitWaiting(): { error: Error } | undefined {
+  private commitWaiting(): Promise<{ error: Error } | undefined> {
     if (this.timer !== undefined) {
       this.options.clock.clearTimer(this.timer);
       this.timer = undefined;
     }
     const batch = this.waiting;
-    if (batch.length === 0) return undefined;
     this.waiting = [];
     this.rows = 0;
-    const error = this.commitGroup(batch);
+    const run = this.committing.then(() => this.commitBatch(batch));
+    this.committing = run.then(() => undefined);
+    return run;
+  }
+
+  private async commitBatch(batch: readonly Waiting[]): Promise<{ error: Error } | undefined> {
+    // Items of a board whose earlier batch failed while this one waited are refused like later ones.
+    const live = batch.filter((w) => {
+      const failure = this.failed.get(w.item.device);
+      if (failure !== undefined) w.reject(failure);
+      return failure === undefined;
+    });
+    if (live.length === 0) return undefined;
+    const error = await this.commitGroup(live);
     if (error === undefined) return undefined;
     const byDevice = new Map<string, Waiting[]>();
-    for (const w of batch) {
+    for (const w of live) {
       const group = byDevice.get(w.item.device);
       if (group === undefined) byDevice.set(w.item.device, [w]);
       else group.push(w);
     }
     if (byDevice.size === 1 || isStorageFull(error)) {
-      this.fail(batch, error);
+      this.fail(live, error);
       return { error };
     }
     let first: Error | undefined;
     for (const group of byDevice.values()) {
-      const groupError = this.commitGroup(group);
+      const groupError = await this.commitGroup(group);
       if (groupError === undefined) continue;
       this.fail(group, groupError);
       first ??= groupError;
@@ -134,10 +150,10 @@ export class IngestQueue {
   }
 
   /** One transaction for these items; resolves them when it commits, returns the error when not. */
-  private commitGroup(group: readonly Waiting[]): Error | undefined {
+  private async commitGroup(group: readonly Waiting[]): Promise<Error | undefined> {
     let events: StoredEvent[];
     try {
-      events = this.store.commit(toCommit(group.map((w) => w.item)));
+      events = await this.store.commit(toCommit(group.map((w) => w.item)));
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }

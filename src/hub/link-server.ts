@@ -23,7 +23,12 @@ export interface LinkServerOptions {
   clock: Clock;
   logger: Logger;
   /** The board key of a registered id (SHA-256 of its token, protocol.md §10.5); undefined for an unknown id. */
-  keyOf(deviceId: string): Buffer | undefined;
+  keyOf(deviceId: string): Promise<Buffer | undefined>;
+  /**
+   * Counts the changes of a board's key made through this hub (a new token, the board removed):
+   * a connection that proved the key of an earlier count is not let in.
+   */
+  keyChanges(deviceId: string): number;
   /** Takes an authenticated connection, paused just after the board's `auth`, with its seals. */
   /**
    * Links the proven board. `stillProven` says whether the key it proved is still its key: a new
@@ -127,13 +132,15 @@ async function handshake(socket: net.Socket, options: LinkServerOptions, refusal
   let hello: Hello | undefined;
   let seal: LinkSeal;
   let key: Buffer | undefined;
+  let keyCount = 0;
   try {
     const first = await readFirstMessage(socket, timing.clock, timing.timeoutMs, 'hello');
     if (first.message.link !== 'hello') return reject(socket, 'bad_field', `link: the first message must be a hello, not ${first.message.link}`);
     hello = first.message;
     const limited = refusals.rejection(socket.remoteAddress);
     if (limited !== undefined) return reject(socket, limited.code, limited.message);
-    key = options.keyOf(hello.device_id);
+    keyCount = options.keyChanges(hello.device_id);
+    key = await options.keyOf(hello.device_id);
     if (key === undefined) return refuse(socket, options, peer, hello.device_id, 'unknown device');
     // The proofs cover the hello's exact bytes, so a hello altered on the way fails them.
     seal = await challengeBoard(socket, key, hello.nonce, first.bytes, timing);
@@ -148,8 +155,7 @@ async function handshake(socket: net.Socket, options: LinkServerOptions, refusal
     return undefined;
   }
   const { device_id: id } = hello;
-  const proven = key;
-  await options.attach(socket, hello, seal, () => options.keyOf(id)?.equals(proven) === true);
+  await options.attach(socket, hello, seal, () => options.keyChanges(id) === keyCount);
   return undefined;
 }
 

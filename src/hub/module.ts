@@ -8,10 +8,11 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
 import type { HubFacade } from './api/facade.js';
-import type { RolloutStore } from './store/rollouts.js';
-import type { HubStore } from './store/store.js';
+import type { RolloutStore } from './store/port.js';
+import type { HubStore } from './store/port.js';
 import type { RuleStorePort } from './rules/rule-book.js';
 import type { HubUpdate, MqttStatus, RolloutControl, RuleBook } from './types.js';
+import type { SharedChange } from './cluster/messages.js';
 
 /**
  * What a module may report to the runtime, each key answered by one module at most. The facade
@@ -55,6 +56,10 @@ export interface HubContext {
   recordEvent(device: string, type: string, data: JsonObject): void;
   /** Where the HTTP API and dashboard listen (its configured address until the API module listens). */
   httpAddress(): { host: string; port: number };
+  /** Tells the other hubs sharing the store that this hub changed shared data; nothing on a hub alone. */
+  announce(change: SharedChange): void;
+  /** Calls the listener when another hub sharing the store changed shared data, until the returned function is called. */
+  onShared(listener: (change: SharedChange) => void): () => void;
   /** Makes `source` answer for `key` from now on; throws when another module reports it already. */
   report<K extends keyof HubReports>(key: K, source: HubReports[K]): void;
 }

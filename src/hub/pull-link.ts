@@ -13,7 +13,7 @@ import { parseBoardInfo } from '../protocol/replies.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import { OUTAGE_FACTOR } from '../protocol/link/messages.js';
 import { BoardReports, changesState, omit, reportSubscriptions, signalOf } from './board-reports.js';
-import type { BoardLinkDeps, DeviceLinkStore } from './device-link.js';
+import { registryWrite, type BoardLinkDeps, type DeviceLinkStore } from './device-link.js';
 import { HubError } from './errors.js';
 
 export interface PullTarget {
@@ -162,9 +162,9 @@ export class PullLink {
     const about = parseBoardInfo(info);
     const runtime = isObject(info['info']) && typeof info['info']['runtime'] === 'string' ? info['info']['runtime'] : '';
     const firmware = `tether ${about?.firmwareVersion ?? ''} (${runtime}, pull)`;
-    this.deps.store.markLinked(this.id, { firmware, capabilities: about?.capabilities ?? [], bootId: this.boot, now: this.deps.wallNow() });
     const rssi = signalOf(info);
-    if (rssi !== undefined) this.deps.store.setSignal(this.id, rssi);
+    const linked = this.deps.store.markLinked(this.id, { firmware, capabilities: about?.capabilities ?? [], bootId: this.boot, now: this.deps.wallNow() });
+    registryWrite(this.id, this.deps, rssi === undefined ? linked : linked.then(async (ok) => (await this.deps.store.setSignal(this.id, rssi)) || ok));
     this.reports.linkedSince = this.deps.wallNow();
     this.deps.record(this.id, 'online', { boot_id: this.boot, address: `${host}:${port}` });
     this.deps.linkChanged(this.id);
@@ -175,7 +175,7 @@ export class PullLink {
     const why = await this.keepAlive(client);
     events.close();
     this.linked = undefined;
-    this.deps.store.markOffline(this.id, this.deps.wallNow());
+    registryWrite(this.id, this.deps, this.deps.store.markOffline(this.id, this.deps.wallNow()));
     this.reports.linkedSince = null;
     this.deps.record(this.id, 'offline', { reason: this.stopped ? 'hub stopping' : why });
     this.deps.linkChanged(this.id);

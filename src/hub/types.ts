@@ -181,11 +181,11 @@ export interface DryRun {
 export interface RuleBook {
   list(): RuleView[];
   /** Each change takes the name of the API token making it, for the `rule_changed` event. */
-  create(definition: unknown, by: string): RuleView;
+  create(definition: unknown, by: string): Promise<RuleView>;
   /** Replaces a rule made through the API; the definition may rename it. */
-  update(name: string, definition: unknown, by: string): RuleView;
-  setEnabled(name: string, enabled: boolean, by: string): RuleView;
-  remove(name: string, by: string): void;
+  update(name: string, definition: unknown, by: string): Promise<RuleView>;
+  setEnabled(name: string, enabled: boolean, by: string): Promise<RuleView>;
+  remove(name: string, by: string): Promise<void>;
   /** What a rule (a listed one by name, or a definition not saved) would have done over the last hour. */
   dryRun(rule: { name: string } | { definition: unknown }): Promise<DryRun>;
 }
@@ -332,10 +332,10 @@ export interface RolloutControl {
   /** The releases a rollout may send, oldest first. */
   releases(): ReleaseView[];
   /** Newest first. */
-  list(): RolloutView[];
-  get(id: number): RolloutView | undefined;
-  /** Starts a rollout; throws a coded HubError (unknown_release, not_found, board_in_rollout, no_boards, bad_request). */
-  start(request: { version: string; boards: string[]; waveSize: number }, by: string): RolloutView;
+  list(): Promise<RolloutView[]>;
+  get(id: number): Promise<RolloutView | undefined>;
+  /** Starts a rollout; rejects with a coded HubError (unknown_release, not_found, board_in_rollout, no_boards, bad_request). */
+  start(request: { version: string; boards: string[]; waveSize: number }, by: string): Promise<RolloutView>;
   /** Ends a running rollout: no board starts, updates under way are aborted. */
-  cancel(id: number, by: string): RolloutView;
+  cancel(id: number, by: string): Promise<RolloutView>;
 }

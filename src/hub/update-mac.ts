@@ -10,8 +10,13 @@ import { manifestMac } from '../protocol/auth.js';
  * (replacing any the caller sent); every other request is returned as it is. `keyOf` is called
  * only for such a commit; without a key the request goes as it is and the board refuses it.
  */
+/** Whether withManifestMac would sign this request (and so needs the board's key). */
+export function needsManifestMac(request: JsonObject): boolean {
+  return request['action'] === 'update' && request['op'] === 'commit';
+}
+
 export function withManifestMac(request: JsonObject, keyOf: () => Buffer | undefined): JsonObject {
-  if (request['action'] !== 'update' || request['op'] !== 'commit') return request;
+  if (!needsManifestMac(request)) return request;
   const { version, manifest } = request;
   if (typeof version !== 'string' || typeof manifest !== 'string') return request;
   const key = keyOf();

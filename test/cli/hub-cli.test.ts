@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { boardsReachHubAt } from '../../src/hub/board-link-material.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { apiGet, spawnHubCli } from '../support/hub-process.js';
 import { eventually, tempDataDir } from '../support/test-hub.js';
 import { runCli } from './run-cli.js';
@@ -27,11 +27,11 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     assert.match(added.stdout, new RegExp(`tether device --config board\\.yaml --hub ${hubJson.host.replaceAll('.', '\\.')}:7341 --id shed --token-file shed\\.token$`, 'm'));
     assert.doesNotMatch(added.stdout, /--token /, 'no command line carries the token');
     assert.ok(!fs.readFileSync(`${data}/tether.db`).includes(hubJson.token), 'only the hash is stored');
-    const store = HubStore.open(`${data}/tether.db`);
+    const store = SqliteStore.open(`${data}/tether.db`);
     try {
-      assert.equal(store.keyOf('shed')?.equals(keyOfToken(hubJson.token)), true, 'the printed token is the board\'s');
+      assert.equal((await store.keyOf('shed'))?.equals(keyOfToken(hubJson.token)), true, 'the printed token is the board\'s');
     } finally {
-      store.close();
+      await store.close();
     }
     const again = await runCli(['hub', 'add-device', 'shed', '--data', data]);
     assert.equal(again.code, 1);
@@ -99,12 +99,12 @@ describe('tether hub (registry commands)', { timeout: 60_000 }, () => {
     const again = await runCli(['hub', 'token', 'revoke', 'tablet', '--data', data]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /no API token is named "tablet"/);
-    const store = HubStore.open(`${data}/tether.db`);
+    const store = SqliteStore.open(`${data}/tether.db`);
     try {
-      assert.equal(store.apiTokens.verify(token), undefined, 'revoked');
-      assert.deepEqual(store.apiTokens.verify(ciToken), { name: 'ci', scope: 'control' });
+      assert.equal((await store.apiTokens.verify(token)), undefined, 'revoked');
+      assert.deepEqual((await store.apiTokens.verify(ciToken)), { name: 'ci', scope: 'control' });
     } finally {
-      store.close();
+      await store.close();
     }
     const shown = await runCli(['hub', 'token', 'show', '--data', data]);
     const admin = fs.readFileSync(path.join(data, 'api-token'), 'utf8').trim();

@@ -62,7 +62,7 @@ describe('security: tokens are absent from /proc/*/cmdline', { skip: SKIP_WITHOU
   test('security: tokens are absent from /proc/*/cmdline: tether device --hub … --token-file links with the token from its file', { timeout: 60_000 }, async () => {
     const hub: Hub = await startTestHub();
     cleanups.push(() => hub.close());
-    const token = hub.store.addDevice('porch').token;
+    const token = (await hub.store.addDevice('porch')).token;
     const file = path.join(tempDataDir(), 'porch.token');
     fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
     const device = await startDevice(['--hub', `127.0.0.1:${hub.link.port}`, '--id', 'porch', '--token-file', file]);

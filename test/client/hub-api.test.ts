@@ -43,7 +43,7 @@ describe('hub API client', { timeout: 60_000 }, () => {
 
   test("the hub's own refusals keep its code and HTTP status; a rule's field problems come with their paths", async () => {
     await assert.rejects(api.device('nobody'), (e: unknown) => e instanceof HubApiError && e.code === 'not_found' && e.status === 404 && e.reply === undefined);
-    const reader = new HubApi({ base: api.base, token: hub.store.apiTokens.create('tablet', 'read').token });
+    const reader = new HubApi({ base: api.base, token: (await hub.store.apiTokens.create('tablet', 'read')).token });
     await assert.rejects(reader.command('shed', { action: 'ping' }), (e: unknown) => e instanceof HubApiError && e.code === 'forbidden' && e.status === 403);
     await assert.rejects(new HubApi({ base: api.base, token: 'wrong' }).whoami(), (e: unknown) => e instanceof HubApiError && e.code === 'unauthenticated' && e.status === 401);
     const bad = { name: 'lamp', when: { device: 'shed', pin: 15, edge: 'rising' }, then: { device: 'shed', pin: 15, value: 1, lease_s: -1 } };

@@ -21,7 +21,7 @@ describe('examples/hub.yaml: the camper van, its Picos on the firmware', { timeo
     const pico = async (file: string): Promise<FirmwareBoard> => {
       const config = exampleYaml(file);
       const id = String(config['name']);
-      const args = ['--hub', `127.0.0.1:${van.hub.link.port}`, '--id', id, '--token', van.register(id), '--no-listen', '--machine', 'Raspberry Pi Pico W with RP2040'];
+      const args = ['--hub', `127.0.0.1:${van.hub.link.port}`, '--id', id, '--token', await van.register(id), '--no-listen', '--machine', 'Raspberry Pi Pico W with RP2040'];
       return startFirmwareBoard(config, { args });
     };
     tank = await pico('van-tank.yaml');
@@ -38,11 +38,11 @@ describe('examples/hub.yaml: the camper van, its Picos on the firmware', { timeo
   const level = async (board: FirmwareBoard, pin: number) => (await board.state()).levels[String(pin)];
 
   test("the tank probe's temperature reaches the hub, as the frost rules read it", async () => {
-    const reading = await until('a reading of the tank probe at the hub', () =>
-      van.hub.facade.sensors('van-tank').some((s) => s.sensor === 'tank' && s.quantity === 'temperature'),
+    const reading = await until('a reading of the tank probe at the hub', async () =>
+      (await van.hub.facade.sensors('van-tank')).some((s) => s.sensor === 'tank' && s.quantity === 'temperature'),
     );
     assert.ok(reading);
-    const tankSensor = van.hub.facade.sensors('van-tank').find((s) => s.sensor === 'tank');
+    const tankSensor = (await van.hub.facade.sensors('van-tank')).find((s) => s.sensor === 'tank');
     assert.equal(tankSensor?.lastValue, 21, "the shims' DS18B20");
     assert.equal(tankSensor?.unit, '°C');
   });

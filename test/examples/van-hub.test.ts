@@ -19,7 +19,7 @@ describe('examples/hub.yaml: the camper van, its Picos simulated', { timeout: 12
     const linked = async (file: string): Promise<LinkedBoard> => {
       const board = exampleYaml(file);
       const id = String(board['name']);
-      return startLinkedBoard({ port: van.hub.link.port, token: van.register(id), id, config: board, keepaliveMs: null });
+      return startLinkedBoard({ port: van.hub.link.port, token: await van.register(id), id, config: board, keepaliveMs: null });
     };
     tank = await linked('van-tank.yaml');
     cab = await linked('van-cab.yaml');

@@ -27,7 +27,7 @@ export interface VanHub {
   /** The Pi's own board (van-pi.yaml), simulated, which the hub dials. */
   pi: RealTimeSim;
   /** Registers a board at the hub: its token. */
-  register(id: string): string;
+  register(id: string): Promise<string>;
   /** Resolves once every board of the van is online at the hub. */
   allOnline(): Promise<void>;
   /** The rules as GET /api/rules shows them, by name. */
@@ -58,7 +58,7 @@ export async function startVanHub(): Promise<VanHub> {
   return {
     hub,
     pi,
-    register: (id) => hub.store.addDevice(id, {}).token,
+    register: async (id) => (await hub.store.addDevice(id, {})).token,
     allOnline: async () => {
       for (const id of ['van-pi', 'van-tank', 'van-cab']) {
         await eventually(() => (hub.facade.device(id)?.online === true ? true : undefined), `${id} linked to the hub`, WAIT_MS);

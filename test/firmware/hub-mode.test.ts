@@ -18,10 +18,10 @@ afterEach(async () => {
 type Hub = Awaited<ReturnType<typeof startTestHub>>;
 
 async function linkedFirmware(hub: Hub, port: number, config: unknown, manualClock: boolean): Promise<FirmwareBoard> {
-  const { token } = hub.store.addDevice('pico');
+  const { token } = await hub.store.addDevice('pico');
   const board = await startFirmwareBoard(config, { manualClock, args: ['--hub', `127.0.0.1:${port}`, '--id', 'pico', '--token', token, '--keepalive-ms', '200', '--no-listen'] });
   cleanups.push(() => board.close());
-  await eventually(() => (hub.deviceLink('pico')?.online ? true : undefined), `the firmware board online at the hub (stderr: ${board.stderr()})`, 10_000);
+  await eventually(async () => ((await hub.deviceLink('pico'))?.online ? true : undefined), `the firmware board online at the hub (stderr: ${board.stderr()})`, 10_000);
   return board;
 }
 
@@ -33,7 +33,7 @@ function throughHub(vcase: VectorCase): boolean {
 const isEvent = (m: unknown) => typeof m === 'object' && m !== null && 'event' in m;
 
 async function runThroughHub(hub: Hub, board: FirmwareBoard, vcase: VectorCase): Promise<void> {
-  const seen = hub.facade.events({ device: 'pico', type: 'lease_expired' }).length;
+  const seen = (await hub.facade.events({ device: 'pico', type: 'lease_expired' })).length;
   let expired = 0;
   for (const [index, step] of vcase.steps.entries()) {
     const where = `${vcase.name}, step ${index + 1}`;
@@ -47,7 +47,7 @@ async function runThroughHub(hub: Hub, board: FirmwareBoard, vcase: VectorCase):
     // Events reach the hub as link messages; per-connection seq is replaced by the link's numbers.
     for (const e of expect.filter(isEvent) as JsonObject[]) {
       expired++;
-      const stored = await eventually(() => hub.facade.events({ device: 'pico', type: 'lease_expired' })[seen + expired - 1], `${where}: ${JSON.stringify(e)}`);
+      const stored = await eventually(async () => (await hub.facade.events({ device: 'pico', type: 'lease_expired' }))[seen + expired - 1], `${where}: ${JSON.stringify(e)}`);
       const want = { ...e };
       delete want['seq'];
       delete want['ts'];
@@ -91,11 +91,11 @@ describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
     cleanups.push(() => proxy.close());
     const board = await linkedFirmware(hub, proxy.port, SENSOR_BOARD, false);
-    const readings = () => hub.facade.readings({ device: 'pico', sensor: 'air', from: 0, to: Date.now() + 60_000 }).filter((r) => r.quantity === 'temperature');
-    await eventually(() => (readings().length >= 3 ? true : undefined), 'readings before the outage');
+    const readings = async () => (await hub.facade.readings({ device: 'pico', sensor: 'air', from: 0, to: Date.now() + 60_000 })).filter((r) => r.quantity === 'temperature');
+    await eventually(async () => ((await readings()).length >= 3 ? true : undefined), 'readings before the outage');
     const reply = await hub.facade.command('pico', { action: 'write_pin', pin: 15, value: 1, timeout: 1 });
     assert.equal(reply['ok'], true);
-    const before = readings().length;
+    const before = (await readings()).length;
     const outageStart = Date.now();
     proxy.blackhole();
     await new Promise((r) => setTimeout(r, 1500));
@@ -103,8 +103,8 @@ describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
     const state = await board.state();
     assert.equal(state.levels['15'], 0, 'the relay is off again although the hub could not be reached');
     proxy.heal();
-    const after = await eventually(() => {
-      const r = readings();
+    const after = await eventually(async () => {
+      const r = await readings();
       return r.some((x) => x.ts > outageStart + 300 && x.ts < outageStart + 1200) ? r : undefined;
     }, 'readings stamped inside the outage', 15_000);
     assert.ok(after.length > before + 5, `readings queued during the outage arrived (${before} → ${after.length})`);
@@ -124,10 +124,10 @@ describe('firmware in hub mode: outages', { timeout: 60_000 }, () => {
     await linkedFirmware(hub, proxy.port, SENSOR_BOARD, false);
     proxy.dropAll();
     proxy.refuse(true);
-    await eventually(() => (hub.deviceLink('pico')?.online === false ? true : undefined), 'offline');
+    await eventually(async () => ((await hub.deviceLink('pico'))?.online === false ? true : undefined), 'offline');
     await assert.rejects(hub.facade.command('pico', { action: 'ping' }), (e: { code?: string }) => e.code === 'device_offline');
     proxy.refuse(false);
-    await eventually(() => (hub.deviceLink('pico')?.online ? true : undefined), 'online again', 10_000);
+    await eventually(async () => ((await hub.deviceLink('pico'))?.online ? true : undefined), 'online again', 10_000);
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => hub.facade.command('pico', { action: 'ping', id: i })));
     assert.deepEqual(replies.map((r) => r['id']), Array.from({ length: 20 }, (_, i) => i));
   });

@@ -25,11 +25,11 @@ describe('firmware hub link over TLS, pinned', { skip: SKIP_WITHOUT_PYTHON3, tim
       config: { link: { host: '127.0.0.1', port: 0, keepalive_ms: 200, tls: { cert: cert.certFile, key: cert.certFile.replace(/cert\.pem$/, 'key.pem') } } },
     });
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('pico');
+    const { token } = await hub.store.addDevice('pico');
     const asOpenssl = fingerprint.toUpperCase().match(/../g)?.join(':') ?? '';
     const board = await startFirmwareBoard(BOARD, { args: ['--hub', `127.0.0.1:${hub.link.port}`, '--id', 'pico', '--token', token, '--fingerprint', asOpenssl, '--no-listen'] });
     cleanups.push(() => board.close());
-    await eventually(() => (hub.deviceLink('pico')?.online ? true : undefined), `the firmware board online at the hub (stderr: ${board.stderr()})`, 15_000);
+    await eventually(async () => ((await hub.deviceLink('pico'))?.online ? true : undefined), `the firmware board online at the hub (stderr: ${board.stderr()})`, 15_000);
     const reply = await hub.facade.command('pico', { action: 'write_pin', pin: 15, value: 1, timeout: 30 });
     assert.equal(reply['ok'], true, JSON.stringify(reply));
     assert.equal((await board.state()).levels['15'], 1);

@@ -48,7 +48,7 @@ test('the install line of POST /api/devices writes the config/hub.json the API s
     const ended = await runInstall({ ...installFlags(line), hubConfig, wait: 0.5 }, run.ctx, io).catch((e: unknown) => e);
     assert.match(String(ended), /not_online/, run.err.join('\n'));
     assert.equal(new TextDecoder().decode(board.files.get('/config/hub.json')), `${made.link.hubJson}\n`, 'the config the API showed');
-    assert.deepEqual(hub.store.keyOf('tank'), keyOfToken(made.token), 'the token the API made still links');
+    assert.deepEqual((await hub.store.keyOf('tank')), keyOfToken(made.token), 'the token the API made still links');
     assert.ok(!run.err.some((l) => /registered tank|new token/.test(l)), run.err.join('\n'));
   } finally {
     await hub.close();

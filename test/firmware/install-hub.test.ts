@@ -73,23 +73,23 @@ describe('tether install --hub', { skip: SKIP_WITHOUT_PYTHON3, timeout: 120_000 
     assert.ok(first.err.includes(`registered tank at the hub (${hub.data})`), first.err.join('\n'));
     const onBoard = JSON.parse(new TextDecoder().decode(board.files.get('/config/hub.json'))) as { host: string; port: number; device_id: string; token: string };
     assert.deepEqual({ ...onBoard, token: '' }, { host: '127.0.0.1', port: linkPort, device_id: 'tank', token: '' });
-    assert.deepEqual(hub.store.keyOf('tank'), keyOfToken(onBoard.token), 'the board holds the token the hub registered');
+    assert.deepEqual((await hub.store.keyOf('tank')), keyOfToken(onBoard.token), 'the board holds the token the hub registered');
     const device = JSON.parse(new TextDecoder().decode(board.files.get('/config/device.json'))) as { name: string; auth: unknown };
     assert.equal(device.name, 'tank', '--name names the given config');
-    const bootId = hub.store.getDevice('tank')?.bootId;
-    assert.ok(hub.store.getDevice('tank')?.online);
+    const bootId = (await hub.store.getDevice('tank'))?.bootId;
+    assert.ok((await hub.store.getDevice('tank'))?.online);
 
     const second = capture();
     await runInstall(flags, second.ctx, io);
     assert.ok(second.err.some((l) => /^copied 0 file\(s\) .*; \d+ unchanged$/.test(l)), second.err.join('\n'));
     assert.deepEqual(JSON.parse(new TextDecoder().decode(board.files.get('/config/hub.json'))), onBoard, 'the token was kept, not rotated');
-    assert.notEqual(hub.store.getDevice('tank')?.bootId, bootId, 'online again after a new start, not still from the first');
+    assert.notEqual((await hub.store.getDevice('tank'))?.bootId, bootId, 'online again after a new start, not still from the first');
 
     const other = new FakeBoard();
     const refused = await runInstall(flags, capture().ctx, boardIo(other, dirs)).catch((e: unknown) => e);
     assert.match(String(refused), /already_registered: a board tank is registered at the hub already.*--rotate/);
     assert.equal(other.files.size, 0, 'nothing was written to the other board');
-    assert.deepEqual(hub.store.keyOf('tank'), keyOfToken(onBoard.token), "the first board's token still works");
+    assert.deepEqual((await hub.store.keyOf('tank')), keyOfToken(onBoard.token), "the first board's token still works");
 
     // A run cut short after the registration: the next run takes the token it registered up again.
     const cutBoard = new FakeBoard();
@@ -98,19 +98,19 @@ describe('tether install --hub', { skip: SKIP_WITHOUT_PYTHON3, timeout: 120_000 
     cutIo.openPort = async (p) => open(p).then((port) => (cutBoard.cutWhenWriting('/config/hub.json'), port));
     const cut = await runInstall({ ...flags, name: 'well', wait: 0.5 }, capture().ctx, cutIo).catch((e: unknown) => e);
     assert.match(String(cut), /port_closed/);
-    assert.ok(hub.store.keyOf('well') !== undefined && fs.existsSync(path.join(cutIo.tokenDir ?? '', 'well.hub-token')));
+    assert.ok((await hub.store.keyOf('well')) !== undefined && fs.existsSync(path.join(cutIo.tokenDir ?? '', 'well.hub-token')));
     assert.equal(cutBoard.files.has('/config/hub.json'), false, 'cut before the board got its token');
     cutIo.openPort = open;
     const resumed = capture();
     await runInstall({ ...flags, name: 'well', wait: 0.5 }, resumed.ctx, cutIo).catch((e: unknown) => assert.match(String(e), /not_online/, 'no already_registered'));
     const wellToken = (JSON.parse(new TextDecoder().decode(cutBoard.files.get('/config/hub.json'))) as { token: string }).token;
-    assert.deepEqual(hub.store.keyOf('well'), keyOfToken(wellToken), 'the board holds the token the cut run registered');
+    assert.deepEqual((await hub.store.keyOf('well')), keyOfToken(wellToken), 'the board holds the token the cut run registered');
     assert.equal(fs.existsSync(path.join(cutIo.tokenDir ?? '', 'well.hub-token')), false, 'kept only until the board holds it');
 
     // A board that never links: the wait ends with not_online and what its console printed.
     const silent = new FakeBoard({ mainOutput: "tether: wifi: 'tether-lab' refused the password (wrong password?)\n" });
     const late = await runInstall({ ...flags, name: 'pump', wait: 0.5 }, capture().ctx, boardIo(silent, dirs)).catch((e: unknown) => e);
     assert.match(String(late), /not_online: pump did not link to the hub within 0\.5 s\. Its console said:\n {2}tether: wifi: 'tether-lab' refused the password \(wrong password\?\)\n/);
-    assert.ok(hub.store.keyOf('pump') !== undefined, 'registered before the copy');
+    assert.ok((await hub.store.keyOf('pump')) !== undefined, 'registered before the copy');
   });
 });

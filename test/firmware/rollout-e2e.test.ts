@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/device/logger.js';
 import type { Hub } from '../../src/hub/hub.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { HubUpdate, RolloutView, StoredEvent } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/index.js';
 import { filesDiffering, firmwareCopy, otaBoardConfig, startBootLoopBoard, testReleases, type BootLoopBoard } from '../support/boot-loop-board.js';
@@ -49,7 +49,7 @@ async function startFleet(name: string, release: string, ids = BOARDS): Promise<
   await new ReleaseStore(hub.data).add(release);
   const boards = new Map<string, BootLoopBoard>();
   for (const id of ids) {
-    const { token } = hub.store.addDevice(id);
+    const { token } = await hub.store.addDevice(id);
     const board = await startBootLoopBoard(scratch, `${name}-${id}`, BOARD_CONFIG, ['--hub', `127.0.0.1:${hub.link.port}`, '--id', id, '--token', token, '--keepalive-ms', '200', '--no-listen']);
     cleanups.push(() => board.close());
     boards.set(id, board);
@@ -111,7 +111,7 @@ async function watchRollouts(fleet: Fleet): Promise<Array<Extract<HubUpdate, { t
   return seen;
 }
 
-function eventsOf(fleet: Fleet, type: string): StoredEvent[] {
+function eventsOf(fleet: Fleet, type: string): Promise<StoredEvent[]> {
   return fleet.hub.facade.events({ type, limit: 1000 });
 }
 
@@ -152,10 +152,10 @@ describe('rollouts from the hub against the firmware under CPython, across real 
         assert.equal(mine.at(-1)?.rollout.state, 'done');
       }
       // Each start, result and end is a hub event; the start names who started it.
-      const startedEvents = eventsOf(fleet, 'rollout_started').filter((e) => e.data['rollout'] === id);
+      const startedEvents = (await eventsOf(fleet, 'rollout_started')).filter((e) => e.data['rollout'] === id);
       assert.deepEqual(startedEvents.map((e) => [e.device, e.data['by'], e.data['wave']]).sort(), [['alpha', 'api-token', 1], ['bravo', 'api-token', 2], ['charlie', 'api-token', 2]]);
-      assert.deepEqual(eventsOf(fleet, 'rollout_result').map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'confirmed']));
-      assert.deepEqual(eventsOf(fleet, 'rollout_ended').map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'done']));
+      assert.deepEqual((await eventsOf(fleet, 'rollout_result')).map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'confirmed']));
+      assert.deepEqual((await eventsOf(fleet, 'rollout_ended')).map((e) => [e.device, e.data['state']]).sort(), BOARDS.map((b) => [b, 'done']));
     });
   });
 
@@ -186,7 +186,7 @@ describe('rollouts from the hub against the firmware under CPython, across real 
         assert.deepEqual(await filesDiffering(board.flash, firmwareCopy(scratch, `original-${name}`)), [], `${name}'s flash still holds 0.1.0`);
       }
       await eventually(() => (BOARDS.every((b) => fleet.hub.facade.device(b)?.firmware === 'tether-mpy 0.1.0') ? true : undefined), 'every board on 0.1.0', 10_000);
-      assert.deepEqual(eventsOf(fleet, 'rollout_ended').map((e) => [e.device, e.data['state'], (e.data['reason'] as JsonObject | undefined)?.['code']]).sort(), BOARDS.map((b) => [b, 'stopped', 'rolled_back']));
+      assert.deepEqual((await eventsOf(fleet, 'rollout_ended')).map((e) => [e.device, e.data['state'], (e.data['reason'] as JsonObject | undefined)?.['code']]).sort(), BOARDS.map((b) => [b, 'stopped', 'rolled_back']));
     });
   });
 
@@ -207,9 +207,9 @@ describe('rollouts from the hub against the firmware under CPython, across real 
     const { port } = fleet.hub.link;
     await fleet.hub.close();
     // The hub stopped without waiting for alpha's restart: the store still has alpha applying it.
-    const store = HubStore.open(join(fleet.hub.data, 'tether.db'));
-    const left = store.rollouts.get(id);
-    store.close();
+    const store = SqliteStore.open(join(fleet.hub.data, 'tether.db'));
+    const left = await store.rollouts.get(id);
+    await store.close();
     assert.equal(left?.state, 'running');
     assert.deepEqual(
       left.boards.map((b) => [b.device, b.state, b.phase]),

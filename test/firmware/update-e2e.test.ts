@@ -124,7 +124,7 @@ describe('tether update against the firmware under CPython, across real resets',
   test('through the hub: 0.1.0 → 0.1.1, and the hub sees tether-mpy 0.1.1 after the reset', async () => {
     const hub = await startTestHub({ data: join(scratch, 'hub') });
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('pico');
+    const { token } = await hub.store.addDevice('pico');
     const board = await startBoard('hub', HUB_CONFIG, ['--hub', `127.0.0.1:${hub.link.port}`, '--id', 'pico', '--token', token, '--keepalive-ms', '200', '--no-listen']);
     const base = `http://127.0.0.1:${hub.http.port}`;
     const firmware = async (): Promise<unknown> => {

@@ -39,8 +39,8 @@ async function events(hub: TestHub, id: string): Promise<Array<{ type: string; d
   return answer.body.events as Array<{ type: string; data: Record<string, unknown> }>;
 }
 
-const online = (hub: TestHub, id: string) => eventually(() => (hub.deviceLink(id)?.online === true ? true : undefined), `${id} linked`);
-const offline = (hub: TestHub, id: string) => eventually(() => (hub.deviceLink(id)?.online !== true ? true : undefined), `${id}'s link closed`);
+const online = (hub: TestHub, id: string) => eventually(async () => ((await hub.deviceLink(id))?.online === true ? true : undefined), `${id} linked`);
+const offline = (hub: TestHub, id: string) => eventually(async () => ((await hub.deviceLink(id))?.online !== true ? true : undefined), `${id}'s link closed`);
 
 describe('hub API: boards registered, re-keyed and removed by an admin', { timeout: 60_000 }, () => {
   const closing: Array<() => Promise<void>> = [];
@@ -78,7 +78,7 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     assert.equal(made.link.notes[0], "the hub's link listens on 127.0.0.1 only, so only boards on this machine can reach it (link.host in the hub config)");
     // tether install reads the link from a hub config; this one is not at the defaults.
     assert.match(made.link.notes[1] ?? '', new RegExp(`link is not at its defaults \\(this one is 127\\.0\\.0\\.1:${hub.link.port}\\): add --hub-config FILE`));
-    assert.equal(hub.store.keyOf('shed') !== undefined, true);
+    assert.equal((await hub.store.keyOf('shed')) !== undefined, true);
 
     await boardForTest(made.link.hubJson);
     await online(hub, 'shed');
@@ -120,7 +120,7 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     await offline(hub, 'shed');
     // The old board dials again at once and the hub no longer proves the key it holds.
     await eventually(() => (refused(old) ? true : undefined), 'the old token refused');
-    assert.notEqual(hub.deviceLink('shed')?.online, true);
+    assert.notEqual((await hub.deviceLink('shed'))?.online, true);
     await old.close();
 
     await boardForTest(rotated.link.hubJson);
@@ -144,7 +144,7 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     link.sendBytes(encodeFrame({ link: 'auth', proof: proofs.board }));
     await link.closed;
     assert.ok(!link.frames.some((f) => f['link'] === 'welcome'), `no welcome: ${JSON.stringify(link.frames)}`);
-    assert.notEqual(hub.deviceLink('shed')?.online, true);
+    assert.notEqual((await hub.deviceLink('shed'))?.online, true);
   });
 
   it('DELETE /api/devices/:id closes the board\'s link and unregisters it; its events stay, and a new hello is refused', async () => {
@@ -157,8 +157,8 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.deepEqual(answer.body, { removed: 'shed' });
     assertCoded(await call(hub, 'GET', '/api/devices/shed', hub.apiToken.token), 404, 'not_found');
-    assert.equal(hub.store.keyOf('shed'), undefined);
-    assert.equal(hub.deviceLink('shed'), undefined, 'no link is kept for it');
+    assert.equal((await hub.store.keyOf('shed')), undefined);
+    assert.equal((await hub.deviceLink('shed')), undefined, 'no link is kept for it');
     await eventually(() => (board.link.state !== 'up' ? true : undefined), "the board's link closed");
     await eventually(() => (refused(board) ? true : undefined), 'its next hello refused');
 
@@ -184,17 +184,17 @@ describe('hub API: boards registered, re-keyed and removed by an admin', { timeo
 
   it('security: only admin tokens change the registry; read and control tokens are forbidden, and the event names the token', async () => {
     const hub = await hubForTest();
-    hub.store.addDevice('pico');
-    const read = hub.store.apiTokens.create('kitchen-tablet', 'read').token;
-    const control = hub.store.apiTokens.create('greenhouse-script', 'control').token;
-    const admin = hub.store.apiTokens.create('installer', 'admin').token;
+    await hub.store.addDevice('pico');
+    const read = (await hub.store.apiTokens.create('kitchen-tablet', 'read')).token;
+    const control = (await hub.store.apiTokens.create('greenhouse-script', 'control')).token;
+    const admin = (await hub.store.apiTokens.create('installer', 'admin')).token;
     for (const token of [read, control]) {
       assertCoded(await call(hub, 'POST', '/api/devices', token, { id: 'intruder' }), 403, 'forbidden', /needs admin/);
       assertCoded(await call(hub, 'POST', '/api/devices/pico/token', token), 403, 'forbidden');
       assertCoded(await call(hub, 'DELETE', '/api/devices/pico', token), 403, 'forbidden');
     }
-    assert.equal(hub.store.getDevice('intruder'), undefined);
-    assert.notEqual(hub.store.getDevice('pico'), undefined);
+    assert.equal((await hub.store.getDevice('intruder')), undefined);
+    assert.notEqual((await hub.store.getDevice('pico')), undefined);
 
     assert.equal((await call(hub, 'POST', '/api/devices', admin, { id: 'shed' })).status, 201);
     assert.equal((await call(hub, 'POST', '/api/devices/shed/token', admin)).status, 200);

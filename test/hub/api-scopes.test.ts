@@ -9,7 +9,7 @@ import { AuthFailureLimiter } from '../../src/hub/api/auth-limiter.js';
 import { buildApi } from '../../src/hub/api/server.js';
 import type { HubFacade } from '../../src/hub/api/facade.js';
 import type { Hub } from '../../src/hub/hub.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { nearMissTokens } from '../support/near-miss-token.js';
 import { startTestHub } from '../support/test-hub.js';
 
@@ -52,8 +52,8 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
   before(async () => {
     hub = await startTestHub();
     admin = hub.apiToken.token;
-    hub.store.addDevice('pico');
-    for (const scope of ['read', 'control', 'admin'] as const) tokens[scope] = hub.store.apiTokens.create(`${scope}-token`, scope).token;
+    await hub.store.addDevice('pico');
+    for (const scope of ['read', 'control', 'admin'] as const) tokens[scope] = (await hub.store.apiTokens.create(`${scope}-token`, scope)).token;
   });
   after(() => hub.close());
 
@@ -83,7 +83,7 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
       assert.match(refused.body.error?.message ?? '', /needs admin/, `${method} ${route}`);
     }
     assert.deepEqual(
-      hub.store.apiTokens.list().map((t) => t.name),
+      (await hub.store.apiTokens.list()).map((t) => t.name),
       ['admin-token', 'control-token', 'read-token'],
       'nothing was made or revoked',
     );
@@ -131,19 +131,19 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
   });
 
   it('security: a revoked token is refused at its next request, revoked through the API or in the store (as tether hub token revoke does)', async () => {
-    const viaApi = hub.store.apiTokens.create('short-lived', 'control').token;
+    const viaApi = (await hub.store.apiTokens.create('short-lived', 'control')).token;
     assert.equal((await call(hub, 'GET', '/api/devices', viaApi)).status, 200);
     assert.deepEqual((await call(hub, 'DELETE', '/api/tokens/short-lived', admin)).body, { revoked: 'short-lived' });
     assert.equal((await call(hub, 'GET', '/api/devices', viaApi)).status, 401);
     await assert.rejects(firstStreamMessage(hub, viaApi), /HTTP 401/);
 
-    const viaCli = hub.store.apiTokens.create('cli-revoked', 'read').token;
+    const viaCli = (await hub.store.apiTokens.create('cli-revoked', 'read')).token;
     assert.equal((await call(hub, 'GET', '/api/devices', viaCli)).status, 200);
-    const other = HubStore.open(path.join(hub.data, 'tether.db'));
+    const other = SqliteStore.open(path.join(hub.data, 'tether.db'));
     try {
-      assert.equal(other.apiTokens.revoke('cli-revoked'), true);
+      assert.equal(await other.apiTokens.revoke('cli-revoked'), true);
     } finally {
-      other.close();
+      await other.close();
     }
     assert.equal((await call(hub, 'GET', '/api/devices', viaCli)).status, 401);
   });
@@ -162,25 +162,25 @@ describe('security: API token scopes', { timeout: 60_000 }, () => {
 });
 
 describe('security: API tokens in the store', { timeout: 30_000 }, () => {
-  it('security: names are 1–64 of letters, digits, _ . and -, unique, and never api-token; each refusal says what to do', () => {
-    const store = HubStore.open(':memory:');
+  it('security: names are 1–64 of letters, digits, _ . and -, unique, and never api-token; each refusal says what to do', async () => {
+    const store = SqliteStore.open(':memory:');
     try {
       const tokens = store.apiTokens;
       for (const name of ['', 'bad name', 'tablet!', 'x'.repeat(65), '../etc']) {
-        assert.throws(() => tokens.create(name, 'read'), { code: 'bad_request', message: `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet` }, JSON.stringify(name));
+        await assert.rejects(tokens.create(name, 'read'), { code: 'bad_request', message: `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet` }, JSON.stringify(name));
       }
-      assert.equal(tokens.create('x'.repeat(64), 'read').view.name.length, 64);
-      assert.throws(() => tokens.create('api-token', 'read'), { code: 'conflict', message: 'api-token is the name of the admin token in <data>/api-token; pick another name' });
-      tokens.create('tablet', 'read', 5);
-      assert.throws(() => tokens.create('tablet', 'admin'), { code: 'conflict', message: 'a token named "tablet" exists; revoke it first, or pick another name' });
-      assert.deepEqual(tokens.list(), [
+      assert.equal((await tokens.create('x'.repeat(64), 'read')).view.name.length, 64);
+      await assert.rejects(tokens.create('api-token', 'read'), { code: 'conflict', message: 'api-token is the name of the admin token in <data>/api-token; pick another name' });
+      await tokens.create('tablet', 'read', 5);
+      await assert.rejects(tokens.create('tablet', 'admin'), { code: 'conflict', message: 'a token named "tablet" exists; revoke it first, or pick another name' });
+      assert.deepEqual(await tokens.list(), [
         { name: 'tablet', scope: 'read', createdAt: 5 },
-        { name: 'x'.repeat(64), scope: 'read', createdAt: tokens.list()[1]?.createdAt },
+        { name: 'x'.repeat(64), scope: 'read', createdAt: (await tokens.list())[1]?.createdAt },
       ]);
-      assert.equal(tokens.revoke('tablet'), true);
-      assert.equal(tokens.revoke('tablet'), false);
+      assert.equal(await tokens.revoke('tablet'), true);
+      assert.equal(await tokens.revoke('tablet'), false);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
@@ -193,7 +193,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
 
   it('security: the 11th wrong token in a minute is 429 rate_limited with Retry-After, even with the right token, until the lockout ends; the next lockout is twice as long', async () => {
     let now = 1_000_000;
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const app = await buildApi({ facade, apiToken: TOKEN, tokens: store.apiTokens, now: () => now });
     try {
       const get = (token: string) => app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer ${token}` } });
@@ -222,7 +222,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
       assert.equal((await get(TOKEN)).statusCode, 200);
     } finally {
       await app.close();
-      store.close();
+      await store.close();
     }
   });
 
@@ -241,7 +241,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
 
   it('security: the log gets one line per address per period with the counts, not one per request', async () => {
     const warnings: string[] = [];
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const app = await buildApi({ facade, apiToken: TOKEN, tokens: store.apiTokens, authReportMs: 1000, logger: { warn: (m) => void warnings.push(m), error: () => undefined } });
     try {
       for (let i = 0; i < 25; i++) await app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer wrong-${i}` } });
@@ -264,7 +264,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
       assert.ok(!warnings.some((w) => w.includes('wrong-')), 'no token in the log');
     } finally {
       await app.close();
-      store.close();
+      await store.close();
     }
   });
 

@@ -9,7 +9,7 @@ import type { JsonObject } from '../../src/protocol/codec.js';
 import type { HubFacade, SensorSummary } from '../../src/hub/api/facade.js';
 import type { AuthLimits } from '../../src/hub/api/auth-limiter.js';
 import { buildApi } from '../../src/hub/api/server.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { HUB_ERROR_CATALOGUE, HubError } from '../../src/hub/errors.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
 import type { DeviceSensorSummary, DeviceView, EventsQuery, HubInfo, HubUpdate, ReadingBucket, ReadingsQuery, RolloutControl, RolloutView, RuleBook, RuleView, StorageStatus, StoredEvent } from '../../src/hub/types.js';
@@ -21,6 +21,10 @@ const VERSION = '9.9.9-test';
 
 function deviceView(id: string, online: boolean): DeviceView {
   return { id, name: id, online, firmware: 'tether 0.1.0', capabilities: ['gpio'], bootId: online ? 'b1' : null, firstSeen: 1, lastSeen: 2, address: null, rssi: online ? -58 : null, linkedSince: online ? 1 : null, bootedAt: online ? 1 : null };
+}
+
+function sensorsOf(id: string): SensorSummary[] {
+  return id === 'pico-1' ? [{ sensor: 'air', quantity: 'temperature', unit: '°C', lastTs: NOW - 1000, lastValue: 21.5 }] : [];
 }
 
 class FakeHub implements HubFacade {
@@ -41,19 +45,19 @@ class FakeHub implements HubFacade {
   state(id: string): JsonObject | null {
     return id === 'pico-1' ? { pins: { '15': { mode: 'output', value: 0 } }, leases: {}, boot_id: 'b1', uptime_s: 12 } : null;
   }
-  sensors(id: string): SensorSummary[] {
-    return id === 'pico-1' ? [{ sensor: 'air', quantity: 'temperature', unit: '°C', lastTs: NOW - 1000, lastValue: 21.5 }] : [];
+  sensors(id: string): Promise<SensorSummary[]> {
+    return Promise.resolve(sensorsOf(id));
   }
-  latestSensors(): DeviceSensorSummary[] {
-    return this.list.flatMap((d) => this.sensors(d.id).map((s) => ({ device: d.id, ...s })));
+  latestSensors(): Promise<DeviceSensorSummary[]> {
+    return Promise.resolve(this.list.flatMap((d) => sensorsOf(d.id).map((s) => ({ device: d.id, ...s }))));
   }
-  readings(q: ReadingsQuery): ReadingBucket[] {
+  readings(q: ReadingsQuery): Promise<ReadingBucket[]> {
     this.readingsQueries.push(q);
-    return [{ sensor: 'air', quantity: 'temperature', ts: q.from, min: 20, max: 22, avg: 21, count: 3 }];
+    return Promise.resolve([{ sensor: 'air', quantity: 'temperature', ts: q.from, min: 20, max: 22, avg: 21, count: 3 }]);
   }
-  events(q: EventsQuery): StoredEvent[] {
+  events(q: EventsQuery): Promise<StoredEvent[]> {
     this.eventsQueries.push(q);
-    return [{ id: 7, device: q.device ?? 'pico-1', ts: NOW, type: 'lease_expired', data: { pin: 15 } }];
+    return Promise.resolve([{ id: 7, device: q.device ?? 'pico-1', ts: NOW, type: 'lease_expired', data: { pin: 15 } }]);
   }
   rules(): RuleView[] {
     return [{ name: 'fan', kind: 'rule', description: 'fan on above 25 °C', lastFired: null, fired: 0, lastError: null, source: 'api', enabled: true, definition: { name: 'fan' } }];
@@ -64,15 +68,15 @@ class FakeHub implements HubFacade {
     if (view === undefined) throw new Error('the fake lists a rule');
     return {
       list: () => this.rules(),
-      create: () => view,
-      update: () => view,
-      setEnabled: () => view,
-      remove: () => undefined,
+      create: () => Promise.resolve(view),
+      update: () => Promise.resolve(view),
+      setEnabled: () => Promise.resolve(view),
+      remove: () => Promise.resolve(),
       dryRun: () => Promise.resolve({ rule: 'fan', from: NOW - 3_600_000, to: NOW, readings: 0, edges: 0, fired: [], writes: [], truncated: false }),
     };
   }
-  storage(): StorageStatus {
-    return { state: 'ok', since: null, error: null, bytes: 4096, maxBytes: null };
+  storage(): Promise<StorageStatus> {
+    return Promise.resolve({ state: 'ok', since: null, error: null, bytes: 4096, maxBytes: null });
   }
   hub(): HubInfo {
     return { id: 'a1b2c3d4e5f6', version: VERSION, mqtt: { state: 'down', url: 'mqtt://127.0.0.1:1883', since: NOW - 60_000, error: 'connect ECONNREFUSED 127.0.0.1:1883', retryAt: NOW + 5000 } };
@@ -86,10 +90,10 @@ class FakeHub implements HubFacade {
     const rollout: RolloutView = { id: 1, version: '0.1.1', waveSize: 1, state: 'running', createdBy: 'api-token', createdAt: NOW, endedAt: null, reason: null, boards: [] };
     return {
       releases: () => [{ version: '0.1.1', addedAt: NOW, files: 12, totalBytes: 48_000, digest: 'ab'.repeat(32) }],
-      list: () => [rollout],
-      get: (id) => (id === 1 ? rollout : undefined),
-      start: () => rollout,
-      cancel: () => ({ ...rollout, state: 'cancelled' }),
+      list: () => Promise.resolve([rollout]),
+      get: (id) => Promise.resolve(id === 1 ? rollout : undefined),
+      start: () => Promise.resolve(rollout),
+      cancel: () => Promise.resolve({ ...rollout, state: 'cancelled' }),
     };
   }
   onUpdate(listener: (u: HubUpdate) => void): () => void {
@@ -103,12 +107,9 @@ class FakeHub implements HubFacade {
 
 async function startApi(options: { streamPingMs?: number; authLimits?: Partial<AuthLimits> } = {}): Promise<{ app: FastifyInstance; hub: FakeHub }> {
   const hub = new FakeHub();
-  const store = HubStore.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   const app = await buildApi({ facade: hub, apiToken: TOKEN, tokens: store.apiTokens, version: VERSION, now: () => NOW, ...options });
-  app.addHook('onClose', (_app, done) => {
-    store.close();
-    done();
-  });
+  app.addHook('onClose', () => store.close());
   return { app, hub };
 }
 

@@ -16,17 +16,18 @@ function request(headers: Record<string, string>, query?: Record<string, unknown
   return { headers, query, ip: '127.0.0.1', method: 'GET', url: '/api/devices', routeOptions: { url: '/api/devices' } } as unknown as FastifyRequest;
 }
 
-const NO_STORED_TOKENS = { verify: () => undefined };
+const NO_STORED_TOKENS = { verify: () => Promise.resolve(undefined) };
 
-/** What the hook passes to done(): undefined when the request may go on. */
-function check(req: FastifyRequest, websocket: boolean): Error | undefined {
-  let result: Error | undefined | null = null;
+/** What the hook rejects with: undefined when the request may go on. */
+async function check(req: FastifyRequest, websocket: boolean): Promise<Error | undefined> {
   const deps = { authority: tokenAuthority(TOKEN, NO_STORED_TOKENS), limiter: new AuthFailureLimiter(), now: () => 0 };
-  requireScope('read', websocket, deps)(req, { header: () => undefined } as unknown as FastifyReply, (err?: Error) => {
-    result = err;
-  });
-  assert.notEqual(result, null, 'the hook answered');
-  return result ?? undefined;
+  try {
+    await requireScope('read', websocket, deps)(req, { header: () => undefined } as unknown as FastifyReply);
+    return undefined;
+  } catch (err) {
+    assert.ok(err instanceof Error, 'the hook rejects with an Error');
+    return err;
+  }
 }
 
 const WHERE = 'with the token in <data>/api-token or one from tether hub token create';
@@ -34,52 +35,52 @@ const REST_HOW = `send Authorization: Bearer <token> ${WHERE}`;
 const WS_HOW = `send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token> ${WHERE}`;
 
 void describe('the Authorization header', { timeout: 30_000 }, () => {
-  void it('accepts Bearer in any case, then spaces or tabs, the token, and trailing spaces or tabs', () => {
+  void it('accepts Bearer in any case, then spaces or tabs, the token, and trailing spaces or tabs', async () => {
     for (const header of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER ${TOKEN}`, `Bearer   ${TOKEN}`, `Bearer\t${TOKEN}`, `Bearer ${TOKEN} `, `Bearer ${TOKEN}\t\t`]) {
       assert.equal(presentedToken(request({ authorization: header }), false), TOKEN, JSON.stringify(header));
-      assert.equal(check(request({ authorization: header }), false), undefined, JSON.stringify(header));
+      assert.equal(await check(request({ authorization: header }), false), undefined, JSON.stringify(header));
     }
   });
 
-  void it('refuses anything else as malformed: no scheme, another scheme, junk before or after, no token', () => {
+  void it('refuses anything else as malformed: no scheme, another scheme, junk before or after, no token', async () => {
     for (const header of [TOKEN, `Basic ${TOKEN}`, ` Bearer ${TOKEN}`, `xBearer ${TOKEN}`, `Bearer ${TOKEN} junk`, `Bearer${TOKEN}`, 'Bearer', 'Bearer ', '']) {
       assert.equal(presentedToken(request({ authorization: header }), false), '', JSON.stringify(header));
-      const err = check(request({ authorization: header }), false);
+      const err = await check(request({ authorization: header }), false);
       assert.ok(err instanceof HubError, JSON.stringify(header));
       assert.equal(err.code, 'unauthenticated');
       assert.equal(err.message, `the Authorization header is not "Bearer <token>"; ${REST_HOW}`);
     }
   });
 
-  void it('refuses a wrong token, however near, saying it is wrong', () => {
+  void it('refuses a wrong token, however near, saying it is wrong', async () => {
     for (const { what, token } of [...nearMissTokens(TOKEN), { what: 'another token', token: 'x' }]) {
-      const err = check(request({ authorization: `Bearer ${token}` }), false);
+      const err = await check(request({ authorization: `Bearer ${token}` }), false);
       assert.ok(err instanceof HubError, what);
       assert.equal(err.message, `the API token is wrong; ${REST_HOW}`, what);
     }
   });
 
-  void it('wins over the WebSocket sources, even when it is malformed', () => {
+  void it('wins over the WebSocket sources, even when it is malformed', async () => {
     const req = request({ authorization: 'Basic abc', 'sec-websocket-protocol': `bearer.${TOKEN}` }, { token: TOKEN });
     assert.equal(presentedToken(req, true), '');
-    assert.equal(check(req, true)?.message, `the Authorization header is not "Bearer <token>"; ${WS_HOW}`);
+    assert.equal((await check(req, true))?.message, `the Authorization header is not "Bearer <token>"; ${WS_HOW}`);
   });
 });
 
 void describe('the WebSocket-only sources', { timeout: 30_000 }, () => {
-  void it('REST never takes the token from ?token= or a bearer. subprotocol', () => {
+  void it('REST never takes the token from ?token= or a bearer. subprotocol', async () => {
     const req = request({ 'sec-websocket-protocol': `bearer.${TOKEN}` }, { token: TOKEN });
     assert.equal(presentedToken(req, false), undefined);
-    const err = check(req, false);
+    const err = await check(req, false);
     assert.ok(err instanceof HubError);
     assert.equal(err.code, 'unauthenticated');
     assert.equal(err.message, `no API token; ${REST_HOW}`);
   });
 
-  void it('the stream takes the subprotocol bearer.<token>, among others and with spaces around it', () => {
+  void it('the stream takes the subprotocol bearer.<token>, among others and with spaces around it', async () => {
     for (const header of [`bearer.${TOKEN}`, `tether, bearer.${TOKEN}`, `tether,bearer.${TOKEN} ,other`, ` bearer.${TOKEN}`]) {
       assert.equal(presentedToken(request({ 'sec-websocket-protocol': header }), true), TOKEN, JSON.stringify(header));
-      assert.equal(check(request({ 'sec-websocket-protocol': header }), true), undefined, JSON.stringify(header));
+      assert.equal(await check(request({ 'sec-websocket-protocol': header }), true), undefined, JSON.stringify(header));
     }
   });
 
@@ -88,18 +89,18 @@ void describe('the WebSocket-only sources', { timeout: 30_000 }, () => {
     assert.equal(presentedToken(request({ 'sec-websocket-protocol': 'tether' }, { token: 'from-query' }), true), 'from-query');
   });
 
-  void it('the stream takes ?token= only as a string', () => {
+  void it('the stream takes ?token= only as a string', async () => {
     assert.equal(presentedToken(request({}, { token: TOKEN }), true), TOKEN);
-    assert.equal(check(request({}, { token: TOKEN }), true), undefined);
+    assert.equal(await check(request({}, { token: TOKEN }), true), undefined);
     assert.equal(presentedToken(request({}, { token: [TOKEN, TOKEN] }), true), undefined);
     assert.equal(presentedToken(request({}, { token: 42 }), true), undefined);
     assert.equal(presentedToken(request({}, {}), true), undefined);
     assert.equal(presentedToken(request({}), true), undefined, 'a request without a query object');
   });
 
-  void it('refuses the stream with the three ways to send a token', () => {
-    assert.equal(check(request({}), true)?.message, `no API token; ${WS_HOW}`);
-    assert.equal(check(request({}, { token: 'wrong' }), true)?.message, `the API token is wrong; ${WS_HOW}`);
+  void it('refuses the stream with the three ways to send a token', async () => {
+    assert.equal((await check(request({}), true))?.message, `no API token; ${WS_HOW}`);
+    assert.equal((await check(request({}, { token: 'wrong' }), true))?.message, `the API token is wrong; ${WS_HOW}`);
   });
 });
 
@@ -114,11 +115,11 @@ void describe('chooseSubprotocol', { timeout: 30_000 }, () => {
 });
 
 void describe('tokenAuthority', { timeout: 30_000 }, () => {
-  void it('knows the admin token as api-token with the admin scope, a stored one by its entry, and nothing else', () => {
-    const stored = { verify: (t: string) => (t === 'stored-token-0123456789' ? { name: 'tablet', scope: 'read' as const } : undefined) };
+  void it('knows the admin token as api-token with the admin scope, a stored one by its entry, and nothing else', async () => {
+    const stored = { verify: (t: string) => Promise.resolve(t === 'stored-token-0123456789' ? { name: 'tablet', scope: 'read' as const } : undefined) };
     const authority = tokenAuthority(TOKEN, stored);
-    assert.deepEqual(authority(TOKEN), { name: ADMIN_TOKEN_NAME, scope: 'admin' });
-    assert.deepEqual(authority('stored-token-0123456789'), { name: 'tablet', scope: 'read' });
-    for (const { what, token } of nearMissTokens(TOKEN)) assert.equal(authority(token), undefined, what);
+    assert.deepEqual(await authority(TOKEN), { name: ADMIN_TOKEN_NAME, scope: 'admin' });
+    assert.deepEqual(await authority('stored-token-0123456789'), { name: 'tablet', scope: 'read' });
+    for (const { what, token } of nearMissTokens(TOKEN)) assert.equal(await authority(token), undefined, what);
   });
 });

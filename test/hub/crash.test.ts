@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { spawnHubCli, type HubProcess } from '../support/hub-process.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
@@ -40,7 +40,7 @@ const CHIPS = {
 describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, () => {
   test('during ingest: every reading the board saw acknowledged is in the store afterwards', async () => {
     const data = tempDataDir();
-    const token = registerInStore(data, 'kiln');
+    const token = await registerInStore(data, 'kiln');
     const hub = await spawnHub(data, { link: { host: '127.0.0.1', keepalive_ms: 200 }, telemetry: { interval_ms: 50 } });
     const acked: JsonObject[] = [];
     const linked = await startLinkedBoard({ port: hub.linkPort, token, id: 'kiln', config: CHIPS, onAcked: (body) => void (body['event'] === 'reading' && acked.push(body)) });
@@ -49,10 +49,10 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
     await kill(hub); // mid-stream: readings are arriving every few ms
     const seen = acked.length;
 
-    const store = HubStore.open(path.join(data, 'tether.db'));
+    const store = SqliteStore.open(path.join(data, 'tether.db'));
     try {
       const stored = new Map<string, number>();
-      for (const row of store.queryReadings({ device: 'kiln', from: 0, to: Date.now() + 3_600_000, limit: 100_000 })) {
+      for (const row of (await store.queryReadings({ device: 'kiln', from: 0, to: Date.now() + 3_600_000, limit: 100_000 }))) {
         const key = `${row.sensor}=${row.avg}`;
         stored.set(key, (stored.get(key) ?? 0) + 1);
       }
@@ -64,13 +64,13 @@ describe('fault injection: the hub killed with SIGKILL', { timeout: 60_000 }, ()
       });
       assert.equal(missing.length, 0, `${missing.length} of ${seen} acknowledged readings are not in the store`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   test('a lease set through the REST API reverts on the board when the hub is killed', async () => {
     const data = tempDataDir();
-    const token = registerInStore(data, 'kiln');
+    const token = await registerInStore(data, 'kiln');
     const hub = await spawnHub(data, { link: { host: '127.0.0.1', keepalive_ms: 200 } });
     const linked = await startLinkedBoard({ port: hub.linkPort, token, id: 'kiln' });
     cleanups.push(() => linked.close());

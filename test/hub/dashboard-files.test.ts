@@ -14,7 +14,7 @@ import { buildApi } from '../../src/hub/api/server.js';
 const TOKEN = 'dashboard-test-token-0123456789abcdef';
 
 /** Nothing stored: these routes serve files only. */
-const tokens = { verify: () => undefined, create: () => assert.fail('no token is made'), list: () => [], revoke: () => false };
+const tokens = { verify: () => Promise.resolve(undefined), create: () => assert.fail('no token is made'), list: () => Promise.resolve([]), revoke: () => Promise.resolve(false) };
 
 /** A facade nobody calls: these routes serve files only. */
 const facade = new Proxy({} as HubFacade, {

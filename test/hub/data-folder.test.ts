@@ -26,7 +26,7 @@ void describe('hub data folder', { timeout: 30_000 }, () => {
     }
     try {
       // A write makes sure the WAL file exists and has been written to.
-      hub.store.addDevice('perm-probe', {});
+      await hub.store.addDevice('perm-probe', {});
       assert.equal(modeOf(data), 0o700);
       for (const name of ['tether.db', 'tether.db-wal', 'tether.db-shm', API_TOKEN_FILE]) {
         assert.equal(modeOf(path.join(data, name)).toString(8), '600', name);

@@ -43,7 +43,7 @@ test('docs/domoticz.md: the http example updates Domoticz\'s devices from a real
 
   const hub = await startTestHub({ config: { ...example, telemetry: { interval_ms: 200 } } });
   after(() => hub.close());
-  const { token } = hub.store.addDevice('greenhouse', {});
+  const { token } = await hub.store.addDevice('greenhouse', {});
   const board = await startLinkedBoard({ port: hub.link.port, token, id: 'greenhouse', config: GREENHOUSE });
   after(() => board.close());
 
@@ -61,8 +61,8 @@ test('docs/domoticz.md: the http example updates Domoticz\'s devices from a real
 
   // min_interval_s: 60 holds each sensor to one request however many readings came meanwhile.
   assert.equal(domoticz.requests.filter((r) => r.url.includes('idx=12&')).length, 1);
-  const fired = await eventually(() => {
-    const rules = hub.store.queryEvents({ device: 'greenhouse', type: 'rule_fired', limit: 100 }).map((e) => e.data.rule);
+  const fired = await eventually(async () => {
+    const rules = (await hub.store.queryEvents({ device: 'greenhouse', type: 'rule_fired', limit: 100 })).map((e) => e.data.rule);
     return rules.length >= 4 ? rules : undefined;
   }, 'the firings are in the events log');
   assert.deepEqual([...new Set(fired)].sort(), ['domoticz-air', 'domoticz-chip', 'domoticz-door-closed', 'domoticz-door-open']);

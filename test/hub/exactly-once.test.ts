@@ -26,7 +26,7 @@ describe('fault injection: exactly once through outages and a hub restart', { ti
     const data = hub.data;
     const linkPort = hub.link.port;
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: linkPort }, seed: 7 });
     cleanups.push(() => proxy.close());
     proxy.setSplit(true); // frames also arrive cut at random byte positions
@@ -35,19 +35,19 @@ describe('fault injection: exactly once through outages and a hub restart', { ti
     cleanups.push(() => linked.close());
     // Commands queued before the hub knows the board's boot are never sent to it (§10.4), so
     // the stream starts once it linked; after that, outages and the restart only delay them.
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'linked');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'linked');
 
     let outages = 0;
-    const sendSome = (from: number, count: number) => {
+    const sendSome = async (from: number, count: number) => {
       for (let i = from; i < from + count; i++) {
         ran.push(`c${i}`);
-        (hub.deviceLink('shed') ?? assert.fail('registered')).send({ action: 'ping', id: `c${i}` });
+        await ((await hub.deviceLink('shed')) ?? assert.fail('registered')).send({ action: 'ping', id: `c${i}` });
       }
     };
     for (let round = 0; round < ROUNDS; round++) {
-      await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), `linked again before round ${round}`, 10_000);
+      await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), `linked again before round ${round}`, 10_000);
       // Half while linked, half into the outage: both must arrive once.
-      sendSome(round * PER_ROUND, PER_ROUND / 2);
+      await sendSome(round * PER_ROUND, PER_ROUND / 2);
       await pause(round % 4);
       if (round === RESTART_AT) {
         // A graceful hub restart on the same data folder and port: what it had not delivered
@@ -59,25 +59,25 @@ describe('fault injection: exactly once through outages and a hub restart', { ti
         // A black hole (found by silence: 700 ms at a 200 ms keepalive) or a dropped connection.
         if (round % 5 === 4) proxy.blackhole(1000);
         else proxy.dropAll();
-        await eventually(() => (hub.deviceLink('shed')?.online === false ? true : undefined), `the hub sees outage ${round}`, 10_000);
+        await eventually(async () => ((await hub.deviceLink('shed'))?.online === false ? true : undefined), `the hub sees outage ${round}`, 10_000);
         outages++;
       }
-      sendSome(round * PER_ROUND + PER_ROUND / 2, PER_ROUND / 2);
+      await sendSome(round * PER_ROUND + PER_ROUND / 2, PER_ROUND / 2);
     }
     // A command the board ran twice would come back as two replies: both directions show here.
-    const replies = () => {
+    const replies = async () => {
       const found: StoredEvent[] = [];
       for (;;) {
-        const page = hub.store.queryEvents({ device: 'shed', type: 'command_reply', afterId: found.at(-1)?.id ?? 0, limit: 1000 });
+        const page = await hub.store.queryEvents({ device: 'shed', type: 'command_reply', afterId: found.at(-1)?.id ?? 0, limit: 1000 });
         found.push(...page);
         if (page.length < 1000) return found;
       }
     };
-    await eventually(() => (replies().length >= TOTAL ? true : undefined), `${TOTAL} replies`, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${replies().length} arrived; board link ${linked.link.state}, hub sees it ${hub.deviceLink("shed")?.online === true ? "online" : "offline"}`);
+    await eventually(async () => ((await replies()).length >= TOTAL ? true : undefined), `${TOTAL} replies`, 30_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${(await replies()).length} arrived; board link ${linked.link.state}, hub sees it ${(await hub.deviceLink("shed"))?.online === true ? "online" : "offline"}`);
     });
     await pause(300); // anything doubled would arrive now
-    const all = replies();
+    const all = await replies();
     const ids = all.map((e) => (e.data)['id']);
     assert.equal(ids.length, TOTAL, 'no reply lost and none doubled');
     assert.deepEqual(ids, ran, 'in the order sent');

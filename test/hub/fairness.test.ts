@@ -78,7 +78,7 @@ const codeOf = (frame: JsonObject | undefined) => (frame?.['error'] as JsonObjec
 describe('security: the hub link port under a flood (real clock)', { timeout: 60_000 }, () => {
   test('security: a board links during a flood of silent hub connections', async () => {
     const { hub } = await hubOn();
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     // 40 addresses hold more than 256 handshakes between them, so both bounds are at work.
     const sources = await loopbackSources(40);
     // Each flood socket costs this process one descriptor until the hub closes its end.
@@ -93,7 +93,7 @@ describe('security: the hub link port under a flood (real clock)', { timeout: 60
     const linked = await startLinkedBoard({ port: hub.link.port, token, id: 'bench' });
     cleanups.push(() => linked.close());
     await untilLinked(linked.link, 10_000); // a hang guard: the time is measured by npm run bench:flood
-    await eventually(() => (hub.deviceLink('bench')?.online === true ? true : undefined), 'online');
+    await eventually(async () => ((await hub.deviceLink('bench'))?.online === true ? true : undefined), 'online');
   });
 });
 
@@ -161,7 +161,7 @@ describe('security: the hub link port bounds handshakes (manual clock)', { timeo
   test('security: after 5 refused hellos from an address the 6th is answered rate_limited, and the log has one line for them', async () => {
     const clock = new ManualClock();
     const { hub, warn } = await hubOn(clock);
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     const port = hub.link.port;
     for (let i = 0; i < 5; i++) assert.equal(codeOf(await answerTo(port, strangerHello())), 'unauthorized', `hello ${i + 1}`);
     const limited = await answerTo(port, strangerHello());

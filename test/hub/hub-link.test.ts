@@ -51,13 +51,13 @@ const nearMissProofs = (proof: string): [string, string] => [`${proof.slice(0, -
 describe('hub: linking', { timeout: 30_000 }, () => {
   test('a registered board links, reports readings into the store and shows online with its state', async () => {
     const hub = await hubWith({ telemetry: { interval_ms: 100 } });
-    const { token } = hub.store.addDevice('bench', { name: 'Bench' });
+    const { token } = await hub.store.addDevice('bench', { name: 'Bench' });
     await board(hub.link.port, token);
     const view = await eventually(() => hub.facade.devices().find((d) => d.id === 'bench' && d.online), 'online');
     assert.equal(view.name, 'Bench');
     assert.match(view.firmware, /^tether-node /);
-    const rows = await eventually(() => {
-      const r = hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 });
+    const rows = await eventually(async () => {
+      const r = await hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 });
       return r.length >= 3 ? r : undefined;
     }, 'three chip readings');
     assert.ok(rows.every((r) => r.quantity === 'temperature' && r.count === 1));
@@ -69,7 +69,7 @@ describe('hub: linking', { timeout: 30_000 }, () => {
 
   test('the hub asks a linked board for its signal strength and shows it with the board', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     await board(hub.link.port, token);
     const view = await eventually(() => hub.facade.devices().find((d) => d.id === 'bench' && d.rssi !== null), 'rssi');
     // The simulator's radio: whole dBm between -80 and -45.
@@ -78,30 +78,30 @@ describe('hub: linking', { timeout: 30_000 }, () => {
 
   test('a leased command through the hub runs on the board, and the expiry is logged', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     const { hardware } = await board(hub.link.port, token);
-    await eventually(() => (hub.deviceLink('bench')?.online ? true : undefined), 'online');
+    await eventually(async () => ((await hub.deviceLink('bench'))?.online ? true : undefined), 'online');
     const reply = await hub.facade.command('bench', { action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 'mine' });
     assert.equal(reply['ok'], true);
     assert.equal(reply['id'], 'mine', 'the caller gets its own id back');
     assert.equal(hardware.gpio.level(15), 1);
-    const expired = await eventually(() => hub.facade.events({ device: 'bench', type: 'lease_expired' })[0], 'lease_expired event');
+    const expired = await eventually(async () => (await hub.facade.events({ device: 'bench', type: 'lease_expired' }))[0], 'lease_expired event');
     assert.equal(expired.data['pin'], 15);
     assert.equal(hardware.gpio.level(15), 0);
-    const online = hub.facade.events({ device: 'bench', type: 'online' });
+    const online = await hub.facade.events({ device: 'bench', type: 'online' });
     assert.equal(online.length, 1);
   });
 
   test('commands: an unknown board is not_found, an offline one device_offline, at once', async () => {
     const hub = await hubWith();
-    hub.store.addDevice('sleepy');
+    await hub.store.addDevice('sleepy');
     await assert.rejects(hub.facade.command('ghost', { action: 'ping' }), (e: HubError) => e.code === 'not_found');
     await assert.rejects(hub.facade.command('sleepy', { action: 'ping' }), (e: HubError) => e.code === 'device_offline');
   });
 
   test('hellos are refused with a code: unknown device, other protocol, malformed', async () => {
     const hub = await hubWith();
-    hub.store.addDevice('bench');
+    await hub.store.addDevice('bench');
     const cases: Array<[object, string, RegExp?]> = [
       [helloFrame('nobody'), 'unauthorized', /unknown device or wrong token/],
       // A board of link protocol 1 sends its token in the clear: told to update, whatever else it sent.
@@ -128,7 +128,7 @@ describe('hub: linking', { timeout: 30_000 }, () => {
 
   test('security: a wrong board proof is refused like an unknown device, and the board is not linked', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     const refusals: string[] = [];
     for (const wrong of ['last digit', 'first digit', 'no proof'] as const) {
       const raw = await rawLink(hub.link.port);
@@ -151,32 +151,32 @@ describe('hub: linking', { timeout: 30_000 }, () => {
     const unknownError = unknown.frames[0]?.['error'] as JsonObject;
     assert.deepEqual(refusals.slice(0, 2), [`unauthorized: ${String(unknownError['message'])}`, `unauthorized: ${String(unknownError['message'])}`], 'the same answer as an unknown id');
     assert.match(refusals[2] ?? '', /^missing_field: proof/);
-    assert.equal(hub.deviceLink('bench')?.online, false);
-    assert.deepEqual(hub.facade.events({ device: 'bench', type: 'online' }), []);
+    assert.equal((await hub.deviceLink('bench'))?.online, false);
+    assert.deepEqual((await hub.facade.events({ device: 'bench', type: 'online' })), []);
   });
 
   test('the newest connection for an id wins at once; the older one is told why', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     const first = await rawLink(hub.link.port);
     assert.equal((await first.authenticate('bench', token))['link'], 'welcome');
     const second = await rawLink(hub.link.port);
     assert.equal((await second.authenticate('bench', token))['link'], 'welcome');
     await first.closed;
     assert.deepEqual(first.frames.at(-1), { link: 'close', reason: 'replaced' });
-    assert.equal(hub.deviceLink('bench')?.online, true);
+    assert.equal((await hub.deviceLink('bench'))?.online, true);
   });
 });
 
 describe('fault injection: hub and board', { timeout: 30_000 }, () => {
   test('a board restart: a command that had not reached it fails back with board_restarted and never runs', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('bench');
+    const { token } = await hub.store.addDevice('bench');
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
     cleanups.push(() => proxy.close());
     const linked = await board(proxy.port, token);
     await untilLinked(linked.link);
-    await eventually(() => (hub.deviceLink('bench')?.online ? true : undefined), 'online');
+    await eventually(async () => ((await hub.deviceLink('bench'))?.online ? true : undefined), 'online');
     proxy.blackhole();
     const command = hub.facade.command('bench', { action: 'write_pin', pin: 15, value: 1, timeout: 30 }, { timeoutMs: 20_000 });
     command.catch(() => undefined);
@@ -184,7 +184,7 @@ describe('fault injection: hub and board', { timeout: 30_000 }, () => {
     linked.board.reset(); // a new boot, while the command is stuck in the black hole
     proxy.heal();
     await assert.rejects(command, (e: HubError) => e.code === 'board_restarted');
-    await eventually(() => (hub.deviceLink('bench')?.bootId === linked.board.id ? true : undefined), 'relinked with the new boot');
+    await eventually(async () => ((await hub.deviceLink('bench'))?.bootId === linked.board.id ? true : undefined), 'relinked with the new boot');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(linked.hardware.gpio.level(15), 0, 'the stale command was not replayed');
   });
@@ -193,8 +193,8 @@ describe('fault injection: hub and board', { timeout: 30_000 }, () => {
 describe('security: one board cannot knock the others offline', { timeout: 30_000 }, () => {
   test('security: a poisoned timestamp is refused on its sender alone; the other boards keep linking and storing', async () => {
     const hub = await hubWith({ telemetry: { interval_ms: 100 } });
-    const { token } = hub.store.addDevice('bench');
-    const evil = hub.store.addDevice('evil');
+    const { token } = await hub.store.addDevice('bench');
+    const evil = await hub.store.addDevice('evil');
     await board(hub.link.port, token);
     await eventually(() => hub.facade.devices().find((d) => d.id === 'bench' && d.online), 'bench online');
 
@@ -212,14 +212,14 @@ describe('security: one board cannot knock the others offline', { timeout: 30_00
     // Every message is acknowledged (the board moves on), the poisoned ones as refused events.
     await raw.waitFor((f) => f['ack'] === 5, 'ack of all five', 5000);
     assert.equal(raw.isClosed, false, 'the sender stays linked');
-    const refused = hub.facade.events({ device: 'evil', type: 'refused', afterId: 0, limit: 10 });
+    const refused = await hub.facade.events({ device: 'evil', type: 'refused', afterId: 0, limit: 10 });
     assert.deepEqual(refused.map((e) => e.data['field']), ['ts', 'ts', 'ts', 'ts']);
-    assert.deepEqual(hub.facade.readings({ device: 'evil', sensor: 'x', from: 0, to: Date.now() + 60_000 }).map((r) => r.avg), [99]);
+    assert.deepEqual((await hub.facade.readings({ device: 'evil', sensor: 'x', from: 0, to: Date.now() + 60_000 })).map((r) => r.avg), [99]);
 
     // The other board was never dropped, and its readings keep committing.
-    const before = hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length;
-    await eventually(() => (hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length > before + 2 ? true : undefined), 'bench keeps storing');
-    const benchEvents = hub.facade.events({ device: 'bench', afterId: 0, limit: 1000 }).map((e) => e.type);
+    const before = (await hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length;
+    await eventually(async () => ((await hub.facade.readings({ device: 'bench', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length > before + 2 ? true : undefined), 'bench keeps storing');
+    const benchEvents = (await hub.facade.events({ device: 'bench', afterId: 0, limit: 1000 })).map((e) => e.type);
     assert.ok(!benchEvents.includes('offline'), benchEvents.join(', '));
   });
 });

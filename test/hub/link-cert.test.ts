@@ -76,7 +76,7 @@ describe('security: link.tls auto', { timeout: 120_000 }, () => {
     const keyBody = fs.readFileSync(keyFile, 'utf8').split('\n')[1] ?? assert.fail('a PEM key');
     assert.ok(!log.lines.some((l) => l.includes('PRIVATE KEY') || l.includes(keyBody)), 'the key is never logged');
 
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', tls: { fingerprint } });
     cleanups.push(() => board.close());
     await untilLinked(board.link);

@@ -42,13 +42,13 @@ async function raw(port: number): Promise<RawLink> {
 }
 
 const parse = (line: Buffer): JsonObject => JSON.parse(line.toString('utf8')) as JsonObject;
-const onlineCount = (hub: Hub, id: string) => hub.facade.events({ device: id, type: 'online' }).length;
+const onlineCount = async (hub: Hub, id: string) => (await hub.facade.events({ device: id, type: 'online' })).length;
 
 describe('security: the hub and a recorded or altered link', { timeout: 60_000 }, () => {
   test('security: a replayed handshake fails', async () => {
     const log = recordingLogger();
     const hub = await testHub(log.logger);
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const path = await LinkRecorder.start({ host: '127.0.0.1', port: hub.link.port });
     cleanups.push(() => path.close());
     const linked = await startLinkedBoard({ port: path.port, token, id: 'shed' });
@@ -60,7 +60,7 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
     assert.equal(parse(auth as Buffer)['link'], 'auth');
     assert.ok(sealed.length > 0, 'the board sent sealed frames after its auth');
     await linked.close();
-    await eventually(() => (hub.deviceLink('shed')?.online === false ? true : undefined), 'the real board gone');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === false ? true : undefined), 'the real board gone');
 
     // The recorded hello and auth, word for word: the hub's new nonce makes the old proof wrong.
     // Sent as a board would (the auth after the challenge) and all at once, with the sealed frames behind.
@@ -82,16 +82,16 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
       assert.equal((replay.frames[1]?.['error'] as JsonObject)['code'], 'unauthorized');
     }
     assert.equal(log.lines.filter((l) => /^link 127\.0\.0\.1:\d+: refused "shed": wrong board proof$/.test(l)).length, 2, log.lines.join('\n'));
-    assert.equal(onlineCount(hub, 'shed'), 1, 'only the real board ever linked');
-    assert.equal(hub.deviceLink('shed')?.online, false);
+    assert.equal(await onlineCount(hub, 'shed'), 1, 'only the real board ever linked');
+    assert.equal((await hub.deviceLink('shed'))?.online, false);
   });
 
   test('security: a frame that fails its MAC at the hub closes the link, and nothing in it is stored', async () => {
     const log = recordingLogger();
     const hub = await testHub(log.logger);
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const reading = (seq: number, n: number) => ({ link: 'msg', seq, body: { event: 'reading', ts: 1000 + n, boot_id: 'boot-1', sensor: 's', values: { n }, units: {} } });
-    const stored = () => hub.facade.readings({ device: 'shed', sensor: 's', from: 0, to: Date.now() + 3_600_000 }).map((r) => r.avg);
+    const stored = async () => (await hub.facade.readings({ device: 'shed', sensor: 's', from: 0, to: Date.now() + 3_600_000 })).map((r) => r.avg);
 
     // Unsealed, then with one byte of a sealed frame altered.
     const forgeries = [
@@ -105,10 +105,10 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
       await link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 1, 'message 1 committed');
       link.sendBytes(forge(link));
       await link.closed;
-      await eventually(() => hub.facade.events({ device: 'shed', type: 'offline' })[i], `offline ${i + 1}`);
+      await eventually(async () => (await hub.facade.events({ device: 'shed', type: 'offline' }))[i], `offline ${i + 1}`);
     }
-    assert.deepEqual(stored(), [1], 'only the sealed message is in the store');
-    const offline = hub.facade.events({ device: 'shed', type: 'offline', afterId: 0, limit: 10 }).map((e) => String(e.data['reason']));
+    assert.deepEqual(await stored(), [1], 'only the sealed message is in the store');
+    const offline = (await hub.facade.events({ device: 'shed', type: 'offline', afterId: 0, limit: 10 })).map((e) => String(e.data['reason']));
     assert.match(offline[0] ?? '', /^protocol_error: frame 1 is not sealed/);
     assert.match(offline[1] ?? '', /^protocol_error: frame 1 failed its MAC/);
     const macLines = log.lines.filter((l) => /^link 127\.0\.0\.1:\d+ shed: a frame failed its MAC \(frame 1 /.test(l));
@@ -120,7 +120,7 @@ describe('security: the hub and a recorded or altered link', { timeout: 60_000 }
 describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () => {
   test('security: an oversize API command is refused once with 413 and never stored nor resent; the link stays up', async () => {
     const hub = await testHub();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const path = await LinkRecorder.start({ host: '127.0.0.1', port: hub.link.port });
     cleanups.push(() => path.close());
     const linked = await startLinkedBoard({ port: path.port, token, id: 'shed', maxFrameBytes: 512 });
@@ -141,7 +141,7 @@ describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () 
     const answer = (await response.json()) as { error: { code: string; message: string } };
     assert.equal(answer.error.code, 'frame_too_large');
     assert.match(answer.error.message, /at most 512 bytes/);
-    assert.deepEqual(hub.store.outboxPending('shed'), [], 'never stored');
+    assert.deepEqual((await hub.store.outboxPending('shed')), [], 'never stored');
 
     // A short command still goes through on the same link; a long one through the facade is refused too.
     const fits = await hub.facade.command('shed', { action: 'ping', note: 'y' });
@@ -154,12 +154,12 @@ describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () 
     assert.ok(sent.every((l) => Buffer.byteLength(l) <= 512), 'no frame over the board limit');
     assert.equal(path.connections.length, 1, 'one connection throughout: no reconnect loop');
     assert.equal(linked.link.state, 'up');
-    assert.equal(onlineCount(hub, 'shed'), 1);
+    assert.equal(await onlineCount(hub, 'shed'), 1);
   });
 
   test('security: a queued command longer than the board now takes fails back once and goes out as a ping under its number', async () => {
     const hub = await testHub();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const first = await raw(hub.link.port);
     const firstWelcome = await first.authenticate('shed', token, { keepalive_ms: 60_000, max_frame: 1_048_576 });
     assert.equal(firstWelcome['link'], 'welcome');
@@ -170,7 +170,7 @@ describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () 
     first.close(); // neither answered nor acknowledged
 
     // The same boot comes back taking at most 512 bytes (its hello says so): nothing acknowledged yet.
-    await eventually(() => (hub.deviceLink('shed')?.online === false ? true : undefined), 'offline');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === false ? true : undefined), 'offline');
     const second = await raw(hub.link.port);
     const welcome = await second.authenticate('shed', token, { keepalive_ms: 60_000, max_frame: 512, rx: { stream: firstWelcome['stream'], last: 0 } });
     assert.equal(welcome['link'], 'welcome');
@@ -182,9 +182,9 @@ describe('security: frame limits (protocol.md §10.7)', { timeout: 60_000 }, () 
 
     // Acknowledged, it is gone for good: a third connection gets nothing under that number.
     second.send({ link: 'ack', ack: seq });
-    await eventually(() => (hub.store.outboxPending('shed').some((m) => m.seq === seq) ? undefined : true), 'dropped from the outbox');
+    await eventually(async () => ((await hub.store.outboxPending('shed')).some((m) => m.seq === seq) ? undefined : true), 'dropped from the outbox');
     second.close();
-    await eventually(() => (hub.deviceLink('shed')?.online === false ? true : undefined), 'offline again');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === false ? true : undefined), 'offline again');
     const third = await raw(hub.link.port);
     assert.equal((await third.authenticate('shed', token, { keepalive_ms: 60_000, max_frame: 512, rx: { stream: welcome['stream'], last: seq } }))['link'], 'welcome');
     await pause(300);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import type { Hub } from '../../src/hub/hub.js';
-import type { HubStore } from '../../src/hub/store/store.js';
+import type { HubStore } from '../../src/hub/store/port.js';
 import type { HubUpdate, ReadingBucket, StoredEvent } from '../../src/hub/types.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
 import { decodeFrame, type JsonObject } from '../../src/protocol/codec.js';
@@ -74,7 +74,7 @@ const readingMsg = (seq: number, n: number, sensor = 'burst'): JsonObject => ({
 });
 
 /** Every stored reading of a board's sensor, raw. */
-function readingsOf(hub: Hub, device: string, sensor?: string): ReadingBucket[] {
+function readingsOf(hub: Hub, device: string, sensor?: string): Promise<ReadingBucket[]> {
   return hub.facade.readings({ device, ...(sensor !== undefined ? { sensor } : {}), from: 0, to: Date.now() + 3_600_000, limit: 100_000 });
 }
 
@@ -97,7 +97,7 @@ function assertExactlyOnce(rows: ReadingBucket[], from: number, to: number, what
 }
 
 /** A board's events of one type, oldest first. */
-const eventsOf = (hub: Hub, device: string, type: string): StoredEvent[] => hub.facade.events({ device, type, afterId: 0, limit: 1000 });
+const eventsOf = (hub: Hub, device: string, type: string): Promise<StoredEvent[]> => hub.facade.events({ device, type, afterId: 0, limit: 1000 });
 
 /**
  * A TCP proxy that reads the link frames going through it (`seen`, up = board → hub) and, while
@@ -231,13 +231,13 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
 
     // By hand: message 1 of a boot is committed, its ack is never read, the link drops; the board
     // dials again and sends message 1 once more anyway.
-    const { token: rawToken } = hub.store.addDevice('first-raw');
+    const { token: rawToken } = await hub.store.addDevice('first-raw');
     const a = await rawLinked(hub.link.port, 'first-raw', rawToken, { boot_id: 'boot-r' });
     assert.equal(a.welcome['ack'], 0, 'a new boot: nothing committed yet');
     a.link.send(readingMsg(1, 1));
-    await eventually(() => (readingsOf(hub, 'first-raw').length === 1 ? true : undefined), 'message 1 committed');
+    await eventually(async () => ((await readingsOf(hub, 'first-raw')).length === 1 ? true : undefined), 'message 1 committed');
     a.link.close(); // whatever ack was on its way is lost with the connection
-    await eventually(() => (hub.deviceLink('first-raw')?.online === false ? true : undefined), 'the hub saw the first connection go');
+    await eventually(async () => ((await hub.deviceLink('first-raw'))?.online === false ? true : undefined), 'the hub saw the first connection go');
     const b = await rawLinked(hub.link.port, 'first-raw', rawToken, { boot_id: 'boot-r' });
     assert.equal(b.welcome['ack'], 1, "the welcome tells the board that message 1 is already in: nothing to resend");
     const from = b.link.frames.length;
@@ -246,57 +246,57 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     assert.equal(reAck['ack'], 1, 'the duplicate is acknowledged again…');
     b.link.send(readingMsg(2, 2));
     await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 2, 'message 2 acknowledged', 5000, from);
-    assertExactlyOnce(readingsOf(hub, 'first-raw'), 1, 2, '…but not delivered again');
+    assertExactlyOnce(await readingsOf(hub, 'first-raw'), 1, 2, '…but not delivered again');
 
     // A real board: every ack of its first messages (the state after the welcome, its first
     // reading) is lost, then the link drops.
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const tap = await LinkTap.start(hub.link.port, token);
     tap.eating = true;
     const acked: JsonObject[] = [];
     const linked = await boardOn(tap.port, token, { onAcked: (body) => acked.push(body) });
     await untilLinked(linked.link);
     linked.link.emit({ event: 'reading', sensor: 'first', values: { n: 1 }, units: {} });
-    await eventually(() => (readingsOf(hub, 'shed', 'first').length === 1 ? true : undefined), 'the first reading committed');
+    await eventually(async () => ((await readingsOf(hub, 'shed', 'first')).length === 1 ? true : undefined), 'the first reading committed');
     await eventually(() => (hub.facade.state('shed') !== null ? true : undefined), 'the first state delivered');
     assert.equal(acked.length, 0, 'the board heard no acknowledgement at all');
     tap.eating = false;
     tap.dropAll();
     await eventually(() => (acked.some((b) => b['sensor'] === 'first') ? true : undefined), 'the board learning from the next welcome that its reading is in');
-    await eventually(() => (eventsOf(hub, 'shed', 'online').length === 2 ? true : undefined), 'relinked');
+    await eventually(async () => ((await eventsOf(hub, 'shed', 'online')).length === 2 ? true : undefined), 'relinked');
     linked.link.emit({ event: 'reading', sensor: 'first', values: { n: 2 }, units: {} });
-    await eventually(() => (readingsOf(hub, 'shed', 'first').length >= 2 ? true : undefined), 'the second reading');
+    await eventually(async () => ((await readingsOf(hub, 'shed', 'first')).length >= 2 ? true : undefined), 'the second reading');
     await pause(100);
-    assertExactlyOnce(readingsOf(hub, 'shed', 'first'), 1, 2, 'the first reading once, and the next');
+    assertExactlyOnce(await readingsOf(hub, 'shed', 'first'), 1, 2, 'the first reading once, and the next');
     assert.equal(acked.filter((b) => b['sensor'] === 'first' && (b['values'] as JsonObject)['n'] === 1).length, 1, 'acknowledged to the board once');
   });
 
   // Bug 2: "A lost ack of a qos=False message blocks every later qos write forever."
   test('bug 2: a lost ack does not block later writes', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const tap = await LinkTap.start(hub.link.port, token);
     tap.eating = true; // from the start: not one ack reaches either side
     const acked: JsonObject[] = [];
     const linked = await boardOn(tap.port, token, { onAcked: (body) => acked.push(body) });
     await untilLinked(linked.link);
-    const device = hub.deviceLink('shed') ?? assert.fail('registered');
-    const replies = () => eventsOf(hub, 'shed', 'command_reply').map((e) => String(e.data['id']));
+    const device = (await hub.deviceLink('shed')) ?? assert.fail('registered');
+    const replies = async () => (await eventsOf(hub, 'shed', 'command_reply')).map((e) => String(e.data['id']));
 
     // Both ways, messages keep flowing on the link while every ack is lost (fewer than a window:
     // a link that loses acks and stays up does not exist, TCP would have retransmitted them).
     let n = 0;
     let p = 0;
-    const burst = (count: number) => {
+    const burst = async (count: number) => {
       for (let i = 0; i < count; i++) {
         linked.link.emit({ event: 'reading', sensor: 'later', values: { n: ++n }, units: {} });
-        device.send({ action: 'ping', id: `p${++p}` }); // nobody waits: the reply goes to the events log
+        await device.send({ action: 'ping', id: `p${++p}` }); // nobody waits for the reply: it goes to the events log
       }
     };
-    burst(10);
-    await eventually(() => (readingsOf(hub, 'shed', 'later').length === 10 && replies().length === 10 ? true : undefined), 'the first ten, acks lost');
-    burst(10);
-    await eventually(() => (readingsOf(hub, 'shed', 'later').length === 20 && replies().length === 20 ? true : undefined), 'ten more, not blocked');
+    await burst(10);
+    await eventually(async () => ((await readingsOf(hub, 'shed', 'later')).length === 10 && (await replies()).length === 10 ? true : undefined), 'the first ten, acks lost');
+    await burst(10);
+    await eventually(async () => ((await readingsOf(hub, 'shed', 'later')).length === 20 && (await replies()).length === 20 ? true : undefined), 'ten more, not blocked');
     assert.equal(acked.length, 0, 'the board never heard an ack');
     assert.ok(tap.eaten > 0, 'acks were lost');
 
@@ -304,12 +304,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     tap.eating = false;
     tap.dropAll();
     await eventually(() => (acked.filter((b) => b['sensor'] === 'later').length === 20 ? true : undefined), 'the welcome acknowledging all twenty');
-    burst(10);
-    await eventually(() => (readingsOf(hub, 'shed', 'later').length >= 30 && replies().length >= 30 ? true : undefined), 'later writes after the outage');
+    await burst(10);
+    await eventually(async () => ((await readingsOf(hub, 'shed', 'later')).length >= 30 && (await replies()).length >= 30 ? true : undefined), 'later writes after the outage');
     await pause(100);
-    assertExactlyOnce(readingsOf(hub, 'shed', 'later'), 1, 30, 'readings');
-    assert.deepEqual(replies(), Array.from({ length: 30 }, (_, i) => `p${i + 1}`), 'each command ran once, in order');
-    assert.equal(eventsOf(hub, 'shed', 'online').length, 2);
+    assertExactlyOnce(await readingsOf(hub, 'shed', 'later'), 1, 30, 'readings');
+    assert.deepEqual(await replies(), Array.from({ length: 30 }, (_, i) => `p${i + 1}`), 'each command ran once, in order');
+    assert.equal((await eventsOf(hub, 'shed', 'online')).length, 2);
   });
 
   // Bug 3: "A full receive queue is treated as an outage after ids were marked seen: messages
@@ -319,7 +319,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // the board resends from the last commit.
   test('bug 3: a burst, and a receive side that cannot take it, lose nothing and double nothing', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const proxy = await proxyTo(hub.link.port);
     const linked = await boardOn(proxy.port, token, { outboxCapacity: 5000 });
     await untilLinked(linked.link);
@@ -339,12 +339,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       return false;
     });
     proxy.refuse(false);
-    await eventually(() => (readingsOf(hub, 'shed', 'burst').length >= 3000 ? true : undefined), 'the burst in the store', 15_000);
+    await eventually(async () => ((await readingsOf(hub, 'shed', 'burst')).length >= 3000 ? true : undefined), 'the burst in the store', 15_000);
     await pause(200);
     assert.equal(injected.failures, 1, 'a commit failed in the middle of the burst');
-    assertExactlyOnce(readingsOf(hub, 'shed', 'burst'), 1, 3000, 'the burst, once each');
-    assert.equal(eventsOf(hub, 'shed', 'events_dropped').length, 0, 'the board dropped nothing');
-    assert.ok(eventsOf(hub, 'shed', 'online').length >= 3, 'the failed commit dropped the link, and the board came back');
+    assertExactlyOnce(await readingsOf(hub, 'shed', 'burst'), 1, 3000, 'the burst, once each');
+    assert.equal((await eventsOf(hub, 'shed', 'events_dropped')).length, 0, 'the board dropped nothing');
+    assert.ok((await eventsOf(hub, 'shed', 'online')).length >= 3, 'the failed commit dropped the link, and the board came back');
   });
 
   // The same by hand, where the hub's shared ingest queue fills up (2,000 rows) in the middle of
@@ -356,14 +356,14 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       ? encodeFrame({ link: 'msg', seq: 6, body: { event: 'reading', ts: 6, sensor: 'wide', values: Object.fromEntries(Array.from({ length: 2000 }, (_, k) => [`q${k}`, k])) } })
       : encodeFrame(readingMsg(i + 1, i + 1)),
   ).join('');
-  const narrowStored = (hub: Hub, device: string) => readingsOf(hub, device, 'burst').map((r) => r.avg).sort((x, y) => x - y);
+  const narrowStored = async (hub: Hub, device: string) => (await readingsOf(hub, device, 'burst')).map((r) => r.avg).sort((x, y) => x - y);
   const upTo = (ack: number) => Array.from({ length: 20 }, (_, i) => i + 1).filter((n) => n !== 6 && n <= ack);
 
   test(
     'bug 3, by hand: after a commit fails in the middle of a read, the hub has stored exactly what it acknowledges (no double on the resend)',
     async () => {
       const hub = await hubWith();
-      const { token } = hub.store.addDevice('wide');
+      const { token } = await hub.store.addDevice('wide');
       const a = await rawLinked(hub.link.port, 'wide', token);
       const injected = failCommitsWhen(hub.store, (batch) => injected.failures === 0 && batch.readings.length >= 2000);
       a.link.sendBytes(a.link.sealLines(FAILING_READ));
@@ -372,12 +372,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       assert.equal(injected.failures, 1);
       const b = await rawLinked(hub.link.port, 'wide', token);
       const ack = b.welcome['ack'] as number;
-      assert.deepEqual(narrowStored(hub, 'wide'), upTo(ack), `stored = acknowledged (welcome ack ${ack})`);
+      assert.deepEqual(await narrowStored(hub, 'wide'), upTo(ack), `stored = acknowledged (welcome ack ${ack})`);
       // The board resends everything after the ack; then each message is stored once.
       b.link.sendBytes(b.link.sealLines(FAILING_READ.split('\n').slice(ack, 20).map((line) => `${line}\n`).join('')));
       await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 20, 'everything acknowledged');
-      assert.deepEqual(narrowStored(hub, 'wide'), upTo(20), 'each message once');
-      assert.equal(readingsOf(hub, 'wide', 'wide').length, 2000);
+      assert.deepEqual(await narrowStored(hub, 'wide'), upTo(20), 'each message once');
+      assert.equal((await readingsOf(hub, 'wide', 'wide')).length, 2000);
     },
   );
 
@@ -387,7 +387,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       const first = await startTestHub();
       let firstOpen = true;
       cleanups.push(() => (firstOpen ? first.close() : undefined));
-      const { token } = first.store.addDevice('wide');
+      const { token } = await first.store.addDevice('wide');
       const a = await rawLinked(first.link.port, 'wide', token);
       const injected = failCommitsWhen(first.store, (batch) => injected.failures === 0 && batch.readings.length >= 2000);
       a.link.sendBytes(a.link.sealLines(FAILING_READ));
@@ -400,7 +400,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       cleanups.push(() => hub.close());
       const b = await rawLinked(hub.link.port, 'wide', token);
       const ack = b.welcome['ack'] as number;
-      assert.deepEqual(narrowStored(hub, 'wide'), upTo(ack), `stored = acknowledged (welcome ack ${ack})`);
+      assert.deepEqual(await narrowStored(hub, 'wide'), upTo(ack), `stored = acknowledged (welcome ack ${ack})`);
     },
   );
 
@@ -413,7 +413,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
 
     // By hand, one byte per write: the frame is cut at every byte position, inside each of the
     // two-, three- and four-byte characters.
-    const { token: rawToken } = hub.store.addDevice('utf8-raw');
+    const { token: rawToken } = await hub.store.addDevice('utf8-raw');
     const { link } = await rawLinked(hub.link.port, 'utf8-raw', rawToken);
     const from = link.frames.length;
     const bytes = link.sealLines(encodeFrame({ link: 'msg', seq: 1, body: { event: 'sensor_error', ts: 5, sensor: 'température', message: text } }));
@@ -423,37 +423,37 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       await pause(1);
     }
     await link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 1, 'the split message acknowledged', 5000, from);
-    const stored = eventsOf(hub, 'utf8-raw', 'sensor_error');
+    const stored = await eventsOf(hub, 'utf8-raw', 'sensor_error');
     assert.equal(stored.length, 1);
     assert.equal(stored[0]?.data['message'], text);
     assert.equal(stored[0]?.data['sensor'], 'température');
     // The reader is alive: the next message goes through on the same connection.
     link.send(readingMsg(2, 2, '°C-sensor'));
     await link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 2, 'the next message acknowledged', 5000, from);
-    assert.equal(readingsOf(hub, 'utf8-raw', '°C-sensor').length, 1);
+    assert.equal((await readingsOf(hub, 'utf8-raw', '°C-sensor')).length, 1);
     assert.equal(link.isClosed, false);
-    assert.equal(hub.deviceLink('utf8-raw')?.online, true);
+    assert.equal((await hub.deviceLink('utf8-raw'))?.online, true);
 
     // A real board through a proxy that cuts every chunk at random byte positions, both ways.
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const proxy = await proxyTo(hub.link.port);
     proxy.setSplit(true);
     const linked = await boardOn(proxy.port, token);
     await untilLinked(linked.link);
-    const device = hub.deviceLink('shed') ?? assert.fail('registered');
+    const device = (await hub.deviceLink('shed')) ?? assert.fail('registered');
     for (let i = 1; i <= 20; i++) {
       linked.link.emit({ event: 'reading', sensor: 'température-🌡️', values: { n: i }, units: { n: '°C' } });
       linked.link.emit({ event: 'sensor_error', sensor: 'température-🌡️', message: `${text} #${i}` });
-      device.send({ action: 'ping', id: `${text} #${i}` }); // the id goes to the board and back
+      await device.send({ action: 'ping', id: `${text} #${i}` }); // the id goes to the board and back
     }
-    await eventually(() => (eventsOf(hub, 'shed', 'command_reply').length === 20 ? true : undefined), 'twenty replies');
-    await eventually(() => (readingsOf(hub, 'shed').length === 20 && eventsOf(hub, 'shed', 'sensor_error').length === 20 ? true : undefined), 'twenty readings and errors');
-    assertExactlyOnce(readingsOf(hub, 'shed', 'température-🌡️'), 1, 20, 'readings');
-    assert.deepEqual(hub.facade.sensors('shed').map((s) => s.unit), ['°C']);
-    assert.deepEqual(eventsOf(hub, 'shed', 'sensor_error').map((e) => e.data['message']).sort(), Array.from({ length: 20 }, (_, i) => `${text} #${i + 1}`).sort());
-    assert.deepEqual(eventsOf(hub, 'shed', 'command_reply').map((e) => e.data['id']).sort(), Array.from({ length: 20 }, (_, i) => `${text} #${i + 1}`).sort());
+    await eventually(async () => ((await eventsOf(hub, 'shed', 'command_reply')).length === 20 ? true : undefined), 'twenty replies');
+    await eventually(async () => ((await readingsOf(hub, 'shed')).length === 20 && (await eventsOf(hub, 'shed', 'sensor_error')).length === 20 ? true : undefined), 'twenty readings and errors');
+    assertExactlyOnce(await readingsOf(hub, 'shed', 'température-🌡️'), 1, 20, 'readings');
+    assert.deepEqual((await hub.facade.sensors('shed')).map((s) => s.unit), ['°C']);
+    assert.deepEqual((await eventsOf(hub, 'shed', 'sensor_error')).map((e) => e.data['message']).sort(), Array.from({ length: 20 }, (_, i) => `${text} #${i + 1}`).sort());
+    assert.deepEqual((await eventsOf(hub, 'shed', 'command_reply')).map((e) => e.data['id']).sort(), Array.from({ length: 20 }, (_, i) => `${text} #${i + 1}`).sort());
     assert.equal(proxy.connections, 1, 'one connection throughout: the link never dropped');
-    assert.equal(eventsOf(hub, 'shed', 'offline').length, 0);
+    assert.equal((await eventsOf(hub, 'shed', 'offline')).length, 0);
     assert.equal(linked.link.state, 'up');
 
     // And a frame that really is broken (sealed, so that its seal is not what fails) ends the
@@ -461,15 +461,15 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     // still looks alive.
     link.sendBytes(link.sealLines(Buffer.from([0x7b, 0x22, 0x78, 0x22, 0x3a, 0xff, 0xfe, 0x7d, 0x0a])));
     await link.closed;
-    await eventually(() => eventsOf(hub, 'utf8-raw', 'offline')[0], 'the broken link reported offline');
-    assert.match(String(eventsOf(hub, 'utf8-raw', 'offline')[0]?.data['reason']), /^protocol_error/);
+    await eventually(async () => (await eventsOf(hub, 'utf8-raw', 'offline'))[0], 'the broken link reported offline');
+    assert.match(String((await eventsOf(hub, 'utf8-raw', 'offline'))[0]?.data['reason']), /^protocol_error/);
   });
 
   // Bug 5: "No retry at startup: an unreachable server raises at once."
   test('bug 5: a board started while the hub is down keeps trying with backoff and links once it is up', async () => {
     // The board is registered, then the hub goes away: nothing listens on its port.
     const first = await startTestHub();
-    const { token } = first.store.addDevice('shed');
+    const { token } = await first.store.addDevice('shed');
     const { data } = first;
     const port = first.link.port;
     await first.close();
@@ -491,7 +491,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     await eventually(() => (hub.facade.device('shed')?.online === true ? true : undefined), 'online at the hub');
     await eventually(() => hub.facade.state('shed') ?? undefined, 'its state at the hub');
     assert.equal(hub.facade.device('shed')?.bootId, linked.board.id);
-    const online = eventsOf(hub, 'shed', 'online');
+    const online = await eventsOf(hub, 'shed', 'online');
     assert.equal(online.length, 1);
     assert.equal(online[0]?.data['new_boot'], true);
   });
@@ -500,12 +500,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // node must wait 2×timeout first."
   test('wire format: a reconnecting board is not rejected as a duplicate; the newest connection wins at once', async (t) => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     // The old connection still looks alive to the hub, and would for 210 s: it asked for the
     // longest keepalive and the hub has not heard of any outage.
     const old = await rawLinked(hub.link.port, 'shed', token, { keepalive_ms: 60_000 });
     assert.equal(old.welcome['outage_ms'], 210_000);
-    assert.equal(hub.deviceLink('shed')?.online, true);
+    assert.equal((await hub.deviceLink('shed'))?.online, true);
 
     const started = performance.now();
     const linked = await boardOn(hub.link.port, token);
@@ -513,9 +513,9 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     t.diagnostic(`the new connection was welcomed ${Math.round(performance.now() - started)} ms after the board started`);
     await old.link.closed;
     assert.deepEqual(old.link.frames.at(-1), { link: 'close', reason: 'replaced' }, 'the old connection is told why, not timed out');
-    assert.equal(hub.deviceLink('shed')?.online, true);
-    assert.equal(hub.deviceLink('shed')?.bootId, linked.board.id);
-    const online = eventsOf(hub, 'shed', 'online');
+    assert.equal((await hub.deviceLink('shed'))?.online, true);
+    assert.equal((await hub.deviceLink('shed'))?.bootId, linked.board.id);
+    const online = await eventsOf(hub, 'shed', 'online');
     assert.equal(online.length, 2, 'two welcomes');
   });
 
@@ -523,7 +523,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     'wire format: a replaced connection is not logged as the board going offline',
     async () => {
       const hub = await hubWith();
-      const { token } = hub.store.addDevice('shed');
+      const { token } = await hub.store.addDevice('shed');
       const offline: boolean[] = [];
       const stop = hub.facade.onUpdate((u) => {
         if (u.type === 'device' && u.device.id === 'shed' && !u.device.online) offline.push(true);
@@ -533,7 +533,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
       const fresh = await rawLinked(hub.link.port, 'shed', token, { keepalive_ms: 60_000 });
       await old.link.closed;
       assert.equal(fresh.link.isClosed, false);
-      assert.deepEqual(eventsOf(hub, 'shed', 'offline').map((e) => e.data['reason']), [], 'no offline event');
+      assert.deepEqual((await eventsOf(hub, 'shed', 'offline')).map((e) => e.data['reason']), [], 'no offline event');
       assert.equal(offline.length, 0, 'no "device offline" update to the API and the rules (bindings stop renewing on it)');
     },
   );
@@ -543,7 +543,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   test('wire format: the keepalive is negotiated — the hub grants it from the board’s wish and keeps to it', async () => {
     const hub = await hubWith();
     const grant = async (id: string, wish: number | undefined) => {
-      const { token } = hub.store.addDevice(id);
+      const { token } = await hub.store.addDevice(id);
       const linked = await rawLinked(hub.link.port, id, token, { keepalive_ms: wish }); // undefined: left out of the JSON
       return { ...linked, granted: [linked.welcome['keepalive_ms'], linked.welcome['outage_ms']] };
     };
@@ -560,15 +560,15 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     // that falls silent is dropped after its own outage time, not another board's.
     await tooFast.link.waitFor((f) => f['link'] === 'ping', 'a ping from the hub on the idle 200 ms link');
     await tooFast.link.closed;
-    const offline = eventsOf(hub, 'ka-10', 'offline');
+    const offline = await eventsOf(hub, 'ka-10', 'offline');
     assert.equal(offline.length, 1);
     assert.match(String(offline[0]?.data['reason']), /^outage/);
     assert.equal(tooSlow.link.isClosed, false, 'the link granted 210 s is still up');
-    assert.equal(hub.deviceLink('ka-120000')?.online, true);
+    assert.equal((await hub.deviceLink('ka-120000'))?.online, true);
 
     // A real board asks for what it wants and gets it; the link stays up while idle, each side
     // pinging on the granted interval.
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const tap = await LinkTap.start(hub.link.port, token);
     const linked = await boardOn(tap.port, token, { keepaliveMs: 500 });
     await untilLinked(linked.link);
@@ -580,7 +580,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     await eventually(() => tap.seen.find((s) => !s.up && s.frame['link'] === 'ping'), 'a ping from the hub');
     assert.equal(linked.link.state, 'up');
     assert.equal(tap.connections, 1);
-    assert.equal(eventsOf(hub, 'shed', 'offline').length, 0);
+    assert.equal((await eventsOf(hub, 'shed', 'offline')).length, 0);
   });
 
   // Wire format: "8-bit ids; id 0 means 'peer restarted' and clears the whole de-duplication
@@ -591,12 +591,12 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
   // made to start near it, so this shows the hub side past 255.
   test('wire format: message numbers are 32-bit, not 8-bit — 600 messages in one boot, none taken for another', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('counter');
+    const { token } = await hub.store.addDevice('counter');
     const a = await rawLinked(hub.link.port, 'counter', token, { boot_id: 'boot-x' });
     a.link.sendBytes(a.link.sealLines(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(i + 1, i + 1))).join('')));
     await a.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 300, 'ack 300');
     a.link.close();
-    await eventually(() => (hub.deviceLink('counter')?.online === false ? true : undefined), 'offline');
+    await eventually(async () => ((await hub.deviceLink('counter'))?.online === false ? true : undefined), 'offline');
 
     const b = await rawLinked(hub.link.port, 'counter', token, { boot_id: 'boot-x' });
     assert.equal(b.welcome['ack'], 300, 'the welcome names message 300: no 8-bit wrap');
@@ -607,14 +607,14 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 300, 're-acknowledged', 5000, from);
     b.link.sendBytes(b.link.sealLines(Array.from({ length: 300 }, (_, i) => encodeFrame(readingMsg(301 + i, 301 + i))).join('')));
     await b.link.waitFor((f) => f['link'] === 'ack' && f['ack'] === 600, 'ack 600', 5000, from);
-    assertExactlyOnce(readingsOf(hub, 'counter'), 1, 600, '600 messages');
-    assert.equal(eventsOf(hub, 'counter', 'online').filter((e) => e.data['new_boot'] === true).length, 1, 'one boot');
+    assertExactlyOnce(await readingsOf(hub, 'counter'), 1, 600, '600 messages');
+    assert.equal((await eventsOf(hub, 'counter', 'online')).filter((e) => e.data['new_boot'] === true).length, 1, 'one boot');
   });
 
   // Users' ask: "a message after every reconnect carrying a 'clean session / device reset' flag".
   test('users’ ask: after every welcome the board reports its state, and a new boot id tells the hub it restarted', async () => {
     const hub = await hubWith();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const states: JsonObject[] = [];
     const stop = hub.facade.onUpdate((u: HubUpdate) => {
       if (u.type === 'state' && u.device === 'shed') states.push(u.state);
@@ -644,7 +644,7 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     assert.equal(states[2]?.['boot_id'], linked.board.id);
     assert.equal(pin15()?.['value'], 0);
     assert.equal(hub.facade.device('shed')?.bootId, linked.board.id, "the registry's view has the new boot");
-    const online = eventsOf(hub, 'shed', 'online');
+    const online = await eventsOf(hub, 'shed', 'online');
     assert.deepEqual(
       online.map((e) => [e.data['boot_id'], e.data['new_boot']]),
       [

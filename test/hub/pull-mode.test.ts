@@ -81,19 +81,20 @@ const LINK_EVENTS = new Set(['online', 'offline']);
 function watchLinkEvents(hub: Hub, id: string) {
   const problems: string[] = [];
   const online = () => hub.facade.devices().find((d) => d.id === id)?.online === true;
-  const linkEvents = () =>
-    hub.facade
-      .events({ device: id, limit: 1000 })
+  const linkEvents = async () =>
+    (await hub.facade.events({ device: id, limit: 1000 }))
       .filter((e) => LINK_EVENTS.has(e.type))
       .map((e) => e.type)
       .reverse();
-  const check = (when: string) => {
-    const log = linkEvents();
-    if (online() && log.at(-1) !== 'online') problems.push(`${when}: online, but the link events are [${log.join(', ')}]`);
+  const check = async (when: string) => {
+    // Online read in the same turn as the events: the store answers the query as it is called.
+    const isOnline = online();
+    const log = await linkEvents();
+    if (isOnline && log.at(-1) !== 'online') problems.push(`${when}: online, but the link events are [${log.join(', ')}]`);
     if (log.some((type, i) => type === (i === 0 ? 'offline' : log[i - 1]))) problems.push(`${when}: the link events do not alternate: [${log.join(', ')}]`);
   };
-  const unsubscribe = hub.facade.onUpdate((u) => check(`at a ${u.type} update`));
-  const poll = setInterval(() => check('polled'), 5);
+  const unsubscribe = hub.facade.onUpdate((u) => void check(`at a ${u.type} update`));
+  const poll = setInterval(() => void check('polled'), 5);
   cleanups.push(() => {
     unsubscribe();
     clearInterval(poll);
@@ -119,12 +120,12 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     const listed = hub.facade.devices().find((d) => d.id === 'pi');
     assert.match(listed?.firmware ?? '', /^tether \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+, pull\)$/, 'version and runtime from get_info\'s info');
     assert.ok(listed?.capabilities.includes('gpio'), `capabilities from get_info: ${JSON.stringify(listed?.capabilities)}`);
-    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
+    await eventually(async () => ((await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length >= 2 ? true : undefined), 'readings');
     const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 0.3, id: 7 });
     assert.equal(reply['ok'], true);
     assert.equal(reply['id'], 7);
     assert.equal(hardware.gpio.level(15), 1);
-    await eventually(() => hub.facade.events({ device: 'pi', type: 'lease_expired' })[0], 'lease_expired logged');
+    await eventually(async () => (await hub.facade.events({ device: 'pi', type: 'lease_expired' }))[0], 'lease_expired logged');
     assert.equal(hardware.gpio.level(15), 0);
   });
 
@@ -136,28 +137,28 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     cleanups.push(() => hub.close());
     const { online, linkEvents, problems } = watchLinkEvents(hub, 'pi');
     await eventually(() => (online() ? true : undefined), 'online');
-    const connections = () => hub.facade.events({ device: 'pi', type: 'online' }).length;
+    const connections = async () => (await hub.facade.events({ device: 'pi', type: 'online' })).length;
     proxy.dropAll();
     // The hub dials again within a backoff step, too fast to poll for "offline": count the links.
-    await eventually(() => (connections() === 2 && online() ? true : undefined), 'linked a second time');
-    assert.equal(hub.facade.events({ device: 'pi', type: 'offline' }).length, 1);
+    await eventually(async () => ((await connections()) === 2 && online() ? true : undefined), 'linked a second time');
+    assert.equal((await hub.facade.events({ device: 'pi', type: 'offline' })).length, 1);
     // Counted first: under load the hub can dial again before a poll sees it offline.
     const dialed = proxy.connections;
     proxy.blackhole();
     await eventually(() => (online() ? undefined : true), 'offline: the pings went unanswered');
-    assert.equal(linkEvents().at(-1), 'offline');
-    const links = connections();
+    assert.equal((await linkEvents()).at(-1), 'offline');
+    const links = await connections();
     // The hub dials again into the black hole: TCP connects, the handshake hangs for its 5 s.
     await eventually(() => (proxy.connections > dialed ? true : undefined), 'dialed again into the black hole');
     await assert.rejects(hub.facade.command('pi', { action: 'ping' }), (e: HubError) => e.code === 'device_offline');
     await staysOffline(online, 500);
-    assert.equal(connections(), links, 'no link recorded into the black hole');
+    assert.equal(await connections(), links, 'no link recorded into the black hole');
     proxy.heal();
     proxy.dropAll(); // ends the hung handshake now rather than at its timeout
     await eventually(() => (online() ? true : undefined), 'online after the black hole', 10_000);
-    const before = hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length;
-    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length > before ? true : undefined), 'new readings');
-    assert.ok(connections() >= 3);
+    const before = (await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length;
+    await eventually(async () => ((await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length > before ? true : undefined), 'new readings');
+    assert.ok((await connections()) >= 3);
     assert.deepEqual(problems, []);
   });
 
@@ -174,8 +175,8 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     breaker.mode = 'drop';
     breaker.dropAll();
     await eventually(() => (breaker.states >= 4 ? true : undefined), 'dialed and dropped three more times', 10_000);
-    assert.deepEqual(linkEvents(), []);
-    const stored = hub.store.getDevice('pi');
+    assert.deepEqual(await linkEvents(), []);
+    const stored = await hub.store.getDevice('pi');
     assert.equal(stored?.online, false, 'the store was not marked linked');
     assert.equal(stored?.bootId, null);
     assert.equal(online(), false);
@@ -202,8 +203,8 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
       proxy.dropAll();
     }
     await eventually(() => (online() ? true : undefined), 'online after the drops');
-    assert.equal(linkEvents().at(-1), 'online');
-    assert.equal(hub.store.getDevice('pi')?.online, true);
+    assert.equal((await linkEvents()).at(-1), 'online');
+    assert.equal((await hub.store.getDevice('pi'))?.online, true);
     assert.deepEqual(problems, []);
   });
   test('security: pull mode proves a board token by challenge and response and seals the link; an injected command closes it unrun', TEST, async () => {
@@ -215,7 +216,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     cleanups.push(() => hub.close());
     const online = () => hub.facade.devices().find((d) => d.id === 'pi')?.online === true;
     await eventually(() => (online() ? true : undefined), 'pi online');
-    await eventually(() => (hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 }).length >= 2 ? true : undefined), 'readings');
+    await eventually(async () => ((await hub.facade.readings({ device: 'pi', sensor: 'chip', from: 0, to: Date.now() + 60_000 })).length >= 2 ? true : undefined), 'readings');
     const reply = await hub.facade.command('pi', { action: 'write_pin', pin: 15, value: 1, timeout: 5 });
     assert.equal(reply['ok'], true);
     assert.equal(hardware.gpio.level(15), 1);
@@ -232,9 +233,9 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     assert.ok(down.length > 4 && down.slice(2).every((l) => sealed.test(l)), 'every board frame after its auth reply is sealed');
 
     // Someone on the path writes a command of their own: the board closes the link, runs nothing.
-    const links = hub.facade.events({ device: 'pi', type: 'online' }).length;
+    const links = (await hub.facade.events({ device: 'pi', type: 'online' })).length;
     tap.inject('up', '{"action":"write_pin","pin":15,"value":1,"timeout":5}\n');
-    await eventually(() => (hub.facade.events({ device: 'pi', type: 'online' }).length > links && online() ? true : undefined), 'linked again', 10_000);
+    await eventually(async () => ((await hub.facade.events({ device: 'pi', type: 'online' })).length > links && online() ? true : undefined), 'linked again', 10_000);
     assert.equal(hardware.gpio.level(15), 0, 'the injected write never ran');
   });
 
@@ -269,7 +270,7 @@ describe('hub: pull mode', { timeout: 120_000 }, () => {
     cleanups.push(() => hub.close());
     await eventually(() => (actions.filter((a) => a === 'auth').length >= 2 ? true : undefined), 'dialed twice', 10_000);
     assert.equal(hub.facade.devices().find((d) => d.id === 'pi')?.online, false);
-    assert.deepEqual(hub.facade.events({ device: 'pi', type: 'online' }), []);
+    assert.deepEqual((await hub.facade.events({ device: 'pi', type: 'online' })), []);
     assert.deepEqual([...new Set(actions)].sort(), ['auth', 'challenge'], 'nothing but challenge and auth reached it');
   });
 });

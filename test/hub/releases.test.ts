@@ -81,10 +81,10 @@ void describe('ReleaseStore', { timeout: 60_000 }, () => {
     await releases.add(firmwareFolder('1.0.0'), 1);
     await releases.add(firmwareFolder('1.0.1'), 2);
     assert.deepEqual(releases.list().map((r) => r.version), ['1.0.0', '1.0.1']);
-    releases.remove('1.0.0');
+    await releases.remove('1.0.0');
     assert.deepEqual(releases.list().map((r) => r.version), ['1.0.1']);
-    assert.throws(() => releases.remove('1.0.0'), code('unknown_version'));
-    assert.throws(() => releases.remove('..'), code('unknown_version'));
+    await assert.rejects(releases.remove('1.0.0'), code('unknown_version'));
+    await assert.rejects(releases.remove('..'), code('unknown_version'));
     assert.throws(() => releases.firmware('1.0.0'), code('unknown_version'));
     assert.deepEqual(fs.readdirSync(releases.root), ['1.0.1']);
   });
@@ -112,7 +112,7 @@ void describe('ReleaseStore', { timeout: 60_000 }, () => {
     const { damaged } = releases.scan();
     assert.deepEqual(damaged.map((d) => d.version), ['1.0.0']);
     assert.match(damaged[0]?.message ?? '', /release\.json is not JSON/);
-    releases.remove('1.0.0');
+    await releases.remove('1.0.0');
     assert.deepEqual(releases.scan(), { releases: releases.list(), damaged: [] });
   });
 });

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/device/logger.js';
 import type { HubFacade } from '../../src/hub/api/facade.js';
 import { Rollouts } from '../../src/hub/modules/ota/rollouts.js';
 import { ReleaseStore } from '../../src/hub/store/releases.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { DeviceView, RolloutView } from '../../src/hub/types.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { MemoryOtaChannel } from '../firmware/memory-ota-channel.js';
@@ -63,7 +63,7 @@ async function setUp(ids: string[]) {
   const data = tempDataDir();
   made.push(data);
   await releaseIn(data);
-  const store = HubStore.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   const fleet = new MemoryFleet(ids);
   const events: Array<{ device: string; type: string; data: JsonObject }> = [];
   const makeRollouts = () => new Rollouts(new ReleaseStore(data), {
@@ -77,7 +77,11 @@ async function setUp(ids: string[]) {
     recordEvent: (device, type, eventData) => events.push({ device, type, data: eventData }),
   });
   const rollouts = makeRollouts();
-  const ended = (id: number) => eventually(() => (store.rollouts.get(id)?.state !== 'running' && !busy(store.rollouts.get(id)) ? store.rollouts.get(id) : undefined), `rollout ${id} ended`, 20_000);
+  const ended = (id: number) =>
+    eventually(async () => {
+      const view = await store.rollouts.get(id);
+      return view?.state !== 'running' && !busy(view) ? view : undefined;
+    }, `rollout ${id} ended`, 20_000);
   return { store, fleet, rollouts, makeRollouts, events, ended };
 }
 
@@ -90,8 +94,8 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
     // Four boards of wave 2 are updated at once: b rolls the release back while a, c and d are under way.
     (fleet.boards.get('b') as MemoryOtaChannel).outcome = 'rollback';
     for (const id of ['a', 'c', 'd']) (fleet.boards.get(id) as MemoryOtaChannel).trialPolls = 2;
-    const { id } = rollouts.start({ version: '0.2.0', boards: ids, waveSize: 1 }, 'ops');
-    const view = (await ended(id));
+    const { id } = await rollouts.start({ version: '0.2.0', boards: ids, waveSize: 1 }, 'ops');
+    const view = await ended(id);
     assert.equal(view.state, 'stopped');
     assert.deepEqual(view.reason && [view.reason.device, view.reason.code], ['b', 'rolled_back']);
     assert.deepEqual(
@@ -111,33 +115,37 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
   void test('a cancel aborts the updates under way and starts no other board; the rollout ends cancelled', async () => {
     const { fleet, rollouts, store, events } = await setUp(['a', 'b']);
     fleet.hold('a');
-    const { id } = rollouts.start({ version: '0.2.0', boards: ['a', 'b'], waveSize: 1 }, 'ops');
-    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
-    const cancelled = rollouts.cancel(id, 'ops');
+    const { id } = await rollouts.start({ version: '0.2.0', boards: ['a', 'b'], waveSize: 1 }, 'ops');
+    await eventually(async () => ((await store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
+    const cancelled = await rollouts.cancel(id, 'ops');
     assert.equal(cancelled.state, 'cancelled');
     // a does not answer: its update is aborted all the same.
-    const view = await eventually(() => (busy(store.rollouts.get(id)) ? undefined : store.rollouts.get(id)), 'every board ended');
+    // The cancel resolves once the rollout is cancelled; the boards that never started are marked skipped right after.
+    const view = await eventually(async () => {
+      const now = await store.rollouts.get(id);
+      return now?.boards.every((b) => b.state !== 'updating' && b.state !== 'waiting') ? now : undefined;
+    }, 'every board ended');
     fleet.release('a');
     assert.deepEqual(view.boards.map((b) => [b.device, b.state, b.error?.code ?? null]), [['a', 'aborted', 'cancelled'], ['b', 'skipped', null]]);
     assert.equal(fleet.boards.get('a')?.version, '0.1.0', 'a kept its version');
     assert.deepEqual(fleet.boards.get('b')?.requests, []);
     assert.deepEqual(events.filter((e) => e.type === 'rollout_ended').map((e) => [e.device, e.data['state']]), [['a', 'cancelled'], ['b', 'cancelled']]);
-    assert.throws(() => rollouts.cancel(id, 'ops'), { code: 'rollout_ended' });
+    await assert.rejects(rollouts.cancel(id, 'ops'), { code: 'rollout_ended' });
   });
 
   void test('resumed after the hub stopped, a board of wave 1 that rolled the release back meanwhile stops the rollout: the release is not sent again, wave 2 never starts', async () => {
     const { fleet, rollouts, makeRollouts, store, ended } = await setUp(['alpha', 'bravo']);
     fleet.hold('alpha');
-    const { id } = rollouts.start({ version: '0.2.0', boards: ['alpha', 'bravo'], waveSize: 1 }, 'ops');
-    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'alpha under way');
+    const { id } = await rollouts.start({ version: '0.2.0', boards: ['alpha', 'bravo'], waveSize: 1 }, 'ops');
+    await eventually(async () => ((await store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'alpha under way');
     await rollouts.stop();
     // While the hub was down, alpha ran the release on trial, failed its trial boots and put 0.1.0 back.
-    store.rollouts.updateBoard(id, 'alpha', { phase: 'on_trial', fromVersion: '0.1.0', version: '0.2.0' });
+    await store.rollouts.updateBoard(id, 'alpha', { phase: 'on_trial', fromVersion: '0.1.0', version: '0.2.0' });
     const alpha = fleet.boards.get('alpha') as MemoryOtaChannel;
     alpha.rolledBackFrom = '0.2.0';
     fleet.release('alpha');
     alpha.requests.length = 0;
-    makeRollouts().resume();
+    await makeRollouts().resume();
     const view = await ended(id);
     assert.equal(view.state, 'stopped');
     assert.deepEqual(view.reason && [view.reason.device, view.reason.code], ['alpha', 'rolled_back']);
@@ -149,13 +157,13 @@ void describe('rollout waves on boards in memory', { timeout: 60_000 }, () => {
   void test('stop() aborts the updates under way without waiting for a board that does not answer, and leaves the rollout running, for the next start to resume', async () => {
     const { fleet, rollouts, store } = await setUp(['a']);
     fleet.hold('a');
-    const { id } = rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops');
-    await eventually(() => (store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
+    const { id } = await rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops');
+    await eventually(async () => ((await store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'a under way');
     // The board does not answer: stop() does not wait for it.
     await rollouts.stop();
     fleet.release('a');
-    assert.equal(store.rollouts.get(id)?.state, 'running');
-    assert.equal(store.rollouts.get(id)?.boards[0]?.state, 'updating');
-    assert.throws(() => rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops'), { code: 'shutting_down' });
+    assert.equal((await store.rollouts.get(id))?.state, 'running');
+    assert.equal((await store.rollouts.get(id))?.boards[0]?.state, 'updating');
+    await assert.rejects(rollouts.start({ version: '0.2.0', boards: ['a'], waveSize: 1 }, 'ops'), { code: 'shutting_down' });
   });
 });

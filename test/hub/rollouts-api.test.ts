@@ -36,12 +36,12 @@ async function startHub(data?: string) {
   hubs.push(hub);
   made.push(hub.data);
   if (data === undefined) {
-    for (const id of ['tank', 'porch', 'shed']) hub.store.addDevice(id);
+    for (const id of ['tank', 'porch', 'shed']) await hub.store.addDevice(id);
     await new ReleaseStore(hub.data).add(firmwareFolder('0.2.0'));
   }
-  const token = (name: string, scope: 'read' | 'control' | 'admin') => (data === undefined ? hub.store.apiTokens.create(name, scope).token : '');
+  const token = async (name: string, scope: 'read' | 'control' | 'admin') => (data === undefined ? (await hub.store.apiTokens.create(name, scope)).token : '');
   // Named tokens are made once, with the hub's data; a restarted hub uses its admin token.
-  const tokens = { read: token('viewer', 'read'), control: token('operator', 'control'), admin: token('ops', 'admin') };
+  const tokens = { read: await token('viewer', 'read'), control: await token('operator', 'control'), admin: await token('ops', 'admin') };
   const api: Api = async (method, url, bearer, body) => {
     const res = await fetch(`http://127.0.0.1:${hub.http.port}${url}`, {
       method,
@@ -132,7 +132,7 @@ void describe('rollouts over the API', { timeout: 60_000 }, () => {
       ],
     );
     assert.deepEqual((await api('GET', '/api/rollouts', tokens.read)).body['rollouts'], [watched]);
-    const events = hub.facade.events({ type: 'rollout_started' });
+    const events = await hub.facade.events({ type: 'rollout_started' });
     assert.deepEqual(events.map((e) => [e.device, e.data]).sort(), [
       ['porch', { rollout: view.id, version: '0.2.0', wave: 2, by: 'ops' }],
       ['shed', { rollout: view.id, version: '0.2.0', wave: 2, by: 'ops' }],
@@ -144,7 +144,7 @@ void describe('rollouts over the API', { timeout: 60_000 }, () => {
     const { hub, tokens, api } = await startHub();
     const { id } = rolloutOf(await api('POST', '/api/rollouts', tokens.admin, { version: '0.2.0', boards: ['tank', 'porch'] }));
     const releases = new ReleaseStore(hub.data, { usedBy: (v) => hub.store.rollouts.usingRelease(v) });
-    assert.throws(() => releases.remove('0.2.0'), (err) => err instanceof ReleaseError && err.code === 'in_use' && new RegExp(`rollout ${id} is sending release 0\\.2\\.0`).test(err.message));
+    await assert.rejects(releases.remove('0.2.0'), (err) => err instanceof ReleaseError && err.code === 'in_use' && new RegExp(`rollout ${id} is sending release 0\\.2\\.0`).test(err.message));
     const cli = await runCli(['hub', 'release', 'remove', '0.2.0', '--data', hub.data], { timeoutMs: 30_000 });
     assert.equal(cli.code, 1, cli.stderr);
     assert.match(cli.stderr, new RegExp(`rollout ${id} is sending release 0\\.2\\.0; wait for it to end, or cancel it`));
@@ -181,7 +181,7 @@ void describe('rollouts over the API', { timeout: 60_000 }, () => {
   void test('the hub stops at once while a board is awaited, and resumes the rollout at its next start', async () => {
     const { hub, tokens, api } = await startHub();
     const { id } = rolloutOf(await api('POST', '/api/rollouts', tokens.admin, { version: '0.2.0', boards: ['tank'] }));
-    await eventually(() => (hub.store.rollouts.get(id)?.boards[0]?.phase === 'connecting' ? true : undefined), 'tank awaited');
+    await eventually(async () => ((await hub.store.rollouts.get(id))?.boards[0]?.phase === 'connecting' ? true : undefined), 'tank awaited');
     // The board's link is awaited for minutes; the hub's stop aborts that wait.
     await hub.close();
     hubs.splice(hubs.indexOf(hub), 1);

@@ -40,9 +40,8 @@ function problemsOf(reply: Reply): Array<{ path: string; message: string }> {
   return error.problems ?? assert.fail('rule_invalid lists its problems');
 }
 
-function changes(hub: TestHub): Array<{ device: string; data: JsonObject }> {
-  return hub.facade
-    .events({ type: 'rule_changed', limit: 100 })
+async function changes(hub: TestHub): Promise<Array<{ device: string; data: JsonObject }>> {
+  return (await hub.facade.events({ type: 'rule_changed', limit: 100 }))
     .reverse()
     .map((e: StoredEvent) => ({ device: e.device, data: e.data }));
 }
@@ -56,9 +55,9 @@ describe('rules through the API', { timeout: 60_000 }, () => {
   before(async () => {
     hub = await startTestHub({ config: HUB_CONFIG });
     admin = hub.apiToken.token;
-    ops = hub.store.apiTokens.create('ops', 'admin').token;
-    control = hub.store.apiTokens.create('panel', 'control').token;
-    reader = hub.store.apiTokens.create('wall', 'read').token;
+    ops = (await hub.store.apiTokens.create('ops', 'admin')).token;
+    control = (await hub.store.apiTokens.create('panel', 'control')).token;
+    reader = (await hub.store.apiTokens.create('wall', 'read')).token;
   });
   after(() => hub.close());
 
@@ -103,7 +102,7 @@ describe('rules through the API', { timeout: 60_000 }, () => {
     );
     assert.equal((await call(hub, admin, 'DELETE', '/api/rules/porch-lamp')).status, 404);
 
-    assert.deepEqual(changes(hub), [
+    assert.deepEqual(await changes(hub), [
       { device: 'shed', data: { rule: 'lamp', change: 'created', by: 'ops' } },
       { device: 'shed', data: { rule: 'lamp', change: 'updated', by: 'ops' } },
       { device: 'shed', data: { rule: 'porch-lamp', change: 'updated', by: 'ops', was: 'lamp' } },
@@ -220,7 +219,7 @@ describe('rules through the API', { timeout: 60_000 }, () => {
       [40, 72],
       [30, 71],
     ] as const;
-    hub.store.commit({
+    (await hub.store.commit({
       readings: [
         ...humidity.map(([ago, value]) => ({ device: 'greenhouse', sensor: 'air', quantity: 'humidity', ts: at(ago), value, unit: '%' })),
         // Another quantity of the same sensor, at the same times: one reading each.
@@ -233,7 +232,7 @@ describe('rules through the API', { timeout: 60_000 }, () => {
         { device: 'porch', ts: at(9), type: 'edge', data: { pin: 5, value: 1 } },
       ],
       linkStates: [],
-    });
+    }));
     assert.equal((await call(hub, admin, 'POST', '/api/rules', lamp())).status, 201);
     const stored = (await call(hub, reader, 'GET', '/api/rules/lamp/dry-run')).body as unknown as DryRun;
     assert.equal(stored.rule, 'lamp');
@@ -306,9 +305,9 @@ describe('rules through the API, live on a simulated board and across restarts',
   let token: string;
   before(async () => {
     hub = await startTestHub();
-    token = hub.store.addDevice('shed').token;
+    token = (await hub.store.addDevice('shed')).token;
     board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: BOARD });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'the board linked');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'the board linked');
   });
   after(async () => {
     await board.close();
@@ -324,18 +323,18 @@ describe('rules through the API, live on a simulated board and across restarts',
     assert.equal(hub.facade.rules()[0]?.description, 'Relay (pin 15) of shed follows button (pin 4) of shed (lease 1.5 s, renewed).', 'pins by the names the board gives them');
     board.hardware.gpio.drive(4, 1);
     await until(1, 'the relay follows the button');
-    const fired = await eventually(() => hub.facade.events({ device: 'shed', type: 'rule_fired' })[0], 'a rule_fired event');
+    const fired = await eventually(async () => (await hub.facade.events({ device: 'shed', type: 'rule_fired' }))[0], 'a rule_fired event');
     assert.equal(fired.data.rule, 'button-relay');
     // Held past its lease while the button stays down: the binding renews it.
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(relay(), 1, 'renewed past lease_s');
 
-    const expiredBefore = hub.facade.events({ device: 'shed', type: 'lease_expired' }).length;
+    const expiredBefore = (await hub.facade.events({ device: 'shed', type: 'lease_expired' })).length;
     assert.equal((await call(hub, hub.apiToken.token, 'POST', '/api/rules/button-relay/disable')).status, 200);
     await until(0, 'the relay back at its safe value');
     // The hub wrote the safe value the board had told it, which ends the lease (no lease to expire).
     await new Promise((r) => setTimeout(r, 2000));
-    assert.equal(hub.facade.events({ device: 'shed', type: 'lease_expired' }).length, expiredBefore, 'the lease was ended by the hub, not left to lapse');
+    assert.equal((await hub.facade.events({ device: 'shed', type: 'lease_expired' })).length, expiredBefore, 'the lease was ended by the hub, not left to lapse');
 
     assert.equal((await call(hub, hub.apiToken.token, 'POST', '/api/rules/button-relay/enable')).status, 200);
     board.hardware.gpio.drive(4, 0);
@@ -365,7 +364,7 @@ describe('rules through the API, live on a simulated board and across restarts',
       ],
     );
     board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: BOARD });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'the board linked again');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'the board linked again');
     board.hardware.gpio.drive(4, 1);
     await until(1, 'the stored binding runs after the restart');
     board.hardware.gpio.drive(4, 0);
@@ -396,6 +395,6 @@ describe('rules through the API, live on a simulated board and across restarts',
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     assert.deepEqual(hub.facade.rules().map((r) => [r.name, r.source]), [['lamp', 'config'], ['button-relay', 'api']]);
     board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: BOARD });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'the board linked again');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'the board linked again');
   });
 });

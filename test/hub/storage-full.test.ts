@@ -1,5 +1,5 @@
 // Fault injection: the hub's disk fills up. The store is made full for real with SQLite's
-// max_page_count (HubStore.capPages): a write that needs one more page fails with SQLITE_FULL, as
+// max_page_count (SqliteStore.capPages): a write that needs one more page fails with SQLITE_FULL, as
 // on a full disk. The hub must stay up, acknowledge nothing it did not store, refuse links and API
 // writes with storage_full, keep answering reads, and take everything up again by itself once
 // there is room: the readings a board held arrive then, once each.
@@ -14,12 +14,12 @@ import { startDevice } from '../../src/device/runtime.js';
 import { createSimHardware } from '../../src/device/sim/sim-hardware.js';
 import { HubError } from '../../src/hub/errors.js';
 import { storageFaultCode } from '../../src/hub/store/storage-health.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
 import { startLinkedBoard, untilLinked, type LinkedBoard } from '../support/linked-board.js';
 import { keyOfToken } from '../../src/protocol/auth.js';
 import { helloFrame, openRawLink } from '../support/raw-link.js';
-import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
+import { eventually, sqliteStoreOf, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -63,9 +63,8 @@ async function countingBoard(port: number, token: string) {
 }
 
 /** The `n` of every stored reading of the counting board, in order. */
-function storedNumbers(hub: TestHub): number[] {
-  return hub.store
-    .queryReadings({ device: 'tank', sensor: 'level', from: 0, to: Date.now() + 3_600_000, limit: 100_000 })
+async function storedNumbers(hub: TestHub): Promise<number[]> {
+  return (await hub.store.queryReadings({ device: 'tank', sensor: 'level', from: 0, to: Date.now() + 3_600_000, limit: 100_000 }))
     .map((r) => r.avg)
     .sort((a, b) => a - b);
 }
@@ -73,17 +72,18 @@ function storedNumbers(hub: TestHub): number[] {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Fills what room the capped store has left with a burst of readings, until a write fails. */
-function fillUp(hub: TestHub): void {
-  hub.store.capPages(hub.store.pageCount());
+async function fillUp(hub: TestHub): Promise<void> {
+  const store = sqliteStoreOf(hub);
+  store.capPages(store.pageCount());
   const burst = Array.from({ length: 1000 }, (_, i) => ({ device: 'burst', sensor: 'burst', quantity: 'n', ts: i, value: i, unit: null }));
-  for (let i = 0; i < 1000 && hub.facade.storage().state === 'ok'; i++) {
+  for (let i = 0; i < 1000 && (await hub.facade.storage()).state === 'ok'; i++) {
     try {
-      hub.store.commit({ readings: burst, events: [], linkStates: [] });
+      await hub.store.commit({ readings: burst, events: [], linkStates: [] });
     } catch {
       // the burst that did not fit
     }
   }
-  assert.equal(hub.facade.storage().state, 'full');
+  assert.equal((await hub.facade.storage()).state, 'full');
 }
 
 async function api(hub: TestHub, method: 'GET' | 'POST', route: string, body?: object): Promise<{ status: number; json: JsonObject }> {
@@ -112,17 +112,18 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const crashes = watchCrashes();
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('tank');
+    const { token } = await hub.store.addDevice('tank');
     const board = await countingBoard(hub.link.port, token);
     await untilLinked(board.linked.link);
     board.send(20);
-    await eventually(() => (board.acked.length === 20 && storedNumbers(hub).length === 20 ? true : undefined), 'the first 20 readings stored and acknowledged');
+    await eventually(async () => (board.acked.length === 20 && (await storedNumbers(hub)).length === 20 ? true : undefined), 'the first 20 readings stored and acknowledged');
 
     // The disk is full from here: the pages the file has are all the store gets.
-    hub.store.capPages(hub.store.pageCount());
+    const store = sqliteStoreOf(hub);
+    store.capPages(store.pageCount());
     await eventually(
-      () => {
-        if (hub.facade.storage().state === 'full') return true;
+      async () => {
+        if ((await hub.facade.storage()).state === 'full') return true;
         board.send(50);
         return undefined;
       },
@@ -130,12 +131,12 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
       20_000,
     );
     const ackedWhenFull = board.acked.length;
-    const storedWhenFull = storedNumbers(hub);
+    const storedWhenFull = await storedNumbers(hub);
     assert.deepEqual(storedWhenFull, range(storedWhenFull.length), 'what was stored is what the board sent, in order');
     board.send(100);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(board.acked.length, ackedWhenFull, 'nothing is acknowledged while the store is full');
-    assert.deepEqual(storedNumbers(hub), storedWhenFull, 'nothing more is stored');
+    assert.deepEqual(await storedNumbers(hub), storedWhenFull, 'nothing more is stored');
     assert.ok(ackedWhenFull <= storedWhenFull.length, 'every acknowledged reading was stored');
     assert.notEqual(board.linked.link.state, 'up', 'the board is not linked while the hub cannot store');
 
@@ -157,11 +158,11 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     assert.ok(typeof storage['bytes'] === 'number' && storage['bytes'] > 0);
 
     // Space comes back: nobody tells the hub, it finds out.
-    hub.store.capPages(NO_CAP);
-    await eventually(() => (hub.facade.storage().state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
+    store.capPages(NO_CAP);
+    await eventually(async () => ((await hub.facade.storage()).state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
     await eventually(() => (board.acked.length === board.sent ? true : undefined), `all ${board.sent} readings acknowledged`, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a reading stored twice would be now
-    assert.deepEqual(storedNumbers(hub), range(board.sent), 'every reading the board sent is stored, once');
+    assert.deepEqual(await storedNumbers(hub), range(board.sent), 'every reading the board sent is stored, once');
     assert.equal((await api(hub, 'GET', '/api/health')).json['storage'] !== undefined, true);
     assert.equal(((await api(hub, 'GET', '/api/health')).json['storage'] as JsonObject)['state'], 'ok');
     assert.equal((await api(hub, 'POST', '/api/devices/tank/commands', { action: 'ping' })).status, 200, 'commands go through again');
@@ -173,7 +174,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const first = await startTestHub();
     const { data } = first;
     const linkPort = first.link.port;
-    const { token } = first.store.addDevice('tank');
+    const { token } = await first.store.addDevice('tank');
     const board = await countingBoard(linkPort, token);
     await untilLinked(board.linked.link);
     board.send(20);
@@ -185,28 +186,28 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const db = new Database(path.join(data, 'tether.db'));
     db.exec('VACUUM');
     db.close();
-    let store: HubStore | undefined;
+    let store: SqliteStore | undefined;
     const hub = await startTestHub({
       data,
       linkPort,
       openStore: (file) => {
-        store = HubStore.open(file);
+        store = SqliteStore.open(file);
         store.capPages(store.pageCount());
         return store;
       },
     });
     cleanups.push(() => hub.close());
-    assert.equal(hub.facade.storage().state, 'full', 'found full at start');
+    assert.equal((await hub.facade.storage()).state, 'full', 'found full at start');
     await assertHelloRefused(hub, token);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the board's own hellos, refused too
     assert.notEqual(board.linked.link.state, 'up');
     assert.equal(board.acked.length, 20);
-    assert.deepEqual(storedNumbers(hub), range(20), 'reads work');
+    assert.deepEqual(await storedNumbers(hub), range(20), 'reads work');
 
     (store ?? assert.fail('the hub opened its store through openStore')).capPages(NO_CAP);
     await eventually(() => (board.acked.length === 50 ? true : undefined), 'the 30 kept readings acknowledged', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual(storedNumbers(hub), range(50), 'stored once each');
+    assert.deepEqual(await storedNumbers(hub), range(50), 'stored once each');
     assert.deepEqual(crashes, []);
   });
 
@@ -214,12 +215,12 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const crashes = watchCrashes();
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
-    const { token } = hub.store.addDevice('tank');
+    const { token } = await hub.store.addDevice('tank');
     // The disk refuses the write of the link state once (an I/O error the store did not see coming).
     const save = hub.store.saveLinkState.bind(hub.store);
     let failures = 0;
     hub.store.saveLinkState = (id, state) => {
-      if (failures++ === 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+      if (failures++ === 0) return Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' }));
       return save(id, state);
     };
     const raw = await openRawLink(hub.link.port);
@@ -236,7 +237,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     const keyOf = hub.store.keyOf.bind(hub.store);
     hub.store.keyOf = () => {
       hub.store.keyOf = keyOf;
-      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
+      return Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' }));
     };
     const second = await openRawLink(hub.link.port);
     cleanups.push(() => second.close());
@@ -248,7 +249,7 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     await untilLinked(board.linked.link, 10_000);
     board.send(5);
     await eventually(() => (board.acked.length === 5 ? true : undefined), 'readings acknowledged after the failed handshake');
-    assert.deepEqual(storedNumbers(hub), range(5));
+    assert.deepEqual(await storedNumbers(hub), range(5));
     assert.deepEqual(crashes, []);
   });
 
@@ -261,14 +262,14 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
     cleanups.push(() => device.close());
     const hub = await startTestHub({ config: { telemetry: { interval_ms: 50 }, devices: [{ id: 'pi', address: `127.0.0.1:${device.port}` }] } });
     cleanups.push(() => hub.close());
-    const count = (from: number) => hub.store.queryReadings({ device: 'pi', sensor: 'chip', from, to: Date.now() + 60_000 }).length;
-    await eventually(() => (count(0) >= 3 ? true : undefined), 'readings from the pulled board');
-    fillUp(hub);
+    const count = async (from: number) => (await hub.store.queryReadings({ device: 'pi', sensor: 'chip', from, to: Date.now() + 60_000 })).length;
+    await eventually(async () => ((await count(0)) >= 3 ? true : undefined), 'readings from the pulled board');
+    await fillUp(hub);
     await new Promise((resolve) => setTimeout(resolve, 300)); // readings arrive and cannot be stored
-    hub.store.capPages(NO_CAP);
-    await eventually(() => (hub.facade.storage().state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
+    sqliteStoreOf(hub).capPages(NO_CAP);
+    await eventually(async () => ((await hub.facade.storage()).state === 'ok' ? true : undefined), 'the hub writing again', 20_000);
     const recovered = Date.now();
-    await eventually(() => (count(recovered) >= 3 ? true : undefined), 'readings stored again after the store recovered');
+    await eventually(async () => ((await count(recovered)) >= 3 ? true : undefined), 'readings stored again after the store recovered');
     assert.deepEqual(crashes, []);
   });
 
@@ -279,13 +280,13 @@ describe('fault injection: the hub disk fills up', { timeout: 90_000 }, () => {
       openStore: (file) => {
         // What SQLite says when a disk with no room left cannot take the WAL's shared-memory file.
         if (refusals++ === 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_SHMSIZE' });
-        return HubStore.open(file);
+        return SqliteStore.open(file);
       },
     });
     cleanups.push(() => hub.close());
     assert.equal(refusals, 2, 'opened at the second try');
     assert.ok(Date.now() - started >= 900, 'after waiting for the disk');
-    assert.equal(hub.facade.storage().state, 'ok');
+    assert.equal((await hub.facade.storage()).state, 'ok');
     // Anything but the disk is no reason to wait: the start fails at once.
     await assert.rejects(
       startTestHub({
@@ -302,47 +303,47 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
   const isStorageFull = (err: unknown) => err instanceof HubError && err.code === 'storage_full' && err.httpStatus === 507 && /SQLITE_FULL/.test(err.message);
   const reading = (i: number) => ({ device: 'b1', sensor: 'air', quantity: 't', ts: i, value: i, unit: null });
 
-  test('security: once a write fails for lack of room, writes are refused at once with storage_full, bookkeeping is skipped, reads work, and a probe that gets through ends it', () => {
-    const store = HubStore.open(':memory:', { wallNow: () => 1234 });
+  test('security: once a write fails for lack of room, writes are refused at once with storage_full, bookkeeping is skipped, reads work, and a probe that gets through ends it', async () => {
+    const store = SqliteStore.open(':memory:', { wallNow: () => 1234 });
     cleanups.push(() => store.close());
-    const { token } = store.addDevice('b1');
+    const { token } = await store.addDevice('b1');
     store.capPages(store.pageCount());
     let failed: unknown;
     for (let i = 0; failed === undefined && i < 1000; i++) {
       try {
-        store.commit({ readings: Array.from({ length: 500 }, (_, j) => reading(i * 500 + j)), events: [], linkStates: [] });
+        await store.commit({ readings: Array.from({ length: 500 }, (_, j) => reading(i * 500 + j)), events: [], linkStates: [] });
       } catch (err) {
         failed = err;
       }
     }
     assert.ok(isStorageFull(failed), String(failed));
     assert.deepEqual(store.health.fault, { code: 'SQLITE_FULL', message: 'database or disk is full', since: 1234 });
-    const stored = store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length;
+    const stored = (await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 })).length;
 
     // A small write would fit on a page that has room; it is refused all the same, so that what
     // is stored does not depend on which page has room (and no board is acknowledged at random).
-    assert.throws(() => store.commit({ readings: [reading(1e8)], events: [], linkStates: [] }), isStorageFull);
-    assert.throws(() => store.outboxAdd('b1', 1, { action: 'ping' }), isStorageFull);
-    assert.throws(() => store.addDevice('b2'), isStorageFull);
-    assert.throws(() => store.saveLinkState('b1', { bootId: 'x' }), isStorageFull);
-    assert.equal(store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 }), false, 'bookkeeping is skipped, not thrown');
-    assert.equal(store.markOffline('b1', 5), false);
-    assert.equal(store.setSignal('b1', -50), false);
-    assert.equal(store.outboxAck('b1', 1), 0);
-    assert.equal(store.getDevice('b1')?.bootId, null, 'nothing of it was written');
-    assert.equal(store.keyOf('b1')?.equals(keyOfToken(token)), true, 'reads work');
-    assert.equal(store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 }).length, stored);
+    await assert.rejects(store.commit({ readings: [reading(1e8)], events: [], linkStates: [] }), isStorageFull);
+    await assert.rejects(store.outboxAdd('b1', 1, { action: 'ping' }), isStorageFull);
+    await assert.rejects(store.addDevice('b2'), isStorageFull);
+    await assert.rejects(store.saveLinkState('b1', { bootId: 'x' }), isStorageFull);
+    assert.equal((await store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 })), false, 'bookkeeping is skipped, not thrown');
+    assert.equal((await store.markOffline('b1', 5)), false);
+    assert.equal((await store.setSignal('b1', -50)), false);
+    assert.equal((await store.outboxAck('b1', 1)), 0);
+    assert.equal((await store.getDevice('b1'))?.bootId, null, 'nothing of it was written');
+    assert.equal((await store.keyOf('b1'))?.equals(keyOfToken(token)), true, 'reads work');
+    assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 100_000 })).length, stored);
 
-    assert.equal(store.probe(), false, 'no room for the probe either');
+    assert.equal((await store.probe()), false, 'no room for the probe either');
     assert.equal(store.health.full, true);
     store.capPages(NO_CAP);
-    assert.equal(store.probe(), true);
+    assert.equal((await store.probe()), true);
     assert.equal(store.health.fault, null);
-    store.commit({ readings: [reading(1e8)], events: [], linkStates: [] });
-    assert.equal(store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 }), true);
+    await store.commit({ readings: [reading(1e8)], events: [], linkStates: [] });
+    assert.equal((await store.markLinked('b1', { firmware: 'f', capabilities: [], bootId: 'x', now: 5 })), true);
   });
 
-  test('security: only the disk makes a store full: SQLITE_FULL, SQLITE_IOERR and SQLITE_READONLY (and their extended codes)', () => {
+  test('security: only the disk makes a store full: SQLITE_FULL, SQLITE_IOERR and SQLITE_READONLY (and their extended codes)', async () => {
     const code = (c: string) => storageFaultCode(Object.assign(new Error('x'), { code: c }));
     assert.deepEqual(
       ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_SHMSIZE', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED'].map(code),
@@ -353,10 +354,10 @@ describe('the store on a full disk', { timeout: 30_000 }, () => {
     assert.equal(storageFaultCode(null), undefined);
 
     // A constraint failure is the data's fault: it fails that write, not the store.
-    const store = HubStore.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());
-    store.addDevice('b1');
-    assert.throws(() => store.commit({ readings: [{ ...reading(1), value: Number.NaN }], events: [], linkStates: [] }), /NOT NULL/);
+    await store.addDevice('b1');
+    await assert.rejects(store.commit({ readings: [{ ...reading(1), value: Number.NaN }], events: [], linkStates: [] }), /NOT NULL/);
     assert.equal(store.health.full, false);
   });
 });

@@ -127,7 +127,7 @@ describe('security: a board in hub mode and a fake hub', { timeout: 60_000 }, ()
     // A fake hub that replays what a real hub said to this board: its challenge, its sealed
     // welcome and its sealed commands, one of them a write.
     const hub = await testHub();
-    const registered = hub.store.addDevice('shed').token;
+    const registered = (await hub.store.addDevice('shed')).token;
     const path = await LinkRecorder.start({ host: '127.0.0.1', port: hub.link.port });
     cleanups.push(() => path.close());
     const replayLog = recordingLogger();
@@ -135,7 +135,7 @@ describe('security: a board in hub mode and a fake hub', { timeout: 60_000 }, ()
     await untilLinked(second.link);
     const reply = await hub.facade.command('shed', { action: 'write_pin', pin: 16, value: 1, timeout: 0.2 });
     assert.equal(reply['ok'], true);
-    await eventually(() => hub.facade.events({ device: 'shed', type: 'lease_expired' })[0], 'the lease ended');
+    await eventually(async () => (await hub.facade.events({ device: 'shed', type: 'lease_expired' }))[0], 'the lease ended');
     const recorded = [...(path.connections[0]?.down ?? [])];
     assert.equal(parse(recorded[0] as Buffer)['link'], 'challenge', 'the real hub proved first');
     assert.ok(recorded.some((l) => l.includes('"write_pin"')), 'the write is in what is replayed');
@@ -157,42 +157,42 @@ describe('security: a board in hub mode and a fake hub', { timeout: 60_000 }, ()
     const hellosToFake = replay.received.map(parse);
     path.target = { host: '127.0.0.1', port: hub.link.port };
     path.dropAll();
-    await eventually(() => (hub.facade.events({ device: 'shed', type: 'online' }).length === 2 ? true : undefined), 'linked to the real hub again');
+    await eventually(async () => ((await hub.facade.events({ device: 'shed', type: 'online' })).length === 2 ? true : undefined), 'linked to the real hub again');
     const helloAfter = parse(path.connections.at(-1)?.up[0] as Buffer);
     assert.deepEqual(helloAfter['rx'], hellosToFake[0]?.['rx'], 'the same rx as before the fake hub');
     assert.equal(helloAfter['boot_id'], helloToHub['boot_id']);
     assert.equal((helloAfter['rx'] as JsonObject)['stream'] !== null, true, "the real hub's stream, not the fake's");
-    assert.deepEqual(hub.facade.events({ device: 'shed', type: 'online', afterId: 0, limit: 10 }).map((e) => e.data['new_boot']), [true, false]);
+    assert.deepEqual((await hub.facade.events({ device: 'shed', type: 'online', afterId: 0, limit: 10 })).map((e) => e.data['new_boot']), [true, false]);
   });
 });
 
 describe('security: the path between a board and the hub', { timeout: 60_000 }, () => {
   test('security: an injected frame on an authenticated plain-TCP link is refused', async () => {
     const hub = await testHub();
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
     const path = await LinkRecorder.start({ host: '127.0.0.1', port: hub.link.port });
     cleanups.push(() => path.close());
     const log = recordingLogger();
     const linked = await board(path.port, token, log.logger);
     await untilLinked(linked.link);
     await eventually(() => hub.facade.state('shed') ?? undefined, 'the state reported');
-    const device = hub.deviceLink('shed') ?? assert.fail('registered');
-    const online = () => hub.facade.events({ device: 'shed', type: 'online' }).length;
+    const device = (await hub.deviceLink('shed')) ?? assert.fail('registered');
+    const online = async () => (await hub.facade.events({ device: 'shed', type: 'online' })).length;
     let pings = 0;
-    const sendPings = (n: number) => {
-      for (let i = 0; i < n; i++) device.send({ action: 'ping', id: `p${++pings}` });
+    const sendPings = async (n: number) => {
+      for (let i = 0; i < n; i++) await device.send({ action: 'ping', id: `p${++pings}` });
     };
-    sendPings(5);
+    await sendPings(5);
 
     // 1. A well-formed msg with the next number, as the hub would send it but unsealed; then one
     // with a made-up seal. Each closes the link at once; neither runs.
     const nextSeq = () => 1 + Math.max(...path.lines('down').map((l) => Number(parse(l)['seq'] ?? 0)));
     for (const [i, seal] of ['', `"mac":"${newNonce()}",`].entries()) {
-      await eventually(() => (online() === i + 1 && linked.link.state === 'up' ? true : undefined), `linked (${i + 1})`);
+      await eventually(async () => ((await online()) === i + 1 && linked.link.state === 'up' ? true : undefined), `linked (${i + 1})`);
       const body = { action: 'write_pin', pin: 16, value: 1, timeout: 30, id: `injected-${i}` };
       path.injectToBoard(`{${seal}"link":"msg","seq":${nextSeq()},"ack":0,"body":${JSON.stringify(body)}}\n`);
-      sendPings(5);
-      await eventually(() => (online() === i + 2 ? true : undefined), `relinked after injection ${i + 1}`);
+      await sendPings(5);
+      await eventually(async () => ((await online()) === i + 2 ? true : undefined), `relinked after injection ${i + 1}`);
     }
     assert.ok(log.lines.some((l) => /link closed \(protocol_error: frame \d+ is not sealed/.test(l)), log.lines.join('\n'));
     assert.ok(log.lines.some((l) => /link closed \(protocol_error: frame \d+ failed its MAC/.test(l)), log.lines.join('\n'));
@@ -208,18 +208,18 @@ describe('security: the path between a board and the hub', { timeout: 60_000 }, 
     const reply = await hub.facade.command('shed', { action: 'write_pin', pin: 15, value: 1, timeout: 30 }, { timeoutMs: 10_000 });
     assert.equal(reply['ok'], true, 'the command ran once the link came back, as the hub sent it');
     assert.equal(altered, 1);
-    assert.equal(online(), 4, 'the altered frame closed the link, and the board came back');
-    sendPings(5);
+    assert.equal(await online(), 4, 'the altered frame closed the link, and the board came back');
+    await sendPings(5);
 
     // Nothing injected or altered ran; what the hub sent ran once each, in order.
     assert.deepEqual(linked.writes, [[15, 1]]);
     assert.equal(linked.hardware.gpio.level(16), 0);
-    const replies = await eventually(() => {
-      const r = hub.facade.events({ device: 'shed', type: 'command_reply', afterId: 0, limit: 1000 }).map((e) => String(e.data['id']));
+    const replies = await eventually(async () => {
+      const r = (await hub.facade.events({ device: 'shed', type: 'command_reply', afterId: 0, limit: 1000 })).map((e) => String(e.data['id']));
       return r.length >= pings ? r : undefined;
     }, 'every ping answered');
     await pause(100);
-    assert.deepEqual(hub.facade.events({ device: 'shed', type: 'command_reply', afterId: 0, limit: 1000 }).map((e) => String(e.data['id'])), replies);
+    assert.deepEqual((await hub.facade.events({ device: 'shed', type: 'command_reply', afterId: 0, limit: 1000 })).map((e) => String(e.data['id'])), replies);
     assert.deepEqual(replies, Array.from({ length: pings }, (_, i) => `p${i + 1}`), 'each once, in order');
   });
 });
@@ -235,7 +235,7 @@ describe('security: TLS to the hub, pinned', { timeout: 60_000 }, () => {
     const fingerprint = fingerprintOfPem(cert.cert);
     assert.equal(hub.link.fingerprint, fingerprint);
     assert.ok(hubLog.lines.some((l) => l.includes(fingerprint)), 'the hub says what to pin at start');
-    const { token } = hub.store.addDevice('shed');
+    const { token } = await hub.store.addDevice('shed');
 
     // Pinned as openssl prints it (upper case, colons): links, and commands run.
     const asOpenssl = fingerprint.toUpperCase().match(/../g)?.join(':') ?? '';
@@ -258,6 +258,6 @@ describe('security: TLS to the hub, pinned', { timeout: 60_000 }, () => {
     );
     await pause(50);
     assert.ok(!hubLog.lines.some((l) => l.includes('refused')), 'no hello reached the hub');
-    assert.equal(hub.facade.events({ device: 'shed', type: 'online' }).length, 1, 'only the pinned board linked');
+    assert.equal((await hub.facade.events({ device: 'shed', type: 'online' })).length, 1, 'only the pinned board linked');
   });
 });

@@ -13,9 +13,9 @@ export interface HubWithBoard {
 
 export async function startHubWithBoard(id = 'bench'): Promise<HubWithBoard> {
   const hub = await startTestHub();
-  const { token } = hub.store.addDevice(id, {});
+  const { token } = await hub.store.addDevice(id, {});
   const board = await startLinkedBoard({ port: hub.link.port, token, id });
-  await eventually(() => (hub.deviceLink(id)?.online === true ? true : undefined), 'the board linked');
+  await eventually(async () => ((await hub.deviceLink(id))?.online === true ? true : undefined), 'the board linked');
   return {
     hub,
     board,

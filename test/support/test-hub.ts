@@ -5,7 +5,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/device/logger.js';
 import { parseHubConfig } from '../../src/hub/config.js';
 import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
-import { HubStore } from '../../src/hub/store/store.js';
+import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 
 export interface TestHubOptions {
   /** Reuse a data folder (a hub restart); default: a new temp folder. */
@@ -42,13 +42,19 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   return Object.assign(hub, { data });
 }
 
+/** The hub's store as the SQLite store it is by default, for what only SQLite offers (capPages, pageCount). */
+export function sqliteStoreOf(hub: Hub): SqliteStore {
+  if (!(hub.store instanceof SqliteStore)) throw new Error(`the hub's store is ${hub.store.kind}, not the SQLite store this test needs`);
+  return hub.store;
+}
+
 /** Registers a board in the store of a hub that is not running (one a test then starts as a process); its token. */
-export function registerInStore(data: string, id: string): string {
-  const store = HubStore.open(path.join(data, 'tether.db'));
+export async function registerInStore(data: string, id: string): Promise<string> {
+  const store = SqliteStore.open(path.join(data, 'tether.db'));
   try {
-    return store.addDevice(id).token;
+    return (await store.addDevice(id)).token;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

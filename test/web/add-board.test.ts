@@ -58,7 +58,7 @@ describe('web dashboard: adding, re-keying and removing a board', { skip: SKIP_W
       assert.equal(hubJson, await page.locator('pre#link-hub-json').innerText(), 'the copy is the config shown');
       const config = JSON.parse(hubJson) as HubJson;
       assert.deepEqual({ ...config, token: '' }, { host: '127.0.0.1', port: hub.link.port, device_id: 'shed', token: '' });
-      assert.equal(hub.store.keyOf('shed') !== undefined, true, 'registered at the hub');
+      assert.equal((await hub.store.keyOf('shed')) !== undefined, true, 'registered at the hub');
       assert.match(await page.locator('pre#link-device-command').innerText(), /^tether device --config board\.yaml --hub 127\.0\.0\.1:\d+ --id shed --token-file shed\.token$/);
       assert.match(await page.locator('pre#link-install-command').innerText(), /^tether install --name shed --hub http:\/\/127\.0\.0\.1:\d+ --hub-data \S+$/);
       assert.equal(await copied(page, 'Copy the token'), config.token);
@@ -89,21 +89,21 @@ describe('web dashboard: adding, re-keying and removing a board', { skip: SKIP_W
       await page.keyboard.press('Escape');
       assert.equal(await page.getByRole('alertdialog').count(), 0);
       await page.locator('button:focus', { hasText: 'Remove board…' }).waitFor({ timeout: 5000 });
-      assert.notEqual(hub.store.getDevice('shed'), undefined, 'cancel removes nothing');
+      assert.notEqual((await hub.store.getDevice('shed')), undefined, 'cancel removes nothing');
       await page.getByRole('button', { name: 'Remove board…' }).click();
       await page.getByRole('button', { name: 'Yes, remove it' }).click();
       await page.waitForURL(/#\/$/, { timeout: 15_000 });
       await page.getByRole('heading', { name: 'Boards', level: 1 }).waitFor({ timeout: 15_000 });
       await eventually(async () => ((await page.locator('tr[data-board="shed"]').count()) === 0 ? true : undefined), 'shed gone from the list', 15_000);
-      assert.equal(hub.store.getDevice('shed'), undefined, 'unregistered');
-      await eventually(() => (hub.deviceLink('shed') === undefined && boards.at(-1)?.link.state !== 'up' ? true : undefined), 'its link closed');
+      assert.equal((await hub.store.getDevice('shed')), undefined, 'unregistered');
+      await eventually(async () => ((await hub.deviceLink('shed')) === undefined && boards.at(-1)?.link.state !== 'up' ? true : undefined), 'its link closed');
     } finally {
       await context.close();
     }
   });
 
   test('an id registered already is refused with its code and what to do; nothing is shown to copy', { timeout: 60_000 }, async () => {
-    hub.store.addDevice('pump');
+    await hub.store.addDevice('pump');
     const { context, page } = await signedIn(hub.apiToken.token);
     try {
       await page.goto(`${base}#/add`);
@@ -121,9 +121,9 @@ describe('web dashboard: adding, re-keying and removing a board', { skip: SKIP_W
   });
 
   test('security: read and control tokens are offered no Add board and no registration controls', { timeout: 60_000 }, async () => {
-    hub.store.addDevice('porch');
+    await hub.store.addDevice('porch');
     for (const scope of ['read', 'control'] as const) {
-      const { context, page } = await signedIn(hub.store.apiTokens.create(`web-${scope}`, scope).token);
+      const { context, page } = await signedIn((await hub.store.apiTokens.create(`web-${scope}`, scope)).token);
       try {
         await page.locator(`.who[data-scope="${scope}"]`).waitFor();
         assert.equal(await page.getByRole('link', { name: 'Add board' }).count(), 0);

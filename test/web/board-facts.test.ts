@@ -56,7 +56,7 @@ describe('web dashboard: what it says about a board is true', { skip: SKIP_WITHO
   before(async () => {
     browser = await launchChromium();
     hub = await startTestHub({ config: { telemetry: { interval_ms: 500 } } });
-    token = hub.store.addDevice(ID).token;
+    token = (await hub.store.addDevice(ID)).token;
     board = await startLinkedBoard({ port: hub.link.port, token, id: ID, config: BENCH });
     await untilLinked(board.link);
     // The page reaches the hub only through the proxy, which can make the hub unreachable.
@@ -149,7 +149,7 @@ describe('web dashboard: what it says about a board is true', { skip: SKIP_WITHO
     const old = new Date();
     old.setDate(old.getDate() - 3);
     old.setHours(15, 4, 5, 0);
-    hub.store.commit({ readings: [], events: [{ device: ID, ts: old.getTime(), type: 'edge', data: { pin: 22, value: 1 } }], linkStates: [] });
+    await hub.store.commit({ readings: [], events: [{ device: ID, ts: old.getTime(), type: 'edge', data: { pin: 22, value: 1 } }], linkStates: [] });
     const german = await browser.newContext({ locale: 'de-DE', timezoneId: 'Europe/Berlin' });
     try {
       const de = await german.newPage();

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/device/logger.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
 import { spawnHubCli } from '../support/hub-process.js';
 import { withLastChanged } from '../support/near-miss-token.js';
-import { eventually } from '../support/test-hub.js';
+import { eventually, sqliteStoreOf } from '../support/test-hub.js';
 
 const BOARDS = ['greenhouse', 'porch', 'shed'];
 
@@ -212,7 +212,7 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
     });
 
     test('security: with a read token the board page shows the outputs with no switch, slider or lease form, and says why', { timeout: 60_000 }, async () => {
-      const viewer = demo.hub.store.apiTokens.create('viewer', 'read').token;
+      const viewer = (await demo.hub.store.apiTokens.create('viewer', 'read')).token;
       // A sign-in link is read when the page loads, so each is opened in a fresh load, not as a hash change.
       const signInWith = async (token: string) => {
         await page.goto('about:blank');
@@ -288,18 +288,18 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
     });
 
     test('security: a full disk on the hub shows a banner that says what to do, and it goes by itself once the hub can write', { timeout: 60_000 }, async () => {
-      const store = demo.hub.store;
+      const store = sqliteStoreOf(demo.hub);
       // The pages the database has are all it gets, and a burst of readings takes what is left.
       store.capPages(store.pageCount());
       const burst = Array.from({ length: 1000 }, (_, i) => ({ device: 'greenhouse', sensor: 'burst', quantity: 'n', ts: Date.now() - 60_000 + i, value: i, unit: null }));
-      for (let i = 0; i < 100 && demo.hub.facade.storage().state === 'ok'; i++) {
+      for (let i = 0; i < 100 && (await demo.hub.facade.storage()).state === 'ok'; i++) {
         try {
-          store.commit({ readings: burst, events: [], linkStates: [] });
+          await store.commit({ readings: burst, events: [], linkStates: [] });
         } catch {
           // the burst that did not fit: the store is full now
         }
       }
-      assert.equal(demo.hub.facade.storage().state, 'full');
+      assert.equal((await demo.hub.facade.storage()).state, 'full');
       await page.goto(`${base}#token=${demo.hub.apiToken.token}`);
       const banner = page.locator('[data-storage="full"]');
       await banner.waitFor({ timeout: 15_000 });
@@ -310,7 +310,7 @@ describe('web dashboard', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90_000 }, () =
       assert.match(text, /Free disk space in the hub’s data folder/);
       store.capPages(1_000_000_000);
       await banner.waitFor({ state: 'detached', timeout: 30_000 });
-      assert.equal(demo.hub.facade.storage().state, 'ok');
+      assert.equal((await demo.hub.facade.storage()).state, 'ok');
     });
   });
 });

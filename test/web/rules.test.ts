@@ -26,7 +26,7 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
 
   const link = async () => {
     board = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: BOARD });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'the board linked', 10_000);
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'the board linked', 10_000);
   };
   const signIn = async () => {
     await page.goto('about:blank');
@@ -40,13 +40,13 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     board.hardware.gpio.drive(4, 0);
     board.hardware.gpio.drive(4, 1);
   };
-  const firings = () => hub.facade.events({ device: 'shed', type: 'rule_fired', limit: 1000 }).length;
+  const firings = async () => (await hub.facade.events({ device: 'shed', type: 'rule_fired', limit: 1000 })).length;
 
   before(async () => {
     browser = await launchChromium();
     page = await browser.newPage();
     hub = await startTestHub();
-    token = hub.store.addDevice('shed').token;
+    token = (await hub.store.addDevice('shed')).token;
     await link();
   }, { timeout: 60_000 });
   after(async () => {
@@ -115,7 +115,7 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     await untilLevel(16, 0, 'the lamp back at safe after its lease');
 
     // The dry run counts the presses stored in the last hour.
-    const rising = hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 }).filter((e) => e.data.pin === 4 && e.data.value === 1).length;
+    const rising = (await hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 })).filter((e) => e.data.pin === 4 && e.data.value === 1).length;
     await page.getByRole('button', { name: /^Dry run of button-relay/ }).click();
     const dry = page.locator('section[data-dry-run="button-relay"]');
     await dry.waitFor({ timeout: 10_000 });
@@ -126,12 +126,12 @@ describe('web dashboard: rules', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 120_000
     // Disabled: the press does nothing.
     await page.getByRole('button', { name: 'Disable button-relay' }).click();
     await page.locator('tr[data-rule="button-relay"][data-enabled="false"]').waitFor({ timeout: 10_000 });
-    const before = firings();
+    const before = await firings();
     press();
-    await eventually(() => (hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 }).filter((e) => e.data.pin === 4 && e.data.value === 1).length > rising ? true : undefined), 'the hub heard the press');
+    await eventually(async () => ((await hub.facade.events({ device: 'shed', type: 'edge', limit: 1000 })).filter((e) => e.data.pin === 4 && e.data.value === 1).length > rising ? true : undefined), 'the hub heard the press');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(level(16), 0, 'the disabled rule left the lamp off');
-    assert.equal(firings(), before, 'and did not fire');
+    assert.equal(await firings(), before, 'and did not fire');
 
     // A restart keeps it, disabled.
     await board.close();

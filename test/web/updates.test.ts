@@ -97,12 +97,12 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     await releases.add(good);
     await releases.add(broken);
     for (const id of BOARDS) {
-      const { token } = hub.store.addDevice(id);
+      const { token } = await hub.store.addDevice(id);
       const args = ['--hub', `127.0.0.1:${hub.link.port}`, '--id', id, '--token', token, '--keepalive-ms', '200', '--no-listen'];
       boards.set(id, await startBootLoopBoard(scratch, id, BOARD_CONFIG, args));
     }
     // Registered, never linked: a rollout to it waits for its link until it is cancelled.
-    hub.store.addDevice('delta');
+    await hub.store.addDevice('delta');
     await eventually(() => (BOARDS.every((id) => hub.facade.device(id)?.online === true) ? true : undefined), 'every board linked to the hub', 20_000);
   }, { timeout: 120_000 });
   after(async () => {
@@ -221,7 +221,7 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     const id = await startFromForm(page, '0.1.1', ['delta'], 1);
     await page.locator('[data-rollout-board="delta"][data-state="updating"][data-phase="connecting"]').waitFor({ timeout: 10_000 });
 
-    const reader = await openPage(undefined, hub.store.apiTokens.create('tablet', 'read').token);
+    const reader = await openPage(undefined, (await hub.store.apiTokens.create('tablet', 'read')).token);
     await reader.goto(`http://127.0.0.1:${hub.http.port}/#/updates/${id}`);
     await reader.locator(`[data-rollout-page="${id}"][data-state="running"]`).waitFor({ timeout: 10_000 });
     assert.equal(await reader.getByRole('button', { name: /Cancel rollout/ }).count(), 0, 'no cancel for a read token');
@@ -248,7 +248,7 @@ describe('web dashboard: firmware updates', { skip: SKIP_WITHOUT_CHROMIUM, timeo
     await page.locator('[data-rollout-board="delta"][data-state="aborted"]').waitFor({ timeout: 10_000 });
     // The reader's list follows the stream.
     await reader.locator(`li[data-rollout="${id}"][data-state="cancelled"]`).filter({ hasText: 'cancelled by api-token' }).waitFor({ timeout: 10_000 });
-    assert.equal(hub.facade.rollouts()?.get(id)?.state, 'cancelled');
+    assert.equal((await hub.facade.rollouts()?.get(id))?.state, 'cancelled');
     // A rollout the hub does not have says so, with the hub's words.
     await reader.evaluate("location.hash = '#/updates/999'");
     await reader.getByText('loading rollout 999: no rollout 999').waitFor({ timeout: 10_000 });

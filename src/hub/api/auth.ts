@@ -3,7 +3,7 @@
 // REST routes do not, because a token in a URL ends up in proxy logs and shell history. Each
 // route needs a scope (route-spec.ts); a known token below it is 403 forbidden, an unknown one
 // 401 unauthenticated, and wrong tokens are rate-limited per address (auth-limiter.ts).
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_TOKEN_NAME, scopeCovers, type ApiIdentity, type ApiScope } from '../api-scope.js';
 import { tokenEquals } from '../api-token.js';
 import { HubError } from '../errors.js';
@@ -34,16 +34,16 @@ function subprotocols(header: string | undefined): string[] {
 }
 
 /** Who holds a token: the admin token's identity, a stored token's, or undefined. */
-export type TokenAuthority = (token: string) => ApiIdentity | undefined;
+export type TokenAuthority = (token: string) => Promise<ApiIdentity | undefined>;
 
 /**
  * The admin token (the file <data>/api-token) and the stored ones. Both are always checked, so
  * the time taken does not say which kind a token is.
  */
-export function tokenAuthority(adminToken: string, stored: { verify(token: string): ApiIdentity | undefined }): TokenAuthority {
-  return (token) => {
+export function tokenAuthority(adminToken: string, stored: { verify(token: string): Promise<ApiIdentity | undefined> }): TokenAuthority {
+  return async (token) => {
     const admin = tokenEquals(token, adminToken);
-    const found = stored.verify(token);
+    const found = await stored.verify(token);
     return admin ? { name: ADMIN_TOKEN_NAME, scope: 'admin' } : found;
   };
 }
@@ -82,30 +82,29 @@ function forbidden(identity: ApiIdentity, needed: ApiScope, what: string): HubEr
  * An address that sent too many wrong tokens is refused before its token is looked at.
  */
 export function requireScope(needed: ApiScope, websocket: boolean, deps: AuthDeps) {
-  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const address = request.ip;
     const locked = deps.limiter.lockedFor(address, deps.now());
     if (locked > 0) {
       deps.limiter.refused(address);
       const seconds = Math.ceil(locked / 1000);
       reply.header('Retry-After', String(seconds));
-      return done(new HubError('rate_limited', `too many wrong API tokens came from ${address}; try again in ${seconds} s, with the right token`));
+      throw new HubError('rate_limited', `too many wrong API tokens came from ${address}; try again in ${seconds} s, with the right token`);
     }
     const token = presentedToken(request, websocket);
-    const identity = token === undefined || token === '' ? undefined : deps.authority(token);
+    const identity = token === undefined || token === '' ? undefined : await deps.authority(token);
     if (identity === undefined) {
       if (token !== undefined && token !== '') deps.limiter.failed(address, deps.now());
       const how = websocket
         ? 'send Authorization: Bearer <token>, the query parameter token=<token>, or the subprotocol bearer.<token>'
         : 'send Authorization: Bearer <token>';
       const what = token === undefined ? 'no API token' : token === '' ? 'the Authorization header is not "Bearer <token>"' : 'the API token is wrong';
-      return done(new HubError('unauthenticated', `${what}; ${how} with the token in <data>/api-token or one from tether hub token create`));
+      throw new HubError('unauthenticated', `${what}; ${how} with the token in <data>/api-token or one from tether hub token create`);
     }
     if (!scopeCovers(identity.scope, needed)) {
-      return done(forbidden(identity, needed, `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}`));
+      throw forbidden(identity, needed, `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}`);
     }
     identities.set(request, identity);
-    done();
   };
 }
 

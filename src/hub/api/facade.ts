@@ -9,16 +9,16 @@ export interface HubFacade extends CommandSender {
   device(id: string): DeviceView | undefined;
   /** The board's last reported state (the `state` event fields: pins, leases, sensors, boot_id, uptime_s), or null before one arrived. */
   state(id: string): JsonObject | null;
-  sensors(id: string): SensorSummary[];
+  sensors(id: string): Promise<SensorSummary[]>;
   /** Every board's sensors with their latest value. */
-  latestSensors(): DeviceSensorSummary[];
-  readings(q: ReadingsQuery): ReadingBucket[];
-  events(q: EventsQuery): StoredEvent[];
+  latestSensors(): Promise<DeviceSensorSummary[]>;
+  readings(q: ReadingsQuery): Promise<ReadingBucket[]>;
+  events(q: EventsQuery): Promise<StoredEvent[]>;
   rules(): RuleView[];
   /** The rules to change: the API's are created, edited, enabled, disabled and deleted through it; the config file's are read-only. */
   ruleBook(): RuleBook;
   /** Whether the hub can write to its store now, and how much it takes. */
-  storage(): StorageStatus;
+  storage(): Promise<StorageStatus>;
   /** The hub itself: its stable id, its version, and its MQTT bridge's connection (null without one). */
   hub(): HubInfo;
   /** The firmware rollouts; null when no module runs them. */

@@ -3,9 +3,9 @@
 // cannot drift from what the server accepts. server.ts refuses a route registered any other way.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { ApiIdentity, ApiScope } from '../api-scope.js';
+import type { ApiScope } from '../api-scope.js';
 import type { HubErrorCode } from '../errors.js';
-import type { ApiTokenView } from '../store/api-tokens.js';
+import type { ApiTokenStore } from '../store/port.js';
 import type { HubFacade } from './facade.js';
 
 /** A JSON Schema (draft 2020-12, which OpenAPI 3.1 uses too). */
@@ -54,13 +54,8 @@ export interface ApiLogger {
   error(message: string): void;
 }
 
-/** The named API tokens (store/api-tokens.ts), as the API manages them. */
-export interface ApiTokenRegistry {
-  verify(token: string): ApiIdentity | undefined;
-  create(name: string, scope: ApiScope): { token: string; view: ApiTokenView };
-  list(): ApiTokenView[];
-  revoke(name: string): boolean;
-}
+/** The named API tokens, as the API manages them (the store's). */
+export type ApiTokenRegistry = ApiTokenStore;
 
 /** What route handlers are built from. */
 export interface ApiContext {

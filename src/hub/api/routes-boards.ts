@@ -49,9 +49,9 @@ export function boardRoutes(boards: BoardAdmin): ApiRoute[] {
       body: { description: 'The id of the new board, and a name to show.', schema: NEW_BOARD_BODY },
       errors: ['conflict'],
       response: { status: 201, description: 'The board and what it needs to link: keep the token now, it cannot be shown again.', schema: NEW_BOARD_LINK },
-      handle: (request, reply) => {
+      handle: async (request, reply) => {
         const { id, name } = newBoardRequest(request.body);
-        return reply.code(201).send(boards.register(id, name !== undefined ? { name } : {}, identityOf(request).name));
+        return reply.code(201).send(await boards.register(id, name !== undefined ? { name } : {}, identityOf(request).name));
       },
     },
     {
@@ -82,9 +82,9 @@ export function boardRoutes(boards: BoardAdmin): ApiRoute[] {
         description: 'The board is removed.',
         schema: { type: 'object', required: ['removed'], properties: { removed: { type: 'string', description: 'The id of the board removed.' } } },
       },
-      handle: (request) => {
+      handle: async (request) => {
         const id = deviceIdOf(request);
-        boards.remove(id, identityOf(request).name);
+        await boards.remove(id, identityOf(request).name);
         return { removed: id };
       },
     },

@@ -100,9 +100,9 @@ export function deviceRoutes({ facade }: ApiContext): ApiRoute[] {
           },
         },
       },
-      handle: (request) => {
+      handle: async (request) => {
         const id = deviceIdOf(request);
-        return { device: requireDevice(facade, id), state: facade.state(id), sensors: facade.sensors(id) };
+        return { device: requireDevice(facade, id), state: facade.state(id), sensors: await facade.sensors(id) };
       },
     },
     {

@@ -63,9 +63,9 @@ export function hubRoutes({ facade, version }: ApiContext): ApiRoute[] {
           },
         },
       },
-      handle: () => {
+      handle: async () => {
         const devices = facade.devices();
-        return { ok: true, version, devices: devices.length, online: devices.filter((d) => d.online).length, storage: facade.storage() };
+        return { ok: true, version, devices: devices.length, online: devices.filter((d) => d.online).length, storage: await facade.storage() };
       },
     },
     {

@@ -68,7 +68,7 @@ export function rolloutRoutes(ctx: ApiContext): ApiRoute[] {
       summary: 'The firmware rollouts, newest first (the last 100), each with every board: its wave, version, progress and result.',
       scope: 'read',
       response: { status: 200, description: 'The rollouts.', schema: listOf('rollouts', 'RolloutView') },
-      handle: () => ({ rollouts: rolloutsOf(ctx).list() }),
+      handle: async () => ({ rollouts: await rolloutsOf(ctx).list() }),
     },
     {
       method: 'POST',
@@ -80,8 +80,8 @@ export function rolloutRoutes(ctx: ApiContext): ApiRoute[] {
       body: { description: 'The release, the boards and the size of the first wave.', schema: NEW_ROLLOUT_BODY },
       errors: ['not_found', 'unknown_release', 'no_boards', 'board_in_rollout', 'shutting_down'],
       response: { status: 201, description: 'The rollout, running.', schema: ROLLOUT_ANSWER },
-      handle: (request, reply) => {
-        const started = rolloutsOf(ctx).start(newRolloutRequest(request.body), identityOf(request).name);
+      handle: async (request, reply) => {
+        const started = await rolloutsOf(ctx).start(newRolloutRequest(request.body), identityOf(request).name);
         return reply.code(201).send({ rollout: started });
       },
     },
@@ -94,9 +94,9 @@ export function rolloutRoutes(ctx: ApiContext): ApiRoute[] {
       params: ROLLOUT_ID_PARAMS,
       errors: ['not_found'],
       response: { status: 200, description: 'The rollout.', schema: ROLLOUT_ANSWER },
-      handle: (request) => {
+      handle: async (request) => {
         const id = idOf(request.params);
-        const rollout = rolloutsOf(ctx).get(id);
+        const rollout = await rolloutsOf(ctx).get(id);
         if (rollout === undefined) throw new HubError('not_found', `no rollout ${id}; GET /api/rollouts lists them`);
         return { rollout };
       },
@@ -111,7 +111,7 @@ export function rolloutRoutes(ctx: ApiContext): ApiRoute[] {
       params: ROLLOUT_ID_PARAMS,
       errors: ['not_found', 'rollout_ended'],
       response: { status: 200, description: 'The rollout, cancelled.', schema: ROLLOUT_ANSWER },
-      handle: (request) => ({ rollout: rolloutsOf(ctx).cancel(idOf(request.params), identityOf(request).name) }),
+      handle: async (request) => ({ rollout: await rolloutsOf(ctx).cancel(idOf(request.params), identityOf(request).name) }),
     },
   ];
 }

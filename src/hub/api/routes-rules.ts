@@ -35,7 +35,7 @@ export function ruleRoutes({ facade }: ApiContext): ApiRoute[] {
     params: RULE_NAME_PARAMS,
     errors: ['not_found', 'rule_read_only', ...(enabled ? (['rule_invalid'] as const) : []), 'storage_full'],
     response: { status: 200, description: 'The rule.', schema: RULE_REPLY },
-    handle: (request) => ({ rule: facade.ruleBook().setEnabled(nameOf(request), enabled, identityOf(request).name) }),
+    handle: async (request) => ({ rule: await facade.ruleBook().setEnabled(nameOf(request), enabled, identityOf(request).name) }),
   });
   return [
     {
@@ -64,7 +64,7 @@ export function ruleRoutes({ facade }: ApiContext): ApiRoute[] {
       body: DEFINITION_BODY,
       errors: ['rule_invalid', 'storage_full'],
       response: { status: 201, description: 'The new rule.', schema: RULE_REPLY },
-      handle: (request, reply) => reply.code(201).send({ rule: facade.ruleBook().create(request.body, identityOf(request).name) }),
+      handle: async (request, reply) => reply.code(201).send({ rule: await facade.ruleBook().create(request.body, identityOf(request).name) }),
     },
     {
       method: 'PUT',
@@ -76,7 +76,7 @@ export function ruleRoutes({ facade }: ApiContext): ApiRoute[] {
       body: DEFINITION_BODY,
       errors: ['not_found', 'rule_read_only', 'rule_invalid', 'storage_full'],
       response: { status: 200, description: 'The rule as it now is.', schema: RULE_REPLY },
-      handle: (request) => ({ rule: facade.ruleBook().update(nameOf(request), request.body, identityOf(request).name) }),
+      handle: async (request) => ({ rule: await facade.ruleBook().update(nameOf(request), request.body, identityOf(request).name) }),
     },
     {
       method: 'DELETE',
@@ -91,9 +91,9 @@ export function ruleRoutes({ facade }: ApiContext): ApiRoute[] {
         description: 'The rule is deleted.',
         schema: { type: 'object', required: ['deleted'], properties: { deleted: { type: 'string', description: 'The name of the rule deleted.' } } },
       },
-      handle: (request) => {
+      handle: async (request) => {
         const name = nameOf(request);
-        facade.ruleBook().remove(name, identityOf(request).name);
+        await facade.ruleBook().remove(name, identityOf(request).name);
         return { deleted: name };
       },
     },

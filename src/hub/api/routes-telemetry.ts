@@ -53,7 +53,7 @@ export function telemetryRoutes({ facade, now }: ApiContext): ApiRoute[] {
       summary: "Every board's sensors with their latest value: one call for a whole boards list.",
       scope: 'read',
       response: { status: 200, description: 'The latest point of every series, by device, sensor and quantity.', schema: listOf('sensors', 'DeviceSensorSummary') },
-      handle: () => ({ sensors: facade.latestSensors() }),
+      handle: async () => ({ sensors: await facade.latestSensors() }),
     },
     {
       method: 'GET',
@@ -65,11 +65,11 @@ export function telemetryRoutes({ facade, now }: ApiContext): ApiRoute[] {
       querystring: READINGS_QUERY,
       errors: ['not_found'],
       response: { status: 200, description: 'The readings, raw points or buckets.', schema: listOf('readings', 'ReadingBucket') },
-      handle: (request) => {
+      handle: async (request) => {
         const device = requireDevice(facade, deviceIdOf(request)).id;
         const query = request.query as ReadingsQueryString;
         const { from, to } = rangeEndingNow(query, now(), HOUR_MS);
-        const readings = facade.readings({
+        const readings = await facade.readings({
           device,
           sensor: query.sensor,
           quantity: query.quantity,
@@ -91,9 +91,9 @@ export function telemetryRoutes({ facade, now }: ApiContext): ApiRoute[] {
       querystring: paramsSchema(EVENT_FILTERS),
       errors: ['not_found'],
       response: EVENTS_RESPONSE,
-      handle: (request) => {
+      handle: async (request) => {
         const device = requireDevice(facade, deviceIdOf(request)).id;
-        return { events: facade.events(eventsQuery(request.query as EventsQueryString, device)) };
+        return { events: await facade.events(eventsQuery(request.query as EventsQueryString, device)) };
       },
     },
     {
@@ -104,9 +104,9 @@ export function telemetryRoutes({ facade, now }: ApiContext): ApiRoute[] {
       scope: 'read',
       querystring: paramsSchema({ device: { type: 'string', minLength: 1, description: 'Only this board.' }, ...EVENT_FILTERS }),
       response: EVENTS_RESPONSE,
-      handle: (request) => {
+      handle: async (request) => {
         const query = request.query as EventsQueryString;
-        return { events: facade.events(eventsQuery(query, query.device)) };
+        return { events: await facade.events(eventsQuery(query, query.device)) };
       },
     },
   ];

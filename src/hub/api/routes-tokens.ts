@@ -40,7 +40,7 @@ export function tokenRoutes({ tokens }: ApiContext): ApiRoute[] {
       description: 'The admin token in <data>/api-token is not listed; it is not stored in the database.',
       scope: 'admin',
       response: { status: 200, description: 'The tokens.', schema: listOf('tokens', 'ApiToken') },
-      handle: () => ({ tokens: tokens.list() }),
+      handle: async () => ({ tokens: await tokens.list() }),
     },
     {
       method: 'POST',
@@ -51,9 +51,9 @@ export function tokenRoutes({ tokens }: ApiContext): ApiRoute[] {
       body: { description: 'The name and scope of the new token.', schema: NEW_TOKEN_BODY },
       errors: ['conflict'],
       response: { status: 201, description: 'The new token: keep it now, it cannot be shown again.', schema: refSchema('NewApiToken') },
-      handle: (request, reply) => {
+      handle: async (request, reply) => {
         const { name, scope } = newTokenRequest(request.body);
-        const { token, view } = tokens.create(name, scope);
+        const { token, view } = await tokens.create(name, scope);
         return reply.code(201).send({ ...view, token });
       },
     },
@@ -70,9 +70,9 @@ export function tokenRoutes({ tokens }: ApiContext): ApiRoute[] {
         description: 'The token is revoked.',
         schema: { type: 'object', required: ['revoked'], properties: { revoked: { type: 'string', description: 'The name of the token revoked.' } } },
       },
-      handle: (request) => {
+      handle: async (request) => {
         const { name } = request.params as { name: string };
-        if (!tokens.revoke(name)) throw new HubError('not_found', `no API token is named ${JSON.stringify(name)}; GET /api/tokens lists them`);
+        if (!(await tokens.revoke(name))) throw new HubError('not_found', `no API token is named ${JSON.stringify(name)}; GET /api/tokens lists them`);
         return { revoked: name };
       },
     },

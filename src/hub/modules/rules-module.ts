@@ -12,7 +12,7 @@ export function rulesModule(config: HubConfig): HubModule {
   let unsubscribe: (() => void) | undefined;
   return {
     name: 'rules',
-    start(ctx: HubContext) {
+    async start(ctx: HubContext) {
       const { facade, clock, logger } = ctx;
       const rules = new RuleEngine(
         { rules: [], bindings: [] },
@@ -26,10 +26,17 @@ export function rulesModule(config: HubConfig): HubModule {
       );
       engine = rules;
       // The book loads the file's rules and the stored ones into the engine.
-      const book = new HubRuleBook({ config, store: ctx.ruleStore, engine: rules, history: facade, boardState: (device) => facade.state(device), wallNow: ctx.wallNow, recordEvent: (device, type, data) => ctx.recordEvent(device, type, data), logger });
-      unsubscribe = ctx.bus.subscribe((update) => rules.handle(update));
+      const book = await HubRuleBook.load({ config, store: ctx.ruleStore, engine: rules, history: facade, boardState: (device) => facade.state(device), wallNow: ctx.wallNow, shared: () => ctx.announce({ kind: 'rules' }), recordEvent: (device, type, data) => ctx.recordEvent(device, type, data), logger });
+      const unsubscribeBus = ctx.bus.subscribe((update) => rules.handle(update));
+      const unsubscribeShared = ctx.onShared((change) => {
+        if (change.kind !== 'rules') return;
+        book.reload().catch((err: unknown) => logger.error(`rules: cannot read the rules another hub changed: ${err instanceof Error ? err.message : String(err)}`));
+      });
+      unsubscribe = () => {
+        unsubscribeBus();
+        unsubscribeShared();
+      };
       ctx.report('rules', book);
-      return Promise.resolve();
     },
     stop() {
       unsubscribe?.();

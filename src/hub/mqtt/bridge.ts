@@ -164,8 +164,16 @@ export class MqttBridge implements HubModule {
       this.retain(this.topics.board(view.id).availability, view.online ? 'online' : 'offline');
       this.publishBoardFacts(view);
       if (mirror?.state !== null && mirror?.state !== undefined) this.publishPinStates(view.id, mirror);
-      for (const s of this.ctx.facade.sensors(view.id)) if (sensorExposed(this.config, view.id, s.sensor)) this.retain(this.topics.sensor(view.id, s.sensor, s.quantity), String(s.lastValue));
     }
+    // The latest values, read once for every board, then retained like a reading would be.
+    void this.ctx.facade.latestSensors().then(
+      (sensors) => {
+        for (const s of sensors) {
+          if (this.exposed(s.device) && sensorExposed(this.config, s.device, s.sensor)) this.retain(this.topics.sensor(s.device, s.sensor, s.quantity), String(s.lastValue));
+        }
+      },
+      (err: unknown) => this.ctx.logger.warn(`mqtt: cannot read the latest readings to publish: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   /** Home Assistant came (back): it needs every config again; a burst of births gets one answer. */

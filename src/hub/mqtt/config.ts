@@ -12,12 +12,12 @@ export const MQTT_LEASE_S_DEFAULT = 30;
 // MQTT topic levels may hold anything but the wildcards; an empty level or a leading or trailing
 // slash would make topics that match nothing the docs describe.
 const TOPIC_ROOT = /^[^+#/\s][^+#\s]*(?<!\/)$/;
-const topicRoot = z
+export const topicRoot = z
   .string({ error: 'expected a topic such as "tether"' })
   .regex(TOPIC_ROOT, { error: 'expected a topic without + or #, spaces, or a slash at either end' })
   .refine((t) => !t.includes('//'), { error: 'expected a topic without an empty level (//)' });
 
-const brokerUrl = z.string({ error: 'expected a broker URL such as mqtt://127.0.0.1:1883' }).superRefine((text, ctx) => {
+export const brokerUrl = z.string({ error: 'expected a broker URL such as mqtt://127.0.0.1:1883' }).superRefine((text, ctx) => {
   let url: URL;
   try {
     url = new URL(text);

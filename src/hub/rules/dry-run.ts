@@ -3,8 +3,7 @@
 // nowhere but into the answer. The engine is the real one, so a dry run fires, renews and lets go
 // exactly as the rule would live; the board's answers are taken as yes, without a safe value (the
 // hub never guesses one), so a dry run shows no write of the safe value when a condition ends.
-import { EVENTS_PAGE_MAX } from '../store/events.js';
-import { READINGS_PAGE_MAX } from '../store/readings.js';
+import { EVENTS_PAGE_MAX, READINGS_PAGE_MAX } from '../store/limits.js';
 import { ManualClock } from '../../common/clock.js';
 import { isInputCondition, type RuleItem } from '../config.js';
 import { RuleEngine } from '../rules.js';
@@ -18,8 +17,8 @@ export const DRY_RUN_WINDOW_MS = 60 * 60 * 1000;
 export const DRY_RUN_MAX_ENTRIES = 500;
 
 export interface DryRunSources {
-  readings(q: ReadingsQuery): ReadingBucket[];
-  events(q: EventsQuery): StoredEvent[];
+  readings(q: ReadingsQuery): Promise<ReadingBucket[]>;
+  events(q: EventsQuery): Promise<StoredEvent[]>;
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -28,7 +27,7 @@ type Timed = { ts: number; update: HubUpdate };
 
 export async function dryRun(item: RuleItem, sources: DryRunSources, range: { from: number; to: number }): Promise<DryRun> {
   const { from, to } = range;
-  const inputs = history(item, sources, range);
+  const inputs = await history(item, sources, range);
   const clock = new ManualClock();
   const at = () => from + clock.now();
   const fired: DryRunFiring[] = [];
@@ -72,12 +71,14 @@ export async function dryRun(item: RuleItem, sources: DryRunSources, range: { fr
 }
 
 /** The readings or edges the rule listens to in the range, oldest first, as the hub's updates. */
-function history(item: RuleItem, sources: DryRunSources, range: { from: number; to: number }): { updates: Timed[]; readings: number; edges: number; truncated: boolean } {
+type History = { updates: Timed[]; readings: number; edges: number; truncated: boolean };
+
+async function history(item: RuleItem, sources: DryRunSources, range: { from: number; to: number }): Promise<History> {
   if (item.kind === 'binding') return edges(item.config.from.device, item.config.from.pin, sources, range);
   const { when } = item.config;
   if (isInputCondition(when)) return edges(when.device, when.pin, sources, range);
   // Every quantity of the sensor: an http rule's {values.NAME} may use the others.
-  const rows = sources.readings({ device: when.device, sensor: when.sensor, from: range.from, to: range.to, limit: READINGS_PAGE_MAX });
+  const rows = await sources.readings({ device: when.device, sensor: when.sensor, from: range.from, to: range.to, limit: READINGS_PAGE_MAX });
   const byTs = new Map<number, Record<string, number>>();
   for (const r of rows) {
     let values = byTs.get(r.ts);
@@ -90,11 +91,11 @@ function history(item: RuleItem, sources: DryRunSources, range: { from: number; 
   return { updates, readings: updates.length, edges: 0, truncated: rows.length >= READINGS_PAGE_MAX };
 }
 
-function edges(device: string, pin: number, sources: DryRunSources, range: { from: number; to: number }): { updates: Timed[]; readings: number; edges: number; truncated: boolean } {
+async function edges(device: string, pin: number, sources: DryRunSources, range: { from: number; to: number }): Promise<History> {
   const updates: Timed[] = [];
   // Paged forward by id (oldest first), as GET /api/events pages.
   for (let afterId = 0; ; ) {
-    const page = sources.events({ device, type: 'edge', from: range.from, to: range.to, afterId, limit: EVENTS_PAGE_MAX });
+    const page = await sources.events({ device, type: 'edge', from: range.from, to: range.to, afterId, limit: EVENTS_PAGE_MAX });
     for (const event of page) if ((event.data).pin === pin) updates.push({ ts: event.ts, update: { type: 'event', device, event } });
     const last = page.at(-1);
     if (page.length < EVENTS_PAGE_MAX || last === undefined) break;

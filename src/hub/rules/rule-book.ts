@@ -9,7 +9,7 @@ import { parseBoardState } from '../../protocol/replies.js';
 import { checkRuleItems, isHttpAction, ruleItemSchema, type BindingConfig, type HubConfig, type PlacedRuleItem, type RuleConfig, type RuleItem } from '../config.js';
 import { HubError, type FieldProblem } from '../errors.js';
 import type { RuleEngine } from '../rules.js';
-import type { HubStore } from '../store/store.js';
+import type { HubStore, StoredRule } from '../store/port.js';
 import type { DryRun, RuleBook, RuleView } from '../types.js';
 import { describeBinding, describeRule, type PinLabel } from './describe.js';
 import { DRY_RUN_WINDOW_MS, dryRun, type DryRunSources } from './dry-run.js';
@@ -30,6 +30,8 @@ export interface RuleBookDeps {
   /** A board's last reported state (HubFacade.state), for the names its pins go by. */
   boardState: (device: string) => JsonObject | null;
   wallNow: () => number;
+  /** Tells the other hubs sharing the store that the stored rules changed (HubContext.announce). */
+  shared?: () => void;
   /** Logs a hub event for a board (HubContext.recordEvent). */
   recordEvent: (device: string, type: string, data: JsonObject) => void;
   logger: Logger;
@@ -52,20 +54,42 @@ const OTHER = '\u0000other';
 
 export class HubRuleBook implements RuleBook {
   private entries: Entry[] = [];
+  /** The change being made: changes run one at a time, each checked against the rules as the last one left them. */
+  private changing: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: RuleBookDeps) {
-    const { config } = deps;
+  /** The file's rules and the stored ones, applied to the engine. */
+  static async load(deps: RuleBookDeps): Promise<HubRuleBook> {
+    return new HubRuleBook(deps, await deps.store.storedRules());
+  }
+
+  private constructor(
+    private readonly deps: RuleBookDeps,
+    storedRules: StoredRule[],
+  ) {
+    this.fill(storedRules);
+  }
+
+  /** Reads the stored rules again (another hub sharing the store changed them) and applies them. */
+  reload(): Promise<void> {
+    return this.oneAtATime(async () => {
+      this.fill(await this.deps.store.storedRules());
+    });
+  }
+
+  private fill(storedRules: StoredRule[]): void {
+    const { config } = this.deps;
+    this.entries = [];
     for (const rule of config.rules) this.entries.push({ name: rule.name, source: 'config', enabled: true, definition: asJson(rule), item: { kind: 'rule', config: rule } });
     for (const b of config.bindings) this.entries.push({ name: b.name, source: 'config', enabled: true, definition: asJson(b), item: { kind: 'binding', config: b } });
     // Each stored rule is checked beside the file's and the stored ones before it: a file edited
     // since may now clash with it, and then the file wins and the stored rule waits, shown with why.
-    for (const stored of deps.store.storedRules()) {
+    for (const stored of storedRules) {
       const entry: Entry = { name: stored.name, source: 'api', enabled: stored.enabled, definition: stored.definition };
       try {
         entry.item = this.check(stored.definition);
       } catch (err) {
         entry.problem = err instanceof HubError ? err.message : String(err);
-        deps.logger.warn(`rules: the stored rule "${stored.name}" is not run: ${entry.problem}; change it or delete it through the API`);
+        this.deps.logger.warn(`rules: the stored rule "${stored.name}" is not run: ${entry.problem}; change it or delete it through the API`);
       }
       this.entries.push(entry);
     }
@@ -77,39 +101,53 @@ export class HubRuleBook implements RuleBook {
     return this.entries.map((e) => this.view(e, activity.get(e.name)));
   }
 
-  create(definition: unknown, by: string): RuleView {
-    const item = this.check(definition);
-    const entry: Entry = { name: item.config.name, source: 'api', enabled: true, definition: definition as JsonObject, item };
-    this.deps.store.addRule(entry, this.deps.wallNow(), by);
-    this.entries.push(entry);
-    return this.changed(entry, 'created', by);
+  create(definition: unknown, by: string): Promise<RuleView> {
+    return this.oneAtATime(async () => {
+      const item = this.check(definition);
+      const entry: Entry = { name: item.config.name, source: 'api', enabled: true, definition: definition as JsonObject, item };
+      await this.deps.store.addRule(entry, this.deps.wallNow(), by);
+      this.entries.push(entry);
+      return this.changed(entry, 'created', by);
+    });
   }
 
-  update(name: string, definition: unknown, by: string): RuleView {
-    const old = this.stored(name);
-    const item = this.check(definition, old);
-    const entry: Entry = { name: item.config.name, source: 'api', enabled: old.enabled, definition: definition as JsonObject, item };
-    this.deps.store.replaceRule(name, entry, this.deps.wallNow(), by);
-    this.entries[this.entries.indexOf(old)] = entry;
-    return this.changed(entry, 'updated', by, name !== entry.name ? { was: name } : {});
+  update(name: string, definition: unknown, by: string): Promise<RuleView> {
+    return this.oneAtATime(async () => {
+      const old = this.stored(name);
+      const item = this.check(definition, old);
+      const entry: Entry = { name: item.config.name, source: 'api', enabled: old.enabled, definition: definition as JsonObject, item };
+      await this.deps.store.replaceRule(name, entry, this.deps.wallNow(), by);
+      this.entries[this.entries.indexOf(old)] = entry;
+      return this.changed(entry, 'updated', by, name !== entry.name ? { was: name } : {});
+    });
   }
 
-  setEnabled(name: string, enabled: boolean, by: string): RuleView {
-    const old = this.stored(name);
-    if (old.enabled === enabled) return this.view(old);
-    // A stored rule the config file now clashes with is enabled only once it passes again.
-    const item = enabled && old.item === undefined ? this.check(old.definition, old) : old.item;
-    const entry: Entry = { name, source: 'api', enabled, definition: old.definition, ...(item !== undefined ? { item } : {}), ...(item === undefined && old.problem !== undefined ? { problem: old.problem } : {}) };
-    this.deps.store.replaceRule(name, entry, this.deps.wallNow(), by);
-    this.entries[this.entries.indexOf(old)] = entry;
-    return this.changed(entry, enabled ? 'enabled' : 'disabled', by);
+  setEnabled(name: string, enabled: boolean, by: string): Promise<RuleView> {
+    return this.oneAtATime(async () => {
+      const old = this.stored(name);
+      if (old.enabled === enabled) return this.view(old);
+      // A stored rule the config file now clashes with is enabled only once it passes again.
+      const item = enabled && old.item === undefined ? this.check(old.definition, old) : old.item;
+      const entry: Entry = { name, source: 'api', enabled, definition: old.definition, ...(item !== undefined ? { item } : {}), ...(item === undefined && old.problem !== undefined ? { problem: old.problem } : {}) };
+      await this.deps.store.replaceRule(name, entry, this.deps.wallNow(), by);
+      this.entries[this.entries.indexOf(old)] = entry;
+      return this.changed(entry, enabled ? 'enabled' : 'disabled', by);
+    });
   }
 
-  remove(name: string, by: string): void {
-    const old = this.stored(name);
-    this.deps.store.removeRule(name);
-    this.entries = this.entries.filter((e) => e !== old);
-    this.changed(old, 'deleted', by);
+  remove(name: string, by: string): Promise<void> {
+    return this.oneAtATime(async () => {
+      const old = this.stored(name);
+      await this.deps.store.removeRule(name);
+      this.entries = this.entries.filter((e) => e !== old);
+      this.changed(old, 'deleted', by);
+    });
+  }
+
+  private oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changing.then(change);
+    this.changing = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -148,6 +186,7 @@ export class HubRuleBook implements RuleBook {
 
   private changed(entry: Entry, change: RuleChange, by: string, extra: JsonObject = {}): RuleView {
     this.applyToEngine();
+    this.deps.shared?.();
     this.deps.recordEvent(boardOf(entry), 'rule_changed', { rule: entry.name, change, by, ...extra });
     this.deps.logger.info(`rules: ${by} ${change} the rule "${entry.name}"`);
     return this.view(entry, this.deps.engine.views().find((v) => v.name === entry.name));

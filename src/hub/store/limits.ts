@@ -11,3 +11,11 @@ export function rowLimit(given: number | undefined, defaults: { default: number;
 export function checkTime(field: string, value: number | undefined): void {
   if (value !== undefined && !Number.isFinite(value)) throw new HubError('bad_request', `${field}: expected wall-clock milliseconds, got ${value}`);
 }
+
+/** Readings per query: a reader that pages reads until a page is shorter than READINGS_PAGE_MAX. */
+export const READING_ROWS = { default: 10_000, max: 100_000 };
+export const READINGS_PAGE_MAX = READING_ROWS.max;
+
+/** Events per query: a reader that pages reads until a page is shorter than EVENTS_PAGE_MAX. */
+export const EVENT_ROWS = { default: 100, max: 1_000 };
+export const EVENTS_PAGE_MAX = EVENT_ROWS.max;

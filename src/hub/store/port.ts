@@ -179,6 +179,8 @@ export interface HubStore {
    * moved to another hub sharing the store, the old hub's late goodbye changes nothing (false).
    */
   markOffline(id: string, now: number): Promise<boolean>;
+  /** The id of the hub holding the board's link now; null while it is offline (or unknown). */
+  linkedHub(id: string): Promise<string | null>;
   touch(id: string, now: number): Promise<boolean>;
   /**
    * At hub start: the boards this hub held are offline (boards other hubs hold stay online). 0

@@ -64,7 +64,7 @@ export interface ReleaseManifest {
 
 export interface ReleaseStoreOptions {
   /** The running rollout that sends this release, if any (the hub's RolloutStore.usingRelease): such a release is not removed. */
-  usedBy?: (version: string) => number | undefined;
+  usedBy?: (version: string) => Promise<number | undefined>;
 }
 
 export class ReleaseStore {
@@ -192,9 +192,9 @@ export class ReleaseStore {
   }
 
   /** Takes the release out at once (renamed away, then deleted); unknown_version when there is none, in_use while a rollout sends it. */
-  remove(version: string): void {
+  async remove(version: string): Promise<void> {
     if (!RELEASE_VERSION.test(version)) throw unknown(version);
-    const rollout = this.options.usedBy?.(version);
+    const rollout = await this.options.usedBy?.(version);
     if (rollout !== undefined) {
       throw new ReleaseError('in_use', `rollout ${rollout} is sending release ${version}; wait for it to end, or cancel it (POST /api/rollouts/${rollout}/cancel), then remove the release`);
     }

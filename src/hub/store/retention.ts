@@ -6,7 +6,7 @@
 import type { Clock, Timer } from '../../common/clock.js';
 import type { Logger } from '../../device/logger.js';
 import { isStorageFull } from './storage-health.js';
-import type { HubStore, PruneResult, StoreSize } from './store.js';
+import type { HubStore, PruneResult, StoreSize } from './port.js';
 
 export interface RetentionPolicy {
   /** Readings and events older than this go; 0 keeps them whatever their age. */
@@ -98,26 +98,26 @@ export class Retention {
   }
 
   private async byAge(retentionMs: number): Promise<void> {
-    const removed = await this.inSteps(() => this.store.prune(this.deps.wallNow(), retentionMs, { maxRows: STEP_ROWS }), (r) => r.more);
+    const removed = await this.inSteps(() => this.store.prune(this.deps.wallNow(), retentionMs, { maxRows: STEP_ROWS }), (r) => Promise.resolve(r.more));
     if (removed.readings + removed.events > 0) this.deps.logger.info(`retention: removed ${removed.readings} readings and ${removed.events} events older than ${this.policy.days} days`);
   }
 
   private async bySize(maxBytes: number): Promise<void> {
     const over = (size: StoreSize) => size.used + size.wal > maxBytes;
-    if (!over(this.store.size())) return;
+    if (!over(await this.store.size())) return;
     // The WAL may be most of the excess: written into the database, it is empty again.
-    this.store.checkpoint();
-    const before = this.store.size();
+    await this.store.checkpoint();
+    const before = await this.store.size();
     if (!over(before)) return;
     // The goal is for the pages in use. A WAL that a reader in another process keeps from being
     // emptied must not cost every reading, hence the floor at half the bound.
     const goal = Math.max(SIZE_TARGET * maxBytes - before.wal, maxBytes / 2);
     const removed = await this.inSteps(
       () => this.store.pruneOldest(STEP_ROWS),
-      (r) => r.readings + r.events > 0 && this.store.size().used > goal,
+      async (r) => r.readings + r.events > 0 && (await this.store.size()).used > goal,
     );
-    this.store.checkpoint(); // the deletes went through the WAL
-    const after = this.store.size();
+    await this.store.checkpoint(); // the deletes went through the WAL
+    const after = await this.store.size();
     const exhausted = removed.last.readings + removed.last.events === 0;
     const summary = `retention: the store took ${mb(before.used + before.wal)} MB, over retention.max_mb (${mb(maxBytes)} MB); removed the oldest ${removed.readings} readings and ${removed.events} events, it now takes ${mb(after.used + after.wal)} MB`;
     if (exhausted && after.used > goal) this.deps.logger.warn(`${summary}; no readings or events are left to remove: the registry and command outbox take the rest, raise retention.max_mb`);
@@ -125,14 +125,14 @@ export class Retention {
   }
 
   /** Calls `step` while `again` says so (and the hub runs), a turn of the event loop between calls; sums what they removed. */
-  private async inSteps(step: () => PruneResult, again: (r: PruneResult) => boolean): Promise<{ readings: number; events: number; last: PruneResult }> {
+  private async inSteps(step: () => Promise<PruneResult>, again: (r: PruneResult) => Promise<boolean>): Promise<{ readings: number; events: number; last: PruneResult }> {
     let readings = 0;
     let events = 0;
     for (;;) {
-      const last = step();
+      const last = await step();
       readings += last.readings;
       events += last.events;
-      if (this.stopped || !again(last)) return { readings, events, last };
+      if (this.stopped || !(await again(last))) return { readings, events, last };
       await nextTurn();
     }
   }

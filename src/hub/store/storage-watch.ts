@@ -4,7 +4,7 @@
 import type { Clock, Timer } from '../../common/clock.js';
 import type { Logger } from '../../device/logger.js';
 import { storageFaultCode, type StorageFault } from './storage-health.js';
-import type { HubStore } from './store.js';
+import type { HubStore } from './port.js';
 
 export const PROBE_BACKOFF = { firstMs: 1000, maxMs: 8000 } as const;
 
@@ -29,13 +29,15 @@ export function watchStorage(store: Pick<HubStore, 'health' | 'probe'>, deps: St
   const probeLater = (delayMs: number) => {
     timer = clock.setTimer(delayMs, () => {
       timer = undefined;
-      if (stopped || probe() || !store.health.full) return;
-      probeLater(Math.min(delayMs * 2, PROBE_BACKOFF.maxMs));
+      void probe().then((ok) => {
+        if (stopped || ok || !store.health.full || timer !== undefined) return;
+        probeLater(Math.min(delayMs * 2, PROBE_BACKOFF.maxMs));
+      });
     });
   };
-  const probe = (): boolean => {
+  const probe = async (): Promise<boolean> => {
     try {
-      return store.probe();
+      return await store.probe();
     } catch (err) {
       // Not the disk (a bug, or a database gone corrupt): the log says what it is.
       logger.error(`storage: the probe write failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -59,7 +61,7 @@ export function watchStorage(store: Pick<HubStore, 'health' | 'probe'>, deps: St
   };
 
   const unsubscribe = store.health.onChange(changed);
-  probe();
+  void probe();
   return {
     stop: () => {
       stopped = true;
@@ -76,11 +78,11 @@ export function watchStorage(store: Pick<HubStore, 'health' | 'probe'>, deps: St
  * rather than exit (a service manager would only restart it into the same wall); boards keep
  * their readings meanwhile.
  */
-export async function openWhenWritable(open: () => HubStore, deps: Pick<StorageWatchDeps, 'clock' | 'logger'>): Promise<HubStore> {
+export async function openWhenWritable(open: () => Promise<HubStore>, deps: Pick<StorageWatchDeps, 'clock' | 'logger'>): Promise<HubStore> {
   let delayMs: number = PROBE_BACKOFF.firstMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      const store = open();
+      const store = await open();
       if (attempt > 1) deps.logger.info('storage: the database opened; the hub starts');
       return store;
     } catch (err) {

@@ -13,7 +13,7 @@ import { FaultProxy } from '../../support/fault-proxy.js';
 import { openRawLink } from '../../support/raw-link.js';
 import { freePort } from '../../support/free-port.js';
 import { Broker, SKIP_WITHOUT_MOSQUITTO } from '../../support/mosquitto.js';
-import { HubStore } from '../../../src/hub/store/store.js';
+import { SqliteStore } from '../../../src/hub/store/sqlite/sqlite-store.js';
 import { BrokerConnection } from '../../../src/hub/mqtt/connection.js';
 import { SystemClock } from '../../../src/common/clock.js';
 import { silentLogger } from '../../../src/device/logger.js';
@@ -44,10 +44,10 @@ async function hubWith(mqtt: Record<string, unknown>, logger?: Logger): Promise<
 }
 
 async function board(hub: TestHub, id: string, config: unknown = RELAY_BOARD): Promise<LinkedBoard> {
-  const { token } = hub.store.addDevice(id, {});
+  const { token } = await hub.store.addDevice(id, {});
   const linked = await startLinkedBoard({ port: hub.link.port, token, id, config });
   cleanups.push(() => linked.close());
-  await eventually(() => (hub.deviceLink(id)?.online === true ? true : undefined), `${id} linked`);
+  await eventually(async () => ((await hub.deviceLink(id))?.online === true ? true : undefined), `${id} linked`);
   return linked;
 }
 
@@ -136,9 +136,9 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   test("the board's link gone: the hold ends with it, and the relay stays off when the board is back", async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url, ...LEASE });
-    const { token } = hub.store.addDevice('shed', {});
+    const { token } = await hub.store.addDevice('shed', {});
     const { proxy, linked } = await relayBoardBehindProxy(hub.link.port, token, 3);
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'shed linked');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'shed linked');
     const w = await watch(b.url, ['tether/shed/pin/15/state', 'tether/shed/availability']);
     await w.waitFor('tether/shed/pin/15/state', (p) => p === 'OFF');
     await w.publish('tether/shed/pin/15/set', 'ON');
@@ -174,7 +174,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   test("every reading is published, the same value again included (Home Assistant's expire_after counts from the last message)", async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url });
-    const { token } = hub.store.addDevice('probe');
+    const { token } = await hub.store.addDevice('probe');
     const w = await watch(b.url, ['tether/probe/sensor/t/temperature']);
     await eventually(() => (mqttState(hub)?.state === 'connected' ? true : undefined), 'the bridge connected');
     const raw = await openRawLink(hub.link.port);
@@ -295,9 +295,9 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   test('configs of boards and pins no longer on the hub are cleared when it connects, or when the board is back', async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url });
-    const { token } = hub.store.addDevice('shed', {});
+    const { token } = await hub.store.addDevice('shed', {});
     const shed = await startLinkedBoard({ port: hub.link.port, token, id: 'shed', config: RELAY_BOARD });
-    await eventually(() => (hub.deviceLink('shed')?.online === true ? true : undefined), 'shed linked');
+    await eventually(async () => ((await hub.deviceLink('shed'))?.online === true ? true : undefined), 'shed linked');
     await eventually(async () => ((await retained(b.url, 'homeassistant/switch/#', 200)).size > 0 ? true : undefined), 'the relay config');
     await hub.close();
     await shed.close();
@@ -342,7 +342,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
     assert.equal(owner['unique_id'], `tether_${hub.hubId}_lab_bench_pin_15`, 'lab_bench keeps its node id');
     await eventually(() => warnings.find((w) => w.includes('board lab.bench is not offered')), 'the clash logged');
     // The refused output takes no command either.
-    const kiln = hub.deviceLink('kiln');
+    const kiln = await hub.deviceLink('kiln');
     const w = await watch(b.url, []);
     await w.publish('tether/kiln/pin/15/set', 'ON');
     await eventually(() => warnings.find((m) => m.includes('kiln pin 15: not an output this hub offers')), 'the command refused');
@@ -391,7 +391,7 @@ describe('the MQTT bridge against mosquitto', { timeout: 120_000, skip: SKIP_WIT
   test('the hub killed: its will marks everything unavailable, and a switch held from MQTT reverts on the board', async () => {
     const b = await broker();
     const data = tempDataDir();
-    const token = registerInStore(data, 'shed');
+    const token = await registerInStore(data, 'shed');
     const configFile = path.join(data, 'hub.json');
     fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 200 }, mqtt: { url: b.url, ...LEASE } }));
     const child = await spawnHubCli(['hub', '--config', configFile, '--data', data, '--http-port', '0', '--link-port', '0']);
@@ -451,7 +451,7 @@ describe('renewals that could not reach the board in time are never delivered la
   test('a link silent for longer than a renewal (keepalive 1 s): the renewals waiting for it are dropped, not sent when it heals', async () => {
     const b = await broker();
     const hub = await hubWith({ url: b.url, ...LEASE });
-    const { token } = hub.store.addDevice('shed', {});
+    const { token } = await hub.store.addDevice('shed', {});
     // A 1 s keepalive: the hub sees the outage only after 3.5 s, and keeps renewing into it meanwhile.
     const { proxy, linked } = await relayBoardBehindProxy(hub.link.port, token, 5, 1000);
     const w = await watch(b.url, ['tether/shed/pin/15/state', 'tether/shed/availability']);
@@ -470,7 +470,7 @@ describe('renewals that could not reach the board in time are never delivered la
   test('the hub killed with renewals in its outbox and started again: they go out as pings', async () => {
     const b = await broker();
     const data = tempDataDir();
-    const token = registerInStore(data, 'shed');
+    const token = await registerInStore(data, 'shed');
     const linkPort = await freePort();
     const configFile = path.join(data, 'hub.json');
     fs.writeFileSync(configFile, JSON.stringify({ link: { host: '127.0.0.1', keepalive_ms: 1000 }, mqtt: { url: b.url, ...LEASE } }));
@@ -489,9 +489,9 @@ describe('renewals that could not reach the board in time are never delivered la
     first.child.kill('SIGKILL');
     await first.exited;
     await eventually(() => (relayLevel(linked) === 0 ? true : undefined), 'the relay off by its lease', 5000);
-    const store = HubStore.open(path.join(data, 'tether.db'));
-    const queued = store.outboxPending('shed');
-    store.close();
+    const store = SqliteStore.open(path.join(data, 'tether.db'));
+    const queued = await store.outboxPending('shed');
+    await store.close();
     assert.ok(queued.some((q) => q.body['action'] === 'write_pin' && q.body['_hub_deliver_by'] === true), `a renewal was waiting in the outbox: ${JSON.stringify(queued)}`);
     proxy.heal();
     const second = await spawnHubCli(args);

@@ -5,7 +5,7 @@ import { HubCommandChannel, OtaClient, OtaError, type OtaEvent } from '../../../
 import { pause, waitForConfirmation } from '../../../firmware/ota/confirmation.js';
 import type { JsonObject } from '../../../protocol/codec.js';
 import type { HubFacade } from '../../api/facade.js';
-import type { BoardChange } from '../../store/rollouts.js';
+import type { BoardChange } from '../../store/port.js';
 import type { RolloutBoardView } from '../../types.js';
 
 const ONLINE_POLL_MS = 250;

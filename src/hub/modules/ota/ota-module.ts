@@ -21,7 +21,7 @@ export function otaModule(options: OtaModuleOptions = {}): HubModule {
   let rollouts: Rollouts | undefined;
   return {
     name: 'ota',
-    start(ctx: HubContext) {
+    async start(ctx: HubContext) {
       const running = new Rollouts(new ReleaseStore(ctx.dataDir), {
         facade: ctx.facade,
         store: ctx.rollouts,
@@ -34,8 +34,7 @@ export function otaModule(options: OtaModuleOptions = {}): HubModule {
       });
       rollouts = running;
       ctx.report('rollouts', () => running);
-      running.resume();
-      return Promise.resolve();
+      await running.resume();
     },
     async stop() {
       await rollouts?.stop();

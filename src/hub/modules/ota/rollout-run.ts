@@ -7,7 +7,7 @@ import type { Firmware } from '../../../firmware/index.js';
 import type { Logger } from '../../../device/logger.js';
 import type { JsonObject } from '../../../protocol/codec.js';
 import type { HubFacade } from '../../api/facade.js';
-import type { BoardChange, RolloutStore } from '../../store/rollouts.js';
+import type { BoardChange, RolloutStore } from '../../store/port.js';
 import type { RolloutBoardView, RolloutSummary, RolloutView } from '../../types.js';
 import { updateBoard } from './board-update.js';
 
@@ -41,8 +41,10 @@ export class RolloutRun {
   private readonly controller = new AbortController();
   /** Set by the first failure or a cancel: no board starts after it. */
   private reason: Reason | undefined;
-  /** The rollout as this run last stored it; undefined until its first report. */
+  /** The rollout as this run last stored it; undefined until the run has read it. */
   private shown: RolloutView | undefined;
+  /** The board status writes, in the order they were reported. */
+  private writes: Promise<void> = Promise.resolve();
   /** Settles when the run is over (never rejects). */
   readonly finished: Promise<void>;
 
@@ -58,11 +60,11 @@ export class RolloutRun {
   }
 
   /** Ends the rollout `cancelled` at once; updates under way are aborted. */
-  cancel(by: string): void {
+  async cancel(by: string): Promise<void> {
     const reason: Reason = { device: null, code: 'cancelled', message: `cancelled by ${by}` };
     this.reason ??= reason;
-    this.end('cancelled', reason);
     this.controller.abort(new Cancelled(reason.message));
+    await this.end('cancelled', reason);
   }
 
   /** The hub stops: updates under way are aborted and the rollout stays running, to resume. */
@@ -72,6 +74,7 @@ export class RolloutRun {
   }
 
   private async run(firmware: () => Firmware): Promise<void> {
+    this.shown = await this.view();
     let release: Firmware;
     try {
       release = firmware();
@@ -80,15 +83,15 @@ export class RolloutRun {
       return this.finish();
     }
     // Resumed after a board failed but before the rollout was marked stopped: it stops now.
-    const failed = this.view().boards.find((b) => b.state === 'failed');
+    const failed = this.shown.boards.find((b) => b.state === 'failed');
     if (failed !== undefined) this.failed({ device: failed.device, code: failed.error?.code ?? 'internal', message: failed.error?.message ?? 'failed' });
     for (const wave of [1, 2]) {
       if (this.reason !== undefined) break;
-      const boards = this.view().boards.filter((b) => b.wave === wave && (b.state === 'waiting' || b.state === 'updating'));
+      const boards = this.shown.boards.filter((b) => b.wave === wave && (b.state === 'waiting' || b.state === 'updating'));
       await this.runWave(boards, release);
       if (this.controller.signal.reason instanceof Shutdown) return;
     }
-    this.finish();
+    await this.finish();
   }
 
   private async runWave(boards: RolloutBoardView[], firmware: Firmware): Promise<void> {
@@ -126,15 +129,16 @@ export class RolloutRun {
   }
 
   /** The boards that never started are skipped; the rollout ends done, stopped or cancelled. */
-  private finish(): void {
-    for (const b of this.view().boards) if (b.state === 'waiting') this.report(b.device, { state: 'skipped' });
-    if (this.reason === undefined) this.end('done', null);
-    else if (this.reason.code !== 'cancelled') this.end('stopped', this.reason);
+  private async finish(): Promise<void> {
+    for (const b of this.shown?.boards ?? []) if (b.state === 'waiting') this.report(b.device, { state: 'skipped' });
+    if (this.reason === undefined) await this.end('done', null);
+    else if (this.reason.code !== 'cancelled') await this.end('stopped', this.reason);
   }
 
-  private end(state: 'done' | 'stopped' | 'cancelled', reason: RolloutSummary['reason']): void {
-    if (!this.deps.store.end(this.id, state, this.deps.now(), reason)) return;
-    const view = (this.shown = this.view());
+  private async end(state: 'done' | 'stopped' | 'cancelled', reason: RolloutSummary['reason']): Promise<void> {
+    await this.writes;
+    if (!(await this.deps.store.end(this.id, state, this.deps.now(), reason))) return;
+    const view = (this.shown = await this.view());
     this.deps.logger.info(`rollout ${this.id} of ${view.version}: ${state}`);
     for (const board of view.boards) {
       this.deps.recordEvent(board.device, 'rollout_ended', { rollout: this.id, version: view.version, state, ...(reason !== null ? { reason } : {}) });
@@ -143,25 +147,30 @@ export class RolloutRun {
   }
 
   private report(device: string, change: BoardChange): void {
-    try {
-      this.deps.store.updateBoard(this.id, device, change);
-    } catch (err) {
-      // The update itself goes on; the board's own status tells a resumed rollout where it stands.
-      this.deps.logger.warn(`rollout ${this.id}: ${device}: its status was not stored: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
-    // Read from the store once, then kept as this run writes it: a progress report (one per
-    // percent) need not read every board's row back.
-    const shown = (this.shown ??= this.view());
-    const was = shown.boards.find((b) => b.device === device);
-    if (was === undefined) return;
-    const board = { ...was, ...change };
-    this.shown = { ...shown, boards: shown.boards.map((b) => (b === was ? board : b)) };
-    this.deps.publish(this.shown, board);
+    // Kept in memory as this run writes it (read from the store once): a progress report (one
+    // per percent) need not read every board's row back.
+    const shown = this.shown;
+    const was = shown?.boards.find((b) => b.device === device);
+    const board = was === undefined ? undefined : { ...was, ...change };
+    if (shown !== undefined && board !== undefined) this.shown = { ...shown, boards: shown.boards.map((b) => (b === was ? board : b)) };
+    const published = this.shown;
+    // Written before it is published, one write after the other: a resumed rollout starts from what is stored.
+    this.writes = this.writes.then(
+      () =>
+        this.deps.store.updateBoard(this.id, device, change).then(
+          () => {
+            if (board !== undefined && published !== undefined) this.deps.publish(published, board);
+          },
+          (err: unknown) => {
+            // The update itself goes on; the board's own status tells a resumed rollout where it stands.
+            this.deps.logger.warn(`rollout ${this.id}: ${device}: its status was not stored: ${err instanceof Error ? err.message : String(err)}`);
+          },
+        ),
+    );
   }
 
-  private view(): RolloutView {
-    const view = this.deps.store.get(this.id);
+  private async view(): Promise<RolloutView> {
+    const view = await this.deps.store.get(this.id);
     if (view === undefined) throw new Error(`rollout ${this.id} is not in the store`);
     return view;
   }

@@ -18,15 +18,15 @@ export class Rollouts implements RolloutControl {
     return this.releaseStore.list().map(({ version, addedAt, files, totalBytes, digest }) => ({ version, addedAt, files: files.length, totalBytes, digest }));
   }
 
-  list(): RolloutView[] {
+  list(): Promise<RolloutView[]> {
     return this.deps.store.list();
   }
 
-  get(id: number): RolloutView | undefined {
+  get(id: number): Promise<RolloutView | undefined> {
     return this.deps.store.get(id);
   }
 
-  start(request: { version: string; boards: string[]; waveSize: number }, by: string): RolloutView {
+  async start(request: { version: string; boards: string[]; waveSize: number }, by: string): Promise<RolloutView> {
     const { version, boards, waveSize } = request;
     if (this.stopping) throw new HubError('shutting_down', 'the hub is stopping; start the rollout again when it is back');
     if (boards.length === 0) throw new HubError('no_boards', 'boards: empty; name the boards to update, e.g. {"version":"0.1.1","boards":["tank","porch"],"wave_size":1}');
@@ -41,12 +41,13 @@ export class Rollouts implements RolloutControl {
     }
     for (const board of boards) {
       if (this.deps.facade.device(board) === undefined) throw new HubError('not_found', `no board ${JSON.stringify(board)} is registered; GET /api/devices lists them`);
-      const other = this.deps.store.rolloutOf(board);
+      const other = await this.deps.store.rolloutOf(board);
       if (other !== undefined) {
         throw new HubError('board_in_rollout', `board ${JSON.stringify(board)} is part of rollout ${other}, which is running; wait for it to end, or cancel it (POST /api/rollouts/${other}/cancel)`);
       }
     }
-    const view = this.deps.store.create(version, boards, waveSize, by, this.deps.now());
+    if (this.stopping) throw new HubError('shutting_down', 'the hub is stopping; start the rollout again when it is back');
+    const view = await this.deps.store.create(version, boards, waveSize, by, this.deps.now());
     this.deps.logger.info(`rollout ${view.id}: ${version} to ${boards.join(', ')} (first wave ${Math.min(waveSize, boards.length)}), started by ${by}`);
     for (const board of view.boards) {
       this.deps.recordEvent(board.device, 'rollout_started', { rollout: view.id, version, wave: board.wave, by });
@@ -56,20 +57,20 @@ export class Rollouts implements RolloutControl {
     return view;
   }
 
-  cancel(id: number, by: string): RolloutView {
-    const view = this.deps.store.get(id);
+  async cancel(id: number, by: string): Promise<RolloutView> {
+    const view = await this.deps.store.get(id);
     if (view === undefined) throw new HubError('not_found', `no rollout ${id}; GET /api/rollouts lists them`);
     if (view.state !== 'running') throw new HubError('rollout_ended', `rollout ${id} has ended already (${view.state}); there is nothing to cancel`);
     const run = this.runs.get(id);
     // A run that failed (its log says why) left its rollout running: the cancel ends it all the same.
-    if (run === undefined) this.deps.store.end(id, 'cancelled', this.deps.now(), { device: null, code: 'cancelled', message: `cancelled by ${by}` });
-    else run.cancel(by);
-    return this.deps.store.get(id) as RolloutView;
+    if (run === undefined) await this.deps.store.end(id, 'cancelled', this.deps.now(), { device: null, code: 'cancelled', message: `cancelled by ${by}` });
+    else await run.cancel(by);
+    return (await this.deps.store.get(id)) as RolloutView;
   }
 
   /** Runs every rollout the store holds as running (the hub stopped during them). */
-  resume(): void {
-    for (const view of this.deps.store.running()) {
+  async resume(): Promise<void> {
+    for (const view of await this.deps.store.running()) {
       this.deps.logger.info(`rollout ${view.id} of ${view.version}: resumed`);
       this.launch(view.id, view.version);
     }

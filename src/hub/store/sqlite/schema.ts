@@ -134,6 +134,12 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (rollout, device)
   ) STRICT;
   `,
+  // 7: the hub that holds each board's link (port.ts markLinked): hubs sharing a store must not
+  // mark each other's boards offline. A board whose hub is not recorded (linked before this)
+  // is taken for the hub's own.
+  `
+  ALTER TABLE devices ADD COLUMN linked_hub TEXT;
+  `,
 ];
 
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;

@@ -2,18 +2,9 @@
 // API accepted it (the JSON of a hub config rules[] or bindings[] entry), checked again when the
 // hub loads it; the rules module (modules/rules-module.ts) is the only writer.
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../protocol/codec.js';
-
-export interface StoredRule {
-  name: string;
-  definition: JsonObject;
-  enabled: boolean;
-  /** Wall-clock ms. */
-  createdAt: number;
-  updatedAt: number;
-  /** The name of the API token that made the last change. */
-  updatedBy: string;
-}
+import type { JsonObject } from '../../../protocol/codec.js';
+import { ruleExists } from '../checks.js';
+import type { RuleDefinition, StoredRule } from '../port.js';
 
 interface RuleRow {
   name: string;
@@ -33,6 +24,7 @@ function statements(db: Database.Database) {
     // Keeps the rowid, so a renamed rule keeps its place in the list.
     update: db.prepare<RowParams & { old: string }>('UPDATE rules SET name = @name, definition = @definition, enabled = @enabled, updated_at = @at, updated_by = @by WHERE name = @old'),
     remove: db.prepare<[string]>('DELETE FROM rules WHERE name = ?'),
+    exists: db.prepare<[string], { name: string }>('SELECT name FROM rules WHERE name = ?'),
   };
 }
 
@@ -55,12 +47,14 @@ export class RuleStore {
     }));
   }
 
-  add(rule: { name: string; definition: JsonObject; enabled: boolean }, at: number, by: string): void {
+  add(rule: RuleDefinition, at: number, by: string): void {
+    if (this.sql.exists.get(rule.name) !== undefined) throw ruleExists(rule.name);
     this.sql.insert.run({ name: rule.name, definition: JSON.stringify(rule.definition), enabled: rule.enabled ? 1 : 0, at, by });
   }
 
   /** Replaces the rule named `old` (the new one may have another name); false when there is none. */
-  replace(old: string, rule: { name: string; definition: JsonObject; enabled: boolean }, at: number, by: string): boolean {
+  replace(old: string, rule: RuleDefinition, at: number, by: string): boolean {
+    if (rule.name !== old && this.sql.exists.get(rule.name) !== undefined) throw ruleExists(rule.name);
     return this.sql.update.run({ old, name: rule.name, definition: JSON.stringify(rule.definition), enabled: rule.enabled ? 1 : 0, at, by }).changes > 0;
   }
 

@@ -1,13 +1,9 @@
 // Sensor readings: written in the hub's commits, read back raw or downsampled, and aged out.
 // Each (device, sensor, quantity) is a series row; a reading is only (series, ts, value).
 import type Database from 'better-sqlite3';
-import { HubError } from '../errors.js';
-import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../types.js';
-import { checkTime, rowLimit } from './limits.js';
-
-const LIMITS = { default: 10_000, max: 100_000 };
-/** The most readings one query returns: a reader that pages reads until a page is shorter. */
-export const READINGS_PAGE_MAX = LIMITS.max;
+import { HubError } from '../../errors.js';
+import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../../types.js';
+import { checkTime, READING_ROWS, rowLimit } from '../limits.js';
 
 interface Filter {
   device: string;
@@ -93,7 +89,7 @@ export class ReadingStore {
       quantity: q.quantity ?? null,
       from: q.from,
       to: q.to,
-      limit: rowLimit(q.limit, LIMITS),
+      limit: rowLimit(q.limit, READING_ROWS),
     };
     if (bucket > 0) {
       return this.sql.buckets.all({ ...filter, bucket }).map(({ sensor, quantity, start, min, max, avg, count }) => ({ sensor, quantity, ts: start, min, max, avg, count }));

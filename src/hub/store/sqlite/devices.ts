@@ -1,18 +1,9 @@
 // The registry of boards: who may link (by board key, the token's hash) and what the hub last knew of each.
 import type Database from 'better-sqlite3';
-import { HubError } from '../errors.js';
-import type { DeviceRecord } from '../types.js';
-import { hashToken, keyOfHash, newToken } from './tokens.js';
-
-const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
-export interface LinkedInfo {
-  firmware: string;
-  capabilities: string[];
-  bootId: string;
-  /** Wall-clock ms. */
-  now: number;
-}
+import type { DeviceRecord } from '../../types.js';
+import { checkDeviceId, deviceExists, notFound } from '../checks.js';
+import type { LinkedInfo } from '../port.js';
+import { hashToken, keyOfHash, newToken } from '../tokens.js';
 
 interface DeviceRow {
   id: string;
@@ -39,29 +30,32 @@ function statements(db: Database.Database) {
     get: db.prepare<[string], DeviceRow>(`SELECT ${COLUMNS} FROM devices WHERE id = ?`),
     list: db.prepare<[], DeviceRow>(`SELECT ${COLUMNS} FROM devices ORDER BY id`),
     remove: db.prepare<[string]>('DELETE FROM devices WHERE id = ?'),
-    linked: db.prepare<{ id: string; firmware: string; capabilities: string; bootId: string; now: number }>(
+    linked: db.prepare<{ id: string; firmware: string; capabilities: string; bootId: string; now: number; hub: string }>(
       `UPDATE devices SET online = 1, firmware = @firmware, capabilities = @capabilities, boot_id = @bootId,
-         last_seen = @now, first_seen = coalesce(first_seen, @now) WHERE id = @id`,
+         last_seen = @now, first_seen = coalesce(first_seen, @now), linked_hub = @hub WHERE id = @id`,
     ),
-    offline: db.prepare<[number, string]>('UPDATE devices SET online = 0, last_seen = ? WHERE id = ?'),
+    offline: db.prepare<[number, string, string]>('UPDATE devices SET online = 0, last_seen = ? WHERE id = ? AND (linked_hub = ? OR linked_hub IS NULL)'),
     signal: db.prepare<[number, string]>('UPDATE devices SET rssi = ? WHERE id = ?'),
     touch: db.prepare<[number, string]>('UPDATE devices SET last_seen = ? WHERE id = ?'),
-    allOffline: db.prepare<[]>('UPDATE devices SET online = 0 WHERE online = 1'),
+    holder: db.prepare<[string], { linked_hub: string | null }>('SELECT linked_hub FROM devices WHERE id = ? AND online = 1'),
+    allOffline: db.prepare<[string]>('UPDATE devices SET online = 0 WHERE online = 1 AND (linked_hub = ? OR linked_hub IS NULL)'),
   };
 }
 
 export class DeviceRegistry {
   private readonly sql: ReturnType<typeof statements>;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    /** The hub whose links markLinked records and markOffline ends. */
+    private readonly hubId: string,
+  ) {
     this.sql = statements(db);
   }
 
   add(id: string, options: { name?: string; address?: string } = {}): { token: string } {
-    if (!DEVICE_ID.test(id)) throw new HubError('bad_request', `device id ${JSON.stringify(id)}: expected 1–64 letters, digits, _ . or -`);
-    if (this.sql.hashOf.get(id) !== undefined) {
-      throw new HubError('conflict', `device ${id} is registered already; to give it a new token, use tether hub add-device --rotate`);
-    }
+    checkDeviceId(id);
+    if (this.sql.hashOf.get(id) !== undefined) throw deviceExists(id);
     const token = newToken();
     this.sql.insert.run({ id, name: options.name ?? id, hash: hashToken(token), address: options.address ?? null });
     return { token };
@@ -97,7 +91,7 @@ export class DeviceRegistry {
   /** The board linked (a welcome was sent). Returns false when the id is not registered. */
   markLinked(id: string, info: LinkedInfo): boolean {
     const { firmware, bootId, now } = info;
-    return this.sql.linked.run({ id, firmware, capabilities: JSON.stringify(info.capabilities), bootId, now }).changes > 0;
+    return this.sql.linked.run({ id, firmware, capabilities: JSON.stringify(info.capabilities), bootId, now, hub: this.hubId }).changes > 0;
   }
 
   setSignal(id: string, rssi: number): boolean {
@@ -105,21 +99,23 @@ export class DeviceRegistry {
   }
 
   markOffline(id: string, now: number): boolean {
-    return this.sql.offline.run(now, id).changes > 0;
+    return this.sql.offline.run(now, id, this.hubId).changes > 0;
+  }
+
+  /** The hub holding the board now; a board online before hubs were recorded is this hub's. */
+  linkedHub(id: string): string | null {
+    const row = this.sql.holder.get(id);
+    return row === undefined ? null : (row.linked_hub ?? this.hubId);
   }
 
   touch(id: string, now: number): boolean {
     return this.sql.touch.run(now, id).changes > 0;
   }
 
-  /** At hub start: no board is linked yet, whatever the last run left behind. */
+  /** At hub start: no board is linked to this hub yet, whatever its last run left behind. */
   markAllOffline(): number {
-    return this.sql.allOffline.run().changes;
+    return this.sql.allOffline.run(this.hubId).changes;
   }
-}
-
-export function notFound(id: string): HubError {
-  return new HubError('not_found', `no device ${JSON.stringify(id)} is registered`);
 }
 
 function toView(row: DeviceRow): DeviceRecord {

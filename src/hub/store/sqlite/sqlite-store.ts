@@ -1,44 +1,37 @@
-// The hub's embedded database (SQLite through better-sqlite3): the board registry, each link's
-// delivery state, the commands not yet acknowledged, and telemetry. Everything is synchronous:
-// a call returns when its transaction committed.
+// The embedded store (SQLite through better-sqlite3): one file in the data folder. The port's
+// contract is in ../port.ts; what is SQLite's own is said here. Every statement is synchronous
+// underneath, so a call's promise is settled by the time it returns, and one transaction never
+// interleaves with another.
 //
-// A write the disk refuses (full, read-only, failing) throws storage_full and makes the store
-// `full` (storage-health.ts): later writes are refused at once, without touching the disk, until
-// probe() gets one through. Bookkeeping writes (a board's presence and signal, which commands it
-// acknowledged) do not throw: each is written again at the board's next link, and a full disk
-// must not break a link or kill the hub over them.
+// Its methods are async without awaiting anything: that turns a statement's throw into the
+// rejection the port promises.
+/* eslint-disable @typescript-eslint/require-await */
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../protocol/codec.js';
-import type { DeviceRecord, EventsQuery, Reading, ReadingBucket, ReadingsQuery, StoredEvent } from '../types.js';
+import type { JsonObject } from '../../../protocol/codec.js';
+import type { DeviceRecord, DeviceSensorSummary, EventsQuery, ReadingBucket, ReadingsQuery, SensorSummary, StoredEvent } from '../../types.js';
+import type {
+  CommitBatch,
+  HubStore,
+  LinkedInfo,
+  LinkState,
+  OutboxEntry,
+  PruneResult,
+  RuleDefinition,
+  StoredRule,
+  StoreOptions,
+  StoreSize,
+} from '../port.js';
+import { isStorageFull, StorageHealth, storageFaultCode } from '../storage-health.js';
 import { ApiTokens } from './api-tokens.js';
-import { DeviceRegistry, type LinkedInfo } from './devices.js';
-import { EventStore, type NewEvent } from './events.js';
-import { LinkStates, type LinkState } from './link-state.js';
-import { CommandOutbox, type OutboxEntry } from './outbox.js';
+import { DeviceRegistry } from './devices.js';
+import { EventStore } from './events.js';
+import { LinkStates } from './link-state.js';
+import { CommandOutbox } from './outbox.js';
 import { ReadingStore } from './readings.js';
-import { RuleStore, type StoredRule } from './rules.js';
 import { RolloutStore } from './rollouts.js';
-import type { DeviceSensorSummary, SensorSummary } from '../types.js';
+import { RuleStore } from './rules.js';
 import { openDatabase } from './schema.js';
-import { isStorageFull, StorageHealth, storageFaultCode } from './storage-health.js';
-
-export type { LinkedInfo, LinkState, NewEvent, OutboxEntry, SensorSummary, StoredRule };
-
-/** What one commit stores, all or nothing. */
-export interface CommitBatch {
-  readings: Reading[];
-  events: NewEvent[];
-  /** Each board's last message whose content is in this batch. */
-  linkStates: Array<{ device: string; rxCommitted: number }>;
-}
-
-export interface PruneResult {
-  readings: number;
-  events: number;
-  /** The call stopped at its maxRows with rows still older than the cutoff (or maybe so). */
-  more: boolean;
-}
 
 /** Rows deleted per transaction when pruning. */
 const PRUNE_CHUNK_ROWS = 5_000;
@@ -49,23 +42,9 @@ const PRUNE_CHUNK_ROWS = 5_000;
  */
 const PROBE_BYTES = 64 * 1024;
 
-export interface StoreOptions {
-  /** Wall-clock ms, for when the store became full (default Date.now). */
-  wallNow?: () => number;
-}
-
-/** What the database takes, in bytes. */
-export interface StoreSize {
-  /** Its pages in use; free pages are left out, as SQLite fills them before it grows the file. */
-  used: number;
-  /** The write-ahead log file. */
-  wal: number;
-}
-
-export class HubStore {
-  /** Named API tokens with their scopes (the admin token is the file <data>/api-token). */
+export class SqliteStore implements HubStore {
+  readonly kind = 'sqlite';
   readonly apiTokens: ApiTokens;
-  /** Firmware rollouts and each board's part in one (the ota module's). */
   readonly rollouts: RolloutStore;
   private readonly devices: DeviceRegistry;
   private readonly links: LinkStates;
@@ -77,7 +56,6 @@ export class HubStore {
   private readonly removeTransaction: (id: string) => boolean;
   private readonly outboxAddTransaction: (id: string, seq: number, body: JsonObject) => void;
   private readonly probeTransaction: () => void;
-  /** Whether writes go through now; the hub reports it and refuses what it cannot store. */
   readonly health: StorageHealth;
 
   private constructor(
@@ -85,7 +63,7 @@ export class HubStore {
     options: StoreOptions,
   ) {
     this.health = new StorageHealth(options.wallNow);
-    this.devices = new DeviceRegistry(db);
+    this.devices = new DeviceRegistry(db, options.hubId ?? 'hub');
     this.apiTokens = new ApiTokens(db);
     this.rollouts = new RolloutStore(db);
     this.links = new LinkStates(db);
@@ -123,143 +101,115 @@ export class HubStore {
   }
 
   /** Opens (creating if need be) the database: a file path, or ':memory:' for tests. */
-  static open(path: string, options: StoreOptions = {}): HubStore {
-    return new HubStore(openDatabase(path), options);
+  static open(path: string, options: StoreOptions = {}): SqliteStore {
+    return new SqliteStore(openDatabase(path), options);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 
   // ── Registry ──
 
-  /** Registers a board and returns its token, which is stored only hashed: shown this once. */
-  addDevice(id: string, options: { name?: string; address?: string } = {}): { token: string } {
+  async addDevice(id: string, options: { name?: string; address?: string } = {}): Promise<{ token: string }> {
     return this.write(() => this.devices.add(id, options));
   }
 
-  rotateToken(id: string): string {
+  async rotateToken(id: string): Promise<string> {
     return this.write(() => this.devices.rotateToken(id));
   }
 
-  /** Forgets the board, its link state and its unsent commands; telemetry ages out as usual. */
-  removeDevice(id: string): boolean {
+  async removeDevice(id: string): Promise<boolean> {
     return this.write(() => this.removeTransaction(id));
   }
 
-  /** The board key the link checks a board with (the token's SHA-256); undefined for an unknown id. */
-  keyOf(id: string): Buffer | undefined {
+  async keyOf(id: string): Promise<Buffer | undefined> {
     return this.devices.keyOf(id);
   }
 
-  getDevice(id: string): DeviceRecord | undefined {
+  async getDevice(id: string): Promise<DeviceRecord | undefined> {
     return this.devices.get(id);
   }
 
-  /** Sorted by id. */
-  listDevices(): DeviceRecord[] {
+  async listDevices(): Promise<DeviceRecord[]> {
     return this.devices.list();
   }
 
-  /** Returns false when the id is not registered (the board was removed meanwhile) or the store is full. */
-  markLinked(id: string, info: LinkedInfo): boolean {
+  async markLinked(id: string, info: LinkedInfo): Promise<boolean> {
     return this.bookkeeping(() => this.devices.markLinked(id, info), false);
   }
 
-  /** The WiFi signal strength (dBm) the board reported; false when the id is not registered or the store is full. */
-  setSignal(id: string, rssi: number): boolean {
+  async setSignal(id: string, rssi: number): Promise<boolean> {
     return this.bookkeeping(() => this.devices.setSignal(id, rssi), false);
   }
 
-  markOffline(id: string, now: number): boolean {
+  async markOffline(id: string, now: number): Promise<boolean> {
     return this.bookkeeping(() => this.devices.markOffline(id, now), false);
   }
 
-  touch(id: string, now: number): boolean {
+  async linkedHub(id: string): Promise<string | null> {
+    return this.devices.linkedHub(id);
+  }
+
+  async touch(id: string, now: number): Promise<boolean> {
     return this.bookkeeping(() => this.devices.touch(id, now), false);
   }
 
-  /** At hub start; 0 when the store is full (the API shows liveness from the links, not this flag). */
-  markAllOffline(): number {
+  async markAllOffline(): Promise<number> {
     return this.bookkeeping(() => this.devices.markAllOffline(), 0);
   }
 
   // ── Rules made through the API ──
 
-  /** In the order they were made. */
-  storedRules(): StoredRule[] {
+  async storedRules(): Promise<StoredRule[]> {
     return this.rules.list();
   }
 
-  addRule(rule: { name: string; definition: JsonObject; enabled: boolean }, at: number, by: string): void {
+  async addRule(rule: RuleDefinition, at: number, by: string): Promise<void> {
     this.write(() => this.rules.add(rule, at, by));
   }
 
-  /** Replaces the rule named `old` (the new one may have another name); false when there is none. */
-  replaceRule(old: string, rule: { name: string; definition: JsonObject; enabled: boolean }, at: number, by: string): boolean {
+  async replaceRule(old: string, rule: RuleDefinition, at: number, by: string): Promise<boolean> {
     return this.write(() => this.rules.replace(old, rule, at, by));
   }
 
-  removeRule(name: string): boolean {
+  async removeRule(name: string): Promise<boolean> {
     return this.write(() => this.rules.remove(name));
   }
 
   // ── Link state and the command outbox ──
 
-  /** Throws not_found for an unregistered id (and storage_full when a first state cannot be stored). */
-  getLinkState(id: string): LinkState {
+  async getLinkState(id: string): Promise<LinkState> {
     return this.attempt(() => this.links.get(id));
   }
 
-  /**
-   * Stores the fields given, keeping the others. rxCommitted is advanced by commit(); within
-   * the same boot a save never moves it back (a stale copy cannot undo commits), so it resets
-   * only together with a new bootId. Throws not_found for an unregistered id.
-   */
-  saveLinkState(id: string, state: Partial<LinkState>): LinkState {
+  async saveLinkState(id: string, state: Partial<LinkState>): Promise<LinkState> {
     return this.write(() => this.links.save(id, state));
   }
 
-  /**
-   * Keeps a command for the board and records its number as the stream's last, in one
-   * transaction: after a restart the hub numbers on from there even when every kept command
-   * was acknowledged and deleted (the board would take a reused number for a duplicate).
-   */
-  outboxAdd(id: string, seq: number, body: JsonObject): void {
+  async outboxAdd(id: string, seq: number, body: JsonObject): Promise<void> {
     this.write(() => this.outboxAddTransaction(id, seq, body));
   }
 
-  /** Records that the hub subscribed the board to its sensors and inputs in this boot (if the store is full, the next link subscribes again). */
-  setSubscribedBoot(id: string, boot: string): void {
+  async setSubscribedBoot(id: string, boot: string): Promise<void> {
     this.bookkeeping(() => this.links.save(id, { subscribedBoot: boot }), undefined);
   }
 
-  /**
-   * Drops the commands up to and including `ack` (serial arithmetic). Returns how many: 0 when the
-   * store is full, and then a later ack drops them (acks are cumulative) or, after a restart, the
-   * board's own ack in its hello does.
-   */
-  outboxAck(id: string, ack: number): number {
+  async outboxAck(id: string, ack: number): Promise<number> {
     return this.bookkeeping(() => this.outbox.ack(id, ack), 0);
   }
 
-  outboxPending(id: string): OutboxEntry[] {
+  async outboxPending(id: string): Promise<OutboxEntry[]> {
     return this.outbox.pending(id);
   }
 
-  /** The board rebooted: commands not delivered are dropped; the caller fails them back. */
-  outboxClear(id: string): number {
+  async outboxClear(id: string): Promise<number> {
     return this.write(() => this.outbox.clear(id));
   }
 
   // ── Telemetry ──
 
-  /**
-   * Stores readings, events and how far each board's stream is committed in one transaction,
-   * so that the hub never acknowledges what a crash could lose, nor stores anything twice.
-   * Returns the events with their ids.
-   */
-  commit(batch: CommitBatch): StoredEvent[] {
+  async commit(batch: CommitBatch): Promise<StoredEvent[]> {
     return this.write(() => {
       try {
         return this.commitTransaction(batch);
@@ -270,32 +220,25 @@ export class HubStore {
     });
   }
 
-  /** Raw points, or min/max/avg/count per bucketMs (aligned to its multiples); by sensor, quantity, ts. */
-  queryReadings(q: ReadingsQuery): ReadingBucket[] {
+  async queryReadings(q: ReadingsQuery): Promise<ReadingBucket[]> {
     return this.readings.query(q);
   }
 
-  /** The board's series with their latest point, by sensor and quantity. */
-  sensorsOf(device: string): SensorSummary[] {
+  async sensorsOf(device: string): Promise<SensorSummary[]> {
     return this.readings.sensorsOf(device);
   }
 
-  /** Every board's series with their latest point, by device, sensor and quantity. */
-  latestSensors(): DeviceSensorSummary[] {
+  async latestSensors(): Promise<DeviceSensorSummary[]> {
     return this.readings.latestOfAll();
   }
 
-  queryEvents(q: EventsQuery): StoredEvent[] {
+  async queryEvents(q: EventsQuery): Promise<StoredEvent[]> {
     return this.events.query(q);
   }
 
   // ── Storage ──
 
-  /**
-   * Writes (and then deletes) a few new pages' worth, even while the store is full: true when
-   * that went through, and the store is writable again.
-   */
-  probe(): boolean {
+  async probe(): Promise<boolean> {
     try {
       this.attempt(this.probeTransaction);
     } catch (err) {
@@ -306,19 +249,14 @@ export class HubStore {
     return true;
   }
 
-  /** What the database takes now (retention.max_mb bounds it). */
-  size(): StoreSize {
+  async size(): Promise<StoreSize> {
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     const pages = (this.db.pragma('page_count', { simple: true }) as number) - (this.db.pragma('freelist_count', { simple: true }) as number);
     const wal = this.db.memory ? undefined : fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false });
     return { used: pages * pageSize, wal: wal?.size ?? 0 };
   }
 
-  /**
-   * Copies the WAL into the database and empties its file, unless another process reads or
-   * writes the database right now: then it does what it can without waiting, and says false.
-   */
-  checkpoint(): boolean {
+  async checkpoint(): Promise<boolean> {
     const wait = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
     try {
@@ -343,12 +281,7 @@ export class HubStore {
     return this.db.pragma('page_count', { simple: true }) as number;
   }
 
-  /**
-   * Deletes up to maxRows of the oldest readings, or once none are left the oldest events, in
-   * chunks of their own transactions: for retention by size. Registry, link state and the
-   * command outbox are never touched.
-   */
-  pruneOldest(maxRows: number): PruneResult {
+  async pruneOldest(maxRows: number): Promise<PruneResult> {
     return this.prune(Number.POSITIVE_INFINITY, 0, { maxRows });
   }
 
@@ -380,13 +313,7 @@ export class HubStore {
     }
   }
 
-  /**
-   * Deletes readings and events older than nowMs - retentionMs, oldest first, a chunk per
-   * transaction so that a reader in another process (the CLI) never waits long. The calling
-   * thread is busy throughout, though: pass maxRows to bound one call and, while `more` says
-   * rows are left, call again on a later turn of the event loop.
-   */
-  prune(nowMs: number, retentionMs: number, options: { maxRows?: number } = {}): PruneResult {
+  async prune(nowMs: number, retentionMs: number, options: { maxRows?: number } = {}): Promise<PruneResult> {
     const cutoff = nowMs - retentionMs;
     let budget = options.maxRows ?? Number.POSITIVE_INFINITY;
     const result: PruneResult = { readings: 0, events: 0, more: false };

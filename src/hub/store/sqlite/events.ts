@@ -1,14 +1,9 @@
 // Events: what boards said (lease_expired, edge, …) and what the hub noticed (online, …).
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../protocol/codec.js';
-import type { EventsQuery, StoredEvent } from '../types.js';
-import { checkTime, rowLimit } from './limits.js';
-
-export type NewEvent = Omit<StoredEvent, 'id'>;
-
-const LIMITS = { default: 100, max: 1_000 };
-/** The most events one query returns: a reader that pages reads until a page is shorter. */
-export const EVENTS_PAGE_MAX = LIMITS.max;
+import type { JsonObject } from '../../../protocol/codec.js';
+import type { EventsQuery, StoredEvent } from '../../types.js';
+import { checkTime, EVENT_ROWS, rowLimit } from '../limits.js';
+import type { NewEvent } from '../port.js';
 
 interface EventRow {
   id: number;
@@ -50,7 +45,7 @@ export class EventStore {
     checkTime('from', q.from);
     checkTime('to', q.to);
     const where: string[] = [];
-    const params: Params = { limit: rowLimit(q.limit, LIMITS) };
+    const params: Params = { limit: rowLimit(q.limit, EVENT_ROWS) };
     const filter = (value: string | number | undefined, name: string, condition: string) => {
       if (value === undefined) return;
       where.push(condition);

@@ -1,13 +1,9 @@
 // Commands the hub sent to a board and the board has not acknowledged yet, kept on disk so that
 // a hub restart resends them instead of losing them (protocol.md §10.4).
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../protocol/codec.js';
-import { seqDelta } from '../../protocol/link/seq.js';
-
-export interface OutboxEntry {
-  seq: number;
-  body: JsonObject;
-}
+import type { JsonObject } from '../../../protocol/codec.js';
+import { seqDelta } from '../../../protocol/link/seq.js';
+import type { OutboxEntry } from '../port.js';
 
 function statements(db: Database.Database) {
   return {

@@ -2,7 +2,8 @@
 // "Rolling a release out"). A rollout that is `running` here is resumed when the hub starts, so
 // every change of a board's state is written before it is published.
 import type Database from 'better-sqlite3';
-import type { RolloutBoardState, RolloutBoardView, RolloutState, RolloutSummary, RolloutView } from '../types.js';
+import type { RolloutBoardState, RolloutState, RolloutSummary, RolloutView } from '../../types.js';
+import type { BoardChange, RolloutStore as RolloutStorePort } from '../port.js';
 
 interface RolloutRow {
   id: number;
@@ -29,8 +30,6 @@ interface BoardRow {
   ended_at: number | null;
 }
 
-/** The fields of a board's part that a change may set; the others keep their value. */
-export type BoardChange = Partial<Omit<RolloutBoardView, 'device' | 'wave'>>;
 
 /** How many rollouts GET /api/rollouts lists, newest first. */
 const LIST_LIMIT = 100;
@@ -64,7 +63,9 @@ function statements(db: Database.Database) {
   };
 }
 
-export class RolloutStore {
+// Async without awaiting: a statement's throw becomes the rejection the port promises.
+/* eslint-disable @typescript-eslint/require-await */
+export class RolloutStore implements RolloutStorePort {
   private readonly sql: ReturnType<typeof statements>;
   private readonly createTransaction: (version: string, waveSize: number, by: string, now: number, boards: readonly string[]) => number;
   private readonly boardUpdates = new Map<string, Database.Statement<Record<string, unknown>>>();
@@ -78,43 +79,37 @@ export class RolloutStore {
     });
   }
 
-  /** A new running rollout with every board waiting; the first `waveSize` are wave 1. */
-  create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): RolloutView {
+  async create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): Promise<RolloutView> {
     const id = this.createTransaction(version, waveSize, by, now, boards);
-    return this.get(id) as RolloutView;
+    return (await this.get(id)) as RolloutView;
   }
 
-  get(id: number): RolloutView | undefined {
+  async get(id: number): Promise<RolloutView | undefined> {
     const row = this.sql.get.get(id);
     return row === undefined ? undefined : this.viewOf(row);
   }
 
-  /** The newest first. */
-  list(): RolloutView[] {
+  async list(): Promise<RolloutView[]> {
     return this.sql.list.all(LIST_LIMIT).map((row) => this.viewOf(row));
   }
 
-  /** Every running rollout, oldest first (to resume at the hub's start). */
-  running(): RolloutView[] {
+  async running(): Promise<RolloutView[]> {
     return this.sql.running.all().map((row) => this.viewOf(row));
   }
 
-  /** The running rollout the board is part of, if any. */
-  rolloutOf(device: string): number | undefined {
+  async rolloutOf(device: string): Promise<number | undefined> {
     return this.sql.busy.get(device)?.id;
   }
 
-  /** A running rollout that sends this release, if any (a release in use is not removed). */
-  usingRelease(version: string): number | undefined {
+  async usingRelease(version: string): Promise<number | undefined> {
     return this.sql.usingVersion.get(version)?.id;
   }
 
-  /** Ends a running rollout; false when it had ended already. */
-  end(id: number, state: Exclude<RolloutState, 'running'>, now: number, reason: RolloutSummary['reason']): boolean {
+  async end(id: number, state: Exclude<RolloutState, 'running'>, now: number, reason: RolloutSummary['reason']): Promise<boolean> {
     return this.sql.end.run(state, now, reason === null ? null : JSON.stringify(reason), id).changes > 0;
   }
 
-  updateBoard(id: number, device: string, change: BoardChange): void {
+  async updateBoard(id: number, device: string, change: BoardChange): Promise<void> {
     const keys = (Object.keys(change) as Array<keyof BoardChange>).filter((k) => change[k] !== undefined).sort();
     if (keys.length === 0) return;
     const shape = keys.join(',');
@@ -148,7 +143,7 @@ export class RolloutStore {
         version: b.version,
         sentBytes: b.sent_bytes,
         totalBytes: b.total_bytes,
-        error: b.error === null ? null : (JSON.parse(b.error) as RolloutBoardView['error']),
+        error: b.error === null ? null : (JSON.parse(b.error) as RolloutView['boards'][number]['error']),
         startedAt: b.started_at,
         endedAt: b.ended_at,
       })),

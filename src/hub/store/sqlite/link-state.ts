@@ -2,22 +2,9 @@
 // where both message streams stand, so that nothing is delivered twice or lost.
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { seqDelta } from '../../protocol/link/seq.js';
-import { notFound } from './devices.js';
-
-export interface LinkState {
-  bootId: string | null;
-  /** Wall-clock ms at the board's uptime 0 in that boot. */
-  bootEpoch: number | null;
-  /** The last board message committed. */
-  rxCommitted: number;
-  /** The id of the hub's stream to this board. */
-  txStream: string;
-  /** The last number the hub gave a message to this board. */
-  txLast: number;
-  /** The boot the hub set up subscriptions for. */
-  subscribedBoot: string | null;
-}
+import { seqDelta } from '../../../protocol/link/seq.js';
+import { notFound } from '../checks.js';
+import type { LinkState } from '../port.js';
 
 interface LinkRow {
   boot_id: string | null;

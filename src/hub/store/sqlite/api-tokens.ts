@@ -3,19 +3,10 @@
 // table is read at every check, so a token revoked by `tether hub token revoke` in another
 // process stops working at the next request.
 import type Database from 'better-sqlite3';
-import { ADMIN_TOKEN_NAME, type ApiIdentity, type ApiScope } from '../api-scope.js';
-import { HubError } from '../errors.js';
-import { hashToken, newToken, tokenMatches } from './tokens.js';
-
-/** Letters, digits, _ . and -, like a board id: a name that is safe in a URL path and a log line. */
-export const API_TOKEN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
-export interface ApiTokenView {
-  name: string;
-  scope: ApiScope;
-  /** Wall-clock ms. */
-  createdAt: number;
-}
+import type { ApiIdentity, ApiScope } from '../../api-scope.js';
+import { checkTokenName, tokenExists } from '../checks.js';
+import type { ApiTokenStore, ApiTokenView } from '../port.js';
+import { hashToken, newToken, tokenMatches } from '../tokens.js';
 
 interface TokenRow {
   name: string;
@@ -35,32 +26,28 @@ function statements(db: Database.Database) {
   };
 }
 
-export class ApiTokens {
+// Async without awaiting: a statement's throw becomes the rejection the port promises.
+/* eslint-disable @typescript-eslint/require-await */
+export class ApiTokens implements ApiTokenStore {
   private readonly sql: ReturnType<typeof statements>;
 
   constructor(db: Database.Database) {
     this.sql = statements(db);
   }
 
-  /** Makes a token and returns it with its entry: the only time the token itself is seen. */
-  create(name: string, scope: ApiScope, now: number = Date.now()): { token: string; view: ApiTokenView } {
-    if (!API_TOKEN_NAME.test(name)) throw new HubError('bad_request', `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet`);
-    if (name === ADMIN_TOKEN_NAME) throw new HubError('conflict', `${ADMIN_TOKEN_NAME} is the name of the admin token in <data>/api-token; pick another name`);
-    if (this.sql.exists.get(name) !== undefined) {
-      throw new HubError('conflict', `a token named ${JSON.stringify(name)} exists; revoke it first, or pick another name`);
-    }
+  async create(name: string, scope: ApiScope, now: number = Date.now()): Promise<{ token: string; view: ApiTokenView }> {
+    checkTokenName(name);
+    if (this.sql.exists.get(name) !== undefined) throw tokenExists(name);
     const token = newToken();
     this.sql.insert.run({ name, scope, hash: hashToken(token), createdAt: now });
     return { token, view: { name, scope, createdAt: now } };
   }
 
-  /** Sorted by name; never the tokens themselves, which the hub does not have. */
-  list(): ApiTokenView[] {
+  async list(): Promise<ApiTokenView[]> {
     return this.sql.all.all().map((row) => ({ name: row.name, scope: row.scope, createdAt: row.created_at }));
   }
 
-  /** False when no token has that name. */
-  revoke(name: string): boolean {
+  async revoke(name: string): Promise<boolean> {
     return this.sql.remove.run(name).changes > 0;
   }
 
@@ -68,7 +55,7 @@ export class ApiTokens {
    * The entry `token` belongs to. Every stored hash is compared, in constant time and without
    * stopping at a match, so the time taken says nothing about which entry (if any) matched.
    */
-  verify(token: string): ApiIdentity | undefined {
+  async verify(token: string): Promise<ApiIdentity | undefined> {
     let found: ApiIdentity | undefined;
     for (const row of this.sql.all.all()) {
       if (tokenMatches(token, row.token_hash) && found === undefined) found = { name: row.name, scope: row.scope };
