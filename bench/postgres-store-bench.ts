@@ -1,6 +1,6 @@
 // node dist/bench/postgres-store-bench.js [--quick] — the PostgreSQL store's commit rate beside the
 // SQLite store's, measured in the same run on the same rows: PostgresStore.commit and
-// HubStore.commit (SQLite, a file in a temporary folder) of the swarm's readings in batches of
+// SqliteStore.commit (SQLite, a file in a temporary folder) of the swarm's readings in batches of
 // 2,000 (bench/hub/store-batches.ts), with 20 boards' link states a batch as the hub's commits
 // have, and readings only. Nothing else runs in the process: no sockets, no parsing.
 //
@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { CommitBatch } from '../src/hub/store/port.js';
+import type { HubStore } from '../src/hub/store/port.js';
 import { PostgresStore } from '../src/hub/store/postgres/postgres-store.js';
-import { HubStore } from '../src/hub/store/store.js';
+import { SqliteStore } from '../src/hub/store/sqlite/sqlite-store.js';
 import { PostgresCluster } from '../test/support/postgres.js';
 import { swarmBatches, swarmIds } from './hub/store-batches.js';
 import { table } from './hub/common.js';
@@ -25,15 +25,8 @@ const ROWS = QUICK ? 100_000 : 300_000;
 const BOARDS = 1000;
 const LINKED_PER_BATCH = 20;
 
-interface Committer {
-  addDevice(id: string): unknown;
-  getLinkState(id: string): unknown;
-  commit(batch: CommitBatch): unknown;
-  close(): unknown;
-}
-
 /** Readings per second committed, the store fresh (its boards registered, their link states made). */
-async function measure(open: () => Promise<Committer>, boardsPerBatch: number): Promise<number> {
+async function measure(open: () => Promise<HubStore>, boardsPerBatch: number): Promise<number> {
   const store = await open();
   try {
     const ids = swarmIds(BOARDS);
@@ -61,14 +54,14 @@ try {
     return url;
   };
   let files = 0;
-  const sqlite = () => Promise.resolve(HubStore.open(path.join(tmp, `hub-${++files}.db`)));
+  const sqlite = () => Promise.resolve(SqliteStore.open(path.join(tmp, `hub-${++files}.db`)));
   const rows: string[][] = [['store', `${LINKED_PER_BATCH} boards' link states a batch`, 'readings only']];
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   for (const [name, open] of [
     ['SQLite (baseline), synchronous=NORMAL', sqlite],
     ['PostgreSQL, defaults (fsync at commit)', async () => PostgresStore.open(await pgDatabase(true))],
     ...(cluster === undefined ? [] : [['PostgreSQL, synchronous_commit off', async () => PostgresStore.open(await pgDatabase(false))]]),
-  ] as Array<[string, () => Promise<Committer>]>) {
+  ] as Array<[string, () => Promise<HubStore>]>) {
     const linked = await measure(open, LINKED_PER_BATCH);
     const bare = await measure(open, 0);
     rows.push([name, fmt(linked), fmt(bare)]);

@@ -1,46 +1,23 @@
-// The saturation benchmark's baseline: the storage's own ceiling. HubStore.commit of the rows the
-// hub stores for the swarm's readings (device swarm-NNNN, sensor t, quantity temperature, °C),
-// in batches of 2,000 as the hub's IngestQueue makes them, in one process that does nothing
-// else: no sockets, no parsing. Each batch also advances the link state of the boards whose
-// readings it holds, as the hub's commits do.
+// The saturation benchmark's baseline: the storage's own ceiling. SqliteStore.commit of the rows
+// the hub stores for the swarm's readings, in batches of 2,000 as the hub's IngestQueue makes
+// them (store-batches.ts), in one process that does nothing else: no sockets, no parsing.
 //
 //   started by hub-bench.js, which calls run {dir, rows, boards, boardsPerBatch} over IPC
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
-import type { CommitBatch } from '../../src/hub/store/port.js';
-import type { Reading } from '../../src/hub/types.js';
 import { serveRpc } from './common.js';
-
-const BATCH = 2000;
+import { swarmBatches, swarmIds } from './store-batches.js';
 
 async function run(dir: string, rows: number, boards: number, boardsPerBatch: number): Promise<{ rows: number; ms: number; perSecond: number; commits: number }> {
   const store = SqliteStore.open(path.join(dir, 'tether.db'));
   try {
-    const ids = Array.from({ length: boards }, (_, i) => `swarm-${String(i).padStart(4, '0')}`);
+    const ids = swarmIds(boards);
     for (const id of ids) {
       await store.addDevice(id);
       await store.getLinkState(id); // the hub makes each board's link state row when it links
     }
-    const batches: CommitBatch[] = [];
-    const rx = new Map<string, number>();
-    const epoch = Date.now();
-    let first = 0;
-    for (let done = 0; done < rows; done += BATCH) {
-      const readings: Reading[] = [];
-      const linkStates: CommitBatch['linkStates'] = [];
-      const per = Math.ceil(BATCH / Math.max(1, boardsPerBatch));
-      for (let b = 0; readings.length < BATCH && readings.length < rows - done; b++) {
-        const device = ids[(first + b) % ids.length] as string;
-        const n = Math.min(per, BATCH - readings.length, rows - done - readings.length);
-        for (let k = 0; k < n; k++) readings.push({ device, sensor: 't', quantity: 'temperature', ts: epoch + done + readings.length, value: 21.5, unit: '°C' });
-        const seq = (rx.get(device) ?? 0) + n;
-        rx.set(device, seq);
-        if (boardsPerBatch > 0) linkStates.push({ device, rxCommitted: seq });
-      }
-      first += boardsPerBatch;
-      batches.push({ readings, events: [], linkStates });
-    }
+    const batches = swarmBatches(ids, rows, boardsPerBatch, Date.now());
     const t0 = performance.now();
     for (const batch of batches) await store.commit(batch);
     const ms = performance.now() - t0;

@@ -51,8 +51,7 @@ export class PostgresCluster {
   private readonly exitHook = () => this.killNow();
   /** Killed by a signal (a runner's timeout, ^C), the process runs no exit hooks: clean up, then die of it. */
   private readonly signalHook = (signal: NodeJS.Signals) => {
-    this.killNow();
-    process.kill(process.pid, signal);
+    void this.stop().finally(() => process.kill(process.pid, signal));
   };
 
   private constructor(
@@ -133,7 +132,7 @@ export class PostgresCluster {
   /** Stops the server (fast shutdown) and removes its folder. */
   async stop(): Promise<void> {
     await this.halt();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 
   private async halt(): Promise<void> {
@@ -147,12 +146,13 @@ export class PostgresCluster {
     });
   }
 
-  /** At exit without stop(): immediate shutdown, and the folder goes. */
+  /** At exit without stop(), when nothing can be waited for: the server is killed, and the folder goes. */
   private killNow(): void {
     process.removeListener('exit', this.exitHook);
     for (const signal of SIGNALS) process.removeListener(signal, this.signalHook);
-    this.child.kill('SIGQUIT');
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.child.kill('SIGKILL');
+    // Its backends may still write for a moment as they notice: retry what they refill.
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 
   private async ready(): Promise<boolean> {

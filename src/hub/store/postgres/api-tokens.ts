@@ -1,11 +1,11 @@
 // Named API tokens with a scope, kept in PostgreSQL (the SQLite side and its reasons: ../api-tokens.ts).
 // The table is read at every check, so a token revoked by any hub stops working at the next request.
 import type { ApiIdentity, ApiScope } from '../../api-scope.js';
+import { checkTokenName, tokenExists } from '../checks.js';
 import type { ApiTokenStore, ApiTokenView } from '../port.js';
 import { hashToken, newToken, tokenMatches } from '../tokens.js';
 import { changed } from './devices.js';
 import type { Queryable } from './db.js';
-import { checkTokenName, tokenExists } from './port-checks.js';
 
 interface TokenRow {
   name: string;

@@ -2,11 +2,10 @@
 // hub last knew of each, and which hub holds it now (linked_hub): hubs sharing the database
 // each mark only their own boards offline.
 import type { DeviceRecord } from '../../types.js';
-import { notFound } from '../devices.js';
 import type { LinkedInfo } from '../port.js';
 import { hashToken, keyOfHash, newToken } from '../tokens.js';
 import type { Queryable } from './db.js';
-import { checkDeviceId, deviceExists } from './port-checks.js';
+import { checkDeviceId, deviceExists, notFound } from '../checks.js';
 
 interface DeviceRow {
   id: string;
@@ -21,11 +20,14 @@ interface DeviceRow {
   rssi: number | null;
 }
 
+/** The board is held by the hub in that parameter (one whose hub is not recorded is taken for any hub's own, as in SQLite). */
+const heldBy = (hub: string) => `(linked_hub = ${hub} OR linked_hub IS NULL)`;
+
 const COLUMNS = 'id, name, firmware, capabilities, boot_id, first_seen, last_seen, online, address, rssi';
 
 export class DeviceRegistry {
-  /** `hub`: this hub's id, or null for a store opened without one. */
-  constructor(private readonly hub: string | null) {}
+  /** `hub`: this hub's id. */
+  constructor(private readonly hub: string) {}
 
   /** Inside the caller's transaction, which also clears what a removed board of that id left. */
   async add(db: Queryable, id: string, options: { name?: string; address?: string }): Promise<{ token: string }> {
@@ -82,7 +84,13 @@ export class DeviceRegistry {
 
   /** Only while this hub holds the board: a late goodbye after it moved to another hub changes nothing. */
   async markOffline(db: Queryable, id: string, now: number): Promise<boolean> {
-    return changed(await db.query('UPDATE devices SET online = false, last_seen = $1 WHERE id = $2 AND linked_hub IS NOT DISTINCT FROM $3', [now, id, this.hub]));
+    return changed(await db.query(`UPDATE devices SET online = false, last_seen = $1 WHERE id = $2 AND ${heldBy('$3')}`, [now, id, this.hub]));
+  }
+
+  /** The hub holding the board's link now; null while it is offline or unknown. */
+  async linkedHub(db: Queryable, id: string): Promise<string | null> {
+    const { rows } = await db.query<{ linked_hub: string | null }>('SELECT linked_hub FROM devices WHERE id = $1 AND online', [id]);
+    return rows[0] === undefined ? null : (rows[0].linked_hub ?? this.hub);
   }
 
   async touch(db: Queryable, id: string, now: number): Promise<boolean> {
@@ -91,7 +99,7 @@ export class DeviceRegistry {
 
   /** At hub start: the boards this hub held are offline; other hubs' boards stay as they are. */
   async markAllOffline(db: Queryable): Promise<number> {
-    const result = await db.query('UPDATE devices SET online = false WHERE online AND linked_hub IS NOT DISTINCT FROM $1', [this.hub]);
+    const result = await db.query(`UPDATE devices SET online = false WHERE online AND ${heldBy('$1')}`, [this.hub]);
     return result.rowCount ?? 0;
   }
 }

@@ -7,10 +7,9 @@
 import type { JsonObject } from '../../../protocol/codec.js';
 import type { EventsQuery, StoredEvent } from '../../types.js';
 import { HubError } from '../../errors.js';
-import { checkTime, rowLimit } from '../limits.js';
+import { checkTime, EVENT_ROWS, rowLimit } from '../limits.js';
 import type { NewEvent } from '../port.js';
 import { LOCKS, lock, type Queryable } from './db.js';
-import { EVENTS_LIMITS } from './port-checks.js';
 import { msBound } from './readings.js';
 
 interface EventRow {
@@ -56,7 +55,7 @@ export class EventStore {
     filter(q.afterId === undefined ? undefined : msBound(Math.floor(q.afterId)), (p) => `id > ${p}`);
     filter(q.from === undefined ? undefined : msBound(q.from), (p) => `ts >= ${p}`);
     filter(q.to === undefined ? undefined : msBound(q.to), (p) => `ts < ${p}`);
-    params.push(rowLimit(q.limit, EVENTS_LIMITS));
+    params.push(rowLimit(q.limit, EVENT_ROWS));
     const order = q.afterId === undefined ? 'DESC' : 'ASC';
     const { rows } = await db.query<EventRow>(
       `SELECT id, device, ts, type, data FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT $${params.length}`,

@@ -1,7 +1,7 @@
 // What the hub must remember of each board's link across its own restarts (protocol.md §10.4),
 // in PostgreSQL: where both message streams stand, so that nothing is delivered twice or lost.
 import { randomUUID } from 'node:crypto';
-import { notFound } from '../devices.js';
+import { notFound } from '../checks.js';
 import type { LinkState } from '../port.js';
 import type { Queryable } from './db.js';
 import { mergeLinkState } from './port-checks.js';

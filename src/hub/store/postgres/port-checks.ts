@@ -1,39 +1,9 @@
-// What the store checks and decides before it touches its tables, the same for every engine:
-// the SQLite store (store/*.ts) makes these checks inline today. They belong in a module shared
-// by both stores beside port.ts; until then the PostgreSQL store keeps them here, word for word.
-import { ADMIN_TOKEN_NAME } from '../../api-scope.js';
+// What the store decides before it touches its tables, the same for every engine, that the
+// shared ../checks.ts does not hold yet: the SQLite store makes these inline (sqlite/readings.ts,
+// sqlite/link-state.ts, sqlite/outbox.ts). They belong in ../checks.ts beside the others.
 import { seqDelta } from '../../../protocol/link/seq.js';
 import { HubError } from '../../errors.js';
-import { API_TOKEN_NAME } from '../api-tokens.js';
-import { EVENTS_PAGE_MAX } from '../events.js';
 import type { LinkState } from '../port.js';
-import { READINGS_PAGE_MAX } from '../readings.js';
-
-const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
-export const READINGS_LIMITS = { default: 10_000, max: READINGS_PAGE_MAX };
-export const EVENTS_LIMITS = { default: 100, max: EVENTS_PAGE_MAX };
-
-export function checkDeviceId(id: string): void {
-  if (!DEVICE_ID.test(id)) throw new HubError('bad_request', `device id ${JSON.stringify(id)}: expected 1–64 letters, digits, _ . or -`);
-}
-
-export function deviceExists(id: string): HubError {
-  return new HubError('conflict', `device ${id} is registered already; to give it a new token, use tether hub add-device --rotate`);
-}
-
-export function checkTokenName(name: string): void {
-  if (!API_TOKEN_NAME.test(name)) throw new HubError('bad_request', `token name ${JSON.stringify(name)}: use 1–64 letters, digits, _ . or -, e.g. kitchen-tablet`);
-  if (name === ADMIN_TOKEN_NAME) throw new HubError('conflict', `${ADMIN_TOKEN_NAME} is the name of the admin token in <data>/api-token; pick another name`);
-}
-
-export function tokenExists(name: string): HubError {
-  return new HubError('conflict', `a token named ${JSON.stringify(name)} exists; revoke it first, or pick another name`);
-}
-
-export function ruleExists(name: string): HubError {
-  return new HubError('conflict', `a rule named ${JSON.stringify(name)} exists; replace it, or pick another name`);
-}
 
 /** The downsampling bucket of a readings query: 0 for raw points. */
 export function bucketOf(bucketMs: number | undefined): number {

@@ -10,6 +10,7 @@ import { isStorageFull, StorageHealth, storageFaultCode } from '../storage-healt
 import { ApiTokens } from './api-tokens.js';
 import { openPool, SQLSTATE, sqlState, transaction, type Queryable } from './db.js';
 import { DeviceRegistry } from './devices.js';
+import { InOrder } from './in-order.js';
 import { EventStore } from './events.js';
 import { LinkStates } from './link-state.js';
 import { CommandOutbox } from './outbox.js';
@@ -18,6 +19,9 @@ import { ReadingStore } from './readings.js';
 import { PostgresRollouts } from './rollouts.js';
 import { RuleStore } from './rules.js';
 import { migrate } from './schema.js';
+
+/** The InOrder key of commits: one after another, in the order made. */
+const COMMITS = 'commits';
 
 /** Rows deleted per statement when pruning the day that straddles the cutoff. */
 const PRUNE_CHUNK_ROWS = 5_000;
@@ -37,13 +41,15 @@ export class PostgresStore implements HubStore {
   private readonly events = new EventStore();
   private readonly rules = new RuleStore();
   private readonly partitions: Partitions;
+  /** Commits in the order made (key COMMITS), and each board's own writes (its id's key). */
+  private readonly inOrder = new InOrder();
 
   private constructor(
     private readonly pool: pg.Pool,
     options: StoreOptions,
   ) {
     this.health = new StorageHealth(options.wallNow);
-    this.devices = new DeviceRegistry(options.hubId ?? null);
+    this.devices = new DeviceRegistry(options.hubId ?? 'hub');
     this.partitions = new Partitions(pool);
     const write = <T>(fn: () => Promise<T>) => this.write(fn);
     this.apiTokens = new ApiTokens(pool, write);
@@ -81,11 +87,11 @@ export class PostgresStore implements HubStore {
   }
 
   rotateToken(id: string): Promise<string> {
-    return this.write(() => this.devices.rotateToken(this.pool, id));
+    return this.boardWrite(id, () => this.devices.rotateToken(this.pool, id));
   }
 
   removeDevice(id: string): Promise<boolean> {
-    return this.write(() =>
+    return this.boardWrite(id, () =>
       transaction(this.pool, async (db) => {
         await this.links.remove(db, id);
         await this.outbox.clear(db, id);
@@ -107,19 +113,23 @@ export class PostgresStore implements HubStore {
   }
 
   markLinked(id: string, info: LinkedInfo): Promise<boolean> {
-    return this.bookkeeping(() => this.devices.markLinked(this.pool, id, info), false);
+    return this.boardBookkeeping(id, () => this.devices.markLinked(this.pool, id, info), false);
   }
 
   setSignal(id: string, rssi: number): Promise<boolean> {
-    return this.bookkeeping(() => this.devices.setSignal(this.pool, id, rssi), false);
+    return this.boardBookkeeping(id, () => this.devices.setSignal(this.pool, id, rssi), false);
   }
 
   markOffline(id: string, now: number): Promise<boolean> {
-    return this.bookkeeping(() => this.devices.markOffline(this.pool, id, now), false);
+    return this.boardBookkeeping(id, () => this.devices.markOffline(this.pool, id, now), false);
+  }
+
+  linkedHub(id: string): Promise<string | null> {
+    return this.devices.linkedHub(this.pool, id);
   }
 
   touch(id: string, now: number): Promise<boolean> {
-    return this.bookkeeping(() => this.devices.touch(this.pool, id, now), false);
+    return this.boardBookkeeping(id, () => this.devices.touch(this.pool, id, now), false);
   }
 
   markAllOffline(): Promise<number> {
@@ -151,11 +161,11 @@ export class PostgresStore implements HubStore {
   }
 
   saveLinkState(id: string, state: Partial<LinkState>): Promise<LinkState> {
-    return this.write(() => transaction(this.pool, (db) => this.links.save(db, id, state)));
+    return this.boardWrite(id, () => transaction(this.pool, (db) => this.links.save(db, id, state)));
   }
 
   outboxAdd(id: string, seq: number, body: JsonObject): Promise<void> {
-    return this.write(() =>
+    return this.boardWrite(id, () =>
       transaction(this.pool, async (db) => {
         await this.outbox.add(db, id, seq, body);
         await this.links.save(db, id, { txLast: seq });
@@ -164,11 +174,11 @@ export class PostgresStore implements HubStore {
   }
 
   async setSubscribedBoot(id: string, boot: string): Promise<void> {
-    await this.bookkeeping(() => transaction(this.pool, (db) => this.links.save(db, id, { subscribedBoot: boot })), undefined);
+    await this.boardBookkeeping(id, () => transaction(this.pool, (db) => this.links.save(db, id, { subscribedBoot: boot })), undefined);
   }
 
   outboxAck(id: string, ack: number): Promise<number> {
-    return this.bookkeeping(() => this.outbox.ack(this.pool, id, ack), 0);
+    return this.boardBookkeeping(id, () => this.outbox.ack(this.pool, id, ack), 0);
   }
 
   outboxPending(id: string): Promise<OutboxEntry[]> {
@@ -176,28 +186,13 @@ export class PostgresStore implements HubStore {
   }
 
   outboxClear(id: string): Promise<number> {
-    return this.write(() => this.outbox.clear(this.pool, id));
+    return this.boardWrite(id, () => this.outbox.clear(this.pool, id));
   }
 
   // ── Telemetry ──
 
   commit(batch: CommitBatch): Promise<StoredEvent[]> {
-    return this.write(async () => {
-      const days = batch.readings.map((r) => dayOf(Math.round(r.ts)));
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.partitions.ensure(days);
-          return await transaction(this.pool, (db) => this.commitIn(db, batch));
-        } catch (err) {
-          this.readings.forgetCachedSeries();
-          // Another hub dropped a day this store thought it had, or two commits crossed: once more.
-          const state = sqlState(err);
-          if (attempt === 1 && state === SQLSTATE.noPartition && isNoPartition(err)) this.partitions.forget();
-          else if (attempt === 1 && (state === SQLSTATE.deadlock || state === SQLSTATE.serialization)) continue;
-          else throw err;
-        }
-      }
-    });
+    return this.inOrder.run(COMMITS, () => this.write(() => this.commitNow(batch)));
   }
 
   queryReadings(q: ReadingsQuery): Promise<ReadingBucket[]> {
@@ -304,11 +299,37 @@ export class PostgresStore implements HubStore {
     });
   }
 
+  /** One commit's transaction, after the days its readings fall in have their partitions. */
+  private async commitNow(batch: CommitBatch): Promise<StoredEvent[]> {
+    const days = batch.readings.map((r) => dayOf(Math.round(r.ts)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.partitions.ensure(days);
+        return await transaction(this.pool, (db) => this.commitIn(db, batch));
+      } catch (err) {
+        this.readings.forgetCachedSeries();
+        // Another hub dropped a day this store thought it had, or two hubs' commits deadlocked: once more.
+        const state = sqlState(err);
+        if (attempt === 1 && state === SQLSTATE.noPartition && isNoPartition(err)) this.partitions.forget();
+        else if (attempt > 1 || (state !== SQLSTATE.deadlock && state !== SQLSTATE.serialization)) throw err;
+      }
+    }
+  }
+
   private async commitIn(db: Queryable, batch: CommitBatch): Promise<StoredEvent[]> {
     await this.readings.insert(db, batch.readings);
     const stored = await this.events.insert(db, batch.events);
     await this.links.setRxCommitted(db, batch.linkStates);
     return stored;
+  }
+
+  /** A write to one board's rows, after the writes to them called before it. */
+  private boardWrite<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.inOrder.run(`board:${id}`, () => this.write(fn));
+  }
+
+  private boardBookkeeping<T>(id: string, fn: () => Promise<T>, skipped: T): Promise<T> {
+    return this.inOrder.run(`board:${id}`, () => this.bookkeeping(fn, skipped));
   }
 
   /** A write, refused at once while the store is full: what gets stored must not depend on which page still has room. */

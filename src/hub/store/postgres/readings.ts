@@ -2,9 +2,9 @@
 // read back raw or downsampled. Each (device, sensor, quantity) is a series row; a reading is
 // only (series, ts, value), in its day's partition (partitions.ts).
 import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../../types.js';
-import { checkTime, rowLimit } from '../limits.js';
+import { checkTime, READING_ROWS, rowLimit } from '../limits.js';
 import type { Queryable } from './db.js';
-import { bucketOf, READINGS_LIMITS } from './port-checks.js';
+import { bucketOf } from './port-checks.js';
 
 const FROM_WHERE = `
   FROM series s JOIN readings r ON r.series = s.id
@@ -60,7 +60,7 @@ export class ReadingStore {
     checkTime('from', q.from);
     checkTime('to', q.to);
     const bucket = bucketOf(q.bucketMs);
-    const params = [q.device, q.sensor ?? null, q.quantity ?? null, msBound(q.from), msBound(q.to), rowLimit(q.limit, READINGS_LIMITS)];
+    const params = [q.device, q.sensor ?? null, q.quantity ?? null, msBound(q.from), msBound(q.to), rowLimit(q.limit, READING_ROWS)];
     if (bucket > 0) {
       // ((ts % b) + b) % b floors for ts < 0 too, where % alone rounds toward zero.
       const { rows } = await db.query<ReadingBucket>(

@@ -1,9 +1,9 @@
 // Rules and bindings made through the API, kept in PostgreSQL (the SQLite side: ../rules.ts).
 import type { JsonObject } from '../../../protocol/codec.js';
+import { ruleExists } from '../checks.js';
 import type { RuleDefinition, StoredRule } from '../port.js';
 import { SQLSTATE, sqlState, type Queryable } from './db.js';
 import { changed } from './devices.js';
-import { ruleExists } from './port-checks.js';
 
 interface RuleRow {
   name: string;
