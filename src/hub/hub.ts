@@ -1,12 +1,10 @@
 // The hub's runtime: the core (the store under the data folder, the ingest queue, one link per
 // registered board, the link server boards dial, the storage watch and the facade), then the
 // modules of modules/index.ts on a typed bus: the rules, retention, the HTTP API (module.ts).
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { SystemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
 import type { JsonObject } from '../protocol/codec.js';
-import { keyOfToken } from '../protocol/auth.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { TETHER_VERSION } from '../protocol/version.js';
 import { ensureApiToken } from './api-token.js';
@@ -15,7 +13,7 @@ import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
 import type { HubFacade } from './api/facade.js';
 import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
-import { DeviceLink, offlineError, type BoardLinkDeps } from './device-link.js';
+import type { DeviceLink } from './device-link.js';
 import { HubError } from './errors.js';
 import { ensureHubId } from './hub-id.js';
 import { IngestQueue } from './ingest.js';
@@ -30,11 +28,11 @@ import { isStorageFull } from './store/storage-health.js';
 import { openWhenWritable, watchStorage } from './store/storage-watch.js';
 import type { HubStore, StoreOptions } from './store/port.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import { needsManifestMac, withManifestMac } from './update-mac.js';
 import { RegistryView } from './registry-view.js';
+import { BoardDirectory } from './board-directory.js';
 import { ClusterLink } from './cluster/cluster-link.js';
 import type { SharedChange } from './cluster/messages.js';
-import type { DeviceRecord, DeviceView, HubInfo, StorageStatus, StoredEvent } from './types.js';
+import type { HubInfo, StorageStatus, StoredEvent } from './types.js';
 
 export interface HubOptions {
   config: HubConfig;
@@ -77,7 +75,6 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   // to shared data go through the cluster's broker.
   let cluster: ClusterLink | undefined;
   const sharedListeners = new Set<(change: SharedChange) => void>();
-  const pulls = new Map<string, PullLink>();
   // Probes the store now: a hub started on a full disk refuses links and API writes from the start.
   const storageWatch = watchStorage(store, {
     clock,
@@ -85,7 +82,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     wallNow,
     // Boards the hub dials have no stream to restart from, so nothing else would take their readings again.
     recovered: () => {
-      for (const id of pulls.keys()) ingest.resume(id);
+      for (const id of boards.pulls.keys()) ingest.resume(id);
     },
   });
   const maxBytes = retentionMaxBytes(config.retention);
@@ -113,61 +110,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
   };
 
-  const linkDeps: BoardLinkDeps = {
-    ingest,
-    clock,
-    logger,
-    publish,
-    record,
-    wallNow,
-    keepaliveMs: config.link.keepalive_ms,
-    telemetryIntervalMs: (device) => readingIntervalMs(config, device),
-    // Published at once (liveness comes from the link) and again once the registry has the write.
-    linkChanged: (device) => {
-      publishDevice(device);
-      void registry.refresh(device).then(
-        () => {
-          publishDevice(device);
-          cluster?.announce({ kind: 'board', device, what: (pulls.get(device) ?? links.get(device))?.online === true ? 'linked' : 'offline' });
-        },
-        (err: unknown) => logger.error(`${device}: cannot read its registry entry: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    },
-  };
-  const publishDevice = (device: string) => {
-    const view = viewOf(device);
-    if (view !== undefined) publish({ type: 'device', device: view });
-  };
-  const links = new Map<string, DeviceLink>();
-  /** How often each board's key changed through this hub (link-server.ts keyChanges). */
-  const keyChanges = new Map<string, number>();
-  const keyChanged = (id: string) => keyChanges.set(id, (keyChanges.get(id) ?? 0) + 1);
-  const opening = new Map<string, Promise<DeviceLink | undefined>>();
-  const commandPrefix = `h${randomBytes(3).toString('hex')}-`;
-  /** Closes and forgets the board's link: the next hello opens it again from the store. */
-  const dropLink = (id: string, why: HubError) => {
-    links.get(id)?.close(why);
-    links.delete(id);
-  };
-  const deviceLink = (id: string): Promise<DeviceLink | undefined> => {
-    const link = links.get(id);
-    // In a cluster another hub may have held the board since it was here, and moved its streams
-    // on in the store: a link that is down is opened again from there.
-    if (link !== undefined && cluster !== undefined && !link.online) dropLink(id, offlineError(id));
-    else if (link !== undefined) return Promise.resolve(link);
-    let open = opening.get(id);
-    if (open === undefined) {
-      open = (async () => {
-        // A board registered through another hub sharing the store is read when it first dials in.
-        if (registry.get(id) === undefined && (await registry.refresh(id)) === undefined) return undefined;
-        const opened = await DeviceLink.open(id, { ...linkDeps, store, commandPrefix });
-        links.set(id, opened);
-        return opened;
-      })().finally(() => opening.delete(id));
-      opening.set(id, open);
-    }
-    return open;
-  };
+  const boards = new BoardDirectory({
+    hubId,
+    store,
+    registry,
+    linkDeps: { ingest, clock, logger, publish, record, wallNow, keepaliveMs: config.link.keepalive_ms, telemetryIntervalMs: (device) => readingIntervalMs(config, device) },
+    pulled: config.devices,
+    cluster: () => cluster,
+  });
+  const { pulls } = boards;
+  const unwatchRegistry = store.onRegistryWrite((id) => boards.registryWritten(id));
   // Boards the hub dials (pull mode) are registered like the others, with their address.
   for (const target of config.devices) {
     const address = parseHostPort(target.address);
@@ -175,64 +127,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (registry.get(target.id) === undefined && (await registerPulled(store, target.id, target.address, logger))) await registry.refresh(target.id);
     pulls.set(
       target.id,
-      new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, { ...linkDeps, store }),
+      new PullLink(target.id, { ...address, ...(target.token !== undefined ? { token: target.token } : {}), tls: target.tls }, { ...boards.linkDeps, store }),
     );
   }
-
-  const withLiveness = (device: DeviceRecord): DeviceView => {
-    const link = pulls.get(device.id) ?? links.get(device.id);
-    // Held by another hub of the cluster: the shared registry says whether it is online.
-    if (link?.online !== true) return { ...device, online: cluster !== undefined && device.online, linkedSince: null, bootedAt: null };
-    // An online board was heard within its outage time, so "now" is its last-seen time.
-    return { ...device, online: true, lastSeen: wallNow(), linkedSince: link.linkedSince, bootedAt: link.bootedAt };
-  };
-  const viewOf = (id: string): DeviceView | undefined => {
-    const device = registry.get(id);
-    return device === undefined ? undefined : withLiveness(device);
-  };
-
-  // The key an update's manifest_mac is made with (protocol.md §5.19): a board the hub dials
-  // shares its configured token with it, one that dials in its board key.
-  const boardKey = async (id: string): Promise<Buffer | undefined> => {
-    const pulled = config.devices.find((d) => d.id === id);
-    if (pulled === undefined) return store.keyOf(id);
-    return pulled.token === undefined ? undefined : keyOfToken(pulled.token);
-  };
-  /** A command for a board this hub holds (or held last); never passed on to another hub. */
-  const commandHere: HubFacade['command'] = async (deviceId, request, commandOptions) => {
-    // Every command is written down before it is sent (docs/hub.md): refused before asking whether the board is online.
-    if (store.health.full) throw store.health.error();
-    const link = pulls.get(deviceId) ?? links.get(deviceId);
-    if (link === undefined) {
-      if (registry.get(deviceId) === undefined && (await registry.refresh(deviceId)) === undefined) {
-        throw new HubError('not_found', `no board ${JSON.stringify(deviceId)} is registered; list them with GET /api/devices`);
-      }
-      throw offlineError(deviceId);
-    }
-    const key = needsManifestMac(request) ? await boardKey(deviceId) : undefined;
-    return link.command(withManifestMac(request, () => key), commandOptions);
-  };
-  const command: HubFacade['command'] = async (deviceId, request, commandOptions) => {
-    if (cluster !== undefined && (pulls.get(deviceId) ?? links.get(deviceId))?.online !== true) {
-      const holder = await store.linkedHub(deviceId);
-      if (holder !== null && holder !== hubId) return cluster.forward(holder, deviceId, request, commandOptions);
-    }
-    return commandHere(deviceId, request, commandOptions);
-  };
   /** Another hub of the cluster changed shared data: this hub reads it again from the store. */
   const sharedChanged = (change: SharedChange, from: string) => {
     for (const listener of [...sharedListeners]) listener(change);
-    if (change.kind !== 'board') return;
-    const { device, what } = change;
-    if (what === 'rotated' || what === 'removed') keyChanged(device);
-    if (what === 'rotated') links.get(device)?.disconnect();
-    if (what === 'removed') dropLink(device, new HubError('not_found', `${device} was removed through hub ${from} before it answered`));
-    void (async () => {
-      // The board went to another hub: a connection still open here is a dead one.
-      if (what === 'linked' && links.has(device) && (await store.linkedHub(device)) !== hubId) dropLink(device, offlineError(device));
-      await registry.refresh(device);
-      publishDevice(device);
-    })().catch((err: unknown) => logger.error(`cluster: cannot read ${device} again after hub ${from} changed it: ${err instanceof Error ? err.message : String(err)}`));
+    if (change.kind === 'board') boards.sharedChanged(change, from);
   };
 
   const reports = new ModuleReports();
@@ -250,10 +151,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   const facade: HubFacade = {
-    command,
-    devices: () => registry.list().map(withLiveness),
-    device: viewOf,
-    state: (id) => (pulls.get(id) ?? links.get(id))?.lastState ?? null,
+    command: (id, request, options) => boards.command(id, request, options),
+    devices: () => boards.views(),
+    device: (id) => boards.view(id),
+    state: (id) => boards.linkOf(id)?.lastState ?? null,
     sensors: (id) => store.sensorsOf(id),
     latestSensors: () => store.latestSensors(),
     readings: (q) => store.queryReadings(q),
@@ -272,16 +173,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     boards: boardAdmin({
       store,
       registry,
-      view: viewOf,
+      view: (id) => boards.view(id),
       isDialled: (id) => pulls.has(id),
       disconnect: (id) => {
-        keyChanged(id);
-        links.get(id)?.disconnect();
+        boards.keyChanged(id);
+        boards.disconnect(id);
         cluster?.announce({ kind: 'board', device: id, what: 'rotated' });
       },
       forget: (id) => {
-        keyChanged(id);
-        dropLink(id, new HubError('not_found', `${id} was removed from the hub before it answered`));
+        boards.keyChanged(id);
+        boards.drop(id, new HubError('not_found', `${id} was removed from the hub before it answered`));
         cluster?.announce({ kind: 'board', device: id, what: 'removed' });
       },
       material: (id, token) =>
@@ -292,7 +193,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         ),
       record,
       changed: (id) => {
-        linkDeps.linkChanged(id);
+        boards.linkDeps.linkChanged(id);
         cluster?.announce({ kind: 'board', device: id, what: 'registered' });
       },
     }),
@@ -329,7 +230,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   let modules: StartedModules | undefined;
   const closeCore = async () => {
     storageWatch.stop();
-    for (const link of links.values()) link.close();
+    unwatchRegistry();
+    boards.closeAll();
     await Promise.all([...pulls.values()].map((pull) => pull.close()));
     await linkServer?.close();
     await cluster?.stop();
@@ -344,7 +246,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const tlsFiles = config.link.tls === 'auto' ? await ensureLinkCert(config.data, { ...options.openssl, logger }) : config.link.tls;
     linkTls = tlsFiles === undefined ? undefined : readLinkTls(tlsFiles);
     if (linkTls !== undefined) logger.info(`link: TLS; boards pin this hub's certificate with fingerprint ${linkTls.fingerprint}`);
-    if (config.cluster !== undefined) cluster = await ClusterLink.start(config.cluster, { hubId, clock, logger, wallNow, runHere: commandHere, changed: sharedChanged });
+    if (config.cluster !== undefined) cluster = await ClusterLink.start(config.cluster, { hubId, clock, logger, wallNow, runHere: boards.commandHere, changed: sharedChanged });
     linkServer = await startLinkServer({
       host: config.link.host,
       port: config.link.port,
@@ -352,7 +254,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       clock,
       logger,
       keyOf: (id) => store.keyOf(id),
-      keyChanges: (id) => keyChanges.get(id) ?? 0,
+      keyChanges: (id) => boards.keyChanges(id),
       attach: async (socket, hello, seal, stillProven) => {
         if (store.health.full) {
           // The board keeps what it has and dials again after its backoff (protocol.md §10.1).
@@ -361,7 +263,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         }
         try {
           // A board the hub dials has no business dialing in as well.
-          const link = pulls.has(hello.device_id) ? undefined : await deviceLink(hello.device_id);
+          const link = pulls.has(hello.device_id) ? undefined : await boards.deviceLink(hello.device_id);
           if (link === undefined) socket.destroy();
           else await link.attach(socket, hello, seal, stillProven);
         } catch (err) {
@@ -388,7 +290,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     link: { host: linkServer.host, port: linkServer.port, ...(linkTls !== undefined ? { fingerprint: linkTls.fingerprint } : {}) },
     http: httpAddress(),
     apiToken,
-    deviceLink,
+    deviceLink: (id) => boards.deviceLink(id),
     close,
   };
 }

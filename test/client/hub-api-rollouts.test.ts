@@ -16,7 +16,7 @@ describe('hub API client: releases and rollouts', { timeout: 60_000 }, () => {
   const folders: string[] = [];
   before(async () => {
     hub = await startTestHub();
-    for (const id of ['tank', 'porch', 'shed']) (await hub.store.addDevice(id));
+    for (const id of ['tank', 'porch', 'shed']) await hub.store.addDevice(id);
     folders.push(smallFirmware('0.2.0'));
     await new ReleaseStore(hub.data).add(folders[0] as string);
     api = new HubApi({ base: `http://127.0.0.1:${hub.http.port}`, token: hub.apiToken.token, timeoutMs: 10_000 });

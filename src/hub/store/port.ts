@@ -162,6 +162,11 @@ export interface HubStore {
   rotateToken(id: string): Promise<string>;
   /** Forgets the board, its link state and its unsent commands; telemetry ages out as usual. */
   removeDevice(id: string): Promise<boolean>;
+  /**
+   * Calls the listener with a board's id after a registry write through this store object
+   * committed (registered, a new token, removed), until the returned function is called.
+   */
+  onRegistryWrite(listener: (id: string) => void): () => void;
   /** The board key the link checks a board with (the token's SHA-256); undefined for an unknown id. */
   keyOf(id: string): Promise<Buffer | undefined>;
   getDevice(id: string): Promise<DeviceRecord | undefined>;

@@ -146,6 +146,20 @@ export function storeContract(fixture: StoreFixture): void {
         assert.deepEqual(listed, [...ids].sort());
       });
 
+      it('tells its listeners of each registry write once it committed, and of no refused one', async () => {
+        const store = await fresh();
+        const heard: string[] = [];
+        const stop = store.onRegistryWrite((id) => heard.push(id));
+        await store.addDevice('b1');
+        await assert.rejects(store.addDevice('b1'));
+        await store.rotateToken('b1');
+        await store.removeDevice('b1');
+        await store.removeDevice('b1');
+        stop();
+        await store.addDevice('b2');
+        assert.deepEqual(heard, ['b1', 'b1', 'b1']);
+      });
+
       it('removes a board with its link state and its unsent commands', async () => {
         const store = await fresh('b1', 'b2');
         const tx = (await store.getLinkState('b1')).txStream;

@@ -128,14 +128,15 @@ export class RolloutRun {
     this.deps.logger.warn(`rollout ${this.id}: stopped: ${reason.device ?? 'the release'}: ${reason.code}: ${reason.message}`);
   }
 
-  /** The boards that never started are skipped; the rollout ends done, stopped or cancelled. */
+  /** The rollout ends done, or stopped by its first failure (a cancel has ended it already). */
   private async finish(): Promise<void> {
-    for (const b of this.shown?.boards ?? []) if (b.state === 'waiting') this.report(b.device, { state: 'skipped' });
     if (this.reason === undefined) await this.end('done', null);
     else if (this.reason.code !== 'cancelled') await this.end('stopped', this.reason);
   }
 
+  /** The boards that never started are skipped, then the rollout ends: an ended rollout has no board waiting. */
   private async end(state: 'done' | 'stopped' | 'cancelled', reason: RolloutSummary['reason']): Promise<void> {
+    for (const b of this.shown?.boards ?? []) if (b.state === 'waiting') this.report(b.device, { state: 'skipped' });
     await this.writes;
     if (!(await this.deps.store.end(this.id, state, this.deps.now(), reason))) return;
     const view = (this.shown = await this.view());

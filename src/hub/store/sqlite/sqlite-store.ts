@@ -22,6 +22,7 @@ import type {
   StoreOptions,
   StoreSize,
 } from '../port.js';
+import { RegistryWrites } from '../registry-writes.js';
 import { isStorageFull, StorageHealth, storageFaultCode } from '../storage-health.js';
 import { ApiTokens } from './api-tokens.js';
 import { DeviceRegistry } from './devices.js';
@@ -57,6 +58,7 @@ export class SqliteStore implements HubStore {
   private readonly outboxAddTransaction: (id: string, seq: number, body: JsonObject) => void;
   private readonly probeTransaction: () => void;
   readonly health: StorageHealth;
+  private readonly registryWrites = new RegistryWrites();
 
   private constructor(
     private readonly db: Database.Database,
@@ -112,15 +114,25 @@ export class SqliteStore implements HubStore {
   // ── Registry ──
 
   async addDevice(id: string, options: { name?: string; address?: string } = {}): Promise<{ token: string }> {
-    return this.write(() => this.devices.add(id, options));
+    const added = this.write(() => this.devices.add(id, options));
+    this.registryWrites.written(id);
+    return added;
   }
 
   async rotateToken(id: string): Promise<string> {
-    return this.write(() => this.devices.rotateToken(id));
+    const token = this.write(() => this.devices.rotateToken(id));
+    this.registryWrites.written(id);
+    return token;
   }
 
   async removeDevice(id: string): Promise<boolean> {
-    return this.write(() => this.removeTransaction(id));
+    const removed = this.write(() => this.removeTransaction(id));
+    if (removed) this.registryWrites.written(id);
+    return removed;
+  }
+
+  onRegistryWrite(listener: (id: string) => void): () => void {
+    return this.registryWrites.on(listener);
   }
 
   async keyOf(id: string): Promise<Buffer | undefined> {
