@@ -2,7 +2,7 @@
 // the storage contract (contract.ts), then what is PostgreSQL's own — text sorted in byte order
 // whatever the database's locale, readings in day partitions made on demand and dropped by
 // retention, event ids in commit order, hubs migrating one database at once, and a database
-// that takes no writes.
+// that takes no writes or cannot be reached.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -314,6 +314,24 @@ describe('PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES, timeout: 300_000 }, () => 
       assert.equal(probed, true);
       assert.equal(store.health.full, false);
       await store.addDevice('b2');
+    });
+  });
+
+  describe('a server out of reach', () => {
+    it('rejects reads and writes with store_unavailable, and does not take it for a full store', async () => {
+      const own = await PostgresCluster.start();
+      try {
+        const store = await PostgresStore.open(await own.createDatabase());
+        await store.addDevice('b1');
+        await own.stop();
+        await assert.rejects(store.listDevices(), hubError('store_unavailable', /cannot reach its PostgreSQL database/));
+        await assert.rejects(store.commit(batch({ readings: [reading(1, 1)] })), hubError('store_unavailable'));
+        await assert.rejects(store.apiTokens.verify('x'), hubError('store_unavailable'));
+        assert.equal(store.health.full, false);
+        await store.close();
+      } finally {
+        await own.stop();
+      }
     });
   });
 

@@ -6,9 +6,10 @@ import type pg from 'pg';
 import type { JsonObject } from '../../../protocol/codec.js';
 import type { DeviceRecord, DeviceSensorSummary, EventsQuery, ReadingBucket, ReadingsQuery, SensorSummary, StoredEvent } from '../../types.js';
 import type { CommitBatch, HubStore, LinkedInfo, LinkState, OutboxEntry, PruneResult, RuleDefinition, StoredRule, StoreOptions, StoreSize } from '../port.js';
+import { RegistryWrites } from '../registry-writes.js';
 import { isStorageFull, StorageHealth, storageFaultCode } from '../storage-health.js';
 import { ApiTokens } from './api-tokens.js';
-import { openPool, SQLSTATE, sqlState, transaction, type Queryable } from './db.js';
+import { openPool, reach, SQLSTATE, sqlState, transaction, type Queryable } from './db.js';
 import { DeviceRegistry } from './devices.js';
 import { InOrder } from './in-order.js';
 import { EventStore } from './events.js';
@@ -43,6 +44,7 @@ export class PostgresStore implements HubStore {
   private readonly partitions: Partitions;
   /** Commits in the order made (key COMMITS), and each board's own writes (its id's key). */
   private readonly inOrder = new InOrder();
+  private readonly registryWrites = new RegistryWrites();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -51,9 +53,9 @@ export class PostgresStore implements HubStore {
     this.health = new StorageHealth(options.wallNow);
     this.devices = new DeviceRegistry(options.hubId ?? 'hub');
     this.partitions = new Partitions(pool);
-    const write = <T>(fn: () => Promise<T>) => this.write(fn);
-    this.apiTokens = new ApiTokens(pool, write);
-    this.rollouts = new PostgresRollouts(pool, write);
+    const access = { read: reach, write: <T>(fn: () => Promise<T>) => this.write(fn) };
+    this.apiTokens = new ApiTokens(pool, access);
+    this.rollouts = new PostgresRollouts(pool, access);
   }
 
   /** Connects to `url` (postgres://user:password@host:5432/database) and brings the schema up to date. */
@@ -74,42 +76,52 @@ export class PostgresStore implements HubStore {
 
   // ── Registry ──
 
-  addDevice(id: string, options: { name?: string; address?: string } = {}): Promise<{ token: string }> {
-    return this.write(() =>
+  async addDevice(id: string, options: { name?: string; address?: string } = {}): Promise<{ token: string }> {
+    const added = await this.boardWrite(id, () =>
       transaction(this.pool, async (db) => {
-        const added = await this.devices.add(db, id, options);
+        const made = await this.devices.add(db, id, options);
         // What a commit racing an earlier removal of this id may have left: the board starts afresh.
         await this.links.remove(db, id);
         await this.outbox.clear(db, id);
-        return added;
+        return made;
       }),
     );
+    this.registryWrites.written(id);
+    return added;
   }
 
-  rotateToken(id: string): Promise<string> {
-    return this.boardWrite(id, () => this.devices.rotateToken(this.pool, id));
+  async rotateToken(id: string): Promise<string> {
+    const token = await this.boardWrite(id, () => this.devices.rotateToken(this.pool, id));
+    this.registryWrites.written(id);
+    return token;
   }
 
-  removeDevice(id: string): Promise<boolean> {
-    return this.boardWrite(id, () =>
+  async removeDevice(id: string): Promise<boolean> {
+    const removed = await this.boardWrite(id, () =>
       transaction(this.pool, async (db) => {
         await this.links.remove(db, id);
         await this.outbox.clear(db, id);
         return this.devices.remove(db, id);
       }),
     );
+    if (removed) this.registryWrites.written(id);
+    return removed;
+  }
+
+  onRegistryWrite(listener: (id: string) => void): () => void {
+    return this.registryWrites.on(listener);
   }
 
   keyOf(id: string): Promise<Buffer | undefined> {
-    return this.devices.keyOf(this.pool, id);
+    return reach(() => this.devices.keyOf(this.pool, id));
   }
 
   getDevice(id: string): Promise<DeviceRecord | undefined> {
-    return this.devices.get(this.pool, id);
+    return reach(() => this.devices.get(this.pool, id));
   }
 
   listDevices(): Promise<DeviceRecord[]> {
-    return this.devices.list(this.pool);
+    return reach(() => this.devices.list(this.pool));
   }
 
   markLinked(id: string, info: LinkedInfo): Promise<boolean> {
@@ -125,7 +137,7 @@ export class PostgresStore implements HubStore {
   }
 
   linkedHub(id: string): Promise<string | null> {
-    return this.devices.linkedHub(this.pool, id);
+    return reach(() => this.devices.linkedHub(this.pool, id));
   }
 
   touch(id: string, now: number): Promise<boolean> {
@@ -139,7 +151,7 @@ export class PostgresStore implements HubStore {
   // ── Rules made through the API ──
 
   storedRules(): Promise<StoredRule[]> {
-    return this.rules.list(this.pool);
+    return reach(() => this.rules.list(this.pool));
   }
 
   addRule(rule: RuleDefinition, at: number, by: string): Promise<void> {
@@ -182,7 +194,7 @@ export class PostgresStore implements HubStore {
   }
 
   outboxPending(id: string): Promise<OutboxEntry[]> {
-    return this.outbox.pending(this.pool, id);
+    return reach(() => this.outbox.pending(this.pool, id));
   }
 
   outboxClear(id: string): Promise<number> {
@@ -196,19 +208,19 @@ export class PostgresStore implements HubStore {
   }
 
   queryReadings(q: ReadingsQuery): Promise<ReadingBucket[]> {
-    return this.readings.query(this.pool, q);
+    return reach(() => this.readings.query(this.pool, q));
   }
 
   sensorsOf(device: string): Promise<SensorSummary[]> {
-    return this.readings.sensorsOf(this.pool, device);
+    return reach(() => this.readings.sensorsOf(this.pool, device));
   }
 
   latestSensors(): Promise<DeviceSensorSummary[]> {
-    return this.readings.latestOfAll(this.pool);
+    return reach(() => this.readings.latestOfAll(this.pool));
   }
 
   queryEvents(q: EventsQuery): Promise<StoredEvent[]> {
-    return this.events.query(this.pool, q);
+    return reach(() => this.events.query(this.pool, q));
   }
 
   // ── Storage ──
@@ -229,11 +241,11 @@ export class PostgresStore implements HubStore {
 
   /** The hub's tables with their indexes: what retention.max_mb bounds. The server keeps its own WAL. */
   async size(): Promise<StoreSize> {
-    const { rows } = await this.pool.query<{ used: number }>(
+    const { rows } = await reach(() => this.pool.query<{ used: number }>(
       `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS used
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = current_schema() AND c.relkind = 'r'`,
-    );
+    ));
     return { used: rows[0]?.used ?? 0, wal: 0 };
   }
 
@@ -338,10 +350,10 @@ export class PostgresStore implements HubStore {
     return this.attempt(fn);
   }
 
-  /** Runs fn; a storage fault makes the store full and rejects with storage_full. */
+  /** Runs fn; a storage fault makes the store full and rejects with storage_full, a server out of reach store_unavailable. */
   private async attempt<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await reach(fn);
     } catch (err) {
       const code = storageFaultCode(err);
       if (code === undefined) throw err;

@@ -3,7 +3,7 @@
 import type { RolloutBoardState, RolloutBoardView, RolloutState, RolloutSummary, RolloutView } from '../../types.js';
 import type { BoardChange, RolloutStore } from '../port.js';
 import { changed } from './devices.js';
-import { transaction, type Queryable } from './db.js';
+import { transaction, type Access, type Queryable } from './db.js';
 import type pg from 'pg';
 
 interface RolloutRow {
@@ -50,14 +50,14 @@ const BOARD_COLUMNS: Record<keyof BoardChange, string> = {
 const SELECT_ROLLOUT = 'SELECT id, version, wave_size, state, created_by, created_at, ended_at, reason FROM rollouts';
 
 export class PostgresRollouts implements RolloutStore {
-  /** `write` runs a write through the store's health checks. */
+  /** `access.write` runs a write through the store's health checks, `access.read` a read (store_unavailable when out of reach). */
   constructor(
     private readonly pool: pg.Pool,
-    private readonly write: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly access: Access,
   ) {}
 
   async create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): Promise<RolloutView> {
-    const id = await this.write(() =>
+    const id = await this.access.write(() =>
       transaction(this.pool, async (db) => {
         const { rows } = await db.query<{ id: number }>(
           "INSERT INTO rollouts (version, wave_size, state, created_by, created_at) VALUES ($1, $2, 'running', $3, $4) RETURNING id",
@@ -76,35 +76,27 @@ export class PostgresRollouts implements RolloutStore {
   }
 
   async get(id: number): Promise<RolloutView | undefined> {
-    const { rows } = await this.pool.query<RolloutRow>(`${SELECT_ROLLOUT} WHERE id = $1`, [id]);
-    return (await this.viewsOf(this.pool, rows))[0];
+    return (await this.views(`${SELECT_ROLLOUT} WHERE id = $1`, [id]))[0];
   }
 
-  async list(): Promise<RolloutView[]> {
-    const { rows } = await this.pool.query<RolloutRow>(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT $1`, [LIST_LIMIT]);
-    return this.viewsOf(this.pool, rows);
+  list(): Promise<RolloutView[]> {
+    return this.views(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT $1`, [LIST_LIMIT]);
   }
 
-  async running(): Promise<RolloutView[]> {
-    const { rows } = await this.pool.query<RolloutRow>(`${SELECT_ROLLOUT} WHERE state = 'running' ORDER BY id`);
-    return this.viewsOf(this.pool, rows);
+  running(): Promise<RolloutView[]> {
+    return this.views(`${SELECT_ROLLOUT} WHERE state = 'running' ORDER BY id`, []);
   }
 
-  async rolloutOf(device: string): Promise<number | undefined> {
-    const { rows } = await this.pool.query<{ id: number }>(
-      "SELECT r.id FROM rollouts r JOIN rollout_boards b ON b.rollout = r.id WHERE r.state = 'running' AND b.device = $1 ORDER BY r.id LIMIT 1",
-      [device],
-    );
-    return rows[0]?.id;
+  rolloutOf(device: string): Promise<number | undefined> {
+    return this.id("SELECT r.id FROM rollouts r JOIN rollout_boards b ON b.rollout = r.id WHERE r.state = 'running' AND b.device = $1 ORDER BY r.id LIMIT 1", device);
   }
 
-  async usingRelease(version: string): Promise<number | undefined> {
-    const { rows } = await this.pool.query<{ id: number }>("SELECT id FROM rollouts WHERE state = 'running' AND version = $1 ORDER BY id LIMIT 1", [version]);
-    return rows[0]?.id;
+  usingRelease(version: string): Promise<number | undefined> {
+    return this.id("SELECT id FROM rollouts WHERE state = 'running' AND version = $1 ORDER BY id LIMIT 1", version);
   }
 
   async end(id: number, state: Exclude<RolloutState, 'running'>, now: number, reason: RolloutSummary['reason']): Promise<boolean> {
-    const result = await this.write(() =>
+    const result = await this.access.write(() =>
       this.pool.query("UPDATE rollouts SET state = $1, ended_at = $2, reason = $3 WHERE id = $4 AND state = 'running'", [
         state,
         now,
@@ -121,7 +113,16 @@ export class PostgresRollouts implements RolloutStore {
     const values = keys.map((k) => (k === 'error' ? (change.error === null ? null : JSON.stringify(change.error)) : change[k]));
     // Column names come from BOARD_COLUMNS only; every value is a parameter.
     const sets = keys.map((k, i) => `${BOARD_COLUMNS[k]} = $${i + 3}`).join(', ');
-    await this.write(() => this.pool.query(`UPDATE rollout_boards SET ${sets} WHERE rollout = $1 AND device = $2`, [id, device, ...values]));
+    await this.access.write(() => this.pool.query(`UPDATE rollout_boards SET ${sets} WHERE rollout = $1 AND device = $2`, [id, device, ...values]));
+  }
+
+  private views(select: string, params: unknown[]): Promise<RolloutView[]> {
+    return this.access.read(async () => this.viewsOf(this.pool, (await this.pool.query<RolloutRow>(select, params)).rows));
+  }
+
+  private async id(select: string, param: string): Promise<number | undefined> {
+    const { rows } = await this.access.read(() => this.pool.query<{ id: number }>(select, [param]));
+    return rows[0]?.id;
   }
 
   /** The rollouts with their boards, read in one query. */
