@@ -44,9 +44,17 @@ export class Partitions {
 
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Makes the tables of these days that do not exist yet. */
-  async ensure(days: Iterable<number>): Promise<void> {
-    const missing = [...new Set(days)].filter((day) => !this.known.has(day));
+  /**
+   * Makes the tables of these days that do not exist yet, and the next day's after the newest:
+   * the table boards write to after midnight is made the day before, so that a long read of the
+   * readings (which the new table must wait for) does not hold up the first commit of a day.
+   */
+  async ensure(days: readonly number[]): Promise<void> {
+    if (days.length === 0) return;
+    const distinct = new Set(days);
+    const ahead = [...distinct].reduce((a, b) => Math.max(a, b)) + 1;
+    if ((ahead + 1) * DAY_MS <= END_TS) distinct.add(ahead);
+    const missing = [...distinct].filter((day) => !this.known.has(day));
     if (missing.length === 0) return;
     await transaction(this.pool, async (db) => {
       await lock(db, LOCKS.partitions);
@@ -76,6 +84,12 @@ export class Partitions {
       return [Math.floor(date.getTime() / DAY_MS)];
     });
     return days.sort((a, b) => a - b).map(partitionOf);
+  }
+
+  /** Whether a day's table holds any reading. */
+  async holdsRows(p: Partition): Promise<boolean> {
+    const result = await gone(this.pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${pg.escapeIdentifier(p.name)}) AS any`));
+    return result?.rows[0]?.any ?? false;
   }
 
   /** Drops a day's table; returns how many readings it held (counted just before). */

@@ -15,7 +15,7 @@ import { InOrder } from './in-order.js';
 import { EventStore } from './events.js';
 import { LinkStates } from './link-state.js';
 import { CommandOutbox } from './outbox.js';
-import { dayOf, Partitions } from './partitions.js';
+import { dayOf, Partitions, type Partition } from './partitions.js';
 import { ReadingStore } from './readings.js';
 import { PostgresRollouts } from './rollouts.js';
 import { RuleStore } from './rules.js';
@@ -296,14 +296,16 @@ export class PostgresStore implements HubStore {
 
   /**
    * Retention by size: drops the oldest day of readings, whatever it holds; within the newest
-   * day, which boards are writing to, deletes up to maxRows of its oldest readings instead.
-   * Once no reading is left, deletes up to maxRows of the oldest events.
+   * day that holds readings, which boards are writing to, deletes up to maxRows of its oldest
+   * readings instead. Once no reading is left, deletes up to maxRows of the oldest events.
    */
   pruneOldest(maxRows: number): Promise<PruneResult> {
     return this.attempt(async () => {
       const days = await this.partitions.list(this.pool);
-      for (const [i, p] of days.entries()) {
-        const removed = i < days.length - 1 ? await this.partitions.drop(p) : await this.partitions.deleteOldest(p, Number.MAX_SAFE_INTEGER, maxRows);
+      let newest = days.length - 1;
+      while (newest >= 0 && !(await this.partitions.holdsRows(days[newest] as Partition))) newest--;
+      for (const [i, p] of days.slice(0, newest + 1).entries()) {
+        const removed = i < newest ? await this.partitions.drop(p) : await this.partitions.deleteOldest(p, Number.MAX_SAFE_INTEGER, maxRows);
         if (removed > 0) return { readings: removed, events: 0, more: true };
       }
       const events = await this.events.deleteOldest(this.pool, null, maxRows);
