@@ -62,7 +62,7 @@ export class PostgresStore implements HubStore {
   static async open(url: string, options: StoreOptions = {}): Promise<PostgresStore> {
     const pool = openPool(url);
     try {
-      await migrate(pool);
+      await reach(() => migrate(pool));
     } catch (err) {
       await pool.end();
       throw err;
@@ -241,11 +241,13 @@ export class PostgresStore implements HubStore {
 
   /** The hub's tables with their indexes: what retention.max_mb bounds. The server keeps its own WAL. */
   async size(): Promise<StoreSize> {
-    const { rows } = await reach(() => this.pool.query<{ used: number }>(
-      `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS used
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = current_schema() AND c.relkind = 'r'`,
-    ));
+    const { rows } = await reach(() =>
+      this.pool.query<{ used: number }>(
+        `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS used
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind = 'r'`,
+      ),
+    );
     return { used: rows[0]?.used ?? 0, wal: 0 };
   }
 
