@@ -36,6 +36,12 @@ export class HubModel {
   private readonly updateListeners = new Set<(u: HubUpdate) => void>();
   /** Counts snapshot loads: a view that loaded its own data reloads it when this moves (a reconnect). */
   generation = 0;
+  /**
+   * Moves when what a list of boards is searched, filtered and counted by may have changed: a
+   * board's record (name, firmware, link) or the sensors it has; a new value does not move it.
+   * The boards list filters ten thousand boards again only then, not at every reading.
+   */
+  listVersion = 0;
   private frame: number | undefined;
   /** Counts drops of the stream, so that a snapshot that loaded across one is not taken as current. */
   private losses = 0;
@@ -62,6 +68,7 @@ export class HubModel {
         this.rolloutsLoaded = true;
       }
       this.loaded = true;
+      this.listVersion++;
       // A drop while this snapshot loaded leaves the rows unknown until the next one.
       if (this.losses === losses) {
         this.current = true;
@@ -87,12 +94,16 @@ export class HubModel {
       case 'device': {
         const row = this.rows.get(update.device.id);
         this.rows.set(update.device.id, { device: update.device, sensors: row?.sensors ?? [] });
+        this.listVersion++;
         break;
       }
       case 'reading': {
         const row = this.rows.get(update.device);
         if (row === undefined) return;
-        this.rows.set(update.device, { ...row, sensors: withReading(row.sensors, update) });
+        const sensors = withReading(row.sensors, update);
+        // A reading only replaces values, unless it brings a sensor or quantity the row did not have.
+        if (sensors.length !== row.sensors.length) this.listVersion++;
+        this.rows.set(update.device, { ...row, sensors });
         break;
       }
       case 'state':
