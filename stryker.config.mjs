@@ -61,7 +61,7 @@ export const areas = [
       'src/hub/api/auth-limiter.ts',
       'src/hub/api-token.ts',
       'src/hub/api-scope.ts',
-      'src/hub/store/api-tokens.ts',
+      'src/hub/store/sqlite/api-tokens.ts',
     ],
     tests: [test('device/session'), test('device/direct-auth'), test('protocol/vectors'), test('hub/api'), test('hub/api-token'), test('hub/auth'), test('hub/api-stream'), test('hub/api-scopes')],
   },
@@ -92,8 +92,8 @@ export const areas = [
   {
     name: 'retention',
     promise: 'readings and events older than retention_days are removed, and only those',
-    mutate: [between('src/hub/store/store.ts', '   * Deletes readings and events older than', undefined)],
-    tests: [test('hub/store')],
+    mutate: [between('src/hub/store/sqlite/sqlite-store.ts', '   * Deletes readings and events older than', undefined)],
+    tests: [test('hub/store/sqlite')],
   },
 ];
 

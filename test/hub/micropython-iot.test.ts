@@ -524,12 +524,13 @@ describe('micropython-iot failures do not happen in Tether', { timeout: 60_000 }
     async () => {
       const hub = await hubWith();
       const { token } = await hub.store.addDevice('shed');
+      const old = await rawLinked(hub.link.port, 'shed', token, { keepalive_ms: 60_000 });
+      // Heard from here on: the board was registered (and shown offline) and is linked now.
       const offline: boolean[] = [];
       const stop = hub.facade.onUpdate((u) => {
         if (u.type === 'device' && u.device.id === 'shed' && !u.device.online) offline.push(true);
       });
       cleanups.push(() => void stop());
-      const old = await rawLinked(hub.link.port, 'shed', token, { keepalive_ms: 60_000 });
       const fresh = await rawLinked(hub.link.port, 'shed', token, { keepalive_ms: 60_000 });
       await old.link.closed;
       assert.equal(fresh.link.isClosed, false);

@@ -86,28 +86,19 @@ function App() {
     setChecking(true);
     const api = new Api(token);
     setIdentity(undefined);
-    try {
-      setIdentity(await api.whoami());
-    } catch (err) {
-      setChecking(false);
-      setStarting(false);
-      if (err instanceof ApiError && err.code === 'unauthenticated') {
-        localStorage.removeItem(TOKEN_KEY);
-        setSignInError(describeSignInError(err, 'The hub did not accept this token.'));
-        return;
-      }
-      // The hub is down or restarting: keep the token, and let the stream keep trying.
-      setError(describeError(err, 'reaching the hub'));
-    }
-    setChecking(false);
-    setStarting(false);
-    localStorage.setItem(TOKEN_KEY, token);
-    setSignInError(undefined);
     const model = new HubModel();
+    // The stream opens while the hub says who the token is, so the boards load a round trip sooner.
+    const whoami = api.whoami();
+    let firstHello = true;
+    /** Until whoami answered, a refused stream is the sign-in's to explain. */
+    let signedIn = false;
     const live: LiveStream = new LiveStream(token, {
       opened: () => {
         setError(undefined);
-        void identify(api).then((who) => who !== undefined && setIdentity(who));
+        // At the first hello the sign-in's answer (unless the hub was down then); at each reconnect, asked again.
+        const asked = firstHello ? whoami.catch(() => identify(api)) : identify(api);
+        firstHello = false;
+        void asked.then((who) => who !== undefined && setIdentity(who));
         model.load(api).catch((err: unknown) => setError(describeError(err, 'loading the boards')));
       },
       message: (m) => model.apply(m),
@@ -117,6 +108,7 @@ function App() {
         if (s !== 'live') model.lost();
       },
       refused: () => {
+        if (!signedIn) return;
         // A refused upgrade looks like any dropped socket to a browser; ask the REST API why.
         api.health().catch((err: unknown) => {
           if (err instanceof ApiError && err.code === 'unauthenticated') {
@@ -129,8 +121,27 @@ function App() {
       },
     });
     setStatus('connecting');
-    setSession({ api, model, live });
     live.start();
+    try {
+      setIdentity(await whoami);
+    } catch (err) {
+      setChecking(false);
+      setStarting(false);
+      if (err instanceof ApiError && err.code === 'unauthenticated') {
+        live.stop();
+        localStorage.removeItem(TOKEN_KEY);
+        setSignInError(describeSignInError(err, 'The hub did not accept this token.'));
+        return;
+      }
+      // The hub is down or restarting: keep the token, and let the stream keep trying.
+      setError(describeError(err, 'reaching the hub'));
+    }
+    signedIn = true;
+    setChecking(false);
+    setStarting(false);
+    localStorage.setItem(TOKEN_KEY, token);
+    setSignInError(undefined);
+    setSession({ api, model, live });
   };
 
   useEffect(() => {

@@ -36,18 +36,38 @@ export class HubModel {
   private readonly updateListeners = new Set<(u: HubUpdate) => void>();
   /** Counts snapshot loads: a view that loaded its own data reloads it when this moves (a reconnect). */
   generation = 0;
+  /**
+   * Moves when what a list of boards is searched, filtered and counted by may have changed: a
+   * board's record (name, firmware, link) or the sensors it has; a new value does not move it.
+   * The boards list filters ten thousand boards again only then, not at every reading.
+   */
+  listVersion = 0;
   private frame: number | undefined;
   /** Counts drops of the stream, so that a snapshot that loaded across one is not taken as current. */
   private losses = 0;
-  /** Updates that arrived while a snapshot was loading, applied on top of it. */
+  /** Updates that arrived while a snapshot of the boards was loading, applied on top of it. */
   private pending: HubUpdate[] | undefined;
+  /** Rollout updates that arrived while the rollouts were loading, applied on top of them. */
+  private pendingRollouts: HubUpdate[] | undefined;
 
-  /** Loads every board and its latest values; updates arriving meanwhile are applied after. */
+  /**
+   * Loads every board with its latest values, and the rollouts; updates arriving meanwhile are
+   * applied after. The boards are shown as soon as they are in, without waiting for the rollouts.
+   */
   async load(api: Api): Promise<void> {
+    const rollouts = this.loadRollouts(api);
+    try {
+      await this.loadBoards(api);
+    } finally {
+      await rollouts;
+    }
+  }
+
+  private async loadBoards(api: Api): Promise<void> {
     this.pending = [];
     const losses = this.losses;
     try {
-      const [devices, sensors, rollouts] = await Promise.all([api.devices(), api.sensors(), api.rollouts().catch(() => undefined)]);
+      const [devices, sensors] = await Promise.all([api.devices(), api.sensors()]);
       const byDevice = new Map<string, SensorSummary[]>();
       for (const { device, ...summary } of sensors) {
         let list = byDevice.get(device);
@@ -56,12 +76,8 @@ export class HubModel {
       }
       this.rows.clear();
       for (const device of devices) this.rows.set(device.id, { device, sensors: byDevice.get(device.id) ?? [] });
-      if (rollouts !== undefined) {
-        this.rollouts.clear();
-        for (const rollout of rollouts) this.rollouts.set(rollout.id, rollout);
-        this.rolloutsLoaded = true;
-      }
       this.loaded = true;
+      this.listVersion++;
       // A drop while this snapshot loaded leaves the rows unknown until the next one.
       if (this.losses === losses) {
         this.current = true;
@@ -77,9 +93,32 @@ export class HubModel {
     }
   }
 
+  /** A hub that cannot list its rollouts leaves them as they were. */
+  private async loadRollouts(api: Api): Promise<void> {
+    this.pendingRollouts = [];
+    try {
+      const rollouts = await api.rollouts().catch(() => undefined);
+      if (rollouts !== undefined) {
+        this.rollouts.clear();
+        for (const rollout of rollouts) this.rollouts.set(rollout.id, rollout);
+        this.rolloutsLoaded = true;
+      }
+      const missed = this.pendingRollouts;
+      this.pendingRollouts = undefined;
+      for (const update of missed) this.apply(update);
+      this.changed();
+    } finally {
+      this.pendingRollouts = undefined;
+    }
+  }
+
   apply(update: HubUpdate): void {
     if (this.pending !== undefined) {
       this.pending.push(update);
+      return;
+    }
+    if (update.type === 'rollout' && this.pendingRollouts !== undefined) {
+      this.pendingRollouts.push(update);
       return;
     }
     for (const listener of this.updateListeners) listener(update);
@@ -87,12 +126,16 @@ export class HubModel {
       case 'device': {
         const row = this.rows.get(update.device.id);
         this.rows.set(update.device.id, { device: update.device, sensors: row?.sensors ?? [] });
+        this.listVersion++;
         break;
       }
       case 'reading': {
         const row = this.rows.get(update.device);
         if (row === undefined) return;
-        this.rows.set(update.device, { ...row, sensors: withReading(row.sensors, update) });
+        const sensors = withReading(row.sensors, update);
+        // A reading only replaces values, unless it brings a sensor or quantity the row did not have.
+        if (sensors.length !== row.sensors.length) this.listVersion++;
+        this.rows.set(update.device, { ...row, sensors });
         break;
       }
       case 'state':

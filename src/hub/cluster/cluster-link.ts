@@ -46,8 +46,8 @@ interface Waiting {
 export class ClusterLink {
   private readonly topics: ClusterTopics;
   private readonly waiting = new Map<string, Waiting>();
-  /** Requests taken from other hubs: id → the answer (or its promise), until REMEMBER_MS. */
-  private readonly handled = new Map<string, Promise<CommandAnswer>>();
+  /** Requests taken from other hubs, oldest first: id → the answer (or its promise), kept REMEMBER_MS. */
+  private readonly handled = new Map<string, { answer: Promise<CommandAnswer>; until: number }>();
   private readonly online = new Set<string>();
   private nextId = 1;
   private readonly prefix = randomBytes(4).toString('hex');
@@ -166,15 +166,20 @@ export class ClusterLink {
     const parsed = commandRequest.safeParse(body);
     if (!parsed.success) return this.dropped('command', parsed.error.message);
     const request = parsed.data;
-    let answer = this.handled.get(request.id);
+    const now = this.deps.clock.now();
+    // Forgotten lazily, oldest first: no timer outlives the hub.
+    for (const [id, kept] of this.handled) {
+      if (kept.until > now) break;
+      this.handled.delete(id);
+    }
+    let answer = this.handled.get(request.id)?.answer;
     if (answer === undefined) {
       const options: CommandOptions = { timeoutMs: request.timeoutMs, ...(request.deliverWithinMs !== undefined ? { deliverWithinMs: request.deliverWithinMs } : {}) };
       answer = this.deps.runHere(request.device, request.request, options).then(
         (reply): CommandAnswer => ({ id: request.id, reply }),
         (err: unknown): CommandAnswer => ({ id: request.id, error: errorOf(err) }),
       );
-      this.handled.set(request.id, answer);
-      this.deps.clock.setTimer(REMEMBER_MS, () => this.handled.delete(request.id));
+      this.handled.set(request.id, { answer, until: now + REMEMBER_MS });
     }
     void answer.then((a) => this.broker.publish(this.topics.answers(request.from), JSON.stringify(a), { qos: 1 }));
   }

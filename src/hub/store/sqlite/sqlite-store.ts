@@ -325,6 +325,11 @@ export class SqliteStore implements HubStore {
     }
   }
 
+  /**
+   * Deletes readings and events older than nowMs - retentionMs, a chunk per transaction so that a
+   * reader in another process (the CLI) never waits long; the thread is busy throughout, hence
+   * maxRows.
+   */
   async prune(nowMs: number, retentionMs: number, options: { maxRows?: number } = {}): Promise<PruneResult> {
     const cutoff = nowMs - retentionMs;
     let budget = options.maxRows ?? Number.POSITIVE_INFINITY;
