@@ -262,8 +262,8 @@ export async function loadConfig(flags: HubFlags): Promise<HubConfig> {
 async function openStoreOf(config: HubConfig): Promise<HubStore> {
   const { ensureDataFolder } = await import('../hub/data-folder.js');
   ensureDataFolder(config.data);
-  const { SqliteStore } = await import('../hub/store/sqlite/sqlite-store.js');
-  return SqliteStore.open(path.join(config.data, 'tether.db'));
+  const { openConfiguredStore } = await import('../hub/store/open-store.js');
+  return openConfiguredStore(config);
 }
 
 export async function withStore<T>(flags: HubFlags, use: (store: HubStore, config: HubConfig) => T | Promise<T>): Promise<T> {

@@ -62,6 +62,13 @@ export class BoardReports {
       const data = { code: 'bad_field', field: 'ts', event: name, value: JSON.stringify(body['ts']) ?? null, message: `ts must be the board's uptime in ms, 0 to ${MAX_UPTIME_MS}` };
       return this.deps.ingest.add({ device, seq, events: [{ device, ts: this.deps.wallNow(), type: 'refused', data }] });
     }
+    const unstorable = nulField(name, body);
+    if (unstorable !== undefined) {
+      // No store keeps a NUL in its text (PostgreSQL refuses it): refused here, or every resend
+      // of the message would fail its commit and stall the board's stream.
+      const data = { code: 'bad_field', field: unstorable, event: name, message: `${unstorable} holds a NUL character, which the hub cannot store` };
+      return this.deps.ingest.add({ device, seq, events: [{ device, ts: this.deps.wallNow(), type: 'refused', data }] });
+    }
     const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
     switch (name) {
       case 'reading': {
@@ -143,4 +150,22 @@ export function leasesCountedDown(state: JsonObject, elapsedS: number): JsonObje
   if (Array.isArray(pins)) out['pins'] = pins.map((p: unknown) => (isObject(p) && 'lease' in p ? { ...p, lease: less(p['lease']) } : p));
   if (Array.isArray(state['leases'])) out['leases'] = state['leases'].map(less);
   return out;
+}
+
+/**
+ * The field of a board's event whose text a store could not hold, or undefined: the event's name,
+ * and a reading's sensor, quantities and units, go into text columns as they are (the rest of an
+ * event is stored as JSON, where a NUL is escaped).
+ */
+function nulField(name: string, body: JsonObject): string | undefined {
+  const hasNul = (text: unknown) => typeof text === 'string' && text.includes('\u0000');
+  if (hasNul(name)) return 'event';
+  if (name !== 'reading') return undefined;
+  if (hasNul(body['sensor'])) return 'sensor';
+  for (const field of ['values', 'units'] as const) {
+    const map = body[field];
+    if (typeof map !== 'object' || map === null) continue;
+    for (const [key, value] of Object.entries(map)) if (hasNul(key) || (field === 'units' && hasNul(value))) return field;
+  }
+  return undefined;
 }

@@ -27,7 +27,7 @@ import { PullLink } from './pull-link.js';
 import { isStorageFull } from './store/storage-health.js';
 import { openWhenWritable, watchStorage } from './store/storage-watch.js';
 import type { HubStore, StoreOptions } from './store/port.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openConfiguredStore, SQLITE_FILE } from './store/open-store.js';
 import { RegistryView } from './registry-view.js';
 import { BoardDirectory } from './board-directory.js';
 import { ClusterLink } from './cluster/cluster-link.js';
@@ -39,7 +39,7 @@ export interface HubOptions {
   logger: Logger;
   clock?: Clock;
   wallNow?: () => number;
-  /** Opens the store at this path (fault-injection tests cap it); default SqliteStore.open. */
+  /** Opens the store (fault-injection tests cap it; tests share one); default the config's (open-store.ts). */
   openStore?: (file: string, options: StoreOptions) => HubStore | Promise<HubStore>;
   /** How `link.tls: auto` runs openssl (tests hide it); default `openssl` on the hub's PATH. */
   openssl?: OpensslOptions;
@@ -64,10 +64,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const clock = options.clock ?? new SystemClock();
   const wallNow = options.wallNow ?? (() => Date.now());
   ensureDataFolder(config.data, logger);
-  const file = path.join(config.data, 'tether.db');
+  const file = path.join(config.data, SQLITE_FILE);
   const hubId = ensureHubId(config.data);
   const storeOptions: StoreOptions = { wallNow, hubId };
-  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? SqliteStore.open(file, storeOptions), { clock, logger });
+  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, storeOptions), { clock, logger });
   await store.markAllOffline(); // nobody is linked to a hub that just started
   const registry = await RegistryView.load(store);
   const apiToken = ensureApiToken(config.data);

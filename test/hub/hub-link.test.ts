@@ -222,4 +222,23 @@ describe('security: one board cannot knock the others offline', { timeout: 30_00
     const benchEvents = (await hub.facade.events({ device: 'bench', afterId: 0, limit: 1000 })).map((e) => e.type);
     assert.ok(!benchEvents.includes('offline'), benchEvents.join(', '));
   });
+
+  test('security: text a store cannot hold (a NUL in a sensor, quantity, unit or event name) is refused on its message alone', async () => {
+    const hub = await hubWith();
+    const evil = await hub.store.addDevice('evil');
+    const raw = await rawLink(hub.link.port);
+    assert.equal((await raw.authenticate('evil', evil.token, { keepalive_ms: 60_000 }))['link'], 'welcome');
+    const bodies: JsonObject[] = [
+      { event: 'reading', ts: 10, sensor: 'a\u0000b', values: { n: 1 }, units: {} },
+      { event: 'reading', ts: 11, sensor: 'x', values: { 'n\u0000': 2 }, units: {} },
+      { event: 'reading', ts: 12, sensor: 'x', values: { n: 3 }, units: { n: '\u0000C' } },
+      { event: 'edge\u0000', ts: 13, pin: 4, value: 1 },
+      { event: 'reading', ts: 14, sensor: 'x', values: { n: 5 }, units: { n: 'C' } },
+    ];
+    bodies.forEach((body, i) => raw.send({ link: 'msg', seq: i + 1, body: { boot_id: 'boot-1', ...body } }));
+    await raw.waitFor((f) => f['ack'] === bodies.length, 'every message acknowledged', 5000);
+    const refused = await hub.facade.events({ device: 'evil', type: 'refused', afterId: 0, limit: 10 });
+    assert.deepEqual(refused.map((e) => e.data['field']), ['sensor', 'values', 'units', 'event']);
+    assert.deepEqual((await hub.facade.readings({ device: 'evil', from: 0, to: Date.now() + 60_000 })).map((r) => [r.sensor, r.quantity, r.avg]), [['x', 'n', 5]], 'only the clean reading is stored');
+  });
 });

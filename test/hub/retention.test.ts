@@ -140,6 +140,27 @@ describe('retention by size', { timeout: 60_000 }, () => {
     assert.ok(logger.lines.some((l) => /^warn retention: .*no readings or events are left to remove/.test(l)), logger.lines.join('\n'));
   });
 
+  test('stops when a step frees no room, as deleting rows on PostgreSQL does not, instead of deleting everything', async () => {
+    let steps = 0;
+    // Over the bound, with rows to delete at every step, and a size that does not move.
+    const store = {
+      size: () => Promise.resolve({ used: 2_000_000, wal: 0 }),
+      checkpoint: () => Promise.resolve(true),
+      prune: () => Promise.resolve({ readings: 0, events: 0, more: false }),
+      pruneOldest: () => {
+        steps++;
+        return Promise.resolve({ readings: 5000, events: 0, more: true });
+      },
+    };
+    const logger = recordingLogger();
+    const clock = new ManualClock();
+    const retention = new Retention(store, { days: 0, maxBytes: 1_000_000 }, { clock, logger, wallNow: () => NOW });
+    cleanups.push(() => retention.stop());
+    await retention.run();
+    assert.equal(steps, 1, 'one step, then it saw the store no smaller');
+    assert.ok(logger.lines.some((l) => /retention: the store took 2\.0 MB/.test(l)), logger.lines.join('\n'));
+  });
+
   test('a large ingest checks the size at once; the ingest queue reports the rows each commit stored', async () => {
     const store = SqliteStore.open(':memory:');
     cleanups.push(() => store.close());

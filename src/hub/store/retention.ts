@@ -112,9 +112,17 @@ export class Retention {
     // The goal is for the pages in use. A WAL that a reader in another process keeps from being
     // emptied must not cost every reading, hence the floor at half the bound.
     const goal = Math.max(SIZE_TARGET * maxBytes - before.wal, maxBytes / 2);
+    // A step that frees no room ends the pass: PostgreSQL keeps the room of deleted rows for new
+    // ones (only a dropped day gives it back), and deleting on would empty the store for nothing.
+    let used = before.used;
     const removed = await this.inSteps(
       () => this.store.pruneOldest(STEP_ROWS),
-      async (r) => r.readings + r.events > 0 && (await this.store.size()).used > goal,
+      async (r) => {
+        const now = (await this.store.size()).used;
+        const freed = now < used;
+        used = now;
+        return r.readings + r.events > 0 && now > goal && freed;
+      },
     );
     await this.store.checkpoint(); // the deletes went through the WAL
     const after = await this.store.size();
