@@ -2,29 +2,61 @@
 // 8 per address and 256 in all; when a bound is reached the oldest that has sent nothing yet
 // gives way to the newcomer, and a handshake that takes over 5 s is closed. So a flood of
 // silent sockets neither starves the boards that dial in nor piles up.
+//
+// A connection is judged silent only once the hub has had a chance to read it: a burst of boards
+// accepted in one turn of the event loop (a hub restarting with thousands of boards dialling back)
+// has not been read yet, and must not push itself out as if it were a flood. Those that find all
+// 256 slots taken by connections that spoke (or are too new to judge) wait for one, paused, up to
+// 4,096 (the listen backlog), newest first: a board gives up a handshake that takes longer than
+// its own timeout (750 ms, §10.3) and dials again, so the newest is the one still waiting for it.
 import type net from 'node:net';
-import type { Clock } from '../common/clock.js';
+import type { Clock, Timer } from '../common/clock.js';
 import { TimedSlots } from '../common/connection-slots.js';
 import { LogTally } from '../common/log-tally.js';
 import type { Logger } from '../device/logger.js';
 
-export const HANDSHAKE_LIMITS = { perAddress: 8, total: 256, timeoutMs: 5000 } as const;
+export const HANDSHAKE_LIMITS = { perAddress: 8, total: 256, waiting: 4096, timeoutMs: 5000 } as const;
 
 export interface HandshakeGateOptions {
   clock: Clock;
   logger: Logger;
   perAddress?: number;
   total?: number;
+  /** Connections waiting for a slot at most (default 4,096). */
+  waiting?: number;
   timeoutMs?: number;
+}
+
+/** How many of the oldest waiting connections are looked at for a silent one when the room is full. */
+const OLDEST_LOOKED_AT = 256;
+
+interface Waiter {
+  socket: net.Socket;
+  key: string;
+  start: () => void;
+  since: number;
+  timer: Timer;
 }
 
 export class HandshakeGate {
   private readonly slots: TimedSlots<net.Socket>;
   private readonly tally: LogTally;
   private readonly timeoutMs: number;
+  private readonly perAddress: number;
+  private readonly maxWaiting: number;
+  /** Oldest first; served from the end. */
+  private waiters: Waiter[] = [];
+  private readonly waiting = new Map<net.Socket, Waiter>();
+  private readonly waitingPerAddress = new Map<string, number>();
+  /** Accepted in this turn of the event loop, and in the one before: not read yet, so not silent yet. */
+  private fresh = new Set<net.Socket>();
+  private young = new Set<net.Socket>();
+  private aging = false;
 
   constructor(private readonly options: HandshakeGateOptions) {
-    this.slots = new TimedSlots({ total: options.total ?? HANDSHAKE_LIMITS.total, perKey: options.perAddress ?? HANDSHAKE_LIMITS.perAddress }, options.clock);
+    this.perAddress = options.perAddress ?? HANDSHAKE_LIMITS.perAddress;
+    this.maxWaiting = options.waiting ?? HANDSHAKE_LIMITS.waiting;
+    this.slots = new TimedSlots({ total: options.total ?? HANDSHAKE_LIMITS.total, perKey: this.perAddress }, options.clock);
     this.timeoutMs = options.timeoutMs ?? HANDSHAKE_LIMITS.timeoutMs;
     this.tally = new LogTally(options.clock, (address, count, last) =>
       options.logger.warn(
@@ -38,32 +70,141 @@ export class HandshakeGate {
     return this.slots.size;
   }
 
-  /** Takes a new connection into its handshake; false when it was refused and closed. */
-  admit(socket: net.Socket): boolean {
-    // Silent so far: nothing read from it. A board sends its hello as soon as it connects.
-    const result = this.slots.admit(socket, addressOf(socket), () => socket.bytesRead === 0, this.timeoutMs, () =>
-      this.drop(socket, `no handshake within ${this.timeoutMs} ms`),
-    );
-    if (!result.admitted) {
-      this.drop(socket, 'refused: every handshake slot is held by a connection that has sent something');
-      return false;
+  /** Connections waiting for a handshake slot now. */
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * Takes a new connection: `start` runs when it has a handshake slot, now or once one frees up.
+   * A connection refused (its address holds every slot it may) is closed and `start` never runs.
+   */
+  admit(socket: net.Socket, start: () => void): void {
+    const key = addressOf(socket);
+    this.markFresh(socket);
+    const held = this.slots.countOf(key);
+    const waitingHere = this.waitingPerAddress.get(key) ?? 0;
+    if (held < this.perAddress && held + waitingHere >= this.perAddress) {
+      this.drop(socket, 'refused: every handshake slot of its address is taken or waited for');
+      return;
     }
-    if (result.evicted !== undefined) this.drop(result.evicted, 'closed to make room: it had sent nothing');
-    return true;
+    if (this.waiting.size === 0 || held >= this.perAddress) {
+      const result = this.take(socket, key, this.timeoutMs);
+      if (result === 'admitted') return start();
+      if (held >= this.perAddress) {
+        this.drop(socket, 'refused: every handshake slot is held by a connection that has sent something');
+        return;
+      }
+    }
+    this.wait(socket, key, start);
+    this.pump();
   }
 
   /** The handshake is over (the board attached, or it was refused, or it went away). */
   release(socket: net.Socket): void {
-    this.slots.release(socket);
+    this.fresh.delete(socket);
+    this.young.delete(socket);
+    if (this.slots.release(socket)) this.pump();
+    else this.unwait(socket);
   }
 
   close(): void {
     this.slots.close();
     this.tally.close();
+    for (const w of this.waiting.values()) this.options.clock.clearTimer(w.timer);
+    this.waiting.clear();
+    this.waiters = [];
+    this.waitingPerAddress.clear();
+  }
+
+  /** Into a slot if there is room or a silent one gives way (it is closed); 'full' otherwise. */
+  private take(socket: net.Socket, key: string, timeoutMs: number): 'admitted' | 'full' {
+    const result = this.slots.admit(socket, key, () => this.silent(socket), timeoutMs, () => this.drop(socket, `no handshake within ${this.timeoutMs} ms`));
+    if (!result.admitted) return 'full';
+    if (result.evicted !== undefined) this.drop(result.evicted, 'closed to make room: it had sent nothing');
+    return 'admitted';
+  }
+
+  /** Nothing read from it, though the hub has read since it came: a board sends its hello as soon as it connects. */
+  private silent(socket: net.Socket): boolean {
+    return socket.bytesRead === 0 && !this.fresh.has(socket) && !this.young.has(socket);
+  }
+
+  private wait(socket: net.Socket, key: string, start: () => void): void {
+    if (this.waiting.size >= this.maxWaiting) {
+      // The room is full: the oldest silent one goes, else the oldest (its board has most likely given up).
+      const oldest = this.waiters.filter((w) => this.waiting.has(w.socket)).slice(0, OLDEST_LOOKED_AT);
+      const out = oldest.find((w) => this.silent(w.socket)) ?? oldest[0];
+      if (out !== undefined) this.drop(out.socket, 'closed to make room: it had waited longest for a handshake slot');
+    }
+    // Not read while it waits, so that its hello is there for the handshake.
+    socket.pause();
+    const waiter: Waiter = {
+      socket,
+      key,
+      start,
+      since: this.options.clock.now(),
+      timer: this.options.clock.setTimer(this.timeoutMs, () => this.drop(socket, `no handshake slot within ${this.timeoutMs} ms`)),
+    };
+    this.waiters.push(waiter);
+    this.waiting.set(socket, waiter);
+    this.waitingPerAddress.set(key, (this.waitingPerAddress.get(key) ?? 0) + 1);
+  }
+
+  private unwait(socket: net.Socket): Waiter | undefined {
+    const waiter = this.waiting.get(socket);
+    if (waiter === undefined) return undefined;
+    this.waiting.delete(socket);
+    this.options.clock.clearTimer(waiter.timer);
+    const left = (this.waitingPerAddress.get(waiter.key) ?? 1) - 1;
+    if (left === 0) this.waitingPerAddress.delete(waiter.key);
+    else this.waitingPerAddress.set(waiter.key, left);
+    // The array keeps the order; entries gone from the map are skipped, and trimmed when it doubles.
+    if (this.waiters.length > 2 * this.waiting.size + 64) this.waiters = this.waiters.filter((w) => this.waiting.has(w.socket));
+    return waiter;
+  }
+
+  /** Gives free (or freed) slots to waiting connections, the newest first. */
+  private pump(): void {
+    while (this.waiting.size > 0) {
+      let waiter: Waiter | undefined;
+      while (waiter === undefined && this.waiters.length > 0) {
+        const last = this.waiters[this.waiters.length - 1] as Waiter;
+        if (this.waiting.has(last.socket)) waiter = last;
+        else this.waiters.pop();
+      }
+      if (waiter === undefined) return;
+      const left = this.timeoutMs - (this.options.clock.now() - waiter.since);
+      if (this.take(waiter.socket, waiter.key, Math.max(0, left)) === 'full') return;
+      this.waiters.pop();
+      this.unwait(waiter.socket);
+      waiter.socket.resume();
+      waiter.start();
+    }
+  }
+
+  /** Connections accepted now are not judged silent until the event loop has turned twice (read, then judged). */
+  private markFresh(socket: net.Socket): void {
+    this.fresh.add(socket);
+    if (this.aging) return;
+    this.aging = true;
+    setImmediate(() => this.age());
+  }
+
+  private age(): void {
+    this.young = this.fresh;
+    this.fresh = new Set();
+    // Silent ones may give way now to connections that wait.
+    if (this.waiting.size > 0) this.pump();
+    if (this.young.size > 0 || this.fresh.size > 0) setImmediate(() => this.age());
+    else this.aging = false;
   }
 
   private drop(socket: net.Socket, why: string): void {
     this.slots.release(socket);
+    this.unwait(socket);
+    this.fresh.delete(socket);
+    this.young.delete(socket);
     const address = addressOf(socket);
     this.options.logger.debug(`link ${address}:${socket.remotePort ?? '?'}: ${why}`);
     this.tally.note(address, why);

@@ -13,6 +13,7 @@ import { ensureApiToken } from './api-token.js';
 import { boardAdmin } from './board-admin.js';
 import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
+import { fileLimitWarning, processFileLimits } from './file-limit.js';
 import type { HubFacade } from './api/facade.js';
 import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
 import { DeviceLink, type BoardLinkDeps } from './device-link.js';
@@ -65,6 +66,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const file = path.join(config.data, 'tether.db');
   const store = await openWhenWritable(() => options.openStore?.(file) ?? HubStore.open(file, { wallNow }), { clock, logger });
   store.markAllOffline(); // nobody is linked to a hub that just started
+  const filesShort = fileLimitWarning(store.listDevices().length, processFileLimits()?.soft);
+  if (filesShort !== undefined) logger.warn(filesShort);
   const apiToken = ensureApiToken(config.data);
   const hubId = ensureHubId(config.data);
   const pulls = new Map<string, PullLink>();
