@@ -540,7 +540,7 @@ if ([...ONLY].some((only) => only !== 'scale')) await main();
 if (ONLY.has('scale')) {
   load.start();
   try {
-    const summary = await benchScale({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, load, otherLoad, roundTrips, commandTargets });
+    const summary = await benchScale({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, profile: PROFILE, load, otherLoad, roundTrips, commandTargets });
     console.log(`\nsummary (scale)\n${summary.map((s) => `  ${s}`).join('\n')}`);
   } finally {
     load.stop();

@@ -21,6 +21,7 @@ import { FILES_BESIDES_BOARDS, processFileLimits } from '../../src/hub/file-limi
 import { cpuShare, MB, percentile, RpcChild, sleep, table, type ProcessStats } from './common.js';
 import type { HttpAnswer } from './http-client.js';
 import type { MachineLoad } from './machine-load.js';
+import { printProfile, type ProfileSummary } from './profile.js';
 import { startSimBoard, type SimBoard } from './sim-board.js';
 
 export interface Latency {
@@ -38,6 +39,8 @@ export interface ScaleContext {
   hubCpu: number | undefined;
   quick: boolean;
   keep: boolean;
+  /** Print the hub's CPU profile of the steady state and of the storm. */
+  profile: boolean;
   load: MachineLoad;
   otherLoad(from: number, to: number): string;
   roundTrips(targets: Target[]): Promise<Latency[]>;
@@ -155,10 +158,12 @@ export async function benchScale(ctx: ScaleContext): Promise<string[]> {
     const windowMs = ctx.quick ? 10_000 : 20_000;
     let mark = ctx.load.mark();
     const h0 = await hubStats({ resetLoop: true });
+    if (ctx.profile) await hub.call('profileStart');
     const s0 = await Promise.all(swarms.map((s) => s.call<ProcessStats & { counters: Counters & { readingsAcked: number } }>('stats')));
     await sleep(windowMs);
     const h1 = await hubStats();
     const s1 = await Promise.all(swarms.map((s) => s.call<ProcessStats & { counters: Counters & { readingsAcked: number } }>('stats')));
+    const steadyProfile = ctx.profile ? await hub.call<ProfileSummary>('profileStop', { top: 20, file: path.join(tmp, 'hub-scale-steady.cpuprofile') }) : undefined;
     const h1gc = await hubStats({ gc: true });
     const seconds = (h1.at - h0.at) / 1000;
     const acked = s1.reduce((n, s, k) => n + s.counters.readingsAcked - s0[k]!.counters.readingsAcked, 0) / seconds;
@@ -171,6 +176,10 @@ export async function benchScale(ctx: ScaleContext): Promise<string[]> {
     ], '     '));
     console.log(`     per board: ${((h1.mem.rss / (up + 1)) / 1024).toFixed(1)} KB of RSS, ${(((h1gc.heapAfterGc ?? NaN) / (up + 1)) / 1024).toFixed(1)} KB of heap after GC (the hub's whole figures ÷ boards)`);
     console.log(`     ${ctx.otherLoad(mark, ctx.load.mark())}`);
+    if (steadyProfile !== undefined) {
+      console.log('\n     hub CPU profile of the same window:');
+      printProfile(steadyProfile, '     ');
+    }
     summary.push(`5b. resources at ${fmtInt(up + 1)} boards: RSS ${fmtMb(h1.mem.rss)}, heap after GC ${fmtMb(h1gc.heapAfterGc ?? NaN)}, CPU ${pct(cpuShare(h0, h1))} of a core (no goal)`);
 
     // 5c. command round trip beside the echo route.
@@ -202,6 +211,7 @@ export async function benchScale(ctx: ScaleContext): Promise<string[]> {
     await dead;
     hub = startHubProcess(port);
     info = await hub.call<HubInfo>('info');
+    if (ctx.profile) await hub.call('profileStart');
     const h2 = await hubStats();
     const listeningMs = info.startedAt - killAt;
     const restartMs = info.startedAt - info.processStartedAt;
@@ -213,6 +223,7 @@ export async function benchScale(ctx: ScaleContext): Promise<string[]> {
       if (relinked === BOARDS || epochMs() > deadline) break;
       await sleep(250);
     }
+    const stormProfile = ctx.profile ? await hub.call<ProfileSummary>('profileStop', { top: 30, file: path.join(tmp, 'hub-scale-storm.cpuprofile') }) : undefined;
     const h3 = await hubStats({ gc: true });
     const cmdUp = await cmdBoard.upAfter(killPerf, 5000).then(() => true, () => false);
     const boardsAfter = after.flatMap((r) => r.boards);
@@ -253,6 +264,10 @@ export async function benchScale(ctx: ScaleContext): Promise<string[]> {
     console.log(`     welcomes per second after the hub listened: ${timeline}`);
     console.log(`     ${ctx.otherLoad(mark, ctx.load.mark())}`);
     const stormOk = missing === 0 && allAt <= GOALS.relinkAllMs;
+    if (stormProfile !== undefined) {
+      console.log('\n     restarted hub CPU profile, from listening to the last welcome:');
+      printProfile(stormProfile, '     ');
+    }
     console.log(`     goal: every board re-linked within ${GOALS.relinkAllMs / 1000} s of the kill: ${missing === 0 ? fmtMs(allAt) : `${fmtInt(missing)} boards not re-linked`} — ${verdict(stormOk)}`);
     summary.push(`5d. restart storm: all ${fmtInt(BOARDS)} re-linked ${missing === 0 ? `${fmtMs(allAt)} after the kill` : `— NO, ${missing} missing`} (per board p50 ${fmtMs(t.p50)}, p99 ${fmtMs(t.p99)}, max ${fmtMs(t.max)}) — ${verdict(stormOk)}`);
 

@@ -52,11 +52,19 @@ export class HandshakeGate {
   private fresh = new Set<net.Socket>();
   private young = new Set<net.Socket>();
   private aging = false;
+  private readonly total: number;
+  /**
+   * False once a look through the full slots found none silent; true again when the loop turns
+   * (a connection can only become silent by ageing). Spares a scan of every slot at each newcomer
+   * while a burst waits.
+   */
+  private mayEvict = true;
 
   constructor(private readonly options: HandshakeGateOptions) {
     this.perAddress = options.perAddress ?? HANDSHAKE_LIMITS.perAddress;
     this.maxWaiting = options.waiting ?? HANDSHAKE_LIMITS.waiting;
-    this.slots = new TimedSlots({ total: options.total ?? HANDSHAKE_LIMITS.total, perKey: this.perAddress }, options.clock);
+    this.total = options.total ?? HANDSHAKE_LIMITS.total;
+    this.slots = new TimedSlots({ total: this.total, perKey: this.perAddress }, options.clock);
     this.timeoutMs = options.timeoutMs ?? HANDSHAKE_LIMITS.timeoutMs;
     this.tally = new LogTally(options.clock, (address, count, last) =>
       options.logger.warn(
@@ -119,8 +127,13 @@ export class HandshakeGate {
 
   /** Into a slot if there is room or a silent one gives way (it is closed); 'full' otherwise. */
   private take(socket: net.Socket, key: string, timeoutMs: number): 'admitted' | 'full' {
+    const full = this.slots.size >= this.total && this.slots.countOf(key) < this.perAddress;
+    if (full && !this.mayEvict) return 'full';
     const result = this.slots.admit(socket, key, () => this.silent(socket), timeoutMs, () => this.drop(socket, `no handshake within ${this.timeoutMs} ms`));
-    if (!result.admitted) return 'full';
+    if (!result.admitted) {
+      if (full) this.mayEvict = false;
+      return 'full';
+    }
     if (result.evicted !== undefined) this.drop(result.evicted, 'closed to make room: it had sent nothing');
     return 'admitted';
   }
@@ -194,6 +207,7 @@ export class HandshakeGate {
   private age(): void {
     this.young = this.fresh;
     this.fresh = new Set();
+    this.mayEvict = true;
     // Silent ones may give way now to connections that wait.
     if (this.waiting.size > 0) this.pump();
     if (this.young.size > 0 || this.fresh.size > 0) setImmediate(() => this.age());
