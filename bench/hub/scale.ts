@@ -10,8 +10,9 @@
 //       max, the slowest board), the handshakes the hub completed per second, how the boards'
 //       failed attempts ended.
 //
-// The boards are bench/hub/swarm.ts processes (one per 5,000 boards), each board dialling from
-// its own loopback address, with HubLink's dial loop (the product's Backoff and handshake timeouts).
+// The boards are bench/hub/swarm.ts processes (one per 2,500 boards, BENCH_HUB_SCALE_PER_SWARM),
+// each board dialling from its own loopback address, with HubLink's dial loop (the product's
+// Backoff and handshake timeouts).
 import fs from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,8 +49,11 @@ export interface ScaleContext {
 }
 
 const BOARDS = Number(process.env['BENCH_HUB_SCALE_BOARDS'] ?? 10_000);
-/** Boards per swarm process: one event loop holds this many sockets without long turns. */
-const PER_SWARM = 5000;
+/**
+ * Boards per swarm process: fewer sockets per event loop, shorter turns, so that a board's hello
+ * follows its connection at once (a late hello looks silent to the hub, §10.8).
+ */
+const PER_SWARM = Number(process.env['BENCH_HUB_SCALE_PER_SWARM'] ?? 2500);
 const READING_MS = 10_000;
 const GOALS = { p99Ms: 20, relinkAllMs: 60_000 };
 /** Open files a hub needs beyond one per board (the product's figure), and room for handshakes of boards that gave up. */
