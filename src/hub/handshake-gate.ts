@@ -146,8 +146,7 @@ export class HandshakeGate {
   private wait(socket: net.Socket, key: string, start: () => void): void {
     if (this.waiting.size >= this.maxWaiting) {
       // The room is full: the oldest silent one goes, else the oldest (its board has most likely given up).
-      const oldest = this.waiters.filter((w) => this.waiting.has(w.socket)).slice(0, OLDEST_LOOKED_AT);
-      const out = oldest.find((w) => this.silent(w.socket)) ?? oldest[0];
+      const out = this.oldestToDrop();
       if (out !== undefined) this.drop(out.socket, 'closed to make room: it had waited longest for a handshake slot');
     }
     // Not read while it waits, so that its hello is there for the handshake.
@@ -162,6 +161,21 @@ export class HandshakeGate {
     this.waiters.push(waiter);
     this.waiting.set(socket, waiter);
     this.waitingPerAddress.set(key, (this.waitingPerAddress.get(key) ?? 0) + 1);
+  }
+
+  /** The oldest silent one among the oldest waiting, else the oldest; without a look at the whole room. */
+  private oldestToDrop(): Waiter | undefined {
+    // Those dropped before were the oldest: gone from the front, they are not looked at again.
+    while (this.waiters.length > 0 && !this.waiting.has((this.waiters[0] as Waiter).socket)) this.waiters.shift();
+    let oldest: Waiter | undefined;
+    let looked = 0;
+    for (const w of this.waiters) {
+      if (!this.waiting.has(w.socket)) continue;
+      oldest ??= w;
+      if (this.silent(w.socket)) return w;
+      if (++looked >= OLDEST_LOOKED_AT) break;
+    }
+    return oldest;
   }
 
   private unwait(socket: net.Socket): Waiter | undefined {

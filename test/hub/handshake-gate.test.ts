@@ -126,3 +126,18 @@ test('a connection waits no longer than the handshake time', async () => {
   assert.equal(waiting.destroyed, true);
   assert.equal(gate.waitingCount, 0);
 });
+
+test('when the waiting room is full, a silent waiting connection goes before older ones that spoke', async () => {
+  const { gate, admit } = gateWith({ total: 1, waiting: 2 });
+  const holder = admit('10.0.5.1');
+  const spoke = admit('10.0.5.2');
+  const quiet = admit('10.0.5.3');
+  holder.bytesRead = 300;
+  spoke.bytesRead = 300;
+  await nextTurn();
+  await nextTurn();
+  const newcomer = admit('10.0.5.4');
+  assert.equal(quiet.destroyed, true, 'the silent one was closed');
+  assert.deepEqual([holder, spoke, newcomer].map((s) => s.destroyed), [false, false, false]);
+  assert.equal(gate.waitingCount, 2);
+});
