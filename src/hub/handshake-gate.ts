@@ -6,9 +6,10 @@
 // A connection is judged silent only once the hub has had a chance to read it: a burst of boards
 // accepted in one turn of the event loop (a hub restarting with thousands of boards dialling back)
 // has not been read yet, and must not push itself out as if it were a flood. Those that find all
-// 256 slots taken by connections that spoke (or are too new to judge) wait for one, paused, up to
-// 4,096 (the listen backlog), newest first: a board gives up a handshake that takes longer than
-// its own timeout (750 ms, §10.3) and dials again, so the newest is the one still waiting for it.
+// 256 slots taken by connections that spoke (or are too new to judge) wait for one, up to 4,096
+// (the listen backlog), newest first: a board gives up a handshake that takes longer than its own
+// timeout (750 ms, §10.3) and dials again, so the newest is the one still waiting for it; one
+// whose board gave up leaves the room when its end is read.
 import type net from 'node:net';
 import type { Clock, Timer } from '../common/clock.js';
 import { TimedSlots } from '../common/connection-slots.js';
@@ -30,12 +31,19 @@ export interface HandshakeGateOptions {
 /** How many of the oldest waiting connections are looked at for a silent one when the room is full. */
 const OLDEST_LOOKED_AT = 256;
 
+/** What a waiting connection may send before its handshake: a hello is far shorter (link/handshake.ts reads at most this). */
+const MAX_HELD_BYTES = 64 * 1024;
+
 interface Waiter {
   socket: net.Socket;
   key: string;
   start: () => void;
   since: number;
   timer: Timer;
+  /** What it sent while it waited (its hello), given back to the socket for the handshake. */
+  held: Buffer[];
+  heldBytes: number;
+  detach: () => void;
 }
 
 export class HandshakeGate {
@@ -149,15 +157,34 @@ export class HandshakeGate {
       const out = this.oldestToDrop();
       if (out !== undefined) this.drop(out.socket, 'closed to make room: it had waited longest for a handshake slot');
     }
-    // Not read while it waits, so that its hello is there for the handshake.
-    socket.pause();
+    // Read while it waits, its hello kept for the handshake: a board that gives up (its own
+    // handshake timeout is 750 ms, §10.3) ends the connection, and it leaves the room at once
+    // instead of costing a handshake later.
+    const onData = (chunk: Buffer) => {
+      waiter.held.push(chunk);
+      waiter.heldBytes += chunk.length;
+      if (waiter.heldBytes > MAX_HELD_BYTES) this.drop(socket, `sent over ${MAX_HELD_BYTES} bytes while it waited for a handshake slot`);
+    };
+    const onEnd = () => {
+      this.unwait(socket);
+      this.options.logger.debug(`link ${addressOf(socket)}:${socket.remotePort ?? '?'}: closed by its peer while it waited for a handshake slot`);
+      socket.destroy();
+    };
     const waiter: Waiter = {
       socket,
       key,
       start,
       since: this.options.clock.now(),
       timer: this.options.clock.setTimer(this.timeoutMs, () => this.drop(socket, `no handshake slot within ${this.timeoutMs} ms`)),
+      held: [],
+      heldBytes: 0,
+      detach: () => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+      },
     };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
     this.waiters.push(waiter);
     this.waiting.set(socket, waiter);
     this.waitingPerAddress.set(key, (this.waitingPerAddress.get(key) ?? 0) + 1);
@@ -183,6 +210,7 @@ export class HandshakeGate {
     if (waiter === undefined) return undefined;
     this.waiting.delete(socket);
     this.options.clock.clearTimer(waiter.timer);
+    waiter.detach();
     const left = (this.waitingPerAddress.get(waiter.key) ?? 1) - 1;
     if (left === 0) this.waitingPerAddress.delete(waiter.key);
     else this.waitingPerAddress.set(waiter.key, left);
@@ -205,7 +233,9 @@ export class HandshakeGate {
       if (this.take(waiter.socket, waiter.key, Math.max(0, left)) === 'full') return;
       this.waiters.pop();
       this.unwait(waiter.socket);
-      waiter.socket.resume();
+      // Paused, its hello put back: the handshake reads it first (link/handshake.ts resumes).
+      waiter.socket.pause();
+      if (waiter.heldBytes > 0) waiter.socket.unshift(Buffer.concat(waiter.held));
       waiter.start();
     }
   }
