@@ -5,12 +5,14 @@
 //   2. command round trip REST → hub → board → reply, with 1 board and with 1,000 linked,
 //      beside a trivial Fastify echo route timed by the same HTTP client;
 //   3. the hub's own memory and CPU with 1,000 boards sending a reading a second each;
-//   4. readings committed per second at saturation, beside HubStore.commit alone.
+//   4. readings committed per second at saturation, beside HubStore.commit alone;
+//   5. (--only=scale, not in the default run) 10,000 boards on one hub and the restart storm
+//      (bench/hub/scale.ts).
 //
 // The hub runs in a process of its own (bench/hub/hub-process.ts: startHub as `tether hub`
 // builds it), the 1,000 boards in another (bench/hub/swarm.ts), so each one's figures are its own.
 //
-//   node dist/bench/hub-bench.js [--quick] [--only=reconnect,command,resources,saturation] [--profile] [--keep]
+//   node dist/bench/hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale] [--profile] [--keep]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { cpuShare, MB, percentile, RpcChild, sleep, table, type ProcessStats } f
 import { KeepAliveClient, type HttpAnswer } from './hub/http-client.js';
 import { MachineLoad } from './hub/machine-load.js';
 import { printProfile, type ProfileSummary } from './hub/profile.js';
+import { benchScale } from './hub/scale.js';
 import { startSimBoard, type SimBoard } from './hub/sim-board.js';
 
 const argv = process.argv.slice(2);
@@ -32,7 +35,7 @@ const KEEP = argv.includes('--keep');
 const ONLY = new Set((argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? 'reconnect,command,resources,saturation').split(','));
 for (const a of argv) {
   if (!['--quick', '--profile', '--keep'].includes(a) && !a.startsWith('--only=')) {
-    console.error(`unknown argument ${a}; usage: hub-bench.js [--quick] [--only=reconnect,command,resources,saturation] [--profile] [--keep]`);
+    console.error(`unknown argument ${a}; usage: hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale] [--profile] [--keep]`);
     process.exit(2);
   }
 }
@@ -533,4 +536,13 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if ([...ONLY].some((only) => only !== 'scale')) await main();
+if (ONLY.has('scale')) {
+  load.start();
+  try {
+    const summary = await benchScale({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, profile: PROFILE, load, otherLoad, roundTrips, commandTargets });
+    console.log(`\nsummary (scale)\n${summary.map((s) => `  ${s}`).join('\n')}`);
+  } finally {
+    load.stop();
+  }
+}

@@ -17,6 +17,8 @@ export interface ChildOptions {
   /** A file descriptor for the child's stderr (its log); default: ignored. */
   stderr?: number;
   env?: NodeJS.ProcessEnv;
+  /** Raise the child's soft limit of open files to this (at most the hard limit: see fileLimits). */
+  fileLimit?: number;
 }
 
 export interface RpcReply {
@@ -52,7 +54,10 @@ export class RpcChild {
 
   static start(name: string, script: string, args: string[], options: ChildOptions = {}): RpcChild {
     const node = [...(options.nodeArgs ?? []), join(HELPERS, script), ...args];
-    const [command, ...rest] = options.cpu === undefined ? [process.execPath, ...node] : ['taskset', '-c', String(options.cpu), process.execPath, ...node];
+    const pinned = options.cpu === undefined ? [process.execPath, ...node] : ['taskset', '-c', String(options.cpu), process.execPath, ...node];
+    // Node cannot raise its own limit: a shell does it and then becomes the child.
+    const limited = options.fileLimit === undefined ? pinned : ['sh', '-c', 'ulimit -n "$0" && exec "$@"', String(options.fileLimit), ...pinned];
+    const [command = process.execPath, ...rest] = limited;
     const child = spawn(command, rest, {
       cwd: ROOT,
       stdio: ['ignore', 'inherit', options.stderr ?? 'ignore', 'ipc'],

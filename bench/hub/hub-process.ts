@@ -3,7 +3,8 @@
 // gives it). It answers the bench's calls over IPC: its ports and API token, its own CPU and
 // memory figures, how its store commits went, and a CPU profile on request.
 //
-//   node dist/bench/hub/hub-process.js DATA_DIR      (started by hub-bench.js)
+//   node dist/bench/hub/hub-process.js DATA_DIR [LINK_PORT]   (started by hub-bench.js; the link
+//   port given when a hub restarts on the port its boards dial, default any free one)
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createConsoleLogger } from '../../src/cli/console-logger.js';
@@ -43,8 +44,11 @@ const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
 const beyond = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
 
-const config = parseHubConfig({ data, link: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 } }, 'bench hub');
+const linkPort = Number(process.argv[3] ?? 0);
+const config = parseHubConfig({ data, link: { host: '127.0.0.1', port: linkPort }, http: { host: '127.0.0.1', port: 0 } }, 'bench hub');
 const started = startHub({ config, logger: createConsoleLogger() });
+/** Epoch ms when startHub resolved: the link port is listening from then on. */
+const startedAt = started.then(() => performance.timeOrigin + performance.now());
 let profiler: Session | undefined;
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -52,7 +56,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 serveRpc({
   info: async () => {
     const hub = await started;
-    return { link: hub.link.port, http: hub.http.port, token: hub.apiToken.token, pid: process.pid };
+    return { link: hub.link.port, http: hub.http.port, token: hub.apiToken.token, pid: process.pid, processStartedAt: performance.timeOrigin, startedAt: await startedAt };
   },
   stats: (args): ProcessStats & { heapAfterGc?: number; loop: { p50: number; p99: number; max: number }; commits: typeof commits } => {
     let heapAfterGc: number | undefined;

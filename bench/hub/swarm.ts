@@ -2,19 +2,28 @@
 // that speaks the link protocol (protocol.md §10) as a board does — a real hello, the challenge
 // and response with its own registered token's key and sealed frames after it (§10.5, §10.6),
 // numbered `msg` frames with piggybacked acks, a reply to every request the hub sends,
-// keepalive pings when idle — but with no board behind it, so that a thousand of them
-// fit on one core beside the bench. Driven by the bench over IPC (serveRpc):
+// keepalive pings when idle — but with no board behind it, so that thousands of them fit on
+// one core beside the bench. A board whose link is lost dials again as HubLink does
+// (src/device/hub-link.ts): the product's Backoff, and its 750 ms limits on the dial, the
+// challenge and the welcome (protocol.md §10.3). Driven by the bench over IPC (serveRpc):
 //
-//   connect {port, boards: [{id, token}], concurrency}   dial every board, resolve when all are welcomed
-//   readings {changing?}                                 each board sends a reading once a second
-//                                                        (changing: a new temperature each time, not always 21.5)
+//   connect {port, boards: [{id, token}], concurrency,   dial every board, resolve when all are welcomed
+//            first?, keepaliveMs?}                       (first: the index of the first board's source
+//                                                        address, when several swarms share the work)
+//   readings {changing?, intervalMs?}                    each board sends a reading once a second (or
+//                                                        every intervalMs; changing: a new temperature
+//                                                        each time, not always 21.5)
 //   quiet {}                                             readings stop (keepalives go on)
 //   saturate {window, durationMs}                        readings as fast as the hub acks them
 //   stats {}                                             counters and this process's CPU and memory
+//   relinked {since}                                     for each board, when it was last welcomed after
+//                                                        `since` (epoch ms) and the dials it took
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../src/device/hub-link.js';
 import { keyOfToken, newNonce, proofEquals } from '../../src/protocol/auth.js';
+import { Backoff, DEFAULT_BACKOFF } from '../../src/protocol/link/backoff.js';
 import { linkProofs, linkSeal, type LinkSeal } from '../../src/protocol/link/link-auth.js';
 import { serveRpc, type ProcessStats } from './common.js';
 
@@ -23,9 +32,13 @@ interface BoardSpec {
   token: string;
 }
 
-const KEEPALIVE_MS = 1000;
 const started = performance.now();
 const uptime = () => Math.round(performance.now() - started);
+/** Milliseconds since the epoch, to the fraction: comparable with the bench's and the hub's. */
+const epochMs = () => performance.timeOrigin + performance.now();
+/** The keepalive each board asks for and keeps (connect's keepaliveMs; the hub's default). */
+let keepaliveMs = 1000;
+let readingMs = 1000;
 
 const counters = {
   readingsSent: 0,
@@ -36,7 +49,20 @@ const counters = {
   readingsSkipped: 0,
   /** Connections the hub closed or lost after their welcome. */
   closedAfterWelcome: 0,
+  /** Attempts to link, and how those that failed ended (protocol.md §10.3). */
+  dials: 0,
+  dialTimeouts: 0,
+  /** Of dialTimeouts: no connection, no challenge, no welcome in time. */
+  noConnection: 0,
+  noChallenge: 0,
+  noWelcome: 0,
+  refused: 0,
+  closedBeforeWelcome: 0,
+  rejected: 0,
 };
+
+/** An attempt that got no connection, challenge or welcome in time: HubLink's Backoff.timedOut case. */
+class AttemptTimeout extends Error {}
 
 let mode: 'quiet' | 'readings' | 'saturate' = 'quiet';
 /** Whether a reading's value moves from one reading to the next (the MQTT bridge publishes only changes). */
@@ -52,19 +78,30 @@ class FakeBoard {
   private txSeq = 0;
   /** The last number the hub acknowledged (committed). */
   private peerAck = 0;
-  /** The last hub message delivered here. */
+  /** The hub's stream to this board and the last number delivered in it (the hello's `rx`). */
+  private rxStream: string | null = null;
   private rxLast = 0;
   /** Numbers of messages that are not readings (the state event, replies), oldest first. */
   private notReadings: number[] = [];
   lastSent = 0;
   /** Readings this board sent once a second. */
   private readings = 0;
-  private welcome: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** The attempt in its handshake: what moves it on. */
+  private attempt: { challenged: () => void; welcomed: () => void; rejected: (why: string) => void } | undefined;
   /** This connection's hello and its nonce, which the proofs cover; the seals once both proved. */
   private hello: { text: string; nonce: string } | undefined;
   private seal: LinkSeal | undefined;
   private interval: NodeJS.Timeout | undefined;
   private phase: NodeJS.Timeout | undefined;
+  private readonly backoff = new Backoff({ ...DEFAULT_BACKOFF, random: Math.random });
+  private running = false;
+  private retry: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private firstUp: Array<() => void> = [];
+  /** Epoch ms of the latest welcome and loss; the dials made since the last welcome, and the dials the latest welcome took. */
+  upAt = 0;
+  downAt = 0;
+  private dialsSinceUp = 0;
+  dialsToUp = 0;
 
   /**
    * Its own loopback source address, as every board on a LAN has its own: the hub bounds
@@ -79,24 +116,77 @@ class FakeBoard {
     return this.txSeq - this.peerAck;
   }
 
-  connect(port: number): Promise<void> {
+  /** Starts the dial loop; resolves at the first welcome. */
+  start(port: number): Promise<void> {
+    const up = new Promise<void>((resolve) => this.firstUp.push(resolve));
+    if (!this.running) {
+      this.running = true;
+      void this.run(port);
+    }
+    return up;
+  }
+
+  /** HubLink.run's loop: an attempt, then the product's Backoff (protocol.md §10.3). */
+  private async run(port: number): Promise<void> {
+    while (this.running) {
+      let silent = false;
+      try {
+        await this.connectOnce(port);
+      } catch (err) {
+        silent = err instanceof AttemptTimeout;
+      }
+      if (!this.running) break;
+      const wait = silent ? this.backoff.timedOut() : this.backoff.next();
+      await new Promise<void>((resolve) => (this.retry = { timer: setTimeout(resolve, wait), resolve }));
+      this.retry = undefined;
+    }
+  }
+
+  /** One connection: resolves when it closes after its welcome, rejects when it fails before. */
+  private connectOnce(port: number): Promise<void> {
+    counters.dials++;
+    this.dialsSinceUp++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`${this.spec.id}: no welcome within 20 s`)), 20_000);
-      const fail = (err: Error) => {
+      let welcomed = false;
+      // Settled by its own flag: a close of this attempt's socket may come after the next attempt began.
+      let failed = false;
+      const timeout = (what: 'noConnection' | 'noChallenge' | 'noWelcome') => () => {
+        if (!failed && !welcomed) counters[what]++;
+        fail(new AttemptTimeout(what), 'dialTimeouts');
+      };
+      let timer = setTimeout(timeout('noConnection'), DEFAULT_HANDSHAKE_TIMEOUT_MS);
+      const next = (what: 'noChallenge' | 'noWelcome') => {
         clearTimeout(timer);
-        this.welcome = undefined;
-        this.socket?.destroy();
+        timer = setTimeout(timeout(what), DEFAULT_HANDSHAKE_TIMEOUT_MS);
+      };
+      const fail = (err: Error, count: 'dialTimeouts' | 'refused' | 'closedBeforeWelcome' | 'rejected') => {
+        if (welcomed || failed) return;
+        failed = true;
+        clearTimeout(timer);
+        counters[count]++;
+        if (this.attempt === attempt) this.attempt = undefined;
+        socket.destroy();
         reject(err);
       };
-      this.welcome = {
-        resolve: () => {
+      const attempt = {
+        challenged: () => next('noWelcome'),
+        welcomed: () => {
           clearTimeout(timer);
-          resolve();
+          welcomed = true;
+          this.attempt = undefined;
+          this.backoff.reset();
+          this.upAt = epochMs();
+          this.dialsToUp = this.dialsSinceUp;
+          this.dialsSinceUp = 0;
+          for (const up of this.firstUp.splice(0)) up();
         },
-        reject: fail,
+        rejected: (why: string) => fail(new Error(why), 'rejected'),
       };
+      this.attempt = attempt;
       this.seal = undefined;
+      this.buffer = '';
       const socket = net.connect({ host: '127.0.0.1', port, localAddress: this.localAddress }, () => {
+        next('noChallenge');
         socket.setNoDelay(true);
         const nonce = newNonce();
         const text = JSON.stringify({
@@ -107,9 +197,9 @@ class FakeBoard {
           boot_id: this.boot,
           firmware: 'bench-swarm 0',
           capabilities: ['gpio'],
-          rx: { stream: null, last: 0 },
+          rx: { stream: this.rxStream, last: this.rxLast },
           uptime_ms: uptime(),
-          keepalive_ms: KEEPALIVE_MS,
+          keepalive_ms: keepaliveMs,
         });
         this.hello = { text, nonce };
         this.write(`${text}\n`);
@@ -117,29 +207,39 @@ class FakeBoard {
       this.socket = socket;
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => this.receive(chunk));
-      socket.on('error', () => undefined);
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED') fail(err, 'refused');
+      });
       socket.on('close', () => {
+        if (this.socket === socket) this.socket = undefined;
+        if (!welcomed) return fail(new Error('closed before the welcome'), 'closedBeforeWelcome');
         if (this.up) counters.closedAfterWelcome++;
         this.up = false;
+        this.downAt = epochMs();
         this.stopReadings();
-        this.welcome?.reject(new Error(`${this.spec.id}: the hub closed the connection before its welcome`));
+        resolve();
       });
     });
   }
 
   close(): void {
+    this.running = false;
+    if (this.retry !== undefined) {
+      clearTimeout(this.retry.timer);
+      this.retry.resolve();
+    }
     this.stopReadings();
     this.up = false;
     this.socket?.destroy();
   }
 
-  /** One reading a second, starting at a random point of the first second. */
+  /** One reading every readingMs, starting at a random point of the first interval. */
   startReadings(): void {
     this.stopReadings();
     this.phase = setTimeout(() => {
       this.sendReading();
-      this.interval = setInterval(() => this.sendReading(), 1000);
-    }, Math.random() * 1000);
+      this.interval = setInterval(() => this.sendReading(), readingMs);
+    }, Math.random() * readingMs);
   }
 
   stopReadings(): void {
@@ -148,7 +248,7 @@ class FakeBoard {
   }
 
   keepalive(now: number): void {
-    if (this.up && now - this.lastSent >= KEEPALIVE_MS) this.write(this.sealed('{"link":"ping"}'));
+    if (this.up && now - this.lastSent >= keepaliveMs) this.write(this.sealed('{"link":"ping"}'));
   }
 
   /** Saturation: fills the window with readings, in one write. */
@@ -219,16 +319,26 @@ class FakeBoard {
     const text = line.startsWith('{"mac":"') ? this.seal.unsealer.open(Buffer.from(line, 'utf8')).toString('utf8') : line;
     const m = JSON.parse(text) as { link: string; seq?: number; ack?: number; body?: Record<string, unknown>; error?: unknown };
     switch (m.link) {
-      case 'welcome':
+      case 'welcome': {
+        // Readings the hub had not committed are given up, not resent: the numbering goes on
+        // from what it acknowledged, as the board's resent ones would.
         this.peerAck = m.ack ?? 0;
+        this.txSeq = this.peerAck;
+        this.notReadings = [];
+        const stream = (m as { stream?: string }).stream ?? null;
+        if (stream !== this.rxStream) {
+          this.rxStream = stream;
+          this.rxLast = 0;
+        }
         this.up = true;
+        this.attempt?.welcomed();
         // After every welcome a board reports its state (protocol.md §10.4).
         this.sendOther(JSON.stringify({ event: 'state', ts: uptime(), boot_id: this.boot, pins: [], leases: [], sensors: [] }));
-        this.welcome?.resolve();
-        this.welcome = undefined;
+        if (mode === 'readings') this.startReadings();
         return;
+      }
       case 'reject':
-        this.welcome?.reject(new Error(`${this.spec.id}: rejected: ${JSON.stringify(m.error)}`));
+        this.attempt?.rejected(`${this.spec.id}: rejected: ${JSON.stringify(m.error)}`);
         return;
       case 'ack':
         this.onAck(m.ack ?? 0);
@@ -256,7 +366,7 @@ class FakeBoard {
   private onHandshake(line: string): void {
     const m = JSON.parse(line) as { link: string; nonce?: string; proof?: string; error?: unknown };
     if (m.link === 'reject') {
-      this.welcome?.reject(new Error(`${this.spec.id}: rejected: ${JSON.stringify(m.error)}`));
+      this.attempt?.rejected(`${this.spec.id}: rejected: ${JSON.stringify(m.error)}`);
       return;
     }
     if (m.link !== 'challenge' || this.hello === undefined) return;
@@ -264,11 +374,12 @@ class FakeBoard {
     const transcript = { boardNonce: this.hello.nonce, hubNonce: String(m.nonce), hello: this.hello.text };
     const proofs = linkProofs(key, transcript);
     if (!proofEquals(m.proof, proofs.hub)) {
-      this.welcome?.reject(new Error(`${this.spec.id}: the hub did not prove it knows this board's key`));
+      this.attempt?.rejected(`${this.spec.id}: the hub did not prove it knows this board's key`);
       return;
     }
     this.write(`{"link":"auth","proof":"${proofs.board}"}\n`);
     this.seal = linkSeal(key, transcript, 'board');
+    this.attempt?.challenged();
   }
 
   /**
@@ -321,6 +432,9 @@ function reading(ts: number, boot: string, temperature: number): string {
 }
 
 let boards: FakeBoard[] = [];
+/** How late this process's own timers ran (a busy swarm makes the boards' handshakes look slow). */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const keepalives = setInterval(() => {
   const now = performance.now();
   for (const b of boards) b.keepalive(now);
@@ -341,22 +455,46 @@ serveRpc({
     const port = Number(args['port']);
     const specs = args['boards'] as BoardSpec[];
     const concurrency = Number(args['concurrency'] ?? 100);
+    const first = Number(args['first'] ?? boards.length);
+    if (args['keepaliveMs'] !== undefined) keepaliveMs = Number(args['keepaliveMs']);
     const t0 = performance.now();
-    const fresh = specs.map((s, i) => new FakeBoard(s, sourceAddress(boards.length + i)));
+    const fresh = specs.map((s, i) => new FakeBoard(s, sourceAddress(first + i)));
     boards.push(...fresh);
     let next = 0;
     const worker = async () => {
       while (next < fresh.length) {
         const b = fresh[next++] as FakeBoard;
-        await b.connect(port);
+        await b.start(port);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, fresh.length) }, worker));
+    const timeoutMs = Number(args['timeoutMs'] ?? 120_000);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`only ${boards.filter((b) => b.up).length} of ${boards.length} boards linked within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(Array.from({ length: Math.min(concurrency, fresh.length) }, worker)), late]);
+    } finally {
+      clearTimeout(timer);
+    }
     return { ms: performance.now() - t0, up: boards.filter((b) => b.up).length };
+  },
+  /** For each board: its id, when it was last welcomed after `since` (epoch ms; null: not since) and the dials that took. */
+  relinked: (args) => {
+    const since = Number(args['since']);
+    const loop = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+    if (args['resetLoop'] === true) loopDelay.reset();
+    return {
+      at: epochMs(),
+      loop,
+      counters: { ...counters },
+      boards: boards.map((b) => ({ id: b.spec.id, upAt: b.up && b.upAt >= since ? b.upAt : null, dials: b.dialsToUp })),
+    };
   },
   readings: (args) => {
     mode = 'readings';
     changing = args['changing'] === true;
+    if (args['intervalMs'] !== undefined) readingMs = Number(args['intervalMs']);
     for (const b of boards) b.startReadings();
   },
   quiet: () => {

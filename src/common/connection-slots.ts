@@ -94,6 +94,11 @@ export class TimedSlots<C> {
     return this.slots.size;
   }
 
+  /** Slots held under `key`. */
+  countOf(key: string): number {
+    return this.slots.countOf(key);
+  }
+
   /**
    * Takes `conn` under `key` (see ConnectionSlots.admit); `evictable` is asked when room is
    * needed. `expired` runs `timeoutMs` later if the connection still holds its slot. An evicted

@@ -48,6 +48,8 @@ export interface HubLinkOptions {
   outboxCapacity?: number;
   /** How long a dial and then a welcome may take each (default 750 ms; protocol.md §10.3). */
   handshakeTimeoutMs?: number;
+  /** The local address to dial from (a board with several interfaces); default the system's choice. */
+  localAddress?: string;
   random?: () => number;
 }
 
@@ -264,11 +266,12 @@ export class HubLink implements SessionContext {
         resolve(socket);
       };
       let socket: net.Socket;
-      if (secure === undefined || secure === false) socket = net.connect({ host, port }, connected);
+      const from = this.options.localAddress !== undefined ? { localAddress: this.options.localAddress } : {};
+      if (secure === undefined || secure === false) socket = net.connect({ host, port, ...from }, connected);
       else {
         const options: tls.ConnectionOptions = secure === true ? {} : { ...secure };
         delete (options as HubTlsOptions).fingerprint;
-        socket = tls.connect({ host, port, ...options, ...(this.pinned !== undefined ? { rejectUnauthorized: false } : {}) }, connected);
+        socket = tls.connect({ host, port, ...from, ...options, ...(this.pinned !== undefined ? { rejectUnauthorized: false } : {}) }, connected);
       }
       this.socket = socket;
       // A SYN lost in a black hole is retried by the kernel for minutes; a LAN hub answers in ms.

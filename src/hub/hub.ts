@@ -11,6 +11,7 @@ import { ensureApiToken } from './api-token.js';
 import { boardAdmin } from './board-admin.js';
 import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
+import { fileLimitWarning, processFileLimits } from './file-limit.js';
 import type { HubFacade } from './api/facade.js';
 import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
 import type { DeviceLink } from './device-link.js';
@@ -70,6 +71,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, storeOptions), { clock, logger });
   await store.markAllOffline(); // nobody is linked to a hub that just started
   const registry = await RegistryView.load(store);
+  const filesShort = fileLimitWarning(registry.list().length, processFileLimits()?.soft);
+  if (filesShort !== undefined) logger.warn(filesShort);
   const apiToken = ensureApiToken(config.data);
   // Hubs sharing the store (docs/scaling.md): commands for boards another hub holds and changes
   // to shared data go through the cluster's broker.

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../common/clock.js';
+import { LogTally } from '../common/log-tally.js';
 import type { Logger } from '../device/logger.js';
 import { BoardNotProven, challengeBoard } from '../link/authenticate.js';
 import { HandshakeTimeout, readFirstMessage } from '../link/handshake.js';
@@ -37,7 +38,7 @@ export interface LinkServerOptions {
   attach(socket: net.Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean): Promise<void>;
   /** The whole handshake's time limit (default 5 s, protocol.md §10.8). */
   handshakeTimeoutMs?: number;
-  /** Connections still in their handshake at most (default 256), and per address (default 8): see HandshakeGate. */
+  /** Connections still in their handshake at most (default 256), and per address (default 8); more wait for a slot: see HandshakeGate. */
   maxHandshakes?: number;
   maxHandshakesPerAddress?: number;
 }
@@ -59,20 +60,21 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
       gate.release(socket);
     });
     socket.on('error', () => undefined); // a reset board; the channel or the handshake reports it
-    if (!gate.admit(socket)) return;
     const address = socket.remoteAddress;
-    void handshake(socket, options, refusals)
-      .then((refusal) => {
-        if (refusal !== undefined) refusals.refused(address, refusal);
-        // Only a board that got through needs TCP keepalive: a flood is spared the system calls.
-        else if (!socket.destroyed) socket.setKeepAlive(true, 30_000);
-      })
-      .catch((err: unknown) => {
-        // verify or attach failed (a failing disk, a bug): this connection ends, the hub runs on.
-        socket.destroy();
-        options.logger.error(`link ${address ?? '?'}: handshake failed: ${err instanceof Error ? err.message : String(err)}`);
-      })
-      .finally(() => gate.release(socket));
+    gate.admit(socket, () =>
+      void handshake(socket, options, refusals)
+        .then((refusal) => {
+          if (refusal !== undefined) refusals.refused(address, refusal);
+          // Only a board that got through needs TCP keepalive: a flood is spared the system calls.
+          else if (!socket.destroyed) socket.setKeepAlive(true, 30_000);
+        })
+        .catch((err: unknown) => {
+          // verify or attach failed (a failing disk, a bug): this connection ends, the hub runs on.
+          socket.destroy();
+          options.logger.error(`link ${address ?? '?'}: handshake failed: ${err instanceof Error ? err.message : String(err)}`);
+        })
+        .finally(() => gate.release(socket)),
+    );
   };
   const server = options.tls === undefined ? net.createServer(onSocket) : tls.createServer(options.tls, onSocket);
   await new Promise<void>((resolve, reject) => {
@@ -85,6 +87,18 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
       resolve();
     });
   });
+  // An accept that fails costs that connection, not the hub (without a listener, the error would
+  // end the process). libuv closes connections beyond the open-file limit by itself, unseen: the
+  // hub warns at start when its boards would not fit (file-limit.ts); this catches the rest.
+  const acceptFailures = new LogTally(options.clock, (code, count, last) =>
+    options.logger.error(
+      `link: could not accept ${count} connection${count === 1 ? '' : 's'} in the last minute (${last}) with ${sockets.size} open; ` +
+        (code === 'EMFILE' || code === 'ENFILE'
+          ? "each board's link holds a file descriptor: raise the hub's open-file limit (ulimit -n, or LimitNOFILE= in its systemd unit) above the number of boards"
+          : 'the hub goes on'),
+    ),
+  );
+  server.on('error', (err: NodeJS.ErrnoException) => acceptFailures.note(err.code ?? 'error', err.message));
   const address = server.address() as net.AddressInfo;
   return {
     host: address.address,
@@ -92,6 +106,7 @@ export async function startLinkServer(options: LinkServerOptions): Promise<LinkS
     close: async () => {
       gate.close();
       refusals.close();
+      acceptFailures.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await done;

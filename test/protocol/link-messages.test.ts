@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { Backoff, QUICK_TIMEOUTS } from '../../src/protocol/link/backoff.js';
 import { negotiateKeepalive, parseLinkMessage } from '../../src/protocol/link/messages.js';
+import { prng } from '../support/prng.js';
 
 function code(message: Record<string, unknown>): string {
   try {
@@ -80,4 +81,22 @@ test('backoff: a few timeouts in a row are retried at once, then they back off l
   assert.deepEqual(Array.from({ length: QUICK_TIMEOUTS + 1 }, () => b.timedOut()), [99, 99, 99, 99], 'a welcome starts the count over');
   b.next();
   assert.equal(b.timedOut(), 99, 'a refused attempt in between starts the count over');
+});
+
+test('backoff: a thousand boards that lost the hub at once spread their redials over each window', { timeout: 30_000 }, () => {
+  const boards = Array.from({ length: 1000 }, (_, i) => new Backoff({ initialMs: 100, maxMs: 30_000, random: prng(7000 + i) }));
+  const at = boards.map(() => 0);
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    const ceiling = 100 * 2 ** (attempt - 1);
+    const waits = boards.map((b) => b.next());
+    waits.forEach((w, i) => (at[i] = (at[i] as number) + w));
+    assert.ok(waits.every((w) => w >= 0 && w < ceiling), `redial ${attempt}: every wait within [0, ${ceiling})`);
+    // Ten equal parts of the window each get about a tenth of the boards: no burst, no empty stretch.
+    const parts = Array.from({ length: 10 }, () => 0);
+    for (const w of waits) parts[Math.floor((w / ceiling) * 10)]! += 1;
+    assert.ok(parts.every((n) => n >= 60 && n <= 140), `redial ${attempt}: ${parts.join(' ')} boards per tenth of the window`);
+  }
+  // By the eighth redial the boards dial over seconds, not in one instant.
+  const sorted = [...at].sort((a, b) => a - b);
+  assert.ok((sorted[899] as number) - (sorted[99] as number) > 5000, `the middle 80 % of the eighth redials span ${(sorted[899] as number) - (sorted[99] as number)} ms`);
 });

@@ -28,6 +28,8 @@ export interface LinkedBoardOptions {
   /** The max_frame the board sends in its hello (default: HubLink's own). */
   maxFrameBytes?: number;
   tls?: HubLinkOptions['tls'];
+  /** The address to dial from (each board its own, as on a LAN); default the system's choice. */
+  localAddress?: string;
 }
 
 export interface LinkedBoard {
@@ -60,6 +62,7 @@ export async function startLinkedBoard(options: LinkedBoardOptions): Promise<Lin
     ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
     random: options.random ?? (() => 0.5),
     ...(options.outboxCapacity !== undefined ? { outboxCapacity: options.outboxCapacity } : {}),
+    ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
     ...(options.onAcked !== undefined ? { onAcked: options.onAcked } : {}),
   });
   link.start();
