@@ -23,6 +23,8 @@ export interface LinkedBoardOptions {
   random?: () => number;
   outboxCapacity?: number;
   onAcked?: (body: JsonObject) => void;
+  /** Called with each request the board takes from the hub, before it runs it. */
+  onRequest?: (request: JsonObject) => void;
   /** Where the hub link logs (default: nowhere). */
   logger?: Logger;
   /** The max_frame the board sends in its hello (default: HubLink's own). */
@@ -47,9 +49,18 @@ export async function startLinkedBoard(options: LinkedBoardOptions): Promise<Lin
   const hardware = createSimHardware(config, clock);
   const board = new Board(config, hardware, clock, silentLogger);
   await board.start();
+  const dispatcher = new Dispatcher(board, silentLogger);
+  const onRequest = options.onRequest;
+  if (onRequest !== undefined) {
+    const handle = dispatcher.handle.bind(dispatcher);
+    dispatcher.handle = (request, ctx) => {
+      onRequest(request);
+      return handle(request, ctx);
+    };
+  }
   const link = new HubLink({
     board,
-    dispatcher: new Dispatcher(board, silentLogger),
+    dispatcher,
     host: '127.0.0.1',
     port: options.port,
     deviceId: options.id ?? 'shed',
