@@ -51,7 +51,7 @@ describe('boards list at 2,000 boards', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 
   before(async () => {
     browser = await launchChromium();
     hub = await startTestHub();
-    for (let i = 0; i < BOARDS; i++) hub.store.addDevice(idOf(i));
+    for (let i = 0; i < BOARDS; i++) await hub.store.addDevice(idOf(i));
     // bypassCSP: the hub's policy forbids evaluating strings, which is how waitForFunction polls.
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
     await page.routeWebSocket(/\/api\/stream/, (ws) => {
