@@ -11,6 +11,7 @@ import { encodeFrame, LineDecoder } from '../protocol/framing.js';
 import { encodeSealed, type LinkSeal } from '../protocol/link/link-auth.js';
 import { parseLinkMessage, type LinkClose } from '../protocol/link/messages.js';
 import type { Outbox } from '../protocol/link/reliable.js';
+import { defaultPacer, type FramePacer, type PacedReader } from './frame-pacer.js';
 import type { Inbound } from './inbound.js';
 
 export interface LinkStreams {
@@ -52,10 +53,21 @@ export interface ChannelOptions {
    * the same number (a write that must not arrive late, protocol.md §4).
    */
   outgoing?(seq: number, body: JsonObject): JsonObject;
+  /** Shares the event loop with the process's other connections (default: defaultPacer). */
+  pacer?: FramePacer;
 }
 
-export class LinkChannel {
+/** A frame read and not yet handled, or the limit a frame that was too long broke. */
+type Waiting = Buffer | number;
+
+export class LinkChannel implements PacedReader {
   private readonly decoder: LineDecoder;
+  private readonly pacer: FramePacer;
+  /** Frames read and not yet handled (from `next` on), in order; see FramePacer. */
+  private waiting: Waiting[] = [];
+  private next = 0;
+  /** Queued in the pacer with the socket paused. */
+  private deferred = false;
   private lastSent: number;
   private lastReceived: number;
   private tick: Timer | undefined;
@@ -70,6 +82,7 @@ export class LinkChannel {
     private readonly handlers: ChannelHandlers,
   ) {
     this.decoder = new LineDecoder(options.maxFrameBytes ?? 1024 * 1024);
+    this.pacer = options.pacer ?? defaultPacer;
     this.lastSent = this.lastReceived = options.clock.now();
     this.ackedToPeer = streams.inbound.committed;
     socket.setNoDelay(true);
@@ -144,12 +157,48 @@ export class LinkChannel {
     this.lastSent = this.options.clock.now();
   }
 
+  get backlogged(): boolean {
+    return this.open && this.next < this.waiting.length;
+  }
+
+  private readonly sink = {
+    frame: (bytes: Buffer) => void this.waiting.push(bytes),
+    oversize: (limit: number) => void this.waiting.push(limit),
+  };
+
   private receive(chunk: Buffer): void {
     this.lastReceived = this.options.clock.now();
-    this.decoder.push(chunk, {
-      frame: (bytes) => this.onFrame(bytes),
-      oversize: (limit) => this.fail(`a frame longer than ${limit} bytes`),
-    });
+    this.decoder.push(chunk, this.sink);
+    if (this.deferred) return; // its turn comes in the pacer's queue
+    this.drain(this.pacer.slice);
+    if (!this.backlogged) return;
+    this.deferred = true;
+    this.socket.pause();
+    this.pacer.defer(this);
+  }
+
+  /** Handles up to `max` frames read earlier (the pacer's turn); reads again when none is left. */
+  drain(max: number): number {
+    let handled = 0;
+    while (handled < max && this.open && this.next < this.waiting.length) {
+      const frame = this.waiting[this.next] as Waiting;
+      this.waiting[this.next++] = 0; // let go of the bytes
+      handled++;
+      if (typeof frame === 'number') this.fail(`a frame longer than ${frame} bytes`);
+      else this.onFrame(frame);
+    }
+    if (this.backlogged) {
+      // The peer is alive, its frames wait here: no outage while they do.
+      if (this.deferred) this.lastReceived = this.options.clock.now();
+      return handled;
+    }
+    this.waiting.length = 0;
+    this.next = 0;
+    if (this.deferred) {
+      this.deferred = false;
+      if (this.open) this.socket.resume();
+    }
+    return handled;
   }
 
   private onFrame(line: Buffer): void {
