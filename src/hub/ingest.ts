@@ -30,17 +30,28 @@ export interface IngestOptions {
   onStored?: (rows: number) => void;
 }
 
-interface Waiting {
-  item: IngestItem;
+/** One device's items in the batch being gathered: they commit, and settle, together. */
+interface Group {
+  device: string;
+  items: IngestItem[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
+/** What waits for the next commit: every item in the order added, and one group per device. */
+interface Batch {
+  items: IngestItem[];
+  groups: Map<string, Group>;
+  rows: number;
+}
+
+const emptyBatch = (): Batch => ({ items: [], groups: new Map(), rows: 0 });
+
 export class IngestQueue {
   private readonly maxRows: number;
   private readonly maxDelayMs: number;
-  private waiting: Waiting[] = [];
-  private rows = 0;
+  private batch: Batch = emptyBatch();
   private timer: Timer | undefined;
   private closed = false;
   /**
@@ -58,15 +69,31 @@ export class IngestQueue {
     this.maxDelayMs = options.maxDelayMs ?? 10;
   }
 
-  /** Resolves once the item is committed; rejects with the commit's error if that failed. */
+  /**
+   * Resolves once the item is committed; rejects with the commit's error if that failed. A
+   * device's items in the same commit get the same promise: a board's burst costs one, not one each.
+   */
   add(item: IngestItem): Promise<void> {
     if (this.closed) return Promise.reject(new HubError('shutting_down', 'the ingest queue is closed'));
     const failure = this.failed.get(item.device);
     if (failure !== undefined) return Promise.reject(failure);
-    const done = new Promise<void>((resolve, reject) => this.waiting.push({ item, resolve, reject }));
-    this.rows += (item.readings?.length ?? 0) + (item.events?.length ?? 0);
+    const batch = this.batch;
+    let group = batch.groups.get(item.device);
+    if (group === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      group = { device: item.device, items: [], done, resolve, reject };
+      batch.groups.set(item.device, group);
+    }
+    group.items.push(item);
+    batch.items.push(item);
+    batch.rows += rowsOf(item);
     // A failed commit needs no handling here: it rejected `done` and its batch-mates.
-    if (this.rows >= this.maxRows) {
+    if (batch.rows >= this.maxRows) {
       this.commitWaiting();
     } else if (this.timer === undefined) {
       this.timer = this.options.clock.setTimer(this.maxDelayMs, () => {
@@ -74,7 +101,7 @@ export class IngestQueue {
         this.commitWaiting();
       });
     }
-    return done;
+    return group.done;
   }
 
   /**
@@ -107,25 +134,19 @@ export class IngestQueue {
       this.options.clock.clearTimer(this.timer);
       this.timer = undefined;
     }
-    const batch = this.waiting;
-    if (batch.length === 0) return undefined;
-    this.waiting = [];
-    this.rows = 0;
-    const error = this.commitGroup(batch);
+    const batch = this.batch;
+    if (batch.items.length === 0) return undefined;
+    this.batch = emptyBatch();
+    const groups = [...batch.groups.values()];
+    const error = this.commitGroups(batch.items, groups, batch.rows);
     if (error === undefined) return undefined;
-    const byDevice = new Map<string, Waiting[]>();
-    for (const w of batch) {
-      const group = byDevice.get(w.item.device);
-      if (group === undefined) byDevice.set(w.item.device, [w]);
-      else group.push(w);
-    }
-    if (byDevice.size === 1 || isStorageFull(error)) {
-      this.fail(batch, error);
+    if (groups.length === 1 || isStorageFull(error)) {
+      for (const group of groups) this.fail(group, error);
       return { error };
     }
     let first: Error | undefined;
-    for (const group of byDevice.values()) {
-      const groupError = this.commitGroup(group);
+    for (const group of groups) {
+      const groupError = this.commitGroups(group.items, [group], group.items.reduce((n, item) => n + rowsOf(item), 0));
       if (groupError === undefined) continue;
       this.fail(group, groupError);
       first ??= groupError;
@@ -133,26 +154,23 @@ export class IngestQueue {
     return first === undefined ? undefined : { error: first };
   }
 
-  /** One transaction for these items; resolves them when it commits, returns the error when not. */
-  private commitGroup(group: readonly Waiting[]): Error | undefined {
+  /** One transaction for these items; settles their groups when it commits, returns the error when not. */
+  private commitGroups(items: readonly IngestItem[], groups: readonly Group[], rows: number): Error | undefined {
     let events: StoredEvent[];
     try {
-      events = this.store.commit(toCommit(group.map((w) => w.item)));
+      events = this.store.commit(toCommit(items));
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
-    for (const w of group) w.resolve();
+    for (const group of groups) group.resolve();
     if (events.length > 0) this.notify(events);
-    const rows = group.reduce((n, w) => n + (w.item.readings?.length ?? 0) + (w.item.events?.length ?? 0), 0);
     if (rows > 0) this.options.onStored?.(rows);
     return undefined;
   }
 
-  private fail(group: readonly Waiting[], error: Error): void {
-    for (const w of group) {
-      this.failed.set(w.item.device, error);
-      w.reject(error);
-    }
+  private fail(group: Group, error: Error): void {
+    this.failed.set(group.device, error);
+    group.reject(error);
   }
 
   private notify(events: StoredEvent[]): void {
@@ -166,6 +184,10 @@ export class IngestQueue {
       });
     }
   }
+}
+
+function rowsOf(item: IngestItem): number {
+  return (item.readings?.length ?? 0) + (item.events?.length ?? 0);
 }
 
 function toCommit(items: readonly IngestItem[]): CommitBatch {

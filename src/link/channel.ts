@@ -170,11 +170,9 @@ export class LinkChannel implements PacedReader {
     this.lastReceived = this.options.clock.now();
     this.decoder.push(chunk, this.sink);
     if (this.deferred) return; // its turn comes in the pacer's queue
-    this.drain(this.pacer.slice);
-    if (!this.backlogged) return;
+    if (!this.pacer.arrived(this)) return;
     this.deferred = true;
     this.socket.pause();
-    this.pacer.defer(this);
   }
 
   /** Handles up to `max` frames read earlier (the pacer's turn); reads again when none is left. */

@@ -1,13 +1,14 @@
-// How the link channels of one process share its event loop. A board may keep a window of
-// messages in flight (64 for HubLink), and a thousand boards' windows read in one turn held
-// the hub's loop for a third of a second: acks, HTTP requests and every other board waited.
+// How the link connections of one process share its event loop. A board may keep a window of
+// messages in flight (64 for HubLink), and a thousand boards' windows read in one turn held the
+// hub's loop for a third of a second: acks, HTTP requests and every other board waited.
 //
-// So a connection's frames are handled in slices. A channel whose socket had nothing waiting
-// handles the first slice of what arrives at once: a command's reply or a lone reading never
-// waits behind another board's backlog. The rest waits, its socket paused (TCP pushes back on
-// the sender), in a round-robin queue served after the poll phase (setImmediate), at most
-// `framesPerTurn` frames a turn; the socket reads again once its backlog is handled. Between
-// two such turns the loop runs timers (the acks), reads other sockets and answers HTTP.
+// So each turn of the loop handles at most `framesPerTurn` frames, all connections together, and
+// a connection at most a `slice` of them before the others get theirs. Frames that must wait stay
+// with their connection, its socket paused (TCP pushes back on the sender), in a queue served
+// after the poll phase (setImmediate). A connection that had nothing waiting is served before
+// those with a backlog (as fair queueing favours sparse flows): a command's reply or a lone
+// reading never waits behind another board's backlog. Between two turns the loop runs its timers
+// (the acks), reads the other sockets and answers HTTP.
 
 /** A connection with frames read and not yet handled. */
 export interface PacedReader {
@@ -20,15 +21,18 @@ export interface PacedReader {
 export interface FramePacerOptions {
   /** Frames a connection handles before another gets its turn (default 16). */
   slice?: number;
-  /** Frames handled from the queue per event-loop turn, all connections together (default 512). */
+  /** Frames handled per event-loop turn, all connections together (default 512). */
   framesPerTurn?: number;
 }
 
 export class FramePacer {
   readonly slice: number;
   readonly framesPerTurn: number;
-  private queue: PacedReader[] = [];
-  private head = 0;
+  /** Frames handled since the last serve(): this turn's share so far. */
+  private used = 0;
+  /** Connections none of whose frames were handled yet, and those part-way through a backlog. */
+  private readonly fresh = new ReaderQueue();
+  private readonly backlogged = new ReaderQueue();
   private scheduled = false;
 
   constructor(options: FramePacerOptions = {}) {
@@ -38,12 +42,28 @@ export class FramePacer {
 
   /** Connections waiting for their turn. */
   get waiting(): number {
-    return this.queue.length - this.head;
+    return this.fresh.length + this.backlogged.length;
   }
 
-  /** Queues a reader whose backlog outlasted its slice; it is served after the poll phase. */
-  defer(reader: PacedReader): void {
-    this.queue.push(reader);
+  /**
+   * Lets a connection whose frames just arrived handle what this turn still allows of them (up
+   * to a slice), and queues it with the rest: the reader pauses its socket while it is queued.
+   * Returns whether it was queued.
+   */
+  arrived(reader: PacedReader): boolean {
+    const allowed = Math.min(this.slice, this.framesPerTurn - this.used);
+    const handled = allowed > 0 ? reader.drain(allowed) : 0;
+    this.charge(handled);
+    if (!reader.backlogged) return false;
+    (handled === 0 ? this.fresh : this.backlogged).push(reader);
+    this.schedule();
+    return true;
+  }
+
+  private charge(frames: number): void {
+    if (frames === 0) return;
+    this.used += frames;
+    // The turn's share starts again after this poll phase, whether or not anyone waits.
     this.schedule();
   }
 
@@ -53,27 +73,46 @@ export class FramePacer {
     setImmediate(() => this.serve());
   }
 
-  /** One turn's share: a slice each, round-robin, until the turn's frames are spent. */
+  /** A new turn's share: the fresh first, then the backlogged round-robin, a slice each. */
   private serve(): void {
     this.scheduled = false;
-    let left = this.framesPerTurn;
-    while (left > 0 && this.head < this.queue.length) {
-      const reader = this.queue[this.head] as PacedReader;
-      this.head++;
+    this.used = 0;
+    while (this.used < this.framesPerTurn) {
+      const reader = this.fresh.shift() ?? this.backlogged.shift();
+      if (reader === undefined) break;
       // At least one counted, so a reader that handles nothing cannot spin the turn.
-      left -= Math.max(1, reader.drain(Math.min(this.slice, left)));
-      if (reader.backlogged) this.queue.push(reader);
+      this.used += Math.max(1, reader.drain(Math.min(this.slice, this.framesPerTurn - this.used)));
+      if (reader.backlogged) this.backlogged.push(reader);
     }
-    if (this.head === this.queue.length) {
-      this.queue = [];
+    if (this.waiting > 0) this.schedule();
+  }
+}
+
+/** A FIFO that does not copy on every shift. */
+class ReaderQueue {
+  private items: PacedReader[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(reader: PacedReader): void {
+    this.items.push(reader);
+  }
+
+  shift(): PacedReader | undefined {
+    if (this.head === this.items.length) return undefined;
+    const reader = this.items[this.head] as PacedReader;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
       this.head = 0;
-    } else {
-      if (this.head > 1024) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      this.schedule();
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
     }
+    return reader;
   }
 }
 
