@@ -487,7 +487,8 @@ async function main(): Promise<void> {
       );
       console.log(
         `   hub CPU ${pct(hubBusy)} of its core; ${fmtInt(commits)} commits of ${fmtInt(commits > 0 ? commitReadings / commits : 0)} readings and ${linkStatesPerCommit.toFixed(0)} link states on average, ` +
-          `holding the thread ${pct(commitShare)} of the time; swarm CPU ${pct(cpuShare(sat.before, sat.after))}`,
+          `holding the thread ${pct(commitShare)} of the time; swarm CPU ${pct(cpuShare(sat.before, sat.after))}; ` +
+          `hub CPU per reading committed ${((hubBusy * (h1.at - h0.at) * 1000) / Math.max(1, commitReadings)).toFixed(2)} µs`,
       );
       console.log(
         `   hub event-loop delay: max ${fmtMs(firstSecond.max)} in the first second (every board's first window at once), then p50 ${fmtMs(steady.p50)}, p99 ${fmtMs(steady.p99)}, max ${fmtMs(steady.max)} while sending`,

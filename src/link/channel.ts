@@ -161,6 +161,10 @@ export class LinkChannel implements PacedReader {
     return this.open && this.next < this.waiting.length;
   }
 
+  get backlog(): number {
+    return this.open ? this.waiting.length - this.next : 0;
+  }
+
   private readonly sink = {
     frame: (bytes: Buffer) => void this.waiting.push(bytes),
     oversize: (limit: number) => void this.waiting.push(limit),

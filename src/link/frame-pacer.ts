@@ -16,28 +16,46 @@ export interface PacedReader {
   drain(max: number): number;
   /** Whether frames still wait (false once the connection closed). */
   readonly backlogged: boolean;
+  /** How many frames wait. */
+  readonly backlog: number;
 }
 
 export interface FramePacerOptions {
-  /** Frames a connection handles before another gets its turn (default 16). */
+  /** Frames a connection handles before another gets its turn (default 64, HubLink's window). */
   slice?: number;
-  /** Frames handled per event-loop turn, all connections together (default 512). */
+  /** Frames handled per event-loop turn, all connections together (default 1024). */
   framesPerTurn?: number;
+  /**
+   * Milliseconds of frame handling per turn, all connections together (default 4; commits made
+   * while handling count): whichever of the two budgets runs out first ends the turn's share.
+   */
+  msPerTurn?: number;
+  /**
+   * A connection that had nothing waiting and brings at most this many frames (default 4) is
+   * handled at once even when the turn's share is spent: a reply or a lone reading, not a burst.
+   */
+  sparse?: number;
 }
 
 export class FramePacer {
   readonly slice: number;
   readonly framesPerTurn: number;
+  readonly sparse: number;
+  readonly msPerTurn: number;
   /** Frames handled since the last serve(): this turn's share so far. */
   private used = 0;
+  /** performance.now() when this turn's share began. */
+  private turnStart = 0;
   /** Connections none of whose frames were handled yet, and those part-way through a backlog. */
   private readonly fresh = new ReaderQueue();
   private readonly backlogged = new ReaderQueue();
   private scheduled = false;
 
   constructor(options: FramePacerOptions = {}) {
-    this.slice = Math.max(1, options.slice ?? 16);
-    this.framesPerTurn = Math.max(this.slice, options.framesPerTurn ?? 512);
+    this.slice = Math.max(1, options.slice ?? 64);
+    this.framesPerTurn = Math.max(this.slice, options.framesPerTurn ?? 1024);
+    this.sparse = Math.max(0, Math.min(this.slice, options.sparse ?? 4));
+    this.msPerTurn = options.msPerTurn ?? 4;
   }
 
   /** Connections waiting for their turn. */
@@ -51,13 +69,18 @@ export class FramePacer {
    * Returns whether it was queued.
    */
   arrived(reader: PacedReader): boolean {
-    const allowed = Math.min(this.slice, this.framesPerTurn - this.used);
+    if (this.used === 0) this.turnStart = performance.now();
+    const allowed = reader.backlog <= this.sparse ? reader.backlog : this.spent() ? 0 : Math.min(this.slice, this.framesPerTurn - this.used);
     const handled = allowed > 0 ? reader.drain(allowed) : 0;
     this.charge(handled);
     if (!reader.backlogged) return false;
     (handled === 0 ? this.fresh : this.backlogged).push(reader);
     this.schedule();
     return true;
+  }
+
+  private spent(): boolean {
+    return this.used >= this.framesPerTurn || (this.used > 0 && performance.now() - this.turnStart >= this.msPerTurn);
   }
 
   private charge(frames: number): void {
@@ -77,7 +100,8 @@ export class FramePacer {
   private serve(): void {
     this.scheduled = false;
     this.used = 0;
-    while (this.used < this.framesPerTurn) {
+    this.turnStart = performance.now();
+    while (!this.spent()) {
       const reader = this.fresh.shift() ?? this.backlogged.shift();
       if (reader === undefined) break;
       // At least one counted, so a reader that handles nothing cannot spin the turn.
