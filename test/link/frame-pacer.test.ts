@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { SystemClock } from '../../src/common/clock.js';
-import { FramePacer } from '../../src/link/frame-pacer.js';
+import { FramePacer, type PacedReader } from '../../src/link/frame-pacer.js';
 import { LinkChannel } from '../../src/link/channel.js';
 import { Inbound } from '../../src/link/inbound.js';
 import type { JsonObject } from '../../src/protocol/codec.js';
@@ -114,5 +114,40 @@ describe('link: connections share the event loop', { timeout: 30_000 }, () => {
     assert.deepEqual(seqs, Array.from({ length: 2 * FLOOD }, (_, i) => i + 1));
     assert.equal(pacer.waiting, 0);
     assert.equal(server.isPaused(), false, 'the socket reads again once its backlog is handled');
+  });
+
+  test('a turn serves fresh connections before backlogged ones, and a few frames at once', async () => {
+    const pacer = new FramePacer({ slice: 4, framesPerTurn: 4, sparse: 2, msPerTurn: Number.POSITIVE_INFINITY });
+    const log: string[] = [];
+    /** A connection with `frames` waiting that logs each one it handles. */
+    const reader = (name: string, frames: number): PacedReader => {
+      let left = frames;
+      return {
+        drain: (max) => {
+          const n = Math.min(max, left);
+          for (let i = 0; i < n; i++) log.push(`${name}${frames - left + i + 1}`);
+          left -= n;
+          return n;
+        },
+        get backlogged() {
+          return left > 0;
+        },
+        get backlog() {
+          return left;
+        },
+      };
+    };
+    const turn = () => new Promise((r) => setImmediate(r));
+    assert.equal(pacer.arrived(reader('a', 10)), true, 'a handles its slice and queues the rest');
+    assert.equal(pacer.arrived(reader('b', 6)), true, "the turn's share is spent: b waits whole");
+    assert.equal(pacer.arrived(reader('c', 2)), false, 'two frames are handled at once all the same');
+    assert.deepEqual(log.splice(0), ['a1', 'a2', 'a3', 'a4', 'c1', 'c2']);
+    await turn();
+    assert.deepEqual(log.splice(0), ['b1', 'b2', 'b3', 'b4'], 'the fresh connection first');
+    await turn();
+    assert.deepEqual(log.splice(0), ['a5', 'a6', 'a7', 'a8']);
+    await turn();
+    assert.deepEqual(log.splice(0), ['b5', 'b6', 'a9', 'a10'], 'then round-robin');
+    assert.equal(pacer.waiting, 0);
   });
 });
