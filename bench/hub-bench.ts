@@ -470,15 +470,16 @@ async function main(): Promise<void> {
       const dirA = fs.mkdtempSync(path.join(tmp, 'store-a-'));
       const dirB = fs.mkdtempSync(path.join(tmp, 'store-b-'));
       const perBatch = Math.max(1, Math.round(linkStatesPerCommit));
-      const likeHub = await baseline.call<BaseResult>('run', { dir: dirA, rows: S.baselineRows, boards: BOARDS, boardsPerBatch: perBatch });
-      const bare = await baseline.call<BaseResult>('run', { dir: dirB, rows: S.baselineRows, boards: BOARDS, boardsPerBatch: 0 });
+      const batch = commits > 0 ? Math.max(1, Math.round(commitReadings / commits)) : 2000;
+      const likeHub = await baseline.call<BaseResult>('run', { dir: dirA, rows: S.baselineRows, boards: BOARDS, boardsPerBatch: perBatch, batch });
+      const bare = await baseline.call<BaseResult>('run', { dir: dirB, rows: S.baselineRows, boards: BOARDS, boardsPerBatch: 0, batch });
 
       console.log(`\n4. readings committed per second at saturation — ${fmtInt(sat.after.up)} swarm boards, each keeping ${WINDOW} readings unacknowledged, sending for ${S.saturateMs / 1000} s`);
       console.log('   hub: readings rows counted in the store (SQLite, after the hub stopped) ÷ time from the first reading sent to the last ack');
       const rows = [
         ['what', 'readings', 'seconds', 'readings/s', 'hub / this'],
-        [`storage: HubStore.commit, 2,000 a batch, ${perBatch} boards' link states each (as the hub's commits)`, fmtInt(likeHub.rows), (likeHub.ms / 1000).toFixed(2), fmtInt(likeHub.perSecond), (hubRate / likeHub.perSecond).toFixed(2)],
-        ['storage: HubStore.commit, 2,000 a batch, readings only', fmtInt(bare.rows), (bare.ms / 1000).toFixed(2), fmtInt(bare.perSecond), (hubRate / bare.perSecond).toFixed(2)],
+        [`storage: HubStore.commit, ${fmtInt(batch)} a batch, ${perBatch} boards' link states each (as the hub's commits)`, fmtInt(likeHub.rows), (likeHub.ms / 1000).toFixed(2), fmtInt(likeHub.perSecond), (hubRate / likeHub.perSecond).toFixed(2)],
+        [`storage: HubStore.commit, ${fmtInt(batch)} a batch, readings only`, fmtInt(bare.rows), (bare.ms / 1000).toFixed(2), fmtInt(bare.perSecond), (hubRate / bare.perSecond).toFixed(2)],
         ['hub, through the link protocol', fmtInt(committedRows), seconds.toFixed(2), fmtInt(hubRate), '-'],
       ];
       console.log(table(rows));

@@ -1,19 +1,17 @@
 // The saturation benchmark's baseline: the storage's own ceiling. HubStore.commit of the rows the
 // hub stores for the swarm's readings (device swarm-NNNN, sensor t, quantity temperature, °C),
-// in batches of 2,000 as the hub's IngestQueue makes them, in one process that does nothing
+// in batches the size the hub's IngestQueue made them (2,000 unless told), in one process that does nothing
 // else: no sockets, no parsing. Each batch also advances the link state of the boards whose
 // readings it holds, as the hub's commits do.
 //
-//   started by hub-bench.js, which calls run {dir, rows, boards, boardsPerBatch} over IPC
+//   started by hub-bench.js, which calls run {dir, rows, boards, boardsPerBatch, batch} over IPC
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { HubStore, type CommitBatch } from '../../src/hub/store/store.js';
 import type { Reading } from '../../src/hub/types.js';
 import { serveRpc } from './common.js';
 
-const BATCH = 2000;
-
-function run(dir: string, rows: number, boards: number, boardsPerBatch: number): { rows: number; ms: number; perSecond: number; commits: number } {
+function run(dir: string, rows: number, boards: number, boardsPerBatch: number, BATCH: number): { rows: number; ms: number; perSecond: number; commits: number } {
   const store = HubStore.open(path.join(dir, 'tether.db'));
   try {
     const ids = Array.from({ length: boards }, (_, i) => `swarm-${String(i).padStart(4, '0')}`);
@@ -50,5 +48,5 @@ function run(dir: string, rows: number, boards: number, boardsPerBatch: number):
 }
 
 serveRpc({
-  run: (args) => run(String(args['dir']), Number(args['rows']), Number(args['boards']), Number(args['boardsPerBatch'])),
+  run: (args) => run(String(args['dir']), Number(args['rows']), Number(args['boards']), Number(args['boardsPerBatch']), Math.max(1, Number(args['batch'] ?? 2000))),
 });

@@ -55,7 +55,7 @@ export class FramePacer {
     this.slice = Math.max(1, options.slice ?? 64);
     this.framesPerTurn = Math.max(this.slice, options.framesPerTurn ?? 1024);
     this.sparse = Math.max(0, Math.min(this.slice, options.sparse ?? 4));
-    this.msPerTurn = options.msPerTurn ?? 4;
+    this.msPerTurn = options.msPerTurn ?? 2;
   }
 
   /** Connections waiting for their turn. */
