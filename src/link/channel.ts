@@ -246,12 +246,16 @@ export class LinkChannel implements PacedReader {
     if (this.streams.outbox.ack(seq) > 0) this.flush();
   }
 
+  // Made once, not for every message.
+  private readonly deliver = (body: JsonObject, seq: number) => this.handlers.deliver(body, seq);
+  private readonly committed = () => this.scheduleAck(false);
+
   private onMsg(seq: number, body: JsonObject): void {
     const arrival = this.streams.inbound.receive(
       seq,
       body,
-      (b, s) => this.handlers.deliver(b, s),
-      () => this.scheduleAck(false),
+      this.deliver,
+      this.committed,
       (err) => this.fail(`delivering message ${seq} failed: ${String(err)}`),
     );
     // One TCP connection never skips; the next connection resends from our last ack.
