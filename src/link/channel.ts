@@ -72,7 +72,8 @@ export class LinkChannel implements PacedReader {
   private lastReceived: number;
   private tick: Timer | undefined;
   private ackedToPeer: number;
-  private ackTimer: Timer | undefined;
+  private ackQueued = false;
+  private forceAck = false;
   private open = true;
 
   constructor(
@@ -263,16 +264,23 @@ export class LinkChannel implements PacedReader {
     else if (arrival === 'duplicate') this.scheduleAck(true);
   }
 
-  /** Acks go out on the next turn, so a burst of messages gets one. */
+  /**
+   * An ack goes out as soon as what completed now has been counted (a microtask later), not a
+   * timer later: the hub's commit completes a board's whole burst at once, so the burst gets one
+   * ack, and the board's window opens again while the hub's loop is still in the same turn.
+   */
   private scheduleAck(force: boolean): void {
-    if (this.ackTimer !== undefined) return;
-    this.ackTimer = this.options.clock.setTimer(0, () => {
-      this.ackTimer = undefined;
+    this.forceAck ||= force;
+    if (this.ackQueued) return;
+    this.ackQueued = true;
+    queueMicrotask(() => {
+      this.ackQueued = false;
       const committed = this.streams.inbound.committed;
-      if (force || committed !== this.ackedToPeer) {
+      if (this.forceAck || committed !== this.ackedToPeer) {
         this.ackedToPeer = committed;
         this.write({ link: 'ack', ack: committed });
       }
+      this.forceAck = false;
     });
   }
 
@@ -285,7 +293,6 @@ export class LinkChannel implements PacedReader {
     if (!this.open) return;
     this.open = false;
     if (this.tick !== undefined) this.options.clock.clearTimer(this.tick);
-    if (this.ackTimer !== undefined) this.options.clock.clearTimer(this.ackTimer);
     if (reason === 'outage') this.socket.destroy();
     this.handlers.closed(reason, detail, sealFailed);
   }
