@@ -105,6 +105,8 @@ export class LinkChannel implements PacedReader {
     const onTick = () => {
       if (!this.open) return;
       const now = this.options.clock.now();
+      // Frames waiting for their turn in the pacer are the peer's: no outage while they wait.
+      if (this.deferred) this.lastReceived = now;
       if (now - this.lastReceived >= this.options.outageMs) {
         this.shut('outage', `nothing received for ${Math.round(now - this.lastReceived)} ms`);
         return;
@@ -190,11 +192,7 @@ export class LinkChannel implements PacedReader {
       if (typeof frame === 'number') this.fail(`a frame longer than ${frame} bytes`);
       else this.onFrame(frame);
     }
-    if (this.backlogged) {
-      // The peer is alive, its frames wait here: no outage while they do.
-      if (this.deferred) this.lastReceived = this.options.clock.now();
-      return handled;
-    }
+    if (this.backlogged) return handled;
     this.waiting.length = 0;
     this.next = 0;
     if (this.deferred) {

@@ -4,11 +4,12 @@
 //
 // So each turn of the loop handles at most `framesPerTurn` frames, all connections together, and
 // a connection at most a `slice` of them before the others get theirs. Frames that must wait stay
-// with their connection, its socket paused (TCP pushes back on the sender), in a queue served
-// after the poll phase (setImmediate). A connection that had nothing waiting is served before
-// those with a backlog (as fair queueing favours sparse flows): a command's reply or a lone
-// reading never waits behind another board's backlog. Between two turns the loop runs its timers
-// (the acks), reads the other sockets and answers HTTP.
+// with their connection, its socket paused (TCP pushes back on the sender), in a round-robin
+// queue served after the poll phase (setImmediate). A connection that had nothing waiting and
+// brings only a few frames is handled at once (as fair queueing favours sparse flows): a
+// command's reply or a lone reading never waits behind another board's backlog. Between two
+// turns the loop runs its timers, reads the other sockets and answers HTTP. Round-robin, so a
+// connection with a backlog is served within a round of the queue whatever keeps arriving.
 
 /** A connection with frames read and not yet handled. */
 export interface PacedReader {
@@ -46,9 +47,7 @@ export class FramePacer {
   private used = 0;
   /** performance.now() when this turn's share began. */
   private turnStart = 0;
-  /** Connections none of whose frames were handled yet, and those part-way through a backlog. */
-  private readonly fresh = new ReaderQueue();
-  private readonly backlogged = new ReaderQueue();
+  private readonly queue = new ReaderQueue();
   private scheduled = false;
 
   constructor(options: FramePacerOptions = {}) {
@@ -60,7 +59,7 @@ export class FramePacer {
 
   /** Connections waiting for their turn. */
   get waiting(): number {
-    return this.fresh.length + this.backlogged.length;
+    return this.queue.length;
   }
 
   /**
@@ -74,7 +73,7 @@ export class FramePacer {
     const handled = allowed > 0 ? reader.drain(allowed) : 0;
     this.charge(handled);
     if (!reader.backlogged) return false;
-    (handled === 0 ? this.fresh : this.backlogged).push(reader);
+    this.queue.push(reader);
     this.schedule();
     return true;
   }
@@ -96,17 +95,17 @@ export class FramePacer {
     setImmediate(() => this.serve());
   }
 
-  /** A new turn's share: the fresh first, then the backlogged round-robin, a slice each. */
+  /** A new turn's share: a slice each, round-robin. */
   private serve(): void {
     this.scheduled = false;
     this.used = 0;
     this.turnStart = performance.now();
     while (!this.spent()) {
-      const reader = this.fresh.shift() ?? this.backlogged.shift();
+      const reader = this.queue.shift();
       if (reader === undefined) break;
       // At least one counted, so a reader that handles nothing cannot spin the turn.
       this.used += Math.max(1, reader.drain(Math.min(this.slice, this.framesPerTurn - this.used)));
-      if (reader.backlogged) this.backlogged.push(reader);
+      if (reader.backlogged) this.queue.push(reader);
     }
     if (this.waiting > 0) this.schedule();
   }
