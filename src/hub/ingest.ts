@@ -18,8 +18,8 @@ export interface IngestItem {
 export interface IngestOptions {
   clock: Clock;
   /**
-   * Commit as soon as this many rows (readings and events) wait (default 1,000: such a commit
-   * holds the event loop for about 2 ms, which the link's FramePacer budgets a turn around).
+   * Commit as soon as this many rows (readings and events) wait (default 500: such a commit
+   * holds the event loop for about 1 ms, about what the link's FramePacer gives a turn).
    */
   maxRows?: number;
   /** Commit at the latest this long after the first item waiting. */
@@ -68,7 +68,7 @@ export class IngestQueue {
     private readonly store: Pick<HubStore, 'commit'>,
     private readonly options: IngestOptions,
   ) {
-    this.maxRows = options.maxRows ?? 1000;
+    this.maxRows = options.maxRows ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 10;
   }
 

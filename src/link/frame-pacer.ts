@@ -27,7 +27,7 @@ export interface FramePacerOptions {
   /** Frames handled per event-loop turn, all connections together (default 1024). */
   framesPerTurn?: number;
   /**
-   * Milliseconds of frame handling per turn, all connections together (default 4; commits made
+   * Milliseconds of frame handling per turn, all connections together (default 1; commits made
    * while handling count): whichever of the two budgets runs out first ends the turn's share.
    */
   msPerTurn?: number;
@@ -54,7 +54,7 @@ export class FramePacer {
     this.slice = Math.max(1, options.slice ?? 64);
     this.framesPerTurn = Math.max(this.slice, options.framesPerTurn ?? 1024);
     this.sparse = Math.max(0, Math.min(this.slice, options.sparse ?? 4));
-    this.msPerTurn = options.msPerTurn ?? 2;
+    this.msPerTurn = options.msPerTurn ?? 1;
   }
 
   /** Connections waiting for their turn. */
