@@ -2,8 +2,8 @@
 // messages in flight (64 for HubLink), and a thousand boards' windows read in one turn held the
 // hub's loop for a third of a second: acks, HTTP requests and every other board waited.
 //
-// So each turn of the loop handles at most `framesPerTurn` frames, all connections together, and
-// a connection at most a `slice` of them before the others get theirs. Frames that must wait stay
+// So each turn of the loop handles at most `framesPerTurn` frames, or `msPerTurn` of them, all
+// connections together, and a connection at most a `slice` before the others get theirs. Frames that must wait stay
 // with their connection, its socket paused (TCP pushes back on the sender), in a round-robin
 // queue served after the poll phase (setImmediate). A connection that had nothing waiting and
 // brings only a few frames is handled at once (as fair queueing favours sparse flows): a
