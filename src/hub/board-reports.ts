@@ -23,6 +23,8 @@ export class BoardReports {
   private reported: JsonObject | null = null;
   /** Wall-clock ms when it was reported. */
   private reportedAt = 0;
+  /** Readings waiting for their commit (one promise for a board's readings in one commit) to be published. */
+  private unpublished: { committed: Promise<void>; readings: Array<{ body: JsonObject; ts: number }> } | undefined;
 
   constructor(
     private readonly device: string,
@@ -73,7 +75,7 @@ export class BoardReports {
     switch (name) {
       case 'reading': {
         const committed = this.deps.ingest.add({ device, seq, readings: readingRows(device, body, ts) });
-        void committed.then(() => this.publishReading(body, ts), () => undefined);
+        this.publishOnCommit(committed, body, ts);
         return committed;
       }
       case 'state':
@@ -93,6 +95,24 @@ export class BoardReports {
     // Without a known boot time, the smallest lag seen so far is the best guess of it.
     if (this.bootEpoch === null || now - ts < this.bootEpoch) this.bootEpoch = now - ts;
     return Math.round(this.bootEpoch + ts);
+  }
+
+  /** Publishes the reading once it committed, with the others of its commit. */
+  private publishOnCommit(committed: Promise<void>, body: JsonObject, ts: number): void {
+    if (this.unpublished?.committed !== committed) {
+      const waiting = { committed, readings: [] as Array<{ body: JsonObject; ts: number }> };
+      this.unpublished = waiting;
+      void committed.then(
+        () => {
+          if (this.unpublished === waiting) this.unpublished = undefined;
+          for (const r of waiting.readings) this.publishReading(r.body, r.ts);
+        },
+        () => {
+          if (this.unpublished === waiting) this.unpublished = undefined;
+        },
+      );
+    }
+    this.unpublished.readings.push({ body, ts });
   }
 
   private publishReading(body: JsonObject, ts: number): void {

@@ -17,7 +17,10 @@ export interface IngestItem {
 
 export interface IngestOptions {
   clock: Clock;
-  /** Commit as soon as this many rows (readings and events) wait. */
+  /**
+   * Commit as soon as this many rows (readings and events) wait (default 500: such a commit
+   * holds the event loop for about 1 ms, about what the link's FramePacer gives a turn).
+   */
   maxRows?: number;
   /** Commit at the latest this long after the first item waiting. */
   maxDelayMs?: number;
@@ -30,17 +33,28 @@ export interface IngestOptions {
   onStored?: (rows: number) => void;
 }
 
-interface Waiting {
-  item: IngestItem;
+/** One device's items in the batch being gathered: they commit, and settle, together. */
+interface Group {
+  device: string;
+  items: IngestItem[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
+/** What waits for the next commit: every item in the order added, and one group per device. */
+interface Batch {
+  items: IngestItem[];
+  groups: Map<string, Group>;
+  rows: number;
+}
+
+const emptyBatch = (): Batch => ({ items: [], groups: new Map(), rows: 0 });
+
 export class IngestQueue {
   private readonly maxRows: number;
   private readonly maxDelayMs: number;
-  private waiting: Waiting[] = [];
-  private rows = 0;
+  private batch: Batch = emptyBatch();
   private timer: Timer | undefined;
   private closed = false;
   /** The commit running, if any: the next batch starts after it. */
@@ -56,19 +70,35 @@ export class IngestQueue {
     private readonly store: Pick<HubStore, 'commit'>,
     private readonly options: IngestOptions,
   ) {
-    this.maxRows = options.maxRows ?? 2000;
+    this.maxRows = options.maxRows ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 10;
   }
 
-  /** Resolves once the item is committed; rejects with the commit's error if that failed. */
+  /**
+   * Resolves once the item is committed; rejects with the commit's error if that failed. A
+   * device's items in the same commit get the same promise: a board's burst costs one, not one each.
+   */
   add(item: IngestItem): Promise<void> {
     if (this.closed) return Promise.reject(new HubError('shutting_down', 'the ingest queue is closed'));
     const failure = this.failed.get(item.device);
     if (failure !== undefined) return Promise.reject(failure);
-    const done = new Promise<void>((resolve, reject) => this.waiting.push({ item, resolve, reject }));
-    this.rows += (item.readings?.length ?? 0) + (item.events?.length ?? 0);
+    const batch = this.batch;
+    let group = batch.groups.get(item.device);
+    if (group === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      group = { device: item.device, items: [], done, resolve, reject };
+      batch.groups.set(item.device, group);
+    }
+    group.items.push(item);
+    batch.items.push(item);
+    batch.rows += rowsOf(item);
     // A failed commit needs no handling here: it rejected `done` and its batch-mates.
-    if (this.rows >= this.maxRows) {
+    if (batch.rows >= this.maxRows) {
       void this.commitWaiting();
     } else if (this.timer === undefined) {
       this.timer = this.options.clock.setTimer(this.maxDelayMs, () => {
@@ -76,7 +106,7 @@ export class IngestQueue {
         void this.commitWaiting();
       });
     }
-    return done;
+    return group.done;
   }
 
   /**
@@ -111,37 +141,31 @@ export class IngestQueue {
       this.options.clock.clearTimer(this.timer);
       this.timer = undefined;
     }
-    const batch = this.waiting;
-    this.waiting = [];
-    this.rows = 0;
+    const batch = this.batch;
+    this.batch = emptyBatch();
     const run = this.committing.then(() => this.commitBatch(batch));
-    this.committing = run.then(() => undefined);
+    this.committing = run;
     return run;
   }
 
-  private async commitBatch(batch: readonly Waiting[]): Promise<{ error: Error } | undefined> {
-    // Items of a board whose earlier batch failed while this one waited are refused like later ones.
-    const live = batch.filter((w) => {
-      const failure = this.failed.get(w.item.device);
-      if (failure !== undefined) w.reject(failure);
+  private async commitBatch(batch: Batch): Promise<{ error: Error } | undefined> {
+    // A board whose earlier batch failed while this one waited is refused like later items.
+    const groups = [...batch.groups.values()].filter((group) => {
+      const failure = this.failed.get(group.device);
+      if (failure !== undefined) group.reject(failure);
       return failure === undefined;
     });
-    if (live.length === 0) return undefined;
-    const error = await this.commitGroup(live);
+    if (groups.length === 0) return undefined;
+    const items = groups.length === batch.groups.size ? batch.items : batch.items.filter((item) => !this.failed.has(item.device));
+    const error = await this.commitGroups(items, groups, items.reduce((n, item) => n + rowsOf(item), 0));
     if (error === undefined) return undefined;
-    const byDevice = new Map<string, Waiting[]>();
-    for (const w of live) {
-      const group = byDevice.get(w.item.device);
-      if (group === undefined) byDevice.set(w.item.device, [w]);
-      else group.push(w);
-    }
-    if (byDevice.size === 1 || isStorageFull(error)) {
-      this.fail(live, error);
+    if (groups.length === 1 || isStorageFull(error)) {
+      for (const group of groups) this.fail(group, error);
       return { error };
     }
     let first: Error | undefined;
-    for (const group of byDevice.values()) {
-      const groupError = await this.commitGroup(group);
+    for (const group of groups) {
+      const groupError = await this.commitGroups(group.items, [group], group.items.reduce((n, item) => n + rowsOf(item), 0));
       if (groupError === undefined) continue;
       this.fail(group, groupError);
       first ??= groupError;
@@ -149,26 +173,23 @@ export class IngestQueue {
     return first === undefined ? undefined : { error: first };
   }
 
-  /** One transaction for these items; resolves them when it commits, returns the error when not. */
-  private async commitGroup(group: readonly Waiting[]): Promise<Error | undefined> {
+  /** One transaction for these items; settles their groups when it commits, returns the error when not. */
+  private async commitGroups(items: readonly IngestItem[], groups: readonly Group[], rows: number): Promise<Error | undefined> {
     let events: StoredEvent[];
     try {
-      events = await this.store.commit(toCommit(group.map((w) => w.item)));
+      events = await this.store.commit(toCommit(items));
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
-    for (const w of group) w.resolve();
+    for (const group of groups) group.resolve();
     if (events.length > 0) this.notify(events);
-    const rows = group.reduce((n, w) => n + (w.item.readings?.length ?? 0) + (w.item.events?.length ?? 0), 0);
     if (rows > 0) this.options.onStored?.(rows);
     return undefined;
   }
 
-  private fail(group: readonly Waiting[], error: Error): void {
-    for (const w of group) {
-      this.failed.set(w.item.device, error);
-      w.reject(error);
-    }
+  private fail(group: Group, error: Error): void {
+    this.failed.set(group.device, error);
+    group.reject(error);
   }
 
   private notify(events: StoredEvent[]): void {
@@ -182,6 +203,10 @@ export class IngestQueue {
       });
     }
   }
+}
+
+function rowsOf(item: IngestItem): number {
+  return (item.readings?.length ?? 0) + (item.events?.length ?? 0);
 }
 
 function toCommit(items: readonly IngestItem[]): CommitBatch {

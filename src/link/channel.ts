@@ -11,6 +11,7 @@ import { encodeFrame, LineDecoder } from '../protocol/framing.js';
 import { encodeSealed, type LinkSeal } from '../protocol/link/link-auth.js';
 import { parseLinkMessage, type LinkClose } from '../protocol/link/messages.js';
 import type { Outbox } from '../protocol/link/reliable.js';
+import { defaultPacer, type FramePacer, type PacedReader } from './frame-pacer.js';
 import type { Inbound } from './inbound.js';
 
 export interface LinkStreams {
@@ -52,15 +53,27 @@ export interface ChannelOptions {
    * the same number (a write that must not arrive late, protocol.md §4).
    */
   outgoing?(seq: number, body: JsonObject): JsonObject;
+  /** Shares the event loop with the process's other connections (default: defaultPacer). */
+  pacer?: FramePacer;
 }
 
-export class LinkChannel {
+/** A frame read and not yet handled, or the limit a frame that was too long broke. */
+type Waiting = Buffer | number;
+
+export class LinkChannel implements PacedReader {
   private readonly decoder: LineDecoder;
+  private readonly pacer: FramePacer;
+  /** Frames read and not yet handled (from `next` on), in order; see FramePacer. */
+  private waiting: Waiting[] = [];
+  private next = 0;
+  /** Queued in the pacer with the socket paused. */
+  private deferred = false;
   private lastSent: number;
   private lastReceived: number;
   private tick: Timer | undefined;
   private ackedToPeer: number;
-  private ackTimer: Timer | undefined;
+  private ackQueued = false;
+  private forceAck = false;
   private open = true;
 
   constructor(
@@ -70,6 +83,7 @@ export class LinkChannel {
     private readonly handlers: ChannelHandlers,
   ) {
     this.decoder = new LineDecoder(options.maxFrameBytes ?? 1024 * 1024);
+    this.pacer = options.pacer ?? defaultPacer;
     this.lastSent = this.lastReceived = options.clock.now();
     this.ackedToPeer = streams.inbound.committed;
     socket.setNoDelay(true);
@@ -91,6 +105,8 @@ export class LinkChannel {
     const onTick = () => {
       if (!this.open) return;
       const now = this.options.clock.now();
+      // Frames waiting for their turn in the pacer are the peer's: no outage while they wait.
+      if (this.deferred) this.lastReceived = now;
       if (now - this.lastReceived >= this.options.outageMs) {
         this.shut('outage', `nothing received for ${Math.round(now - this.lastReceived)} ms`);
         return;
@@ -144,12 +160,46 @@ export class LinkChannel {
     this.lastSent = this.options.clock.now();
   }
 
+  get backlogged(): boolean {
+    return this.open && this.next < this.waiting.length;
+  }
+
+  get backlog(): number {
+    return this.open ? this.waiting.length - this.next : 0;
+  }
+
+  private readonly sink = {
+    frame: (bytes: Buffer) => void this.waiting.push(bytes),
+    oversize: (limit: number) => void this.waiting.push(limit),
+  };
+
   private receive(chunk: Buffer): void {
     this.lastReceived = this.options.clock.now();
-    this.decoder.push(chunk, {
-      frame: (bytes) => this.onFrame(bytes),
-      oversize: (limit) => this.fail(`a frame longer than ${limit} bytes`),
-    });
+    this.decoder.push(chunk, this.sink);
+    if (this.deferred) return; // its turn comes in the pacer's queue
+    if (!this.pacer.arrived(this)) return;
+    this.deferred = true;
+    this.socket.pause();
+  }
+
+  /** Handles up to `max` frames read earlier (the pacer's turn); reads again when none is left. */
+  drain(max: number): number {
+    let handled = 0;
+    while (handled < max && this.open && this.next < this.waiting.length) {
+      const frame = this.waiting[this.next] as Waiting;
+      this.waiting[this.next++] = 0; // let go of the bytes
+      handled++;
+      if (typeof frame === 'number') this.fail(`a frame longer than ${frame} bytes`);
+      else this.onFrame(frame);
+    }
+    if (this.backlogged) return handled;
+    this.waiting.length = 0;
+    this.next = 0;
+    if (this.deferred) {
+      this.deferred = false;
+      if (this.open) this.socket.resume();
+    }
+    return handled;
   }
 
   private onFrame(line: Buffer): void {
@@ -195,12 +245,16 @@ export class LinkChannel {
     if (this.streams.outbox.ack(seq) > 0) this.flush();
   }
 
+  // Made once, not for every message.
+  private readonly deliver = (body: JsonObject, seq: number) => this.handlers.deliver(body, seq);
+  private readonly committed = () => this.scheduleAck(false);
+
   private onMsg(seq: number, body: JsonObject): void {
     const arrival = this.streams.inbound.receive(
       seq,
       body,
-      (b, s) => this.handlers.deliver(b, s),
-      () => this.scheduleAck(false),
+      this.deliver,
+      this.committed,
       (err) => this.fail(`delivering message ${seq} failed: ${String(err)}`),
     );
     // One TCP connection never skips; the next connection resends from our last ack.
@@ -208,16 +262,23 @@ export class LinkChannel {
     else if (arrival === 'duplicate') this.scheduleAck(true);
   }
 
-  /** Acks go out on the next turn, so a burst of messages gets one. */
+  /**
+   * An ack goes out as soon as what completed now has been counted (a microtask later), not a
+   * timer later: the hub's commit completes a board's whole burst at once, so the burst gets one
+   * ack, and the board's window opens again while the hub's loop is still in the same turn.
+   */
   private scheduleAck(force: boolean): void {
-    if (this.ackTimer !== undefined) return;
-    this.ackTimer = this.options.clock.setTimer(0, () => {
-      this.ackTimer = undefined;
+    this.forceAck ||= force;
+    if (this.ackQueued) return;
+    this.ackQueued = true;
+    queueMicrotask(() => {
+      this.ackQueued = false;
       const committed = this.streams.inbound.committed;
-      if (force || committed !== this.ackedToPeer) {
+      if (this.forceAck || committed !== this.ackedToPeer) {
         this.ackedToPeer = committed;
         this.write({ link: 'ack', ack: committed });
       }
+      this.forceAck = false;
     });
   }
 
@@ -230,7 +291,6 @@ export class LinkChannel {
     if (!this.open) return;
     this.open = false;
     if (this.tick !== undefined) this.options.clock.clearTimer(this.tick);
-    if (this.ackTimer !== undefined) this.options.clock.clearTimer(this.ackTimer);
     if (reason === 'outage') this.socket.destroy();
     this.handlers.closed(reason, detail, sealFailed);
   }

@@ -1,7 +1,7 @@
 // Challenge–response authentication and per-frame MACs (protocol.md §8.1 direct mode, §10.5 the
 // hub link). Everything is HMAC-SHA256 over short ASCII texts, so the MicroPython firmware
 // (hashlib.sha256 only) computes exactly the same bytes; test/vectors/crypto.json holds both to it.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** Nonces are 16 random bytes as 32 lowercase hex digits. */
 export const NONCE_PATTERN = /^[0-9a-f]{32}$/;
@@ -68,29 +68,56 @@ export function proofEquals(given: unknown, expected: string): boolean {
 // on this connection, so a frame cannot be reflected, replayed, dropped or reordered unnoticed.
 
 const SEAL_HEAD = Buffer.from('{"mac":"', 'latin1');
+const OPEN_BRACE = 0x7b;
 /** MAC length in hex digits: HMAC-SHA256 truncated to 128 bits. */
 export const MAC_HEX = 32;
 /** Bytes a seal adds to a frame: `"mac":"…",` (the frame's own `{` is reused). */
 export const SEAL_OVERHEAD = SEAL_HEAD.length + MAC_HEX + 2 - 1;
 
-function mac(key: Buffer, direction: string, n: number, frame: Buffer): string {
-  return createHmac('sha256', key).update(`${direction} ${n} `, 'latin1').update(frame).digest('hex').slice(0, MAC_HEX);
+/** The whole HMAC of one frame; its first MAC_HEX / 2 bytes are the MAC. */
+function macDigest(key: KeyObject, direction: string, n: number, frame: Buffer): Buffer {
+  return createHmac('sha256', key).update(`${direction} ${n} `, 'latin1').update(frame).digest();
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * Whether the MAC_HEX lowercase hex digits at `at` in `line` spell the MAC in `digest`, compared
+ * in constant time like proofEquals, without making strings of either: this runs for every frame.
+ */
+function macMatches(line: Buffer, at: number, digest: Buffer): boolean {
+  let diff = 0;
+  for (let i = 0; i < MAC_HEX / 2; i++) {
+    const byte = digest[i] as number;
+    diff |= ((line[at + 2 * i] as number) ^ (HEX_DIGITS[byte >> 4] as number)) | ((line[at + 2 * i + 1] as number) ^ (HEX_DIGITS[byte & 15] as number));
+  }
+  return diff === 0;
+}
+
+function startsWithSealHead(line: Buffer): boolean {
+  for (let i = 0; i < SEAL_HEAD.length; i++) if (line[i] !== SEAL_HEAD[i]) return false;
+  return true;
 }
 
 /** Seals the frames one side sends, numbering them from 0. */
 export class Sealer {
   private n = 0;
 
+  /** A KeyObject: HMAC with one is set up faster than with the key's bytes, once per frame. */
+  private readonly key: KeyObject;
+
   constructor(
-    private readonly key: Buffer,
+    key: Buffer,
     private readonly direction: string,
-  ) {}
+  ) {
+    this.key = createSecretKey(key);
+  }
 
   /** The sealed line for one frame (the frame's JSON text, no line ending); the caller adds `\n`. */
   seal(frame: Buffer | string): Buffer {
     const bytes = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
     if (bytes.length < 2 || bytes[0] !== 0x7b || bytes[1] === 0x7d) throw new Error('only a JSON object with at least one field can be sealed');
-    const tag = mac(this.key, this.direction, this.n++, bytes);
+    const tag = macDigest(this.key, this.direction, this.n++, bytes).toString('hex', 0, MAC_HEX / 2);
     return Buffer.concat([SEAL_HEAD, Buffer.from(`${tag}",`, 'latin1'), bytes.subarray(1)]);
   }
 }
@@ -107,20 +134,32 @@ export class SealError extends Error {
 export class Unsealer {
   private n = 0;
 
+  /** A KeyObject: HMAC with one is set up faster than with the key's bytes, once per frame. */
+  private readonly key: KeyObject;
+
   constructor(
-    private readonly key: Buffer,
+    key: Buffer,
     private readonly direction: string,
-  ) {}
+  ) {
+    this.key = createSecretKey(key);
+  }
 
   open(line: Buffer): Buffer {
     const head = SEAL_HEAD.length;
-    if (line.length < head + MAC_HEX + 3 || !line.subarray(0, head).equals(SEAL_HEAD) || line[head + MAC_HEX] !== 0x22 || line[head + MAC_HEX + 1] !== 0x2c) {
+    if (line.length < head + MAC_HEX + 3 || !startsWithSealHead(line) || line[head + MAC_HEX] !== 0x22 || line[head + MAC_HEX + 1] !== 0x2c) {
       throw new SealError(`frame ${this.n} is not sealed; after authentication every frame carries a MAC`);
     }
-    const given = line.subarray(head, head + MAC_HEX).toString('latin1');
-    const frame = Buffer.concat([Buffer.from('{', 'latin1'), line.subarray(head + MAC_HEX + 2)]);
-    const expected = mac(this.key, this.direction, this.n, frame);
-    if (!proofEquals(given, expected)) throw new SealError(`frame ${this.n} failed its MAC: it was altered, injected, replayed or reordered`);
+    // The MAC's input (the direction, the number, the frame) built in one buffer: one HMAC update,
+    // and the frame given back is its tail.
+    const prefix = `${this.direction} ${this.n} `;
+    const rest = line.subarray(head + MAC_HEX + 2);
+    const input = Buffer.allocUnsafe(prefix.length + 1 + rest.length);
+    const at = input.write(prefix, 0, 'latin1');
+    input[at] = OPEN_BRACE;
+    rest.copy(input, at + 1);
+    const digest = createHmac('sha256', this.key).update(input).digest();
+    const frame = input.subarray(at);
+    if (!macMatches(line, head, digest)) throw new SealError(`frame ${this.n} failed its MAC: it was altered, injected, replayed or reordered`);
     this.n++;
     return frame;
   }

@@ -43,6 +43,21 @@ async function state(p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rej
 }
 
 describe('IngestQueue', { timeout: 30_000 }, () => {
+  it("gives a board's items in one commit one promise, and the next commit a new one", async () => {
+    const { queue } = await setup();
+    const a1 = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 1) });
+    const b1 = queue.add({ device: 'b2', seq: 1, readings: readings('b2', 1) });
+    const a2 = queue.add({ device: 'b1', seq: 2, readings: readings('b1', 1) });
+    assert.equal(a1, a2, 'one promise for the board in this commit');
+    assert.notEqual(a1, b1, 'each board its own');
+    await queue.flush();
+    const a3 = queue.add({ device: 'b1', seq: 3, readings: readings('b1', 1) });
+    assert.notEqual(a3, a1, 'a commit that ran is not joined');
+    assert.equal(await state(a3), 'pending');
+    await queue.flush();
+    assert.equal(await state(a3), 'resolved');
+  });
+
   it('commits maxDelayMs after the first item, all waiting items in one transaction', async () => {
     const { store, clock, queue, commits, count } = await setup({ maxDelayMs: 10 });
     const a = queue.add({ device: 'b1', seq: 1, readings: readings('b1', 3) });

@@ -82,4 +82,37 @@ describe('Inbound', { timeout: 30_000 }, () => {
     assert.equal(failures.length, 1);
     assert.equal(inbound.committed, 0);
   });
+
+  test('pipelined: messages that share one commit complete together, as its last number', async () => {
+    const inbound = new Inbound(0, { pipelined: true });
+    const committed: number[] = [];
+    const first = deferred();
+    const second = deferred();
+    const onCommitted = (s: number) => committed.push(s);
+    for (const seq of [1, 2, 3]) inbound.receive(seq, {}, () => first.promise, onCommitted, never);
+    for (const seq of [4, 5]) inbound.receive(seq, {}, () => second.promise, onCommitted, never);
+    second.resolve();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(committed, [], 'nothing is acknowledged past a commit still running');
+    first.resolve();
+    await inbound.settle();
+    assert.deepEqual(committed, [3, 5]);
+    // A commit that already completed is not joined: the next message is a link of its own.
+    inbound.receive(6, {}, () => first.promise, onCommitted, never);
+    await inbound.settle();
+    assert.deepEqual(committed, [3, 5, 6]);
+    assert.equal(inbound.committed, 6);
+  });
+
+  test('pipelined: a shared commit that fails fails once, and its messages are taken again', async () => {
+    const inbound = new Inbound(0, { pipelined: true });
+    const failures: unknown[] = [];
+    const shared = deferred();
+    for (const seq of [1, 2, 3]) inbound.receive(seq, {}, () => shared.promise, never, (e) => failures.push(e));
+    shared.reject(new Error('disk full'));
+    await inbound.settle();
+    assert.equal(failures.length, 1);
+    assert.equal(inbound.committed, 0);
+    assert.equal(inbound.inbox.accept(1), 'deliver');
+  });
 });

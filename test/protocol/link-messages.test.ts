@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { Backoff, QUICK_TIMEOUTS } from '../../src/protocol/link/backoff.js';
-import { negotiateKeepalive, parseLinkMessage } from '../../src/protocol/link/messages.js';
+import { msgSchema, negotiateKeepalive, parseLinkMessage } from '../../src/protocol/link/messages.js';
 import { prng } from '../support/prng.js';
 
 function code(message: Record<string, unknown>): string {
@@ -44,6 +44,30 @@ test('bad link messages name the field', { timeout: 30_000 }, () => {
   assert.equal(code({ link: 'msg', seq: 0, body: { action: 'ping' } }), 'ok', '0 is a number after a wrap');
   assert.match(code({ link: 'toString' }), /^unknown_action: /);
   assert.match(code({ link: 'close', reason: 'bored' }), /^bad_field: reason/);
+});
+
+test('a msg frame reads as msgSchema reads it: the same message, the same errors', { timeout: 30_000 }, () => {
+  const good = [
+    { link: 'msg', seq: 7, body: { event: 'reading', values: { t: 1 } } },
+    { link: 'msg', seq: 0, ack: 2 ** 32 - 1, body: {} },
+    { link: 'msg', seq: 1, ack: 3, body: { id: 'x' }, extra: 'dropped' },
+  ];
+  for (const m of good) assert.deepEqual(parseLinkMessage(m), msgSchema.parse(m), JSON.stringify(m));
+  // The body is the one that arrived, not a copy: a `__proto__` key stays a key, not a prototype.
+  const odd = parseLinkMessage(JSON.parse('{"link":"msg","seq":5,"body":{"__proto__":{"a":1}}}') as Record<string, unknown>);
+  assert.equal(odd.link === 'msg' && Object.hasOwn(odd.body, '__proto__') && !('a' in odd.body), true);
+  const bad: Array<[Record<string, unknown>, string]> = [
+    [{ link: 'msg', body: {} }, 'missing_field: seq: required'],
+    [{ link: 'msg', seq: 1 }, 'missing_field: body: required'],
+    [{ link: 'msg', seq: 1.5, body: {} }, 'bad_field: seq: '],
+    [{ link: 'msg', seq: '1', body: {} }, 'bad_field: seq: '],
+    [{ link: 'msg', seq: 1, ack: -1, body: {} }, 'bad_field: ack: '],
+    [{ link: 'msg', seq: 1, ack: null, body: {} }, 'bad_field: ack: '],
+    [{ link: 'msg', seq: 1, body: [] }, 'bad_field: body: '],
+    [{ link: 'msg', seq: 1, body: null }, 'bad_field: body: '],
+    [{ link: 'msg', seq: 1, body: 'ping' }, 'bad_field: body: '],
+  ];
+  for (const [m, expected] of bad) assert.ok(code(m).startsWith(expected), `${JSON.stringify(m)}: ${code(m)}`);
 });
 
 test('a hello of another link protocol is unsupported before its fields are read', { timeout: 30_000 }, () => {

@@ -109,6 +109,10 @@ const SCHEMAS = new Map<string, z.ZodType<LinkMessage>>([
 /** Validates a decoded frame as a link message; throws a ProtocolError naming the field. */
 export function parseLinkMessage(message: JsonObject): LinkMessage {
   const kind = message['link'];
+  if (kind === 'msg') {
+    const msg = wellFormedMsg(message);
+    if (msg !== undefined) return msg;
+  }
   const schema = typeof kind === 'string' ? SCHEMAS.get(kind) : undefined;
   if (schema === undefined) {
     throw new ProtocolError('unknown_action', `link: expected one of ${[...SCHEMAS.keys()].join(', ')}, got ${JSON.stringify(kind)}`);
@@ -123,6 +127,20 @@ export function parseLinkMessage(message: JsonObject): LinkMessage {
     throw new ProtocolError(missing ? 'missing_field' : 'bad_field', `${path}: ${missing ? 'required' : (issue?.message ?? 'invalid')}`);
   }
   return result.data;
+}
+
+/**
+ * The `msg` frame checked by hand: it is nearly every frame a busy link carries, and msgSchema
+ * would copy its body. What passes here is what msgSchema passes (with the same output, the
+ * body itself in place of its copy); anything else goes through msgSchema for its error.
+ */
+function wellFormedMsg(message: JsonObject): LinkMsg | undefined {
+  const { seq, ack, body } = message;
+  if (!isSeq(seq) || (ack !== undefined && !isSeq(ack))) return undefined;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const proto: unknown = Object.getPrototypeOf(body);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  return ack === undefined ? { link: 'msg', seq, body: body as Record<string, unknown> } : { link: 'msg', seq, ack, body: body as Record<string, unknown> };
 }
 
 /**
