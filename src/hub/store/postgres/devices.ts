@@ -6,24 +6,10 @@ import type { LinkedInfo } from '../port.js';
 import { hashToken, keyOfHash, newToken } from '../tokens.js';
 import type { Queryable } from './db.js';
 import { checkDeviceId, deviceExists, notFound } from '../checks.js';
-
-interface DeviceRow {
-  id: string;
-  name: string;
-  firmware: string;
-  capabilities: string;
-  boot_id: string | null;
-  first_seen: number | null;
-  last_seen: number | null;
-  online: boolean;
-  address: string | null;
-  rssi: number | null;
-}
+import { DEVICE_COLUMNS, deviceRecordOf, type DeviceRow } from '../rows.js';
 
 /** The board is held by the hub in that parameter (one whose hub is not recorded is taken for any hub's own, as in SQLite). */
 const heldBy = (hub: string) => `(linked_hub = ${hub} OR linked_hub IS NULL)`;
-
-const COLUMNS = 'id, name, firmware, capabilities, boot_id, first_seen, last_seen, online, address, rssi';
 
 export class DeviceRegistry {
   /** `hub`: this hub's id. */
@@ -60,13 +46,13 @@ export class DeviceRegistry {
   }
 
   async get(db: Queryable, id: string): Promise<DeviceRecord | undefined> {
-    const { rows } = await db.query<DeviceRow>(`SELECT ${COLUMNS} FROM devices WHERE id = $1`, [id]);
-    return rows[0] && toView(rows[0]);
+    const { rows } = await db.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
+    return rows[0] && deviceRecordOf(rows[0]);
   }
 
   async list(db: Queryable): Promise<DeviceRecord[]> {
-    const { rows } = await db.query<DeviceRow>(`SELECT ${COLUMNS} FROM devices ORDER BY id`);
-    return rows.map(toView);
+    const { rows } = await db.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`);
+    return rows.map(deviceRecordOf);
   }
 
   async markLinked(db: Queryable, id: string, info: LinkedInfo): Promise<boolean> {
@@ -108,17 +94,3 @@ export function changed(result: { rowCount: number | null }): boolean {
   return (result.rowCount ?? 0) > 0;
 }
 
-function toView(row: DeviceRow): DeviceRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    online: row.online,
-    firmware: row.firmware,
-    capabilities: JSON.parse(row.capabilities) as string[],
-    bootId: row.boot_id,
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    address: row.address,
-    rssi: row.rssi,
-  };
-}

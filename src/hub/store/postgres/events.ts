@@ -4,21 +4,13 @@
 // later would be missed by a reader who paged past it meanwhile. Inserting events therefore
 // takes an advisory lock held until commit: commits that store events (rarer than readings)
 // take turns, across every hub sharing the database.
-import type { JsonObject } from '../../../protocol/codec.js';
 import type { EventsQuery, StoredEvent } from '../../types.js';
 import { HubError } from '../../errors.js';
 import { checkTime, EVENT_ROWS, rowLimit } from '../limits.js';
 import type { NewEvent } from '../port.js';
 import { LOCKS, lock, type Queryable } from './db.js';
 import { msBound } from './readings.js';
-
-interface EventRow {
-  id: number;
-  device: string;
-  ts: number;
-  type: string;
-  data: string;
-}
+import { storedEventOf, type EventRow } from '../rows.js';
 
 export class EventStore {
   /** Stores events inside the caller's transaction. Returns them with their ids, in the order given. */
@@ -61,7 +53,7 @@ export class EventStore {
       `SELECT id, device, ts, type, data FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT $${params.length}`,
       params,
     );
-    return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as JsonObject }));
+    return rows.map(storedEventOf);
   }
 
   /** Deletes up to `limit` events older than `cutoff` (all when null), oldest first. */

@@ -5,15 +5,7 @@ import { notFound } from '../checks.js';
 import type { LinkState } from '../port.js';
 import type { Queryable } from './db.js';
 import { mergeLinkState } from './port-checks.js';
-
-interface LinkRow {
-  boot_id: string | null;
-  boot_epoch: number | null;
-  rx_committed: number;
-  tx_stream: string;
-  tx_last: number;
-  subscribed_boot: string | null;
-}
+import { linkStateOf, type LinkRow } from '../rows.js';
 
 const SELECT = 'SELECT boot_id, boot_epoch, rx_committed, tx_stream, tx_last, subscribed_boot FROM link_state WHERE device = $1';
 
@@ -25,7 +17,7 @@ export class LinkStates {
   async get(db: Queryable, device: string, forUpdate = false): Promise<LinkState> {
     const select = forUpdate ? `${SELECT} FOR UPDATE` : SELECT;
     const found = await db.query<LinkRow>(select, [device]);
-    if (found.rows[0] !== undefined) return fromRow(found.rows[0]);
+    if (found.rows[0] !== undefined) return linkStateOf(found.rows[0]);
     // Rows are made only for a registered board, so that a link or a commit racing
     // removeDevice leaves no orphan behind; another hub may make the same row meanwhile.
     await db.query(
@@ -35,7 +27,7 @@ export class LinkStates {
     );
     const made = await db.query<LinkRow>(select, [device]);
     if (made.rows[0] === undefined) throw notFound(device);
-    return fromRow(made.rows[0]);
+    return linkStateOf(made.rows[0]);
   }
 
   /** Stores the fields given and keeps the others (mergeLinkState); inside the caller's transaction. */
@@ -68,13 +60,3 @@ export class LinkStates {
   }
 }
 
-function fromRow(row: LinkRow): LinkState {
-  return {
-    bootId: row.boot_id,
-    bootEpoch: row.boot_epoch,
-    rxCommitted: row.rx_committed,
-    txStream: row.tx_stream,
-    txLast: row.tx_last,
-    subscribedBoot: row.subscribed_boot,
-  };
-}

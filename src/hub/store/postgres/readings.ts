@@ -5,20 +5,12 @@ import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, Sensor
 import { checkTime, READING_ROWS, rowLimit } from '../limits.js';
 import type { Queryable } from './db.js';
 import { bucketOf } from './port-checks.js';
+import { summaryOf, type SeriesRow } from '../rows.js';
 
 const FROM_WHERE = `
   FROM series s JOIN readings r ON r.series = s.id
   WHERE s.device = $1 AND ($2::text IS NULL OR s.sensor = $2) AND ($3::text IS NULL OR s.quantity = $3)
     AND r.ts >= $4 AND r.ts < $5`;
-
-interface SeriesRow {
-  device: string;
-  sensor: string;
-  quantity: string;
-  unit: string | null;
-  last_ts: number;
-  last_value: number;
-}
 
 export class ReadingStore {
   /** Series ids by seriesKey(): a commit asks the database only for series it has not seen. */
@@ -125,10 +117,6 @@ export class ReadingStore {
  */
 export function msBound(x: number): number {
   return Math.min(Math.max(Math.ceil(x), Number.MIN_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
-}
-
-function summaryOf(s: SeriesRow): SensorSummary {
-  return { sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value };
 }
 
 /** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */

@@ -1,53 +1,13 @@
 // Firmware rollouts and each board's part in one, kept in PostgreSQL (the SQLite side and what a
 // rollout is: ../rollouts.ts).
-import type { RolloutBoardState, RolloutBoardView, RolloutState, RolloutSummary, RolloutView } from '../../types.js';
+import type { RolloutState, RolloutSummary, RolloutView } from '../../types.js';
 import type { BoardChange, RolloutStore } from '../port.js';
+import { boardChangeValues, ROLLOUT_BOARD_COLUMNS, ROLLOUT_COLUMNS, ROLLOUT_LIST_LIMIT, rolloutViewOf, type RolloutBoardRow, type RolloutRow } from '../rows.js';
 import { changed } from './devices.js';
 import { transaction, type Access, type Queryable } from './db.js';
 import type pg from 'pg';
 
-interface RolloutRow {
-  id: number;
-  version: string;
-  wave_size: number;
-  state: RolloutState;
-  created_by: string;
-  created_at: number;
-  ended_at: number | null;
-  reason: string | null;
-}
-
-interface BoardRow {
-  rollout: number;
-  device: string;
-  wave: number;
-  state: RolloutBoardState;
-  phase: string | null;
-  from_version: string | null;
-  version: string | null;
-  sent_bytes: number;
-  total_bytes: number;
-  error: string | null;
-  started_at: number | null;
-  ended_at: number | null;
-}
-
-/** How many rollouts GET /api/rollouts lists, newest first. */
-const LIST_LIMIT = 100;
-
-const BOARD_COLUMNS: Record<keyof BoardChange, string> = {
-  state: 'state',
-  phase: 'phase',
-  fromVersion: 'from_version',
-  version: 'version',
-  sentBytes: 'sent_bytes',
-  totalBytes: 'total_bytes',
-  error: 'error',
-  startedAt: 'started_at',
-  endedAt: 'ended_at',
-};
-
-const SELECT_ROLLOUT = 'SELECT id, version, wave_size, state, created_by, created_at, ended_at, reason FROM rollouts';
+const SELECT_ROLLOUT = `SELECT ${ROLLOUT_COLUMNS} FROM rollouts`;
 
 export class PostgresRollouts implements RolloutStore {
   /** `access.write` runs a write through the store's health checks, `access.read` a read (store_unavailable when out of reach). */
@@ -80,7 +40,7 @@ export class PostgresRollouts implements RolloutStore {
   }
 
   list(): Promise<RolloutView[]> {
-    return this.views(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT $1`, [LIST_LIMIT]);
+    return this.views(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT $1`, [ROLLOUT_LIST_LIMIT]);
   }
 
   running(): Promise<RolloutView[]> {
@@ -108,13 +68,13 @@ export class PostgresRollouts implements RolloutStore {
   }
 
   async updateBoard(id: number, device: string, change: BoardChange): Promise<void> {
-    const keys = (Object.keys(change) as Array<keyof BoardChange>).filter((k) => change[k] !== undefined);
-    if (keys.length === 0) return;
-    const values = keys.map((k) => (k === 'error' ? (change.error === null ? null : JSON.stringify(change.error)) : change[k]));
-    // Column names come from BOARD_COLUMNS only; every value is a parameter.
-    const sets = keys.map((k, i) => `${BOARD_COLUMNS[k]} = $${i + 3}`).join(', ');
-    await this.access.write(() => this.pool.query(`UPDATE rollout_boards SET ${sets} WHERE rollout = $1 AND device = $2`, [id, device, ...values]));
+    const set = boardChangeValues(change);
+    if (set.length === 0) return;
+    // Column names come from the shared column list only; every value is a parameter.
+    const sets = set.map((c, i) => `${c.column} = $${i + 3}`).join(', ');
+    await this.access.write(() => this.pool.query(`UPDATE rollout_boards SET ${sets} WHERE rollout = $1 AND device = $2`, [id, device, ...set.map((c) => c.value)]));
   }
+
 
   private views(select: string, params: unknown[]): Promise<RolloutView[]> {
     return this.access.read(async () => this.viewsOf(this.pool, (await this.pool.query<RolloutRow>(select, params)).rows));
@@ -128,39 +88,17 @@ export class PostgresRollouts implements RolloutStore {
   /** The rollouts with their boards, read in one query. */
   private async viewsOf(db: Queryable, rollouts: readonly RolloutRow[]): Promise<RolloutView[]> {
     if (rollouts.length === 0) return [];
-    const { rows } = await db.query<BoardRow>(
-      `SELECT rollout, device, wave, state, phase, from_version, version, sent_bytes, total_bytes, error, started_at, ended_at
-       FROM rollout_boards WHERE rollout = ANY ($1::integer[]) ORDER BY rollout, position`,
+    const { rows } = await db.query<RolloutBoardRow & { rollout: number }>(
+      `SELECT rollout, ${ROLLOUT_BOARD_COLUMNS} FROM rollout_boards WHERE rollout = ANY ($1::integer[]) ORDER BY rollout, position`,
       [rollouts.map((r) => r.id)],
     );
-    const boards = new Map<number, RolloutBoardView[]>();
+    const boards = new Map<number, RolloutBoardRow[]>();
     for (const b of rows) {
       let list = boards.get(b.rollout);
       if (list === undefined) boards.set(b.rollout, (list = []));
-      list.push({
-        device: b.device,
-        wave: b.wave,
-        state: b.state,
-        phase: b.phase,
-        fromVersion: b.from_version,
-        version: b.version,
-        sentBytes: b.sent_bytes,
-        totalBytes: b.total_bytes,
-        error: b.error === null ? null : (JSON.parse(b.error) as RolloutBoardView['error']),
-        startedAt: b.started_at,
-        endedAt: b.ended_at,
-      });
+      list.push(b);
     }
-    return rollouts.map((row) => ({
-      id: row.id,
-      version: row.version,
-      waveSize: row.wave_size,
-      state: row.state,
-      createdBy: row.created_by,
-      createdAt: row.created_at,
-      endedAt: row.ended_at,
-      reason: row.reason === null ? null : (JSON.parse(row.reason) as RolloutSummary['reason']),
-      boards: boards.get(row.id) ?? [],
-    }));
+    return rollouts.map((row) => rolloutViewOf(row, boards.get(row.id) ?? []));
   }
+
 }

@@ -4,21 +4,7 @@ import type { DeviceRecord } from '../../types.js';
 import { checkDeviceId, deviceExists, notFound } from '../checks.js';
 import type { LinkedInfo } from '../port.js';
 import { hashToken, keyOfHash, newToken } from '../tokens.js';
-
-interface DeviceRow {
-  id: string;
-  name: string;
-  firmware: string;
-  capabilities: string;
-  boot_id: string | null;
-  first_seen: number | null;
-  last_seen: number | null;
-  online: number;
-  address: string | null;
-  rssi: number | null;
-}
-
-const COLUMNS = 'id, name, firmware, capabilities, boot_id, first_seen, last_seen, online, address, rssi';
+import { DEVICE_COLUMNS, deviceRecordOf, type DeviceRow } from '../rows.js';
 
 function statements(db: Database.Database) {
   return {
@@ -27,8 +13,8 @@ function statements(db: Database.Database) {
     ),
     setHash: db.prepare<[string, string]>('UPDATE devices SET token_hash = ? WHERE id = ?'),
     hashOf: db.prepare<[string], { token_hash: string }>('SELECT token_hash FROM devices WHERE id = ?'),
-    get: db.prepare<[string], DeviceRow>(`SELECT ${COLUMNS} FROM devices WHERE id = ?`),
-    list: db.prepare<[], DeviceRow>(`SELECT ${COLUMNS} FROM devices ORDER BY id`),
+    get: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`),
+    list: db.prepare<[], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`),
     remove: db.prepare<[string]>('DELETE FROM devices WHERE id = ?'),
     linked: db.prepare<{ id: string; firmware: string; capabilities: string; bootId: string; now: number; hub: string }>(
       `UPDATE devices SET online = 1, firmware = @firmware, capabilities = @capabilities, boot_id = @bootId,
@@ -81,11 +67,11 @@ export class DeviceRegistry {
 
   get(id: string): DeviceRecord | undefined {
     const row = this.sql.get.get(id);
-    return row && toView(row);
+    return row && deviceRecordOf(row);
   }
 
   list(): DeviceRecord[] {
-    return this.sql.list.all().map(toView);
+    return this.sql.list.all().map(deviceRecordOf);
   }
 
   /** The board linked (a welcome was sent). Returns false when the id is not registered. */
@@ -118,17 +104,3 @@ export class DeviceRegistry {
   }
 }
 
-function toView(row: DeviceRow): DeviceRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    online: row.online === 1,
-    firmware: row.firmware,
-    capabilities: JSON.parse(row.capabilities) as string[],
-    bootId: row.boot_id,
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    address: row.address,
-    rssi: row.rssi,
-  };
-}

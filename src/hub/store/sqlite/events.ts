@@ -1,17 +1,9 @@
 // Events: what boards said (lease_expired, edge, …) and what the hub noticed (online, …).
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../../protocol/codec.js';
 import type { EventsQuery, StoredEvent } from '../../types.js';
 import { checkTime, EVENT_ROWS, rowLimit } from '../limits.js';
 import type { NewEvent } from '../port.js';
-
-interface EventRow {
-  id: number;
-  device: string;
-  ts: number;
-  type: string;
-  data: string;
-}
+import { storedEventOf, type EventRow } from '../rows.js';
 
 type Params = Record<string, string | number>;
 
@@ -60,7 +52,7 @@ export class EventStore {
     const sql = `SELECT id, device, ts, type, data FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT @limit`;
     return this.statement(sql)
       .all(params)
-      .map((row) => ({ ...row, data: JSON.parse(row.data) as JsonObject }));
+      .map(storedEventOf);
   }
 
   /** Deletes up to `limit` events older than `cutoff`, oldest first, in a transaction of its own. */

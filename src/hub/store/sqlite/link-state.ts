@@ -5,15 +5,7 @@ import type Database from 'better-sqlite3';
 import { seqDelta } from '../../../protocol/link/seq.js';
 import { notFound } from '../checks.js';
 import type { LinkState } from '../port.js';
-
-interface LinkRow {
-  boot_id: string | null;
-  boot_epoch: number | null;
-  rx_committed: number;
-  tx_stream: string;
-  tx_last: number;
-  subscribed_boot: string | null;
-}
+import { linkRowOf, linkStateOf, type LinkRow } from '../rows.js';
 
 type Bound = LinkRow & { device: string };
 
@@ -52,9 +44,9 @@ export class LinkStates {
   /** The board's state; one never linked gets a fresh stream, stored at once. Throws not_found. */
   get(device: string): LinkState {
     const row = this.sql.get.get(device);
-    if (row !== undefined) return fromRow(row);
+    if (row !== undefined) return linkStateOf(row);
     const fresh: LinkState = { bootId: null, bootEpoch: null, rxCommitted: 0, txStream: randomUUID(), txLast: 0, subscribedBoot: null };
-    if (this.sql.create.run(toRow(device, fresh)).changes === 0) throw notFound(device);
+    if (this.sql.create.run(linkRowOf(device, fresh)).changes === 0) throw notFound(device);
     return fresh;
   }
 
@@ -71,7 +63,7 @@ export class LinkStates {
     const given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as Partial<LinkState>;
     const next = { ...current, ...given };
     if (next.bootId === current.bootId && seqDelta(current.rxCommitted, next.rxCommitted) < 0) next.rxCommitted = current.rxCommitted;
-    this.sql.update.run(toRow(device, next));
+    this.sql.update.run(linkRowOf(device, next));
     return next;
   }
 
@@ -85,25 +77,3 @@ export class LinkStates {
   }
 }
 
-function fromRow(row: LinkRow): LinkState {
-  return {
-    bootId: row.boot_id,
-    bootEpoch: row.boot_epoch,
-    rxCommitted: row.rx_committed,
-    txStream: row.tx_stream,
-    txLast: row.tx_last,
-    subscribedBoot: row.subscribed_boot,
-  };
-}
-
-function toRow(device: string, s: LinkState): Bound {
-  return {
-    device,
-    boot_id: s.bootId,
-    boot_epoch: s.bootEpoch,
-    rx_committed: s.rxCommitted,
-    tx_stream: s.txStream,
-    tx_last: s.txLast,
-    subscribed_boot: s.subscribedBoot,
-  };
-}

@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { HubError } from '../../errors.js';
 import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../../types.js';
 import { checkTime, READING_ROWS, rowLimit } from '../limits.js';
+import { summaryOf, type SeriesRow } from '../rows.js';
 
 interface Filter {
   device: string;
@@ -147,19 +148,6 @@ export class ReadingStore {
 function noteLatest(latest: Map<number, Reading>, id: number, r: Reading): void {
   const prev = latest.get(id);
   if (prev === undefined || prev.ts <= r.ts) latest.set(id, r);
-}
-
-interface SeriesRow {
-  device: string;
-  sensor: string;
-  quantity: string;
-  unit: string | null;
-  last_ts: number;
-  last_value: number;
-}
-
-function summaryOf(s: SeriesRow): SensorSummary {
-  return { sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value };
 }
 
 /** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */
