@@ -67,6 +67,21 @@ export class StorageHealth {
     this.notify();
   }
 
+  /**
+   * A store's probe: runs `write` (which throws storage_full while there is no room); true, and
+   * the store writable again, when it went through.
+   */
+  async probed(write: () => unknown): Promise<boolean> {
+    try {
+      await write();
+    } catch (err) {
+      if (isStorageFull(err)) return false;
+      throw err;
+    }
+    this.recovered();
+    return true;
+  }
+
   /** Called with the fault when the store becomes full, and with null when it recovers. */
   onChange(listener: (fault: StorageFault | null) => void): () => void {
     this.listeners.add(listener);

@@ -225,18 +225,13 @@ export class PostgresStore implements HubStore {
 
   // ── Storage ──
 
-  async probe(): Promise<boolean> {
-    try {
-      await this.attempt(async () => {
+  probe(): Promise<boolean> {
+    return this.health.probed(() =>
+      this.attempt(async () => {
         await this.pool.query('INSERT INTO storage_probe (pad) VALUES ($1)', [Buffer.alloc(PROBE_BYTES)]);
         await this.pool.query('DELETE FROM storage_probe');
-      });
-    } catch (err) {
-      if (isStorageFull(err)) return false;
-      throw err;
-    }
-    this.health.recovered();
-    return true;
+      }),
+    );
   }
 
   /** The hub's tables with their indexes: what retention.max_mb bounds. The server keeps its own WAL. */

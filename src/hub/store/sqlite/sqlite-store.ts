@@ -250,15 +250,8 @@ export class SqliteStore implements HubStore {
 
   // ── Storage ──
 
-  async probe(): Promise<boolean> {
-    try {
-      this.attempt(this.probeTransaction);
-    } catch (err) {
-      if (isStorageFull(err)) return false;
-      throw err;
-    }
-    this.health.recovered();
-    return true;
+  probe(): Promise<boolean> {
+    return this.health.probed(() => this.attempt(this.probeTransaction));
   }
 
   async size(): Promise<StoreSize> {
