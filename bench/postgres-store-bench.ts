@@ -1,4 +1,4 @@
-// node dist/bench/postgres-store-bench.js [--quick] — the PostgreSQL store's commit rate beside the
+// npm run bench:store [-- --quick] — the PostgreSQL store's commit rate beside the
 // SQLite store's, measured in the same run on the same rows: PostgresStore.commit and
 // SqliteStore.commit (SQLite, a file in a temporary folder) of the swarm's readings in batches of
 // 2,000 (bench/hub/store-batches.ts), with 20 boards' link states a batch as the hub's commits
