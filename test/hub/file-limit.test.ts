@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FILES_BESIDES_BOARDS, fileLimitWarning, processFileLimits } from '../../src/hub/file-limit.js';
 
-test('the hub warns at start when its registered boards would not fit under the open-file limit', () => {
+test('the hub warns at start when its registered boards would not fit under the open-file limit', { timeout: 30_000 }, () => {
   const warning = fileLimitWarning(10_000, 1024);
   assert.match(warning ?? '', /^10000 boards are registered, but this process may open only 1024 files/);
   assert.match(warning ?? '', /Raise the hub's open-file limit to at least 10512 \(ulimit -n/);
@@ -12,7 +12,7 @@ test('the hub warns at start when its registered boards would not fit under the 
   assert.equal(fileLimitWarning(10_000, undefined), undefined, 'no /proc: nothing to say');
 });
 
-test('the limits are read from /proc', { skip: process.platform !== 'linux' }, () => {
+test('the limits are read from /proc', { timeout: 30_000, skip: process.platform !== 'linux' }, () => {
   const limits = processFileLimits();
   assert.ok(limits !== undefined && limits.soft > 0 && limits.hard >= limits.soft, JSON.stringify(limits));
 });

@@ -60,7 +60,7 @@ function gateWith(limits: { total: number; perAddress?: number; waiting?: number
   return { gate, clock, started, admit };
 }
 
-test('a burst accepted in one turn is not pushed out as silent: the boards beyond the slots wait for one, newest first', async () => {
+test('a burst accepted in one turn is not pushed out as silent: the boards beyond the slots wait for one, newest first', { timeout: 30_000 }, async () => {
   const { gate, started, admit } = gateWith({ total: 4 });
   // Ten boards from ten addresses, accepted before the hub read any of them (their hellos wait in the kernel).
   const burst = Array.from({ length: 10 }, (_, i) => admit(`10.0.0.${i + 1}`));
@@ -88,7 +88,7 @@ test('a burst accepted in one turn is not pushed out as silent: the boards beyon
   assert.ok(burst.every((s) => !s.destroyed));
 });
 
-test('once the hub has read, a silent connection still gives way to a newcomer', async () => {
+test('once the hub has read, a silent connection still gives way to a newcomer', { timeout: 30_000 }, async () => {
   const { started, admit } = gateWith({ total: 2 });
   const quiet = admit('10.0.0.1');
   const spoke = admit('10.0.0.2');
@@ -101,7 +101,7 @@ test('once the hub has read, a silent connection still gives way to a newcomer',
   assert.deepEqual(started, [quiet, spoke, board]);
 });
 
-test('silent connections that waited give way once the hub has read: the flood does not hold more than the slots', async () => {
+test('silent connections that waited give way once the hub has read: the flood does not hold more than the slots', { timeout: 30_000 }, async () => {
   const { gate, admit } = gateWith({ total: 2 });
   const flood = Array.from({ length: 6 }, (_, i) => admit(`10.0.1.${i + 1}`));
   assert.equal(gate.waitingCount, 4);
@@ -113,7 +113,7 @@ test('silent connections that waited give way once the hub has read: the flood d
   assert.equal(flood.filter((s) => !s.destroyed).length, 2);
 });
 
-test('the waiting room is bounded: the oldest waiting connection goes first', () => {
+test('the waiting room is bounded: the oldest waiting connection goes first', { timeout: 30_000 }, () => {
   const { gate, admit } = gateWith({ total: 1, waiting: 2 });
   const [, w1, w2, w3] = Array.from({ length: 4 }, (_, i) => admit(`10.0.2.${i + 1}`));
   assert.equal(gate.waitingCount, 2);
@@ -122,7 +122,7 @@ test('the waiting room is bounded: the oldest waiting connection goes first', ()
   assert.equal(w3?.destroyed, false);
 });
 
-test('an address holds at most its share, counting those that wait', () => {
+test('an address holds at most its share, counting those that wait', { timeout: 30_000 }, () => {
   const { gate, admit } = gateWith({ total: 2, perAddress: 3 });
   const mine = Array.from({ length: 4 }, () => admit('10.0.3.1'));
   assert.equal(gate.size, 2);
@@ -134,7 +134,7 @@ test('an address holds at most its share, counting those that wait', () => {
   );
 });
 
-test('a connection waits no longer than the handshake time', async () => {
+test('a connection waits no longer than the handshake time', { timeout: 30_000 }, async () => {
   const { gate, clock, admit } = gateWith({ total: 1 });
   admit('10.0.4.1');
   const waiting = admit('10.0.4.2');
@@ -144,7 +144,7 @@ test('a connection waits no longer than the handshake time', async () => {
   assert.equal(gate.waitingCount, 0);
 });
 
-test('when the waiting room is full, a silent waiting connection goes before older ones that spoke', async () => {
+test('when the waiting room is full, a silent waiting connection goes before older ones that spoke', { timeout: 30_000 }, async () => {
   const { gate, admit } = gateWith({ total: 1, waiting: 2 });
   const holder = admit('10.0.5.1');
   const spoke = admit('10.0.5.2');
@@ -159,7 +159,7 @@ test('when the waiting room is full, a silent waiting connection goes before old
   assert.equal(gate.waitingCount, 2);
 });
 
-test('a waiting connection whose board gives up leaves the room, and no handshake is spent on it', async () => {
+test('a waiting connection whose board gives up leaves the room, and no handshake is spent on it', { timeout: 30_000 }, async () => {
   const { gate, started, admit } = gateWith({ total: 1 });
   const holder = admit('10.0.6.1');
   const gaveUp = admit('10.0.6.2');
