@@ -35,6 +35,8 @@ export class BoardDirectory {
   readonly pulls = new Map<string, PullLink>();
   private readonly links = new Map<string, DeviceLink>();
   private readonly opening = new Map<string, Promise<DeviceLink | undefined>>();
+  /** Links closed while what they took may still be committing: a new one waits for them. */
+  private readonly settling = new Map<string, Promise<void>>();
   /** How often each board's key changed (link-server.ts keyChanges). */
   private readonly keyCounts = new Map<string, number>();
   private readonly commandPrefix = `h${randomBytes(3).toString('hex')}-`;
@@ -53,13 +55,19 @@ export class BoardDirectory {
   /** The link for a board that dials in, opened from the store on first use; undefined for an unregistered id. */
   deviceLink(id: string): Promise<DeviceLink | undefined> {
     const link = this.links.get(id);
-    // In a cluster another hub may have held the board since it was here, and moved its streams
-    // on in the store: a link that is down is opened again from there.
-    if (link !== undefined && this.deps.cluster() !== undefined && !link.online) this.drop(id, offlineError(id));
-    else if (link !== undefined) return Promise.resolve(link);
+    if (link !== undefined && (link.online || this.deps.cluster() === undefined)) return Promise.resolve(link);
     let open = this.opening.get(id);
     if (open === undefined) {
       open = (async () => {
+        // In a cluster another hub may have linked the board since it was here and moved its
+        // streams on in the store: a link that is down is kept only if the store holds them
+        // where it left them, else it is opened again from there.
+        if (link !== undefined) {
+          await link.settled();
+          if (link.matches(await this.deps.store.getLinkState(id))) return link;
+          this.drop(id, movedOn(id));
+        }
+        await this.settling.get(id);
         // A board registered through another hub sharing the store is read when it first dials in.
         if (this.deps.registry.get(id) === undefined && (await this.deps.registry.refresh(id)) === undefined) return undefined;
         const opened = await DeviceLink.open(id, { ...this.linkDeps, store: this.deps.store, commandPrefix: this.commandPrefix });
@@ -86,8 +94,14 @@ export class BoardDirectory {
 
   /** Closes and forgets the board's link: its next hello opens it again from the store. */
   drop(id: string, why: HubError): void {
-    this.links.get(id)?.close(why);
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    link.close(why);
     this.links.delete(id);
+    const settled = link.settled().finally(() => {
+      if (this.settling.get(id) === settled) this.settling.delete(id);
+    });
+    this.settling.set(id, settled);
   }
 
   keyChanged(id: string): void {
@@ -146,7 +160,8 @@ export class BoardDirectory {
     if (what === 'removed') this.drop(device, new HubError('not_found', `${device} was removed through hub ${from} before it answered`));
     void (async () => {
       // The board went to another hub: a connection still open here is a dead one.
-      if (what === 'linked' && this.links.has(device) && (await this.deps.store.linkedHub(device)) !== this.deps.hubId) this.drop(device, offlineError(device));
+      const link = this.links.get(device);
+      if (what === 'linked' && link !== undefined && (await this.deps.store.linkedHub(device)) !== this.deps.hubId && this.links.get(device) === link) this.drop(device, movedOn(device));
       await this.deps.registry.refresh(device);
       this.publish(device);
     })().catch((err: unknown) => this.deps.linkDeps.logger.error(`cluster: cannot read ${device} again after hub ${from} changed it: ${describe(err)}`));
@@ -195,4 +210,9 @@ export class BoardDirectory {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Commands a link had sent when the board linked through another hub: they may still run there. */
+function movedOn(id: string): HubError {
+  return new HubError('timeout', `${id} linked through another hub before it answered; the command stays queued for the board, and its reply goes to the events log`);
 }

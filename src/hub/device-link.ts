@@ -165,7 +165,7 @@ export class DeviceLink {
    * paused) and its seals: the older connection is closed at once (§10.1) and the streams resume
    * from what each side committed. Attaches run one after another.
    */
-  attach(socket: Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean = () => true): Promise<void> {
+  attach(socket: Socket, hello: Hello, seal: LinkSeal, stillProven: () => Promise<boolean> = () => Promise.resolve(true)): Promise<void> {
     const run = this.attachQueue.then(() => this.attachNow(socket, hello, seal, stillProven));
     this.attachQueue = run.catch(() => undefined);
     return run;
@@ -220,7 +220,21 @@ export class DeviceLink {
     this.failPending(why);
   }
 
-  private async attachNow(socket: Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean): Promise<void> {
+  /** Resolves once what the link took is committed and what it queued is written down. */
+  async settled(): Promise<void> {
+    await this.inbound.settle();
+    await this.outbox.settled();
+  }
+
+  /**
+   * Whether the store holds the board's streams where this link left them (call once settled):
+   * false when another hub sharing the store has linked the board since and moved them on.
+   */
+  matches(stored: LinkState): boolean {
+    return stored.bootId === this.state.bootId && stored.txStream === this.state.txStream && stored.txLast === this.outbox.lastAssigned && stored.rxCommitted === this.inbound.committed;
+  }
+
+  private async attachNow(socket: Socket, hello: Hello, seal: LinkSeal, stillProven: () => Promise<boolean>): Promise<void> {
     if (this.closed) {
       socket.destroy();
       return;
@@ -254,9 +268,9 @@ export class DeviceLink {
     this.state.rxCommitted = this.inbound.committed;
     this.state.txLast = this.outbox.lastAssigned;
     await store.saveLinkState(this.id, this.state);
-    // Checked after the last await and before the welcome: a new token (or the board's removal)
-    // while this connection proved the old key ends it here; after this point, disconnect() does.
-    const proven = stillProven();
+    // The last await before the welcome: a new token (or the board's removal) while this
+    // connection proved the old key ends it here; after this point, disconnect() does.
+    const proven = await stillProven();
     if (this.closed || socket.destroyed || !proven) {
       socket.destroy();
       if (!proven) this.deps.logger.warn(`${this.id}: a connection proved a key the board no longer has (a new token was made during its handshake); it was closed`);

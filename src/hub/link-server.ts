@@ -35,7 +35,7 @@ export interface LinkServerOptions {
    * Links the proven board. `stillProven` says whether the key it proved is still its key: a new
    * token made while the handshake ran must not let the old one in.
    */
-  attach(socket: net.Socket, hello: Hello, seal: LinkSeal, stillProven: () => boolean): Promise<void>;
+  attach(socket: net.Socket, hello: Hello, seal: LinkSeal, stillProven: () => Promise<boolean>): Promise<void>;
   /** The whole handshake's time limit (default 5 s, protocol.md §10.8). */
   handshakeTimeoutMs?: number;
   /** Connections still in their handshake at most (default 256), and per address (default 8); more wait for a slot: see HandshakeGate. */
@@ -170,7 +170,13 @@ async function handshake(socket: net.Socket, options: LinkServerOptions, refusal
     return undefined;
   }
   const { device_id: id } = hello;
-  await options.attach(socket, hello, seal, () => options.keyChanges(id) === keyCount);
+  const proven = key;
+  // Read again from the store, so a new token made through another hub sharing it counts too.
+  const stillProven = async () => {
+    const now = await options.keyOf(id);
+    return options.keyChanges(id) === keyCount && now?.equals(proven) === true;
+  };
+  await options.attach(socket, hello, seal, stillProven);
   return undefined;
 }
 

@@ -122,4 +122,11 @@ void describe('tokenAuthority', { timeout: 30_000 }, () => {
     assert.deepEqual(await authority('stored-token-0123456789'), { name: 'tablet', scope: 'read' });
     for (const { what, token } of nearMissTokens(TOKEN)) assert.equal(await authority(token), undefined, what);
   });
+
+  void it('lets the admin token in while the store cannot be read, and no other token', async () => {
+    const down = new HubError('store_unavailable', 'the database cannot be reached');
+    const authority = tokenAuthority(TOKEN, { verify: () => Promise.reject(down) });
+    assert.deepEqual(await authority(TOKEN), { name: ADMIN_TOKEN_NAME, scope: 'admin' });
+    await assert.rejects(authority('stored-token-0123456789'), (err) => err === down);
+  });
 });

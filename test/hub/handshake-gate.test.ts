@@ -212,3 +212,41 @@ test('on a real link port with 2 handshake slots, 12 boards that dial at once al
     await server.close();
   }
 });
+
+test('the key a board proved is read again from the store before its welcome: a new token made meanwhile through another hub keeps it out', { timeout: 30_000 }, async () => {
+  const old = keyOfToken('the-old-token');
+  let current = old;
+  const verdicts: boolean[] = [];
+  const server = await startLinkServer({
+    host: '127.0.0.1',
+    port: 0,
+    clock: new SystemClock(),
+    logger: silentLogger,
+    keyOf: () => Promise.resolve(current),
+    // Nothing changed through this hub: only the store knows of the new token.
+    keyChanges: () => 0,
+    attach: async (socket, _hello, _seal, stillProven) => {
+      verdicts.push(await stillProven());
+      current = keyOfToken('a-new-token'); // made through another hub while this one attached
+      verdicts.push(await stillProven());
+      socket.destroy();
+    },
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const nonce = newNonce();
+      const hello = JSON.stringify({ link: 'hello', protocol: LINK_VERSION, device_id: 'b0', nonce, boot_id: 'boot' });
+      const socket = net.connect({ host: '127.0.0.1', port: server.port }, () => socket.write(`${hello}\n`));
+      socket.setEncoding('utf8');
+      socket.on('data', (line: string) => {
+        const challenge = JSON.parse(line) as { nonce: string };
+        socket.write(`${JSON.stringify({ link: 'auth', proof: linkProofs(old, { boardNonce: nonce, hubNonce: challenge.nonce, hello }).board })}\n`);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    assert.deepEqual(verdicts, [true, false]);
+  } finally {
+    await server.close();
+  }
+});
