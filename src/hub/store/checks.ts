@@ -28,6 +28,10 @@ export function tokenExists(name: string): HubError {
   return new HubError('conflict', `a token named ${JSON.stringify(name)} exists; revoke it first, or pick another name`);
 }
 
+export function boardInRollout(board: string, rollout: number): HubError {
+  return new HubError('board_in_rollout', `board ${JSON.stringify(board)} is part of rollout ${rollout}, which is running; wait for it to end, or cancel it (POST /api/rollouts/${rollout}/cancel)`);
+}
+
 export function ruleExists(name: string): HubError {
   return new HubError('conflict', `a rule named ${JSON.stringify(name)} exists; pick another name`);
 }

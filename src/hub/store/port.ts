@@ -121,12 +121,15 @@ export type BoardChange = Partial<Omit<RolloutBoardView, 'device' | 'wave'>>;
 
 /** Firmware rollouts and each board's part in one (the ota module's). */
 export interface RolloutStore {
-  /** A new running rollout with every board waiting; the first `waveSize` are wave 1. */
+  /**
+   * A new running rollout of this hub (the store's hubId) with every board waiting; the first
+   * `waveSize` are wave 1. Rejects board_in_rollout when a board is in a running rollout already.
+   */
   create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): Promise<RolloutView>;
   get(id: number): Promise<RolloutView | undefined>;
   /** The newest first. */
   list(): Promise<RolloutView[]>;
-  /** Every running rollout, oldest first (to resume at the hub's start). */
+  /** This hub's running rollouts, oldest first (to resume at its start); other hubs run theirs. */
   running(): Promise<RolloutView[]>;
   /** The running rollout the board is part of, if any. */
   rolloutOf(device: string): Promise<number | undefined>;

@@ -616,6 +616,21 @@ export function storeContract(fixture: StoreFixture): void {
       });
     });
 
+    describe('rollouts of hubs sharing the store', () => {
+      it('each hub resumes only its own, and no board is put in two running rollouts, whichever hub asks', async () => {
+        const { store: hubA, beside } = await fixture.make({ hubId: 'hub-a' });
+        const hubB = await beside({ hubId: 'hub-b' });
+        const mine = await hubA.rollouts.create('0.2.0', ['alpha', 'beta'], 1, 'ops', 1000);
+        const theirs = await hubB.rollouts.create('0.2.0', ['gamma'], 1, 'ops', 1001);
+        assert.deepEqual((await hubA.rollouts.running()).map((r) => r.id), [mine.id]);
+        assert.deepEqual((await hubB.rollouts.running()).map((r) => r.id), [theirs.id]);
+        await assert.rejects(hubB.rollouts.create('0.3.0', ['delta', 'beta'], 1, 'ops', 1002), hubError('board_in_rollout', new RegExp(`"beta" is part of rollout ${mine.id}`)));
+        assert.deepEqual((await hubB.rollouts.list()).map((r) => r.id), [theirs.id, mine.id], 'the refused one was not made, and every hub lists all');
+        assert.equal(await hubB.rollouts.end(mine.id, 'cancelled', 2000, null), true, 'ended through the other hub');
+        assert.deepEqual(await hubA.rollouts.running(), []);
+      });
+    });
+
     describe('stored rules', () => {
       it('keeps the rules made through the API in the order made, renamed in place, enabled or not, across a reopen', async () => {
         const made = await fixture.make();

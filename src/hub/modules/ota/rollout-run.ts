@@ -99,6 +99,13 @@ export class RolloutRun {
     const worker = async () => {
       for (let board = queue.shift(); board !== undefined; board = queue.shift()) {
         if (this.reason !== undefined || this.controller.signal.aborted) return;
+        // Cancelled through another hub sharing the store: no board starts after that.
+        if ((await this.deps.store.get(this.id))?.state !== 'running') {
+          const reason: Reason = { device: null, code: 'cancelled', message: 'ended through another hub' };
+          this.reason ??= reason;
+          this.controller.abort(new Cancelled(reason.message));
+          return;
+        }
         await this.runBoard(board, firmware);
       }
     };
@@ -136,7 +143,9 @@ export class RolloutRun {
 
   /** The boards that never started are skipped, then the rollout ends: an ended rollout has no board waiting. */
   private async end(state: 'done' | 'stopped' | 'cancelled', reason: RolloutSummary['reason']): Promise<void> {
-    for (const b of this.shown?.boards ?? []) if (b.state === 'waiting') this.report(b.device, { state: 'skipped' });
+    // A cancel may come before the run has read the rollout.
+    this.shown ??= await this.view();
+    for (const b of this.shown.boards) if (b.state === 'waiting') this.report(b.device, { state: 'skipped' });
     await this.writes;
     if (!(await this.deps.store.end(this.id, state, this.deps.now(), reason))) return;
     const view = (this.shown = await this.view());

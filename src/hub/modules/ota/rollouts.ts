@@ -41,12 +41,9 @@ export class Rollouts implements RolloutControl {
     }
     for (const board of boards) {
       if (this.deps.facade.device(board) === undefined) throw new HubError('not_found', `no board ${JSON.stringify(board)} is registered; GET /api/devices lists them`);
-      const other = await this.deps.store.rolloutOf(board);
-      if (other !== undefined) {
-        throw new HubError('board_in_rollout', `board ${JSON.stringify(board)} is part of rollout ${other}, which is running; wait for it to end, or cancel it (POST /api/rollouts/${other}/cancel)`);
-      }
     }
     if (this.stopping) throw new HubError('shutting_down', 'the hub is stopping; start the rollout again when it is back');
+    // The store refuses a board that is in a running rollout (board_in_rollout), made by any hub.
     const view = await this.deps.store.create(version, boards, waveSize, by, this.deps.now());
     this.deps.logger.info(`rollout ${view.id}: ${version} to ${boards.join(', ')} (first wave ${Math.min(waveSize, boards.length)}), started by ${by}`);
     for (const board of view.boards) {

@@ -55,7 +55,7 @@ export class PostgresStore implements HubStore {
     this.partitions = new Partitions(pool);
     const access = { read: reach, write: <T>(fn: () => Promise<T>) => this.write(fn) };
     this.apiTokens = new ApiTokens(pool, access);
-    this.rollouts = new PostgresRollouts(pool, access);
+    this.rollouts = new PostgresRollouts(pool, access, options.hubId ?? 'hub');
   }
 
   /** Connects to `url` (postgres://user:password@host:5432/database) and brings the schema up to date. */

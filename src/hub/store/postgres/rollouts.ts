@@ -3,6 +3,7 @@
 import type { RolloutState, RolloutSummary, RolloutView } from '../../types.js';
 import type { BoardChange, RolloutStore } from '../port.js';
 import { boardChangeValues, ROLLOUT_BOARD_COLUMNS, ROLLOUT_COLUMNS, ROLLOUT_LIST_LIMIT, rolloutViewOf, type RolloutBoardRow, type RolloutRow } from '../rows.js';
+import { boardInRollout } from '../checks.js';
 import { changed } from './devices.js';
 import { transaction, type Access, type Queryable } from './db.js';
 import type pg from 'pg';
@@ -14,14 +15,24 @@ export class PostgresRollouts implements RolloutStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly access: Access,
+    /** This hub: its rollouts are the ones it resumes. */
+    private readonly hubId: string,
   ) {}
 
   async create(version: string, boards: readonly string[], waveSize: number, by: string, now: number): Promise<RolloutView> {
     const id = await this.access.write(() =>
       transaction(this.pool, async (db) => {
+        // One rollout made at a time, across hubs: a board is never put in two running ones.
+        await db.query("SELECT pg_advisory_xact_lock(hashtext('tether_rollouts_create'))");
+        const busy = await db.query<{ id: number; device: string }>(
+          "SELECT r.id, b.device FROM rollouts r JOIN rollout_boards b ON b.rollout = r.id WHERE r.state = 'running' AND b.device = ANY ($1::text[]) ORDER BY r.id LIMIT 1",
+          [boards],
+        );
+        const clash = busy.rows[0];
+        if (clash !== undefined) throw boardInRollout(clash.device, clash.id);
         const { rows } = await db.query<{ id: number }>(
-          "INSERT INTO rollouts (version, wave_size, state, created_by, created_at) VALUES ($1, $2, 'running', $3, $4) RETURNING id",
-          [version, waveSize, by, now],
+          "INSERT INTO rollouts (version, wave_size, state, created_by, created_at, hub) VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id",
+          [version, waveSize, by, now, this.hubId],
         );
         const id = (rows[0] as { id: number }).id;
         await db.query(
@@ -44,7 +55,7 @@ export class PostgresRollouts implements RolloutStore {
   }
 
   running(): Promise<RolloutView[]> {
-    return this.views(`${SELECT_ROLLOUT} WHERE state = 'running' ORDER BY id`, []);
+    return this.views(`${SELECT_ROLLOUT} WHERE state = 'running' AND (hub = $1 OR hub IS NULL) ORDER BY id`, [this.hubId]);
   }
 
   rolloutOf(device: string): Promise<number | undefined> {

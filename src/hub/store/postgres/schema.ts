@@ -130,6 +130,10 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (rollout, device)
   );
   `,
+  // 2: the hub that runs each rollout: hubs sharing the database each resume only their own.
+  `
+  ALTER TABLE rollouts ADD COLUMN hub text;
+  `,
 ];
 
 /** The schema version a database is at once migrated: one per migration. */

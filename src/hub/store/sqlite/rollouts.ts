@@ -4,16 +4,17 @@
 import type Database from 'better-sqlite3';
 import type { RolloutState, RolloutSummary, RolloutView } from '../../types.js';
 import type { BoardChange, RolloutStore as RolloutStorePort } from '../port.js';
+import { boardInRollout } from '../checks.js';
 import { boardChangeValues, ROLLOUT_BOARD_COLUMNS, ROLLOUT_COLUMNS, ROLLOUT_LIST_LIMIT, rolloutViewOf, type RolloutBoardRow, type RolloutRow } from '../rows.js';
 
 function statements(db: Database.Database) {
   const SELECT_ROLLOUT = `SELECT ${ROLLOUT_COLUMNS} FROM rollouts`;
   return {
-    insert: db.prepare<[string, number, string, number]>("INSERT INTO rollouts (version, wave_size, state, created_by, created_at) VALUES (?, ?, 'running', ?, ?)"),
+    insert: db.prepare<[string, number, string, number, string]>("INSERT INTO rollouts (version, wave_size, state, created_by, created_at, hub) VALUES (?, ?, 'running', ?, ?, ?)"),
     insertBoard: db.prepare<[number, number, string, number]>("INSERT INTO rollout_boards (rollout, position, device, wave, state) VALUES (?, ?, ?, ?, 'waiting')"),
     get: db.prepare<[number], RolloutRow>(`${SELECT_ROLLOUT} WHERE id = ?`),
     list: db.prepare<[number], RolloutRow>(`${SELECT_ROLLOUT} ORDER BY id DESC LIMIT ?`),
-    running: db.prepare<[], RolloutRow>(`${SELECT_ROLLOUT} WHERE state = 'running' ORDER BY id`),
+    running: db.prepare<[string], RolloutRow>(`${SELECT_ROLLOUT} WHERE state = 'running' AND (hub = ? OR hub IS NULL) ORDER BY id`),
     boards: db.prepare<[number], RolloutBoardRow>(
       `SELECT ${ROLLOUT_BOARD_COLUMNS} FROM rollout_boards WHERE rollout = ? ORDER BY position`,
     ),
@@ -30,10 +31,17 @@ export class RolloutStore implements RolloutStorePort {
   private readonly createTransaction: (version: string, waveSize: number, by: string, now: number, boards: readonly string[]) => number;
   private readonly boardUpdates = new Map<string, Database.Statement<Record<string, unknown>>>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly hubId: string,
+  ) {
     this.sql = statements(db);
     this.createTransaction = db.transaction((version: string, waveSize: number, by: string, now: number, boards: readonly string[]) => {
-      const id = Number(this.sql.insert.run(version, waveSize, by, now).lastInsertRowid);
+      for (const board of boards) {
+        const other = this.sql.busy.get(board)?.id;
+        if (other !== undefined) throw boardInRollout(board, other);
+      }
+      const id = Number(this.sql.insert.run(version, waveSize, by, now, this.hubId).lastInsertRowid);
       boards.forEach((device, i) => this.sql.insertBoard.run(id, i, device, i < waveSize ? 1 : 2));
       return id;
     });
@@ -54,7 +62,7 @@ export class RolloutStore implements RolloutStorePort {
   }
 
   async running(): Promise<RolloutView[]> {
-    return this.sql.running.all().map((row) => this.viewOf(row));
+    return this.sql.running.all(this.hubId).map((row) => this.viewOf(row));
   }
 
   async rolloutOf(device: string): Promise<number | undefined> {

@@ -140,6 +140,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE devices ADD COLUMN linked_hub TEXT;
   `,
+  // 8: the hub that runs each rollout: hubs sharing a store each resume only their own. A rollout
+  // whose hub is not recorded (made before this) is taken for the hub's own.
+  `
+  ALTER TABLE rollouts ADD COLUMN hub TEXT;
+  `,
 ];
 
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;

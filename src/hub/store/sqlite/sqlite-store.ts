@@ -67,7 +67,7 @@ export class SqliteStore implements HubStore {
     this.health = new StorageHealth(options.wallNow);
     this.devices = new DeviceRegistry(db, options.hubId ?? 'hub');
     this.apiTokens = new ApiTokens(db);
-    this.rollouts = new RolloutStore(db);
+    this.rollouts = new RolloutStore(db, options.hubId ?? 'hub');
     this.links = new LinkStates(db);
     this.outbox = new CommandOutbox(db);
     this.readings = new ReadingStore(db);
