@@ -35,6 +35,8 @@ export class BoardDirectory {
   readonly pulls = new Map<string, PullLink>();
   private readonly links = new Map<string, DeviceLink>();
   private readonly opening = new Map<string, Promise<DeviceLink | undefined>>();
+  /** Registry reads under way, which the hub waits for before it closes the store. */
+  private readonly reading = new Set<Promise<unknown>>();
   /** Links closed while what they took may still be committing: a new one waits for them. */
   private readonly settling = new Map<string, Promise<void>>();
   /** How often each board's key changed (link-server.ts keyChanges). */
@@ -81,7 +83,7 @@ export class BoardDirectory {
 
   /** A registry write through this hub's store (the API, the demo): the board is read again and published. */
   registryWritten(id: string): void {
-    this.deps.registry.refresh(id).then(
+    this.track(this.deps.registry.refresh(id)).then(
       () => this.publish(id),
       (err: unknown) => this.deps.linkDeps.logger.error(`${id}: cannot read its registry entry: ${describe(err)}`),
     );
@@ -158,13 +160,16 @@ export class BoardDirectory {
     if (what === 'rotated' || what === 'removed') this.keyChanged(device);
     if (what === 'rotated') this.disconnect(device);
     if (what === 'removed') this.drop(device, new HubError('not_found', `${device} was removed through hub ${from} before it answered`));
-    void (async () => {
+    void this.track(
+      (async () => {
       // The board went to another hub: a connection still open here is a dead one.
+      // A link still up here is the board's (it has one connection); a stale one finds out by its keepalive.
       const link = this.links.get(device);
-      if (what === 'linked' && link !== undefined && (await this.deps.store.linkedHub(device)) !== this.deps.hubId && this.links.get(device) === link) this.drop(device, movedOn(device));
+      if (what === 'linked' && link !== undefined && !link.online && (await this.deps.store.linkedHub(device)) !== this.deps.hubId && this.links.get(device) === link) this.drop(device, movedOn(device));
       await this.deps.registry.refresh(device);
       this.publish(device);
-    })().catch((err: unknown) => this.deps.linkDeps.logger.error(`cluster: cannot read ${device} again after hub ${from} changed it: ${describe(err)}`));
+      })(),
+    ).catch((err: unknown) => this.deps.linkDeps.logger.error(`cluster: cannot read ${device} again after hub ${from} changed it: ${describe(err)}`));
   }
 
   /** Closes every link that dials in (the hub stops); dialled ones close with their PullLink. */
@@ -172,10 +177,21 @@ export class BoardDirectory {
     for (const link of this.links.values()) link.close();
   }
 
+  /** Resolves once the registry reads begun so far (and those they begin) have ended: then the store may close. */
+  async idle(): Promise<void> {
+    while (this.reading.size > 0) await Promise.allSettled([...this.reading]);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.reading.add(work);
+    void work.finally(() => this.reading.delete(work)).catch(() => undefined);
+    return work;
+  }
+
   /** Published at once (liveness comes from the link) and again once the registry has the write. */
   private linkChanged(device: string): void {
     this.publish(device);
-    this.deps.registry.refresh(device).then(
+    this.track(this.deps.registry.refresh(device)).then(
       () => {
         this.publish(device);
         this.deps.cluster()?.announce({ kind: 'board', device, what: this.linkOf(device)?.online === true ? 'linked' : 'offline' });

@@ -46,6 +46,8 @@ export interface BoardLinkDeps {
   telemetryIntervalMs(device: string): number;
   /** Reports the link state change to the registry view (online, firmware, …). */
   linkChanged(device: string): void;
+  /** Whether hubs share the store (a cluster): then a board may have gone to another hub. */
+  shared?: boolean;
 }
 
 export function offlineError(id: string): HubError {
@@ -377,10 +379,17 @@ export class DeviceLink {
   }
 
   private markDown(why: string): void {
-    registryWrite(this.id, this.deps, this.deps.store.markOffline(this.id, this.deps.wallNow()));
+    const down = this.deps.store.markOffline(this.id, this.deps.wallNow());
+    registryWrite(this.id, this.deps, down);
     this.deps.logger.info(`${this.id}: link down (${why})`);
     this.reports.linkedSince = null;
-    this.deps.record(this.id, 'offline', { reason: why });
+    // Not when another hub sharing the store holds the board now: it went there, not offline.
+    void down.then(
+      (changed) => {
+        if (changed || !this.deps.shared) this.deps.record(this.id, 'offline', { reason: why });
+      },
+      () => this.deps.record(this.id, 'offline', { reason: why }),
+    );
     this.deps.linkChanged(this.id);
   }
 

@@ -105,19 +105,32 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   // The hub's own events are a log, not something a board waits on: one that cannot be stored is
   // dropped, and the write that failed must not fail the link or the rule that logged it.
+  const logging = new Set<Promise<void>>();
   const record = (device: string, type: string, data: JsonObject) => {
     const ts = wallNow();
-    store.commit({ readings: [], events: [{ device, ts, type, data }], linkStates: [] }).then(publishEvents, (err: unknown) => {
+    const logged = store.commit({ readings: [], events: [{ device, ts, type, data }], linkStates: [] }).then(publishEvents, (err: unknown) => {
       if (isStorageFull(err)) logger.debug(`${device}: ${type} event not logged: the store is full`);
       else logger.error(`${device}: cannot log its ${type} event: ${err instanceof Error ? err.message : String(err)}`);
     });
+    logging.add(logged);
+    void logged.finally(() => logging.delete(logged));
   };
 
   const boards = new BoardDirectory({
     hubId,
     store,
     registry,
-    linkDeps: { ingest, clock, logger, publish, record, wallNow, keepaliveMs: config.link.keepalive_ms, telemetryIntervalMs: (device) => readingIntervalMs(config, device) },
+    linkDeps: {
+      ingest,
+      clock,
+      logger,
+      publish,
+      record,
+      wallNow,
+      keepaliveMs: config.link.keepalive_ms,
+      telemetryIntervalMs: (device) => readingIntervalMs(config, device),
+      shared: config.cluster !== undefined,
+    },
     pulled: config.devices,
     cluster: () => cluster,
   });
@@ -137,6 +150,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const sharedChanged = (change: SharedChange, from: string) => {
     for (const listener of [...sharedListeners]) listener(change);
     if (change.kind === 'board') boards.sharedChanged(change, from);
+    // A hub (re)started and marked its boards offline: the registry is read again.
+    if (change.kind === 'registry') registry.reload().catch((err: unknown) => logger.error(`cluster: cannot read the registry again after hub ${from} started: ${err instanceof Error ? err.message : String(err)}`));
   };
 
   const reports = new ModuleReports();
@@ -239,6 +254,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     await linkServer?.close();
     await cluster?.stop();
     await ingest.close();
+    // What the closing links still write (their offline events, registry reads) goes first: a
+    // few rounds, as one may start another.
+    for (let round = 0; round < 3; round++) await Promise.allSettled([...logging, boards.idle()]);
     await store.close();
   };
   const close = async () => {

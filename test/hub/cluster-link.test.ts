@@ -19,6 +19,8 @@ interface Member {
   link: ClusterLink;
   ran: Array<{ device: string; request: JsonObject; options: CommandOptions }>;
   changes: Array<{ change: SharedChange; from: string }>;
+  /** The hubs whose coming online had this one read the registry again. */
+  registryReloads: string[];
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -29,6 +31,7 @@ afterEach(async () => {
 async function member(broker: Broker, hubId: string, runHere?: ClusterDeps['runHere']): Promise<Member> {
   const ran: Member['ran'] = [];
   const changes: Member['changes'] = [];
+  const registryReloads: string[] = [];
   const link = await ClusterLink.start(
     { url: broker.url, topic: 'test-cluster' },
     {
@@ -40,11 +43,15 @@ async function member(broker: Broker, hubId: string, runHere?: ClusterDeps['runH
         ran.push({ device, request, options });
         return runHere?.(device, request, options) ?? Promise.resolve({ ok: true, ran_on: hubId });
       },
-      changed: (change, from) => changes.push({ change, from }),
+      changed: (change, from) => {
+        // A hub coming online has each other hub read the registry again: counted apart.
+        if (change.kind === 'registry') registryReloads.push(from);
+        else changes.push({ change, from });
+      },
     },
   );
   cleanups.push(() => link.stop());
-  return { link, ran, changes };
+  return { link, ran, changes, registryReloads };
 }
 
 describe('hubs of a cluster', { timeout: 60_000, skip: SKIP_WITHOUT_MOSQUITTO }, () => {
@@ -105,7 +112,12 @@ describe('hubs of a cluster', { timeout: 60_000, skip: SKIP_WITHOUT_MOSQUITTO },
     const b = await member(broker, 'hub-b', () => new Promise(() => {}));
     await eventually(() => (a.link.isOnline('hub-b') ? true : undefined), 'hub b online');
     await assert.rejects(a.link.forward('hub-b', 'pump', { action: 'ping' }, { timeoutMs: 200 }), (err) => err instanceof HubError && err.code === 'timeout' && /hub hub-b/.test(err.message));
+    const t1 = Date.now();
+    const inFlight = a.link.forward('hub-b', 'pump', { action: 'ping' }, { timeoutMs: 10_000 });
+    await eventually(() => (b.ran.length === 2 ? true : undefined), 'the second command reached hub b');
     await b.link.stop();
+    await assert.rejects(inFlight, (err) => err instanceof HubError && err.code === 'timeout' && /went away before it answered/.test(err.message));
+    assert.ok(Date.now() - t1 < 5000, 'answered when hub b went, not at its timeout');
     await eventually(() => (a.link.isOnline('hub-b') ? undefined : true), 'hub b seen offline');
     const t0 = Date.now();
     await assert.rejects(a.link.forward('hub-b', 'pump', { action: 'ping' }, { timeoutMs: 5000 }), (err) => err instanceof HubError && err.code === 'device_offline');
@@ -128,5 +140,6 @@ describe('hubs of a cluster', { timeout: 60_000, skip: SKIP_WITHOUT_MOSQUITTO },
     ]);
     assert.deepEqual(c.changes, b.changes);
     assert.deepEqual(a.changes, []);
+    assert.ok(a.registryReloads.includes('hub-c') && b.registryReloads.includes('hub-c'), 'hub c coming online had a and b read the registry again');
   });
 });

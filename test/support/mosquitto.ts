@@ -56,7 +56,7 @@ export class Broker {
     const port = options.port ?? (await freePort());
     // As root, mosquitto would drop to its own user, who cannot read this private folder.
     const user = process.getuid?.() === 0 ? ['user root'] : [];
-    const lines = [...user, `listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`, 'log_dest stderr', 'log_type error', 'log_type warning'];
+    const lines = [...user, `listener ${port} 127.0.0.1`, 'set_tcp_nodelay true', 'persistence true', `persistence_location ${dir}/`, 'log_dest stderr', 'log_type error', 'log_type warning'];
     if (options.tls !== undefined) lines.push(`certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`);
     if (options.users !== undefined) {
       const passwords = path.join(dir, 'passwords');

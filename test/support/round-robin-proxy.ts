@@ -61,6 +61,9 @@ export class RoundRobinProxy {
       client.on('error', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
       client.on('close', () => upstream.destroy());
+      // Frames are small and answered at once: no Nagle delay on either side.
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
       client.pipe(upstream);
       upstream.pipe(client);
       client.resume();

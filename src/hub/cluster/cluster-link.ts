@@ -38,6 +38,9 @@ const ANSWER_MARGIN_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 interface Waiting {
+  /** The hub the command went to. */
+  hub: string;
+  device: string;
   resolve(reply: JsonObject): void;
   reject(err: HubError): void;
   timer: Timer;
@@ -124,7 +127,7 @@ export class ClusterLink {
         this.waiting.delete(message.id);
         reject(new HubError('timeout', `hub ${hub}, which holds ${device}, did not answer within ${timeoutMs + ANSWER_MARGIN_MS} ms; the command may still reach the board, and its reply goes to the events log`));
       });
-      this.waiting.set(message.id, { resolve, reject, timer });
+      this.waiting.set(message.id, { hub, device, resolve, reject, timer });
       this.broker.publish(this.topics.commands(hub), JSON.stringify(message), { qos: 1 });
     });
   }
@@ -152,14 +155,28 @@ export class ClusterLink {
   private onMessage(topic: string, payload: Buffer): void {
     const presenceOf = this.topics.hubOfPresence(topic);
     if (presenceOf !== undefined) {
-      if (payload.toString() === 'online') this.online.add(presenceOf);
-      else this.online.delete(presenceOf);
+      const online = payload.toString() === 'online';
+      // A hub that comes online has just marked the boards it held offline in the store.
+      if (online && !this.online.has(presenceOf) && presenceOf !== this.deps.hubId) this.deps.changed({ kind: 'registry' }, presenceOf);
+      if (online) this.online.add(presenceOf);
+      else this.hubGone(presenceOf);
       return;
     }
     const body = parseJson(payload);
     if (topic === this.topics.commands(this.deps.hubId)) return this.onCommand(body);
     if (topic === this.topics.answers(this.deps.hubId)) return this.onAnswer(body);
     if (topic === this.topics.changes()) return this.onChange(body);
+  }
+
+  /** The hub's will (or goodbye) came: what waits for it will not come back through it. */
+  private hubGone(hub: string): void {
+    this.online.delete(hub);
+    for (const [id, w] of this.waiting) {
+      if (w.hub !== hub) continue;
+      this.waiting.delete(id);
+      this.deps.clock.clearTimer(w.timer);
+      w.reject(new HubError('timeout', `hub ${hub}, which held ${w.device}, went away before it answered; the command may still have reached the board (its reply, if any, goes to the events log)`));
+    }
   }
 
   private onCommand(body: unknown): void {

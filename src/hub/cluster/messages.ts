@@ -7,7 +7,9 @@ import type { JsonObject } from '../../protocol/codec.js';
 /** A change of shared data that the other hubs must see: they read it again from the store. */
 export type SharedChange =
   | { kind: 'board'; device: string; what: 'registered' | 'rotated' | 'removed' | 'linked' | 'offline' }
-  | { kind: 'rules' };
+  | { kind: 'rules' }
+  /** Read the whole registry again: a hub started, and marked the boards it held offline. */
+  | { kind: 'registry' };
 
 const jsonObject = z.record(z.string(), z.unknown()).transform((o) => o as JsonObject);
 const hubId = z.string().min(1).max(64);
@@ -34,6 +36,7 @@ export const sharedChange = z.intersection(
   z.union([
     z.object({ kind: z.literal('board'), device: z.string().min(1).max(64), what: z.enum(['registered', 'rotated', 'removed', 'linked', 'offline']) }),
     z.object({ kind: z.literal('rules') }),
+    z.object({ kind: z.literal('registry') }),
   ]),
 );
 

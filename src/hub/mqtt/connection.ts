@@ -144,6 +144,9 @@ export class BrokerConnection {
   }
 
   private onConnect(): void {
+    // Small messages both ways (commands passed between hubs, their answers): no Nagle delay.
+    const socket = this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+    socket?.setNoDelay?.(true);
     this.wasConnected = true;
     this.connectedAt = this.options.clock.now();
     if (this.current.state !== 'connected') this.options.logger.info(`mqtt: connected to ${this.options.url}`);
