@@ -35,6 +35,7 @@ import { percentile, RpcChild, sleep, table } from './common.js';
 import { KeepAliveClient, type HttpAnswer } from './http-client.js';
 import type { MachineLoad } from './machine-load.js';
 import type { Latency } from './scale.js';
+import { startSimBoard } from './sim-board.js';
 
 type Target = { send: () => Promise<HttpAnswer>; check: (a: HttpAnswer) => void };
 
@@ -52,6 +53,8 @@ export interface ClusterContext {
 const BOARDS_FULL = Number(process.env['BENCH_HUB_CLUSTER_BOARDS'] ?? 1000);
 /** Commands to the dead hub's boards during the failover: one every this many ms. */
 const SEND_EVERY_MS = 25;
+/** The board linked straight to hub A for 6b. */
+const DIRECT = 'cluster-direct';
 const GOALS = { p99Ms: 20 };
 /** Handshakes the swarm runs at once while linking: the hubs see every board from the balancer's one address. */
 const CONCURRENCY = 100;
@@ -212,11 +215,11 @@ export async function benchCluster(ctx: ClusterContext): Promise<string[]> {
         await store.close();
       }
     };
-    const registerPostgres = async (url: string) => {
+    const registerPostgres = async (url: string, extra: string[] = []) => {
       const store = await PostgresStore.open(url, { hubId: 'bench' });
       try {
         const out: Array<{ id: string; token: string }> = [];
-        for (const id of ids) out.push({ id, token: (await store.addDevice(id)).token });
+        for (const id of [...ids, ...extra]) out.push({ id, token: (await store.addDevice(id)).token });
         return out;
       } finally {
         await store.close();
@@ -338,7 +341,9 @@ export async function benchCluster(ctx: ClusterContext): Promise<string[]> {
       await teardown(m, hubs);
     }
     const url = await postgres.createDatabase();
-    const boards = await registerPostgres(url);
+    const registered = await registerPostgres(url, [DIRECT]);
+    const boards = registered.slice(0, BOARDS);
+    const direct = registered[BOARDS] as { id: string; token: string };
     const hubs = await startHubs(3, { store: { url }, cluster: { url: broker.url, topic: 'bench-cluster' } }, []);
     const three = await measure('three hubs, PostgreSQL', hubs, boards, pgCount(url), spreadOf(url, hubs));
     cleanups.push(() => teardown(three, hubs));
@@ -376,6 +381,11 @@ export async function benchCluster(ctx: ClusterContext): Promise<string[]> {
     const localBoard = ids.find((id) => held.get(id) === hubA.id);
     const remoteBoard = ids.find((id) => held.get(id) === hubB.id);
     if (localBoard === undefined || remoteBoard === undefined) throw new Error(`hub A or hub B holds no board: ${await spreadOf(url, hubs)()}`);
+    // A real board (HubLink, sim hardware) linked straight to hub A: the same command without the balancer in its path.
+    const straight = await startSimBoard({ port: hubA.proc.linkPort, id: direct.id, token: direct.token });
+    cleanups.push(() => straight.close());
+    await straight.upAfter(0, 10_000);
+    await sleep(300);
     const headers = { authorization: `Bearer ${hubA.proc.apiToken}` };
     const hubClient = new KeepAliveClient(hubA.proc.httpPort, headers);
     const echoClient = new KeepAliveClient(echoPort, headers);
@@ -383,27 +393,29 @@ export async function benchCluster(ctx: ClusterContext): Promise<string[]> {
       if (a.status !== 200 || !a.body.includes('"ok":true')) throw new Error(`${what}: unexpected answer ${a.status} ${a.body}`);
     };
     let mark = ctx.load.mark();
-    const [base, local, forwarded] = (await ctx.roundTrips([
+    const [base, plain, local, forwarded] = (await ctx.roundTrips([
       {
         send: () => echoClient.post('/api/echo', PING),
         check: (a) => {
           if (a.status !== 200 || a.body !== PING) throw new Error(`echo: unexpected answer ${a.status} ${a.body}`);
         },
       },
+      { send: () => hubClient.post(`/api/devices/${DIRECT}/commands`, PING), check: ok(`hub A → ${DIRECT}`) },
       { send: () => hubClient.post(`/api/devices/${localBoard}/commands`, PING), check: ok(`hub A → ${localBoard}`) },
       { send: () => hubClient.post(`/api/devices/${remoteBoard}/commands`, PING), check: ok(`hub A → hub B → ${remoteBoard}`) },
-    ])) as [Latency, Latency, Latency];
+    ])) as [Latency, Latency, Latency, Latency];
     hubClient.close();
     echoClient.close();
-    console.log(`\n   6b. command round trip — POST /api/devices/:id/commands ${PING} through hub A, one keep-alive connection, sequential, the three interleaved in 10 blocks; ${fmtInt(cluster.up)} boards linked and reading once a second`);
+    console.log(`\n   6b. command round trip — POST /api/devices/:id/commands ${PING} through hub A, one keep-alive connection, sequential, the four interleaved in 10 blocks; ${fmtInt(cluster.up)} boards linked and reading once a second`);
     console.log(table([
       ['target', 'n', 'p50', 'p99', 'max', 'p50 / echo', 'p99 / echo', 'p99 ≤ 20 ms'],
       ['echo route (baseline)', String(base.n), fmtMs(base.p50), fmtMs(base.p99), fmtMs(base.max), '1.00', '1.00', '-'],
-      [`a board hub A holds (${localBoard})`, String(local.n), fmtMs(local.p50), fmtMs(local.p99), fmtMs(local.max), ratio(local.p50, base.p50), ratio(local.p99, base.p99), verdict(local.p99 <= GOALS.p99Ms)],
-      [`a board hub B holds (${remoteBoard}), through the broker`, String(forwarded.n), fmtMs(forwarded.p50), fmtMs(forwarded.p99), fmtMs(forwarded.max), ratio(forwarded.p50, base.p50), ratio(forwarded.p99, base.p99), verdict(forwarded.p99 <= GOALS.p99Ms)],
+      [`a real board linked straight to hub A (${DIRECT})`, String(plain.n), fmtMs(plain.p50), fmtMs(plain.p99), fmtMs(plain.max), ratio(plain.p50, base.p50), ratio(plain.p99, base.p99), verdict(plain.p99 <= GOALS.p99Ms)],
+      [`a swarm board hub A holds, through the balancer (${localBoard})`, String(local.n), fmtMs(local.p50), fmtMs(local.p99), fmtMs(local.max), ratio(local.p50, base.p50), ratio(local.p99, base.p99), verdict(local.p99 <= GOALS.p99Ms)],
+      [`a swarm board hub B holds, through the balancer and the broker (${remoteBoard})`, String(forwarded.n), fmtMs(forwarded.p50), fmtMs(forwarded.p99), fmtMs(forwarded.max), ratio(forwarded.p50, base.p50), ratio(forwarded.p99, base.p99), verdict(forwarded.p99 <= GOALS.p99Ms)],
     ], '     '));
     console.log(`     forwarded / local: p50 ${ratio(forwarded.p50, local.p50)}, p99 ${ratio(forwarded.p99, local.p99)}; ${ctx.otherLoad(mark, ctx.load.mark())}`);
-    summary.push(`6b. command p99 through hub A: local ${fmtMs(local.p99)} (${verdict(local.p99 <= GOALS.p99Ms)}), forwarded ${fmtMs(forwarded.p99)} (${verdict(forwarded.p99 <= GOALS.p99Ms)}); echo ${fmtMs(base.p99)}`);
+    summary.push(`6b. command p99 through hub A: straight ${fmtMs(plain.p99)} (${verdict(plain.p99 <= GOALS.p99Ms)}), local ${fmtMs(local.p99)} (${verdict(local.p99 <= GOALS.p99Ms)}), forwarded ${fmtMs(forwarded.p99)} (${verdict(forwarded.p99 <= GOALS.p99Ms)}); echo ${fmtMs(base.p99)}`);
 
     // 6c. failover: the hub holding the most boards dies; commands keep going to its boards through the others.
     const victim = [...hubs].sort((a, b) => [...held.values()].filter((v) => v === b.id).length - [...held.values()].filter((v) => v === a.id).length)[0] as Hub;
