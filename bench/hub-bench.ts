@@ -7,12 +7,14 @@
 //   3. the hub's own memory and CPU with 1,000 boards sending a reading a second each;
 //   4. readings committed per second at saturation, beside HubStore.commit alone;
 //   5. (--only=scale, not in the default run) 10,000 boards on one hub and the restart storm
-//      (bench/hub/scale.ts).
+//      (bench/hub/scale.ts);
+//   6. (--only=cluster, not in the default run) three hubs on one PostgreSQL and one Mosquitto
+//      against one hub: throughput, forwarded commands, failover (bench/hub/cluster.ts).
 //
 // The hub runs in a process of its own (bench/hub/hub-process.ts: startHub as `tether hub`
 // builds it), the 1,000 boards in another (bench/hub/swarm.ts), so each one's figures are its own.
 //
-//   node dist/bench/hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale] [--profile] [--keep]
+//   node dist/bench/hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale,cluster] [--profile] [--keep]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ import { cpuShare, MB, percentile, RpcChild, sleep, table, type ProcessStats } f
 import { KeepAliveClient, type HttpAnswer } from './hub/http-client.js';
 import { MachineLoad } from './hub/machine-load.js';
 import { printProfile, type ProfileSummary } from './hub/profile.js';
+import { benchCluster } from './hub/cluster.js';
 import { benchScale } from './hub/scale.js';
 import { probeFor, saturationVerdicts, type Latency } from './hub/saturation-probe.js';
 import { startSimBoard, type SimBoard } from './hub/sim-board.js';
@@ -36,7 +39,7 @@ const KEEP = argv.includes('--keep');
 const ONLY = new Set((argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? 'reconnect,command,resources,saturation').split(','));
 for (const a of argv) {
   if (!['--quick', '--profile', '--keep'].includes(a) && !a.startsWith('--only=')) {
-    console.error(`unknown argument ${a}; usage: hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale] [--profile] [--keep]`);
+    console.error(`unknown argument ${a}; usage: hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale,cluster] [--profile] [--keep]`);
     process.exit(2);
   }
 }
@@ -539,12 +542,21 @@ async function main(): Promise<void> {
   }
 }
 
-if ([...ONLY].some((only) => only !== 'scale')) await main();
+if ([...ONLY].some((only) => only !== 'scale' && only !== 'cluster')) await main();
 if (ONLY.has('scale')) {
   load.start();
   try {
     const summary = await benchScale({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, profile: PROFILE, load, otherLoad, roundTrips, commandTargets });
     console.log(`\nsummary (scale)\n${summary.map((s) => `  ${s}`).join('\n')}`);
+  } finally {
+    load.stop();
+  }
+}
+if (ONLY.has('cluster')) {
+  load.start();
+  try {
+    const summary = await benchCluster({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, load, otherLoad, roundTrips });
+    console.log(`\nsummary (cluster)\n${summary.map((s) => `  ${s}`).join('\n')}`);
   } finally {
     load.stop();
   }
