@@ -114,6 +114,33 @@ void describe('chooseSubprotocol', { timeout: 30_000 }, () => {
   });
 });
 
+void describe('wrong tokens checked at once', { timeout: 30_000 }, () => {
+  void it('security: no more tokens from one address are checked at once than the wrong ones that lock it out', async () => {
+    let checked = 0;
+    const waiting: Array<() => void> = [];
+    // Each check waits for the store, as a PostgreSQL one does.
+    const authority = (): Promise<undefined> => {
+      checked++;
+      return new Promise((resolve) => waiting.push(() => resolve(undefined)));
+    };
+    const limiter = new AuthFailureLimiter();
+    const hook = requireScope('read', false, { authority, limiter, now: () => 0 });
+    const attempts = Array.from({ length: 15 }, (_, i) =>
+      hook(request({ authorization: `Bearer wrong-token-${i}` }), { header: () => undefined } as unknown as FastifyReply).then(
+        () => 'let in',
+        (err: HubError) => err.code,
+      ),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(checked, limiter.limits.maxFailures, 'the store is asked for at most maxFailures at once');
+    for (const release of waiting) release();
+    const codes = await Promise.all(attempts);
+    assert.equal(codes.filter((c) => c === 'rate_limited').length, 15 - limiter.limits.maxFailures);
+    assert.equal(codes.filter((c) => c === 'unauthenticated').length, limiter.limits.maxFailures);
+    assert.ok(limiter.lockedFor('127.0.0.1', 0) > 0, 'and those that were checked locked the address out');
+  });
+});
+
 void describe('tokenAuthority', { timeout: 30_000 }, () => {
   void it('knows the admin token as api-token with the admin scope, a stored one by its entry, and nothing else', async () => {
     const stored = { verify: (t: string) => Promise.resolve(t === 'stored-token-0123456789' ? { name: 'tablet', scope: 'read' as const } : undefined) };

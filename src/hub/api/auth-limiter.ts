@@ -39,6 +39,8 @@ interface AddressRecord {
 
 export class AuthFailureLimiter {
   private readonly addresses = new Map<string, AddressRecord>();
+  /** Tokens being checked per address (the check reads the store): each may yet be a failure. */
+  private readonly checking = new Map<string, number>();
 
   constructor(readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS) {}
 
@@ -46,6 +48,25 @@ export class AuthFailureLimiter {
   lockedFor(address: string, now: number): number {
     const record = this.addresses.get(address);
     return record === undefined ? 0 : Math.max(0, record.lockedUntil - now);
+  }
+
+  /**
+   * A token from the address is to be checked. Undefined when maxFailures checks from it are under
+   * way already: they could all be wrong, so no more start until they are counted. Otherwise a
+   * function to call once this check ended.
+   */
+  begin(address: string): (() => void) | undefined {
+    const now = this.checking.get(address) ?? 0;
+    if (now >= this.limits.maxFailures) return undefined;
+    this.checking.set(address, now + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = (this.checking.get(address) ?? 1) - 1;
+      if (left > 0) this.checking.set(address, left);
+      else this.checking.delete(address);
+    };
   }
 
   /** A request refused because the address is locked out (counted for the report only). */

@@ -96,7 +96,20 @@ export function requireScope(needed: ApiScope, websocket: boolean, deps: AuthDep
       throw new HubError('rate_limited', `too many wrong API tokens came from ${address}; try again in ${seconds} s, with the right token`);
     }
     const token = presentedToken(request, websocket);
-    const identity = token === undefined || token === '' ? undefined : await deps.authority(token);
+    let identity: ApiIdentity | undefined;
+    if (token !== undefined && token !== '') {
+      const end = deps.limiter.begin(address);
+      if (end === undefined) {
+        deps.limiter.refused(address);
+        reply.header('Retry-After', '1');
+        throw new HubError('rate_limited', `too many API tokens from ${address} are being checked at once; try again in a second`);
+      }
+      try {
+        identity = await deps.authority(token);
+      } finally {
+        end();
+      }
+    }
     if (identity === undefined) {
       if (token !== undefined && token !== '') deps.limiter.failed(address, deps.now());
       const how = websocket
