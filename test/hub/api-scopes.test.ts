@@ -295,7 +295,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
   });
 
   it('security: an address quiet for an hour is forgotten, and starts again from the first lockout; a locked one is kept', () => {
-    const limits = { maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxLockoutMs: 3_600_000, forgetAfterMs: 3_600_000, maxAddresses: 100 };
+    const limits = { maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxLockoutMs: 3_600_000, forgetAfterMs: 3_600_000, maxAddresses: 100, maxChecking: 32 };
     const limiter = new AuthFailureLimiter(limits);
     for (let i = 0; i < 10; i++) limiter.failed('a', 0);
     for (let i = 0; i < 10; i++) limiter.failed('a', 60_000);
@@ -320,7 +320,7 @@ describe('security: wrong API tokens are rate-limited per address', { timeout: 6
   });
 
   it('security: the limiter forgets the address that failed longest ago once it holds its maximum', () => {
-    const limiter = new AuthFailureLimiter({ maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxLockoutMs: 3_600_000, forgetAfterMs: 3_600_000, maxAddresses: 3 });
+    const limiter = new AuthFailureLimiter({ maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxLockoutMs: 3_600_000, forgetAfterMs: 3_600_000, maxAddresses: 3, maxChecking: 32 });
     for (const address of ['a', 'b', 'c', 'd']) limiter.failed(address, 0);
     assert.equal(limiter.size, 3);
   });

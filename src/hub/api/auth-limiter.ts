@@ -15,6 +15,11 @@ export interface AuthLimits {
   readonly forgetAfterMs: number;
   /** At most this many addresses are remembered; past it the longest quiet one is forgotten. */
   readonly maxAddresses: number;
+  /**
+   * Tokens from one address checked at once, at most: each check reads the store, and all could
+   * be wrong. Above maxFailures, so that a dashboard's burst of requests (several tabs) passes.
+   */
+  readonly maxChecking: number;
 }
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = {
@@ -24,6 +29,7 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = {
   maxLockoutMs: 3_600_000,
   forgetAfterMs: 3_600_000,
   maxAddresses: 10_000,
+  maxChecking: 32,
 };
 
 interface AddressRecord {
@@ -51,13 +57,13 @@ export class AuthFailureLimiter {
   }
 
   /**
-   * A token from the address is to be checked. Undefined when maxFailures checks from it are under
+   * A token from the address is to be checked. Undefined when maxChecking checks from it are under
    * way already: they could all be wrong, so no more start until they are counted. Otherwise a
    * function to call once this check ended.
    */
   begin(address: string): (() => void) | undefined {
     const now = this.checking.get(address) ?? 0;
-    if (now >= this.limits.maxFailures) return undefined;
+    if (now >= this.limits.maxChecking) return undefined;
     this.checking.set(address, now + 1);
     let ended = false;
     return () => {
