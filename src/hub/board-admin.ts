@@ -35,8 +35,8 @@ export interface BoardAdminDeps {
   /** What a board with this token needs to link to the hub as it runs now. */
   material(id: string, token: string): BoardLinkMaterial;
   record(device: string, type: string, data: JsonObject): void;
-  /** Tells the API's clients (the stream) about the board's new view. */
-  changed(id: string): void;
+  /** A board was registered: the hubs sharing the store hear of it (the stream hears of it from the store's registry-write notice). */
+  newBoard(id: string): void;
 }
 
 export function boardAdmin(deps: BoardAdminDeps): BoardAdmin {
@@ -59,7 +59,7 @@ export function boardAdmin(deps: BoardAdminDeps): BoardAdmin {
       const { token } = await deps.store.addDevice(id, options.name !== undefined ? { name: options.name } : {});
       await deps.registry.refresh(id);
       deps.record(id, BOARD_ADMIN_EVENTS.registered, { by, name: options.name ?? id });
-      deps.changed(id);
+      deps.newBoard(id);
       return answer(id, token);
     },
     async rotate(id, by) {

@@ -210,10 +210,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           token,
         ),
       record,
-      changed: (id) => {
-        boards.linkDeps.linkChanged(id);
-        cluster?.announce({ kind: 'board', device: id, what: 'registered' });
-      },
+      newBoard: (id) => cluster?.announce({ kind: 'board', device: id, what: 'registered' }),
     }),
   };
 

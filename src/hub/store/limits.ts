@@ -12,6 +12,9 @@ export function checkTime(field: string, value: number | undefined): void {
   if (value !== undefined && !Number.isFinite(value)) throw new HubError('bad_request', `${field}: expected wall-clock milliseconds, got ${value}`);
 }
 
+/** Rows a prune deletes in one step (a statement or transaction): short enough that other writers never wait long. */
+export const PRUNE_CHUNK_ROWS = 5_000;
+
 /** Readings per query: a reader that pages reads until a page is shorter than READINGS_PAGE_MAX. */
 export const READING_ROWS = { default: 10_000, max: 100_000 };
 export const READINGS_PAGE_MAX = READING_ROWS.max;

@@ -38,6 +38,12 @@ export interface StorageFault {
   since: number;
 }
 
+/**
+ * What a store's probe writes (and deletes): more than a few pages, so that it needs room the
+ * store does not have yet; a disk with room for a page or two is full for a burst of readings.
+ */
+export const PROBE_BYTES = 64 * 1024;
+
 export class StorageHealth {
   private current: StorageFault | null = null;
   private readonly listeners = new Set<(fault: StorageFault | null) => void>();

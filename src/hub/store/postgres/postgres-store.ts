@@ -7,7 +7,8 @@ import type { JsonObject } from '../../../protocol/codec.js';
 import type { DeviceRecord, DeviceSensorSummary, EventsQuery, ReadingBucket, ReadingsQuery, SensorSummary, StoredEvent } from '../../types.js';
 import type { CommitBatch, HubStore, LinkedInfo, LinkState, OutboxEntry, PruneResult, RuleDefinition, StoredRule, StoreOptions, StoreSize } from '../port.js';
 import { RegistryWrites } from '../registry-writes.js';
-import { isStorageFull, StorageHealth, storageFaultCode } from '../storage-health.js';
+import { PRUNE_CHUNK_ROWS } from '../limits.js';
+import { isStorageFull, PROBE_BYTES, StorageHealth, storageFaultCode } from '../storage-health.js';
 import { ApiTokens } from './api-tokens.js';
 import { openPool, reach, SQLSTATE, sqlState, transaction, type Queryable } from './db.js';
 import { DeviceRegistry } from './devices.js';
@@ -23,12 +24,6 @@ import { migrate } from './schema.js';
 
 /** The InOrder key of commits: one after another, in the order made. */
 const COMMITS = 'commits';
-
-/** Rows deleted per statement when pruning the day that straddles the cutoff. */
-const PRUNE_CHUNK_ROWS = 5_000;
-
-/** What probe() writes: enough to need new pages, as a burst of readings would. */
-const PROBE_BYTES = 64 * 1024;
 
 export class PostgresStore implements HubStore {
   readonly kind = 'postgres';

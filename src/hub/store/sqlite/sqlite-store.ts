@@ -23,7 +23,8 @@ import type {
   StoreSize,
 } from '../port.js';
 import { RegistryWrites } from '../registry-writes.js';
-import { isStorageFull, StorageHealth, storageFaultCode } from '../storage-health.js';
+import { PRUNE_CHUNK_ROWS } from '../limits.js';
+import { isStorageFull, PROBE_BYTES, StorageHealth, storageFaultCode } from '../storage-health.js';
 import { ApiTokens } from './api-tokens.js';
 import { DeviceRegistry } from './devices.js';
 import { EventStore } from './events.js';
@@ -33,15 +34,6 @@ import { ReadingStore } from './readings.js';
 import { RolloutStore } from './rollouts.js';
 import { RuleStore } from './rules.js';
 import { openDatabase } from './schema.js';
-
-/** Rows deleted per transaction when pruning. */
-const PRUNE_CHUNK_ROWS = 5_000;
-
-/**
- * What probe() writes: more than a few pages, so that it needs pages the database does not
- * have yet (a disk with room for a page or two is full for a burst of readings).
- */
-const PROBE_BYTES = 64 * 1024;
 
 export class SqliteStore implements HubStore {
   readonly kind = 'sqlite';
