@@ -22,8 +22,8 @@ export interface BoardDirectoryDeps {
   hubId: string;
   store: HubStore;
   registry: RegistryView;
-  /** What every board link needs (its linkChanged is the directory's own). */
-  linkDeps: Omit<BoardLinkDeps, 'linkChanged'>;
+  /** What every board link needs (its linkChanged and registryChanged are the directory's own). */
+  linkDeps: Omit<BoardLinkDeps, 'linkChanged' | 'registryChanged'>;
   /** The boards the hub dials, from its config (their token signs update manifests). */
   pulled: readonly PulledDeviceConfig[];
   /** The link to the other hubs of the cluster; undefined for a hub alone. */
@@ -46,7 +46,7 @@ export class BoardDirectory {
   readonly linkDeps: BoardLinkDeps;
 
   constructor(private readonly deps: BoardDirectoryDeps) {
-    this.linkDeps = { ...deps.linkDeps, linkChanged: (device) => this.linkChanged(device) };
+    this.linkDeps = { ...deps.linkDeps, linkChanged: (device) => this.publish(device), registryChanged: (device) => this.registryChanged(device) };
   }
 
   /** The board's link on this hub, dialled or dialling in; undefined when it never linked here. */
@@ -188,9 +188,11 @@ export class BoardDirectory {
     return work;
   }
 
-  /** Published at once (liveness comes from the link) and again once the registry has the write. */
-  private linkChanged(device: string): void {
-    this.publish(device);
+  /**
+   * Read again and published once the store has the write; the other hubs are told then, so
+   * that what they read is the write.
+   */
+  private registryChanged(device: string): void {
     this.track(this.deps.registry.refresh(device)).then(
       () => {
         this.publish(device);

@@ -44,8 +44,10 @@ export interface BoardLinkDeps {
   keepaliveMs: number;
   /** How often the hub has the board report each sensor. */
   telemetryIntervalMs(device: string): number;
-  /** Reports the link state change to the registry view (online, firmware, …). */
+  /** The link came up or went down: the board's view is published from the link at once. */
   linkChanged(device: string): void;
+  /** A registry write of the board's (presence, signal) committed: its entry is read again. */
+  registryChanged(device: string): void;
   /** Whether hubs share the store (a cluster): then a board may have gone to another hub. */
   shared?: boolean;
 }
@@ -58,10 +60,10 @@ export function offlineError(id: string): HubError {
  * A registry write a link does not wait for (the board's presence, its signal): the registry
  * view is told once it is written, and a failure (a full store resolves false) is logged.
  */
-export function registryWrite(id: string, deps: Pick<BoardLinkDeps, 'logger' | 'linkChanged'>, write: Promise<boolean>): void {
+export function registryWrite(id: string, deps: Pick<BoardLinkDeps, 'logger' | 'registryChanged'>, write: Promise<boolean>): void {
   write.then(
     (changed) => {
-      if (changed) deps.linkChanged(id);
+      if (changed) deps.registryChanged(id);
     },
     (err: unknown) => deps.logger.error(`${id}: cannot record the link in the registry: ${err instanceof Error ? err.message : String(err)}`),
   );
@@ -321,7 +323,7 @@ export class DeviceLink {
   private async askSignal(): Promise<void> {
     try {
       const rssi = signalOf(await this.command({ action: 'get_info' }, { internal: true }));
-      if (rssi !== undefined && (await this.deps.store.setSignal(this.id, rssi))) this.deps.linkChanged(this.id);
+      if (rssi !== undefined && (await this.deps.store.setSignal(this.id, rssi))) this.deps.registryChanged(this.id);
     } catch {
       // Offline again, or slow: the next link asks again.
     }
