@@ -4,10 +4,25 @@
 import type { JsonObject } from '../protocol/codec.js';
 import { isObject } from '../protocol/json.js';
 import { isUptime, MAX_UPTIME_MS } from '../protocol/events.js';
+import { BATCH_EVENTS } from '../protocol/link/messages.js';
 import { parseBoardInfo, parseBoardState } from '../protocol/replies.js';
 import type { IngestSink } from './device-link.js';
 import { readingRows } from './readings.js';
-import type { HubUpdate } from './types.js';
+import type { NewEvent } from './store/port.js';
+import type { HubUpdate, Reading } from './types.js';
+
+/** A reading event and its time on the hub's clock, published once it committed. */
+interface Published {
+  body: JsonObject;
+  ts: number;
+}
+
+/** What one message from the board stores, and the readings to publish once that committed. */
+interface Collected {
+  readings: Reading[];
+  events: NewEvent[];
+  published: Published[];
+}
 
 export interface BoardReportsDeps {
   ingest: IngestSink;
@@ -24,7 +39,7 @@ export class BoardReports {
   /** Wall-clock ms when it was reported. */
   private reportedAt = 0;
   /** Readings waiting for their commit (one promise for a board's readings in one commit) to be published. */
-  private unpublished: { committed: Promise<void>; readings: Array<{ body: JsonObject; ts: number }> } | undefined;
+  private unpublished: { committed: Promise<void>; readings: Published[] } | undefined;
 
   constructor(
     private readonly device: string,
@@ -54,39 +69,70 @@ export class BoardReports {
     this.deps.publish({ type: 'state', device: this.device, state: this.reported });
   }
 
-  /** Takes an event; resolves when what it stored committed (the link acknowledges it then). */
+  /**
+   * Takes an event, or a batch of them (protocol.md §10.4); resolves when what it stored
+   * committed (the link acknowledges it then). A batch is one message: its events commit together.
+   */
   take(body: JsonObject, seq: number): Promise<void> {
+    const out: Collected = { readings: [], events: [], published: [] };
+    if (body['event'] === 'batch') this.collectBatch(body, out);
+    else this.collect(body, out, '');
+    const committed = this.deps.ingest.add({ device: this.device, seq, readings: out.readings, events: out.events });
+    if (out.published.length > 0) this.publishOnCommit(committed, out.published);
+    return committed;
+  }
+
+  /** A batch's events in order, each as if it came alone; a malformed member is refused on its own. */
+  private collectBatch(body: JsonObject, out: Collected): void {
+    const events = body['events'];
+    if (!Array.isArray(events) || events.length === 0 || events.length > BATCH_EVENTS.max) {
+      this.refuse(out, { code: 'bad_field', field: 'events', event: 'batch', message: `events must be a list of 1 to ${BATCH_EVENTS.max} events` });
+      return;
+    }
+    for (let i = 0; i < events.length; i++) {
+      const member: unknown = events[i];
+      if (!isObject(member) || typeof member['event'] !== 'string' || member['event'] === 'batch') {
+        this.refuse(out, { code: 'bad_field', field: `events.${i}`, event: 'batch', message: 'each member of a batch must be one event (an object with a string `event`), not a batch' });
+        continue;
+      }
+      this.collect(member, out, `events.${i}.`);
+    }
+  }
+
+  /** One event's rows into `out`; what it changes in the hub's view of the board, at once. */
+  private collect(body: JsonObject, out: Collected, at: string): void {
     const name = String(body['event']);
-    const device = this.device;
     if (body['ts'] !== undefined && !isUptime(body['ts'])) {
       // Refused on this board's link alone: logged as an event, acknowledged, never stored as a
       // reading (a time no column holds would fail the commit of every board in its batch).
-      const data = { code: 'bad_field', field: 'ts', event: name, value: JSON.stringify(body['ts']) ?? null, message: `ts must be the board's uptime in ms, 0 to ${MAX_UPTIME_MS}` };
-      return this.deps.ingest.add({ device, seq, events: [{ device, ts: this.deps.wallNow(), type: 'refused', data }] });
+      this.refuse(out, { code: 'bad_field', field: `${at}ts`, event: name, value: JSON.stringify(body['ts']) ?? null, message: `ts must be the board's uptime in ms, 0 to ${MAX_UPTIME_MS}` });
+      return;
     }
     const unstorable = nulField(name, body);
     if (unstorable !== undefined) {
       // No store keeps a NUL in its text (PostgreSQL refuses it): refused here, or every resend
       // of the message would fail its commit and stall the board's stream.
-      const data = { code: 'bad_field', field: unstorable, event: name, message: `${unstorable} holds a NUL character, which the hub cannot store` };
-      return this.deps.ingest.add({ device, seq, events: [{ device, ts: this.deps.wallNow(), type: 'refused', data }] });
+      this.refuse(out, { code: 'bad_field', field: `${at}${unstorable}`, event: name, message: `${unstorable} holds a NUL character, which the hub cannot store` });
+      return;
     }
     const ts = typeof body['ts'] === 'number' ? this.wallTime(body['ts']) : this.deps.wallNow();
     switch (name) {
-      case 'reading': {
-        const committed = this.deps.ingest.add({ device, seq, readings: readingRows(device, body, ts) });
-        this.publishOnCommit(committed, body, ts);
-        return committed;
-      }
+      case 'reading':
+        for (const row of readingRows(this.device, body, ts)) out.readings.push(row);
+        out.published.push({ body, ts });
+        return;
       case 'state':
         this.setState(body);
-        return this.deps.ingest.add({ device, seq });
-      default: {
+        return;
+      default:
         if (name === 'edge') this.applyEdge(body);
         if (name === 'lease_expired') this.deps.stateStale();
-        return this.deps.ingest.add({ device, seq, events: [{ device, ts, type: name, data: omit(body, 'event', 'ts', 'seq') }] });
-      }
+        out.events.push({ device: this.device, ts, type: name, data: omit(body, 'event', 'ts', 'seq') });
     }
+  }
+
+  private refuse(out: Collected, data: JsonObject): void {
+    out.events.push({ device: this.device, ts: this.deps.wallNow(), type: 'refused', data });
   }
 
   /** The board's uptime `ts` on the hub's wall clock: readings sent after an outage keep their time. */
@@ -97,10 +143,10 @@ export class BoardReports {
     return Math.round(this.bootEpoch + ts);
   }
 
-  /** Publishes the reading once it committed, with the others of its commit. */
-  private publishOnCommit(committed: Promise<void>, body: JsonObject, ts: number): void {
+  /** Publishes the readings once they committed, with the others of their commit. */
+  private publishOnCommit(committed: Promise<void>, readings: readonly Published[]): void {
     if (this.unpublished?.committed !== committed) {
-      const waiting = { committed, readings: [] as Array<{ body: JsonObject; ts: number }> };
+      const waiting = { committed, readings: [] as Published[] };
       this.unpublished = waiting;
       void committed.then(
         () => {
@@ -112,7 +158,7 @@ export class BoardReports {
         },
       );
     }
-    this.unpublished.readings.push({ body, ts });
+    for (const r of readings) this.unpublished.readings.push(r);
   }
 
   private publishReading(body: JsonObject, ts: number): void {

@@ -10,7 +10,7 @@ import { Inbound } from '../link/inbound.js';
 import type { JsonObject } from '../protocol/codec.js';
 import type { SealError } from '../protocol/auth.js';
 import { encodeSealed, sealedMsgBytes, type LinkSeal } from '../protocol/link/link-auth.js';
-import { LINK_VERSION, MAX_FRAME, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
+import { BATCH_EVENTS, LINK_VERSION, MAX_FRAME, negotiateKeepalive, type Hello } from '../protocol/link/messages.js';
 import { HubError } from './errors.js';
 import { PersistentOutbox, type OutboxStore } from './persistent-outbox.js';
 import type { HubStore, LinkState, OutboxEntry } from './store/port.js';
@@ -285,7 +285,7 @@ export class DeviceLink {
     const timing = negotiateKeepalive(hello.keepalive_ms, this.deps.keepaliveMs);
     this.maxFrame = hello.max_frame ?? MAX_FRAME.default;
     socket.write(
-      encodeSealed(seal.sealer, { link: 'welcome', protocol: LINK_VERSION, session: randomUUID(), ...timing, stream: this.state.txStream, ack: this.inbound.committed }),
+      encodeSealed(seal.sealer, { link: 'welcome', protocol: LINK_VERSION, session: randomUUID(), ...timing, stream: this.state.txStream, ack: this.inbound.committed, batch: BATCH_EVENTS.max }),
     );
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const channel = new LinkChannel(

@@ -242,3 +242,33 @@ describe('security: one board cannot knock the others offline', { timeout: 30_00
     assert.deepEqual((await hub.facade.readings({ device: 'evil', from: 0, to: Date.now() + 60_000 })).map((r) => [r.sensor, r.quantity, r.avg]), [['x', 'n', 5]], 'only the clean reading is stored');
   });
 });
+
+describe('hub: batches of events (protocol.md §10.4)', { timeout: 30_000 }, () => {
+  test('a batch is one message: its events stored in order under one number and one ack, a resend stored once, a bad member refused alone', async () => {
+    const hub = await hubWith();
+    const { token } = await hub.store.addDevice('batcher');
+    const raw = await rawLink(hub.link.port);
+    const welcome = await raw.authenticate('batcher', token, { keepalive_ms: 60_000, uptime_ms: 10_000 });
+    assert.equal(welcome['batch'], 64, 'the welcome says how many events a batch may carry');
+    const reading = (ts: number, n: number) => ({ event: 'reading', ts, boot_id: 'boot-1', sensor: 'x', values: { n }, units: { n: 'C' } });
+    const first = { link: 'msg', seq: 1, body: { event: 'batch', events: [reading(1000, 1), reading(2000, 2), { event: 'edge', ts: 2500, boot_id: 'boot-1', pin: 4, value: 1 }, reading(3000, 3)] } };
+    raw.send(first);
+    await raw.waitFor((f) => f['ack'] === 1, 'the batch acknowledged', 5000);
+    raw.send(first);
+    const bad = [7, { event: 'batch', events: [reading(4000, 4)] }, reading(-5, 5), { event: 'reading', ts: 4500, sensor: 'a\u0000', values: { n: 6 }, units: {} }, reading(5000, 7)];
+    raw.send({ link: 'msg', seq: 2, body: { event: 'batch', events: bad } });
+    raw.send({ link: 'msg', seq: 3, body: { event: 'batch', events: [] } });
+    raw.send({ link: 'msg', seq: 4, body: { event: 'batch', events: Array.from({ length: 65 }, (_, i) => reading(6000 + i, 8)) } });
+    raw.send({ link: 'msg', seq: 5, body: { event: 'batch', events: 'none' } });
+    await raw.waitFor((f) => f['ack'] === 5, 'every message acknowledged', 5000);
+    assert.equal(raw.isClosed, false, 'a malformed batch does not cost the board its link');
+
+    const rows = await hub.facade.readings({ device: 'batcher', sensor: 'x', from: 0, to: Date.now() + 60_000 });
+    assert.deepEqual(rows.map((r) => r.avg), [1, 2, 3, 7], 'each reading once (the resent batch was a duplicate), the bad members left out');
+    assert.ok(rows.every((r, i) => i === 0 || r.ts > (rows[i - 1] as { ts: number }).ts), 'each reading keeps its own time');
+    const edges = await hub.facade.events({ device: 'batcher', type: 'edge', afterId: 0, limit: 10 });
+    assert.deepEqual(edges.map((e) => e.data['pin']), [4]);
+    const refused = await hub.facade.events({ device: 'batcher', type: 'refused', afterId: 0, limit: 10 });
+    assert.deepEqual(refused.map((e) => e.data['field']), ['events.0', 'events.1', 'events.2.ts', 'events.3.sensor', 'events', 'events', 'events']);
+  });
+});

@@ -13,6 +13,12 @@ export const LINK_VERSION = 2;
 /** The longest frame a board takes from the hub, as its hello may say (protocol.md §10.1, §10.7). */
 export const MAX_FRAME = { min: 256, default: 4096, max: 1_048_576 } as const;
 
+/**
+ * The most events one `batch` event may carry (protocol.md §10.4). The hub says it in its
+ * welcome; a board batches only for a hub that said it, and never more than this.
+ */
+export const BATCH_EVENTS = { max: 64 } as const;
+
 /** Keepalive bounds the hub chooses within (protocol.md §10.3). */
 export const KEEPALIVE_MS = { min: 200, default: 1000, max: 60_000 } as const;
 /** Silence that declares an outage, as a multiple of the keepalive interval. */
@@ -64,6 +70,8 @@ export const welcomeSchema = z.object({
   stream: z.string().min(1).max(64),
   /** The last board message the hub committed, in the board's current boot. */
   ack: seq,
+  /** The most events the hub takes in one `batch` event; absent from a hub that takes none. */
+  batch: z.number().int().min(1).max(BATCH_EVENTS.max).optional(),
 });
 
 export const rejectSchema = z.object({
