@@ -5,7 +5,8 @@
 //   2. command round trip REST → hub → board → reply, with 1 board and with 1,000 linked,
 //      beside a trivial Fastify echo route timed by the same HTTP client;
 //   3. the hub's own memory and CPU with 1,000 boards sending a reading a second each;
-//   4. readings committed per second at saturation, beside HubStore.commit alone;
+//   4. readings committed per second at saturation, one reading a message and then 16 as a
+//      `batch` event, beside HubStore.commit alone;
 //   5. (--only=scale, not in the default run) 10,000 boards on one hub and the restart storm
 //      (bench/hub/scale.ts);
 //   6. (--only=cluster, not in the default run) three hubs on one PostgreSQL and one Mosquitto
@@ -50,6 +51,26 @@ const S = QUICK
   : { reconnectRounds: 3, reconnectParallel: 4, roundTrips: 2000, warmup: 200, resourceMs: 10_000, settleMs: 3000, saturateMs: 5000, baselineRows: 300_000 };
 const OUTAGE_MS = Number(process.env['BENCH_HUB_OUTAGE_MS'] ?? 3000);
 const WINDOW = 64;
+/**
+ * Readings per message in the saturation passes: one, as a board that keeps up sends them, then
+ * a batch, as a board with a backlog sends them to a hub that takes batches (protocol.md §10.4).
+ */
+const SATURATION_BATCHES = [1, 16] as const;
+
+/** What one saturation pass measured. */
+interface SaturationPass {
+  batch: number;
+  sat: { outcome: string; startAt: number; sendUntil: number; lastAckAt: number; before: SwarmStats; after: SwarmStats; inflight: number };
+  h0: HubStats;
+  h1: HubStats;
+  firstSecond: HubStats['loop'];
+  steady: HubStats['loop'];
+  echo: Latency;
+  command: Latency;
+  committedRows: number;
+  load: string;
+  profile: ProfileSummary | undefined;
+}
 const GOALS = { reconnectMs: 1000, p99Ms: 20 };
 
 /**
@@ -427,92 +448,97 @@ async function main(): Promise<void> {
     }
     cmd.close();
 
-    // 4. saturation
+    // 4. saturation: one reading a message, then the same boards sending `batch` events
     if (ONLY.has('saturation')) {
       await swarm.call('quiet');
       await sleep(1500); // the last once-a-second readings are acked
-      const before = countReadings(dbFile);
-      const mark = load.mark();
-      const h0 = await hubStats({ resetLoop: true });
-      if (PROFILE) await hub.call('profileStart');
-      const running = swarm.call<{ outcome: string; startAt: number; sendUntil: number; lastAckAt: number; before: SwarmStats; after: SwarmStats; inflight: number }>('saturate', {
-        window: WINDOW,
-        durationMs: S.saturateMs,
-      });
-      // The first second holds the burst of every board's first window; the loop's delays after it are the steady state's.
-      await sleep(1000);
-      const firstSecond = (await hubStats({ resetLoop: true })).loop;
-      // REST → board round trips (and the echo route) while the swarm saturates the hub.
-      const probe = commandTargets(info.http, info.token, echoPort, ids.command.id);
-      const [echoDuring, cmdDuring] = (await probeFor(S.saturateMs - 1500, probe.targets)) as [Latency, Latency];
-      probe.close();
-      const steady = (await hubStats()).loop;
-      const sat = await running;
-      const h1 = await hubStats();
-      const satLoad = otherLoad(mark, load.mark());
-      let profile: ProfileSummary | undefined;
-      if (PROFILE) profile = await hub.call<ProfileSummary>('profileStop', { top: 25, file: path.join(tmp, 'hub-saturation.cpuprofile') });
-      const sentReadings = sat.after.counters.readingsSent - sat.before.counters.readingsSent;
-      const ackedReadings = sat.after.counters.readingsAcked - sat.before.counters.readingsAcked;
+      const passes: SaturationPass[] = [];
+      for (const batch of SATURATION_BATCHES) {
+        const before = countReadings(dbFile);
+        const mark = load.mark();
+        const h0 = await hubStats({ resetLoop: true });
+        const last = batch === SATURATION_BATCHES[SATURATION_BATCHES.length - 1];
+        if (PROFILE && last) await hub.call('profileStart');
+        const running = swarm.call<{ outcome: string; startAt: number; sendUntil: number; lastAckAt: number; before: SwarmStats; after: SwarmStats; inflight: number }>('saturate', {
+          window: WINDOW,
+          durationMs: S.saturateMs,
+          batch,
+        });
+        // The first second holds the burst of every board's first window; the loop's delays after it are the steady state's.
+        await sleep(1000);
+        const firstSecond = (await hubStats({ resetLoop: true })).loop;
+        // REST → board round trips (and the echo route) while the swarm saturates the hub.
+        const probe = commandTargets(info.http, info.token, echoPort, ids.command.id);
+        const [echo, command] = (await probeFor(S.saturateMs - 1500, probe.targets)) as [Latency, Latency];
+        probe.close();
+        const steady = (await hubStats()).loop;
+        const sat = await running;
+        const h1 = await hubStats();
+        const profile = PROFILE && last ? await hub.call<ProfileSummary>('profileStop', { top: 25, file: path.join(tmp, 'hub-saturation.cpuprofile') }) : undefined;
+        // Every reading acknowledged is committed (ack means committed): counted with the hub running.
+        const committedRows = countReadings(dbFile) - before;
+        passes.push({ batch, sat, h0, h1, firstSecond, steady, echo, command, committedRows, load: otherLoad(mark, load.mark()), profile });
+        await sleep(1000);
+      }
 
       await swarm.call('close');
       await cmdBoard.close();
       boards.length = 0;
       await hub.call('close').catch(() => undefined);
       await hub.stop();
-      const after = countReadings(dbFile);
-      const committedRows = after - before;
-      const seconds = (sat.lastAckAt - sat.startAt) / 1000;
-      const hubRate = committedRows / seconds;
-      const commits = h1.commits.count - h0.commits.count;
-      const commitReadings = h1.commits.readings - h0.commits.readings;
-      const linkStatesPerCommit = commits > 0 ? (h1.commits.linkStates - h0.commits.linkStates) / commits : 0;
-      const hubBusy = cpuShare(h0, h1);
-      const commitShare = (h1.commits.ms - h0.commits.ms) / (h1.at - h0.at);
 
+      // The storage baseline: commits the size the hub made them in the batched pass.
+      const headline = passes[passes.length - 1] as SaturationPass;
+      const commitsOf = (p: SaturationPass) => p.h1.commits.count - p.h0.commits.count;
+      const hc = commitsOf(headline);
+      const perBatch = Math.max(1, Math.round(hc > 0 ? (headline.h1.commits.linkStates - headline.h0.commits.linkStates) / hc : 0));
+      const batchRows = hc > 0 ? Math.max(1, Math.round((headline.h1.commits.readings - headline.h0.commits.readings) / hc)) : 2000;
       const baseline = RpcChild.start('store-baseline', 'store-baseline.js', [], { cpu: HUB_CPU });
       children.push(baseline);
       type BaseResult = { rows: number; ms: number; perSecond: number; commits: number };
-      const dirA = fs.mkdtempSync(path.join(tmp, 'store-a-'));
-      const dirB = fs.mkdtempSync(path.join(tmp, 'store-b-'));
-      const perBatch = Math.max(1, Math.round(linkStatesPerCommit));
-      const batch = commits > 0 ? Math.max(1, Math.round(commitReadings / commits)) : 2000;
-      const likeHub = await baseline.call<BaseResult>('run', { dir: dirA, rows: S.baselineRows, boards: BOARDS, boardsPerBatch: perBatch, batch });
-      const bare = await baseline.call<BaseResult>('run', { dir: dirB, rows: S.baselineRows, boards: BOARDS, boardsPerBatch: 0, batch });
+      const likeHub = await baseline.call<BaseResult>('run', { dir: fs.mkdtempSync(path.join(tmp, 'store-a-')), rows: S.baselineRows, boards: BOARDS, boardsPerBatch: perBatch, batch: batchRows });
+      const bare = await baseline.call<BaseResult>('run', { dir: fs.mkdtempSync(path.join(tmp, 'store-b-')), rows: S.baselineRows, boards: BOARDS, boardsPerBatch: 0, batch: batchRows });
 
-      console.log(`\n4. readings committed per second at saturation — ${fmtInt(sat.after.up)} swarm boards, each keeping ${WINDOW} readings unacknowledged, sending for ${S.saturateMs / 1000} s`);
-      console.log('   hub: readings rows counted in the store (SQLite, after the hub stopped) ÷ time from the first reading sent to the last ack');
+      console.log(`\n4. readings committed per second at saturation — ${fmtInt(headline.sat.after.up)} swarm boards, each keeping ${WINDOW} messages unacknowledged, sending for ${S.saturateMs / 1000} s; first one reading a message, then ${SATURATION_BATCHES[SATURATION_BATCHES.length - 1]} readings a message as \`batch\` events (protocol.md §10.4)`);
+      console.log('   hub: readings rows counted in the store ÷ time from the first reading sent to the last ack');
+      const rate = (p: SaturationPass) => p.committedRows / ((p.sat.lastAckAt - p.sat.startAt) / 1000);
       const rows = [
-        ['what', 'readings', 'seconds', 'readings/s', 'hub / this'],
-        [`storage: HubStore.commit, ${fmtInt(batch)} a batch, ${perBatch} boards' link states each (as the hub's commits)`, fmtInt(likeHub.rows), (likeHub.ms / 1000).toFixed(2), fmtInt(likeHub.perSecond), (hubRate / likeHub.perSecond).toFixed(2)],
-        [`storage: HubStore.commit, ${fmtInt(batch)} a batch, readings only`, fmtInt(bare.rows), (bare.ms / 1000).toFixed(2), fmtInt(bare.perSecond), (hubRate / bare.perSecond).toFixed(2)],
-        ['hub, through the link protocol', fmtInt(committedRows), seconds.toFixed(2), fmtInt(hubRate), '-'],
+        ['what', 'readings', 'seconds', 'readings/s', 'hub (batches) / this'],
+        [`storage: HubStore.commit, ${fmtInt(batchRows)} a batch, ${perBatch} boards' link states each (as the hub's commits)`, fmtInt(likeHub.rows), (likeHub.ms / 1000).toFixed(2), fmtInt(likeHub.perSecond), (rate(headline) / likeHub.perSecond).toFixed(2)],
+        [`storage: HubStore.commit, ${fmtInt(batchRows)} a batch, readings only`, fmtInt(bare.rows), (bare.ms / 1000).toFixed(2), fmtInt(bare.perSecond), (rate(headline) / bare.perSecond).toFixed(2)],
+        ...passes.map((p) => [`hub, through the link protocol, ${p.batch === 1 ? 'one reading a message' : `${p.batch} readings a message`}`, fmtInt(p.committedRows), ((p.sat.lastAckAt - p.sat.startAt) / 1000).toFixed(2), fmtInt(rate(p)), '-']),
       ];
       console.log(table(rows));
-      console.log(
-        `   the swarm sent ${fmtInt(sentReadings)} readings and got ${fmtInt(ackedReadings)} acknowledged (${sat.outcome}${sat.inflight > 0 ? `, ${sat.inflight} still in flight` : ''}); rows in the store: ${fmtInt(committedRows)}`,
-      );
-      console.log(
-        `   hub CPU ${pct(hubBusy)} of its core; ${fmtInt(commits)} commits of ${fmtInt(commits > 0 ? commitReadings / commits : 0)} readings and ${linkStatesPerCommit.toFixed(0)} link states on average, ` +
-          `holding the thread ${pct(commitShare)} of the time; swarm CPU ${pct(cpuShare(sat.before, sat.after))}; ` +
-          `hub CPU per reading committed ${((hubBusy * (h1.at - h0.at) * 1000) / Math.max(1, commitReadings)).toFixed(2)} µs`,
-      );
-      console.log(
-        `   hub event-loop delay: max ${fmtMs(firstSecond.max)} in the first second (every board's first window at once), then p50 ${fmtMs(steady.p50)}, p99 ${fmtMs(steady.p99)}, max ${fmtMs(steady.max)} while sending`,
-      );
-      console.log(`   ${satLoad}`);
-      const goals = saturationVerdicts(
-        { readingsPerSecond: hubRate, storagePerSecond: likeHub.perSecond, loop: steady, firstSecondMax: firstSecond.max, echo: echoDuring, command: cmdDuring },
-        fmtMs,
-        fmtInt,
-      );
-      for (const line of goals.lines) console.log(line);
-      if (committedRows !== ackedReadings) console.log(`   NOTE: rows in the store (${committedRows}) differ from readings acknowledged (${ackedReadings})`);
-      summary.push(...goals.summary);
-      if (profile !== undefined) {
-        console.log('\n   hub CPU profile during the saturation run (inspector, 200 µs sampling):');
-        printProfile(profile, '   ');
-        console.log(`   (profile kept as ${path.join(tmp, 'hub-saturation.cpuprofile')})`);
+      for (const p of passes) {
+        const sentReadings = p.sat.after.counters.readingsSent - p.sat.before.counters.readingsSent;
+        const ackedReadings = p.sat.after.counters.readingsAcked - p.sat.before.counters.readingsAcked;
+        const commits = commitsOf(p);
+        const commitReadings = p.h1.commits.readings - p.h0.commits.readings;
+        const hubBusy = cpuShare(p.h0, p.h1);
+        const commitShare = (p.h1.commits.ms - p.h0.commits.ms) / (p.h1.at - p.h0.at);
+        console.log(`\n   ${p.batch === 1 ? 'one reading a message' : `${p.batch} readings a message`}:`);
+        console.log(`   the swarm sent ${fmtInt(sentReadings)} readings and got ${fmtInt(ackedReadings)} acknowledged (${p.sat.outcome}${p.sat.inflight > 0 ? `, ${p.sat.inflight} still in flight` : ''}); rows in the store: ${fmtInt(p.committedRows)}`);
+        console.log(
+          `   hub CPU ${pct(hubBusy)} of its core; ${fmtInt(commits)} commits of ${fmtInt(commits > 0 ? commitReadings / commits : 0)} readings and ${(commits > 0 ? (p.h1.commits.linkStates - p.h0.commits.linkStates) / commits : 0).toFixed(0)} link states on average, ` +
+            `holding the thread ${pct(commitShare)} of the time; swarm CPU ${pct(cpuShare(p.sat.before, p.sat.after))}; ` +
+            `hub CPU per reading committed ${((hubBusy * (p.h1.at - p.h0.at) * 1000) / Math.max(1, commitReadings)).toFixed(2)} µs`,
+        );
+        console.log(`   hub event-loop delay: max ${fmtMs(p.firstSecond.max)} in the first second (every board's first window at once), then p50 ${fmtMs(p.steady.p50)}, p99 ${fmtMs(p.steady.p99)}, max ${fmtMs(p.steady.max)} while sending`);
+        console.log(`   ${p.load}`);
+        const goals = saturationVerdicts(
+          { readingsPerSecond: rate(p), storagePerSecond: likeHub.perSecond, loop: p.steady, firstSecondMax: p.firstSecond.max, echo: p.echo, command: p.command },
+          fmtMs,
+          fmtInt,
+          p.batch === 1 ? 'one reading a message' : `${p.batch} readings a message`,
+        );
+        for (const line of goals.lines) console.log(line);
+        if (p.committedRows !== ackedReadings) console.log(`   NOTE: rows in the store (${p.committedRows}) differ from readings acknowledged (${ackedReadings})`);
+        summary.push(...goals.summary);
+        if (p.profile !== undefined) {
+          console.log('\n   hub CPU profile during this run (inspector, 200 µs sampling):');
+          printProfile(p.profile, '   ');
+          console.log(`   (profile kept as ${path.join(tmp, 'hub-saturation.cpuprofile')})`);
+        }
       }
     }
 

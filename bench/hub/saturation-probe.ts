@@ -50,8 +50,8 @@ export interface SaturationFigures {
   command: Latency;
 }
 
-/** The saturation section's goal lines and its summary lines. */
-export function saturationVerdicts(f: SaturationFigures, fmtMs: (ms: number) => string, fmtInt: (n: number) => string): { lines: string[]; summary: string[] } {
+/** The saturation section's goal lines and its summary lines, for the pass `label` names (how the boards send). */
+export function saturationVerdicts(f: SaturationFigures, fmtMs: (ms: number) => string, fmtInt: (n: number) => string, label: string): { lines: string[]; summary: string[] } {
   const g = SATURATION_GOALS;
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
   const rateOk = f.readingsPerSecond >= g.readingsPerSecond;
@@ -67,9 +67,9 @@ export function saturationVerdicts(f: SaturationFigures, fmtMs: (ms: number) => 
       `   goal: REST → board round trip p99 ≤ ${g.commandP99Ms} ms while ingesting: ${cmd} — ${verdict(cmdOk)}`,
     ],
     summary: [
-      `4. readings/s at saturation: ${rate} — goal ≥ ${fmtInt(g.readingsPerSecond)}: ${verdict(rateOk)}`,
-      `4. event-loop delay at saturation: p99 ${fmtMs(f.loop.p99)} — goal ≤ ${g.loopP99Ms} ms: ${verdict(loopOk)}`,
-      `4. REST → board round trip at saturation: p99 ${fmtMs(f.command.p99)} (echo ${fmtMs(f.echo.p99)}) — goal ≤ ${g.commandP99Ms} ms: ${verdict(cmdOk)}`,
+      `4. readings/s at saturation, ${label}: ${rate} — goal ≥ ${fmtInt(g.readingsPerSecond)}: ${verdict(rateOk)}`,
+      `4. event-loop delay at saturation, ${label}: p99 ${fmtMs(f.loop.p99)} — goal ≤ ${g.loopP99Ms} ms: ${verdict(loopOk)}`,
+      `4. REST → board round trip at saturation, ${label}: p99 ${fmtMs(f.command.p99)} (echo ${fmtMs(f.echo.p99)}) — goal ≤ ${g.commandP99Ms} ms: ${verdict(cmdOk)}`,
     ],
   };
 }

@@ -14,7 +14,9 @@
 //                                                        every intervalMs; changing: a new temperature
 //                                                        each time, not always 21.5)
 //   quiet {}                                             readings stop (keepalives go on)
-//   saturate {window, durationMs}                        readings as fast as the hub acks them
+//   saturate {window, durationMs, batch?}                readings as fast as the hub acks them (batch:
+//                                                        readings per message, as `batch` events, for a
+//                                                        hub whose welcome takes them; default 1)
 //   stats {}                                             counters and this process's CPU and memory
 //   relinked {since}                                     for each board, when it was last welcomed after
 //                                                        `since` (epoch ms) and the dials it took
@@ -67,7 +69,7 @@ class AttemptTimeout extends Error {}
 let mode: 'quiet' | 'readings' | 'saturate' = 'quiet';
 /** Whether a reading's value moves from one reading to the next (the MQTT bridge publishes only changes). */
 let changing = false;
-let saturation: { window: number; sendUntil: number; lastAckAt: number; onDrained: (() => void) | undefined } | undefined;
+let saturation: { window: number; batch: number; sendUntil: number; lastAckAt: number; onDrained: (() => void) | undefined } | undefined;
 
 class FakeBoard {
   readonly boot = randomUUID();
@@ -83,6 +85,10 @@ class FakeBoard {
   private rxLast = 0;
   /** Numbers of messages that are not readings (the state event, replies), oldest first. */
   private notReadings: number[] = [];
+  /** Numbers of the messages that carry a batch of readings, with how many, oldest first. */
+  private batches = new Map<number, number>();
+  /** The most events the hub takes in one batch (its welcome's `batch`; 1 when it takes none). */
+  private hubBatch = 1;
   lastSent = 0;
   /** Readings this board sent once a second. */
   private readings = 0;
@@ -256,9 +262,14 @@ class FakeBoard {
     if (!this.up) return;
     let out = '';
     const ts = uptime();
+    const batch = Math.min(saturation?.batch ?? 1, this.hubBatch);
     while (this.txSeq - this.peerAck < window) {
-      out += this.frame(reading(ts, this.boot, STEADY));
-      counters.readingsSent++;
+      if (batch > 1) {
+        const one = reading(ts, this.boot, STEADY);
+        out += this.frame(`{"event":"batch","events":[${Array.from({ length: batch }, () => one).join(',')}]}`);
+        this.batches.set(this.txSeq, batch);
+      } else out += this.frame(reading(ts, this.boot, STEADY));
+      counters.readingsSent += batch;
     }
     if (out !== '') this.write(out);
   }
@@ -325,6 +336,8 @@ class FakeBoard {
         this.peerAck = m.ack ?? 0;
         this.txSeq = this.peerAck;
         this.notReadings = [];
+        this.batches.clear();
+        this.hubBatch = (m as { batch?: number }).batch ?? 1;
         const stream = (m as { stream?: string }).stream ?? null;
         if (stream !== this.rxStream) {
           this.rxStream = stream;
@@ -408,6 +421,11 @@ class FakeBoard {
   private onAck(ack: number): void {
     if (ack <= this.peerAck) return;
     let readings = ack - this.peerAck;
+    for (const [seq, n] of this.batches) {
+      if (seq > ack) break;
+      readings += n - 1;
+      this.batches.delete(seq);
+    }
     while (this.notReadings.length > 0 && (this.notReadings[0] as number) <= ack) {
       this.notReadings.shift();
       readings--;
@@ -506,10 +524,11 @@ serveRpc({
     mode = 'saturate';
     for (const b of boards) b.stopReadings();
     const window = Number(args['window'] ?? 64);
+    const batch = Number(args['batch'] ?? 1);
     const durationMs = Number(args['durationMs'] ?? 5000);
     const before = stats();
     const startAt = performance.now();
-    const sat = { window, sendUntil: startAt + durationMs, lastAckAt: startAt, onDrained: undefined as (() => void) | undefined };
+    const sat = { window, batch, sendUntil: startAt + durationMs, lastAckAt: startAt, onDrained: undefined as (() => void) | undefined };
     saturation = sat;
     const drained = new Promise<void>((resolve) => (sat.onDrained = resolve));
     for (const b of boards) b.topUp(window);

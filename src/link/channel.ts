@@ -57,15 +57,59 @@ export interface ChannelOptions {
   pacer?: FramePacer;
 }
 
-/** A frame read and not yet handled, or the limit a frame that was too long broke. */
-type Waiting = Buffer | number;
+/**
+ * Frames read and not yet handled, kept as (memory, offset, length) in three flat lists rather
+ * than as a Buffer each: at saturation a thousand boards' backlogs wait for seconds, and a
+ * wrapper object per frame living that long filled the old generation (a major GC every few
+ * hundred ms, pausing the loop for up to 20 ms). The memory is the read chunk's, shared by its
+ * frames; a frame too long has no memory, and its length is the limit it broke.
+ */
+class WaitingFrames {
+  private memory: Array<ArrayBufferLike | null> = [];
+  private offsets: number[] = [];
+  private lengths: number[] = [];
+  private next = 0;
+  /** The bytes of the frames from `next` on. */
+  bytes = 0;
+
+  get size(): number {
+    return this.memory.length - this.next;
+  }
+
+  push(bytes: Buffer): void {
+    this.memory.push(bytes.buffer);
+    this.offsets.push(bytes.byteOffset);
+    this.lengths.push(bytes.length);
+    this.bytes += bytes.length;
+  }
+
+  pushOversize(limit: number): void {
+    this.memory.push(null);
+    this.offsets.push(0);
+    this.lengths.push(limit);
+  }
+
+  /** The oldest frame's bytes, or the limit it broke; call only while size > 0. */
+  shift(): Buffer | number {
+    const i = this.next++;
+    const memory = this.memory[i] ?? null;
+    this.memory[i] = null; // let go of the chunk once its last frame is handled
+    if (memory !== null) this.bytes -= this.lengths[i] as number;
+    return memory === null ? (this.lengths[i] as number) : Buffer.from(memory, this.offsets[i], this.lengths[i]);
+  }
+
+  clear(): void {
+    this.memory.length = this.offsets.length = this.lengths.length = 0;
+    this.next = 0;
+    this.bytes = 0;
+  }
+}
 
 export class LinkChannel implements PacedReader {
   private readonly decoder: LineDecoder;
   private readonly pacer: FramePacer;
-  /** Frames read and not yet handled (from `next` on), in order; see FramePacer. */
-  private waiting: Waiting[] = [];
-  private next = 0;
+  /** Frames read and not yet handled, in order; see FramePacer. */
+  private readonly waiting = new WaitingFrames();
   /** Queued in the pacer with the socket paused. */
   private deferred = false;
   private lastSent: number;
@@ -161,16 +205,20 @@ export class LinkChannel implements PacedReader {
   }
 
   get backlogged(): boolean {
-    return this.open && this.next < this.waiting.length;
+    return this.open && this.waiting.size > 0;
   }
 
   get backlog(): number {
-    return this.open ? this.waiting.length - this.next : 0;
+    return this.open ? this.waiting.size : 0;
+  }
+
+  get backlogBytes(): number {
+    return this.open ? this.waiting.bytes : 0;
   }
 
   private readonly sink = {
-    frame: (bytes: Buffer) => void this.waiting.push(bytes),
-    oversize: (limit: number) => void this.waiting.push(limit),
+    frame: (bytes: Buffer) => this.waiting.push(bytes),
+    oversize: (limit: number) => this.waiting.pushOversize(limit),
   };
 
   private receive(chunk: Buffer): void {
@@ -182,19 +230,17 @@ export class LinkChannel implements PacedReader {
     this.socket.pause();
   }
 
-  /** Handles up to `max` frames read earlier (the pacer's turn); reads again when none is left. */
-  drain(max: number): number {
+  /** Handles up to `max` frames read earlier, until `until` (the pacer's turn); reads again when none is left. */
+  drain(max: number, until = Infinity): number {
     let handled = 0;
-    while (handled < max && this.open && this.next < this.waiting.length) {
-      const frame = this.waiting[this.next] as Waiting;
-      this.waiting[this.next++] = 0; // let go of the bytes
+    while (handled < max && this.open && this.waiting.size > 0 && (handled === 0 || until === Infinity || performance.now() < until)) {
+      const frame = this.waiting.shift();
       handled++;
       if (typeof frame === 'number') this.fail(`a frame longer than ${frame} bytes`);
       else this.onFrame(frame);
     }
     if (this.backlogged) return handled;
-    this.waiting.length = 0;
-    this.next = 0;
+    this.waiting.clear();
     if (this.deferred) {
       this.deferred = false;
       if (this.open) this.socket.resume();

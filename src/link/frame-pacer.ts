@@ -13,12 +13,18 @@
 
 /** A connection with frames read and not yet handled. */
 export interface PacedReader {
-  /** Handles at most `max` waiting frames, in order; returns how many it handled. */
-  drain(max: number): number;
+  /**
+   * Handles at most `max` waiting frames, in order, and no more once performance.now() has
+   * passed `until` (after the first): frames differ in cost (one reading, or a batch of 64).
+   * Returns how many it handled.
+   */
+  drain(max: number, until?: number): number;
   /** Whether frames still wait (false once the connection closed). */
   readonly backlogged: boolean;
   /** How many frames wait. */
   readonly backlog: number;
+  /** How many bytes they hold. */
+  readonly backlogBytes: number;
 }
 
 export interface FramePacerOptions {
@@ -32,16 +38,19 @@ export interface FramePacerOptions {
    */
   msPerTurn?: number;
   /**
-   * A connection that had nothing waiting and brings at most this many frames (default 4) is
-   * handled at once even when the turn's share is spent: a reply or a lone reading, not a burst.
+   * A connection that had nothing waiting and brings at most this many frames (default 4) of at
+   * most `sparseBytes` together (default 2048) is handled at once even when the turn's share is
+   * spent: a reply or a lone reading, not a burst, nor a batch of readings a board has caught up.
    */
   sparse?: number;
+  sparseBytes?: number;
 }
 
 export class FramePacer {
   readonly slice: number;
   readonly framesPerTurn: number;
   readonly sparse: number;
+  readonly sparseBytes: number;
   readonly msPerTurn: number;
   /** Frames handled since the last serve(): this turn's share so far. */
   private used = 0;
@@ -54,6 +63,7 @@ export class FramePacer {
     this.slice = Math.max(1, options.slice ?? 64);
     this.framesPerTurn = Math.max(this.slice, options.framesPerTurn ?? 1024);
     this.sparse = Math.max(0, Math.min(this.slice, options.sparse ?? 4));
+    this.sparseBytes = options.sparseBytes ?? 2048;
     this.msPerTurn = options.msPerTurn ?? 1;
   }
 
@@ -69,8 +79,9 @@ export class FramePacer {
    */
   arrived(reader: PacedReader): boolean {
     if (this.used === 0) this.turnStart = performance.now();
-    const allowed = reader.backlog <= this.sparse ? reader.backlog : this.spent() ? 0 : Math.min(this.slice, this.framesPerTurn - this.used);
-    const handled = allowed > 0 ? reader.drain(allowed) : 0;
+    const sparse = reader.backlog <= this.sparse && reader.backlogBytes <= this.sparseBytes;
+    const allowed = sparse ? reader.backlog : this.spent() ? 0 : Math.min(this.slice, this.framesPerTurn - this.used);
+    const handled = allowed > 0 ? reader.drain(allowed, sparse ? Infinity : this.turnStart + this.msPerTurn) : 0;
     this.charge(handled);
     if (!reader.backlogged) return false;
     this.queue.push(reader);
@@ -104,7 +115,7 @@ export class FramePacer {
       const reader = this.queue.shift();
       if (reader === undefined) break;
       // At least one counted, so a reader that handles nothing cannot spin the turn.
-      this.used += Math.max(1, reader.drain(Math.min(this.slice, this.framesPerTurn - this.used)));
+      this.used += Math.max(1, reader.drain(Math.min(this.slice, this.framesPerTurn - this.used), this.turnStart + this.msPerTurn));
       if (reader.backlogged) this.queue.push(reader);
     }
     if (this.waiting > 0) this.schedule();

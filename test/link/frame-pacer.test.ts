@@ -116,11 +116,11 @@ describe('link: connections share the event loop', { timeout: 30_000 }, () => {
     assert.equal(server.isPaused(), false, 'the socket reads again once its backlog is handled');
   });
 
-  test('waiting connections are served round-robin, a slice each, and a few frames at once', async () => {
-    const pacer = new FramePacer({ slice: 4, framesPerTurn: 4, sparse: 2, msPerTurn: Number.POSITIVE_INFINITY });
+  test('waiting connections are served round-robin, a slice each, and a few small frames at once', async () => {
+    const pacer = new FramePacer({ slice: 4, framesPerTurn: 4, sparse: 2, sparseBytes: 1000, msPerTurn: Number.POSITIVE_INFINITY });
     const log: string[] = [];
     /** A connection with `frames` waiting that logs each one it handles. */
-    const reader = (name: string, frames: number): PacedReader => {
+    const reader = (name: string, frames: number, bytesEach = 100): PacedReader => {
       let left = frames;
       return {
         drain: (max) => {
@@ -135,19 +135,25 @@ describe('link: connections share the event loop', { timeout: 30_000 }, () => {
         get backlog() {
           return left;
         },
+        get backlogBytes() {
+          return left * bytesEach;
+        },
       };
     };
     const turn = () => new Promise((r) => setImmediate(r));
     assert.equal(pacer.arrived(reader('a', 10)), true, 'a handles its slice and queues the rest');
     assert.equal(pacer.arrived(reader('b', 6)), true, "the turn's share is spent: b waits whole");
     assert.equal(pacer.arrived(reader('c', 2)), false, 'two frames are handled at once all the same');
+    assert.equal(pacer.arrived(reader('d', 1, 1500)), true, 'but not one frame larger than sparseBytes (a batch): d waits its turn');
     assert.deepEqual(log.splice(0), ['a1', 'a2', 'a3', 'a4', 'c1', 'c2']);
     await turn();
     assert.deepEqual(log.splice(0), ['a5', 'a6', 'a7', 'a8']);
     await turn();
     assert.deepEqual(log.splice(0), ['b1', 'b2', 'b3', 'b4']);
     await turn();
-    assert.deepEqual(log.splice(0), ['a9', 'a10', 'b5', 'b6']);
+    assert.deepEqual(log.splice(0), ['d1', 'a9', 'a10', 'b5']);
+    await turn();
+    assert.deepEqual(log.splice(0), ['b6']);
     assert.equal(pacer.waiting, 0);
   });
 });
