@@ -68,7 +68,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const file = path.join(config.data, SQLITE_FILE);
   const hubId = ensureHubId(config.data);
   const storeOptions: StoreOptions = { wallNow, hubId };
-  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, storeOptions), { clock, logger });
+  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, { ...storeOptions, backgroundCheckpoint: true }), { clock, logger });
   await store.markAllOffline(); // nobody is linked to a hub that just started
   const registry = await RegistryView.load(store);
   const filesShort = fileLimitWarning(registry.list().length, processFileLimits()?.soft);

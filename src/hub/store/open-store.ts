@@ -3,13 +3,14 @@
 // loads it.
 import path from 'node:path';
 import type { HubConfig } from '../config.js';
-import type { HubStore, StoreOptions } from './port.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { HubStore } from './port.js';
+import { SqliteStore, type SqliteOptions } from './sqlite/sqlite-store.js';
 
 /** The SQLite file in a data folder. */
 export const SQLITE_FILE = 'tether.db';
 
-export async function openConfiguredStore(config: Pick<HubConfig, 'data' | 'store'>, options: StoreOptions = {}): Promise<HubStore> {
+/** `backgroundCheckpoint` is SQLite's alone (the running hub's; a one-off command needs no worker). */
+export async function openConfiguredStore(config: Pick<HubConfig, 'data' | 'store'>, options: SqliteOptions = {}): Promise<HubStore> {
   if (config.store?.url !== undefined) {
     const { PostgresStore } = await import('./postgres/postgres-store.js');
     return PostgresStore.open(config.store.url, options);

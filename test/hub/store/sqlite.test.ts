@@ -1,7 +1,7 @@
 // The SQLite store: the storage contract (contract.ts), then what is SQLite's own — the files
 // it writes, its schema version and migrations — and the token format both stores share.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { SCHEMA_VERSION } from '../../../src/hub/store/sqlite/schema.js';
 import { SqliteStore } from '../../../src/hub/store/sqlite/sqlite-store.js';
 import { hashToken, keyOfHash, newToken } from '../../../src/hub/store/tokens.js';
 import { keyOfToken } from '../../../src/protocol/auth.js';
+import { eventually } from '../../support/test-hub.js';
 import { storeContract, type StoreFixture } from './contract.js';
 
 /** Fresh SQLite stores, each in a folder of its own, as a hub's data folder holds one. */
@@ -71,6 +72,30 @@ describe('the SQLite store’s own', { timeout: 30_000 }, () => {
     assert.ok(!bytes.includes(token));
     await store.close();
     assert.ok(!readFileSync(path).toString('latin1').includes(token), 'nor after the WAL is checkpointed on close');
+  });
+
+  it('with backgroundCheckpoint, a worker thread checkpoints the WAL while the hub writes: the WAL stays small though commits never checkpoint', async () => {
+    const path = join(fixture.dir(), 'hub.db');
+    const store = SqliteStore.open(path, { backgroundCheckpoint: true });
+    try {
+      const plain = SqliteStore.open(join(fixture.dir(), 'other.db'));
+      assert.equal(plain.checkpoints, 'inline', 'without it, SQLite checkpoints in the commit that fills the WAL');
+      await plain.close();
+      await eventually(() => (store.checkpoints === 'background' ? true : undefined), 'the worker took the checkpoints over');
+      await store.addDevice('b1');
+      const readings = (from: number) => Array.from({ length: 5000 }, (_, i) => ({ device: 'b1', sensor: 's', quantity: 'q', ts: from + i, value: i, unit: null }));
+      // About 40 MB through the WAL, the worker given time between commits as a hub's loop gives it.
+      for (let i = 0; i < 100; i++) {
+        await store.commit({ readings: readings(i * 5000), events: [], linkStates: [] });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const wal = statSync(`${path}-wal`).size;
+      assert.ok(wal < 16 * 1024 * 1024, `the WAL is ${wal} bytes: it was copied into the database and started over`);
+      assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 10 })).length, 10);
+    } finally {
+      await store.close();
+    }
+    assert.equal(statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0, 0, 'closed: everything is in the database file');
   });
 
   it('refuses a database written by a newer hub', async () => {

@@ -33,7 +33,13 @@ import { CommandOutbox } from './outbox.js';
 import { ReadingStore } from './readings.js';
 import { RolloutStore } from './rollouts.js';
 import { RuleStore } from './rules.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { openDatabase } from './schema.js';
+
+export interface SqliteOptions extends StoreOptions {
+  /** Checkpoint the WAL on a worker thread, not in the commit that fills it (the hub does). */
+  backgroundCheckpoint?: boolean;
+}
 
 export class SqliteStore implements HubStore {
   readonly kind = 'sqlite';
@@ -51,6 +57,7 @@ export class SqliteStore implements HubStore {
   private readonly probeTransaction: () => void;
   readonly health: StorageHealth;
   private readonly registryWrites = new RegistryWrites();
+  private checkpointer: BackgroundCheckpointer | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -94,12 +101,23 @@ export class SqliteStore implements HubStore {
     };
   }
 
-  /** Opens (creating if need be) the database: a file path, or ':memory:' for tests. */
-  static open(path: string, options: StoreOptions = {}): SqliteStore {
-    return new SqliteStore(openDatabase(path), options);
+  /**
+   * Opens (creating if need be) the database: a file path, or ':memory:' for tests. With
+   * `backgroundCheckpoint` (the hub's), WAL checkpoints run on a worker thread (checkpointer.ts).
+   */
+  static open(path: string, options: SqliteOptions = {}): SqliteStore {
+    const store = new SqliteStore(openDatabase(path), options);
+    if (options.backgroundCheckpoint === true && path !== ':memory:') store.checkpointer = new BackgroundCheckpointer(store.db, path);
+    return store;
+  }
+
+  /** Who checkpoints the WAL now: this connection as commits fill it, or the worker thread. */
+  get checkpoints(): 'inline' | 'background' {
+    return this.db.pragma('wal_autocheckpoint', { simple: true }) === 0 ? 'background' : 'inline';
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     this.db.close();
   }
 
