@@ -9,6 +9,9 @@
 // synchronous_commit off shows what that flush costs (SQLite's synchronous=NORMAL does not
 // fsync a commit either). TETHER_BENCH_POSTGRES_URL measures a server of your own instead
 // (its database must be empty: the bench makes its tables there).
+//
+// Then how long each SQLite commit holds the hub's thread, the WAL checkpointed inside commits
+// (SQLite's own, the baseline) and on the hub's worker thread (bench/hub/sqlite-commit-latency.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +22,7 @@ import { SqliteStore } from '../src/hub/store/sqlite/sqlite-store.js';
 import { PostgresCluster } from '../test/support/postgres.js';
 import { swarmBatches, swarmIds } from './hub/store-batches.js';
 import { table } from './hub/common.js';
+import { sqliteCommitLatency, type CommitLatency } from './hub/sqlite-commit-latency.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROWS = QUICK ? 100_000 : 300_000;
@@ -68,6 +72,21 @@ try {
   }
   console.log(`readings committed per second, ${ROWS.toLocaleString('en-US')} readings of ${BOARDS} boards in batches of 2,000 (${os.cpus().length} CPUs, load ${os.loadavg()[0]?.toFixed(1)})`);
   console.log(table(rows));
+
+  const latencyRows = QUICK ? 300_000 : 1_000_000;
+  const ms = (n: number) => n.toFixed(2);
+  const runs: Array<[string, CommitLatency]> = [];
+  for (let i = 0; i < 2; i++) {
+    runs.push(['checkpoints inside commits (SQLite’s own; baseline)', await sqliteCommitLatency(tmp, false, latencyRows)]);
+    runs.push(['checkpoints on the hub’s worker thread', await sqliteCommitLatency(tmp, true, latencyRows)]);
+  }
+  console.log(`\nhow long a SQLite commit holds the thread: ${latencyRows.toLocaleString('en-US')} readings in commits of 510, ms (twice each, alternating)`);
+  console.log(
+    table([
+      ['WAL', 'commits', 'p50', 'p99', 'p99.9', 'max', 'over 5 ms'],
+      ...runs.map(([name, l]) => [name, String(l.commits), ms(l.p50), ms(l.p99), ms(l.p999), ms(l.max), String(l.over5ms)]),
+    ]),
+  );
 } finally {
   await cluster?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
