@@ -1,23 +1,27 @@
 // The dashboard: sign-in, then the boards list, one board's page, the rules, or the firmware
 // updates, chosen by the address's hash (#/, #/board/ID, #/rules, #/updates, #/updates/ID). One
-// live stream feeds every page.
+// live stream feeds every page. Only the boards list is in the first script: the other pages are
+// loaded when first opened (lazy-page.tsx).
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Api, ApiError, mayAdmin, mayControl, type ApiIdentity } from './api.js';
 import { describeError, describeSignInError, type ShownError } from './errors.js';
+import { lazyPage } from './lazy-page.js';
 import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
-import { AddBoardPage } from './views/add-board.js';
-import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
 import { ErrorDetails } from './views/error-details.js';
 import { MqttStatusLine } from './views/mqtt-status.js';
-import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
 import { StorageBanner } from './views/storage-banner.js';
-import { RolloutPage, UpdatesPage } from './views/updates.js';
+
+const BoardPage = lazyPage(() => import('./views/board.js').then((m) => m.BoardPage));
+const AddBoardPage = lazyPage(() => import('./views/add-board.js').then((m) => m.AddBoardPage));
+const RulesPage = lazyPage(() => import('./views/rules.js').then((m) => m.RulesPage));
+const UpdatesPage = lazyPage(() => import('./views/updates.js').then((m) => m.UpdatesPage));
+const RolloutPage = lazyPage(() => import('./views/updates.js').then((m) => m.RolloutPage));
 
 const TOKEN_KEY = 'tether.token';
 
