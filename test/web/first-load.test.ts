@@ -1,7 +1,7 @@
 // What the dashboard's first load asks for, in a real browser (Debian's Chromium through
 // playwright-core) against a real hub: the scripts index.html names and nothing more, each other
 // page's code only when the page is first opened (and the page then works), a page whose code
-// cannot be fetched says so and what to do.
+// cannot be fetched says so and what to do, and the hub's own checks wait until the boards are in.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BUILT_DASHBOARD_DIR } from '../../src/hub/api/dashboard.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/browser.js';
-import { startTestHub, type TestHub } from '../support/test-hub.js';
+import { eventually, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const BOARDS = ['alpha', 'bravo'];
 const SCRIPT = /\/assets\/[^/?#]+\.js$/;
@@ -99,6 +99,30 @@ describe('the dashboard’s first load', { skip: SKIP_WITHOUT_CHROMIUM, timeout:
       await page.reload();
       await page.getByRole('heading', { name: 'Updates' }).waitFor({ timeout: 10_000 });
       assert.equal(await page.getByRole('alert').count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the hub’s own checks (its storage, its MQTT bridge) are asked once the boards are in, not before', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const seen: string[] = [];
+    const api = (url: string) => new URL(url).pathname;
+    page.on('request', (r) => seen.push(`asked ${api(r.url())}`));
+    page.on('requestfinished', (r) => seen.push(`answered ${api(r.url())}`));
+    try {
+      await page.goto(link);
+      await page.locator('table.boards[data-loaded="true"] tr[data-board]').first().waitFor({ timeout: 15_000 });
+      await eventually(() => (seen.includes('asked /api/health') && seen.includes('asked /api/hub') ? true : undefined), 'the hub checked', 10_000);
+      for (const check of ['/api/health', '/api/hub']) {
+        const asked = seen.indexOf(`asked ${check}`);
+        assert.ok(asked >= 0, `${check} was asked: ${seen.join(', ')}`);
+        for (const list of ['/api/devices', '/api/sensors']) {
+          const answered = seen.indexOf(`answered ${list}`);
+          assert.ok(answered >= 0 && answered < asked, `${check} asked after ${list} answered: ${seen.join(', ')}`);
+        }
+      }
     } finally {
       await context.close();
     }
