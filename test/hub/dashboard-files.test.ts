@@ -87,8 +87,11 @@ describe('hub: the dashboard files', { timeout: 30_000 }, () => {
 
   test('npm run build put the real dashboard where the hub looks for it', () => {
     const page = fs.readFileSync(path.join(BUILT_DASHBOARD_DIR, 'index.html'), 'utf8');
-    const assets = [...page.matchAll(/\/assets\/(app-[A-Z0-9]+\.(?:js|css))/g)].map((m) => m[1] ?? '');
-    assert.equal(assets.length, 2, page);
-    for (const asset of assets) assert.ok(fs.existsSync(path.join(BUILT_DASHBOARD_DIR, 'assets', asset)), asset);
+    const entry = [...page.matchAll(/\/assets\/(app-[A-Z0-9]+\.(?:js|css))/g)].map((m) => m[1] ?? '');
+    assert.equal(entry.length, 2, `the entry script and the stylesheet: ${page}`);
+    // The entry's chunks are fetched with it (modulepreload); every file the page names is there.
+    const named = [...page.matchAll(/"\/assets\/([^"]+)"/g)].map((m) => m[1] ?? '');
+    assert.ok(named.some((a) => a.startsWith('chunk-')), `the chunks the entry imports are preloaded: ${page}`);
+    for (const asset of named) assert.ok(fs.existsSync(path.join(BUILT_DASHBOARD_DIR, 'assets', asset)), asset);
   });
 });

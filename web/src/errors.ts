@@ -51,3 +51,15 @@ export function describeSignInError(err: unknown, refused: string): ShownError {
   }
   return describeError(err, 'signing in');
 }
+
+/**
+ * Why a page's code (loaded when the page is first opened: lazy-page.tsx) did not load: the hub
+ * is down, or it was updated since this tab loaded the dashboard and no longer has that code.
+ */
+export function describePageLoadError(err: unknown): ShownError {
+  return {
+    code: 'page_not_loaded',
+    message: `loading this page's code: ${err instanceof Error ? err.message : String(err)}`,
+    next: 'Reload the page: the hub may have been updated or restarted since this tab opened the dashboard. If that fails too, check that `tether hub` is running.',
+  };
+}

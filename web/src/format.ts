@@ -12,39 +12,45 @@ export function ago(ts: number | null, now: number): string {
 }
 
 // Every date and time in the browser's own locale (Intl with its default locale): 14:05:09 or
-// 2:05:09 PM, 5.12.2026 or 12/5/2026, as the person reading is used to. Made once: a formatter
-// is costly to build, and the boards list formats many times a second.
-const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const HOUR_MINUTE = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-const SHORT_DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
-const DAY_MONTH = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+// 2:05:09 PM, 5.12.2026 or 12/5/2026, as the person reading is used to. Each formatter is made
+// once, at its first use: they are costly to build (the five took some 15 ms of the first load,
+// on a 2-core machine), pages format many times a second, and the boards list needs none of them.
+function formatter(options: Intl.DateTimeFormatOptions): () => Intl.DateTimeFormat {
+  let made: Intl.DateTimeFormat | undefined;
+  return () => (made ??= new Intl.DateTimeFormat(undefined, options));
+}
+
+const TIME = formatter({ hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const HOUR_MINUTE = formatter({ hour: '2-digit', minute: '2-digit' });
+const DATE_TIME = formatter({ dateStyle: 'medium', timeStyle: 'medium' });
+const SHORT_DATE_TIME = formatter({ dateStyle: 'short', timeStyle: 'short' });
+const DAY_MONTH = formatter({ day: 'numeric', month: 'short' });
 
 function sameDay(a: number, b: number): boolean {
   return new Date(a).toDateString() === new Date(b).toDateString();
 }
 
 export function clockTime(ts: number): string {
-  return TIME.format(ts);
+  return TIME().format(ts);
 }
 
 /** "14:05": when something happened today or will happen soon. */
 export function hourMinute(ts: number): string {
-  return HOUR_MINUTE.format(ts);
+  return HOUR_MINUTE().format(ts);
 }
 
 export function dateTime(ts: number): string {
-  return DATE_TIME.format(ts);
+  return DATE_TIME().format(ts);
 }
 
 /** The time alone when `ts` is today, with its date otherwise: a log line's time. */
 export function logTime(ts: number, now: number): string {
-  return sameDay(ts, now) ? TIME.format(ts) : DATE_TIME.format(ts);
+  return sameDay(ts, now) ? TIME().format(ts) : DATE_TIME().format(ts);
 }
 
 /** "since 14:05 (3 min ago)", or with its date when not today. */
 export function sinceText(ts: number, now: number): string {
-  return `${sameDay(ts, now) ? HOUR_MINUTE.format(ts) : SHORT_DATE_TIME.format(ts)} (${ago(ts, now)})`;
+  return `${sameDay(ts, now) ? HOUR_MINUTE().format(ts) : SHORT_DATE_TIME().format(ts)} (${ago(ts, now)})`;
 }
 
 /**
@@ -55,13 +61,13 @@ export function axisTimes(ticks: number[], incrS: number): string[] {
   return ticks.map((t) => {
     const d = new Date(t * 1000);
     const midnight = d.getHours() === 0 && d.getMinutes() === 0;
-    return incrS >= 86_400 || midnight ? DAY_MONTH.format(d) : HOUR_MINUTE.format(d);
+    return incrS >= 86_400 || midnight ? DAY_MONTH().format(d) : HOUR_MINUTE().format(d);
   });
 }
 
 /** A chart's span in words, for its accessible name: "04.12.26, 14:05 to 05.12.26, 14:05" in de-DE. */
 export function spanText(from: number, to: number): string {
-  return `${SHORT_DATE_TIME.format(from)} to ${SHORT_DATE_TIME.format(to)}`;
+  return `${SHORT_DATE_TIME().format(from)} to ${SHORT_DATE_TIME().format(to)}`;
 }
 
 const UNIT_TEXT: Record<string, string> = { percent: '%', celsius: '°C' };

@@ -24,13 +24,15 @@ export function useNow(everyMs: number, active = true): number {
 }
 
 /**
- * What `ask` last answered: asked at once, every 10 s, and again whenever `live` changes (the
- * stream came back, so the hub may have changed meanwhile). A failed ask keeps the last answer:
- * the hub being unreachable has its own banner.
+ * What `ask` last answered: asked once `ready` (the boards list is in, so that the hub answers the
+ * list first), then every 10 s, and again whenever `live` changes (the stream came back, so the
+ * hub may have changed meanwhile). A failed ask keeps the last answer: the hub being unreachable
+ * has its own banner.
  */
-export function useHubCheck<T>(api: Api, ask: (api: Api) => Promise<T>, live: boolean): T | undefined {
+export function useHubCheck<T>(api: Api, ask: (api: Api) => Promise<T>, live: boolean, ready: boolean): T | undefined {
   const [answer, setAnswer] = useState<T | undefined>(undefined);
   useEffect(() => {
+    if (!ready) return undefined;
     let stopped = false;
     const check = () =>
       void ask(api).then(
@@ -43,7 +45,7 @@ export function useHubCheck<T>(api: Api, ask: (api: Api) => Promise<T>, live: bo
       stopped = true;
       window.clearInterval(timer);
     };
-    // `ask` is a fixed question of each caller; only a new api or a stream that came back asks anew.
-  }, [api, live]);
+    // `ask` is a fixed question of each caller; only a new api, a stream that came back or the list being in asks anew.
+  }, [api, live, ready]);
   return answer;
 }

@@ -1,23 +1,27 @@
 // The dashboard: sign-in, then the boards list, one board's page, the rules, or the firmware
 // updates, chosen by the address's hash (#/, #/board/ID, #/rules, #/updates, #/updates/ID). One
-// live stream feeds every page.
+// live stream feeds every page. Only the boards list is in the first script: the other pages are
+// loaded when first opened (lazy-page.tsx).
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { Api, ApiError, mayAdmin, mayControl, type ApiIdentity } from './api.js';
 import { describeError, describeSignInError, type ShownError } from './errors.js';
+import { lazyPage } from './lazy-page.js';
 import { LiveStream, type LinkStatus } from './live.js';
 import { HubModel } from './model.js';
-import { AddBoardPage } from './views/add-board.js';
-import { BoardPage } from './views/board.js';
 import { BoardsPage } from './views/boards.js';
 import { ErrorDetails } from './views/error-details.js';
 import { MqttStatusLine } from './views/mqtt-status.js';
-import { RulesPage } from './views/rules.js';
 import { SignInPage } from './views/signin.js';
 import { StorageBanner } from './views/storage-banner.js';
-import { RolloutPage, UpdatesPage } from './views/updates.js';
+
+const BoardPage = lazyPage(() => import('./views/board.js').then((m) => m.BoardPage));
+const AddBoardPage = lazyPage(() => import('./views/add-board.js').then((m) => m.AddBoardPage));
+const RulesPage = lazyPage(() => import('./views/rules.js').then((m) => m.RulesPage));
+const UpdatesPage = lazyPage(() => import('./views/updates.js').then((m) => m.UpdatesPage));
+const RolloutPage = lazyPage(() => import('./views/updates.js').then((m) => m.RolloutPage));
 
 const TOKEN_KEY = 'tether.token';
 
@@ -67,6 +71,8 @@ function App() {
   const [route, setRoute] = useState<Route>(routeOf(location.hash));
   /** The token's name and scope; until known, the page offers nothing that needs more than read. */
   const [identity, setIdentity] = useState<ApiIdentity | undefined>(undefined);
+  /** Whether the boards list has loaded (or failed to) since signing in: the hub's own checks wait for it. */
+  const [boardsIn, setBoardsIn] = useState(false);
 
   useEffect(() => {
     const onHash = () => setRoute(routeOf(location.hash));
@@ -86,6 +92,7 @@ function App() {
     setChecking(true);
     const api = new Api(token);
     setIdentity(undefined);
+    setBoardsIn(false);
     const model = new HubModel();
     // The stream opens while the hub says who the token is, so the boards load a round trip sooner.
     const whoami = api.whoami();
@@ -99,7 +106,10 @@ function App() {
         const asked = firstHello ? whoami.catch(() => identify(api)) : identify(api);
         firstHello = false;
         void asked.then((who) => who !== undefined && setIdentity(who));
-        model.load(api).catch((err: unknown) => setError(describeError(err, 'loading the boards')));
+        void model
+          .load(api)
+          .catch((err: unknown) => setError(describeError(err, 'loading the boards')))
+          .finally(() => setBoardsIn(true));
       },
       message: (m) => model.apply(m),
       status: (s) => {
@@ -144,7 +154,9 @@ function App() {
     setSession({ api, model, live });
   };
 
-  useEffect(() => {
+  // A layout effect: it runs as soon as the first render is done, not after the next paint, so the
+  // requests that sign in and open the stream leave a frame sooner.
+  useLayoutEffect(() => {
     const token = tokenFromLink() ?? localStorage.getItem(TOKEN_KEY) ?? undefined;
     if (token !== undefined) void signIn(token);
     else setStarting(false);
@@ -202,8 +214,8 @@ function App() {
           Cannot reach the hub; reconnecting. Until it answers, whether each board is online is unknown, and what you see may be out of date.
         </p>
       ) : null}
-      <StorageBanner api={api} live={status === 'live'} />
-      <MqttStatusLine api={api} live={status === 'live'} />
+      <StorageBanner api={api} live={status === 'live'} ready={boardsIn} />
+      <MqttStatusLine api={api} live={status === 'live'} ready={boardsIn} />
       {/* While the stream is down its notice already says the hub cannot be reached. */}
       {error !== undefined && !(error.code === 'hub_unreachable' && status !== 'live') ? (
         <div class="error banner" role="alert">

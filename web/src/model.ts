@@ -87,7 +87,8 @@ export class HubModel {
       const missed = this.pending;
       this.pending = undefined;
       for (const update of missed) this.apply(update);
-      this.changed();
+      // Drawn as soon as it is in, not at the next frame: the frame's paint then need not wait for the drawing.
+      this.changedNow();
     } finally {
       this.pending = undefined;
     }
@@ -186,6 +187,13 @@ export class HubModel {
   onUpdate(listener: (u: HubUpdate) => void): () => void {
     this.updateListeners.add(listener);
     return () => this.updateListeners.delete(listener);
+  }
+
+  /** Calls the listeners at once; a frame already asked for is not needed any more. */
+  private changedNow(): void {
+    if (this.frame !== undefined) cancelAnimationFrame(this.frame);
+    this.frame = undefined;
+    for (const listener of [...this.listeners]) listener();
   }
 
   private changed(): void {

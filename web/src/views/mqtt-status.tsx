@@ -1,14 +1,14 @@
 // The hub's MQTT bridge, when it has one: a small line while it reaches the broker, a warning
-// while it does not. GET /api/hub says so, asked when the page opens, every 10 s, and whenever
-// the live stream comes back.
+// while it does not. GET /api/hub says so, asked once the boards list is in, every 10 s, and
+// whenever the live stream comes back.
 import type { Api, MqttStatus } from '../api.js';
 import { hourMinute } from '../format.js';
 import { useHubCheck } from '../hooks.js';
 
 const askHub = (api: Api) => api.hub();
 
-export function MqttStatusLine({ api, live }: { api: Api; live: boolean }) {
-  const mqtt = useHubCheck(api, askHub, live)?.mqtt;
+export function MqttStatusLine({ api, live, ready }: { api: Api; live: boolean; ready: boolean }) {
+  const mqtt = useHubCheck(api, askHub, live, ready)?.mqtt;
   if (mqtt === undefined || mqtt === null) return null;
   if (mqtt.state === 'down') {
     return (

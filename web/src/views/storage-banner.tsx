@@ -1,13 +1,13 @@
 // A banner while the hub cannot store what boards send (its disk is full): GET /api/health says
-// so, asked when the page opens, every 10 s, and whenever the live stream comes back.
+// so, asked once the boards list is in, every 10 s, and whenever the live stream comes back.
 import type { Api } from '../api.js';
 import { dateTime } from '../format.js';
 import { useHubCheck } from '../hooks.js';
 
 const askHealth = (api: Api) => api.health();
 
-export function StorageBanner({ api, live }: { api: Api; live: boolean }) {
-  const storage = useHubCheck(api, askHealth, live)?.storage;
+export function StorageBanner({ api, live, ready }: { api: Api; live: boolean; ready: boolean }) {
+  const storage = useHubCheck(api, askHealth, live, ready)?.storage;
   if (storage?.state !== 'full') return null;
   return (
     <div class="error banner" role="alert" data-storage="full">
