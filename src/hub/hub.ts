@@ -1,6 +1,7 @@
 // The hub's runtime: the core (the store under the data folder, the ingest queue, one link per
 // registered board, the link server boards dial, the storage watch and the facade), then the
 // modules of modules/index.ts on a typed bus: the rules, retention, the HTTP API (module.ts).
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { SystemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
@@ -68,7 +69,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const file = path.join(config.data, SQLITE_FILE);
   const hubId = ensureHubId(config.data);
   const storeOptions: StoreOptions = { wallNow, hubId };
-  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, { ...storeOptions, backgroundCheckpoint: true }), { clock, logger });
+  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, { ...storeOptions, backgroundCheckpoint: hasSpareCore() }), { clock, logger });
   await store.markAllOffline(); // nobody is linked to a hub that just started
   const registry = await RegistryView.load(store);
   const filesShort = fileLimitWarning(registry.list().length, processFileLimits()?.soft);
@@ -323,4 +324,13 @@ async function registerPulled(store: HubStore, id: string, address: string, logg
     logger.warn(`devices: ${id}: not registered yet, the store is full; the hub dials it anyway and registers it at a start when it can write`);
     return false;
   }
+}
+
+/**
+ * Whether SQLite's WAL checkpoints should run on a worker thread: only when this process may run
+ * on more than one CPU (its affinity, as taskset or a container's cpuset sets it). On one core the
+ * worker's copying would preempt the hub's thread anyway, and cost a context switch more.
+ */
+function hasSpareCore(): boolean {
+  return availableParallelism() > 1;
 }
