@@ -302,7 +302,7 @@ class FakeBoard {
   /** A frame as a sealed line: sealed in the order they are written, as the numbering needs. */
   private sealed(frame: string): string {
     if (this.seal === undefined) throw new Error(`${this.spec.id}: a frame before the handshake`);
-    return `${this.seal.sealer.seal(frame).toString('utf8')}\n`;
+    return `${this.seal.sealer.sealText(frame)}\n`;
   }
 
   private write(text: string): void {

@@ -352,7 +352,7 @@ export class BoardClient {
   /** One frame as it goes on the wire: sealed once authenticate() sealed the connection. */
   private encode(message: object): string {
     const line = encodeFrame(message);
-    return this.sealer === undefined ? line : `${this.sealer.seal(line.slice(0, -1)).toString('utf8')}\n`;
+    return this.sealer === undefined ? line : `${this.sealer.sealText(line.slice(0, -1))}\n`;
   }
 
   /** A received line without its seal; undefined when it failed, and then the connection is closed. */

@@ -55,6 +55,6 @@ export class ConnectionSeal implements Handshake {
   /** One encoded line (JSON and `\n`), sealed when the connection is. */
   seal(line: string): string {
     if (this.sealer === undefined) return line;
-    return `${this.sealer.seal(line.slice(0, -1)).toString('utf8')}\n`;
+    return `${this.sealer.sealText(line.slice(0, -1))}\n`;
   }
 }

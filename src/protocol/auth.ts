@@ -69,28 +69,29 @@ export function proofEquals(given: unknown, expected: string): boolean {
 
 const SEAL_HEAD = Buffer.from('{"mac":"', 'latin1');
 const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const NOT_SEALABLE = 'only a JSON object with at least one field can be sealed';
 /** MAC length in hex digits: HMAC-SHA256 truncated to 128 bits. */
 export const MAC_HEX = 32;
 /** Bytes a seal adds to a frame: `"mac":"…",` (the frame's own `{` is reused). */
 export const SEAL_OVERHEAD = SEAL_HEAD.length + MAC_HEX + 2 - 1;
 
-/** The whole HMAC of one frame; its first MAC_HEX / 2 bytes are the MAC. */
-function macDigest(key: KeyObject, direction: string, n: number, frame: Buffer): Buffer {
-  return createHmac('sha256', key).update(`${direction} ${n} `, 'latin1').update(frame).digest();
+/**
+ * The whole HMAC of one frame in hex; its first MAC_HEX digits are the MAC. A string, not a
+ * Buffer: this runs for every frame both ways, and each Buffer is an ArrayBuffer the garbage
+ * collector sweeps one by one in its full collections (at saturation, most of their pause).
+ */
+function macDigest(key: KeyObject, direction: string, n: number, frame: Buffer | string): string {
+  return createHmac('sha256', key).update(`${direction} ${n} `, 'latin1').update(frame).digest('hex');
 }
 
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-
 /**
- * Whether the MAC_HEX lowercase hex digits at `at` in `line` spell the MAC in `digest`, compared
- * in constant time like proofEquals, without making strings of either: this runs for every frame.
+ * Whether the MAC_HEX lowercase hex digits at `at` in `line` are the MAC starting `digest`,
+ * compared in constant time like proofEquals (every digit is looked at, whatever differs).
  */
-function macMatches(line: Buffer, at: number, digest: Buffer): boolean {
+function macMatches(line: Buffer, at: number, digest: string): boolean {
   let diff = 0;
-  for (let i = 0; i < MAC_HEX / 2; i++) {
-    const byte = digest[i] as number;
-    diff |= ((line[at + 2 * i] as number) ^ (HEX_DIGITS[byte >> 4] as number)) | ((line[at + 2 * i + 1] as number) ^ (HEX_DIGITS[byte & 15] as number));
-  }
+  for (let i = 0; i < MAC_HEX; i++) diff |= (line[at + i] as number) ^ digest.charCodeAt(i);
   return diff === 0;
 }
 
@@ -115,10 +116,20 @@ export class Sealer {
 
   /** The sealed line for one frame (the frame's JSON text, no line ending); the caller adds `\n`. */
   seal(frame: Buffer | string): Buffer {
-    const bytes = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
-    if (bytes.length < 2 || bytes[0] !== 0x7b || bytes[1] === 0x7d) throw new Error('only a JSON object with at least one field can be sealed');
-    const tag = macDigest(this.key, this.direction, this.n++, bytes).toString('hex', 0, MAC_HEX / 2);
-    return Buffer.concat([SEAL_HEAD, Buffer.from(`${tag}",`, 'latin1'), bytes.subarray(1)]);
+    if (typeof frame === 'string') return Buffer.from(this.sealText(frame), 'utf8');
+    if (frame.length < 2 || frame[0] !== OPEN_BRACE || frame[1] === CLOSE_BRACE) throw new Error(NOT_SEALABLE);
+    return Buffer.concat([SEAL_HEAD, Buffer.from(`${this.tag(frame)}",`, 'latin1'), frame.subarray(1)]);
+  }
+
+  /** seal() for a frame given as text, as text: the sealed line made as one string, no Buffer. */
+  sealText(frame: string): string {
+    if (frame.length < 2 || frame.charCodeAt(0) !== OPEN_BRACE || frame.charCodeAt(1) === CLOSE_BRACE) throw new Error(NOT_SEALABLE);
+    return `{"mac":"${this.tag(frame)}",${frame.slice(1)}`;
+  }
+
+  /** The next frame's MAC; it numbers the frame. */
+  private tag(frame: Buffer | string): string {
+    return macDigest(this.key, this.direction, this.n++, frame).slice(0, MAC_HEX);
   }
 }
 
@@ -157,7 +168,7 @@ export class Unsealer {
     const at = input.write(prefix, 0, 'latin1');
     input[at] = OPEN_BRACE;
     rest.copy(input, at + 1);
-    const digest = createHmac('sha256', this.key).update(input).digest();
+    const digest = createHmac('sha256', this.key).update(input).digest('hex');
     const frame = input.subarray(at);
     if (!macMatches(line, head, digest)) throw new SealError(`frame ${this.n} failed its MAC: it was altered, injected, replayed or reordered`);
     this.n++;

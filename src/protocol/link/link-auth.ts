@@ -37,10 +37,8 @@ export function linkSeal(key: Buffer, t: Pick<LinkTranscript, 'boardNonce' | 'hu
 
 /** One message as a sealed line, with its `\n`. */
 export function encodeSealed(sealer: Sealer, message: object): Buffer {
-  return Buffer.concat([sealer.seal(JSON.stringify(message)), NEWLINE]);
+  return Buffer.from(`${sealer.sealText(JSON.stringify(message))}\n`, 'utf8');
 }
-
-const NEWLINE = Buffer.from('\n');
 /** The widest `seq` and `ack` a `msg` frame can carry (2^32 − 1). */
 const WIDEST_SEQ = 4_294_967_295;
 
