@@ -92,6 +92,8 @@ describe('the SQLite store’s own', { timeout: 30_000 }, () => {
       const wal = statSync(`${path}-wal`).size;
       assert.ok(wal < 16 * 1024 * 1024, `the WAL is ${wal} bytes: it was copied into the database and started over`);
       assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 10 })).length, 10);
+      assert.equal(await store.checkpoint(), true, 'a TRUNCATE checkpoint (retention’s) goes through the worker');
+      assert.equal(statSync(`${path}-wal`).size, 0, 'and empties the WAL');
     } finally {
       await store.close();
     }

@@ -26,4 +26,22 @@ const checkpoint = () => {
   }
 };
 setInterval(checkpoint, everyMs);
+
+// The hub's TRUNCATE checkpoint (retention empties the WAL after its deletes) runs here too: on the
+// hub's connection it would find this one busy copying as often as not. Its answer: whether the
+// WAL was emptied.
+parentPort?.on('message', (m: unknown) => {
+  if (typeof m !== 'object' || m === null || !('truncate' in m)) return;
+  let emptied = false;
+  db.pragma('busy_timeout = 1000');
+  try {
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Result[];
+    emptied = result?.busy === 0;
+  } catch {
+    // Busy past the timeout: the hub tries again at its next retention pass.
+  } finally {
+    db.pragma('busy_timeout = 0');
+  }
+  parentPort?.postMessage({ truncated: (m as { truncate: number }).truncate, emptied });
+});
 parentPort?.postMessage('ready');

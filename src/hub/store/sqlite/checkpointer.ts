@@ -17,6 +17,9 @@ export const CHECKPOINT_EVERY_MS = 100;
 export class BackgroundCheckpointer {
   private readonly worker: Worker;
   private stopped = false;
+  /** TRUNCATE checkpoints asked of the worker, by number: resolved with whether the WAL was emptied. */
+  private readonly truncating = new Map<number, (emptied: boolean) => void>();
+  private nextTruncate = 1;
 
   constructor(
     private readonly db: Database.Database,
@@ -24,6 +27,13 @@ export class BackgroundCheckpointer {
   ) {
     this.worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { file, everyMs: CHECKPOINT_EVERY_MS } });
     this.worker.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && 'truncated' in m) {
+        const { truncated, emptied } = m as { truncated: number; emptied: boolean };
+        this.truncating.get(truncated)?.(emptied);
+        this.truncating.delete(truncated);
+        if (this.truncating.size === 0) this.worker.unref();
+        return;
+      }
       if (this.stopped || !this.db.open) return;
       if (m === 'ready') this.db.pragma('wal_autocheckpoint = 0');
       // The worker copied nearly all of a large WAL: the rest copied here, between two commits,
@@ -32,6 +42,8 @@ export class BackgroundCheckpointer {
     });
     const inline = () => {
       if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      for (const answer of this.truncating.values()) answer(false);
+      this.truncating.clear();
     };
     this.worker.on('error', inline);
     this.worker.on('exit', inline);
@@ -46,6 +58,21 @@ export class BackgroundCheckpointer {
     } catch {
       // Busy: the worker asks again at its next tick.
     }
+  }
+
+  /**
+   * Copies the whole WAL into the database and empties it (a TRUNCATE checkpoint), on the worker:
+   * resolves false when something kept it from emptying, or when the worker is not running.
+   */
+  truncate(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    const n = this.nextTruncate++;
+    return new Promise((resolve) => {
+      this.truncating.set(n, resolve);
+      // Someone waits for the answer: the process stays up for it.
+      this.worker.ref();
+      this.worker.postMessage({ truncate: n });
+    });
   }
 
   /** Stops the worker; the connection checkpoints by itself again (and fully when it closes). */

@@ -272,6 +272,8 @@ export class SqliteStore implements HubStore {
   }
 
   async checkpoint(): Promise<boolean> {
+    // With the worker copying the WAL, a TRUNCATE here would find it busy as often as not.
+    if (this.checkpointer !== undefined && this.checkpoints === 'background') return this.checkpointer.truncate();
     const wait = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
     try {
