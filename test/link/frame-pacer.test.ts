@@ -93,6 +93,21 @@ describe('link: connections share the event loop', { timeout: 30_000 }, () => {
     assert.ok(floodedWhenHttpAnswered !== undefined && floodedWhenHttpAnswered <= 1000, `the HTTP request was answered after ${floodedWhenHttpAnswered} flood frames`);
   });
 
+  test("a connection's share of a turn ends when the turn's time is spent, after its first frame: frames differ in cost", async () => {
+    // A pacer that queues every arrival: the test hands out the turns itself.
+    const holding = { arrived: () => true } as unknown as FramePacer;
+    const { client, server } = await pair();
+    const seqs: number[] = [];
+    const channel = receiving(server, holding, (_body, seq) => void seqs.push(seq));
+    client.write(flood(1, 5));
+    for (let i = 0; i < 200 && channel.backlog < 5; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(channel.backlog, 5, 'the five frames wait their turn');
+    assert.equal(channel.drain(10, performance.now() - 1), 1, 'the turn is over already: one frame all the same, so every connection moves on');
+    assert.deepEqual(seqs, [1]);
+    assert.equal(channel.drain(10, Number.POSITIVE_INFINITY), 4, 'time left: up to the slice');
+    assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+  });
+
   test('a flood is paused and resumed with nothing lost or reordered', async () => {
     const pacer = new FramePacer({ slice: 16, framesPerTurn: 64 });
     const { client, server } = await pair();

@@ -89,6 +89,7 @@ describe('the SQLite store’s own', { timeout: 30_000 }, () => {
         await store.commit({ readings: readings(i * 5000), events: [], linkStates: [] });
         await new Promise((r) => setTimeout(r, 5));
       }
+      assert.equal(store.checkpoints, 'background', 'the worker kept the checkpoints all along');
       const wal = statSync(`${path}-wal`).size;
       assert.ok(wal < 16 * 1024 * 1024, `the WAL is ${wal} bytes: it was copied into the database and started over`);
       assert.equal((await store.queryReadings({ device: 'b1', from: 0, to: 1e9, limit: 10 })).length, 10);

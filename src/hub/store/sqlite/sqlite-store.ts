@@ -273,7 +273,15 @@ export class SqliteStore implements HubStore {
 
   async checkpoint(): Promise<boolean> {
     // With the worker copying the WAL, a TRUNCATE here would find it busy as often as not.
-    if (this.checkpointer !== undefined && this.checkpoints === 'background') return this.checkpointer.truncate();
+    if (this.checkpointer !== undefined && this.checkpoints === 'background') {
+      const { emptied, fault } = await this.checkpointer.truncate();
+      // A full disk or an I/O error met on the worker counts as one met here.
+      if (fault !== undefined)
+        this.attempt(() => {
+          throw Object.assign(new Error(fault.message), { code: fault.code });
+        });
+      return emptied;
+    }
     const wait = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
     try {
