@@ -1,10 +1,11 @@
 // The worker thread of BackgroundCheckpointer: its own connection to the hub's database, which
 // copies the WAL into the database file a few times a second with PASSIVE checkpoints (they take
-// what the writer has committed and never block it). The WAL starts over only at a commit that
-// finds all of it copied, and under a steady stream of commits one often lands while this worker
-// copies; so when a pass ends with the WAL over RESTART_PAGES and not all copied, the worker asks
-// the writer's thread to copy the rest itself (what was committed since the pass began, about
-// 1 MB at 200,000 readings/s), between two of its commits.
+// what the writer has committed and never block it). But the writer starts the WAL over only
+// after a checkpoint of its own connection (one by this connection alone, even a complete one,
+// was seen to leave the WAL growing for good under a steady stream of commits); so when the WAL
+// is over RESTART_PAGES and has grown since the last ask, the worker asks the writer's thread to
+// run a PASSIVE checkpoint too: it copies what was committed since this one's pass (about 1 MB
+// at 200,000 readings/s), and the next commit starts the WAL over.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
@@ -20,10 +21,16 @@ db.pragma('busy_timeout = 0');
 
 type Result = { busy: number; log: number; checkpointed: number };
 
+/** The WAL's length (pages) when the writer was last asked: an idle hub is asked once, not on every tick. */
+let asked = -1;
+
 const checkpoint = () => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Result[];
-    if (result !== undefined && result.log >= RESTART_PAGES && result.checkpointed >= 0 && result.checkpointed < result.log) parentPort?.postMessage('restart');
+    if (result !== undefined && result.log >= RESTART_PAGES && result.log !== asked) {
+      asked = result.log;
+      parentPort?.postMessage('restart');
+    }
   } catch {
     // An I/O fault (a full disk): the hub's own next commit meets it and reports it; the next
     // tick tries again.
