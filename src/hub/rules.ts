@@ -190,6 +190,9 @@ export class RuleEngine {
         return;
       case 'state':
         this.pins.applyState(update.device, update.state);
+        // A state that comes after its board went offline (a reply or an event still being taken
+        // in) is known, but drives no binding: the source is lost until it links again.
+        if (this.offline.has(update.device)) return;
         for (const b of this.bindings) {
           const level = b.config.from.device === update.device ? this.pins.value(update.device, b.config.from.pin) : undefined;
           if (level !== undefined) b.follow(level);
@@ -215,6 +218,8 @@ export class RuleEngine {
     if (type !== 'edge') return;
     this.pins.noteValue(device, pin, value);
     for (const r of this.inputRules) if (r.when.device === device && r.when.pin === pin && !this.stale(ts, r)) r.onEdge(value, ts);
+    // An edge committed after its board went offline drives no binding either (see 'state').
+    if (this.offline.has(device)) return;
     for (const b of this.bindings) if (b.config.from.device === device && b.config.from.pin === pin && !this.stale(ts, b)) b.follow(value);
   }
 

@@ -244,9 +244,17 @@ test('a binding follows its input, renews every lease_s / 3, and stops renewing 
   await t.settle();
   assert.equal(t.sender.sent.length, 6);
   t.engine.handle(t.online('tank', false));
+  // What the hub was still taking in from the tank when its link went: a state and an edge.
+  t.engine.handle(t.state('tank', [{ pin: 6, mode: 'input', pull: 'up', value: 1 }]));
+  t.engine.handle(t.edge('tank', 6, 0));
+  t.engine.handle(t.edge('tank', 6, 1));
   await t.clock.advance(10_000);
-  assert.equal(t.sender.sent.length, 6, 'no renewal once the source is offline');
+  assert.equal(t.sender.sent.length, 6, 'no write nor renewal once the source is offline, whatever comes late from it');
   assert.equal(t.engine.views()[0]?.fired, 3, 'the state, then two edges');
+  t.engine.handle(t.online('tank', true));
+  t.engine.handle(t.state('tank', [{ pin: 6, mode: 'input', pull: 'up', value: 1 }]));
+  await t.settle();
+  assert.deepEqual(t.sender.sent[6]?.request, { action: 'write_pin', pin: 16, value: 1, timeout: 3 }, 'linked again, its state drives the binding');
 });
 
 test('an inverted binding writes the opposite level and stops renewing at the safe value', { timeout: 30_000 }, async () => {
