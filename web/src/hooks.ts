@@ -9,7 +9,14 @@ const CHECK_EVERY_MS = 10_000;
 /** Re-renders the component after the model changed (once per animation frame at most). */
 export function useModel(model: HubModel): void {
   const [, bump] = useReducer((n: number, _: undefined) => n + 1, 0);
-  useEffect(() => model.subscribe(() => bump(undefined)), [model]);
+  const rendered = model.version;
+  useEffect(() => {
+    const unsubscribe = model.subscribe(() => bump(undefined));
+    // The effect runs after the paint: a change between the render and now (a stream message while
+    // a lazily loaded page came in) would stay unseen until the next one, which may never come.
+    if (model.version !== rendered) bump(undefined);
+    return unsubscribe;
+  }, [model]);
 }
 
 /** The wall-clock time, moved on every `everyMs` while `active` (for "3 s ago" and countdowns). */

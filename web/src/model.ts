@@ -177,6 +177,9 @@ export class HubModel {
     this.changed();
   }
 
+  /** Counts the changes: a view that subscribes after it read the model sees whether it missed one. */
+  version = 0;
+
   /** Calls the listener after changes, once per animation frame at most. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -191,12 +194,14 @@ export class HubModel {
 
   /** Calls the listeners at once; a frame already asked for is not needed any more. */
   private changedNow(): void {
+    this.version++;
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;
     for (const listener of [...this.listeners]) listener();
   }
 
   private changed(): void {
+    this.version++;
     if (this.frame !== undefined) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = undefined;
