@@ -459,7 +459,7 @@ async function main(): Promise<void> {
         const h0 = await hubStats({ resetLoop: true });
         const last = batch === SATURATION_BATCHES[SATURATION_BATCHES.length - 1];
         if (PROFILE && last) await hub.call('profileStart');
-        const running = swarm.call<{ outcome: string; startAt: number; sendUntil: number; lastAckAt: number; before: SwarmStats; after: SwarmStats; inflight: number }>('saturate', {
+        const running = swarm.call<SaturationPass['sat']>('saturate', {
           window: WINDOW,
           durationMs: S.saturateMs,
           batch,

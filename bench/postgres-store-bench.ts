@@ -20,7 +20,7 @@ import type { HubStore } from '../src/hub/store/port.js';
 import { PostgresStore } from '../src/hub/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/hub/store/sqlite/sqlite-store.js';
 import { PostgresCluster } from '../test/support/postgres.js';
-import { swarmBatches, swarmIds } from './hub/store-batches.js';
+import { registerSwarm, swarmBatches } from './hub/store-batches.js';
 import { table } from './hub/common.js';
 import { sqliteCommitLatency, type CommitLatency } from './hub/sqlite-commit-latency.js';
 
@@ -33,11 +33,7 @@ const LINKED_PER_BATCH = 20;
 async function measure(open: () => Promise<HubStore>, boardsPerBatch: number): Promise<number> {
   const store = await open();
   try {
-    const ids = swarmIds(BOARDS);
-    for (const id of ids) {
-      await store.addDevice(id);
-      await store.getLinkState(id);
-    }
+    const ids = await registerSwarm(store, BOARDS);
     const batches = swarmBatches(ids, ROWS, boardsPerBatch, Date.now());
     const t0 = performance.now();
     for (const batch of batches) await store.commit(batch);

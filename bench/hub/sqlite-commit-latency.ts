@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { percentile } from './common.js';
-import { swarmBatches, swarmIds } from './store-batches.js';
+import { registerSwarm, swarmBatches } from './store-batches.js';
 
 export interface CommitLatency {
   commits: number;
@@ -24,11 +24,7 @@ export interface CommitLatency {
 export async function sqliteCommitLatency(dir: string, background: boolean, rows: number): Promise<CommitLatency> {
   const store = SqliteStore.open(path.join(fs.mkdtempSync(path.join(dir, 'latency-')), 'tether.db'), { backgroundCheckpoint: background });
   try {
-    const ids = swarmIds(1000);
-    for (const id of ids) {
-      await store.addDevice(id);
-      await store.getLinkState(id);
-    }
+    const ids = await registerSwarm(store, 1000);
     while (background && store.checkpoints !== 'background') await nextTurn();
     const times: number[] = [];
     for (const batch of swarmBatches(ids, rows, 3, Date.now(), 510)) {

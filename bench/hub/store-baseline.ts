@@ -7,16 +7,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SqliteStore } from '../../src/hub/store/sqlite/sqlite-store.js';
 import { serveRpc } from './common.js';
-import { swarmBatches, swarmIds } from './store-batches.js';
+import { registerSwarm, swarmBatches } from './store-batches.js';
 
 async function run(dir: string, rows: number, boards: number, boardsPerBatch: number, size: number): Promise<{ rows: number; ms: number; perSecond: number; commits: number }> {
   const store = SqliteStore.open(path.join(dir, 'tether.db'));
   try {
-    const ids = swarmIds(boards);
-    for (const id of ids) {
-      await store.addDevice(id);
-      await store.getLinkState(id); // the hub makes each board's link state row when it links
-    }
+    const ids = await registerSwarm(store, boards);
     const batches = swarmBatches(ids, rows, boardsPerBatch, Date.now(), size);
     const t0 = performance.now();
     for (const batch of batches) await store.commit(batch);

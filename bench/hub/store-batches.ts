@@ -2,13 +2,23 @@
 // (device swarm-NNNN, sensor t, quantity temperature, °C) in batches the size the hub's
 // IngestQueue makes them (2,000 unless told), each batch advancing the link state of the boards whose readings it
 // holds (none with boardsPerBatch 0), as the hub's commits do.
-import type { CommitBatch } from '../../src/hub/store/port.js';
+import type { CommitBatch, HubStore } from '../../src/hub/store/port.js';
 import type { Reading } from '../../src/hub/types.js';
 
 export const BATCH = 2000;
 
-export function swarmIds(boards: number): string[] {
+function swarmIds(boards: number): string[] {
   return Array.from({ length: boards }, (_, i) => `swarm-${String(i).padStart(4, '0')}`);
+}
+
+/** Registers `boards` swarm boards, each with the link state row the hub makes when it links; their ids. */
+export async function registerSwarm(store: Pick<HubStore, 'addDevice' | 'getLinkState'>, boards: number): Promise<string[]> {
+  const ids = swarmIds(boards);
+  for (const id of ids) {
+    await store.addDevice(id);
+    await store.getLinkState(id);
+  }
+  return ids;
 }
 
 /** `rows` readings of these boards, a millisecond apart from `epoch` on. */
