@@ -15,13 +15,17 @@
 // The hub runs in a process of its own (bench/hub/hub-process.ts: startHub as `tether hub`
 // builds it), the 1,000 boards in another (bench/hub/swarm.ts), so each one's figures are its own.
 //
-//   node dist/bench/hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale,cluster] [--profile] [--keep]
+//   node dist/bench/hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale,cluster] [--profile] [--keep] [--plain-gc]
+//
+// --plain-gc: the hub's node without the flags `tether service install hub` gives a hub with one
+// CPU (src/hub/cpu-share.ts), to measure what they change.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { hubNodeFlags } from '../src/hub/cpu-share.js';
 import { SqliteStore } from '../src/hub/store/sqlite/sqlite-store.js';
 import { FaultProxy } from '../test/support/fault-proxy.js';
 import { cpuShare, MB, percentile, RpcChild, sleep, table, type ProcessStats } from './hub/common.js';
@@ -37,10 +41,11 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--profile');
 const KEEP = argv.includes('--keep');
+const PLAIN_GC = argv.includes('--plain-gc');
 const ONLY = new Set((argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? 'reconnect,command,resources,saturation').split(','));
 for (const a of argv) {
-  if (!['--quick', '--profile', '--keep'].includes(a) && !a.startsWith('--only=')) {
-    console.error(`unknown argument ${a}; usage: hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale,cluster] [--profile] [--keep]`);
+  if (!['--quick', '--profile', '--keep', '--plain-gc'].includes(a) && !a.startsWith('--only=')) {
+    console.error(`unknown argument ${a}; usage: hub-bench.js [--quick] [--only=reconnect,command,resources,saturation,scale,cluster] [--profile] [--keep] [--plain-gc]`);
     process.exit(2);
   }
 }
@@ -89,6 +94,11 @@ if (PINNED && process.env['TETHER_BENCH_PINNED'] !== '1') {
   process.exit(self.status ?? 1);
 }
 const HUB_CPU = PINNED ? 1 : undefined;
+/**
+ * The hub's node flags: those `tether service install hub` writes for the CPUs the hub has here
+ * (one when pinned), and --expose-gc for the heap figures.
+ */
+const HUB_NODE_ARGS = ['--expose-gc', ...(PLAIN_GC ? [] : hubNodeFlags(PINNED ? 1 : availableParallelism()))];
 
 type HubStats = ProcessStats & { heapAfterGc?: number; loop: { p50: number; p99: number; max: number }; commits: { count: number; readings: number; events: number; linkStates: number; ms: number } };
 type SwarmStats = ProcessStats & { counters: { readingsSent: number; readingsAcked: number; msgsSent: number; commandsAnswered: number; readingsSkipped: number; closedAfterWelcome: number }; up: number };
@@ -308,6 +318,7 @@ async function main(): Promise<void> {
         ? 'hub, echo baseline and storage baseline on CPU 1; bench (HTTP client, real boards, FaultProxy) and the board swarm on CPU 0 (taskset)'
         : 'not pinned to CPUs (no taskset or one core): the hub shares cores with the boards; expect more spread',
     );
+    console.log(`hub's node flags: ${HUB_NODE_ARGS.join(' ')}${PLAIN_GC ? ' (--plain-gc: without those a hub with this many CPUs is given)' : ''}`);
     // Other work on the machine shows in every figure here: say how busy it was.
     console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min)`);
     load.start();
@@ -317,7 +328,7 @@ async function main(): Promise<void> {
     console.log(`registered ${ids.swarm.length + ids.reconnect.length + 1} boards in ${fmtMs(performance.now() - tReg)}; data in ${data}`);
 
     const logFd = fs.openSync(logFile, 'a');
-    const hub = RpcChild.start('hub', 'hub-process.js', [data], { cpu: HUB_CPU, nodeArgs: ['--expose-gc'], stderr: logFd });
+    const hub = RpcChild.start('hub', 'hub-process.js', [data], { cpu: HUB_CPU, nodeArgs: HUB_NODE_ARGS, stderr: logFd });
     children.push(hub);
     fs.closeSync(logFd);
     const info = await hub.call<{ link: number; http: number; token: string }>('info');
@@ -572,7 +583,7 @@ if ([...ONLY].some((only) => only !== 'scale' && only !== 'cluster')) await main
 if (ONLY.has('scale')) {
   load.start();
   try {
-    const summary = await benchScale({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, profile: PROFILE, load, otherLoad, roundTrips, commandTargets });
+    const summary = await benchScale({ pinned: PINNED, hubCpu: HUB_CPU, hubNodeArgs: HUB_NODE_ARGS, quick: QUICK, keep: KEEP, profile: PROFILE, load, otherLoad, roundTrips, commandTargets });
     console.log(`\nsummary (scale)\n${summary.map((s) => `  ${s}`).join('\n')}`);
   } finally {
     load.stop();

@@ -38,6 +38,8 @@ type Target = { send: () => Promise<HttpAnswer>; check: (a: HttpAnswer) => void 
 export interface ScaleContext {
   pinned: boolean;
   hubCpu: number | undefined;
+  /** Node flags for the hub's process. */
+  hubNodeArgs: string[];
   quick: boolean;
   keep: boolean;
   /** Print the hub's CPU profile of the steady state and of the storm. */
@@ -105,7 +107,7 @@ export async function benchScale(ctx: ScaleContext): Promise<string[]> {
     const logFd = fs.openSync(logFile, 'a');
     const hub = RpcChild.start('hub', 'hub-process.js', [data, ...(port !== undefined ? [String(port)] : [])], {
       cpu: ctx.hubCpu,
-      nodeArgs: ['--expose-gc'],
+      nodeArgs: ctx.hubNodeArgs,
       stderr: logFd,
       ...(fileLimit !== undefined ? { fileLimit } : {}),
     });

@@ -1,7 +1,6 @@
 // The hub's runtime: the core (the store under the data folder, the ingest queue, one link per
 // registered board, the link server boards dial, the storage watch and the facade), then the
 // modules of modules/index.ts on a typed bus: the rules, retention, the HTTP API (module.ts).
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { SystemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../device/logger.js';
@@ -12,6 +11,7 @@ import { ensureApiToken } from './api-token.js';
 import { boardAdmin } from './board-admin.js';
 import { runningHubBoardLink } from './board-link-material.js';
 import { ensureDataFolder } from './data-folder.js';
+import { cpusForHub, hasSpareCore, nodeFlagsWarning } from './cpu-share.js';
 import { fileLimitWarning, processFileLimits } from './file-limit.js';
 import type { HubFacade } from './api/facade.js';
 import { parseHostPort, parseHubConfig, readingIntervalMs, type HubConfig } from './config.js';
@@ -74,6 +74,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const registry = await RegistryView.load(store);
   const filesShort = fileLimitWarning(registry.list().length, processFileLimits()?.soft);
   if (filesShort !== undefined) logger.warn(filesShort);
+  const flagsMissing = nodeFlagsWarning(cpusForHub(), process.execArgv);
+  if (flagsMissing !== undefined) logger.warn(flagsMissing);
   const apiToken = ensureApiToken(config.data);
   // Hubs sharing the store (docs/scaling.md): commands for boards another hub holds and changes
   // to shared data go through the cluster's broker.
@@ -324,13 +326,4 @@ async function registerPulled(store: HubStore, id: string, address: string, logg
     logger.warn(`devices: ${id}: not registered yet, the store is full; the hub dials it anyway and registers it at a start when it can write`);
     return false;
   }
-}
-
-/**
- * Whether SQLite's WAL checkpoints should run on a worker thread: only when this process may run
- * on more than one CPU (its affinity, as taskset or a container's cpuset sets it). On one core the
- * worker's copying would preempt the hub's thread anyway, and cost a context switch more.
- */
-function hasSpareCore(): boolean {
-  return availableParallelism() > 1;
 }

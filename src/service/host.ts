@@ -30,6 +30,8 @@ export interface ServiceHost {
   readonly node: string;
   /** This package's bin/tether.js, by its real path. */
   readonly bin: string;
+  /** How many CPUs the service may run on (this process's affinity). */
+  readonly cpus: number;
   lookupUser(name: string): Account | undefined;
   groupName(gid: number): string | undefined;
   groupExists(name: string): boolean;
@@ -54,6 +56,7 @@ export function systemHost(env: NodeJS.ProcessEnv = process.env): ServiceHost {
     unitDir: nonEmpty(env[HOST_VARIABLES.unitDir]) ?? DEFAULT_UNIT_DIR,
     node: process.execPath,
     bin: fs.realpathSync(fileURLToPath(new URL('../../../bin/tether.js', import.meta.url))),
+    cpus: os.availableParallelism(),
     lookupUser(name) {
       const fields = getent('passwd', name);
       if (fields === undefined) return undefined;

@@ -2,6 +2,7 @@
 // checked with the same loaders `tether hub` and `tether device` use, the account and groups,
 // and notes about anything that would keep the service from starting.
 import path from 'node:path';
+import { hubNodeFlags } from '../hub/cpu-share.js';
 import type { Account, ServiceHost } from './host.js';
 import { ServiceError } from './service-error.js';
 import { renderUnit, unitFileName, type ServiceKind, type ServiceUnitOptions } from './systemd-unit.js';
@@ -67,9 +68,14 @@ export async function planService(request: ServiceRequest, host: ServiceHost): P
       return false;
     });
   }
+  const nodeFlags = kind === 'hub' ? hubNodeFlags(host.cpus) : [];
+  if (nodeFlags.length > 0) {
+    notes.push(`this machine gives the service one CPU, so node runs the hub with ${nodeFlags.join(' ')}: garbage collection stays on the hub's own thread instead of taking the CPU from it (docs/scaling.md); run install again if the machine gets more CPUs`);
+  }
   const options: ServiceUnitOptions = {
     kind,
     node: host.node,
+    ...(nodeFlags.length > 0 ? { nodeFlags } : {}),
     bin: host.bin,
     ...(config !== undefined ? { config } : {}),
     ...(data !== undefined ? { data } : {}),

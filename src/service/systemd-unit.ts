@@ -9,6 +9,8 @@ export interface ServiceUnitOptions {
   kind: ServiceKind;
   /** Absolute path of the node binary (systemd's PATH has no nvm or ~/.local). */
   node: string;
+  /** Flags for node itself, before bin/tether.js (hubNodeFlags: --single-threaded-gc on one CPU). */
+  nodeFlags?: readonly string[];
   /** Absolute path of bin/tether.js. */
   bin: string;
   /** Absolute path of the hub or board config; a hub may run without one. */
@@ -40,7 +42,10 @@ export function renderUnit(options: ServiceUnitOptions): string {
   ] as const) {
     if (value !== undefined) checkUnitPath(value, what);
   }
-  const args = [options.node, options.bin, kind];
+  for (const flag of options.nodeFlags ?? []) {
+    if (!/^--[a-z0-9-]+(=[A-Za-z0-9._,-]+)?$/.test(flag)) throw new ServiceError(`nodeFlags: ${JSON.stringify(flag)} is not a node flag such as --single-threaded-gc`);
+  }
+  const args = [options.node, ...(options.nodeFlags ?? []), options.bin, kind];
   if (options.config !== undefined) args.push('--config', options.config);
   if (options.data !== undefined) args.push('--data', options.data);
 

@@ -2,6 +2,7 @@
 import { keyOfToken } from '../../src/protocol/auth.js';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -167,6 +168,26 @@ describe('tether hub: the admin token in its output', { timeout: 60_000 }, () =>
       second.child.kill('SIGINT');
     }
     assert.equal(await second.exited, 0);
+  });
+});
+
+describe('tether hub on one CPU', { timeout: 60_000 }, () => {
+  const taskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const skip = !taskset && process.env['CI'] === undefined ? 'needs taskset (util-linux) to give the hub one CPU: apt-get install -y util-linux' : false;
+  test('warns when node was started without --single-threaded-gc, and not when it was', { skip }, async () => {
+    const data = tempDataDir();
+    const plain = await spawnHubCli(['hub', '--data', data, '--http-port', '0', '--link-port', '0'], { cpu: 0 });
+    try {
+      await eventually(() => (plain.stderr().includes('may run on 1 CPU only') ? true : undefined), 'the warning in the log');
+      assert.match(plain.stderr(), / warn .*node was started without --single-threaded-gc/);
+    } finally {
+      plain.child.kill('SIGINT');
+    }
+    assert.equal(await plain.exited, 0);
+    const tuned = await spawnHubCli(['hub', '--data', data, '--http-port', '0', '--link-port', '0'], { cpu: 0, nodeArgs: ['--single-threaded-gc'] });
+    tuned.child.kill('SIGINT');
+    assert.equal(await tuned.exited, 0);
+    assert.ok(!tuned.stderr().includes('may run on 1 CPU only'), tuned.stderr());
   });
 });
 

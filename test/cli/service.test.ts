@@ -108,6 +108,17 @@ void describe('the systemd unit, as rendered', { timeout: 30_000 }, () => {
     assert.equal(one(unit, 'Install', 'WantedBy'), 'multi-user.target');
   });
 
+  test('node flags go between node and bin/tether.js; anything that is not a flag is refused', () => {
+    const unit = parseUnit(renderUnit({ ...HUB_OPTIONS, nodeFlags: ['--single-threaded-gc'] }));
+    assert.equal(
+      one(unit, 'Service', 'ExecStart'),
+      '/usr/bin/node --single-threaded-gc /usr/local/lib/node_modules/tether-hw/bin/tether.js hub --config /etc/tether/hub.yaml --data /var/lib/tether',
+    );
+    for (const bad of ['single-threaded-gc', '--x; rm -rf /', '--a b', '']) {
+      assert.throws(() => renderUnit({ ...HUB_OPTIONS, nodeFlags: [bad] }), { name: 'ServiceError', message: /is not a node flag/ }, bad);
+    }
+  });
+
   test('hub with a user: User= and Group=, still no hardware groups', () => {
     const unit = parseUnit(renderUnit({ ...HUB_OPTIONS, user: { name: 'tether', group: 'tether' } }));
     assert.equal(one(unit, 'Service', 'User'), 'tether');
@@ -162,6 +173,7 @@ interface FakeHostOptions {
   groups?: string[];
   hardwareGroups?: string[];
   unitDir?: string;
+  cpus?: number;
 }
 
 const ACCOUNTS: Record<string, Account> = { pi: { name: 'pi', uid: 1000, gid: 1000 }, tether: { name: 'tether', uid: 999, gid: 998 }, root: { name: 'root', uid: 0, gid: 0 } };
@@ -179,6 +191,7 @@ function fakeHost(options: FakeHostOptions = {}): ServiceHost & { calls: string[
     unitDir: options.unitDir ?? '/etc/systemd/system',
     node: '/usr/bin/node',
     bin: '/usr/lib/node_modules/tether-hw/bin/tether.js',
+    cpus: options.cpus ?? 4,
     lookupUser: (name) => ACCOUNTS[name],
     groupName: (gid) => GROUP_NAMES[gid],
     groupExists: (name) => groups.has(name),
@@ -191,6 +204,19 @@ function fakeHost(options: FakeHostOptions = {}): ServiceHost & { calls: string[
 }
 
 void describe('planning a service from the command line', { timeout: 30_000 }, () => {
+  test('on one CPU the hub runs with its garbage collection on its own thread; a board, and a hub with more CPUs, run plain node', async () => {
+    const dir = tempDir('cpus');
+    fs.copyFileSync(HUB_YAML, path.join(dir, 'hub.yaml'));
+    const one = await planService({ kind: 'hub', config: 'hub.yaml' }, fakeHost({ cwd: dir, cpus: 1 }));
+    assert.match(one.unit, /^ExecStart=\/usr\/bin\/node --single-threaded-gc \/usr\/lib\/node_modules\/tether-hw\/bin\/tether\.js hub --config /m);
+    assert.ok(one.notes.some((n) => n.includes('one CPU') && n.includes('--single-threaded-gc')), one.notes.join('\n'));
+    const two = await planService({ kind: 'hub', config: 'hub.yaml' }, fakeHost({ cwd: dir, cpus: 2 }));
+    assert.match(two.unit, /^ExecStart=\/usr\/bin\/node \/usr\/lib\/node_modules\/tether-hw\/bin\/tether\.js hub /m);
+    assert.ok(!two.notes.some((n) => n.includes('CPU')), two.notes.join('\n'));
+    const board = await planService({ kind: 'device', config: BENCH, user: 'pi' }, fakeHost({ cpus: 1 }));
+    assert.match(board.unit, /^ExecStart=\/usr\/bin\/node \/usr\/lib\/node_modules\/tether-hw\/bin\/tether\.js device /m);
+  });
+
   test('relative --config and --data are taken from the folder install runs in', async () => {
     const dir = tempDir('plan');
     fs.copyFileSync(HUB_YAML, path.join(dir, 'hub.yaml'));

@@ -16,8 +16,17 @@ export interface HubProcess {
   exited: Promise<number | null>;
 }
 
-export async function spawnHubCli(args: readonly string[]): Promise<HubProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface SpawnOptions {
+  /** Flags for node itself, before bin/tether.js. */
+  nodeArgs?: readonly string[];
+  /** Run on this CPU alone (taskset), as a hub given one CPU. */
+  cpu?: number;
+}
+
+export async function spawnHubCli(args: readonly string[], options: SpawnOptions = {}): Promise<HubProcess> {
+  const node = [...(options.nodeArgs ?? []), BIN, ...args];
+  const [command, ...rest] = options.cpu === undefined ? [process.execPath, ...node] : ['taskset', '-c', String(options.cpu), process.execPath, ...node];
+  const child = spawn(command ?? process.execPath, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
