@@ -224,14 +224,21 @@ export function leasesCountedDown(state: JsonObject, elapsedS: number): JsonObje
  * event is stored as JSON, where a NUL is escaped).
  */
 function nulField(name: string, body: JsonObject): string | undefined {
-  const hasNul = (text: unknown) => typeof text === 'string' && text.includes('\u0000');
   if (hasNul(name)) return 'event';
   if (name !== 'reading') return undefined;
   if (hasNul(body['sensor'])) return 'sensor';
-  for (const field of ['values', 'units'] as const) {
-    const map = body[field];
-    if (typeof map !== 'object' || map === null) continue;
-    for (const [key, value] of Object.entries(map)) if (hasNul(key) || (field === 'units' && hasNul(value))) return field;
+  // for…in rather than Object.entries: this runs for every reading, and makes no arrays.
+  const values = body['values'];
+  if (typeof values === 'object' && values !== null) {
+    for (const key in values) if (hasNul(key)) return 'values';
+  }
+  const units = body['units'];
+  if (typeof units === 'object' && units !== null) {
+    for (const key in units) if (hasNul(key) || hasNul((units as JsonObject)[key])) return 'units';
   }
   return undefined;
+}
+
+function hasNul(text: unknown): boolean {
+  return typeof text === 'string' && text.includes('\u0000');
 }

@@ -9,7 +9,9 @@ export function readingRows(device: string, body: JsonObject, ts: number): Readi
   if (typeof sensor !== 'string' || typeof values !== 'object' || values === null) return [];
   const units = typeof body['units'] === 'object' && body['units'] !== null ? (body['units'] as Record<string, unknown>) : {};
   const rows: Reading[] = [];
-  for (const [quantity, value] of Object.entries(values as Record<string, unknown>)) {
+  // for…in rather than Object.entries: this runs for every reading, and makes no arrays.
+  for (const quantity in values) {
+    const value = (values as Record<string, unknown>)[quantity];
     if (typeof value !== 'number' || !Number.isFinite(value)) continue;
     const unit = units[quantity];
     rows.push({ device, sensor, quantity, ts, value, unit: typeof unit === 'string' ? unit : null });

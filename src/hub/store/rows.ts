@@ -88,6 +88,23 @@ export interface SeriesRow {
   last_value: number;
 }
 
+/** What names a series: one quantity of one sensor of one board. */
+export interface SeriesName {
+  device: string;
+  sensor: string;
+  quantity: string;
+}
+
+/** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */
+export function seriesKey(r: SeriesName): string {
+  return `${r.device.length}:${r.device}${r.sensor.length}:${r.sensor}${r.quantity}`;
+}
+
+/** Whether two readings are of one series: cheaper than their keys, and a message's readings mostly are. */
+export function sameSeries(a: SeriesName, b: SeriesName): boolean {
+  return a.quantity === b.quantity && a.sensor === b.sensor && a.device === b.device;
+}
+
 export function summaryOf(s: SeriesRow): SensorSummary {
   return { sensor: s.sensor, quantity: s.quantity, unit: s.unit, lastTs: s.last_ts, lastValue: s.last_value };
 }

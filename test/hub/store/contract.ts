@@ -373,6 +373,49 @@ export function storeContract(fixture: StoreFixture): void {
         );
       });
 
+      it('after a failed commit, the series it made last is made again for the next reading of it', async () => {
+        const store = await fresh('b1');
+        await assert.rejects(store.commit(batch({ readings: [reading(2, Number.NaN, { sensor: 'soil' })] })));
+        await store.commit(batch({ readings: [reading(11, 6, { sensor: 'soil' })] }));
+        const rows = await store.queryReadings({ device: 'b1', from: 0, to: 100 });
+        assert.deepEqual(
+          rows.map((r) => [r.sensor, r.ts, r.avg]),
+          [['soil', 11, 6]],
+        );
+      });
+
+      it('readings of several series interleaved in one commit each land in their own series', async () => {
+        const store = await fresh('b1', 'b2');
+        const b2 = { device: 'b2' };
+        await store.commit(
+          batch({
+            readings: [
+              reading(1, 1),
+              reading(2, 2),
+              reading(3, 3, b2),
+              reading(4, 4),
+              reading(5, 5, { quantity: 'humidity', unit: '%' }),
+              reading(6, 6, b2),
+              reading(7, 7, { sensor: 'soil' }),
+              reading(8, 8),
+            ],
+          }),
+        );
+        const of = async (device: string) => (await store.queryReadings({ device, from: 0, to: 100 })).map((r) => [r.sensor, r.quantity, r.ts]);
+        assert.deepEqual(await of('b1'), [
+          ['air', 'humidity', 5],
+          ['air', 'temperature', 1],
+          ['air', 'temperature', 2],
+          ['air', 'temperature', 4],
+          ['air', 'temperature', 8],
+          ['soil', 'temperature', 7],
+        ]);
+        assert.deepEqual(await of('b2'), [
+          ['air', 'temperature', 3],
+          ['air', 'temperature', 6],
+        ]);
+      });
+
       it('refuses a value of the wrong type instead of storing it', async () => {
         const store = await fresh('b1');
         await assert.rejects(store.commit(batch({ readings: [reading(1, 'warm' as unknown as number)] })));

@@ -5,7 +5,7 @@ import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, Sensor
 import { checkTime, READING_ROWS, rowLimit } from '../limits.js';
 import type { Queryable } from './db.js';
 import { bucketOf } from './port-checks.js';
-import { summaryOf, type SeriesRow } from '../rows.js';
+import { seriesKey, summaryOf, type SeriesRow } from '../rows.js';
 
 const FROM_WHERE = `
   FROM series s JOIN readings r ON r.series = s.id
@@ -117,9 +117,4 @@ export class ReadingStore {
  */
 export function msBound(x: number): number {
   return Math.min(Math.max(Math.ceil(x), Number.MIN_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
-}
-
-/** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */
-function seriesKey(r: { device: string; sensor: string; quantity: string }): string {
-  return `${r.device.length}:${r.device}${r.sensor.length}:${r.sensor}${r.quantity}`;
 }

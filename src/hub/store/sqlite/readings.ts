@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { HubError } from '../../errors.js';
 import type { DeviceSensorSummary, Reading, ReadingBucket, ReadingsQuery, SensorSummary } from '../../types.js';
 import { checkTime, READING_ROWS, rowLimit } from '../limits.js';
-import { summaryOf, type SeriesRow } from '../rows.js';
+import { sameSeries, seriesKey, summaryOf, type SeriesRow } from '../rows.js';
 
 interface Filter {
   device: string;
@@ -60,6 +60,8 @@ export class ReadingStore {
   private readonly sql: ReturnType<typeof statements>;
   /** Series ids by seriesKey(): a commit looks each reading's series up here, not in SQL. */
   private readonly ids = new Map<string, number>();
+  /** The series seriesOf() looked up last, and its id. */
+  private last: { reading: Reading; id: number } | undefined;
   /** insertMany's parameters, filled again for each run. */
   private readonly manyArgs: number[] = new Array<number>(3 * INSERT_ROWS).fill(0);
 
@@ -96,6 +98,7 @@ export class ReadingStore {
   /** After a rolled-back commit: series it created are gone, and so must their cached ids be. */
   forgetCachedSeries(): void {
     this.ids.clear();
+    this.last = undefined;
   }
 
   query(q: ReadingsQuery): ReadingBucket[] {
@@ -135,12 +138,14 @@ export class ReadingStore {
   }
 
   private seriesOf(r: Reading): number {
+    if (this.last !== undefined && sameSeries(this.last.reading, r)) return this.last.id;
     const key = seriesKey(r);
     let id = this.ids.get(key);
     if (id === undefined) {
       id = this.sql.seriesId.get(r.device, r.sensor, r.quantity)?.id ?? Number(this.sql.newSeries.run(r.device, r.sensor, r.quantity, r.unit).lastInsertRowid);
       this.ids.set(key, id);
     }
+    this.last = { reading: r, id };
     return id;
   }
 }
@@ -148,9 +153,4 @@ export class ReadingStore {
 function noteLatest(latest: Map<number, Reading>, id: number, r: Reading): void {
   const prev = latest.get(id);
   if (prev === undefined || prev.ts <= r.ts) latest.set(id, r);
-}
-
-/** Length-prefixed, so that no two (device, sensor, quantity) triples share a key. */
-function seriesKey(r: Reading): string {
-  return `${r.device.length}:${r.device}${r.sensor.length}:${r.sensor}${r.quantity}`;
 }
