@@ -592,7 +592,7 @@ if (ONLY.has('scale')) {
 if (ONLY.has('cluster')) {
   load.start();
   try {
-    const summary = await benchCluster({ pinned: PINNED, hubCpu: HUB_CPU, quick: QUICK, keep: KEEP, load, otherLoad, roundTrips });
+    const summary = await benchCluster({ pinned: PINNED, hubCpu: HUB_CPU, hubNodeArgs: HUB_NODE_ARGS, quick: QUICK, keep: KEEP, load, otherLoad, roundTrips });
     console.log(`\nsummary (cluster)\n${summary.map((s) => `  ${s}`).join('\n')}`);
   } finally {
     load.stop();

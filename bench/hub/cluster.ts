@@ -43,6 +43,8 @@ type Target = { send: () => Promise<HttpAnswer>; check: (a: HttpAnswer) => void 
 export interface ClusterContext {
   pinned: boolean;
   hubCpu: number | undefined;
+  /** Node flags for each `tether hub` process. */
+  hubNodeArgs: string[];
   quick: boolean;
   keep: boolean;
   load: MachineLoad;
@@ -170,7 +172,7 @@ export async function benchCluster(ctx: ClusterContext): Promise<string[]> {
     console.log(`   load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
     console.log(
       ctx.pinned
-        ? '   the hubs (`tether hub` processes), PostgreSQL, mosquitto and the echo baseline on CPU 1; the bench, the balancer and the swarm on CPU 0 (taskset): one hub and three hubs get the same core'
+        ? `   the hubs (\`tether hub\` processes), PostgreSQL, mosquitto and the echo baseline on CPU 1; the bench, the balancer and the swarm on CPU 0 (taskset): one hub and three hubs get the same core; each hub runs node ${ctx.hubNodeArgs.join(' ')}`
         : '   not pinned to CPUs: every process shares the cores',
     );
     const postgres = await PostgresCluster.start({ durable: true });
@@ -189,8 +191,8 @@ export async function benchCluster(ctx: ClusterContext): Promise<string[]> {
         const folder = data[i] ?? fs.mkdtempSync(path.join(tmp, 'hub-'));
         const file = path.join(folder, 'hub.json');
         fs.writeFileSync(file, JSON.stringify({ ...config, link: { host: '127.0.0.1' }, http: { host: '127.0.0.1' } }));
-        const proc = await spawnHubCli(['hub', '--config', file, '--data', folder, '--http-port', '0', '--link-port', '0']);
-        pin(proc.child.pid ?? 0, ctx.hubCpu);
+        // Started on its CPU, so that it sees one from the start, as a hub on a one-CPU machine would.
+        const proc = await spawnHubCli(['hub', '--config', file, '--data', folder, '--http-port', '0', '--link-port', '0'], { cpu: ctx.hubCpu, nodeArgs: ctx.hubNodeArgs });
         const hub = { proc, id: fs.readFileSync(path.join(folder, HUB_ID_FILE), 'utf8').trim(), label: `hub ${String.fromCharCode(65 + i)}` };
         hubs.push(hub);
         hubLogs.push({ label: `${hubLogs.length + 1}. ${hub.label}`, proc });
