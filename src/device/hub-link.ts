@@ -14,12 +14,12 @@ import { Inbound } from '../link/inbound.js';
 import { fingerprintOfDer, normalizeFingerprint } from '../link/tls-pin.js';
 import type { Scope } from '../protocol/actions.js';
 import { keyOfToken, newNonce } from '../protocol/auth.js';
-import type { JsonObject } from '../protocol/codec.js';
+import { isEventMessage, type JsonObject } from '../protocol/codec.js';
 import { isDroppableEvent, type BoardEvent } from '../protocol/events.js';
 import { Backoff, DEFAULT_BACKOFF } from '../protocol/link/backoff.js';
 import type { LinkSeal } from '../protocol/link/link-auth.js';
 import { LINK_VERSION, MAX_FRAME, type Welcome } from '../protocol/link/messages.js';
-import { Outbox, type Outgoing } from '../protocol/link/reliable.js';
+import { Outbox, type Batcher, type Outgoing } from '../protocol/link/reliable.js';
 import { PROTOCOL_VERSION, TETHER_VERSION } from '../protocol/version.js';
 import type { Board } from './board.js';
 import type { Dispatcher, SessionContext } from './dispatcher.js';
@@ -108,7 +108,8 @@ export class HubLink implements SessionContext {
     this.outbox = new Outbox<JsonObject>({
       capacity: options.outboxCapacity ?? 2000,
       window: 64,
-      ...(onAcked ? { onAcked: (acked: ReadonlyArray<Outgoing<JsonObject>>) => acked.forEach((m) => onAcked(m.body)) } : {}),
+      batch: EVENT_BATCHES,
+      ...(onAcked ? { onAcked: (acked: ReadonlyArray<Outgoing<JsonObject>>) => acked.forEach((m) => eventsOf(m.body).forEach(onAcked)) } : {}),
     });
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, random: options.random ?? Math.random });
     this.stopBoardEvents = options.board.onEvent((event) => this.emit(event));
@@ -219,6 +220,7 @@ export class HubLink implements SessionContext {
     const timing = { clock: this.options.clock, timeoutMs: this.handshakeTimeoutMs };
     const seal = await answerChallenge(socket, this.key, nonce, hello, timing);
     const welcome = await this.readWelcome(socket, seal);
+    this.outbox.batchLimit = welcome.batch ?? 1;
     if (welcome.stream !== this.hubStream) {
       this.inbound.restart();
       this.hubStream = welcome.stream;
@@ -317,6 +319,24 @@ export class HubLink implements SessionContext {
     this.state = state;
     for (const listener of [...this.listeners]) listener(state);
   }
+}
+
+/**
+ * A backlog of events (readings kept through an outage, say) goes to a hub that takes batches as
+ * `batch` events (protocol.md §10.4): one number, MAC, frame and acknowledgement for up to 64,
+ * which costs the hub less than half as much per reading. Replies go alone. 64 KiB of members at
+ * most: far below any hub's frame limit, and a frame the hub takes in well under a millisecond.
+ */
+const EVENT_BATCHES: Batcher<JsonObject> = {
+  joinable: (body) => isEventMessage(body) && body['event'] !== 'batch',
+  size: (body) => Buffer.byteLength(JSON.stringify(body)),
+  maxSize: 64 * 1024,
+  join: (events) => ({ event: 'batch', events }),
+};
+
+/** The events a message carries: a batch's members, or the message itself. */
+function eventsOf(body: JsonObject): JsonObject[] {
+  return body['event'] === 'batch' && Array.isArray(body['events']) ? (body['events'] as JsonObject[]) : [body];
 }
 
 /**

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { JsonObject } from '../../src/protocol/codec.js';
+import { BoardReports } from '../../src/hub/board-reports.js';
 import type { HubError } from '../../src/hub/errors.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { startLinkedBoard, untilLinked } from '../support/linked-board.js';
@@ -270,5 +271,44 @@ describe('hub: batches of events (protocol.md §10.4)', { timeout: 30_000 }, () 
     assert.deepEqual(edges.map((e) => e.data['pin']), [4]);
     const refused = await hub.facade.events({ device: 'batcher', type: 'refused', afterId: 0, limit: 10 });
     assert.deepEqual(refused.map((e) => e.data['field']), ['events.0', 'events.1', 'events.2.ts', 'events.3.sensor', 'events', 'events', 'events']);
+  });
+});
+
+describe('a Linux board catching up (protocol.md §10.4)', { timeout: 30_000 }, () => {
+  test('its backlog after an outage goes in batches: each reading stored once, each acknowledged one heard on its own; a board that keeps up sends them alone', async () => {
+    const hub = await hubWith({ telemetry: { interval_ms: 50 } });
+    const { token } = await hub.store.addDevice('bench');
+    // What the hub took as batches, and how large: counted where every board message arrives.
+    const batches: number[] = [];
+    const take = BoardReports.prototype.take; // eslint-disable-line @typescript-eslint/unbound-method
+    BoardReports.prototype.take = function (this: BoardReports, body: JsonObject, seq: number) {
+      if (body['event'] === 'batch') batches.push((body['events'] as unknown[]).length);
+      return take.call(this, body, seq);
+    };
+    cleanups.push(() => void (BoardReports.prototype.take = take));
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
+    cleanups.push(() => proxy.close());
+    const acked: JsonObject[] = [];
+    const config = { ...SENSOR_BOARD, sensors: 'abcdefgh'.split('').map((s) => ({ name: `chip_${s}`, driver: 'chip_temp' })) };
+    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'bench', config, onAcked: (body) => void acked.push(body) });
+    cleanups.push(() => linked.close());
+    const readings = () => acked.filter((b) => b['event'] === 'reading').length;
+    await eventually(() => (readings() >= 100 ? true : undefined), '100 readings acknowledged', 10_000);
+    assert.deepEqual(batches, [], 'keeping up: every reading alone');
+
+    proxy.blackhole(2000); // 8 sensors every 50 ms: about 300 readings wait, most beyond the window of 64
+    await eventually(() => (batches.length > 0 && linked.link.state === 'up' ? true : undefined), 'batches after the outage', 15_000);
+    const before = readings();
+    await eventually(() => (readings() >= before + 150 ? true : undefined), 'the backlog acknowledged', 15_000);
+    await linked.close();
+    await new Promise((r) => setTimeout(r, 200));
+
+    assert.ok(Math.max(...batches) > 1, `batches of more than one event: ${batches.join(', ')}`);
+    assert.ok(batches.every((n) => n >= 1 && n <= 64), `none past the hub's 64: ${batches.join(', ')}`);
+    assert.ok(!acked.some((b) => b['event'] === 'batch'), 'the board hears of each event a batch carried, not of the batch');
+    const rows = await hub.store.queryReadings({ device: 'bench', from: 0, to: Date.now() + 3_600_000, limit: 100_000 });
+    const keys = rows.map((r) => `${r.sensor}@${r.ts}`);
+    assert.equal(new Set(keys).size, keys.length, 'no reading stored twice');
+    assert.ok(rows.length >= readings(), `every acknowledged reading is stored: ${rows.length} rows, ${readings()} acknowledged`);
   });
 });

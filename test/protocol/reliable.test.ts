@@ -177,3 +177,73 @@ describe('Outbox and Inbox at the edges', { timeout: 30_000 }, () => {
     assert.equal(inbox.accept(1), 'deliver');
   });
 });
+
+describe('Outbox batches', { timeout: 30_000 }, () => {
+  /** Strings stand for events; `!` marks one that may not join a batch (a reply, say). */
+  const joinAll = (maxSize = 1000) => ({
+    joinable: (body: string) => !body.startsWith('!'),
+    size: (body: string) => body.length,
+    maxSize,
+    join: (bodies: string[]) => `[${bodies.join(',')}]`,
+  });
+
+  test('a sender that keeps up sends each message alone, batch limit or not', () => {
+    const out = new Outbox<string>({ capacity: 100, window: 4, batch: joinAll() });
+    out.batchLimit = 64;
+    for (const body of ['a', 'b', 'c', 'd']) out.push(body);
+    assert.deepEqual(out.sendable().map((m) => m.body), ['a', 'b', 'c', 'd']);
+  });
+
+  test('a backlog beyond the window goes out in batches just large enough to fit it, in order, one number each', () => {
+    const out = new Outbox<string>({ capacity: 100, window: 4, batch: joinAll() });
+    out.batchLimit = 64;
+    for (let i = 0; i < 10; i++) out.push(`e${i}`);
+    const sent = out.sendable();
+    assert.deepEqual(sent.map((m) => m.seq), [1, 2, 3, 4]);
+    // 10 for 4 places: 3 at once; then 7 for 3: 3; then 4 for 2: 2; then 2 for the last: 2.
+    assert.deepEqual(sent.map((m) => m.body), ['[e0,e1,e2]', '[e3,e4,e5]', '[e6,e7]', '[e8,e9]']);
+    assert.equal(out.size, 4, 'ten messages in four');
+  });
+
+  test('no batch larger than the peer allows, nor past the size budget; a message that may not join goes alone', () => {
+    const limited = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
+    limited.batchLimit = 3;
+    for (let i = 0; i < 7; i++) limited.push(`e${i}`);
+    assert.deepEqual(limited.sendable().map((m) => m.body), ['[e0,e1,e2]']);
+
+    const sized = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll(7) });
+    sized.batchLimit = 64;
+    for (const body of ['aa', 'bb', 'cc', 'dd']) sized.push(body);
+    assert.deepEqual(sized.sendable().map((m) => m.body), ['[aa,bb,cc]'], 'a fourth would make 8 > 7');
+
+    const mixed = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
+    mixed.batchLimit = 64;
+    for (const body of ['e0', 'e1', '!reply', 'e2']) mixed.push(body);
+    assert.deepEqual(mixed.sendable().map((m) => m.body), ['[e0,e1]']);
+    mixed.ack(1);
+    assert.deepEqual(mixed.sendable().map((m) => m.body), ['!reply'], 'alone, and the batch stops before it');
+    mixed.ack(2);
+    assert.deepEqual(mixed.sendable().map((m) => m.body), ['e2'], 'one left: alone, not a batch of one');
+  });
+
+  test('with no batcher, or a limit of 1, a backlog goes out one message a number', () => {
+    const plain = new Outbox<string>({ capacity: 100, window: 2 });
+    plain.batchLimit = 64;
+    const one = new Outbox<string>({ capacity: 100, window: 2, batch: joinAll() });
+    for (let i = 0; i < 5; i++) {
+      plain.push(`e${i}`);
+      one.push(`e${i}`);
+    }
+    assert.deepEqual(plain.sendable().map((m) => m.body), ['e0', 'e1']);
+    assert.deepEqual(one.sendable().map((m) => m.body), ['e0', 'e1']);
+  });
+
+  test('a batch is resent as it was numbered, after a new connection', () => {
+    const out = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
+    out.batchLimit = 64;
+    for (let i = 0; i < 3; i++) out.push(`e${i}`);
+    out.sendable();
+    out.batchLimit = 1; // a peer that takes none now
+    assert.deepEqual(out.unacknowledged(), [{ seq: 1, body: '[e0,e1,e2]' }]);
+  });
+});

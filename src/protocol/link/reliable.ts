@@ -14,6 +14,20 @@ export interface OutboxOptions<T = unknown> {
   window: number;
   /** Told about the messages an acknowledgement freed, oldest first (the hub deletes them from disk). */
   onAcked?: (acked: ReadonlyArray<Outgoing<T>>) => void;
+  /** How queued messages may share one number (a board's `batch` event, protocol.md §10.4); absent: never. */
+  batch?: Batcher<T>;
+}
+
+/** How several queued messages become one. */
+export interface Batcher<T> {
+  /** Whether a message may go in a batch. */
+  joinable(body: T): boolean;
+  /** Its size as the batch counts it (bytes on the wire, say). */
+  size(body: T): number;
+  /** The most a batch's members may add up to in size(). */
+  maxSize: number;
+  /** The one message that carries these, in order. */
+  join(bodies: T[]): T;
 }
 
 export class OutboxFull extends Error {
@@ -32,6 +46,11 @@ export class Outbox<T> {
   private inflight: Array<Outgoing<T>> = [];
   private lastSeq: number;
   private droppedCount = 0;
+  /**
+   * The most messages one batch may carry, as the peer said for this connection (its welcome's
+   * `batch`); 1 (the default) sends every message alone.
+   */
+  batchLimit = 1;
 
   constructor(
     private readonly options: OutboxOptions<T>,
@@ -76,13 +95,35 @@ export class Outbox<T> {
   sendable(): Array<Outgoing<T>> {
     const out: Array<Outgoing<T>> = [];
     while (this.queued.length > 0 && this.inflight.length < this.options.window) {
-      const next = this.queued.shift() as { body: T };
+      const body = this.next(this.options.window - this.inflight.length);
       this.lastSeq = seqNext(this.lastSeq);
-      const msg = { seq: this.lastSeq, body: next.body };
+      const msg = { seq: this.lastSeq, body };
       this.inflight.push(msg);
       out.push(msg);
     }
     return out;
+  }
+
+  /**
+   * The next message to number, with `free` places left in the window: the oldest queued, or a
+   * batch of the oldest when more wait than the window lets out one by one. Batches are only as
+   * large as it takes to get the backlog into the window: a sender that keeps up sends each
+   * message alone and at once.
+   */
+  private next(free: number): T {
+    const first = (this.queued.shift() as { body: T }).body;
+    const batcher = this.options.batch;
+    const wanted = Math.min(this.batchLimit, Math.ceil((this.queued.length + 1) / free));
+    if (batcher === undefined || wanted < 2 || !batcher.joinable(first)) return first;
+    const members = [first];
+    let size = batcher.size(first);
+    for (let head = this.queued[0]; head !== undefined && members.length < wanted && batcher.joinable(head.body); head = this.queued[0]) {
+      size += batcher.size(head.body);
+      if (size > batcher.maxSize) break;
+      members.push(head.body);
+      this.queued.shift();
+    }
+    return members.length === 1 ? first : batcher.join(members);
   }
 
   /** Everything sent and not acknowledged, oldest first: what a new connection sends again. */
