@@ -220,7 +220,11 @@ export class HubLink implements SessionContext {
     const timing = { clock: this.options.clock, timeoutMs: this.handshakeTimeoutMs };
     const seal = await answerChallenge(socket, this.key, nonce, hello, timing);
     const welcome = await this.readWelcome(socket, seal);
+    // What the hub committed is done with; a batch numbered for a hub that took more than this
+    // one does (a cluster mid-upgrade) is taken apart before anything is resent.
     this.outbox.batchLimit = welcome.batch ?? 1;
+    this.outbox.ack(welcome.ack);
+    this.outbox.splitBatches();
     if (welcome.stream !== this.hubStream) {
       this.inbound.restart();
       this.hubStream = welcome.stream;

@@ -32,11 +32,14 @@ export function hubNodeFlags(cpus: number): string[] {
 
 /** The warning to log when this process lacks the flags hubNodeFlags gives its CPUs; undefined when it has them. */
 export function nodeFlagsWarning(cpus: number, execArgv: readonly string[]): string | undefined {
-  const missing = hubNodeFlags(cpus).filter((flag) => !execArgv.includes(flag));
+  // V8 takes either spelling of a flag: --single_threaded_gc is the same one.
+  const given = new Set(execArgv.map((arg) => arg.replaceAll('_', '-')));
+  const missing = hubNodeFlags(cpus).filter((flag) => !given.has(flag));
   if (missing.length === 0) return undefined;
   return (
     `this hub may run on ${cpus} CPU only, and node was started without ${missing.join(' ')}: V8's background garbage collection will take ` +
-    `that CPU from the event loop for several ms at a time, and boards and API clients wait meanwhile. Start the hub as \`node ${missing.join(' ')} ` +
-    '.../bin/tether.js hub …` (the unit `tether service install hub` writes on this machine does), or give it a second CPU'
+    `that CPU from the event loop for several ms at a time, and boards and API clients wait meanwhile. Start it as \`node ${missing.join(' ')} ` +
+    '.../bin/tether.js hub …` (NODE_OPTIONS cannot carry the flag; in a systemd unit, put it before bin/tether.js in ExecStart=, or run ' +
+    '`tether service install hub` again from a shell limited to the CPUs the service gets), or give the hub a second CPU'
   );
 }

@@ -117,6 +117,12 @@ export class DeviceLink {
   private readonly deadlines = new Map<string, number>();
   private nextCommand = 1;
   private readonly reports: BoardReports;
+  /**
+   * The boot whose reports this link is setting up, or set up: one setup per boot. A second,
+   * started by a welcome that came while the first one's commands were still on their way,
+   * subscribed every sensor twice, and the board reported each reading twice for good.
+   */
+  private reportsBoot: string | undefined;
   private attachQueue: Promise<void> = Promise.resolve();
   private closed = false;
   /** The longest frame the board takes from the hub, from its latest hello (protocol.md §10.7). */
@@ -315,7 +321,7 @@ export class DeviceLink {
     this.reports.linkedSince = this.deps.wallNow();
     this.deps.record(this.id, 'online', { boot_id: hello.boot_id, new_boot: newBoot, firmware: hello.firmware });
     this.deps.linkChanged(this.id);
-    if (this.state.subscribedBoot !== hello.boot_id) void this.setUpReports(hello.boot_id);
+    if (this.state.subscribedBoot !== hello.boot_id && this.reportsBoot !== hello.boot_id) void this.setUpReports(hello.boot_id);
     void this.askSignal();
   }
 
@@ -431,20 +437,37 @@ export class DeviceLink {
    * (they belong to its hub link, not a connection), so a reconnect needs none of this.
    */
   private async setUpReports(boot: string): Promise<void> {
+    this.reportsBoot = boot;
+    let requests: JsonObject[];
     try {
       const state = await this.command({ action: 'get_state' }, { internal: true });
-      const requests = reportSubscriptions(state, this.deps.telemetryIntervalMs(this.id));
-      const replies = await Promise.all(requests.map((r) => this.command(r, { internal: true })));
-      const refused = replies.filter((r) => r['ok'] !== true);
-      for (const r of refused) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(r['error'])}`);
+      requests = reportSubscriptions(state, this.deps.telemetryIntervalMs(this.id));
+    } catch (err) {
+      // Nothing subscribed yet: the next welcome tries again (subscribedBoot is still not this boot).
+      if (this.reportsBoot === boot) this.reportsBoot = undefined;
+      this.deps.logger.warn(`${this.id}: could not set up reports: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    const settled = await Promise.allSettled(requests.map((r) => this.command(r, { internal: true })));
+    const failed: unknown[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') failed.push(s.reason);
+      else if (s.value['ok'] !== true) this.deps.logger.warn(`${this.id}: subscribing failed: ${JSON.stringify(s.value['error'])}`);
+    }
+    if (failed.length === 0) {
       if (this.state.bootId === boot) {
         this.state.subscribedBoot = boot;
-        await this.deps.store.setSubscribedBoot(this.id, boot);
+        await this.deps.store.setSubscribedBoot(this.id, boot).catch((err: unknown) => this.deps.logger.warn(`${this.id}: cannot record its subscriptions: ${String(err)}`));
       }
-    } catch (err) {
-      // The next welcome tries again (subscribedBoot is still not this boot).
-      this.deps.logger.warn(`${this.id}: could not set up reports: ${err instanceof Error ? err.message : String(err)}`);
+      return;
     }
+    // A subscription that timed out is still queued for the board and reaches it once (its late
+    // reply goes to the events log): asking again would subscribe twice. One never sent (offline,
+    // not written down) is asked for again at the next welcome.
+    const unsent = failed.some((err) => !(err instanceof HubError && err.code === 'timeout'));
+    if (unsent && this.reportsBoot === boot) this.reportsBoot = undefined;
+    const first = failed[0];
+    this.deps.logger.warn(`${this.id}: ${unsent ? 'could not subscribe' : 'subscribing is not confirmed yet'}: ${first instanceof Error ? first.message : String(first)}`);
   }
 
   private newOutbox(txLast: number, restored: OutboxEntry[]): PersistentOutbox {

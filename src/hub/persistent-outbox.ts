@@ -21,7 +21,8 @@ export class PersistentOutbox extends Outbox<JsonObject> {
   constructor(
     private readonly store: OutboxStore,
     private readonly device: string,
-    options: OutboxOptions<JsonObject> & { ackFailed: (err: unknown) => void },
+    // No batches: each message written down must go out under the number it was written with.
+    options: Omit<OutboxOptions<JsonObject>, 'batch'> & { ackFailed: (err: unknown) => void },
     lastSeq: number,
     restored: ReadonlyArray<Outgoing<JsonObject>>,
   ) {

@@ -70,7 +70,10 @@ export async function planService(request: ServiceRequest, host: ServiceHost): P
   }
   const nodeFlags = kind === 'hub' ? hubNodeFlags(host.cpus) : [];
   if (nodeFlags.length > 0) {
-    notes.push(`this machine gives the service one CPU, so node runs the hub with ${nodeFlags.join(' ')}: garbage collection stays on the hub's own thread instead of taking the CPU from it (docs/scaling.md); run install again if the machine gets more CPUs`);
+    notes.push(
+      `install runs on one CPU here, so the unit runs the hub's node with ${nodeFlags.join(' ')}: garbage collection stays on the hub's own thread instead of taking the CPU from it (docs/scaling.md). ` +
+        'The flag follows the CPUs this install ran on: if the service gets more (or install ran under taskset), run install again from a shell with the CPUs the service gets',
+    );
   }
   const options: ServiceUnitOptions = {
     kind,

@@ -10,7 +10,9 @@ test('one CPU: the hub wants its garbage collection on its own thread, and says 
   const warning = nodeFlagsWarning(1, ['--enable-source-maps']);
   assert.match(warning ?? '', /may run on 1 CPU only, and node was started without --single-threaded-gc/);
   assert.match(warning ?? '', /node --single-threaded-gc \.\.\.\/bin\/tether\.js hub/);
+  assert.match(warning ?? '', /NODE_OPTIONS cannot carry the flag/);
   assert.equal(nodeFlagsWarning(1, ['--single-threaded-gc']), undefined);
+  assert.equal(nodeFlagsWarning(1, ['--single_threaded_gc']), undefined, 'V8 takes the flag with underscores too');
 });
 
 test('two CPUs or more: V8 collects on its own threads, and nothing is asked of node', { timeout: 30_000 }, () => {

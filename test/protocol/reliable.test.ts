@@ -202,7 +202,8 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
     assert.deepEqual(sent.map((m) => m.seq), [1, 2, 3, 4]);
     // 10 for 4 places: 3 at once; then 7 for 3: 3; then 4 for 2: 2; then 2 for the last: 2.
     assert.deepEqual(sent.map((m) => m.body), ['[e0,e1,e2]', '[e3,e4,e5]', '[e6,e7]', '[e8,e9]']);
-    assert.equal(out.size, 4, 'ten messages in four');
+    assert.equal(out.unacknowledged().length, 4, 'ten messages under four numbers');
+    assert.equal(out.size, 10, 'and the outbox still holds ten');
   });
 
   test('no batch larger than the peer allows, nor past the size budget; a message that may not join goes alone', () => {
@@ -238,12 +239,56 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
     assert.deepEqual(one.sendable().map((m) => m.body), ['e0', 'e1']);
   });
 
-  test('a batch is resent as it was numbered, after a new connection', () => {
+  test('a new connection to a peer that takes smaller batches, or none: the unacknowledged ones are taken apart and numbered again from there', () => {
+    const out = new Outbox<string>({ capacity: 100, window: 2, batch: joinAll() });
+    out.batchLimit = 64;
+    for (let i = 0; i < 6; i++) out.push(`e${i}`);
+    assert.deepEqual(out.sendable(), [
+      { seq: 1, body: '[e0,e1,e2]' },
+      { seq: 2, body: '[e3,e4,e5]' },
+    ]);
+    out.push('e6');
+    out.ack(1); // the peer committed the first batch before the link broke
+    out.batchLimit = 2;
+    out.splitBatches();
+    assert.deepEqual(out.unacknowledged(), [], 'nothing numbered past what the peer committed is kept under its old number');
+    assert.equal(out.size, 4);
+    assert.deepEqual(out.sendable(), [
+      { seq: 2, body: '[e3,e4]' },
+      { seq: 3, body: '[e5,e6]' },
+    ]);
+
+    const none = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
+    none.batchLimit = 64;
+    for (let i = 0; i < 3; i++) none.push(`e${i}`);
+    none.sendable();
+    none.batchLimit = 1;
+    none.splitBatches();
+    assert.deepEqual([none.sendable(), (none.ack(1), none.sendable()), (none.ack(2), none.sendable())].flat(), [
+      { seq: 1, body: 'e0' },
+      { seq: 2, body: 'e1' },
+      { seq: 3, body: 'e2' },
+    ]);
+  });
+
+  test('batches that fit the new peer keep their numbers', () => {
     const out = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
     out.batchLimit = 64;
     for (let i = 0; i < 3; i++) out.push(`e${i}`);
     out.sendable();
-    out.batchLimit = 1; // a peer that takes none now
+    out.batchLimit = 3;
+    out.splitBatches();
     assert.deepEqual(out.unacknowledged(), [{ seq: 1, body: '[e0,e1,e2]' }]);
+  });
+
+  test('capacity counts the messages a batch carries, not its one number; a restart gives them back one by one', () => {
+    const out = new Outbox<string>({ capacity: 6, window: 1, batch: joinAll() });
+    out.batchLimit = 64;
+    for (let i = 0; i < 6; i++) out.push(`e${i}`, true);
+    assert.deepEqual(out.sendable().map((m) => m.body), ['[e0,e1,e2,e3,e4,e5]']);
+    assert.equal(out.size, 6);
+    assert.throws(() => out.push('e6', true), OutboxFull, 'six messages in flight fill a capacity of six, though they hold one number');
+    assert.equal(out.size, 6);
+    assert.deepEqual(out.restart(), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5']);
   });
 });

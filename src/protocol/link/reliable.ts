@@ -1,6 +1,6 @@
 // Exactly-once, in-order delivery over a link that breaks (protocol.md §10.4). Pure state, no
 // I/O: the link endpoint feeds it what it sends, receives and commits, on either side.
-import { seqDelta, seqNext } from './seq.js';
+import { seqDelta, seqNext, seqPrev } from './seq.js';
 
 export interface Outgoing<T> {
   readonly seq: number;
@@ -46,6 +46,10 @@ export class Outbox<T> {
   private inflight: Array<Outgoing<T>> = [];
   private lastSeq: number;
   private droppedCount = 0;
+  /** The messages each numbered batch carries, by its number, until it is acknowledged. */
+  private readonly joined = new Map<number, T[]>();
+  /** Messages in flight, a batch's members each counted: capacity bounds messages, not numbers. */
+  private inflightCount: number;
   /**
    * The most messages one batch may carry, as the peer said for this connection (its welcome's
    * `batch`); 1 (the default) sends every message alone.
@@ -64,10 +68,11 @@ export class Outbox<T> {
   ) {
     this.lastSeq = restored.length > 0 ? (restored[restored.length - 1] as Outgoing<T>).seq : lastSeq;
     this.inflight = [...restored];
+    this.inflightCount = restored.length;
   }
 
   get size(): number {
-    return this.queued.length + this.inflight.length;
+    return this.queued.length + this.inflightCount;
   }
 
   /** Droppable messages evicted because the outbox was full, since the last take. */
@@ -95,10 +100,12 @@ export class Outbox<T> {
   sendable(): Array<Outgoing<T>> {
     const out: Array<Outgoing<T>> = [];
     while (this.queued.length > 0 && this.inflight.length < this.options.window) {
-      const body = this.next(this.options.window - this.inflight.length);
+      const members = this.next(this.options.window - this.inflight.length);
       this.lastSeq = seqNext(this.lastSeq);
-      const msg = { seq: this.lastSeq, body };
+      const msg = { seq: this.lastSeq, body: members.length === 1 ? (members[0] as T) : (this.options.batch as Batcher<T>).join(members) };
+      if (members.length > 1) this.joined.set(msg.seq, members);
       this.inflight.push(msg);
+      this.inflightCount += members.length;
       out.push(msg);
     }
     return out;
@@ -110,11 +117,11 @@ export class Outbox<T> {
    * large as it takes to get the backlog into the window: a sender that keeps up sends each
    * message alone and at once.
    */
-  private next(free: number): T {
+  private next(free: number): T[] {
     const first = (this.queued.shift() as { body: T }).body;
     const batcher = this.options.batch;
     const wanted = Math.min(this.batchLimit, Math.ceil((this.queued.length + 1) / free));
-    if (batcher === undefined || wanted < 2 || !batcher.joinable(first)) return first;
+    if (batcher === undefined || wanted < 2 || !batcher.joinable(first)) return [first];
     const members = [first];
     let size = batcher.size(first);
     for (let head = this.queued[0]; head !== undefined && members.length < wanted && batcher.joinable(head.body); head = this.queued[0]) {
@@ -123,7 +130,28 @@ export class Outbox<T> {
       members.push(head.body);
       this.queued.shift();
     }
-    return members.length === 1 ? first : batcher.join(members);
+    return members;
+  }
+
+  /**
+   * After a new connection's acknowledgement: takes apart every unacknowledged batch larger than
+   * batchLimit (a peer that takes fewer, or none, than the one it was numbered for), and numbers
+   * its members, and everything numbered after it, again from there. Safe because the peer has
+   * committed nothing past its acknowledgement, and a new connection resends all of it anyway.
+   */
+  splitBatches(): void {
+    const first = this.inflight.findIndex((m) => (this.joined.get(m.seq)?.length ?? 1) > this.batchLimit);
+    if (first === -1) return;
+    const undone = this.inflight.splice(first);
+    this.lastSeq = seqPrev((undone[0] as Outgoing<T>).seq);
+    const again: Array<{ body: T; droppable: boolean }> = [];
+    for (const m of undone) {
+      const members = this.joined.get(m.seq) ?? [m.body];
+      this.joined.delete(m.seq);
+      this.inflightCount -= members.length;
+      for (const body of members) again.push({ body, droppable: false });
+    }
+    this.queued.unshift(...again);
   }
 
   /** Everything sent and not acknowledged, oldest first: what a new connection sends again. */
@@ -137,6 +165,10 @@ export class Outbox<T> {
     while (freed < this.inflight.length && seqDelta((this.inflight[freed] as Outgoing<T>).seq, seq) >= 0) freed++;
     if (freed > 0) {
       const acked = this.inflight.splice(0, freed);
+      for (const m of acked) {
+        this.inflightCount -= this.joined.get(m.seq)?.length ?? 1;
+        this.joined.delete(m.seq);
+      }
       this.options.onAcked?.(acked);
     }
     return freed;
@@ -144,8 +176,10 @@ export class Outbox<T> {
 
   /** Drops everything and starts a new stream at 1 (the peer restarted and lost its state). */
   restart(): Array<T> {
-    const lost = [...this.inflight.map((m) => m.body), ...this.queued.map((m) => m.body)];
+    const lost = [...this.inflight.flatMap((m) => this.joined.get(m.seq) ?? [m.body]), ...this.queued.map((m) => m.body)];
     this.inflight = [];
+    this.inflightCount = 0;
+    this.joined.clear();
     this.queued = [];
     this.lastSeq = 0;
     return lost;

@@ -9,6 +9,10 @@ export function seqNext(seq: number): number {
   return (seq + 1) % SEQ_MODULUS;
 }
 
+export function seqPrev(seq: number): number {
+  return (seq + SEQ_MODULUS - 1) % SEQ_MODULUS;
+}
+
 /** How far `b` is ahead of `a` (negative when behind); valid for numbers under 2^31 apart. */
 export function seqDelta(a: number, b: number): number {
   let d = (b - a) % SEQ_MODULUS;
