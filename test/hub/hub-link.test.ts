@@ -80,6 +80,19 @@ async function assertExactlyOnce(hub: Awaited<ReturnType<typeof hubWith>>, taken
   );
 }
 
+/** A hub asking for readings every 50 ms, and a board of eight sensors linked to it through a FaultProxy; what the hub takes is spied on. */
+async function eightSensorsBehindProxy() {
+  const hub = await hubWith({ telemetry: { interval_ms: 50 } });
+  const { token } = await hub.store.addDevice('bench');
+  const taken = spyOnTakes();
+  const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
+  cleanups.push(() => proxy.close());
+  const acked: JsonObject[] = [];
+  const linked = await startLinkedBoard({ port: proxy.port, token, id: 'bench', config: EIGHT_SENSORS, onAcked: (body) => void acked.push(body) });
+  cleanups.push(() => linked.close());
+  return { hub, taken, proxy, acked, linked };
+}
+
 /** A proof as long as the right one and differing in one hex digit, first or last (docs/testing.md: near misses). */
 const nearMissProofs = (proof: string): [string, string] => [`${proof.slice(0, -1)}${proof.endsWith('0') ? '1' : '0'}`, `${proof.startsWith('0') ? '1' : '0'}${proof.slice(1)}`];
 
@@ -310,14 +323,7 @@ describe('hub: batches of events (protocol.md §10.4)', { timeout: 30_000 }, () 
 
 describe('a Linux board catching up (protocol.md §10.4)', { timeout: 30_000 }, () => {
   test('its backlog after an outage goes in batches: each reading stored once, each acknowledged one heard on its own; a board that keeps up sends them alone', async () => {
-    const hub = await hubWith({ telemetry: { interval_ms: 50 } });
-    const { token } = await hub.store.addDevice('bench');
-    const taken = spyOnTakes();
-    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
-    cleanups.push(() => proxy.close());
-    const acked: JsonObject[] = [];
-    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'bench', config: EIGHT_SENSORS, onAcked: (body) => void acked.push(body) });
-    cleanups.push(() => linked.close());
+    const { hub, taken, proxy, acked, linked } = await eightSensorsBehindProxy();
     const readings = () => acked.filter((b) => b['event'] === 'reading').length;
     await eventually(() => (readings() >= 100 ? true : undefined), '100 readings acknowledged', 10_000);
     // Keeping up, readings go alone (reliable.test.ts holds the rule exactly); a commit slow
@@ -340,16 +346,9 @@ describe('a Linux board catching up (protocol.md §10.4)', { timeout: 30_000 }, 
   });
 
   test('batches sent to a hub that never got them, then a hub that takes none: they go again as single events, none refused, none lost', async () => {
-    const hub = await hubWith({ telemetry: { interval_ms: 50 } });
-    const { token } = await hub.store.addDevice('bench');
-    const taken = spyOnTakes();
-    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
-    cleanups.push(() => proxy.close());
     const limit = BATCH_EVENTS as { max: number };
     cleanups.push(() => void (limit.max = 64));
-    const acked: JsonObject[] = [];
-    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'bench', config: EIGHT_SENSORS, onAcked: (body) => void acked.push(body) });
-    cleanups.push(() => linked.close());
+    const { hub, taken, proxy, acked, linked } = await eightSensorsBehindProxy();
     await untilLinked(linked.link);
     proxy.blackhole(); // a backlog builds while the board dials into the black hole
     await eventually(() => (linked.link.state !== 'up' ? true : undefined), 'the outage seen', 5000);
@@ -390,16 +389,9 @@ describe('a Linux board catching up (protocol.md §10.4)', { timeout: 30_000 }, 
 
 describe("hub: a board's reports set up once per boot", { timeout: 30_000 }, () => {
   test("a link lost while the hub set up a board's reports, then linked again: every sensor subscribed once, each reading reported once", async () => {
-    const hub = await hubWith({ telemetry: { interval_ms: 50 } });
-    const { token } = await hub.store.addDevice('bench');
-    const taken = spyOnTakes();
-    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hub.link.port } });
-    cleanups.push(() => proxy.close());
-    const acked: JsonObject[] = [];
     let first = true;
     // The moment the board is first welcomed, before the hub's set-up commands reach it, the link dies.
-    const linked = await startLinkedBoard({ port: proxy.port, token, id: 'bench', config: EIGHT_SENSORS, onAcked: (body) => void acked.push(body) });
-    cleanups.push(() => linked.close());
+    const { taken, proxy, linked } = await eightSensorsBehindProxy();
     const stop = linked.link.onState((state) => {
       if (state !== 'up' || !first) return;
       first = false;
