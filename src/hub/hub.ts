@@ -69,12 +69,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const file = path.join(config.data, SQLITE_FILE);
   const hubId = ensureHubId(config.data);
   const storeOptions: StoreOptions = { wallNow, hubId };
-  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, { ...storeOptions, backgroundCheckpoint: hasSpareCore() }), { clock, logger });
+  const cpus = cpusForHub();
+  const store = await openWhenWritable(async () => (await options.openStore?.(file, storeOptions)) ?? openConfiguredStore(config, { ...storeOptions, backgroundCheckpoint: hasSpareCore(cpus) }), { clock, logger });
   await store.markAllOffline(); // nobody is linked to a hub that just started
   const registry = await RegistryView.load(store);
   const filesShort = fileLimitWarning(registry.list().length, processFileLimits()?.soft);
   if (filesShort !== undefined) logger.warn(filesShort);
-  const flagsMissing = nodeFlagsWarning(cpusForHub(), process.execArgv);
+  const flagsMissing = nodeFlagsWarning(cpus, process.execArgv);
   if (flagsMissing !== undefined) logger.warn(flagsMissing);
   const apiToken = ensureApiToken(config.data);
   // Hubs sharing the store (docs/scaling.md): commands for boards another hub holds and changes

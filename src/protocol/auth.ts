@@ -67,7 +67,8 @@ export function proofEquals(given: unknown, expected: string): boolean {
 // needs a canonical JSON form. The MAC input starts with the direction and the frame's number
 // on this connection, so a frame cannot be reflected, replayed, dropped or reordered unnoticed.
 
-const SEAL_HEAD = Buffer.from('{"mac":"', 'latin1');
+const SEAL_HEAD_TEXT = '{"mac":"';
+const SEAL_HEAD = Buffer.from(SEAL_HEAD_TEXT, 'latin1');
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const NOT_SEALABLE = 'only a JSON object with at least one field can be sealed';
@@ -124,7 +125,7 @@ export class Sealer {
   /** seal() for a frame given as text, as text: the sealed line made as one string, no Buffer. */
   sealText(frame: string): string {
     if (frame.length < 2 || frame.charCodeAt(0) !== OPEN_BRACE || frame.charCodeAt(1) === CLOSE_BRACE) throw new Error(NOT_SEALABLE);
-    return `{"mac":"${this.tag(frame)}",${frame.slice(1)}`;
+    return `${SEAL_HEAD_TEXT}${this.tag(frame)}",${frame.slice(1)}`;
   }
 
   /** The next frame's MAC; it numbers the frame. */

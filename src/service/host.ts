@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpusForHub } from '../hub/cpu-share.js';
 import { kernelRoots } from '../device/backends/linux/roots.js';
 import { ServiceError } from './service-error.js';
 
@@ -56,7 +57,7 @@ export function systemHost(env: NodeJS.ProcessEnv = process.env): ServiceHost {
     unitDir: nonEmpty(env[HOST_VARIABLES.unitDir]) ?? DEFAULT_UNIT_DIR,
     node: process.execPath,
     bin: fs.realpathSync(fileURLToPath(new URL('../../../bin/tether.js', import.meta.url))),
-    cpus: os.availableParallelism(),
+    cpus: cpusForHub(),
     lookupUser(name) {
       const fields = getent('passwd', name);
       if (fields === undefined) return undefined;

@@ -186,18 +186,22 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
     maxSize,
     join: (bodies: string[]) => `[${bodies.join(',')}]`,
   });
+  const events = (n: number) => Array.from({ length: n }, (_, i) => `e${i}`);
+  /** An outbox that joins, to a peer taking up to 64 a batch, with `bodies` queued. */
+  const batching = (window: number, bodies: string[], maxSize?: number) => {
+    const out = new Outbox<string>({ capacity: 100, window, batch: joinAll(maxSize) });
+    out.batchLimit = 64;
+    for (const body of bodies) out.push(body);
+    return out;
+  };
 
   test('a sender that keeps up sends each message alone, batch limit or not', () => {
-    const out = new Outbox<string>({ capacity: 100, window: 4, batch: joinAll() });
-    out.batchLimit = 64;
-    for (const body of ['a', 'b', 'c', 'd']) out.push(body);
+    const out = batching(4, ['a', 'b', 'c', 'd']);
     assert.deepEqual(out.sendable().map((m) => m.body), ['a', 'b', 'c', 'd']);
   });
 
   test('a backlog beyond the window goes out in batches just large enough to fit it, in order, one number each', () => {
-    const out = new Outbox<string>({ capacity: 100, window: 4, batch: joinAll() });
-    out.batchLimit = 64;
-    for (let i = 0; i < 10; i++) out.push(`e${i}`);
+    const out = batching(4, events(10));
     const sent = out.sendable();
     assert.deepEqual(sent.map((m) => m.seq), [1, 2, 3, 4]);
     // 10 for 4 places: 3 at once; then 7 for 3: 3; then 4 for 2: 2; then 2 for the last: 2.
@@ -212,14 +216,10 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
     for (let i = 0; i < 7; i++) limited.push(`e${i}`);
     assert.deepEqual(limited.sendable().map((m) => m.body), ['[e0,e1,e2]']);
 
-    const sized = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll(7) });
-    sized.batchLimit = 64;
-    for (const body of ['aa', 'bb', 'cc', 'dd']) sized.push(body);
+    const sized = batching(1, ['aa', 'bb', 'cc', 'dd'], 7);
     assert.deepEqual(sized.sendable().map((m) => m.body), ['[aa,bb,cc]'], 'a fourth would make 8 > 7');
 
-    const mixed = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
-    mixed.batchLimit = 64;
-    for (const body of ['e0', 'e1', '!reply', 'e2']) mixed.push(body);
+    const mixed = batching(1, ['e0', 'e1', '!reply', 'e2']);
     assert.deepEqual(mixed.sendable().map((m) => m.body), ['[e0,e1]']);
     mixed.ack(1);
     assert.deepEqual(mixed.sendable().map((m) => m.body), ['!reply'], 'alone, and the batch stops before it');
@@ -240,9 +240,7 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
   });
 
   test('a new connection to a peer that takes smaller batches, or none: the unacknowledged ones are taken apart and numbered again from there', () => {
-    const out = new Outbox<string>({ capacity: 100, window: 2, batch: joinAll() });
-    out.batchLimit = 64;
-    for (let i = 0; i < 6; i++) out.push(`e${i}`);
+    const out = batching(2, events(6));
     assert.deepEqual(out.sendable(), [
       { seq: 1, body: '[e0,e1,e2]' },
       { seq: 2, body: '[e3,e4,e5]' },
@@ -258,9 +256,7 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
       { seq: 3, body: '[e5,e6]' },
     ]);
 
-    const none = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
-    none.batchLimit = 64;
-    for (let i = 0; i < 3; i++) none.push(`e${i}`);
+    const none = batching(1, events(3));
     none.sendable();
     none.batchLimit = 1;
     none.splitBatches();
@@ -272,9 +268,7 @@ describe('Outbox batches', { timeout: 30_000 }, () => {
   });
 
   test('batches that fit the new peer keep their numbers', () => {
-    const out = new Outbox<string>({ capacity: 100, window: 1, batch: joinAll() });
-    out.batchLimit = 64;
-    for (let i = 0; i < 3; i++) out.push(`e${i}`);
+    const out = batching(1, events(3));
     out.sendable();
     out.batchLimit = 3;
     out.splitBatches();

@@ -48,8 +48,6 @@ export class Outbox<T> {
   private droppedCount = 0;
   /** The messages each numbered batch carries, by its number, until it is acknowledged. */
   private readonly joined = new Map<number, T[]>();
-  /** Messages in flight, a batch's members each counted: capacity bounds messages, not numbers. */
-  private inflightCount: number;
   /**
    * The most messages one batch may carry, as the peer said for this connection (its welcome's
    * `batch`); 1 (the default) sends every message alone.
@@ -68,11 +66,13 @@ export class Outbox<T> {
   ) {
     this.lastSeq = restored.length > 0 ? (restored[restored.length - 1] as Outgoing<T>).seq : lastSeq;
     this.inflight = [...restored];
-    this.inflightCount = restored.length;
   }
 
+  /** Messages held, a batch's members each counted: capacity bounds messages, not numbers. */
   get size(): number {
-    return this.queued.length + this.inflightCount;
+    let size = this.queued.length + this.inflight.length;
+    for (const members of this.joined.values()) size += members.length - 1;
+    return size;
   }
 
   /** Droppable messages evicted because the outbox was full, since the last take. */
@@ -105,7 +105,6 @@ export class Outbox<T> {
       const msg = { seq: this.lastSeq, body: members.length === 1 ? (members[0] as T) : (this.options.batch as Batcher<T>).join(members) };
       if (members.length > 1) this.joined.set(msg.seq, members);
       this.inflight.push(msg);
-      this.inflightCount += members.length;
       out.push(msg);
     }
     return out;
@@ -146,10 +145,8 @@ export class Outbox<T> {
     this.lastSeq = seqPrev((undone[0] as Outgoing<T>).seq);
     const again: Array<{ body: T; droppable: boolean }> = [];
     for (const m of undone) {
-      const members = this.joined.get(m.seq) ?? [m.body];
+      for (const body of this.joined.get(m.seq) ?? [m.body]) again.push({ body, droppable: false });
       this.joined.delete(m.seq);
-      this.inflightCount -= members.length;
-      for (const body of members) again.push({ body, droppable: false });
     }
     this.queued.unshift(...again);
   }
@@ -165,10 +162,7 @@ export class Outbox<T> {
     while (freed < this.inflight.length && seqDelta((this.inflight[freed] as Outgoing<T>).seq, seq) >= 0) freed++;
     if (freed > 0) {
       const acked = this.inflight.splice(0, freed);
-      for (const m of acked) {
-        this.inflightCount -= this.joined.get(m.seq)?.length ?? 1;
-        this.joined.delete(m.seq);
-      }
+      for (const m of acked) this.joined.delete(m.seq);
       this.options.onAcked?.(acked);
     }
     return freed;
@@ -178,7 +172,6 @@ export class Outbox<T> {
   restart(): Array<T> {
     const lost = [...this.inflight.flatMap((m) => this.joined.get(m.seq) ?? [m.body]), ...this.queued.map((m) => m.body)];
     this.inflight = [];
-    this.inflightCount = 0;
     this.joined.clear();
     this.queued = [];
     this.lastSeq = 0;
